@@ -1,0 +1,38 @@
+# troupe — see README.md. Every target works on a fresh machine with only Go.
+GO      ?= go
+BENCH   ?= .
+COUNT   ?= 1
+BENCHTIME ?= 1s
+
+.PHONY: test vet demo bench cover lint fuzz
+
+## test: vet and race-test every module (the core and bench/), and build the examples.
+test: vet
+	$(GO) test -race -count=1 ./...
+	cd bench && $(GO) test -count=1 -run '^$$' ./...
+
+vet:
+	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
+
+## demo: run the main example end to end.
+demo:
+	$(GO) run ./examples/bank
+
+## bench: the peer comparison (troupe vs raw Go vs protoactor-go). COUNT=6 for a full run.
+bench:
+	cd bench && ./run.sh "$(BENCH)" "$(COUNT)" "$(BENCHTIME)"
+
+## cover: race tests with a coverage profile.
+cover:
+	$(GO) test -race -count=1 -coverprofile=cover.out ./...
+	$(GO) tool cover -func=cover.out | tail -1
+
+## lint: formatting and vet.
+lint: vet
+	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## fuzz: a short run of each fuzz target.
+fuzz:
+	$(GO) test -run '^$$' -fuzz=FuzzMailbox -fuzztime=30s ./mailbox/
+	$(GO) test -run '^$$' -fuzz=FuzzSlotArithmetic -fuzztime=30s ./timer/

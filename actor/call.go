@@ -1,0 +1,111 @@
+package actor
+
+import (
+	"context"
+	"time"
+
+	"github.com/troupe-go/troupe/mailbox"
+	"github.com/troupe-go/troupe/timer"
+)
+
+// The states of a call. Whoever moves it to callDone writes the outcome and
+// closes done: exactly one outcome per call.
+const (
+	callPending uint32 = iota // queued, not started
+	callRunning               // the handler runs
+	callDone                  // outcome written (or being written) by the CAS winner
+)
+
+// call is a sync call (or an Ask) in flight: the request, the Future the
+// caller waits on, and how the caller gives up.
+type call[S, Q, R any] struct {
+	Future[R]
+	m        *Method[S, Q, R]
+	req      Q
+	ctx      context.Context
+	deadline time.Time    // the default deadline, if ctx had none
+	timer    *timer.Timer // fires the default deadline
+	unwatch  func() bool  // Ask: stops watching ctx
+}
+
+// arm gives the call the default timeout if ctx has no deadline. It fails
+// with ErrStopped if the wheel is gone (the runtime is closed).
+func (cl *call[S, Q, R]) arm(sys *System) error {
+	if _, ok := cl.ctx.Deadline(); ok {
+		return nil
+	}
+	d := sys.cfg.CallTimeout
+	cl.deadline = time.Now().Add(d)
+	t, err := sys.cfg.Wheel.AfterFunc(d, cl.expire)
+	if err != nil {
+		return ErrStopped
+	}
+	cl.timer = t
+	return nil
+}
+
+func (cl *call[S, Q, R]) expire() {
+	var zero R
+	cl.settle(zero, timeoutFor(cl.m.label))
+}
+
+// settle moves a pending or running call to done with (v, err). It reports
+// whether this call won; a loser does nothing (the winner's outcome stands).
+func (cl *call[S, Q, R]) settle(v R, err error) bool {
+	if !cl.state.CompareAndSwap(callPending, callDone) && !cl.state.CompareAndSwap(callRunning, callDone) {
+		return false
+	}
+	cl.val, cl.err = v, err
+	close(cl.done)
+	cl.stopTimer()
+	return true
+}
+
+func (cl *call[S, Q, R]) stopTimer() {
+	if cl.timer != nil {
+		cl.timer.Stop()
+	}
+	if cl.unwatch != nil {
+		cl.unwatch()
+	}
+}
+
+func (cl *call[S, Q, R]) key() mailbox.Key { return cl.m.k }
+func (cl *call[S, Q, R]) name() string     { return cl.m.label }
+func (cl *call[S, Q, R]) live() bool       { return cl.state.Load() == callPending }
+
+func (cl *call[S, Q, R]) callContext() (context.Context, time.Time) {
+	return cl.ctx, cl.deadline
+}
+
+// run handles the call on the actor's turn. A call whose caller gave up
+// before it started never runs; a reply that comes after the caller gave up
+// is discarded.
+func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
+	c := x.c
+	if cl.ctx.Err() != nil {
+		var zero R
+		cl.settle(zero, ctxErr(cl.ctx, cl.m.label))
+	}
+	if !cl.state.CompareAndSwap(callPending, callRunning) {
+		c.sys.deadLetter(DeadLetter{Reason: ReasonExpired, Actor: c.String(), Method: cl.m.label, Err: cl.err})
+		return
+	}
+	v, err := cl.m.fn(c.state.(S), x, cl.req)
+	if !cl.settle(v, err) {
+		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: err})
+	}
+}
+
+func (cl *call[S, Q, R]) panicked(x *Ctx, _ any, pe *PanicError) {
+	var zero R
+	if !cl.settle(zero, pe) {
+		x.c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: x.c.String(), Method: cl.m.label, Err: pe})
+	}
+}
+
+func (cl *call[S, Q, R]) fail(to *cell, _ any, err error, why Reason) {
+	var zero R
+	cl.settle(zero, err)
+	to.sys.deadLetter(DeadLetter{Reason: why, Actor: to.String(), Method: cl.m.label, Err: err})
+}

@@ -1,0 +1,286 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/troupe-go/troupe/mailbox"
+	"github.com/troupe-go/troupe/scheduler"
+)
+
+const (
+	statusRunning uint32 = iota
+	statusStopping
+	statusStopped
+)
+
+var nextID atomic.Uint64
+
+// closedChan is the Done channel of an actor that stopped before anybody
+// asked for one.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// cell is the untyped body of an actor; a Ref[S] is a typed cell.
+//
+// Goroutines: none of its own. A turn runs on a scheduler worker (or, for
+// an owner-driven Handler, on the owner's goroutine); the mailbox's
+// scheduled flag guarantees at most one turn at a time.
+type cell struct {
+	sys    *System
+	mb     *mailbox.Mailbox[envelope]
+	task   *scheduler.Task // nil for an owner-driven Handler
+	kick   chan struct{}   // owner-driven only: a turn is wanted (cap 1)
+	state  any
+	self   any // the *Ref[S], for Self
+	name   string
+	id     uint64
+	parent *cell
+
+	status    atomic.Uint32
+	waitingOn atomic.Pointer[cell] // the actor this one's handler waits for in a sync call
+
+	// Touched only on the actor's turn.
+	draining bool // a graceful stop is under way: finish the queue, then finalize
+	blocking bool // the mailbox policy is Block (set at spawn)
+	sup      supervisor
+
+	mu       sync.Mutex // guards the fields below
+	children map[*cell]struct{}
+	done     chan struct{}
+	cancel   context.CancelFunc // the running handler's Context, if made
+	timers   *timerSet
+}
+
+func (c *cell) String() string {
+	if c.name != "" {
+		return c.name
+	}
+	return fmt.Sprintf("#%d", c.id)
+}
+
+// doneCh returns the channel closed when the actor has stopped, making it
+// on first use so that idle actors do not pay for it.
+func (c *cell) doneCh() chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+// push enqueues a user message and schedules a turn if the mailbox was idle.
+// ctx bounds the wait of a Block-policy mailbox; nil means the default
+// call timeout.
+func (c *cell) push(ctx context.Context, e envelope) error {
+	if c.status.Load() != statusRunning {
+		return ErrStopped
+	}
+	sched, err := c.mb.Push(nil, e)
+	if err == mailbox.ErrFull && c.blocking {
+		sched, err = c.pushWait(ctx, e)
+	}
+	if err != nil {
+		return pushErr(err)
+	}
+	if sched {
+		c.schedule()
+	}
+	return nil
+}
+
+func (c *cell) pushWait(ctx context.Context, e envelope) (bool, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.sys.cfg.CallTimeout)
+		defer cancel()
+	}
+	return c.mb.Push(ctx, e)
+}
+
+// pushSystem enqueues a system message; a closed mailbox ignores it.
+func (c *cell) pushSystem(m message) {
+	sched, err := c.mb.PushSystem(envelope{msg: m, to: c})
+	if err == nil && sched {
+		c.schedule()
+	}
+}
+
+// schedule runs a turn: on the pool, or by waking the owner of a Handler.
+// The caller holds the scheduled flag. If the scheduler is closed, nobody
+// will ever run this actor again: finalize it here so every pending call
+// gets its outcome.
+func (c *cell) schedule() {
+	if c.task == nil {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+		return
+	}
+	if err := c.sys.cfg.Scheduler.Schedule(c.task); err != nil {
+		c.finalize(nil)
+	}
+}
+
+// Run is one turn: it processes up to budget messages and reports whether
+// more are pending (the scheduler then runs another turn).
+func (c *cell) Run(budget int) bool {
+	x := getCtx(c)
+	more := c.turn(x, budget, nil)
+	putCtx(x)
+	return more
+}
+
+// turn processes up to budget messages. stop, if not nil, is polled
+// between messages (owner-driven processing). It returns true if the actor
+// still holds the scheduled flag with work left.
+func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
+	if c.sup.pending {
+		c.restart(x)
+	}
+	for n := 0; n < budget; n++ {
+		e, system, ok := c.mb.Pop()
+		if !ok {
+			if c.draining {
+				c.finalize(nil)
+				return false
+			}
+			if c.mb.Idle() {
+				return false
+			}
+			continue
+		}
+		c.invoke(x, e, system)
+		if c.sup.pending || c.status.Load() == statusStopped || (stop != nil && stop()) {
+			// A restart's backoff keeps the scheduled flag: its timer
+			// schedules the next turn.
+			return false
+		}
+	}
+	return true
+}
+
+// invoke runs one message. It is the one place where a handler's panic
+// (and runtime.Goexit) is recovered and turned into a *PanicError.
+func (c *cell) invoke(x *Ctx, e envelope, system bool) {
+	x.begin(e)
+	normal := false
+	defer func() {
+		if !normal {
+			v := recover()
+			goexit := v == nil
+			if goexit {
+				v = errGoexit
+			}
+			pe := newPanicError(e.msg.name(), v)
+			e.msg.panicked(x, e.req, pe)
+			c.failed(pe, system)
+			x.end()
+			if goexit && !c.sup.pending && c.status.Load() != statusStopped {
+				// This goroutine is going away; the flag is still ours, so
+				// hand the rest of the mailbox to a fresh turn.
+				c.schedule()
+			}
+			return
+		}
+		x.end()
+	}()
+	e.msg.run(x, e.req)
+	normal = true
+}
+
+// requestStop asks the actor to stop: gracefully (finish what is queued)
+// or now (fail what is queued with ErrStopped). New calls are refused from
+// this moment on. Safe to call many times, from anywhere.
+func (c *cell) requestStop(now bool) {
+	first := c.status.CompareAndSwap(statusRunning, statusStopping)
+	if !first && !now {
+		return
+	}
+	if now {
+		c.mu.Lock()
+		if c.cancel != nil {
+			c.cancel()
+		}
+		c.mu.Unlock()
+		c.pushSystem(stopNow)
+		return
+	}
+	c.pushSystem(stopGraceful)
+}
+
+// finalize stops the actor for good, on its turn (or where no turn can run
+// any more): children first, newest first; the stopping hook; every message
+// still queued or held fails with ErrStopped (wrapping cause, if any);
+// timers cancelled; name freed; Done closed. It runs once.
+func (c *cell) finalize(cause error) {
+	if c.status.Swap(statusStopped) == statusStopped {
+		return
+	}
+	c.mu.Lock()
+	kids := make([]*cell, 0, len(c.children))
+	for k := range c.children {
+		kids = append(kids, k)
+	}
+	ts := c.timers
+	c.timers = nil
+	c.mu.Unlock()
+	ts.stopAll()
+	if len(kids) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), c.sys.cfg.CallTimeout)
+		_ = stopAll(ctx, kids)
+		cancel()
+	}
+	c.runStopping()
+	err := ErrStopped
+	if cause != nil {
+		err = fmt.Errorf("%w: %w", ErrStopped, cause)
+	}
+	for _, e := range c.mb.Close() {
+		e.fail(err, ReasonStopped)
+	}
+	if c.name != "" && c.sys.cfg.Names != nil {
+		c.sys.cfg.Names.Unregister(c.name, c.self.(Actor))
+	}
+	if c.parent != nil {
+		c.parent.removeChild(c)
+	} else {
+		c.sys.removeRoot(c)
+	}
+	c.mu.Lock()
+	if c.done == nil {
+		c.done = closedChan
+	} else {
+		close(c.done)
+	}
+	c.mu.Unlock()
+}
+
+func (c *cell) addChild(k *cell) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status.Load() != statusRunning {
+		return ErrStopped
+	}
+	if c.children == nil {
+		c.children = make(map[*cell]struct{})
+	}
+	c.children[k] = struct{}{}
+	return nil
+}
+
+func (c *cell) removeChild(k *cell) {
+	c.mu.Lock()
+	delete(c.children, k)
+	c.mu.Unlock()
+}
+
+// Abort is called by the scheduler when it closed while this actor still
+// had work: nobody will run it again, so it is finalized here.
+func (c *cell) Abort() { c.finalize(nil) }

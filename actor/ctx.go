@@ -1,0 +1,119 @@
+package actor
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Ctx is what a handler gets besides its state and request: the actor's
+// identity, the current call's context, the whitelist, timers, spawning and
+// stopping. A Ctx is valid only during the handler call it was passed to;
+// do not keep it or use it from another goroutine.
+type Ctx struct {
+	c      *cell
+	cur    message
+	cctx   context.Context // made by Context on first use
+	admit  bool            // Only/All was called during this message
+}
+
+var ctxPool = sync.Pool{New: func() any { return new(Ctx) }}
+
+func getCtx(c *cell) *Ctx {
+	x := ctxPool.Get().(*Ctx)
+	x.c = c
+	return x
+}
+
+func putCtx(x *Ctx) {
+	*x = Ctx{}
+	ctxPool.Put(x)
+}
+
+func (x *Ctx) begin(e envelope) { x.cur = e.msg }
+
+// end releases what the message's Context held.
+func (x *Ctx) end() {
+	x.cur = nil
+	if x.cctx != nil {
+		x.cctx = nil
+		x.c.mu.Lock()
+		cancel := x.c.cancel
+		x.c.cancel = nil
+		x.c.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	}
+}
+
+// selfKey is the context key under which a handler's Context carries its
+// actor, so a sync call made with it can detect call cycles.
+type selfKey struct{}
+
+// callerOf returns the actor whose handler made ctx, if any.
+func callerOf(ctx context.Context) *cell {
+	c, _ := ctx.Value(selfKey{}).(*cell)
+	return c
+}
+
+// Context returns the context of the current message: it carries the
+// caller's deadline (or the default call timeout the call got), is
+// cancelled when the caller gives up or the actor is stopped immediately,
+// and lets sync calls made with it detect call cycles. Pass it to every
+// call a handler makes. The first use per message allocates (~3 objects);
+// handlers that never call it pay nothing.
+func (x *Ctx) Context() context.Context {
+	if x.cctx != nil {
+		return x.cctx
+	}
+	parent, deadline := context.Context(nil), time.Time{}
+	if x.cur != nil {
+		parent, deadline = x.cur.callContext()
+	}
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx := context.WithValue(parent, selfKey{}, x.c)
+	var cancel context.CancelFunc
+	if _, has := parent.Deadline(); !has && !deadline.IsZero() {
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	x.c.mu.Lock()
+	x.c.cancel = cancel
+	x.c.mu.Unlock()
+	x.cctx = ctx
+	return ctx
+}
+
+// System returns the engine the actor runs on. With it, a *Ctx is a
+// [Spawner]: actor.Spawn(c, state) spawns a child of this actor, stopped
+// before it when it stops.
+func (x *Ctx) System() *System { return x.c.sys }
+
+// Name is the actor's name, or "#id" for an anonymous actor.
+func (x *Ctx) Name() string { return x.c.String() }
+
+// Method is the name of the method being handled.
+func (x *Ctx) Method() string {
+	if x.cur == nil {
+		return ""
+	}
+	return x.cur.name()
+}
+
+// Stop asks the actor to stop once the current message is done, after
+// processing what is already queued (a graceful stop). It does not block.
+func (x *Ctx) Stop() { x.c.requestStop(false) }
+
+// Self returns the typed ref of the actor handling c. It panics if S is not
+// the actor's state type: a programmer error the compiler cannot catch.
+func Self[S any](c *Ctx) *Ref[S] {
+	r, ok := c.c.self.(*Ref[S])
+	if !ok {
+		panic("actor: Self called with the wrong state type")
+	}
+	return r
+}

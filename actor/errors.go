@@ -1,0 +1,114 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/troupe-go/troupe/mailbox"
+)
+
+// Sentinel errors. Every error a call returns either is one of these or
+// wraps one (test with errors.Is), except a handler's own error and a
+// [*PanicError] (test with errors.As).
+var (
+	// ErrStopped: the actor is stopping or stopped, or the runtime is closed.
+	ErrStopped = errors.New("actor: stopped")
+	// ErrMailboxFull: the actor's mailbox is at capacity (Reject policy, or
+	// Block policy when the wait timed out).
+	ErrMailboxFull = errors.New("actor: mailbox full")
+	// ErrDropped: the call was evicted from a full DropOldest mailbox by a
+	// newer one. It wraps ErrMailboxFull.
+	ErrDropped = fmt.Errorf("actor: dropped from a full mailbox: %w", ErrMailboxFull)
+	// ErrCallCycle: the sync call would close a cycle of actors waiting for
+	// each other (A→A, A→B→A, …); it fails at once instead of at the deadline.
+	ErrCallCycle = errors.New("actor: call cycle")
+	// ErrNilRef: a call on a nil *Ref.
+	ErrNilRef = errors.New("actor: nil ref")
+	// ErrNilContext: a nil context.Context was passed.
+	ErrNilContext = errors.New("actor: nil context")
+	// ErrNilState: Spawn with a nil state.
+	ErrNilState = errors.New("actor: nil state")
+	// ErrNilHandler: a Method made with a nil function.
+	ErrNilHandler = errors.New("actor: nil handler")
+	// ErrInvalidName: a method or actor name that is empty, longer than 255
+	// bytes, or holds control characters.
+	ErrInvalidName = errors.New("actor: invalid name")
+	// ErrNameTaken: an actor with that name is already running.
+	ErrNameTaken = errors.New("actor: name taken")
+	// ErrNegativeDuration: a negative timeout, delay or period.
+	ErrNegativeDuration = errors.New("actor: negative duration")
+	// ErrInvalidOption: an option out of range.
+	ErrInvalidOption = errors.New("actor: invalid option")
+	// ErrNilRuntime: Spawn or NewHandler on a nil runtime.
+	ErrNilRuntime = errors.New("actor: nil runtime")
+	// ErrProcessing: Handler.Process called while another Process runs, or
+	// from inside a handler of the same actor.
+	ErrProcessing = errors.New("actor: already processing")
+)
+
+// ErrTimeout is returned when a sync call's deadline passes before its reply
+// (the caller's ctx deadline, or the runtime's default call timeout). It
+// matches context.DeadlineExceeded too:
+//
+//	errors.Is(err, actor.ErrTimeout)              // true
+//	errors.Is(err, context.DeadlineExceeded)      // true
+var ErrTimeout error = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string          { return "actor: call timed out" }
+func (timeoutError) Is(target error) bool   { return target == context.DeadlineExceeded }
+func (timeoutError) Timeout() bool          { return true }
+func (timeoutError) Temporary() bool        { return true }
+
+// PanicError is the outcome of a handler that panicked (or called
+// runtime.Goexit): the recovered value and the stack where it happened.
+type PanicError struct {
+	Method string // the method whose handler panicked
+	Value  any    // the value passed to panic
+	Stack  []byte // the goroutine's stack at the panic
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("actor: %s panicked: %v", e.Method, e.Value)
+}
+
+// Unwrap returns the panic value if it is an error, so errors.Is and
+// errors.As see through a panic(err).
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+func newPanicError(method string, v any) *PanicError {
+	return &PanicError{Method: method, Value: v, Stack: debug.Stack()}
+}
+
+// errGoexit is the panic value recorded when a handler calls runtime.Goexit.
+var errGoexit = errors.New("actor: handler called runtime.Goexit")
+
+// timeoutFor is ErrTimeout naming the method.
+func timeoutFor(method string) error { return fmt.Errorf("%w (%s)", ErrTimeout, method) }
+
+// ctxErr maps a finished caller context to the call's outcome.
+func ctxErr(ctx context.Context, method string) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return timeoutFor(method)
+	}
+	return fmt.Errorf("actor: call %s: %w", method, context.Cause(ctx))
+}
+
+// pushErr maps a mailbox error to ours.
+func pushErr(err error) error {
+	switch {
+	case errors.Is(err, mailbox.ErrClosed):
+		return ErrStopped
+	case errors.Is(err, mailbox.ErrFull):
+		return ErrMailboxFull
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: %w", ErrMailboxFull, ErrTimeout)
+	}
+	return err
+}

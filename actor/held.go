@@ -1,0 +1,3 @@
+package actor
+
+func (c *cell) held() map[string]int { return nil }

@@ -1,0 +1,191 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/troupe-go/troupe/mailbox"
+)
+
+var nextKey atomic.Uint32 // method keys; 0 is the system lane's
+
+// Method is a typed, named entry point of actors of state type S: requests
+// of type Q, replies of type R. Make one per operation with [NewMethod],
+// usually as a package-level var, and call it with Call (sync), Cast
+// (oneway) or Ask (a future). A Method is immutable and safe for concurrent
+// use.
+type Method[S, Q, R any] struct {
+	label string
+	fn    func(S, *Ctx, Q) (R, error)
+	k     mailbox.Key
+	err   error // construction error, returned by every call
+}
+
+// NewMethod makes a method. It never panics: an invalid name or a nil fn
+// makes a method whose every call returns ErrInvalidName or ErrNilHandler
+// (and [Method.Err] reports it).
+func NewMethod[S, Q, R any](name string, fn func(state S, c *Ctx, req Q) (R, error)) *Method[S, Q, R] {
+	m := &Method[S, Q, R]{label: name, fn: fn, k: mailbox.Key(nextKey.Add(1))}
+	if err := ValidName(name); err != nil {
+		m.err = fmt.Errorf("method %q: %w", name, err)
+	} else if fn == nil {
+		m.err = fmt.Errorf("method %q: %w", name, ErrNilHandler)
+	}
+	return m
+}
+
+// Name is the method's name, as reported in errors and dead letters.
+func (m *Method[S, Q, R]) Name() string { return m.label }
+
+// Err reports why the method cannot be called (ErrInvalidName,
+// ErrNilHandler), or nil.
+func (m *Method[S, Q, R]) Err() error { return m.err }
+
+// Key is the method's whitelist key; see Ctx.Only.
+func (m *Method[S, Q, R]) Key() mailbox.Key { return m.k }
+
+func (m *Method[S, Q, R]) check(to *Ref[S]) error {
+	if m == nil {
+		return ErrNilHandler
+	}
+	if m.err != nil {
+		return m.err
+	}
+	if to == nil {
+		return ErrNilRef
+	}
+	return nil
+}
+
+// Cast sends req one way: it returns once the message is queued, with an
+// error only if it could not be (ErrStopped, ErrMailboxFull, ErrNilRef,
+// ErrNilHandler, ErrInvalidName). The handler's error or panic goes to the
+// runtime's dead letters (Reason ReasonFailed). Safe for concurrent use;
+// allocates nothing for a pointer-shaped req.
+func (m *Method[S, Q, R]) Cast(to *Ref[S], req Q) error {
+	if err := m.check(to); err != nil {
+		return err
+	}
+	c := &to.c
+	e := envelope{msg: m, req: req, to: c}
+	if err := c.push(nil, e); err != nil {
+		c.sys.deadLetter(DeadLetter{Reason: reasonOf(err), Actor: c.String(), Method: m.label, Err: err, Payload: req})
+		return err
+	}
+	return nil
+}
+
+// Call sends req and waits for the reply: exactly one of the reply, the
+// handler's error, a *PanicError, or a sentinel (ErrTimeout, ErrStopped,
+// ErrMailboxFull, ErrDropped, ErrCallCycle, ctx's cancellation). The
+// deadline is ctx's, or the runtime's call timeout if ctx has none. Made
+// from inside a handler, pass c.Context() as ctx so cycles are detected
+// and the caller's deadline travels on. Blocks; safe for concurrent use;
+// two allocations when ctx has a deadline.
+func (m *Method[S, Q, R]) Call(ctx context.Context, to *Ref[S], req Q) (R, error) {
+	var zero R
+	if ctx == nil {
+		return zero, ErrNilContext
+	}
+	if err := m.check(to); err != nil {
+		return zero, err
+	}
+	if err := ctx.Err(); err != nil {
+		return zero, ctxErr(ctx, m.label)
+	}
+	c := &to.c
+	if caller := callerOf(ctx); caller != nil {
+		if err := enterCall(caller, c, m.label); err != nil {
+			return zero, err
+		}
+		defer caller.waitingOn.Store(nil)
+	}
+	cl, err := m.newCall(c, ctx, req)
+	if err != nil {
+		return zero, err
+	}
+	if err := c.push(ctx, envelope{msg: cl, to: c}); err != nil {
+		cl.stopTimer()
+		return zero, err
+	}
+	select {
+	case <-cl.done:
+	case <-ctx.Done():
+		cl.settle(zero, ctxErr(ctx, m.label))
+		<-cl.done
+	}
+	cl.stopTimer()
+	return cl.val, cl.err
+}
+
+// Ask sends req and returns at once with a future of the reply. The call
+// has ctx's deadline (or the runtime's call timeout) and is abandoned if
+// ctx is cancelled before the actor starts it. A future that cannot be
+// sent is returned already failed.
+func (m *Method[S, Q, R]) Ask(ctx context.Context, to *Ref[S], req Q) *Future[R] {
+	var zero R
+	if ctx == nil {
+		return failedFuture[R](ErrNilContext)
+	}
+	if err := m.check(to); err != nil {
+		return failedFuture[R](err)
+	}
+	c := &to.c
+	cl, err := m.newCall(c, ctx, req)
+	if err != nil {
+		return failedFuture[R](err)
+	}
+	if ctx.Done() != nil {
+		cl.unwatch = context.AfterFunc(ctx, func() { cl.settle(zero, ctxErr(ctx, m.label)) })
+	}
+	if err := c.push(ctx, envelope{msg: cl, to: c}); err != nil {
+		cl.settle(zero, err)
+	}
+	return &cl.Future
+}
+
+// newCall makes a call, armed with the default timeout if ctx has no
+// deadline (on the runtime's timer wheel).
+func (m *Method[S, Q, R]) newCall(to *cell, ctx context.Context, req Q) (*call[S, Q, R], error) {
+	cl := &call[S, Q, R]{m: m, req: req, ctx: ctx}
+	cl.done = make(chan struct{})
+	if err := cl.arm(to.sys); err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+// run handles a oneway.
+func (m *Method[S, Q, R]) run(x *Ctx, req any) {
+	q, _ := req.(Q)
+	if _, err := m.fn(x.c.state.(S), x, q); err != nil {
+		x.c.sys.deadLetter(DeadLetter{Reason: ReasonFailed, Actor: x.c.String(), Method: m.label, Err: err, Payload: req})
+	}
+}
+
+func (m *Method[S, Q, R]) key() mailbox.Key { return m.k }
+func (m *Method[S, Q, R]) name() string     { return m.label }
+func (m *Method[S, Q, R]) live() bool       { return true }
+
+func (m *Method[S, Q, R]) panicked(x *Ctx, req any, pe *PanicError) {
+	x.c.sys.deadLetter(DeadLetter{Reason: ReasonFailed, Actor: x.c.String(), Method: m.label, Err: pe, Payload: req})
+}
+
+func (m *Method[S, Q, R]) fail(to *cell, req any, err error, why Reason) {
+	to.sys.deadLetter(DeadLetter{Reason: why, Actor: to.String(), Method: m.label, Err: err, Payload: req})
+}
+
+func (m *Method[S, Q, R]) callContext() (context.Context, time.Time) { return nil, time.Time{} }
+
+// reasonOf classifies a push error for the dead-letter counters.
+func reasonOf(err error) Reason {
+	switch err {
+	case ErrMailboxFull:
+		return ReasonMailboxFull
+	case ErrStopped:
+		return ReasonStopped
+	}
+	return ReasonMailboxFull
+}

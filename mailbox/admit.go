@@ -1,0 +1,93 @@
+package mailbox
+
+import "slices"
+
+// filter is the admit filter. The zero filter admits everything.
+type filter struct {
+	only bool  // if false, every key is admitted
+	keys []Key // sorted, distinct: the admitted keys when only is set
+}
+
+// admits reports whether k passes the filter. O(log len(keys)).
+func (f *filter) admits(k Key) bool {
+	if !f.only {
+		return true
+	}
+	if len(f.keys) <= 8 {
+		return slices.Contains(f.keys, k)
+	}
+	_, found := slices.BinarySearch(f.keys, k)
+	return found
+}
+
+// set admits exactly keys, reusing the filter's storage.
+func (f *filter) set(keys []Key) {
+	f.only = true
+	f.keys = append(f.keys[:0], keys...)
+	slices.Sort(f.keys)
+	f.keys = slices.Compact(f.keys)
+}
+
+// Admit sets the admit filter: from now on Pop returns only user messages
+// whose key is among keys (none if keys is empty); the others are held, in
+// arrival order, until admitted. System messages are never filtered.
+// Consumer only (safe for concurrent use, but meant to be called during
+// the consumer's turn). Cost: O(len(keys)·log + h) for h held keys; no
+// allocation once the filter has held that many keys.
+func (m *Mailbox[T]) Admit(keys ...Key) {
+	m.mu.Lock()
+	m.queuesLocked().filter.set(keys)
+	m.rebuildActiveLocked()
+	m.mu.Unlock()
+}
+
+// AdmitAll lifts the admit filter (the default): every held message
+// becomes poppable, oldest first. Consumer only, like [Mailbox.Admit].
+// Cost: O(h) for h held keys.
+func (m *Mailbox[T]) AdmitAll() {
+	m.mu.Lock()
+	if q := m.q; q != nil {
+		q.filter.only = false
+		q.filter.keys = q.filter.keys[:0]
+		m.rebuildActiveLocked()
+	}
+	m.mu.Unlock()
+}
+
+// Admitted reports whether the filter admits k. Safe for concurrent use;
+// O(log n) for a filter of n keys.
+func (m *Mailbox[T]) Admitted(k Key) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.q == nil || m.q.filter.admits(k)
+}
+
+// Held returns, per key, how many held messages are live (all of them if
+// [Config.Live] is nil); keys with none are absent. For debugging: it is
+// safe for concurrent use but takes the lock for O(held messages) and
+// allocates the map. Messages still in the main queue are not counted:
+// they are moved to held only when Pop reaches them.
+func (m *Mailbox[T]) Held() map[Key]int {
+	out := make(map[Key]int)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.q == nil {
+		return out
+	}
+	live := m.cfg.Live
+	for _, hq := range m.q.nonEmpty {
+		n := hq.r.n
+		if live != nil {
+			n = 0
+			for i := range hq.r.n {
+				if live(hq.r.at(i).msg) {
+					n++
+				}
+			}
+		}
+		if n > 0 {
+			out[hq.key] = n
+		}
+	}
+	return out
+}

@@ -1,0 +1,54 @@
+package mailbox
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Close closes the mailbox and returns every message left in it: system
+// messages first, then user messages (held and queued, dead ones included)
+// in arrival order; nil if there are none. Afterwards Push and PushSystem
+// return [ErrClosed] (producers blocked in a [Block] Push wake up with it),
+// Pop finds nothing and Idle returns true. The admit filter is kept.
+//
+// Close is idempotent: a second call returns nil. It is safe for concurrent
+// use, from the consumer or any goroutine, and never blocks beyond the
+// internal lock. Cost: O(n + h log h) for n messages of which h are held;
+// it allocates the returned slice and frees the queues' storage.
+func (m *Mailbox[T]) Close() []T {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	m.wakeLocked()
+	q := m.q
+	if q == nil {
+		return nil
+	}
+	var out []T
+	if n := q.sys.n + m.Len(); n > 0 {
+		out = make([]T, 0, n)
+	}
+	for i := range q.sys.n {
+		out = append(out, *q.sys.at(i))
+	}
+	var held []entry[T]
+	for _, hq := range q.nonEmpty {
+		for i := range hq.r.n {
+			held = append(held, *hq.r.at(i))
+		}
+	}
+	slices.SortFunc(held, func(a, b entry[T]) int { return cmp.Compare(a.seq, b.seq) })
+	for _, e := range held {
+		out = append(out, e.msg)
+	}
+	for i := range q.main.n {
+		out = append(out, q.main.at(i).msg)
+	}
+	*q = queues[T]{seq: q.seq, filter: q.filter}
+	m.counts.Store(0)
+	m.active.Store(0)
+	return out
+}

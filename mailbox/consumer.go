@@ -1,0 +1,110 @@
+package mailbox
+
+// Pop removes and returns the next message for the consumer: the oldest
+// system message if any (system is true); else the oldest user message
+// whose key the filter admits. Held messages are older than every message
+// still queued, so an admitted held message comes first. While scanning,
+// a queued message whose key is not admitted is moved to the held queue
+// of its key and never looked at again until admitted. ok is false when
+// nothing admitted is pending.
+//
+// Pop is for the consumer only. It never blocks (beyond the internal
+// lock). Cost: O(k), k being the number of held keys the filter admits,
+// plus amortised O(1) per message moved to held; no allocation in steady
+// state.
+func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
+	if !m.hasWork() {
+		return msg, false, false
+	}
+	m.mu.Lock()
+	q := m.q
+	if q == nil {
+		m.mu.Unlock()
+		return msg, false, false
+	}
+	if q.sys.n > 0 {
+		msg = q.sys.pop()
+		m.addLocked(0, -1)
+		m.mu.Unlock()
+		return msg, true, true
+	}
+	if len(q.active) > 0 {
+		msg = m.popHeldLocked()
+		m.addLocked(-1, 0)
+		m.wakeLocked()
+		m.mu.Unlock()
+		return msg, false, true
+	}
+	moved := 0
+	for q.main.n > 0 {
+		if !q.filter.only {
+			msg, ok = q.main.pop().msg, true
+			break
+		}
+		k := m.cfg.Key(q.main.peek().msg)
+		if q.filter.admits(k) {
+			msg, ok = q.main.pop().msg, true
+			break
+		}
+		m.holdLocked(k, q.main.pop())
+		moved++
+	}
+	if ok {
+		m.addLocked(-1, -1-moved)
+		m.wakeLocked()
+	} else if moved > 0 {
+		m.addLocked(0, -moved)
+	}
+	m.mu.Unlock()
+	return msg, false, ok
+}
+
+// Idle ends a consumer turn and says whether the consumer must stop.
+//
+// If admitted work may be pending (a system message, an admitted held
+// message, or anything in the main queue) it returns false: the consumer
+// keeps the scheduled flag and must go on popping. Otherwise it sets the
+// flag to idle, then checks again for work pushed in the meantime; if some
+// appeared it takes the flag back (returns false) unless a producer took it
+// first (that producer schedules the consumer: returns true). True means
+// the consumer must stop; a later Push will report schedule == true.
+//
+// Idle may return false spuriously (the main queue may hold only messages
+// the filter will hold back: Pop then returns ok == false and the consumer
+// calls Idle again), but never returns true while an admitted message is
+// pending with nobody scheduled. Consumer only; O(1), lock-free.
+func (m *Mailbox[T]) Idle() bool {
+	if m.hasWork() {
+		return false
+	}
+	if idleHook != nil {
+		idleHook()
+	}
+	m.sched.Store(flagIdle)
+	// Re-check: a Push that enqueued after the check above and saw the
+	// flag still scheduled did not schedule anyone.
+	if !m.hasWork() {
+		return true
+	}
+	return !m.sched.CompareAndSwap(flagIdle, flagScheduled)
+}
+
+// hasWork reports whether a system message, a queued user message or an
+// admitted held message may be pending. Lock-free.
+func (m *Mailbox[T]) hasWork() bool {
+	return uint32(m.counts.Load()) != 0 || m.active.Load() != 0
+}
+
+// wakeLocked wakes the producers waiting for room, if any.
+func (m *Mailbox[T]) wakeLocked() {
+	if m.space != nil {
+		close(m.space)
+		m.space = nil
+	}
+}
+
+// addLocked adds to the counters: users to the user messages, ready to
+// the ready ones (system and main queue). Neither may go below zero.
+func (m *Mailbox[T]) addLocked(users, ready int) {
+	m.counts.Add(uint64(users)<<32 + uint64(ready))
+}

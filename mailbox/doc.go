@@ -1,0 +1,91 @@
+// Package mailbox implements the mailbox of an actor: a multi-producer,
+// single-consumer queue with a system lane, an admit filter that holds back
+// (never drops) what it does not admit, an optional capacity with overflow
+// policies, and the idle/scheduled flag that tells a producer whether it
+// must schedule the consumer.
+//
+// A [Mailbox] is generic over the message type and knows nothing of
+// actors: a [Config], shared by many mailboxes, tells it how to read a
+// message's [Key] and, optionally, whether a message is still wanted. It
+// imports only the standard library.
+//
+// # Lanes
+//
+// [Mailbox.PushSystem] feeds the system lane: unbounded, never filtered,
+// and popped before any user message. [Mailbox.Push] feeds the user lane,
+// which is FIFO by arrival: messages from one producer come out in the
+// order it pushed them, except where the admit filter holds some back.
+//
+// # Admit filter
+//
+// By default every user message is admitted. [Mailbox.Admit] restricts the
+// consumer to some keys (the actor layer's whitelist of methods);
+// [Mailbox.AdmitAll] lifts the restriction. When [Mailbox.Pop] meets a
+// message it does not admit, it moves it to the held queue of its key: the
+// message waits there, in arrival order, until its key is admitted, the
+// mailbox evicts it (see Overflow) or [Mailbox.Close] returns it. Pop
+// always returns the oldest admitted user message, held or queued: a held
+// message of an admitted key comes before newer queued messages, and held
+// messages of two admitted keys come out interleaved by arrival.
+//
+// # Overflow
+//
+// [Config.Capacity] bounds the user messages, queued and held together
+// (0: unbounded; system messages never count). When a Push finds the
+// mailbox full it first discards dead messages, if [Config.Live] is set
+// (their callers gave up); if that frees nothing, the [Policy] decides:
+// [Reject] fails with [ErrFull], [DropOldest] evicts the oldest user
+// message and hands it to [Config.OnDrop], [Block] waits for room until
+// its context is done.
+//
+// # The idle flag protocol
+//
+// A mailbox is idle (nobody runs its consumer) or scheduled. A Push that
+// moves it from idle to scheduled returns schedule == true, and its caller
+// must then run the consumer, exactly once. The consumer pops until Pop
+// reports nothing, then calls [Mailbox.Idle]:
+//
+//	for {
+//		msg, system, ok := mb.Pop()
+//		if !ok {
+//			if mb.Idle() {
+//				return // a later Push will schedule us again
+//			}
+//			continue
+//		}
+//		handle(msg, system)
+//	}
+//
+// Idle sets the flag to idle and then looks again for messages pushed in
+// the meantime. Without that second look, a Push landing between the
+// consumer's "nothing left" and its "I am idle" would see the flag still
+// scheduled, schedule nobody, and its message would wait forever (the lost
+// wake-up). With it, exactly one of the consumer and the producer keeps
+// the flag: the flag is taken back by compare-and-swap.
+//
+// # Costs
+//
+// Push, PushSystem and Pop are O(1) amortised and allocate nothing in
+// steady state: queues are power-of-two ring buffers that grow by doubling
+// and give their storage back only when they empty from a size above 1024
+// entries. A Pop under a filter costs O(k) for the k held keys the filter
+// admits, plus O(1) once per held message: held messages are never
+// rescanned. The full path costs more: O(n) to discard dead messages,
+// O(h) to find the oldest of h held keys for DropOldest. New allocates
+// only the 64-byte Mailbox; queue storage comes with the first message.
+//
+// # Concurrency
+//
+// Push, PushSystem, Close, Len, Held, Scheduled and Admitted are safe for
+// concurrent use. Pop, Idle, Admit and AdmitAll belong to the consumer:
+// one goroutine at a time, the one running its turn. A short mutex guards
+// the queues; Len, Scheduled, Idle and the empty-mailbox Pop are lock-free.
+// [Config.Key] and [Config.Live] run under that mutex and must be cheap and
+// non-blocking; [Config.OnDrop] runs without it, on the pushing goroutine.
+//
+// # Goroutines and shutdown
+//
+// The package starts no goroutines. Close is immediate and idempotent: it
+// returns what was pending, wakes blocked producers with [ErrClosed], and
+// every later Push or PushSystem returns [ErrClosed]. There is no reopen.
+package mailbox

@@ -1,0 +1,188 @@
+package mailbox
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+)
+
+// model is the reference the fuzz test checks the mailbox against: plain
+// slices, everything recomputed by linear scans.
+type model struct {
+	capacity  int
+	policy    Policy
+	withLive  bool
+	sys       []msg
+	user      []msg // in arrival order, held or not
+	only      bool
+	admitted  []Key
+	dead      map[int]bool
+	closed    bool
+	scheduled bool
+}
+
+func (md *model) admits(k Key) bool { return !md.only || slices.Contains(md.admitted, k) }
+
+// push returns what Push must return and the message it must evict.
+func (md *model) push(v msg) (schedule bool, err error, evicted *msg) {
+	if md.closed {
+		return false, ErrClosed, nil
+	}
+	if md.capacity > 0 && len(md.user) >= md.capacity && md.withLive {
+		md.user = slices.DeleteFunc(md.user, func(u msg) bool { return md.dead[u.id] })
+	}
+	if md.capacity > 0 && len(md.user) >= md.capacity {
+		if md.policy != DropOldest {
+			return false, ErrFull, nil
+		}
+		evicted = &md.user[0]
+		md.user = md.user[1:]
+	}
+	md.user = append(md.user, v)
+	schedule, md.scheduled = !md.scheduled, true
+	return schedule, nil, evicted
+}
+
+func (md *model) pushSystem(v msg) (bool, error) {
+	if md.closed {
+		return false, ErrClosed
+	}
+	md.sys = append(md.sys, v)
+	schedule := !md.scheduled
+	md.scheduled = true
+	return schedule, nil
+}
+
+func (md *model) pop() (msg, bool, bool) {
+	if len(md.sys) > 0 {
+		v := md.sys[0]
+		md.sys = md.sys[1:]
+		return v, true, true
+	}
+	for i, v := range md.user {
+		if md.admits(v.key) {
+			md.user = slices.Delete(md.user, i, i+1)
+			return v, false, true
+		}
+	}
+	return msg{}, false, false
+}
+
+func (md *model) hasAdmitted() bool {
+	return len(md.sys) > 0 || slices.ContainsFunc(md.user, func(v msg) bool { return md.admits(v.key) })
+}
+
+// FuzzMailbox runs random operations on a mailbox and on the model and
+// requires the same results. The first byte picks the configuration; each
+// following byte is an operation (low 3 bits) and its argument.
+func FuzzMailbox(f *testing.F) {
+	f.Add([]byte{0, 0, 8, 16, 3, 4, 2, 3, 3, 3})
+	f.Add([]byte{0x23, 0, 8, 0x15, 16, 24, 3, 4, 5, 6, 3, 3, 7, 0, 0, 1})
+	f.Add([]byte{0x0a, 0, 8, 16, 24, 0x15, 3, 3, 0, 8, 0x0f, 8, 16, 6, 4, 4, 0xff})
+	f.Add([]byte{0x3b, 0, 8, 0, 8, 0x25, 3, 7, 15, 0, 0, 0x0e, 3, 3, 3, 3, 0x3d, 4, 4})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) == 0 {
+			return
+		}
+		conf := ops[0]
+		md := &model{
+			capacity: int(conf % 5),
+			policy:   Policy(conf >> 3 % 3),
+			withLive: conf&0x20 != 0,
+			dead:     map[int]bool{},
+		}
+		var dropped []msg
+		cfg := Config[msg]{Capacity: md.capacity, Policy: md.policy, OnDrop: func(v msg) { dropped = append(dropped, v) }}
+		if md.withLive {
+			cfg.Live = func(v msg) bool { return !md.dead[v.id] }
+		}
+		m := newTest(t, cfg)
+		ctx := context.Background()
+		next := 1
+		for step, op := range ops[1:] {
+			arg := op >> 3
+			switch op & 7 {
+			case 0, 1: // Push
+				v := msg{Key(arg % 4), next}
+				next++
+				if md.policy == Block {
+					ctx = nil // fail instead of waiting
+				}
+				wantS, wantErr, wantEv := md.push(v)
+				dropped = dropped[:0]
+				s, err := m.Push(ctx, v)
+				if s != wantS || !errors.Is(err, wantErr) || (err == nil) != (wantErr == nil) {
+					t.Fatalf("step %d Push(%v): got %v, %v; want %v, %v", step, v, s, err, wantS, wantErr)
+				}
+				switch {
+				case wantEv == nil && len(dropped) != 0:
+					t.Fatalf("step %d Push: dropped %v; want nothing", step, dropped)
+				case wantEv != nil && (len(dropped) != 1 || dropped[0] != *wantEv):
+					t.Fatalf("step %d Push: dropped %v; want [%v]", step, dropped, *wantEv)
+				}
+			case 2: // PushSystem
+				v := msg{Key(arg % 4), next}
+				next++
+				wantS, wantErr := md.pushSystem(v)
+				s, err := m.PushSystem(v)
+				if s != wantS || err != wantErr {
+					t.Fatalf("step %d PushSystem: got %v, %v; want %v, %v", step, s, err, wantS, wantErr)
+				}
+			case 3, 4: // Pop
+				wv, ws, wok := md.pop()
+				v, s, ok := m.Pop()
+				if v != wv || s != ws || ok != wok {
+					t.Fatalf("step %d Pop: got %v %v %v; want %v %v %v", step, v, s, ok, wv, ws, wok)
+				}
+			case 5: // Admit a subset of the keys 0..3
+				var keys []Key
+				for k := range Key(4) {
+					if arg&(1<<k) != 0 {
+						keys = append(keys, k)
+					}
+				}
+				md.only, md.admitted = true, keys
+				m.Admit(keys...)
+			case 6:
+				if arg&1 == 0 {
+					md.only, md.admitted = false, nil
+					m.AdmitAll()
+					break
+				}
+				if m.Idle() {
+					if md.hasAdmitted() {
+						t.Fatalf("step %d Idle: got true with admitted work pending", step)
+					}
+					md.scheduled = false
+				}
+			case 7:
+				if arg >= 28 || len(md.user) == 0 {
+					want := append(slices.Clone(md.sys), md.user...)
+					if md.closed {
+						want = nil
+					}
+					md.closed, md.sys, md.user = true, nil, nil
+					if got := m.Close(); !slices.Equal(got, want) {
+						t.Fatalf("step %d Close: got %v; want %v", step, got, want)
+					}
+					break
+				}
+				md.dead[md.user[int(arg)%len(md.user)].id] = true // the caller gave up
+			}
+			if got, want := m.Len(), len(md.user); got != want {
+				t.Fatalf("step %d: Len got %d; want %d", step, got, want)
+			}
+			if got, want := m.Scheduled(), md.scheduled; got != want {
+				t.Fatalf("step %d: Scheduled got %v; want %v", step, got, want)
+			}
+		}
+		want := append(slices.Clone(md.sys), md.user...)
+		if md.closed {
+			want = nil
+		}
+		if got := m.Close(); !slices.Equal(got, want) {
+			t.Fatalf("final Close: got %v; want %v", got, want)
+		}
+	})
+}

@@ -1,0 +1,178 @@
+package mailbox
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func TestIdle(t *testing.T) {
+	m := newTest(t, Config[msg]{})
+	if m.Scheduled() {
+		t.Fatalf("fresh mailbox: Scheduled = true; want false")
+	}
+	if !mustPush(t, m, msg{1, 1}) {
+		t.Fatalf("first Push: got schedule false; want true")
+	}
+	if mustPush(t, m, msg{2, 2}) {
+		t.Fatalf("second Push: got schedule true; want false")
+	}
+	if !m.Scheduled() {
+		t.Fatalf("after Push: Scheduled = false; want true")
+	}
+	if m.Idle() {
+		t.Fatalf("Idle with messages queued: got true; want false")
+	}
+	if !m.Scheduled() {
+		t.Fatalf("Idle returning false must keep the flag")
+	}
+
+	m.Admit(2)
+	if got := popIDs(m); len(got) != 1 || got[0] != 2 {
+		t.Fatalf("popped: got %v; want [2]", got)
+	}
+	if !m.Idle() {
+		t.Fatalf("Idle with only held messages: got false; want true")
+	}
+	if m.Scheduled() {
+		t.Fatalf("after Idle: Scheduled = true; want false")
+	}
+
+	if !mustPush(t, m, msg{1, 3}) {
+		t.Fatalf("Push on idle mailbox: got schedule false; want true")
+	}
+	if m.Idle() {
+		t.Fatalf("Idle with a queued message not admitted: got true; want false (not yet moved to held)")
+	}
+	if _, _, ok := m.Pop(); ok {
+		t.Fatalf("Pop: got ok; want nothing admitted")
+	}
+	if !m.Idle() {
+		t.Fatalf("Idle once moved to held: got false; want true")
+	}
+
+	if s, _ := m.PushSystem(msg{0, 4}); !s {
+		t.Fatalf("PushSystem on idle mailbox: got schedule false; want true")
+	}
+	if m.Idle() {
+		t.Fatalf("Idle with a system message: got true; want false")
+	}
+	m.Pop()
+	m.Admit(1)
+	if m.Idle() {
+		t.Fatalf("Idle with admitted held messages: got true; want false")
+	}
+	if got := popIDs(m); len(got) != 2 {
+		t.Fatalf("popped: got %v; want [1 3]", got)
+	}
+	if !m.Idle() {
+		t.Fatalf("Idle when empty: got false; want true")
+	}
+}
+
+// TestIdleLostWakeUp pushes from another goroutine exactly between Idle's
+// "nothing left" and its storing of the idle flag: exactly one of the
+// consumer (Idle returns false) and the producer (schedule is true) must
+// own the flag.
+func TestIdleLostWakeUp(t *testing.T) {
+	pushes := map[string]func(m *Mailbox[msg]) (bool, error){
+		"Push":       func(m *Mailbox[msg]) (bool, error) { return m.Push(context.Background(), msg{0, 2}) },
+		"PushSystem": func(m *Mailbox[msg]) (bool, error) { return m.PushSystem(msg{0, 2}) },
+	}
+	for name, pushFn := range pushes {
+		t.Run(name, func(t *testing.T) {
+			m := newTest(t, Config[msg]{})
+			mustPush(t, m, msg{0, 1})
+			m.Pop()
+			var scheduled bool
+			idleHook = func() {
+				idleHook = nil // once
+				done := make(chan bool)
+				go func() {
+					s, err := pushFn(m)
+					if err != nil {
+						t.Errorf("push: %v", err)
+					}
+					done <- s
+				}()
+				scheduled = <-done
+			}
+			defer func() { idleHook = nil }()
+			stop := m.Idle()
+			if stop && !scheduled {
+				t.Fatalf("lost wake-up: Idle returned true and the push got schedule false")
+			}
+			if !stop && scheduled {
+				t.Fatalf("double schedule: Idle returned false and the push got schedule true")
+			}
+			if v, _, ok := m.Pop(); !ok || v.id != 2 {
+				t.Fatalf("Pop: got %v %v; want id 2", v, ok)
+			}
+		})
+	}
+}
+
+// TestScheduleProtocol runs the consumer only when a push says so, as an
+// actor runtime does, and checks that it never runs twice at once, that
+// nothing is lost, and that each producer's messages stay in order.
+func TestScheduleProtocol(t *testing.T) {
+	const producers, each = 8, 3000
+	m := newTest(t, Config[msg]{})
+	var (
+		consumers sync.WaitGroup
+		running   atomic.Int32
+		popped    atomic.Int64
+		last      = make([]int, producers)
+	)
+	for i := range last {
+		last[i] = -1
+	}
+	consume := func() {
+		defer consumers.Done()
+		if running.Add(1) != 1 {
+			t.Error("two consumers running")
+		}
+		for {
+			v, _, ok := m.Pop()
+			if ok {
+				if v.id != last[v.key]+1 {
+					t.Errorf("producer %d: got id %d after %d", v.key, v.id, last[v.key])
+				}
+				last[v.key] = v.id
+				popped.Add(1)
+				continue
+			}
+			running.Add(-1)
+			if m.Idle() {
+				return
+			}
+			if running.Add(1) != 1 {
+				t.Error("two consumers running")
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Go(func() {
+			for i := range each {
+				s, err := m.Push(context.Background(), msg{Key(p), i})
+				if err != nil {
+					t.Errorf("Push: %v", err)
+				}
+				if s {
+					consumers.Add(1)
+					go consume()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	consumers.Wait()
+	if got := popped.Load(); got != producers*each {
+		t.Fatalf("popped: got %d; want %d", got, producers*each)
+	}
+	if m.Scheduled() {
+		t.Fatalf("Scheduled after all consumers stopped: got true; want false")
+	}
+}

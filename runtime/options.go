@@ -1,0 +1,95 @@
+package runtime
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Option configures New.
+type Option interface{ apply(*config) }
+
+type config struct {
+	callTimeout time.Duration
+	throughput  int
+	poolSize    int
+	tick        time.Duration
+	logger      *slog.Logger
+	hook        func(actor.DeadLetter)
+	logRate     int
+}
+
+// Defaults of New.
+const (
+	DefaultCallTimeout = 5 * time.Second
+	DefaultThroughput  = 256
+	DefaultPoolSize    = 4096
+	DefaultTick        = time.Millisecond
+	DefaultLogRate     = 10 // dead letters logged per second at most
+)
+
+func defaults() config {
+	return config{
+		callTimeout: DefaultCallTimeout,
+		throughput:  DefaultThroughput,
+		poolSize:    DefaultPoolSize,
+		tick:        DefaultTick,
+		logRate:     DefaultLogRate,
+	}
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithCallTimeout sets the deadline of sync calls whose ctx has none
+// (default 5 s; must be > 0).
+func WithCallTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.callTimeout = d })
+}
+
+// WithThroughput sets how many messages an actor processes per turn before
+// yielding its worker (default 256; must be > 0).
+func WithThroughput(n int) Option { return optionFunc(func(c *config) { c.throughput = n }) }
+
+// WithPoolSize sets the number of pooled workers (default 4096; -1 for
+// unbounded). Turns beyond it run on extra goroutines, so it bounds reuse,
+// never progress.
+func WithPoolSize(n int) Option { return optionFunc(func(c *config) { c.poolSize = n }) }
+
+// WithTick sets the timer wheel's resolution (default 1 ms; must be > 0).
+func WithTick(d time.Duration) Option { return optionFunc(func(c *config) { c.tick = d }) }
+
+// WithLogger logs dead letters to l at a bounded rate (default: not
+// logged). The global logger is never used.
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
+
+// WithLogRate bounds dead-letter logging to n entries per second (default
+// 10; must be > 0). Counters and the hook see every dead letter.
+func WithLogRate(n int) Option { return optionFunc(func(c *config) { c.logRate = n }) }
+
+// WithDeadLetterHook calls f with every dead letter, on the goroutine that
+// produced it (often an actor's turn): keep it short and non-blocking.
+func WithDeadLetterHook(f func(actor.DeadLetter)) Option {
+	return optionFunc(func(c *config) { c.hook = f })
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.callTimeout < 0, c.tick < 0:
+		return fmt.Errorf("%w: %w", ErrInvalidOption, actor.ErrNegativeDuration)
+	case c.callTimeout == 0:
+		return fmt.Errorf("%w: call timeout must be > 0", ErrInvalidOption)
+	case c.tick == 0:
+		return fmt.Errorf("%w: tick must be > 0", ErrInvalidOption)
+	case c.throughput <= 0:
+		return fmt.Errorf("%w: throughput %d must be > 0", ErrInvalidOption, c.throughput)
+	case c.poolSize == 0 || c.poolSize < -1:
+		return fmt.Errorf("%w: pool size %d must be > 0 or -1", ErrInvalidOption, c.poolSize)
+	case c.logRate <= 0:
+		return fmt.Errorf("%w: log rate %d must be > 0", ErrInvalidOption, c.logRate)
+	}
+	return nil
+}

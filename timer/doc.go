@@ -1,0 +1,93 @@
+// Package timer implements a hierarchical timer wheel: many callbacks,
+// each due after a delay, scheduled and cancelled in O(1), driven by one
+// goroutine that sleeps until the next one is due.
+//
+//	w, err := timer.New(timer.WithTick(time.Millisecond)) // no goroutine yet
+//	t, err := w.AfterFunc(d, f)  // f runs on the wheel's goroutine: keep it short
+//	stopped := t.Stop()          // true if this call kept f from running
+//	dropped := w.Stop()          // drops what is pending; the goroutine is gone on return
+//
+// It imports only the standard library.
+//
+// # Choosing between a Wheel and time.AfterFunc
+//
+// [time.AfterFunc] starts a goroutine per callback, keeps nanosecond
+// precision and costs a runtime timer per pending call. A [Wheel] runs
+// every callback on its one goroutine, rounds deadlines up to its tick
+// (1ms by default), and keeps a pending timer in 48 bytes with O(1) add
+// and stop whatever the number pending: it suits the many timeouts,
+// retries and self-messages of an actor system, which are mostly stopped
+// before they fire. Use [time.AfterFunc] for a few timers, for callbacks
+// that block, or when a tick of delay matters.
+//
+// # How it works
+//
+// Time is counted in ticks since [New], on the monotonic clock; a timer is
+// due at the first tick boundary at or after its deadline. The wheel has
+// six levels of 64 slots; a slot of level L covers 64^L ticks, so the
+// levels span 64, 4096, ... up to 2^36 ticks. A timer goes into the slot
+// of the highest level whose 6-bit digit of the due tick differs from the
+// current tick's. Each slot is an intrusive doubly-linked list threaded
+// through the timers, with one bit per slot marking it non-empty, so
+// adding and stopping a timer never allocate beyond the [Timer] itself.
+//
+// When a slot above level 0 comes due, its timers cascade: each is placed
+// again and lands on a lower level, closer to its tick, until it reaches
+// level 0, whose slots come due exactly at their tick. A timer due beyond
+// the span sits on the top level and is looked at once per turn of it
+// (every 2^30 ticks) until its remaining delay fits. A timer therefore
+// never fires before its deadline, and fires within one tick after it on
+// an unloaded machine.
+//
+// # Cost
+//
+//   - [Wheel.AfterFunc], [Timer.Stop], [Timer.Reset]: O(1), under one
+//     mutex; AfterFunc allocates the 48-byte [Timer], the others nothing.
+//   - Firing: O(1) per timer plus at most five cascades over its life,
+//     each O(1); finding the next due slot is O(levels) bit scans.
+//   - [Wheel.Stop]: O(pending).
+//   - Memory: 48 bytes per pending timer, plus the caller's closure, plus
+//     about 6KB per wheel.
+//
+// The driver holds the mutex for bounded work (at most 64 callbacks taken
+// out or 1024 timers cascaded at a time, apart from a top-level slot), so
+// callers of AfterFunc and Stop do not wait behind a large cascade.
+//
+// # Callbacks
+//
+// Callbacks run on the driver goroutine, one at a time, outside the lock:
+// a callback may call AfterFunc, Stop and Reset on its own wheel, and
+// [Wheel.Stop] too. A slow callback delays every later one. A panicking
+// callback is recovered, counted by [Wheel.Panics] and handed to the
+// [WithPanicHandler] function; later timers still fire. A callback must
+// not call [runtime.Goexit] (as t.FailNow does), which would end the
+// driver.
+//
+// For each scheduling of a timer exactly one of these happens: its
+// callback runs, a [Timer.Stop] or [Timer.Reset] returns true, or
+// [Wheel.Stop] drops it and counts it. Once the driver has taken a timer
+// out to run, Stop returns false and the callback runs, even if the wheel
+// is stopped in between.
+//
+// # Goroutines and shutdown
+//
+// A Wheel owns one goroutine, the driver. [New] starts nothing; the first
+// [Wheel.AfterFunc] starts the driver. With nothing pending the driver
+// blocks on a channel and burns no CPU; otherwise it sleeps on a single
+// reused [time.Timer] until the next occupied slot comes due, and a timer
+// added with an earlier slot wakes it.
+//
+// [Wheel.Stop] drops every pending timer, returns how many, and waits for
+// the driver to exit (called from a callback, it cannot wait: it returns
+// and the driver exits when the callback returns). It is idempotent.
+// Afterwards AfterFunc returns [ErrStopped] and Reset does nothing; a
+// stopped wheel cannot be restarted. Every wheel that has had a timer must
+// be stopped, or its goroutine leaks.
+//
+// # Testing
+//
+// The wheel reads time only through [time.Now], [time.Since] and
+// [time.Timer], so a wheel created inside a [testing/synctest] bubble runs
+// on the bubble's fake clock, and its driver is durably blocked while it
+// sleeps.
+package timer

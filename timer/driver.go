@@ -1,0 +1,153 @@
+package timer
+
+import (
+	"math"
+	"time"
+)
+
+// Work the driver does per hold of the lock, so that AfterFunc and Stop
+// callers never wait long behind a big cascade or a burst of expiries.
+const (
+	fireBatch  = 64   // callbacks taken out to run
+	moveBudget = 1024 // timers moved down a level
+)
+
+// run is the driver goroutine: it processes due slots, runs the callbacks
+// taken out of them outside the lock, and sleeps until the next occupied
+// slot comes due (on one reused time.Timer) or, with nothing pending,
+// until a timer is added. It exits when the wheel is stopped.
+func (w *Wheel) run() {
+	defer close(w.done)
+	var sleep *time.Timer
+	defer func() {
+		if sleep != nil {
+			sleep.Stop()
+		}
+	}()
+	id := goid()
+	var batch [fireBatch]func()
+	for {
+		now := w.now()
+		w.mu.Lock()
+		w.driver = id
+		if w.stopped {
+			w.mu.Unlock()
+			return
+		}
+		w.wakeAt = 0
+		fs, more := w.advanceLocked(now, batch[:0])
+		if len(fs) == 0 && !more {
+			_, _, next, ok := w.levels.next(w.cur)
+			w.wakeAt = never
+			if ok {
+				w.wakeAt = next
+			}
+			w.mu.Unlock()
+			sleep = w.sleep(sleep, next, ok)
+			continue
+		}
+		w.mu.Unlock()
+		for _, f := range fs {
+			w.call(f)
+		}
+		clear(fs)
+	}
+}
+
+// now returns the current tick, on the monotonic clock.
+func (w *Wheel) now() uint64 {
+	return uint64(time.Since(w.start) / w.tick)
+}
+
+// sleep blocks until tick next (if ok) or until notified. It reuses t,
+// creating it on first use, and returns it.
+func (w *Wheel) sleep(t *time.Timer, next uint64, ok bool) *time.Timer {
+	if !ok {
+		if t != nil {
+			t.Stop()
+		}
+		<-w.wake
+		return t
+	}
+	d := time.Duration(math.MaxInt64)
+	if next <= uint64(math.MaxInt64/int64(w.tick)) {
+		d = time.Duration(next)*w.tick - time.Since(w.start)
+	}
+	if d <= 0 {
+		return t
+	}
+	if t == nil {
+		t = time.NewTimer(d)
+	} else {
+		t.Reset(d)
+	}
+	select {
+	case <-w.wake:
+	case <-t.C:
+	}
+	return t
+}
+
+// advanceLocked processes, in deadline order, the slots due at or before
+// tick now: it moves the timers of a higher-level slot down the wheel and
+// takes those of a level-0 slot out to run, appending their callbacks to
+// fs. It stops early, returning more, when fs is full or it has moved
+// moveBudget timers; otherwise it advances w.cur to now.
+func (w *Wheel) advanceLocked(now uint64, fs []func()) (_ []func(), more bool) {
+	budget := moveBudget
+	for {
+		lvl, s, due, ok := w.levels.next(w.cur)
+		if !ok || due > now {
+			w.cur = max(w.cur, now)
+			return fs, false
+		}
+		w.cur = max(w.cur, due)
+		lv := &w.levels[lvl]
+		sl := &lv.slots[s]
+		switch {
+		case lvl == 0:
+			// Every timer here is due at or before w.cur.
+			for !sl.empty() && len(fs) < cap(fs) {
+				t := sl.popFront()
+				t.level = notPending
+				w.n--
+				fs = append(fs, t.f)
+			}
+		case lvl < topLevel:
+			// Each lands on a lower level (or level 0's due slot), so
+			// this slot can be emptied in several steps.
+			for !sl.empty() && budget > 0 {
+				w.placeLocked(sl.popFront())
+				budget--
+			}
+		default:
+			// A top-level timer can land back in this very slot, for
+			// the next turn: detach the whole slot first.
+			all := *sl
+			*sl = list{}
+			for t := all.popFront(); t != nil; t = all.popFront() {
+				w.placeLocked(t)
+				budget--
+			}
+		}
+		if sl.empty() {
+			lv.occupied &^= 1 << uint(s)
+		}
+		if len(fs) == cap(fs) || budget <= 0 {
+			return fs, true
+		}
+	}
+}
+
+// call runs f, recovering and reporting a panic.
+func (w *Wheel) call(f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.panics.Add(1)
+			if w.onPanic != nil {
+				w.onPanic(v)
+			}
+		}
+	}()
+	f()
+}

@@ -1,0 +1,168 @@
+package timer
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// sim drives a wheel by hand, without its goroutine or a clock: ticks are
+// handed to advanceLocked directly, so the cascade can be checked at every
+// step for any sequence of adds, stops and clock jumps.
+type sim struct {
+	t     *testing.T
+	w     *Wheel
+	now   uint64 // the tick the last advance ran at
+	fired map[*Timer]uint64
+	batch [fireBatch]func()
+}
+
+func newSim(t *testing.T) *sim {
+	w, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sim{t: t, w: w, fired: map[*Timer]uint64{}}
+}
+
+// add schedules a timer due at tick when (no goroutine is started).
+func (s *sim) add(when uint64) *Timer {
+	tm := &Timer{w: s.w, level: notPending}
+	tm.f = func() {
+		if _, ok := s.fired[tm]; ok {
+			s.t.Fatalf("timer due at %d fired twice", tm.when)
+		}
+		s.fired[tm] = s.now
+	}
+	tm.when = when
+	s.w.placeLocked(tm)
+	s.w.n++
+	return tm
+}
+
+// advance runs the wheel at tick now until nothing more is due.
+func (s *sim) advance(now uint64) {
+	s.now = now
+	for {
+		fs, more := s.w.advanceLocked(now, s.batch[:0])
+		for _, f := range fs {
+			f()
+		}
+		s.check()
+		if len(fs) == 0 && !more {
+			return
+		}
+	}
+}
+
+// check verifies the wheel's invariants: bitmaps match the lists, links
+// are consistent, each timer sits where it is reached in time, and the
+// count matches.
+func (s *sim) check() {
+	w := s.w
+	n := 0
+	for l := range numLevels {
+		lv := &w.levels[l]
+		for sl := range numSlots {
+			lst := &lv.slots[sl]
+			if got, want := lv.occupied&(1<<uint(sl)) != 0, !lst.empty(); got != want {
+				s.t.Fatalf("level %d slot %d: occupied bit %v; want %v", l, sl, got, want)
+			}
+			var prev *Timer
+			for tm := lst.head; tm != nil; tm = tm.next {
+				n++
+				if tm.prev != prev || int(tm.level) != l || int(tm.slot) != sl {
+					s.t.Fatalf("level %d slot %d: bad links or position (%d, %d)", l, sl, tm.level, tm.slot)
+				}
+				due := slotDeadline(w.cur, l, sl)
+				if due < w.cur && l > 0 {
+					s.t.Fatalf("level %d slot %d due %d behind cur %d", l, sl, due, w.cur)
+				}
+				if due > max(tm.when, w.cur) {
+					s.t.Fatalf("level %d slot %d due %d after timer's tick %d (cur %d): would fire late", l, sl, due, tm.when, w.cur)
+				}
+				prev = tm
+			}
+			if lst.tail != prev {
+				s.t.Fatalf("level %d slot %d: tail is not the last timer", l, sl)
+			}
+		}
+	}
+	if n != w.n {
+		s.t.Fatalf("%d timers in slots; n = %d", n, w.n)
+	}
+}
+
+// TestSimCascade checks, tick arithmetic only, that timers of every level
+// and beyond the span fire at the first advance at or after their tick,
+// with adds and stops interleaved with clock jumps of every size.
+func TestSimCascade(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	s := newSim(t)
+	stopped := map[*Timer]bool{}
+	var all []*Timer
+	for step := 0; step < 3000; step++ {
+		// Adds, with delays spread over all levels and beyond the span.
+		for range rng.IntN(20) {
+			var d uint64
+			switch k := rng.IntN(8); k {
+			case 7:
+				d = rng.Uint64N(1 << 40) // beyond the span
+			default:
+				d = rng.Uint64N(1 << (6 * (k + 1) / 2 * 2 / 2)) // 64^(k/…): mixed sizes
+				if k >= 3 {
+					d = rng.Uint64N(1 << (6 * (k - 1)))
+				}
+			}
+			all = append(all, s.add(s.now+d))
+		}
+		// Stops.
+		for range rng.IntN(5) {
+			if len(all) == 0 {
+				break
+			}
+			tm := all[rng.IntN(len(all))]
+			pending := tm.level != notPending
+			s.w.mu.Lock()
+			got := tm.Stop
+			s.w.mu.Unlock()
+			if ok := got(); ok != pending {
+				t.Fatalf("Stop = %v; want %v", ok, pending)
+			} else if ok {
+				stopped[tm] = true
+			}
+		}
+		// Clock jumps: mostly small, some large.
+		var jump uint64
+		switch rng.IntN(10) {
+		case 0:
+			jump = rng.Uint64N(1 << 37)
+		case 1, 2:
+			jump = rng.Uint64N(1 << 20)
+		default:
+			jump = rng.Uint64N(80)
+		}
+		prev := s.now
+		s.advance(s.now + jump)
+		for _, tm := range all {
+			at, ok := s.fired[tm]
+			switch {
+			case stopped[tm] && ok:
+				t.Fatalf("stopped timer fired")
+			case ok && at == s.now && tm.when <= prev && at != prev:
+				t.Fatalf("timer due at %d fired at %d; due by the advance at %d", tm.when, at, prev)
+			case !ok && !stopped[tm] && tm.when <= s.now:
+				t.Fatalf("timer due at %d not fired at %d", tm.when, s.now)
+			case ok && at < tm.when:
+				t.Fatalf("timer due at %d fired early at %d", tm.when, at)
+			}
+		}
+	}
+	// Run everything out.
+	s.advance(1 << 42)
+	if s.w.n != 0 {
+		t.Fatalf("%d timers left; want 0", s.w.n)
+	}
+	if got, want := len(s.fired)+len(stopped), len(all); got != want {
+		t.Fatalf("fired %d + stopped %d = %d; want %d", len(s.fired), len(stopped), got, want)
+	}
+}

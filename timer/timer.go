@@ -1,0 +1,60 @@
+package timer
+
+import "time"
+
+// A Timer is one callback scheduled on a [Wheel] by [Wheel.AfterFunc].
+// Its methods are safe for concurrent use, from callbacks too.
+type Timer struct {
+	next, prev *Timer // links in a slot's list; guarded by w.mu
+	w          *Wheel
+	f          func()
+	when       uint64 // tick at which it is due; guarded by w.mu
+	level      uint8  // level of its slot, notPending if in none; guarded by w.mu
+	slot       uint8  // its slot on that level; guarded by w.mu
+}
+
+// Stop prevents the timer from firing. It returns true if this call did
+// so, and false if the timer had already been taken out to run (its
+// callback runs or has run), had been stopped, or was dropped by
+// [Wheel.Stop]. Exactly one of "the callback runs" and "a Stop returns
+// true" happens for each scheduling. Stop does not wait for a running
+// callback to return.
+//
+// Stop does not block beyond a short critical section and is safe for
+// concurrent use. Cost: O(1).
+func (t *Timer) Stop() bool {
+	w := t.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t.level == notPending {
+		return false
+	}
+	w.removeLocked(t)
+	return true
+}
+
+// Reset re-arms the timer to run its callback once d has elapsed from
+// now, with the rules of [Wheel.AfterFunc], whether it was pending, had
+// fired or had been stopped. It returns true if the timer had been
+// pending (the earlier deadline is forgotten), false otherwise. If the
+// callback had been taken out to run, that run still happens, and the
+// timer fires again after d. On a stopped wheel Reset returns false and
+// does nothing.
+//
+// Reset does not block beyond a short critical section and is safe for
+// concurrent use. Cost: O(1).
+func (t *Timer) Reset(d time.Duration) bool {
+	w := t.w
+	when := w.deadline(d)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return false
+	}
+	pending := t.level != notPending
+	if pending {
+		w.removeLocked(t)
+	}
+	w.scheduleLocked(t, when)
+	return pending
+}

@@ -1,0 +1,202 @@
+package timer
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// never is Wheel.wakeAt while the driver waits for a timer to be added.
+const never = ^uint64(0)
+
+// A Wheel schedules callbacks on a hierarchical timer wheel. Create one
+// with [New]; the zero Wheel is not usable. All methods are safe for
+// concurrent use, including from inside a callback.
+//
+// A Wheel runs one goroutine, its driver: the first [Wheel.AfterFunc]
+// starts it, [Wheel.Stop] ends it and waits for it. Callbacks run on the
+// driver, one at a time.
+type Wheel struct {
+	tick    time.Duration
+	start   time.Time // monotonic origin of the ticks
+	onPanic func(v any)
+	panics  atomic.Uint64
+	wake    chan struct{} // capacity 1: tells the driver to look again
+	done    chan struct{} // closed when the driver has exited
+
+	mu      sync.Mutex // guards the fields below and every Timer's links
+	levels  hierarchy
+	cur     uint64 // first tick not yet processed
+	n       int    // pending timers
+	wakeAt  uint64 // tick the sleeping driver wakes at; 0 while it runs
+	started bool   // the driver goroutine has been started
+	stopped bool   // Stop has been called
+	driver  uint64 // goroutine id of the driver, once it runs
+}
+
+// New returns a wheel configured by opts. It starts no goroutine: the
+// driver starts with the first timer. It fails with an error wrapping
+// [ErrInvalidOption] if an option is nil or out of range. It does not
+// block; cost O(len(opts)).
+func New(opts ...Option) (*Wheel, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Wheel{
+		tick:    c.tick,
+		start:   time.Now(),
+		onPanic: c.onPanic,
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}, nil
+}
+
+// AfterFunc schedules f to run on the wheel's goroutine once d has
+// elapsed, and returns the [Timer] that can stop or reset it. f runs no
+// earlier than d from now and, on an unloaded machine, within one tick
+// after; a d of zero or less runs it on the next tick. f must be short:
+// the wheel runs one callback at a time, and a slow one delays the rest.
+//
+// AfterFunc returns [ErrNilFunc] if f is nil and [ErrStopped] once
+// [Wheel.Stop] has been called. It never blocks beyond a short critical
+// section and is safe for concurrent use, from callbacks too. Cost: O(1),
+// one allocation of 48 bytes.
+func (w *Wheel) AfterFunc(d time.Duration, f func()) (*Timer, error) {
+	if f == nil {
+		return nil, ErrNilFunc
+	}
+	when := w.deadline(d)
+	t := &Timer{w: w, f: f, level: notPending}
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return nil, ErrStopped
+	}
+	w.scheduleLocked(t, when)
+	w.mu.Unlock()
+	return t, nil
+}
+
+// Stop drops every pending timer without running it and returns how many
+// it dropped. Callbacks the driver had already taken out to run (for which
+// [Timer.Stop] returned false) still run. Afterwards [Wheel.AfterFunc]
+// returns [ErrStopped] and [Timer.Reset] does nothing; there is no restart.
+//
+// Stop blocks until the driver goroutine has exited, unless it is called
+// from a callback (or the panic handler), where it returns at once and the
+// driver exits when the callback returns. It is idempotent: later calls
+// return 0. Safe for concurrent use. Cost: O(pending timers).
+func (w *Wheel) Stop() int {
+	w.mu.Lock()
+	n := 0
+	if !w.stopped {
+		w.stopped = true
+		n = w.dropLocked()
+	}
+	started, driver := w.started, w.driver
+	w.mu.Unlock()
+	if !started {
+		return n
+	}
+	w.notify()
+	if goid() != driver {
+		<-w.done
+	}
+	return n
+}
+
+// Len returns the number of pending timers: scheduled, not yet taken out
+// to run, not stopped. It does not block beyond a short critical section
+// and is safe for concurrent use. Cost: O(1).
+func (w *Wheel) Len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.n
+}
+
+// Panics returns the number of callback panics the wheel has recovered.
+// It does not block and is safe for concurrent use. Cost: O(1).
+func (w *Wheel) Panics() uint64 {
+	return w.panics.Load()
+}
+
+// deadline returns the tick at which a timer set now for d is due: the
+// first tick boundary at or after now+d, or after now if d <= 0. Time is
+// measured on the monotonic clock from w.start.
+func (w *Wheel) deadline(d time.Duration) uint64 {
+	if d <= 0 {
+		d = 1
+	}
+	ns := uint64(time.Since(w.start)) + uint64(d) // both < 2^63: no overflow
+	tick := uint64(w.tick)
+	when := ns / tick
+	if ns%tick != 0 {
+		when++
+	}
+	return when
+}
+
+// scheduleLocked places t, due at tick when, and makes sure the driver is
+// running and wakes up no later than t's slot comes due.
+func (w *Wheel) scheduleLocked(t *Timer, when uint64) {
+	t.when = when
+	due := w.placeLocked(t)
+	w.n++
+	if !w.started {
+		w.started = true
+		go w.run()
+		return
+	}
+	if due < w.wakeAt {
+		w.wakeAt = due
+		w.notify()
+	}
+}
+
+// placeLocked puts t into the slot for t.when and returns the tick at
+// which that slot comes due.
+func (w *Wheel) placeLocked(t *Timer) uint64 {
+	lvl, s := position(w.cur, t.when)
+	lv := &w.levels[lvl]
+	lv.slots[s].pushBack(t)
+	lv.occupied |= 1 << uint(s)
+	t.level, t.slot = uint8(lvl), uint8(s)
+	return slotDeadline(w.cur, lvl, s)
+}
+
+// removeLocked takes the pending timer t out of its slot.
+func (w *Wheel) removeLocked(t *Timer) {
+	lv := &w.levels[t.level]
+	sl := &lv.slots[t.slot]
+	sl.remove(t)
+	if sl.empty() {
+		lv.occupied &^= 1 << t.slot
+	}
+	t.level = notPending
+	w.n--
+}
+
+// dropLocked unlinks every pending timer and returns how many there were.
+func (w *Wheel) dropLocked() int {
+	for l := range w.levels {
+		for s := range w.levels[l].slots {
+			sl := &w.levels[l].slots[s]
+			for t := sl.popFront(); t != nil; t = sl.popFront() {
+				t.level = notPending
+			}
+		}
+		w.levels[l].occupied = 0
+	}
+	n := w.n
+	w.n = 0
+	return n
+}
+
+// notify wakes the driver if it sleeps, without blocking.
+func (w *Wheel) notify() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
