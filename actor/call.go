@@ -92,6 +92,15 @@ func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
 		return
 	}
 	v, err := cl.m.fn(c.state.(S), x, cl.req)
+	if cl.ctx.Err() != nil {
+		// Finished after the caller's deadline or cancel: the caller has
+		// given up, even if it has not woken yet. The reply is late.
+		var zero R
+		v, err = zero, ctxErr(cl.ctx, cl.m.label)
+		cl.settle(v, err)
+		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: err})
+		return
+	}
 	if !cl.settle(v, err) {
 		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: err})
 	}
