@@ -31,7 +31,6 @@ type cell struct {
 	sys    *System
 	mb     *mailbox.Mailbox[envelope]
 	task   *scheduler.Task // nil for an owner-driven Handler
-	kick   chan struct{}   // owner-driven only: a turn is wanted (cap 1)
 	state  any
 	self   any // the *Ref[S], for Self
 	name   string
@@ -42,8 +41,10 @@ type cell struct {
 	waitingOn atomic.Pointer[cell] // the actor this one's handler waits for in a sync call
 
 	// Touched only on the actor's turn.
-	draining bool // a graceful stop is under way: finish the queue, then finalize
-	blocking bool // the mailbox policy is Block (set at spawn)
+	draining bool          // a graceful stop is under way: finish the queue, then finalize
+	blocking bool          // the mailbox policy is Block (set at spawn)
+	admit    []mailbox.Key // the actor's whitelist (nil: all), set by Ctx.Only
+	owner    *owner        // owner-driven Handler only
 	sup      supervisor
 
 	mu       sync.Mutex // guards the fields below
@@ -116,10 +117,13 @@ func (c *cell) pushSystem(m message) {
 // will ever run this actor again: finalize it here so every pending call
 // gets its outcome.
 func (c *cell) schedule() {
-	if c.task == nil {
+	if c.owner != nil {
 		select {
-		case c.kick <- struct{}{}:
+		case c.owner.kick <- struct{}{}:
 		default:
+		}
+		if c.status.Load() != statusRunning {
+			c.drive()
 		}
 		return
 	}
@@ -210,9 +214,12 @@ func (c *cell) requestStop(now bool) {
 		}
 		c.mu.Unlock()
 		c.pushSystem(stopNow)
-		return
+	} else {
+		c.pushSystem(stopGraceful)
 	}
-	c.pushSystem(stopGraceful)
+	if c.owner != nil {
+		c.drive() // the owner may be away: stop without it
+	}
 }
 
 // finalize stops the actor for good, on its turn (or where no turn can run

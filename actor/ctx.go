@@ -11,10 +11,10 @@ import (
 // stopping. A Ctx is valid only during the handler call it was passed to;
 // do not keep it or use it from another goroutine.
 type Ctx struct {
-	c      *cell
-	cur    message
-	cctx   context.Context // made by Context on first use
-	admit  bool            // Only/All was called during this message
+	c     *cell
+	cur   message
+	cctx  context.Context // made by Context on first use
+	admit bool            // Only/All was called during this message
 }
 
 var ctxPool = sync.Pool{New: func() any { return new(Ctx) }}

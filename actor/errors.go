@@ -43,6 +43,9 @@ var (
 	ErrInvalidOption = errors.New("actor: invalid option")
 	// ErrNilRuntime: Spawn or NewHandler on a nil runtime.
 	ErrNilRuntime = errors.New("actor: nil runtime")
+	// ErrWrongActor: a whitelist or timer names a method of another actor
+	// type.
+	ErrWrongActor = errors.New("actor: method of another actor type")
 	// ErrProcessing: Handler.Process called while another Process runs, or
 	// from inside a handler of the same actor.
 	ErrProcessing = errors.New("actor: already processing")
@@ -58,10 +61,10 @@ var ErrTimeout error = timeoutError{}
 
 type timeoutError struct{}
 
-func (timeoutError) Error() string          { return "actor: call timed out" }
-func (timeoutError) Is(target error) bool   { return target == context.DeadlineExceeded }
-func (timeoutError) Timeout() bool          { return true }
-func (timeoutError) Temporary() bool        { return true }
+func (timeoutError) Error() string        { return "actor: call timed out" }
+func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+func (timeoutError) Timeout() bool        { return true }
+func (timeoutError) Temporary() bool      { return true }
 
 // PanicError is the outcome of a handler that panicked (or called
 // runtime.Goexit): the recovered value and the stack where it happened.

@@ -28,6 +28,7 @@ type Method[S, Q, R any] struct {
 // (and [Method.Err] reports it).
 func NewMethod[S, Q, R any](name string, fn func(state S, c *Ctx, req Q) (R, error)) *Method[S, Q, R] {
 	m := &Method[S, Q, R]{label: name, fn: fn, k: mailbox.Key(nextKey.Add(1))}
+	methodNames.Store(m.k, name)
 	if err := ValidName(name); err != nil {
 		m.err = fmt.Errorf("method %q: %w", name, err)
 	} else if fn == nil {

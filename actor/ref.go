@@ -26,7 +26,7 @@ func Spawn[S any](sp Spawner, state S, opts ...Option) (*Ref[S], error) {
 	if isNil(state) {
 		return nil, ErrNilState
 	}
-	return spawn(sp, state, nil, opts)
+	return spawn(sp, state, nil, opts, nil)
 }
 
 // SpawnFunc is Spawn with a state factory: the actor starts with factory()
@@ -40,10 +40,10 @@ func SpawnFunc[S any](sp Spawner, factory func() S, opts ...Option) (*Ref[S], er
 	if isNil(state) {
 		return nil, ErrNilState
 	}
-	return spawn(sp, state, factory, opts)
+	return spawn(sp, state, factory, opts, nil)
 }
 
-func spawn[S any](sp Spawner, state S, factory func() S, opts []Option) (*Ref[S], error) {
+func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *owner) (*Ref[S], error) {
 	if sp == nil || isNil(sp) {
 		return nil, ErrNilRuntime
 	}
@@ -78,7 +78,11 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option) (*Ref[S]
 	if x, ok := sp.(*Ctx); ok {
 		c.parent = x.c
 	}
-	c.task = sys.cfg.Scheduler.NewTask(c)
+	if own != nil {
+		c.owner = own
+	} else {
+		c.task = sys.cfg.Scheduler.NewTask(c)
+	}
 	if err := c.register(); err != nil {
 		return nil, err
 	}

@@ -63,7 +63,7 @@ type System struct {
 
 	closed atomic.Bool
 
-	mu    sync.Mutex        // guards roots and mbCfg
+	mu    sync.Mutex         // guards roots and mbCfg
 	roots map[*cell]struct{} // top-level actors still running
 	mbCfg map[mailboxKey]*mailbox.Config[envelope]
 }
@@ -189,4 +189,3 @@ func (e *StopError) Error() string {
 }
 
 func (e *StopError) Unwrap() error { return e.Err }
-

@@ -1,6 +1,194 @@
 package actor
 
-// timerSet is an actor's keyed timers (After, Every).
-type timerSet struct{}
+import (
+	"context"
+	"fmt"
+	"time"
 
-func (ts *timerSet) stopAll() {}
+	"github.com/troupe-go/troupe/mailbox"
+	"github.com/troupe-go/troupe/timer"
+)
+
+// Timer is an actor's keyed timer, made by After or Every. Its ticks are
+// self-casts of a method, run on the actor's turn like any call.
+type Timer struct {
+	c      *cell
+	tkey   string
+	period time.Duration // 0 for After
+	wt     *timer.Timer  // the pending wheel timer; guarded by c.mu
+	queued bool          // a tick is in the mailbox; guarded by c.mu
+	fire   func(*Ctx)    // runs the method on the actor's turn
+	label  string
+	mkey   mailbox.Key
+}
+
+// timerSet is an actor's live timers by key; guarded by the cell's mu.
+type timerSet struct {
+	m map[string]*Timer
+}
+
+// After casts req to method m of the actor handling c once, after d. Key
+// names the timer: starting a timer under a key in use cancels the old one,
+// and a tick of the old one already queued is not delivered. The timer dies
+// with the actor. Errors: ErrNegativeDuration, ErrInvalidName (empty key),
+// ErrWrongActor, ErrStopped. Cost: O(1) on the runtime's timer wheel.
+func After[S, Q, R any](c *Ctx, key string, d time.Duration, m *Method[S, Q, R], req Q) (*Timer, error) {
+	return startTimer(c, key, d, 0, m, req)
+}
+
+// Every casts req to method m of the actor handling c every d, the first
+// time after d, until the timer is stopped, its key restarted, or the actor
+// stops. Ticks do not pile up: while one is queued, the next is skipped.
+// Errors as for After; d must be > 0.
+func Every[S, Q, R any](c *Ctx, key string, d time.Duration, m *Method[S, Q, R], req Q) (*Timer, error) {
+	if d == 0 {
+		return nil, fmt.Errorf("%w: Every needs a period > 0", ErrInvalidOption)
+	}
+	return startTimer(c, key, d, d, m, req)
+}
+
+func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Method[S, Q, R], req Q) (*Timer, error) {
+	if d < 0 {
+		return nil, fmt.Errorf("%w: %v", ErrNegativeDuration, d)
+	}
+	if key == "" {
+		return nil, fmt.Errorf("%w: empty timer key", ErrInvalidName)
+	}
+	if err := m.check(&Ref[S]{}); err != nil {
+		return nil, err
+	}
+	if !m.Accepts(x.c.state) {
+		return nil, fmt.Errorf("%w: %s cannot run on %T", ErrWrongActor, m.label, x.c.state)
+	}
+	c := x.c
+	t := &Timer{c: c, tkey: key, period: period, label: m.label, mkey: m.k}
+	t.fire = func(x *Ctx) { m.run(x, req) }
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status.Load() == statusStopped {
+		return nil, ErrStopped
+	}
+	if c.timers == nil {
+		c.timers = &timerSet{m: make(map[string]*Timer)}
+	}
+	if old := c.timers.m[key]; old != nil {
+		old.stopLocked()
+	}
+	wt, err := c.sys.cfg.Wheel.AfterFunc(d, t.tick)
+	if err != nil {
+		return nil, ErrStopped
+	}
+	t.wt = wt
+	c.timers.m[key] = t
+	return t, nil
+}
+
+// tick runs on the wheel's goroutine: queue a tick (never blocking the
+// wheel) and re-arm a periodic timer.
+func (t *Timer) tick() {
+	c := t.c
+	c.mu.Lock()
+	if c.timers == nil || c.timers.m[t.tkey] != t {
+		c.mu.Unlock()
+		return // stopped or replaced meanwhile
+	}
+	send := !t.queued
+	t.queued = true
+	if t.period > 0 {
+		t.wt, _ = c.sys.cfg.Wheel.AfterFunc(t.period, t.tick)
+	} else {
+		t.wt = nil
+	}
+	c.mu.Unlock()
+	if !send {
+		return
+	}
+	sched, err := c.mb.Push(nil, envelope{msg: (*timerMsg)(t), to: c})
+	if err != nil {
+		c.mu.Lock()
+		t.queued = false
+		c.mu.Unlock()
+		c.sys.deadLetter(DeadLetter{Reason: reasonOf(pushErr(err)), Actor: c.String(), Method: t.label, Err: pushErr(err)})
+		return
+	}
+	if sched {
+		c.schedule()
+	}
+}
+
+// Stop cancels the timer: no tick runs after Stop returns, even one already
+// queued. It reports whether the timer was live. Safe from any goroutine.
+func (t *Timer) Stop() bool {
+	if t == nil {
+		return false
+	}
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	if t.c.timers == nil || t.c.timers.m[t.tkey] != t {
+		return false
+	}
+	t.stopLocked()
+	return true
+}
+
+func (t *Timer) stopLocked() {
+	if t.wt != nil {
+		t.wt.Stop()
+		t.wt = nil
+	}
+	delete(t.c.timers.m, t.tkey)
+}
+
+// CancelTimer stops the actor's timer under key, reporting whether there
+// was one.
+func (x *Ctx) CancelTimer(key string) bool {
+	x.c.mu.Lock()
+	var t *Timer
+	if x.c.timers != nil {
+		t = x.c.timers.m[key]
+	}
+	x.c.mu.Unlock()
+	return t.Stop()
+}
+
+// stopAll cancels every timer; the set is no longer reachable from the cell.
+func (ts *timerSet) stopAll() {
+	if ts == nil {
+		return
+	}
+	for _, t := range ts.m {
+		if t.wt != nil {
+			t.wt.Stop()
+		}
+	}
+}
+
+// timerMsg is a queued tick. It runs only if its timer is still the live
+// one for its key (the generation check): a tick queued before a Stop or a
+// restart of the key is dropped.
+type timerMsg Timer
+
+func (m *timerMsg) key() mailbox.Key { return m.mkey }
+func (m *timerMsg) name() string     { return m.label }
+func (m *timerMsg) live() bool       { return true }
+func (m *timerMsg) run(x *Ctx, _ any) {
+	t := (*Timer)(m)
+	c := t.c
+	c.mu.Lock()
+	current := c.timers != nil && c.timers.m[t.tkey] == t
+	t.queued = false
+	if current && t.period == 0 {
+		delete(c.timers.m, t.tkey)
+	}
+	c.mu.Unlock()
+	if current {
+		t.fire(x)
+	}
+}
+func (m *timerMsg) panicked(x *Ctx, _ any, pe *PanicError) {
+	x.c.sys.deadLetter(DeadLetter{Reason: ReasonFailed, Actor: x.c.String(), Method: m.label, Err: pe})
+}
+func (m *timerMsg) fail(to *cell, _ any, err error, why Reason) {
+	to.sys.deadLetter(DeadLetter{Reason: why, Actor: to.String(), Method: m.label, Err: err})
+}
+func (m *timerMsg) callContext() (context.Context, time.Time) { return nil, time.Time{} }

@@ -111,7 +111,7 @@ func (m *Mailbox[T]) Push(ctx context.Context, msg T) (schedule bool, err error)
 	if dropped && m.cfg.OnDrop != nil {
 		m.cfg.OnDrop(evicted)
 	}
-	return m.sched.CompareAndSwap(flagIdle, flagScheduled), nil
+	return m.claim(), nil
 }
 
 // PushSystem adds msg to the system lane, which is unbounded, ignores the
@@ -128,7 +128,17 @@ func (m *Mailbox[T]) PushSystem(msg T) (schedule bool, err error) {
 	m.queuesLocked().sys.push(msg)
 	m.addLocked(0, 1)
 	m.mu.Unlock()
-	return m.sched.CompareAndSwap(flagIdle, flagScheduled), nil
+	return m.claim(), nil
+}
+
+// claim moves the flag from idle to scheduled and reports whether it did.
+// It is called after enqueueing. The plain load first keeps producers of a
+// busy mailbox from bouncing the flag's cache line with a failing CAS; it
+// is safe because Idle stores idle before its re-check of the counters,
+// and all these operations are sequentially consistent: a producer that
+// still sees scheduled enqueued before the consumer's re-check.
+func (m *Mailbox[T]) claim() bool {
+	return m.sched.Load() == flagIdle && m.sched.CompareAndSwap(flagIdle, flagScheduled)
 }
 
 // queuesLocked returns m.q, allocating it on first use.

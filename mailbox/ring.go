@@ -1,20 +1,23 @@
 package mailbox
 
 // ring is a FIFO queue on a circular buffer whose length is zero or a
-// power of two. It grows by doubling when full. When it empties with a
-// buffer larger than maxIdleRing it gives the buffer back, so a burst does
-// not pin memory forever, while a steady state below that size never
-// allocates. Popped slots are zeroed so the GC can reclaim payloads.
+// power of two. It grows by doubling when full. It gives its buffer back
+// only when it empties, the buffer is longer than maxIdleRing, and the
+// ring used at most a quarter of it since it last emptied: a load that
+// keeps refilling the buffer keeps it (no allocation in steady state),
+// while one burst pins its memory only until the ring's next, smaller
+// round. Popped slots are zeroed so the GC can reclaim payloads.
 // A ring is not safe for concurrent use: its owner's lock guards it.
 type ring[E any] struct {
 	buf  []E
 	head int // index of the oldest element, when n > 0
 	n    int // number of elements
+	peak int // highest n since the ring last emptied
 }
 
 const (
 	minRing     = 8    // first buffer length
-	maxIdleRing = 1024 // an emptied ring with a longer buffer frees it
+	maxIdleRing = 1024 // an emptied ring may free a longer buffer
 )
 
 // push appends e. Amortised O(1).
@@ -24,6 +27,7 @@ func (r *ring[E]) push(e E) {
 	}
 	r.buf[(r.head+r.n)&(len(r.buf)-1)] = e
 	r.n++
+	r.peak = max(r.peak, r.n)
 }
 
 // grow doubles the buffer; it is called only when the ring is full.
@@ -50,11 +54,17 @@ func (r *ring[E]) pop() E {
 		r.head = (r.head + 1) & (len(r.buf) - 1)
 		return e
 	}
+	r.emptied()
+	return e
+}
+
+// emptied is called when the ring becomes empty.
+func (r *ring[E]) emptied() {
 	r.head = 0
-	if len(r.buf) > maxIdleRing {
+	if len(r.buf) > maxIdleRing && r.peak <= len(r.buf)/4 {
 		r.buf = nil
 	}
-	return e
+	r.peak = 0
 }
 
 // truncate keeps the n oldest elements and zeroes the others' slots. O(removed).
@@ -65,6 +75,6 @@ func (r *ring[E]) truncate(n int) {
 	}
 	r.n = n
 	if n == 0 {
-		r.head = 0
+		r.emptied()
 	}
 }

@@ -1,0 +1,149 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// Guarantee 1: one turn at a time.
+func TestOneTurnAtATime(t *testing.T) {
+	rt := newRuntime(t)
+	var inside, overlaps atomic.Int32
+	type S struct{ n int }
+	work := actor.NewMethod("work", func(s *S, _ *actor.Ctx, _ int) (int, error) {
+		if inside.Add(1) != 1 {
+			overlaps.Add(1)
+		}
+		s.n++ // the race detector sees any overlap here too
+		inside.Add(-1)
+		return s.n, nil
+	})
+	ref, err := actor.Spawn(rt, &S{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Go(func() {
+			for i := 0; i < 500; i++ {
+				if i%2 == 0 {
+					_ = work.Cast(ref, i)
+				} else if _, err := work.Call(context.Background(), ref, i); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	got, _ := work.Call(context.Background(), ref, 0)
+	if overlaps.Load() != 0 || got != 16*500+1 {
+		t.Fatalf("overlaps=%d n=%d; want 0, %d", overlaps.Load(), got, 16*500+1)
+	}
+}
+
+// Guarantee 3: timeout is ErrTimeout and context.DeadlineExceeded; the
+// handler's Context is cancelled when the caller gives up.
+func TestCallTimeoutCancelsHandlerContext(t *testing.T) {
+	rt := newRuntime(t)
+	acct := spawnAccount(t, rt)
+	cancelled := make(chan struct{})
+	wait := actor.NewMethod("wait", func(a *Account, c *actor.Ctx, _ int) (int, error) {
+		<-c.Context().Done()
+		close(cancelled)
+		return 1, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := wait.Call(ctx, acct, 0)
+	if !errors.Is(err, actor.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v; want ErrTimeout matching DeadlineExceeded", err)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("handler's Context was not cancelled")
+	}
+}
+
+// Guarantee 7: A→A and A→B→A fail at once.
+func TestCallCycle(t *testing.T) {
+	rt := newRuntime(t, troupe.WithCallTimeout(time.Minute))
+	type Node struct{ peer *actor.Ref[*Node] }
+	var ask *actor.Method[*Node, int, int]
+	ask = actor.NewMethod("ask", func(n *Node, c *actor.Ctx, hops int) (int, error) {
+		if hops == 0 {
+			return 0, nil
+		}
+		target := n.peer
+		if target == nil {
+			target = actor.Self[*Node](c)
+		}
+		return ask.Call(c.Context(), target, hops-1)
+	})
+	self, _ := actor.Spawn(rt, &Node{})
+	_, err := ask.Call(context.Background(), self, 1)
+	if !errors.Is(err, actor.ErrCallCycle) {
+		t.Fatalf("A→A: got %v; want ErrCallCycle", err)
+	}
+	a, _ := actor.Spawn(rt, &Node{})
+	b, _ := actor.Spawn(rt, &Node{peer: a})
+	setPeer := actor.NewMethod("set", func(n *Node, _ *actor.Ctx, p *actor.Ref[*Node]) (int, error) { n.peer = p; return 0, nil })
+	if _, err := setPeer.Call(context.Background(), a, b); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = ask.Call(context.Background(), a, 3)
+	if !errors.Is(err, actor.ErrCallCycle) {
+		t.Fatalf("A→B→A: got %v; want ErrCallCycle", err)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Fatalf("cycle detected only after %v", time.Since(start))
+	}
+	// A chain without a cycle still works.
+	c1, _ := actor.Spawn(rt, &Node{})
+	c2, _ := actor.Spawn(rt, &Node{peer: c1})
+	if _, err := ask.Call(context.Background(), c2, 1); err != nil {
+		t.Fatalf("A→B: %v", err)
+	}
+}
+
+func TestWhitelistHoldsInOrder(t *testing.T) {
+	rt := newRuntime(t)
+	acct := spawnAccount(t, rt)
+	lock := actor.NewMethod("lock", func(a *Account, c *actor.Ctx, _ int) (int, error) {
+		return 0, c.Only(Balance)
+	})
+	unlock := actor.NewMethod("unlock", func(a *Account, c *actor.Ctx, _ int) (int, error) {
+		c.All()
+		return 0, nil
+	})
+	ctx := context.Background()
+	if _, err := lock.Call(ctx, acct, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		if err := Deposit.Cast(acct, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = unlock.Cast(acct, 0) // held too: unlock is not whitelisted
+	if bal, err := Balance.Call(ctx, acct, struct{}{}); err != nil || bal != 0 {
+		t.Fatalf("balance while locked = %d, %v; want 0", bal, err)
+	}
+	held := acct.Held()
+	if held["deposit"] != 3 || held["unlock"] != 1 {
+		t.Fatalf("held = %v; want deposit:3 unlock:1", held)
+	}
+	// A Cast cannot unlock it (held); a fresh actor.Only from a Balance-like
+	// admitted method can. Here: stop holds nothing back for ever — use a
+	// second whitelisted method to lift the list.
+	lift := actor.NewMethod("lift", func(a *Account, c *actor.Ctx, _ int) (int, error) { c.All(); return 0, nil })
+	_ = lift
+}

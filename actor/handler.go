@@ -1,0 +1,162 @@
+package actor
+
+import (
+	"context"
+	"math"
+	"sync/atomic"
+)
+
+// Handler is an actor driven by its owner's goroutine instead of the
+// scheduler (gevent_async's DeferredCallHandler): other goroutines Call and
+// Cast to h.Ref() as usual, and the owner runs the pending calls at its own
+// safe points with Process. This embeds an actor in an existing loop: a game
+// tick, a resource manager. Every guarantee holds: one call at a time,
+// deadlines, panics to the caller, held calls never lost.
+type Handler[S any] struct {
+	ref *Ref[S]
+}
+
+// owner is the consumer role of an owner-driven actor: whoever holds busy
+// runs its messages (the owner in Process, or a stopper when the owner is
+// away).
+type owner struct {
+	busy     atomic.Bool
+	kick     chan struct{} // a turn is wanted (cap 1)
+	stopProc chan struct{} // StopProcessing (cap 1)
+}
+
+// NewHandler makes an owner-driven actor owning state. It takes the same
+// options and returns the same errors as Spawn.
+func NewHandler[S any](sp Spawner, state S, opts ...Option) (*Handler[S], error) {
+	if isNil(state) {
+		return nil, ErrNilState
+	}
+	ref, err := spawn(sp, state, nil, opts, &owner{kick: make(chan struct{}, 1), stopProc: make(chan struct{}, 1)})
+	if err != nil {
+		return nil, err
+	}
+	return &Handler[S]{ref: ref}, nil
+}
+
+// Ref is the handler's address, for Call, Cast and Ask.
+func (h *Handler[S]) Ref() *Ref[S] { return h.ref }
+
+// ProcessOption configures one Process call.
+type ProcessOption interface{ applyProcess(*processConfig) }
+
+type processConfig struct {
+	forever bool
+	only    []Admitter
+	filter  bool
+}
+
+type processFunc func(*processConfig)
+
+func (f processFunc) applyProcess(c *processConfig) { f(c) }
+
+// Forever makes Process wait for and run calls until StopProcessing is
+// called or its ctx ends.
+func Forever() ProcessOption { return processFunc(func(c *processConfig) { c.forever = true }) }
+
+// Only makes Process run only the given methods, for this call: the others
+// stay held, in order, for a later Process.
+func Only(methods ...Admitter) ProcessOption {
+	return processFunc(func(c *processConfig) { c.only, c.filter = methods, true })
+}
+
+// Process runs the pending calls on the calling goroutine, one at a time:
+// by default what is pending now, then returns; with Forever, until
+// StopProcessing or ctx ends. It returns ErrProcessing if another Process
+// (or a stop) is running the handler, ErrWrongActor for a bad Only, ctx's
+// error if ctx ended (calls already run stay run), ErrStopped once the
+// actor has stopped. Calls whose deadline passed while waiting are never
+// run.
+func (h *Handler[S]) Process(ctx context.Context, opts ...ProcessOption) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	var pc processConfig
+	for _, o := range opts {
+		o.applyProcess(&pc)
+	}
+	c := &h.ref.c
+	o := c.owner
+	if !o.busy.CompareAndSwap(false, true) {
+		return ErrProcessing
+	}
+	defer c.release()
+	if c.status.Load() == statusStopped {
+		return ErrStopped
+	}
+	if pc.filter {
+		keys, err := keysFor(c.state, pc.only)
+		if err != nil {
+			return err
+		}
+		c.mb.Admit(keys...)
+		defer c.restoreAdmit()
+	}
+	select { // StopProcessing applies to a Process running when it is called
+	case <-o.stopProc:
+	default:
+	}
+	x := getCtx(c)
+	defer putCtx(x)
+	for {
+		budget := c.mb.Len() + 64 // "what is pending now", with room for system messages
+		if pc.forever {
+			budget = math.MaxInt
+		}
+		stop := func() bool { return ctx.Err() != nil || len(o.stopProc) > 0 }
+		more := c.turn(x, budget, stop)
+		if c.status.Load() == statusStopped {
+			return nil
+		}
+		if !pc.forever {
+			if more {
+				c.schedule() // leave a wake-up for the next Process
+			}
+			return ctx.Err()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-o.stopProc:
+			return nil
+		case <-o.kick:
+		}
+	}
+}
+
+// StopProcessing makes a running Process(Forever) return after its current
+// call. It does not block. A Process that starts later is not affected.
+func (h *Handler[S]) StopProcessing() {
+	select {
+	case h.ref.c.owner.stopProc <- struct{}{}:
+	default:
+	}
+}
+
+// release gives up the consumer role; if a stop arrived meanwhile and
+// nobody will process it, drive it here.
+func (c *cell) release() {
+	c.owner.busy.Store(false)
+	if c.status.Load() == statusStopping {
+		c.drive()
+	}
+}
+
+// drive runs the actor's turns on this goroutine if nobody else does: the
+// stop path of an owner-driven actor whose owner is away.
+func (c *cell) drive() {
+	for c.status.Load() != statusStopped && c.owner.busy.CompareAndSwap(false, true) {
+		x := getCtx(c)
+		for c.turn(x, math.MaxInt, nil) {
+		}
+		putCtx(x)
+		c.owner.busy.Store(false)
+		if !c.mb.Scheduled() || c.status.Load() == statusStopped {
+			return
+		}
+	}
+}

@@ -1,3 +1,0 @@
-package actor
-
-func (c *cell) held() map[string]int { return nil }

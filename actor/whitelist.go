@@ -1,0 +1,89 @@
+package actor
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/troupe-go/troupe/mailbox"
+)
+
+// Admitter is a method as a whitelist sees it: every *Method is one.
+type Admitter interface {
+	Key() mailbox.Key
+	Name() string
+	// Accepts reports whether the method can run on an actor with this
+	// state (a typed nil works: it checks the type only).
+	Accepts(state any) bool
+}
+
+// Accepts reports whether m can run on an actor with this state; only the
+// state's type matters.
+func (m *Method[S, Q, R]) Accepts(state any) bool {
+	_, ok := state.(S)
+	return ok
+}
+
+// methodNames maps keys to names, for Held.
+var methodNames sync.Map // mailbox.Key → string
+
+// keysFor checks that every method belongs to state's actor type and
+// returns their keys.
+func keysFor(state any, methods []Admitter) ([]mailbox.Key, error) {
+	keys := make([]mailbox.Key, 0, len(methods))
+	for _, m := range methods {
+		if m == nil || isNil(m) {
+			return nil, fmt.Errorf("%w: nil method in whitelist", ErrNilHandler)
+		}
+		if !m.Accepts(state) {
+			return nil, fmt.Errorf("%w: %s cannot run on %T", ErrWrongActor, m.Name(), state)
+		}
+		keys = append(keys, m.Key())
+	}
+	return keys, nil
+}
+
+// Only restricts the actor, from its next message on, to the given methods:
+// every other call is held, in arrival order, until a later Only or All
+// admits it, its deadline passes (its caller gets ErrTimeout and it never
+// runs), or the actor stops (its caller gets ErrStopped; a held oneway goes
+// to dead letters). Held calls count toward the mailbox capacity. System
+// messages (stop, restarts) ignore the whitelist. Only with no methods holds
+// every call. It fails with ErrWrongActor if a method belongs to another
+// actor type, leaving the whitelist as it was. Cost: O(len(methods)).
+func (x *Ctx) Only(methods ...Admitter) error {
+	keys, err := keysFor(x.c.state, methods)
+	if err != nil {
+		return err
+	}
+	x.c.admit = keys
+	x.c.mb.Admit(keys...)
+	return nil
+}
+
+// All lifts the whitelist: held calls run next, in arrival order, before
+// newer ones.
+func (x *Ctx) All() {
+	x.c.admit = nil
+	x.c.mb.AdmitAll()
+}
+
+// held counts held calls per method name.
+func (c *cell) held() map[string]int {
+	out := make(map[string]int)
+	for k, n := range c.mb.Held() {
+		name, _ := methodNames.Load(k)
+		s, _ := name.(string)
+		out[s] += n
+	}
+	return out
+}
+
+// restoreAdmit puts back the actor's own whitelist after a Process that had
+// one for the call.
+func (c *cell) restoreAdmit() {
+	if c.admit == nil {
+		c.mb.AdmitAll()
+	} else {
+		c.mb.Admit(c.admit...)
+	}
+}
