@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/troupe-go/troupe/mailbox"
@@ -23,9 +24,9 @@ type call[S, Q, R any] struct {
 	m        *Method[S, Q, R]
 	req      Q
 	ctx      context.Context
-	deadline time.Time    // the default deadline, if ctx had none
-	timer    *timer.Timer // fires the default deadline
-	unwatch  func() bool  // Ask: stops watching ctx
+	deadline time.Time                   // the default deadline, if ctx had none
+	timer    atomic.Pointer[timer.Timer] // fires the default deadline
+	unwatch  atomic.Pointer[func() bool] // Ask: stops watching ctx
 }
 
 // arm gives the call the default timeout if ctx has no deadline. It fails
@@ -40,7 +41,7 @@ func (cl *call[S, Q, R]) arm(sys *System) error {
 	if err != nil {
 		return ErrStopped
 	}
-	cl.timer = t
+	cl.timer.Store(t)
 	return nil
 }
 
@@ -62,11 +63,11 @@ func (cl *call[S, Q, R]) settle(v R, err error) bool {
 }
 
 func (cl *call[S, Q, R]) stopTimer() {
-	if cl.timer != nil {
-		cl.timer.Stop()
+	if t := cl.timer.Load(); t != nil {
+		t.Stop()
 	}
-	if cl.unwatch != nil {
-		cl.unwatch()
+	if f := cl.unwatch.Load(); f != nil {
+		(*f)()
 	}
 }
 
@@ -88,6 +89,7 @@ func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
 		cl.settle(zero, ctxErr(cl.ctx, cl.m.label))
 	}
 	if !cl.state.CompareAndSwap(callPending, callRunning) {
+		<-cl.done // the winner closes it right after writing err
 		c.sys.deadLetter(DeadLetter{Reason: ReasonExpired, Actor: c.String(), Method: cl.m.label, Err: cl.err})
 		return
 	}

@@ -113,37 +113,3 @@ func TestCallCycle(t *testing.T) {
 		t.Fatalf("A→B: %v", err)
 	}
 }
-
-func TestWhitelistHoldsInOrder(t *testing.T) {
-	rt := newRuntime(t)
-	acct := spawnAccount(t, rt)
-	lock := actor.NewMethod("lock", func(a *Account, c *actor.Ctx, _ int) (int, error) {
-		return 0, c.Only(Balance)
-	})
-	unlock := actor.NewMethod("unlock", func(a *Account, c *actor.Ctx, _ int) (int, error) {
-		c.All()
-		return 0, nil
-	})
-	ctx := context.Background()
-	if _, err := lock.Call(ctx, acct, 0); err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i <= 3; i++ {
-		if err := Deposit.Cast(acct, i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_ = unlock.Cast(acct, 0) // held too: unlock is not whitelisted
-	if bal, err := Balance.Call(ctx, acct, struct{}{}); err != nil || bal != 0 {
-		t.Fatalf("balance while locked = %d, %v; want 0", bal, err)
-	}
-	held := acct.Held()
-	if held["deposit"] != 3 || held["unlock"] != 1 {
-		t.Fatalf("held = %v; want deposit:3 unlock:1", held)
-	}
-	// A Cast cannot unlock it (held); a fresh actor.Only from a Balance-like
-	// admitted method can. Here: stop holds nothing back for ever — use a
-	// second whitelisted method to lift the list.
-	lift := actor.NewMethod("lift", func(a *Account, c *actor.Ctx, _ int) (int, error) { c.All(); return 0, nil })
-	_ = lift
-}

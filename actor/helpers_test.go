@@ -3,7 +3,9 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
@@ -65,4 +67,44 @@ func spawnAccount(t testing.TB, rt actor.Spawner, opts ...actor.Option) *actor.R
 		t.Fatalf("Spawn: %v", err)
 	}
 	return ref
+}
+
+// bubble runs f in a synctest bubble with a fake-time watchdog: a deadlock
+// hidden by background tickers (the pool's housekeeping) shows up as a
+// failure after an hour of fake time instead of a hang.
+func bubble(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	synctest.Test(t, func(t *testing.T) {
+		w := time.AfterFunc(time.Hour, func() { panic("watchdog: the bubble made no progress for an hour of fake time") })
+		defer w.Stop()
+		f(t)
+	})
+}
+
+// recorder collects dead letters.
+type recorder struct {
+	mu sync.Mutex
+	ds []actor.DeadLetter
+}
+
+func (r *recorder) hook(d actor.DeadLetter) {
+	r.mu.Lock()
+	r.ds = append(r.ds, d)
+	r.mu.Unlock()
+}
+
+func (r *recorder) all() []actor.DeadLetter {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]actor.DeadLetter(nil), r.ds...)
+}
+
+func (r *recorder) count(why actor.Reason, method string) int {
+	n := 0
+	for _, d := range r.all() {
+		if d.Reason == why && d.Method == method {
+			n++
+		}
+	}
+	return n
 }

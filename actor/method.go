@@ -139,7 +139,11 @@ func (m *Method[S, Q, R]) Ask(ctx context.Context, to *Ref[S], req Q) *Future[R]
 		return failedFuture[R](err)
 	}
 	if ctx.Done() != nil {
-		cl.unwatch = context.AfterFunc(ctx, func() { cl.settle(zero, ctxErr(ctx, m.label)) })
+		stop := context.AfterFunc(ctx, func() { cl.settle(zero, ctxErr(ctx, m.label)) })
+		cl.unwatch.Store(&stop)
+		if cl.state.Load() == callDone {
+			stop() // settled before the watch was stored
+		}
 	}
 	if err := c.push(ctx, envelope{msg: cl, to: c}); err != nil {
 		cl.settle(zero, err)

@@ -191,3 +191,12 @@ func (r *Ref[S]) Held() map[string]int {
 	}
 	return r.c.held()
 }
+
+// Queued is the number of user calls waiting in ref's mailbox, held ones
+// included (for tests and debugging; O(1)).
+func Queued[S any](ref *Ref[S]) int {
+	if ref == nil {
+		return 0
+	}
+	return ref.c.mb.Len()
+}

@@ -31,9 +31,10 @@ func (f *filter) set(keys []Key) {
 // Admit sets the admit filter: from now on Pop returns only user messages
 // whose key is among keys (none if keys is empty); the others are held, in
 // arrival order, until admitted. System messages are never filtered.
-// Consumer only (safe for concurrent use, but meant to be called during
-// the consumer's turn). Cost: O(len(keys)·log + h) for h held keys; no
-// allocation once the filter has held that many keys.
+// Call it from the consumer, during its turn: a call from elsewhere is
+// memory-safe but does not schedule the consumer for the held messages it
+// admits. Cost: O(len(keys)·log(len(keys)) + h) for h held keys; it
+// allocates only to store more keys than any earlier call.
 func (m *Mailbox[T]) Admit(keys ...Key) {
 	m.mu.Lock()
 	m.queuesLocked().filter.set(keys)
@@ -42,8 +43,8 @@ func (m *Mailbox[T]) Admit(keys ...Key) {
 }
 
 // AdmitAll lifts the admit filter (the default): every held message
-// becomes poppable, oldest first. Consumer only, like [Mailbox.Admit].
-// Cost: O(h) for h held keys.
+// becomes poppable, oldest first. Call it from the consumer, like
+// [Mailbox.Admit]. Cost: O(h) for h held keys; no allocation.
 func (m *Mailbox[T]) AdmitAll() {
 	m.mu.Lock()
 	if q := m.q; q != nil {

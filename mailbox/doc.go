@@ -66,13 +66,20 @@
 // # Costs
 //
 // Push, PushSystem and Pop are O(1) amortised and allocate nothing in
-// steady state: queues are power-of-two ring buffers that grow by doubling
-// and give their storage back only when they empty from a size above 1024
-// entries. A Pop under a filter costs O(k) for the k held keys the filter
-// admits, plus O(1) once per held message: held messages are never
-// rescanned. The full path costs more: O(n) to discard dead messages,
-// O(h) to find the oldest of h held keys for DropOldest. New allocates
-// only the 64-byte Mailbox; queue storage comes with the first message.
+// steady state: queues are power-of-two ring buffers that grow by doubling.
+// An emptied ring keeps its buffer unless the buffer is above 1024 entries
+// and its last round used at most a quarter of it, so a load that keeps
+// refilling a queue does not reallocate it, while the memory of a one-off
+// burst goes back at the next, smaller round. A Pop under a filter costs
+// O(k) for the k held keys the filter admits, plus O(1) once per held
+// message: held messages are never rescanned. The full path costs more:
+// O(n) to discard dead messages, O(h) to find the oldest of h held keys
+// for DropOldest. New allocates only the Mailbox (56 bytes, a 64-byte heap
+// object on 64-bit platforms); queue storage comes with the first message.
+//
+// In one benchmark run on a 2-core machine, a Push+Pop of a four-word
+// message cost about 35ns against 25ns for a buffered channel; with 8
+// producers and a capacity of 1024 (Block), 45ns against 31ns.
 //
 // # Concurrency
 //

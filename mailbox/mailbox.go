@@ -12,10 +12,10 @@ import (
 // package documentation for the protocol). Build one with [New]; the zero
 // Mailbox is not usable.
 //
-// Producer methods (Push, PushSystem, Close, Len, Held, Scheduled,
-// Admitted) are safe for concurrent use. Consumer methods (Pop, Idle,
-// Admit, AdmitAll) must be called by one goroutine at a time: the one
-// running the consumer's turn. A Mailbox runs no goroutines.
+// Push, PushSystem, Close, Len, Held, Scheduled and Admitted are safe for
+// concurrent use. The consumer's methods (Pop, Idle, Admit, AdmitAll) must
+// be called by one goroutine at a time: the one running the consumer's
+// turn. A Mailbox runs no goroutines.
 type Mailbox[T any] struct {
 	cfg *Config[T]
 
@@ -26,7 +26,8 @@ type Mailbox[T any] struct {
 	active atomic.Int32
 	// counts packs two counters, updated under mu and read without it:
 	// the low 32 bits count ready messages (system lane + main queue), the
-	// high 32 bits user messages (main queue + held).
+	// high 32 bits user messages (main queue + held). Neither may reach
+	// 2^32: one atomic add keeps both exact at once.
 	counts atomic.Uint64
 
 	mu     sync.Mutex // guards closed, q and space
@@ -66,8 +67,8 @@ type queues[T any] struct {
 // New returns an empty, idle mailbox using cfg, which it keeps: cfg must
 // not change afterwards. It returns an error wrapping [ErrInvalidConfig]
 // if cfg is nil, has no Key, a negative Capacity or an unknown Policy.
-// New allocates only the Mailbox itself (64 bytes on 64-bit platforms):
-// queue storage comes with the first message.
+// New allocates only the Mailbox itself (a 64-byte heap object on 64-bit
+// platforms): queue storage comes with the first message.
 func New[T any](cfg *Config[T]) (*Mailbox[T], error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err

@@ -101,6 +101,11 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 	select {
 	case <-rt.done:
 		return rt.err
+	default:
+	}
+	select { // another goroutine runs the sequence: wait for it, bounded
+	case <-rt.done:
+		return rt.err
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -18,32 +18,43 @@ const (
 // until a timer is added. It exits when the wheel is stopped.
 func (w *Wheel) run() {
 	defer close(w.done)
-	var sleep *time.Timer
-	defer func() {
-		if sleep != nil {
-			sleep.Stop()
-		}
-	}()
+	s := sleeper{armed: never}
+	defer s.stop()
 	id := goid()
+	w.mu.Lock()
+	w.driver = id
+	w.mu.Unlock()
 	var batch [fireBatch]func()
+	target := never // the tick the driver last chose to wake at
 	for {
 		now := w.now()
 		w.mu.Lock()
-		w.driver = id
 		if w.stopped {
 			w.mu.Unlock()
 			return
 		}
-		w.wakeAt = 0
+		if w.wakeAt != 0 {
+			target = min(target, w.wakeAt) // lowered by AfterFunc or Reset
+		}
+		w.wakeAt = 0 // running: no need to notify
 		fs, more := w.advanceLocked(now, batch[:0])
 		if len(fs) == 0 && !more {
 			_, _, next, ok := w.levels.next(w.cur)
-			w.wakeAt = never
-			if ok {
-				w.wakeAt = next
+			switch {
+			case !ok:
+				target = never
+			case target <= now:
+				target = next
+			default:
+				// Keep an earlier wake-up asked for a timer stopped
+				// since: waking for nothing is cheap, while waking
+				// later would make the next such AfterFunc notify
+				// the driver again.
+				target = min(target, next)
 			}
+			w.wakeAt = target
 			w.mu.Unlock()
-			sleep = w.sleep(sleep, next, ok)
+			s.sleep(w, target)
 			continue
 		}
 		w.mu.Unlock()
@@ -59,33 +70,50 @@ func (w *Wheel) now() uint64 {
 	return uint64(time.Since(w.start) / w.tick)
 }
 
-// sleep blocks until tick next (if ok) or until notified. It reuses t,
-// creating it on first use, and returns it.
-func (w *Wheel) sleep(t *time.Timer, next uint64, ok bool) *time.Timer {
-	if !ok {
-		if t != nil {
-			t.Stop()
-		}
+// sleeper is the driver's one reused time.Timer.
+type sleeper struct {
+	t     *time.Timer
+	armed uint64 // the tick t is armed for, or never
+}
+
+// sleep blocks until tick target, or until the wheel is notified. With
+// target never it waits for the notification alone: an idle wheel has no
+// timer running.
+func (s *sleeper) sleep(w *Wheel, target uint64) {
+	if target == never {
+		s.stop()
 		<-w.wake
-		return t
+		return
 	}
-	d := time.Duration(math.MaxInt64)
-	if next <= uint64(math.MaxInt64/int64(w.tick)) {
-		d = time.Duration(next)*w.tick - time.Since(w.start)
-	}
-	if d <= 0 {
-		return t
-	}
-	if t == nil {
-		t = time.NewTimer(d)
-	} else {
-		t.Reset(d)
+	if s.armed != target {
+		d := time.Duration(math.MaxInt64)
+		if target <= uint64(math.MaxInt64/int64(w.tick)) {
+			d = time.Duration(target)*w.tick - time.Since(w.start)
+		}
+		if d <= 0 {
+			s.stop()
+			return
+		}
+		if s.t == nil {
+			s.t = time.NewTimer(d)
+		} else {
+			s.t.Reset(d)
+		}
+		s.armed = target
 	}
 	select {
 	case <-w.wake:
-	case <-t.C:
+	case <-s.t.C:
+		s.armed = never
 	}
-	return t
+}
+
+// stop disarms the timer.
+func (s *sleeper) stop() {
+	if s.armed != never {
+		s.t.Stop()
+		s.armed = never
+	}
 }
 
 // advanceLocked processes, in deadline order, the slots due at or before

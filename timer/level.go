@@ -39,7 +39,7 @@ func position(cur, when uint64) (lvl, slot int) {
 	if when <= cur {
 		return 0, int(cur & slotMask)
 	}
-	lvl = (bits.Len64(cur^when)) / slotBits
+	lvl = (bits.Len64(cur^when) - 1) / slotBits
 	if lvl > topLevel {
 		lvl = topLevel
 	}

@@ -1,6 +1,8 @@
 package timer
 
 import (
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -47,4 +49,24 @@ func mustAfter(t *testing.T, w *Wheel, d time.Duration, f func()) *Timer {
 		t.Fatalf("AfterFunc(%v): %v", d, err)
 	}
 	return tm
+}
+
+// rec records values from callbacks for the test goroutine to read: the
+// driver and the test do not synchronize otherwise (a synctest bubble
+// orders them in time, not in memory).
+type rec[T any] struct {
+	mu sync.Mutex
+	vs []T
+}
+
+func (r *rec[T]) add(v T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.vs = append(r.vs, v)
+}
+
+func (r *rec[T]) all() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.vs)
 }

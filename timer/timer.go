@@ -23,7 +23,7 @@ type Timer struct {
 // Stop does not block beyond a short critical section and is safe for
 // concurrent use. Cost: O(1).
 func (t *Timer) Stop() bool {
-	w := t.w
+	w := t.wheel()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if t.level == notPending {
@@ -44,7 +44,7 @@ func (t *Timer) Stop() bool {
 // Reset does not block beyond a short critical section and is safe for
 // concurrent use. Cost: O(1).
 func (t *Timer) Reset(d time.Duration) bool {
-	w := t.w
+	w := t.wheel()
 	when := w.deadline(d)
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -57,4 +57,13 @@ func (t *Timer) Reset(d time.Duration) bool {
 	}
 	w.scheduleLocked(t, when)
 	return pending
+}
+
+// wheel returns the timer's wheel; a Timer not made by AfterFunc is a
+// programmer error.
+func (t *Timer) wheel() *Wheel {
+	if t.w == nil {
+		panic("timer: Timer not made by Wheel.AfterFunc")
+	}
+	return t.w
 }

@@ -66,6 +66,9 @@ func (w *Wheel) AfterFunc(d time.Duration, f func()) (*Timer, error) {
 	if f == nil {
 		return nil, ErrNilFunc
 	}
+	if w.wake == nil {
+		panic("timer: AfterFunc on a Wheel not made by New")
+	}
 	when := w.deadline(d)
 	t := &Timer{w: w, f: f, level: notPending}
 	w.mu.Lock()

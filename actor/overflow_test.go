@@ -1,0 +1,166 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// busy occupies acct until the returned func is called.
+func busy(t *testing.T, acct *actor.Ref[*Account]) (release func()) {
+	gate := make(chan struct{})
+	started := make(chan struct{})
+	hold := actor.NewMethod("hold", func(a *Account, _ *actor.Ctx, _ int) (int, error) {
+		close(started)
+		<-gate
+		return 0, nil
+	})
+	if err := hold.Cast(acct, 0); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	return func() { close(gate) }
+}
+
+func TestMailboxReject(t *testing.T) {
+	rec := &recorder{}
+	rt := newRuntime(t, troupe.WithDeadLetterHook(rec.hook))
+	acct := spawnAccount(t, rt, actor.WithMailbox(2, actor.Reject))
+	release := busy(t, acct)
+	for i := 0; i < 2; i++ {
+		if err := Deposit.Cast(acct, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Deposit.Cast(acct, 1); !errors.Is(err, actor.ErrMailboxFull) {
+		t.Fatalf("Cast into a full mailbox = %v; want ErrMailboxFull", err)
+	}
+	if _, err := Deposit.Call(context.Background(), acct, 1); !errors.Is(err, actor.ErrMailboxFull) {
+		t.Fatalf("Call into a full mailbox = %v; want ErrMailboxFull", err)
+	}
+	release()
+	if bal, _ := Balance.Call(context.Background(), acct, struct{}{}); bal != 2 {
+		t.Fatalf("balance = %d; want 2 (the rejected ones never ran)", bal)
+	}
+	if rec.count(actor.ReasonMailboxFull, "deposit") != 2 {
+		t.Fatalf("dead letters = %v; want 2 mailbox-full deposits", rec.all())
+	}
+}
+
+// DropOldest: the evicted call's own caller is told at once.
+func TestMailboxDropOldest(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		acct := spawnAccount(t, rt, actor.WithMailbox(1, actor.DropOldest))
+		gate := make(chan struct{})
+		hold := actor.NewMethod("hold", func(a *Account, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
+		_ = hold.Cast(acct, 0)
+		synctest.Wait()
+		first := make(chan error, 1)
+		go func() { _, err := Deposit.Call(context.Background(), acct, 1); first <- err }()
+		synctest.Wait()
+		second := make(chan error, 1)
+		go func() { _, err := Deposit.Call(context.Background(), acct, 2); second <- err }()
+		synctest.Wait()
+		select {
+		case err := <-first:
+			if !errors.Is(err, actor.ErrDropped) || !errors.Is(err, actor.ErrMailboxFull) {
+				t.Fatalf("evicted call = %v; want ErrDropped (an ErrMailboxFull)", err)
+			}
+		default:
+			t.Fatal("the evicted call's caller was not told at once")
+		}
+		close(gate)
+		if err := <-second; err != nil {
+			t.Fatalf("surviving call = %v", err)
+		}
+	})
+}
+
+// Block: the sender waits for room, bounded by its ctx.
+func TestMailboxBlock(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t, troupe.WithCallTimeout(10*time.Second))
+		acct := spawnAccount(t, rt, actor.WithMailbox(1, actor.Block))
+		gate := make(chan struct{})
+		hold := actor.NewMethod("hold", func(a *Account, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
+		_ = hold.Cast(acct, 0)
+		synctest.Wait()
+		if err := Deposit.Cast(acct, 1); err != nil { // fills the mailbox
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := Deposit.Call(ctx, acct, 1)
+		if !errors.Is(err, actor.ErrMailboxFull) || time.Since(start) != time.Second {
+			t.Fatalf("blocked Call = %v after %v; want ErrMailboxFull after 1s", err, time.Since(start))
+		}
+		// A Cast blocks up to the call timeout, then fails.
+		start = time.Now()
+		if err := Deposit.Cast(acct, 1); !errors.Is(err, actor.ErrMailboxFull) || time.Since(start) != 10*time.Second {
+			t.Fatalf("blocked Cast = %v after %v; want ErrMailboxFull after 10s", err, time.Since(start))
+		}
+		// Room frees: a blocked sender goes through.
+		done := make(chan error, 1)
+		go func() { _, err := Deposit.Call(context.Background(), acct, 1); done <- err }()
+		synctest.Wait()
+		close(gate)
+		if err := <-done; err != nil {
+			t.Fatalf("sender blocked until room = %v", err)
+		}
+	})
+}
+
+// Guarantee 7: 256 actors blocked in handlers; another still answers.
+func TestBlockedHandlersDoNotStarvePool(t *testing.T) {
+	rt := newRuntime(t, troupe.WithPoolSize(64))
+	gate := make(chan struct{})
+	hold := actor.NewMethod("hold", func(a *Account, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
+	for range 256 {
+		_ = hold.Cast(spawnAccount(t, rt), 0)
+	}
+	free := spawnAccount(t, rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := Deposit.Call(ctx, free, 1); err != nil {
+		t.Fatalf("call with 256 blocked handlers = %v", err)
+	}
+	close(gate)
+}
+
+// Oneway failures reach the dead-letter hook with the method name.
+func TestOnewayFailuresAreDeadLetters(t *testing.T) {
+	rec := &recorder{}
+	rt := newRuntime(t, troupe.WithDeadLetterHook(rec.hook))
+	acct := spawnAccount(t, rt)
+	_ = Deposit.Cast(acct, -1)
+	_ = Boom.Cast(acct, "oops")
+	if _, err := Balance.Call(context.Background(), acct, struct{}{}); err != nil {
+		t.Fatal(err)
+	}
+	if rec.count(actor.ReasonFailed, "deposit") != 1 || rec.count(actor.ReasonFailed, "boom") != 1 {
+		t.Fatalf("dead letters = %v; want failed deposit and boom", rec.all())
+	}
+	for _, d := range rec.all() {
+		var pe *actor.PanicError
+		if d.Method == "boom" && !errors.As(d.Err, &pe) {
+			t.Fatalf("boom's dead letter = %v; want a *PanicError", d.Err)
+		}
+	}
+	st := rt.DeadLetters()
+	if st.ByReason[actor.ReasonFailed] != 2 || st.Total != 2 {
+		t.Fatalf("stats = %+v; want 2 failed", st)
+	}
+	acct.Kill()
+	<-acct.Done()
+	_ = Deposit.Cast(acct, 1)
+	if rec.count(actor.ReasonStopped, "deposit") != 1 {
+		t.Fatalf("a Cast to a stopped actor was not a dead letter: %v", rec.all())
+	}
+}

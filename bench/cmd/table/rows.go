@@ -1,0 +1,54 @@
+package main
+
+// The systems, as named in the benchmarks.
+const (
+	troupe = "troupe"
+	raw    = "raw"
+	proto  = "protoactor"
+)
+
+// row is one line of the table: a workload's metric and troupe's targets
+// on it.
+type row struct {
+	label string // as printed
+	work  string // benchmark name without "Benchmark"
+	unit  string // the time (or size) metric: ns/op, ns/msg, B/actor, B/timer
+	// perOp divides allocs/op into allocations per message, for workloads
+	// whose op is many messages; 0 means no allocation column.
+	perOp   float64
+	targets []target
+}
+
+// target is one of troupe's goals on a row: a ratio to a peer (peer set),
+// or an absolute bound on the metric or on allocations.
+type target struct {
+	peer      string  // ratio of troupe to this peer ≤ max
+	max       float64 // the bound
+	allocs    bool    // bound on allocations per op (or per message)
+	absolute  bool    // bound on the metric itself
+	issueGoal bool    // from the issue, not just the design document
+}
+
+// rows are the table's lines, in order. The targets are issue 7's (and
+// those DESIGN.md adds, ratios to raw Go).
+var rows = []row{
+	{label: "oneway 1→1", work: "Oneway1to1", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: proto, max: 0.5, issueGoal: true}, {allocs: true, max: 0, issueGoal: true}, {peer: raw, max: 2}}},
+	{label: "oneway 8→1", work: "Oneway8to1", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: proto, max: 0.5, issueGoal: true}}},
+	{label: "oneway 64→1", work: "Oneway64to1", unit: "ns/op", perOp: 1},
+	{label: "call (timeout)", work: "Call", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: proto, max: 0.2, issueGoal: true}, {allocs: true, max: 2, issueGoal: true}, {peer: raw, max: 3}}},
+	{label: "call (ctx deadline)", work: "CallCtx", unit: "ns/op", perOp: 1},
+	{label: "spawn+stop", work: "SpawnStop", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: proto, max: 0.25, issueGoal: true}}},
+	{label: "idle actor", work: "IdleActor", unit: "B/actor", targets: []target{
+		{absolute: true, max: 256, issueGoal: true}}},
+	{label: "fan-out 10k×100", work: "FanOut", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: proto, max: 0.3, issueGoal: true}}},
+	{label: "timer add+stop, 1M pending", work: "TimerAddStop", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: raw, max: 0.3, issueGoal: true}}},
+	{label: "pending timer", work: "TimerAddStop", unit: "B/timer", targets: []target{
+		{absolute: true, max: 64, issueGoal: true}}},
+	{label: "whitelist 100k held+100k admitted", work: "Whitelist", unit: "ns/msg", perOp: 200_000},
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"strings"
+	"testing"
+)
+
+const sample = `# nproc: 2
+goos: linux
+goarch: amd64
+pkg: github.com/troupe-go/troupe/bench
+cpu: AMD EPYC
+BenchmarkOneway1to1/troupe-2         	 2461936	       40.0 ns/op	      81 B/op	       0 allocs/op
+BenchmarkOneway1to1/troupe-2         	 2461936	       60.0 ns/op	      81 B/op	       0 allocs/op
+BenchmarkOneway1to1/troupe-2         	 2461936	       50.0 ns/op	      81 B/op	       0 allocs/op
+BenchmarkOneway1to1/raw-2            	13593813	        20.0 ns/op	       0 B/op	       0 allocs/op
+BenchmarkOneway1to1/protoactor-2     	14534811	       200.0 ns/op	       5 B/op	       0 allocs/op
+BenchmarkIdleActor/troupe-2         	       7	 163697893 ns/op	       408.0 B/actor	51751362 B/op	  600150 allocs/op
+BenchmarkIdleActor/protoactor-2     	       2	 895014828 ns/op	       618.4 B/actor	65405036 B/op	 1400399 allocs/op
+PASS
+`
+
+func TestParse(t *testing.T) {
+	res, err := parse(bufio.NewScanner(strings.NewReader(sample)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.notes) != 1 || res.notes[0] != "nproc: 2" {
+		t.Errorf("notes: got %q; want [\"nproc: 2\"]", res.notes)
+	}
+	if res.cpu != "AMD EPYC" {
+		t.Errorf("cpu: got %q; want %q", res.cpu, "AMD EPYC")
+	}
+	tests := []struct {
+		work, sys, unit string
+		want            float64
+	}{
+		{"Oneway1to1", "troupe", "ns/op", 50}, // the median of three
+		{"Oneway1to1", "raw", "ns/op", 20},
+		{"Oneway1to1", "protoactor", "B/op", 5},
+		{"IdleActor", "troupe", "B/actor", 408},
+	}
+	for _, tt := range tests {
+		got, ok := res.value(tt.work, tt.sys, tt.unit)
+		if !ok || got != tt.want {
+			t.Errorf("%s/%s %s: got %v, %v; want %v", tt.work, tt.sys, tt.unit, got, ok, tt.want)
+		}
+	}
+	if _, ok := res.value("IdleActor", "raw", "B/actor"); ok {
+		t.Error("IdleActor/raw: got a value; want none")
+	}
+}
+
+func TestSplitName(t *testing.T) {
+	tests := []struct{ in, work, sys string }{
+		{"BenchmarkOneway1to1/troupe-2", "Oneway1to1", "troupe"},
+		{"BenchmarkCall/protoactor", "Call", "protoactor"},
+		{"BenchmarkFanOut/raw-16", "FanOut", "raw"},
+	}
+	for _, tt := range tests {
+		work, sys, ok := splitName(tt.in)
+		if !ok || work != tt.work || sys != tt.sys {
+			t.Errorf("splitName(%q): got %q, %q, %v; want %q, %q", tt.in, work, sys, ok, tt.work, tt.sys)
+		}
+	}
+	if _, _, ok := splitName("BenchmarkLonely-2"); ok {
+		t.Error("splitName without a system: got ok; want not ok")
+	}
+}
+
+func TestRender(t *testing.T) {
+	res, err := parse(bufio.NewScanner(strings.NewReader(sample)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	render(&out, res, rows)
+	got := out.String()
+	for _, want := range []string{
+		"| oneway 1→1 | ns/op | 50.0 | 0 | 20.0 | 0 | 200 | 0 | 2.50× | 0.25× |",
+		"❌", // 2.5× raw Go misses the ≤ 2× raw target
+		"| idle actor | B/actor | 408 | – | – | – | 618 | – | – | 0.66× | ≤ 256 B/actor* | ❌ |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table lacks %q; got:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "spawn+stop") {
+		t.Errorf("table has a row for a workload not in the run:\n%s", got)
+	}
+}

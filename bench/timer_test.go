@@ -1,0 +1,79 @@
+package bench
+
+import (
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/timer"
+)
+
+// The timer workload: pendingTimers timers are set (untimed) far in the
+// future, then one op adds one more timer and stops it, as a call timeout
+// or an idle timeout that did not fire does. B/timer is the memory each
+// pending timer holds (live heap after a GC, callback included).
+// protoactor-go has no timer facility of its own (its scheduler package
+// wraps time.AfterFunc), so the peer is the standard library.
+const pendingTimers = 1_000_000
+
+// pendingDelay keeps the pending timers from firing during the benchmark;
+// opDelay is a typical call timeout.
+const (
+	pendingDelay = time.Hour
+	opDelay      = timeout
+)
+
+func nop() {}
+
+func BenchmarkTimerAddStop(b *testing.B) {
+	b.Run("troupe", func(b *testing.B) {
+		w, err := timer.New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer w.Stop()
+		ts := make([]*timer.Timer, pendingTimers)
+		before := liveBytes()
+		for i := range ts {
+			// Spread over a minute so the timers fill many slots.
+			if ts[i], err = w.AfterFunc(pendingDelay+time.Duration(i)*time.Microsecond*60, nop); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perTimer := float64(liveBytes()-before) / pendingTimers
+		b.ReportAllocs()
+		for b.Loop() {
+			t, err := w.AfterFunc(opDelay, nop)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !t.Stop() {
+				b.Fatal("stop: timer was not pending")
+			}
+		}
+		b.ReportMetric(perTimer, "B/timer")
+		if n := w.Len(); n != pendingTimers {
+			b.Fatalf("pending: got %d; want %d", n, pendingTimers)
+		}
+	})
+	b.Run("raw", func(b *testing.B) {
+		ts := make([]*time.Timer, pendingTimers)
+		before := liveBytes()
+		for i := range ts {
+			ts[i] = time.AfterFunc(pendingDelay+time.Duration(i)*time.Microsecond*60, nop)
+		}
+		perTimer := float64(liveBytes()-before) / pendingTimers
+		defer func() {
+			for _, t := range ts {
+				t.Stop()
+			}
+		}()
+		b.ReportAllocs()
+		for b.Loop() {
+			t := time.AfterFunc(opDelay, nop)
+			if !t.Stop() {
+				b.Fatal("stop: timer was not pending")
+			}
+		}
+		b.ReportMetric(perTimer, "B/timer")
+	})
+}

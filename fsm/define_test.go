@@ -1,0 +1,129 @@
+package fsm_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/fsm"
+)
+
+type other struct{ fsm.Machine[phase] }
+
+var otherMethod = actor.NewMethod("other", func(*other, *actor.Ctx, int) (int, error) { return 0, nil })
+
+func TestDefineProblems(t *testing.T) {
+	type opts = []fsm.Option[*bot, phase]
+	st := fsm.State[*bot, phase]
+	tests := []struct {
+		name    string
+		initial phase
+		entries opts
+		want    error
+	}{
+		{"unknown initial", "nowhere", opts{st(A, step, fsm.Terminal())}, fsm.ErrUnknownState},
+		{"unknown target", A, opts{st(A, step, fsm.To(B, "nowhere")), st(B, step, fsm.Terminal())}, fsm.ErrUnknownTarget},
+		{"target of another type", A, opts{st(A, step, fsm.To(B), fsm.To("b")), st(B, step, fsm.Terminal())}, fsm.ErrUnknownTarget},
+		{"duplicate state", A, opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal()), st(B, step, fsm.Terminal())}, fsm.ErrDuplicateState},
+		{"unreachable", A, opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal()), st(C, step, fsm.To(B))}, fsm.ErrUnreachable},
+		{"dead end", A, opts{st(A, step, fsm.To(B)), st(B, step)}, fsm.ErrDeadEnd},
+		{"terminal with exits", A, opts{st(A, step, fsm.To(B), fsm.Terminal()), st(B, step, fsm.Terminal())}, fsm.ErrTerminalExits},
+		{"timeout target not an exit", A, opts{st(A, step, fsm.To(B), fsm.Timeout(time.Second, C)), st(B, step, fsm.To(C)), st(C, step, fsm.Terminal())}, fsm.ErrTimeoutTarget},
+		{"timeout on terminal", A, opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal(), fsm.Timeout(time.Second, A))}, fsm.ErrTimeoutTarget},
+		{"negative timeout", A, opts{st(A, step, fsm.To(B), fsm.Timeout(-time.Second, B)), st(B, step, fsm.Terminal())}, fsm.ErrNegativeDuration},
+		{"two timeouts", A, opts{st(A, step, fsm.To(B), fsm.Timeout(time.Second, B), fsm.Timeout(time.Minute, B)), st(B, step, fsm.Terminal())}, fsm.ErrInvalidOption},
+		{"nil state function", A, opts{st(A, nil, fsm.To(B)), st(B, step, fsm.Terminal())}, fsm.ErrNilStateFunc},
+		{"admit of another actor", A, opts{st(A, step, fsm.To(B), fsm.Admit(Move, otherMethod)), st(B, step, fsm.Terminal())}, fsm.ErrWrongActor},
+		{"nil admitted method", A, opts{st(A, step, fsm.To(B), fsm.Admit(nil)), st(B, step, fsm.Terminal())}, fsm.ErrInvalidOption},
+		{"nil entry", A, opts{st(A, step, fsm.Terminal()), nil}, fsm.ErrInvalidOption},
+		{"nil state option", A, opts{st(A, step, fsm.Terminal(), nil)}, fsm.ErrInvalidOption},
+		{"nil callback", A, opts{st(A, step, fsm.Terminal()), fsm.OnEnter[*bot, phase](nil)}, fsm.ErrInvalidOption},
+		{"nil guard", A, opts{st(A, step, fsm.Terminal()), fsm.Guard[*bot, phase](nil)}, fsm.ErrInvalidOption},
+		{"no states", A, opts{}, fsm.ErrUnknownState},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := fsm.Define("bot", tt.initial, tt.entries...)
+			if d != nil {
+				t.Errorf("got a definition with error %v", err)
+			}
+			var de *fsm.DefinitionError
+			if !errors.As(err, &de) || !errors.Is(err, fsm.ErrInvalidDefinition) {
+				t.Fatalf("got %v; want a *DefinitionError", err)
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v; want it to match %v", err, tt.want)
+			}
+			if len(de.Problems) != 1 {
+				t.Errorf("got %d problems; want 1:\n%v", len(de.Problems), err)
+			}
+		})
+	}
+}
+
+func TestDefineWrongActorWrapsActorSentinel(t *testing.T) {
+	_, err := fsm.Define("bot", A, fsm.State(A, step, fsm.Terminal(), fsm.Admit(otherMethod)))
+	if !errors.Is(err, actor.ErrWrongActor) {
+		t.Fatalf("got %v; want it to match actor.ErrWrongActor", err)
+	}
+}
+
+func TestDefineInvalidName(t *testing.T) {
+	for _, name := range []string{"", "bad\nname", string(make([]byte, 300))} {
+		_, err := fsm.Define(name, A, fsm.State(A, step, fsm.Terminal()))
+		if !errors.Is(err, fsm.ErrInvalidOption) || !errors.Is(err, actor.ErrInvalidName) {
+			t.Errorf("name %q: got %v; want ErrInvalidOption and actor.ErrInvalidName", name, err)
+		}
+	}
+}
+
+// Every problem of a definition is reported, not only the first.
+func TestDefineReportsEveryProblem(t *testing.T) {
+	_, err := fsm.Define("bad", "nowhere",
+		fsm.State(A, step, fsm.To(B, "ghost")),                                  // unknown target
+		fsm.State(A, step, fsm.Terminal()),                                      // duplicate
+		fsm.State[*bot, phase](B, nil, fsm.To(C), fsm.Timeout(-time.Second, A)), // nil fn, negative, timeout target
+		fsm.State(C, step), // dead end
+		fsm.State(End, step, fsm.Terminal(), fsm.To(A)),                                     // terminal with exits, unreachable
+		fsm.State[*bot, phase]("lonely", step, fsm.Admit(otherMethod, nil), fsm.Terminal()), // wrong actor, nil method, unreachable
+		fsm.OnExit[*bot, phase](nil),                                                        // nil callback
+	)
+	var de *fsm.DefinitionError
+	if !errors.As(err, &de) {
+		t.Fatalf("got %v; want a *DefinitionError", err)
+	}
+	for _, want := range []error{
+		fsm.ErrUnknownState, fsm.ErrUnknownTarget, fsm.ErrDuplicateState, fsm.ErrNilStateFunc,
+		fsm.ErrNegativeDuration, fsm.ErrTimeoutTarget, fsm.ErrDeadEnd, fsm.ErrTerminalExits,
+		fsm.ErrUnreachable, fsm.ErrWrongActor, fsm.ErrInvalidOption,
+	} {
+		if !errors.Is(err, want) {
+			t.Errorf("%v not reported in:\n%v", want, err)
+		}
+	}
+	if len(de.Problems) != 13 {
+		t.Errorf("got %d problems; want 13:\n%v", len(de.Problems), err)
+	}
+}
+
+func TestDefinitionAccessors(t *testing.T) {
+	d := define(t,
+		fsm.State(A, step, fsm.To(B, C, B)),
+		fsm.State(B, step, fsm.To(End)),
+		fsm.State(C, step, fsm.To(A)),
+		fsm.State(End, step, fsm.Terminal()),
+	)
+	if d.Name() != "bot" || d.Initial() != A {
+		t.Errorf("Name, Initial = %q, %v; want bot, a", d.Name(), d.Initial())
+	}
+	if got := d.States(); len(got) != 4 || got[0] != A || got[3] != End {
+		t.Errorf("States() = %v; want [a b c end]", got)
+	}
+	if got := d.Exits(A); len(got) != 2 || got[0] != B || got[1] != C {
+		t.Errorf("Exits(a) = %v; want [b c] (repeats ignored)", got)
+	}
+	if got := d.Exits(End); got != nil {
+		t.Errorf("Exits(end) = %v; want nil", got)
+	}
+}

@@ -1,0 +1,57 @@
+package fsm_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/fsm"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// diagrammed has a bit of everything: a timeout, admit sets (one empty),
+// a terminal state, a state named like a Mermaid keyword, one with spaces
+// and quotes.
+func diagrammed(t *testing.T) *fsm.Definition[*bot, phase] {
+	const words, quote phase = "two words", `say "hi"`
+	return define(t,
+		fsm.State(A, step, fsm.To(B, words), fsm.Timeout(90*time.Second, words)),
+		fsm.State(B, step, fsm.To(A, End), fsm.Admit(Move, Inspect)),
+		fsm.State(words, step, fsm.To(quote), fsm.Admit()),
+		fsm.State(quote, step, fsm.To(End)),
+		fsm.State(End, step, fsm.Terminal()),
+	)
+}
+
+func TestDiagrams(t *testing.T) {
+	d := diagrammed(t)
+	for _, tt := range []struct{ file, got string }{
+		{"bot.mmd", d.Mermaid()},
+		{"bot.dot", d.DOT()},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			golden(t, tt.file, tt.got)
+		})
+	}
+}
+
+func golden(t *testing.T, file, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", file)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it); got:\n%s\nwant:\n%s", file, got, want)
+	}
+}

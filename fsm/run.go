@@ -1,0 +1,172 @@
+package fsm
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// timerKey is the actor timer key of the state timeout. Actors running a
+// machine should not use keys starting with "fsm.".
+const timerKey = "fsm.timeout"
+
+// Design: a transition runs on the actor's turn, inside whatever message
+// caused it (the Started hook, a method handler, a state timeout). The
+// machine does not recover panics: they reach the actor's single recover
+// point, so the caller gets a *actor.PanicError and the actor's
+// supervision applies. The new state is committed only after its state
+// function returned, so a panic anywhere before leaves the source state.
+// Requests made while a transition runs are queued and drained by the
+// outermost call in a loop: run to completion, constant stack, no
+// re-entrance.
+
+var _ engine[int] = (*Definition[*Machine[int], int])(nil)
+
+// start enters the initial state; an error goes to the dead letters through
+// a self-cast of the report method, admitted in every state.
+func (d *Definition[S, P]) start(m *Machine[P], ac *actor.Ctx) {
+	err := d.run(m, ac, request[P]{to: d.initial, initial: true})
+	if err != nil {
+		_ = d.own.report.Cast(actor.Self[S](ac), err)
+	}
+}
+
+// run runs a request now, with everything it leads to, or queues it behind
+// the running transition.
+func (d *Definition[S, P]) run(m *Machine[P], ac *actor.Ctx, r request[P]) error {
+	if m.running {
+		m.push(r)
+		return nil
+	}
+	m.running = true
+	defer d.finish(m, ac) // on return and on panic alike
+	x := &Ctx[P]{ac: ac}
+	for {
+		step, err := d.transition(m, x, r)
+		if err != nil {
+			if n := m.pending(); n > 0 {
+				err = fmt.Errorf("%w (%d queued transition(s) dropped)", err, n)
+			}
+			return err
+		}
+		switch step.kind {
+		case stepGoto:
+			m.push(request[P]{to: step.to, arg: step.arg})
+		case stepStop:
+			m.halted = true
+			ac.Stop()
+		}
+		var ok bool
+		if r, ok = m.pop(); !ok {
+			return nil
+		}
+	}
+}
+
+// transition validates r against the current state, runs the guards, the
+// callbacks and the target's state function, then commits the target.
+func (d *Definition[S, P]) transition(m *Machine[P], x *Ctx[P], r request[P]) (Step[P], error) {
+	t := Transition[P]{To: r.to, Initial: r.initial, Timeout: r.timeout}
+	if !r.initial {
+		if !m.entered {
+			return Step[P]{}, fmt.Errorf("%s: %w", d.name, ErrNotStarted)
+		}
+		t.From = m.cur
+		if err := d.allowed(m, r.to); err != nil {
+			return Step[P]{}, d.refuse(t, err)
+		}
+	}
+	st := d.states[r.to]
+	arg, err := st.arg(r.arg)
+	if err != nil {
+		return Step[P]{}, d.refuse(t, err)
+	}
+	t.Arg = arg
+	s := m.self.(S)
+	if !r.initial {
+		for _, g := range d.guards {
+			if err := g(s, t); err != nil {
+				return Step[P]{}, d.refuse(t, fmt.Errorf("%w: %w", ErrGuard, err))
+			}
+		}
+		for _, f := range d.exit {
+			f(s, x.ac, t)
+		}
+	}
+	for _, f := range d.enter {
+		f(s, x.ac, t)
+	}
+	x.t = t
+	step := st.fn(s, x, arg)
+	m.cur, m.entered = r.to, true
+	m.gen++
+	return step, nil
+}
+
+// allowed checks that the machine may go from its state to to.
+func (d *Definition[S, P]) allowed(m *Machine[P], to P) error {
+	st := d.states[m.cur]
+	switch {
+	case m.halted:
+		return fmt.Errorf("%w: stopped in state %v", ErrTerminal, m.cur)
+	case st.terminal:
+		return fmt.Errorf("%w: %v is a terminal state", ErrTerminal, m.cur)
+	case !slices.Contains(st.exits, to):
+		return ErrInvalidTransition
+	}
+	return nil
+}
+
+func (d *Definition[S, P]) refuse(t Transition[P], err error) error {
+	return &TransitionError[P]{Machine: d.name, From: t.From, To: t.To, Err: err}
+}
+
+// finish ends a chain: the queue is dropped, and the state timeout and
+// admit set of the state the machine is now in are put in force.
+func (d *Definition[S, P]) finish(m *Machine[P], ac *actor.Ctx) {
+	m.reset()
+	if m.halted {
+		if m.timed {
+			ac.CancelTimer(timerKey)
+			m.timed = false
+		}
+		return
+	}
+	if !m.entered || m.armed == m.gen {
+		return
+	}
+	m.armed = m.gen
+	st := d.states[m.cur]
+	if st.timed {
+		// Restarting the key cancels the old timeout, and drops a tick of
+		// it already queued; onTimeout's generation check is the backstop.
+		_, err := actor.After(ac, timerKey, st.timeout, d.own.timeout, m.gen)
+		m.timed = err == nil // ErrStopped: the actor is stopping anyway
+	} else if m.timed {
+		ac.CancelTimer(timerKey)
+		m.timed = false
+	}
+	if d.admits {
+		if st.admitSet {
+			_ = ac.Only(st.admit...) // checked by Define: it cannot fail
+		} else {
+			ac.All()
+		}
+	}
+}
+
+// timeout handles a state timeout's tick: if the machine is still in the
+// state that armed it (same generation), it goes to the timeout's target.
+// A refusal (by a guard) goes to the dead letters as the tick's failure.
+func (d *Definition[S, P]) timeout(m *Machine[P], ac *actor.Ctx, gen uint64) error {
+	if gen != m.gen || m.halted || !m.entered {
+		return nil // stale
+	}
+	st := d.states[m.cur]
+	if !st.timed {
+		return nil // cannot happen: gen matched a timed state
+	}
+	m.timed = false
+	return d.run(m, ac, request[P]{to: st.timeoutTo, timeout: true})
+}

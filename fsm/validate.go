@@ -1,0 +1,195 @@
+package fsm
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// validator turns a definition's entries into states, collecting every
+// problem instead of stopping at the first: a definition is fixed once,
+// by reading all of them.
+type validator[S Host[P], P comparable] struct {
+	d        *Definition[S, P]
+	problems []error
+	specs    map[P]*stateSpec // the options of each state, until resolved
+}
+
+func problemf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{sentinel}, args...)...)
+}
+
+func (v *validator[S, P]) add(sentinel error, format string, args ...any) {
+	v.problems = append(v.problems, problemf(sentinel, format, args...))
+}
+
+func (v *validator[S, P]) run(entries []*stateOpt[S, P]) {
+	d := v.d
+	if err := actor.ValidName(d.name + ".timeout"); err != nil || d.name == "" {
+		v.add(ErrInvalidOption, "definition name %q: %w", d.name, actor.ErrInvalidName)
+	}
+	v.specs = make(map[P]*stateSpec, len(entries))
+	for _, e := range entries {
+		v.declare(e)
+	}
+	for _, p := range d.order {
+		v.resolve(d.states[p], v.specs[p])
+	}
+	root, known := d.initial, d.states[d.initial] != nil
+	if !known {
+		v.add(ErrUnknownState, "initial state %v is not declared", d.initial)
+		if len(d.order) > 0 {
+			root = d.order[0] // so the other problems still show
+		}
+	}
+	v.reach(root)
+}
+
+// declare records one state entry, its duplicates and nil function.
+func (v *validator[S, P]) declare(e *stateOpt[S, P]) {
+	d := v.d
+	if !hashable(e.name) {
+		v.add(ErrUnknownState, "state %v of type %T cannot be compared", e.name, e.name)
+		return
+	}
+	if _, dup := d.states[e.name]; dup {
+		v.add(ErrDuplicateState, "state %v is declared twice", e.name)
+		return
+	}
+	if e.fn == nil {
+		v.add(ErrNilStateFunc, "state %v", e.name)
+	}
+	sp := &stateSpec{}
+	for i, o := range e.opts {
+		if o == nil {
+			v.add(ErrInvalidOption, "state %v: option %d is nil", e.name, i)
+			continue
+		}
+		o.applyState(sp)
+	}
+	d.states[e.name] = &stateDef[S, P]{name: e.name, fn: e.fn, arg: e.arg, terminal: sp.terminal}
+	d.order = append(d.order, e.name)
+	v.specs[e.name] = sp
+}
+
+// hashable reports whether p can be a map key: only an interface P can
+// hold a value that cannot.
+func hashable[P any](p P) bool {
+	rv := reflect.ValueOf(&p).Elem()
+	return rv.Kind() != reflect.Interface || rv.IsNil() || rv.Elem().Comparable()
+}
+
+// resolve checks a state's exits, timeout and admit set.
+func (v *validator[S, P]) resolve(st *stateDef[S, P], sp *stateSpec) {
+	for _, raw := range sp.exits {
+		to, err := v.target(raw)
+		if err != nil {
+			v.add(ErrUnknownTarget, "state %v: exit %v", st.name, err)
+			continue
+		}
+		if !slices.Contains(st.exits, to) {
+			st.exits = append(st.exits, to)
+		}
+	}
+	switch {
+	case st.terminal && len(st.exits) > 0:
+		v.add(ErrTerminalExits, "state %v is marked Terminal but has %d exit(s)", st.name, len(st.exits))
+	case !st.terminal && len(sp.exits) == 0:
+		v.add(ErrDeadEnd, "state %v has no exits and is not marked Terminal", st.name)
+	}
+	if len(sp.timeouts) > 1 {
+		v.add(ErrInvalidOption, "state %v has %d timeouts; at most one", st.name, len(sp.timeouts))
+	}
+	for _, t := range sp.timeouts {
+		if t.d < 0 {
+			v.add(ErrNegativeDuration, "state %v: %v", st.name, t.d)
+		}
+		to, err := v.target(t.to)
+		if err != nil || !slices.Contains(st.exits, to) {
+			v.add(ErrTimeoutTarget, "state %v: timeout target %v is not among its exits", st.name, describe[P](t.to))
+			continue
+		}
+		st.timeout, st.timeoutTo, st.timed = t.d, to, true
+	}
+	if sp.admitSet {
+		v.admit(st, sp.admit)
+	}
+}
+
+// target converts an exit to a declared state.
+func (v *validator[S, P]) target(raw any) (P, error) {
+	to, ok := raw.(P)
+	switch {
+	case !ok || !hashable(to):
+		return to, fmt.Errorf("%s is not a state", describe[P](raw))
+	case v.d.states[to] == nil:
+		return to, fmt.Errorf("%v is not a declared state", raw)
+	}
+	return to, nil
+}
+
+// describe shows a state value, with its type if it is not a P (a
+// To("x") of untyped constants makes strings, not a P).
+func describe[P any](raw any) string {
+	if _, ok := raw.(P); ok {
+		return fmt.Sprint(raw)
+	}
+	return fmt.Sprintf("%v (a %T, not a %v)", raw, raw, reflect.TypeFor[P]())
+}
+
+// admit checks an admit set against the actor type: a typed nil S is
+// enough for Accepts.
+func (v *validator[S, P]) admit(st *stateDef[S, P], methods []actor.Admitter) {
+	var zero S
+	st.admitSet = true
+	st.admit = make([]actor.Admitter, 0, len(methods)+2)
+	v.d.admits = true
+	for i, m := range methods {
+		switch {
+		case m == nil || isNil(m):
+			v.add(ErrInvalidOption, "state %v: admitted method %d is nil", st.name, i)
+		case !m.Accepts(zero):
+			v.add(ErrWrongActor, "state %v: %s cannot run on %T", st.name, m.Name(), zero)
+		default:
+			st.admit = append(st.admit, m)
+		}
+	}
+}
+
+// reach reports every state no chain of exits leads to from root.
+func (v *validator[S, P]) reach(root P) {
+	d := v.d
+	if d.states[root] == nil {
+		return
+	}
+	seen := map[P]bool{root: true}
+	stack := []P{root}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, to := range d.states[p].exits {
+			if !seen[to] {
+				seen[to] = true
+				stack = append(stack, to)
+			}
+		}
+	}
+	for _, p := range d.order {
+		if !seen[p] {
+			v.add(ErrUnreachable, "state %v cannot be reached from %v", p, root)
+		}
+	}
+}
+
+func isNil(v any) bool {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Invalid:
+		return true
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
+		return rv.IsNil()
+	}
+	return false
+}
