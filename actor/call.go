@@ -94,11 +94,16 @@ func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
 		return
 	}
 	v, err := cl.m.fn(c.state.(S), x, cl.req)
-	if cl.ctx.Err() != nil {
+	if cl.ctx.Err() != nil || (!cl.deadline.IsZero() && !time.Now().Before(cl.deadline)) {
 		// Finished after the caller's deadline or cancel: the caller has
 		// given up, even if it has not woken yet. The reply is late.
 		var zero R
-		v, err = zero, ctxErr(cl.ctx, cl.m.label)
+		if err = cl.ctx.Err(); err != nil {
+			err = ctxErr(cl.ctx, cl.m.label)
+		} else {
+			err = timeoutFor(cl.m.label)
+		}
+		v = zero
 		cl.settle(v, err)
 		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: err})
 		return

@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -72,7 +73,7 @@ func (m *Method[S, Q, R]) Cast(to *Ref[S], req Q) error {
 	c := &to.c
 	e := envelope{msg: m, req: req, to: c}
 	if err := c.push(nil, e); err != nil {
-		c.sys.deadLetter(DeadLetter{Reason: reasonOf(err), Actor: c.String(), Method: m.label, Err: err, Payload: req})
+		c.refused(m.label, err, req)
 		return err
 	}
 	return nil
@@ -109,6 +110,7 @@ func (m *Method[S, Q, R]) Call(ctx context.Context, to *Ref[S], req Q) (R, error
 	}
 	if err := c.push(ctx, envelope{msg: cl, to: c}); err != nil {
 		cl.stopTimer()
+		c.refused(m.label, err, nil)
 		return zero, err
 	}
 	select {
@@ -147,6 +149,7 @@ func (m *Method[S, Q, R]) Ask(ctx context.Context, to *Ref[S], req Q) *Future[R]
 	}
 	if err := c.push(ctx, envelope{msg: cl, to: c}); err != nil {
 		cl.settle(zero, err)
+		c.refused(m.label, err, nil)
 	}
 	return &cl.Future
 }
@@ -184,13 +187,12 @@ func (m *Method[S, Q, R]) fail(to *cell, req any, err error, why Reason) {
 
 func (m *Method[S, Q, R]) callContext() (context.Context, time.Time) { return nil, time.Time{} }
 
-// reasonOf classifies a push error for the dead-letter counters.
-func reasonOf(err error) Reason {
-	switch err {
-	case ErrMailboxFull:
-		return ReasonMailboxFull
-	case ErrStopped:
-		return ReasonStopped
+// refused reports a message its sender could not queue. The sender is
+// told too; the dead letter keeps the counters whole.
+func (c *cell) refused(method string, err error, payload any) {
+	why := ReasonMailboxFull
+	if errors.Is(err, ErrStopped) {
+		why = ReasonStopped
 	}
-	return ReasonMailboxFull
+	c.sys.deadLetter(DeadLetter{Reason: why, Actor: c.String(), Method: method, Err: err, Payload: payload})
 }

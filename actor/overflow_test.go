@@ -44,6 +44,7 @@ func TestMailboxReject(t *testing.T) {
 		t.Fatalf("Call into a full mailbox = %v; want ErrMailboxFull", err)
 	}
 	release()
+	waitQueued(t, acct, 0)
 	if bal, _ := Balance.Call(context.Background(), acct, struct{}{}); bal != 2 {
 		t.Fatalf("balance = %d; want 2 (the rejected ones never ran)", bal)
 	}

@@ -108,7 +108,7 @@ func (t *Timer) tick() {
 		c.mu.Lock()
 		t.queued = false
 		c.mu.Unlock()
-		c.sys.deadLetter(DeadLetter{Reason: reasonOf(pushErr(err)), Actor: c.String(), Method: t.label, Err: pushErr(err)})
+		c.refused(t.label, pushErr(err), nil)
 		return
 	}
 	if sched {

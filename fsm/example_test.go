@@ -26,7 +26,7 @@ type Room struct {
 	visits int
 }
 
-func idle(*Room, *fsm.Ctx[Door]) fsm.Step[Door] { return fsm.Step[Door]{} } // Stay
+func idle(_ *Room, c *fsm.Ctx[Door]) fsm.Step[Door] { return c.Stay() }
 
 // Push moves the door from a method handler.
 var Push = actor.NewMethod("push", func(r *Room, c *actor.Ctx, to Door) (Door, error) {

@@ -41,7 +41,8 @@ type Machine[P comparable] struct {
 	running bool   // a transition chain is running: new requests queue
 	timed   bool   // a state timeout may be pending
 	queue   []request[P]
-	head    int // queue[head:] waits
+	head    int    // queue[head:] waits
+	x       Ctx[P] // the state functions' Ctx, reused: chains do not nest
 }
 
 // engine is the S-typed half of a machine: its definition.

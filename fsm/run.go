@@ -41,7 +41,8 @@ func (d *Definition[S, P]) run(m *Machine[P], ac *actor.Ctx, r request[P]) error
 	}
 	m.running = true
 	defer d.finish(m, ac) // on return and on panic alike
-	x := &Ctx[P]{ac: ac}
+	x := &m.x
+	x.ac = ac
 	for {
 		step, err := d.transition(m, x, r)
 		if err != nil {

@@ -49,6 +49,11 @@
 //   - Memory: 48 bytes per pending timer, plus the caller's closure, plus
 //     about 6KB per wheel.
 //
+// Measured with a million timers pending (BenchmarkAddStop, one core of
+// an AMD EPYC): an AfterFunc+Stop pair takes about 110-150ns against
+// 210-300ns for [time.AfterFunc]+Stop, and a pending timer holds 48 bytes
+// of heap against about 130.
+//
 // The driver holds the mutex for bounded work (at most 64 callbacks taken
 // out or 1024 timers cascaded at a time, apart from a top-level slot), so
 // callers of AfterFunc and Stop do not wait behind a large cascade.
