@@ -117,3 +117,9 @@ func Self[S any](c *Ctx) *Ref[S] {
 	}
 	return r
 }
+
+// Report sends err to the runtime's dead letters as a failure of method on
+// this actor, for errors that have no caller to return to.
+func (x *Ctx) Report(method string, err error) {
+	x.c.sys.deadLetter(DeadLetter{Reason: ReasonFailed, Actor: x.c.String(), Method: method, Err: err})
+}

@@ -102,12 +102,25 @@ func (h *Handler[S]) Process(ctx context.Context, opts ...ProcessOption) error {
 	}
 	x := getCtx(c)
 	defer putCtx(x)
+	stop := func() bool { return ctx.Err() != nil || len(o.stopProc) > 0 }
 	for {
+		// Checked before every turn, not only after each call: an ended
+		// ctx runs nothing, and the select below picks at random among
+		// ready cases, so a pending kick must not win over StopProcessing.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if pc.forever {
+			select {
+			case <-o.stopProc:
+				return nil
+			default:
+			}
+		}
 		budget := c.mb.Len() + 64 // "what is pending now", with room for system messages
 		if pc.forever {
 			budget = math.MaxInt
 		}
-		stop := func() bool { return ctx.Err() != nil || len(o.stopProc) > 0 }
 		more := c.turn(x, budget, stop)
 		if c.status.Load() == statusStopped {
 			return nil

@@ -68,7 +68,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func spawnErr[S any](_ *actor.Ref[S], err error) error { return err }
-func callErr[R any](_ R, err error) error             { return err }
+func callErr[R any](_ R, err error) error              { return err }
 
 func TestRuntimeOptionsValidated(t *testing.T) {
 	for _, tt := range []struct {

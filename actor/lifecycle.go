@@ -87,6 +87,13 @@ func (c *cell) planRestart(pe *PanicError) {
 // restart replaces the state with a fresh one and runs its Started hook.
 func (c *cell) restart(x *Ctx) {
 	c.sup.pending = false
+	// The old instance's timers die with it; a tick already queued is
+	// dropped by its generation check.
+	c.mu.Lock()
+	ts := c.timers
+	c.timers = nil
+	c.mu.Unlock()
+	ts.stopAll()
 	c.state = c.sup.factory()
 	if _, ok := c.state.(Starter); ok {
 		c.invoke(x, envelope{msg: startedMsg, to: c}, true)

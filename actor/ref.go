@@ -184,7 +184,9 @@ func (r *Ref[S]) Kill() {
 }
 
 // Held counts the calls a whitelist is holding back, per method name (for
-// debugging; O(held)).
+// debugging; O(held)). It counts only calls the actor has already passed
+// over: calls still queued behind the current one (or, for a Handler, not
+// yet seen by a Process) are not listed; Queued counts every waiting call.
 func (r *Ref[S]) Held() map[string]int {
 	if r == nil {
 		return nil

@@ -16,8 +16,10 @@
 //
 // Per-message workloads (oneway, fan-out) count b.N messages and stop the
 // clock only once the receiving actors have processed all of them, so
-// ns/op is the mean cost of one message, delivery included. Synchronous
-// workloads (call, spawn+stop, timers) time one complete operation with
-// b.Loop. Memory workloads report bytes per idle actor or pending timer as
-// a custom metric (B/actor, B/timer).
+// ns/op is the mean cost of one message, delivery included. They loop to
+// b.N rather than use b.Loop: b.Loop stops the clock when it returns
+// false, before the wait for the last message, which must be timed.
+// Synchronous workloads (call, spawn+stop, timers) time one complete
+// operation with b.Loop. Memory workloads report bytes per idle actor or
+// pending timer as a custom metric (B/actor, B/timer).
 package bench

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+	"testing/synctest"
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/fsm"
+	troupe "github.com/troupe-go/troupe/runtime"
 )
 
 // chain hops between a and b, left times, from its state functions.
@@ -137,18 +139,20 @@ func TestQueuedRefusalReachesTrigger(t *testing.T) {
 // The initial chain has no caller: its refusal goes to the dead letters.
 func TestInitialRefusalGoesToDeadLetters(t *testing.T) {
 	var dl letters
-	rt := newRuntime(t, troupeHook(dl.hook))
-	b := newBot()
-	b.next[A] = End
-	ref := spawn(t, rt, basic(t), b)
-	expect(t, ref, A, "enter a", "fn a")
-	var found bool
-	for _, l := range dl.list() {
-		if l.Method == "fsm.error" && l.Reason == actor.ReasonFailed && errors.Is(l.Err, fsm.ErrInvalidTransition) {
-			found = true
+	bubble(t, func(t *testing.T, rt *troupe.Runtime) {
+		b := newBot()
+		b.next[A] = End
+		ref := spawn(t, rt, basic(t), b)
+		synctest.Wait() // the report is a self-cast, after Started
+		expect(t, ref, A, "enter a", "fn a")
+		var found bool
+		for _, l := range dl.list() {
+			if l.Method == "fsm.error" && l.Reason == actor.ReasonFailed && errors.Is(l.Err, fsm.ErrInvalidTransition) {
+				found = true
+			}
 		}
-	}
-	if !found {
-		t.Fatalf("dead letters %v; want fsm.error with ErrInvalidTransition", dl.list())
-	}
+		if !found {
+			t.Fatalf("dead letters %v; want fsm.error with ErrInvalidTransition", dl.list())
+		}
+	}, troupe.WithDeadLetterHook(dl.hook))
 }

@@ -18,7 +18,7 @@ type Definition[S Host[P], P comparable] struct {
 	enter   []func(S, *actor.Ctx, Transition[P])
 	exit    []func(S, *actor.Ctx, Transition[P])
 	guards  []func(S, Transition[P]) error
-	admits  bool // some state has an admit set: entering one without sets All
+	admits  bool // some state has an admit set: the others get actor.Ctx.All
 
 	own *methods[S] // the machine's own methods, shared by the definitions of S
 }
@@ -38,9 +38,9 @@ type stateDef[S any, P comparable] struct {
 }
 
 // Define validates a state machine and returns its definition: name (used
-// in errors and diagrams; it must pass actor.ValidName),
-// the initial state, and the entries — one [State] or [StateArg] per
-// state, and the machine-wide [OnEnter], [OnExit] and [Guard] callbacks.
+// in errors and diagrams; it must pass actor.ValidName), the initial
+// state, and the entries — one [State] or [StateArg] per state, and the
+// machine-wide [OnEnter], [OnExit] and [Guard] callbacks.
 //
 // Define never panics. If anything is wrong it returns a nil Definition
 // and a [*DefinitionError] listing every problem found, each wrapping one

@@ -127,3 +127,24 @@ func TestDefinitionAccessors(t *testing.T) {
 		t.Errorf("Exits(end) = %v; want nil", got)
 	}
 }
+
+type anyBot struct{ fsm.Machine[any] }
+
+// An interface P holding a value that cannot be a map key is a problem, not
+// a panic.
+func TestDefineUncomparableState(t *testing.T) {
+	fn := func(_ *anyBot, c *fsm.Ctx[any]) fsm.Step[any] { return c.Stay() }
+	_, err := fsm.Define[*anyBot, any]("any", "a",
+		fsm.State[*anyBot, any]("a", fn, fsm.To[any]([]int{1}), fsm.Timeout[any](time.Second, []int{1})),
+		fsm.State[*anyBot, any]([]int{1}, fn, fsm.Terminal()),
+	)
+	for _, want := range []error{fsm.ErrUnknownState, fsm.ErrUnknownTarget, fsm.ErrTimeoutTarget} {
+		if !errors.Is(err, want) {
+			t.Errorf("got %v; want it to match %v", err, want)
+		}
+	}
+	_, err = fsm.Define[*anyBot, any]("any", []int{1}, fsm.State[*anyBot, any]("a", fn, fsm.Terminal()))
+	if !errors.Is(err, fsm.ErrUnknownState) {
+		t.Errorf("uncomparable initial: got %v; want ErrUnknownState", err)
+	}
+}

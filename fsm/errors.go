@@ -50,7 +50,7 @@ var (
 	ErrInvalidTransition = errors.New("fsm: invalid transition")
 	// ErrTerminal: the machine is in a terminal state, or a state function
 	// stopped it: it takes no more transitions.
-	ErrTerminal = errors.New("fsm: machine is terminated")
+	ErrTerminal = errors.New("fsm: machine has terminated")
 	// ErrBadArgument: the argument given to Goto does not fit the target
 	// state's function (see StateArg).
 	ErrBadArgument = errors.New("fsm: bad state argument")

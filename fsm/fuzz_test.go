@@ -43,57 +43,85 @@ type graph struct {
 	mustFail []error // sentinels that must be reported
 }
 
-// decode builds up to 10 states named 0..11 with up to 3 exits among
-// 0..13 (12 and 13 never declared), sometimes of the wrong type, and
-// random terminal marks, timeouts, admit sets and nil functions.
+// decode builds up to 10 states named 0..n-1 (rarely another name among
+// 0..11, maybe a repeat) with up to 3 exits among them, maybe a timeout to
+// one of its exits and an admit set. A fault byte per state adds at most
+// one fault (of 8 kinds) to one state in eight: many inputs make a valid
+// definition, and each fault is one byte away for the fuzzer.
 func decode(data []byte) graph {
 	r := &bytes{b: data}
-	g := graph{initial: r.next() % 12, declared: map[uint8]bool{}}
+	g := graph{declared: map[uint8]bool{}}
 	n := int(r.next() % 11)
-	for range n {
-		name, flags := r.next()%12, r.next()
-		var opts []StateOption
-		exits := int(r.next() % 4)
-		var typed []uint8
-		for range exits {
-			x := r.next()
-			if x&0x80 != 0 {
-				opts = append(opts, To(int(x%14))) // wrong type
-				if !g.declared[name] {
-					g.mustFail = append(g.mustFail, ErrUnknownTarget)
-				}
-				continue
-			}
-			typed = append(typed, x%14)
+	names := make([]uint8, n)
+	for i := range names {
+		names[i] = uint8(i)
+		if b := r.next(); b >= 0xf0 {
+			names[i] = b % 12 // maybe a duplicate
 		}
-		opts = append(opts, To(typed...))
-		if flags&1 != 0 {
+	}
+	g.initial = r.next() % 12
+	if n > 0 && g.initial < 10 {
+		g.initial = names[int(g.initial)%n]
+	}
+	for _, name := range names {
+		first := !g.declared[name]
+		fail := func(err error) {
+			if first {
+				g.mustFail = append(g.mustFail, err)
+			}
+		}
+		exits := make([]uint8, r.next()%4)
+		for i := range exits {
+			exits[i] = names[int(r.next())%n]
+		}
+		timeout, admit, fault := r.next(), r.next(), r.next()
+		if fault < 0xe0 {
+			fault = 0xff // none
+		} else {
+			fault %= 8
+		}
+		var opts []StateOption
+		switch fault {
+		case 0:
+			opts = append(opts, To(int(name))) // wrong type
+			fail(ErrUnknownTarget)
+		case 1:
+			exits = append(exits, 12+name%2) // never declared
+			fail(ErrUnknownTarget)
+		}
+		opts = append(opts, To(exits...))
+		if (len(exits) == 0) != (fault == 2) {
 			opts = append(opts, Terminal())
 		}
-		if flags&2 != 0 {
-			opts = append(opts, Timeout(time.Duration(int8(r.next())), r.next()%14))
-		}
-		if flags&4 != 0 {
-			var ms []actor.Admitter
-			switch r.next() % 4 {
-			case 1:
-				ms = append(ms, fzMethod)
-			case 2:
-				ms = append(ms, fzForeign)
-			case 3:
-				ms = append(ms, nil)
-			}
-			opts = append(opts, Admit(ms...))
-		}
-		fn := fzStep
-		if flags&8 != 0 {
-			fn = nil
-		}
-		if flags&16 != 0 {
-			opts = append(opts, nil)
+		switch {
+		case fault == 3:
+			opts = append(opts, Timeout(-time.Duration(timeout%8+1), name))
+			fail(ErrNegativeDuration)
+		case fault == 4:
+			opts = append(opts, Timeout(time.Second, uint8(13)))
+			fail(ErrTimeoutTarget)
+		case timeout&1 != 0 && len(exits) > 0:
+			opts = append(opts, Timeout(time.Duration(timeout), exits[int(timeout)%len(exits)]))
 		}
 		switch {
-		case g.declared[name]:
+		case fault == 5:
+			opts = append(opts, Admit(fzMethod, fzForeign))
+			fail(ErrWrongActor)
+		case admit&3 == 1:
+			opts = append(opts, Admit())
+		case admit&3 == 2:
+			opts = append(opts, Admit(fzMethod))
+		}
+		fn := fzStep
+		if fault == 6 {
+			fn = nil
+		}
+		if fault == 7 {
+			opts = append(opts, nil)
+			fail(ErrInvalidOption)
+		}
+		switch {
+		case !first:
 			g.mustFail = append(g.mustFail, ErrDuplicateState)
 		case fn == nil:
 			g.mustFail = append(g.mustFail, ErrNilStateFunc)

@@ -207,5 +207,3 @@ func (l *letters) list() []actor.DeadLetter {
 	defer l.mu.Unlock()
 	return slices.Clone(l.all)
 }
-
-func troupeHook(f func(actor.DeadLetter)) troupe.Option { return troupe.WithDeadLetterHook(f) }

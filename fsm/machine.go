@@ -98,10 +98,11 @@ func (m *Machine[P]) Started(c *actor.Ctx) {
 // propagates to the actor, which reports it as a *actor.PanicError; the
 // machine stays in the source state.
 //
-// Call Goto only on the actor's turn. Errors besides the above:
-// ErrNotStarted, actor.ErrNilContext. Cost: O(exits of the current state)
-// to validate, plus the callbacks; a state timeout or admit set is applied
-// once per chain.
+// Call Goto only on the actor's turn (it is not safe for concurrent use);
+// it blocks only if a callback or state function does. Errors besides the
+// above: ErrNotStarted, actor.ErrNilContext. Cost: O(exits of the current
+// state) to validate, plus the callbacks; a state timeout or admit set is
+// applied once per chain; no allocation without an argument.
 func (m *Machine[P]) Goto(c *actor.Ctx, to P, arg ...any) error {
 	if c == nil {
 		return fmt.Errorf("fsm: Goto: %w", actor.ErrNilContext)

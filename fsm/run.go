@@ -127,6 +127,7 @@ func (d *Definition[S, P]) refuse(t Transition[P], err error) error {
 // admit set of the state the machine is now in are put in force.
 func (d *Definition[S, P]) finish(m *Machine[P], ac *actor.Ctx) {
 	m.reset()
+	m.x = Ctx[P]{} // holds nothing past the turn
 	if m.halted {
 		if m.timed {
 			ac.CancelTimer(timerKey)
@@ -141,7 +142,7 @@ func (d *Definition[S, P]) finish(m *Machine[P], ac *actor.Ctx) {
 	st := d.states[m.cur]
 	if st.timed {
 		// Restarting the key cancels the old timeout, and drops a tick of
-		// it already queued; onTimeout's generation check is the backstop.
+		// it already queued; timeout's generation check is the backstop.
 		_, err := actor.After(ac, timerKey, st.timeout, d.own.timeout, m.gen)
 		m.timed = err == nil // ErrStopped: the actor is stopping anyway
 	} else if m.timed {

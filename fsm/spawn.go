@@ -20,6 +20,9 @@ func Spawn[S Host[P], P comparable](sp actor.Spawner, d *Definition[S, P], state
 		return nil, actor.ErrNilState
 	}
 	m := state.machine()
+	if m == nil {
+		return nil, fmt.Errorf("%w: nil embedded *fsm.Machine", actor.ErrNilState)
+	}
 	if m.eng != nil {
 		return nil, ErrSpawned
 	}
@@ -48,6 +51,9 @@ func SpawnFunc[S Host[P], P comparable](sp actor.Spawner, d *Definition[S, P], f
 		return nil, actor.ErrNilState
 	}
 	m := first.machine()
+	if m == nil {
+		return nil, fmt.Errorf("%w: nil embedded *fsm.Machine", actor.ErrNilState)
+	}
 	if m.eng != nil {
 		return nil, ErrSpawned
 	}
@@ -59,7 +65,7 @@ func SpawnFunc[S Host[P], P comparable](sp actor.Spawner, d *Definition[S, P], f
 			return first
 		}
 		s := factory()
-		if !isNil(s) {
+		if !isNil(s) && s.machine() != nil {
 			d.bind(s.machine(), s)
 		}
 		return s

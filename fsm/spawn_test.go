@@ -80,3 +80,60 @@ func TestGotoNilCtx(t *testing.T) {
 		t.Fatalf("zero machine state %q; want the zero phase", b.State())
 	}
 }
+
+// A state embedding a nil *fsm.Machine is refused, not a panic.
+func TestSpawnNilEmbeddedMachine(t *testing.T) {
+	type ptrBot struct{ *fsm.Machine[phase] }
+	d, err := fsm.Define("ptr", A, fsm.State(A, func(*ptrBot, *fsm.Ctx[phase]) fsm.Step[phase] { return fsm.Step[phase]{} }, fsm.Terminal()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := newRuntime(t)
+	if _, err := fsm.Spawn(rt, d, &ptrBot{}); !errors.Is(err, actor.ErrNilState) {
+		t.Errorf("Spawn: got %v; want actor.ErrNilState", err)
+	}
+	if _, err := fsm.SpawnFunc(rt, d, func() *ptrBot { return &ptrBot{} }); !errors.Is(err, actor.ErrNilState) {
+		t.Errorf("SpawnFunc: got %v; want actor.ErrNilState", err)
+	}
+	ref, err := fsm.Spawn(rt, d, &ptrBot{Machine: new(fsm.Machine[phase])})
+	if err != nil {
+		t.Fatalf("Spawn with a machine: %v", err)
+	}
+	_ = ref
+}
+
+// shadow has its own Started hook, which must call the Machine's.
+type shadow struct {
+	fsm.Machine[phase]
+	hooked bool
+}
+
+func (s *shadow) Started(c *actor.Ctx) {
+	s.hooked = true
+	s.Machine.Started(c)
+}
+
+var ShadowState = actor.NewMethod("shadowState", func(s *shadow, _ *actor.Ctx, _ int) (phase, error) {
+	if !s.hooked {
+		return "", errors.New("own Started did not run")
+	}
+	return s.State(), s.Goto(nil, B)
+})
+
+func TestOwnStartedHook(t *testing.T) {
+	d, err := fsm.Define("shadow", A,
+		fsm.State(A, func(_ *shadow, c *fsm.Ctx[phase]) fsm.Step[phase] { return c.Stay() }, fsm.To(B)),
+		fsm.State(B, func(_ *shadow, c *fsm.Ctx[phase]) fsm.Step[phase] { return c.Stay() }, fsm.Terminal()),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := fsm.Spawn(newRuntime(t), d, &shadow{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ShadowState.Call(context.Background(), ref, 0)
+	if got != A || !errors.Is(err, actor.ErrNilContext) {
+		t.Fatalf("got %v, %v; want a, actor.ErrNilContext", got, err)
+	}
+}

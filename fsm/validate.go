@@ -27,8 +27,8 @@ func (v *validator[S, P]) add(sentinel error, format string, args ...any) {
 
 func (v *validator[S, P]) run(entries []*stateOpt[S, P]) {
 	d := v.d
-	if err := actor.ValidName(d.name + ".timeout"); err != nil || d.name == "" {
-		v.add(ErrInvalidOption, "definition name %q: %w", d.name, actor.ErrInvalidName)
+	if err := actor.ValidName(d.name); err != nil {
+		v.add(ErrInvalidOption, "definition name: %w", err)
 	}
 	v.specs = make(map[P]*stateSpec, len(entries))
 	for _, e := range entries {
@@ -37,7 +37,7 @@ func (v *validator[S, P]) run(entries []*stateOpt[S, P]) {
 	for _, p := range d.order {
 		v.resolve(d.states[p], v.specs[p])
 	}
-	root, known := d.initial, d.states[d.initial] != nil
+	root, known := d.initial, hashable(d.initial) && d.states[d.initial] != nil
 	if !known {
 		v.add(ErrUnknownState, "initial state %v is not declared", d.initial)
 		if len(d.order) > 0 {
@@ -161,7 +161,7 @@ func (v *validator[S, P]) admit(st *stateDef[S, P], methods []actor.Admitter) {
 // reach reports every state no chain of exits leads to from root.
 func (v *validator[S, P]) reach(root P) {
 	d := v.d
-	if d.states[root] == nil {
+	if !hashable(root) || d.states[root] == nil {
 		return
 	}
 	seen := map[P]bool{root: true}

@@ -43,8 +43,9 @@
 //
 //   - [Wheel.AfterFunc], [Timer.Stop], [Timer.Reset]: O(1), under one
 //     mutex; AfterFunc allocates the 48-byte [Timer], the others nothing.
-//   - Firing: O(1) per timer plus at most five cascades over its life,
-//     each O(1); finding the next due slot is O(levels) bit scans.
+//   - Firing: O(1) per timer plus at most five cascades over its life
+//     (and one per 2^36 ticks beyond the span), each O(1); finding the
+//     next due slot is O(levels) bit scans.
 //   - [Wheel.Stop]: O(pending).
 //   - Memory: 48 bytes per pending timer, plus the caller's closure, plus
 //     about 6KB per wheel.

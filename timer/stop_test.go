@@ -13,10 +13,18 @@ import (
 	"go.uber.org/goleak"
 )
 
-// driverRunning reports whether a wheel driver goroutine exists.
+// driverRunning reports whether a wheel driver goroutine exists, waiting
+// up to a second for a new one to be scheduled (before it runs, its stack
+// names only the go statement's wrapper).
 func driverRunning() bool {
 	buf := make([]byte, 1<<20)
-	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "timer.(*Wheel).run")
+	for range 1000 {
+		if strings.Contains(string(buf[:runtime.Stack(buf, true)]), "timer.(*Wheel).run(") {
+			return true
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return false
 }
 
 func TestGoroutineLifecycle(t *testing.T) {

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// never is Wheel.wakeAt while the driver waits for a timer to be added.
+// never is a tick that never comes: Wheel.wakeAt while the driver waits
+// for a timer to be added, sleeper.armed while its timer is disarmed.
 const never = ^uint64(0)
 
 // A Wheel schedules callbacks on a hierarchical timer wheel. Create one
@@ -86,10 +87,12 @@ func (w *Wheel) AfterFunc(d time.Duration, f func()) (*Timer, error) {
 // [Timer.Stop] returned false) still run. Afterwards [Wheel.AfterFunc]
 // returns [ErrStopped] and [Timer.Reset] does nothing; there is no restart.
 //
-// Stop blocks until the driver goroutine has exited, unless it is called
-// from a callback (or the panic handler), where it returns at once and the
-// driver exits when the callback returns. It is idempotent: later calls
-// return 0. Safe for concurrent use. Cost: O(pending timers).
+// Stop blocks until the driver goroutine has exited, which includes
+// waiting for the callback in progress and those already taken out to
+// return; called from a callback (or the panic handler), it cannot wait:
+// it returns at once and the driver exits when the callback returns. It
+// is idempotent: later calls return 0. Safe for concurrent use. Cost:
+// O(pending timers).
 func (w *Wheel) Stop() int {
 	w.mu.Lock()
 	n := 0

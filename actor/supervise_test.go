@@ -1,0 +1,236 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+type Worker struct {
+	gen  int
+	seen []int
+}
+
+var (
+	workerGens atomic.Int32
+	Work       = actor.NewMethod("work", func(w *Worker, _ *actor.Ctx, v int) (int, error) {
+		switch v {
+		case -1:
+			panic("bad work")
+		case -2:
+			runtime.Goexit()
+		case -3:
+			panic(nil)
+		}
+		w.seen = append(w.seen, v)
+		return w.gen, nil
+	})
+	Seen = actor.NewMethod("seen", func(w *Worker, _ *actor.Ctx, _ int) ([]int, error) {
+		return append([]int(nil), w.seen...), nil
+	})
+)
+
+func newWorker() *Worker { return &Worker{gen: int(workerGens.Add(1))} }
+
+// Restart: a fresh state, the mailbox kept, the failing message not
+// redelivered, the caller told at once; the backoff is on the timer wheel.
+func TestRestartKeepsMailbox(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		ref, err := actor.SpawnFunc(rt, newWorker, actor.WithSupervision(actor.Supervision{
+			Directive: actor.Restart, Backoff: 100 * time.Millisecond,
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		gen0, _ := Work.Call(ctx, ref, 0)
+		gate := make(chan struct{})
+		hold := actor.NewMethod("hold", func(w *Worker, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
+		_ = hold.Cast(ref, 0)
+		synctest.Wait()
+		failed := make(chan error, 1)
+		go func() { _, err := Work.Call(ctx, ref, -1); failed <- err }()
+		synctest.Wait()
+		for i := 1; i <= 3; i++ {
+			_ = Work.Cast(ref, i)
+		}
+		start := time.Now()
+		close(gate)
+		var pe *actor.PanicError
+		if err := <-failed; !errors.As(err, &pe) || pe.Value != "bad work" {
+			t.Fatalf("failing call = %v; want its *PanicError", err)
+		}
+		seen, err := Seen.Call(ctx, ref, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 3 || seen[0] != 1 || seen[2] != 3 {
+			t.Fatalf("new instance saw %v; want [1 2 3] in order (failing message not redelivered)", seen)
+		}
+		if took := time.Since(start); took < 100*time.Millisecond {
+			t.Fatalf("restarted after %v; want the 100ms backoff", took)
+		}
+		gen1, _ := Work.Call(ctx, ref, 0)
+		if gen1 == gen0 {
+			t.Fatal("state was not replaced by a fresh one")
+		}
+	})
+}
+
+// The restart budget: at most N restarts within the window, then the actor
+// stops for good, pending callers get ErrStopped wrapping the failure, the
+// name is freed.
+func TestRestartBudget(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		ref, err := actor.SpawnFunc(rt, newWorker, actor.WithName("fragile"), actor.WithSupervision(actor.Supervision{
+			Directive: actor.Restart, MaxRestarts: 2, Window: time.Minute, Backoff: time.Millisecond,
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for i := 0; i < 2; i++ {
+			if _, err := Work.Call(ctx, ref, -1); err == nil {
+				t.Fatal("want a panic error")
+			}
+		}
+		// Third failure: budget spent. Queue a call behind it.
+		gate := make(chan struct{})
+		hold := actor.NewMethod("hold", func(w *Worker, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
+		_ = hold.Cast(ref, 0)
+		synctest.Wait()
+		go Work.Call(ctx, ref, -1)
+		synctest.Wait()
+		pending := make(chan error, 1)
+		go func() { _, err := Work.Call(ctx, ref, 7); pending <- err }()
+		synctest.Wait()
+		close(gate)
+		err = <-pending
+		var pe *actor.PanicError
+		if !errors.Is(err, actor.ErrStopped) || !errors.As(err, &pe) {
+			t.Fatalf("pending call = %v; want ErrStopped wrapping the *PanicError", err)
+		}
+		<-ref.Done()
+		if _, err := troupe.Lookup[*Worker](rt, "fragile"); !errors.Is(err, troupe.ErrNotFound) {
+			t.Fatalf("name after giving up: %v; want ErrNotFound", err)
+		}
+		if _, err := actor.SpawnFunc(rt, newWorker, actor.WithName("fragile")); err != nil {
+			t.Fatalf("name not freed: %v", err)
+		}
+	})
+}
+
+// Restarts outside the window do not count against the budget.
+func TestRestartWindowSlides(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		ref, _ := actor.SpawnFunc(rt, newWorker, actor.WithSupervision(actor.Supervision{
+			Directive: actor.Restart, MaxRestarts: 1, Window: time.Second, Backoff: time.Millisecond,
+		}))
+		for i := 0; i < 5; i++ {
+			_, _ = Work.Call(context.Background(), ref, -1)
+			time.Sleep(2 * time.Second)
+		}
+		if ref.Stopped() {
+			t.Fatal("stopped although each restart was alone in its window")
+		}
+	})
+}
+
+func TestStopDirective(t *testing.T) {
+	rt := newRuntime(t)
+	ref, _ := actor.Spawn(rt, newWorker(), actor.WithSupervision(actor.Supervision{Directive: actor.Stop}))
+	_, _ = Work.Call(context.Background(), ref, -1)
+	<-ref.Done()
+	if _, err := Work.Call(context.Background(), ref, 1); !errors.Is(err, actor.ErrStopped) {
+		t.Fatalf("after a panic under Stop: %v; want ErrStopped", err)
+	}
+}
+
+// runtime.Goexit and panic(nil) in a handler are failures too; the actor
+// goes on.
+func TestGoexitAndPanicNil(t *testing.T) {
+	rt := newRuntime(t)
+	ref, _ := actor.Spawn(rt, newWorker())
+	ctx := context.Background()
+	for _, v := range []int{-2, -3} {
+		_, err := Work.Call(ctx, ref, v)
+		var pe *actor.PanicError
+		if !errors.As(err, &pe) {
+			t.Fatalf("Work(%d) = %v; want *PanicError", v, err)
+		}
+		if _, err := Work.Call(ctx, ref, 1); err != nil {
+			t.Fatalf("after Work(%d): %v; the actor must go on", v, err)
+		}
+	}
+}
+
+// A panic in a hook is reported and does not resurrect the actor.
+type badHooks struct{}
+
+func (badHooks) Started(*actor.Ctx)  { panic("start hook") }
+func (badHooks) Stopping(*actor.Ctx) { panic("stop hook") }
+
+func TestHookPanicsReported(t *testing.T) {
+	rec := &recorder{}
+	rt := newRuntime(t, troupe.WithDeadLetterHook(rec.hook))
+	ping := actor.NewMethod("ping", func(*badHooks, *actor.Ctx, int) (int, error) { return 1, nil })
+	ref, err := actor.Spawn(rt, &badHooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := ping.Call(context.Background(), ref, 0); err != nil || v != 1 {
+		t.Fatalf("ping = %d, %v", v, err)
+	}
+	if err := ref.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if rec.count(actor.ReasonFailed, "started") != 1 || rec.count(actor.ReasonFailed, "stopping") != 1 {
+		t.Fatalf("dead letters = %v; want the two hook panics", rec.all())
+	}
+	if !ref.Stopped() {
+		t.Fatal("a stopping-hook panic resurrected the actor")
+	}
+}
+
+// 200 create/shutdown cycles of a runtime with restarting actors leave no
+// goroutine behind (goleak checks at the end of the package).
+func TestRuntimeCycles(t *testing.T) {
+	n := 200
+	if testing.Short() {
+		n = 20
+	}
+	for i := 0; i < n; i++ {
+		rt, err := troupe.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for j := 0; j < 4; j++ {
+			ref, err := actor.SpawnFunc(rt, newWorker, actor.WithSupervision(actor.Supervision{Directive: actor.Restart, Backoff: time.Millisecond}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wg.Go(func() {
+				_, _ = Work.Call(context.Background(), ref, -1)
+				_ = Work.Cast(ref, 1)
+			})
+		}
+		wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := rt.Shutdown(ctx); err != nil {
+			t.Fatalf("cycle %d: %v", i, err)
+		}
+		cancel()
+	}
+}
