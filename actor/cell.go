@@ -22,36 +22,55 @@ var nextID atomic.Uint64
 // asked for one.
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// cell is the untyped body of an actor; a Ref[S] is a typed cell.
+// cell is the untyped body of an actor; a Ref[S] is a typed cell. Its
+// layout is kept small (about 220 bytes, mailbox and task included): rare
+// fields live in ext, made on first use.
 //
 // Goroutines: none of its own. A turn runs on a scheduler worker (or, for
 // an owner-driven Handler, on the owner's goroutine); the mailbox's
 // scheduled flag guarantees at most one turn at a time.
 type cell struct {
 	sys    *System
-	mb     *mailbox.Mailbox[envelope]
-	task   *scheduler.Task // nil for an owner-driven Handler
 	state  any
 	self   any // the *Ref[S], for Self
 	name   string
 	id     uint64
 	parent *cell
+	owner  *owner      // owner-driven Handler only
+	sup    *supervisor // nil: Resume, no factory
 
 	status    atomic.Uint32
 	waitingOn atomic.Pointer[cell] // the actor this one's handler waits for in a sync call
 
-	// Touched only on the actor's turn.
-	draining bool          // a graceful stop is under way: finish the queue, then finalize
-	blocking bool          // the mailbox policy is Block (set at spawn)
-	admit    []mailbox.Key // the actor's whitelist (nil: all), set by Ctx.Only
-	owner    *owner        // owner-driven Handler only
-	sup      supervisor
+	// Touched only on the actor's turn (blocking: set at spawn).
+	draining bool           // a graceful stop is under way: finish the queue, then finalize
+	blocking bool           // the mailbox policy is Block
+	paused   bool           // a restart waits for its backoff; the scheduled flag is kept
+	hooked   bool           // the stopping hook has run
+	admit    *[]mailbox.Key // the actor's whitelist (nil: all), set by Ctx.Only
 
-	mu       sync.Mutex // guards the fields below
+	mu  sync.Mutex // guards ext
+	ext *cellExt
+
+	task scheduler.Task
+	mb   mailbox.Mailbox[envelope]
+}
+
+// cellExt holds what most actors never use; guarded by the cell's mu.
+type cellExt struct {
 	children map[*cell]struct{}
 	done     chan struct{}
 	cancel   context.CancelFunc // the running handler's Context, if made
 	timers   *timerSet
+}
+
+// extLocked returns the cell's rare fields, making them on first use. The
+// caller holds c.mu.
+func (c *cell) extLocked() *cellExt {
+	if c.ext == nil {
+		c.ext = new(cellExt)
+	}
+	return c.ext
 }
 
 func (c *cell) String() string {
@@ -66,10 +85,11 @@ func (c *cell) String() string {
 func (c *cell) doneCh() chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done == nil {
-		c.done = make(chan struct{})
+	e := c.extLocked()
+	if e.done == nil {
+		e.done = make(chan struct{})
 	}
-	return c.done
+	return e.done
 }
 
 // push enqueues a user message and schedules a turn if the mailbox was idle.
@@ -127,7 +147,7 @@ func (c *cell) schedule() {
 		}
 		return
 	}
-	if err := c.sys.cfg.Scheduler.Schedule(c.task); err != nil {
+	if err := c.sys.cfg.Scheduler.Schedule(&c.task); err != nil {
 		c.finalize(nil)
 	}
 }
@@ -145,7 +165,7 @@ func (c *cell) Run(budget int) bool {
 // between messages (owner-driven processing). It returns true if the actor
 // still holds the scheduled flag with work left.
 func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
-	if c.sup.pending {
+	if c.paused {
 		c.restart(x)
 	}
 	for n := 0; n < budget; n++ {
@@ -161,7 +181,7 @@ func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 			continue
 		}
 		c.invoke(x, e, system)
-		if c.sup.pending || c.status.Load() == statusStopped || (stop != nil && stop()) {
+		if c.paused || c.status.Load() == statusStopped || (stop != nil && stop()) {
 			// A restart's backoff keeps the scheduled flag: its timer
 			// schedules the next turn.
 			return false
@@ -186,7 +206,7 @@ func (c *cell) invoke(x *Ctx, e envelope, system bool) {
 			e.msg.panicked(x, e.req, pe)
 			c.failed(pe, system)
 			x.end()
-			if goexit && !c.sup.pending && c.status.Load() != statusStopped {
+			if goexit && !c.paused && c.status.Load() != statusStopped {
 				// This goroutine is going away; the flag is still ours, so
 				// hand the rest of the mailbox to a fresh turn.
 				c.schedule()
@@ -209,8 +229,8 @@ func (c *cell) requestStop(now bool) {
 	}
 	if now {
 		c.mu.Lock()
-		if c.cancel != nil {
-			c.cancel()
+		if cancel := c.extLocked().cancel; cancel != nil {
+			cancel()
 		}
 		c.mu.Unlock()
 		c.pushSystem(stopNow)
@@ -231,12 +251,13 @@ func (c *cell) finalize(cause error) {
 		return
 	}
 	c.mu.Lock()
-	kids := make([]*cell, 0, len(c.children))
-	for k := range c.children {
+	e := c.extLocked()
+	kids := make([]*cell, 0, len(e.children))
+	for k := range e.children {
 		kids = append(kids, k)
 	}
-	ts := c.timers
-	c.timers = nil
+	ts := e.timers
+	e.timers = nil
 	c.mu.Unlock()
 	ts.stopAll()
 	if len(kids) > 0 {
@@ -261,10 +282,10 @@ func (c *cell) finalize(cause error) {
 		c.sys.removeRoot(c)
 	}
 	c.mu.Lock()
-	if c.done == nil {
-		c.done = closedChan
+	if e.done == nil {
+		e.done = closedChan
 	} else {
-		close(c.done)
+		close(e.done)
 	}
 	c.mu.Unlock()
 }
@@ -275,16 +296,17 @@ func (c *cell) addChild(k *cell) error {
 	if c.status.Load() != statusRunning {
 		return ErrStopped
 	}
-	if c.children == nil {
-		c.children = make(map[*cell]struct{})
+	e := c.extLocked()
+	if e.children == nil {
+		e.children = make(map[*cell]struct{})
 	}
-	c.children[k] = struct{}{}
+	e.children[k] = struct{}{}
 	return nil
 }
 
 func (c *cell) removeChild(k *cell) {
 	c.mu.Lock()
-	delete(c.children, k)
+	delete(c.extLocked().children, k)
 	c.mu.Unlock()
 }
 

@@ -38,8 +38,9 @@ func (x *Ctx) end() {
 	if x.cctx != nil {
 		x.cctx = nil
 		x.c.mu.Lock()
-		cancel := x.c.cancel
-		x.c.cancel = nil
+		e := x.c.extLocked()
+		cancel := e.cancel
+		e.cancel = nil
 		x.c.mu.Unlock()
 		if cancel != nil {
 			cancel()
@@ -82,7 +83,7 @@ func (x *Ctx) Context() context.Context {
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	x.c.mu.Lock()
-	x.c.cancel = cancel
+	x.c.extLocked().cancel = cancel
 	x.c.mu.Unlock()
 	x.cctx = ctx
 	return ctx

@@ -6,7 +6,7 @@ import (
 )
 
 // start queues the Started hook, if the state has one, ahead of any call.
-func (sv *supervisor) start(c *cell) {
+func (c *cell) start() {
 	if _, ok := c.state.(Starter); ok {
 		c.pushSystem(startedMsg)
 	}
@@ -27,10 +27,10 @@ var stoppingMsg = &sysMsg{label: "stopping", f: func(x *Ctx) {
 // runStopping runs the Stopping hook once, through invoke so that a panic
 // in it is recovered and reported like any other.
 func (c *cell) runStopping() {
-	if c.sup.stopped {
+	if c.hooked {
 		return
 	}
-	c.sup.stopped = true
+	c.hooked = true
 	if _, ok := c.state.(Stopper); !ok {
 		return
 	}
@@ -45,6 +45,9 @@ func (c *cell) failed(pe *PanicError, system bool) {
 	if system {
 		c.sys.deadLetter(DeadLetter{Reason: ReasonFailed, Actor: c.String(), Method: pe.Method, Err: pe})
 		return
+	}
+	if c.sup == nil {
+		return // Resume
 	}
 	switch c.sup.policy.Directive {
 	case Resume:
@@ -77,21 +80,22 @@ func (c *cell) planRestart(pe *PanicError) {
 	if backoff > p.MaxBackoff || backoff <= 0 {
 		backoff = p.MaxBackoff
 	}
-	c.sup.pending = true
+	c.paused = true
 	if _, err := c.sys.cfg.Wheel.AfterFunc(backoff, c.schedule); err != nil {
-		c.sup.pending = false
+		c.paused = false
 		c.finalize(pe)
 	}
 }
 
 // restart replaces the state with a fresh one and runs its Started hook.
 func (c *cell) restart(x *Ctx) {
-	c.sup.pending = false
+	c.paused = false
 	// The old instance's timers die with it; a tick already queued is
 	// dropped by its generation check.
 	c.mu.Lock()
-	ts := c.timers
-	c.timers = nil
+	e := c.extLocked()
+	ts := e.timers
+	e.timers = nil
 	c.mu.Unlock()
 	ts.stopAll()
 	c.state = c.sup.factory()

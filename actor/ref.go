@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-
-	"github.com/troupe-go/troupe/mailbox"
 )
 
 // Ref is a running actor with state type S: the address its callers use.
@@ -67,13 +65,12 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 	if o.sup.Directive == Restart && factory == nil {
 		return nil, fmt.Errorf("%w: Restart needs a state factory: use SpawnFunc", ErrInvalidOption)
 	}
-	mb, err := mailbox.New(sys.mailboxConfig(o.capacity, o.policy))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
-	}
 	r := &Ref[S]{}
 	c := &r.c
-	*c = cell{sys: sys, mb: mb, state: state, self: r, name: o.name, id: nextID.Add(1), blocking: o.policy == Block}
+	c.sys, c.state, c.self, c.name, c.id, c.blocking = sys, state, r, o.name, nextID.Add(1), o.policy == Block
+	if err := c.mb.Init(sys.mailboxConfig(o.capacity, o.policy)); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
 	c.sup = newSupervisor(o.sup, factory)
 	if x, ok := sp.(*Ctx); ok {
 		c.parent = x.c
@@ -81,12 +78,12 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 	if own != nil {
 		c.owner = own
 	} else {
-		c.task = sys.cfg.Scheduler.NewTask(c)
+		sys.cfg.Scheduler.InitTask(&c.task, c)
 	}
 	if err := c.register(); err != nil {
 		return nil, err
 	}
-	c.sup.start(c)
+	c.start()
 	return r, nil
 }
 

@@ -82,17 +82,19 @@ type Stopper interface {
 }
 
 // supervisor is a cell's failure policy and restart bookkeeping; touched
-// only on the actor's turn.
+// only on the actor's turn. Actors with the default (Resume, no factory)
+// have none.
 type supervisor struct {
 	policy   Supervision
 	factory  func() any
 	restarts []time.Time // restart times within the window
-	pending  bool        // a restart waits for its backoff
-	stopped  bool        // the stopping hook has run
 }
 
-func newSupervisor[S any](s Supervision, factory func() S) supervisor {
-	sv := supervisor{policy: s}
+func newSupervisor[S any](s Supervision, factory func() S) *supervisor {
+	if !s.set && factory == nil {
+		return nil
+	}
+	sv := &supervisor{policy: s}
 	if factory != nil {
 		sv.factory = func() any { return factory() }
 		if !s.set {

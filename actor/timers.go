@@ -68,10 +68,11 @@ func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Met
 	if c.status.Load() == statusStopped {
 		return nil, ErrStopped
 	}
-	if c.timers == nil {
-		c.timers = &timerSet{m: make(map[string]*Timer)}
+	e := c.extLocked()
+	if e.timers == nil {
+		e.timers = &timerSet{m: make(map[string]*Timer)}
 	}
-	if old := c.timers.m[key]; old != nil {
+	if old := e.timers.m[key]; old != nil {
 		old.stopLocked()
 	}
 	wt, err := c.sys.cfg.Wheel.AfterFunc(d, t.tick)
@@ -79,7 +80,7 @@ func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Met
 		return nil, ErrStopped
 	}
 	t.wt = wt
-	c.timers.m[key] = t
+	e.timers.m[key] = t
 	return t, nil
 }
 
@@ -88,7 +89,7 @@ func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Met
 func (t *Timer) tick() {
 	c := t.c
 	c.mu.Lock()
-	if c.timers == nil || c.timers.m[t.tkey] != t {
+	if !t.liveLocked() {
 		c.mu.Unlock()
 		return // stopped or replaced meanwhile
 	}
@@ -124,7 +125,7 @@ func (t *Timer) Stop() bool {
 	}
 	t.c.mu.Lock()
 	defer t.c.mu.Unlock()
-	if t.c.timers == nil || t.c.timers.m[t.tkey] != t {
+	if !t.liveLocked() {
 		return false
 	}
 	t.stopLocked()
@@ -136,7 +137,14 @@ func (t *Timer) stopLocked() {
 		t.wt.Stop()
 		t.wt = nil
 	}
-	delete(t.c.timers.m, t.tkey)
+	delete(t.c.ext.timers.m, t.tkey)
+}
+
+// liveLocked reports whether t is its key's current timer (the generation
+// check). The caller holds the cell's mu.
+func (t *Timer) liveLocked() bool {
+	ts := t.c.extLocked().timers
+	return ts != nil && ts.m[t.tkey] == t
 }
 
 // CancelTimer stops the actor's timer under key, reporting whether there
@@ -144,8 +152,8 @@ func (t *Timer) stopLocked() {
 func (x *Ctx) CancelTimer(key string) bool {
 	x.c.mu.Lock()
 	var t *Timer
-	if x.c.timers != nil {
-		t = x.c.timers.m[key]
+	if ts := x.c.extLocked().timers; ts != nil {
+		t = ts.m[key]
 	}
 	x.c.mu.Unlock()
 	return t.Stop()
@@ -175,10 +183,10 @@ func (m *timerMsg) run(x *Ctx, _ any) {
 	t := (*Timer)(m)
 	c := t.c
 	c.mu.Lock()
-	current := c.timers != nil && c.timers.m[t.tkey] == t
+	current := t.liveLocked()
 	t.queued = false
 	if current && t.period == 0 {
-		delete(c.timers.m, t.tkey)
+		delete(c.ext.timers.m, t.tkey)
 	}
 	c.mu.Unlock()
 	if current {

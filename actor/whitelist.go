@@ -55,7 +55,7 @@ func (x *Ctx) Only(methods ...Admitter) error {
 	if err != nil {
 		return err
 	}
-	x.c.admit = keys
+	x.c.admit = &keys
 	x.c.mb.Admit(keys...)
 	return nil
 }
@@ -84,6 +84,6 @@ func (c *cell) restoreAdmit() {
 	if c.admit == nil {
 		c.mb.AdmitAll()
 	} else {
-		c.mb.Admit(c.admit...)
+		c.mb.Admit(*c.admit...)
 	}
 }

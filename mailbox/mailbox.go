@@ -70,10 +70,22 @@ type queues[T any] struct {
 // New allocates only the Mailbox itself (a 64-byte heap object on 64-bit
 // platforms): queue storage comes with the first message.
 func New[T any](cfg *Config[T]) (*Mailbox[T], error) {
-	if err := cfg.validate(); err != nil {
+	m := new(Mailbox[T])
+	if err := m.Init(cfg); err != nil {
 		return nil, err
 	}
-	return &Mailbox[T]{cfg: cfg}, nil
+	return m, nil
+}
+
+// Init prepares a zero Mailbox in place, for embedding one in a larger
+// struct (an actor) without a separate allocation. It validates cfg like
+// New and must be called once, before any other method.
+func (m *Mailbox[T]) Init(cfg *Config[T]) error {
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	m.cfg = cfg
+	return nil
 }
 
 // Push adds msg to the user lane. It is safe for concurrent use.

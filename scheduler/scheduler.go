@@ -29,17 +29,17 @@ type Runner interface {
 	Abort()
 }
 
-// Task is a [Runner] bound to a scheduler. Create it once per actor with
-// [Scheduler.NewTask]: scheduling a Task allocates nothing.
+// Task is a [Runner] bound to a scheduler. Make it once per actor with
+// [Scheduler.NewTask], or embed one and bind it with [Scheduler.InitTask]:
+// scheduling a Task allocates nothing.
 type Task struct {
-	s  *Scheduler
-	r  Runner
-	fn func() // the pool closure, made once
+	s *Scheduler
+	r Runner
 }
 
 // Scheduler runs [Task] turns on an ants pool. It is safe for concurrent use.
 type Scheduler struct {
-	pool    *ants.Pool
+	pool    *ants.PoolWithFuncGeneric[*Task]
 	budget  int
 	panics  func(any)
 	closed  atomic.Bool
@@ -62,7 +62,7 @@ func New(opts ...Option) (*Scheduler, error) {
 	if c.poolSize == 0 || c.poolSize < -1 {
 		return nil, fmt.Errorf("%w: pool size %d must be > 0 or -1 (unbounded)", ErrInvalidOption, c.poolSize)
 	}
-	p, err := ants.NewPool(c.poolSize, ants.WithNonblocking(true), ants.WithPanicHandler(c.onPanic))
+	p, err := ants.NewPoolWithFuncGeneric(c.poolSize, (*Task).turn, ants.WithNonblocking(true), ants.WithPanicHandler(c.onPanic))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
@@ -74,10 +74,13 @@ func (s *Scheduler) Throughput() int { return s.budget }
 
 // NewTask binds r to s. It allocates once; scheduling the task does not.
 func (s *Scheduler) NewTask(r Runner) *Task {
-	t := &Task{s: s, r: r}
-	t.fn = t.turn
+	t := new(Task)
+	s.InitTask(t, r)
 	return t
 }
+
+// InitTask binds a zero (embedded) Task to s and r.
+func (s *Scheduler) InitTask(t *Task, r Runner) { t.s, t.r = s, r }
 
 func (t *Task) turn() {
 	defer t.s.done()
@@ -98,7 +101,7 @@ func (s *Scheduler) Schedule(t *Task) error {
 		s.done()
 		return ErrClosed
 	}
-	err := s.pool.Submit(t.fn)
+	err := s.pool.Invoke(t)
 	switch {
 	case err == nil:
 		return nil
@@ -118,7 +121,7 @@ func (s *Scheduler) spill(t *Task) {
 			s.panics(v)
 		}
 	}()
-	t.fn()
+	t.turn()
 }
 
 // done ends one turn; the last one after close opens the idle gate.
