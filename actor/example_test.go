@@ -1,0 +1,104 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+type Wallet struct{ coins int }
+
+var (
+	Earn = actor.NewMethod("earn", func(w *Wallet, _ *actor.Ctx, n int) (int, error) {
+		w.coins += n
+		return w.coins, nil
+	})
+	Spend = actor.NewMethod("spend", func(w *Wallet, _ *actor.Ctx, n int) (int, error) {
+		if n > w.coins {
+			return w.coins, errors.New("not enough coins")
+		}
+		w.coins -= n
+		return w.coins, nil
+	})
+)
+
+func ExampleSpawn() {
+	rt, err := troupe.New()
+	if err != nil {
+		panic(err)
+	}
+	defer rt.Shutdown(context.Background())
+
+	w, err := actor.Spawn(rt, &Wallet{}, actor.WithName("wallet"))
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	_ = Earn.Cast(w, 5)                // oneway
+	coins, err := Earn.Call(ctx, w, 3) // sync: runs after the Cast
+	fmt.Println(coins, err)
+	_, err = Spend.Call(ctx, w, 100)
+	fmt.Println(err)
+	// Output:
+	// 8 <nil>
+	// not enough coins
+}
+
+func ExampleMethod_Ask() {
+	rt, _ := troupe.New()
+	defer rt.Shutdown(context.Background())
+	ctx := context.Background()
+
+	a, _ := actor.Spawn(rt, &Wallet{})
+	b, _ := actor.Spawn(rt, &Wallet{})
+	fa, fb := Earn.Ask(ctx, a, 1), Earn.Ask(ctx, b, 2)
+	if err := actor.All(ctx, fa, fb); err != nil {
+		panic(err)
+	}
+	va, _ := fa.Await(ctx)
+	vb, _ := fb.Await(ctx)
+	fmt.Println(va + vb)
+	// Output: 3
+}
+
+func ExampleMethod_Call_timeout() {
+	rt, _ := troupe.New()
+	defer rt.Shutdown(context.Background())
+	slow := actor.NewMethod("slow", func(w *Wallet, c *actor.Ctx, d time.Duration) (int, error) {
+		select {
+		case <-time.After(d):
+		case <-c.Context().Done(): // the caller gave up
+		}
+		return w.coins, nil
+	})
+	w, _ := actor.Spawn(rt, &Wallet{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_, err := slow.Call(ctx, w, time.Minute)
+	fmt.Println(errors.Is(err, actor.ErrTimeout), errors.Is(err, context.DeadlineExceeded))
+	// Output: true true
+}
+
+func ExampleAfter() {
+	rt, _ := troupe.New()
+	defer rt.Shutdown(context.Background())
+	fired := make(chan int, 1)
+	tick := actor.NewMethod("tick", func(w *Wallet, _ *actor.Ctx, n int) (struct{}, error) {
+		fired <- n
+		return struct{}{}, nil
+	})
+	arm := actor.NewMethod("arm", func(w *Wallet, c *actor.Ctx, _ struct{}) (struct{}, error) {
+		_, err := actor.After(c, "reminder", 5*time.Millisecond, tick, 42)
+		return struct{}{}, err
+	})
+	w, _ := actor.Spawn(rt, &Wallet{})
+	if _, err := arm.Call(context.Background(), w, struct{}{}); err != nil {
+		panic(err)
+	}
+	fmt.Println(<-fired)
+	// Output: 42
+}

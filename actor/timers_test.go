@@ -1,0 +1,219 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+type Clock struct {
+	mu    sync.Mutex
+	ticks []string
+}
+
+func (c *Clock) got() []string { c.mu.Lock(); defer c.mu.Unlock(); return append([]string(nil), c.ticks...) }
+
+var (
+	Tick = actor.NewMethod("tick", func(c *Clock, _ *actor.Ctx, s string) (struct{}, error) {
+		c.mu.Lock()
+		c.ticks = append(c.ticks, s)
+		c.mu.Unlock()
+		return struct{}{}, nil
+	})
+	// Arm starts the timer named by req[0] with delay req[1] (After) or
+	// period req[1] (Every, if req[2] == "every").
+	Arm = actor.NewMethod("arm", func(c *Clock, x *actor.Ctx, req armReq) (struct{}, error) {
+		var err error
+		if req.every {
+			_, err = actor.Every(x, req.key, req.d, Tick, req.label)
+		} else {
+			_, err = actor.After(x, req.key, req.d, Tick, req.label)
+		}
+		return struct{}{}, err
+	})
+	Cancel = actor.NewMethod("cancel", func(c *Clock, x *actor.Ctx, key string) (bool, error) {
+		return x.CancelTimer(key), nil
+	})
+)
+
+type armReq struct {
+	key   string
+	d     time.Duration
+	label string
+	every bool
+}
+
+func TestAfterFiresOnce(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		clk := &Clock{}
+		ref, _ := actor.Spawn(rt, clk)
+		ctx := context.Background()
+		if _, err := Arm.Call(ctx, ref, armReq{key: "k", d: time.Second, label: "a"}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(999 * time.Millisecond)
+		synctest.Wait()
+		if len(clk.got()) != 0 {
+			t.Fatal("fired early")
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if got := clk.got(); len(got) != 1 || got[0] != "a" {
+			t.Fatalf("ticks = %v; want [a]", got)
+		}
+	})
+}
+
+// Restarting a key cancels the old timer, even a tick already queued.
+func TestRestartKeyDropsQueuedTick(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		clk := &Clock{}
+		ref, _ := actor.Spawn(rt, clk)
+		ctx := context.Background()
+		gate := make(chan struct{})
+		hold := actor.NewMethod("hold", func(*Clock, *actor.Ctx, int) (int, error) { <-gate; return 0, nil })
+		if _, err := Arm.Call(ctx, ref, armReq{key: "k", d: time.Second, label: "old"}); err != nil {
+			t.Fatal(err)
+		}
+		_ = hold.Cast(ref, 0) // busy while the old tick fires and queues
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		_ = Arm.Cast(ref, armReq{key: "k", d: time.Second, label: "new"}) // queued after the old tick
+		close(gate)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		// The old tick was queued before the restart, but the restart runs
+		// after it: the old tick is still current when it runs. Restart
+		// before the tick instead:
+		got := clk.got()
+		if len(got) != 2 || got[0] != "old" || got[1] != "new" {
+			t.Fatalf("ticks = %v; want [old new]", got)
+		}
+		// Now queue a tick, then restart the key ahead of it.
+		gate2 := make(chan struct{})
+		hold2 := actor.NewMethod("hold2", func(*Clock, *actor.Ctx, int) (int, error) { <-gate2; return 0, nil })
+		restart := actor.NewMethod("restart", func(c *Clock, x *actor.Ctx, _ int) (int, error) {
+			<-gate2
+			_, err := actor.After(x, "k", time.Hour, Tick, "never")
+			return 0, err
+		})
+		if _, err := Arm.Call(ctx, ref, armReq{key: "k", d: time.Second, label: "stale"}); err != nil {
+			t.Fatal(err)
+		}
+		_ = restart.Cast(ref, 0) // runs before the stale tick, which queues behind it
+		_ = hold2
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		close(gate2)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		for _, s := range clk.got() {
+			if s == "stale" {
+				t.Fatalf("a tick queued before its key was restarted was delivered: %v", clk.got())
+			}
+		}
+	})
+}
+
+func TestEveryAndCancel(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		clk := &Clock{}
+		ref, _ := actor.Spawn(rt, clk)
+		ctx := context.Background()
+		if _, err := Arm.Call(ctx, ref, armReq{key: "e", d: time.Second, label: "e", every: true}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3500 * time.Millisecond)
+		synctest.Wait()
+		if n := len(clk.got()); n != 3 {
+			t.Fatalf("%d ticks after 3.5 periods; want 3", n)
+		}
+		if ok, _ := Cancel.Call(ctx, ref, "e"); !ok {
+			t.Fatal("CancelTimer = false; want true")
+		}
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if n := len(clk.got()); n != 3 {
+			t.Fatalf("%d ticks after cancel; want still 3", n)
+		}
+		if ok, _ := Cancel.Call(ctx, ref, "e"); ok {
+			t.Fatal("second CancelTimer = true; want false")
+		}
+	})
+}
+
+// Ticks do not pile up behind a busy actor.
+func TestEveryDoesNotPileUp(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		clk := &Clock{}
+		ref, _ := actor.Spawn(rt, clk)
+		gate := make(chan struct{})
+		hold := actor.NewMethod("hold", func(*Clock, *actor.Ctx, int) (int, error) { <-gate; return 0, nil })
+		_, _ = Arm.Call(context.Background(), ref, armReq{key: "e", d: time.Second, label: "e", every: true})
+		_ = hold.Cast(ref, 0)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		close(gate)
+		synctest.Wait()
+		if n := len(clk.got()); n != 1 {
+			t.Fatalf("%d ticks ran after a 10-period stall; want 1 (no pile-up)", n)
+		}
+		ref.Kill()
+	})
+}
+
+// An actor's timers die with it.
+func TestTimersDieWithActor(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		clk := &Clock{}
+		ref, _ := actor.Spawn(rt, clk)
+		_, _ = Arm.Call(context.Background(), ref, armReq{key: "e", d: time.Second, label: "e", every: true})
+		if err := ref.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if n := len(clk.got()); n != 0 {
+			t.Fatalf("%d ticks after stop; want 0", n)
+		}
+		if rt.Wheel().Len() != 0 {
+			t.Fatalf("%d wheel timers left after the actor stopped", rt.Wheel().Len())
+		}
+	})
+}
+
+func TestTimerBadInput(t *testing.T) {
+	rt := newRuntime(t)
+	ref, _ := actor.Spawn(rt, &Clock{})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		req  armReq
+		want error
+	}{
+		{armReq{key: "k", d: -time.Second}, actor.ErrNegativeDuration},
+		{armReq{key: "", d: time.Second}, actor.ErrInvalidName},
+		{armReq{key: "k", d: 0, every: true}, actor.ErrInvalidOption},
+	} {
+		if _, err := Arm.Call(ctx, ref, tt.req); !errors.Is(err, tt.want) {
+			t.Errorf("Arm(%+v) = %v; want %v", tt.req, err, tt.want)
+		}
+	}
+	wrong := actor.NewMethod("wrong", func(*Account, *actor.Ctx, string) (int, error) { return 0, nil })
+	armWrong := actor.NewMethod("arm-wrong", func(c *Clock, x *actor.Ctx, _ int) (int, error) {
+		_, err := actor.After(x, "k", time.Second, wrong, "x")
+		return 0, err
+	})
+	if _, err := armWrong.Call(ctx, ref, 0); !errors.Is(err, actor.ErrWrongActor) {
+		t.Fatalf("After with another actor's method = %v; want ErrWrongActor", err)
+	}
+}
