@@ -16,7 +16,11 @@ type Clock struct {
 	ticks []string
 }
 
-func (c *Clock) got() []string { c.mu.Lock(); defer c.mu.Unlock(); return append([]string(nil), c.ticks...) }
+func (c *Clock) got() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.ticks...)
+}
 
 var (
 	Tick = actor.NewMethod("tick", func(c *Clock, _ *actor.Ctx, s string) (struct{}, error) {
