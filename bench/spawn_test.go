@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"testing"
 
@@ -166,9 +167,24 @@ func idleBench(b *testing.B, spawn, stop func()) {
 // liveBytes is the memory in use after a full GC: live heap objects plus
 // goroutine stacks.
 func liveBytes() int64 {
+	ms := settled()
+	return int64(ms.HeapAlloc + ms.StackInuse)
+}
+
+// heapBytes is the live heap after a full GC, stacks left out (they
+// shrink and move between GCs, which is noise where no goroutine is
+// made).
+func heapBytes() int64 {
+	ms := settled()
+	return int64(ms.HeapAlloc)
+}
+
+// settled collects garbage (debug.FreeOSMemory runs a full GC and gives
+// freed spans back) and returns the memory statistics.
+func settled() runtime.MemStats {
 	runtime.GC()
-	runtime.GC()
+	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc + ms.StackInuse)
+	return ms
 }

@@ -38,6 +38,7 @@ func (f *filter) set(keys []Key) {
 func (m *Mailbox[T]) Admit(keys ...Key) {
 	m.mu.Lock()
 	m.queuesLocked().filter.set(keys)
+	m.filtered = true
 	m.rebuildActiveLocked()
 	m.mu.Unlock()
 }
@@ -50,6 +51,7 @@ func (m *Mailbox[T]) AdmitAll() {
 	if q := m.q; q != nil {
 		q.filter.only = false
 		q.filter.keys = q.filter.keys[:0]
+		m.filtered = false
 		m.rebuildActiveLocked()
 	}
 	m.mu.Unlock()

@@ -11,9 +11,10 @@ import (
 // return [ErrClosed] (producers blocked in a [Block] Push wake up with it),
 // Pop finds nothing and Idle returns true. The admit filter is kept.
 //
-// Close is idempotent: a second call returns nil. It is safe for concurrent
-// use, from the consumer or any goroutine, and never blocks beyond the
-// internal lock. Cost: O(n + h log h) for n messages of which h are held;
+// Close is idempotent: a second call returns nil. Producers may run
+// concurrently with it, but not Pop: call it from the consumer, or when no
+// consumer runs (the consumer owns a batch of the queue that Close takes).
+// It never blocks beyond the internal lock. Cost: O(n + h log h) for n messages of which h are held;
 // it allocates the returned slice and frees the queues' storage.
 func (m *Mailbox[T]) Close() []T {
 	m.mu.Lock()
@@ -44,10 +45,17 @@ func (m *Mailbox[T]) Close() []T {
 	for _, e := range held {
 		out = append(out, e.msg)
 	}
+	if m.out != nil {
+		for i := range m.out.n {
+			out = append(out, m.out.at(i).msg)
+		}
+	}
 	for i := range q.main.n {
 		out = append(out, q.main.at(i).msg)
 	}
 	*q = queues[T]{seq: q.seq, filter: q.filter}
+	m.out = nil
+	m.sysN.Store(0)
 	m.counts.Store(0)
 	m.active.Store(0)
 	return out

@@ -13,6 +13,12 @@ package mailbox
 // plus amortised O(1) per message moved to held; no allocation in steady
 // state.
 func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
+	if o := m.out; o != nil && o.n > 0 && !m.filtered && m.sysN.Load() == 0 && m.active.Load() == 0 {
+		// Fast path: the consumer's own batch, no lock.
+		msg = o.pop().msg
+		m.addLocked(-1, -1)
+		return msg, false, true
+	}
 	if !m.hasWork() {
 		return msg, false, false
 	}
@@ -24,6 +30,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 	}
 	if q.sys.n > 0 {
 		msg = q.sys.pop()
+		m.sysN.Add(-1)
 		m.addLocked(0, -1)
 		m.mu.Unlock()
 		return msg, true, true
@@ -35,18 +42,35 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 		m.mu.Unlock()
 		return msg, false, true
 	}
+	if !q.filter.only && q.main.n > 1 && m.swaps() {
+		if m.out == nil {
+			m.out = new(ring[entry[T]])
+		}
+		if m.out.n == 0 {
+			// Take the whole main queue as the next batch: O(1), and both
+			// rings keep their buffers, so no allocation in steady state.
+			*m.out, q.main = q.main, *m.out
+		}
+	}
 	moved := 0
-	for q.main.n > 0 {
+	for {
+		src := &q.main
+		if m.out != nil && m.out.n > 0 {
+			src = m.out // the older part of the main queue
+		}
+		if src.n == 0 {
+			break
+		}
 		if !q.filter.only {
-			msg, ok = q.main.pop().msg, true
+			msg, ok = src.pop().msg, true
 			break
 		}
-		k := m.cfg.Key(q.main.peek().msg)
+		k := m.cfg.Key(src.peek().msg)
 		if q.filter.admits(k) {
-			msg, ok = q.main.pop().msg, true
+			msg, ok = src.pop().msg, true
 			break
 		}
-		m.holdLocked(k, q.main.pop())
+		m.holdLocked(k, src.pop())
 		moved++
 	}
 	if ok {
@@ -58,6 +82,12 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 	m.mu.Unlock()
 	return msg, false, ok
 }
+
+// swaps reports whether the consumer may take the main queue as a batch:
+// only for an unbounded mailbox, since a full one must reach every queued
+// message from a producer (to purge dead ones, evict the oldest, or wake a
+// waiter under the lock).
+func (m *Mailbox[T]) swaps() bool { return m.cfg.Capacity == 0 }
 
 // Idle ends a consumer turn and says whether the consumer must stop.
 //

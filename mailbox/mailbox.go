@@ -30,10 +30,25 @@ type Mailbox[T any] struct {
 	// 2^32: one atomic add keeps both exact at once.
 	counts atomic.Uint64
 
+	// sysN counts system messages, so the consumer's lock-free fast path
+	// can see that one must come first.
+	sysN atomic.Int32
+
 	mu     sync.Mutex // guards closed, q and space
 	closed bool
 	q      *queues[T]    // nil until the first Push, PushSystem or Admit
 	space  chan struct{} // closed when room frees; made by a waiting Push
+
+	// out is the consumer's side of the main queue: Pop swaps it with the
+	// (empty-for-it) main ring under one lock, then pops from it without
+	// the lock, so producers and the consumer rarely meet on mu. Owned by
+	// the consumer; its entries are older than main's and newer than the
+	// held ones, and stay counted in counts until popped. Only unbounded
+	// mailboxes swap (see swaps).
+	// Made on the first swap: idle mailboxes stay small.
+	out *ring[entry[T]]
+	// filtered mirrors q.filter.only for the consumer's fast path.
+	filtered bool
 }
 
 const (
@@ -139,6 +154,7 @@ func (m *Mailbox[T]) PushSystem(msg T) (schedule bool, err error) {
 		return false, ErrClosed
 	}
 	m.queuesLocked().sys.push(msg)
+	m.sysN.Add(1)
 	m.addLocked(0, 1)
 	m.mu.Unlock()
 	return m.claim(), nil

@@ -68,7 +68,7 @@ func ratioCell(vals map[string]float64, peer string) string {
 	if !ok1 || !ok2 || p == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.2f×", t/p)
+	return fmt.Sprintf("%.3g×", t/p)
 }
 
 // num prints a figure with three significant digits, or as an integer

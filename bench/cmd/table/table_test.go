@@ -78,7 +78,7 @@ func TestRender(t *testing.T) {
 	render(&out, res, rows)
 	got := out.String()
 	for _, want := range []string{
-		"| oneway 1→1 | ns/op | 50.0 | 0 | 20.0 | 0 | 200 | 0 | 2.50× | 0.25× |",
+		"| oneway 1→1 | ns/op | 50.0 | 0 | 20.0 | 0 | 200 | 0 | 2.5× | 0.25× |",
 		"❌", // 2.5× raw Go misses the ≤ 2× raw target
 		"| idle actor | B/actor | 408 | – | – | – | 618 | – | – | 0.66× | ≤ 256 B/actor* | ❌ |",
 	} {

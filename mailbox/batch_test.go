@@ -1,0 +1,78 @@
+package mailbox
+
+import (
+	"context"
+	"testing"
+)
+
+// The consumer's batch (the main queue taken by a swap) stays behind the
+// system lane, and a filter set mid-batch holds the batch's messages in
+// order, like any queued ones.
+func TestBatchKeepsLanesAndFilter(t *testing.T) {
+	m := newTest(t, Config[msg]{})
+	ctx := context.Background()
+	for i := 1; i <= 6; i++ {
+		if _, err := m.Push(ctx, msg{Key(i % 2), i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, _, ok := m.Pop(); !ok || v.id != 1 {
+		t.Fatalf("first Pop = %v, %v; want id 1", v, ok)
+	}
+	if m.out == nil || m.out.n != 5 {
+		t.Fatal("the main queue was not taken as a batch")
+	}
+	if _, err := m.PushSystem(msg{9, 100}); err != nil {
+		t.Fatal(err)
+	}
+	if v, sys, ok := m.Pop(); !ok || !sys || v.id != 100 {
+		t.Fatalf("Pop with a system message behind a batch = %v, %v, %v; want the system message", v, sys, ok)
+	}
+	m.Admit(0) // even ids only: 3 and 5 get held
+	var got []int
+	for {
+		v, _, ok := m.Pop()
+		if !ok {
+			break
+		}
+		got = append(got, v.id)
+	}
+	if len(got) != 3 || got[0] != 2 || got[1] != 4 || got[2] != 6 {
+		t.Fatalf("admitted = %v; want [2 4 6]", got)
+	}
+	if h := m.Held(); h[1] != 2 {
+		t.Fatalf("held = %v; want key 1: 2", h)
+	}
+	if _, err := m.Push(ctx, msg{0, 7}); err != nil {
+		t.Fatal(err)
+	}
+	m.AdmitAll()
+	got = got[:0]
+	for {
+		v, _, ok := m.Pop()
+		if !ok {
+			break
+		}
+		got = append(got, v.id)
+	}
+	if len(got) != 3 || got[0] != 3 || got[1] != 5 || got[2] != 7 {
+		t.Fatalf("after AdmitAll = %v; want [3 5 7] (held first, in order)", got)
+	}
+	if m.Len() != 0 {
+		t.Fatalf("Len = %d; want 0", m.Len())
+	}
+}
+
+// Close returns the batch's messages too, in arrival order.
+func TestBatchClose(t *testing.T) {
+	m := newTest(t, Config[msg]{})
+	for i := 1; i <= 4; i++ {
+		_, _ = m.Push(context.Background(), msg{0, i})
+	}
+	m.Pop()                                        // swaps 2..4 into the batch
+	_, _ = m.Push(context.Background(), msg{0, 5}) // main again
+	left := m.Close()
+	if len(left) != 4 || left[0].id != 2 || left[3].id != 5 {
+		t.Fatalf("Close = %v; want ids 2..5", left)
+	}
+}
