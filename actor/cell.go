@@ -3,12 +3,17 @@ package actor
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"github.com/troupe-go/troupe/mailbox"
 	"github.com/troupe-go/troupe/scheduler"
 )
+
+// idleSpins is how many times a turn yields, finding its mailbox empty,
+// before it goes idle.
+const idleSpins = 2
 
 const (
 	statusRunning uint32 = iota
@@ -168,6 +173,7 @@ func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 	if c.paused {
 		c.restart(x)
 	}
+	spins := 0
 	for n := 0; n < budget; n++ {
 		e, system, ok := c.mb.Pop()
 		if !ok {
@@ -175,11 +181,23 @@ func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 				c.finalize(nil)
 				return false
 			}
+			if spins < idleSpins && c.owner == nil {
+				// Before giving the worker back, yield a few times: a
+				// caller woken by our last reply usually runs right here
+				// (it was readied on this P) and sends its next call while
+				// we still hold the scheduled flag, which saves a pool
+				// submission and a thread wake-up per round trip.
+				spins++
+				n--
+				runtime.Gosched()
+				continue
+			}
 			if c.mb.Idle() {
 				return false
 			}
 			continue
 		}
+		spins = 0
 		c.invoke(x, e, system)
 		if c.paused || c.status.Load() == statusStopped || (stop != nil && stop()) {
 			// A restart's backoff keeps the scheduled flag: its timer
