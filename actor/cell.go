@@ -18,7 +18,8 @@ const idleSpins = 2
 const (
 	statusRunning uint32 = iota
 	statusStopping
-	statusStopped
+	statusStopped   // finalize has begun
+	statusFinalized // finalize is done: Done is closed
 )
 
 var nextID atomic.Uint64
@@ -90,6 +91,9 @@ func (c *cell) String() string {
 func (c *cell) doneCh() chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ext == nil && c.status.Load() == statusFinalized {
+		return closedChan
+	}
 	e := c.extLocked()
 	if e.done == nil {
 		e.done = make(chan struct{})
@@ -199,7 +203,7 @@ func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 		}
 		spins = 0
 		c.invoke(x, e, system)
-		if c.paused || c.status.Load() == statusStopped || (stop != nil && stop()) {
+		if c.paused || c.status.Load() >= statusStopped || (stop != nil && stop()) {
 			// A restart's backoff keeps the scheduled flag: its timer
 			// schedules the next turn.
 			return false
@@ -224,7 +228,7 @@ func (c *cell) invoke(x *Ctx, e envelope, system bool) {
 			e.msg.panicked(x, e.req, pe)
 			c.failed(pe, system)
 			x.end()
-			if goexit && !c.paused && c.status.Load() != statusStopped {
+			if goexit && !c.paused && c.status.Load() < statusStopped {
 				// This goroutine is going away; the flag is still ours, so
 				// hand the rest of the mailbox to a fresh turn.
 				c.schedule()
@@ -247,10 +251,24 @@ func (c *cell) requestStop(now bool) {
 	}
 	if now {
 		c.mu.Lock()
-		if cancel := c.extLocked().cancel; cancel != nil {
-			cancel()
+		if c.ext != nil && c.ext.cancel != nil {
+			c.ext.cancel()
 		}
 		c.mu.Unlock()
+	}
+	if c.owner == nil && c.mb.Claim() {
+		// The actor is idle and we now hold its scheduled flag: this is its
+		// turn, on our goroutine. With nothing queued, stop right here (no
+		// message, no pool submission); else drain on a pool turn.
+		if now || c.mb.Len() == 0 {
+			c.finalize(nil)
+			return
+		}
+		c.draining = true
+		c.schedule()
+		return
+	}
+	if now {
 		c.pushSystem(stopNow)
 	} else {
 		c.pushSystem(stopGraceful)
@@ -265,17 +283,24 @@ func (c *cell) requestStop(now bool) {
 // still queued or held fails with ErrStopped (wrapping cause, if any);
 // timers cancelled; name freed; Done closed. It runs once.
 func (c *cell) finalize(cause error) {
-	if c.status.Swap(statusStopped) == statusStopped {
-		return
+	for {
+		s := c.status.Load()
+		if s >= statusStopped {
+			return
+		}
+		if c.status.CompareAndSwap(s, statusStopped) {
+			break
+		}
 	}
+	var kids []*cell
+	var ts *timerSet
 	c.mu.Lock()
-	e := c.extLocked()
-	kids := make([]*cell, 0, len(e.children))
-	for k := range e.children {
-		kids = append(kids, k)
+	if e := c.ext; e != nil {
+		for k := range e.children {
+			kids = append(kids, k)
+		}
+		ts, e.timers = e.timers, nil
 	}
-	ts := e.timers
-	e.timers = nil
 	c.mu.Unlock()
 	ts.stopAll()
 	if len(kids) > 0 {
@@ -300,11 +325,14 @@ func (c *cell) finalize(cause error) {
 		c.sys.removeRoot(c)
 	}
 	c.mu.Lock()
-	if e.done == nil {
-		e.done = closedChan
-	} else {
-		close(e.done)
+	if e := c.ext; e != nil {
+		if e.done == nil {
+			e.done = closedChan
+		} else {
+			close(e.done)
+		}
 	}
+	c.status.Store(statusFinalized)
 	c.mu.Unlock()
 }
 

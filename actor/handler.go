@@ -85,7 +85,7 @@ func (h *Handler[S]) Process(ctx context.Context, opts ...ProcessOption) error {
 		return ErrProcessing
 	}
 	defer c.release()
-	if c.status.Load() == statusStopped {
+	if c.status.Load() >= statusStopped {
 		return ErrStopped
 	}
 	if pc.filter {
@@ -122,7 +122,7 @@ func (h *Handler[S]) Process(ctx context.Context, opts ...ProcessOption) error {
 			budget = math.MaxInt
 		}
 		more := c.turn(x, budget, stop)
-		if c.status.Load() == statusStopped {
+		if c.status.Load() >= statusStopped {
 			return nil
 		}
 		if !pc.forever {
@@ -162,13 +162,13 @@ func (c *cell) release() {
 // drive runs the actor's turns on this goroutine if nobody else does: the
 // stop path of an owner-driven actor whose owner is away.
 func (c *cell) drive() {
-	for c.status.Load() != statusStopped && c.owner.busy.CompareAndSwap(false, true) {
+	for c.status.Load() < statusStopped && c.owner.busy.CompareAndSwap(false, true) {
 		x := getCtx(c)
 		for c.turn(x, math.MaxInt, nil) {
 		}
 		putCtx(x)
 		c.owner.busy.Store(false)
-		if !c.mb.Scheduled() || c.status.Load() == statusStopped {
+		if !c.mb.Scheduled() || c.status.Load() >= statusStopped {
 			return
 		}
 	}

@@ -65,7 +65,7 @@ func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Met
 	t.fire = func(x *Ctx) { m.run(x, req) }
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.status.Load() == statusStopped {
+	if c.status.Load() >= statusStopped {
 		return nil, ErrStopped
 	}
 	e := c.extLocked()

@@ -18,6 +18,10 @@ raw=out/bench.txt
 	echo "# $($go version)"
 	echo "# nproc: $(nproc 2>/dev/null || echo '?')"
 	echo "# cpu model: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -1)"
+	if rev=$(git rev-parse --short HEAD 2>/dev/null); then
+		dirty=$(git status --porcelain -- .. ':!.' 2>/dev/null | wc -l)
+		echo "# troupe commit: $rev ($dirty files changed outside bench/)"
+	fi
 	echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 	echo "# args: -bench '$bench' -count $count -benchtime $benchtime"
 } >"$raw"

@@ -76,3 +76,24 @@ func TestBatchClose(t *testing.T) {
 		t.Fatalf("Close = %v; want ids 2..5", left)
 	}
 }
+
+// Claim takes an idle mailbox's flag like a Push would, and only then.
+func TestClaim(t *testing.T) {
+	m := newTest(t, Config[msg]{})
+	if !m.Claim() {
+		t.Fatal("Claim on an idle mailbox = false")
+	}
+	if m.Claim() {
+		t.Fatal("second Claim = true; the flag is already held")
+	}
+	if s, _ := m.Push(context.Background(), msg{0, 1}); s {
+		t.Fatal("Push after Claim asked to schedule; the claimer is the consumer")
+	}
+	m.Pop()
+	if !m.Idle() {
+		t.Fatal("Idle with nothing pending = false")
+	}
+	if !m.Claim() {
+		t.Fatal("Claim after Idle = false")
+	}
+}

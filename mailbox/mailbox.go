@@ -160,6 +160,13 @@ func (m *Mailbox[T]) PushSystem(msg T) (schedule bool, err error) {
 	return m.claim(), nil
 }
 
+// Claim moves the flag from idle to scheduled without pushing anything and
+// reports whether it did: on true the caller is the consumer until it ends
+// a turn with Idle (or Closes the mailbox), exactly as if a Push had
+// returned schedule == true. It lets an owner act on an idle mailbox (stop
+// it, say) on its own goroutine. Safe for concurrent use; O(1).
+func (m *Mailbox[T]) Claim() bool { return m.claim() }
+
 // claim moves the flag from idle to scheduled and reports whether it did.
 // It is called after enqueueing. The plain load first keeps producers of a
 // busy mailbox from bouncing the flag's cache line with a failing CAS; it
