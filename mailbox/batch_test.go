@@ -19,7 +19,7 @@ func TestBatchKeepsLanesAndFilter(t *testing.T) {
 	if v, _, ok := m.Pop(); !ok || v.id != 1 {
 		t.Fatalf("first Pop = %v, %v; want id 1", v, ok)
 	}
-	if m.out == nil || m.out.n != 5 {
+	if m.out == nil || m.out.r.n != 5 {
 		t.Fatal("the main queue was not taken as a batch")
 	}
 	if _, err := m.PushSystem(msg{9, 100}); err != nil {

@@ -29,7 +29,7 @@ func (m *Mailbox[T]) Close() []T {
 		return nil
 	}
 	var out []T
-	if n := q.sys.n + m.Len(); n > 0 {
+	if n := q.sys.n + m.lenLocked(); n > 0 {
 		out = make([]T, 0, n)
 	}
 	for i := range q.sys.n {
@@ -46,8 +46,8 @@ func (m *Mailbox[T]) Close() []T {
 		out = append(out, e.msg)
 	}
 	if m.out != nil {
-		for i := range m.out.n {
-			out = append(out, m.out.at(i).msg)
+		for i := range m.out.r.n {
+			out = append(out, m.out.r.at(i).msg)
 		}
 	}
 	for i := range q.main.n {

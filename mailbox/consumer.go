@@ -13,10 +13,11 @@ package mailbox
 // plus amortised O(1) per message moved to held; no allocation in steady
 // state.
 func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
-	if o := m.out; o != nil && o.n > 0 && !m.filtered && m.sysN.Load() == 0 && m.active.Load() == 0 {
-		// Fast path: the consumer's own batch, no lock.
-		msg = o.pop().msg
-		m.addLocked(-1, -1)
+	if o := m.out; o != nil && o.r.n > 0 && !m.filtered && m.sysN.Load() == 0 && m.active.Load() == 0 {
+		// Fast path: the consumer's own batch, no lock, and no write to
+		// the counters the producers write.
+		msg = o.r.pop().msg
+		o.popped.Add(1)
 		return msg, false, true
 	}
 	if !m.hasWork() {
@@ -42,21 +43,27 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 		m.mu.Unlock()
 		return msg, false, true
 	}
+	if o := m.out; o != nil {
+		if p := o.popped.Load(); p > 0 { // fold the batch's pops into counts
+			m.addLocked(-int(p), -int(p))
+			o.popped.Add(-p)
+		}
+	}
 	if !q.filter.only && q.main.n > 1 && m.swaps() {
 		if m.out == nil {
-			m.out = new(ring[entry[T]])
+			m.out = new(batch[T])
 		}
-		if m.out.n == 0 {
+		if m.out.r.n == 0 {
 			// Take the whole main queue as the next batch: O(1), and both
 			// rings keep their buffers, so no allocation in steady state.
-			*m.out, q.main = q.main, *m.out
+			m.out.r, q.main = q.main, m.out.r
 		}
 	}
 	moved := 0
 	for {
 		src := &q.main
-		if m.out != nil && m.out.n > 0 {
-			src = m.out // the older part of the main queue
+		if m.out != nil && m.out.r.n > 0 {
+			src = &m.out.r // the older part of the main queue
 		}
 		if src.n == 0 {
 			break
@@ -122,7 +129,7 @@ func (m *Mailbox[T]) Idle() bool {
 // hasWork reports whether a system message, a queued user message or an
 // admitted held message may be pending. Lock-free.
 func (m *Mailbox[T]) hasWork() bool {
-	return uint32(m.counts.Load()) != 0 || m.active.Load() != 0
+	return int(uint32(m.counts.Load())) != m.owed() || m.active.Load() != 0
 }
 
 // wakeLocked wakes the producers waiting for room, if any.

@@ -46,7 +46,7 @@ type Mailbox[T any] struct {
 	// held ones, and stay counted in counts until popped. Only unbounded
 	// mailboxes swap (see swaps).
 	// Made on the first swap: idle mailboxes stay small.
-	out *ring[entry[T]]
+	out *batch[T]
 	// filtered mirrors q.filter.only for the consumer's fast path.
 	filtered bool
 }
@@ -186,8 +186,32 @@ func (m *Mailbox[T]) queuesLocked() *queues[T] {
 }
 
 // Len returns the number of pending user messages, queued and held, dead
-// ones included. It is safe for concurrent use and O(1) (an atomic load).
-func (m *Mailbox[T]) Len() int { return int(m.counts.Load() >> 32) }
+// ones included. It is safe for concurrent use; O(1), under the lock.
+func (m *Mailbox[T]) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lenLocked()
+}
+
+// lenLocked is Len for a caller holding mu (or the consumer).
+func (m *Mailbox[T]) lenLocked() int { return int(m.counts.Load()>>32) - m.owed() }
+
+// batch is the consumer's side of the main queue (see Mailbox.out).
+type batch[T any] struct {
+	r ring[entry[T]]
+	// popped counts the messages the consumer took from r and has not yet
+	// taken off counts: it writes this line, not the one producers write,
+	// for every message. Folded into counts under mu at each swap.
+	popped atomic.Int64
+}
+
+// owed is how many popped batch messages counts still includes.
+func (m *Mailbox[T]) owed() int {
+	if m.out == nil {
+		return 0
+	}
+	return int(m.out.popped.Load())
+}
 
 // Scheduled reports the flag: true if the consumer is scheduled or
 // running, false if it is idle. For tests and debugging: the value may be

@@ -5,7 +5,7 @@ import "context"
 // fullLocked reports whether the user lane is at capacity.
 func (m *Mailbox[T]) fullLocked() bool {
 	c := m.cfg.Capacity
-	return c > 0 && m.Len() >= c
+	return c > 0 && m.lenLocked() >= c
 }
 
 // makeRoomLocked is called by Push, with m.mu held, on a full mailbox. It
