@@ -43,12 +43,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 		m.mu.Unlock()
 		return msg, false, true
 	}
-	if o := m.out; o != nil {
-		if p := o.popped.Load(); p > 0 { // fold the batch's pops into counts
-			m.addLocked(-int(p), -int(p))
-			o.popped.Add(-p)
-		}
-	}
+	m.foldLocked()
 	if !q.filter.only && q.main.n > 1 && m.swaps() {
 		if m.out == nil {
 			m.out = new(batch[T])
@@ -109,21 +104,45 @@ func (m *Mailbox[T]) swaps() bool { return m.cfg.Capacity == 0 }
 // Idle may return false spuriously (the main queue may hold only messages
 // the filter will hold back: Pop then returns ok == false and the consumer
 // calls Idle again), but never returns true while an admitted message is
-// pending with nobody scheduled. Consumer only; O(1), lock-free.
+// pending with nobody scheduled. Consumer only; O(1), lock-free except
+// once per batch, when it settles the batch's pops into the counters.
 func (m *Mailbox[T]) Idle() bool {
 	if m.hasWork() {
 		return false
 	}
+	m.fold()
 	if idleHook != nil {
 		idleHook()
 	}
 	m.sched.Store(flagIdle)
 	// Re-check: a Push that enqueued after the check above and saw the
-	// flag still scheduled did not schedule anyone.
-	if !m.hasWork() {
+	// flag still scheduled did not schedule anyone. From the store on, a
+	// producer may have become the consumer: read only shared counters.
+	if uint32(m.counts.Load()) == 0 && m.active.Load() == 0 {
 		return true
 	}
 	return !m.sched.CompareAndSwap(flagIdle, flagScheduled)
+}
+
+// fold takes the batch's pops off the counters, under the lock so that
+// lenLocked never sees half of it. Consumer only.
+func (m *Mailbox[T]) fold() {
+	o := m.out
+	if o == nil || o.popped.Load() == 0 {
+		return
+	}
+	m.mu.Lock()
+	m.foldLocked()
+	m.mu.Unlock()
+}
+
+func (m *Mailbox[T]) foldLocked() {
+	if o := m.out; o != nil {
+		if p := o.popped.Load(); p > 0 {
+			m.addLocked(-int(p), -int(p))
+			o.popped.Add(-p)
+		}
+	}
 }
 
 // hasWork reports whether a system message, a queued user message or an
