@@ -25,7 +25,8 @@ type call[S, Q, R any] struct {
 	req      Q
 	ctx      context.Context
 	deadline time.Time                   // the default deadline, if ctx had none
-	timer    atomic.Pointer[timer.Timer] // fires the default deadline
+	tm       timer.Timer                 // fires the default deadline, if armed
+	armed    bool                        // tm was started (set before the call is sent)
 	unwatch  atomic.Pointer[func() bool] // Ask: stops watching ctx
 }
 
@@ -37,13 +38,19 @@ func (cl *call[S, Q, R]) arm(sys *System) error {
 	}
 	d := sys.cfg.CallTimeout
 	cl.deadline = time.Now().Add(d)
-	t, err := sys.cfg.Wheel.AfterFunc(d, cl.expire)
-	if err != nil {
+	// The timer is part of the call: arming it allocates nothing.
+	cl.armed = true // before Start: the timer may fire at once
+	if err := sys.cfg.Wheel.Start(&cl.tm, d, expire, cl); err != nil {
+		cl.armed = false
 		return ErrStopped
 	}
-	cl.timer.Store(t)
 	return nil
 }
+
+// expire is the default deadline's callback, on the wheel's goroutine. It
+// is one plain function for every call type (a generic one would need a
+// closure, an allocation per call).
+func expire(a any) { a.(interface{ expire() }).expire() }
 
 func (cl *call[S, Q, R]) expire() {
 	var zero R
@@ -63,8 +70,8 @@ func (cl *call[S, Q, R]) settle(v R, err error) bool {
 }
 
 func (cl *call[S, Q, R]) stopTimer() {
-	if t := cl.timer.Load(); t != nil {
-		t.Stop()
+	if cl.armed {
+		cl.tm.Stop()
 	}
 	if f := cl.unwatch.Load(); f != nil {
 		(*f)()
@@ -108,6 +115,7 @@ func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
 		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: err})
 		return
 	}
+	x.replied = true
 	if !cl.settle(v, err) {
 		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: err})
 	}

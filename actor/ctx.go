@@ -11,10 +11,12 @@ import (
 // stopping. A Ctx is valid only during the handler call it was passed to;
 // do not keep it or use it from another goroutine.
 type Ctx struct {
-	c     *cell
-	cur   message
-	cctx  context.Context // made by Context on first use
-	admit bool            // Only/All was called during this message
+	c    *cell
+	cur  message
+	cctx context.Context // made by Context on first use
+	// replied: the message was a sync call that got its reply (the turn
+	// then briefly waits for the caller's next call).
+	replied bool
 }
 
 var ctxPool = sync.Pool{New: func() any { return new(Ctx) }}

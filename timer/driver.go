@@ -21,7 +21,7 @@ func (w *Wheel) run() {
 	w.mu.Lock()
 	w.driver = id
 	w.mu.Unlock()
-	var batch [fireBatch]func()
+	var batch [fireBatch]fire
 	target := never // the tick the driver last chose to wake at
 	for {
 		now := w.now()
@@ -72,7 +72,7 @@ func (w *Wheel) now() uint64 {
 // takes those of a level-0 slot out to run, appending their callbacks to
 // fs. It stops early, returning more, when fs is full or it has moved
 // moveBudget timers; otherwise it advances w.cur to now.
-func (w *Wheel) advanceLocked(now uint64, fs []func()) (_ []func(), more bool) {
+func (w *Wheel) advanceLocked(now uint64, fs []fire) (_ []fire, more bool) {
 	budget := moveBudget
 	for {
 		lvl, s, due, ok := w.levels.next(w.cur)
@@ -90,7 +90,7 @@ func (w *Wheel) advanceLocked(now uint64, fs []func()) (_ []func(), more bool) {
 				t := sl.popFront()
 				t.level = notPending
 				w.n--
-				fs = append(fs, t.f)
+				fs = append(fs, fire{t.f, t.arg})
 			}
 		case lvl < topLevel:
 			// Each lands on a lower level (or level 0's due slot), so
@@ -118,8 +118,14 @@ func (w *Wheel) advanceLocked(now uint64, fs []func()) (_ []func(), more bool) {
 	}
 }
 
+// fire is a callback taken out to run.
+type fire struct {
+	f   func(any)
+	arg any
+}
+
 // call runs f, recovering and reporting a panic.
-func (w *Wheel) call(f func()) {
+func (w *Wheel) call(f fire) {
 	defer func() {
 		if v := recover(); v != nil {
 			w.panics.Add(1)
@@ -128,5 +134,5 @@ func (w *Wheel) call(f func()) {
 			}
 		}
 	}()
-	f()
+	f.f(f.arg)
 }

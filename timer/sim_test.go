@@ -14,7 +14,7 @@ type sim struct {
 	w     *Wheel
 	now   uint64            // the tick the last advance ran at
 	fired map[*Timer]uint64 // tick it fired at
-	batch [fireBatch]func()
+	batch [fireBatch]fire
 }
 
 func newSim(t *testing.T) *sim {
@@ -28,7 +28,8 @@ func newSim(t *testing.T) *sim {
 // add schedules a timer due at tick when (no goroutine is started).
 func (s *sim) add(when uint64) *Timer {
 	tm := &Timer{w: s.w, level: notPending}
-	tm.f = func() {
+	tm.f = callFunc
+	tm.arg = func() {
 		if _, ok := s.fired[tm]; ok {
 			s.t.Fatalf("timer due at %d fired twice", tm.when)
 		}
@@ -46,7 +47,7 @@ func (s *sim) advance(now uint64) {
 	for {
 		fs, more := s.w.advanceLocked(now, s.batch[:0])
 		for _, f := range fs {
-			f()
+			f.f(f.arg)
 		}
 		s.check()
 		if len(fs) == 0 && !more {
@@ -184,7 +185,7 @@ func TestSimChunkedCascade(t *testing.T) {
 	for round := 0; ; round++ {
 		fs, more := s.w.advanceLocked(4096, s.batch[:0])
 		for _, f := range fs {
-			f()
+			f.f(f.arg)
 		}
 		s.check()
 		if len(fs) == 0 && !more {

@@ -7,7 +7,8 @@ import "time"
 type Timer struct {
 	next, prev *Timer // links in a slot's list; guarded by w.mu
 	w          *Wheel
-	f          func()
+	f          func(any) // called with arg
+	arg        any
 	when       uint64 // tick at which it is due; guarded by w.mu
 	level      uint8  // level of its slot, notPending if in none; guarded by w.mu
 	slot       uint8  // its slot on that level; guarded by w.mu

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 	"unsafe"
 )
@@ -97,4 +98,51 @@ func TestZeroValuesPanic(t *testing.T) {
 			tt.f()
 		})
 	}
+}
+
+// Start arms a caller-owned (embedded) Timer without allocating, and it
+// stops, resets and restarts like one from AfterFunc.
+func TestStartEmbedded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, err := New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		type owner struct {
+			tm    Timer
+			fired int
+		}
+		var o owner
+		hit := func(a any) { a.(*owner).fired++ }
+		if err := w.Start(&o.tm, time.Second, hit, &o); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if o.fired != 1 {
+			t.Fatalf("fired %d times; want 1", o.fired)
+		}
+		if err := w.Start(&o.tm, time.Second, hit, &o); err != nil { // restart a fired timer
+			t.Fatal(err)
+		}
+		if !o.tm.Stop() {
+			t.Fatal("Stop of a started timer = false")
+		}
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if o.fired != 1 {
+			t.Fatalf("a stopped timer fired: %d", o.fired)
+		}
+		if err := w.Start(&o.tm, time.Second, nil, nil); !errors.Is(err, ErrNilFunc) {
+			t.Fatalf("Start(nil f) = %v; want ErrNilFunc", err)
+		}
+		allocs := testing.AllocsPerRun(100, func() {
+			_ = w.Start(&o.tm, time.Hour, hit, &o)
+			o.tm.Stop()
+		})
+		if allocs != 0 {
+			t.Fatalf("Start+Stop allocated %v times; want 0", allocs)
+		}
+	})
 }
