@@ -79,3 +79,59 @@ func BenchmarkTimerAddStop(b *testing.B) {
 		b.ReportMetric(perTimer, "B/timer")
 	})
 }
+
+// BenchmarkTimerStartStop is TimerAddStop with the timer embedded in the
+// caller's own struct (Wheel.Start), as troupe's sync calls arm their
+// deadline: no allocation per add. The peer is the same time.AfterFunc.
+func BenchmarkTimerStartStop(b *testing.B) {
+	b.Run("troupe", func(b *testing.B) {
+		w, err := timer.New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer w.Stop()
+		before := heapBytes() // the timers live in this slice: count it
+		ts := make([]timer.Timer, pendingTimers)
+		for i := range ts {
+			if err := w.Start(&ts[i], pendingDelay+time.Duration(i)*time.Microsecond*60, nopArg, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perTimer := float64(heapBytes()-before) / pendingTimers
+		var own timer.Timer
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := w.Start(&own, opDelay, nopArg, nil); err != nil {
+				b.Fatal(err)
+			}
+			if !own.Stop() {
+				b.Fatal("stop: timer was not pending")
+			}
+		}
+		b.ReportMetric(perTimer, "B/timer")
+		runtime.KeepAlive(ts)
+	})
+	b.Run("raw", func(b *testing.B) {
+		ts := make([]*time.Timer, pendingTimers)
+		before := heapBytes()
+		for i := range ts {
+			ts[i] = time.AfterFunc(pendingDelay+time.Duration(i)*time.Microsecond*60, nop)
+		}
+		perTimer := float64(heapBytes()-before) / pendingTimers
+		defer func() {
+			for _, t := range ts {
+				t.Stop()
+			}
+		}()
+		b.ReportAllocs()
+		for b.Loop() {
+			t := time.AfterFunc(opDelay, nop)
+			if !t.Stop() {
+				b.Fatal("stop: timer was not pending")
+			}
+		}
+		b.ReportMetric(perTimer, "B/timer")
+	})
+}
+
+func nopArg(any) {}
