@@ -16,7 +16,7 @@ import (
 func TestExpiredCallNeverRuns(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		rec := &recorder{}
-		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.hook))
+		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
 		acct := spawnAccount(t, rt)
 		var ran atomic.Int32
 		counted := actor.NewMethod("counted", func(a *Account, _ *actor.Ctx, _ int) (int, error) {
@@ -37,8 +37,8 @@ func TestExpiredCallNeverRuns(t *testing.T) {
 		if ran.Load() != 0 {
 			t.Fatal("a call whose caller gave up before it started was run")
 		}
-		if rec.count(actor.ReasonExpired, "counted") != 1 {
-			t.Fatalf("dead letters = %v; want one expired 'counted'", rec.all())
+		if rec.Count(actor.ReasonExpired, "counted") != 1 {
+			t.Fatalf("dead letters = %v; want one expired 'counted'", rec.All())
 		}
 	})
 }
@@ -75,7 +75,7 @@ func TestDefaultCallTimeout(t *testing.T) {
 func TestLateReplyDiscarded(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		rec := &recorder{}
-		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.hook))
+		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
 		acct := spawnAccount(t, rt)
 		gate := make(chan struct{})
 		slow := actor.NewMethod("slow", func(a *Account, _ *actor.Ctx, v int) (int, error) {
@@ -93,8 +93,8 @@ func TestLateReplyDiscarded(t *testing.T) {
 		if err != nil || got != 2 {
 			t.Fatalf("next call = %d, %v; want its own reply 2", got, err)
 		}
-		if rec.count(actor.ReasonLate, "slow") != 1 {
-			t.Fatalf("dead letters = %v; want one late 'slow'", rec.all())
+		if rec.Count(actor.ReasonLate, "slow") != 1 {
+			t.Fatalf("dead letters = %v; want one late 'slow'", rec.All())
 		}
 	})
 }

@@ -369,7 +369,7 @@ func TestProcessPanicsReachCaller(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("Process(Forever): %v", err)
 		}
-	}, troupe.WithDeadLetterHook(letters.hook))
+	}, troupe.WithDeadLetterHook(letters.Hook))
 }
 
 func TestHandlerUnprocessedCallTimesOut(t *testing.T) {
@@ -394,7 +394,7 @@ func TestHandlerUnprocessedCallTimesOut(t *testing.T) {
 		if got := lettersFor(&letters, actor.ReasonExpired, "deposit"); len(got) != 1 {
 			t.Fatalf("expired dead letters: got %v; want 1", got)
 		}
-	}, troupe.WithDeadLetterHook(letters.hook))
+	}, troupe.WithDeadLetterHook(letters.Hook))
 }
 
 // A call without a ctx deadline gets the runtime's call timeout, armed on
@@ -464,7 +464,7 @@ func TestHandlerStopWithOwnerAway(t *testing.T) {
 			if acct.balance != 0 {
 				t.Fatalf("held calls ran: balance %d; want 0", acct.balance)
 			}
-		}, troupe.WithDeadLetterHook(letters.hook))
+		}, troupe.WithDeadLetterHook(letters.Hook))
 	})
 	t.Run("kill", func(t *testing.T) {
 		bubbleRuntime(t, func(t *testing.T, rt *troupe.Runtime) {
@@ -538,7 +538,7 @@ func TestHandlerRuntimeShutdown(t *testing.T) {
 		if err := away.Process(ctx); !errors.Is(err, actor.ErrStopped) {
 			t.Fatalf("Process after Shutdown: got %v; want ErrStopped", err)
 		}
-	}, troupe.WithDeadLetterHook(letters.hook))
+	}, troupe.WithDeadLetterHook(letters.Hook))
 }
 
 // One turn at a time while Forever serves concurrent callers, and a

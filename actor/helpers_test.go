@@ -1,33 +1,21 @@
 package actor_test
 
 import (
-	"context"
 	"errors"
-	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
-	troupe "github.com/troupe-go/troupe/runtime"
+	"github.com/troupe-go/troupe/internal/testkit"
 )
 
-// newRuntime returns a runtime shut down when the test ends.
-func newRuntime(t testing.TB, opts ...troupe.Option) *troupe.Runtime {
-	t.Helper()
-	rt, err := troupe.New(opts...)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := rt.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	})
-	return rt
-}
+var (
+	newRuntime = testkit.NewRuntime
+	bubble     = testkit.Bubble
+)
+
+// recorder collects dead letters.
+type recorder = testkit.Letters
 
 type Account struct {
 	balance int
@@ -67,44 +55,4 @@ func spawnAccount(t testing.TB, rt actor.Spawner, opts ...actor.Option) *actor.R
 		t.Fatalf("Spawn: %v", err)
 	}
 	return ref
-}
-
-// bubble runs f in a synctest bubble with a fake-time watchdog: a deadlock
-// hidden by background tickers (the pool's housekeeping) shows up as a
-// failure after an hour of fake time instead of a hang.
-func bubble(t *testing.T, f func(t *testing.T)) {
-	t.Helper()
-	synctest.Test(t, func(t *testing.T) {
-		w := time.AfterFunc(time.Hour, func() { panic("watchdog: the bubble made no progress for an hour of fake time") })
-		defer w.Stop()
-		f(t)
-	})
-}
-
-// recorder collects dead letters.
-type recorder struct {
-	mu sync.Mutex
-	ds []actor.DeadLetter
-}
-
-func (r *recorder) hook(d actor.DeadLetter) {
-	r.mu.Lock()
-	r.ds = append(r.ds, d)
-	r.mu.Unlock()
-}
-
-func (r *recorder) all() []actor.DeadLetter {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]actor.DeadLetter(nil), r.ds...)
-}
-
-func (r *recorder) count(why actor.Reason, method string) int {
-	n := 0
-	for _, d := range r.all() {
-		if d.Reason == why && d.Method == method {
-			n++
-		}
-	}
-	return n
 }

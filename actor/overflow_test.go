@@ -29,7 +29,7 @@ func busy(t *testing.T, acct *actor.Ref[*Account]) (release func()) {
 
 func TestMailboxReject(t *testing.T) {
 	rec := &recorder{}
-	rt := newRuntime(t, troupe.WithDeadLetterHook(rec.hook))
+	rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
 	acct := spawnAccount(t, rt, actor.WithMailbox(2, actor.Reject))
 	release := busy(t, acct)
 	for i := 0; i < 2; i++ {
@@ -48,8 +48,8 @@ func TestMailboxReject(t *testing.T) {
 	if bal, _ := Balance.Call(context.Background(), acct, struct{}{}); bal != 2 {
 		t.Fatalf("balance = %d; want 2 (the rejected ones never ran)", bal)
 	}
-	if rec.count(actor.ReasonMailboxFull, "deposit") != 2 {
-		t.Fatalf("dead letters = %v; want 2 mailbox-full deposits", rec.all())
+	if rec.Count(actor.ReasonMailboxFull, "deposit") != 2 {
+		t.Fatalf("dead letters = %v; want 2 mailbox-full deposits", rec.All())
 	}
 }
 
@@ -138,17 +138,17 @@ func TestBlockedHandlersDoNotStarvePool(t *testing.T) {
 // Oneway failures reach the dead-letter hook with the method name.
 func TestOnewayFailuresAreDeadLetters(t *testing.T) {
 	rec := &recorder{}
-	rt := newRuntime(t, troupe.WithDeadLetterHook(rec.hook))
+	rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
 	acct := spawnAccount(t, rt)
 	_ = Deposit.Cast(acct, -1)
 	_ = Boom.Cast(acct, "oops")
 	if _, err := Balance.Call(context.Background(), acct, struct{}{}); err != nil {
 		t.Fatal(err)
 	}
-	if rec.count(actor.ReasonFailed, "deposit") != 1 || rec.count(actor.ReasonFailed, "boom") != 1 {
-		t.Fatalf("dead letters = %v; want failed deposit and boom", rec.all())
+	if rec.Count(actor.ReasonFailed, "deposit") != 1 || rec.Count(actor.ReasonFailed, "boom") != 1 {
+		t.Fatalf("dead letters = %v; want failed deposit and boom", rec.All())
 	}
-	for _, d := range rec.all() {
+	for _, d := range rec.All() {
 		var pe *actor.PanicError
 		if d.Method == "boom" && !errors.As(d.Err, &pe) {
 			t.Fatalf("boom's dead letter = %v; want a *PanicError", d.Err)
@@ -161,7 +161,7 @@ func TestOnewayFailuresAreDeadLetters(t *testing.T) {
 	acct.Kill()
 	<-acct.Done()
 	_ = Deposit.Cast(acct, 1)
-	if rec.count(actor.ReasonStopped, "deposit") != 1 {
-		t.Fatalf("a Cast to a stopped actor was not a dead letter: %v", rec.all())
+	if rec.Count(actor.ReasonStopped, "deposit") != 1 {
+		t.Fatalf("a Cast to a stopped actor was not a dead letter: %v", rec.All())
 	}
 }

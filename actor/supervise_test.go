@@ -183,7 +183,7 @@ func (badHooks) Stopping(*actor.Ctx) { panic("stop hook") }
 
 func TestHookPanicsReported(t *testing.T) {
 	rec := &recorder{}
-	rt := newRuntime(t, troupe.WithDeadLetterHook(rec.hook))
+	rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
 	ping := actor.NewMethod("ping", func(*badHooks, *actor.Ctx, int) (int, error) { return 1, nil })
 	ref, err := actor.Spawn(rt, &badHooks{})
 	if err != nil {
@@ -195,8 +195,8 @@ func TestHookPanicsReported(t *testing.T) {
 	if err := ref.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if rec.count(actor.ReasonFailed, "started") != 1 || rec.count(actor.ReasonFailed, "stopping") != 1 {
-		t.Fatalf("dead letters = %v; want the two hook panics", rec.all())
+	if rec.Count(actor.ReasonFailed, "started") != 1 || rec.Count(actor.ReasonFailed, "stopping") != 1 {
+		t.Fatalf("dead letters = %v; want the two hook panics", rec.All())
 	}
 	if !ref.Stopped() {
 		t.Fatal("a stopping-hook panic resurrected the actor")

@@ -85,7 +85,7 @@ func mustCast[S, Q, R any](t *testing.T, m *actor.Method[S, Q, R], to *actor.Ref
 // method, in the order they were reported.
 func lettersFor(r *recorder, why actor.Reason, method string) []actor.DeadLetter {
 	var out []actor.DeadLetter
-	for _, d := range r.all() {
+	for _, d := range r.All() {
 		if d.Reason == why && d.Method == method {
 			out = append(out, d)
 		}
@@ -182,7 +182,7 @@ func TestOnlyHeldCallDeadline(t *testing.T) {
 		if got := lettersFor(&letters, actor.ReasonExpired, "deposit"); len(got) != 1 {
 			t.Fatalf("expired dead letters for deposit: got %v; want 1", got)
 		}
-	}, troupe.WithDeadLetterHook(letters.hook))
+	}, troupe.WithDeadLetterHook(letters.Hook))
 }
 
 func TestOnlyStopFailsHeldCalls(t *testing.T) {
@@ -209,7 +209,7 @@ func TestOnlyStopFailsHeldCalls(t *testing.T) {
 			t.Fatalf("held sync call at stop: got %v; want ErrStopped", err)
 		}
 		if got, want := payloadsFor(&letters, actor.ReasonStopped, "deposit"), []any{5}; !slices.Equal(got, want) {
-			t.Fatalf("held oneway payloads in stopped dead letters: got %v; want %v (all: %v)", got, want, letters.all())
+			t.Fatalf("held oneway payloads in stopped dead letters: got %v; want %v (all: %v)", got, want, letters.All())
 		}
 		for _, d := range lettersFor(&letters, actor.ReasonStopped, "deposit") {
 			if !errors.Is(d.Err, actor.ErrStopped) {
@@ -219,7 +219,7 @@ func TestOnlyStopFailsHeldCalls(t *testing.T) {
 		if err := Deposit.Cast(acct, 1); !errors.Is(err, actor.ErrStopped) {
 			t.Fatalf("Cast after Stop: got %v; want ErrStopped", err)
 		}
-	}, troupe.WithDeadLetterHook(letters.hook))
+	}, troupe.WithDeadLetterHook(letters.Hook))
 }
 
 func TestOnlySystemMessagesIgnoreWhitelist(t *testing.T) {
@@ -254,7 +254,7 @@ func TestOnlySystemMessagesIgnoreWhitelist(t *testing.T) {
 				if got, want := payloadsFor(&letters, actor.ReasonStopped, "deposit"), []any{1, 2, 3}; !slices.Equal(got, want) {
 					t.Fatalf("stopped dead letters: got %v; want %v", got, want)
 				}
-			}, troupe.WithDeadLetterHook(letters.hook))
+			}, troupe.WithDeadLetterHook(letters.Hook))
 		})
 	}
 }
@@ -313,7 +313,7 @@ func TestOnlyHeldCallsCountTowardCapacity(t *testing.T) {
 						t.Fatalf("admitted call into a mailbox full of held calls: got %v; want ErrMailboxFull", err)
 					}
 				}
-			}, troupe.WithCallTimeout(time.Second), troupe.WithDeadLetterHook(letters.hook))
+			}, troupe.WithCallTimeout(time.Second), troupe.WithDeadLetterHook(letters.Hook))
 		})
 	}
 }

@@ -146,13 +146,13 @@ func TestInitialRefusalGoesToDeadLetters(t *testing.T) {
 		synctest.Wait() // the report is a self-cast, after Started
 		expect(t, ref, A, "enter a", "fn a")
 		var found bool
-		for _, l := range dl.list() {
+		for _, l := range dl.All() {
 			if l.Method == "fsm.error" && l.Reason == actor.ReasonFailed && errors.Is(l.Err, fsm.ErrInvalidTransition) {
 				found = true
 			}
 		}
 		if !found {
-			t.Fatalf("dead letters %v; want fsm.error with ErrInvalidTransition", dl.list())
+			t.Fatalf("dead letters %v; want fsm.error with ErrInvalidTransition", dl.All())
 		}
-	}, troupe.WithDeadLetterHook(dl.hook))
+	}, troupe.WithDeadLetterHook(dl.Hook))
 }

@@ -3,44 +3,24 @@ package fsm_test
 import (
 	"context"
 	"slices"
-	"sync"
 	"testing"
-	"testing/synctest"
-	"time"
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/fsm"
+	"github.com/troupe-go/troupe/internal/testkit"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
-// newRuntime returns a runtime shut down when the test ends. Inside a
-// synctest bubble use bubble instead.
-func newRuntime(t testing.TB, opts ...troupe.Option) *troupe.Runtime {
-	t.Helper()
-	rt, err := troupe.New(opts...)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { shutdown(t, rt) })
-	return rt
-}
+var (
+	newRuntime = testkit.NewRuntime
+	shutdown   = testkit.Shutdown
+)
 
-func shutdown(t testing.TB, rt *troupe.Runtime) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rt.Shutdown(ctx); err != nil {
-		t.Errorf("Shutdown: %v", err)
-	}
-}
-
-// bubble runs f in a synctest bubble with a runtime made and shut down
-// inside it, and a fake-time watchdog that panics instead of hanging.
+// bubble runs f in a synctest bubble (with testkit's fake-time watchdog)
+// with a runtime made and shut down inside it.
 func bubble(t *testing.T, f func(t *testing.T, rt *troupe.Runtime), opts ...troupe.Option) {
 	t.Helper()
-	synctest.Test(t, func(t *testing.T) {
-		w := time.AfterFunc(time.Hour, func() { panic("watchdog: " + t.Name() + ": bubble deadlocked") })
-		defer w.Stop()
+	testkit.Bubble(t, func(t *testing.T) {
 		rt, err := troupe.New(opts...)
 		if err != nil {
 			t.Fatalf("New: %v", err)
@@ -49,6 +29,9 @@ func bubble(t *testing.T, f func(t *testing.T, rt *troupe.Runtime), opts ...trou
 		f(t, rt)
 	})
 }
+
+// letters collects dead letters.
+type letters = testkit.Letters
 
 type phase string
 
@@ -188,22 +171,4 @@ func expect(t testing.TB, ref *actor.Ref[*bot], state phase, log ...string) {
 	if s.state != state || !slices.Equal(s.log, log) {
 		t.Fatalf("state %v, log %q; want %v, %q", s.state, s.log, state, log)
 	}
-}
-
-// letters collects dead letters.
-type letters struct {
-	mu  sync.Mutex
-	all []actor.DeadLetter
-}
-
-func (l *letters) hook(d actor.DeadLetter) {
-	l.mu.Lock()
-	l.all = append(l.all, d)
-	l.mu.Unlock()
-}
-
-func (l *letters) list() []actor.DeadLetter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.all)
 }

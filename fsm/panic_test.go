@@ -67,7 +67,7 @@ func TestPanicMidChain(t *testing.T) {
 // actor reports the panic; Goto says ErrNotStarted.
 func TestPanicInInitialState(t *testing.T) {
 	var dl letters
-	rt := newRuntime(t, troupe.WithDeadLetterHook(dl.hook))
+	rt := newRuntime(t, troupe.WithDeadLetterHook(dl.Hook))
 	b := newBot()
 	b.panicIn["fn a"] = true
 	ref := spawn(t, rt, basic(t), b)
@@ -75,7 +75,7 @@ func TestPanicInInitialState(t *testing.T) {
 		t.Fatalf("got %v; want ErrNotStarted", err)
 	}
 	var pe *actor.PanicError
-	if l := dl.list(); len(l) == 0 || !errors.As(l[0].Err, &pe) {
+	if l := dl.All(); len(l) == 0 || !errors.As(l[0].Err, &pe) {
 		t.Fatalf("dead letters %v; want the Started panic", l)
 	}
 }
@@ -110,10 +110,10 @@ func TestSpawnFuncRestart(t *testing.T) {
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		expect(t, ref, A)
-		for _, l := range dl.list() {
+		for _, l := range dl.All() {
 			if l.Method != "boom" {
 				t.Errorf("dead letter %v; want only boom's", l)
 			}
 		}
-	}, troupe.WithDeadLetterHook(dl.hook))
+	}, troupe.WithDeadLetterHook(dl.Hook))
 }

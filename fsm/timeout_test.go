@@ -68,10 +68,10 @@ func TestTimeoutCancelledOnExit(t *testing.T) {
 			time.Sleep(2 * time.Second)
 			synctest.Wait()
 			expect(t, ref, C, "exit a", "enter c", "fn c")
-			if l := dl.list(); len(l) != 0 {
+			if l := dl.All(); len(l) != 0 {
 				t.Errorf("dead letters %v; want none", l)
 			}
-		}, troupe.WithDeadLetterHook(dl.hook))
+		}, troupe.WithDeadLetterHook(dl.Hook))
 	}
 }
 
@@ -126,10 +126,10 @@ func TestStaleQueuedTimeoutNeverFires(t *testing.T) {
 			time.Sleep(time.Minute)
 			synctest.Wait()
 			expect(t, ref, B, "exit a", "enter b", "fn b")
-			if l := dl.list(); len(l) != 0 {
+			if l := dl.All(); len(l) != 0 {
 				t.Errorf("dead letters %v; want none", l)
 			}
-		}, troupe.WithDeadLetterHook(dl.hook))
+		}, troupe.WithDeadLetterHook(dl.Hook))
 	}
 }
 
@@ -145,11 +145,11 @@ func TestTimeoutRefusedGoesToDeadLetters(t *testing.T) {
 		if s := inspect(t, ref); s.state != A {
 			t.Fatalf("state %v; want a", s.state)
 		}
-		l := dl.list()
+		l := dl.All()
 		if len(l) != 1 || l[0].Method != "fsm.timeout" || !errors.Is(l[0].Err, fsm.ErrGuard) {
 			t.Fatalf("dead letters %v; want one fsm.timeout refused by the guard", l)
 		}
-	}, troupe.WithDeadLetterHook(dl.hook))
+	}, troupe.WithDeadLetterHook(dl.Hook))
 }
 
 // A Stop step cancels the state's timeout.

@@ -1,0 +1,81 @@
+// Package testkit holds the helpers troupe's own tests share: a runtime
+// torn down with the test, a synctest bubble with a fake-time watchdog, and
+// a dead-letter recorder. It is internal: no public API.
+package testkit
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// NewRuntime returns a runtime that is shut down (bounded by 10 s) when the
+// test ends; a failed shutdown fails the test.
+func NewRuntime(t testing.TB, opts ...troupe.Option) *troupe.Runtime {
+	t.Helper()
+	rt, err := troupe.New(opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { Shutdown(t, rt) })
+	return rt
+}
+
+// Shutdown shuts rt down within 10 s or fails the test.
+func Shutdown(t testing.TB, rt *troupe.Runtime) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// Bubble runs f in a synctest bubble with a fake-time watchdog: a deadlock
+// hidden by background tickers (the pool's housekeeping) becomes a panic
+// after an hour of fake time instead of a hang.
+func Bubble(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	synctest.Test(t, func(t *testing.T) {
+		w := time.AfterFunc(time.Hour, func() { panic("watchdog: " + t.Name() + ": the bubble made no progress for an hour of fake time") })
+		defer w.Stop()
+		f(t)
+	})
+}
+
+// Letters records dead letters; pass its Hook to troupe.WithDeadLetterHook.
+type Letters struct {
+	mu  sync.Mutex // guards all
+	all []actor.DeadLetter
+}
+
+// Hook records d.
+func (l *Letters) Hook(d actor.DeadLetter) {
+	l.mu.Lock()
+	l.all = append(l.all, d)
+	l.mu.Unlock()
+}
+
+// All returns a copy of what was recorded.
+func (l *Letters) All() []actor.DeadLetter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.all)
+}
+
+// Count counts the recorded letters with this reason and method.
+func (l *Letters) Count(why actor.Reason, method string) int {
+	n := 0
+	for _, d := range l.All() {
+		if d.Reason == why && d.Method == method {
+			n++
+		}
+	}
+	return n
+}
