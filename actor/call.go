@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
@@ -21,13 +22,12 @@ const (
 // caller waits on, and how the caller gives up.
 type call[S, Q, R any] struct {
 	Future[R]
-	m        *Method[S, Q, R]
-	req      Q
-	ctx      context.Context
-	deadline time.Time                   // the default deadline, if ctx had none
-	tm       timer.Timer                 // fires the default deadline, if armed
-	armed    bool                        // tm was started (set before the call is sent)
-	unwatch  atomic.Pointer[func() bool] // Ask: stops watching ctx
+	m       *Method[S, Q, R]
+	req     Q
+	ctx     context.Context
+	tm      timer.Timer                 // fires the default deadline, if armed
+	armed   bool                        // tm was started (set before the call is sent)
+	unwatch atomic.Pointer[func() bool] // Ask: stops watching ctx
 }
 
 // arm gives the call the default timeout if ctx has no deadline. It fails
@@ -37,7 +37,6 @@ func (cl *call[S, Q, R]) arm(sys *System) error {
 		return nil
 	}
 	d := sys.cfg.CallTimeout
-	cl.deadline = time.Now().Add(d)
 	// The timer is part of the call: arming it allocates nothing.
 	cl.armed = true // before Start: the timer may fire at once
 	if err := sys.cfg.Wheel.Start(&cl.tm, d, expire, cl); err != nil {
@@ -82,8 +81,13 @@ func (cl *call[S, Q, R]) key() mailbox.Key { return cl.m.k }
 func (cl *call[S, Q, R]) name() string     { return cl.m.label }
 func (cl *call[S, Q, R]) live() bool       { return cl.state.Load() == callPending }
 
+// callContext is the caller's ctx and, if ctx had no deadline, the default
+// one (read from the call's timer: no clock read per call).
 func (cl *call[S, Q, R]) callContext() (context.Context, time.Time) {
-	return cl.ctx, cl.deadline
+	if cl.armed {
+		return cl.ctx, cl.tm.Deadline()
+	}
+	return cl.ctx, time.Time{}
 }
 
 // run handles the call on the actor's turn. A call whose caller gave up
@@ -101,23 +105,35 @@ func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
 		return
 	}
 	v, err := cl.m.fn(c.state.(S), x, cl.req)
-	if cl.ctx.Err() != nil || (!cl.deadline.IsZero() && !time.Now().Before(cl.deadline)) {
-		// Finished after the caller's deadline or cancel: the caller has
-		// given up, even if it has not woken yet. The reply is late.
+	if late := cl.lateErr(x); late != nil {
+		// The handler watched its Context, and that ended with the
+		// caller's deadline or cancel: the caller has given up even if it
+		// has not woken yet (its own timer may fire a tick later). The
+		// reply is late. A handler that never looked at its Context races
+		// its caller fairly: whoever settles first wins.
 		var zero R
-		if err = cl.ctx.Err(); err != nil {
-			err = ctxErr(cl.ctx, cl.m.label)
-		} else {
-			err = timeoutFor(cl.m.label)
-		}
-		v = zero
-		cl.settle(v, err)
-		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: err})
+		cl.settle(zero, late)
+		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: late})
 		return
 	}
 	if !cl.settle(v, err) {
 		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: err})
 	}
+}
+
+// lateErr is the outcome of a call whose handler saw its Context end
+// because the caller gave up, or nil.
+func (cl *call[S, Q, R]) lateErr(x *Ctx) error {
+	if x.cctx == nil {
+		return nil
+	}
+	if cl.ctx.Err() != nil {
+		return ctxErr(cl.ctx, cl.m.label)
+	}
+	if errors.Is(x.cctx.Err(), context.DeadlineExceeded) {
+		return timeoutFor(cl.m.label)
+	}
+	return nil
 }
 
 func (cl *call[S, Q, R]) panicked(x *Ctx, _ any, pe *PanicError) {

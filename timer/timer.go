@@ -68,3 +68,18 @@ func (t *Timer) wheel() *Wheel {
 	}
 	return t.w
 }
+
+// Deadline is when the timer is due, as last started or reset: its due
+// tick, rounded up to the wheel's resolution (the callback runs at that
+// tick or within one tick after it). It is the zero Time for a timer never
+// started. Safe for concurrent use; O(1).
+func (t *Timer) Deadline() time.Time {
+	w := t.w
+	if w == nil {
+		return time.Time{}
+	}
+	w.mu.Lock()
+	when := t.when
+	w.mu.Unlock()
+	return w.start.Add(time.Duration(when) * w.tick)
+}

@@ -146,3 +146,24 @@ func TestStartEmbedded(t *testing.T) {
 		}
 	})
 }
+
+// Deadline reports when a timer is due, rounded up to the tick.
+func TestTimerDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, err := New(WithTick(10 * time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		var zero Timer
+		if !zero.Deadline().IsZero() {
+			t.Fatal("a timer never started has a deadline")
+		}
+		start := time.Now()
+		tm, _ := w.AfterFunc(25*time.Millisecond, func() {})
+		if got, want := tm.Deadline(), start.Add(30*time.Millisecond); !got.Equal(want) {
+			t.Fatalf("Deadline = %v; want %v (rounded up to the 10ms tick)", got.Sub(start), want.Sub(start))
+		}
+		tm.Stop()
+	})
+}
