@@ -17,14 +17,8 @@ import (
 func TestStopProcessesQueued(t *testing.T) {
 	rt := newRuntime(t)
 	acct := spawnAccount(t, rt)
-	gate := make(chan struct{})
-	hold := actor.NewMethod("hold", func(a *Account, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
-	_ = hold.Cast(acct, 0)
-	var wg sync.WaitGroup
-	results := make([]error, 10)
-	for i := range 10 {
-		wg.Go(func() { _, results[i] = Deposit.Call(context.Background(), acct, 1) })
-	}
+	release := busy(t, acct)
+	wg, results := depositCalls(acct, 10)
 	waitQueued(t, acct, 10)
 	stopped := make(chan error, 1)
 	go func() { stopped <- acct.Stop(context.Background()) }()
@@ -35,7 +29,7 @@ func TestStopProcessesQueued(t *testing.T) {
 	if _, err := Deposit.Call(context.Background(), acct, 1); !errors.Is(err, actor.ErrStopped) {
 		t.Fatalf("Call while stopping = %v; want ErrStopped", err)
 	}
-	close(gate)
+	release()
 	if err := <-stopped; err != nil {
 		t.Fatalf("Stop = %v", err)
 	}
@@ -54,17 +48,11 @@ func TestStopProcessesQueued(t *testing.T) {
 func TestKillFailsQueued(t *testing.T) {
 	rt := newRuntime(t)
 	acct := spawnAccount(t, rt)
-	gate := make(chan struct{})
-	hold := actor.NewMethod("hold", func(a *Account, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
-	_ = hold.Cast(acct, 0)
-	var wg sync.WaitGroup
-	results := make([]error, 10)
-	for i := range 10 {
-		wg.Go(func() { _, results[i] = Deposit.Call(context.Background(), acct, 1) })
-	}
+	release := busy(t, acct)
+	wg, results := depositCalls(acct, 10)
 	waitQueued(t, acct, 10)
 	acct.Kill()
-	close(gate)
+	release()
 	wg.Wait()
 	<-acct.Done()
 	for i, err := range results {
@@ -198,6 +186,17 @@ func TestCloseImmediate(t *testing.T) {
 			t.Fatalf("queued call after Close = %v; want ErrStopped", err)
 		}
 	}
+}
+
+// depositCalls starts n concurrent Deposit calls; results[i] is the i-th's
+// outcome once wg is done.
+func depositCalls(acct *actor.Ref[*Account], n int) (*sync.WaitGroup, []error) {
+	var wg sync.WaitGroup
+	results := make([]error, n)
+	for i := range n {
+		wg.Go(func() { _, results[i] = Deposit.Call(context.Background(), acct, 1) })
+	}
+	return &wg, results
 }
 
 // waitQueued waits until n user calls wait in ref's mailbox.
