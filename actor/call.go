@@ -116,6 +116,7 @@ func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
 		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: late})
 		return
 	}
+	x.replied = true
 	if !cl.settle(v, err) {
 		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: err})
 	}

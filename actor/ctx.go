@@ -14,6 +14,9 @@ type Ctx struct {
 	c    *cell
 	cur  message
 	cctx context.Context // made by Context on first use
+	// replied: the message was a sync call that got its reply, so the
+	// turn briefly waits for the caller's next call.
+	replied bool
 }
 
 var ctxPool = sync.Pool{New: func() any { return new(Ctx) }}

@@ -12,7 +12,7 @@ type config struct {
 // DefaultThroughput is the default per-turn message budget.
 const DefaultThroughput = 256
 
-// DefaultPoolSize is the default number of pooled workers. Turns beyond it
+// DefaultPoolSize is the default number of pooled workers. Loops beyond it
 // run on spill goroutines, so the size bounds reuse, not concurrency.
 const DefaultPoolSize = 4096
 

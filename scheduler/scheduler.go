@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/panjf2000/ants/v2"
 )
@@ -37,20 +39,44 @@ type Task struct {
 	r Runner
 }
 
-// Scheduler runs [Task] turns on an ants pool. It is safe for concurrent use.
+// stallCheck is how often the watchdog looks for loops that all sit in
+// blocked handlers while turns wait.
+const stallCheck = time.Millisecond
+
+// Scheduler runs [Task] turns. It is safe for concurrent use.
+//
+// Runnable tasks wait in one FIFO run queue, drained by loops: long-lived
+// goroutines that run one turn after another, parking when the queue is
+// empty. About GOMAXPROCS loops run while there is work, so scheduling a
+// turn is usually a queue push, not a goroutine hand-off. A loop is an
+// ants pool worker (or a plain goroutine of ours when the pool is full).
+// When every loop is busy and the queue waits, a watchdog checks every
+// millisecond that turns still complete; if none did — the loops sit in
+// blocked handlers — it starts one loop per waiting task, so a blocked
+// handler never starves the others.
 type Scheduler struct {
-	pool    *ants.PoolWithFuncGeneric[*Task]
-	budget  int
-	panics  func(any)
-	closed  atomic.Bool
-	running atomic.Int64  // turns in flight, pooled or spilled
-	idle    chan struct{} // closed once closed is set and running is zero
-	idleOne sync.Once
-	relOne  sync.Once
+	pool   *ants.Pool
+	budget int
+	base   int // loops kept while idle
+	panics func(any)
+	loopFn func()
+
+	progress atomic.Uint64 // turns completed, for the watchdog
+
+	mu       sync.Mutex // guards the fields below
+	cond     sync.Cond  // parked loops wait here
+	q        queue
+	loops    int  // loops running (parked included)
+	parked   int  // loops waiting on cond
+	watching bool // the watchdog runs
+	closed   bool
+	idle     chan struct{} // closed once closed, with no loop and no watchdog
+	idleOne  sync.Once
+	relOne   sync.Once
 }
 
 // New returns a scheduler with its own pool. It starts the pool's two
-// housekeeping goroutines; no worker runs until the first turn.
+// housekeeping goroutines; no loop runs until the first turn.
 func New(opts ...Option) (*Scheduler, error) {
 	c := defaults()
 	for _, o := range opts {
@@ -62,11 +88,18 @@ func New(opts ...Option) (*Scheduler, error) {
 	if c.poolSize == 0 || c.poolSize < -1 {
 		return nil, fmt.Errorf("%w: pool size %d must be > 0 or -1 (unbounded)", ErrInvalidOption, c.poolSize)
 	}
-	p, err := ants.NewPoolWithFuncGeneric(c.poolSize, (*Task).turn, ants.WithNonblocking(true), ants.WithPanicHandler(c.onPanic))
+	p, err := ants.NewPool(c.poolSize, ants.WithNonblocking(true), ants.WithPanicHandler(c.onPanic))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
-	return &Scheduler{pool: p, budget: c.budget, panics: c.onPanic, idle: make(chan struct{})}, nil
+	base := runtime.GOMAXPROCS(0)
+	if c.poolSize > 0 {
+		base = min(base, c.poolSize)
+	}
+	s := &Scheduler{pool: p, budget: c.budget, base: base, panics: c.onPanic, idle: make(chan struct{})}
+	s.cond.L = &s.mu
+	s.loopFn = s.loop
+	return s, nil
 }
 
 // Throughput is the per-turn message budget.
@@ -82,69 +115,147 @@ func (s *Scheduler) NewTask(r Runner) *Task {
 // InitTask binds a zero (embedded) Task to s and r.
 func (s *Scheduler) InitTask(t *Task, r Runner) { t.s, t.r = s, r }
 
-func (t *Task) turn() {
-	defer t.s.done()
-	if t.r.Run(t.s.budget) {
-		if err := t.s.Schedule(t); err != nil {
-			t.r.Abort()
+// Schedule queues one turn of t. It never blocks. It returns [ErrClosed]
+// after Shutdown or Close. The caller must ensure a task has at most one
+// turn scheduled at a time (the mailbox's scheduled flag does). Cost: O(1)
+// amortised, no allocation in steady state; it wakes or starts a loop only
+// when none is free.
+func (s *Scheduler) Schedule(t *Task) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.q.push(t)
+	start, watch := 0, false
+	switch {
+	case s.parked > 0:
+		s.cond.Signal()
+	case s.loops < s.base:
+		s.loops++
+		start = 1
+	case !s.watching:
+		s.watching, watch = true, true
+	}
+	s.mu.Unlock()
+	s.start(start)
+	if watch {
+		go s.watch()
+	}
+	return nil
+}
+
+// start starts n loops, counted in s.loops by the caller: on the pool, or
+// on goroutines of ours when it is full.
+func (s *Scheduler) start(n int) {
+	for ; n > 0; n-- {
+		if err := s.pool.Submit(s.loopFn); err != nil {
+			go s.loop()
 		}
 	}
 }
 
-// Schedule submits one turn of t. It never blocks: if the pool is full the
-// turn runs on a fresh goroutine owned by the scheduler. It returns
-// [ErrClosed] after Shutdown or Close. The caller must ensure a task has at
-// most one turn scheduled at a time (the mailbox's scheduled flag does).
-func (s *Scheduler) Schedule(t *Task) error {
-	s.running.Add(1)
-	if s.closed.Load() {
-		s.done()
-		return ErrClosed
-	}
-	err := s.pool.Invoke(t)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ants.ErrPoolOverload):
-		go s.spill(t)
-		return nil
-	default: // the pool was released under us
-		s.done()
-		return ErrClosed
-	}
-}
-
-// spill runs a turn outside the pool, recovering a panic like the pool does.
-func (s *Scheduler) spill(t *Task) {
+// loop runs turns until the queue is empty and enough loops are parked,
+// or the scheduler closed.
+func (s *Scheduler) loop() {
+	clean := false
 	defer func() {
+		if clean {
+			return
+		}
+		// A turn panicked past its runner, or called runtime.Goexit: this
+		// loop is gone; count it out and replace it if work waits.
 		if v := recover(); v != nil && s.panics != nil {
 			s.panics(v)
 		}
+		s.mu.Lock()
+		s.loops--
+		n := 0
+		if s.q.n > 0 && !s.closed && s.parked == 0 {
+			s.loops++
+			n = 1
+		}
+		s.maybeIdleLocked()
+		s.mu.Unlock()
+		s.start(n)
 	}()
-	t.turn()
+	s.mu.Lock()
+	for {
+		for s.q.n == 0 {
+			if s.closed || s.parked >= s.base {
+				s.loops--
+				s.maybeIdleLocked()
+				s.mu.Unlock()
+				clean = true
+				return
+			}
+			s.parked++
+			s.cond.Wait()
+			s.parked--
+		}
+		t := s.q.pop()
+		s.mu.Unlock()
+		more := t.r.Run(s.budget)
+		s.progress.Add(1)
+		if more && s.Schedule(t) != nil {
+			t.r.Abort()
+		}
+		s.mu.Lock()
+	}
 }
 
-// done ends one turn; the last one after close opens the idle gate.
-func (s *Scheduler) done() {
-	if s.running.Add(-1) == 0 && s.closed.Load() {
+// watch runs while every loop is busy and turns wait. If no turn completed
+// during a check interval, the loops are stuck in blocked handlers: it
+// starts one loop per waiting turn. It exits when the queue empties.
+func (s *Scheduler) watch() {
+	last := s.progress.Load()
+	for {
+		time.Sleep(stallCheck)
+		s.mu.Lock()
+		if s.q.n == 0 || s.closed {
+			s.watching = false
+			s.maybeIdleLocked()
+			s.mu.Unlock()
+			return
+		}
+		n := 0
+		if p := s.progress.Load(); p == last && s.parked == 0 {
+			n = s.q.n
+			s.loops += n
+		} else {
+			last = p
+		}
+		s.mu.Unlock()
+		s.start(n)
+	}
+}
+
+func (s *Scheduler) maybeIdleLocked() {
+	if s.closed && s.loops == 0 && !s.watching {
 		s.idleOne.Do(func() { close(s.idle) })
 	}
+}
+
+// Running is the number of loops (goroutines running or waiting to run
+// turns).
+func (s *Scheduler) Running() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loops
 }
 
 func (s *Scheduler) close() {
-	s.closed.Store(true)
-	if s.running.Load() == 0 {
-		s.idleOne.Do(func() { close(s.idle) })
-	}
+	s.mu.Lock()
+	s.closed = true
+	s.cond.Broadcast()
+	s.maybeIdleLocked()
+	s.mu.Unlock()
 }
 
-// Running is the number of turns in flight.
-func (s *Scheduler) Running() int { return int(s.running.Load()) }
-
-// Shutdown refuses new turns, waits until the turns in flight end or ctx is
-// done, and releases the pool. It returns ctx.Err() if ctx ended first: the
-// pool is released anyway and its workers exit as their turns end.
-// Idempotent.
+// Shutdown refuses new turns, lets the loops finish the turns already
+// queued, waits for them (bounded by ctx) and releases the pool. It
+// returns ctx.Err() if ctx ended first: the pool is released anyway and
+// the loops exit as their turns end. Idempotent.
 func (s *Scheduler) Shutdown(ctx context.Context) error {
 	s.close()
 	select {
@@ -157,8 +268,7 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close refuses new turns, waits for the turns in flight and releases the
-// pool: Shutdown without a bound. Idempotent.
+// Close is Shutdown without a bound. Idempotent.
 func (s *Scheduler) Close() {
 	s.close()
 	<-s.idle

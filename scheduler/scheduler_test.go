@@ -101,8 +101,9 @@ func TestFairness(t *testing.T) {
 	<-flood.done
 }
 
-// Turns beyond the pool size spill to goroutines: blocked turns never
-// starve others, and Schedule never blocks.
+// Loops blocked in turns do not starve the others: the watchdog starts
+// more loops, beyond the pool's size if it must (they run on goroutines of
+// ours), and Schedule never blocks.
 func TestSpillWhenPoolFull(t *testing.T) {
 	s, err := New(WithPoolSize(2))
 	if err != nil {
