@@ -80,9 +80,10 @@
 //
 // An idle actor costs no goroutine and about 250 bytes. A Cast with a
 // pointer payload allocates nothing; a Call with a ctx deadline allocates
-// twice (the call and its reply channel); a Call without one adds a timer on
-// the wheel. A turn processes up to the runtime's throughput budget of
-// messages per submission to the worker pool.
+// twice (the call and its reply channel); a Call without one arms a timer on
+// the wheel (embedded in the call: still two allocations). A turn processes
+// up to the runtime's throughput budget of messages, then goes to the back
+// of the scheduler's run queue.
 //
 // # Goroutines and shutdown
 //
