@@ -39,19 +39,16 @@ func (cl *call[S, Q, R]) arm(sys *System) error {
 	d := sys.cfg.CallTimeout
 	// The timer is part of the call: arming it allocates nothing.
 	cl.armed = true // before Start: the timer may fire at once
-	if err := sys.cfg.Wheel.Start(&cl.tm, d, expire, cl); err != nil {
+	if err := sys.cfg.Wheel.Start(&cl.tm, d, cl); err != nil {
 		cl.armed = false
 		return ErrStopped
 	}
 	return nil
 }
 
-// expire is the default deadline's callback, on the wheel's goroutine. It
-// is one plain function for every call type (a generic one would need a
-// closure, an allocation per call).
-func expire(a any) { a.(interface{ expire() }).expire() }
-
-func (cl *call[S, Q, R]) expire() {
+// Fire is the default deadline's callback (the call is its own
+// timer.Callback), on the wheel's goroutine.
+func (cl *call[S, Q, R]) Fire() {
 	var zero R
 	cl.settle(zero, timeoutFor(cl.m.label))
 }

@@ -41,8 +41,10 @@
 //
 // # Cost
 //
-//   - [Wheel.AfterFunc], [Timer.Stop], [Timer.Reset]: O(1), under one
-//     mutex; AfterFunc allocates the 48-byte [Timer], the others nothing.
+//   - [Wheel.AfterFunc], [Wheel.Start], [Timer.Stop], [Timer.Reset]: O(1),
+//     under one mutex; AfterFunc allocates the 48-byte [Timer], the others
+//     nothing ([Wheel.Start] arms a Timer embedded in the caller's struct,
+//     with the struct itself as the [Callback]).
 //   - Firing: O(1) per timer plus at most five cascades over its life
 //     (and one per 2^36 ticks beyond the span), each O(1); finding the
 //     next due slot is O(levels) bit scans.
@@ -53,7 +55,8 @@
 // Measured with a million timers pending (BenchmarkAddStop, one core of
 // an AMD EPYC): an AfterFunc+Stop pair takes about 110-150ns against
 // 210-300ns for [time.AfterFunc]+Stop, and a pending timer holds 48 bytes
-// of heap against about 130.
+// of heap against about 115-130; Start+Stop on an embedded timer takes
+// about 55-75ns with no allocation.
 //
 // The driver holds the mutex for bounded work (at most 64 callbacks taken
 // out or 1024 timers cascaded at a time, apart from a top-level slot), so

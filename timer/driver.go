@@ -21,7 +21,7 @@ func (w *Wheel) run() {
 	w.mu.Lock()
 	w.driver = id
 	w.mu.Unlock()
-	var batch [fireBatch]fire
+	var batch [fireBatch]Callback
 	target := never // the tick the driver last chose to wake at
 	for {
 		now := w.now()
@@ -72,7 +72,7 @@ func (w *Wheel) now() uint64 {
 // takes those of a level-0 slot out to run, appending their callbacks to
 // fs. It stops early, returning more, when fs is full or it has moved
 // moveBudget timers; otherwise it advances w.cur to now.
-func (w *Wheel) advanceLocked(now uint64, fs []fire) (_ []fire, more bool) {
+func (w *Wheel) advanceLocked(now uint64, fs []Callback) (_ []Callback, more bool) {
 	budget := moveBudget
 	for {
 		lvl, s, due, ok := w.levels.next(w.cur)
@@ -88,9 +88,9 @@ func (w *Wheel) advanceLocked(now uint64, fs []fire) (_ []fire, more bool) {
 			// Every timer here is due at or before w.cur.
 			for !sl.empty() && len(fs) < cap(fs) {
 				t := sl.popFront()
-				t.level = notPending
+				t.setPos(notPending, 0)
 				w.n--
-				fs = append(fs, fire{t.f, t.arg})
+				fs = append(fs, t.cb)
 			}
 		case lvl < topLevel:
 			// Each lands on a lower level (or level 0's due slot), so
@@ -118,14 +118,8 @@ func (w *Wheel) advanceLocked(now uint64, fs []fire) (_ []fire, more bool) {
 	}
 }
 
-// fire is a callback taken out to run.
-type fire struct {
-	f   func(any)
-	arg any
-}
-
 // call runs f, recovering and reporting a panic.
-func (w *Wheel) call(f fire) {
+func (w *Wheel) call(f Callback) {
 	defer func() {
 		if v := recover(); v != nil {
 			w.panics.Add(1)
@@ -134,5 +128,5 @@ func (w *Wheel) call(f fire) {
 			}
 		}
 	}()
-	f.f(f.arg)
+	f.Fire()
 }

@@ -24,10 +24,15 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
+// MinTick is the finest resolution: a timer stores its due tick in 48
+// bits, which at 1µs covers 8.9 years of a wheel's life (at the default
+// 1ms, 8,900 years).
+const MinTick = time.Microsecond
+
 // WithTick sets the resolution of the wheel (default 1ms): deadlines are
 // rounded up to a whole tick, so a timer fires up to one tick after its
-// deadline and never before. d must be positive, or [New] fails with an
-// error wrapping [ErrInvalidOption]. A shorter tick costs more driver
+// deadline and never before. d must be at least [MinTick], or [New] fails
+// with an error wrapping [ErrInvalidOption]. A shorter tick costs more driver
 // wake-ups when timers are pending; an idle wheel costs nothing whatever
 // the tick. Six levels of 64 slots span 2^36 ticks (about 795 days at
 // 1ms); longer delays work too, they are re-examined once per turn of the
@@ -53,8 +58,8 @@ func newConfig(opts []Option) (config, error) {
 		}
 		o.apply(&c)
 	}
-	if c.tick <= 0 {
-		return config{}, fmt.Errorf("%w: tick %v is not positive", ErrInvalidOption, c.tick)
+	if c.tick < MinTick {
+		return config{}, fmt.Errorf("%w: tick %v is below %v", ErrInvalidOption, c.tick, MinTick)
 	}
 	return c, nil
 }

@@ -3,7 +3,7 @@ package timer
 // scheduleLocked places t, due at tick when, and makes sure the driver is
 // running and wakes up no later than t's slot comes due.
 func (w *Wheel) scheduleLocked(t *Timer, when uint64) {
-	t.when = when
+	t.setWhen(when)
 	due := w.placeLocked(t)
 	w.n++
 	if !w.started {
@@ -20,23 +20,23 @@ func (w *Wheel) scheduleLocked(t *Timer, when uint64) {
 // placeLocked puts t into the slot for t.when and returns the tick at
 // which that slot comes due.
 func (w *Wheel) placeLocked(t *Timer) uint64 {
-	lvl, s := position(w.cur, t.when)
+	lvl, s := position(w.cur, t.when())
 	lv := &w.levels[lvl]
 	lv.slots[s].pushBack(t)
 	lv.occupied |= 1 << uint(s)
-	t.level, t.slot = uint8(lvl), uint8(s)
+	t.setPos(uint8(lvl), uint8(s))
 	return slotDeadline(w.cur, lvl, s)
 }
 
 // removeLocked takes the pending timer t out of its slot.
 func (w *Wheel) removeLocked(t *Timer) {
-	lv := &w.levels[t.level]
-	sl := &lv.slots[t.slot]
+	lv := &w.levels[t.level()]
+	sl := &lv.slots[t.slot()]
 	sl.remove(t)
 	if sl.empty() {
-		lv.occupied &^= 1 << t.slot
+		lv.occupied &^= 1 << t.slot()
 	}
-	t.level = notPending
+	t.setPos(notPending, 0)
 	w.n--
 }
 
@@ -46,7 +46,7 @@ func (w *Wheel) dropLocked() int {
 		for s := range w.levels[l].slots {
 			sl := &w.levels[l].slots[s]
 			for t := sl.popFront(); t != nil; t = sl.popFront() {
-				t.level = notPending
+				t.setPos(notPending, 0)
 			}
 		}
 		w.levels[l].occupied = 0

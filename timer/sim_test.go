@@ -14,7 +14,7 @@ type sim struct {
 	w     *Wheel
 	now   uint64            // the tick the last advance ran at
 	fired map[*Timer]uint64 // tick it fired at
-	batch [fireBatch]fire
+	batch [fireBatch]Callback
 }
 
 func newSim(t *testing.T) *sim {
@@ -27,15 +27,15 @@ func newSim(t *testing.T) *sim {
 
 // add schedules a timer due at tick when (no goroutine is started).
 func (s *sim) add(when uint64) *Timer {
-	tm := &Timer{w: s.w, level: notPending}
-	tm.f = callFunc
-	tm.arg = func() {
+	tm := &Timer{w: s.w}
+	tm.setPos(notPending, 0)
+	tm.cb = funcCallback(func() {
 		if _, ok := s.fired[tm]; ok {
-			s.t.Fatalf("timer due at %d fired twice", tm.when)
+			s.t.Fatalf("timer due at %d fired twice", tm.when())
 		}
 		s.fired[tm] = s.now
-	}
-	tm.when = when
+	})
+	tm.setWhen(when)
 	s.w.placeLocked(tm)
 	s.w.n++
 	return tm
@@ -47,7 +47,7 @@ func (s *sim) advance(now uint64) {
 	for {
 		fs, more := s.w.advanceLocked(now, s.batch[:0])
 		for _, f := range fs {
-			f.f(f.arg)
+			f.Fire()
 		}
 		s.check()
 		if len(fs) == 0 && !more {
@@ -72,15 +72,15 @@ func (s *sim) check() {
 			var prev *Timer
 			for tm := lst.head; tm != nil; tm = tm.next {
 				n++
-				if tm.prev != prev || int(tm.level) != l || int(tm.slot) != sl {
-					s.t.Fatalf("level %d slot %d: bad links or position (%d, %d)", l, sl, tm.level, tm.slot)
+				if tm.prev != prev || int(tm.level()) != l || int(tm.slot()) != sl {
+					s.t.Fatalf("level %d slot %d: bad links or position (%d, %d)", l, sl, tm.level(), tm.slot())
 				}
 				due := slotDeadline(w.cur, l, sl)
 				if due < w.cur {
 					s.t.Fatalf("level %d slot %d due %d behind cur %d", l, sl, due, w.cur)
 				}
-				if due > max(tm.when, w.cur) {
-					s.t.Fatalf("level %d slot %d due %d after timer's tick %d (cur %d): would fire late", l, sl, due, tm.when, w.cur)
+				if due > max(tm.when(), w.cur) {
+					s.t.Fatalf("level %d slot %d due %d after timer's tick %d (cur %d): would fire late", l, sl, due, tm.when(), w.cur)
 				}
 				prev = tm
 			}
@@ -126,7 +126,7 @@ func TestSimCascade(t *testing.T) {
 		}
 		for range rng.IntN(5) {
 			tm := all[rng.IntN(len(all))]
-			pending := tm.level != notPending
+			pending := tm.level() != notPending
 			if got := tm.Stop(); got != pending {
 				t.Fatalf("Stop = %v; want %v", got, pending)
 			} else if got {
@@ -146,16 +146,16 @@ func TestSimCascade(t *testing.T) {
 		s.advance(s.now + jump)
 		live = slices.DeleteFunc(live, func(tm *Timer) bool {
 			at, ok := s.fired[tm]
-			due := max(tm.when, added[tm]+1) // overdue: the next advance
+			due := max(tm.when(), added[tm]+1) // overdue: the next advance
 			switch {
 			case stopped[tm] && ok:
 				t.Fatalf("stopped timer fired")
-			case ok && at < tm.when:
-				t.Fatalf("timer due at %d fired early at %d", tm.when, at)
+			case ok && at < tm.when():
+				t.Fatalf("timer due at %d fired early at %d", tm.when(), at)
 			case ok && due <= prev:
-				t.Fatalf("timer due at %d (added after %d) fired at %d; due by the advance at %d", tm.when, added[tm], at, prev)
+				t.Fatalf("timer due at %d (added after %d) fired at %d; due by the advance at %d", tm.when(), added[tm], at, prev)
 			case !ok && !stopped[tm] && due <= s.now:
-				t.Fatalf("timer due at %d (added after %d) not fired at %d", tm.when, added[tm], s.now)
+				t.Fatalf("timer due at %d (added after %d) not fired at %d", tm.when(), added[tm], s.now)
 			}
 			return ok || stopped[tm]
 		})
@@ -185,7 +185,7 @@ func TestSimChunkedCascade(t *testing.T) {
 	for round := 0; ; round++ {
 		fs, more := s.w.advanceLocked(4096, s.batch[:0])
 		for _, f := range fs {
-			f.f(f.arg)
+			f.Fire()
 		}
 		s.check()
 		if len(fs) == 0 && !more {
@@ -215,11 +215,11 @@ func TestSimChunkedCascade(t *testing.T) {
 		case stopped[tm] && ok:
 			t.Fatalf("stopped timer fired")
 		case !stopped[tm] && !ok:
-			t.Fatalf("timer due at %d never fired", tm.when)
-		case ok && at < tm.when:
-			t.Fatalf("timer due at %d fired early at %d", tm.when, at)
-		case ok && at > max(tm.when, 4096)+2:
-			t.Fatalf("timer due at %d fired late at %d", tm.when, at)
+			t.Fatalf("timer due at %d never fired", tm.when())
+		case ok && at < tm.when():
+			t.Fatalf("timer due at %d fired early at %d", tm.when(), at)
+		case ok && at > max(tm.when(), 4096)+2:
+			t.Fatalf("timer due at %d fired late at %d", tm.when(), at)
 		}
 	}
 }

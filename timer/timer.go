@@ -7,11 +7,32 @@ import "time"
 type Timer struct {
 	next, prev *Timer // links in a slot's list; guarded by w.mu
 	w          *Wheel
-	f          func(any) // called with arg
-	arg        any
-	when       uint64 // tick at which it is due; guarded by w.mu
-	level      uint8  // level of its slot, notPending if in none; guarded by w.mu
-	slot       uint8  // its slot on that level; guarded by w.mu
+	cb         Callback
+	// pos packs, guarded by w.mu: the tick at which the timer is due (low
+	// 48 bits), its slot (bits 48–55) and the level of that slot (bits
+	// 56–63; notPending if it is in none). Packed, a Timer is 48 bytes.
+	pos uint64
+}
+
+// A Callback is what a timer armed with [Wheel.Start] runs when it fires,
+// on the wheel's goroutine. A pointer to the caller's own struct makes one
+// without allocating.
+type Callback interface{ Fire() }
+
+// funcCallback adapts a func to Callback; a func is pointer-shaped, so the
+// conversion allocates nothing.
+type funcCallback func()
+
+func (f funcCallback) Fire() { f() }
+
+const whenMask = 1<<48 - 1
+
+func (t *Timer) when() uint64     { return t.pos & whenMask }
+func (t *Timer) level() uint8     { return uint8(t.pos >> 56) }
+func (t *Timer) slot() uint8      { return uint8(t.pos >> 48) }
+func (t *Timer) setWhen(w uint64) { t.pos = t.pos&^whenMask | w&whenMask }
+func (t *Timer) setPos(level, slot uint8) {
+	t.pos = t.pos&whenMask | uint64(slot)<<48 | uint64(level)<<56
 }
 
 // Stop prevents the timer from firing. It returns true if this call did
@@ -27,7 +48,7 @@ func (t *Timer) Stop() bool {
 	w := t.wheel()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if t.level == notPending {
+	if t.level() == notPending {
 		return false
 	}
 	w.removeLocked(t)
@@ -52,7 +73,7 @@ func (t *Timer) Reset(d time.Duration) bool {
 	if w.stopped {
 		return false
 	}
-	pending := t.level != notPending
+	pending := t.level() != notPending
 	if pending {
 		w.removeLocked(t)
 	}
@@ -79,7 +100,7 @@ func (t *Timer) Deadline() time.Time {
 		return time.Time{}
 	}
 	w.mu.Lock()
-	when := t.when
+	when := t.when()
 	w.mu.Unlock()
 	return w.start.Add(time.Duration(when) * w.tick)
 }

@@ -68,28 +68,24 @@ func (w *Wheel) AfterFunc(d time.Duration, f func()) (*Timer, error) {
 		return nil, ErrNilFunc
 	}
 	t := &Timer{}
-	if err := w.Start(t, d, callFunc, f); err != nil {
+	if err := w.Start(t, d, funcCallback(f)); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// callFunc runs an AfterFunc callback: a func() is pointer-shaped, so
-// storing it as the timer's argument allocates nothing.
-func callFunc(f any) { f.(func())() }
-
 // Start arms t, a Timer the caller owns (typically embedded in a larger
-// struct, so that arming it allocates nothing), to call f(arg) on the
+// struct, so that arming it allocates nothing), to call cb.Fire() on the
 // wheel's goroutine once d has elapsed, with the rules of AfterFunc. A
 // zero Timer, or one that fired or was stopped, can be started; starting a
 // pending timer re-arms it like Reset. Afterwards t's Stop and Reset work
 // as for a timer from AfterFunc.
 //
-// Start returns [ErrNilFunc] if f is nil and [ErrStopped] once
+// Start returns [ErrNilFunc] if cb is nil and [ErrStopped] once
 // [Wheel.Stop] has been called. It never blocks beyond a short critical
 // section and is safe for concurrent use. Cost: O(1), no allocation.
-func (w *Wheel) Start(t *Timer, d time.Duration, f func(any), arg any) error {
-	if f == nil {
+func (w *Wheel) Start(t *Timer, d time.Duration, cb Callback) error {
+	if cb == nil {
 		return ErrNilFunc
 	}
 	if w.wake == nil {
@@ -102,14 +98,15 @@ func (w *Wheel) Start(t *Timer, d time.Duration, f func(any), arg any) error {
 		return ErrStopped
 	}
 	if t.w == nil {
-		t.w, t.level = w, notPending
+		t.w = w
+		t.setPos(notPending, 0)
 	} else if t.w != w {
 		panic("timer: Start with a Timer of another Wheel")
 	}
-	if t.level != notPending {
+	if t.level() != notPending {
 		w.removeLocked(t)
 	}
-	t.f, t.arg = f, arg
+	t.cb = cb
 	w.scheduleLocked(t, when)
 	return nil
 }

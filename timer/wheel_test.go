@@ -38,8 +38,8 @@ func TestNew(t *testing.T) {
 }
 
 func TestTimerSize(t *testing.T) {
-	if got := unsafe.Sizeof(Timer{}); got > 64 {
-		t.Fatalf("Timer is %d bytes; want at most 64", got)
+	if got := unsafe.Sizeof(Timer{}); got > 48 {
+		t.Fatalf("Timer is %d bytes; want at most 48", got)
 	}
 }
 
@@ -109,13 +109,8 @@ func TestStartEmbedded(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer w.Stop()
-		type owner struct {
-			tm    Timer
-			fired int
-		}
-		var o owner
-		hit := func(a any) { a.(*owner).fired++ }
-		if err := w.Start(&o.tm, time.Second, hit, &o); err != nil {
+		var o embedOwner
+		if err := w.Start(&o.tm, time.Second, &o); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(2 * time.Second)
@@ -123,7 +118,7 @@ func TestStartEmbedded(t *testing.T) {
 		if o.fired != 1 {
 			t.Fatalf("fired %d times; want 1", o.fired)
 		}
-		if err := w.Start(&o.tm, time.Second, hit, &o); err != nil { // restart a fired timer
+		if err := w.Start(&o.tm, time.Second, &o); err != nil { // restart a fired timer
 			t.Fatal(err)
 		}
 		if !o.tm.Stop() {
@@ -134,11 +129,11 @@ func TestStartEmbedded(t *testing.T) {
 		if o.fired != 1 {
 			t.Fatalf("a stopped timer fired: %d", o.fired)
 		}
-		if err := w.Start(&o.tm, time.Second, nil, nil); !errors.Is(err, ErrNilFunc) {
+		if err := w.Start(&o.tm, time.Second, nil); !errors.Is(err, ErrNilFunc) {
 			t.Fatalf("Start(nil f) = %v; want ErrNilFunc", err)
 		}
 		allocs := testing.AllocsPerRun(100, func() {
-			_ = w.Start(&o.tm, time.Hour, hit, &o)
+			_ = w.Start(&o.tm, time.Hour, &o)
 			o.tm.Stop()
 		})
 		if allocs != 0 {
@@ -167,3 +162,10 @@ func TestTimerDeadline(t *testing.T) {
 		tm.Stop()
 	})
 }
+
+type embedOwner struct {
+	tm    Timer
+	fired int
+}
+
+func (o *embedOwner) Fire() { o.fired++ }
