@@ -117,9 +117,18 @@ func (c *cell) push(ctx context.Context, e envelope) error {
 	}
 	if sched {
 		c.schedule()
+	} else if c.mb.Backlog() > floodBacklog {
+		// Soft back-pressure: a sender far ahead of the actor yields its
+		// processor so the actor can catch up, instead of growing the
+		// mailbox (and the GC's work) without bound.
+		runtime.Gosched()
 	}
 	return nil
 }
+
+// floodBacklog is the queue length past which a sender yields after each
+// push (see push).
+const floodBacklog = 1024
 
 func (c *cell) pushWait(ctx context.Context, e envelope) (bool, error) {
 	if ctx == nil {
