@@ -97,3 +97,28 @@ func TestClaim(t *testing.T) {
 		t.Fatal("Claim after Idle = false")
 	}
 }
+
+// Backlog counts pending user messages without the lock; it may overstate
+// by the consumer's current batch, never understate.
+func TestBacklog(t *testing.T) {
+	m := newTest(t, Config[msg]{})
+	for i := 1; i <= 5; i++ {
+		_, _ = m.Push(context.Background(), msg{0, i})
+	}
+	if got := m.Backlog(); got != 5 {
+		t.Fatalf("Backlog = %d; want 5", got)
+	}
+	m.Pop() // takes the batch; pops one
+	if got := m.Backlog(); got < m.Len() || m.Len() != 4 {
+		t.Fatalf("Backlog = %d, Len = %d; want Backlog >= Len = 4", got, m.Len())
+	}
+	for {
+		if _, _, ok := m.Pop(); !ok {
+			break
+		}
+	}
+	m.Idle()
+	if got := m.Backlog(); got != 0 {
+		t.Fatalf("Backlog after draining and Idle = %d; want 0", got)
+	}
+}
