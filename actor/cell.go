@@ -117,10 +117,12 @@ func (c *cell) push(ctx context.Context, e envelope) error {
 	}
 	if sched {
 		c.schedule()
-	} else if c.mb.Backlog() > floodBacklog {
+	} else if c.owner == nil && c.mb.Backlog() > floodBacklog {
 		// Soft back-pressure: a sender far ahead of the actor yields its
 		// processor so the actor can catch up, instead of growing the
-		// mailbox (and the GC's work) without bound.
+		// mailbox (and the GC's work) without bound. Not for an
+		// owner-driven actor (its owner runs when it chooses) nor for calls
+		// a whitelist holds (they are not in the backlog).
 		runtime.Gosched()
 	}
 	return nil

@@ -98,8 +98,9 @@ func TestClaim(t *testing.T) {
 	}
 }
 
-// Backlog counts pending user messages without the lock; it may overstate
-// by the consumer's current batch, never understate.
+// Backlog counts messages not yet looked at without the lock; it may
+// overstate by the consumer's current batch, never understate; held
+// messages are not in it.
 func TestBacklog(t *testing.T) {
 	m := newTest(t, Config[msg]{})
 	for i := 1; i <= 5; i++ {
@@ -120,5 +121,11 @@ func TestBacklog(t *testing.T) {
 	m.Idle()
 	if got := m.Backlog(); got != 0 {
 		t.Fatalf("Backlog after draining and Idle = %d; want 0", got)
+	}
+	m.Admit(1)
+	_, _ = m.Push(context.Background(), msg{0, 9})
+	m.Pop() // holds it
+	if got := m.Backlog(); got != 0 || m.Len() != 1 {
+		t.Fatalf("Backlog = %d, Len = %d with one held message; want 0 and 1", got, m.Len())
 	}
 }

@@ -193,10 +193,12 @@ func (m *Mailbox[T]) Len() int {
 	return m.lenLocked()
 }
 
-// Backlog is Len without the lock: it may overstate by the messages the
-// consumer popped from its current batch. For producers that want a cheap
-// hint of how far ahead of the consumer they are. O(1), one atomic load.
-func (m *Mailbox[T]) Backlog() int { return int(m.counts.Load() >> 32) }
+// Backlog is how many messages wait to be looked at by the consumer
+// (system and queued user messages; held ones excluded), without the lock:
+// it may overstate by the messages the consumer popped from its current
+// batch. A cheap hint for producers of how far ahead of the consumer they
+// are. O(1), one atomic load.
+func (m *Mailbox[T]) Backlog() int { return int(uint32(m.counts.Load())) }
 
 // lenLocked is Len for a caller holding mu (or the consumer).
 func (m *Mailbox[T]) lenLocked() int { return int(m.counts.Load()>>32) - m.owed() }
