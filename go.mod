@@ -8,4 +8,6 @@ require (
 	go.uber.org/goleak v1.3.0
 )
 
-require golang.org/x/sync v0.11.0 // indirect
+require (
+	golang.org/x/sync v0.11.0 // indirect; required by ants
+)
