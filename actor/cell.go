@@ -102,13 +102,13 @@ func (c *cell) doneCh() chan struct{} {
 }
 
 // push enqueues a user message and schedules a turn if the mailbox was idle.
-// ctx bounds the wait of a Block-policy mailbox; nil means the default
-// call timeout.
+// ctx bounds the wait of a Block-policy mailbox (the default call timeout
+// if it has no deadline).
 func (c *cell) push(ctx context.Context, e envelope) error {
 	if c.status.Load() != statusRunning {
 		return ErrStopped
 	}
-	sched, err := c.mb.Push(nil, e)
+	sched, err := c.mb.TryPush(e)
 	if err == mailbox.ErrFull && c.blocking {
 		sched, err = c.pushWait(ctx, e)
 	}
@@ -133,9 +133,6 @@ func (c *cell) push(ctx context.Context, e envelope) error {
 const floodBacklog = 1024
 
 func (c *cell) pushWait(ctx context.Context, e envelope) (bool, error) {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.sys.cfg.CallTimeout)

@@ -21,7 +21,6 @@ func TestBadInput(t *testing.T) {
 	noName := actor.NewMethod("", func(*Account, *actor.Ctx, int) (int, error) { return 0, nil })
 	ctrl := actor.NewMethod("bad\nname", func(*Account, *actor.Ctx, int) (int, error) { return 0, nil })
 	long := actor.NewMethod(strings.Repeat("x", 256), func(*Account, *actor.Ctx, int) (int, error) { return 0, nil })
-	//lint:ignore SA1012 testing the nil ctx path
 	var nilCtx context.Context
 	tests := []struct {
 		name string

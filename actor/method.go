@@ -72,7 +72,7 @@ func (m *Method[S, Q, R]) Cast(to *Ref[S], req Q) error {
 	}
 	c := &to.c
 	e := envelope{msg: m, req: req, to: c}
-	if err := c.push(nil, e); err != nil {
+	if err := c.push(context.Background(), e); err != nil {
 		c.refused(m.label, err, req)
 		return err
 	}

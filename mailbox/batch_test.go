@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"context"
+	"errors"
 	"testing"
 )
 
@@ -127,5 +128,16 @@ func TestBacklog(t *testing.T) {
 	m.Pop() // holds it
 	if got := m.Backlog(); got != 0 || m.Len() != 1 {
 		t.Fatalf("Backlog = %d, Len = %d with one held message; want 0 and 1", got, m.Len())
+	}
+}
+
+// TryPush never waits: a full Block mailbox refuses at once.
+func TestTryPush(t *testing.T) {
+	m := newTest(t, Config[msg]{Capacity: 1, Policy: Block})
+	if s, err := m.TryPush(msg{0, 1}); err != nil || !s {
+		t.Fatalf("TryPush on an empty mailbox = %v, %v; want true, nil", s, err)
+	}
+	if _, err := m.TryPush(msg{0, 2}); !errors.Is(err, ErrFull) {
+		t.Fatalf("TryPush on a full Block mailbox = %v; want ErrFull", err)
 	}
 }

@@ -111,13 +111,23 @@ func (m *Mailbox[T]) Init(cfg *Config[T]) error {
 // On a full mailbox, dead messages are discarded first if [Config.Live] is
 // set; then the [Policy] applies: [Reject] returns [ErrFull], [DropOldest]
 // evicts the oldest user message, [Block] waits for room until ctx is done
-// and returns ctx.Err(), or returns [ErrFull] at once if ctx is nil. ctx is
+// and returns ctx.Err() ([Mailbox.TryPush] never waits). ctx is
 // used only to wait: a Push that need not wait succeeds even if ctx is
 // done. After [Mailbox.Close], Push returns [ErrClosed].
 //
 // Cost: O(1) amortised, no allocation in steady state; O(n) on the full
 // path when Live is set, O(h) with DropOldest when h keys are held.
 func (m *Mailbox[T]) Push(ctx context.Context, msg T) (schedule bool, err error) {
+	return m.push(ctx, true, msg)
+}
+
+// TryPush is Push without waiting: on a full [Block] mailbox it returns
+// [ErrFull] at once, like [Reject]. Safe for concurrent use; O(1) amortised.
+func (m *Mailbox[T]) TryPush(msg T) (schedule bool, err error) {
+	return m.push(context.Background(), false, msg)
+}
+
+func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool, err error) {
 	var evicted T
 	dropped := false
 	m.mu.Lock()
@@ -126,7 +136,7 @@ func (m *Mailbox[T]) Push(ctx context.Context, msg T) (schedule bool, err error)
 		return false, ErrClosed
 	}
 	if m.fullLocked() {
-		if evicted, dropped, err = m.makeRoomLocked(ctx); err != nil {
+		if evicted, dropped, err = m.makeRoomLocked(ctx, wait); err != nil {
 			m.mu.Unlock()
 			return false, err
 		}

@@ -12,7 +12,7 @@ func (m *Mailbox[T]) fullLocked() bool {
 // returns with m.mu held, either with room for one message (evicting one
 // if dropped is true) or with the error Push must return. With the Block
 // policy it releases m.mu while it waits.
-func (m *Mailbox[T]) makeRoomLocked(ctx context.Context) (evicted T, dropped bool, err error) {
+func (m *Mailbox[T]) makeRoomLocked(ctx context.Context, wait bool) (evicted T, dropped bool, err error) {
 	for m.fullLocked() {
 		if m.cfg.Live != nil {
 			if n := m.purgeLocked(); n > 0 {
@@ -26,7 +26,7 @@ func (m *Mailbox[T]) makeRoomLocked(ctx context.Context) (evicted T, dropped boo
 		case DropOldest:
 			return m.evictOldestLocked(), true, nil
 		case Block:
-			if ctx == nil {
+			if !wait || ctx == nil {
 				return evicted, false, ErrFull
 			}
 			if m.space == nil {

@@ -263,7 +263,7 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 		s.release(ctx)
 		return nil
 	case <-ctx.Done():
-		s.release(nil)
+		s.relOne.Do(s.pool.Release) // without waiting: loops end with their turns
 		return ctx.Err()
 	}
 }
@@ -277,8 +277,8 @@ func (s *Scheduler) Close() {
 
 func (s *Scheduler) release(ctx context.Context) {
 	s.relOne.Do(func() {
-		// With a ctx, ReleaseContext also waits for the idle workers and the
-		// pool's housekeeping goroutines to exit; with nil it does not wait.
+		// ReleaseContext also waits for the idle workers and the pool's
+		// housekeeping goroutines to exit, bounded by ctx.
 		_ = s.pool.ReleaseContext(ctx)
 	})
 }
