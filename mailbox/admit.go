@@ -36,33 +36,39 @@ func (f *filter) set(keys []Key) {
 // admits. Cost: O(len(keys)·log(len(keys)) + h) for h held keys; it
 // allocates only to store more keys than any earlier call.
 func (m *Mailbox[T]) Admit(keys ...Key) {
-	m.mu.Lock()
-	m.queuesLocked().filter.set(keys)
+	q := m.lock()
+	q.filter.set(keys)
 	m.filtered = true
-	m.rebuildActiveLocked()
-	m.mu.Unlock()
+	m.rebuildActiveLocked(q)
+	q.mu.Unlock()
 }
 
 // AdmitAll lifts the admit filter (the default): every held message
 // becomes poppable, oldest first. Call it from the consumer, like
 // [Mailbox.Admit]. Cost: O(h) for h held keys; no allocation.
 func (m *Mailbox[T]) AdmitAll() {
-	m.mu.Lock()
-	if q := m.q; q != nil {
-		q.filter.only = false
-		q.filter.keys = q.filter.keys[:0]
-		m.filtered = false
-		m.rebuildActiveLocked()
+	q := m.q.Load()
+	if q == nil {
+		return
 	}
-	m.mu.Unlock()
+	q.mu.Lock()
+	q.filter.only = false
+	q.filter.keys = q.filter.keys[:0]
+	m.filtered = false
+	m.rebuildActiveLocked(q)
+	q.mu.Unlock()
 }
 
 // Admitted reports whether the filter admits k. Safe for concurrent use;
 // O(log n) for a filter of n keys.
 func (m *Mailbox[T]) Admitted(k Key) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.q == nil || m.q.filter.admits(k)
+	q := m.q.Load()
+	if q == nil {
+		return true
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.filter.admits(k)
 }
 
 // Held returns, per key, how many held messages are live (all of them if
@@ -72,13 +78,14 @@ func (m *Mailbox[T]) Admitted(k Key) bool {
 // they are moved to held only when Pop reaches them.
 func (m *Mailbox[T]) Held() map[Key]int {
 	out := make(map[Key]int)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.q == nil {
+	q := m.q.Load()
+	if q == nil {
 		return out
 	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	live := m.cfg.Live
-	for _, hq := range m.q.nonEmpty {
+	for _, hq := range q.nonEmpty {
 		n := hq.r.n
 		if live != nil {
 			n = 0

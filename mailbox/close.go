@@ -14,22 +14,20 @@ import (
 // Close is idempotent: a second call returns nil. Producers may run
 // concurrently with it, but not Pop: call it from the consumer, or when no
 // consumer runs (the consumer owns a batch of the queue that Close takes).
-// It never blocks beyond the internal lock. Cost: O(n + h log h) for n messages of which h are held;
-// it allocates the returned slice and frees the queues' storage.
+// It never blocks beyond the internal lock. Cost: O(n + h log h) for n
+// messages of which h are held; it allocates the returned slice and frees
+// the queues' storage (on a mailbox that never had a message, it makes
+// the small record of being closed).
 func (m *Mailbox[T]) Close() []T {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
+	q := m.lock()
+	defer q.mu.Unlock()
+	if q.closed {
 		return nil
 	}
-	m.closed = true
-	m.wakeLocked()
-	q := m.q
-	if q == nil {
-		return nil
-	}
+	q.closed = true
+	q.wakeLocked()
 	var out []T
-	if n := q.sys.n + m.lenLocked(); n > 0 {
+	if n := q.sys.n + m.lenLocked(q); n > 0 {
 		out = make([]T, 0, n)
 	}
 	for i := range q.sys.n {
@@ -53,10 +51,10 @@ func (m *Mailbox[T]) Close() []T {
 	for i := range q.main.n {
 		out = append(out, q.main.at(i).msg)
 	}
-	*q = queues[T]{seq: q.seq, filter: q.filter}
+	q.sys, q.main, q.held, q.nonEmpty, q.active = ring[T]{}, ring[entry[T]]{}, nil, nil, nil
 	m.out = nil
 	m.sysN.Store(0)
-	m.counts.Store(0)
+	q.counts.Store(0)
 	m.active.Store(0)
 	return out
 }

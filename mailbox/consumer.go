@@ -23,27 +23,23 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 	if !m.hasWork() {
 		return msg, false, false
 	}
-	m.mu.Lock()
-	q := m.q
-	if q == nil {
-		m.mu.Unlock()
-		return msg, false, false
-	}
+	q := m.q.Load() // not nil: hasWork saw messages
+	q.mu.Lock()
 	if q.sys.n > 0 {
 		msg = q.sys.pop()
 		m.sysN.Add(-1)
-		m.addLocked(0, -1)
-		m.mu.Unlock()
+		q.add(0, -1)
+		q.mu.Unlock()
 		return msg, true, true
 	}
 	if len(q.active) > 0 {
-		msg = m.popHeldLocked()
-		m.addLocked(-1, 0)
-		m.wakeLocked()
-		m.mu.Unlock()
+		msg = m.popHeldLocked(q)
+		q.add(-1, 0)
+		q.wakeLocked()
+		q.mu.Unlock()
 		return msg, false, true
 	}
-	m.foldLocked()
+	m.foldLocked(q)
 	if !q.filter.only && q.main.n > 1 && m.swaps() {
 		if m.out == nil {
 			m.out = new(batch[T])
@@ -72,16 +68,16 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 			msg, ok = src.pop().msg, true
 			break
 		}
-		m.holdLocked(k, src.pop())
+		m.holdLocked(q, k, src.pop())
 		moved++
 	}
 	if ok {
-		m.addLocked(-1, -1-moved)
-		m.wakeLocked()
+		q.add(-1, -1-moved)
+		q.wakeLocked()
 	} else if moved > 0 {
-		m.addLocked(0, -moved)
+		q.add(0, -moved)
 	}
-	m.mu.Unlock()
+	q.mu.Unlock()
 	return msg, false, ok
 }
 
@@ -118,7 +114,7 @@ func (m *Mailbox[T]) Idle() bool {
 	// Re-check: a Push that enqueued after the check above and saw the
 	// flag still scheduled did not schedule anyone. From the store on, a
 	// producer may have become the consumer: read only shared counters.
-	if uint32(m.counts.Load()) == 0 && m.active.Load() == 0 {
+	if uint32(m.counts()) == 0 && m.active.Load() == 0 {
 		return true
 	}
 	return !m.sched.CompareAndSwap(flagIdle, flagScheduled)
@@ -131,15 +127,16 @@ func (m *Mailbox[T]) fold() {
 	if o == nil || o.popped.Load() == 0 {
 		return
 	}
-	m.mu.Lock()
-	m.foldLocked()
-	m.mu.Unlock()
+	q := m.q.Load() // not nil: a batch exists
+	q.mu.Lock()
+	m.foldLocked(q)
+	q.mu.Unlock()
 }
 
-func (m *Mailbox[T]) foldLocked() {
+func (m *Mailbox[T]) foldLocked(q *queues[T]) {
 	if o := m.out; o != nil {
 		if p := o.popped.Load(); p > 0 {
-			m.addLocked(-int(p), -int(p))
+			q.add(-int(p), -int(p))
 			o.popped.Add(-p)
 		}
 	}
@@ -148,19 +145,20 @@ func (m *Mailbox[T]) foldLocked() {
 // hasWork reports whether a system message, a queued user message or an
 // admitted held message may be pending. Lock-free.
 func (m *Mailbox[T]) hasWork() bool {
-	return int(uint32(m.counts.Load())) != m.owed() || m.active.Load() != 0
+	return int(uint32(m.counts())) != m.owed() || m.active.Load() != 0
 }
 
 // wakeLocked wakes the producers waiting for room, if any.
-func (m *Mailbox[T]) wakeLocked() {
-	if m.space != nil {
-		close(m.space)
-		m.space = nil
+func (q *queues[T]) wakeLocked() {
+	if q.space != nil {
+		close(q.space)
+		q.space = nil
 	}
 }
 
-// addLocked adds to the counters: users to the user messages, ready to
-// the ready ones (system and main queue). Neither may go below zero.
-func (m *Mailbox[T]) addLocked(users, ready int) {
-	m.counts.Add(uint64(users)<<32 + uint64(ready))
+// add adds to the counters, under the lock: users to the user messages,
+// ready to the ready ones (system and main queue). Neither may go below
+// zero.
+func (q *queues[T]) add(users, ready int) {
+	q.counts.Add(uint64(users)<<32 + uint64(ready))
 }

@@ -12,8 +12,7 @@ type heldQueue[T any] struct {
 
 // holdLocked appends e, whose key k the filter does not admit, to the held
 // queue of k. Amortised O(1); allocates only for a key never held before.
-func (m *Mailbox[T]) holdLocked(k Key, e entry[T]) {
-	q := m.q
+func (m *Mailbox[T]) holdLocked(q *queues[T], k Key, e entry[T]) {
 	hq := q.held[k]
 	if hq == nil {
 		if q.held == nil {
@@ -31,13 +30,13 @@ func (m *Mailbox[T]) holdLocked(k Key, e entry[T]) {
 
 // popHeldLocked pops the oldest message among the admitted held queues,
 // of which there is at least one. O(len(active)).
-func (m *Mailbox[T]) popHeldLocked() T {
-	return m.popOldestLocked(m.q.active)
+func (m *Mailbox[T]) popHeldLocked(q *queues[T]) T {
+	return m.popOldestLocked(q, q.active)
 }
 
 // popOldestLocked pops the oldest head among the non-empty queues of hqs,
 // and unlists its queue if that emptied it. O(len(hqs)).
-func (m *Mailbox[T]) popOldestLocked(hqs []*heldQueue[T]) T {
+func (m *Mailbox[T]) popOldestLocked(q *queues[T], hqs []*heldQueue[T]) T {
 	best := hqs[0]
 	for _, hq := range hqs[1:] {
 		if hq.r.peek().seq < best.r.peek().seq {
@@ -46,15 +45,14 @@ func (m *Mailbox[T]) popOldestLocked(hqs []*heldQueue[T]) T {
 	}
 	msg := best.r.pop().msg
 	if best.r.n == 0 {
-		m.unlistLocked(best)
+		m.unlistLocked(q, best)
 	}
 	return msg
 }
 
 // unlistLocked removes the emptied queue hq from the nonEmpty and active
 // lists. O(1).
-func (m *Mailbox[T]) unlistLocked(hq *heldQueue[T]) {
-	q := m.q
+func (m *Mailbox[T]) unlistLocked(q *queues[T], hq *heldQueue[T]) {
 	q.nonEmpty = swapDelete(q.nonEmpty, hq.pos, func(moved *heldQueue[T], i int) { moved.pos = i })
 	hq.pos = -1
 	if hq.apos >= 0 {
@@ -79,8 +77,7 @@ func swapDelete[E any](s []E, i int, setIndex func(E, int)) []E {
 
 // rebuildActiveLocked recomputes the list of held queues the filter
 // admits. O(len(nonEmpty)).
-func (m *Mailbox[T]) rebuildActiveLocked() {
-	q := m.q
+func (m *Mailbox[T]) rebuildActiveLocked(q *queues[T]) {
 	for _, hq := range q.active {
 		hq.apos = -1
 	}

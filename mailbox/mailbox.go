@@ -17,36 +17,31 @@ import (
 // be called by one goroutine at a time: the one running the consumer's
 // turn. A Mailbox runs no goroutines.
 type Mailbox[T any] struct {
+	// Everything producers write per message lives in *q, a separate
+	// allocation: the fields here are read by the consumer on every Pop,
+	// and sharing a cache line with the producers' lock and counters
+	// would bounce that line between their cores on every message
+	// (measured: 1→1 oneway 100 → 65 ns). It also keeps an idle mailbox
+	// small: q comes with the first message.
 	cfg *Config[T]
+	q   atomic.Pointer[queues[T]] // nil until the first Push, PushSystem, Admit or Close
+
+	// out is the consumer's side of the main queue: Pop swaps it with the
+	// (empty-for-it) main ring under one lock, then pops from it without
+	// the lock, so producers and the consumer rarely meet on the lock.
+	// Owned by the consumer; its entries are older than main's and newer
+	// than the held ones, and stay counted in counts until popped. Only
+	// unbounded mailboxes swap (see swaps). Made on the first swap.
+	out *batch[T]
 
 	// sched is the flag: flagIdle or flagScheduled. A producer that moves
 	// it from idle to scheduled must schedule the consumer.
 	sched atomic.Uint32
-	// active mirrors len(q.active): held keys the filter admits.
-	active atomic.Int32
-	// counts packs two counters, updated under mu and read without it:
-	// the low 32 bits count ready messages (system lane + main queue), the
-	// high 32 bits user messages (main queue + held). Neither may reach
-	// 2^32: one atomic add keeps both exact at once.
-	counts atomic.Uint64
-
 	// sysN counts system messages, so the consumer's lock-free fast path
 	// can see that one must come first.
 	sysN atomic.Int32
-
-	mu     sync.Mutex // guards closed, q and space
-	closed bool
-	q      *queues[T]    // nil until the first Push, PushSystem or Admit
-	space  chan struct{} // closed when room frees; made by a waiting Push
-
-	// out is the consumer's side of the main queue: Pop swaps it with the
-	// (empty-for-it) main ring under one lock, then pops from it without
-	// the lock, so producers and the consumer rarely meet on mu. Owned by
-	// the consumer; its entries are older than main's and newer than the
-	// held ones, and stay counted in counts until popped. Only unbounded
-	// mailboxes swap (see swaps).
-	// Made on the first swap: idle mailboxes stay small.
-	out *batch[T]
+	// active mirrors len(q.active): held keys the filter admits.
+	active atomic.Int32
 	// filtered mirrors q.filter.only for the consumer's fast path.
 	filtered bool
 }
@@ -66,8 +61,19 @@ type entry[T any] struct {
 	msg T
 }
 
-// queues holds what a mailbox allocates lazily. Guarded by Mailbox.mu.
+// queues holds what a mailbox allocates lazily: the lock and everything
+// producers write. Fields after mu are guarded by it, but counts, which
+// is also read without it.
 type queues[T any] struct {
+	mu     sync.Mutex
+	closed bool
+	// counts packs two counters, updated under mu and read without it:
+	// the low 32 bits count ready messages (system lane + main queue), the
+	// high 32 bits user messages (main queue + held). Neither may reach
+	// 2^32: one atomic add keeps both exact at once.
+	counts atomic.Uint64
+	space  chan struct{} // closed when room frees; made by a waiting Push
+
 	sys    ring[T]
 	main   ring[entry[T]] // user messages not yet looked at by Pop
 	seq    uint64         // arrival number of the last user message
@@ -79,10 +85,31 @@ type queues[T any] struct {
 	active   []*heldQueue[T]
 }
 
+// lock returns the queues, made on first use, with their lock held.
+func (m *Mailbox[T]) lock() *queues[T] {
+	q := m.q.Load()
+	if q == nil {
+		q = new(queues[T])
+		if !m.q.CompareAndSwap(nil, q) {
+			q = m.q.Load()
+		}
+	}
+	q.mu.Lock()
+	return q
+}
+
+// ready returns the counters (see queues.counts) without the lock.
+func (m *Mailbox[T]) counts() uint64 {
+	if q := m.q.Load(); q != nil {
+		return q.counts.Load()
+	}
+	return 0
+}
+
 // New returns an empty, idle mailbox using cfg, which it keeps: cfg must
 // not change afterwards. It returns an error wrapping [ErrInvalidConfig]
 // if cfg is nil, has no Key, a negative Capacity or an unknown Policy.
-// New allocates only the Mailbox itself (a 64-byte heap object on 64-bit
+// New allocates only the Mailbox itself (a 40-byte heap object on 64-bit
 // platforms): queue storage comes with the first message.
 func New[T any](cfg *Config[T]) (*Mailbox[T], error) {
 	m := new(Mailbox[T])
@@ -130,22 +157,21 @@ func (m *Mailbox[T]) TryPush(msg T) (schedule bool, err error) {
 func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool, err error) {
 	var evicted T
 	dropped := false
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
+	q := m.lock()
+	if q.closed {
+		q.mu.Unlock()
 		return false, ErrClosed
 	}
-	if m.fullLocked() {
-		if evicted, dropped, err = m.makeRoomLocked(ctx, wait); err != nil {
-			m.mu.Unlock()
+	if m.fullLocked(q) {
+		if evicted, dropped, err = m.makeRoomLocked(q, ctx, wait); err != nil {
+			q.mu.Unlock()
 			return false, err
 		}
 	}
-	q := m.queuesLocked()
 	q.seq++
 	q.main.push(entry[T]{seq: q.seq, msg: msg})
-	m.addLocked(1, 1)
-	m.mu.Unlock()
+	q.add(1, 1)
+	q.mu.Unlock()
 	if dropped && m.cfg.OnDrop != nil {
 		m.cfg.OnDrop(evicted)
 	}
@@ -158,15 +184,15 @@ func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool,
 // blocks (beyond the internal lock) and is safe for concurrent use.
 // Cost: O(1) amortised, no allocation in steady state.
 func (m *Mailbox[T]) PushSystem(msg T) (schedule bool, err error) {
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
+	q := m.lock()
+	if q.closed {
+		q.mu.Unlock()
 		return false, ErrClosed
 	}
-	m.queuesLocked().sys.push(msg)
+	q.sys.push(msg)
 	m.sysN.Add(1)
-	m.addLocked(0, 1)
-	m.mu.Unlock()
+	q.add(0, 1)
+	q.mu.Unlock()
 	return m.claim(), nil
 }
 
@@ -187,20 +213,16 @@ func (m *Mailbox[T]) claim() bool {
 	return m.sched.Load() == flagIdle && m.sched.CompareAndSwap(flagIdle, flagScheduled)
 }
 
-// queuesLocked returns m.q, allocating it on first use.
-func (m *Mailbox[T]) queuesLocked() *queues[T] {
-	if m.q == nil {
-		m.q = &queues[T]{}
-	}
-	return m.q
-}
-
 // Len returns the number of pending user messages, queued and held, dead
 // ones included. It is safe for concurrent use; O(1), under the lock.
 func (m *Mailbox[T]) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.lenLocked()
+	q := m.q.Load()
+	if q == nil {
+		return 0
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return m.lenLocked(q)
 }
 
 // Backlog is how many messages wait to be looked at by the consumer
@@ -208,17 +230,17 @@ func (m *Mailbox[T]) Len() int {
 // it may overstate by the messages the consumer popped from its current
 // batch. A cheap hint for producers of how far ahead of the consumer they
 // are. O(1), one atomic load.
-func (m *Mailbox[T]) Backlog() int { return int(uint32(m.counts.Load())) }
+func (m *Mailbox[T]) Backlog() int { return int(uint32(m.counts())) }
 
-// lenLocked is Len for a caller holding mu (or the consumer).
-func (m *Mailbox[T]) lenLocked() int { return int(m.counts.Load()>>32) - m.owed() }
+// lenLocked is Len for a caller holding q's lock (or the consumer).
+func (m *Mailbox[T]) lenLocked(q *queues[T]) int { return int(q.counts.Load()>>32) - m.owed() }
 
 // batch is the consumer's side of the main queue (see Mailbox.out).
 type batch[T any] struct {
 	r ring[entry[T]]
 	// popped counts the messages the consumer took from r and has not yet
 	// taken off counts: it writes this line, not the one producers write,
-	// for every message. Folded into counts under mu at each swap.
+	// for every message. Folded into counts under the lock at each swap.
 	popped atomic.Int64
 }
 

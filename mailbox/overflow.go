@@ -3,45 +3,45 @@ package mailbox
 import "context"
 
 // fullLocked reports whether the user lane is at capacity.
-func (m *Mailbox[T]) fullLocked() bool {
+func (m *Mailbox[T]) fullLocked(q *queues[T]) bool {
 	c := m.cfg.Capacity
-	return c > 0 && m.lenLocked() >= c
+	return c > 0 && m.lenLocked(q) >= c
 }
 
-// makeRoomLocked is called by Push, with m.mu held, on a full mailbox. It
-// returns with m.mu held, either with room for one message (evicting one
+// makeRoomLocked is called by Push, with q.mu held, on a full mailbox. It
+// returns with q.mu held, either with room for one message (evicting one
 // if dropped is true) or with the error Push must return. With the Block
-// policy it releases m.mu while it waits.
-func (m *Mailbox[T]) makeRoomLocked(ctx context.Context, wait bool) (evicted T, dropped bool, err error) {
-	for m.fullLocked() {
+// policy it releases q.mu while it waits.
+func (m *Mailbox[T]) makeRoomLocked(q *queues[T], ctx context.Context, wait bool) (evicted T, dropped bool, err error) {
+	for m.fullLocked(q) {
 		if m.cfg.Live != nil {
-			if n := m.purgeLocked(); n > 0 {
+			if n := m.purgeLocked(q); n > 0 {
 				if n > 1 {
-					m.wakeLocked() // room for others too
+					q.wakeLocked() // room for others too
 				}
 				continue
 			}
 		}
 		switch m.cfg.Policy {
 		case DropOldest:
-			return m.evictOldestLocked(), true, nil
+			return m.evictOldestLocked(q), true, nil
 		case Block:
 			if !wait || ctx == nil {
 				return evicted, false, ErrFull
 			}
-			if m.space == nil {
-				m.space = make(chan struct{})
+			if q.space == nil {
+				q.space = make(chan struct{})
 			}
-			space := m.space
-			m.mu.Unlock()
+			space := q.space
+			q.mu.Unlock()
 			select {
 			case <-space:
-				m.mu.Lock()
+				q.mu.Lock()
 			case <-ctx.Done():
-				m.mu.Lock()
+				q.mu.Lock()
 				return evicted, false, ctx.Err()
 			}
-			if m.closed {
+			if q.closed {
 				return evicted, false, ErrClosed
 			}
 		default:
@@ -54,32 +54,31 @@ func (m *Mailbox[T]) makeRoomLocked(ctx context.Context, wait bool) (evicted T, 
 // evictOldestLocked removes and returns the oldest user message: the
 // oldest held one if any is held (they all arrived before the main queue),
 // else the head of the main queue. O(h) for h non-empty held keys.
-func (m *Mailbox[T]) evictOldestLocked() T {
-	q := m.q
+func (m *Mailbox[T]) evictOldestLocked(q *queues[T]) T {
 	if len(q.nonEmpty) > 0 {
-		msg := m.popOldestLocked(q.nonEmpty)
-		m.addLocked(-1, 0)
+		msg := m.popOldestLocked(q, q.nonEmpty)
+		q.add(-1, 0)
 		return msg
 	}
 	msg := q.main.pop().msg
-	m.addLocked(-1, -1)
+	q.add(-1, -1)
 	return msg
 }
 
 // purgeLocked discards the dead user messages, queued and held, and
 // returns how many. O(user messages).
-func (m *Mailbox[T]) purgeLocked() int {
-	q, live := m.q, m.cfg.Live
+func (m *Mailbox[T]) purgeLocked(q *queues[T]) int {
+	live := m.cfg.Live
 	queued := retainLive(&q.main, live)
 	held := 0
 	for i := len(q.nonEmpty) - 1; i >= 0; i-- { // backwards: unlist swaps from the end
 		hq := q.nonEmpty[i]
 		held += retainLive(&hq.r, live)
 		if hq.r.n == 0 {
-			m.unlistLocked(hq)
+			m.unlistLocked(q, hq)
 		}
 	}
-	m.addLocked(-queued-held, -queued)
+	q.add(-queued-held, -queued)
 	return queued + held
 }
 
