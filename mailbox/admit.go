@@ -96,7 +96,7 @@ func (m *Mailbox[T]) Held() map[Key]int {
 			}
 		}
 		if n > 0 {
-			out[hq.key] = n
+			out[hq.key] = int(n)
 		}
 	}
 	return out

@@ -21,13 +21,13 @@ import (
 func (m *Mailbox[T]) Close() []T {
 	q := m.lock()
 	defer q.mu.Unlock()
-	if q.closed {
+	if m.closed {
 		return nil
 	}
-	q.closed = true
+	m.closed = true
 	q.wakeLocked()
 	var out []T
-	if n := q.sys.n + m.lenLocked(q); n > 0 {
+	if n := int(q.sys.n) + m.lenLocked(q); n > 0 {
 		out = make([]T, 0, n)
 	}
 	for i := range q.sys.n {

@@ -41,7 +41,7 @@ func (m *Mailbox[T]) makeRoomLocked(q *queues[T], ctx context.Context, wait bool
 				q.mu.Lock()
 				return evicted, false, ctx.Err()
 			}
-			if q.closed {
+			if m.closed {
 				return evicted, false, ErrClosed
 			}
 		default:
@@ -85,7 +85,7 @@ func (m *Mailbox[T]) purgeLocked(q *queues[T]) int {
 // retainLive removes from r, in place and keeping order, the entries whose
 // message live reports dead, and returns how many. O(r.n).
 func retainLive[T any](r *ring[entry[T]], live func(T) bool) int {
-	w := 0
+	var w int32
 	for i := range r.n {
 		e := r.at(i)
 		if live(e.msg) {
@@ -97,5 +97,5 @@ func retainLive[T any](r *ring[entry[T]], live func(T) bool) int {
 	}
 	removed := r.n - w
 	r.truncate(w)
-	return removed
+	return int(removed)
 }

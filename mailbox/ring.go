@@ -10,9 +10,9 @@ package mailbox
 // A ring is not safe for concurrent use: its owner's lock guards it.
 type ring[E any] struct {
 	buf  []E
-	head int // index of the oldest element, when n > 0
-	n    int // number of elements
-	peak int // highest n since the ring last emptied
+	head int32 // index of the oldest element, when n > 0
+	n    int32 // number of elements (a mailbox counts < 2^32 in all)
+	peak int32 // highest n since the ring last emptied
 }
 
 const (
@@ -22,10 +22,10 @@ const (
 
 // push appends e. Amortised O(1).
 func (r *ring[E]) push(e E) {
-	if r.n == len(r.buf) {
+	if int(r.n) == len(r.buf) {
 		r.grow()
 	}
-	r.buf[(r.head+r.n)&(len(r.buf)-1)] = e
+	r.buf[int(r.head+r.n)&(len(r.buf)-1)] = e
 	r.n++
 	r.peak = max(r.peak, r.n)
 }
@@ -42,7 +42,7 @@ func (r *ring[E]) grow() {
 func (r *ring[E]) peek() *E { return &r.buf[r.head] }
 
 // at returns the i-th oldest element, 0 <= i < n. O(1).
-func (r *ring[E]) at(i int) *E { return &r.buf[(r.head+i)&(len(r.buf)-1)] }
+func (r *ring[E]) at(i int32) *E { return &r.buf[int(r.head+i)&(len(r.buf)-1)] }
 
 // pop removes and returns the oldest element, which must exist. O(1).
 func (r *ring[E]) pop() E {
@@ -51,7 +51,7 @@ func (r *ring[E]) pop() E {
 	r.buf[r.head] = zero
 	r.n--
 	if r.n > 0 {
-		r.head = (r.head + 1) & (len(r.buf) - 1)
+		r.head = (r.head + 1) & int32(len(r.buf)-1)
 		return e
 	}
 	r.emptied()
@@ -61,14 +61,14 @@ func (r *ring[E]) pop() E {
 // emptied is called when the ring becomes empty.
 func (r *ring[E]) emptied() {
 	r.head = 0
-	if len(r.buf) > maxIdleRing && r.peak <= len(r.buf)/4 {
+	if len(r.buf) > maxIdleRing && int(r.peak) <= len(r.buf)/4 {
 		r.buf = nil
 	}
 	r.peak = 0
 }
 
 // truncate keeps the n oldest elements and zeroes the others' slots. O(removed).
-func (r *ring[E]) truncate(n int) {
+func (r *ring[E]) truncate(n int32) {
 	var zero E
 	for i := n; i < r.n; i++ {
 		*r.at(i) = zero
