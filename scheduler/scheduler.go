@@ -61,7 +61,10 @@ type Scheduler struct {
 	panics func(any)
 	loopFn func()
 
-	progress atomic.Uint64 // turns completed, for the watchdog
+	// ticked is set when a turn completes and cleared by the watchdog at
+	// each check. Loops store it only when it is clear: once per check,
+	// not once per turn, so this line is not bounced between loops.
+	ticked atomic.Bool
 
 	mu       sync.Mutex // guards the fields below
 	cond     sync.Cond  // parked loops wait here
@@ -196,7 +199,9 @@ func (s *Scheduler) loop() {
 		t := s.q.pop()
 		s.mu.Unlock()
 		more := t.r.Run(s.budget)
-		s.progress.Add(1)
+		if !s.ticked.Load() {
+			s.ticked.Store(true)
+		}
 		if more && s.Schedule(t) != nil {
 			t.r.Abort()
 		}
@@ -208,7 +213,7 @@ func (s *Scheduler) loop() {
 // during a check interval, the loops are stuck in blocked handlers: it
 // starts one loop per waiting turn. It exits when the queue empties.
 func (s *Scheduler) watch() {
-	last := s.progress.Load()
+	s.ticked.Store(false)
 	for {
 		time.Sleep(stallCheck)
 		s.mu.Lock()
@@ -219,11 +224,9 @@ func (s *Scheduler) watch() {
 			return
 		}
 		n := 0
-		if p := s.progress.Load(); p == last && s.parked == 0 {
+		if !s.ticked.Swap(false) && s.parked == 0 {
 			n = s.q.n
 			s.loops += n
-		} else {
-			last = p
 		}
 		s.mu.Unlock()
 		s.start(n)
