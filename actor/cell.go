@@ -146,7 +146,7 @@ func (c *cell) pushWait(ctx context.Context, e envelope) (bool, error) {
 
 // pushSystem enqueues a system message; a closed mailbox ignores it.
 func (c *cell) pushSystem(m message) {
-	sched, err := c.mb.PushSystem(envelope{msg: m, to: c})
+	sched, err := c.mb.PushSystem(envelope{msg: m})
 	if err == nil && sched {
 		c.schedule()
 	}
@@ -329,7 +329,7 @@ func (c *cell) finalize(cause error) {
 		err = fmt.Errorf("%w: %w", ErrStopped, cause)
 	}
 	for _, e := range c.mb.Close() {
-		e.fail(err, ReasonStopped)
+		e.fail(c, err, ReasonStopped)
 	}
 	if c.name != "" && c.sys.cfg.Names != nil {
 		c.sys.cfg.Names.Unregister(c.name, c.self.(Actor))

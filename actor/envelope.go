@@ -27,18 +27,18 @@ type message interface {
 	callContext() (context.Context, time.Time)
 }
 
-// envelope is the mailbox's element: 40 bytes, no allocation for a oneway
-// with a pointer payload.
+// envelope is the mailbox's element: 32 bytes, no allocation for a oneway
+// with a pointer payload. It does not name its actor (a consumer reading
+// it from another core pays per byte): whoever fails it passes the cell.
 type envelope struct {
 	msg message
-	req any   // the oneway payload; a call carries its own
-	to  *cell // the target, for reports from the mailbox's OnDrop
+	req any // the oneway payload; a call carries its own
 }
 
 func (e envelope) key() mailbox.Key { return e.msg.key() }
 func (e envelope) live() bool       { return e.msg.live() }
-func (e envelope) fail(err error, why Reason) {
-	e.msg.fail(e.to, e.req, err, why)
+func (e envelope) fail(to *cell, err error, why Reason) {
+	e.msg.fail(to, e.req, err, why)
 }
 
 // sysKey is the key of system messages; no method has it.

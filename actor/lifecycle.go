@@ -35,7 +35,7 @@ func (c *cell) runStopping() {
 		return
 	}
 	x := getCtx(c)
-	c.invoke(x, envelope{msg: stoppingMsg, to: c}, true)
+	c.invoke(x, envelope{msg: stoppingMsg}, true)
 	putCtx(x)
 }
 
@@ -100,6 +100,6 @@ func (c *cell) restart(x *Ctx) {
 	ts.stopAll()
 	c.state = c.sup.factory()
 	if _, ok := c.state.(Starter); ok {
-		c.invoke(x, envelope{msg: startedMsg, to: c}, true)
+		c.invoke(x, envelope{msg: startedMsg}, true)
 	}
 }

@@ -71,7 +71,7 @@ func (m *Method[S, Q, R]) Cast(to *Ref[S], req Q) error {
 		return err
 	}
 	c := &to.c
-	e := envelope{msg: m, req: req, to: c}
+	e := envelope{msg: m, req: req}
 	if err := c.push(context.Background(), e); err != nil {
 		c.refused(m.label, err, req)
 		return err
@@ -108,7 +108,7 @@ func (m *Method[S, Q, R]) Call(ctx context.Context, to *Ref[S], req Q) (R, error
 	if err != nil {
 		return zero, err
 	}
-	if err := c.push(ctx, envelope{msg: cl, to: c}); err != nil {
+	if err := c.push(ctx, envelope{msg: cl}); err != nil {
 		cl.stopTimer()
 		c.refused(m.label, err, nil)
 		return zero, err
@@ -147,7 +147,7 @@ func (m *Method[S, Q, R]) Ask(ctx context.Context, to *Ref[S], req Q) *Future[R]
 			stop() // settled before the watch was stored
 		}
 	}
-	if err := c.push(ctx, envelope{msg: cl, to: c}); err != nil {
+	if err := c.push(ctx, envelope{msg: cl}); err != nil {
 		cl.settle(zero, err)
 		c.refused(m.label, err, nil)
 	}

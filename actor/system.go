@@ -63,14 +63,8 @@ type System struct {
 
 	closed atomic.Bool
 
-	mu    sync.Mutex         // guards roots and mbCfg
+	mu    sync.Mutex         // guards roots
 	roots map[*cell]struct{} // top-level actors still running
-	mbCfg map[mailboxKey]*mailbox.Config[envelope]
-}
-
-type mailboxKey struct {
-	capacity int
-	policy   mailbox.Policy
 }
 
 // NewSystem validates cfg and returns a System. It starts no goroutine.
@@ -83,7 +77,7 @@ func NewSystem(cfg Config) (*System, error) {
 	case cfg.CallTimeout <= 0:
 		return nil, fmt.Errorf("%w: call timeout %v must be > 0", ErrInvalidOption, cfg.CallTimeout)
 	}
-	return &System{cfg: cfg, roots: make(map[*cell]struct{}), mbCfg: make(map[mailboxKey]*mailbox.Config[envelope])}, nil
+	return &System{cfg: cfg, roots: make(map[*cell]struct{})}, nil
 }
 
 // System returns s, making a *System a [Spawner] of top-level actors.
@@ -95,23 +89,24 @@ func (s *System) CallTimeout() time.Duration { return s.cfg.CallTimeout }
 // Closed reports whether Close has begun: new spawns and calls are refused.
 func (s *System) Closed() bool { return s.closed.Load() }
 
-// mailboxConfig returns the shared config for a capacity and policy.
-func (s *System) mailboxConfig(capacity int, policy mailbox.Policy) *mailbox.Config[envelope] {
-	k := mailboxKey{capacity, policy}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.mbCfg[k]; ok {
-		return c
+// unbounded is the config of every unbounded mailbox (the default): its
+// OnDrop never runs, since nothing is evicted from a mailbox that is never
+// full, so one config serves all.
+var unbounded = &mailbox.Config[envelope]{Key: envelope.key, Live: envelope.live}
+
+// mailboxConfig returns the mailbox config of c: the shared one if it is
+// unbounded; else c's own, whose OnDrop reports the calls it evicts as c's.
+func mailboxConfig(c *cell, capacity int, policy mailbox.Policy) *mailbox.Config[envelope] {
+	if capacity == 0 {
+		return unbounded
 	}
-	c := &mailbox.Config[envelope]{
+	return &mailbox.Config[envelope]{
 		Capacity: capacity,
 		Policy:   policy,
 		Key:      envelope.key,
 		Live:     envelope.live,
-		OnDrop:   func(e envelope) { e.fail(ErrDropped, ReasonDropped) },
+		OnDrop:   func(e envelope) { e.fail(c, ErrDropped, ReasonDropped) },
 	}
-	s.mbCfg[k] = c
-	return c
 }
 
 func (s *System) addRoot(c *cell) error {

@@ -104,7 +104,7 @@ func (t *Timer) tick() {
 	if !send {
 		return
 	}
-	sched, err := c.mb.TryPush(envelope{msg: (*timerMsg)(t), to: c}) // never waits: this is the wheel's goroutine
+	sched, err := c.mb.TryPush(envelope{msg: (*timerMsg)(t)}) // never waits: this is the wheel's goroutine
 	if err != nil {
 		c.mu.Lock()
 		t.queued = false

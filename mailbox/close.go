@@ -45,13 +45,13 @@ func (m *Mailbox[T]) Close() []T {
 	}
 	if m.out != nil {
 		for i := range m.out.r.n {
-			out = append(out, m.out.r.at(i).msg)
+			out = append(out, *m.out.r.at(i))
 		}
 	}
 	for i := range q.main.n {
-		out = append(out, q.main.at(i).msg)
+		out = append(out, *q.main.at(i))
 	}
-	q.sys, q.main, q.held, q.nonEmpty, q.active = ring[T]{}, ring[entry[T]]{}, nil, nil, nil
+	q.sys, q.main, q.held, q.nonEmpty, q.active = ring[T]{}, ring[T]{}, nil, nil, nil
 	m.out = nil
 	m.sysN.Store(0)
 	q.counts.Store(0)

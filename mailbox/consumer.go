@@ -16,7 +16,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 	if o := m.out; o != nil && o.r.n > 0 && !m.filtered && m.sysN.Load() == 0 && m.active.Load() == 0 {
 		// Fast path: the consumer's own batch, no lock, and no write to
 		// the counters the producers write.
-		msg = o.r.pop().msg
+		msg = o.r.pop()
 		o.popped.Add(1)
 		return msg, false, true
 	}
@@ -60,12 +60,12 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 			break
 		}
 		if !q.filter.only {
-			msg, ok = src.pop().msg, true
+			msg, ok = src.pop(), true
 			break
 		}
-		k := m.cfg.Key(src.peek().msg)
+		k := m.cfg.Key(*src.peek())
 		if q.filter.admits(k) {
-			msg, ok = src.pop().msg, true
+			msg, ok = src.pop(), true
 			break
 		}
 		m.holdLocked(q, k, src.pop())

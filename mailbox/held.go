@@ -10,9 +10,9 @@ type heldQueue[T any] struct {
 	apos int // index in queues.active, or -1
 }
 
-// holdLocked appends e, whose key k the filter does not admit, to the held
+// holdLocked appends msg, whose key k the filter does not admit, to the held
 // queue of k. Amortised O(1); allocates only for a key never held before.
-func (m *Mailbox[T]) holdLocked(q *queues[T], k Key, e entry[T]) {
+func (m *Mailbox[T]) holdLocked(q *queues[T], k Key, msg T) {
 	hq := q.held[k]
 	if hq == nil {
 		if q.held == nil {
@@ -25,7 +25,8 @@ func (m *Mailbox[T]) holdLocked(q *queues[T], k Key, e entry[T]) {
 		hq.pos = len(q.nonEmpty)
 		q.nonEmpty = append(q.nonEmpty, hq)
 	}
-	hq.r.push(e)
+	q.seq++
+	hq.r.push(entry[T]{seq: q.seq, msg: msg})
 }
 
 // popHeldLocked pops the oldest message among the admitted held queues,

@@ -60,7 +60,7 @@ func (m *Mailbox[T]) evictOldestLocked(q *queues[T]) T {
 		q.add(-1, 0)
 		return msg
 	}
-	msg := q.main.pop().msg
+	msg := q.main.pop()
 	q.add(-1, -1)
 	return msg
 }
@@ -73,7 +73,7 @@ func (m *Mailbox[T]) purgeLocked(q *queues[T]) int {
 	held := 0
 	for i := len(q.nonEmpty) - 1; i >= 0; i-- { // backwards: unlist swaps from the end
 		hq := q.nonEmpty[i]
-		held += retainLive(&hq.r, live)
+		held += retainLive(&hq.r, func(e entry[T]) bool { return live(e.msg) })
 		if hq.r.n == 0 {
 			m.unlistLocked(q, hq)
 		}
@@ -84,11 +84,11 @@ func (m *Mailbox[T]) purgeLocked(q *queues[T]) int {
 
 // retainLive removes from r, in place and keeping order, the entries whose
 // message live reports dead, and returns how many. O(r.n).
-func retainLive[T any](r *ring[entry[T]], live func(T) bool) int {
+func retainLive[E any](r *ring[E], live func(E) bool) int {
 	var w int32
 	for i := range r.n {
 		e := r.at(i)
-		if live(e.msg) {
+		if live(*e) {
 			if w != i {
 				*r.at(w) = *e
 			}
