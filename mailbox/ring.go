@@ -3,21 +3,24 @@ package mailbox
 // ring is a FIFO queue on a circular buffer whose length is zero or a
 // power of two. It grows by doubling when full. It gives its buffer back
 // only when it empties, the buffer is longer than maxIdleRing, and the
-// ring used at most a quarter of it since it last emptied: a load that
-// keeps refilling the buffer keeps it (no allocation in steady state),
-// while one burst pins its memory only until the ring's next, smaller
-// round. Popped slots are zeroed so the GC can reclaim payloads.
+// ring used at most a quarter of it in each of its last leanRounds rounds
+// (a round ends when it empties): a load that keeps refilling the buffer,
+// even unevenly, keeps it (no allocation in steady state), while one
+// burst pins its memory only until leanRounds smaller rounds have passed.
+// Popped slots are zeroed so the GC can reclaim payloads.
 // A ring is not safe for concurrent use: its owner's lock guards it.
 type ring[E any] struct {
 	buf  []E
 	head int32 // index of the oldest element, when n > 0
 	n    int32 // number of elements (a mailbox counts < 2^32 in all)
 	peak int32 // highest n since the ring last emptied
+	lean uint8 // consecutive rounds that used at most a quarter of buf
 }
 
 const (
 	minRing     = 8    // first buffer length
 	maxIdleRing = 1024 // an emptied ring may free a longer buffer
+	leanRounds  = 8    // after this many lean rounds in a row
 )
 
 // push appends e. Amortised O(1).
@@ -61,8 +64,13 @@ func (r *ring[E]) pop() E {
 // emptied is called when the ring becomes empty.
 func (r *ring[E]) emptied() {
 	r.head = 0
-	if len(r.buf) > maxIdleRing && int(r.peak) <= len(r.buf)/4 {
-		r.buf = nil
+	switch {
+	case len(r.buf) <= maxIdleRing || int(r.peak) > len(r.buf)/4:
+		r.lean = 0
+	case r.lean+1 < leanRounds:
+		r.lean++
+	default:
+		r.buf, r.lean = nil, 0
 	}
 	r.peak = 0
 }
