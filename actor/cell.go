@@ -188,13 +188,44 @@ func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 	if c.paused {
 		c.restart(x)
 	}
+	for {
+		more, used, panicked := c.process(x, budget, stop)
+		if !panicked {
+			return more
+		}
+		// A handler panicked; process reported it. Go on with the rest of
+		// the budget unless that panic stopped or paused the actor.
+		if c.paused || c.status.Load() >= statusStopped || (stop != nil && stop()) {
+			return false
+		}
+		if budget -= used; budget <= 0 {
+			return true
+		}
+	}
+}
+
+// process is turn's loop. Its one deferred recover covers every message
+// it runs (a defer per message cost ~10% of a oneway): a handler's panic
+// ends process with panicked true, after the failure has been reported as
+// invoke would, and turn calls it again. used counts the messages taken,
+// the one that panicked included.
+func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used int, panicked bool) {
+	var cur envelope
+	var system, running bool
+	defer func() {
+		if running {
+			used++
+			panicked = true
+			c.recovered(x, cur, system, recover())
+		}
+	}()
 	spins := 0
-	for n := 0; n < budget; n++ {
-		e, system, ok := c.mb.Pop()
+	for ; used < budget; used++ {
+		e, sys, ok := c.mb.Pop()
 		if !ok {
 			if c.draining {
 				c.finalize(nil)
-				return false
+				return false, used, false
 			}
 			if x.replied && spins < idleSpins && c.owner == nil {
 				// The last message was a sync call: before giving the
@@ -206,48 +237,62 @@ func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 				// what fan-out wants (measured: spinning after every
 				// message made it 2× slower on the run-queue scheduler).
 				spins++
-				n--
+				used--
 				runtime.Gosched()
 				continue
 			}
 			if c.mb.Idle() {
-				return false
+				return false, used, false
 			}
 			continue
 		}
 		spins = 0
-		c.invoke(x, e, system)
+		cur, system = e, sys
+		x.begin(e)
+		x.replied = false
+		running = true
+		e.msg.run(x, e.req)
+		running = false
+		x.end()
 		if c.paused || c.status.Load() >= statusStopped || (stop != nil && stop()) {
 			// A restart's backoff keeps the scheduled flag: its timer
 			// schedules the next turn.
-			return false
+			return false, used + 1, false
 		}
 	}
-	return true
+	return true, used, false
 }
 
-// invoke runs one message. It is the one place where a handler's panic
-// (and runtime.Goexit) is recovered and turned into a *PanicError.
+// recovered reports the failure of message e, whose handler panicked with
+// v, or called runtime.Goexit if v is nil: to whoever waits for its
+// outcome, and to supervision. It runs in a deferred function, as the
+// handler's frames unwind.
+func (c *cell) recovered(x *Ctx, e envelope, system bool, v any) {
+	goexit := v == nil
+	if goexit {
+		v = errGoexit
+	}
+	pe := newPanicError(e.msg.name(), v)
+	e.msg.panicked(x, e.req, pe)
+	c.failed(pe, system)
+	x.end()
+	if goexit && !c.paused && c.status.Load() < statusStopped {
+		// This goroutine is going away; the flag is still ours, so hand
+		// the rest of the mailbox to a fresh turn.
+		c.schedule()
+	}
+}
+
+// invoke runs one message outside a turn's loop (the lifecycle hooks),
+// recovering a handler's panic (and runtime.Goexit) into a *PanicError as
+// process does.
 func (c *cell) invoke(x *Ctx, e envelope, system bool) {
 	x.begin(e)
 	x.replied = false
 	normal := false
 	defer func() {
 		if !normal {
-			v := recover()
-			goexit := v == nil
-			if goexit {
-				v = errGoexit
-			}
-			pe := newPanicError(e.msg.name(), v)
-			e.msg.panicked(x, e.req, pe)
-			c.failed(pe, system)
-			x.end()
-			if goexit && !c.paused && c.status.Load() < statusStopped {
-				// This goroutine is going away; the flag is still ours, so
-				// hand the rest of the mailbox to a fresh turn.
-				c.schedule()
-			}
+			c.recovered(x, e, system, recover())
 			return
 		}
 		x.end()

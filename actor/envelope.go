@@ -15,8 +15,8 @@ type message interface {
 	name() string
 	// live is false once nobody waits for the outcome (the caller gave up).
 	live() bool
-	// run executes on the actor's turn. A panic escapes to cell.invoke,
-	// the one place panics are recovered.
+	// run executes on the actor's turn. A panic escapes to cell.process
+	// (or cell.invoke), where panics are recovered.
 	run(x *Ctx, req any)
 	// panicked delivers the outcome of a run that panicked.
 	panicked(x *Ctx, req any, pe *PanicError)
