@@ -199,3 +199,57 @@ type oneShot struct{ ch chan struct{} }
 
 func (o *oneShot) Run(int) bool { o.ch <- struct{}{}; return false }
 func (o *oneShot) Abort()       {}
+
+// funcRunner runs f once per turn.
+type funcRunner func()
+
+func (f funcRunner) Run(int) bool { f(); return false }
+func (f funcRunner) Abort()       {}
+
+// Turns scheduled while a loop spins are left to that loop (Schedule wakes
+// nobody), so the loop that takes the first must see the others taken:
+// here the first blocks until the second has run, which deadlocks unless
+// another loop is woken or started for it.
+func TestSpinningLoopHandsOnTheRest(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bRan := make(chan struct{})
+	aDone := make(chan struct{})
+	giveUp := make(chan struct{}) // on failure, so that Close returns
+	var once sync.Once
+	spinHook = func() {
+		once.Do(func() {
+			a := funcRunner(func() {
+				select {
+				case <-bRan:
+					close(aDone)
+				case <-giveUp:
+				}
+			})
+			b := funcRunner(func() { close(bRan) })
+			if err := s.Schedule(s.NewTask(a)); err != nil {
+				t.Error(err)
+			}
+			if err := s.Schedule(s.NewTask(b)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	defer func() {
+		s.Close() // the loops are gone: the hook can go
+		spinHook = nil
+	}()
+	first := make(chan struct{})
+	if err := s.Schedule(s.NewTask(funcRunner(func() { close(first) }))); err != nil {
+		t.Fatal(err)
+	}
+	<-first
+	select {
+	case <-aDone:
+	case <-time.After(10 * time.Second):
+		close(giveUp)
+		t.Fatal("the second turn was never taken: the first blocks for good")
+	}
+}
