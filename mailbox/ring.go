@@ -30,7 +30,6 @@ func (r *ring[E]) push(e E) {
 	}
 	r.buf[int(r.head+r.n)&(len(r.buf)-1)] = e
 	r.n++
-	r.peak = max(r.peak, r.n)
 }
 
 // grow doubles the buffer; it is called only when the ring is full.
@@ -52,6 +51,9 @@ func (r *ring[E]) pop() E {
 	var zero E
 	e := r.buf[r.head]
 	r.buf[r.head] = zero
+	// Each round ends empty, so n's highest value is seen by a pop: peak
+	// is kept here, off the producers' path.
+	r.peak = max(r.peak, r.n)
 	r.n--
 	if r.n > 0 {
 		r.head = (r.head + 1) & int32(len(r.buf)-1)
@@ -77,6 +79,7 @@ func (r *ring[E]) emptied() {
 
 // truncate keeps the n oldest elements and zeroes the others' slots. O(removed).
 func (r *ring[E]) truncate(n int32) {
+	r.peak = max(r.peak, r.n)
 	var zero E
 	for i := n; i < r.n; i++ {
 		*r.at(i) = zero
