@@ -133,7 +133,7 @@ func (c *cell) push(ctx context.Context, e envelope) error {
 
 // floodBacklog is the queue length past which a sender yields after each
 // push (see push).
-const floodBacklog = 1024
+const floodBacklog = 8192
 
 func (c *cell) pushWait(ctx context.Context, e envelope) (bool, error) {
 	if _, ok := ctx.Deadline(); !ok {

@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -112,5 +113,38 @@ func TestVolumeActors(t *testing.T) {
 		if got[0] != msgs || got[1] != 0 {
 			t.Fatalf("actor %d: count=%d out-of-order=%d; want %d and 0", i, got[0], got[1], msgs)
 		}
+	}
+}
+
+// A sender far ahead of its actor yields after each Cast (soft
+// back-pressure), so a flood does not grow the mailbox without bound. On
+// one processor, without the yield, the sender would queue all of its
+// casts before the actor ran.
+func TestFloodYields(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const n, limit = 60_000, 8192 + 1024 // the threshold, plus some slack
+	rt := newRuntime(t)
+	ref, err := actor.Spawn(rt, &tally{last: make([]int, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := make([]seqMsg, n)
+	peak := 0
+	for i := range msgs {
+		msgs[i] = seqMsg{seq: i + 1}
+		if err := Tally.Cast(ref, &msgs[i]); err != nil {
+			t.Fatal(err)
+		}
+		peak = max(peak, actor.Queued(ref))
+	}
+	if peak > limit {
+		t.Errorf("mailbox peaked at %d queued calls; want at most %d", peak, limit)
+	}
+	got, err := TallyRead.Call(context.Background(), ref, struct{}{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] != n || got[1] != 0 {
+		t.Fatalf("count=%d out-of-order=%d; want %d and 0", got[0], got[1], n)
 	}
 }
