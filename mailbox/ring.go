@@ -20,7 +20,7 @@ type ring[E any] struct {
 const (
 	minRing     = 8    // first buffer length
 	maxIdleRing = 1024 // an emptied ring may free a longer buffer
-	leanRounds  = 8    // after this many lean rounds in a row
+	leanRounds  = 64   // after this many lean rounds in a row
 )
 
 // push appends e. Amortised O(1).
