@@ -99,20 +99,28 @@ func TestClaim(t *testing.T) {
 	}
 }
 
-// Backlog counts messages not yet looked at without the lock; it may
-// overstate by the consumer's current batch, never understate; held
-// messages are not in it.
+// Backlog is the main queue's length as of the last multiple of
+// backlogEvery pushes, plus system messages: it drops to 0 when the
+// consumer takes the main queue, and held messages are not in it.
 func TestBacklog(t *testing.T) {
 	m := newTest(t, Config[msg]{})
-	for i := 1; i <= 5; i++ {
+	if got := m.Backlog(); got != 0 {
+		t.Fatalf("Backlog of a new mailbox = %d; want 0", got)
+	}
+	for i := 1; i <= 2*backlogEvery+5; i++ {
 		_, _ = m.Push(context.Background(), msg{0, i})
+		if want := i - i%backlogEvery; m.Backlog() != want {
+			t.Fatalf("after %d pushes: Backlog = %d; want %d", i, m.Backlog(), want)
+		}
 	}
-	if got := m.Backlog(); got != 5 {
-		t.Fatalf("Backlog = %d; want 5", got)
+	_, _ = m.PushSystem(msg{0, 0})
+	if got, want := m.Backlog(), 2*backlogEvery+1; got != want {
+		t.Fatalf("with a system message: Backlog = %d; want %d", got, want)
 	}
-	m.Pop() // takes the batch; pops one
-	if got := m.Backlog(); got < m.Len() || m.Len() != 4 {
-		t.Fatalf("Backlog = %d, Len = %d; want Backlog >= Len = 4", got, m.Len())
+	m.Pop() // the system message
+	m.Pop() // takes the main queue as its batch; pops one
+	if got := m.Backlog(); got != 0 || m.Len() != 2*backlogEvery+4 {
+		t.Fatalf("Backlog = %d, Len = %d; want 0 and %d", got, m.Len(), 2*backlogEvery+4)
 	}
 	for {
 		if _, _, ok := m.Pop(); !ok {
@@ -120,14 +128,16 @@ func TestBacklog(t *testing.T) {
 		}
 	}
 	m.Idle()
-	if got := m.Backlog(); got != 0 {
-		t.Fatalf("Backlog after draining and Idle = %d; want 0", got)
+	if got := m.Backlog(); got != 0 || m.Len() != 0 {
+		t.Fatalf("after draining and Idle: Backlog = %d, Len = %d; want 0 and 0", got, m.Len())
 	}
 	m.Admit(1)
-	_, _ = m.Push(context.Background(), msg{0, 9})
-	m.Pop() // holds it
-	if got := m.Backlog(); got != 0 || m.Len() != 1 {
-		t.Fatalf("Backlog = %d, Len = %d with one held message; want 0 and 1", got, m.Len())
+	for i := range backlogEvery {
+		_, _ = m.Push(context.Background(), msg{0, i})
+	}
+	m.Pop() // holds them all
+	if got := m.Backlog(); got != 0 || m.Len() != backlogEvery {
+		t.Fatalf("Backlog = %d, Len = %d with %d held messages; want 0 and %d", got, m.Len(), backlogEvery, backlogEvery)
 	}
 }
 

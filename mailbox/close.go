@@ -52,9 +52,10 @@ func (m *Mailbox[T]) Close() []T {
 		out = append(out, *q.main.at(i))
 	}
 	q.sys, q.main, q.held, q.nonEmpty, q.active = ring[T]{}, ring[T]{}, nil, nil, nil
+	q.heldN, q.batchN = 0, 0
+	q.mainEmptied()
 	m.out = nil
 	m.sysN.Store(0)
-	q.counts.Store(0)
 	m.active.Store(0)
 	return out
 }

@@ -15,7 +15,7 @@ package mailbox
 func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 	if o := m.out; o != nil && o.r.n > 0 && !m.filtered && m.sysN.Load() == 0 && m.active.Load() == 0 {
 		// Fast path: the consumer's own batch, no lock, and no write to
-		// the counters the producers write.
+		// a line the producers write.
 		msg = o.r.pop()
 		o.popped.Add(1)
 		return msg, false, true
@@ -28,13 +28,11 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 	if q.sys.n > 0 {
 		msg = q.sys.pop()
 		m.sysN.Add(-1)
-		q.add(0, -1)
 		q.mu.Unlock()
 		return msg, true, true
 	}
 	if len(q.active) > 0 {
 		msg = m.popHeldLocked(q)
-		q.add(-1, 0)
 		q.wakeLocked()
 		q.mu.Unlock()
 		return msg, false, true
@@ -48,34 +46,42 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 			// Take the whole main queue as the next batch: O(1), and both
 			// rings keep their buffers, so no allocation in steady state.
 			m.out.r, q.main = q.main, m.out.r
+			q.batchN = int(m.out.r.n)
+			q.mainEmptied()
 		}
 	}
-	moved := 0
 	for {
-		src := &q.main
+		src, batch := &q.main, false
 		if m.out != nil && m.out.r.n > 0 {
-			src = &m.out.r // the older part of the main queue
+			src, batch = &m.out.r, true // the older part of the main queue
 		}
 		if src.n == 0 {
 			break
 		}
+		var e T
+		e, ok = src.pop(), true
+		switch {
+		case batch:
+			q.batchN--
+		case src.n == 0:
+			q.mainEmptied()
+		case src.n&(backlogEvery-1) == 0:
+			q.backlog.Store(src.n)
+		}
 		if !q.filter.only {
-			msg, ok = src.pop(), true
+			msg = e
 			break
 		}
-		k := m.cfg.Key(*src.peek())
-		if q.filter.admits(k) {
-			msg, ok = src.pop(), true
+		if k := m.cfg.Key(e); q.filter.admits(k) {
+			msg = e
 			break
+		} else {
+			m.holdLocked(q, k, e)
+			ok = false
 		}
-		m.holdLocked(q, k, src.pop())
-		moved++
 	}
 	if ok {
-		q.add(-1, -1-moved)
 		q.wakeLocked()
-	} else if moved > 0 {
-		q.add(0, -moved)
 	}
 	q.mu.Unlock()
 	return msg, false, ok
@@ -106,46 +112,46 @@ func (m *Mailbox[T]) Idle() bool {
 	if m.hasWork() {
 		return false
 	}
-	m.fold()
 	if idleHook != nil {
 		idleHook()
 	}
 	m.sched.Store(flagIdle)
 	// Re-check: a Push that enqueued after the check above and saw the
 	// flag still scheduled did not schedule anyone. From the store on, a
-	// producer may have become the consumer: read only shared counters.
-	if uint32(m.counts()) == 0 && m.active.Load() == 0 {
+	// producer may have become the consumer: read only shared state (the
+	// batch is empty: hasWork said so).
+	if !m.sharedWork() {
 		return true
 	}
 	return !m.sched.CompareAndSwap(flagIdle, flagScheduled)
 }
 
-// fold takes the batch's pops off the counters, under the lock so that
-// lenLocked never sees half of it. Consumer only.
-func (m *Mailbox[T]) fold() {
-	o := m.out
-	if o == nil || o.popped.Load() == 0 {
-		return
-	}
-	q := m.q.Load() // not nil: a batch exists
-	q.mu.Lock()
-	m.foldLocked(q)
-	q.mu.Unlock()
-}
-
+// foldLocked takes the batch's lock-free pops off batchN, under the lock
+// so that lenLocked never sees half of it. Consumer only.
 func (m *Mailbox[T]) foldLocked(q *queues[T]) {
 	if o := m.out; o != nil {
 		if p := o.popped.Load(); p > 0 {
-			q.add(-int(p), -int(p))
-			o.popped.Add(-p)
+			q.batchN -= int(p)
+			o.popped.Store(0)
 		}
 	}
 }
 
-// hasWork reports whether a system message, a queued user message or an
-// admitted held message may be pending. Lock-free.
+// hasWork reports whether a system message, a user message in the batch
+// or the main queue, or an admitted held message may be pending.
+// Consumer only; lock-free.
 func (m *Mailbox[T]) hasWork() bool {
-	return int(uint32(m.counts())) != m.owed() || m.active.Load() != 0
+	return (m.out != nil && m.out.r.n > 0) || m.sharedWork()
+}
+
+// sharedWork is hasWork without the consumer's batch: what producers
+// publish. Lock-free.
+func (m *Mailbox[T]) sharedWork() bool {
+	if m.sysN.Load() != 0 || m.active.Load() != 0 {
+		return true
+	}
+	q := m.q.Load()
+	return q != nil && q.pending.Load() != 0
 }
 
 // wakeLocked wakes the producers waiting for room, if any.
@@ -156,9 +162,10 @@ func (q *queues[T]) wakeLocked() {
 	}
 }
 
-// add adds to the counters, under the lock: users to the user messages,
-// ready to the ready ones (system and main queue). Neither may go below
-// zero.
-func (q *queues[T]) add(users, ready int) {
-	q.counts.Add(uint64(users)<<32 + uint64(ready))
+// mainEmptied is called, under the lock, when main has become empty.
+func (q *queues[T]) mainEmptied() {
+	q.pending.Store(0)
+	if q.backlog.Load() != 0 { // an atomic write only when it changes
+		q.backlog.Store(0)
+	}
 }

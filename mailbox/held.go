@@ -27,6 +27,7 @@ func (m *Mailbox[T]) holdLocked(q *queues[T], k Key, msg T) {
 	}
 	q.seq++
 	hq.r.push(entry[T]{seq: q.seq, msg: msg})
+	q.heldN++
 }
 
 // popHeldLocked pops the oldest message among the admitted held queues,
@@ -45,6 +46,7 @@ func (m *Mailbox[T]) popOldestLocked(q *queues[T], hqs []*heldQueue[T]) T {
 		}
 	}
 	msg := best.r.pop().msg
+	q.heldN--
 	if best.r.n == 0 {
 		m.unlistLocked(q, best)
 	}

@@ -68,23 +68,33 @@ type entry[T any] struct {
 }
 
 // queues holds what a mailbox allocates lazily: the lock and everything
-// producers write. Fields after mu are guarded by it, but counts, which
-// is also read without it.
+// producers write. Fields after mu are guarded by it; pending and backlog
+// are also read without it.
 //
-// Layout: what a Push touches (mu, counts, main's header)
+// A Push makes two atomic writes (the lock and its release), not three:
+// the consumer learns of new messages from pending, which only the push
+// into an empty main queue sets, and Len is computed under the lock from
+// the queues' lengths rather than kept in a shared counter.
+//
+// Layout: what a Push touches (mu, pending, backlog, main's header)
 // fills the first 64 bytes, and the struct's size is a multiple of 64 so
 // the allocator places it on a cache-line boundary: a Push to a cold
 // actor misses on one line of it, not two (fan-out over 10,000 actors is
 // bound by such misses).
 type queues[T any] struct {
 	mu sync.Mutex
-	// counts packs two counters, updated under mu and read without it:
-	// the low 32 bits count ready messages (system lane + main queue), the
-	// high 32 bits user messages (main queue + held). Neither may reach
-	// 2^32: one atomic add keeps both exact at once.
-	counts atomic.Uint64
-	main   ring[T] // user messages not yet looked at by Pop
-	seq    uint64  // arrival number of the last message moved to held
+	// pending is 1 while main is not empty (set by the push into an empty
+	// main, cleared when Pop empties it), for the consumer's lock-free
+	// checks.
+	pending atomic.Uint32
+	// backlog is main's length, published every backlogEvery pushes and
+	// when main empties: a cheap hint for producers (Backlog).
+	backlog atomic.Int32
+	main    ring[T] // user messages not yet looked at by Pop
+	seq     uint64  // arrival number of the last message moved to held
+
+	heldN  int // messages in the held queues
+	batchN int // messages the consumer took as its batch, less its folded pops
 
 	space  chan struct{} // closed when room frees; made by a waiting Push
 	sys    ring[T]
@@ -99,7 +109,11 @@ type queues[T any] struct {
 
 // queuesPad rounds queues up to 256 bytes, a size class whose objects
 // start on 64-byte boundaries; TestQueuesLayout checks it.
-const queuesPad = 56
+const queuesPad = 40
+
+// backlogEvery is how often (in pushes, a power of two) a push publishes
+// main's length.
+const backlogEvery = 64
 
 // lock returns the queues, made on first use, with their lock held.
 func (m *Mailbox[T]) lock() *queues[T] {
@@ -112,14 +126,6 @@ func (m *Mailbox[T]) lock() *queues[T] {
 	}
 	q.mu.Lock()
 	return q
-}
-
-// ready returns the counters (see queues.counts) without the lock.
-func (m *Mailbox[T]) counts() uint64 {
-	if q := m.q.Load(); q != nil {
-		return q.counts.Load()
-	}
-	return 0
 }
 
 // New returns an empty, idle mailbox using cfg, which it keeps: cfg must
@@ -185,7 +191,11 @@ func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool,
 		}
 	}
 	q.main.push(msg)
-	q.add(1, 1)
+	if n := q.main.n; n == 1 {
+		q.pending.Store(1)
+	} else if n&(backlogEvery-1) == 0 {
+		q.backlog.Store(n)
+	}
 	q.mu.Unlock()
 	if dropped && m.cfg.OnDrop != nil {
 		m.cfg.OnDrop(evicted)
@@ -206,7 +216,6 @@ func (m *Mailbox[T]) PushSystem(msg T) (schedule bool, err error) {
 	}
 	q.sys.push(msg)
 	m.sysN.Add(1)
-	q.add(0, 1)
 	q.mu.Unlock()
 	return m.claim(), nil
 }
@@ -240,26 +249,36 @@ func (m *Mailbox[T]) Len() int {
 	return m.lenLocked(q)
 }
 
-// Backlog is how many messages wait to be looked at by the consumer
-// (system and queued user messages; held ones excluded), without the lock:
-// it may overstate by the messages the consumer popped from its current
-// batch. A cheap hint for producers of how far ahead of the consumer they
-// are. O(1), one atomic load.
-func (m *Mailbox[T]) Backlog() int { return int(uint32(m.counts())) }
+// Backlog is about how many messages wait for the consumer to take them:
+// system messages, and user messages queued since it last took the main
+// queue as a batch (as of the last multiple of 64 pushes: it may lag by up
+// to 63; held messages and the consumer's current batch are excluded).
+// Without the lock: a cheap hint for producers of how far ahead of the
+// consumer they are. O(1), two atomic loads.
+func (m *Mailbox[T]) Backlog() int {
+	q := m.q.Load()
+	if q == nil {
+		return 0
+	}
+	return int(q.backlog.Load()) + int(m.sysN.Load())
+}
 
-// lenLocked is Len for a caller holding q's lock (or the consumer).
-func (m *Mailbox[T]) lenLocked(q *queues[T]) int { return int(q.counts.Load()>>32) - m.owed() }
+// lenLocked is Len for a caller holding q's lock.
+func (m *Mailbox[T]) lenLocked(q *queues[T]) int {
+	return int(q.main.n) + q.heldN + q.batchN - m.owed()
+}
 
 // batch is the consumer's side of the main queue (see Mailbox.out).
 type batch[T any] struct {
 	r ring[T]
-	// popped counts the messages the consumer took from r and has not yet
-	// taken off counts: it writes this line, not the one producers write,
-	// for every message. Folded into counts under the lock at each swap.
+	// popped counts the messages the consumer took from r without the
+	// lock and has not yet taken off queues.batchN: it writes this line,
+	// not the one producers write, for every message. Folded under the
+	// lock at each swap.
 	popped atomic.Int64
 }
 
-// owed is how many popped batch messages counts still includes.
+// owed is how many popped batch messages batchN still includes.
 func (m *Mailbox[T]) owed() int {
 	if m.out == nil {
 		return 0

@@ -56,12 +56,12 @@ func (m *Mailbox[T]) makeRoomLocked(q *queues[T], ctx context.Context, wait bool
 // else the head of the main queue. O(h) for h non-empty held keys.
 func (m *Mailbox[T]) evictOldestLocked(q *queues[T]) T {
 	if len(q.nonEmpty) > 0 {
-		msg := m.popOldestLocked(q, q.nonEmpty)
-		q.add(-1, 0)
-		return msg
+		return m.popOldestLocked(q, q.nonEmpty)
 	}
 	msg := q.main.pop()
-	q.add(-1, -1)
+	if q.main.n == 0 {
+		q.mainEmptied()
+	}
 	return msg
 }
 
@@ -70,6 +70,9 @@ func (m *Mailbox[T]) evictOldestLocked(q *queues[T]) T {
 func (m *Mailbox[T]) purgeLocked(q *queues[T]) int {
 	live := m.cfg.Live
 	queued := retainLive(&q.main, live)
+	if q.main.n == 0 {
+		q.mainEmptied()
+	}
 	held := 0
 	for i := len(q.nonEmpty) - 1; i >= 0; i-- { // backwards: unlist swaps from the end
 		hq := q.nonEmpty[i]
@@ -78,7 +81,7 @@ func (m *Mailbox[T]) purgeLocked(q *queues[T]) int {
 			m.unlistLocked(q, hq)
 		}
 	}
-	q.add(-queued-held, -queued)
+	q.heldN -= held
 	return queued + held
 }
 
