@@ -94,6 +94,42 @@ func BenchmarkTimerStartStop(b *testing.B) {
 	b.Run("raw", rawAfterFuncAddStop)
 }
 
+// BenchmarkTimerScheduleStop is TimerAddStop through Wheel.Schedule: no
+// Timer of the caller's, a Handle back, and the wheel recycles its timers
+// (no allocation in steady state). The 1M pending timers are Schedule's
+// too, so B/timer is what a pending pooled timer costs. The peer is the
+// same time.AfterFunc.
+func BenchmarkTimerScheduleStop(b *testing.B) {
+	b.Run("troupe", func(b *testing.B) {
+		w, err := timer.New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer w.Stop()
+		hs := make([]timer.Handle, pendingTimers)
+		before := heapBytes()
+		for i := range hs {
+			if hs[i], err = w.Schedule(pendingDelay+time.Duration(i)*time.Microsecond*60, nop); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perTimer := float64(heapBytes()-before) / pendingTimers
+		runtime.KeepAlive(hs)
+		b.ReportAllocs()
+		for b.Loop() {
+			h, err := w.Schedule(opDelay, nop)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !h.Stop() {
+				b.Fatal("stop: timer was not pending")
+			}
+		}
+		b.ReportMetric(perTimer, "B/timer")
+	})
+	b.Run("raw", rawAfterFuncAddStop)
+}
+
 // nopCallback is a timer.Callback that does nothing (a zero-size value:
 // no allocation as an interface).
 type nopCallback struct{}

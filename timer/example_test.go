@@ -62,3 +62,34 @@ func ExampleWheel_Stop() {
 	// dropped: 3
 	// timer: wheel stopped
 }
+
+// Schedule is AfterFunc for timeouts that are mostly stopped before they
+// fire: no allocation once the wheel has recycled a few timers, and a
+// Handle that can only stop its own scheduling.
+func ExampleWheel_Schedule() {
+	w, err := timer.New()
+	if err != nil {
+		panic(err)
+	}
+	defer w.Stop()
+
+	h, err := w.Schedule(time.Hour, func() { fmt.Println("never printed") })
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("stopped:", h.Stop())
+
+	// The stopped timer is reused; the old Handle does not reach the new
+	// scheduling.
+	done := make(chan struct{})
+	if _, err := w.Schedule(time.Millisecond, func() { close(done) }); err != nil {
+		panic(err)
+	}
+	fmt.Println("stale handle stops:", h.Stop())
+	<-done
+	fmt.Println("fired")
+	// Output:
+	// stopped: true
+	// stale handle stops: false
+	// fired
+}

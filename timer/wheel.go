@@ -33,6 +33,10 @@ type Wheel struct {
 	started bool   // the driver goroutine has been started
 	stopped bool   // Stop has been called
 	driver  uint64 // goroutine id of the driver, once it runs
+
+	// free holds recycled timers for Schedule (at most maxFree); guarded
+	// by mu.
+	free []*pooled
 }
 
 // New returns a wheel configured by opts. It starts no goroutine: the
@@ -97,6 +101,13 @@ func (w *Wheel) Start(t *Timer, d time.Duration, cb Callback) error {
 	if w.stopped {
 		return ErrStopped
 	}
+	w.startLocked(t, when, cb)
+	return nil
+}
+
+// startLocked arms t for tick when; the caller holds w.mu and has checked
+// that the wheel is not stopped.
+func (w *Wheel) startLocked(t *Timer, when uint64, cb Callback) {
 	if t.w == nil {
 		t.w = w
 		t.setPos(notPending, 0)
@@ -108,7 +119,6 @@ func (w *Wheel) Start(t *Timer, d time.Duration, cb Callback) error {
 	}
 	t.cb = cb
 	w.scheduleLocked(t, when)
-	return nil
 }
 
 // Stop drops every pending timer without running it and returns how many

@@ -51,6 +51,10 @@ var rows = []row{
 	{label: "pending timer", work: "TimerAddStop", unit: "B/timer", targets: []target{
 		{absolute: true, max: 64, issueGoal: true}}},
 	{label: "timer start+stop (embedded), 1M pending", work: "TimerStartStop", unit: "ns/op", perOp: 1, targets: []target{
-		{peer: raw, max: 0.3}}},
+		{peer: raw, max: 0.3, issueGoal: true}}},
+	{label: "timer schedule+stop (pooled), 1M pending", work: "TimerScheduleStop", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: raw, max: 0.3, issueGoal: true}}},
+	{label: "pending pooled timer", work: "TimerScheduleStop", unit: "B/timer", targets: []target{
+		{absolute: true, max: 64, issueGoal: true}}},
 	{label: "whitelist 100k held+100k admitted", work: "Whitelist", unit: "ns/msg", perOp: 200_000},
 }
