@@ -48,8 +48,8 @@ func (w *Wheel) Schedule(d time.Duration, f func()) (Handle, error) {
 	}
 	when := w.deadline(d)
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.stopped {
+		w.mu.Unlock()
 		return Handle{}, ErrStopped
 	}
 	var p *pooled
@@ -62,7 +62,9 @@ func (w *Wheel) Schedule(d time.Duration, f func()) (Handle, error) {
 	}
 	p.fn = f
 	w.startLocked(&p.t, when, p)
-	return Handle{p: p, gen: p.gen}, nil
+	h := Handle{p: p, gen: p.gen}
+	w.mu.Unlock()
+	return h, nil
 }
 
 // retireLocked ends p's current scheduling (stale handles refer to nothing
@@ -101,11 +103,12 @@ func (h Handle) Stop() bool {
 	}
 	w := p.t.w
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if p.gen != h.gen || p.t.level() == notPending {
+		w.mu.Unlock()
 		return false
 	}
 	w.removeLocked(&p.t)
 	w.retireLocked(p)
+	w.mu.Unlock()
 	return true
 }

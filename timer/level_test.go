@@ -2,7 +2,9 @@ package timer
 
 import (
 	"math/bits"
+	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func TestPosition(t *testing.T) {
@@ -106,4 +108,25 @@ func FuzzSlotArithmetic(f *testing.F) {
 		}
 		checkPlacement(t, cur, when, step)
 	})
+}
+
+// divTick agrees with / and % for every tick a wheel can have and every
+// n below 2^63, at the edges and at random.
+func TestDivTick(t *testing.T) {
+	ticks := []uint64{1000, 1001, 999_983, 1_000_000, 7_000_000, 1 << 20, 3<<40 + 1, 1<<62 + 12345, 1<<63 - 1}
+	for range 50 {
+		ticks = append(ticks, 1000+rand.Uint64N(1<<62))
+	}
+	for _, tick := range ticks {
+		w := &Wheel{tick: time.Duration(tick), recip: reciprocal(tick)}
+		ns := []uint64{0, 1, tick - 1, tick, tick + 1, 2*tick - 1, 1<<63 - 1, 1<<63 - 2, (1<<63 - 1) / tick * tick}
+		for range 2000 {
+			ns = append(ns, rand.Uint64N(1<<63))
+		}
+		for _, n := range ns {
+			if q, r := w.divTick(n); q != n/tick || r != n%tick {
+				t.Fatalf("divTick(%d) with tick %d = %d, %d; want %d, %d", n, tick, q, r, n/tick, n%tick)
+			}
+		}
+	}
 }

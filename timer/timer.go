@@ -47,11 +47,12 @@ func (t *Timer) setPos(level, slot uint8) {
 func (t *Timer) Stop() bool {
 	w := t.wheel()
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if t.level() == notPending {
+		w.mu.Unlock()
 		return false
 	}
 	w.removeLocked(t)
+	w.mu.Unlock()
 	return true
 }
 

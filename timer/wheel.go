@@ -1,6 +1,7 @@
 package timer
 
 import (
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,7 @@ const never = ^uint64(0)
 // driver, one at a time.
 type Wheel struct {
 	tick    time.Duration
+	recip   uint64    // ceil(2^64 / tick), for dividing by tick without DIV
 	start   time.Time // monotonic origin of the ticks
 	onPanic func(v any)
 	panics  atomic.Uint64
@@ -50,6 +52,7 @@ func New(opts ...Option) (*Wheel, error) {
 	}
 	return &Wheel{
 		tick:    c.tick,
+		recip:   reciprocal(uint64(c.tick)),
 		start:   time.Now(),
 		onPanic: c.onPanic,
 		wake:    make(chan struct{}, 1),
@@ -97,11 +100,12 @@ func (w *Wheel) Start(t *Timer, d time.Duration, cb Callback) error {
 	}
 	when := w.deadline(d)
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	if w.stopped {
+		w.mu.Unlock()
 		return ErrStopped
 	}
 	w.startLocked(t, when, cb)
+	w.mu.Unlock()
 	return nil
 }
 
@@ -174,12 +178,34 @@ func (w *Wheel) deadline(d time.Duration) uint64 {
 		d = 1
 	}
 	ns := uint64(time.Since(w.start)) + uint64(d) // both < 2^63: no overflow
-	tick := uint64(w.tick)
-	when := ns / tick
-	if ns%tick != 0 {
+	when, r := w.divTick(ns)
+	if r != 0 {
 		when++
 	}
 	return when
+}
+
+// reciprocal returns ceil(2^64 / d) for d >= 2 (a tick is at least 1000).
+func reciprocal(d uint64) uint64 {
+	q, r := bits.Div64(1, 0, d)
+	if r != 0 {
+		q++
+	}
+	return q
+}
+
+// divTick returns n / tick and n % tick for n < 2^63 with two multiplies
+// instead of a division (a 64-bit DIV is the slowest step of arming a
+// timer after reading the clock). With m = ceil(2^64/tick), n*m/2^64
+// exceeds n/tick by less than n/2^64 < 1/2, so its floor is the quotient
+// or one more; the remainder tells which.
+func (w *Wheel) divTick(n uint64) (q, r uint64) {
+	tick := uint64(w.tick)
+	q, _ = bits.Mul64(n, w.recip)
+	if p := q * tick; p > n {
+		return q - 1, n - (p - tick)
+	}
+	return q, n - q*tick
 }
 
 // notify wakes the driver if it sleeps, without blocking.
