@@ -132,7 +132,9 @@ func (c *cell) push(ctx context.Context, e envelope) error {
 }
 
 // floodBacklog is the queue length past which a sender yields after each
-// push (see push).
+// push (see push). It counts the calls queued since the actor last took
+// its queue as a batch (see mailbox.Backlog), so a flooded mailbox holds
+// up to about twice as many: ~512 KiB of 32-byte entries.
 const floodBacklog = 8192
 
 func (c *cell) pushWait(ctx context.Context, e envelope) (bool, error) {
