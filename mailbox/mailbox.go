@@ -30,7 +30,7 @@ type Mailbox[T any] struct {
 	// (empty-for-it) main ring under one lock, then pops from it without
 	// the lock, so producers and the consumer rarely meet on the lock.
 	// Owned by the consumer; its entries are older than main's and newer
-	// than the held ones, and stay counted in counts until popped. Only
+	// than the held ones, and counted in queues.batchN until popped. Only
 	// unbounded mailboxes swap (see swaps). Made on the first swap.
 	out *batch[T]
 
