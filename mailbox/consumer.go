@@ -72,13 +72,13 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 			msg = e
 			break
 		}
-		if k := m.cfg.Key(e); q.filter.admits(k) {
+		k := m.cfg.Key(e)
+		if q.filter.admits(k) {
 			msg = e
 			break
-		} else {
-			m.holdLocked(q, k, e)
-			ok = false
 		}
+		m.holdLocked(q, k, e)
+		ok = false
 	}
 	if ok {
 		q.wakeLocked()
