@@ -29,7 +29,7 @@ var nextID atomic.Uint64
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // cell is the untyped body of an actor; a Ref[S] is a typed cell. Its
-// layout is kept small (200 bytes, mailbox and task included): rare
+// layout is kept small (192 bytes, mailbox and task included): rare
 // fields live in ext, made on first use. What a send or a turn reads on
 // every message comes first, together (it spans two cache lines at most:
 // fan-out to many actors is bound by cache misses on them).
@@ -207,7 +207,7 @@ func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 }
 
 // process is turn's loop. Its one deferred recover covers every message
-// it runs (a defer per message cost ~10% of a oneway): a handler's panic
+// it runs (a defer per message cost a few percent of a oneway): a handler's panic
 // ends process with panicked true, after the failure has been reported as
 // invoke would, and turn calls it again. used counts the messages taken,
 // the one that panicked included.
