@@ -176,3 +176,77 @@ func TestScheduleProtocol(t *testing.T) {
 		t.Fatalf("Scheduled after all consumers stopped: got true; want false")
 	}
 }
+
+// TestScheduleProtocolBounded is TestScheduleProtocol on small bounded
+// mailboxes, where producers evict (DropOldest) or wait for room (Block)
+// while the consumer goes idle and is rescheduled: every message is
+// popped or dropped exactly once, per-producer order holds, and nobody
+// is left waiting.
+func TestScheduleProtocolBounded(t *testing.T) {
+	for _, p := range []Policy{DropOldest, Block} {
+		t.Run(p.String(), func(t *testing.T) {
+			const producers, each = 8, 2000
+			var dropped atomic.Int64
+			m := newTest(t, Config[msg]{Capacity: 16, Policy: p, OnDrop: func(msg) { dropped.Add(1) }})
+			var (
+				consumers sync.WaitGroup
+				running   atomic.Int32
+				popped    atomic.Int64
+				last      = make([]int, producers)
+			)
+			for i := range last {
+				last[i] = -1
+			}
+			consume := func() {
+				defer consumers.Done()
+				if running.Add(1) != 1 {
+					t.Error("two consumers running")
+				}
+				for {
+					v, _, ok := m.Pop()
+					if ok {
+						if v.id <= last[v.key] {
+							t.Errorf("producer %d: got id %d after %d", v.key, v.id, last[v.key])
+						}
+						last[v.key] = v.id
+						popped.Add(1)
+						continue
+					}
+					running.Add(-1)
+					if m.Idle() {
+						return
+					}
+					if running.Add(1) != 1 {
+						t.Error("two consumers running")
+					}
+				}
+			}
+			var wg sync.WaitGroup
+			for p := range producers {
+				wg.Go(func() {
+					for i := range each {
+						s, err := m.Push(context.Background(), msg{Key(p), i})
+						if err != nil {
+							t.Errorf("Push: %v", err)
+						}
+						if s {
+							consumers.Add(1)
+							go consume()
+						}
+					}
+				})
+			}
+			wg.Wait()
+			consumers.Wait()
+			if got := popped.Load() + dropped.Load(); got != producers*each {
+				t.Fatalf("popped %d + dropped %d = %d; want %d", popped.Load(), dropped.Load(), got, producers*each)
+			}
+			if p == Block && dropped.Load() != 0 {
+				t.Fatalf("Block dropped %d messages", dropped.Load())
+			}
+			if m.Len() != 0 || m.Scheduled() {
+				t.Fatalf("after all consumers stopped: Len %d, Scheduled %v; want 0, false", m.Len(), m.Scheduled())
+			}
+		})
+	}
+}
