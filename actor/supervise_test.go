@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -233,4 +234,38 @@ func TestRuntimeCycles(t *testing.T) {
 		}
 		cancel()
 	}
+}
+
+// Under Resume, messages that panic in the middle of one turn are each
+// reported and the turn goes on with the rest, in order: one recover
+// covers the whole turn, so it must resume the loop after each panic.
+func TestResumeWithinOneTurn(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rec := &recorder{}
+		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
+		ref, err := actor.Spawn(rt, newWorker()) // Spawn's default: Resume
+		if err != nil {
+			t.Fatal(err)
+		}
+		gate := make(chan struct{})
+		hold := actor.NewMethod("hold", func(w *Worker, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
+		_ = hold.Cast(ref, 0)
+		synctest.Wait() // the turn runs hold; the rest queue behind it
+		for _, v := range []int{1, -1, 2, -3, 3, -1, 4} {
+			if err := Work.Cast(ref, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(gate)
+		seen, err := Seen.Call(context.Background(), ref, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(seen, []int{1, 2, 3, 4}) {
+			t.Fatalf("seen = %v; want [1 2 3 4]", seen)
+		}
+		if n := rec.Count(actor.ReasonFailed, "work"); n != 3 {
+			t.Fatalf("failed-work dead letters = %d (%v); want 3", n, rec.All())
+		}
+	})
 }

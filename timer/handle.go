@@ -46,11 +46,9 @@ func (w *Wheel) Schedule(d time.Duration, f func()) (Handle, error) {
 	if w.wake == nil {
 		panic("timer: Schedule on a Wheel not made by New")
 	}
-	when := w.deadline(d)
-	w.mu.Lock()
-	if w.stopped {
-		w.mu.Unlock()
-		return Handle{}, ErrStopped
+	when, err := w.lockArming(d)
+	if err != nil {
+		return Handle{}, err
 	}
 	var p *pooled
 	if n := len(w.free); n > 0 {

@@ -68,12 +68,11 @@ func (t *Timer) Stop() bool {
 // concurrent use. Cost: O(1).
 func (t *Timer) Reset(d time.Duration) bool {
 	w := t.wheel()
-	when := w.deadline(d)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.stopped {
+	when, err := w.lockArming(d)
+	if err != nil {
 		return false
 	}
+	defer w.mu.Unlock()
 	pending := t.level() != notPending
 	if pending {
 		w.removeLocked(t)

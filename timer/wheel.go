@@ -98,15 +98,26 @@ func (w *Wheel) Start(t *Timer, d time.Duration, cb Callback) error {
 	if w.wake == nil {
 		panic("timer: Start on a Wheel not made by New")
 	}
-	when := w.deadline(d)
-	w.mu.Lock()
-	if w.stopped {
-		w.mu.Unlock()
-		return ErrStopped
+	when, err := w.lockArming(d)
+	if err != nil {
+		return err
 	}
 	w.startLocked(t, when, cb)
 	w.mu.Unlock()
 	return nil
+}
+
+// lockArming returns the tick at which a timer set now for d is due, with
+// w.mu held; once the wheel is stopped it returns ErrStopped, unlocked.
+// The clock is read before the lock is taken, to keep the section short.
+func (w *Wheel) lockArming(d time.Duration) (uint64, error) {
+	when := w.deadline(d)
+	w.mu.Lock()
+	if w.stopped {
+		w.mu.Unlock()
+		return 0, ErrStopped
+	}
+	return when, nil
 }
 
 // startLocked arms t for tick when; the caller holds w.mu and has checked
