@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/troupe-go/troupe/internal/engine"
+
 	"github.com/troupe-go/troupe/mailbox"
 	"github.com/troupe-go/troupe/timer"
 )
@@ -32,14 +34,14 @@ type call[S, Q, R any] struct {
 
 // arm gives the call the default timeout if ctx has no deadline. It fails
 // with ErrStopped if the wheel is gone (the runtime is closed).
-func (cl *call[S, Q, R]) arm(sys *System) error {
+func (cl *call[S, Q, R]) arm(sys *engine.System) error {
 	if _, ok := cl.ctx.Deadline(); ok {
 		return nil
 	}
-	d := sys.cfg.CallTimeout
+	d := sys.CallTimeout
 	// The timer is part of the call: arming it allocates nothing.
 	cl.armed = true // before Start: the timer may fire at once
-	if err := sys.cfg.Wheel.Start(&cl.tm, d, cl); err != nil {
+	if err := sys.Wheel.Start(&cl.tm, d, cl); err != nil {
 		cl.armed = false
 		return ErrStopped
 	}
@@ -98,7 +100,7 @@ func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
 	}
 	if !cl.state.CompareAndSwap(callPending, callRunning) {
 		<-cl.done // the winner closes it right after writing err
-		c.sys.deadLetter(DeadLetter{Reason: ReasonExpired, Actor: c.String(), Method: cl.m.label, Err: cl.err})
+		c.deadLetter(engine.ReasonExpired, cl.m.label, cl.err, nil)
 		return
 	}
 	v, err := cl.m.fn(c.state.(S), x, cl.req)
@@ -110,12 +112,12 @@ func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
 		// its caller fairly: whoever settles first wins.
 		var zero R
 		cl.settle(zero, late)
-		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: late})
+		c.deadLetter(engine.ReasonLate, cl.m.label, late, nil)
 		return
 	}
 	x.replied = true
 	if !cl.settle(v, err) {
-		c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: c.String(), Method: cl.m.label, Err: err})
+		c.deadLetter(engine.ReasonLate, cl.m.label, err, nil)
 	}
 }
 
@@ -134,15 +136,23 @@ func (cl *call[S, Q, R]) lateErr(x *Ctx) error {
 	return nil
 }
 
-func (cl *call[S, Q, R]) panicked(x *Ctx, _ any, pe *PanicError) {
+// fail delivers err without a reply. A handler's panic (why is
+// engine.ReasonFailed) reaches the caller, and is a dead letter only if the
+// caller had given up; any other outcome is a dead letter too, so the
+// counters stay whole.
+func (cl *call[S, Q, R]) fail(to *cell, _ any, err error, why uint8) {
 	var zero R
-	if !cl.settle(zero, pe) {
-		x.c.sys.deadLetter(DeadLetter{Reason: ReasonLate, Actor: x.c.String(), Method: cl.m.label, Err: pe})
+	won := cl.settle(zero, err)
+	if won && why == engine.ReasonFailed {
+		return
 	}
-}
-
-func (cl *call[S, Q, R]) fail(to *cell, _ any, err error, why Reason) {
-	var zero R
-	cl.settle(zero, err)
-	to.sys.deadLetter(DeadLetter{Reason: why, Actor: to.String(), Method: cl.m.label, Err: err})
+	if !won {
+		<-cl.done // the winner closes it right after writing err
+		if why == engine.ReasonFailed {
+			why = engine.ReasonLate
+		} else {
+			err = cl.err // the outcome the caller got
+		}
+	}
+	to.deadLetter(why, cl.m.label, err, nil)
 }

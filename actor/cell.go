@@ -7,20 +7,16 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/troupe-go/troupe/internal/engine"
+
 	"github.com/troupe-go/troupe/mailbox"
 	"github.com/troupe-go/troupe/scheduler"
+	"github.com/troupe-go/troupe/timer"
 )
 
 // idleSpins is how many times a turn yields, finding its mailbox empty,
 // before it goes idle.
 const idleSpins = 2
-
-const (
-	statusRunning uint32 = iota
-	statusStopping
-	statusStopped   // finalize has begun
-	statusFinalized // finalize is done: Done is closed
-)
 
 var nextID atomic.Uint64
 
@@ -42,14 +38,14 @@ type cell struct {
 	status atomic.Uint32
 
 	// Touched only on the actor's turn (blocking: set at spawn).
-	draining bool // a graceful stop is under way: finish the queue, then finalize
-	blocking bool // the mailbox policy is Block
-	paused   bool // a restart waits for its backoff; the scheduled flag is kept
-	hooked   bool // the stopping hook has run
+	blocking  bool // the mailbox policy is Block
+	paused    bool // a restart waits for its backoff; the scheduled flag is kept
+	kidsAsked bool // a stopping actor has asked its children to stop
+	idling    bool // the actor has an idle timeout (set at spawn)
 
 	owner *owner // owner-driven Handler only
 	state any
-	sys   *System
+	sys   *engine.System
 	task  scheduler.Task
 
 	self   any // the *Ref[S], for Self
@@ -71,6 +67,9 @@ type cellExt struct {
 	done     chan struct{}
 	cancel   context.CancelFunc // the running handler's Context, if made
 	timers   *timerSet
+	backoff  *timer.Timer // a pending restart's timer
+	idle     *idleTimer   // WithIdleTimeout's timer, until stopped
+	cause    error        // why supervision stopped the actor
 }
 
 // extLocked returns the cell's rare fields, making them on first use. The
@@ -140,7 +139,7 @@ const floodBacklog = 8192
 func (c *cell) pushWait(ctx context.Context, e envelope) (bool, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.sys.cfg.CallTimeout)
+		ctx, cancel = context.WithTimeout(ctx, c.sys.CallTimeout)
 		defer cancel()
 	}
 	return c.mb.Push(ctx, e)
@@ -169,8 +168,8 @@ func (c *cell) schedule() {
 		}
 		return
 	}
-	if err := c.sys.cfg.Scheduler.Schedule(&c.task); err != nil {
-		c.finalize(nil)
+	if err := c.sys.Scheduler.Schedule(&c.task); err != nil {
+		c.finalize()
 	}
 }
 
@@ -188,16 +187,26 @@ func (c *cell) Run(budget int) bool {
 // still holds the scheduled flag with work left.
 func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 	if c.paused {
-		c.restart(x)
+		// The backoff ended, or a stop cut it short: a kill does not
+		// restart (the queue is failed), a graceful stop restarts and
+		// drains.
+		c.paused = false
+		if c.status.Load() < statusKilling {
+			c.restart(x)
+		}
 	}
 	for {
 		more, used, panicked := c.process(x, budget, stop)
+		if c.paused {
+			c.pause() // the last thing this turn does with the actor
+			return false
+		}
 		if !panicked {
 			return more
 		}
 		// A handler panicked; process reported it. Go on with the rest of
-		// the budget unless that panic stopped or paused the actor.
-		if c.paused || c.status.Load() >= statusStopped || (stop != nil && stop()) {
+		// the budget unless that panic stopped the actor.
+		if c.status.Load() >= statusStopped || (stop != nil && stop()) {
 			return false
 		}
 		if budget -= used; budget <= 0 {
@@ -213,7 +222,7 @@ func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 // the one that panicked included.
 func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used int, panicked bool) {
 	var cur envelope
-	var system, running bool
+	var system, running, active bool
 	defer func() {
 		if running {
 			used++
@@ -225,9 +234,11 @@ func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used in
 	for ; used < budget; used++ {
 		e, sys, ok := c.mb.Pop()
 		if !ok {
-			if c.draining {
-				c.finalize(nil)
-				return false, used, false
+			if c.status.Load() >= statusStopping {
+				if c.status.Load() >= statusStopped || !c.settle() || c.mb.Idle() {
+					return false, used, false // finalized, or idle until a child reports
+				}
+				continue
 			}
 			if x.replied && spins < idleSpins && c.owner == nil {
 				// The last message was a sync call: before giving the
@@ -243,13 +254,22 @@ func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used in
 				runtime.Gosched()
 				continue
 			}
+			if active && c.idling {
+				c.touchIdle()
+				active = false
+			}
 			if c.mb.Idle() {
 				return false, used, false
 			}
 			continue
 		}
 		spins = 0
+		if !sys && c.status.Load() >= statusKilling {
+			e.fail(c, c.stopErr(), engine.ReasonStopped)
+			continue
+		}
 		cur, system = e, sys
+		active = active || !sys && !(c.idling && isIdleCall(e.msg))
 		x.begin(e)
 		x.replied = false
 		running = true
@@ -275,13 +295,18 @@ func (c *cell) recovered(x *Ctx, e envelope, system bool, v any) {
 		v = errGoexit
 	}
 	pe := newPanicError(e.msg.name(), v)
-	e.msg.panicked(x, e.req, pe)
+	e.msg.fail(c, e.req, pe, engine.ReasonFailed)
 	c.failed(pe, system)
 	x.end()
-	if goexit && !c.paused && c.status.Load() < statusStopped {
-		// This goroutine is going away; the flag is still ours, so hand
-		// the rest of the mailbox to a fresh turn.
-		c.schedule()
+	if goexit {
+		// This goroutine is going away and the flag is still ours: arm
+		// the restart's backoff, or hand the rest of the mailbox to a
+		// fresh turn.
+		if c.paused {
+			c.pause()
+		} else if c.status.Load() < statusStopped {
+			c.schedule()
+		}
 	}
 }
 
@@ -302,122 +327,3 @@ func (c *cell) invoke(x *Ctx, e envelope, system bool) {
 	e.msg.run(x, e.req)
 	normal = true
 }
-
-// requestStop asks the actor to stop: gracefully (finish what is queued)
-// or now (fail what is queued with ErrStopped). New calls are refused from
-// this moment on. Safe to call many times, from anywhere.
-func (c *cell) requestStop(now bool) {
-	first := c.status.CompareAndSwap(statusRunning, statusStopping)
-	if !first && !now {
-		return
-	}
-	if now {
-		c.mu.Lock()
-		if c.ext != nil && c.ext.cancel != nil {
-			c.ext.cancel()
-		}
-		c.mu.Unlock()
-	}
-	if c.owner == nil && c.mb.Claim() {
-		// The actor is idle and we now hold its scheduled flag: this is its
-		// turn, on our goroutine. With nothing queued, stop right here (no
-		// message, no pool submission); else drain on a pool turn.
-		if now || c.mb.Len() == 0 {
-			c.finalize(nil)
-			return
-		}
-		c.draining = true
-		c.schedule()
-		return
-	}
-	if now {
-		c.pushSystem(stopNow)
-	} else {
-		c.pushSystem(stopGraceful)
-	}
-	if c.owner != nil {
-		c.drive() // the owner may be away: stop without it
-	}
-}
-
-// finalize stops the actor for good, on its turn (or where no turn can run
-// any more): children first, newest first; the stopping hook; every message
-// still queued or held fails with ErrStopped (wrapping cause, if any);
-// timers cancelled; name freed; Done closed. It runs once.
-func (c *cell) finalize(cause error) {
-	for {
-		s := c.status.Load()
-		if s >= statusStopped {
-			return
-		}
-		if c.status.CompareAndSwap(s, statusStopped) {
-			break
-		}
-	}
-	var kids []*cell
-	var ts *timerSet
-	c.mu.Lock()
-	if e := c.ext; e != nil {
-		for k := range e.children {
-			kids = append(kids, k)
-		}
-		ts, e.timers = e.timers, nil
-	}
-	c.mu.Unlock()
-	ts.stopAll()
-	if len(kids) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), c.sys.cfg.CallTimeout)
-		_ = stopAll(ctx, kids)
-		cancel()
-	}
-	c.runStopping()
-	err := ErrStopped
-	if cause != nil {
-		err = fmt.Errorf("%w: %w", ErrStopped, cause)
-	}
-	for _, e := range c.mb.Close() {
-		e.fail(c, err, ReasonStopped)
-	}
-	if c.name != "" && c.sys.cfg.Names != nil {
-		c.sys.cfg.Names.Unregister(c.name, c.self.(Actor))
-	}
-	if c.parent != nil {
-		c.parent.removeChild(c)
-	} else {
-		c.sys.removeRoot(c)
-	}
-	c.mu.Lock()
-	if e := c.ext; e != nil {
-		if e.done == nil {
-			e.done = closedChan
-		} else {
-			close(e.done)
-		}
-	}
-	c.status.Store(statusFinalized)
-	c.mu.Unlock()
-}
-
-func (c *cell) addChild(k *cell) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.status.Load() != statusRunning {
-		return ErrStopped
-	}
-	e := c.extLocked()
-	if e.children == nil {
-		e.children = make(map[*cell]struct{})
-	}
-	e.children[k] = struct{}{}
-	return nil
-}
-
-func (c *cell) removeChild(k *cell) {
-	c.mu.Lock()
-	delete(c.extLocked().children, k)
-	c.mu.Unlock()
-}
-
-// Abort is called by the scheduler when it closed while this actor still
-// had work: nobody will run it again, so it is finalized here.
-func (c *cell) Abort() { c.finalize(nil) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
 // Ctx is what a handler gets besides its state and request: the actor's
@@ -61,9 +63,10 @@ func callerOf(ctx context.Context) *cell {
 }
 
 // Context returns the context of the current message: it carries the
-// caller's deadline (or the default call timeout the call got), is
-// cancelled when the caller gives up or the actor is stopped immediately,
-// and lets sync calls made with it detect call cycles. Pass it to every
+// caller's deadline (or the default call timeout the call got), and is
+// cancelled when the caller gives up, when the actor is killed (also if
+// Context is first asked for after the kill), and when the handler
+// returns. Sync calls made with it detect call cycles. Pass it to every
 // call a handler makes. The first use per message allocates (~3 objects);
 // handlers that never call it pay nothing.
 func (x *Ctx) Context() context.Context {
@@ -71,8 +74,10 @@ func (x *Ctx) Context() context.Context {
 		return x.cctx
 	}
 	parent, deadline := context.Context(nil), time.Time{}
-	if x.cur != nil {
-		parent, deadline = x.cur.callContext()
+	if cl, ok := x.cur.(interface {
+		callContext() (context.Context, time.Time)
+	}); ok {
+		parent, deadline = cl.callContext()
 	}
 	if parent == nil {
 		parent = context.Background()
@@ -86,26 +91,21 @@ func (x *Ctx) Context() context.Context {
 	}
 	x.c.mu.Lock()
 	x.c.extLocked().cancel = cancel
+	// A kill stores its status before it reads cancel under mu: either it
+	// sees this cancel, or we see its status.
+	killed := x.c.status.Load() >= statusKilling
 	x.c.mu.Unlock()
+	if killed {
+		cancel()
+	}
 	x.cctx = ctx
 	return ctx
 }
 
-// System returns the engine the actor runs on. With it, a *Ctx is a
-// [Spawner]: actor.Spawn(c, state) spawns a child of this actor, stopped
-// before it when it stops.
-func (x *Ctx) System() *System { return x.c.sys }
-
-// Name is the actor's name, or "#id" for an anonymous actor.
-func (x *Ctx) Name() string { return x.c.String() }
-
-// Method is the name of the method being handled.
-func (x *Ctx) Method() string {
-	if x.cur == nil {
-		return ""
-	}
-	return x.cur.name()
-}
+// Engine makes a *Ctx a [Spawner]: actor.Spawn(c, state) spawns a child
+// of this actor, stopped before it when it stops. It is sealed: only
+// troupe's own packages can call it.
+func (x *Ctx) Engine(engine.Seal) *engine.System { return x.c.sys }
 
 // Stop asks the actor to stop once the current message is done, after
 // processing what is already queued (a graceful stop). It does not block.
@@ -124,5 +124,5 @@ func Self[S any](c *Ctx) *Ref[S] {
 // Report sends err to the runtime's dead letters as a failure of method on
 // this actor, for errors that have no caller to return to.
 func (x *Ctx) Report(method string, err error) {
-	x.c.sys.deadLetter(DeadLetter{Reason: ReasonFailed, Actor: x.c.String(), Method: method, Err: err})
+	x.c.deadLetter(engine.ReasonFailed, method, err, nil)
 }

@@ -37,7 +37,7 @@ func TestExpiredCallNeverRuns(t *testing.T) {
 		if ran.Load() != 0 {
 			t.Fatal("a call whose caller gave up before it started was run")
 		}
-		if rec.Count(actor.ReasonExpired, "counted") != 1 {
+		if rec.Count(troupe.ReasonExpired, "counted") != 1 {
 			t.Fatalf("dead letters = %v; want one expired 'counted'", rec.All())
 		}
 	})
@@ -93,7 +93,7 @@ func TestLateReplyDiscarded(t *testing.T) {
 		if err != nil || got != 2 {
 			t.Fatalf("next call = %d, %v; want its own reply 2", got, err)
 		}
-		if rec.Count(actor.ReasonLate, "slow") != 1 {
+		if rec.Count(troupe.ReasonLate, "slow") != 1 {
 			t.Fatalf("dead letters = %v; want one late 'slow'", rec.All())
 		}
 	})
@@ -121,9 +121,9 @@ func TestAsk(t *testing.T) {
 		f1 := Deposit.Ask(ctx, a, 5)
 		f2 := Deposit.Ask(ctx, b, 7)
 		f3 := Deposit.Ask(ctx, b, -1)
-		err := actor.All(ctx, f1, f2, f3)
-		if !errors.Is(err, errNegative) {
-			t.Fatalf("All = %v; want the joined errNegative", err)
+		vals, err := actor.AwaitAll(ctx, f1, f2, f3)
+		if !errors.Is(err, errNegative) || len(vals) != 3 || vals[0] != 5 || vals[1] != 7 {
+			t.Fatalf("AwaitAll = %v, %v; want [5 7 0] and the joined errNegative", vals, err)
 		}
 		v1, err1 := f1.Await(ctx)
 		v2, err2 := f2.Await(ctx)

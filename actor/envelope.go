@@ -1,15 +1,13 @@
 package actor
 
 import (
-	"context"
-	"time"
-
 	"github.com/troupe-go/troupe/mailbox"
 )
 
 // message is what an envelope carries: a oneway (the *Method itself), a
-// sync call (*call), or a system message. Implementations decide how an
-// outcome reaches whoever waits for it.
+// sync call (*call), a timer's tick (*timerMsg) or a system message
+// (*sysMsg). Implementations decide how an outcome reaches whoever waits
+// for it.
 type message interface {
 	key() mailbox.Key
 	name() string
@@ -18,13 +16,10 @@ type message interface {
 	// run executes on the actor's turn. A panic escapes to cell.process
 	// (or cell.invoke), where panics are recovered.
 	run(x *Ctx, req any)
-	// panicked delivers the outcome of a run that panicked.
-	panicked(x *Ctx, req any, pe *PanicError)
-	// fail delivers an outcome without running (stopped, dropped, full).
-	fail(to *cell, req any, err error, why Reason)
-	// callContext is the caller's ctx and its deadline (zero if none), for
-	// Ctx.Context; a oneway has neither.
-	callContext() (context.Context, time.Time)
+	// fail delivers an outcome other than a reply: the handler's
+	// *PanicError (why is engine.ReasonFailed), or the reason it never ran
+	// (stopped, dropped, expired, full). It reports the dead letter.
+	fail(to *cell, req any, err error, why uint8)
 }
 
 // envelope is the mailbox's element: 32 bytes, no allocation for a oneway
@@ -37,47 +32,52 @@ type envelope struct {
 
 func (e envelope) key() mailbox.Key { return e.msg.key() }
 func (e envelope) live() bool       { return e.msg.live() }
-func (e envelope) fail(to *cell, err error, why Reason) {
+func (e envelope) fail(to *cell, err error, why uint8) {
 	e.msg.fail(to, e.req, err, why)
 }
 
 // sysKey is the key of system messages; no method has it.
 const sysKey mailbox.Key = 0
 
-// sysMsg is a system-lane message: a function run on the actor's turn,
-// ahead of user calls and regardless of any whitelist.
-type sysMsg struct {
-	label string
-	f     func(x *Ctx)
-}
+// sysMsg is a system-lane message: a lifecycle step run on the actor's
+// turn, ahead of user calls and regardless of any whitelist. Nobody waits
+// for its outcome: a panic in it (a hook's) is reported by cell.failed.
+// A byte in an interface does not allocate.
+type sysMsg uint8
 
-func (m *sysMsg) key() mailbox.Key                          { return sysKey }
-func (m *sysMsg) name() string                              { return m.label }
-func (m *sysMsg) live() bool                                { return true }
-func (m *sysMsg) run(x *Ctx, _ any)                         { m.f(x) }
-func (m *sysMsg) panicked(*Ctx, any, *PanicError)           {}
-func (m *sysMsg) fail(*cell, any, error, Reason)            {}
-func (m *sysMsg) callContext() (context.Context, time.Time) { return nil, time.Time{} }
-
-// stopMsg is a stop request: graceful (drain, then finalize) or now.
-type stopMsg struct{ now bool }
-
-// The two stop requests, allocated once.
-var (
-	stopGraceful = &stopMsg{}
-	stopNow      = &stopMsg{now: true}
+// The system messages; see lifecycle.go.
+const (
+	startedMsg  sysMsg = iota // run the Started hook
+	stoppingMsg               // run the Stopping hook
+	stopMsg                   // a stop was requested
+	childGone                 // a child finalized
+	idleCheck                 // the idle timeout fired
 )
 
-func (m *stopMsg) key() mailbox.Key                          { return sysKey }
-func (m *stopMsg) name() string                              { return "stop" }
-func (m *stopMsg) live() bool                                { return true }
-func (m *stopMsg) panicked(*Ctx, any, *PanicError)           {}
-func (m *stopMsg) fail(*cell, any, error, Reason)            {}
-func (m *stopMsg) callContext() (context.Context, time.Time) { return nil, time.Time{} }
-func (m *stopMsg) run(x *Ctx, _ any) {
-	if m.now {
-		x.c.finalize(nil)
-	} else {
-		x.c.draining = true
+var sysNames = [...]string{"started", "stopping", "stop", "child stopped", "idle"}
+
+func (m sysMsg) key() mailbox.Key              { return sysKey }
+func (m sysMsg) name() string                  { return sysNames[m] }
+func (m sysMsg) live() bool                    { return true }
+func (m sysMsg) fail(*cell, any, error, uint8) {}
+func (m sysMsg) run(x *Ctx, _ any) {
+	c := x.c
+	switch m {
+	case startedMsg:
+		if s, ok := c.state.(Starter); ok {
+			s.Started(x)
+		}
+	case stoppingMsg:
+		if s, ok := c.state.(Stopper); ok {
+			s.Stopping(x)
+		}
+	case stopMsg:
+		c.onStop()
+	case childGone:
+		if c.kidsAsked {
+			c.askChildren()
+		}
+	case idleCheck:
+		c.checkIdle()
 	}
 }

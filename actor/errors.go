@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/troupe-go/troupe/internal/engine"
 	"github.com/troupe-go/troupe/mailbox"
 )
 
@@ -14,7 +15,7 @@ import (
 // [*PanicError] (test with errors.As).
 var (
 	// ErrStopped: the actor is stopping or stopped, or the runtime is closed.
-	ErrStopped = errors.New("actor: stopped")
+	ErrStopped = engine.ErrStopped
 	// ErrMailboxFull: the actor's mailbox is at capacity (Reject policy, or
 	// Block policy when the wait timed out).
 	ErrMailboxFull = errors.New("actor: mailbox full")
@@ -34,13 +35,13 @@ var (
 	ErrNilHandler = errors.New("actor: nil handler")
 	// ErrInvalidName: a method or actor name that is empty, longer than 255
 	// bytes, or holds control characters.
-	ErrInvalidName = errors.New("actor: invalid name")
+	ErrInvalidName = engine.ErrInvalidName
 	// ErrNameTaken: an actor with that name is already running.
-	ErrNameTaken = errors.New("actor: name taken")
+	ErrNameTaken = engine.ErrNameTaken
 	// ErrNegativeDuration: a negative timeout, delay or period.
 	ErrNegativeDuration = errors.New("actor: negative duration")
 	// ErrInvalidOption: an option out of range.
-	ErrInvalidOption = errors.New("actor: invalid option")
+	ErrInvalidOption = engine.ErrInvalidOption
 	// ErrNilRuntime: Spawn or NewHandler on a nil runtime.
 	ErrNilRuntime = errors.New("actor: nil runtime")
 	// ErrWrongActor: a whitelist or timer names a method of another actor

@@ -55,14 +55,13 @@ func ExampleMethod_Ask() {
 
 	a, _ := actor.Spawn(rt, &Wallet{})
 	b, _ := actor.Spawn(rt, &Wallet{})
-	fa, fb := Earn.Ask(ctx, a, 1), Earn.Ask(ctx, b, 2)
-	if err := actor.All(ctx, fa, fb); err != nil {
+	fa, fb := Earn.Ask(ctx, a, 1), Earn.Ask(ctx, b, 2) // both run at once
+	vals, err := actor.AwaitAll(ctx, fa, fb)
+	if err != nil {
 		panic(err)
 	}
-	va, _ := fa.Await(ctx)
-	vb, _ := fb.Await(ctx)
-	fmt.Println(va + vb)
-	// Output: 3
+	fmt.Println(vals)
+	// Output: [1 2]
 }
 
 func ExampleMethod_Call_timeout() {
@@ -92,7 +91,7 @@ func ExampleAfter() {
 		return struct{}{}, nil
 	})
 	arm := actor.NewMethod("arm", func(w *Wallet, c *actor.Ctx, _ struct{}) (struct{}, error) {
-		_, err := actor.After(c, "reminder", 5*time.Millisecond, tick, 42)
+		err := actor.After(c, "reminder", 5*time.Millisecond, tick, 42)
 		return struct{}{}, err
 	})
 	w, _ := actor.Spawn(rt, &Wallet{})

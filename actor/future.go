@@ -3,11 +3,12 @@ package actor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 )
 
 // Future is the reply of an Ask, delivered once. Await it, select on Done,
-// or wait for many with [All]. Safe for concurrent use by many waiters.
+// or wait for many with [AwaitAll]. Safe for concurrent use by many waiters.
 type Future[R any] struct {
 	state atomic.Uint32
 	done  chan struct{}
@@ -46,40 +47,30 @@ func (f *Future[R]) Await(ctx context.Context) (R, error) {
 	}
 }
 
-// Err is the outcome's error once Done is closed (nil before). It does not
-// block.
-func (f *Future[R]) Err() error {
-	select {
-	case <-f.done:
-		return f.err
-	default:
-		return nil
-	}
-}
-
-// Waiter is any future, whatever its reply type.
-type Waiter interface {
-	Done() <-chan struct{}
-	Err() error
-}
-
-// All waits until every future is done or ctx ends. It returns the futures'
+// AwaitAll waits until every future is done or ctx ends. It returns the
+// replies in order (a failed future's is the zero value) and the futures'
 // errors joined (nil if all succeeded), or ctx's error if ctx ended first.
-// Read each reply with Await afterwards; it no longer blocks. Cost: O(n).
-func All(ctx context.Context, fs ...Waiter) error {
+// Blocks. Cost: O(len(fs)), one allocation for the replies.
+func AwaitAll[R any](ctx context.Context, fs ...*Future[R]) ([]R, error) {
 	if ctx == nil {
-		return ErrNilContext
+		return nil, ErrNilContext
 	}
+	vals := make([]R, len(fs))
 	var errs []error
-	for _, f := range fs {
-		select {
-		case <-f.Done():
-		case <-ctx.Done():
-			return ctxErr(ctx, "all")
+	for i, f := range fs {
+		if f == nil {
+			errs = append(errs, fmt.Errorf("future %d: %w", i, ErrNilRef))
+			continue
 		}
-		if err := f.Err(); err != nil {
-			errs = append(errs, err)
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, ctxErr(ctx, "await all")
+		}
+		vals[i] = f.val
+		if f.err != nil {
+			errs = append(errs, f.err)
 		}
 	}
-	return errors.Join(errs...)
+	return vals, errors.Join(errs...)
 }

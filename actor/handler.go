@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"sync/atomic"
+
+	"github.com/troupe-go/troupe/internal/nilness"
 )
 
 // Handler is an actor driven by its owner's goroutine instead of the
@@ -28,7 +30,7 @@ type owner struct {
 // NewHandler makes an owner-driven actor owning state. It takes the same
 // options and returns the same errors as Spawn.
 func NewHandler[S any](sp Spawner, state S, opts ...Option) (*Handler[S], error) {
-	if isNil(state) {
+	if nilness.Is(state) {
 		return nil, ErrNilState
 	}
 	ref, err := spawn(sp, state, nil, opts, &owner{kick: make(chan struct{}, 1), stopProc: make(chan struct{}, 1)})
@@ -58,16 +60,17 @@ func (f processFunc) applyProcess(c *processConfig) { f(c) }
 // called or its ctx ends.
 func Forever() ProcessOption { return processFunc(func(c *processConfig) { c.forever = true }) }
 
-// Only makes Process run only the given methods, for this call: the others
-// stay held, in order, for a later Process.
-func Only(methods ...Admitter) ProcessOption {
+// Admitting makes Process run only the given methods, for this call (the
+// actor's own whitelist, Ctx.Only, is set aside meanwhile): the others stay
+// held, in order, for a later Process.
+func Admitting(methods ...Admitter) ProcessOption {
 	return processFunc(func(c *processConfig) { c.only, c.filter = methods, true })
 }
 
 // Process runs the pending calls on the calling goroutine, one at a time:
 // by default what is pending now, then returns; with Forever, until
 // StopProcessing or ctx ends. It returns ErrProcessing if another Process
-// (or a stop) is running the handler, ErrWrongActor for a bad Only, ctx's
+// (or a stop) is running the handler, ErrWrongActor for a bad Admitting, ctx's
 // error if ctx ended (calls already run stay run), ErrStopped once the
 // actor has stopped. Calls whose deadline passed while waiting are never
 // run.
@@ -154,7 +157,7 @@ func (h *Handler[S]) StopProcessing() {
 // nobody will process it, drive it here.
 func (c *cell) release() {
 	c.owner.busy.Store(false)
-	if c.status.Load() == statusStopping {
+	if s := c.status.Load(); s >= statusStopping && s < statusStopped {
 		c.drive()
 	}
 }

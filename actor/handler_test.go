@@ -65,7 +65,7 @@ func TestNewHandlerErrors(t *testing.T) {
 			t.Errorf("Process(nil): got %v; want ErrNilContext", err)
 		}
 		ctx := withDeadline(t, time.Minute)
-		if err := h.Process(ctx, actor.Only(wlPing)); !errors.Is(err, actor.ErrWrongActor) {
+		if err := h.Process(ctx, actor.Admitting(wlPing)); !errors.Is(err, actor.ErrWrongActor) {
 			t.Errorf("Process with Only of another actor type: got %v; want ErrWrongActor", err)
 		}
 		if err := h.Process(ctx); err != nil { // the failed Process released the handler
@@ -251,7 +251,7 @@ func TestProcessOnlyHoldsOthersForLater(t *testing.T) {
 		mustCast(t, Deposit, h.Ref(), 2)
 		reply := goCall(ctx, Balance, h.Ref(), struct{}{})
 		synctest.Wait()
-		if err := h.Process(ctx, actor.Only(Balance)); err != nil {
+		if err := h.Process(ctx, actor.Admitting(Balance)); err != nil {
 			t.Fatalf("Process(Only(balance)): %v", err)
 		}
 		if r := <-reply; r.err != nil || r.v != 0 {
@@ -260,7 +260,7 @@ func TestProcessOnlyHoldsOthersForLater(t *testing.T) {
 		if got, want := h.Ref().Held(), map[string]int{"deposit": 2, "take": 1}; !maps.Equal(got, want) {
 			t.Fatalf("Held: got %v; want %v", got, want)
 		}
-		if err := h.Process(ctx, actor.Only(Deposit)); err != nil {
+		if err := h.Process(ctx, actor.Admitting(Deposit)); err != nil {
 			t.Fatalf("Process(Only(deposit)): %v", err)
 		}
 		if want := []int{1, 2}; !slices.Equal(acct.log, want) {
@@ -292,7 +292,7 @@ func TestProcessOnlyRestoresActorsWhitelist(t *testing.T) {
 		if acct.balance != 0 {
 			t.Fatalf("deposit ran past the actor's whitelist: balance %d; want 0", acct.balance)
 		}
-		if err := h.Process(ctx, actor.Only(Deposit)); err != nil {
+		if err := h.Process(ctx, actor.Admitting(Deposit)); err != nil {
 			t.Fatal(err)
 		}
 		if acct.balance != 1 {
@@ -356,7 +356,7 @@ func TestProcessPanicsReachCaller(t *testing.T) {
 		if got := mustCall(t, ctx, Deposit, h.Ref(), 3); got != 3 {
 			t.Fatalf("deposit after panics: got %d; want 3 (state kept)", got)
 		}
-		got := lettersFor(&letters, actor.ReasonFailed, "boom")
+		got := lettersFor(&letters, troupe.ReasonFailed, "boom")
 		if len(got) != 1 || !errors.As(got[0].Err, &pe) || pe.Value != "oneway kaboom" {
 			t.Fatalf("failed dead letters: got %v; want the oneway's *PanicError", got)
 		}
@@ -391,7 +391,7 @@ func TestHandlerUnprocessedCallTimesOut(t *testing.T) {
 		if acct.balance != 0 {
 			t.Fatalf("expired call ran on the next Process: balance %d; want 0", acct.balance)
 		}
-		if got := lettersFor(&letters, actor.ReasonExpired, "deposit"); len(got) != 1 {
+		if got := lettersFor(&letters, troupe.ReasonExpired, "deposit"); len(got) != 1 {
 			t.Fatalf("expired dead letters: got %v; want 1", got)
 		}
 	}, troupe.WithDeadLetterHook(letters.Hook))
@@ -458,7 +458,7 @@ func TestHandlerStopWithOwnerAway(t *testing.T) {
 			if r := <-reply; !errors.Is(r.err, actor.ErrStopped) {
 				t.Fatalf("held call at stop: got %d, %v; want ErrStopped", r.v, r.err)
 			}
-			if got, want := payloadsFor(&letters, actor.ReasonStopped, "deposit"), []any{1}; !slices.Equal(got, want) {
+			if got, want := payloadsFor(&letters, troupe.ReasonStopped, "deposit"), []any{1}; !slices.Equal(got, want) {
 				t.Fatalf("held oneway at stop: dead-letter payloads %v; want %v", got, want)
 			}
 			if acct.balance != 0 {
@@ -529,7 +529,7 @@ func TestHandlerRuntimeShutdown(t *testing.T) {
 		if r := <-held; !errors.Is(r.err, actor.ErrStopped) {
 			t.Fatalf("held call at Shutdown: got %d, %v; want ErrStopped", r.v, r.err)
 		}
-		if got, want := payloadsFor(&letters, actor.ReasonStopped, "deposit"), []any{6}; !slices.Equal(got, want) {
+		if got, want := payloadsFor(&letters, troupe.ReasonStopped, "deposit"), []any{6}; !slices.Equal(got, want) {
 			t.Fatalf("held oneway at Shutdown: dead-letter payloads %v; want %v", got, want)
 		}
 		if _, err := actor.NewHandler(rt, &Account{}); !errors.Is(err, actor.ErrStopped) {

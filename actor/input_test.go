@@ -43,7 +43,7 @@ func TestBadInput(t *testing.T) {
 		{"call nil ref", callErr(Deposit.Call(context.Background(), nilRef, 1)), actor.ErrNilRef},
 		{"call nil ctx", callErr(Deposit.Call(nilCtx, acct, 1)), actor.ErrNilContext},
 		{"cast nil ref", Deposit.Cast(nilRef, 1), actor.ErrNilRef},
-		{"ask nil ctx", Deposit.Ask(nilCtx, acct, 1).Err(), actor.ErrNilContext},
+		{"ask nil ctx", callErr(Deposit.Ask(nilCtx, acct, 1).Await(context.Background())), actor.ErrNilContext},
 		{"nil handler call", callErr(nilFn.Call(context.Background(), acct, 1)), actor.ErrNilHandler},
 		{"nil handler cast", nilFn.Cast(acct, 1), actor.ErrNilHandler},
 		{"empty method name", noName.Cast(acct, 1), actor.ErrInvalidName},
@@ -52,7 +52,7 @@ func TestBadInput(t *testing.T) {
 		{"stop nil ref", nilRef.Stop(context.Background()), actor.ErrNilRef},
 		{"stop nil ctx", acct.Stop(nilCtx), actor.ErrNilContext},
 		{"await nil ctx", callErr(Sleep.Ask(context.Background(), acct, 50*time.Millisecond).Await(nilCtx)), actor.ErrNilContext},
-		{"all nil ctx", actor.All(nilCtx), actor.ErrNilContext},
+		{"await all nil ctx", callErr(actor.AwaitAll[int](nilCtx)), actor.ErrNilContext},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,9 +60,6 @@ func TestBadInput(t *testing.T) {
 				t.Fatalf("got %v; want %v", tt.err, tt.want)
 			}
 		})
-	}
-	if nilFn.Err() == nil || noName.Err() == nil {
-		t.Fatal("Method.Err is nil for an invalid method")
 	}
 }
 

@@ -1,9 +1,287 @@
 package actor
 
 import (
+	"cmp"
 	"fmt"
-	"time"
+	"slices"
+
+	"github.com/troupe-go/troupe/internal/engine"
 )
+
+// An actor's life is one state machine, driven by messages:
+//
+//	running ──Stop/Ctx.Stop──▶ stopping ──(queue settled, children gone)──▶ stopped ─▶ finalized
+//	   │                          │
+//	   └──────Kill/supervision────┴──▶ killing ──(queue failed, children gone)──▶ stopped ─▶ finalized
+//
+// status only moves forward. Who does what, and on which goroutine:
+//
+//   - requestStop runs on the goroutine that asks (Ref.Stop, Ref.Kill,
+//     Ctx.Stop, a parent, the runtime): it moves status forward, cancels the
+//     actor's timers and any restart backoff, cancels the running handler's
+//     Context on a kill, and wakes the actor's turn with a stop message. If
+//     the actor is idle it claims the turn and, with nothing to settle,
+//     finalizes right there (no message, no pool submission).
+//   - Everything else runs on the actor's turn (a scheduler loop, or the
+//     owner's goroutine for a Handler): a stopping actor runs what is
+//     queued, a killing one fails it with ErrStopped; once its queue is
+//     settled it asks its children to stop (gracefully one at a time, newest
+//     first; all at once on a kill) and goes idle; each child, as it
+//     finalizes, leaves its parent and wakes it; with the last child gone
+//     the turn finalizes.
+//   - finalize runs the Stopping hook once, fails what a whitelist still
+//     holds, frees the name, leaves the parent (or the runtime's roots) and
+//     closes Done. It runs on the actor's turn, or on the goroutine that
+//     finds the scheduler closed (the actor can have no turn any more).
+//
+// No step waits for another actor inside a turn, so a child blocked in a
+// sync call to its stopping parent gets its answer (ErrStopped on a kill)
+// at once, not at its deadline.
+const (
+	statusRunning   uint32 = iota
+	statusStopping         // graceful: finish the queue, then settle
+	statusKilling          // immediate: fail the queue, then settle
+	statusStopped          // finalize has begun
+	statusFinalized        // finalize is done: Done is closed
+)
+
+// requestStop asks the actor to stop: gracefully, or now (kill). Safe to
+// call many times, from any goroutine; a kill upgrades a graceful stop. It
+// never waits.
+func (c *cell) requestStop(kill bool) {
+	target := statusStopping
+	if kill {
+		target = statusKilling
+	}
+	for {
+		s := c.status.Load()
+		if s >= target {
+			return
+		}
+		if c.status.CompareAndSwap(s, target) {
+			break
+		}
+	}
+	resume := c.disarm(kill)
+	if resume {
+		// The actor was paused for a restart backoff and we stopped its
+		// timer: its turn is ours to start.
+		c.pushSystem(stopMsg)
+		c.schedule()
+		return
+	}
+	if c.owner == nil && c.mb.Claim() {
+		// The actor is idle and we hold its scheduled flag: this is its
+		// turn, on our goroutine.
+		if !c.hasChildren() && (kill || c.mb.Len() == 0) {
+			c.finalize()
+			return
+		}
+		if kill {
+			c.mb.AdmitAll()
+		}
+		c.schedule()
+		return
+	}
+	c.pushSystem(stopMsg)
+	if c.owner != nil {
+		c.drive() // the owner may be away: stop without it
+	}
+}
+
+// disarm cancels the actor's timers (a tick already queued is dropped: its
+// timer is no longer live), the running handler's Context on a kill, and a
+// pending restart backoff. It reports whether it stopped the backoff's
+// timer before it fired: the caller then owns the paused turn.
+func (c *cell) disarm(kill bool) (resume bool) {
+	c.mu.Lock()
+	e := c.ext
+	if e == nil {
+		c.mu.Unlock()
+		return false
+	}
+	ts, bt, it := e.timers, e.backoff, e.idle
+	e.timers, e.backoff, e.idle = nil, nil, nil
+	cancel := e.cancel
+	c.mu.Unlock()
+	ts.stopAll()
+	if it != nil {
+		it.wt.Stop()
+	}
+	if kill && cancel != nil {
+		cancel()
+	}
+	return bt != nil && bt.Stop()
+}
+
+// onStop runs on the turn of an actor asked to stop (the stop message):
+// on a kill it lets held calls out, to be failed, and passes the kill on to
+// children already asked to stop gracefully.
+func (c *cell) onStop() {
+	if c.status.Load() == statusKilling {
+		c.mb.AdmitAll()
+		if c.kidsAsked {
+			c.askChildren()
+		}
+	}
+}
+
+// settle is called on the turn of a stopping actor whose queue is empty.
+// It asks the children to stop, the first time, and reports whether the
+// actor still waits for some; if none is left it finalizes.
+func (c *cell) settle() (waiting bool) {
+	if !c.kidsAsked {
+		c.kidsAsked = true
+		c.askChildren()
+	}
+	if c.hasChildren() {
+		return true
+	}
+	c.finalize()
+	return false
+}
+
+// askChildren asks the newest child to stop gracefully or, on a kill,
+// every child to stop now. On the actor's turn.
+func (c *cell) askChildren() {
+	kids := c.childList()
+	if len(kids) == 0 {
+		return
+	}
+	if c.status.Load() >= statusKilling {
+		for _, k := range kids {
+			k.requestStop(true)
+		}
+		return
+	}
+	kids[0].requestStop(false) // newest first, one at a time
+}
+
+// finalize stops the actor for good; see the state machine above. It runs
+// once, holding the actor's turn.
+func (c *cell) finalize() {
+	for {
+		s := c.status.Load()
+		if s >= statusStopped {
+			return
+		}
+		if c.status.CompareAndSwap(s, statusStopped) {
+			break
+		}
+	}
+	c.disarm(true)
+	for _, k := range c.childList() {
+		// Only when the scheduler closed under us: nobody can run our
+		// turn to wait for them, and each stops on this goroutine.
+		k.requestStop(true)
+	}
+	c.runStopping()
+	err := c.stopErr()
+	for _, e := range c.mb.Close() {
+		e.fail(c, err, engine.ReasonStopped)
+	}
+	if c.name != "" && c.sys.Names != nil {
+		c.sys.Names.Unregister(c.name, c.self.(engine.Stoppable))
+	}
+	if p := c.parent; p != nil {
+		p.removeChild(c)
+		if p.status.Load() >= statusStopping {
+			p.pushSystem(childGone)
+		}
+	} else {
+		c.sys.RemoveRoot(c)
+	}
+	c.mu.Lock()
+	if e := c.ext; e != nil {
+		if e.done == nil {
+			e.done = closedChan
+		} else {
+			close(e.done)
+		}
+	}
+	c.status.Store(statusFinalized)
+	c.mu.Unlock()
+}
+
+// stopErr is what calls failed by the stop get: ErrStopped, wrapping the
+// cause if supervision stopped the actor.
+func (c *cell) stopErr() error {
+	c.mu.Lock()
+	var cause error
+	if c.ext != nil {
+		cause = c.ext.cause
+	}
+	c.mu.Unlock()
+	if cause == nil {
+		return ErrStopped
+	}
+	return fmt.Errorf("%w: %w", ErrStopped, cause)
+}
+
+// kill stops the actor now because of cause (supervision), from its turn.
+func (c *cell) kill(cause error) {
+	c.mu.Lock()
+	c.extLocked().cause = cause
+	c.mu.Unlock()
+	c.requestStop(true)
+}
+
+func (c *cell) addChild(k *cell) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status.Load() != statusRunning {
+		return ErrStopped
+	}
+	e := c.extLocked()
+	if e.children == nil {
+		e.children = make(map[*cell]struct{})
+	}
+	e.children[k] = struct{}{}
+	return nil
+}
+
+func (c *cell) removeChild(k *cell) {
+	c.mu.Lock()
+	if c.ext != nil {
+		delete(c.ext.children, k)
+	}
+	c.mu.Unlock()
+}
+
+func (c *cell) hasChildren() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ext != nil && len(c.ext.children) > 0
+}
+
+// childList returns the children, newest first.
+func (c *cell) childList() []*cell {
+	c.mu.Lock()
+	var kids []*cell
+	if c.ext != nil {
+		for k := range c.ext.children {
+			kids = append(kids, k)
+		}
+	}
+	c.mu.Unlock()
+	slices.SortFunc(kids, func(a, b *cell) int { return cmp.Compare(b.id, a.id) })
+	return kids
+}
+
+// The cell as the engine sees it (engine.Cell).
+
+// RequestStop asks the actor to stop; see requestStop.
+func (c *cell) RequestStop(kill bool) { c.requestStop(kill) }
+
+// Done is closed once the actor has stopped.
+func (c *cell) Done() <-chan struct{} { return c.doneCh() }
+
+// ID orders actors by age.
+func (c *cell) ID() uint64 { return c.id }
+
+// Abort is called by the scheduler when it closed while this actor still
+// had work: nobody will run it again, so it is finalized here.
+func (c *cell) Abort() { c.finalize() }
 
 // start queues the Started hook, if the state has one, ahead of any call.
 func (c *cell) start() {
@@ -12,25 +290,9 @@ func (c *cell) start() {
 	}
 }
 
-var startedMsg = &sysMsg{label: "started", f: func(x *Ctx) {
-	if s, ok := x.c.state.(Starter); ok {
-		s.Started(x)
-	}
-}}
-
-var stoppingMsg = &sysMsg{label: "stopping", f: func(x *Ctx) {
-	if s, ok := x.c.state.(Stopper); ok {
-		s.Stopping(x)
-	}
-}}
-
 // runStopping runs the Stopping hook once, through invoke so that a panic
 // in it is recovered and reported like any other.
 func (c *cell) runStopping() {
-	if c.hooked {
-		return
-	}
-	c.hooked = true
 	if _, ok := c.state.(Stopper); !ok {
 		return
 	}
@@ -39,67 +301,25 @@ func (c *cell) runStopping() {
 	putCtx(x)
 }
 
-// failed applies the supervision policy after a handler panicked. A panic
-// in a system message (a lifecycle hook) is reported and changes nothing.
-func (c *cell) failed(pe *PanicError, system bool) {
-	if system {
-		c.sys.deadLetter(DeadLetter{Reason: ReasonFailed, Actor: c.String(), Method: pe.Method, Err: pe})
-		return
-	}
-	if c.sup == nil {
-		return // Resume
-	}
-	switch c.sup.policy.Directive {
-	case Resume:
-	case Stop:
-		c.finalize(pe)
-	case Restart:
-		c.planRestart(pe)
-	}
-}
-
-// planRestart spends one restart of the budget and pauses the actor for the
-// backoff (keeping its scheduled flag, so no turn runs), or stops it for
-// good when the budget is spent.
-func (c *cell) planRestart(pe *PanicError) {
-	p := &c.sup.policy
-	now := time.Now()
-	kept := c.sup.restarts[:0]
-	for _, t := range c.sup.restarts {
-		if now.Sub(t) < p.Window {
-			kept = append(kept, t)
-		}
-	}
-	c.sup.restarts = kept
-	if len(kept) >= p.MaxRestarts {
-		c.finalize(fmt.Errorf("restart budget of %d in %v spent: %w", p.MaxRestarts, p.Window, pe))
-		return
-	}
-	c.sup.restarts = append(c.sup.restarts, now)
-	backoff := p.Backoff << (len(c.sup.restarts) - 1)
-	if backoff > p.MaxBackoff || backoff <= 0 {
-		backoff = p.MaxBackoff
-	}
-	c.paused = true
-	if _, err := c.sys.cfg.Wheel.AfterFunc(backoff, c.schedule); err != nil {
-		c.paused = false
-		c.finalize(pe)
-	}
-}
-
-// restart replaces the state with a fresh one and runs its Started hook.
-func (c *cell) restart(x *Ctx) {
-	c.paused = false
-	// The old instance's timers die with it; a tick already queued is
-	// dropped by its generation check.
+// pause holds the actor's turn for a restart backoff: it keeps the
+// scheduled flag, and the backoff's timer (or a stop, which cancels it)
+// schedules the next turn. Called at the very end of a turn, after which
+// the turn touches nothing of the actor.
+func (c *cell) pause() {
+	d := c.sup.backoff
 	c.mu.Lock()
-	e := c.extLocked()
-	ts := e.timers
-	e.timers = nil
-	c.mu.Unlock()
-	ts.stopAll()
-	c.state = c.sup.factory()
-	if _, ok := c.state.(Starter); ok {
-		c.invoke(x, envelope{msg: startedMsg}, true)
+	if c.status.Load() != statusRunning {
+		// A stop arrived during the turn: do not wait out the backoff.
+		c.mu.Unlock()
+		c.schedule()
+		return
 	}
+	bt, err := c.sys.Wheel.AfterFunc(d, c.schedule)
+	if err != nil {
+		c.mu.Unlock()
+		c.schedule() // the wheel is stopped: the runtime is closing
+		return
+	}
+	c.extLocked().backoff = bt
+	c.mu.Unlock()
 }

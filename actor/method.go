@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"time"
+
+	"github.com/troupe-go/troupe/internal/engine"
 
 	"github.com/troupe-go/troupe/mailbox"
 )
@@ -25,12 +26,11 @@ type Method[S, Q, R any] struct {
 }
 
 // NewMethod makes a method. It never panics: an invalid name or a nil fn
-// makes a method whose every call returns ErrInvalidName or ErrNilHandler
-// (and [Method.Err] reports it).
+// makes a method whose every call returns ErrInvalidName or ErrNilHandler.
 func NewMethod[S, Q, R any](name string, fn func(state S, c *Ctx, req Q) (R, error)) *Method[S, Q, R] {
 	m := &Method[S, Q, R]{label: name, fn: fn, k: mailbox.Key(nextKey.Add(1))}
 	methodNames.Store(m.k, name)
-	if err := ValidName(name); err != nil {
+	if err := engine.ValidName(name); err != nil {
 		m.err = fmt.Errorf("method %q: %w", name, err)
 	} else if fn == nil {
 		m.err = fmt.Errorf("method %q: %w", name, ErrNilHandler)
@@ -41,30 +41,28 @@ func NewMethod[S, Q, R any](name string, fn func(state S, c *Ctx, req Q) (R, err
 // Name is the method's name, as reported in errors and dead letters.
 func (m *Method[S, Q, R]) Name() string { return m.label }
 
-// Err reports why the method cannot be called (ErrInvalidName,
-// ErrNilHandler), or nil.
-func (m *Method[S, Q, R]) Err() error { return m.err }
-
-// Key is the method's whitelist key; see Ctx.Only.
-func (m *Method[S, Q, R]) Key() mailbox.Key { return m.k }
-
 func (m *Method[S, Q, R]) check(to *Ref[S]) error {
-	if m == nil {
-		return ErrNilHandler
+	if err := m.usable(); err != nil {
+		return err
 	}
-	if m.err != nil {
-		return m.err
-	}
-	if to == nil {
+	if !to.valid() {
 		return ErrNilRef
 	}
 	return nil
 }
 
+// usable reports why m cannot be called, or nil.
+func (m *Method[S, Q, R]) usable() error {
+	if m == nil {
+		return ErrNilHandler
+	}
+	return m.err
+}
+
 // Cast sends req one way: it returns once the message is queued, with an
 // error only if it could not be (ErrStopped, ErrMailboxFull, ErrNilRef,
 // ErrNilHandler, ErrInvalidName). The handler's error or panic goes to the
-// runtime's dead letters (Reason ReasonFailed). Safe for concurrent use;
+// runtime's dead letters (Reason engine.ReasonFailed). Safe for concurrent use;
 // allocates nothing for a pointer-shaped req.
 func (m *Method[S, Q, R]) Cast(to *Ref[S], req Q) error {
 	if err := m.check(to); err != nil {
@@ -98,7 +96,8 @@ func (m *Method[S, Q, R]) Call(ctx context.Context, to *Ref[S], req Q) (R, error
 		return zero, ctxErr(ctx, m.label)
 	}
 	c := &to.c
-	if caller := callerOf(ctx); caller != nil {
+	caller := callerOf(ctx)
+	if caller != nil {
 		if err := enterCall(caller, c, m.label); err != nil {
 			return zero, err
 		}
@@ -112,6 +111,13 @@ func (m *Method[S, Q, R]) Call(ctx context.Context, to *Ref[S], req Q) (R, error
 		cl.stopTimer()
 		c.refused(m.label, err, nil)
 		return zero, err
+	}
+	if caller != nil && caller.owner == nil {
+		// A handler on a scheduler loop now waits: the scheduler lends
+		// the loop's place to another, so waiting never starves the pool.
+		sched := caller.sys.Scheduler
+		sched.Block()
+		defer sched.Unblock()
 	}
 	select {
 	case <-cl.done:
@@ -169,7 +175,7 @@ func (m *Method[S, Q, R]) newCall(to *cell, ctx context.Context, req Q) (*call[S
 func (m *Method[S, Q, R]) run(x *Ctx, req any) {
 	q, _ := req.(Q)
 	if _, err := m.fn(x.c.state.(S), x, q); err != nil {
-		x.c.sys.deadLetter(DeadLetter{Reason: ReasonFailed, Actor: x.c.String(), Method: m.label, Err: err, Payload: req})
+		x.c.deadLetter(engine.ReasonFailed, m.label, err, req)
 	}
 }
 
@@ -177,22 +183,16 @@ func (m *Method[S, Q, R]) key() mailbox.Key { return m.k }
 func (m *Method[S, Q, R]) name() string     { return m.label }
 func (m *Method[S, Q, R]) live() bool       { return true }
 
-func (m *Method[S, Q, R]) panicked(x *Ctx, req any, pe *PanicError) {
-	x.c.sys.deadLetter(DeadLetter{Reason: ReasonFailed, Actor: x.c.String(), Method: m.label, Err: pe, Payload: req})
+func (m *Method[S, Q, R]) fail(to *cell, req any, err error, why uint8) {
+	to.deadLetter(why, m.label, err, req)
 }
-
-func (m *Method[S, Q, R]) fail(to *cell, req any, err error, why Reason) {
-	to.sys.deadLetter(DeadLetter{Reason: why, Actor: to.String(), Method: m.label, Err: err, Payload: req})
-}
-
-func (m *Method[S, Q, R]) callContext() (context.Context, time.Time) { return nil, time.Time{} }
 
 // refused reports a message its sender could not queue. The sender is
 // told too; the dead letter keeps the counters whole.
 func (c *cell) refused(method string, err error, payload any) {
-	why := ReasonMailboxFull
+	why := engine.ReasonMailboxFull
 	if errors.Is(err, ErrStopped) {
-		why = ReasonStopped
+		why = engine.ReasonStopped
 	}
-	c.sys.deadLetter(DeadLetter{Reason: why, Actor: c.String(), Method: method, Err: err, Payload: payload})
+	c.deadLetter(why, method, err, payload)
 }

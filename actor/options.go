@@ -3,6 +3,7 @@ package actor
 import (
 	"fmt"
 
+	"github.com/troupe-go/troupe/internal/engine"
 	"github.com/troupe-go/troupe/mailbox"
 )
 
@@ -30,6 +31,7 @@ type spawnConfig struct {
 	policy   mailbox.Policy
 	sup      Supervision
 	badName  bool
+	idle     *idleSpec
 }
 
 type optionFunc func(*spawnConfig)
@@ -37,7 +39,8 @@ type optionFunc func(*spawnConfig)
 func (f optionFunc) apply(c *spawnConfig) { f(c) }
 
 // WithName registers the actor under name in the runtime's registry while it
-// runs (see runtime.Lookup). The name must pass ValidName and be free.
+// runs (see runtime.Lookup). The name must be free, non-empty, at most 255
+// bytes of UTF-8 without control characters (else ErrInvalidName).
 func WithName(name string) Option {
 	return optionFunc(func(c *spawnConfig) { c.name, c.badName = name, name == "" })
 }
@@ -50,7 +53,7 @@ func WithMailbox(capacity int, policy Overflow) Option {
 
 func (c *spawnConfig) validate() error {
 	if c.name != "" || c.badName {
-		if err := ValidName(c.name); err != nil {
+		if err := engine.ValidName(c.name); err != nil {
 			return err
 		}
 	}

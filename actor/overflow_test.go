@@ -48,7 +48,7 @@ func TestMailboxReject(t *testing.T) {
 	if bal, _ := Balance.Call(context.Background(), acct, struct{}{}); bal != 2 {
 		t.Fatalf("balance = %d; want 2 (the rejected ones never ran)", bal)
 	}
-	if rec.Count(actor.ReasonMailboxFull, "deposit") != 2 {
+	if rec.Count(troupe.ReasonMailboxFull, "deposit") != 2 {
 		t.Fatalf("dead letters = %v; want 2 mailbox-full deposits", rec.All())
 	}
 }
@@ -118,21 +118,40 @@ func TestMailboxBlock(t *testing.T) {
 	})
 }
 
-// Guarantee 7: 256 actors blocked in handlers; another still answers.
+// Guarantee 7: 256 actors whose handlers wait in sync calls, on a pool of
+// 64; another still answers, and at once (a handler waiting in a call lends
+// its loop: no watchdog delay).
 func TestBlockedHandlersDoNotStarvePool(t *testing.T) {
-	rt := newRuntime(t, troupe.WithPoolSize(64))
-	gate := make(chan struct{})
-	hold := actor.NewMethod("hold", func(a *Account, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
-	for range 256 {
-		_ = hold.Cast(spawnAccount(t, rt), 0)
-	}
-	free := spawnAccount(t, rt)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := Deposit.Call(ctx, free, 1); err != nil {
-		t.Fatalf("call with 256 blocked handlers = %v", err)
-	}
-	close(gate)
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t, troupe.WithPoolSize(64), troupe.WithCallTimeout(time.Hour))
+		// The callee is owner-driven and nobody processes it yet: every
+		// call to it waits.
+		callee, err := actor.NewHandler(rt, &Account{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wait := actor.NewMethod("wait", func(_ *Account, c *actor.Ctx, _ int) (int, error) {
+			return Balance.Call(c.Context(), callee.Ref(), struct{}{})
+		})
+		for range 256 {
+			_ = wait.Cast(spawnAccount(t, rt), 0)
+		}
+		synctest.Wait()
+		if n := callee.Ref().Queued(); n != 256 {
+			t.Fatalf("%d calls wait at the callee; want 256", n)
+		}
+		free := spawnAccount(t, rt)
+		start := time.Now()
+		if _, err := Deposit.Call(context.Background(), free, 1); err != nil {
+			t.Fatalf("call with 256 blocked handlers = %v", err)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Fatalf("call with 256 blocked handlers took %v; want 0", d)
+		}
+		if err := callee.Process(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // Oneway failures reach the dead-letter hook with the method name.
@@ -145,7 +164,7 @@ func TestOnewayFailuresAreDeadLetters(t *testing.T) {
 	if _, err := Balance.Call(context.Background(), acct, struct{}{}); err != nil {
 		t.Fatal(err)
 	}
-	if rec.Count(actor.ReasonFailed, "deposit") != 1 || rec.Count(actor.ReasonFailed, "boom") != 1 {
+	if rec.Count(troupe.ReasonFailed, "deposit") != 1 || rec.Count(troupe.ReasonFailed, "boom") != 1 {
 		t.Fatalf("dead letters = %v; want failed deposit and boom", rec.All())
 	}
 	for _, d := range rec.All() {
@@ -155,13 +174,13 @@ func TestOnewayFailuresAreDeadLetters(t *testing.T) {
 		}
 	}
 	st := rt.DeadLetters()
-	if st.ByReason[actor.ReasonFailed] != 2 || st.Total != 2 {
+	if st.ByReason[troupe.ReasonFailed] != 2 || st.Total != 2 {
 		t.Fatalf("stats = %+v; want 2 failed", st)
 	}
 	acct.Kill()
 	<-acct.Done()
 	_ = Deposit.Cast(acct, 1)
-	if rec.Count(actor.ReasonStopped, "deposit") != 1 {
+	if rec.Count(troupe.ReasonStopped, "deposit") != 1 {
 		t.Fatalf("a Cast to a stopped actor was not a dead letter: %v", rec.All())
 	}
 }

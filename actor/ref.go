@@ -3,7 +3,10 @@ package actor
 import (
 	"context"
 	"fmt"
-	"reflect"
+
+	"github.com/troupe-go/troupe/internal/engine"
+
+	"github.com/troupe-go/troupe/internal/nilness"
 )
 
 // Ref is a running actor with state type S: the address its callers use.
@@ -13,7 +16,7 @@ type Ref[S any] struct {
 	c cell
 }
 
-var _ Actor = (*Ref[int])(nil)
+var _ engine.Stoppable = (*Ref[int])(nil)
 
 // Spawn starts an actor owning state, with no goroutine until a message
 // arrives. sp is a *runtime.Runtime (a top-level actor) or a handler's *Ctx
@@ -21,7 +24,7 @@ var _ Actor = (*Ref[int])(nil)
 // ErrNilState, ErrInvalidName, ErrNameTaken, ErrInvalidOption, ErrStopped
 // (runtime closed or parent stopping). Cost: about 3 allocations.
 func Spawn[S any](sp Spawner, state S, opts ...Option) (*Ref[S], error) {
-	if isNil(state) {
+	if nilness.Is(state) {
 		return nil, ErrNilState
 	}
 	return spawn(sp, state, nil, opts, nil)
@@ -35,17 +38,17 @@ func SpawnFunc[S any](sp Spawner, factory func() S, opts ...Option) (*Ref[S], er
 		return nil, ErrNilState
 	}
 	state := factory()
-	if isNil(state) {
+	if nilness.Is(state) {
 		return nil, ErrNilState
 	}
 	return spawn(sp, state, factory, opts, nil)
 }
 
 func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *owner) (*Ref[S], error) {
-	if sp == nil || isNil(sp) {
+	if sp == nil || nilness.Is(sp) {
 		return nil, ErrNilRuntime
 	}
-	sys := sp.System()
+	sys := sp.Engine(engine.Seal{})
 	if sys == nil {
 		return nil, ErrNilRuntime
 	}
@@ -78,10 +81,21 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 	if own != nil {
 		c.owner = own
 	} else {
-		sys.cfg.Scheduler.InitTask(&c.task, c)
+		sys.Scheduler.InitTask(&c.task, c)
+	}
+	if o.idle != nil {
+		if err := o.idle.validate(state); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.register(); err != nil {
 		return nil, err
+	}
+	if o.idle != nil {
+		if err := c.armIdle(o.idle); err != nil {
+			c.requestStop(true)
+			return nil, err
+		}
 	}
 	c.start()
 	return r, nil
@@ -89,8 +103,8 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 
 // register claims the name and joins the parent (or the runtime's roots).
 func (c *cell) register() error {
-	if c.name != "" && c.sys.cfg.Names != nil {
-		if err := c.sys.cfg.Names.Register(c.name, c.self.(Actor)); err != nil {
+	if c.name != "" && c.sys.Names != nil {
+		if err := c.sys.Names.Register(c.name, c.self.(engine.Stoppable)); err != nil {
 			return err
 		}
 	}
@@ -98,24 +112,17 @@ func (c *cell) register() error {
 	if c.parent != nil {
 		err = c.parent.addChild(c)
 	} else {
-		err = c.sys.addRoot(c)
+		err = c.sys.AddRoot(c)
 	}
-	if err != nil && c.name != "" && c.sys.cfg.Names != nil {
-		c.sys.cfg.Names.Unregister(c.name, c.self.(Actor))
+	if err != nil && c.name != "" && c.sys.Names != nil {
+		c.sys.Names.Unregister(c.name, c.self.(engine.Stoppable))
 	}
 	return err
 }
 
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
-}
+// valid reports whether r is a ref made by Spawn: not nil, not a zero
+// Ref (which has no runtime and no mailbox).
+func (r *Ref[S]) valid() bool { return r != nil && r.c.sys != nil }
 
 // Name is the actor's name, or "" if it has none.
 func (r *Ref[S]) Name() string {
@@ -123,14 +130,6 @@ func (r *Ref[S]) Name() string {
 		return ""
 	}
 	return r.c.name
-}
-
-// ID is unique among the actors of this process.
-func (r *Ref[S]) ID() uint64 {
-	if r == nil {
-		return 0
-	}
-	return r.c.id
 }
 
 func (r *Ref[S]) String() string {
@@ -143,39 +142,43 @@ func (r *Ref[S]) String() string {
 // Stopped reports whether the actor is stopping or stopped: calls are
 // refused with ErrStopped.
 func (r *Ref[S]) Stopped() bool {
-	return r == nil || r.c.status.Load() != statusRunning
+	return !r.valid() || r.c.status.Load() != statusRunning
 }
 
-// Done is closed once the actor has stopped.
+// Done is closed once the actor has stopped (at once for a nil or zero
+// Ref). It does not block; the first call may allocate the channel.
 func (r *Ref[S]) Done() <-chan struct{} {
-	if r == nil {
+	if !r.valid() {
 		return closedChan
 	}
 	return r.c.doneCh()
 }
 
 // Stop stops the actor gracefully and waits: new calls are refused with
-// ErrStopped at once, what is queued runs, then children stop (newest
-// first), the stopping hook runs, and whatever is still held by a whitelist
-// fails with ErrStopped. If ctx ends first, the actor is stopped
-// immediately (every call still queued fails with ErrStopped) and Stop
-// returns a *StopError matching ctx's error. Idempotent. Do not wait for
-// an actor's own stop from its handler: use Ctx.Stop.
+// ErrStopped at once, its timers are cancelled, what is queued runs, then
+// children stop (newest first), the stopping hook runs, and whatever is
+// still held by a whitelist fails with ErrStopped. A restart's backoff is
+// cut short. If ctx ends first, the stop turns into a Kill and Stop returns
+// a *StopError matching ctx's error without waiting further (wait on Done).
+// Idempotent. Do not wait for an actor's own stop from its handler: use
+// Ctx.Stop. Errors: ErrNilRef, ErrNilContext, *StopError.
 func (r *Ref[S]) Stop(ctx context.Context) error {
-	if r == nil {
+	if !r.valid() {
 		return ErrNilRef
 	}
 	if ctx == nil {
 		return ErrNilContext
 	}
-	return stopAll(ctx, []*cell{&r.c})
+	return stopError(ctx, engine.StopAll(ctx, []engine.Cell{&r.c}))
 }
 
-// Kill stops the actor immediately: the running handler (if any) finishes
-// with its Context cancelled, then every queued or held call fails with
-// ErrStopped. It does not wait; use Done for that.
+// Kill stops the actor immediately: its timers and any restart backoff are
+// cancelled, the running handler (if any) finishes with its Context
+// cancelled, every queued or held call fails with ErrStopped, and its
+// children are killed. It does not wait; use Done for that. A nil or zero
+// Ref is ignored.
 func (r *Ref[S]) Kill() {
-	if r != nil {
+	if r.valid() {
 		r.c.requestStop(true)
 	}
 }
@@ -185,17 +188,17 @@ func (r *Ref[S]) Kill() {
 // over: calls still queued behind the current one (or, for a Handler, not
 // yet seen by a Process) are not listed; Queued counts every waiting call.
 func (r *Ref[S]) Held() map[string]int {
-	if r == nil {
+	if !r.valid() {
 		return nil
 	}
 	return r.c.held()
 }
 
-// Queued is the number of user calls waiting in ref's mailbox, held ones
-// included (for tests and debugging; O(1)).
-func Queued[S any](ref *Ref[S]) int {
-	if ref == nil {
+// Queued is the number of user calls waiting in the actor's mailbox, held
+// ones included (for tests and debugging; O(1)).
+func (r *Ref[S]) Queued() int {
+	if !r.valid() {
 		return 0
 	}
-	return ref.c.mb.Len()
+	return r.c.mb.Len()
 }

@@ -203,9 +203,9 @@ func depositCalls(acct *actor.Ref[*Account], n int) (*sync.WaitGroup, []error) {
 func waitQueued[S any](t testing.TB, ref *actor.Ref[S], n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for n == 0 && actor.Queued(ref) > 0 || n > 0 && actor.Queued(ref) < n {
+	for n == 0 && ref.Queued() > 0 || n > 0 && ref.Queued() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("queued = %d; want %d", actor.Queued(ref), n)
+			t.Fatalf("queued = %d; want %d", ref.Queued(), n)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -3,67 +3,77 @@ package actor
 import (
 	"fmt"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
 // Directive is what happens to an actor whose handler panicked.
 type Directive uint8
 
 const (
+	// directiveDefault, the zero value, means Resume for Spawn and Restart
+	// for SpawnFunc.
+	directiveDefault Directive = iota
 	// Resume keeps the state and goes on with the next message.
-	Resume Directive = iota
+	Resume
 	// Restart replaces the state with a fresh one from the factory given to
 	// SpawnFunc, after a backoff on the timer wheel, within a budget.
 	Restart
-	// Stop stops the actor: queued calls fail with ErrStopped wrapping the
-	// panic.
-	Stop
+	// Terminate stops the actor at once (as Kill does): queued calls fail
+	// with ErrStopped wrapping the panic.
+	Terminate
 )
 
 func (d Directive) String() string {
 	switch d {
+	case directiveDefault:
+		return "default"
 	case Resume:
 		return "resume"
 	case Restart:
 		return "restart"
-	case Stop:
-		return "stop"
+	case Terminate:
+		return "terminate"
 	}
 	return fmt.Sprintf("Directive(%d)", uint8(d))
 }
 
 // Supervision is an actor's failure policy. The zero value means the
 // default: Resume for Spawn, Restart for SpawnFunc, with the budget and
-// backoff defaults below.
+// backoff defaults below; each zero field takes its default.
 type Supervision struct {
-	Directive   Directive
-	MaxRestarts int           // restarts allowed within Window; 0 = DefaultMaxRestarts
-	Window      time.Duration // sliding window; 0 = DefaultRestartWindow
-	Backoff     time.Duration // first restart's delay, doubled each restart in the window; 0 = DefaultBackoff
-	MaxBackoff  time.Duration // cap; 0 = DefaultMaxBackoff
-	set         bool
+	Directive   Directive     // zero: Resume for Spawn, Restart for SpawnFunc
+	MaxRestarts int           // restarts allowed within Window; 0 = 3
+	Window      time.Duration // sliding window; 0 = 5 s
+	Backoff     time.Duration // first restart's delay, doubled each restart in the window; 0 = 10 ms
+	MaxBackoff  time.Duration // cap; 0 = 1 s
 }
 
 // Defaults of a restarting actor: at most 3 restarts within 5 s (then it
 // stops for good), the first after 10 ms, doubling up to 1 s.
 const (
-	DefaultMaxRestarts   = 3
-	DefaultRestartWindow = 5 * time.Second
-	DefaultBackoff       = 10 * time.Millisecond
-	DefaultMaxBackoff    = time.Second
+	defaultMaxRestarts   = 3
+	defaultRestartWindow = 5 * time.Second
+	defaultBackoff       = 10 * time.Millisecond
+	defaultMaxBackoff    = time.Second
 )
 
 // WithSupervision sets the actor's failure policy.
+// Errors from Spawn: ErrInvalidOption for an unknown directive or a
+// negative MaxRestarts; ErrInvalidOption wrapping ErrNegativeDuration for
+// a negative Window, Backoff or MaxBackoff.
 func WithSupervision(s Supervision) Option {
-	s.set = true
 	return optionFunc(func(c *spawnConfig) { c.sup = s })
 }
 
 func (s Supervision) validate() error {
 	switch {
-	case s.Directive > Stop:
+	case s.Directive > Terminate:
 		return fmt.Errorf("%w: unknown directive %d", ErrInvalidOption, s.Directive)
-	case s.MaxRestarts < 0, s.Window < 0, s.Backoff < 0, s.MaxBackoff < 0:
-		return fmt.Errorf("%w: negative restart budget or backoff", ErrNegativeDuration)
+	case s.MaxRestarts < 0:
+		return fmt.Errorf("%w: MaxRestarts %d < 0", ErrInvalidOption, s.MaxRestarts)
+	case s.Window < 0, s.Backoff < 0, s.MaxBackoff < 0:
+		return fmt.Errorf("%w: %w: restart window or backoff", ErrInvalidOption, ErrNegativeDuration)
 	}
 	return nil
 }
@@ -87,31 +97,95 @@ type Stopper interface {
 type supervisor struct {
 	policy   Supervision
 	factory  func() any
-	restarts []time.Time // restart times within the window
+	restarts []time.Time   // restart times within the window
+	backoff  time.Duration // the pending restart's delay
 }
 
 func newSupervisor[S any](s Supervision, factory func() S) *supervisor {
-	if !s.set && factory == nil {
-		return nil
+	if s.Directive == directiveDefault {
+		s.Directive = Resume
+		if factory != nil {
+			s.Directive = Restart
+		}
+	}
+	if s == (Supervision{Directive: Resume}) && factory == nil {
+		return nil // the default of Spawn: nothing to keep
 	}
 	sv := &supervisor{policy: s}
 	if factory != nil {
 		sv.factory = func() any { return factory() }
-		if !s.set {
-			sv.policy.Directive = Restart
-		}
 	}
 	if sv.policy.MaxRestarts == 0 {
-		sv.policy.MaxRestarts = DefaultMaxRestarts
+		sv.policy.MaxRestarts = defaultMaxRestarts
 	}
 	if sv.policy.Window == 0 {
-		sv.policy.Window = DefaultRestartWindow
+		sv.policy.Window = defaultRestartWindow
 	}
 	if sv.policy.Backoff == 0 {
-		sv.policy.Backoff = DefaultBackoff
+		sv.policy.Backoff = defaultBackoff
 	}
 	if sv.policy.MaxBackoff == 0 {
-		sv.policy.MaxBackoff = DefaultMaxBackoff
+		sv.policy.MaxBackoff = defaultMaxBackoff
 	}
 	return sv
+}
+
+// failed applies the supervision policy after a handler panicked. A panic
+// in a system message (a lifecycle hook) is reported and changes nothing.
+func (c *cell) failed(pe *PanicError, system bool) {
+	if system {
+		c.deadLetter(engine.ReasonFailed, pe.Method, pe, nil)
+		return
+	}
+	if c.sup == nil {
+		return // Resume
+	}
+	switch c.sup.policy.Directive {
+	case Terminate:
+		c.kill(pe)
+	case Restart:
+		c.planRestart(pe)
+	}
+}
+
+// planRestart spends one restart of the budget and pauses the actor for the
+// backoff (the turn arms it as it ends: see pause), or stops it for good
+// when the budget is spent.
+func (c *cell) planRestart(pe *PanicError) {
+	sv := c.sup
+	p := &sv.policy
+	now := time.Now()
+	kept := sv.restarts[:0]
+	for _, t := range sv.restarts {
+		if now.Sub(t) < p.Window {
+			kept = append(kept, t)
+		}
+	}
+	sv.restarts = kept
+	if len(kept) >= p.MaxRestarts {
+		c.kill(fmt.Errorf("restart budget of %d in %v spent: %w", p.MaxRestarts, p.Window, pe))
+		return
+	}
+	sv.restarts = append(sv.restarts, now)
+	sv.backoff = p.Backoff << (len(sv.restarts) - 1)
+	if sv.backoff > p.MaxBackoff || sv.backoff <= 0 {
+		sv.backoff = p.MaxBackoff
+	}
+	c.paused = true
+}
+
+// restart replaces the state with a fresh one and runs its Started hook.
+// The old instance's timers die with it; a tick already queued is dropped
+// (its timer is no longer live).
+func (c *cell) restart(x *Ctx) {
+	c.mu.Lock()
+	e := c.extLocked()
+	ts := e.timers
+	e.timers, e.backoff = nil, nil
+	c.mu.Unlock()
+	ts.stopAll()
+	c.state = c.sup.factory()
+	if _, ok := c.state.(Starter); ok {
+		c.invoke(x, envelope{msg: startedMsg}, true)
+	}
 }

@@ -150,7 +150,7 @@ func TestRestartWindowSlides(t *testing.T) {
 
 func TestStopDirective(t *testing.T) {
 	rt := newRuntime(t)
-	ref, _ := actor.Spawn(rt, newWorker(), actor.WithSupervision(actor.Supervision{Directive: actor.Stop}))
+	ref, _ := actor.Spawn(rt, newWorker(), actor.WithSupervision(actor.Supervision{Directive: actor.Terminate}))
 	_, _ = Work.Call(context.Background(), ref, -1)
 	<-ref.Done()
 	if _, err := Work.Call(context.Background(), ref, 1); !errors.Is(err, actor.ErrStopped) {
@@ -196,7 +196,7 @@ func TestHookPanicsReported(t *testing.T) {
 	if err := ref.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if rec.Count(actor.ReasonFailed, "started") != 1 || rec.Count(actor.ReasonFailed, "stopping") != 1 {
+	if rec.Count(troupe.ReasonFailed, "started") != 1 || rec.Count(troupe.ReasonFailed, "stopping") != 1 {
 		t.Fatalf("dead letters = %v; want the two hook panics", rec.All())
 	}
 	if !ref.Stopped() {
@@ -264,7 +264,7 @@ func TestResumeWithinOneTurn(t *testing.T) {
 		if !slices.Equal(seen, []int{1, 2, 3, 4}) {
 			t.Fatalf("seen = %v; want [1 2 3 4]", seen)
 		}
-		if n := rec.Count(actor.ReasonFailed, "work"); n != 3 {
+		if n := rec.Count(troupe.ReasonFailed, "work"); n != 3 {
 			t.Fatalf("failed-work dead letters = %d (%v); want 3", n, rec.All())
 		}
 	})

@@ -1,7 +1,6 @@
 package actor
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -9,9 +8,9 @@ import (
 	"github.com/troupe-go/troupe/timer"
 )
 
-// Timer is an actor's keyed timer, made by After or Every. Its ticks are
+// keyed is an actor's keyed timer, made by After or Every. Its ticks are
 // self-casts of a method, run on the actor's turn like any call.
-type Timer struct {
+type keyed struct {
 	c      *cell
 	tkey   string
 	period time.Duration // 0 for After
@@ -24,69 +23,69 @@ type Timer struct {
 
 // timerSet is an actor's live timers by key; guarded by the cell's mu.
 type timerSet struct {
-	m map[string]*Timer
+	m map[string]*keyed
 }
 
 // After casts req to method m of the actor handling c once, after d. Key
 // names the timer: starting a timer under a key in use cancels the old one,
 // and a tick of the old one already queued is not delivered. The timer dies
-// with the actor. Errors: ErrNegativeDuration, ErrInvalidName (empty key),
+// with the actor; Ctx.CancelTimer cancels it. Errors: ErrNegativeDuration, ErrInvalidName (empty key),
 // ErrWrongActor, ErrStopped. Cost: O(1) on the runtime's timer wheel.
-func After[S, Q, R any](c *Ctx, key string, d time.Duration, m *Method[S, Q, R], req Q) (*Timer, error) {
+func After[S, Q, R any](c *Ctx, key string, d time.Duration, m *Method[S, Q, R], req Q) error {
 	return startTimer(c, key, d, 0, m, req)
 }
 
 // Every casts req to method m of the actor handling c every d, the first
-// time after d, until the timer is stopped, its key restarted, or the actor
+// time after d, until Ctx.CancelTimer(key), the key is restarted, or the actor
 // stops. Ticks do not pile up: while one is queued, the next is skipped.
 // Errors as for After; d must be > 0.
-func Every[S, Q, R any](c *Ctx, key string, d time.Duration, m *Method[S, Q, R], req Q) (*Timer, error) {
+func Every[S, Q, R any](c *Ctx, key string, d time.Duration, m *Method[S, Q, R], req Q) error {
 	if d == 0 {
-		return nil, fmt.Errorf("%w: Every needs a period > 0", ErrInvalidOption)
+		return fmt.Errorf("%w: Every needs a period > 0", ErrInvalidOption)
 	}
 	return startTimer(c, key, d, d, m, req)
 }
 
-func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Method[S, Q, R], req Q) (*Timer, error) {
+func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Method[S, Q, R], req Q) error {
 	if d < 0 {
-		return nil, fmt.Errorf("%w: %v", ErrNegativeDuration, d)
+		return fmt.Errorf("%w: %v", ErrNegativeDuration, d)
 	}
 	if key == "" {
-		return nil, fmt.Errorf("%w: empty timer key", ErrInvalidName)
+		return fmt.Errorf("%w: empty timer key", ErrInvalidName)
 	}
-	if err := m.check(&Ref[S]{}); err != nil {
-		return nil, err
+	if err := m.usable(); err != nil {
+		return err
 	}
 	if !m.Accepts(x.c.state) {
-		return nil, fmt.Errorf("%w: %s cannot run on %T", ErrWrongActor, m.label, x.c.state)
+		return fmt.Errorf("%w: %s cannot run on %T", ErrWrongActor, m.label, x.c.state)
 	}
 	c := x.c
-	t := &Timer{c: c, tkey: key, period: period, label: m.label, mkey: m.k}
+	t := &keyed{c: c, tkey: key, period: period, label: m.label, mkey: m.k}
 	t.fire = func(x *Ctx) { m.run(x, req) }
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.status.Load() >= statusStopped {
-		return nil, ErrStopped
+	if c.status.Load() != statusRunning {
+		return ErrStopped
 	}
 	e := c.extLocked()
 	if e.timers == nil {
-		e.timers = &timerSet{m: make(map[string]*Timer)}
+		e.timers = &timerSet{m: make(map[string]*keyed)}
 	}
 	if old := e.timers.m[key]; old != nil {
 		old.stopLocked()
 	}
-	wt, err := c.sys.cfg.Wheel.AfterFunc(d, t.tick)
+	wt, err := c.sys.Wheel.AfterFunc(d, t.tick)
 	if err != nil {
-		return nil, ErrStopped
+		return ErrStopped
 	}
 	t.wt = wt
 	e.timers.m[key] = t
-	return t, nil
+	return nil
 }
 
 // tick runs on the wheel's goroutine: queue a tick (never blocking the
 // wheel) and re-arm a periodic timer.
-func (t *Timer) tick() {
+func (t *keyed) tick() {
 	c := t.c
 	c.mu.Lock()
 	if !t.liveLocked() {
@@ -96,7 +95,7 @@ func (t *Timer) tick() {
 	send := !t.queued
 	t.queued = true
 	if t.period > 0 {
-		t.wt, _ = c.sys.cfg.Wheel.AfterFunc(t.period, t.tick)
+		t.wt, _ = c.sys.Wheel.AfterFunc(t.period, t.tick)
 	} else {
 		t.wt = nil
 	}
@@ -117,9 +116,9 @@ func (t *Timer) tick() {
 	}
 }
 
-// Stop cancels the timer: no tick runs after Stop returns, even one already
-// queued. It reports whether the timer was live. Safe from any goroutine.
-func (t *Timer) Stop() bool {
+// stop cancels the timer: no tick runs after it returns, even one already
+// queued. It reports whether the timer was live.
+func (t *keyed) stop() bool {
 	if t == nil {
 		return false
 	}
@@ -132,7 +131,7 @@ func (t *Timer) Stop() bool {
 	return true
 }
 
-func (t *Timer) stopLocked() {
+func (t *keyed) stopLocked() {
 	if t.wt != nil {
 		t.wt.Stop()
 		t.wt = nil
@@ -142,7 +141,7 @@ func (t *Timer) stopLocked() {
 
 // liveLocked reports whether t is its key's current timer (the generation
 // check). The caller holds the cell's mu.
-func (t *Timer) liveLocked() bool {
+func (t *keyed) liveLocked() bool {
 	ts := t.c.extLocked().timers
 	return ts != nil && ts.m[t.tkey] == t
 }
@@ -151,12 +150,12 @@ func (t *Timer) liveLocked() bool {
 // was one.
 func (x *Ctx) CancelTimer(key string) bool {
 	x.c.mu.Lock()
-	var t *Timer
+	var t *keyed
 	if ts := x.c.extLocked().timers; ts != nil {
 		t = ts.m[key]
 	}
 	x.c.mu.Unlock()
-	return t.Stop()
+	return t.stop()
 }
 
 // stopAll cancels every timer; the set is no longer reachable from the cell.
@@ -174,13 +173,13 @@ func (ts *timerSet) stopAll() {
 // timerMsg is a queued tick. It runs only if its timer is still the live
 // one for its key (the generation check): a tick queued before a Stop or a
 // restart of the key is dropped.
-type timerMsg Timer
+type timerMsg keyed
 
 func (m *timerMsg) key() mailbox.Key { return m.mkey }
 func (m *timerMsg) name() string     { return m.label }
 func (m *timerMsg) live() bool       { return true }
 func (m *timerMsg) run(x *Ctx, _ any) {
-	t := (*Timer)(m)
+	t := (*keyed)(m)
 	c := t.c
 	c.mu.Lock()
 	current := t.liveLocked()
@@ -193,10 +192,6 @@ func (m *timerMsg) run(x *Ctx, _ any) {
 		t.fire(x)
 	}
 }
-func (m *timerMsg) panicked(x *Ctx, _ any, pe *PanicError) {
-	x.c.sys.deadLetter(DeadLetter{Reason: ReasonFailed, Actor: x.c.String(), Method: m.label, Err: pe})
+func (m *timerMsg) fail(to *cell, _ any, err error, why uint8) {
+	to.deadLetter(why, m.label, err, nil)
 }
-func (m *timerMsg) fail(to *cell, _ any, err error, why Reason) {
-	to.sys.deadLetter(DeadLetter{Reason: why, Actor: to.String(), Method: m.label, Err: err})
-}
-func (m *timerMsg) callContext() (context.Context, time.Time) { return nil, time.Time{} }

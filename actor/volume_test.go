@@ -98,14 +98,11 @@ func TestVolumeActors(t *testing.T) {
 	// this test checks delivery, not speed.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	fs := make([]actor.Waiter, 0, actors)
 	futs := make([]*actor.Future[[2]int], 0, actors)
 	for _, r := range refs {
-		f := TallyRead.Ask(ctx, r, struct{}{})
-		fs = append(fs, f)
-		futs = append(futs, f)
+		futs = append(futs, TallyRead.Ask(ctx, r, struct{}{}))
 	}
-	if err := actor.All(context.Background(), fs...); err != nil {
+	if _, err := actor.AwaitAll(context.Background(), futs...); err != nil {
 		t.Fatal(err)
 	}
 	for i, f := range futs {
@@ -139,7 +136,7 @@ func TestFloodYields(t *testing.T) {
 		if err := Tally.Cast(ref, &msgs[i]); err != nil {
 			t.Fatal(err)
 		}
-		peak = max(peak, actor.Queued(ref))
+		peak = max(peak, ref.Queued())
 	}
 	if peak > limit {
 		t.Errorf("mailbox peaked at %d queued calls; want at most %d", peak, limit)

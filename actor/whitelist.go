@@ -4,16 +4,18 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/troupe-go/troupe/internal/nilness"
 	"github.com/troupe-go/troupe/mailbox"
 )
 
-// Admitter is a method as a whitelist sees it: every *Method is one.
+// Admitter is a method as a whitelist sees it: every *Method is one, and
+// nothing else (the interface is sealed).
 type Admitter interface {
-	Key() mailbox.Key
 	Name() string
 	// Accepts reports whether the method can run on an actor with this
 	// state (a typed nil works: it checks the type only).
 	Accepts(state any) bool
+	key() mailbox.Key
 }
 
 // Accepts reports whether m can run on an actor with this state; only the
@@ -31,19 +33,19 @@ var methodNames sync.Map // mailbox.Key → string
 func keysFor(state any, methods []Admitter) ([]mailbox.Key, error) {
 	keys := make([]mailbox.Key, 0, len(methods))
 	for _, m := range methods {
-		if m == nil || isNil(m) {
+		if m == nil || nilness.Is(m) {
 			return nil, fmt.Errorf("%w: nil method in whitelist", ErrNilHandler)
 		}
 		if !m.Accepts(state) {
 			return nil, fmt.Errorf("%w: %s cannot run on %T", ErrWrongActor, m.Name(), state)
 		}
-		keys = append(keys, m.Key())
+		keys = append(keys, m.key())
 	}
 	return keys, nil
 }
 
 // Only restricts the actor, from its next message on, to the given methods:
-// every other call is held, in arrival order, until a later Only or All
+// every other call is held, in arrival order, until a later Only or AdmitAll
 // admits it, its deadline passes (its caller gets ErrTimeout and it never
 // runs), or the actor stops (its caller gets ErrStopped; a held oneway goes
 // to dead letters). Held calls count toward the mailbox capacity. System
@@ -60,9 +62,9 @@ func (x *Ctx) Only(methods ...Admitter) error {
 	return nil
 }
 
-// All lifts the whitelist: held calls run next, in arrival order, before
-// newer ones.
-func (x *Ctx) All() {
+// AdmitAll lifts the whitelist: held calls run next, in arrival order,
+// before newer ones.
+func (x *Ctx) AdmitAll() {
 	x.c.admit = nil
 	x.c.mb.AdmitAll()
 }

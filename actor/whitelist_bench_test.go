@@ -24,7 +24,7 @@ var (
 		return struct{}{}, c.Only(benchAdmitted, benchUnlock)
 	})
 	benchUnlock = actor.NewMethod("bench-unlock", func(_ *wlBench, c *actor.Ctx, _ struct{}) (struct{}, error) {
-		c.All()
+		c.AdmitAll()
 		return struct{}{}, nil
 	})
 )

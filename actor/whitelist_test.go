@@ -21,7 +21,7 @@ var (
 		return struct{}{}, c.Only(ms...)
 	})
 	wlAll = actor.NewMethod("all", func(_ *Account, c *actor.Ctx, _ struct{}) (struct{}, error) {
-		c.All()
+		c.AdmitAll()
 		return struct{}{}, nil
 	})
 	wlLog = actor.NewMethod("log", func(a *Account, _ *actor.Ctx, _ struct{}) ([]int, error) {
@@ -83,8 +83,8 @@ func mustCast[S, Q, R any](t *testing.T, m *actor.Method[S, Q, R], to *actor.Ref
 
 // lettersFor returns the dead letters r recorded with this reason and
 // method, in the order they were reported.
-func lettersFor(r *recorder, why actor.Reason, method string) []actor.DeadLetter {
-	var out []actor.DeadLetter
+func lettersFor(r *recorder, why troupe.Reason, method string) []troupe.DeadLetter {
+	var out []troupe.DeadLetter
 	for _, d := range r.All() {
 		if d.Reason == why && d.Method == method {
 			out = append(out, d)
@@ -94,7 +94,7 @@ func lettersFor(r *recorder, why actor.Reason, method string) []actor.DeadLetter
 }
 
 // payloadsFor returns the payloads (oneways only) of lettersFor.
-func payloadsFor(r *recorder, why actor.Reason, method string) []any {
+func payloadsFor(r *recorder, why troupe.Reason, method string) []any {
 	var out []any
 	for _, d := range lettersFor(r, why, method) {
 		if d.Payload != nil {
@@ -179,7 +179,7 @@ func TestOnlyHeldCallDeadline(t *testing.T) {
 		if got := mustCall(t, ctx, wlLog, acct, struct{}{}); len(got) != 0 {
 			t.Fatalf("expired call ran once admitted: log %v; want empty", got)
 		}
-		if got := lettersFor(&letters, actor.ReasonExpired, "deposit"); len(got) != 1 {
+		if got := lettersFor(&letters, troupe.ReasonExpired, "deposit"); len(got) != 1 {
 			t.Fatalf("expired dead letters for deposit: got %v; want 1", got)
 		}
 	}, troupe.WithDeadLetterHook(letters.Hook))
@@ -208,10 +208,10 @@ func TestOnlyStopFailsHeldCalls(t *testing.T) {
 		if err := <-callErr; !errors.Is(err, actor.ErrStopped) {
 			t.Fatalf("held sync call at stop: got %v; want ErrStopped", err)
 		}
-		if got, want := payloadsFor(&letters, actor.ReasonStopped, "deposit"), []any{5}; !slices.Equal(got, want) {
+		if got, want := payloadsFor(&letters, troupe.ReasonStopped, "deposit"), []any{5}; !slices.Equal(got, want) {
 			t.Fatalf("held oneway payloads in stopped dead letters: got %v; want %v (all: %v)", got, want, letters.All())
 		}
-		for _, d := range lettersFor(&letters, actor.ReasonStopped, "deposit") {
+		for _, d := range lettersFor(&letters, troupe.ReasonStopped, "deposit") {
 			if !errors.Is(d.Err, actor.ErrStopped) {
 				t.Errorf("dead letter %v: Err does not match ErrStopped", d)
 			}
@@ -251,7 +251,7 @@ func TestOnlySystemMessagesIgnoreWhitelist(t *testing.T) {
 				if err := tt.stop(ctx, acct); err != nil {
 					t.Fatalf("%s with every call held: %v", tt.name, err)
 				}
-				if got, want := payloadsFor(&letters, actor.ReasonStopped, "deposit"), []any{1, 2, 3}; !slices.Equal(got, want) {
+				if got, want := payloadsFor(&letters, troupe.ReasonStopped, "deposit"), []any{1, 2, 3}; !slices.Equal(got, want) {
 					t.Fatalf("stopped dead letters: got %v; want %v", got, want)
 				}
 			}, troupe.WithDeadLetterHook(letters.Hook))
@@ -268,7 +268,7 @@ func TestOnlyHeldCallsCountTowardCapacity(t *testing.T) {
 			if !errors.Is(err, actor.ErrMailboxFull) {
 				t.Fatalf("third Cast: got %v; want ErrMailboxFull", err)
 			}
-			if got, want := payloadsFor(letters, actor.ReasonMailboxFull, "deposit"), []any{3}; !slices.Equal(got, want) {
+			if got, want := payloadsFor(letters, troupe.ReasonMailboxFull, "deposit"), []any{3}; !slices.Equal(got, want) {
 				t.Fatalf("mailbox-full dead letters: got %v; want %v", got, want)
 			}
 		}},
@@ -277,7 +277,7 @@ func TestOnlyHeldCallsCountTowardCapacity(t *testing.T) {
 				t.Fatalf("third Cast: got %v; want nil", err)
 			}
 			// The oldest call is the first held one.
-			got := lettersFor(letters, actor.ReasonDropped, "deposit")
+			got := lettersFor(letters, troupe.ReasonDropped, "deposit")
 			if len(got) != 1 || got[0].Payload != 1 || !errors.Is(got[0].Err, actor.ErrDropped) {
 				t.Fatalf("dropped dead letters: got %v; want deposit 1 with ErrDropped", got)
 			}
@@ -412,7 +412,7 @@ func TestOnlyPerSenderOrderWithFlippingWhitelist(t *testing.T) {
 		if hold {
 			return struct{}{}, c.Only(seqA, flip)
 		}
-		c.All()
+		c.AdmitAll()
 		return struct{}{}, nil
 	})
 	dump := actor.NewMethod("dump", func(s *seqState, _ *actor.Ctx, _ struct{}) (*seqState, error) {

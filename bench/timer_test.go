@@ -31,7 +31,7 @@ func BenchmarkTimerAddStop(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer w.Stop()
+		defer stopWheel(w)
 		ts := make([]*timer.Timer, pendingTimers)
 		before := heapBytes()
 		for i := range ts {
@@ -69,7 +69,7 @@ func BenchmarkTimerStartStop(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer w.Stop()
+		defer stopWheel(w)
 		before := heapBytes() // the timers live in this slice: count it
 		ts := make([]timer.Timer, pendingTimers)
 		for i := range ts {
@@ -105,7 +105,7 @@ func BenchmarkTimerScheduleStop(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer w.Stop()
+		defer stopWheel(w)
 		hs := make([]timer.Handle, pendingTimers)
 		before := heapBytes()
 		for i := range hs {
@@ -128,6 +128,13 @@ func BenchmarkTimerScheduleStop(b *testing.B) {
 		b.ReportMetric(perTimer, "B/timer")
 	})
 	b.Run("raw", rawAfterFuncAddStop)
+}
+
+// stopWheel stops w and waits for its driver goroutine to exit: Stop
+// never waits, Done is closed once the driver is gone.
+func stopWheel(w *timer.Wheel) {
+	w.Stop()
+	<-w.Done()
 }
 
 // nopCallback is a timer.Callback that does nothing (a zero-size value:

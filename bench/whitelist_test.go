@@ -77,7 +77,7 @@ var (
 	})
 	gateOpen = actor.NewMethod("open", func(g *gate, c *actor.Ctx, _ *msg) (struct{}, error) {
 		g.release()
-		c.All()
+		c.AdmitAll()
 		return struct{}{}, nil
 	})
 	gateAdmitted = actor.NewMethod("admitted", func(g *gate, _ *actor.Ctx, _ *msg) (struct{}, error) {

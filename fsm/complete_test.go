@@ -147,12 +147,12 @@ func TestInitialRefusalGoesToDeadLetters(t *testing.T) {
 		expect(t, ref, A, "enter a", "fn a")
 		var found bool
 		for _, l := range dl.All() {
-			if l.Method == "fsm.error" && l.Reason == actor.ReasonFailed && errors.Is(l.Err, fsm.ErrInvalidTransition) {
+			if l.Method == "started" && l.Reason == troupe.ReasonFailed && errors.Is(l.Err, fsm.ErrInvalidTransition) {
 				found = true
 			}
 		}
 		if !found {
-			t.Fatalf("dead letters %v; want fsm.error with ErrInvalidTransition", dl.All())
+			t.Fatalf("dead letters %v; want a started failure with ErrInvalidTransition", dl.All())
 		}
 	}, troupe.WithDeadLetterHook(dl.Hook))
 }

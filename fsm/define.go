@@ -68,7 +68,7 @@ func Define[S Host[P], P comparable](name string, initial P, entries ...Option[S
 	d.own = methodsOf[S, P]()
 	for _, p := range d.order {
 		if st := d.states[p]; st.admitSet {
-			st.admit = append(st.admit, d.own.timeout, d.own.report)
+			st.admit = append(st.admit, d.own.timeout)
 		}
 	}
 	return d, nil

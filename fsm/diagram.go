@@ -141,7 +141,7 @@ func dotText(s string) string {
 func (d *Definition[S, P]) admitted(st *stateDef[S, P]) string {
 	var names []string
 	for _, m := range st.admit {
-		if m != actor.Admitter(d.own.timeout) && m != actor.Admitter(d.own.report) {
+		if m != actor.Admitter(d.own.timeout) {
 			names = append(names, m.Name())
 		}
 	}

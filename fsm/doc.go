@@ -91,8 +91,8 @@
 // are held, in order, until a state admits them. Entering a state with no
 // admit set admits everything again (only if the definition uses admit sets
 // at all: otherwise the machine leaves the actor's whitelist alone). The
-// machine's own methods, "fsm.timeout" and "fsm.error", are always
-// admitted; the actor timer key "fsm.timeout" is the machine's.
+// machine's own method, "fsm.timeout", is always admitted; the actor timer
+// key "fsm.timeout" is the machine's.
 //
 // # Diagrams
 //

@@ -71,7 +71,7 @@ func (m *Machine[P]) State() P { return m.cur }
 // starts, before any call (it is the actor.Starter hook); it does nothing
 // for a Machine not bound by Spawn, or already started. An error of the
 // initial chain of transitions (a state function going where it may not)
-// goes to the runtime's dead letters as a failure of method "fsm.error";
+// goes to the runtime's dead letters as a failure of the "started" hook;
 // a panic is reported by the actor like any hook's.
 func (m *Machine[P]) Started(c *actor.Ctx) {
 	if m.eng == nil || m.entered || c == nil {

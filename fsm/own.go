@@ -8,13 +8,11 @@ import (
 )
 
 // methods are the actor methods a machine uses for itself: the tick of a
-// state timeout and the report of an error nobody waits for. They depend
-// only on the state type, so the definitions of one S share them: Define
-// registers no method of its own, and calling it often costs nothing
-// lasting.
+// state timeout. They depend only on the state type, so the definitions of
+// one S share them: Define registers no method of its own, and calling it
+// often costs nothing lasting.
 type methods[S any] struct {
 	timeout *actor.Method[S, uint64, struct{}]
-	report  *actor.Method[S, error, struct{}]
 }
 
 // ownMethods maps the reflect.Type of S to its *methods[S].
@@ -32,9 +30,6 @@ func methodsOf[S Host[P], P comparable]() *methods[S] {
 				return struct{}{}, nil
 			}
 			return struct{}{}, mc.eng.timeout(mc, c, gen)
-		}),
-		report: actor.NewMethod("fsm.error", func(_ S, _ *actor.Ctx, err error) (struct{}, error) {
-			return struct{}{}, err
 		}),
 	}
 	v, _ := ownMethods.LoadOrStore(key, m)

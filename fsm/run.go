@@ -23,12 +23,11 @@ const timerKey = "fsm.timeout"
 
 var _ engine[int] = (*Definition[*Machine[int], int])(nil)
 
-// start enters the initial state; an error goes to the dead letters through
-// a self-cast of the report method, admitted in every state.
+// start enters the initial state; an error, which has no caller, goes
+// straight to the dead letters as a failure of the Started hook.
 func (d *Definition[S, P]) start(m *Machine[P], ac *actor.Ctx) {
-	err := d.run(m, ac, request[P]{to: d.initial, initial: true})
-	if err != nil {
-		_ = d.own.report.Cast(actor.Self[S](ac), err)
+	if err := d.run(m, ac, request[P]{to: d.initial, initial: true}); err != nil {
+		ac.Report("started", err)
 	}
 }
 
@@ -143,7 +142,7 @@ func (d *Definition[S, P]) finish(m *Machine[P], ac *actor.Ctx) {
 	if st.timed {
 		// Restarting the key cancels the old timeout, and drops a tick of
 		// it already queued; timeout's generation check is the backstop.
-		_, err := actor.After(ac, timerKey, st.timeout, d.own.timeout, m.gen)
+		err := actor.After(ac, timerKey, st.timeout, d.own.timeout, m.gen)
 		m.timed = err == nil // ErrStopped: the actor is stopping anyway
 	} else if m.timed {
 		ac.CancelTimer(timerKey)
@@ -153,7 +152,7 @@ func (d *Definition[S, P]) finish(m *Machine[P], ac *actor.Ctx) {
 		if st.admitSet {
 			_ = ac.Only(st.admit...) // checked by Define: it cannot fail
 		} else {
-			ac.All()
+			ac.AdmitAll()
 		}
 	}
 }

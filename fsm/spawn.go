@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/nilness"
 )
 
 // Spawn binds state's embedded Machine to d and spawns an actor owning
@@ -16,7 +17,7 @@ func Spawn[S Host[P], P comparable](sp actor.Spawner, d *Definition[S, P], state
 	if d == nil {
 		return nil, fmt.Errorf("%w: nil definition", ErrInvalidDefinition)
 	}
-	if isNil(state) {
+	if nilness.Is(state) {
 		return nil, actor.ErrNilState
 	}
 	m := state.machine()
@@ -47,7 +48,7 @@ func SpawnFunc[S Host[P], P comparable](sp actor.Spawner, d *Definition[S, P], f
 		return nil, actor.ErrNilState
 	}
 	first := factory()
-	if isNil(first) {
+	if nilness.Is(first) {
 		return nil, actor.ErrNilState
 	}
 	m := first.machine()
@@ -65,7 +66,7 @@ func SpawnFunc[S Host[P], P comparable](sp actor.Spawner, d *Definition[S, P], f
 			return first
 		}
 		s := factory()
-		if !isNil(s) && s.machine() != nil {
+		if !nilness.Is(s) && s.machine() != nil {
 			d.bind(s.machine(), s)
 		}
 		return s

@@ -52,8 +52,8 @@ func Timeout[P comparable](d time.Duration, target P) StateOption {
 // Admit is the state's admit set: while the machine is in the state, only
 // these methods run; other calls are held, in order, until a state admits
 // them (see actor.Ctx.Only). With no methods, every call is held. A state
-// without Admit admits every method. The machine's own methods (its state
-// timeout, its error reports) are always admitted. Define checks that every
+// without Admit admits every method. The machine's own method (its state
+// timeout) is always admitted. Define checks that every
 // method belongs to the actor type (ErrWrongActor).
 func Admit(methods ...actor.Admitter) StateOption {
 	return stateFunc(func(sp *stateSpec) {

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/troupe-go/troupe/actor"
+	troupeengine "github.com/troupe-go/troupe/internal/engine"
+	"github.com/troupe-go/troupe/internal/nilness"
 )
 
 // validator turns a definition's entries into states, collecting every
@@ -27,7 +29,7 @@ func (v *validator[S, P]) add(sentinel error, format string, args ...any) {
 
 func (v *validator[S, P]) run(entries []*stateOpt[S, P]) {
 	d := v.d
-	if err := actor.ValidName(d.name); err != nil {
+	if err := troupeengine.ValidName(d.name); err != nil {
 		v.add(ErrInvalidOption, "definition name: %w", err)
 	}
 	v.specs = make(map[P]*stateSpec, len(entries))
@@ -148,7 +150,7 @@ func (v *validator[S, P]) admit(st *stateDef[S, P], methods []actor.Admitter) {
 	v.d.admits = true
 	for i, m := range methods {
 		switch {
-		case m == nil || isNil(m):
+		case m == nil || nilness.Is(m):
 			v.add(ErrInvalidOption, "state %v: admitted method %d is nil", st.name, i)
 		case !m.Accepts(zero):
 			v.add(ErrWrongActor, "state %v: %s cannot run on %T", st.name, m.Name(), zero)
@@ -181,15 +183,4 @@ func (v *validator[S, P]) reach(root P) {
 			v.add(ErrUnreachable, "state %v cannot be reached from %v", p, root)
 		}
 	}
-}
-
-func isNil(v any) bool {
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Invalid:
-		return true
-	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan, reflect.Interface:
-		return rv.IsNil()
-	}
-	return false
 }

@@ -66,10 +66,16 @@ type Config[T any] struct {
 
 	// Live, if set, reports whether a message is still wanted: false
 	// means it is dead (its caller gave up). When the mailbox is full,
-	// dead messages are discarded (without OnDrop) before the Policy
+	// dead messages are discarded (to OnExpire) before the Policy
 	// applies, and [Mailbox.Held] does not count them. Pop still returns
 	// dead messages that were not discarded: the consumer decides.
 	Live func(T) bool
+
+	// OnExpire, if set, receives each dead message discarded to make
+	// room (see Live), so that nothing leaves the mailbox unseen. It runs
+	// like OnDrop: on the pushing goroutine, before that Push returns,
+	// without the lock. It must not panic.
+	OnExpire func(T)
 
 	// OnDrop, if set, receives each message evicted by [DropOldest].
 	// It runs on the pushing goroutine, before that Push returns, without

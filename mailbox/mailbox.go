@@ -178,6 +178,7 @@ func (m *Mailbox[T]) TryPush(msg T) (schedule bool, err error) {
 
 func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool, err error) {
 	var evicted T
+	var expired []T
 	dropped := false
 	q := m.lock()
 	if m.closed {
@@ -185,8 +186,10 @@ func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool,
 		return false, ErrClosed
 	}
 	if m.fullLocked(q) {
-		if evicted, dropped, err = m.makeRoomLocked(q, ctx, wait); err != nil {
+		evicted, dropped, err = m.makeRoomLocked(q, ctx, wait, &expired)
+		if err != nil {
 			q.mu.Unlock()
+			m.expired(expired)
 			return false, err
 		}
 	}
@@ -197,10 +200,20 @@ func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool,
 		q.backlog.Store(n)
 	}
 	q.mu.Unlock()
+	m.expired(expired)
 	if dropped && m.cfg.OnDrop != nil {
 		m.cfg.OnDrop(evicted)
 	}
 	return m.claim(), nil
+}
+
+// expired hands discarded dead messages to OnExpire, without the lock.
+func (m *Mailbox[T]) expired(msgs []T) {
+	if f := m.cfg.OnExpire; f != nil {
+		for _, msg := range msgs {
+			f(msg)
+		}
+	}
 }
 
 // PushSystem adds msg to the system lane, which is unbounded, ignores the

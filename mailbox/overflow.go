@@ -10,12 +10,13 @@ func (m *Mailbox[T]) fullLocked(q *queues[T]) bool {
 
 // makeRoomLocked is called by Push, with q.mu held, on a full mailbox. It
 // returns with q.mu held, either with room for one message (evicting one
-// if dropped is true) or with the error Push must return. With the Block
-// policy it releases q.mu while it waits.
-func (m *Mailbox[T]) makeRoomLocked(q *queues[T], ctx context.Context, wait bool) (evicted T, dropped bool, err error) {
+// if dropped is true) or with the error Push must return; the dead
+// messages it discarded are appended to *expired. With the Block policy it
+// releases q.mu while it waits.
+func (m *Mailbox[T]) makeRoomLocked(q *queues[T], ctx context.Context, wait bool, expired *[]T) (evicted T, dropped bool, err error) {
 	for m.fullLocked(q) {
 		if m.cfg.Live != nil {
-			if n := m.purgeLocked(q); n > 0 {
+			if n := m.purgeLocked(q, expired); n > 0 {
 				if n > 1 {
 					q.wakeLocked() // room for others too
 				}
@@ -65,10 +66,16 @@ func (m *Mailbox[T]) evictOldestLocked(q *queues[T]) T {
 	return msg
 }
 
-// purgeLocked discards the dead user messages, queued and held, and
-// returns how many. O(user messages).
-func (m *Mailbox[T]) purgeLocked(q *queues[T]) int {
-	live := m.cfg.Live
+// purgeLocked discards the dead user messages, queued and held, appends
+// them to *expired and returns how many. O(user messages).
+func (m *Mailbox[T]) purgeLocked(q *queues[T], expired *[]T) int {
+	live := func(msg T) bool {
+		if m.cfg.Live(msg) {
+			return true
+		}
+		*expired = append(*expired, msg)
+		return false
+	}
 	queued := retainLive(&q.main, live)
 	if q.main.n == 0 {
 		q.mainEmptied()

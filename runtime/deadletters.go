@@ -2,32 +2,43 @@ package runtime
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
 // sink counts dead letters per reason, passes them to the user's hook and
-// logs them at a bounded rate.
+// logs them at a bounded rate. It is also where the runtime reports the
+// errors nobody else can receive (see report).
 type sink struct {
-	counts [actor.NumReasons]atomic.Uint64
-	hook   func(actor.DeadLetter)
-	logger *slog.Logger
-	rate   int64
-	start  time.Time
-	window atomic.Int64 // the second (since start) being counted
-	logged atomic.Int64 // entries logged in that second
-	quiet  atomic.Uint64
+	counts  [engine.NumReasons]atomic.Uint64
+	hook    func(DeadLetter)
+	errHook func(error)
+	stderr  io.Writer // where report writes without errHook or logger; os.Stderr
+	logger  *slog.Logger
+	rate    int64
+	start   time.Time
+	window  atomic.Int64 // the second (since start) being counted
+	logged  atomic.Int64 // entries logged in that second
+	quiet   atomic.Uint64
 }
 
-func (s *sink) deliver(d actor.DeadLetter) {
+// deliver is the engine's dead-letter sink.
+func (s *sink) deliver(why uint8, actor, method string, err error, payload any) {
+	d := DeadLetter{Reason: Reason(why), Actor: actor, Method: method, Err: err, Payload: payload}
 	if int(d.Reason) < len(s.counts) {
 		s.counts[d.Reason].Add(1)
 	}
 	if s.hook != nil {
-		s.hook(d)
+		s.callHook(d)
 	}
 	if s.logger != nil && s.allow() {
 		s.logger.LogAttrs(context.Background(), slog.LevelWarn, "troupe: dead letter",
@@ -36,6 +47,58 @@ func (s *sink) deliver(d actor.DeadLetter) {
 			slog.String("method", d.Method),
 			slog.Any("error", d.Err))
 	}
+}
+
+// callHook runs the user's dead-letter hook. This is the one place its
+// panics are recovered: the goroutine that produced the dead letter (often
+// an actor's turn) goes on unharmed, and the panic is reported.
+func (s *sink) callHook(d DeadLetter) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.report(&actor.PanicError{Method: "dead-letter hook", Value: v, Stack: debug.Stack()})
+		}
+	}()
+	s.hook(d)
+}
+
+// loopPanic reports a panic that escaped a scheduler loop (a bug: turns
+// recover their handlers' panics).
+func (s *sink) loopPanic(v any) {
+	s.report(&actor.PanicError{Method: "scheduler loop", Value: v, Stack: debug.Stack()})
+}
+
+// report hands err, which nobody else can receive, to the error hook; or,
+// without one, logs it at error level; or, without a logger, writes it to
+// standard error. Nothing is dropped. A panic in the error hook itself is
+// written to standard error.
+func (s *sink) report(err error) {
+	if s.errHook != nil {
+		defer func() {
+			if v := recover(); v != nil {
+				s.write(fmt.Errorf("troupe: error hook panicked: %v (reporting %w)", v, err))
+			}
+		}()
+		s.errHook(err)
+		return
+	}
+	if s.logger != nil {
+		s.logger.LogAttrs(context.Background(), slog.LevelError, "troupe: error", slog.Any("error", err))
+		return
+	}
+	s.write(err)
+}
+
+func (s *sink) write(err error) {
+	w := s.stderr
+	if w == nil {
+		w = os.Stderr
+	}
+	var pe *actor.PanicError
+	if errors.As(err, &pe) {
+		fmt.Fprintf(w, "troupe: %v\n%s\n", err, pe.Stack)
+		return
+	}
+	fmt.Fprintf(w, "troupe: %v\n", err)
 }
 
 // allow is a per-second budget: at most rate entries each second; the rest
@@ -54,17 +117,17 @@ func (s *sink) allow() bool {
 
 // DeadLetterStats counts dead letters per reason since New.
 type DeadLetterStats struct {
-	ByReason   map[actor.Reason]uint64
+	ByReason   map[Reason]uint64
 	Total      uint64
 	Suppressed uint64 // not logged because of the rate limit
 }
 
 // DeadLetters returns the dead-letter counters. Safe for concurrent use.
 func (rt *Runtime) DeadLetters() DeadLetterStats {
-	st := DeadLetterStats{ByReason: make(map[actor.Reason]uint64), Suppressed: rt.sink.quiet.Load()}
+	st := DeadLetterStats{ByReason: make(map[Reason]uint64), Suppressed: rt.sink.quiet.Load()}
 	for i := range rt.sink.counts {
 		if n := rt.sink.counts[i].Load(); n > 0 {
-			st.ByReason[actor.Reason(i)] = n
+			st.ByReason[Reason(i)] = n
 			st.Total += n
 		}
 	}

@@ -48,8 +48,8 @@ func ExampleLookup() {
 }
 
 func ExampleWithDeadLetterHook() {
-	letters := make(chan actor.DeadLetter, 1)
-	rt, _ := troupe.New(troupe.WithDeadLetterHook(func(d actor.DeadLetter) { letters <- d }))
+	letters := make(chan troupe.DeadLetter, 1)
+	rt, _ := troupe.New(troupe.WithDeadLetterHook(func(d troupe.DeadLetter) { letters <- d }))
 	defer rt.Shutdown(context.Background())
 	ref, _ := actor.Spawn(rt, &Counter{})
 	_ = Inc.Cast(ref, -1) // the handler fails; nobody waits for a oneway

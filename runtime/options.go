@@ -17,7 +17,8 @@ type config struct {
 	poolSize    int
 	tick        time.Duration
 	logger      *slog.Logger
-	hook        func(actor.DeadLetter)
+	hook        func(DeadLetter)
+	errHook     func(error)
 	logRate     int
 }
 
@@ -72,8 +73,19 @@ func WithLogRate(n int) Option { return optionFunc(func(c *config) { c.logRate =
 
 // WithDeadLetterHook calls f with every dead letter, on the goroutine that
 // produced it (often an actor's turn): keep it short and non-blocking.
-func WithDeadLetterHook(f func(actor.DeadLetter)) Option {
+func WithDeadLetterHook(f func(DeadLetter)) Option {
 	return optionFunc(func(c *config) { c.hook = f })
+}
+
+// WithErrorHook calls f with every error that has no caller to return to
+// and is not a dead letter: a panic in the dead-letter hook, or one that
+// escaped the runtime's own goroutines, as an *actor.PanicError carrying
+// the stack. Without it such errors are logged at error level through the
+// WithLogger logger, or written to standard error if there is none: they
+// are never dropped. f runs on the goroutine where the error happened:
+// keep it short and non-blocking.
+func WithErrorHook(f func(error)) Option {
+	return optionFunc(func(c *config) { c.errHook = f })
 }
 
 func (c *config) validate() error {

@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
 const shards = 64 // a power of two
@@ -17,17 +17,17 @@ type registry struct {
 }
 
 type shard struct {
-	mu sync.RWMutex           // guards m
-	m  map[string]actor.Actor // name → the actor holding it
-	_  [40]byte               // keep shards on separate cache lines
+	mu sync.RWMutex                // guards m
+	m  map[string]engine.Stoppable // name → the actor holding it
+	_  [40]byte                    // keep shards on separate cache lines
 }
 
-var _ actor.Names = (*registry)(nil)
+var _ engine.Names = (*registry)(nil)
 
 func newRegistry() *registry {
 	r := &registry{}
 	for i := range r.shards {
-		r.shards[i].m = make(map[string]actor.Actor)
+		r.shards[i].m = make(map[string]engine.Stoppable)
 	}
 	return r
 }
@@ -38,19 +38,19 @@ func (r *registry) shard(name string) *shard {
 
 // Register claims name for a. A name held by a stopping or stopped actor
 // is free. O(1).
-func (r *registry) Register(name string, a actor.Actor) error {
+func (r *registry) Register(name string, a engine.Stoppable) error {
 	s := r.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.m[name]; ok && !old.Stopped() {
-		return fmt.Errorf("%w: %q", actor.ErrNameTaken, name)
+		return fmt.Errorf("%w: %q", engine.ErrNameTaken, name)
 	}
 	s.m[name] = a
 	return nil
 }
 
 // Unregister frees name if a still holds it. O(1).
-func (r *registry) Unregister(name string, a actor.Actor) {
+func (r *registry) Unregister(name string, a engine.Stoppable) {
 	s := r.shard(name)
 	s.mu.Lock()
 	if s.m[name] == a {
@@ -60,7 +60,7 @@ func (r *registry) Unregister(name string, a actor.Actor) {
 }
 
 // lookup returns the running actor holding name. O(1).
-func (r *registry) lookup(name string) (actor.Actor, bool) {
+func (r *registry) lookup(name string) (engine.Stoppable, bool) {
 	s := r.shard(name)
 	s.mu.RLock()
 	a, ok := s.m[name]

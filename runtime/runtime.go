@@ -8,22 +8,34 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 	"github.com/troupe-go/troupe/scheduler"
 	"github.com/troupe-go/troupe/timer"
 )
 
 // Runtime hosts actors. Create it with New; pass it to actor.Spawn. Safe for
 // concurrent use.
+//
+// Its stop is one sequence, run once on a goroutine the runtime owns and
+// started by the first Shutdown or Close: stop every actor gracefully
+// (newest first, children before parents) until forced, then kill what is
+// left and wait for it (bounded by the call timeout), then drain the
+// scheduler and stop the timer wheel. Shutdown and Close only start it,
+// force it, and wait for it, each bounded by its own terms: like
+// net/http.Server, a second Shutdown does not wait for the first.
 type Runtime struct {
-	sys   *actor.System
-	sched *scheduler.Scheduler
-	wheel *timer.Wheel
-	names *registry
-	sink  sink
+	sys         *engine.System
+	sched       *scheduler.Scheduler
+	wheel       *timer.Wheel
+	names       *registry
+	sink        sink
+	callTimeout time.Duration
 
-	once sync.Once // the shutdown sequence
-	err  error     // its result
-	done chan struct{}
+	begin  sync.Once          // starts the stop sequence
+	forced context.Context    // done once the stop is forced
+	force  context.CancelFunc // forces the stop: kill what is left
+	done   chan struct{}      // closed when the stop sequence has finished
+	err    error              // the sequence's result; read after done
 }
 
 var _ actor.Spawner = (*Runtime)(nil)
@@ -41,19 +53,21 @@ func New(opts ...Option) (*Runtime, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	wheel, err := timer.New(timer.WithTick(c.tick))
+	rt := &Runtime{names: newRegistry(), done: make(chan struct{}), callTimeout: c.callTimeout}
+	rt.sink = sink{hook: c.hook, errHook: c.errHook, logger: c.logger, rate: int64(c.logRate), start: time.Now()}
+	wheel, err := timer.New(timer.WithTick(c.tick), timer.WithPanicHandler(func(pe *timer.PanicError) { rt.sink.report(pe) }))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
-	rt := &Runtime{wheel: wheel, names: newRegistry(), done: make(chan struct{})}
-	rt.sink = sink{hook: c.hook, logger: c.logger, rate: int64(c.logRate), start: time.Now()}
-	sched, err := scheduler.New(scheduler.WithThroughput(c.throughput), scheduler.WithPoolSize(c.poolSize))
+	rt.wheel = wheel
+	sched, err := scheduler.New(scheduler.WithThroughput(c.throughput), scheduler.WithPoolSize(c.poolSize),
+		scheduler.WithPanicHandler(rt.sink.loopPanic))
 	if err != nil {
-		wheel.Stop()
+		rt.stopWheel()
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	rt.sched = sched
-	rt.sys, err = actor.NewSystem(actor.Config{
+	rt.sys, err = engine.New(engine.Config{
 		Scheduler:   sched,
 		Wheel:       wheel,
 		CallTimeout: c.callTimeout,
@@ -62,69 +76,127 @@ func New(opts ...Option) (*Runtime, error) {
 	})
 	if err != nil {
 		sched.Close()
-		wheel.Stop()
+		rt.stopWheel()
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
+	rt.forced, rt.force = context.WithCancel(context.Background())
 	return rt, nil
 }
 
-// System returns the actor engine; it makes a *Runtime an actor.Spawner.
-// A nil *Runtime returns nil (and Spawn then fails with actor.ErrNilRuntime).
-func (rt *Runtime) System() *actor.System {
+// Engine makes a *Runtime an actor.Spawner. It is sealed: only troupe's
+// own packages can call it. A nil *Runtime returns nil (and Spawn then
+// fails with actor.ErrNilRuntime).
+func (rt *Runtime) Engine(engine.Seal) *engine.System {
 	if rt == nil {
 		return nil
 	}
 	return rt.sys
 }
 
-// Wheel is the runtime's timer wheel, for code that wants its timers there.
-func (rt *Runtime) Wheel() *timer.Wheel { return rt.wheel }
-
-// Shutdown stops the runtime gracefully: it refuses new actors, stops every
-// actor (each finishes its queue; children before parents, newest first),
-// then stops the timer wheel and the pool, all bounded by ctx. If ctx ends
-// first, the remaining actors are stopped immediately and the error (a
-// *actor.StopError naming them, matching ctx's error) is returned. It
-// returns when every goroutine of the runtime has exited, or ctx ended.
-// Idempotent: later calls wait for the first and return its result.
+// Shutdown stops the runtime gracefully and waits: it refuses new actors,
+// stops every actor (each finishes what is queued; children before
+// parents, newest first; timers and restart backoffs are cancelled at
+// once), then drains the pool and stops the timer wheel. It returns nil
+// once every goroutine of the runtime has exited.
+//
+// If ctx ends first, the stop is forced, as by Close, and Shutdown returns
+// at once a *actor.StopError naming the actors that had not stopped
+// (matching ctx's error) — or ctx's error if only the runtime's own
+// goroutines were left. Call Close to wait for the forced stop to finish.
+//
+// Safe to call many times and concurrently with Close: each caller waits
+// for the one stop sequence, bounded by its own ctx.
 func (rt *Runtime) Shutdown(ctx context.Context) error {
 	if ctx == nil {
 		return actor.ErrNilContext
 	}
-	rt.once.Do(func() {
-		defer close(rt.done)
-		err := rt.sys.Close(ctx)
-		err = errors.Join(err, rt.sched.Shutdown(ctx))
-		rt.wheel.Stop()
-		rt.err = err
-	})
+	rt.begin.Do(rt.startStop)
 	select {
 	case <-rt.done:
 		return rt.err
-	default:
-	}
-	select { // another goroutine runs the sequence: wait for it, bounded
-	case <-rt.done:
-		return rt.err
 	case <-ctx.Done():
+	}
+	late := rt.sys.Running()
+	rt.force()
+	if len(late) == 0 {
 		return ctx.Err()
 	}
+	return &actor.StopError{Actors: late, Err: ctx.Err()}
 }
 
-// Close stops the runtime immediately: every actor is stopped at once
-// (queued calls fail with actor.ErrStopped), and Close waits for running
-// handlers to return and every goroutine of the runtime to exit. Idempotent.
+// Close stops the runtime now and waits: every actor is killed (the running
+// handlers' Contexts are cancelled; every queued call fails with
+// actor.ErrStopped), then Close waits for running handlers to return,
+// bounded by the call timeout (WithCallTimeout), and for every goroutine
+// of the runtime to exit. It returns nil, or a *actor.StopError naming the
+// actors whose handlers had not returned by then: their goroutines are the
+// only ones left, and exit as those handlers return.
+//
+// Close forces a Shutdown under way (which then returns), and after a
+// Shutdown that timed out it finishes the job. Safe to call many times;
+// every call returns the same result.
 func (rt *Runtime) Close() error {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	rt.once.Do(func() {
-		defer close(rt.done)
-		_ = rt.sys.Close(ctx)
-		rt.sched.Close()
-		rt.wheel.Stop()
-	})
+	rt.begin.Do(rt.startStop)
+	rt.force()
 	<-rt.done
-	return nil
+	return rt.err
+}
+
+// startStop starts the stop sequence on a goroutine the runtime owns; it
+// ends in bounded time once forced, and closes done.
+func (rt *Runtime) startStop() {
+	go func() {
+		defer close(rt.done)
+		rt.err = rt.stop()
+	}()
+}
+
+// stop is the stop sequence; see Runtime.
+func (rt *Runtime) stop() error {
+	var err error
+	if late := rt.sys.Close(rt.forced); late != nil {
+		// Forced: what was left is being killed. Give running handlers
+		// the call timeout to see their cancelled Context and return.
+		ctx, cancel := context.WithTimeout(context.Background(), rt.callTimeout)
+		if late := rt.sys.Wait(ctx); late != nil {
+			err = &actor.StopError{Actors: late, Err: ctx.Err()}
+			_ = rt.sched.Shutdown(ctx) // returns at once: ctx is done
+		} else {
+			err = rt.sched.Shutdown(ctx)
+		}
+		cancel()
+	} else {
+		rt.sched.Close() // every actor has stopped: no turn is left to run
+	}
+	rt.stopWheel()
+	return err
+}
+
+// stopWheel stops the timer wheel and waits for its driver to exit.
+func (rt *Runtime) stopWheel() {
+	rt.wheel.Stop()
+	<-rt.wheel.Done()
+}
+
+// LookupOrSpawn returns the running actor named name or, if there is none,
+// spawns one with actor.SpawnFunc(rt, factory, opts..., actor.WithName(name))
+// and returns it: get-or-create by name, the session-per-user pattern.
+// Race-free: of concurrent callers for one name, one spawns and all get
+// its ref; factory runs only for the actor that is spawned. created says
+// whether this call spawned it. Errors: those of Lookup (but ErrNotFound)
+// and of actor.SpawnFunc. O(1) when the actor exists.
+func LookupOrSpawn[S any](rt *Runtime, name string, factory func() S, opts ...actor.Option) (ref *actor.Ref[S], created bool, err error) {
+	for {
+		ref, err = Lookup[S](rt, name)
+		if !errors.Is(err, ErrNotFound) {
+			return ref, false, err
+		}
+		ref, err = actor.SpawnFunc(rt, factory, append(opts, actor.WithName(name))...)
+		if !errors.Is(err, actor.ErrNameTaken) {
+			return ref, err == nil, err
+		}
+		// Another caller spawned it first: look it up again.
+	}
 }
 
 // Lookup returns the running actor named name, typed. Errors:
@@ -134,7 +206,7 @@ func Lookup[S any](rt *Runtime, name string) (*actor.Ref[S], error) {
 	if rt == nil {
 		return nil, actor.ErrNilRuntime
 	}
-	if err := actor.ValidName(name); err != nil {
+	if err := engine.ValidName(name); err != nil {
 		return nil, err
 	}
 	a, ok := rt.names.lookup(name)

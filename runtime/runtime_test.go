@@ -130,8 +130,8 @@ func TestDeadLetterLoggingRateLimited(t *testing.T) {
 	mu.Unlock()
 	lines := strings.Count(out, "dead letter")
 	st := rt.DeadLetters()
-	if st.ByReason[actor.ReasonFailed] != 20 {
-		t.Fatalf("counted %d failed; want 20", st.ByReason[actor.ReasonFailed])
+	if st.ByReason[troupe.ReasonFailed] != 20 {
+		t.Fatalf("counted %d failed; want 20", st.ByReason[troupe.ReasonFailed])
 	}
 	// The rate is per second; a slow machine may cross a second boundary.
 	if lines < 3 || lines > 9 || !strings.Contains(out, "method=inc") {
@@ -211,4 +211,41 @@ func TestShutdownDeadline(t *testing.T) {
 	}
 	close(gate)
 	_ = rt.Close() // waits for the handler and every goroutine
+}
+
+// LookupOrSpawn is race-free: of many concurrent callers for one name, one
+// spawns (its factory runs once) and all get the same ref.
+func TestLookupOrSpawn(t *testing.T) {
+	rt := newRT(t)
+	var made atomic.Int32
+	factory := func() *Counter { made.Add(1); return &Counter{} }
+	const callers = 64
+	refs := make([]*actor.Ref[*Counter], callers)
+	created := make([]bool, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			var err error
+			refs[i], created[i], err = troupe.LookupOrSpawn(rt, "session-42", factory)
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	for i := range callers {
+		if refs[i] != refs[0] {
+			t.Fatalf("caller %d got another ref", i)
+		}
+		if created[i] {
+			n++
+		}
+	}
+	if n != 1 || made.Load() != 1 {
+		t.Fatalf("%d callers created, factory ran %d times; want 1 and 1", n, made.Load())
+	}
+	if _, _, err := troupe.LookupOrSpawn(rt, "session-42", func() *struct{ x int } { return &struct{ x int }{} }); !errors.Is(err, troupe.ErrWrongType) {
+		t.Fatalf("LookupOrSpawn with another type = %v; want ErrWrongType", err)
+	}
 }

@@ -19,19 +19,78 @@
 //
 // # Blocking handlers
 //
-// Schedule never blocks. When every loop is busy and turns wait, a
-// watchdog goroutine checks every millisecond that turns still complete;
-// if none did, the loops are stuck in blocked handlers (a sync call, I/O),
-// and it starts one more loop per waiting turn — on the pool, or on a
-// goroutine of ours once the pool is full. So a handler blocked in a sync
-// call never starves the others; the extra loops exit once idle.
+// Schedule never blocks. A handler blocked in a sync call never starves
+// the others; a handler blocked otherwise does not either, up to a cap.
+// There are two cases.
+//
+// Known blocking: a handler waiting for a sync call's reply waits for
+// another turn, which needs a loop. The sync Call of package actor
+// brackets that wait with [Scheduler.Block] and [Scheduler.Unblock].
+// Between them the loop does not count among those that drain the queue,
+// so if turns wait and no loop is free, Block starts (or wakes) a
+// replacement at once: no watchdog, no delay, whatever the pool's size.
+// After Unblock the surplus exits when it finds the queue empty. Cost:
+// one lock acquisition each, no allocation.
+//
+// Unknown blocking: a handler in time.Sleep, I/O or a channel receive
+// tells the scheduler nothing. When every loop is busy and turns wait, a
+// watchdog timer fires every millisecond (stallCheck) while they do. If a
+// turn completed since its last check, nothing is stalled. If none did,
+// it reads the runtime's goroutine counts (runtime/metrics, Go 1.26:
+// /sched/goroutines/running and /runnable, /sched/gomaxprocs): a loop
+// running a CPU-bound turn is a running or runnable goroutine, a loop
+// waiting in a handler is neither. It starts a loop per waiting turn, but
+// no more than there are idle Ps, and never more than [WithMaxExtra]
+// (default [DefaultMaxExtra], 64) beyond the base. So CPU-bound turns,
+// which leave no P idle, add no loop; waiting handlers get up to 64 more
+// loops, at most one per idle P at each check. At the cap the watchdog stops: a
+// turn then waits for a loop to come back, and a handler that waits that
+// way routinely should use Block. The counts are approximate (a goroutine
+// moving between run queues is briefly in none), so a rare extra loop
+// may start; the cap bounds that too. They count every goroutine of the
+// program: if other goroutines keep every P busy, the watchdog waits for
+// one to come idle. On a runtime without these metrics the cap alone
+// bounds the watchdog.
+//
+// # Goroutines and blocking
+//
+// The scheduler runs at most these goroutines, all its own:
+//
+//   - base loops, base = min(GOMAXPROCS at New, [WithPoolSize]): started
+//     as turns arrive, parked when idle; up to base stay parked.
+//   - one replacement per loop whose handler is between Block and Unblock:
+//     bounded by the number of handlers blocked in calls at once, which the
+//     application controls; none without Block.
+//   - at most [WithMaxExtra] loops started by the watchdog for unknown
+//     blocking, and only while Ps are idle.
+//   - the watchdog: not a goroutine of its own but a time.AfterFunc timer,
+//     armed only while turns wait and no loop is free; each firing runs
+//     briefly on a goroutine of the timer's and re-arms it or stops.
+//   - the pool's two housekeeping goroutines, from New to Shutdown/Close.
+//
+// In all, at most base + B + WithMaxExtra loops, B the handlers between
+// Block and Unblock at that moment, plus one timer callback and the two
+// housekeepers. The one excess: a loop whose handler has just returned
+// from Unblock counts outside Block before its turn ends; at the end of
+// the turn it exits if loops outside Block exceed base+WithMaxExtra, and
+// idle loops beyond base exit when they find the queue empty. Loops run
+// on ants workers while the pool has room, on plain goroutines beyond;
+// ants keeps a worker whose loop ended for reuse, about a second.
+//
+// Why: a sync call's wait is known and its replacement cannot overload
+// the CPUs (the blocked loop uses none), so it is immediate and uncapped;
+// unknown waits can only be inferred, from missing progress and idle Ps,
+// and an inference that is wrong must cost a bounded number of
+// goroutines, not one per waiting turn per millisecond.
 //
 // # Goroutines and shutdown
 //
 // The loops, the watchdog and the pool's two housekeeping goroutines belong
-// to the [Scheduler]. [Scheduler.Shutdown] refuses new turns, lets the
-// loops finish the turns already queued (a runner with more work after
-// that is told to [Runner.Abort]), waits for them (bounded by its ctx) and
+// to the [Scheduler]. [Scheduler.Shutdown] refuses new turns, stops the
+// watchdog (a pending check is cancelled, not waited out), lets the loops
+// finish the turns already queued (a runner with more work after that is
+// told to [Runner.Abort]), waits for them (bounded by its ctx) and
 // releases the pool; [Scheduler.Close] does the same without a bound. Both
-// are idempotent.
+// are idempotent. Once Close, or a Shutdown that returned nil, returns, no
+// goroutine of the scheduler is left.
 package scheduler

@@ -1,10 +1,10 @@
 package scheduler
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,27 +39,27 @@ type Task struct {
 	r Runner
 }
 
-// stallCheck is how often the watchdog looks for loops that all sit in
-// blocked handlers while turns wait.
-const stallCheck = time.Millisecond
-
 // Scheduler runs [Task] turns. It is safe for concurrent use.
 //
 // Runnable tasks wait in one FIFO run queue, drained by loops: long-lived
 // goroutines that run one turn after another, parking when the queue is
-// empty. About GOMAXPROCS loops run while there is work, so scheduling a
-// turn is usually a queue push, not a goroutine hand-off. A loop is an
-// ants pool worker (or a plain goroutine of ours when the pool is full).
-// When every loop is busy and the queue waits, a watchdog checks every
-// millisecond that turns still complete; if none did — the loops sit in
-// blocked handlers — it starts one loop per waiting task, so a blocked
-// handler never starves the others.
+// empty. A loop is an ants pool worker (or a plain goroutine of ours when
+// the pool is full). The goroutines it runs, and how many, are listed in
+// the package doc (Goroutines and blocking): base loops (min of GOMAXPROCS
+// and the pool size), one replacement per loop whose handler sits between
+// [Scheduler.Block] and [Scheduler.Unblock], at most [WithMaxExtra] loops
+// started by the stall watchdog, and the watchdog's timer callback.
 type Scheduler struct {
-	pool   *ants.Pool
-	budget int
-	base   int // loops kept while idle
-	panics func(any)
-	loopFn func()
+	pool     *ants.Pool
+	budget   int
+	base     int // loops kept while idle; loops outside Block that drain the queue
+	maxExtra int // loops outside Block the watchdog may add beyond base
+	panics   func(any)
+	loopFn   func()
+	hooks    testHooks
+
+	probeMu sync.Mutex             // guards probe (checks by hand, in tests, may overlap the timer's)
+	probe   [probes]metrics.Sample // the runtime's counts the watchdog reads: see freeProcs
 
 	// ticked is set when a turn completes and cleared by the watchdog at
 	// each check. Loops store it only when it is clear: once per check,
@@ -69,10 +69,12 @@ type Scheduler struct {
 	mu       sync.Mutex // guards the fields below
 	cond     sync.Cond  // parked loops wait here
 	q        queue
-	loops    int  // loops running (parked and spinning included)
-	parked   int  // loops waiting on cond
-	spinning int  // loops yielding a few times before they park
-	watching bool // the watchdog runs
+	loops    int         // loops running (parked, spinning and blocked included)
+	parked   int         // loops waiting on cond
+	spinning int         // loops yielding a few times before they park
+	blocked  int         // loops whose turn sits between Block and Unblock
+	watching bool        // timer is armed, or its callback is due to run
+	timer    *time.Timer // the watchdog's: made on first use, armed only while watching
 	closed   bool
 	idle     chan struct{} // closed once closed, with no loop and no watchdog
 	idleOne  sync.Once
@@ -80,17 +82,15 @@ type Scheduler struct {
 }
 
 // New returns a scheduler with its own pool. It starts the pool's two
-// housekeeping goroutines; no loop runs until the first turn.
+// housekeeping goroutines; no loop runs until the first turn. It returns an
+// error wrapping [ErrInvalidOption] if an option is out of range.
 func New(opts ...Option) (*Scheduler, error) {
 	c := defaults()
 	for _, o := range opts {
 		o.apply(&c)
 	}
-	if c.budget <= 0 {
-		return nil, fmt.Errorf("%w: throughput %d must be > 0", ErrInvalidOption, c.budget)
-	}
-	if c.poolSize == 0 || c.poolSize < -1 {
-		return nil, fmt.Errorf("%w: pool size %d must be > 0 or -1 (unbounded)", ErrInvalidOption, c.poolSize)
+	if err := c.validate(); err != nil {
+		return nil, err
 	}
 	p, err := ants.NewPool(c.poolSize, ants.WithNonblocking(true), ants.WithPanicHandler(c.onPanic))
 	if err != nil {
@@ -100,9 +100,18 @@ func New(opts ...Option) (*Scheduler, error) {
 	if c.poolSize > 0 {
 		base = min(base, c.poolSize)
 	}
-	s := &Scheduler{pool: p, budget: c.budget, base: base, panics: c.onPanic, idle: make(chan struct{})}
+	s := &Scheduler{
+		pool:     p,
+		budget:   c.budget,
+		base:     base,
+		maxExtra: c.maxExtra,
+		panics:   c.onPanic,
+		hooks:    c.hooks,
+		idle:     make(chan struct{}),
+	}
 	s.cond.L = &s.mu
 	s.loopFn = s.loop
+	s.initProbe()
 	return s, nil
 }
 
@@ -131,201 +140,17 @@ func (s *Scheduler) Schedule(t *Task) error {
 		return ErrClosed
 	}
 	s.q.push(t)
-	start, watch := s.kickLocked()
+	n := s.kickLocked()
 	s.mu.Unlock()
-	s.kicked(start, watch)
+	s.start(n)
 	return nil
 }
 
-// kickLocked makes sure a queued turn will be taken: by a spinning loop,
-// a parked one it wakes, or a loop it counts in (the caller starts it with
-// kicked); if every loop is busy, the watchdog must run.
-func (s *Scheduler) kickLocked() (start int, watch bool) {
-	switch {
-	case s.spinning > 0:
-	case s.parked > 0:
-		s.cond.Signal()
-	case s.loops < s.base:
-		s.loops++
-		start = 1
-	case !s.watching:
-		s.watching, watch = true, true
-	}
-	return start, watch
-}
-
-// kicked does, without the lock, what kickLocked decided.
-func (s *Scheduler) kicked(start int, watch bool) {
-	s.start(start)
-	if watch {
-		go s.watch()
-	}
-}
-
-// loopSpins is how many times a loop that finds the queue empty yields
-// before it parks: a producer that sends again within a few hundred
-// nanoseconds (a oneway stream the actor keeps up with) then finds it
-// awake, instead of paying a futex wake-up per message.
-const loopSpins = 3
-
-// spinHook, if set, runs when a loop yields in its spin, without the lock.
-// Tests use it to schedule turns exactly then.
-var spinHook func()
-
-// start starts n loops, counted in s.loops by the caller: on the pool, or
-// on goroutines of ours when it is full.
-func (s *Scheduler) start(n int) {
-	for ; n > 0; n-- {
-		if err := s.pool.Submit(s.loopFn); err != nil {
-			go s.loop()
-		}
-	}
-}
-
-// loop runs turns until the queue is empty and enough loops are parked,
-// or the scheduler closed.
-func (s *Scheduler) loop() {
-	clean := false
-	defer func() {
-		if clean {
-			return
-		}
-		// A turn panicked past its runner, or called runtime.Goexit: this
-		// loop is gone; count it out and replace it if work waits.
-		if v := recover(); v != nil && s.panics != nil {
-			s.panics(v)
-		}
-		s.mu.Lock()
-		s.loops--
-		n := 0
-		if s.q.n > 0 && !s.closed && s.parked == 0 {
-			s.loops++
-			n = 1
-		}
-		s.maybeIdleLocked()
-		s.mu.Unlock()
-		s.start(n)
-	}()
-	s.mu.Lock()
-	for {
-		spins := 0
-		for s.q.n == 0 {
-			if s.closed || s.parked >= s.base {
-				s.loops--
-				s.maybeIdleLocked()
-				s.mu.Unlock()
-				clean = true
-				return
-			}
-			if spins < loopSpins {
-				spins++
-				s.spinning++
-				s.mu.Unlock()
-				if spinHook != nil {
-					spinHook()
-				}
-				runtime.Gosched()
-				s.mu.Lock()
-				s.spinning--
-				continue
-			}
-			s.parked++
-			s.cond.Wait()
-			s.parked--
-		}
-		t := s.q.pop()
-		start, watch := 0, false
-		if spins > 0 && s.q.n > 0 {
-			// Schedule left this turn to us while we spun: see that
-			// the others queued behind it are taken too.
-			start, watch = s.kickLocked()
-		}
-		s.mu.Unlock()
-		s.kicked(start, watch)
-		more := t.r.Run(s.budget)
-		if !s.ticked.Load() {
-			s.ticked.Store(true)
-		}
-		if more && s.Schedule(t) != nil {
-			t.r.Abort()
-		}
-		s.mu.Lock()
-	}
-}
-
-// watch runs while every loop is busy and turns wait. If no turn completed
-// during a check interval, the loops are stuck in blocked handlers: it
-// starts one loop per waiting turn. It exits when the queue empties.
-func (s *Scheduler) watch() {
-	s.ticked.Store(false)
-	for {
-		time.Sleep(stallCheck)
-		s.mu.Lock()
-		if s.q.n == 0 || s.closed {
-			s.watching = false
-			s.maybeIdleLocked()
-			s.mu.Unlock()
-			return
-		}
-		n := 0
-		if !s.ticked.Swap(false) && s.parked == 0 {
-			n = s.q.n
-			s.loops += n
-		}
-		s.mu.Unlock()
-		s.start(n)
-	}
-}
-
-func (s *Scheduler) maybeIdleLocked() {
-	if s.closed && s.loops == 0 && !s.watching {
-		s.idleOne.Do(func() { close(s.idle) })
-	}
-}
-
-// Running is the number of loops (goroutines running or waiting to run
-// turns).
+// Running is the number of loops: goroutines running or waiting to run
+// turns, those blocked in a handler included. It takes the scheduler's
+// lock; O(1).
 func (s *Scheduler) Running() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.loops
-}
-
-func (s *Scheduler) close() {
-	s.mu.Lock()
-	s.closed = true
-	s.cond.Broadcast()
-	s.maybeIdleLocked()
-	s.mu.Unlock()
-}
-
-// Shutdown refuses new turns, lets the loops finish the turns already
-// queued, waits for them (bounded by ctx) and releases the pool. It
-// returns ctx.Err() if ctx ended first: the pool is released anyway and
-// the loops exit as their turns end. Idempotent.
-func (s *Scheduler) Shutdown(ctx context.Context) error {
-	s.close()
-	select {
-	case <-s.idle:
-		s.release(ctx)
-		return nil
-	case <-ctx.Done():
-		s.relOne.Do(s.pool.Release) // without waiting: loops end with their turns
-		return ctx.Err()
-	}
-}
-
-// Close is Shutdown without a bound. Idempotent.
-func (s *Scheduler) Close() {
-	s.close()
-	<-s.idle
-	s.release(context.Background())
-}
-
-func (s *Scheduler) release(ctx context.Context) {
-	s.relOne.Do(func() {
-		// ReleaseContext also waits for the idle workers and the pool's
-		// housekeeping goroutines to exit, bounded by ctx.
-		_ = s.pool.ReleaseContext(ctx)
-	})
 }

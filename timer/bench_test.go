@@ -51,6 +51,12 @@ func loadStdlib(ts []*time.Timer) float64 {
 	return float64(heapAlloc()-before) / float64(len(ts))
 }
 
+// stopWheel stops w and waits for its driver to exit.
+func stopWheel(w *Wheel) {
+	w.Stop()
+	<-w.Done()
+}
+
 func stopStdlib(ts []*time.Timer) {
 	for _, t := range ts {
 		t.Stop()
@@ -62,7 +68,7 @@ func stopStdlib(ts []*time.Timer) {
 func BenchmarkAddStop(b *testing.B) {
 	b.Run("wheel", func(b *testing.B) {
 		w, _ := New()
-		defer w.Stop()
+		defer stopWheel(w)
 		perTimer := loadWheel(b, w, make([]*Timer, pendingN))
 		b.ReportAllocs()
 		for b.Loop() {
@@ -88,7 +94,7 @@ func BenchmarkAddStop(b *testing.B) {
 func BenchmarkAddStopParallel(b *testing.B) {
 	b.Run("wheel", func(b *testing.B) {
 		w, _ := New()
-		defer w.Stop()
+		defer stopWheel(w)
 		loadWheel(b, w, make([]*Timer, pendingN))
 		b.ReportAllocs()
 		b.ResetTimer()
@@ -118,7 +124,7 @@ func BenchmarkAddStopParallel(b *testing.B) {
 func BenchmarkReset(b *testing.B) {
 	b.Run("wheel", func(b *testing.B) {
 		w, _ := New()
-		defer w.Stop()
+		defer stopWheel(w)
 		loadWheel(b, w, make([]*Timer, pendingN))
 		t, _ := w.AfterFunc(time.Second, noop)
 		b.ReportAllocs()
@@ -151,7 +157,7 @@ func BenchmarkFire(b *testing.B) {
 	}
 	b.Run("wheel", func(b *testing.B) {
 		w, _ := New()
-		defer w.Stop()
+		defer stopWheel(w)
 		loadWheel(b, w, make([]*Timer, pendingN))
 		var fired atomic.Int64
 		f := func() { fired.Add(1) }

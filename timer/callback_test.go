@@ -2,7 +2,9 @@ package timer
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,17 +12,31 @@ import (
 
 func TestPanicRecovered(t *testing.T) {
 	bubble(t, time.Hour, func(t *testing.T) {
-		var seen rec[any]
+		var seen rec[*PanicError]
 		w := newWheel(t, WithPanicHandler(seen.add))
+		bang := errors.New("bang")
 		var fired rec[int]
 		mustAfter(t, w, time.Millisecond, func() { fired.add(1) })
 		mustAfter(t, w, 2*time.Millisecond, func() { panic("boom") })
 		mustAfter(t, w, 2*time.Millisecond, func() { fired.add(2) })
-		mustAfter(t, w, 3*time.Millisecond, func() { panic(errors.New("bang")) })
+		mustAfter(t, w, 3*time.Millisecond, func() { panic(fmt.Errorf("wrapped: %w", bang)) })
 		mustAfter(t, w, 4*time.Millisecond, func() { fired.add(4) })
 		time.Sleep(10 * time.Millisecond)
-		if got := seen.all(); w.Panics() != 2 || len(got) != 2 || got[0] != "boom" {
-			t.Fatalf("panics: got %d, handler saw %v; want 2, [boom bang]", w.Panics(), got)
+		got := seen.all()
+		if w.Panics() != 2 || len(got) != 2 {
+			t.Fatalf("panics: got %d, handler saw %d; want 2, 2", w.Panics(), len(got))
+		}
+		if got[0].Value != "boom" || got[0].Error() != "timer: callback panicked: boom" {
+			t.Errorf("first panic: got value %v, error %q; want boom, %q",
+				got[0].Value, got[0].Error(), "timer: callback panicked: boom")
+		}
+		if !errors.Is(got[1], bang) || errors.Unwrap(got[0]) != nil {
+			t.Errorf("Unwrap: got %v, %v; want the panic's error, nil", errors.Unwrap(got[1]), errors.Unwrap(got[0]))
+		}
+		for _, pe := range got {
+			if !strings.Contains(string(pe.Stack), "TestPanicRecovered") {
+				t.Errorf("stack of %v does not name the panicking callback:\n%s", pe.Value, pe.Stack)
+			}
 		}
 		if got := fired.all(); !slices.Equal(got, []int{1, 2, 4}) {
 			t.Fatalf("fired: got %v; want [1 2 4]", got)
@@ -28,15 +44,41 @@ func TestPanicRecovered(t *testing.T) {
 	})
 }
 
-func TestPanicWithoutHandlerCounted(t *testing.T) {
-	bubble(t, time.Hour, func(t *testing.T) {
-		w := newWheel(t)
-		mustAfter(t, w, 0, func() { panic(nil) }) // a *runtime.PanicNilError
-		time.Sleep(time.Second)
-		if got := w.Panics(); got != 1 {
-			t.Fatalf("Panics: got %d; want 1", got)
-		}
-	})
+// Without a panic handler (or with a nil one) a recovered panic and its
+// stack go to standard error, here a buffer set through the unexported
+// config field.
+func TestPanicDefaultWritesStderr(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  []Option
+		panic any
+		want  string
+	}{
+		{"no handler", nil, "boom", "timer: callback panicked: boom\n\ngoroutine "},
+		{"nil handler", []Option{WithPanicHandler(nil)}, "boom", "timer: callback panicked: boom\n\ngoroutine "},
+		{"panic(nil)", nil, nil, "timer: callback panicked: panic called with nil argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bubble(t, time.Hour, func(t *testing.T) {
+				var buf strings.Builder
+				opts := append(tt.opts, optionFunc(func(c *config) { c.stderr = &buf }))
+				w := newWheel(t, opts...)
+				mustAfter(t, w, 0, func() { panic(tt.panic) })
+				mustAfter(t, w, time.Second, func() {})
+				time.Sleep(2 * time.Second)
+				w.Stop()
+				<-w.Done() // the driver's writes happen before
+				if got := w.Panics(); got != 1 {
+					t.Fatalf("Panics: got %d; want 1", got)
+				}
+				out := buf.String()
+				if !strings.HasPrefix(out, tt.want) || !strings.Contains(out, "TestPanicDefaultWritesStderr") {
+					t.Fatalf("stderr: got %q; want it to start with %q and hold the stack", out, tt.want)
+				}
+			})
+		})
+	}
 }
 
 func TestCallbacksUseTheWheel(t *testing.T) {

@@ -6,7 +6,8 @@
 //	t, err := w.AfterFunc(d, f)  // f runs on the wheel's goroutine: keep it short
 //	stopped := t.Stop()          // true if this call kept f from running
 //	h, err := w.Schedule(d, f)   // the same without allocating; h can only Stop
-//	dropped := w.Stop()          // drops what is pending; the goroutine is gone on return
+//	dropped := w.Stop()          // drops what is pending; never waits
+//	<-w.Done()                   // closed once the goroutine has exited
 //
 // It imports only the standard library.
 //
@@ -48,10 +49,11 @@
 //     a Timer embedded in the caller's struct, with the struct itself as
 //     the [Callback]; [Wheel.Schedule] recycles the 64-byte timers of
 //     finished schedulings, keeping up to 1024 of them).
-//   - Firing: O(1) per timer plus at most five cascades over its life
-//     (and one per 2^36 ticks beyond the span), each O(1); finding the
-//     next due slot is O(levels) bit scans.
-//   - [Wheel.Stop]: O(pending).
+//   - Firing: O(1) per timer (one more short hold of the mutex for each
+//     callback after the first of a batch) plus at most five cascades
+//     over its life (and one per 2^36 ticks beyond the span), each O(1);
+//     finding the next due slot is O(levels) bit scans.
+//   - [Wheel.Stop]: O(pending); [Wheel.Done]: O(1).
 //   - Memory: 48 bytes per pending timer (64 through Schedule), plus the
 //     caller's closure, plus about 6KB per wheel.
 //
@@ -70,17 +72,21 @@
 //
 // Callbacks run on the driver goroutine, one at a time, outside the lock:
 // a callback may call AfterFunc, Stop and Reset on its own wheel, and
-// [Wheel.Stop] too. A slow callback delays every later one. A panicking
-// callback is recovered, counted by [Wheel.Panics] and handed to the
-// [WithPanicHandler] function; later timers still fire. A callback must
-// not call [runtime.Goexit] (as t.FailNow does), which would end the
-// driver.
+// [Wheel.Stop] too (but must not wait on [Wheel.Done], which waits for
+// the callback itself). A slow callback delays every later one.
+//
+// A panicking callback is recovered and counted by [Wheel.Panics]; later
+// timers still fire. The panic, as a [*PanicError] with its value and
+// stack, goes to the [WithPanicHandler] function, or without one to
+// standard error: no panic passes unseen. A callback must not call
+// [runtime.Goexit] (as t.FailNow does), which would end the driver.
 //
 // For each scheduling of a timer exactly one of these happens: its
 // callback runs, a [Timer.Stop] or [Timer.Reset] returns true, or
-// [Wheel.Stop] drops it and counts it. Once the driver has taken a timer
-// out to run, Stop returns false and the callback runs, even if the wheel
-// is stopped in between.
+// [Wheel.Stop] drops it and counts it. The driver takes due timers out of
+// the wheel in batches (Timer.Stop returns false from then on) and begins
+// their callbacks one by one; Wheel.Stop drops, and counts, those of a
+// batch not yet begun.
 //
 // # Goroutines and shutdown
 //
@@ -90,12 +96,21 @@
 // reused [time.Timer] until the next occupied slot comes due, and a timer
 // added with an earlier slot wakes it.
 //
-// [Wheel.Stop] drops every pending timer, returns how many, and waits for
-// the driver to exit (called from a callback, it cannot wait: it returns
-// and the driver exits when the callback returns). It is idempotent.
-// Afterwards AfterFunc returns [ErrStopped] and Reset does nothing; a
-// stopped wheel cannot be restarted. Every wheel that has had a timer must
-// be stopped, or its goroutine leaks.
+// [Wheel.Stop] drops every pending timer, returns how many, and tells the
+// driver to exit; like [time.Timer.Stop] it never waits, so it may be
+// called from a callback. The callback the driver has begun when Stop is
+// called runs to its end, perhaps after Stop returns; no other begins
+// after Stop returns. [Wheel.Done] is the channel to wait on: it is
+// closed once the driver has exited (by Stop itself if no driver ever
+// started), and never before Stop. The owner of a wheel stops it and
+// waits:
+//
+//	w.Stop()
+//	<-w.Done() // the last callback has returned; the goroutine is gone
+//
+// Stop is idempotent. Afterwards AfterFunc returns [ErrStopped] and Reset
+// does nothing; a stopped wheel cannot be restarted. Every wheel that has
+// had a timer must be stopped, or its goroutine leaks.
 //
 // # Testing
 //

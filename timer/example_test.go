@@ -12,7 +12,10 @@ func ExampleWheel_AfterFunc() {
 	if err != nil {
 		panic(err)
 	}
-	defer w.Stop()
+	defer func() {
+		w.Stop()
+		<-w.Done() // the driver has exited
+	}()
 
 	done := make(chan struct{})
 	if _, err := w.AfterFunc(10*time.Millisecond, func() {
@@ -30,7 +33,10 @@ func ExampleTimer_Stop() {
 	if err != nil {
 		panic(err)
 	}
-	defer w.Stop()
+	defer func() {
+		w.Stop()
+		<-w.Done() // the driver has exited
+	}()
 
 	t, err := w.AfterFunc(time.Hour, func() { fmt.Println("never printed") })
 	if err != nil {
@@ -55,12 +61,37 @@ func ExampleWheel_Stop() {
 			panic(err)
 		}
 	}
-	fmt.Println("dropped:", w.Stop()) // the driver has exited
+	fmt.Println("dropped:", w.Stop()) // does not wait for the driver
+	<-w.Done()                        // the driver has exited
 	_, err = w.AfterFunc(time.Second, func() {})
 	fmt.Println(err)
 	// Output:
 	// dropped: 3
 	// timer: wheel stopped
+}
+
+// A callback may stop its own wheel: Stop does not wait, and Done is
+// closed once the callback has returned and the driver has exited.
+func ExampleWheel_Done() {
+	w, err := timer.New()
+	if err != nil {
+		panic(err)
+	}
+	if _, err := w.AfterFunc(time.Millisecond, func() {
+		fmt.Println("dropped from the callback:", w.Stop())
+		fmt.Println("callback returns")
+	}); err != nil {
+		panic(err)
+	}
+	if _, err := w.AfterFunc(time.Hour, func() {}); err != nil {
+		panic(err)
+	}
+	<-w.Done()
+	fmt.Println("driver exited")
+	// Output:
+	// dropped from the callback: 1
+	// callback returns
+	// driver exited
 }
 
 // Schedule is AfterFunc for timeouts that are mostly stopped before they
@@ -71,7 +102,10 @@ func ExampleWheel_Schedule() {
 	if err != nil {
 		panic(err)
 	}
-	defer w.Stop()
+	defer func() {
+		w.Stop()
+		<-w.Done() // the driver has exited
+	}()
 
 	h, err := w.Schedule(time.Hour, func() { fmt.Println("never printed") })
 	if err != nil {

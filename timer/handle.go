@@ -88,9 +88,10 @@ func (p *pooled) Fire() {
 
 // Stop prevents the scheduled func from running. It returns true if this
 // call did so, and false if the func has been taken out to run (it runs or
-// has run), the scheduling was stopped already, the wheel was stopped, or
-// h is the zero Handle. Exactly one of "f runs" and "a Stop returns true"
-// happens for each scheduling. Stop does not wait for a running func.
+// has run, unless [Wheel.Stop] drops it before it begins), the scheduling
+// was stopped already, the wheel was stopped, or h is the zero Handle. For
+// each scheduling exactly one of "f runs", "a Stop returns true" and
+// "Wheel.Stop counts it" happens. Stop does not wait for a running func.
 //
 // Stop does not block beyond a short critical section and is safe for
 // concurrent use. Cost: O(1).

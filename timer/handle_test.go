@@ -106,6 +106,7 @@ func TestScheduleErrors(t *testing.T) {
 	if n := w.Stop(); n != 1 {
 		t.Errorf("Stop dropped %d timers; want 1", n)
 	}
+	<-w.Done()
 	if h.Stop() {
 		t.Error("Stop of a scheduling dropped by Wheel.Stop = true")
 	}

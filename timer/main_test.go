@@ -30,14 +30,18 @@ func bubble(t *testing.T, limit time.Duration, f func(t *testing.T)) {
 	})
 }
 
-// newWheel returns a wheel stopped at the end of the test.
+// newWheel returns a wheel stopped at the end of the test, after which
+// the cleanup waits for its driver to exit.
 func newWheel(t *testing.T, opts ...Option) *Wheel {
 	t.Helper()
 	w, err := New(opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	t.Cleanup(func() { w.Stop() })
+	t.Cleanup(func() {
+		w.Stop()
+		<-w.Done()
+	})
 	return w
 }
 

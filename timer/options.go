@@ -2,6 +2,8 @@ package timer
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"time"
 )
 
@@ -17,7 +19,10 @@ type Option interface {
 // validates it in one place.
 type config struct {
 	tick    time.Duration
-	onPanic func(v any)
+	onPanic func(*PanicError)
+	// stderr is where the default panic handler writes: os.Stderr, or a
+	// buffer set by tests of this package.
+	stderr io.Writer
 }
 
 type optionFunc func(*config)
@@ -41,22 +46,31 @@ func WithTick(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.tick = d })
 }
 
-// WithPanicHandler sets the function called with the value of a recovered
-// callback panic. It runs on the wheel's goroutine, after the panic is
-// counted in [Wheel.Panics], and must not panic itself. The default (and a
-// nil f) ignores the value; the panic is still counted.
-func WithPanicHandler(f func(v any)) Option {
+// WithPanicHandler sets the function that receives each callback panic
+// the wheel recovers, as a [*PanicError] holding the value and the stack.
+// It runs on the driver goroutine, after the panic is counted in
+// [Wheel.Panics] and before the next callback, so it must be short, like
+// a callback; it may call [Wheel.Stop]. A panic in f is not recovered: it
+// ends the program.
+//
+// Without this option (or with a nil f) the wheel writes each recovered
+// panic and its stack to standard error, as net/http does for a handler's
+// panic: a panic is never silently dropped.
+func WithPanicHandler(f func(*PanicError)) Option {
 	return optionFunc(func(c *config) { c.onPanic = f })
 }
 
 // newConfig applies opts over the defaults and validates the result.
 func newConfig(opts []Option) (config, error) {
-	c := config{tick: defaultTick}
+	c := config{tick: defaultTick, stderr: os.Stderr}
 	for i, o := range opts {
 		if o == nil {
 			return config{}, fmt.Errorf("%w: option %d is nil", ErrInvalidOption, i)
 		}
 		o.apply(&c)
+	}
+	if c.onPanic == nil {
+		c.onPanic = writePanic(c.stderr)
 	}
 	if c.tick < MinTick {
 		return config{}, fmt.Errorf("%w: tick %v is below %v", ErrInvalidOption, c.tick, MinTick)

@@ -21,8 +21,8 @@ func TestMillionTimersHalfStopped(t *testing.T) {
 	bubble(t, time.Hour, func(t *testing.T) {
 		w := newWheel(t)
 		rng := rand.New(rand.NewPCG(3, 4))
-		// Written by callbacks on the driver only; read after w.Stop,
-		// which waits for the driver to exit.
+		// Written by callbacks on the driver only; read once w.Done is
+		// closed: the driver has exited.
 		runs := make([]uint8, n)
 		timers := make([]*Timer, n)
 		for i := range timers {
@@ -52,6 +52,7 @@ func TestMillionTimersHalfStopped(t *testing.T) {
 		if got := w.Stop(); got != 0 {
 			t.Fatalf("wheel Stop dropped %d; want 0", got)
 		}
+		<-w.Done()
 		notStopped, ran := 0, 0
 		for i := range n {
 			if !stopped[i] {
@@ -119,6 +120,7 @@ func TestStopRacesFire(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	w.Stop()
+	<-w.Done()
 	nFired := 0
 	for i := range fired {
 		if fired[i].Load() == stopped[i].Load() {
@@ -216,6 +218,7 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond) // the last chained runs
 	w.Stop()
+	<-w.Done()
 	// A reset timer that had fired runs again: at least one run per
 	// schedule not stopped.
 	if got, min := runs.Load(), 64*200-stops.Load()+chained.Load(); got < min {

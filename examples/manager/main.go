@@ -286,7 +286,7 @@ func run(out io.Writer) error {
 	fed = w.emit(events, auditEvents)
 	readers = w.consume(consumers, auditReads, &ast)
 	for !(closed(fed) && closed(readers) && h.Ref().Held()["update_resource"] == len(names)*auditEvents) {
-		if err := serve(ctx, h, tick, actor.Only(AccessResources)); err != nil {
+		if err := serve(ctx, h, tick, actor.Admitting(AccessResources)); err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
 	}

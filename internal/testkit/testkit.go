@@ -11,7 +11,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/troupe-go/troupe/actor"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
@@ -52,25 +51,25 @@ func Bubble(t *testing.T, f func(t *testing.T)) {
 // Letters records dead letters; pass its Hook to troupe.WithDeadLetterHook.
 type Letters struct {
 	mu  sync.Mutex // guards all
-	all []actor.DeadLetter
+	all []troupe.DeadLetter
 }
 
 // Hook records d.
-func (l *Letters) Hook(d actor.DeadLetter) {
+func (l *Letters) Hook(d troupe.DeadLetter) {
 	l.mu.Lock()
 	l.all = append(l.all, d)
 	l.mu.Unlock()
 }
 
 // All returns a copy of what was recorded.
-func (l *Letters) All() []actor.DeadLetter {
+func (l *Letters) All() []troupe.DeadLetter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.all)
 }
 
 // Count counts the recorded letters with this reason and method.
-func (l *Letters) Count(why actor.Reason, method string) int {
+func (l *Letters) Count(why troupe.Reason, method string) int {
 	n := 0
 	for _, d := range l.All() {
 		if d.Reason == why && d.Method == method {

@@ -1,4 +1,4 @@
-package actor
+package engine
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ const MaxNameLen = 255
 
 // ValidName reports whether name can name an actor or a method: not empty,
 // at most MaxNameLen bytes, valid UTF-8, no control characters. The error
-// wraps ErrInvalidName.
+// wraps ErrInvalidName. O(len(name)).
 func ValidName(name string) error {
 	switch {
 	case name == "":
@@ -27,4 +27,21 @@ func ValidName(name string) error {
 		}
 	}
 	return nil
+}
+
+// Names is the registry an actor's name lives in while it runs. The
+// runtime's sharded registry implements it. The values are the actors'
+// refs (*actor.Ref[S]); each has a Stopped() bool method.
+type Names interface {
+	// Register claims name for ref; it returns an error wrapping
+	// ErrNameTaken if another running actor holds it.
+	Register(name string, ref Stoppable) error
+	// Unregister frees name if ref still holds it.
+	Unregister(name string, ref Stoppable)
+}
+
+// Stoppable is a ref as the registry sees it.
+type Stoppable interface {
+	// Stopped reports whether the actor is stopping or stopped.
+	Stopped() bool
 }

@@ -1,0 +1,140 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/troupe-go/troupe/mailbox"
+	"github.com/troupe-go/troupe/timer"
+)
+
+// WithIdleTimeout casts req to method m of the actor once it has handled
+// no call for d: the session actor's timeout, without re-arming a timer in
+// every method. The count starts at spawn and restarts after each turn
+// that ran a call (one clock read per such turn, on this actor only). It
+// fires once per idle spell: a later call re-arms it. m runs as an ordinary
+// Cast (whitelists, supervision and dead letters apply); it often calls
+// c.Stop(). Errors from Spawn: ErrInvalidOption (d <= 0, or a nil or
+// invalid method), ErrWrongActor (m belongs to another actor type).
+func WithIdleTimeout[S, Q, R any](d time.Duration, m *Method[S, Q, R], req Q) Option {
+	spec := &idleSpec{d: d, err: m.usable(), accepts: m.Accepts}
+	if spec.err == nil {
+		spec.name = m.label
+	}
+	spec.cast = func(c *cell) error {
+		e := envelope{msg: (*idleCall[S, Q, R])(m), req: req}
+		if err := c.push(context.Background(), e); err != nil {
+			c.refused(m.label, err, req)
+			return err
+		}
+		return nil
+	}
+	return optionFunc(func(c *spawnConfig) { c.idle = spec })
+}
+
+// idleCall is the idle timeout's cast of its method: a oneway like any
+// other, but not activity that restarts the idle count.
+type idleCall[S, Q, R any] Method[S, Q, R]
+
+func (m *idleCall[S, Q, R]) method() *Method[S, Q, R] { return (*Method[S, Q, R])(m) }
+func (m *idleCall[S, Q, R]) key() mailbox.Key         { return m.k }
+func (m *idleCall[S, Q, R]) name() string             { return m.label }
+func (m *idleCall[S, Q, R]) live() bool               { return true }
+func (m *idleCall[S, Q, R]) run(x *Ctx, req any)      { m.method().run(x, req) }
+func (m *idleCall[S, Q, R]) fail(to *cell, req any, err error, why uint8) {
+	m.method().fail(to, req, err, why)
+}
+func (m *idleCall[S, Q, R]) idle() {}
+
+// isIdleCall reports whether msg is an idle timeout's cast.
+func isIdleCall(msg message) bool {
+	_, ok := msg.(interface{ idle() })
+	return ok
+}
+
+// idleSpec is WithIdleTimeout's setting.
+type idleSpec struct {
+	d       time.Duration
+	name    string // the method's
+	err     error  // the method's, if it cannot be called
+	accepts func(state any) bool
+	cast    func(c *cell) error
+}
+
+func (s *idleSpec) validate(state any) error {
+	switch {
+	case s.d <= 0:
+		return fmt.Errorf("%w: idle timeout %v must be > 0", ErrInvalidOption, s.d)
+	case s.err != nil:
+		return fmt.Errorf("%w: idle timeout: %w", ErrInvalidOption, s.err)
+	case !s.accepts(state):
+		return fmt.Errorf("%w: idle timeout: %s cannot run on %T", ErrWrongActor, s.name, state)
+	}
+	return nil
+}
+
+// idleTimer is an actor's idle timeout. spec and wt are set at spawn; last
+// and armed are touched only on the actor's turn. The cell's ext holds it
+// (guarded by mu) until a stop disarms it.
+type idleTimer struct {
+	spec  *idleSpec
+	wt    *timer.Timer // fires an idleCheck
+	last  time.Time    // the end of the last turn that ran a call
+	armed bool
+}
+
+// armIdle starts the idle count at spawn.
+func (c *cell) armIdle(spec *idleSpec) error {
+	it := &idleTimer{spec: spec, last: time.Now(), armed: true}
+	wt, err := c.sys.Wheel.AfterFunc(spec.d, func() { c.pushSystem(idleCheck) })
+	if err != nil {
+		return ErrStopped
+	}
+	it.wt = wt
+	c.idling = true
+	c.mu.Lock()
+	c.extLocked().idle = it
+	c.mu.Unlock()
+	return nil
+}
+
+// idleTimer returns the actor's idle timer, or nil once stopped.
+func (c *cell) idleTimer() *idleTimer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.idle
+}
+
+// touchIdle restarts the idle count at the end of a turn that ran a call.
+func (c *cell) touchIdle() {
+	it := c.idleTimer()
+	if it == nil {
+		return
+	}
+	it.last = time.Now()
+	if !it.armed {
+		it.armed = true
+		it.wt.Reset(it.spec.d)
+	}
+}
+
+// checkIdle runs on the turn when the idle timer fires (the idleCheck
+// system message): it casts the idle method if the actor has been idle
+// long enough, else waits for the rest.
+func (c *cell) checkIdle() {
+	it := c.idleTimer()
+	if it == nil || c.status.Load() != statusRunning {
+		return
+	}
+	if rest := it.spec.d - time.Since(it.last); rest > 0 {
+		it.wt.Reset(rest)
+		return
+	}
+	it.armed = false
+	_ = it.spec.cast(c) // a Cast that cannot be queued reports itself
+
+}

@@ -1,0 +1,81 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+type session struct {
+	idled []time.Duration
+	start time.Time
+	stop  bool
+}
+
+var (
+	sessionIdle = actor.NewMethod("idle", func(s *session, c *actor.Ctx, _ struct{}) (struct{}, error) {
+		s.idled = append(s.idled, time.Since(s.start))
+		if s.stop {
+			c.Stop()
+		}
+		return struct{}{}, nil
+	})
+	sessionTouch = actor.NewMethod("touch", func(s *session, _ *actor.Ctx, _ int) (int, error) { return len(s.idled), nil })
+)
+
+// WithIdleTimeout fires d after the last call, once per idle spell.
+func TestIdleTimeout(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		s := &session{start: time.Now()}
+		ref, err := actor.Spawn(rt, s, actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		time.Sleep(500 * time.Millisecond)
+		_, _ = sessionTouch.Call(ctx, ref, 0)
+		time.Sleep(700 * time.Millisecond)
+		_, _ = sessionTouch.Call(ctx, ref, 0) // at 1.2 s: the idle count restarts
+		time.Sleep(10 * time.Second)          // one idle spell: one call
+		_, _ = sessionTouch.Call(ctx, ref, 0) // at 11.2 s
+		time.Sleep(5 * time.Second)
+		if err := ref.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := []time.Duration{2200 * time.Millisecond, 12200 * time.Millisecond}
+		if len(s.idled) != len(want) || s.idled[0] != want[0] || s.idled[1] != want[1] {
+			t.Fatalf("idle calls at %v; want %v", s.idled, want)
+		}
+	})
+}
+
+// A session that stops itself when idle: never messaged, it stops after d.
+func TestIdleTimeoutStops(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		start := time.Now()
+		ref, _ := actor.Spawn(rt, &session{start: start, stop: true}, actor.WithIdleTimeout(3*time.Second, sessionIdle, struct{}{}))
+		<-ref.Done()
+		if d := time.Since(start); d != 3*time.Second {
+			t.Fatalf("idle session stopped after %v; want 3s", d)
+		}
+	})
+}
+
+func TestIdleTimeoutBadInput(t *testing.T) {
+	rt := newRuntime(t)
+	if _, err := actor.Spawn(rt, &session{}, actor.WithIdleTimeout(0, sessionIdle, struct{}{})); !errors.Is(err, actor.ErrInvalidOption) {
+		t.Errorf("zero idle timeout = %v; want ErrInvalidOption", err)
+	}
+	if _, err := actor.Spawn(rt, &Account{}, actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{})); !errors.Is(err, actor.ErrWrongActor) {
+		t.Errorf("another actor's method = %v; want ErrWrongActor", err)
+	}
+	var nilMethod *actor.Method[*session, struct{}, struct{}]
+	if _, err := actor.Spawn(rt, &session{}, actor.WithIdleTimeout(time.Second, nilMethod, struct{}{})); !errors.Is(err, actor.ErrInvalidOption) {
+		t.Errorf("nil method = %v; want ErrInvalidOption", err)
+	}
+}

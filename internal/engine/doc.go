@@ -1,0 +1,11 @@
+// Package engine is what actors run on, kept out of the public API: the
+// scheduler, the timer wheel, the default call timeout, the name registry,
+// the dead-letter sink and the set of top-level actors. Package runtime
+// builds a System from its options; package actor spawns on it. Users see
+// neither this package nor its types: actor.Spawner is sealed by Seal.
+//
+// # Goroutines
+//
+// None: a System owns no goroutine. Stopping it stops actors through the
+// Cell interface, on the caller's goroutine.
+package engine

@@ -1,0 +1,157 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// Shutdown and Close keep net/http.Server's contract (issue 11, item 5):
+// one stop sequence; every caller bounded by its own terms; Close forces
+// from any state and returns with nothing of ours left, reporting what it
+// could not stop. Each case runs in a synctest bubble: durations are exact.
+
+// work holds its turn for d, or until its Context ends if polite.
+type work struct {
+	d      time.Duration
+	polite bool
+}
+
+var hold = actor.NewMethod("hold", func(_ *Counter, c *actor.Ctx, w work) (int, error) {
+	if !w.polite {
+		time.Sleep(w.d)
+		return 0, nil
+	}
+	select {
+	case <-time.After(w.d):
+	case <-c.Context().Done():
+	}
+	return 0, nil
+})
+
+// busyRuntime returns a runtime with one actor, "busy", holding its turn.
+func busyRuntime(t *testing.T, w work, opts ...troupe.Option) (*troupe.Runtime, *actor.Ref[*Counter]) {
+	t.Helper()
+	rt, err := troupe.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := actor.Spawn(rt, &Counter{}, actor.WithName("busy"))
+	if err := hold.Cast(ref, w); err != nil {
+		t.Fatal(err)
+	}
+	synctest.Wait()
+	return rt, ref
+}
+
+func within(t *testing.T, what string, start time.Time, want time.Duration) {
+	t.Helper()
+	if got := time.Since(start); got != want {
+		t.Errorf("%s returned after %v; want %v", what, got, want)
+	}
+}
+
+func TestShutdownMatrix(t *testing.T) {
+	t.Run("concurrent Shutdowns with their own deadlines", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt, ref := busyRuntime(t, work{d: 2 * time.Second, polite: true})
+			start := time.Now()
+			var wg sync.WaitGroup
+			var long error
+			wg.Go(func() { long = rt.Shutdown(context.Background()) })
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			err := rt.Shutdown(ctx)
+			within(t, "the 50 ms Shutdown", start, 50*time.Millisecond)
+			var se *actor.StopError
+			if !errors.As(err, &se) || !errors.Is(err, context.DeadlineExceeded) || len(se.Actors) != 1 || se.Actors[0] != "busy" {
+				t.Errorf("50 ms Shutdown = %v; want a StopError naming busy", err)
+			}
+			wg.Wait() // its expiry forced the stop: the polite handler returned
+			within(t, "the unbounded Shutdown", start, 50*time.Millisecond)
+			if long != nil {
+				t.Errorf("unbounded Shutdown = %v; want nil (everything stopped)", long)
+			}
+			<-ref.Done()
+		})
+	})
+	t.Run("Close during Shutdown is immediate", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt, _ := busyRuntime(t, work{d: time.Hour, polite: true})
+			shut := make(chan error, 1)
+			go func() { shut <- rt.Shutdown(context.Background()) }()
+			time.Sleep(time.Second)
+			start := time.Now()
+			if err := rt.Close(); err != nil {
+				t.Errorf("Close = %v; want nil", err)
+			}
+			within(t, "Close", start, 0)
+			if err := <-shut; err != nil {
+				t.Errorf("Shutdown = %v; want nil", err)
+			}
+		})
+	})
+	t.Run("Close after a timed-out Shutdown waits for the rest", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt, ref := busyRuntime(t, work{d: 3 * time.Second}, troupe.WithCallTimeout(10*time.Second))
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			if err := rt.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Shutdown = %v; want DeadlineExceeded", err)
+			}
+			start := time.Now()
+			if err := rt.Close(); err != nil {
+				t.Errorf("Close = %v; want nil", err)
+			}
+			// The handler ignores its Context: Close waits it out (2 s
+			// left), within the call timeout, and returns with every
+			// goroutine gone (the bubble would not end otherwise).
+			within(t, "Close", start, 2*time.Second)
+			<-ref.Done()
+		})
+	})
+	t.Run("Close reports what it could not stop", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt, _ := busyRuntime(t, work{d: time.Minute}, troupe.WithCallTimeout(time.Second))
+			start := time.Now()
+			err := rt.Close()
+			within(t, "Close", start, time.Second)
+			var se *actor.StopError
+			if !errors.As(err, &se) || len(se.Actors) != 1 || se.Actors[0] != "busy" {
+				t.Errorf("Close = %v; want a StopError naming busy", err)
+			}
+			if err2 := rt.Close(); err2 != err {
+				t.Errorf("second Close = %v; want the same result %v", err2, err)
+			}
+			time.Sleep(time.Minute) // let the deaf handler return
+		})
+	})
+	t.Run("repeated calls and refusals afterwards", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt, ref := busyRuntime(t, work{d: time.Second})
+			for range 3 {
+				if err := rt.Shutdown(context.Background()); err != nil {
+					t.Fatalf("Shutdown = %v", err)
+				}
+			}
+			if err := rt.Close(); err != nil {
+				t.Fatalf("Close after Shutdown = %v", err)
+			}
+			if _, err := actor.Spawn(rt, &Counter{}); !errors.Is(err, actor.ErrStopped) {
+				t.Errorf("Spawn after Close = %v; want ErrStopped", err)
+			}
+			if _, err := Inc.Call(context.Background(), ref, 1); !errors.Is(err, actor.ErrStopped) {
+				t.Errorf("Call after Close = %v; want ErrStopped", err)
+			}
+			if _, err := troupe.Lookup[*Counter](rt, "busy"); !errors.Is(err, troupe.ErrNotFound) {
+				t.Errorf("Lookup after Close = %v; want ErrNotFound", err)
+			}
+		})
+	})
+}

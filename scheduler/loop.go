@@ -1,0 +1,122 @@
+package scheduler
+
+import "runtime"
+
+// loopSpins is how many times a loop that finds the queue empty yields
+// before it parks: a producer that sends again within a few hundred
+// nanoseconds (a oneway stream the actor keeps up with) then finds it
+// awake, instead of paying a futex wake-up per message.
+const loopSpins = 3
+
+// kickLocked makes sure a queued turn will be taken: by a spinning loop,
+// a parked one it wakes, or a loop it counts in (it returns 1: the caller
+// starts it, without the lock, with start). Loops blocked in a handler
+// between Block and Unblock do not count toward the base: they drain
+// nothing. If every other loop is busy, the watchdog must watch.
+func (s *Scheduler) kickLocked() (start int) {
+	switch {
+	case s.spinning > 0:
+	case s.parked > 0:
+		s.cond.Signal()
+	case s.loops-s.blocked < s.base:
+		s.loops++
+		return 1
+	default:
+		s.watchLocked()
+	}
+	return 0
+}
+
+// start starts n loops, counted in s.loops by the caller: on the pool, or
+// on goroutines of ours when it is full.
+func (s *Scheduler) start(n int) {
+	for ; n > 0; n-- {
+		if err := s.pool.Submit(s.loopFn); err != nil {
+			go s.loop()
+		}
+	}
+}
+
+// loop runs turns until the queue is empty and enough loops are parked,
+// or the scheduler closed; or, at the end of a turn, until no more than
+// base+maxExtra loops are left outside Block (loops whose handlers have
+// unblocked are surplus).
+func (s *Scheduler) loop() {
+	clean := false
+	defer func() {
+		if clean {
+			return
+		}
+		// A turn panicked past its runner, or called runtime.Goexit: this
+		// loop is gone; count it out and replace it if work waits.
+		if v := recover(); v != nil && s.panics != nil {
+			s.panics(v)
+		}
+		s.mu.Lock()
+		s.loops--
+		n := 0
+		if s.q.n > 0 && !s.closed && s.parked == 0 {
+			s.loops++
+			n = 1
+		}
+		s.maybeIdleLocked()
+		s.mu.Unlock()
+		s.start(n)
+	}()
+	s.mu.Lock()
+	for {
+		spins := 0
+		for s.q.n == 0 {
+			if s.closed || s.parked >= s.base {
+				s.exitLocked()
+				clean = true
+				return
+			}
+			if spins < loopSpins {
+				spins++
+				s.spinning++
+				s.mu.Unlock()
+				if s.hooks.spin != nil {
+					s.hooks.spin()
+				}
+				runtime.Gosched()
+				s.mu.Lock()
+				s.spinning--
+				continue
+			}
+			s.parked++
+			s.cond.Wait()
+			s.parked--
+		}
+		t := s.q.pop()
+		n := 0
+		if spins > 0 && s.q.n > 0 {
+			// Schedule left this turn to us while we spun or parked
+			// (it may have signalled us twice: one wake-up): see that
+			// the others queued behind it are taken too.
+			n = s.kickLocked()
+		}
+		s.mu.Unlock()
+		s.start(n)
+		more := t.r.Run(s.budget)
+		if !s.ticked.Load() {
+			s.ticked.Store(true)
+		}
+		if more && s.Schedule(t) != nil {
+			t.r.Abort()
+		}
+		s.mu.Lock()
+		if s.loops-s.blocked > s.base+s.maxExtra {
+			s.exitLocked()
+			clean = true
+			return
+		}
+	}
+}
+
+// exitLocked counts out the calling loop, which returns, and unlocks.
+func (s *Scheduler) exitLocked() {
+	s.loops--
+	s.maybeIdleLocked()
+	s.mu.Unlock()
+}

@@ -1,0 +1,112 @@
+package scheduler
+
+import (
+	"math"
+	"runtime/metrics"
+	"time"
+)
+
+// stallCheck is how long the watchdog lets turns wait, with every loop
+// busy and none completing a turn, before it looks at the goroutine
+// scheduler. Turns that complete (even slowly) reset its count.
+const stallCheck = time.Millisecond
+
+// The runtime/metrics the watchdog reads, by index in s.probe. The
+// goroutine-state ones are Go 1.26's; on an older runtime they read as
+// unsupported and the watchdog falls back to its cap alone.
+const (
+	probeProcs    = iota // /sched/gomaxprocs:threads
+	probeRunning         // /sched/goroutines/running:goroutines
+	probeRunnable        // /sched/goroutines/runnable:goroutines
+	probes
+)
+
+// initProbe names the metrics of s.probe.
+func (s *Scheduler) initProbe() {
+	s.probe[probeProcs].Name = "/sched/gomaxprocs:threads"
+	s.probe[probeRunning].Name = "/sched/goroutines/running:goroutines"
+	s.probe[probeRunnable].Name = "/sched/goroutines/runnable:goroutines"
+}
+
+// watchLocked arms the watchdog, unless it is armed, the scheduler closed,
+// or loops outside Block already reach base+maxExtra (then it could add
+// none: with maxExtra 0 it never runs). The timer is made on first use
+// and re-armed after, so watching allocates once per scheduler.
+func (s *Scheduler) watchLocked() {
+	if s.watching || s.closed || s.loops-s.blocked >= s.base+s.maxExtra {
+		return
+	}
+	s.watching = true
+	s.ticked.Store(false)
+	if s.timer == nil {
+		s.timer = time.AfterFunc(stallCheck, s.check)
+	} else {
+		s.timer.Reset(stallCheck)
+	}
+}
+
+// check is the watchdog: it runs stallCheck after it was armed, on the
+// timer's goroutine, and re-arms itself while turns wait and no loop is
+// free. It starts loops only if no turn completed since the last check
+// (every loop sits in one turn) and the runtime shows idle Ps: loops
+// running CPU-bound turns are running or runnable goroutines and leave no
+// P idle, while a loop waiting in a handler (sleep, I/O, a channel) is
+// neither. It starts at most min(waiting turns, idle Ps) loops per check,
+// and never beyond base+maxExtra loops outside Block. It stops when the
+// queue empties, the scheduler closes, or that cap is reached (Block and
+// Schedule re-arm it if loops outside Block drop below it).
+func (s *Scheduler) check() {
+	// Read the runtime's counts before taking the lock, and only if no
+	// turn completed since the last check: Schedule never waits on them.
+	free := 0
+	if !s.ticked.Swap(false) {
+		free = s.freeProcs()
+	}
+	s.mu.Lock()
+	if !s.watching {
+		// Close stopped us after the timer fired, or a test ran a
+		// check by hand and the queue had emptied.
+		s.mu.Unlock()
+		return
+	}
+	room := s.base + s.maxExtra - (s.loops - s.blocked)
+	if s.q.n == 0 || s.closed || room <= 0 {
+		s.watching = false
+		s.timer.Stop() // pending only when a test ran this check by hand
+		s.maybeIdleLocked()
+		s.mu.Unlock()
+		return
+	}
+	n := 0
+	if s.parked == 0 && s.spinning == 0 {
+		n = min(s.q.n, room, free)
+		s.loops += n
+	}
+	s.timer.Reset(stallCheck)
+	s.mu.Unlock()
+	s.start(n)
+}
+
+// freeProcs estimates how many Ps (GOMAXPROCS) sit idle: those not
+// running a goroutine, less the goroutines that wait for one, not counting
+// the caller's own. The counts are the runtime's approximate ones, read in
+// one metrics.Read (~250 ns: it locks the goroutine scheduler and walks
+// the Ps). If the runtime lacks the metrics, it returns MaxInt: the cap
+// alone bounds the watchdog.
+func (s *Scheduler) freeProcs() int {
+	if s.hooks.freeProcs != nil {
+		return s.hooks.freeProcs()
+	}
+	s.probeMu.Lock()
+	defer s.probeMu.Unlock()
+	metrics.Read(s.probe[:])
+	for i := range s.probe {
+		if s.probe[i].Value.Kind() != metrics.KindUint64 {
+			return math.MaxInt
+		}
+	}
+	procs := int(s.probe[probeProcs].Value.Uint64())
+	running := int(s.probe[probeRunning].Value.Uint64())
+	runnable := int(s.probe[probeRunnable].Value.Uint64())
+	return max(0, procs-(running-1)-runnable)
+}

@@ -1,0 +1,47 @@
+package timer
+
+import (
+	"fmt"
+	"io"
+	"runtime/debug"
+)
+
+// A PanicError is a callback panic the wheel recovered: the value passed
+// to panic and the driver's stack where it happened. The wheel hands it to
+// the [WithPanicHandler] function, or writes it to standard error.
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the driver goroutine's stack at the panic
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("timer: callback panicked: %v", e.Value)
+}
+
+// Unwrap returns the panic value if it is an error, so that [errors.Is]
+// and [errors.As] see through a panic(err).
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// call runs f on the driver. A panic is recovered, counted, and handed as
+// a *PanicError to w.onPanic (never nil: see newConfig); a panic in
+// onPanic itself is not recovered and ends the program.
+func (w *Wheel) call(f Callback) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.panics.Add(1)
+			w.onPanic(&PanicError{Value: v, Stack: debug.Stack()})
+		}
+	}()
+	f.Fire()
+}
+
+// writePanic returns the default panic handler: it writes the panic and
+// its stack to out (standard error), in one Write.
+func writePanic(out io.Writer) func(*PanicError) {
+	return func(e *PanicError) {
+		fmt.Fprintf(out, "%v\n\n%s\n", e, e.Stack)
+	}
+}
