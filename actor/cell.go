@@ -69,6 +69,7 @@ type cellExt struct {
 	timers   *timerSet
 	backoff  *timer.Timer // a pending restart's timer
 	idle     *idleTimer   // WithIdleTimeout's timer, until stopped
+	atStop   []func()     // run by finalize; see atStop
 	cause    error        // why supervision stopped the actor
 }
 

@@ -180,6 +180,15 @@ func (c *cell) finalize() {
 	for _, e := range c.mb.Close() {
 		e.fail(c, err, engine.ReasonStopped)
 	}
+	c.mu.Lock()
+	var fs []func()
+	if c.ext != nil {
+		fs, c.ext.atStop = c.ext.atStop, nil
+	}
+	c.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
 	if c.name != "" && c.sys.Names != nil {
 		c.sys.Names.Unregister(c.name, c.self.(engine.Stoppable))
 	}
@@ -201,6 +210,23 @@ func (c *cell) finalize() {
 	}
 	c.status.Store(statusFinalized)
 	c.mu.Unlock()
+}
+
+// atStop registers f to run once when the actor finalizes, on the
+// finalizing goroutine, after its queue has been failed and before Done
+// closes: what the actor owns beyond its mailbox (streams it produces,
+// replies it deferred, work it runs off its turn) ends there. It reports
+// false, without registering, if the actor is already stopping. f must not
+// block and must not wait for the actor. Safe from any goroutine.
+func (c *cell) atStop(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status.Load() != statusRunning {
+		return false
+	}
+	e := c.extLocked()
+	e.atStop = append(e.atStop, f)
+	return true
 }
 
 // stopErr is what calls failed by the stop get: ErrStopped, wrapping the

@@ -83,7 +83,7 @@ func TestCloseStopsWatchdog(t *testing.T) {
 func TestShutdownTimeoutStopsWatchdog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ignore := goleak.IgnoreCurrent()
-		s := newSched(t, WithPoolSize(1))
+		s := newSched(t, WithPoolSize(1), withIdleProcs())
 		gate, open := newGate(t)
 		schedule(t, s, funcRunner(func() { <-gate }))
 		ran := make(chan struct{})

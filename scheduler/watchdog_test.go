@@ -158,11 +158,13 @@ func TestProbeSeesBlockedLoops(t *testing.T) {
 }
 
 // Turns that complete, however slowly, are progress: the watchdog starts
-// no loop while one completes within each check. A turn that sleeps half
-// a check, one after another on a single loop, never looks stalled.
+// no loop while one completes within each check, even with every P idle.
+// A turn that sleeps half a check, one after another on a single loop,
+// never looks stalled. Passes on the old scheduler too (it had this
+// check); fails if the watchdog trusts idle Ps alone.
 func TestSlowProgressIsNoStall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newSched(t, WithPoolSize(1))
+		s := newSched(t, WithPoolSize(1), withIdleProcs())
 		var most atomic.Int64
 		done := make(chan struct{}, 20)
 		for range 20 {
