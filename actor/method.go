@@ -11,7 +11,7 @@ import (
 	"github.com/troupe-go/troupe/mailbox"
 )
 
-var nextKey atomic.Uint32 // method keys; 0 is the system lane's
+var nextKey atomic.Uint64 // method keys, from 1 (0 is the system lane's); 64 bits never wrap
 
 // Method is a typed, named entry point of actors of state type S: requests
 // of type Q, replies of type R. Make one per operation with [NewMethod],
@@ -29,7 +29,6 @@ type Method[S, Q, R any] struct {
 // makes a method whose every call returns ErrInvalidName or ErrNilHandler.
 func NewMethod[S, Q, R any](name string, fn func(state S, c *Ctx, req Q) (R, error)) *Method[S, Q, R] {
 	m := &Method[S, Q, R]{label: name, fn: fn, k: mailbox.Key(nextKey.Add(1))}
-	methodNames.Store(m.k, name)
 	if err := engine.ValidName(name); err != nil {
 		m.err = fmt.Errorf("method %q: %w", name, err)
 	} else if fn == nil {
@@ -146,16 +145,20 @@ func (m *Method[S, Q, R]) Ask(ctx context.Context, to *Ref[S], req Q) *Future[R]
 	if err != nil {
 		return failedFuture[R](err)
 	}
+	// Queue first, then watch ctx: a push refused by a full mailbox
+	// (after waiting out ctx on a Block policy) is ErrMailboxFull, as for
+	// Call, not the ctx's expiry racing it.
+	if err := c.push(ctx, envelope{msg: cl}); err != nil {
+		cl.settle(zero, err)
+		c.refused(m.label, err, nil)
+		return &cl.Future
+	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { cl.settle(zero, ctxErr(ctx, m.label)) })
 		cl.unwatch.Store(&stop)
 		if cl.state.Load() == callDone {
 			stop() // settled before the watch was stored
 		}
-	}
-	if err := c.push(ctx, envelope{msg: cl}); err != nil {
-		cl.settle(zero, err)
-		c.refused(m.label, err, nil)
 	}
 	return &cl.Future
 }

@@ -102,6 +102,12 @@ func TestMailboxBlock(t *testing.T) {
 		if !errors.Is(err, actor.ErrMailboxFull) || time.Since(start) != time.Second {
 			t.Fatalf("blocked Call = %v after %v; want ErrMailboxFull after 1s", err, time.Since(start))
 		}
+		// An Ask gets the same outcome as the Call, never the ctx's expiry.
+		actx, acancel := context.WithTimeout(context.Background(), time.Second)
+		defer acancel()
+		if _, err := Deposit.Ask(actx, acct, 1).Await(context.Background()); !errors.Is(err, actor.ErrMailboxFull) {
+			t.Fatalf("blocked Ask = %v; want ErrMailboxFull", err)
+		}
 		// A Cast blocks up to the call timeout, then fails.
 		start = time.Now()
 		if err := Deposit.Cast(acct, 1); !errors.Is(err, actor.ErrMailboxFull) || time.Since(start) != 10*time.Second {

@@ -2,7 +2,6 @@ package actor
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/troupe-go/troupe/internal/nilness"
 	"github.com/troupe-go/troupe/mailbox"
@@ -24,9 +23,6 @@ func (m *Method[S, Q, R]) Accepts(state any) bool {
 	_, ok := state.(S)
 	return ok
 }
-
-// methodNames maps keys to names, for Held.
-var methodNames sync.Map // mailbox.Key → string
 
 // keysFor checks that every method belongs to state's actor type and
 // returns their keys.
@@ -72,11 +68,7 @@ func (x *Ctx) AdmitAll() {
 // held counts held calls per method name.
 func (c *cell) held() map[string]int {
 	out := make(map[string]int)
-	for k, n := range c.mb.Held() {
-		name, _ := methodNames.Load(k)
-		s, _ := name.(string)
-		out[s] += n
-	}
+	c.mb.HeldEach(func(e envelope) { out[e.msg.name()]++ })
 	return out
 }
 

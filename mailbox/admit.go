@@ -71,6 +71,27 @@ func (m *Mailbox[T]) Admitted(k Key) bool {
 	return q.filter.admits(k)
 }
 
+// HeldEach calls f with each live held message, key by key, in arrival
+// order within a key. It runs under the mailbox's lock: f must be cheap,
+// must not block and must not call back into the mailbox. For debugging;
+// O(held).
+func (m *Mailbox[T]) HeldEach(f func(msg T)) {
+	q := m.q.Load()
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	live := m.cfg.Live
+	for _, hq := range q.nonEmpty {
+		for i := range hq.r.n {
+			if msg := hq.r.at(i).msg; live == nil || live(msg) {
+				f(msg)
+			}
+		}
+	}
+}
+
 // Held returns, per key, how many held messages are live (all of them if
 // [Config.Live] is nil); keys with none are absent. For debugging: it is
 // safe for concurrent use but takes the lock for O(held messages) and

@@ -43,7 +43,7 @@ func (p Policy) String() string {
 
 // Key identifies a kind of message for the admit filter
 // ([Mailbox.Admit]). The actor layer uses one Key per method.
-type Key uint32
+type Key uint64
 
 // Config describes the mailboxes built from it. One Config is meant to be
 // shared by many mailboxes (one per actor type or per runtime): [New] keeps
@@ -81,6 +81,11 @@ type Config[T any] struct {
 	// It runs on the pushing goroutine, before that Push returns, without
 	// the mailbox's lock. It must not panic.
 	OnDrop func(T)
+
+	// idleHook, if set, runs in Idle between seeing no work and storing
+	// the idle flag. Tests of this package use it to push exactly in that
+	// window.
+	idleHook func()
 }
 
 // validate returns nil or an error wrapping ErrInvalidConfig that lists

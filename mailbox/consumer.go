@@ -112,8 +112,8 @@ func (m *Mailbox[T]) Idle() bool {
 	if m.hasWork() {
 		return false
 	}
-	if idleHook != nil {
-		idleHook()
+	if h := m.cfg.idleHook; h != nil {
+		h()
 	}
 	m.sched.Store(flagIdle)
 	// Re-check: a Push that enqueued after the check above and saw the

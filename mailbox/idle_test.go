@@ -86,8 +86,8 @@ func TestIdleLostWakeUp(t *testing.T) {
 			mustPush(t, m, msg{0, 1})
 			m.Pop()
 			var scheduled bool
-			idleHook = func() {
-				idleHook = nil // once
+			m.cfg.idleHook = func() {
+				m.cfg.idleHook = nil // once
 				done := make(chan bool)
 				go func() {
 					s, err := pushFn(m)
@@ -98,7 +98,7 @@ func TestIdleLostWakeUp(t *testing.T) {
 				}()
 				scheduled = <-done
 			}
-			defer func() { idleHook = nil }()
+			defer func() { m.cfg.idleHook = nil }()
 			stop := m.Idle()
 			if stop && !scheduled {
 				t.Fatalf("lost wake-up: Idle returned true and the push got schedule false")

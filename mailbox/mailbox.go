@@ -54,10 +54,6 @@ const (
 	flagScheduled = 1
 )
 
-// idleHook, if set, runs in Idle between seeing no work and storing the
-// idle flag. Tests use it to push exactly in that window.
-var idleHook func()
-
 // entry is a held message with its arrival number: messages are numbered
 // only when Pop moves them to a held queue, in the order it reaches them,
 // which is their arrival order (the main queue stays 8 bytes a message

