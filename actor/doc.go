@@ -21,7 +21,7 @@
 // Call waits for the outcome and is what most code wants. Cast returns once
 // the message is queued; a failure of its handler goes to the runtime's dead
 // letters, never silently lost. Ask returns a [Future] at once, for fanning
-// out many calls and collecting them with [All].
+// out many calls and collecting them with [AwaitAll].
 //
 // # Guarantees
 //
@@ -32,12 +32,14 @@
 //  3. Exactly one outcome per sync call: the reply, the handler's error, a
 //     [*PanicError], or a sentinel (ErrTimeout — which also matches
 //     context.DeadlineExceeded —, ErrStopped, ErrMailboxFull, ErrDropped,
-//     ErrCallCycle). Every sync call has a deadline: its ctx's, or the
-//     runtime's default call timeout.
+//     ErrCallCycle), or, if the caller cancels its ctx, an error wrapping
+//     the ctx's cause (context.Canceled). Every sync call has a deadline:
+//     its ctx's, or the runtime's default call timeout.
 //  4. Deferred means cancellable: a call whose caller gave up before the
 //     actor started it never runs; the handler's [Ctx.Context] is cancelled
-//     when its caller gives up; a reply that comes too late is discarded
-//     (and counted as a dead letter), never delivered to a later call.
+//     when its caller gives up, when the actor is killed, and when the
+//     handler returns; a reply that comes too late is discarded (and
+//     counted as a dead letter), never delivered to a later call.
 //  5. Whitelists hold, never drop: see [Ctx.Only].
 //  6. Oneway failures are never silent: a Cast's error or panic, and every
 //     message refused or left over by a stopped actor, is a [DeadLetter]
@@ -47,9 +49,12 @@
 //     ErrCallCycle — provided calls made inside a handler pass
 //     c.Context() (or a context derived from it). A handler blocked in a
 //     call never starves the worker pool.
-//  8. Stop loses nothing silently: [Ref.Stop] runs what is queued, then
-//     fails what a whitelist still holds with ErrStopped; [Ref.Kill] fails
-//     everything queued with ErrStopped.
+//  8. Stop ends, and loses nothing silently: [Ref.Stop] runs what is
+//     queued, then fails what a whitelist still holds with ErrStopped;
+//     [Ref.Kill] fails everything queued with ErrStopped. Whatever the
+//     actor's timers, restart backoff or children are doing, a stop
+//     finishes in bounded time: timers and backoffs are cancelled at once,
+//     and no step waits for another actor inside a turn.
 //  9. Panics are contained: a handler's panic (also panic(nil) and
 //     runtime.Goexit) becomes the caller's [*PanicError], and the actor is
 //     resumed, restarted or stopped by its [Supervision].
@@ -65,20 +70,47 @@
 // # Timers
 //
 // [After] and [Every] schedule self-casts on the runtime's timer wheel, keyed
-// by name; restarting a key cancels the old timer, and a tick already queued
-// for it is not delivered. An actor's timers die with it.
+// by name; restarting a key cancels the old timer ([Ctx.CancelTimer] too),
+// and a tick already queued for it is not delivered. An actor's timers die
+// with it: a stop cancels them at once. [WithIdleTimeout] casts a method
+// once the actor has been idle for a while: a session's expiry.
 //
 // # Supervision
 //
 // Spawn's actors resume after a panic by default; [SpawnFunc]'s restart with
 // a fresh state from the factory, within a budget (3 restarts in 5 s) and
-// with a backoff (10 ms doubling to 1 s) on the timer wheel. Children
-// spawned from a handler (Spawn(c, ...)) stop before their parent, newest
-// first. States may implement [Starter] and [Stopper].
+// with a backoff (10 ms doubling to 1 s) on the timer wheel; [Terminate]
+// stops the actor instead. Children spawned from a handler (Spawn(c, ...))
+// stop before their parent, newest first. States may implement [Starter]
+// and [Stopper]. A panic in any user code — a handler, a hook, a timer's
+// method — is recovered where the actor runs it and reported (to the
+// caller, or as a dead letter with its stack); it never leaves the actor
+// or a worker half-done.
+//
+// # Lifecycle
+//
+// An actor is running, then stopping (graceful: [Ref.Stop], [Ctx.Stop]) or
+// killing ([Ref.Kill], the Terminate directive, a Stop whose ctx ended),
+// then stopped. One state machine (lifecycle.go) drives every path:
+//
+//   - On the goroutine that asks: new calls are refused with ErrStopped at
+//     once; timers and a restart backoff are cancelled; a kill cancels the
+//     running handler's Context; the actor's turn is woken with a stop
+//     message. An idle actor with nothing to settle is stopped right
+//     there, on that goroutine (no message, no pool submission).
+//   - On the actor's turn: a stopping actor runs what is queued, a killed
+//     one fails it; then it asks its children to stop (one at a time,
+//     newest first; all at once on a kill) and goes idle until each has
+//     reported; then the Stopping hook runs, held calls fail, the name is
+//     freed and Done closes.
+//   - Where the runtime closed under it: the goroutine that finds the
+//     scheduler closed finalizes the actor itself.
 //
 // # Costs
 //
-// An idle actor costs no goroutine and about 250 bytes. A Cast with a
+// An idle actor costs no goroutine and about 200 bytes if never messaged
+// (about 730 bytes after its first call: its mailbox's queues are made on
+// first use and kept). A Cast with a
 // pointer payload allocates nothing; a Call with a ctx deadline allocates
 // twice (the call and its reply channel); a Call without one arms a timer on
 // the wheel (embedded in the call: still two allocations). A turn processes
@@ -89,5 +121,7 @@
 //
 // This package starts no goroutine of its own: turns run on the runtime's
 // worker pool, timers on its wheel, and an owner-driven Handler on its
-// owner's goroutine. Shutting the runtime down stops every actor.
+// owner's goroutine. A handler that waits in a sync call lends its worker
+// to the pool (the scheduler starts a replacement at once), so waiting
+// never starves other actors. Shutting the runtime down stops every actor.
 package actor

@@ -101,3 +101,33 @@ func ExampleAfter() {
 	fmt.Println(<-fired)
 	// Output: 42
 }
+
+// A session that ends itself after a spell without calls.
+type Session struct{ user string }
+
+var Expire = actor.NewMethod("expire", func(s *Session, c *actor.Ctx, _ struct{}) (struct{}, error) {
+	fmt.Println("session of", s.user, "expired")
+	c.Stop()
+	return struct{}{}, nil
+})
+
+func ExampleWithIdleTimeout() {
+	rt, _ := troupe.New()
+	defer rt.Shutdown(context.Background())
+
+	ref, _ := actor.Spawn(rt, &Session{user: "ada"}, actor.WithIdleTimeout(10*time.Millisecond, Expire, struct{}{}))
+	<-ref.Done()
+	// Output: session of ada expired
+}
+
+func ExampleRef_Kill() {
+	rt, _ := troupe.New()
+	defer rt.Shutdown(context.Background())
+
+	w, _ := actor.Spawn(rt, &Wallet{})
+	w.Kill() // does not wait: timers, backoffs and queued calls end at once
+	<-w.Done()
+	_, err := Earn.Call(context.Background(), w, 1)
+	fmt.Println(errors.Is(err, actor.ErrStopped))
+	// Output: true
+}

@@ -11,12 +11,22 @@
 //
 // # Lifecycle
 //
-// [New] validates its options and returns errors, never panics. [Runtime.Shutdown]
-// is graceful: it refuses new actors, stops every actor (children before
-// parents, newest first) letting each finish what is queued, stops the timer
-// wheel and releases the pool, all bounded by its ctx. [Runtime.Close] is
-// immediate: every queued call fails with actor.ErrStopped. Both are
-// idempotent; afterwards every spawn and call returns actor.ErrStopped.
+// [New] validates its options and returns errors, never panics. Stopping
+// follows net/http.Server: one stop sequence, run on a goroutine the
+// runtime owns, that every caller waits for on its own terms.
+// [Runtime.Shutdown] is graceful: it refuses new actors and stops every
+// actor (children before parents, newest first; timers and restart
+// backoffs cancelled at once), each finishing what is queued, then drains
+// the pool and stops the timer wheel. If its ctx ends first the stop is
+// forced (as by Close) and Shutdown returns a *actor.StopError naming the
+// actors still running; a second Shutdown never waits for the first.
+// [Runtime.Close] forces the stop from any state — also during a Shutdown,
+// or after one that timed out — and waits: every actor is killed, running
+// handlers get the call timeout to return (their Context is cancelled),
+// and Close returns once every goroutine of the runtime has exited, or a
+// *actor.StopError naming the actors whose handlers would not return.
+// Both are idempotent; afterwards every spawn and call returns
+// actor.ErrStopped.
 //
 // # Names
 //
@@ -26,13 +36,22 @@
 // and free again once its actor stops; a Ref never reaches a later actor of
 // the same name.
 //
-// # Dead letters
+// # Dead letters and errors
 //
 // Oneway failures (a handler's error or panic) and messages that could not
-// be delivered go to one sink: counted per reason ([Runtime.DeadLetters]),
-// passed to the hook of [WithDeadLetterHook], and logged through the
-// *slog.Logger of [WithLogger] at a bounded rate. The global logger is never
-// used.
+// be delivered go to one sink as a [DeadLetter] with a [Reason]: counted per
+// reason ([Runtime.DeadLetters]), passed to the hook of
+// [WithDeadLetterHook], and logged through the *slog.Logger of
+// [WithLogger] at a bounded rate. The global logger is never used. Errors
+// that are not dead letters and have no caller — a panic in the dead-letter
+// hook, in a timer callback or in a worker loop — go to the hook of
+// [WithErrorHook] as an *actor.PanicError with its stack; without one they
+// are logged at error level, or written to standard error: never dropped.
+//
+// # Sessions
+//
+// [LookupOrSpawn] gets or creates an actor by name, race-free: one actor per
+// user, connection or job. With actor.WithIdleTimeout it expires by itself.
 //
 // # Goroutines and shutdown
 //

@@ -57,3 +57,43 @@ func ExampleWithDeadLetterHook() {
 	fmt.Println(d.Reason, d.Method, d.Err)
 	// Output: failed inc negative
 }
+
+type Cart struct{ items []string }
+
+var AddItem = actor.NewMethod("add", func(c *Cart, _ *actor.Ctx, item string) (int, error) {
+	c.items = append(c.items, item)
+	return len(c.items), nil
+})
+
+// One actor per user session, made on first use and found afterwards.
+func ExampleLookupOrSpawn() {
+	rt, _ := troupe.New()
+	defer rt.Shutdown(context.Background())
+	ctx := context.Background()
+
+	for _, item := range []string{"tea", "milk"} {
+		cart, created, err := troupe.LookupOrSpawn(rt, "cart:ada", func() *Cart { return &Cart{} })
+		if err != nil {
+			panic(err)
+		}
+		n, _ := AddItem.Call(ctx, cart, item)
+		fmt.Println(created, n)
+	}
+	// Output:
+	// true 1
+	// false 2
+}
+
+func ExampleRuntime_Shutdown() {
+	rt, _ := troupe.New()
+	ref, _ := actor.Spawn(rt, &Cart{})
+	_ = AddItem.Cast(ref, "bread") // queued: Shutdown lets it run
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	fmt.Println(rt.Shutdown(ctx)) // graceful; past ctx it would force the stop
+	fmt.Println(rt.Close())       // already stopped: the same result
+	// Output:
+	// <nil>
+	// <nil>
+}
