@@ -108,9 +108,9 @@
 //
 // # Costs
 //
-// An idle actor costs no goroutine and about 200 bytes if never messaged
-// (about 730 bytes after its first call: its mailbox's queues are made on
-// first use and kept). A Cast with a
+// An idle actor costs no goroutine and about 230 bytes if never messaged
+// (about 750 bytes after its first call: its mailbox's queues are made on
+// first use and kept; measured with 20,000 actors). A Cast with a
 // pointer payload allocates nothing; a Call with a ctx deadline allocates
 // twice (the call and its reply channel); a Call without one arms a timer on
 // the wheel (embedded in the call: still two allocations). A turn processes
