@@ -103,6 +103,10 @@ func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
 		c.deadLetter(engine.ReasonExpired, cl.m.label, cl.err, nil)
 		return
 	}
+	if cl.m.dfn != nil {
+		cl.runDeferred(x) // the reply comes later: see deferred.go
+		return
+	}
 	v, err := cl.m.fn(c.state.(S), x, cl.req)
 	if late := cl.lateErr(x); late != nil {
 		// The handler watched its Context, and that ended with the

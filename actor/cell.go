@@ -70,6 +70,9 @@ type cellExt struct {
 	backoff  *timer.Timer // a pending restart's timer
 	idle     *idleTimer   // WithIdleTimeout's timer, until stopped
 	atStop   []func()     // run by finalize; see atStop
+	replies  *replySet    // deferred replies still owed; see deferred.go
+	work     *workSet     // goroutines run by Go; see work.go
+	streams  *streamSet   // streams it produces, still open; see stream_set.go
 	cause    error        // why supervision stopped the actor
 }
 
@@ -198,7 +201,10 @@ func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 	}
 	for {
 		more, used, panicked := c.process(x, budget, stop)
-		if c.paused {
+		// Only a panic pauses, and process returns from one still holding
+		// the flag: otherwise it may have released it (idle), and a new
+		// turn may be setting paused now.
+		if panicked && c.paused {
 			c.pause() // the last thing this turn does with the actor
 			return false
 		}

@@ -216,12 +216,16 @@ func (c *cell) finalize() {
 // finalizing goroutine, after its queue has been failed and before Done
 // closes: what the actor owns beyond its mailbox (streams it produces,
 // replies it deferred, work it runs off its turn) ends there. It reports
-// false, without registering, if the actor is already stopping. f must not
-// block and must not wait for the actor. Safe from any goroutine.
+// false, without registering, once finalize has begun; a stopping actor
+// still runs handlers (a graceful stop runs what is queued), and what they
+// take ends here too. (finalize moves status to stopped before it takes
+// the list under mu, so a registration that saw an earlier status is run.)
+// f must not block and must not wait for the actor. Safe from any
+// goroutine.
 func (c *cell) atStop(f func()) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.status.Load() != statusRunning {
+	if c.status.Load() >= statusStopped {
 		return false
 	}
 	e := c.extLocked()

@@ -21,6 +21,7 @@ var nextKey atomic.Uint64 // method keys, from 1 (0 is the system lane's); 64 bi
 type Method[S, Q, R any] struct {
 	label string
 	fn    func(S, *Ctx, Q) (R, error)
+	dfn   func(S, *Ctx, Q, *Reply[R]) // NewDeferred's handler (fn then serves oneways); see deferred.go
 	k     mailbox.Key
 	err   error // construction error, returned by every call
 }

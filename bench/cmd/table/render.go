@@ -39,6 +39,11 @@ func render(w io.Writer, res *results, rows []row) {
 			cells = append(cells, cell(v, ok), allocCell(allocs, sys, aok && r.perOp > 0))
 		}
 		cells = append(cells, ratioCell(vals, raw), ratioCell(vals, proto))
+		for _, t := range r.targets { // a peer without a column: a reference run
+			if v, ok := res.value(r.work, t.peer, r.unit); ok && t.peer == direct {
+				vals[t.peer] = v
+			}
+		}
 		goals, met := check(r, vals, allocs)
 		cells = append(cells, goals, met)
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
@@ -140,8 +145,11 @@ func check(r row, vals, allocs map[string]float64) (goals, met string) {
 }
 
 func peerName(sys string) string {
-	if sys == raw {
+	switch sys {
+	case raw:
 		return "raw Go"
+	case direct:
+		return "a direct call"
 	}
 	return sys
 }

@@ -5,6 +5,7 @@ const (
 	troupe = "troupe"
 	raw    = "raw"
 	proto  = "protoactor"
+	direct = "direct" // a reference run of troupe itself (pool call vs direct call)
 )
 
 // row is one line of the table: a workload's metric and troupe's targets
@@ -57,4 +58,18 @@ var rows = []row{
 	{label: "pending pooled timer", work: "TimerScheduleStop", unit: "B/timer", targets: []target{
 		{absolute: true, max: 64, issueGoal: true}}},
 	{label: "whitelist 100k held+100k admitted", work: "Whitelist", unit: "ns/msg", perOp: 200_000},
+	// Issue 13's pools. "direct" is BenchmarkPoolCall/direct: the same
+	// call to one actor, without the pool.
+	{label: "pool call round robin, 8 workers", work: "PoolCall", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: direct, max: 1.2, issueGoal: true}, {peer: proto, max: 0.5, issueGoal: true}}},
+	{label: "uneven jobs 8 workers: balancing", work: "PoolUnevenBalancing", unit: "x-ideal", targets: []target{
+		{absolute: true, max: 1.15, issueGoal: true}}},
+	{label: "uneven jobs 8 workers: least busy", work: "PoolUnevenLeastBusy", unit: "x-ideal", targets: []target{
+		{absolute: true, max: 1.15, issueGoal: true}}},
+	{label: "uneven jobs 8 workers: round robin", work: "PoolUnevenRoundRobin", unit: "x-ideal"},
+	// Issue 12's streams: one op is one item.
+	{label: "stream 1→1", work: "Stream1to1", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: raw, max: 0.25, issueGoal: true}, {allocs: true, max: 0, issueGoal: true}}},
+	{label: "stream 1000 readers", work: "Stream1000Readers", unit: "ns/op", perOp: 1},
+	{label: "stream reader", work: "Stream1000Readers", unit: "B/reader"},
 }

@@ -1,0 +1,228 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/troupe-go/troupe/scheduler"
+)
+
+// maxBatch is the most items a reader takes from the journal under one
+// lock: the per-reader buffer is at most this long.
+const maxBatch = 64
+
+// errEnd marks a clean end inside fetch; never returned.
+var errEnd = errors.New("actor: end of stream")
+
+// Follow is one reader of a stream, made by [Stream.Open], [Stream.Follow]
+// or [Out.Follow]: harp's follow (All) and stream (Collected). It is
+// attached to the stream from the moment it is made — the stream keeps
+// its items for it within the journal's bounds, and its producer's
+// Context stays alive — until it is detached: by Close, by a break out of
+// All, by the end of its ctx, by a read timeout, by falling behind the
+// journal, or once it has read the stream's end.
+//
+// A Follow costs no goroutine: a waiting reader parks on a channel the
+// journal signals. Its memory is a small struct plus a buffer of up to 64
+// items. All and Collected are for one goroutine at a time (another gets
+// ErrFollowBusy); ID and Close are safe from any goroutine.
+type Follow[E any] struct {
+	j       *journal[E]
+	ctx     context.Context
+	timeout time.Duration
+	sched   *scheduler.Scheduler // set when ctx is a handler's: its waits lend the worker
+	busy    atomic.Bool
+	wake    chan struct{} // capacity 1; signalled by the journal
+
+	// Guarded by j.mu.
+	next    uint64      // the sequence number of the next item to read
+	idx     int         // in j.readers while attached
+	waiting bool        // in j.waiters
+	done    bool        // detached
+	final   error       // what a read gets once done; nil after a clean end
+	unwatch func() bool // stops the ctx watch
+
+	// Owned by the reading goroutine (busy).
+	buf []Item[E]
+	tm  *time.Timer
+}
+
+// newFollow attaches a reader to j at the position cfg asks for. It does
+// not watch ctx yet: see watch.
+func (j *journal[E]) newFollow(ctx context.Context, cfg followConfig) *Follow[E] {
+	f := &Follow[E]{j: j, ctx: ctx, timeout: cfg.timeout, wake: make(chan struct{}, 1)}
+	if caller := callerOf(ctx); caller != nil && caller.owner == nil {
+		f.sched = caller.sys.Scheduler
+	}
+	j.mu.Lock()
+	f.placeLocked(cfg)
+	if f.next < j.low.Load() {
+		j.low.Store(f.next)
+	}
+	if j.room != nil && f.next < j.roomAt {
+		j.behind++
+	}
+	f.idx = len(j.readers)
+	j.readers = append(j.readers, f)
+	j.hadReader = true
+	j.mu.Unlock()
+	return f
+}
+
+// placeLocked sets the reader's position as cfg asks, in the journal as
+// it is now. Open places its reader again once the handler's turn has
+// run: "now" is when Open returns.
+func (f *Follow[E]) placeLocked(cfg followConfig) {
+	t := f.j.tail.Load()
+	h := f.j.headOf(t)
+	switch {
+	case cfg.hasSince:
+		f.next = cfg.since
+	case cfg.hasRecent:
+		f.next = t - min(uint64(cfg.recent), t-min(h, t))
+	default:
+		f.next = h
+	}
+}
+
+// watch detaches f when its ctx ends, even if nobody reads it: a
+// context.AfterFunc, which costs a goroutine only once ctx is done. A
+// closed journal never makes a reader wait, so f is not watched then.
+func (f *Follow[E]) watch() {
+	if f.ctx.Done() == nil {
+		return
+	}
+	stop := context.AfterFunc(f.ctx, func() { f.detach(followCtxErr(f.ctx, f.j.label)) })
+	j := f.j
+	j.mu.Lock()
+	if f.done || j.closed.Load() {
+		j.mu.Unlock()
+		stop()
+		return
+	}
+	f.unwatch = stop
+	j.mu.Unlock()
+}
+
+// signal wakes f's reader, if it waits (never blocks).
+func (f *Follow[E]) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ID is the stream's id, unique in the process: pass it to [Stream.Follow]
+// to attach another reader. It does not block; a nil Follow's is 0.
+func (f *Follow[E]) ID() uint64 {
+	if f == nil || f.j == nil {
+		return 0
+	}
+	return f.j.id
+}
+
+// Close detaches the reader: an All in progress ends with
+// (zero, ErrStreamClosed) as its last pair, and later reads get
+// ErrStreamClosed. If it was the stream's last reader, the producer's
+// [Out.Context] is cancelled. Idempotent, safe from any goroutine, never
+// blocks beyond a short critical section; O(1). It returns ErrNilStream
+// for a nil Follow, else nil.
+func (f *Follow[E]) Close() error {
+	if f == nil || f.j == nil {
+		return ErrNilStream
+	}
+	f.detach(ErrStreamClosed)
+	return nil
+}
+
+// detach takes f off its journal, with why as what its reads get from now
+// on. It reports false if f was already detached.
+func (f *Follow[E]) detach(why error) bool {
+	j := f.j
+	j.mu.Lock()
+	fx, ok := f.detachLocked(why)
+	j.mu.Unlock()
+	fx.run(j)
+	return ok
+}
+
+// detached is what a detach leaves to do once the journal's lock is
+// released.
+type detached struct {
+	unwatch func() bool
+	cancel  context.CancelCauseFunc // the producer's Context, if f was the last reader
+	report  error                   // an end error nobody received, for the dead letters
+	wake    func()
+}
+
+// deadSink is a journal as detached sees it.
+type deadSink interface{ dead(err error) }
+
+func (fx detached) run(j deadSink) {
+	if fx.unwatch != nil {
+		fx.unwatch()
+	}
+	if fx.cancel != nil {
+		fx.cancel(ErrNoReader)
+	}
+	if fx.wake != nil {
+		fx.wake()
+	}
+	if fx.report != nil {
+		j.dead(fx.report)
+	}
+}
+
+func (f *Follow[E]) detachLocked(why error) (detached, bool) {
+	j := f.j
+	if f.done {
+		return detached{}, false
+	}
+	f.done, f.final = true, why
+	last := len(j.readers) - 1
+	j.readers[f.idx] = j.readers[last]
+	j.readers[f.idx].idx = f.idx
+	j.readers[last] = nil
+	j.readers = j.readers[:last]
+	if f.waiting {
+		f.waiting = false
+		for i, w := range j.waiters {
+			if w == f {
+				n := len(j.waiters) - 1
+				copy(j.waiters[i:], j.waiters[i+1:])
+				j.waiters[n] = nil
+				j.waiters = j.waiters[:n]
+				j.nwait.Store(int32(n))
+				break
+			}
+		}
+	}
+	j.movedLocked(f.next, ^uint64(0))
+	fx := detached{unwatch: f.unwatch, wake: f.signal}
+	f.unwatch = nil
+	if len(j.readers) == 0 && !j.closed.Load() {
+		fx.cancel = j.cancel
+	}
+	if j.unseenLocked() {
+		fx.report = j.err
+	}
+	return fx, true
+}
+
+// endLocked detaches f after it has taken the journal's last item: its
+// reads get the end (errEnd for a clean one) from now on. The caller
+// checked j.closed and f.next == j.tail.
+func (f *Follow[E]) endLocked() (detached, error) {
+	j := f.j
+	end := j.err
+	if end != nil {
+		j.seen = true
+	}
+	fx, _ := f.detachLocked(end)
+	if end == nil {
+		end = errEnd
+	}
+	return fx, end
+}

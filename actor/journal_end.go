@@ -1,0 +1,108 @@
+package actor
+
+import (
+	"context"
+	"errors"
+
+	"github.com/troupe-go/troupe/internal/engine"
+)
+
+// end closes the journal with err (nil: a clean end; stopped: its actor
+// stopped). It reports false if it was already closed. Readers get what
+// is kept, then err; producers waiting for room get ErrStreamClosed; the
+// producer's Context is cancelled; the readers' ctx watches are released
+// (a closed journal never makes them wait), so nothing but the readers
+// themselves holds on to it. An error that no reader is attached to
+// receive goes to the dead letters.
+func (j *journal[E]) end(err error, stopped bool) bool {
+	j.pmu.Lock() // no Send is halfway
+	j.mu.Lock()
+	if j.closed.Load() {
+		j.mu.Unlock()
+		j.pmu.Unlock()
+		return false
+	}
+	j.closed.Store(true)
+	j.stopped, j.err = stopped, err
+	j.wakeLocked()
+	j.freeRoomLocked()
+	var unwatch []func() bool
+	for _, f := range j.readers {
+		if f.unwatch != nil {
+			unwatch = append(unwatch, f.unwatch)
+			f.unwatch = nil
+		}
+	}
+	report := j.unseenLocked()
+	set, cancel := j.set, j.cancel
+	j.set = nil
+	j.mu.Unlock()
+	j.pmu.Unlock()
+	for _, u := range unwatch {
+		u()
+	}
+	if cancel != nil {
+		cancel(ErrStreamClosed)
+	}
+	if set != nil {
+		set.remove(j.id)
+	}
+	if report {
+		j.dead(err)
+	}
+	return true
+}
+
+// stop ends the journal because its actor stopped (streamSet).
+func (j *journal[E]) stop(err error) { j.end(err, true) }
+
+// dead reports an end error nobody received.
+func (j *journal[E]) dead(err error) { j.owner.deadLetter(engine.ReasonFailed, j.label, err, nil) }
+
+// unseenLocked reports (once) whether the journal ended with an error that
+// no reader can receive any more: none is attached. The caller reports it
+// as a dead letter. An actor's stop is not reported: it has its own.
+func (j *journal[E]) unseenLocked() bool {
+	if !j.closed.Load() || j.err == nil || j.seen || j.stopped || len(j.readers) > 0 {
+		return false
+	}
+	j.seen = true
+	return true
+}
+
+// failedEmpty is the error of a journal that ended with one before holding
+// any item (Open returns it), marked as seen; else nil.
+func (j *journal[E]) failedEmpty() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.closed.Load() || j.err == nil || j.tail.Load() > 0 {
+		return nil
+	}
+	j.seen = true
+	return j.err
+}
+
+// endedBy reports whether err says no more than how the journal ended:
+// the same error, or ErrStreamClosed (a Send that found it closed).
+func (j *journal[E]) endedBy(err error) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return err == j.err || errors.Is(err, ErrStreamClosed)
+}
+
+// context is Out.Context: made on first use, cancelled when the journal
+// closes or its last reader leaves.
+func (j *journal[E]) context() context.Context {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ctx == nil {
+		j.ctx, j.cancel = context.WithCancelCause(context.Background())
+		switch {
+		case j.closed.Load():
+			j.cancel(ErrStreamClosed)
+		case j.hadReader && len(j.readers) == 0:
+			j.cancel(ErrNoReader)
+		}
+	}
+	return j.ctx
+}

@@ -1,0 +1,196 @@
+package actor
+
+import "context"
+
+// Out is the producer end of a stream, passed to a [NewStream] handler.
+// The handler may use it during its turn, keep it in the actor's state and
+// use it on later turns, or hand it to other goroutines: every method is
+// safe for concurrent use. A zero Out (not made by a stream) and a nil
+// *Out return ErrNilStream.
+type Out[E any] struct {
+	j *journal[E]
+}
+
+func (o *Out[E]) journal() (*journal[E], error) {
+	if o == nil || o.j == nil {
+		return nil, ErrNilStream
+	}
+	return o.j, nil
+}
+
+// Send appends e to the stream's journal as the next item (sequence
+// numbers from 0) and wakes the readers waiting for one. It never blocks
+// the caller: a full journal drops its oldest item, and a reader that had
+// yet to read it gets a [*TruncatedError] (use SendWait to wait for slow
+// readers instead). Errors: ErrStreamClosed once the stream has ended
+// (Close, the handler's error, the actor's stop), ErrNilStream. Cost: a
+// short critical section that readers do not contend for, no allocation
+// once the journal has grown to its size (it doubles up to it); a wake-up
+// per waiting reader, only when some wait.
+func (o *Out[E]) Send(e E) error {
+	j, err := o.journal()
+	if err != nil {
+		return err
+	}
+	var sz int64
+	if j.lim.size != nil {
+		sz = j.sizeOf(e)
+	}
+	j.pmu.Lock()
+	if j.closed.Load() {
+		j.pmu.Unlock()
+		return ErrStreamClosed
+	}
+	j.publishP(e, sz)
+	j.pmu.Unlock()
+	return nil
+}
+
+// SendWait is Send for a producer that wants back-pressure: it first waits
+// until e fits without dropping an item that an attached reader has yet
+// to read (see Wait), then appends it. It blocks, bounded by ctx; do not
+// call it on an actor's turn (the actor would wait for its slowest
+// reader): use it from a goroutine the handler handed out to. A ctx
+// already ended sends nothing. Errors: ErrNilContext, ErrNilStream,
+// ErrStreamClosed, ctx's end (ErrTimeout for a deadline, as for a call).
+// Cost: as Send while readers keep up; O(readers) about once per bound's
+// worth of items, and per wait.
+func (o *Out[E]) SendWait(ctx context.Context, e E) error {
+	j, err := o.journal()
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		return ErrNilContext
+	}
+	if ctx.Err() != nil {
+		return ctxErr(ctx, j.label)
+	}
+	var sz int64
+	if j.lim.size != nil {
+		sz = j.sizeOf(e)
+	}
+	j.pmu.Lock()
+	if !j.closed.Load() && j.fitsP(j.low.Load(), sz) { // the common case: readers keep up
+		j.publishP(e, sz)
+		j.pmu.Unlock()
+		return nil
+	}
+	j.pmu.Unlock()
+	return j.waitRoom(ctx, e, sz, true)
+}
+
+// Wait blocks until the journal has room: the items some attached reader
+// has yet to read are fewer than the count bound and (with a size
+// function) take fewer bytes than the byte bound, so one more Send drops
+// none of them. With no reader attached there is always room. Once it has
+// to wait, it waits for room for a quarter of the count bound, not for one
+// item: a producer and a reader of about the same speed then take turns
+// by large batches instead of waking each other for every item. It is
+// bounded by ctx; errors as for SendWait. Between Wait and a Send, another
+// producer may take the room: SendWait checks and appends at once.
+func (o *Out[E]) Wait(ctx context.Context) error {
+	j, err := o.journal()
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		return ErrNilContext
+	}
+	if ctx.Err() != nil {
+		return ctxErr(ctx, j.label)
+	}
+	var zero E
+	return j.waitRoom(ctx, zero, 0, false)
+}
+
+// waitRoom waits for room for e, of sz bytes (send), or for any item,
+// then appends e if send.
+func (j *journal[E]) waitRoom(ctx context.Context, e E, sz int64, send bool) error {
+	for {
+		j.pmu.Lock()
+		if j.closed.Load() {
+			j.pmu.Unlock()
+			return ErrStreamClosed
+		}
+		ok, room := j.roomP(sz)
+		if ok && send {
+			j.publishP(e, sz)
+		}
+		j.pmu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return ctxErr(ctx, j.label)
+		}
+	}
+}
+
+// Close ends the stream: readers get the items kept, then err as their
+// last pair (nothing more for a nil err); later Sends get ErrStreamClosed;
+// the stream's Context is cancelled. An error that no reader is attached
+// to receive goes to the runtime's dead letters. It returns
+// ErrStreamClosed if the stream had already ended (the first end stands),
+// ErrNilStream for a nil Out. Safe for concurrent use; does not block.
+// Cost: O(readers).
+func (o *Out[E]) Close(err error) error {
+	j, e := o.journal()
+	if e != nil {
+		return e
+	}
+	if !j.end(err, false) {
+		return ErrStreamClosed
+	}
+	return nil
+}
+
+// Context returns a context cancelled when the stream ends (cause
+// ErrStreamClosed) or when its last reader detaches (cause ErrNoReader):
+// a producer that watches it stops working for nobody. Streams whose
+// producer should go on without readers (a job's log, read later with
+// Since) just do not watch it. Once cancelled it stays so, even if a
+// reader attaches later. Made on first use (a few allocations); a nil
+// Out's is a cancelled context.
+func (o *Out[E]) Context() context.Context {
+	j, err := o.journal()
+	if err != nil {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(err)
+		return ctx
+	}
+	return j.context()
+}
+
+// ID is the stream's id, unique in the process (0 for a nil Out).
+func (o *Out[E]) ID() uint64 {
+	if o == nil || o.j == nil {
+		return 0
+	}
+	return o.j.id
+}
+
+// Follow attaches a reader to this stream, for whoever holds the Out (a
+// job registry keeping streams for later readers): it works after the
+// stream has ended too, as long as the Out is kept. The reader lives until
+// ctx ends or it is detached (see [Follow]); it does not block. Errors:
+// ErrNilContext, ErrNilStream, ErrInvalidOption, ErrNegativeDuration.
+// Cost: a few allocations.
+func (o *Out[E]) Follow(ctx context.Context, opts ...FollowOption) (*Follow[E], error) {
+	j, err := o.journal()
+	if err != nil {
+		return nil, err
+	}
+	if ctx == nil {
+		return nil, ErrNilContext
+	}
+	cfg, err := followConfigOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	f := j.newFollow(ctx, cfg)
+	f.watch()
+	return f, nil
+}

@@ -1,0 +1,157 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/troupe-go/troupe/mailbox"
+)
+
+// Work off the turn: vanilla's thread.call, Akka's pipeTo. A handler
+// starts a function on a goroutine its actor owns and goes on; the
+// function's result comes back to the actor as a message, so no turn ever
+// blocks on I/O.
+
+// MaxWork is the most functions started by [Go] that run at once for one
+// actor. Beyond it Go refuses with ErrWorkLimit rather than wait: waiting
+// would block the very turn Go exists to keep free. More concurrent work
+// than this belongs to a pool of actors.
+const MaxWork = 64
+
+// Sentinel errors of work off the turn.
+var (
+	// ErrWorkLimit: Go was called while MaxWork functions of the actor
+	// were still running. Nothing was started.
+	ErrWorkLimit = errors.New("actor: too much work off the turn")
+)
+
+// Result is what a function run by [Go] returned, delivered to the actor
+// as the request of a method. After a panic Value is T's zero value, so
+// a Reply carried in Value is lost with it and its caller gets its
+// deadline's ErrTimeout (or ErrStopped at the actor's stop).
+type Result[T any] struct {
+	Value T     // fn's value (also when Err is set)
+	Err   error // fn's error, or a *PanicError if fn panicked
+}
+
+// Go runs fn on a new goroutine owned by the actor handling c and returns
+// at once; when fn returns, its value and error reach the actor as a
+// Cast of then (a method of the actor taking a [Result]), handled on a
+// later turn like any message: whitelists hold it, its error or panic is
+// a dead letter, supervision applies. A panic in fn (also panic(nil) and
+// runtime.Goexit) is recovered there and delivered as a [*PanicError] in
+// Result.Err.
+//
+// fn's ctx is cancelled when the actor finalizes (after a graceful stop
+// has run its queue and stopped its children, or at once on a kill); fn
+// must honour it, as the actor does not wait for fn: nothing is leaked
+// only if fn returns. A result that comes after the actor finalized is a
+// dead letter (runtime.ReasonStopped, the Result as payload). A result that
+// finds the mailbox full waits for room (Block policy, bounded by the
+// call timeout and by the stop) or is a dead letter (Reject).
+// fn's ctx carries no deadline and no caller: a handler's [Ctx.Context]
+// ends with its turn, so pass fn what it needs (a deferred method's
+// [Reply.Context], say) in its closure.
+//
+// Call Go from a handler, with its c. Errors, and nothing is started:
+// ErrNilContext (nil c), ErrNilHandler (nil fn or then), then's own
+// construction error, ErrWrongActor (then belongs to another actor type),
+// ErrStopped (the actor is stopping or stopped), ErrWorkLimit ([MaxWork]
+// functions of this actor still running; a function whose fn returned no
+// longer counts while its result is handed over). Never blocks. Cost: a
+// goroutine and about 3 allocations; the first Go of an actor adds its
+// stop hook (~3 allocations).
+func Go[S, T, R any](c *Ctx, fn func(ctx context.Context) (T, error), then *Method[S, Result[T], R]) error {
+	if c == nil || c.c == nil {
+		return ErrNilContext
+	}
+	if fn == nil {
+		return ErrNilHandler
+	}
+	if err := then.usable(); err != nil {
+		return err
+	}
+	a := c.c
+	if !then.Accepts(a.state) {
+		return fmt.Errorf("%w: %s cannot run on %T", ErrWrongActor, then.label, a.state)
+	}
+	w, err := a.workSet()
+	if err != nil {
+		return err
+	}
+	if w.running.Load() >= MaxWork {
+		return fmt.Errorf("%w: %d running", ErrWorkLimit, MaxWork)
+	}
+	w.running.Add(1) // only turns add: no overshoot
+	go func() {
+		var res Result[T]
+		normal := false
+		defer func() {
+			if !normal {
+				v := recover()
+				if v == nil {
+					v = errGoexit
+				}
+				res = Result[T]{Err: newPanicError(then.label, v)}
+			}
+			w.running.Add(-1)
+			w.deliver(a, envelope{msg: then, req: res}, then.label)
+		}()
+		res.Value, res.Err = fn(w.ctx)
+		normal = true
+	}()
+	return nil
+}
+
+// workSet is what an actor runs with Go: the context its functions get,
+// cancelled when the actor finalizes (it is the lifetime of the work, not
+// of a call, hence kept here), and how many run. The goroutines are the
+// functions', each ending when its fn returns and its result is queued.
+type workSet struct {
+	ctx     context.Context
+	running atomic.Int32
+}
+
+// workSet returns the actor's work, making it and registering its cancel
+// at the actor's stop on first use. On the actor's turn only.
+func (c *cell) workSet() (*workSet, error) {
+	if c.status.Load() != statusRunning {
+		return nil, ErrStopped
+	}
+	c.mu.Lock()
+	w := c.extLocked().work
+	c.mu.Unlock()
+	if w != nil {
+		return w, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if !c.atStop(cancel) {
+		cancel()
+		return nil, ErrStopped
+	}
+	w = &workSet{ctx: ctx}
+	c.mu.Lock()
+	c.ext.work = w
+	c.mu.Unlock()
+	return w, nil
+}
+
+// deliver queues a result, on the work's goroutine. It does not ask
+// whether the actor is running, as a Cast does: a result that arrives
+// during a graceful stop still runs; once the actor has finalized its
+// mailbox is closed and the result is a dead letter.
+func (w *workSet) deliver(c *cell, e envelope, label string) {
+	sched, err := c.mb.TryPush(e)
+	if errors.Is(err, mailbox.ErrFull) && c.blocking {
+		sched, err = c.pushWait(w.ctx, e)
+	}
+	if err != nil {
+		c.refused(label, pushErr(err), e.req)
+		return
+	}
+	if sched {
+		c.schedule()
+	}
+}
