@@ -1,0 +1,73 @@
+package actor
+
+import (
+	"fmt"
+	"time"
+)
+
+// FollowOption configures a reader: Open, Stream.Follow, Out.Follow.
+type FollowOption interface{ applyFollow(*followConfig) }
+
+type followConfig struct {
+	since     uint64
+	recent    int
+	hasSince  bool
+	hasRecent bool
+	timeout   time.Duration
+	err       error
+}
+
+type followOptionFunc func(*followConfig)
+
+func (f followOptionFunc) applyFollow(c *followConfig) { f(c) }
+
+// Since starts the reader at sequence number seq: beyond the end, it waits
+// for it; before the oldest item kept, its first read fails with a
+// [*TruncatedError]. Without Since or Recent a reader starts at the oldest
+// item kept (everything, for a stream just opened). Since and Recent
+// together are ErrInvalidOption.
+func Since(seq uint64) FollowOption {
+	return followOptionFunc(func(c *followConfig) { c.since, c.hasSince = seq, true })
+}
+
+// Recent starts the reader n items before the end (fewer if the journal
+// keeps fewer): Recent(0) reads only what comes next (harp's default for
+// follow). A negative n is ErrInvalidOption.
+func Recent(n int) FollowOption {
+	return followOptionFunc(func(c *followConfig) {
+		if n < 0 {
+			c.err = fmt.Errorf("%w: Recent(%d) < 0", ErrInvalidOption, n)
+		}
+		c.recent, c.hasRecent = n, true
+	})
+}
+
+// ReadTimeout ends the reader with ErrTimeout (harp's timeout) if it waits
+// more than d for the next item; the time the loop's body takes does not
+// count. 0 means no limit (the default); a negative d is
+// ErrNegativeDuration. The timer is the reader's own, made once.
+func ReadTimeout(d time.Duration) FollowOption {
+	return followOptionFunc(func(c *followConfig) {
+		if d < 0 {
+			c.err = fmt.Errorf("%w: ReadTimeout(%v)", ErrNegativeDuration, d)
+		}
+		c.timeout = d
+	})
+}
+
+func followConfigOf(opts []FollowOption) (followConfig, error) {
+	var c followConfig
+	for _, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("%w: nil follow option", ErrInvalidOption)
+		}
+		o.applyFollow(&c)
+		if c.err != nil {
+			return c, c.err
+		}
+	}
+	if c.hasSince && c.hasRecent {
+		return c, fmt.Errorf("%w: Since and Recent together", ErrInvalidOption)
+	}
+	return c, nil
+}
