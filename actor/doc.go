@@ -18,10 +18,45 @@
 //
 // # Which call to use
 //
-// Call waits for the outcome and is what most code wants. Cast returns once
-// the message is queued; a failure of its handler goes to the runtime's dead
-// letters, never silently lost. Ask returns a [Future] at once, for fanning
-// out many calls and collecting them with [AwaitAll].
+//   - Call: one request, one reply, the caller waits. Most code.
+//   - Ask: the same without waiting now: a [Future] to collect later, or
+//     many at once with [AwaitAll].
+//   - Cast: fire and forget; a failure goes to the runtime's dead letters,
+//     never silently lost.
+//   - A stream ([NewStream], read with [Stream.Open]): one request, many
+//     items over time, read by one or more readers that may come, go and
+//     resume by sequence number: tail -f, job output, chunked replies,
+//     pipelines of actors.
+//   - A deferred method ([NewDeferred]): one request, one reply, but the
+//     handler answers later than its turn: it keeps the [Reply] and sends
+//     it on a later turn or from another goroutine, exactly once, while the
+//     actor serves other calls (a front actor handing calls to workers, a
+//     call parked until an event). Callers do not know: they use Call or
+//     Ask and get the same outcomes, deadlines included.
+//   - [Go]: slow work (I/O) without blocking the turn: a function runs on a
+//     goroutine the actor owns and its result comes back as a message to
+//     one of the actor's methods (vanilla's thread.call, Akka's pipeTo).
+//     With a deferred method: start the work with Go, send the Reply from
+//     the method that receives the result.
+//
+// # Streams
+//
+// A stream's handler gets an [Out]: it may Send during its turn, keep the
+// Out in the actor's state and Send on later turns, or hand it to a
+// goroutine. Send never blocks the actor: items go to a numbered, bounded
+// journal (DefaultJournalItems items and DefaultJournalBytes bytes unless
+// [WithJournal] says otherwise; the oldest are dropped). [Stream.Open]
+// sends the request and returns a [Follow]: All waits for items until the
+// end (harp's follow), Collected takes what is there now (harp's stream);
+// [Since] and [Recent] position a reader, [ReadTimeout] bounds its wait
+// for the next item. Many readers may follow one stream ([Stream.Follow]
+// by ID). A reader that falls behind gets a [*TruncatedError] naming the
+// oldest item kept and never slows the producer, unless the producer asks
+// for back-pressure with SendWait. The stream's end (Close(err), the
+// handler's error or panic, the actor's stop: ErrStopped) is every
+// reader's last (item, err) pair. A break out of All, Close or the
+// reader's ctx detaches it; a producer that watches Out.Context stops when
+// nobody reads.
 //
 // # Guarantees
 //
@@ -34,7 +69,9 @@
 //     context.DeadlineExceeded —, ErrStopped, ErrMailboxFull, ErrDropped,
 //     ErrCallCycle), or, if the caller cancels its ctx, an error wrapping
 //     the ctx's cause (context.Canceled). Every sync call has a deadline:
-//     its ctx's, or the runtime's default call timeout.
+//     its ctx's, or the runtime's default call timeout. The same holds for
+//     a deferred reply: a Reply never sent fails its caller with
+//     ErrStopped when the actor stops, not at the deadline.
 //  4. Deferred means cancellable: a call whose caller gave up before the
 //     actor started it never runs; the handler's [Ctx.Context] is cancelled
 //     when its caller gives up, when the actor is killed, and when the
@@ -110,7 +147,10 @@
 //
 // An idle actor costs no goroutine and about 230 bytes if never messaged
 // (about 750 bytes after its first call: its mailbox's queues are made on
-// first use and kept; measured with 20,000 actors). A Cast with a
+// first use and kept; measured with 20,000 actors). Opening a stream costs
+// about 8 allocations; an uncontended Send about 10 ns and nothing once the
+// journal has grown; a reader about 1.5 KiB (a batch buffer of 64 items).
+// A Cast with a
 // pointer payload allocates nothing; a Call with a ctx deadline allocates
 // twice (the call and its reply channel); a Call without one arms a timer on
 // the wheel (embedded in the call: still two allocations). A turn processes
@@ -119,9 +159,13 @@
 //
 // # Goroutines and shutdown
 //
-// This package starts no goroutine of its own: turns run on the runtime's
-// worker pool, timers on its wheel, and an owner-driven Handler on its
-// owner's goroutine. A handler that waits in a sync call lends its worker
+// This package starts no goroutine of its own but [Go]'s: one per
+// function, at most [MaxWork] per actor, its ctx cancelled when the actor
+// finalizes (the actor does not wait for it, so the function must honour
+// its ctx). Turns run on the runtime's worker pool, timers on its wheel,
+// and an owner-driven Handler on its owner's goroutine. Streams start no
+// goroutine: a waiting reader parks on a channel the journal signals, and
+// an actor's stop ends its open streams with ErrStopped. A handler that waits in a sync call lends its worker
 // to the pool (the scheduler starts a replacement at once), so waiting
 // never starves other actors. Shutting the runtime down stops every actor.
 package actor
