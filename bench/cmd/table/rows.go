@@ -72,4 +72,15 @@ var rows = []row{
 		{peer: raw, max: 0.25, issueGoal: true}, {allocs: true, max: 0, issueGoal: true}}},
 	{label: "stream 1000 readers", work: "Stream1000Readers", unit: "ns/op", perOp: 1},
 	{label: "stream reader", work: "Stream1000Readers", unit: "B/reader"},
+	// Issue 16's serving: one op is one line echoed (ping-pong); the
+	// target is a throughput ratio of 0.8, so a time ratio of 1.25.
+	{label: "echo, 1 connection", work: "Echo1", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: raw, max: 1.25, issueGoal: true}}},
+	{label: "echo, 100 connections", work: "Echo100", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: raw, max: 1.25, issueGoal: true}}},
+	{label: "echo, 2,000 connections", work: "Echo2000", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: raw, max: 1.25, issueGoal: true}}},
+	{label: "idle connection", work: "IdleConn", unit: "B/conn"},
+	{label: "HTTP method, 64 clients", work: "HTTPMethod", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: raw, max: 1.1, issueGoal: true}}},
 }

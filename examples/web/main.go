@@ -1,0 +1,225 @@
+// Command web is vanilla's HTTP server on troupe: every user session is an
+// actor, got or made by name on each request (runtime.LookupOrSpawn) and
+// stopped after a spell without requests (actor.WithIdleTimeout). A page
+// and a small JSON API make calls against the session; its notes are also
+// a stream, served as server-sent events and as JSON lines. On SIGINT the
+// http.Server shuts down first (requests finish; streams end so that
+// browsers resume elsewhere), then the runtime (sessions stop).
+//
+//	go run ./examples/web -addr 127.0.0.1:8080
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+	"github.com/troupe-go/troupe/serve"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	ttl := flag.Duration("ttl", 10*time.Minute, "a session stops after this long without a request")
+	flag.Parse()
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("http://%s/\n", l.Addr())
+	if err := serveUntilInterrupt(l, *ttl, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// serveUntilInterrupt serves on l until SIGINT; started, if not nil, runs
+// once the server is up and the signal is watched.
+func serveUntilInterrupt(l net.Listener, ttl time.Duration, started func()) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return run(ctx, l, ttl, 10*time.Second, started)
+}
+
+// run serves on l until ctx ends, then shuts down within grace: the
+// http.Server first, then the runtime.
+func run(ctx context.Context, l net.Listener, ttl, grace time.Duration, started func()) error {
+	rt, err := troupe.New()
+	if err != nil {
+		return err
+	}
+	closing, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
+	hs := &http.Server{Handler: newApp(rt, ttl, closing).routes(), ReadHeaderTimeout: 10 * time.Second}
+	hs.RegisterOnShutdown(endStreams) // Shutdown waits for requests, and a stream never ends by itself
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(l) }()
+	if started != nil {
+		started()
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+		served <- err
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if herr := hs.Shutdown(sctx); herr != nil {
+		_ = hs.Close()
+		err = errors.Join(err, herr)
+	}
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return errors.Join(err, rt.Shutdown(sctx))
+}
+
+// app serves sessions on a runtime.
+type app struct {
+	rt      *troupe.Runtime
+	ttl     time.Duration
+	closing context.Context // cancelled when the server shuts down: streams end
+}
+
+func newApp(rt *troupe.Runtime, ttl time.Duration, closing context.Context) *app {
+	return &app{rt: rt, ttl: ttl, closing: closing}
+}
+
+func (a *app) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.page)
+	mux.HandleFunc("POST /notes", a.addNoteForm)
+	mux.Handle("GET /api/session", serve.Method(Look, a.session, noBody, serve.EncodeJSON[View]))
+	mux.Handle("POST /api/notes", serve.Method(AddNote, a.session, serve.DecodeJSON[Note], serve.EncodeJSON[View],
+		serve.WithMaxBody(4<<10)))
+	mux.Handle("GET /api/notes/events", a.untilClosing(serve.SSE(Notes, a.session, noBody, text)))
+	mux.Handle("GET /api/notes/lines", a.untilClosing(serve.JSONLines(Notes, a.session, noBody)))
+	return withSessionID(mux)
+}
+
+// session is the serve.Target of every route: the session actor of the
+// request's session id, made on its first request.
+func (a *app) session(r *http.Request) (*actor.Ref[*Session], error) {
+	id := sessionID(r)
+	ref, _, err := troupe.LookupOrSpawn(a.rt, "session:"+id, func() *Session { return &Session{ID: id} },
+		actor.WithIdleTimeout(a.ttl, Expire, struct{}{}))
+	return ref, err
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<title>troupe sessions</title>
+<h1>Session {{.ID}}</h1>
+<p>Visits: {{.Visits}}</p>
+<ul id="notes">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>
+<form method="post" action="/notes"><input name="text" autofocus> <button>Add a note</button></form>
+<p>API: <a href="/api/session">GET /api/session</a> · POST /api/notes {"text": "…"} ·
+<a href="/api/notes/lines">GET /api/notes/lines</a> · GET /api/notes/events (below, live)</p>
+<ul id="live"></ul>
+<script>
+new EventSource("/api/notes/events").onmessage = e => {
+	const li = document.createElement("li");
+	li.textContent = "#" + e.lastEventId + ": " + e.data;
+	document.getElementById("live").append(li);
+};
+</script>
+`))
+
+// page is the session's page: a visit, then its view.
+func (a *app) page(w http.ResponseWriter, r *http.Request) {
+	v, err := callSession(r, a, Visit, struct{}{})
+	if err != nil {
+		http.Error(w, http.StatusText(serve.StatusOf(err)), serve.StatusOf(err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = pageTmpl.Execute(w, v)
+}
+
+// addNoteForm adds the form's note and goes back to the page.
+func (a *app) addNoteForm(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if _, err := callSession(r, a, AddNote, Note{Text: r.FormValue("text")}); err != nil {
+		http.Error(w, err.Error(), serve.StatusOf(err))
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// callSession calls m on the request's session. A session that stopped
+// (expired) between its lookup and the call is made again, once.
+func callSession[Q, R any](r *http.Request, a *app, m *actor.Method[*Session, Q, R], q Q) (R, error) {
+	for try := 0; ; try++ {
+		ref, err := a.session(r)
+		if err != nil {
+			var zero R
+			return zero, err
+		}
+		v, err := m.Call(r.Context(), ref, q)
+		if !errors.Is(err, actor.ErrStopped) || try == 1 {
+			return v, err
+		}
+	}
+}
+
+// untilClosing ends a stream's request when the server shuts down: the
+// browser's EventSource then resumes (Last-Event-ID) wherever it
+// reconnects.
+func (a *app) untilClosing(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(a.closing, cancel)
+		defer stop()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func noBody(*http.Request) (struct{}, error) { return struct{}{}, nil }
+
+func text(s string) ([]byte, error) { return []byte(s), nil }
+
+// The session id travels in a cookie; withSessionID gives a request
+// without a valid one a new id.
+const cookieName = "sid"
+
+type sidKey struct{}
+
+func withSessionID(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := ""
+		if c, err := r.Cookie(cookieName); err == nil && validID(c.Value) {
+			id = c.Value
+		} else {
+			id = newID()
+			http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sidKey{}, id)))
+	})
+}
+
+func sessionID(r *http.Request) string { return r.Context().Value(sidKey{}).(string) }
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func validID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}

@@ -1,0 +1,90 @@
+// Package serve embeds troupe in network servers: a TCP server that runs
+// one actor per connection, and HTTP handlers that call actors.
+//
+// # One actor per connection
+//
+// A [Server] accepts connections and spawns, for each, an actor whose state
+// the session factory makes. The actor gets its input as ordinary typed
+// messages in its mailbox: each frame for [Session.Frame] (the reader
+// waits until it is handled before it reads on), the idle timeout for
+// [IdleHandler.Idle], the close for [CloseHandler.Closed]. So a session's
+// state needs no lock, other actors can call it like any actor, and
+// whitelists, supervision and dead letters apply. The echo server of cogen:
+//
+//	type echo struct{ conn *serve.Conn }
+//
+//	func (e *echo) Frame(c *actor.Ctx, line []byte) error {
+//		if string(bytes.TrimSpace(line)) == "exit" {
+//			err := e.conn.Write(c.Context(), []byte("GOOD BYE"))
+//			e.conn.Close() // after what is queued
+//			return err
+//		}
+//		return e.conn.Write(c.Context(), line) // the call's deadline is the write's
+//	}
+//
+//	srv, err := serve.New(rt, func(conn *serve.Conn) *echo {
+//		_ = conn.Write(context.Background(), []byte("WELCOME TO ECHO SERVER !\r\n"))
+//		return &echo{conn}
+//	}, serve.WithLines(8192), serve.WithIdleTimeout(time.Minute))
+//	go srv.ListenAndServe(":7777")
+//	...
+//	srv.Shutdown(ctx) // then rt.Shutdown(ctx)
+//
+// # Framing
+//
+// Input is cut into lines ([WithLines], the default: each keeps its '\n',
+// at most the limit long) or length-prefixed frames ([WithLengthPrefix]: a
+// 4-byte big-endian length, checked against the limit before anything is
+// allocated). A frame over its limit closes the connection with a
+// [*LimitError]. The next frame is read only after Frame returns, so a slow
+// actor slows its client down through TCP's flow control; a frame is valid
+// only until Frame returns.
+//
+// # Writes
+//
+// [Conn.Write] and [Conn.Send] queue bytes and return at once: a slow
+// client never blocks its actor. The queue is bounded ([WithWriteQueue]):
+// a write that does not fit fails with a [*QueueFullError]. A write's ctx
+// deadline is its write deadline (else [WithWriteTimeout]); bytes that miss
+// it close the connection with [ErrWriteTimeout].
+//
+// # Idle timeout
+//
+// [WithIdleTimeout] uses actor.WithIdleTimeout: the count runs on the
+// runtime's timer wheel and restarts after each frame (and each written
+// batch with [WithIdleOnWrite]). Without an IdleHandler an idle connection
+// closes with [ErrIdleTimeout].
+//
+// # HTTP
+//
+// [Method] serves an actor.Method as an http.Handler: the call's ctx is
+// the request's, so a client that goes away cancels it, and only the
+// handler writes the response, after the call. Errors map to statuses
+// through [StatusOf] (timeout 504, stopped or full mailbox 503, body over
+// the cap 413). [SSE] and [JSONLines] serve an actor.Stream as
+// server-sent events (Last-Event-ID resumes) or JSON lines.
+//
+// # Goroutines and shutdown
+//
+// A Server runs an accept loop per Serve call (on the caller's goroutine),
+// and per connection a reader goroutine for its life plus a writer
+// goroutine while it has bytes queued. Every one belongs to the Server.
+// [Server.Shutdown] stops accepting, lets each connection finish the frame
+// in hand and write what is queued, shuts the server's side and waits
+// briefly ([WithLinger]) for the client's, closes the sockets, stops the
+// actors, and returns once all goroutines have exited; past its ctx it
+// forces the stop. [Server.Close] closes everything now and kills the
+// actors. Both are idempotent; afterwards Serve returns [ErrServerClosed].
+// Shut the server down before its runtime. HTTP handlers start no
+// goroutine: they run on net/http's.
+//
+// # Costs
+//
+// An idle connection costs its reader goroutine (its stack, 4 KiB once it
+// has delivered a frame), a 4 KiB read buffer, the actor with its idle
+// timer and mailbox (~1 KiB after traffic) and the Conn (~300 bytes); write
+// buffers are pooled and held only while bytes are queued. Delivering a
+// frame allocates nothing (one message, reused); an echoed line is one
+// copy and, usually, one write(2) on the actor's turn. Writes queued while
+// the writer is busy go out together in one system call.
+package serve

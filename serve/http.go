@@ -1,0 +1,275 @@
+package serve
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// DefaultMaxBody is the request body cap of Method (WithMaxBody).
+const DefaultMaxBody = 1 << 20
+
+// Target picks the actor a request is for: one fixed actor (To), or one
+// per session, found or made by name (runtime.LookupOrSpawn). Its error
+// becomes the response's status through StatusOf (runtime.ErrNotFound:
+// 404).
+type Target[S any] func(r *http.Request) (*actor.Ref[S], error)
+
+// To is the Target of one actor.
+func To[S any](ref *actor.Ref[S]) Target[S] {
+	return func(*http.Request) (*actor.Ref[S], error) { return ref, nil }
+}
+
+// MethodOption configures Method.
+type MethodOption interface{ applyMethod(*methodConfig) }
+
+type methodOption func(*methodConfig)
+
+func (f methodOption) applyMethod(c *methodConfig) { f(c) }
+
+type methodConfig struct {
+	maxBody  int64
+	timeout  time.Duration
+	writeErr func(w http.ResponseWriter, r *http.Request, code int, err error)
+}
+
+// WithMaxBody caps request bodies at n bytes (default DefaultMaxBody; must
+// be > 0): a larger body is answered 413 Request Entity Too Large, before
+// the call — at once if its Content-Length says so, else when decode reads
+// past the cap.
+func WithMaxBody(n int64) MethodOption {
+	return methodOption(func(c *methodConfig) { c.maxBody = n })
+}
+
+// WithTimeout bounds each call to d from the request's arrival (default:
+// the runtime's call timeout; must be > 0); past it the answer is 504.
+func WithTimeout(d time.Duration) MethodOption {
+	return methodOption(func(c *methodConfig) { c.timeout = d })
+}
+
+// WithErrorWriter writes error responses with f instead of http.Error;
+// code is the status StatusOf chose (400 for a decode error).
+func WithErrorWriter(f func(w http.ResponseWriter, r *http.Request, code int, err error)) MethodOption {
+	return methodOption(func(c *methodConfig) { c.writeErr = f })
+}
+
+// StatusError is an error with the HTTP status it should be answered
+// with. Return one from a Target, a decode function or a handler to choose
+// the status; its message is the response's body.
+type StatusError struct {
+	Code int
+	Err  error
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%d %s: %v", e.Code, http.StatusText(e.Code), e.Err)
+}
+
+// Unwrap returns Err.
+func (e *StatusError) Unwrap() error { return e.Err }
+
+// StatusOf maps an error to the HTTP status Method answers it with:
+//
+//	nil                                   200 OK
+//	*StatusError                          its Code
+//	*http.MaxBytesError                   413 Request Entity Too Large
+//	runtime.ErrNotFound                   404 Not Found
+//	actor.ErrTimeout (DeadlineExceeded)   504 Gateway Timeout
+//	actor.ErrMailboxFull (ErrDropped)     503 Service Unavailable, with Retry-After: 1
+//	actor.ErrStopped                      503 Service Unavailable
+//	anything else (a handler's error,
+//	  *actor.PanicError, ErrCallCycle)    500 Internal Server Error
+//
+// A full mailbox is 503, not 429: it says the actor is overloaded, which
+// is the server's state, not that this client sent too much (a Target
+// that rate-limits per client can return a *StatusError with 429). It
+// differs from a stopped actor by its Retry-After. O(depth of err's chain).
+func StatusOf(err error) int {
+	var se *StatusError
+	var mb *http.MaxBytesError
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.As(err, &se):
+		return se.Code
+	case errors.As(err, &mb):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, troupe.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, actor.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, actor.ErrMailboxFull), errors.Is(err, actor.ErrStopped):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// Method serves m, called on the actor to picks, as an http.Handler: decode
+// reads the request (its body capped, WithMaxBody), the call runs with
+// r.Context() as its ctx, and encode writes the reply. The actor never
+// sees the ResponseWriter: only this handler writes, after the call ended
+// and before it returns.
+//
+// A client that goes away cancels the call (the handler's c.Context() is
+// cancelled; a call not started yet never runs) and nothing is written. A
+// Target or call error is answered with StatusOf's status, a decode error
+// with 400 (or StatusOf's status if it is a *StatusError or a body over
+// the cap), an encode error with 500 if encode wrote nothing yet. Error
+// bodies are the error's message for 4xx and *StatusError, the status text
+// for 5xx (WithErrorWriter changes that).
+//
+// It panics if m, to, decode or encode is nil or an option is out of
+// range: programmer errors. The handler is safe for concurrent use; its
+// cost is the call's (two allocations) plus decode's and encode's.
+func Method[S, Q, R any](m *actor.Method[S, Q, R], to Target[S], decode func(*http.Request) (Q, error),
+	encode func(http.ResponseWriter, R) error, opts ...MethodOption) http.Handler {
+	if m == nil || to == nil || decode == nil || encode == nil {
+		panic("serve: Method with a nil method, target, decode or encode")
+	}
+	return &methodHandler[S, Q, R]{m: m, to: to, decode: decode, encode: encode, cfg: methodConfigOf(opts)}
+}
+
+// methodConfigOf applies opts; it panics on an invalid one.
+func methodConfigOf(opts []MethodOption) methodConfig {
+	cfg := methodConfig{maxBody: DefaultMaxBody, writeErr: writeError}
+	for _, o := range opts {
+		if o == nil {
+			panic("serve: nil MethodOption")
+		}
+		o.applyMethod(&cfg)
+	}
+	if cfg.maxBody <= 0 || cfg.timeout < 0 || cfg.writeErr == nil {
+		panic(fmt.Sprintf("serve: %v: body cap %d, timeout %v, error writer set %t",
+			ErrInvalidOption, cfg.maxBody, cfg.timeout, cfg.writeErr != nil))
+	}
+	return cfg
+}
+
+type methodHandler[S, Q, R any] struct {
+	m      *actor.Method[S, Q, R]
+	to     Target[S]
+	decode func(*http.Request) (Q, error)
+	encode func(http.ResponseWriter, R) error
+	cfg    methodConfig
+}
+
+func (h *methodHandler[S, Q, R]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ref, q, ok := prepare(&h.cfg, w, r, h.to, h.decode)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	if h.cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.cfg.timeout)
+		defer cancel()
+	}
+	v, err := h.m.Call(ctx, ref, q)
+	if err != nil {
+		h.cfg.fail(w, r, err)
+		return
+	}
+	tw := &trackedWriter{ResponseWriter: w}
+	if err := h.encode(tw, v); err != nil && !tw.wrote {
+		h.cfg.fail(w, r, err)
+	}
+}
+
+// prepare caps the body, picks the actor and decodes the request; it
+// answers a failure itself and then reports false.
+func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request, to Target[S],
+	decode func(*http.Request) (Q, error)) (*actor.Ref[S], Q, bool) {
+	var q Q
+	if r.ContentLength > cfg.maxBody {
+		cfg.fail(w, r, &http.MaxBytesError{Limit: cfg.maxBody})
+		return nil, q, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
+	ref, err := to(r)
+	if err != nil {
+		cfg.fail(w, r, err)
+		return nil, q, false
+	}
+	q, err = decode(r)
+	if err != nil {
+		if code := StatusOf(err); code == http.StatusInternalServerError {
+			err = &StatusError{Code: http.StatusBadRequest, Err: err}
+		}
+		cfg.fail(w, r, err)
+		return nil, q, false
+	}
+	return ref, q, true
+}
+
+// fail answers err, unless the client has gone: then nobody would read it.
+func (cfg *methodConfig) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return
+	}
+	code := StatusOf(err)
+	if errors.Is(err, actor.ErrMailboxFull) {
+		w.Header().Set("Retry-After", "1")
+	}
+	cfg.writeErr(w, r, code, err)
+}
+
+// writeError is the default error writer: http.Error with the error's
+// message for 4xx and *StatusError, the status text for 5xx.
+func writeError(w http.ResponseWriter, _ *http.Request, code int, err error) {
+	msg := http.StatusText(code)
+	var se *StatusError
+	if errors.As(err, &se) {
+		msg = se.Err.Error()
+	} else if code < 500 {
+		msg = err.Error()
+	}
+	http.Error(w, msg, code)
+}
+
+// trackedWriter notes whether anything was written.
+type trackedWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *trackedWriter) WriteHeader(code int) {
+	t.wrote = true
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *trackedWriter) Write(p []byte) (int, error) {
+	t.wrote = true
+	return t.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the original writer.
+func (t *trackedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// DecodeJSON decodes the request's body as one JSON value of type Q: a
+// decode function for Method. An empty body is an error (io.EOF).
+func DecodeJSON[Q any](r *http.Request) (Q, error) {
+	var q Q
+	err := json.NewDecoder(r.Body).Decode(&q)
+	return q, err
+}
+
+// EncodeJSON writes v as JSON with Content-Type application/json: an
+// encode function for Method. It marshals before writing, so a value that
+// cannot be marshalled is answered 500.
+func EncodeJSON[R any](w http.ResponseWriter, v R) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	_, err = w.Write(append(b, '\n'))
+	return err
+}

@@ -1,0 +1,285 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// Server serves TCP connections, one actor per connection. Make it with
+// New; run it with Serve or ListenAndServe; stop it with Shutdown or
+// Close. Safe for concurrent use.
+//
+// Goroutines: one accept loop per Serve call (on the caller's goroutine)
+// and, per connection, a reader and, while bytes are queued, a writer (see
+// Conn). Shutdown and Close wait for every one of them.
+type Server struct {
+	b   binder
+	cfg config
+
+	forced context.Context    // done once the stop is forced (Close, or Shutdown's ctx)
+	force  context.CancelFunc // forces it
+	done   chan struct{}      // closed when every goroutine has exited, after a stop began
+
+	mu        sync.Mutex // guards the fields below
+	stopping  bool
+	listeners map[net.Listener]struct{}
+	conns     map[*Conn]struct{}
+	wg        sync.WaitGroup // accept loops and readers; Add only under mu while !stopping
+}
+
+// New returns a server whose every connection runs an actor of state
+// open(conn), spawned on rt when the connection is accepted (open runs on
+// the connection's reader goroutine, before any frame). S may also
+// implement IdleHandler, CloseHandler, actor.Starter and actor.Stopper.
+// open should be quick and must not panic: it runs outside any actor, so
+// nothing recovers it (greet from it with Write, or from actor.Starter).
+// Errors: ErrNilRuntime, ErrInvalidOption. It starts no goroutine.
+func New[S Session](rt *troupe.Runtime, open func(conn *Conn) S, opts ...Option) (*Server, error) {
+	if rt == nil {
+		return nil, ErrNilRuntime
+	}
+	if open == nil {
+		return nil, fmt.Errorf("%w: nil session factory", ErrInvalidOption)
+	}
+	cfg := defaults()
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidOption)
+		}
+		o.apply(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, done: make(chan struct{}),
+		listeners: make(map[net.Listener]struct{}), conns: make(map[*Conn]struct{})}
+	s.forced, s.force = context.WithCancel(context.Background())
+	s.b = newBinding(rt, open, &s.cfg)
+	return s, nil
+}
+
+// ListenAndServe listens on the TCP address addr and calls Serve. It
+// blocks, and returns ErrServerClosed after Shutdown or Close, or the
+// error that stopped it.
+func (s *Server) ListenAndServe(addr string) error {
+	if s.isStopping() {
+		return ErrServerClosed
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(l)
+}
+
+// Serve accepts connections on l and serves each on its own actor, until
+// l fails or the server stops. It blocks, closes l before it returns, and
+// always returns an error: ErrServerClosed after Shutdown or Close, else
+// l's. Temporary accept errors (out of file descriptors, …) are logged and
+// retried after a pause of 5 ms doubling to 1 s. Past WithMaxConns, a
+// connection is closed as soon as it is accepted. Serve may be called
+// with several listeners at once.
+func (s *Server) Serve(l net.Listener) error {
+	if !s.track(l) {
+		_ = l.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(l)
+	var pause time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.isStopping() {
+				return ErrServerClosed
+			}
+			var ne interface{ Temporary() bool }
+			if errors.As(err, &ne) && ne.Temporary() {
+				pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+				s.log(slog.LevelWarn, "serve: accept failed; retrying", "err", err, "pause", pause)
+				if !s.pause(pause) {
+					return ErrServerClosed
+				}
+				continue
+			}
+			return err
+		}
+		pause = 0
+		s.admit(nc)
+	}
+}
+
+// pause waits d, or less if the server stops; it reports whether the
+// server still runs.
+func (s *Server) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return !s.isStopping()
+	case <-s.forced.Done():
+		return false
+	}
+}
+
+// admit starts serving nc, or refuses it.
+func (s *Server) admit(nc net.Conn) {
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		_ = nc.Close()
+		return
+	}
+	if n := s.cfg.maxConns; n > 0 && len(s.conns) >= n {
+		s.mu.Unlock()
+		_ = nc.Close()
+		s.log(slog.LevelWarn, "serve: connection refused", "remote", nc.RemoteAddr(), "err", ErrTooManyConns, "max", n)
+		return
+	}
+	c := newConn(s, nc)
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go c.serve()
+}
+
+func (s *Server) connDone(c *Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+func (s *Server) track(l net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.listeners[l] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(l net.Listener) {
+	s.mu.Lock()
+	_, ok := s.listeners[l]
+	delete(s.listeners, l)
+	s.mu.Unlock()
+	if ok {
+		_ = l.Close()
+	}
+	s.wg.Done()
+}
+
+func (s *Server) isStopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopping
+}
+
+// Conns is the number of connections being served, those closing
+// included. It does not block for long; O(1).
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Shutdown stops the server gracefully and waits: it closes the listeners
+// (Serve returns ErrServerClosed), then closes every connection as
+// Conn.Close does — the frame being handled finishes, frames not yet
+// handled are dropped, queued writes are written — with reason
+// ErrServerClosed, and stops every connection's actor. It returns nil once
+// every goroutine of the server has exited and every actor has stopped.
+//
+// If ctx ends first, the stop is forced as by Close and Shutdown returns
+// ctx's error at once; call Close to wait for the forced stop. Shut the
+// server down before its runtime. Safe to call many times, and
+// concurrently with Close: each caller waits on its own ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.begin()
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.forceStop()
+	return ctx.Err()
+}
+
+// Close stops the server now and waits: listeners and sockets are closed,
+// queued writes dropped, frame calls in flight abandoned (the handlers'
+// Contexts are cancelled), and every connection's actor is killed. It
+// returns once every goroutine of the server has exited; the reason given
+// to CloseHandlers is ErrServerClosed (or an earlier one). It forces a
+// Shutdown under way. Safe to call many times; it returns nil.
+func (s *Server) Close() error {
+	s.begin()
+	s.forceStop()
+	<-s.done
+	return nil
+}
+
+// begin starts the stop, once: no more listeners or connections, every
+// listener closed, every connection asked to close gracefully, and a
+// goroutine that closes done once all the server's goroutines are gone.
+func (s *Server) begin() {
+	s.mu.Lock()
+	if s.stopping {
+		s.mu.Unlock()
+		return
+	}
+	s.stopping = true
+	ls := make([]net.Listener, 0, len(s.listeners))
+	for l := range s.listeners {
+		ls = append(ls, l)
+	}
+	clear(s.listeners)
+	cs := s.connList()
+	s.mu.Unlock()
+	for _, l := range ls {
+		_ = l.Close()
+	}
+	for _, c := range cs {
+		c.closeWith(ErrServerClosed)
+	}
+	go func() {
+		s.wg.Wait()
+		s.force() // releases the context's resources
+		close(s.done)
+	}()
+}
+
+// forceStop aborts every connection that is left.
+func (s *Server) forceStop() {
+	s.force()
+	s.mu.Lock()
+	cs := s.connList()
+	s.mu.Unlock()
+	for _, c := range cs {
+		c.abort(ErrServerClosed)
+	}
+}
+
+// connList returns the connections; the caller holds mu.
+func (s *Server) connList() []*Conn {
+	cs := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// log logs msg at level through the WithLogger logger, if any.
+func (s *Server) log(level slog.Level, msg string, args ...any) {
+	if s.cfg.logger != nil {
+		s.cfg.logger.Log(context.Background(), level, msg, args...)
+	}
+}

@@ -1,0 +1,160 @@
+package serve
+
+import (
+	"context"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// Session is the state of a connection's actor. Frame handles one frame of
+// input, on the actor's turn: the connection's reader sends it as a
+// message to the actor and waits until Frame has returned before it reads
+// on, so a slow actor slows its client down through TCP, never queues
+// without bound. frame is valid only until Frame returns: Write and Send
+// copy it; copy it to keep it. A non-nil error closes the connection
+// gracefully with that reason; so does a panic (with ErrFramePanicked; the
+// *actor.PanicError goes to the runtime's dead letters and the actor's
+// supervision, as for any oneway). Frame has no deadline of its own: one
+// that never returns holds its connection (even its idle timeout waits for
+// the turn) until Server.Close; hand long work off the turn.
+type Session interface {
+	Frame(c *actor.Ctx, frame []byte) error
+}
+
+// IdleHandler is implemented by sessions that choose what an idle timeout
+// does. Idle runs on the actor's turn as a oneway once the connection has
+// delivered no frame for the idle timeout; a nil error keeps the
+// connection open (the next frame restarts the count; a write too, with
+// WithIdleOnWrite), a non-nil one closes it gracefully with that reason.
+// Without it, or if it panics, the connection closes with ErrIdleTimeout.
+type IdleHandler interface {
+	Idle(c *actor.Ctx) error
+}
+
+// CloseHandler is implemented by sessions that want to know why their
+// connection closed. Closed runs on the actor's turn as a oneway, once,
+// after the socket is closed and the connection's goroutines have ended;
+// the actor then stops (after what is queued). A forced stop (Close, or a
+// Shutdown past its ctx) kills the actor instead: Closed does not run then,
+// the actor's Stopping hook (actor.Stopper) always does. reason is nil if the
+// session closed the connection with Conn.Close, io.EOF if the client
+// closed its side, else ErrServerClosed, ErrIdleTimeout, ErrWriteTimeout,
+// a *LimitError, the error Frame or Idle returned, a *actor.PanicError, or
+// the network's error.
+type CloseHandler interface {
+	Closed(c *actor.Ctx, reason error)
+}
+
+// frameMsg is a connection's frame on its way to the actor: one per
+// connection, reused for every frame, so that delivering one allocates
+// nothing. The reader writes p, casts the message, and waits on done;
+// the actor's turn writes err and signals done. The cast and the channel
+// order their accesses.
+type frameMsg struct {
+	p    []byte
+	err  error
+	done chan struct{} // capacity 1
+}
+
+func (f *frameMsg) handled() { f.done <- struct{}{} }
+
+// binder is what a Server knows of its sessions' type: how to spawn a
+// connection's actor and call it.
+type binder interface {
+	spawn(c *Conn) error // sets c.ref and c.actorDone
+	frame(c *Conn) error
+	wrote(c *Conn)
+	closed(ctx context.Context, c *Conn, reason error) error
+}
+
+// binding is the binder of sessions of type S: the methods every
+// connection's actor of one server runs.
+type binding[S Session] struct {
+	rt       *troupe.Runtime
+	open     func(*Conn) S
+	idle     *actor.Method[S, *Conn, struct{}]
+	frameM   *actor.Method[S, *frameMsg, struct{}]
+	wroteM   *actor.Method[S, struct{}, struct{}]
+	closedM  *actor.Method[S, error, struct{}]
+	idleTime func() actor.Option // nil: no idle timeout
+}
+
+func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) *binding[S] {
+	b := &binding[S]{rt: rt, open: open}
+	b.frameM = actor.NewMethod("serve.frame", func(s S, c *actor.Ctx, f *frameMsg) (struct{}, error) {
+		f.err = ErrFramePanicked
+		defer f.handled() // also when Frame panics: no recover here, the actor's own reports it
+		f.err = s.Frame(c, f.p)
+		return struct{}{}, nil
+	})
+	b.wroteM = actor.NewMethod("serve.wrote", func(S, *actor.Ctx, struct{}) (struct{}, error) {
+		return struct{}{}, nil // a write counts as activity for the idle timeout
+	})
+	b.closedM = actor.NewMethod("serve.closed", func(s S, c *actor.Ctx, reason error) (struct{}, error) {
+		if h, ok := any(s).(CloseHandler); ok {
+			h.Closed(c, reason)
+		}
+		return struct{}{}, nil
+	})
+	b.idle = actor.NewMethod("serve.idle", func(s S, c *actor.Ctx, conn *Conn) (struct{}, error) {
+		reason, decided := error(ErrIdleTimeout), false
+		// Without recover: a panic in Idle goes on to the actor's
+		// supervision, and the connection still closes.
+		defer func() {
+			if !decided || reason != nil {
+				conn.closeWith(reason)
+			}
+		}()
+		if h, ok := any(s).(IdleHandler); ok {
+			reason = h.Idle(c)
+		}
+		decided = true
+		return struct{}{}, nil
+	})
+	return b
+}
+
+func (b *binding[S]) ref(c *Conn) *actor.Ref[S] { return c.ref.(*actor.Ref[S]) }
+
+func (b *binding[S]) spawn(c *Conn) error {
+	var opts []actor.Option
+	if d := c.srv.cfg.idle; d > 0 {
+		opts = append(opts, actor.WithIdleTimeout(d, b.idle, c))
+	}
+	ref, err := actor.Spawn(b.rt, b.open(c), opts...)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.ref = ref
+	c.mu.Unlock()
+	c.actorDone = ref.Done()
+	return nil
+}
+
+// frame sends the connection's frame message to the actor; the reader
+// then waits for its handled signal.
+func (b *binding[S]) frame(c *Conn) error { return b.frameM.Cast(b.ref(c), &c.fm) }
+
+// wrote tells the actor a batch was written, from the writer goroutine: a
+// batch written before the spawn returned (a greeting) needs no telling.
+func (b *binding[S]) wrote(c *Conn) {
+	c.mu.Lock()
+	ref, _ := c.ref.(*actor.Ref[S])
+	c.mu.Unlock()
+	if ref != nil {
+		_ = b.wroteM.Cast(ref, struct{}{})
+	}
+}
+
+// closed tells the actor why its connection closed and stops it, waiting
+// for its stop within ctx.
+func (b *binding[S]) closed(ctx context.Context, c *Conn, reason error) error {
+	ref := b.ref(c)
+	if ref.Stopped() {
+		return nil
+	}
+	_ = b.closedM.Cast(ref, reason) // refused only if the actor is stopping: nobody to tell
+	return ref.Stop(ctx)
+}

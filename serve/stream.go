@@ -1,0 +1,221 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// SSE serves stream s, opened on the actor to picks, as server-sent
+// events: each item is an event whose id is its sequence number and whose
+// data is encode's bytes (one data line per line of them). A browser that
+// reconnects sends the last id it saw as Last-Event-ID, and the stream is
+// opened again with actor.Since(id+1): it resumes where it was. A
+// Last-Event-ID that is not a sequence number is answered 400.
+//
+// The stream's clean end is an event named "end" (so the browser's
+// EventSource can close instead of reconnecting), any other end an event
+// named "error" whose data is the error's message (*actor.TruncatedError:
+// the reader fell behind the journal). Errors before the first byte — the
+// Target's, decode's, Open's — are answered with StatusOf's status, as by
+// Method; a client that goes away detaches the reader (the producer's
+// Out.Context is cancelled once it was the last) and nothing more is
+// written. Each event is flushed as it is written. WithMaxBody caps the
+// request's body; WithTimeout bounds the whole response.
+//
+// It panics if an argument is nil or an option is out of range. Safe for
+// concurrent use; it starts no goroutine.
+func SSE[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decode func(*http.Request) (Q, error),
+	encode func(E) ([]byte, error), opts ...MethodOption) http.Handler {
+	if encode == nil {
+		panic("serve: SSE with a nil encode")
+	}
+	return newStreamHandler(s, to, decode, opts, sse[E]{encode: encode})
+}
+
+// JSONLines serves stream s, opened on the actor to picks, as JSON lines
+// over a chunked response (Content-Type application/x-ndjson): one line
+// {"seq":N,"value":V} per item, V marshalled with encoding/json. A since=N
+// query parameter opens the stream with actor.Since(N), to resume; one
+// that is not a sequence number is answered 400. A clean end ends the
+// body; any other end is a last line {"error":"message"}. Otherwise as
+// SSE.
+func JSONLines[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decode func(*http.Request) (Q, error),
+	opts ...MethodOption) http.Handler {
+	return newStreamHandler(s, to, decode, opts, jsonLines[E]{})
+}
+
+// format writes a stream in one wire format.
+type format[E any] interface {
+	contentType() string
+	position(r *http.Request) ([]actor.FollowOption, error)
+	item(b *bytes.Buffer, it actor.Item[E]) error
+	end(b *bytes.Buffer, err error) // err nil: a clean end
+}
+
+type streamHandler[S, Q, E any] struct {
+	s      *actor.Stream[S, Q, E]
+	to     Target[S]
+	decode func(*http.Request) (Q, error)
+	cfg    methodConfig
+	f      format[E]
+}
+
+func newStreamHandler[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decode func(*http.Request) (Q, error),
+	opts []MethodOption, f format[E]) http.Handler {
+	if s == nil || to == nil || decode == nil {
+		panic("serve: stream handler with a nil stream, target or decode")
+	}
+	return &streamHandler[S, Q, E]{s: s, to: to, decode: decode, cfg: methodConfigOf(opts), f: f}
+}
+
+func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	pos, err := h.f.position(r)
+	if err != nil {
+		h.cfg.fail(w, r, &StatusError{Code: http.StatusBadRequest, Err: err})
+		return
+	}
+	ref, q, ok := prepare(&h.cfg, w, r, h.to, h.decode)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	if h.cfg.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, h.cfg.timeout)
+		defer cancel()
+	}
+	f, err := h.s.Open(ctx, ref, q, pos...)
+	if err != nil {
+		h.cfg.fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", h.f.contentType())
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	var b bytes.Buffer
+	send := func() bool {
+		_, err := w.Write(b.Bytes())
+		b.Reset()
+		return err == nil && rc.Flush() == nil
+	}
+	for it, err := range f.All() {
+		if err == nil {
+			err = h.f.item(&b, it)
+		}
+		if err != nil {
+			if r.Context().Err() == nil { // else the client has gone
+				h.f.end(&b, err)
+				send()
+			}
+			return
+		}
+		if !send() {
+			return
+		}
+	}
+	h.f.end(&b, nil)
+	send()
+}
+
+// sse is the text/event-stream format.
+type sse[E any] struct{ encode func(E) ([]byte, error) }
+
+func (sse[E]) contentType() string { return "text/event-stream" }
+
+func (sse[E]) position(r *http.Request) ([]actor.FollowOption, error) {
+	id := r.Header.Get("Last-Event-ID")
+	if id == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || n == math.MaxUint64 {
+		return nil, fmt.Errorf("%w: Last-Event-ID %q", ErrBadPosition, id)
+	}
+	return []actor.FollowOption{actor.Since(n + 1)}, nil
+}
+
+func (f sse[E]) item(b *bytes.Buffer, it actor.Item[E]) error {
+	data, err := f.encode(it.V)
+	if err != nil {
+		return err
+	}
+	b.WriteString("id: ")
+	b.WriteString(strconv.FormatUint(it.Seq, 10))
+	b.WriteByte('\n')
+	writeData(b, data)
+	return nil
+}
+
+func (sse[E]) end(b *bytes.Buffer, err error) {
+	if err == nil {
+		b.WriteString("event: end\ndata:\n\n")
+		return
+	}
+	b.WriteString("event: error\n")
+	writeData(b, []byte(err.Error()))
+}
+
+// writeData writes data as an event's data lines (a line end is "\n",
+// "\r\n" or "\r") and ends the event.
+func writeData(b *bytes.Buffer, data []byte) {
+	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	for line := range bytes.SplitSeq(data, []byte("\n")) {
+		for part := range bytes.SplitSeq(line, []byte("\r")) {
+			b.WriteString("data: ")
+			b.Write(part)
+			b.WriteByte('\n')
+		}
+	}
+	b.WriteByte('\n')
+}
+
+// jsonLines is the application/x-ndjson format.
+type jsonLines[E any] struct{}
+
+func (jsonLines[E]) contentType() string { return "application/x-ndjson" }
+
+func (jsonLines[E]) position(r *http.Request) ([]actor.FollowOption, error) {
+	s := r.URL.Query().Get("since")
+	if s == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: since %q", ErrBadPosition, s)
+	}
+	return []actor.FollowOption{actor.Since(n)}, nil
+}
+
+func (jsonLines[E]) item(b *bytes.Buffer, it actor.Item[E]) error {
+	line, err := json.Marshal(struct {
+		Seq   uint64 `json:"seq"`
+		Value E      `json:"value"`
+	}{it.Seq, it.V})
+	if err != nil {
+		return err
+	}
+	b.Write(line)
+	b.WriteByte('\n')
+	return nil
+}
+
+func (jsonLines[E]) end(b *bytes.Buffer, err error) {
+	if err == nil {
+		return
+	}
+	line, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{err.Error()})
+	b.Write(line)
+	b.WriteByte('\n')
+}
