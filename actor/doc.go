@@ -58,6 +58,28 @@
 // reader's ctx detaches it; a producer that watches Out.Context stops when
 // nobody reads.
 //
+// # Pools
+//
+// [NewPool] spreads calls over workers of one state type, each an actor
+// made by a factory: [CallPool], [AskPool] and [CastPool] route one call by
+// the pool's strategy, [BroadcastPool] reaches every worker. [RoundRobin]
+// (the default) and [Random] cost O(1); [LeastBusy] picks an idle worker,
+// else the shortest queue; [Hash] keeps each key on one worker, across its
+// restarts, and moves only the keys of workers added or removed;
+// [Balancing] keeps one queue that idle workers take from (the best
+// makespan for uneven jobs sent in bursts); [First] asks several workers,
+// all at once or one more per stagger, and takes the first success,
+// cancelling the rest. Workers are supervised one by one: only the one that
+// panicked restarts, and the pool routes around it meanwhile; one that
+// stops is replaced. A call never goes to a stopped worker and is never
+// dropped: a busy pool queues it, bounded by its deadline, or with
+// [WithMaxQueued] refuses it with ErrPoolFull. Resize grows and shrinks a
+// live pool (a removed worker finishes its queue first); Stats counts
+// ready, busy, queued and restarting workers. [NewGroup] routes the same
+// way over actors spawned elsewhere (found with runtime.Lookup, say); a
+// member leaves when it stops. A pool call costs what a Call to an idle
+// actor costs: about 1.2× a Call to an actor that is already running.
+//
 // # Guarantees
 //
 //  1. One turn at a time: an actor never runs two handlers concurrently, so

@@ -1,0 +1,236 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/troupe-go/troupe/internal/engine"
+	"github.com/troupe-go/troupe/internal/nilness"
+)
+
+// The pools' and groups' sentinel errors (see also ErrStopped,
+// ErrTimeout, ErrCallCycle and the other call outcomes, which a call
+// through a pool returns as a direct call does).
+var (
+	// ErrPoolFull: every worker that could take the call is at its
+	// WithMaxQueued bound (or, in a group, has a full mailbox). The call
+	// was not queued anywhere. It wraps ErrMailboxFull.
+	ErrPoolFull = fmt.Errorf("actor: pool full: %w", ErrMailboxFull)
+	// ErrPoolStopped: the pool was stopped or killed (or lost its last
+	// worker and could not replace it), or the group was closed. It wraps
+	// ErrStopped.
+	ErrPoolStopped = fmt.Errorf("actor: pool stopped: %w", ErrStopped)
+	// ErrPoolSize: NewPool or Resize with a size ≤ 0.
+	ErrPoolSize = errors.New("actor: pool size must be > 0")
+	// ErrFactory: the pool's factory is nil, panicked (the error wraps the
+	// *PanicError) or returned a nil state (it wraps ErrNilState).
+	ErrFactory = errors.New("actor: pool factory failed")
+	// ErrEmptyGroup: NewGroup without a running member, or a call to a
+	// group whose members have all left.
+	ErrEmptyGroup = errors.New("actor: empty group")
+	// ErrNoHashKey: a call to a Hash pool with a request type no Hash
+	// option gave a key function for.
+	ErrNoHashKey = errors.New("actor: no hash key for this request type")
+	// ErrHashKey: the Hash key function panicked; the error wraps the
+	// *PanicError. The call was not sent.
+	ErrHashKey = errors.New("actor: hash key function failed")
+	// ErrNilPool: a call through a nil *Pool or *Group.
+	ErrNilPool = errors.New("actor: nil pool")
+)
+
+// Pool is a set of workers of state type S, each an actor made by the
+// pool's factory, that calls are spread over by a strategy: vanilla's
+// dealer, Akka's and protoactor-go's pool routers, poolboy. Call it with
+// CallPool, CastPool, AskPool and BroadcastPool.
+//
+// Workers are supervised one by one: a worker whose handler panics
+// restarts alone (its calls in flight keep their outcomes; the pool routes
+// around it until its fresh state is made), and a worker that stops on
+// its own is replaced. Calls never go to a stopped worker, and are never
+// dropped: a busy pool queues them, bounded by each call's deadline, or
+// refuses them with ErrPoolFull under WithMaxQueued.
+//
+// A Pool is safe for concurrent use. It runs no goroutine of its own: its
+// workers are actors of its runtime (children of the spawning actor, if
+// made with a handler's Ctx), and stop with it.
+type Pool[S any] struct {
+	r       router
+	factory func() S
+	spawner Spawner // where workers are spawned: the runtime, or a Ctx of the parent
+	sup     Supervision
+
+	grow sync.Mutex // serialises Resize
+
+	mu       sync.Mutex // guards the fields below and r.members' writes
+	slots    []*member  // the workers, by seed
+	retiring []*member  // workers shrunk away, still finishing their queue
+	done     chan struct{}
+	closed   bool // done is closed
+}
+
+var _ Router[int] = (*Pool[int])(nil)
+
+// NewPool starts a pool of size workers, each spawned with SpawnFunc on sp
+// (a runtime, or a handler's *Ctx for workers that are its children) from
+// factory, which must return a fresh, non-nil state each time (it is
+// called again for each restart and replacement). With no option the
+// strategy is RoundRobin, queues are unbounded and workers restart.
+//
+// Errors: ErrNilRuntime, ErrPoolSize (size ≤ 0), ErrFactory (nil factory,
+// a panic, a nil state), ErrInvalidOption, ErrStopped (the runtime or
+// parent is stopping). On error no worker is left running. Cost: size
+// spawns.
+func NewPool[S any](sp Spawner, size int, factory func() S, opts ...PoolOption) (*Pool[S], error) {
+	if sp == nil || nilness.Is(sp) {
+		return nil, ErrNilRuntime
+	}
+	sys := sp.Engine(engine.Seal{})
+	if sys == nil {
+		return nil, ErrNilRuntime
+	}
+	if size <= 0 {
+		return nil, fmt.Errorf("%w: %d", ErrPoolSize, size)
+	}
+	if factory == nil {
+		return nil, fmt.Errorf("%w: nil factory", ErrFactory)
+	}
+	cfg, err := poolConfigOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.sup.Directive == directiveDefault {
+		cfg.sup.Directive = Restart
+	}
+	p := &Pool[S]{factory: factory, spawner: sp, sup: cfg.sup, done: make(chan struct{})}
+	if x, ok := sp.(*Ctx); ok {
+		// A handler's Ctx is recycled when the handler returns: keep one
+		// of our own for the parent, to spawn replacements later.
+		p.spawner = &Ctx{c: x.c}
+	}
+	p.r.init(sys, cfg, "pool")
+	for i := range size {
+		m, err := p.spawn(uint64(i))
+		if err != nil {
+			p.Kill()
+			return nil, err
+		}
+		p.add(m)
+	}
+	return p, nil
+}
+
+func (p *Pool[S]) route() (*router, *S) {
+	if p == nil {
+		return nil, nil
+	}
+	return &p.r, nil
+}
+
+// Size is the number of workers now (a worker being replaced is not
+// counted until its replacement runs). O(1).
+func (p *Pool[S]) Size() int {
+	if p == nil {
+		return 0
+	}
+	return len(p.r.snapshot())
+}
+
+// Stopped reports whether Stop or Kill was called, or the pool lost its
+// last worker: calls fail with ErrPoolStopped. O(1).
+func (p *Pool[S]) Stopped() bool {
+	return p == nil || p.r.state.Load() != routerRunning
+}
+
+// Done is closed once the pool has stopped and every worker with it (also
+// the ones a Resize shrank away). It does not block.
+func (p *Pool[S]) Done() <-chan struct{} {
+	if p == nil {
+		return closedChan
+	}
+	return p.done
+}
+
+// Stop stops the pool gracefully and waits: new calls fail with
+// ErrPoolStopped at once, every worker finishes what is queued for it
+// (with Balancing, the shared queue is drained), then stops. If ctx ends
+// first, the workers left are killed (their queued calls fail with
+// ErrStopped) and Stop returns a *StopError naming them, matching ctx's
+// error, without waiting further (wait on Done). Idempotent; safe for
+// concurrent use. Do not wait for a pool's stop from one of its workers'
+// handlers (it would wait for itself): call Kill, or Stop from elsewhere.
+// Errors: ErrNilPool, ErrNilContext, *StopError.
+func (p *Pool[S]) Stop(ctx context.Context) error {
+	if p == nil {
+		return ErrNilPool
+	}
+	if ctx == nil {
+		return ErrNilContext
+	}
+	p.r.state.CompareAndSwap(routerRunning, routerStopping)
+	ws := p.workers()
+	for _, m := range ws {
+		m.c.requestStop(false)
+	}
+	for i, m := range ws {
+		select {
+		case <-m.c.doneCh():
+			continue
+		case <-ctx.Done():
+		}
+		var late []string
+		for _, m := range ws[i:] {
+			select {
+			case <-m.c.doneCh():
+			default:
+				late = append(late, m.c.String())
+			}
+		}
+		p.Kill()
+		return stopError(ctx, late)
+	}
+	p.checkDone()
+	return nil
+}
+
+// Kill stops the pool now: new calls fail with ErrPoolStopped, calls
+// waiting in the shared queue (Balancing) fail with ErrStopped, and every
+// worker is killed (see Ref.Kill). It does not wait; use Done for that.
+// Idempotent; a nil Pool is ignored.
+func (p *Pool[S]) Kill() {
+	if p == nil {
+		return
+	}
+	p.r.state.Store(routerKilled)
+	if q := p.r.shared; q != nil {
+		q.failAll(ErrStopped)
+	}
+	for _, m := range p.workers() {
+		m.c.requestStop(true)
+	}
+	p.checkDone()
+}
+
+// workers is every worker, retiring ones included.
+func (p *Pool[S]) workers() []*member {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append(slices.Clone(p.slots), p.retiring...)
+}
+
+// checkDone closes Done if the pool is stopped and has no worker left.
+func (p *Pool[S]) checkDone() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.checkDoneLocked()
+}
+
+func (p *Pool[S]) checkDoneLocked() {
+	if p.closed || p.r.state.Load() == routerRunning || len(p.slots)+len(p.retiring) > 0 {
+		return
+	}
+	p.closed = true
+	close(p.done)
+}

@@ -1,0 +1,324 @@
+package actor
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/troupe-go/troupe/internal/engine"
+	"github.com/troupe-go/troupe/mailbox"
+)
+
+// sharedQueue is a Balancing pool's one queue. Calls wait in it, in
+// arrival order, until a worker takes them; a worker takes one call at a
+// time, on its own turn, by running its pull token, a message the queue
+// sends it when there is work:
+//
+//   - submit queues a call and, if a worker is idle (its token neither
+//     queued nor running), arms that worker: sends it its token.
+//   - The token's run takes the next call and runs it inline, as if it
+//     had come through the worker's mailbox; then, if calls still wait,
+//     sends itself again (the worker stays armed), else the worker goes
+//     back to idle. One call per token run keeps a worker's turn budget,
+//     its stop and its restart between calls.
+//   - A worker that is stopped or killed fails its queued token: the
+//     worker is disarmed and another idle one armed if calls wait. A
+//     worker whose call panicked and that restarts stays armed: its token
+//     waits out the backoff in its mailbox, so it is given no call
+//     meanwhile.
+//   - When the last worker leaves (and no replacement joins), or the pool
+//     is killed, the calls still waiting fail with ErrStopped.
+//
+// Every decision is made under mu; tokens are sent after mu is released
+// (a send may finalize a worker whose runtime closed, which re-enters).
+// So no call is lost: a call queued while every worker is armed is taken
+// by one of them, whose after-check sees it under mu.
+type sharedQueue struct {
+	r       *router
+	mu      sync.Mutex // guards the fields below and every member's armed flag
+	buf     []envelope // a ring: n calls from head; len is a power of two
+	head, n int
+	idle    []*member // joined members whose token is neither queued nor running
+	joined  []*member // members not yet left
+}
+
+// pullKey is the pull token's mailbox key: no method has it.
+var pullKey = mailbox.Key(nextKey.Add(1))
+
+func (q *sharedQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// submit queues e (a routed call or cast) and arms an idle worker.
+// Errors: ErrPoolStopped, ErrPoolFull.
+func (q *sharedQueue) submit(e envelope) error {
+	q.mu.Lock()
+	if q.r.state.Load() != routerRunning || len(q.joined) == 0 {
+		q.mu.Unlock()
+		return q.r.refusal()
+	}
+	var dead []envelope
+	if l := int(q.r.limit); l > 0 && q.n >= l*len(q.joined) {
+		// Full: calls whose callers gave up make room (they would never
+		// run); if none did, refuse.
+		dead = q.purgeLocked()
+		if q.n >= l*len(q.joined) {
+			q.mu.Unlock()
+			q.fail(dead, ErrTimeout, engine.ReasonExpired)
+			return ErrPoolFull
+		}
+	}
+	q.pushLocked(e)
+	m := q.armLocked()
+	q.mu.Unlock()
+	q.fail(dead, ErrTimeout, engine.ReasonExpired)
+	q.wake(m)
+	return nil
+}
+
+// purgeLocked takes the calls no longer live (their callers gave up) out
+// of the queue and returns them. O(queued).
+func (q *sharedQueue) purgeLocked() []envelope {
+	var dead []envelope
+	n := q.n
+	for range n {
+		e := q.popLocked()
+		if e.live() {
+			q.pushLocked(e)
+		} else {
+			dead = append(dead, e)
+		}
+	}
+	return dead
+}
+
+func (q *sharedQueue) pushLocked(e envelope) {
+	if q.n == len(q.buf) {
+		buf := make([]envelope, max(16, 2*len(q.buf)))
+		for i := range q.n {
+			buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+		}
+		q.buf, q.head = buf, 0
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = e
+	q.n++
+}
+
+func (q *sharedQueue) popLocked() envelope {
+	e := q.buf[q.head]
+	q.buf[q.head] = envelope{}
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+	return e
+}
+
+// armLocked takes an idle member to send its token to, if calls wait and
+// one is idle.
+func (q *sharedQueue) armLocked() *member {
+	if q.n == 0 || len(q.idle) == 0 {
+		return nil
+	}
+	m := q.idle[len(q.idle)-1]
+	q.idle = q.idle[:len(q.idle)-1]
+	m.armed = true
+	return m
+}
+
+// wake sends m its token; if m's mailbox is closed (it finalized), m is
+// disarmed and another idle member armed instead.
+func (q *sharedQueue) wake(m *member) {
+	for m != nil {
+		if sendToken(m) == nil {
+			return
+		}
+		q.mu.Lock()
+		m.armed = false // closed: it is leaving, not idle
+		m = q.armLocked()
+		q.mu.Unlock()
+	}
+}
+
+// sendToken queues m's token. Unlike push it ignores the worker's status:
+// a worker stopping gracefully takes calls until the queue is empty. It
+// fails only once the mailbox is closed.
+func sendToken(m *member) error {
+	sched, err := m.c.mb.TryPush(envelope{msg: &m.pull})
+	if err != nil {
+		return err
+	}
+	if sched {
+		m.c.schedule()
+	}
+	return nil
+}
+
+// join adds m to the workers; it is armed at once if calls wait.
+func (q *sharedQueue) join(m *member) {
+	q.mu.Lock()
+	q.joined = append(q.joined, m)
+	q.idle = append(q.idle, m)
+	next := q.armLocked()
+	q.mu.Unlock()
+	q.wake(next)
+}
+
+// leave removes m from the workers (shrunk or stopped). If it was the
+// last, the calls still waiting fail with ErrStopped.
+func (q *sharedQueue) leave(m *member) {
+	q.mu.Lock()
+	i := slices.Index(q.joined, m)
+	if i < 0 {
+		q.mu.Unlock()
+		return
+	}
+	q.joined = slices.Delete(q.joined, i, i+1)
+	if j := slices.Index(q.idle, m); j >= 0 {
+		q.idle = slices.Delete(q.idle, j, j+1)
+	}
+	var dead []envelope
+	if len(q.joined) == 0 {
+		dead = q.drainLocked()
+	}
+	q.mu.Unlock()
+	q.fail(dead, ErrStopped, engine.ReasonStopped)
+}
+
+// failAll fails every waiting call with err (Kill).
+func (q *sharedQueue) failAll(err error) {
+	q.mu.Lock()
+	dead := q.drainLocked()
+	q.mu.Unlock()
+	q.fail(dead, err, engine.ReasonStopped)
+}
+
+func (q *sharedQueue) drainLocked() []envelope {
+	dead := make([]envelope, 0, q.n)
+	for q.n > 0 {
+		dead = append(dead, q.popLocked())
+	}
+	return dead
+}
+
+func (q *sharedQueue) fail(dead []envelope, err error, why uint8) {
+	for _, e := range dead {
+		e.fail(q.r.home, err, why)
+	}
+}
+
+// take is the token's first step: the next call for m, counted at m; or,
+// if none waits or m has left, m is disarmed (and another member armed if
+// calls wait).
+func (q *sharedQueue) take(m *member) (envelope, bool) {
+	q.mu.Lock()
+	if q.n == 0 || m.left.Load() {
+		next := q.disarmLocked(m)
+		q.mu.Unlock()
+		q.wake(next)
+		return envelope{}, false
+	}
+	e := q.popLocked()
+	m.inflight.Add(1)
+	q.mu.Unlock()
+	e.msg.(routed).bind(m)
+	return e, true
+}
+
+// disarmLocked ends m's token: m is idle again if still a member; it
+// returns another member to arm if calls wait.
+func (q *sharedQueue) disarmLocked(m *member) *member {
+	m.armed = false
+	if !m.left.Load() && slices.Contains(q.joined, m) {
+		q.idle = append(q.idle, m)
+	}
+	return q.armLocked()
+}
+
+// after is the token's last step, once its call has run (or panicked):
+// if calls wait, m sends itself its token again; else it goes idle.
+func (q *sharedQueue) after(m *member) {
+	q.mu.Lock()
+	if q.n > 0 && !m.left.Load() {
+		q.mu.Unlock()
+		if sendToken(m) == nil {
+			return
+		}
+		q.mu.Lock()
+		m.armed = false
+		next := q.armLocked()
+		q.mu.Unlock()
+		q.wake(next)
+		return
+	}
+	next := q.disarmLocked(m)
+	q.mu.Unlock()
+	q.wake(next)
+}
+
+// dropped handles a token its worker never ran (the worker stopped or was
+// killed): another member is armed if calls wait.
+func (q *sharedQueue) dropped(m *member) {
+	q.mu.Lock()
+	m.armed = false
+	next := q.armLocked()
+	q.mu.Unlock()
+	q.wake(next)
+}
+
+// pullMsg is a worker's pull token (see sharedQueue). It lives in the
+// member: sending it allocates nothing.
+type pullMsg struct {
+	q   *sharedQueue
+	m   *member
+	cur envelope // the call taken, while it runs; touched only on the worker's turn
+}
+
+func (t *pullMsg) key() mailbox.Key { return pullKey }
+func (t *pullMsg) name() string     { return "balancing" }
+func (t *pullMsg) live() bool       { return true }
+
+func (t *pullMsg) run(x *Ctx, _ any) {
+	e, ok := t.q.take(t.m)
+	if !ok {
+		return
+	}
+	t.cur = e
+	e.msg.run(x, e.req)
+	t.cur = envelope{}
+	t.q.after(t.m)
+}
+
+// fail is the failure of the call the token runs, if any (its handler
+// panicked: the call's caller gets the *PanicError), or else of the token
+// itself (the worker stopped before running it).
+func (t *pullMsg) fail(to *cell, _ any, err error, why uint8) {
+	if t.cur.msg == nil {
+		t.q.dropped(t.m)
+		return
+	}
+	cur := t.cur
+	t.cur = envelope{}
+	cur.fail(to, err, why)
+	if why == engine.ReasonFailed && t.m.restarts {
+		// The worker now waits out its restart's backoff: it stays armed,
+		// so it is given no call meanwhile; its token, queued behind the
+		// backoff, takes the next call (or puts it back to idle) after.
+		if sendToken(t.m) == nil {
+			return
+		}
+	}
+	t.q.after(t.m)
+}
+
+// callContext gives the running call's context to Ctx.Context, as if the
+// call had come through the mailbox.
+func (t *pullMsg) callContext() (context.Context, time.Time) {
+	if cc, ok := t.cur.msg.(interface {
+		callContext() (context.Context, time.Time)
+	}); ok {
+		return cc.callContext()
+	}
+	return nil, time.Time{}
+}

@@ -1,0 +1,247 @@
+package actor
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/troupe-go/troupe/internal/nilness"
+)
+
+// spawn starts a worker with the given rendezvous seed. Its factory is
+// the pool's, wrapped: the first state is made here (so that a bad factory
+// fails NewPool or Resize), and a restart's new state clears the worker's
+// restarting flag — the pool routes around it until then. A factory that
+// fails at a restart kills the worker (its queued calls fail with
+// ErrStopped wrapping the cause), which the pool then replaces.
+func (p *Pool[S]) spawn(seed uint64) (*member, error) {
+	s, err := p.make()
+	if err != nil {
+		return nil, err
+	}
+	m := &member{seed: seed}
+	last, first := s, true
+	fresh := func() S {
+		if first { // SpawnFunc's own call, on this goroutine
+			first = false
+			return last
+		}
+		s, err := p.make() // a restart, on the worker's turn
+		if err != nil {
+			m.c.kill(err)
+			return last
+		}
+		last = s
+		m.restarting.Store(false)
+		return s
+	}
+	ref, err := SpawnFunc(p.spawner, fresh, WithSupervision(p.sup))
+	if err != nil {
+		return nil, err
+	}
+	m.c = &ref.c
+	m.restarts = p.sup.Directive == Restart
+	m.sticky = p.r.kind == hashed
+	m.pull = pullMsg{q: p.r.shared, m: m}
+	if !m.c.atStop(func() { p.gone(m) }) {
+		return nil, ErrStopped // the runtime or parent began stopping
+	}
+	return m, nil
+}
+
+// make calls the factory, turning a panic or a nil state into ErrFactory.
+func (p *Pool[S]) make() (s S, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %w", ErrFactory, newPanicError("factory", v))
+		}
+	}()
+	s = p.factory()
+	if nilness.Is(s) {
+		return s, fmt.Errorf("%w: %w", ErrFactory, ErrNilState)
+	}
+	return s, nil
+}
+
+// gone runs when worker m has stopped (at its finalize, on that
+// goroutine): m leaves the pool, and a worker that stopped on its own
+// while the pool runs is replaced by a fresh one with its seed, so its
+// keys come back to the replacement. If none can be made (the runtime is
+// stopping, the factory fails) and no worker is left, the pool stops.
+func (p *Pool[S]) gone(m *member) {
+	m.left.Store(true)
+	p.mu.Lock()
+	i := slices.Index(p.slots, m)
+	if i >= 0 {
+		p.slots = slices.Delete(p.slots, i, i+1)
+		p.r.publish(slices.Clone(p.slots))
+	} else if j := slices.Index(p.retiring, m); j >= 0 {
+		p.retiring = slices.Delete(p.retiring, j, j+1)
+	}
+	replace := i >= 0 && p.r.state.Load() == routerRunning
+	p.mu.Unlock()
+	if replace {
+		nm, err := p.spawn(m.seed)
+		if err == nil && !p.add(nm) {
+			nm.c.requestStop(true) // the pool stopped meanwhile
+		}
+	}
+	if q := p.r.shared; q != nil {
+		q.leave(m) // after the replacement joined: waiting calls stay for it
+	}
+	p.mu.Lock()
+	if len(p.slots) == 0 && p.r.state.Load() == routerRunning {
+		p.r.state.Store(routerKilled) // no worker left, none could be made
+	}
+	p.mu.Unlock()
+	if q := p.r.shared; q != nil && p.r.state.Load() == routerKilled {
+		q.failAll(ErrStopped)
+	}
+	p.checkDone()
+}
+
+// add makes m a worker, unless the pool has stopped. It reports whether
+// it did.
+func (p *Pool[S]) add(m *member) bool {
+	p.mu.Lock()
+	if p.r.state.Load() != routerRunning {
+		p.mu.Unlock()
+		return false
+	}
+	i, _ := slices.BinarySearchFunc(p.slots, m.seed, func(a *member, s uint64) int {
+		return cmpU64(a.seed, s)
+	})
+	p.slots = slices.Insert(p.slots, i, m)
+	p.r.publish(slices.Clone(p.slots))
+	p.mu.Unlock()
+	if q := p.r.shared; q != nil {
+		q.join(m)
+	}
+	return true
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Resize grows or shrinks the pool to n workers. New workers take calls
+// at once. Shrinking takes the newest workers out of the routing at once
+// and stops them gracefully: each finishes the calls already queued for
+// it, so none is lost (with Balancing nothing is queued at a worker; the
+// shared queue stays with the others). With Hash only the keys of the
+// workers added or removed move. It does not wait for the removed workers
+// to finish (Stop and Done do). Safe for concurrent use; Resizes are
+// serialised. Errors: ErrPoolSize (n ≤ 0), ErrPoolStopped, ErrNilPool,
+// and, when growing, those of NewPool: the workers made before the error
+// stay. Cost: one spawn per worker added.
+func (p *Pool[S]) Resize(n int) error {
+	if p == nil {
+		return ErrNilPool
+	}
+	if n <= 0 {
+		return fmt.Errorf("%w: Resize(%d)", ErrPoolSize, n)
+	}
+	p.grow.Lock()
+	defer p.grow.Unlock()
+	if p.Stopped() {
+		return ErrPoolStopped
+	}
+	for p.Size() < n {
+		m, err := p.spawn(p.freeSeed())
+		if err != nil {
+			return err
+		}
+		if !p.add(m) {
+			m.c.requestStop(true)
+			return ErrPoolStopped
+		}
+	}
+	p.mu.Lock()
+	var out []*member
+	for len(p.slots) > n {
+		m := p.slots[len(p.slots)-1] // the highest seed: the newest
+		p.slots = p.slots[:len(p.slots)-1]
+		m.left.Store(true)
+		p.retiring = append(p.retiring, m)
+		out = append(out, m)
+	}
+	if out != nil {
+		p.r.publish(slices.Clone(p.slots))
+	}
+	p.mu.Unlock()
+	for _, m := range out {
+		if q := p.r.shared; q != nil {
+			q.leave(m)
+		}
+		m.c.requestStop(false)
+	}
+	return nil
+}
+
+// freeSeed is the lowest seed no worker uses, retiring ones included (a
+// key must not reach a new worker while the old one still runs its
+// calls).
+func (p *Pool[S]) freeSeed() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for s := uint64(0); ; s++ {
+		used := func(m *member) bool { return m.seed == s }
+		if !slices.ContainsFunc(p.slots, used) && !slices.ContainsFunc(p.retiring, used) {
+			return s
+		}
+	}
+}
+
+// PoolStats is a snapshot of a pool's or group's workers (poolboy's
+// status). Ready + Busy + Restarting is the number of workers.
+type PoolStats struct {
+	Ready      int // idle: nothing queued or running, not restarting
+	Busy       int // running a call or with calls queued
+	Queued     int // calls waiting to run: in workers' mailboxes, and in the shared queue (Balancing)
+	Restarting int // waiting out a restart's backoff: they get no calls meanwhile
+}
+
+// Stats counts the pool's workers by state and the calls waiting. The
+// figures are read one worker at a time, not atomically. Safe for
+// concurrent use; O(workers), a mailbox lock per worker.
+func (p *Pool[S]) Stats() PoolStats {
+	if p == nil {
+		return PoolStats{}
+	}
+	return p.r.stats()
+}
+
+func (r *router) stats() PoolStats {
+	var st PoolStats
+	for _, m := range r.snapshot() {
+		queued := m.c.mb.Len()
+		if r.shared != nil {
+			queued = 0 // a worker's mailbox holds at most its pull token
+		}
+		st.Queued += queued
+		switch {
+		case m.restarting.Load() || r.group && m.c.backoffPending():
+			st.Restarting++
+		case m.inflight.Load() > 0 || queued > 0:
+			st.Busy++
+		default:
+			st.Ready++
+		}
+	}
+	if r.shared != nil {
+		st.Queued += r.shared.len()
+	}
+	return st
+}
+
+// backoffPending reports whether the actor waits out a restart's backoff.
+func (c *cell) backoffPending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ext != nil && c.ext.backoff != nil
+}

@@ -1,0 +1,302 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/troupe-go/troupe/internal/engine"
+	"github.com/troupe-go/troupe/mailbox"
+	"github.com/troupe-go/troupe/timer"
+)
+
+// gather is a call through a First router in flight: one request asked of
+// several workers (all at once, or one more every stagger), settled by the
+// first success, or by the last failure with every error joined, or by
+// the deadline. Settling cancels the rest: calls still queued never run
+// (they are no longer live), running handlers see their Context cancelled
+// (the gather's ctx), and late replies are dropped. It needs no goroutine:
+// sub-calls report to it from the workers' turns, the stagger and the
+// default deadline fire on the runtime's timer wheel.
+type gather[S, Q, R any] struct {
+	Future[R]
+	r       *router
+	m       *Method[S, Q, R]
+	req     Q
+	caller  context.Context // the caller's
+	ctx     context.Context // the sub-calls': the caller's, cancelled when the gather settles
+	cancel  context.CancelFunc
+	tm      timer.Timer // the default deadline, if ctx has none
+	armed   bool        // tm was started
+	unwatch atomic.Pointer[func() bool]
+	chopFn  func()
+
+	mu      sync.Mutex // guards the fields below
+	targets []*member  // in the order they are asked
+	sent    int        // targets asked so far
+	failed  int        // sub-calls failed (or not sent)
+	errs    []error
+	chop    timer.Handle // the next stagger
+}
+
+// startGather picks the workers to ask (round robin order; restarting
+// workers only if no other), arms the deadline, and sends the first
+// sub-call, or all of them. watch: settle the gather when ctx ends (an
+// Ask; a Call watches ctx itself).
+func startGather[S, Q, R any](ctx context.Context, r *router, m *Method[S, Q, R], req Q, watch bool) (*gather[S, Q, R], error) {
+	var zero R
+	if m.dfn != nil {
+		// A deferred handler answers through its Reply, which a sub-call
+		// cannot take: gathering those replies is not supported.
+		return nil, fmt.Errorf("%w: First cannot gather the replies of deferred method %s", ErrInvalidOption, m.label)
+	}
+	caller := callerOf(ctx)
+	ms := r.snapshot()
+	n := len(ms)
+	if n == 0 {
+		return nil, r.refusal()
+	}
+	start := int((r.next.Add(1) - 1) % uint64(n))
+	var ts []*member
+	for pass := range 2 {
+		for k := range n {
+			mb := ms[(start+k)%n]
+			if mb.eligible(caller) && mb.restarting.Load() == (pass == 1) {
+				ts = append(ts, mb)
+			}
+		}
+		if len(ts) > 0 {
+			break
+		}
+	}
+	if len(ts) == 0 {
+		if n == 1 && ms[0].c == caller {
+			return nil, errCycleSelf(caller, m.label)
+		}
+		return nil, r.refusal()
+	}
+	g := &gather[S, Q, R]{r: r, m: m, req: req, caller: ctx, targets: ts}
+	g.done = make(chan struct{})
+	g.chopFn = g.chopFire
+	g.ctx, g.cancel = context.WithCancel(ctx)
+	if _, ok := ctx.Deadline(); !ok {
+		g.armed = true
+		if err := r.sys.Wheel.Start(&g.tm, r.sys.CallTimeout, g); err != nil {
+			g.armed = false
+			g.cancel()
+			return nil, ErrStopped
+		}
+	}
+	if watch && ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { g.settle(zero, ctxErr(ctx, m.label)) })
+		g.unwatch.Store(&stop)
+		if g.state.Load() == callDone {
+			stop()
+		}
+	}
+	if r.stagger == 0 {
+		g.sent = len(ts)
+		for _, mb := range ts {
+			g.send(mb)
+		}
+		return g, nil
+	}
+	g.sent = 1
+	g.send(ts[0])
+	if len(ts) > 1 {
+		g.scheduleChop()
+	}
+	return g, nil
+}
+
+// callGather is CallPool's First path.
+func callGather[S, Q, R any](ctx context.Context, r *router, m *Method[S, Q, R], req Q) (R, error) {
+	var zero R
+	g, err := startGather(ctx, r, m, req, false)
+	if err != nil {
+		return zero, err
+	}
+	if caller := callerOf(ctx); caller != nil && caller.owner == nil {
+		sched := caller.sys.Scheduler
+		sched.Block()
+		defer sched.Unblock()
+	}
+	select {
+	case <-g.done:
+	case <-ctx.Done():
+		g.settle(zero, ctxErr(ctx, m.label))
+		<-g.done
+	}
+	return g.val, g.err
+}
+
+// send asks mb; a refusal counts as that worker's failure.
+func (g *gather[S, Q, R]) send(mb *member) {
+	if !mb.acquire(g.r.limit) {
+		g.lose(ErrPoolFull)
+		return
+	}
+	if err := tryPush(mb.c, envelope{msg: &gatherCall[S, Q, R]{g: g, at: mb}}); err != nil {
+		mb.release()
+		g.lose(err)
+	}
+}
+
+// lose records a failed sub-call. The last failure settles the gather;
+// when every worker asked so far has failed, the next is asked at once.
+func (g *gather[S, Q, R]) lose(err error) {
+	g.mu.Lock()
+	g.errs = append(g.errs, err)
+	g.failed++
+	all := g.failed == len(g.targets)
+	var next *member
+	if !all && g.failed == g.sent && g.sent < len(g.targets) {
+		next = g.targets[g.sent]
+		g.sent++
+	}
+	errs := g.errs
+	g.mu.Unlock()
+	if all {
+		var zero R
+		g.settle(zero, errors.Join(errs...))
+		return
+	}
+	if next != nil {
+		g.send(next)
+	}
+}
+
+func (g *gather[S, Q, R]) scheduleChop() {
+	h, err := g.r.sys.Wheel.Schedule(g.r.stagger, g.chopFn)
+	if err != nil {
+		// The wheel stopped (the runtime is closing): ask the rest now,
+		// so that every worker still reports an outcome.
+		for {
+			g.mu.Lock()
+			if g.sent >= len(g.targets) {
+				g.mu.Unlock()
+				return
+			}
+			next := g.targets[g.sent]
+			g.sent++
+			g.mu.Unlock()
+			g.send(next)
+		}
+	}
+	g.mu.Lock()
+	g.chop = h
+	g.mu.Unlock()
+}
+
+// chopFire asks the next worker, on the wheel's goroutine.
+func (g *gather[S, Q, R]) chopFire() {
+	if g.state.Load() != callPending {
+		return
+	}
+	g.mu.Lock()
+	if g.sent >= len(g.targets) {
+		g.mu.Unlock()
+		return
+	}
+	next := g.targets[g.sent]
+	g.sent++
+	more := g.sent < len(g.targets)
+	g.mu.Unlock()
+	g.send(next)
+	if more {
+		g.scheduleChop()
+	}
+}
+
+// settle gives the gather its one outcome and cancels the rest.
+func (g *gather[S, Q, R]) settle(v R, err error) bool {
+	if !g.state.CompareAndSwap(callPending, callDone) {
+		return false
+	}
+	g.val, g.err = v, err
+	close(g.done)
+	if g.armed {
+		g.tm.Stop()
+	}
+	if f := g.unwatch.Load(); f != nil {
+		(*f)()
+	}
+	g.cancel()
+	g.mu.Lock()
+	h := g.chop
+	g.mu.Unlock()
+	h.Stop()
+	return true
+}
+
+// Fire is the default deadline's callback.
+func (g *gather[S, Q, R]) Fire() {
+	var zero R
+	g.settle(zero, timeoutFor(g.m.label))
+}
+
+// lateErr is the outcome of a gather whose caller gave up, as a handler
+// that watched its Context saw it, or nil.
+func (g *gather[S, Q, R]) lateErr(x *Ctx) error {
+	if x.cctx == nil {
+		return nil
+	}
+	if g.caller.Err() != nil {
+		return ctxErr(g.caller, g.m.label)
+	}
+	if errors.Is(x.cctx.Err(), context.DeadlineExceeded) {
+		return timeoutFor(g.m.label)
+	}
+	return nil
+}
+
+// gatherCall is one sub-call of a gather, queued at one worker.
+type gatherCall[S, Q, R any] struct {
+	g  *gather[S, Q, R]
+	at *member
+}
+
+func (gc *gatherCall[S, Q, R]) key() mailbox.Key { return gc.g.m.k }
+func (gc *gatherCall[S, Q, R]) name() string     { return gc.g.m.label }
+func (gc *gatherCall[S, Q, R]) live() bool       { return gc.g.state.Load() == callPending }
+
+func (gc *gatherCall[S, Q, R]) callContext() (context.Context, time.Time) {
+	if gc.g.armed {
+		return gc.g.ctx, gc.g.tm.Deadline()
+	}
+	return gc.g.ctx, time.Time{}
+}
+
+func (gc *gatherCall[S, Q, R]) run(x *Ctx, _ any) {
+	g := gc.g
+	if g.state.Load() != callPending {
+		gc.at.release() // settled: a loser never runs
+		return
+	}
+	v, err := g.m.fn(x.c.state.(S), x, g.req)
+	gc.at.release()
+	if late := g.lateErr(x); late != nil {
+		// As for a call (see call.lateErr): the handler saw its Context
+		// end because the caller gave up; that is the outcome.
+		var zero R
+		g.settle(zero, late)
+		return
+	}
+	if err != nil {
+		g.lose(err)
+		return
+	}
+	x.replied = true
+	g.settle(v, nil) // a late success is dropped
+}
+
+func (gc *gatherCall[S, Q, R]) fail(_ *cell, _ any, err error, why uint8) {
+	gc.at.release()
+	if why == engine.ReasonFailed {
+		gc.at.panicked()
+	}
+	gc.g.lose(err)
+}

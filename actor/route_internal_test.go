@@ -1,0 +1,51 @@
+package actor
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestMemberLayout keeps a member at two cache lines: its counters are
+// written by callers and by its worker's turn, and members allocated side
+// by side must not share a line.
+func TestMemberLayout(t *testing.T) {
+	if s := unsafe.Sizeof(member{}); s != 128 {
+		t.Errorf("member is %d bytes; want 128", s)
+	}
+}
+
+// Rendezvous hashing: removing a member moves only its keys; adding one
+// moves keys only to it, about 1/n of them.
+func TestRendezvousMovesMinimally(t *testing.T) {
+	var r router
+	ms := make([]*member, 8)
+	for i := range ms {
+		ms[i] = &member{c: &cell{}, seed: uint64(i)}
+	}
+	pick := func(ms []*member, h uint64) *member { return r.rendezvous(ms, h, nil) }
+	const keys = 10000
+	moved, gained := 0, 0
+	extra := &member{c: &cell{}, seed: 8}
+	grown := append(ms[:8:8], extra)
+	for k := range uint64(keys) {
+		h := mix64(k)
+		before := pick(ms, h)
+		if after := pick(ms[1:], h); after != before && before != ms[0] {
+			t.Fatalf("key %d moved from member %d, which stayed", k, before.seed)
+		}
+		if before == ms[0] {
+			moved++
+		}
+		if after := pick(grown, h); after != before {
+			if after != extra {
+				t.Fatalf("key %d moved to member %d, not the new one", k, after.seed)
+			}
+			gained++
+		}
+	}
+	for _, n := range []int{moved, gained} {
+		if n < keys/9-keys/40 || n > keys/8+keys/40 {
+			t.Errorf("got %d of %d keys moved; want about 1/8 or 1/9", n, keys)
+		}
+	}
+}
