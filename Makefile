@@ -4,17 +4,20 @@ BENCH   ?= .
 COUNT   ?= 1
 BENCHTIME ?= 1s
 
-.PHONY: test vet demo bench cover lint fuzz
+.PHONY: test vet demo bench bench-remote cover lint fuzz
 
 ## test: vet every module; test the bench module (compiles the benchmarks, runs the
-## table tool's tests; benchmarks run only with `make bench`); race-test the core and examples.
+## table tool's tests; benchmarks run only with `make bench`); race-test the core, the
+## examples and the remote module (against an embedded nats-server: no service needed).
 test: vet
 	cd bench && $(GO) test -count=1 ./...
 	$(GO) test -race -count=1 ./...
+	cd remote && $(GO) test -race -count=1 ./...
 
 vet:
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
+	cd remote && $(GO) vet ./...
 
 ## demo: run the main example end to end.
 demo:
@@ -23,6 +26,10 @@ demo:
 ## bench: the peer comparison (troupe vs raw Go vs protoactor-go). COUNT=6 for a full run.
 bench:
 	cd bench && ./run.sh "$(BENCH)" "$(COUNT)" "$(BENCHTIME)"
+
+## bench-remote: remote Call vs bare nats.go, Cast msg/s, stream items/s.
+bench-remote:
+	cd remote && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(COUNT) ./
 
 ## cover: race tests with a coverage profile.
 cover:

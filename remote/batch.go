@@ -1,0 +1,157 @@
+package remote
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+)
+
+// Casts are batched per binding: Cast appends the encoded request to its
+// binding's batch, and the node's flusher goroutine publishes each batch
+// as one NATS message (header Troupe-Batch: <count>; body: for each cast,
+// its length as a uvarint, then its bytes). A lone cast is published as
+// it is, without the header. A batch over maxBatch bytes is published by
+// the Cast that fills it, on the caller's goroutine: memory stays bounded
+// and a sender faster than the connection is slowed down, not dropped.
+// Publishing happens under the batch's lock, so casts from one binding
+// leave — and, over one connection to one subscription, arrive — in the
+// order they were made.
+const (
+	hdrBatch = "Troupe-Batch"
+	maxBatch = 64 << 10
+)
+
+// castBatch is a binding's casts not yet published.
+type castBatch struct {
+	n     *Node
+	subj  string
+	hdr   nats.Header // the binding's headers and codec; nil for plain JSON
+	mu    sync.Mutex  // guards what follows
+	buf   []byte      // frames
+	count int
+	ready bool // on the node's ready list
+}
+
+// add queues one encoded cast. ErrClosed once the node's stop has begun.
+func (cb *castBatch) add(data []byte) error {
+	n := cb.n
+	n.castMu.RLock()
+	defer n.castMu.RUnlock()
+	if err := n.open(); err != nil {
+		return err
+	}
+	limit := min(maxBatch, n.cfg.maxMessage)
+	if len(data)+binary.MaxVarintLen64 > limit {
+		return fmt.Errorf("%w: cast of %d bytes over the limit of %d", ErrTooLarge, len(data), limit)
+	}
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if cb.count > 0 && len(cb.buf)+len(data)+binary.MaxVarintLen64 > limit {
+		if err := cb.flushLocked(); err != nil {
+			return err
+		}
+	}
+	cb.buf = binary.AppendUvarint(cb.buf, uint64(len(data)))
+	cb.buf = append(cb.buf, data...)
+	cb.count++
+	if !cb.ready {
+		cb.ready = true
+		n.readyBatch(cb)
+	}
+	return nil
+}
+
+// flushLocked publishes the batch; cb.mu is held.
+func (cb *castBatch) flushLocked() error {
+	if cb.count == 0 {
+		return nil
+	}
+	var err error
+	switch {
+	case cb.count == 1 && cb.hdr == nil:
+		_, k := binary.Uvarint(cb.buf)
+		err = cb.n.nc.Publish(cb.subj, cb.buf[k:])
+	case cb.count == 1:
+		_, k := binary.Uvarint(cb.buf)
+		err = cb.n.nc.PublishMsg(&nats.Msg{Subject: cb.subj, Header: cb.hdr, Data: cb.buf[k:]})
+	default:
+		h := make(nats.Header, len(cb.hdr)+1)
+		for k, v := range cb.hdr {
+			h[k] = v
+		}
+		h[hdrBatch] = []string{strconv.Itoa(cb.count)}
+		err = cb.n.nc.PublishMsg(&nats.Msg{Subject: cb.subj, Header: h, Data: cb.buf})
+	}
+	cb.buf, cb.count = cb.buf[:0], 0 // publish copied the bytes
+	if len(cb.buf) > maxBatch {
+		cb.buf = nil
+	}
+	return cb.n.publishErr(err)
+}
+
+// readyBatch puts cb on the ready list and wakes the flusher.
+func (n *Node) readyBatch(cb *castBatch) {
+	n.readyMu.Lock()
+	n.readyList = append(n.readyList, cb)
+	n.readyMu.Unlock()
+	select {
+	case n.kick <- struct{}{}:
+	default:
+	}
+}
+
+// flusher publishes ready batches until the node stops, then publishes
+// what is left and exits. It is the node's; stop waits for it.
+func (n *Node) flusher() {
+	defer close(n.flusherDone)
+	for {
+		select {
+		case <-n.kick:
+			n.flushReady()
+		case <-n.flusherQuit:
+			n.flushReady()
+			return
+		}
+	}
+}
+
+// flushReady publishes every ready batch; a failure has no caller, so it
+// is reported.
+func (n *Node) flushReady() {
+	n.readyMu.Lock()
+	list := n.readyList
+	n.readyList = nil
+	n.readyMu.Unlock()
+	for _, cb := range list {
+		cb.mu.Lock()
+		cb.ready = false
+		count := cb.count
+		err := cb.flushLocked()
+		cb.mu.Unlock()
+		if err != nil {
+			n.refuse(Refusal{Reason: ReasonCastFailed, Method: cb.subj, Err: fmt.Errorf("%d casts lost: %w", count, err)})
+		}
+	}
+}
+
+// frames calls f with each cast of a batch body; it stops at the first
+// error (f's, or a malformed frame) and returns it.
+func frames(body []byte, count int, f func([]byte) error) error {
+	for i := 0; i < count; i++ {
+		size, k := binary.Uvarint(body)
+		if k <= 0 || size > uint64(len(body)-k) {
+			return fmt.Errorf("%w: batch frame %d of %d is malformed", ErrBadRequest, i+1, count)
+		}
+		if err := f(body[k : k+int(size)]); err != nil {
+			return err
+		}
+		body = body[k+int(size):]
+	}
+	if len(body) != 0 {
+		return fmt.Errorf("%w: %d bytes after the last frame of a batch", ErrBadRequest, len(body))
+	}
+	return nil
+}

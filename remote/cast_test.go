@@ -1,0 +1,141 @@
+package remote_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/remote"
+)
+
+// Seq records the order casts arrive in.
+type Seq struct {
+	got  []int
+	done chan struct{}
+	want int
+}
+
+var (
+	Note = actor.NewMethod("note", func(s *Seq, c *actor.Ctx, n int) (struct{}, error) {
+		s.got = append(s.got, n)
+		if len(s.got) == s.want {
+			close(s.done)
+		}
+		return struct{}{}, nil
+	})
+	Notes = actor.NewMethod("notes", func(s *Seq, c *actor.Ctx, _ struct{}) ([]int, error) {
+		return append([]int(nil), s.got...), nil
+	})
+)
+
+// TestCastOrder: many casts from one binding — batched on the way — all
+// arrive, in the order they were made.
+func TestCastOrder(t *testing.T) {
+	s := startServer(t)
+	srv := startNode(t, s.ClientURL())
+	cli := startNode(t, s.ClientURL())
+	const total = 20000
+	seq := &Seq{done: make(chan struct{}), want: total}
+	ref, err := actor.Spawn(srv.Runtime(), seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Export(srv, "seq", ref, remote.Serve(Note), remote.Serve(Notes)); err != nil {
+		t.Fatal(err)
+	}
+	b := remote.Bind(cli, "seq", Note)
+	for i := range total {
+		if err := b.Cast(i); err != nil {
+			t.Fatalf("Cast %d: %v", i, err)
+		}
+	}
+	select {
+	case <-seq.done:
+	case <-time.After(30 * time.Second):
+	}
+	got, err := remote.Bind(cli, "seq", Notes).Call(ctxTimeout(t, 10*time.Second), struct{}{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != total {
+		t.Fatalf("received %d casts; want %d", len(got), total)
+	}
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("cast %d arrived as number %d; want send order", v, i)
+		}
+	}
+}
+
+// TestShutdownFlushesCasts: casts queued just before a graceful Shutdown
+// are published before the connection closes.
+func TestShutdownFlushesCasts(t *testing.T) {
+	s := startServer(t)
+	srv := startNode(t, s.ClientURL())
+	cli := startNode(t, s.ClientURL())
+	const total = 5000
+	seq := &Seq{done: make(chan struct{}), want: total}
+	ref, err := actor.Spawn(srv.Runtime(), seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Export(srv, "seq", ref, remote.Serve(Note)); err != nil {
+		t.Fatal(err)
+	}
+	b := remote.Bind(cli, "seq", Note, remote.WithHeader("Tenant", "t1")) // the batch carries headers too
+	for i := range total {
+		if err := b.Cast(i); err != nil {
+			t.Fatalf("Cast %d: %v", i, err)
+		}
+	}
+	if err := cli.Shutdown(ctxTimeout(t, 10*time.Second)); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	select {
+	case <-seq.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("received %d casts after Shutdown; want %d", len(seq.got), total)
+	}
+	if err := b.Cast(1); !errors.Is(err, remote.ErrClosed) {
+		t.Fatalf("Cast after Shutdown: got %v; want ErrClosed", err)
+	}
+}
+
+// TestMalformedBatch: a batch whose framing or count is wrong is refused
+// and reported; its well-formed frames before the damage are delivered.
+func TestMalformedBatch(t *testing.T) {
+	rs := newRefusals()
+	_, cli, _, _ := pair(t, remote.WithRefusalHook(rs.hook))
+	tests := []struct {
+		name  string
+		count string
+		body  []byte
+	}{
+		{"bad count", "x", []byte{1, '1'}},
+		{"zero count", "0", []byte{1, '1'}},
+		{"short frame", "2", []byte{1, '1', 9, '2'}},
+		{"trailing bytes", "1", []byte{1, '1', 0xff}},
+		{"bad json", "1", []byte{1, '{'}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &nats.Msg{Subject: "troupe.acct.deposit", Data: tt.body, Header: nats.Header{"Troupe-Batch": {tt.count}}}
+			if err := cli.Conn().PublishMsg(m); err != nil {
+				t.Fatal(err)
+			}
+			if r := rs.wait(t); r.Reason != remote.ReasonMalformed || !errors.Is(r.Err, remote.ErrBadRequest) {
+				t.Fatalf("refusal %+v; want malformed with ErrBadRequest", r)
+			}
+		})
+	}
+	// A good frame before a damaged one still runs: "short frame" and
+	// "trailing bytes" each delivered a deposit of 1 (queued before the
+	// call below, so counted by it).
+	bal, err := remote.Bind(cli, "acct", Balance).Call(ctxTimeout(t, 10*time.Second), struct{}{})
+	if err != nil || bal != 2 {
+		t.Fatalf("balance = %d, %v; want 2, nil", bal, err)
+	}
+}

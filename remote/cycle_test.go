@@ -1,0 +1,106 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/remote"
+)
+
+// Relay forwards a hop count to the next actor through next.
+type Relay struct {
+	next func(ctx context.Context, hops int) (int, error)
+}
+
+var Hop = actor.NewMethod("hop", func(r *Relay, c *actor.Ctx, hops int) (int, error) {
+	if hops == 0 {
+		return 0, nil
+	}
+	n, err := r.next(c.Context(), hops-1)
+	return n + 1, err
+})
+
+// relay spawns a Relay on n, exported as name, forwarding with next.
+func relay(t *testing.T, n *remote.Node, name string, next func(ctx context.Context, hops int) (int, error)) *actor.Ref[*Relay] {
+	t.Helper()
+	ref, err := actor.Spawn(n.Runtime(), &Relay{next: next})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "" {
+		if err := remote.Export(n, name, ref, remote.Serve(Hop)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ref
+}
+
+// TestCallCycleAcrossNodes: a chain of calls that comes back to an actor
+// waiting in it fails at once with ErrCallCycle (also actor.ErrCallCycle),
+// instead of deadlocking until the deadline; a chain without a cycle
+// passes.
+func TestCallCycleAcrossNodes(t *testing.T) {
+	s := startServer(t)
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"))
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
+	cli := startNode(t, s.ClientURL(), remote.WithName("cli"))
+	toA := remote.Bind(n2, "a", Hop)
+	relay(t, n1, "a", remote.Bind(n1, "b", Hop).Call)
+	relay(t, n2, "b", toA.Call)
+	// self: an actor calling its own name.
+	relay(t, n1, "self", remote.Bind(n1, "self", Hop).Call)
+	// c on n2 calls b's neighbour locally: a (n1) → d (n2, remote) → e (n2, local) → a (remote).
+	e := relay(t, n2, "", toA.Call)
+	relay(t, n2, "d", func(ctx context.Context, hops int) (int, error) { return Hop.Call(ctx, e, hops) })
+	relay(t, n1, "a2", remote.Bind(n1, "d", Hop).Call)
+
+	tests := []struct {
+		name  string
+		to    string
+		hops  int
+		cycle bool
+	}{
+		{"a→b", "a", 1, false},
+		{"a→b→a", "a", 2, true},
+		{"b→a→b", "b", 2, true},
+		{"self→self", "self", 1, true},
+		{"a2→d→e→a", "a2", 3, false}, // reaches a, not a2: no cycle
+		{"a→b→a→b", "a", 3, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := ctxTimeout(t, 10*time.Second)
+			start := time.Now()
+			_, err := remote.Bind(cli, tt.to, Hop).Call(ctx, tt.hops)
+			if !tt.cycle {
+				if err != nil {
+					t.Fatalf("got %v; want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, remote.ErrCallCycle) || !errors.Is(err, actor.ErrCallCycle) {
+				t.Fatalf("got %v (after %v); want ErrCallCycle and actor.ErrCallCycle", err, time.Since(start))
+			}
+		})
+	}
+}
+
+// TestCallCycleThroughLocal: a remote chain that passes through a local call
+// on the way back is still caught: a (n1) → d (n2) → e (n2, local call) →
+// a (n1).
+func TestCallCycleThroughLocal(t *testing.T) {
+	s := startServer(t)
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"))
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
+	toA := remote.Bind(n2, "a", Hop)
+	e := relay(t, n2, "", toA.Call)
+	relay(t, n2, "d", func(ctx context.Context, hops int) (int, error) { return Hop.Call(ctx, e, hops) })
+	relay(t, n1, "a", remote.Bind(n1, "d", Hop).Call)
+	_, err := remote.Bind(n2, "a", Hop).Call(ctxTimeout(t, 10*time.Second), 3)
+	if !errors.Is(err, actor.ErrCallCycle) {
+		t.Fatalf("got %v; want ErrCallCycle", err)
+	}
+}

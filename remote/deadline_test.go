@@ -1,0 +1,144 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/troupe-go/troupe/remote"
+)
+
+// TestDeadlineTravels: the handler's Context has the caller's remaining
+// time (not the server's default), and ends when the caller's deadline
+// passes; the late reply is discarded on the serving node.
+func TestDeadlineTravels(t *testing.T) {
+	rs := newRefusals()
+	_, cli, _, a := pair(t, remote.WithCallTimeout(time.Hour), remote.WithMaxDeadline(2*time.Hour), remote.WithRefusalHook(rs.hook))
+	_, err := remote.Bind(cli, "acct", Block).Call(ctxTimeout(t, 200*time.Millisecond), "x")
+	if !errors.Is(err, remote.ErrTimeout) {
+		t.Fatalf("Call: got %v; want ErrTimeout", err)
+	}
+	if got := <-a.entered; got > 200*time.Millisecond {
+		t.Fatalf("handler's remaining time %v; want at most the caller's 200ms", got)
+	}
+	if got := <-a.ended; !errors.Is(got, context.DeadlineExceeded) {
+		t.Fatalf("handler's Context ended with %v; want DeadlineExceeded", got)
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonLate || r.Method != "block" {
+		t.Fatalf("refusal %+v; want the late reply discarded", r)
+	}
+}
+
+// TestDeadlineClamped: a request claiming an hour gets the serving node's
+// maximum, and its caller is answered ErrTimeout when that passes (not an
+// hour later).
+func TestDeadlineClamped(t *testing.T) {
+	_, cli, _, a := pair(t, remote.WithMaxDeadline(300*time.Millisecond))
+	f := remote.Bind(cli, "acct", Block).Ask(ctxTimeout(t, time.Hour), "x")
+	if got := <-a.entered; got > 300*time.Millisecond {
+		t.Fatalf("handler's remaining time %v; want at most the 300ms maximum", got)
+	}
+	<-a.ended
+	if _, err := f.Await(ctxTimeout(t, 10*time.Second)); !errors.Is(err, remote.ErrTimeout) {
+		t.Fatalf("clamped call: got %v; want ErrTimeout from the serving node", err)
+	}
+	var re *remote.Error
+	if _, err := f.Await(context.Background()); !errors.As(err, &re) || re.Code != remote.CodeTimeout {
+		t.Fatalf("clamped call: got %v; want a *remote.Error with code timeout", err)
+	}
+}
+
+// TestCancelReachesHandler: a caller that cancels its ctx ends the
+// handler's Context on the serving node.
+func TestCancelReachesHandler(t *testing.T) {
+	_, cli, _, a := pair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := remote.Bind(cli, "acct", Block).Call(ctx, "x")
+		done <- err
+	}()
+	<-a.entered
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Call: got %v; want context.Canceled", err)
+	}
+	select {
+	case err := <-a.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("handler's Context ended with %v; want Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("handler's Context did not end after the caller cancelled")
+	}
+}
+
+// TestExpiredDropped: a request whose deadline passed before it arrived is
+// dropped before decoding: no reply, no handler, a refusal.
+func TestExpiredDropped(t *testing.T) {
+	rs := newRefusals()
+	_, cli, _, a := pair(t, remote.WithRefusalHook(rs.hook))
+	m := &nats.Msg{Subject: "troupe.acct.deposit", Data: []byte("not even json"),
+		Header: nats.Header{"Troupe-Timeout": {"-5000000"}}}
+	_, err := cli.Conn().RequestMsg(m, 200*time.Millisecond)
+	if !errors.Is(err, nats.ErrTimeout) {
+		t.Fatalf("expired request: got %v; want no reply (nats.ErrTimeout)", err)
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonExpired {
+		t.Fatalf("refusal %+v; want expired", r)
+	}
+	if got := a.hits.Load(); got != 0 {
+		t.Fatalf("handler ran %d times; want 0", got)
+	}
+}
+
+// TestLateReplyNotDelivered: after a call timed out, the next call on the
+// same binding gets its own reply, never the late one.
+func TestLateReplyNotDelivered(t *testing.T) {
+	_, cli, _, _ := pair(t)
+	b := remote.Bind(cli, "acct", Echo)
+	slow := remote.Bind(cli, "acct", Block)
+	for i := range 3 {
+		if _, err := slow.Call(ctxTimeout(t, 20*time.Millisecond), "late"); !errors.Is(err, remote.ErrTimeout) {
+			t.Fatalf("slow call %d: got %v; want ErrTimeout", i, err)
+		}
+		got, err := b.Call(ctxTimeout(t, 10*time.Second), "own")
+		if err != nil || got != "own" {
+			t.Fatalf("next call = %q, %v; want own, nil", got, err)
+		}
+	}
+}
+
+// TestLateReplyDiscardedByCaller: a reply that arrives after its caller
+// gave up is discarded by the calling node and reported, never delivered.
+func TestLateReplyDiscardedByCaller(t *testing.T) {
+	s := startServer(t)
+	rs := newRefusals()
+	cli := startNode(t, s.ClientURL(), remote.WithRefusalHook(rs.hook))
+	late := make(chan *nats.Msg, 1)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	sub, err := nc.Subscribe("troupe.slow.deposit", func(m *nats.Msg) { late <- m })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	_ = nc.Flush()
+	if _, err := remote.Bind(cli, "slow", Deposit).Call(ctxTimeout(t, 30*time.Millisecond), 1); !errors.Is(err, remote.ErrTimeout) {
+		t.Fatalf("Call: got %v; want ErrTimeout", err)
+	}
+	m := <-late
+	if err := m.Respond([]byte("1")); err != nil { // after the caller gave up
+		t.Fatal(err)
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonLate {
+		t.Fatalf("refusal %+v; want late", r)
+	}
+}

@@ -1,0 +1,121 @@
+package embedded_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
+
+	"github.com/troupe-go/troupe/remote/embedded"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreCurrent())
+}
+
+// TestStart: a server accepts a client in-process and over loopback TCP,
+// has JetStream, and its Shutdown is idempotent and removes its directory.
+func TestStart(t *testing.T) {
+	s, err := embedded.Start(context.Background())
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	for _, opt := range []nats.Option{nats.InProcessServer(s), nats.Timeout(5 * time.Second)} {
+		nc, err := nats.Connect(s.ClientURL(), opt)
+		if err != nil {
+			t.Fatalf("Connect: %v", err)
+		}
+		if !nc.IsConnected() {
+			t.Fatalf("connected = false; want true")
+		}
+		nc.Close()
+	}
+	if !s.NATS().JetStreamEnabled() {
+		t.Fatalf("JetStream enabled = false; want true")
+	}
+	dir := s.NATS().StoreDir()
+	s.Shutdown()
+	s.Shutdown()
+	if dir == "" {
+		t.Fatalf("store dir empty; want a temporary directory")
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("store dir after Shutdown: %v; want it removed", err)
+	}
+	if _, err := nats.Connect(s.ClientURL(), nats.Timeout(200*time.Millisecond)); err == nil {
+		t.Fatalf("Connect after Shutdown: got nil error; want one")
+	}
+}
+
+// TestCluster: three servers route to each other, and a message published
+// on one reaches a subscriber on another.
+func TestCluster(t *testing.T) {
+	ss, err := embedded.Cluster(context.Background(), 3, embedded.WithoutJetStream())
+	if err != nil {
+		t.Fatalf("Cluster: %v", err)
+	}
+	defer func() {
+		for _, s := range ss {
+			s.Shutdown()
+		}
+	}()
+	a, err := nats.Connect(ss[0].ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := nats.Connect(ss[2].ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	sub, err := b.SubscribeSync("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Flush()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_ = a.Publish("x", []byte("hi"))
+		if m, err := sub.NextMsg(20 * time.Millisecond); err == nil {
+			if string(m.Data) != "hi" {
+				t.Fatalf("got %q; want hi", m.Data)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no message across the cluster")
+		}
+	}
+}
+
+// TestErrors: bad input is an error, never a panic.
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func() error
+	}{
+		{"nil ctx", func() error {
+			_, err := embedded.Start(nil) //nolint:staticcheck
+			return err
+		}},
+		{"nil option", func() error { _, err := embedded.Start(context.Background(), nil); return err }},
+		{"cluster of 0", func() error { _, err := embedded.Cluster(context.Background(), 0); return err }},
+		{"ctx ended", func() error {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, err := embedded.Start(ctx, embedded.WithoutJetStream())
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.run(); err == nil {
+				t.Fatalf("got nil error; want one")
+			}
+		})
+	}
+}

@@ -1,0 +1,175 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/troupe-go/troupe/remote"
+)
+
+// ErrNotReady: the server did not accept connections before the ctx of
+// Start ended (or within its own ready timeout, 10 s).
+var ErrNotReady = errors.New("embedded: server not ready")
+
+// readyTimeout bounds the wait for a server to accept connections when
+// Start's ctx has no deadline.
+const readyTimeout = 10 * time.Second
+
+func init() {
+	// Registration only: a function value is stored, nothing starts.
+	remote.RegisterEmbedded(Starter())
+}
+
+// Starter returns a remote.ServerFunc that starts a server with opts: for
+// remote.WithServer, when a node's own server needs options.
+func Starter(opts ...Option) remote.ServerFunc {
+	return func(ctx context.Context) (remote.Server, error) {
+		s, err := Start(ctx, opts...)
+		if err != nil {
+			return nil, err // not a nil *Server in a non-nil interface
+		}
+		return s, nil
+	}
+}
+
+// Server is a running nats-server in this process. Safe for concurrent
+// use; Shutdown is idempotent.
+type Server struct {
+	s    *server.Server
+	dir  string // temporary JetStream directory we made, removed at Shutdown
+	once sync.Once
+}
+
+var (
+	_ remote.Server = (*Server)(nil)
+	_ interface {
+		InProcessConn() (net.Conn, error)
+	} = (*Server)(nil)
+)
+
+// Start runs a server with the options and waits until it accepts
+// connections (bounded by ctx, or 10 s). Errors: ErrNotReady, a bad
+// option, or nats-server's error. Cost: a few milliseconds, mostly
+// JetStream's start.
+func Start(ctx context.Context, opts ...Option) (*Server, error) {
+	if ctx == nil {
+		return nil, fmt.Errorf("embedded: nil context")
+	}
+	c := defaults()
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("embedded: nil option")
+		}
+		o(&c)
+	}
+	return start(ctx, &c, nil)
+}
+
+// start runs one server and waits until it accepts connections.
+func start(ctx context.Context, c *config, routes []string) (*Server, error) {
+	srv, err := launch(c, routes)
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.ready(ctx); err != nil {
+		srv.Shutdown()
+		return nil, err
+	}
+	return srv, nil
+}
+
+// launch starts one server without waiting for it; routes, if any, are
+// the cluster's seeds.
+func launch(c *config, routes []string) (*Server, error) {
+	so := &server.Options{
+		ServerName: c.name,
+		Host:       "127.0.0.1",
+		Port:       server.RANDOM_PORT,
+		NoLog:      true,
+		NoSigs:     true,
+		JetStream:  c.jetstream,
+		StoreDir:   c.storeDir,
+		MaxPayload: c.maxPayload,
+	}
+	if c.cluster != "" {
+		so.Cluster = server.ClusterOpts{Name: c.cluster, Host: "127.0.0.1", Port: c.routePort}
+		for _, r := range routes {
+			so.Routes = append(so.Routes, server.RoutesFromStr(r)...)
+		}
+	}
+	var dir string
+	if c.jetstream && so.StoreDir == "" {
+		d, err := os.MkdirTemp("", "troupe-nats-")
+		if err != nil {
+			return nil, fmt.Errorf("embedded: %w", err)
+		}
+		dir, so.StoreDir = d, d
+	}
+	if c.configure != nil {
+		c.configure(so)
+	}
+	s, err := server.NewServer(so)
+	if err != nil {
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
+		return nil, fmt.Errorf("embedded: %w", err)
+	}
+	srv := &Server{s: s, dir: dir}
+	s.Start()
+	return srv, nil
+}
+
+// ready waits until the server accepts connections (bounded by ctx, or
+// readyTimeout).
+func (s *Server) ready(ctx context.Context) error {
+	wait := readyTimeout
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(d))
+	}
+	if wait <= 0 || !s.s.ReadyForConnections(wait) || ctx.Err() != nil {
+		return ErrNotReady
+	}
+	return nil
+}
+
+// ClientURL is the server's loopback URL for clients in other processes
+// (or in this one, over TCP).
+func (s *Server) ClientURL() string { return s.s.ClientURL() }
+
+// InProcessConn opens a connection to the server without a socket; it
+// makes a *Server a nats.InProcessConnProvider.
+func (s *Server) InProcessConn() (net.Conn, error) { return s.s.InProcessConn() }
+
+// Routes is the server's cluster address as a nats-route URL, or "" if it
+// is not part of a cluster.
+func (s *Server) Routes() string {
+	a := s.s.ClusterAddr()
+	if a == nil {
+		return ""
+	}
+	return "nats-route://" + a.String()
+}
+
+// NATS is the underlying nats-server, for what this package does not wrap.
+func (s *Server) NATS() *server.Server { return s.s }
+
+// Shutdown stops the server, waits for its goroutines to exit and removes
+// its temporary directory. It blocks until then; idempotent and safe for
+// concurrent use (a second caller returns once the first is done).
+func (s *Server) Shutdown() {
+	s.once.Do(func() {
+		s.s.Shutdown()
+		s.s.WaitForShutdown()
+		if s.dir != "" {
+			_ = os.RemoveAll(s.dir)
+		}
+	})
+}

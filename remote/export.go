@@ -1,0 +1,245 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strconv"
+
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Entry is one method of an exported actor of state type S, made by
+// [Serve]. Only the methods passed to Export are reachable: nothing is
+// dispatched by a name read from the wire.
+type Entry[S any] interface {
+	endpoint(ref *actor.Ref[S]) *endpoint
+}
+
+// Serve makes m an Entry for Export: requests are decoded into Q and
+// handed to m.Call (or m.Cast for a remote Cast), replies encoded from R.
+// m's name must be a NATS service name (letters, digits, '-', '_').
+// It does not block; the Entry is immutable.
+func Serve[S, Q, R any](m *actor.Method[S, Q, R]) Entry[S] { return served[S, Q, R]{m} }
+
+type served[S, Q, R any] struct{ m *actor.Method[S, Q, R] }
+
+func (s served[S, Q, R]) endpoint(ref *actor.Ref[S]) *endpoint {
+	m := s.m
+	if m == nil {
+		return &endpoint{err: ErrNilRef}
+	}
+	return &endpoint{
+		method:  m.Name(),
+		reqType: reflect.TypeFor[Q]().String(),
+		repType: reflect.TypeFor[R]().String(),
+		call: func(c Codec, data []byte) (func(context.Context) (<-chan struct{}, func() (any, error)), error) {
+			var q Q
+			if err := c.Unmarshal(data, &q); err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context) (<-chan struct{}, func() (any, error)) {
+				f := m.Ask(ctx, ref, q)
+				return f.Done(), func() (any, error) { return f.Await(context.Background()) }
+			}, nil
+		},
+		cast: func(c Codec, data []byte) (decodeErr, err error) {
+			var q Q
+			if err := c.Unmarshal(data, &q); err != nil {
+				return err, nil
+			}
+			return nil, m.Cast(ref, q)
+		},
+	}
+}
+
+// endpoint is an exported method with its types erased.
+type endpoint struct {
+	method, reqType, repType string
+	label                    string // "name.method"
+	err                      error
+	// call decodes a request; its result queues the call at the actor
+	// (m.Ask: in arrival order) and returns when it is done, and its
+	// outcome.
+	call func(c Codec, data []byte) (func(context.Context) (<-chan struct{}, func() (any, error)), error)
+	// stream, for a stream method instead of call, decodes an opening
+	// request; its result opens the local reader.
+	stream func(c Codec, data []byte) (func(context.Context, []actor.FollowOption) (streamReader, error), error)
+	// follow, for a stream method, attaches a reader to its running
+	// stream id.
+	follow func(ctx context.Context, id uint64, opts []actor.FollowOption) (streamReader, error)
+	cast   func(c Codec, data []byte) (decodeErr, err error)
+}
+
+// export is a name a node serves: one micro service.
+type export struct {
+	name    string
+	svc     micro.Service
+	chainID string // the exported actor's id in wait-for chains
+	ref     any
+	release func() // run once when the export is withdrawn, or nil
+	eps     map[string]*endpoint
+}
+
+// Export makes the given methods of ref reachable from other nodes under
+// name, as a NATS micro service of that name (version WithVersion's) with
+// one endpoint per method on subject <prefix>.<name>.<method>, in the
+// queue group "troupe": every node exporting a name shares its calls.
+// Nothing else of ref is reachable. When ref stops, the name is
+// unexported. Blocks for one round trip to the server. Errors:
+// ErrNilNode, ErrNilRef, ErrInvalidName, ErrExported, ErrStopped,
+// ErrClosed, or the connection's error.
+func Export[S any](n *Node, name string, ref *actor.Ref[S], methods ...Entry[S]) error {
+	_, err := exportRef(n, name, ref, methods, nil)
+	return err
+}
+
+// exportRef exports ref; release, if not nil, runs once the export is
+// withdrawn (its actor stopped, Unexport, the node's stop).
+func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S], release func()) (*export, error) {
+	if n == nil {
+		return nil, ErrNilNode
+	}
+	if ref == nil {
+		return nil, ErrNilRef
+	}
+	if !tokenRe.MatchString(name) {
+		return nil, fmt.Errorf("%w: export %q", ErrInvalidName, name)
+	}
+	if len(methods) == 0 {
+		return nil, fmt.Errorf("%w: export %q has no methods", ErrInvalidName, name)
+	}
+	eps := make([]*endpoint, 0, len(methods))
+	seen := map[string]bool{}
+	for _, e := range methods {
+		if e == nil {
+			return nil, ErrNilRef
+		}
+		ep := e.endpoint(ref)
+		if ep.err != nil {
+			return nil, ep.err
+		}
+		if !tokenRe.MatchString(ep.method) || seen[ep.method] {
+			return nil, fmt.Errorf("%w: method %q of %q", ErrInvalidName, ep.method, name)
+		}
+		seen[ep.method] = true
+		ep.label = name + "." + ep.method
+		eps = append(eps, ep)
+	}
+	if ref.Stopped() {
+		return nil, ErrStopped
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.open(); err != nil {
+		return nil, err
+	}
+	if _, ok := n.exports[name]; ok {
+		return nil, fmt.Errorf("%w: %q", ErrExported, name)
+	}
+	svc, err := micro.AddService(n.nc, micro.Config{
+		Name:        name,
+		Version:     n.cfg.version,
+		Description: "troupe actor",
+		Metadata:    map[string]string{"node": n.id, "troupe": "1"},
+		QueueGroup:  "troupe",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("remote: export %q: %w", name, err)
+	}
+	ex := &export{name: name, svc: svc, ref: ref, chainID: n.chainIDLocked(ref), release: release, eps: map[string]*endpoint{}}
+	for _, ep := range eps {
+		ex.eps[ep.method] = ep
+	}
+	for _, ep := range eps {
+		err := svc.AddEndpoint(ep.method, micro.HandlerFunc(func(r micro.Request) { n.serve(ex, ep, r) }),
+			micro.WithEndpointSubject(n.cfg.prefix+"."+name+"."+ep.method),
+			micro.WithEndpointMetadata(map[string]string{"request": ep.reqType, "reply": ep.repType}))
+		if err != nil {
+			_ = svc.Stop()
+			return nil, fmt.Errorf("remote: export %q: %w", ep.label, err)
+		}
+	}
+	if err := n.nc.Flush(); err != nil { // subscribed before Export returns
+		_ = svc.Stop()
+		return nil, fmt.Errorf("remote: export %q: %w", name, err)
+	}
+	n.exports[name] = ex
+	n.served.Add(1)
+	go n.watch(ex, ref.Done())
+	return ex, nil
+}
+
+// chainIDLocked returns ref's id in wait-for chains, making it on first
+// use. n.mu is held.
+func (n *Node) chainIDLocked(ref any) string {
+	id, ok := n.chainIDs[ref]
+	if !ok {
+		id = n.id + "/" + strconv.Itoa(len(n.chainIDs)+1)
+		n.chainIDs[ref] = id
+	}
+	return id
+}
+
+// watch unexports ex when its actor stops, so that other nodes of its
+// queue group get its calls.
+func (n *Node) watch(ex *export, done <-chan struct{}) {
+	defer n.served.Done()
+	select {
+	case <-done:
+		n.unexport(ex)
+	case <-n.quit:
+	}
+}
+
+// Unexport stops serving name: the node leaves its queue group at once
+// (calls already delivered are answered). It reports whether name was
+// exported. Blocks for a round trip to the server.
+func (n *Node) Unexport(name string) bool {
+	if n == nil {
+		return false
+	}
+	n.mu.Lock()
+	ex := n.exports[name]
+	n.mu.Unlock()
+	return ex != nil && n.unexport(ex)
+}
+
+// unexport leaves ex's queue group, then forgets it: once a name is gone
+// from Exports, the server has dropped its subscriptions.
+func (n *Node) unexport(ex *export) bool {
+	n.mu.Lock()
+	live := n.exports[ex.name] == ex
+	n.mu.Unlock()
+	if !live {
+		return false
+	}
+	_ = ex.svc.Stop() // idempotent: a concurrent unexport or stop is harmless
+	_ = n.nc.Flush()
+	n.mu.Lock()
+	gone := n.exports[ex.name] == ex
+	if gone {
+		delete(n.exports, ex.name)
+	}
+	n.mu.Unlock()
+	if gone && ex.release != nil {
+		ex.release()
+	}
+	return gone
+}
+
+// Exports lists the names the node serves, in no order. O(exports).
+func (n *Node) Exports() []string {
+	if n == nil {
+		return nil
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]string, 0, len(n.exports))
+	for name := range n.exports {
+		out = append(out, name)
+	}
+	return out
+}

@@ -1,0 +1,123 @@
+package remote
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+func TestChain(t *testing.T) {
+	tests := []struct {
+		chain, id string
+		want      bool
+	}{
+		{"", "n/1", false},
+		{"n/1", "n/1", true},
+		{"n/1,m/2", "m/2", true},
+		{"n/1,m/2", "m/", false},
+		{"n/10", "n/1", false},
+		{"n/1,n/10", "n/10", true},
+	}
+	for _, tt := range tests {
+		if got := chainHas(tt.chain, tt.id); got != tt.want {
+			t.Errorf("chainHas(%q, %q) = %v; want %v", tt.chain, tt.id, got, tt.want)
+		}
+	}
+	c := ""
+	for i := range maxChain + 10 {
+		c = appendChain(c, fmt.Sprintf("n/%d", i))
+	}
+	if got := strings.Count(c, ",") + 1; got != maxChain {
+		t.Fatalf("chain grew to %d ids; want at most %d", got, maxChain)
+	}
+}
+
+func TestCodes(t *testing.T) {
+	tests := []struct {
+		err  error
+		code string
+		is   error
+	}{
+		{actor.ErrStopped, CodeStopped, actor.ErrStopped},
+		{fmt.Errorf("x: %w", actor.ErrTimeout), CodeTimeout, actor.ErrTimeout},
+		{actor.ErrCallCycle, CodeCycle, actor.ErrCallCycle},
+		{actor.ErrMailboxFull, CodeMailboxFull, actor.ErrMailboxFull},
+		{actor.ErrDropped, CodeMailboxFull, actor.ErrMailboxFull},
+		{&actor.PanicError{Value: 1}, CodePanic, nil},
+		{errors.New("plain"), CodeHandler, nil},
+		{&CodedError{Code: "mine", Err: errors.New("x")}, "mine", ErrRemote},
+		{&CodedError{Code: CodeStopped, Err: errors.New("spoof")}, CodeHandler, nil}, // ours are not for handlers
+		{&CodedError{Code: "has space", Err: errors.New("x")}, CodeHandler, nil},
+	}
+	for _, tt := range tests {
+		code := codeOf(tt.err)
+		if code != tt.code {
+			t.Errorf("codeOf(%v) = %q; want %q", tt.err, code, tt.code)
+		}
+		e := &Error{Code: code}
+		if tt.is != nil && code != CodePanic && !errors.Is(e, tt.is) {
+			t.Errorf("Error{Code: %q} does not match %v", code, tt.is)
+		}
+	}
+}
+
+func TestFrames(t *testing.T) {
+	var body []byte
+	for _, s := range []string{"a", "", "ccc"} {
+		body = binary.AppendUvarint(body, uint64(len(s)))
+		body = append(body, s...)
+	}
+	var got []string
+	if err := frames(body, 3, func(b []byte) error { got = append(got, string(b)); return nil }); err != nil {
+		t.Fatalf("frames: %v", err)
+	}
+	if strings.Join(got, "|") != "a||ccc" {
+		t.Fatalf("frames = %q; want a, empty, ccc", got)
+	}
+	for _, tt := range []struct {
+		body  []byte
+		count int
+	}{
+		{body, 4}, {body, 2}, {[]byte{0x80}, 1}, {[]byte{5, 'a'}, 1},
+	} {
+		if err := frames(tt.body, tt.count, func([]byte) error { return nil }); !errors.Is(err, ErrBadRequest) {
+			t.Errorf("frames(%v, %d) = %v; want ErrBadRequest", tt.body, tt.count, err)
+		}
+	}
+}
+
+func TestTimeoutHeader(t *testing.T) {
+	for _, d := range []time.Duration{0, -1, time.Hour, 1} {
+		got, ok := decodeTimeout(encodeTimeout(d))
+		if !ok || got != d {
+			t.Errorf("round trip of %v = %v, %v", d, got, ok)
+		}
+	}
+	for _, s := range []string{"", "x", "1s", "99999999999999999999"} {
+		if _, ok := decodeTimeout(s); ok {
+			t.Errorf("decodeTimeout(%q) ok; want not ok", s)
+		}
+	}
+}
+
+func TestSemver(t *testing.T) {
+	tests := []struct {
+		a, b string
+		less bool
+	}{
+		{"1.0.0", "1.2.0", true},
+		{"1.10.0", "1.9.0", false},
+		{"2.0.0-rc1", "2.0.1", true},
+		{"1.0.0", "1.0.0", false},
+	}
+	for _, tt := range tests {
+		if got := semverLess(tt.a, tt.b); got != tt.less {
+			t.Errorf("semverLess(%s, %s) = %v; want %v", tt.a, tt.b, got, tt.less)
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package remote
+
+import (
+	"context"
+	"errors"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Shutdown stops the node gracefully and waits: new exports, bindings'
+// calls and incoming requests are refused (ErrClosed), its claimed names
+// are released, every export leaves its queue group (so other nodes
+// serving the name get its calls), the calls it is serving finish and are
+// answered, the calls its bindings made get their replies, queued casts
+// are published and flushed; then its connection closes and its own
+// server, if any, shuts down. If ctx ends first the stop is
+// forced as by Close, and Shutdown returns ctx's error without waiting
+// further. The node's runtime is not stopped. Idempotent and safe for
+// concurrent use with Close: each caller waits on its own ctx.
+func (n *Node) Shutdown(ctx context.Context) error {
+	if n == nil {
+		return ErrNilNode
+	}
+	if ctx == nil {
+		return actor.ErrNilContext
+	}
+	n.begin.Do(n.startStop)
+	select {
+	case <-n.done:
+		return n.err
+	case <-ctx.Done():
+		n.force()
+		return ctx.Err()
+	}
+}
+
+// Close stops the node now and waits: the calls it serves are cancelled
+// (their handlers' Context ends; their callers get ErrClosed), its
+// bindings' calls fail with ErrClosed, its connection closes and its own
+// server shuts down. It returns once no goroutine of the node is left but
+// the runtime's. Idempotent; returns what the stop sequence returned.
+func (n *Node) Close() error {
+	if n == nil {
+		return ErrNilNode
+	}
+	n.begin.Do(n.startStop)
+	n.force()
+	<-n.done
+	return n.err
+}
+
+func (n *Node) startStop() {
+	go func() {
+		defer close(n.done)
+		n.err = n.stop()
+	}()
+}
+
+// stop is the one stop sequence: subscriptions, then served calls, then
+// the connection, then the server.
+func (n *Node) stop() error {
+	n.mu.Lock()
+	n.state.Store(closing)
+	n.mu.Unlock()
+	// Watchers first: the names' keeper and watch stop, claims are released.
+	n.stopNames()
+	// Streams end with ErrClosed: their readers are told, not left waiting.
+	n.endStreams()
+	n.streamWG.Wait()
+	n.mu.Lock()
+	exports := n.exports
+	n.exports = map[string]*export{}
+	n.mu.Unlock()
+	close(n.quit)
+	var errs []error
+	for _, ex := range exports {
+		if err := ex.svc.Stop(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, err)
+		}
+	}
+	// Served calls: answered, or cancelled once forced.
+	servedDone := make(chan struct{})
+	go func() { n.served.Wait(); close(servedDone) }()
+	select {
+	case <-servedDone:
+	case <-n.forced.Done():
+		n.cancelBase()
+		n.cancelServing()
+		<-servedDone
+	}
+	// The bindings' calls: answered, or failed once forced.
+	n.calls.close()
+	select {
+	case <-n.calls.drained():
+	case <-n.forced.Done():
+	}
+	n.calls.failAll(ErrClosed)
+	// Casts: no new one is queued (castMu), the flusher publishes the rest.
+	n.castMu.Lock()
+	n.state.Store(closed)
+	n.castMu.Unlock()
+	close(n.flusherQuit)
+	<-n.flusherDone
+	if n.forced.Err() == nil {
+		ctx, cancel := context.WithTimeout(n.forced, n.cfg.callTimeout)
+		_ = n.nc.FlushWithContext(ctx) // casts reach the server
+		cancel()
+	}
+	_ = n.replies.Unsubscribe()
+	_ = n.cancelSub.Unsubscribe()
+	n.nc.Close()
+	if n.srv != nil {
+		n.srv.Shutdown()
+	}
+	n.cancelBase()
+	n.force()
+	return errors.Join(errs...)
+}
+
+// cancelServing cancels every call (and stream) the node serves.
+func (n *Node) cancelServing() {
+	n.mu.Lock()
+	cancels := make([]context.CancelFunc, 0, len(n.serving))
+	for _, c := range n.serving {
+		cancels = append(cancels, c)
+	}
+	n.mu.Unlock()
+	for _, c := range cancels {
+		c()
+	}
+}

@@ -1,0 +1,275 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Names across nodes.
+//
+// A claimed name is a key of the JetStream key-value bucket
+// "<prefix>_names" whose value is the owner node's id. Claim creates it
+// (Create: refused while the key exists) and exports the actor under the
+// name; the owner's keeper refreshes every claim a third of a lease apart
+// (Update at the last revision), and the bucket's TTL — the lease — makes
+// a key vanish once its owner stops refreshing it: a node that dies frees
+// its names within a lease. A claim is released (Delete at the last
+// revision) when its actor stops, when it is unexported, and when the
+// node shuts down. The node watches the bucket: a claim of ours deleted,
+// purged or taken over by another node (say after a partition longer than
+// the lease) is lost — its actor is killed, so that no name ever has two
+// live owners for longer than the keeper's period.
+
+// NameTakenError is returned by Claim for a name another node owns.
+type NameTakenError struct {
+	Name  string
+	Owner string // the owner node's id
+}
+
+func (e *NameTakenError) Error() string {
+	return fmt.Sprintf("remote: name %q taken by node %s", e.Name, e.Owner)
+}
+
+// Unwrap makes a NameTakenError match ErrNameTaken (and actor.ErrNameTaken).
+func (e *NameTakenError) Unwrap() error { return ErrNameTaken }
+
+// names is a node's part in the registry; made on first use.
+type names struct {
+	kv      jetstream.KeyValue
+	watcher jetstream.KeyWatcher
+	quit    chan struct{}
+	done    chan struct{} // closed when keeper and watch have exited
+	mu      sync.Mutex    // guards claims
+	claims  map[string]*claim
+}
+
+// claim is a name this node owns.
+type claim struct {
+	name string
+	rev  uint64 // the key's revision we last wrote; guarded by names.mu
+	ex   *export
+	kill func() // kills the actor when the claim is lost
+}
+
+// registry returns the node's names, connecting to the bucket on first
+// use. Errors: ErrNoJetStream, ErrClosed, the server's.
+func (n *Node) registry(ctx context.Context) (*names, error) {
+	n.namesMu.Lock()
+	defer n.namesMu.Unlock()
+	if n.names != nil {
+		return n.names, nil
+	}
+	if err := n.open(); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(n.nc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoJetStream, err)
+	}
+	cfg := jetstream.KeyValueConfig{
+		Bucket:   n.cfg.prefix + "_names",
+		TTL:      n.cfg.lease,
+		History:  1,
+		Storage:  jetstream.MemoryStorage,
+		Replicas: n.cfg.nameReplicas,
+	}
+	var kv jetstream.KeyValue
+	for {
+		// One attempt per second: a request lost while the JetStream
+		// cluster elects a leader is never answered, so it is sent again.
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		kv, err = js.CreateOrUpdateKeyValue(actx, cfg)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+	}
+	if err != nil {
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return nil, fmt.Errorf("%w: %w", ErrNoJetStream, err)
+		}
+		return nil, fmt.Errorf("remote: names bucket: %w", err)
+	}
+	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly())
+	if err != nil {
+		return nil, fmt.Errorf("remote: watch names: %w", err)
+	}
+	r := &names{kv: kv, watcher: w, quit: make(chan struct{}), done: make(chan struct{}), claims: map[string]*claim{}}
+	var both sync.WaitGroup
+	both.Go(func() { n.keep(r) })
+	both.Go(func() { n.watchNames(r) })
+	go func() { both.Wait(); close(r.done) }()
+	n.names = r
+	return r, nil
+}
+
+// Claim claims name across the cluster for ref and exports the methods
+// under it (as Export does): while ref lives and this node is up, Claim on
+// any other node fails with a *NameTakenError (ErrNameTaken), and calls to
+// the name from any node reach ref. The name is released when ref stops,
+// when it is unexported, and when the node shuts down; if the node dies,
+// it is free again within a lease (WithLease). Needs JetStream. Blocks
+// for a few round trips. Errors: those of Export, *NameTakenError,
+// ErrNoJetStream, ErrClosed.
+func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], methods ...Entry[S]) error {
+	if n == nil {
+		return ErrNilNode
+	}
+	if ctx == nil {
+		return actor.ErrNilContext
+	}
+	if ref == nil {
+		return ErrNilRef
+	}
+	if !tokenRe.MatchString(name) {
+		return fmt.Errorf("%w: %q", ErrInvalidName, name)
+	}
+	r, err := n.registry(ctx)
+	if err != nil {
+		return err
+	}
+	// A placeholder first: of two Claims of one name on this node, the
+	// second is refused here rather than racing the first for the key.
+	c := &claim{name: name, kill: ref.Kill}
+	r.mu.Lock()
+	if _, busy := r.claims[name]; busy {
+		r.mu.Unlock()
+		return &NameTakenError{Name: name, Owner: n.id}
+	}
+	r.claims[name] = c
+	r.mu.Unlock()
+	rev, err := r.kv.Create(ctx, name, []byte(n.id))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		rev, err = n.reclaim(ctx, r, name)
+	}
+	if err != nil {
+		r.mu.Lock()
+		if r.claims[name] == c {
+			delete(r.claims, name)
+		}
+		r.mu.Unlock()
+		if _, taken := errors.AsType[*NameTakenError](err); taken {
+			return err
+		}
+		return fmt.Errorf("remote: claim %q: %w", name, err)
+	}
+	r.mu.Lock()
+	c.rev = rev
+	r.mu.Unlock()
+	ex, err := exportRef(n, name, ref, methods, func() { n.release(r, c) })
+	if err != nil {
+		n.release(r, c)
+		return err
+	}
+	r.mu.Lock()
+	c.ex = ex
+	r.mu.Unlock()
+	return nil
+}
+
+// reclaim takes over a key this node wrote but no longer holds — a Claim
+// whose answer was lost (its ctx ended after the server created the key);
+// the caller holds the name's placeholder, so no live claim of ours is
+// overwritten — and refuses any other owner's with a *NameTakenError.
+func (n *Node) reclaim(ctx context.Context, r *names, name string) (uint64, error) {
+	e, err := r.kv.Get(ctx, name)
+	if err != nil {
+		owner, _ := ownerOf(ctx, r.kv, name)
+		return 0, &NameTakenError{Name: name, Owner: owner}
+	}
+	if string(e.Value()) != n.id {
+		return 0, &NameTakenError{Name: name, Owner: string(e.Value())}
+	}
+	rev, err := r.kv.Update(ctx, name, []byte(n.id), e.Revision())
+	if err != nil {
+		return 0, &NameTakenError{Name: name, Owner: string(e.Value())}
+	}
+	return rev, nil
+}
+
+// Owner returns the id of the node that owns name, or ErrNotFound. Blocks
+// for a round trip. Errors: ErrNotFound, ErrInvalidName, ErrNoJetStream,
+// ErrClosed.
+func Owner(ctx context.Context, n *Node, name string) (string, error) {
+	if n == nil {
+		return "", ErrNilNode
+	}
+	if ctx == nil {
+		return "", actor.ErrNilContext
+	}
+	if !tokenRe.MatchString(name) {
+		return "", fmt.Errorf("%w: %q", ErrInvalidName, name)
+	}
+	r, err := n.registry(ctx)
+	if err != nil {
+		return "", err
+	}
+	return ownerOf(ctx, r.kv, name)
+}
+
+func ownerOf(ctx context.Context, kv jetstream.KeyValue, name string) (string, error) {
+	e, err := kv.Get(ctx, name)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return "", fmt.Errorf("%w: name %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return "", fmt.Errorf("remote: owner of %q: %w", name, err)
+	}
+	return string(e.Value()), nil
+}
+
+// LookupOrSpawn is runtime.LookupOrSpawn across the cluster: it returns
+// the node that owns name or, if none does, spawns factory() on this
+// node's runtime and claims name for it with the methods (see Claim), so
+// that of concurrent callers on any nodes exactly one spawns. created
+// says whether this call did. Reach the actor with Bind(n, name, method)
+// wherever it lives. Blocks for a few round trips. Errors: those of Claim
+// (but ErrNameTaken) and of actor.SpawnFunc.
+func LookupOrSpawn[S any](ctx context.Context, n *Node, name string, factory func() S, methods ...Entry[S]) (owner string, created bool, err error) {
+	for range 8 {
+		owner, err = Owner(ctx, n, name)
+		if !errors.Is(err, ErrNotFound) {
+			return owner, false, err
+		}
+		ref, err := actor.SpawnFunc(n.rt, factory)
+		if err != nil {
+			return "", false, err
+		}
+		err = Claim(ctx, n, name, ref, methods...)
+		if err == nil {
+			return n.id, true, nil
+		}
+		ref.Kill()
+		if !errors.Is(err, ErrNameTaken) {
+			return "", false, err
+		}
+		// Another node claimed it first: look it up again (it may also
+		// have gone already).
+	}
+	return "", false, fmt.Errorf("%w: name %q changes owner too fast", ErrNameTaken, name)
+}
+
+// release deletes c's key if it is still ours, once.
+func (n *Node) release(r *names, c *claim) {
+	r.mu.Lock()
+	if r.claims[c.name] != c {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.claims, c.name)
+	rev := c.rev
+	r.mu.Unlock()
+	if rev == 0 { // never created: nothing of ours to delete
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.callTimeout)
+	defer cancel()
+	_ = r.kv.Delete(ctx, c.name, jetstream.LastRevision(rev))
+}

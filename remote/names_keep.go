@@ -1,0 +1,117 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// keep refreshes every claim a third of a lease apart; a claim that cannot
+// be refreshed at its revision is lost.
+func (n *Node) keep(r *names) {
+	t := time.NewTicker(n.cfg.lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.quit:
+			return
+		case <-t.C:
+		}
+		r.mu.Lock()
+		cs := make([]*claim, 0, len(r.claims))
+		for _, c := range r.claims {
+			if c.rev != 0 { // 0: being created
+				cs = append(cs, c)
+			}
+		}
+		r.mu.Unlock()
+		for _, c := range cs {
+			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.lease/3)
+			r.mu.Lock()
+			rev := c.rev
+			r.mu.Unlock()
+			nrev, err := r.kv.Update(ctx, c.name, []byte(n.id), rev)
+			cancel()
+			switch {
+			case err == nil:
+				r.mu.Lock()
+				if c.rev == rev {
+					c.rev = nrev
+				}
+				r.mu.Unlock()
+			case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
+				n.lose(r, c, err) // wrong revision: the key expired or changed hands
+			}
+			// Other errors (a reconnect, a slow server): try again next tick;
+			// the lease is three ticks long.
+		}
+	}
+}
+
+// watchNames loses a claim whose key someone else changed or deleted.
+func (n *Node) watchNames(r *names) {
+	for {
+		select {
+		case <-r.quit:
+			return
+		case e, ok := <-r.watcher.Updates():
+			if !ok {
+				return
+			}
+			if e == nil {
+				continue
+			}
+			r.mu.Lock()
+			c := r.claims[e.Key()]
+			ours := c != nil && (e.Revision() <= c.rev ||
+				(e.Operation() == jetstream.KeyValuePut && string(e.Value()) == n.id))
+			r.mu.Unlock()
+			if c != nil && !ours {
+				n.lose(r, c, fmt.Errorf("key %s at revision %d", e.Operation(), e.Revision()))
+			}
+		}
+	}
+}
+
+// lose forgets a claim that is no longer ours and stops its actor.
+func (n *Node) lose(r *names, c *claim, why error) {
+	r.mu.Lock()
+	if r.claims[c.name] != c {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.claims, c.name)
+	ex := c.ex
+	r.mu.Unlock()
+	n.refuse(Refusal{Reason: ReasonNameLost, Name: c.name, Err: fmt.Errorf("%w: %q lost: %w", ErrNameTaken, c.name, why)})
+	if ex != nil {
+		n.unexport(ex)
+	}
+	c.kill()
+}
+
+// stopNames releases every claim and stops the keeper and the watcher:
+// the first step of a node's stop (watchers before connections).
+func (n *Node) stopNames() {
+	n.namesMu.Lock()
+	r := n.names
+	n.namesMu.Unlock()
+	if r == nil {
+		return
+	}
+	close(r.quit)
+	<-r.done
+	_ = r.watcher.Stop()
+	r.mu.Lock()
+	cs := make([]*claim, 0, len(r.claims))
+	for _, c := range r.claims {
+		cs = append(cs, c)
+	}
+	r.mu.Unlock()
+	for _, c := range cs {
+		n.release(r, c)
+	}
+}

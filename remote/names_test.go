@@ -1,0 +1,225 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/remote"
+)
+
+// TestClaim: a name claimed on one node is refused on another while its
+// owner lives, reaches the owner's actor from any node, and is free again
+// once the actor stops.
+func TestClaim(t *testing.T) {
+	s := startServer(t)
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"))
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
+	ctx := ctxTimeout(t, 20*time.Second)
+	a1 := spawn(t, n1)
+	if err := remote.Claim(ctx, n1, "session-u1", a1, remote.Serve(Deposit)); err != nil {
+		t.Fatalf("Claim on n1: %v", err)
+	}
+	err := remote.Claim(ctx, n2, "session-u1", spawn(t, n2), remote.Serve(Deposit))
+	var taken *remote.NameTakenError
+	if !errors.As(err, &taken) || taken.Owner != "n1" || !errors.Is(err, remote.ErrNameTaken) || !errors.Is(err, actor.ErrNameTaken) {
+		t.Fatalf("Claim on n2: got %v; want *NameTakenError owned by n1, matching ErrNameTaken", err)
+	}
+	if owner, err := remote.Owner(ctx, n2, "session-u1"); err != nil || owner != "n1" {
+		t.Fatalf("Owner = %q, %v; want n1, nil", owner, err)
+	}
+	if got, err := remote.Bind(n2, "session-u1", Deposit).Call(ctx, 3); err != nil || got != 3 {
+		t.Fatalf("Call from n2 = %d, %v; want 3, nil", got, err)
+	}
+	a1.Kill()
+	<-a1.Done()
+	for {
+		if _, err := remote.Owner(ctx, n2, "session-u1"); errors.Is(err, remote.ErrNotFound) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the name was not released after its actor stopped")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := remote.Claim(ctx, n2, "session-u1", spawn(t, n2), remote.Serve(Deposit)); err != nil {
+		t.Fatalf("Claim on n2 after release: %v", err)
+	}
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"nil node", remote.Claim(ctx, nil, "x", a1, remote.Serve(Deposit)), remote.ErrNilNode},
+		{"bad name", remote.Claim(ctx, n1, "a.b", spawn(t, n1), remote.Serve(Deposit)), remote.ErrInvalidName},
+		{"nil ref", remote.Claim[*Acct](ctx, n1, "x", nil, remote.Serve(Deposit)), remote.ErrNilRef},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !errors.Is(tt.err, tt.want) {
+				t.Fatalf("got %v; want %v", tt.err, tt.want)
+			}
+		})
+	}
+}
+
+// TestClaimLease: a node that dies without releasing its names (its
+// connection cut) frees them within a lease.
+func TestClaimLease(t *testing.T) {
+	s := startServer(t)
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(time.Second))
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"), remote.WithLease(time.Second))
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := remote.Claim(ctx, n1, "lease", spawn(t, n1), remote.Serve(Deposit)); err != nil {
+		t.Fatal(err)
+	}
+	// Several leases pass: n1's keeper keeps the name.
+	time.Sleep(2500 * time.Millisecond)
+	if err := remote.Claim(ctx, n2, "lease", spawn(t, n2), remote.Serve(Deposit)); !errors.Is(err, remote.ErrNameTaken) {
+		t.Fatalf("Claim while n1 lives: got %v; want ErrNameTaken", err)
+	}
+	n1.Conn().Close() // n1 dies: no refresh, no release
+	start := time.Now()
+	for {
+		err := remote.Claim(ctx, n2, "lease", spawn(t, n2), remote.Serve(Deposit))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, remote.ErrNameTaken) || ctx.Err() != nil {
+			t.Fatalf("Claim after n1 died (%v later): %v", time.Since(start), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if owner, err := remote.Owner(ctx, n2, "lease"); err != nil || owner != "n2" {
+		t.Fatalf("Owner = %q, %v; want n2", owner, err)
+	}
+}
+
+// TestLookupOrSpawnCluster: concurrent LookupOrSpawn for one key on three
+// nodes spawns exactly one actor, and every caller reaches it.
+func TestLookupOrSpawnCluster(t *testing.T) {
+	s := startServer(t)
+	var nodes []*remote.Node
+	for range 3 {
+		nodes = append(nodes, startNode(t, s.ClientURL()))
+	}
+	ctx := ctxTimeout(t, 20*time.Second)
+	type result struct {
+		owner   string
+		created bool
+		err     error
+	}
+	results := make([]result, 9)
+	var wg sync.WaitGroup
+	for i := range results {
+		n := nodes[i%3]
+		wg.Go(func() {
+			owner, created, err := remote.LookupOrSpawn(ctx, n, "user-42", newAcct, remote.Serve(Deposit))
+			results[i] = result{owner, created, err}
+		})
+	}
+	wg.Wait()
+	created, owner := 0, results[0].owner
+	for i, r := range results {
+		if r.err != nil {
+			t.Fatalf("caller %d: %v", i, r.err)
+		}
+		if r.owner != owner {
+			t.Fatalf("caller %d got owner %s; caller 0 got %s; want one owner", i, r.owner, owner)
+		}
+		if r.created {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d callers spawned; want exactly 1", created)
+	}
+	for i, n := range nodes {
+		if _, err := remote.Bind(n, "user-42", Deposit).Call(ctx, 1); err != nil {
+			t.Fatalf("call from node %d: %v", i, err)
+		}
+	}
+	got, err := remote.Bind(nodes[0], "user-42", Deposit).Call(ctx, 0)
+	if err != nil || got != 3 {
+		t.Fatalf("balance = %d, %v; want 3 (one actor got every call)", got, err)
+	}
+}
+
+// TestNoJetStream: names need JetStream, and say so.
+func TestNoJetStream(t *testing.T) {
+	s := startServer(t, embeddedWithoutJS())
+	n := startNode(t, s.ClientURL())
+	_, err := remote.Owner(context.Background(), n, "x")
+	if !errors.Is(err, remote.ErrNoJetStream) {
+		t.Fatalf("Owner without JetStream: got %v; want ErrNoJetStream", err)
+	}
+}
+
+// TestClaimLost: a claim overwritten behind its owner's back (an operator,
+// a partition longer than the lease) is lost at once: reported, and its
+// actor killed, so the name never has two live owners.
+func TestClaimLost(t *testing.T) {
+	s := startServer(t)
+	rs := newRefusals()
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithRefusalHook(rs.hook))
+	ctx := ctxTimeout(t, 20*time.Second)
+	ref := spawn(t, n1)
+	if err := remote.Claim(ctx, n1, "lost", ref, remote.Serve(Deposit)); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(n1.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, "troupe_names")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "lost", []byte("intruder")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ref.Done():
+	case <-ctx.Done():
+		t.Fatalf("the actor of a lost claim still runs")
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Name != "lost" || !errors.Is(r.Err, remote.ErrNameTaken) {
+		t.Fatalf("refusal %+v; want name_lost for \"lost\"", r)
+	}
+}
+
+// TestClaimSameNodeRace: of concurrent Claims of one name on one node,
+// exactly one wins; the name then has one owner and one actor.
+func TestClaimSameNodeRace(t *testing.T) {
+	s := startServer(t)
+	n := startNode(t, s.ClientURL(), remote.WithName("n1"))
+	ctx := ctxTimeout(t, 20*time.Second)
+	const racers = 8
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		ref := spawn(t, n)
+		wg.Go(func() { errs[i] = remote.Claim(ctx, n, "race", ref, remote.Serve(Deposit)) })
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, remote.ErrNameTaken):
+			t.Fatalf("Claim: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d Claims won; want 1", won)
+	}
+	if got, err := remote.Bind(n, "race", Deposit).Call(ctx, 2); err != nil || got != 2 {
+		t.Fatalf("Call = %d, %v; want 2, nil", got, err)
+	}
+}

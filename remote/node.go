@@ -1,0 +1,241 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// The states of a node.
+const (
+	running int32 = iota
+	closing
+	closed
+)
+
+// Node is one runtime's presence on NATS: its connection, the actors it
+// exports, and the replies of the calls its bindings make. Start one per
+// runtime. Safe for concurrent use.
+//
+// Goroutines: nats.go's (reader, flusher, one per subscription: the reply
+// inbox, the cancel subject, and each exported method), the cast flusher,
+// one per served call while its actor works on it, one per export
+// watching its actor's Done, the names' keeper and watch (once used), and
+// those of the embedded server if the node started one. Shutdown and
+// Close stop them all.
+type Node struct {
+	cfg   config
+	rt    *troupe.Runtime
+	id    string
+	nc    *nats.Conn
+	srv   Server // the node's own server, or nil
+	inbox string // reply subjects are inbox + token
+	url   string // where it connected
+
+	base       context.Context // parent of every served call's ctx; ends at Close
+	cancelBase context.CancelFunc
+	quit       chan struct{} // closed when the stop begins: export watchers exit
+
+	state atomic.Int32
+	calls pendingTable // the bindings' calls waiting for replies
+
+	mu       sync.Mutex // guards what follows
+	exports  map[string]*export
+	serving  map[string]context.CancelFunc // served calls by reply subject
+	chainIDs map[any]string                // each exported actor's chain id
+	served   sync.WaitGroup                // served calls' and watchers' goroutines (Add under mu)
+
+	castMu      sync.RWMutex // held (read) while a cast is queued; stop takes it to close the queue
+	readyMu     sync.Mutex   // guards readyList
+	readyList   []*castBatch
+	kick        chan struct{} // wakes the flusher
+	flusherQuit chan struct{}
+	flusherDone chan struct{}
+
+	streamWG  sync.WaitGroup // served streams' goroutines (Add under mu)
+	streamsMu sync.Mutex     // guards streams and streamSeq
+	streams   map[string]*streamServer
+	streamSeq uint64
+
+	namesMu sync.Mutex // guards names
+	names   *names     // the name registry, made on first use
+
+	replies   *nats.Subscription
+	cancelSub *nats.Subscription
+	refusals  atomic.Uint64
+
+	begin  sync.Once
+	forced context.Context
+	force  context.CancelFunc
+	done   chan struct{}
+	err    error // read after done
+}
+
+// Start puts rt on NATS and returns its node. The server is, in order:
+// WithURL's, TROUPE_NATS_URL's, WithServer's, or the embedded one (package
+// remote/embedded, registered when imported): a server in this process,
+// loopback only, random port, JetStream in a temporary directory, owned
+// by the node and shut down with it. Blocks until connected, bounded by
+// ctx. Errors: ErrInvalidOption, ErrNoServer, ErrNilNode (nil rt), or the
+// connection's error (wrapping nats.go's).
+func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, error) {
+	if ctx == nil {
+		return nil, actor.ErrNilContext
+	}
+	if rt == nil {
+		return nil, fmt.Errorf("%w: nil runtime", ErrNilNode)
+	}
+	c := defaults()
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidOption)
+		}
+		o.apply(&c)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: c, rt: rt, id: c.name, quit: make(chan struct{}), done: make(chan struct{}),
+		exports: map[string]*export{}, serving: map[string]context.CancelFunc{}, chainIDs: map[any]string{},
+		streams: map[string]*streamServer{}}
+	if n.id == "" {
+		n.id = nuid.Next()
+	}
+	url := c.url
+	if url == "" {
+		start := c.server
+		if start == nil {
+			start = registeredServer()
+		}
+		if start == nil {
+			return nil, ErrNoServer
+		}
+		srv, err := start(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("remote: start server: %w", err)
+		}
+		n.srv, url = srv, srv.ClientURL()
+	}
+	nopts := []nats.Option{nats.Name("troupe-" + n.id), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond),
+		nats.ErrorHandler(n.asyncError)}
+	if p, ok := n.srv.(nats.InProcessConnProvider); ok {
+		nopts = append(nopts, nats.InProcessServer(p))
+	}
+	if d, ok := ctx.Deadline(); ok {
+		nopts = append(nopts, nats.Timeout(time.Until(d)))
+	}
+	nopts = append(nopts, c.nats...)
+	n.url = url
+	if err := n.connect(url, nopts); err != nil {
+		if n.srv != nil {
+			n.srv.Shutdown()
+		}
+		return nil, err
+	}
+	n.base, n.cancelBase = context.WithCancel(context.Background())
+	n.forced, n.force = context.WithCancel(context.Background())
+	n.kick, n.flusherQuit, n.flusherDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go n.flusher()
+	return n, nil
+}
+
+// connect dials and makes the node's two subscriptions.
+func (n *Node) connect(url string, opts []nats.Option) error {
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("remote: connect: %w", err)
+	}
+	n.nc = nc
+	n.inbox = nc.NewInbox() + "."
+	n.calls.init()
+	if n.replies, err = nc.Subscribe(n.inbox+"*", n.onReply); err == nil {
+		_ = n.replies.SetPendingLimits(-1, -1) // replies are never dropped for being many
+		n.cancelSub, err = nc.Subscribe(n.cfg.prefix+"._cancel", n.onCancel)
+	}
+	if err == nil {
+		err = nc.Flush() // the subscriptions are in place before the first call
+	}
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("remote: connect: %w", err)
+	}
+	return nil
+}
+
+// asyncError reports what nats.go could not return to anyone: messages a
+// subscription dropped for being too slow, a permission refused.
+func (n *Node) asyncError(_ *nats.Conn, sub *nats.Subscription, err error) {
+	r := Refusal{Reason: ReasonDropped, Err: err}
+	if sub != nil {
+		r.Method = sub.Subject
+	}
+	n.refuse(r)
+}
+
+// ID is the node's id: WithName's, or a random one. It does not block.
+func (n *Node) ID() string {
+	if n == nil {
+		return ""
+	}
+	return n.id
+}
+
+// URL is the NATS URL the node connected to: WithURL's, TROUPE_NATS_URL's,
+// or its own server's loopback URL (which other processes can use).
+func (n *Node) URL() string {
+	if n == nil {
+		return ""
+	}
+	return n.url
+}
+
+// Runtime is the runtime the node serves.
+func (n *Node) Runtime() *troupe.Runtime {
+	if n == nil {
+		return nil
+	}
+	return n.rt
+}
+
+// Conn is the node's NATS connection, for what this package does not
+// wrap. Do not close it: close the node.
+func (n *Node) Conn() *nats.Conn {
+	if n == nil {
+		return nil
+	}
+	return n.nc
+}
+
+// Refusals counts the messages the node refused, dropped or discarded
+// (see WithRefusalHook). O(1).
+func (n *Node) Refusals() uint64 {
+	if n == nil {
+		return 0
+	}
+	return n.refusals.Load()
+}
+
+// open reports ErrClosed once the node's stop has begun.
+func (n *Node) open() error {
+	if n.state.Load() != running {
+		return ErrClosed
+	}
+	return nil
+}
+
+// cfgCallTimeout is the node's call timeout (DefaultCallTimeout for a nil
+// node, whose calls fail anyway).
+func (n *Node) cfgCallTimeout() time.Duration {
+	if n == nil {
+		return DefaultCallTimeout
+	}
+	return n.cfg.callTimeout
+}

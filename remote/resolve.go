@@ -1,0 +1,157 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Service is what Resolve finds for a name — cocaine's (endpoint, version,
+// api): where it is served, its version and its API.
+type Service struct {
+	Name      string
+	Version   string     // the highest version among the instances
+	Instances []Instance // one per node serving the name, sorted by node
+	API       []Endpoint // the methods, sorted by name (the union over instances)
+}
+
+// Instance is one node serving a name.
+type Instance struct {
+	Node    string // the node's id (WithName)
+	ID      string // the micro service instance's id
+	Version string
+}
+
+// Endpoint is one exported method or stream: its name, subject, and its
+// request and reply type names (Go's, as the serving node declares them;
+// a stream's reply reads "stream of E").
+type Endpoint struct {
+	Name    string
+	Subject string
+	Request string
+	Reply   string
+}
+
+// Resolve asks the cluster which nodes serve name (a NATS micro service
+// INFO request: `nats micro info <name>` shows the same) and returns them
+// with the name's version and API. It gathers answers until the node's
+// resolve wait (WithResolveWait) has passed since the first, or ctx ends.
+// Blocks; safe for concurrent use. Errors: ErrNotFound (no node serves
+// it), ErrInvalidName, ErrNilNode, ErrClosed, ErrTimeout (ctx ended before
+// any answer).
+func Resolve(ctx context.Context, n *Node, name string) (*Service, error) {
+	if n == nil {
+		return nil, ErrNilNode
+	}
+	if ctx == nil {
+		return nil, actor.ErrNilContext
+	}
+	if !tokenRe.MatchString(name) {
+		return nil, fmt.Errorf("%w: %q", ErrInvalidName, name)
+	}
+	if err := n.open(); err != nil {
+		return nil, err
+	}
+	subj, err := micro.ControlSubject(micro.InfoVerb, name, "")
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %w", ErrInvalidName, name, err)
+	}
+	inbox := n.nc.NewInbox()
+	sub, err := n.nc.SubscribeSync(inbox)
+	if err != nil {
+		return nil, n.publishErr(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := n.nc.PublishRequest(subj, inbox, nil); err != nil {
+		return nil, n.publishErr(err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, n.cfg.callTimeout)
+		defer cancel()
+	}
+	var infos []micro.Info
+	wait := ctx
+	for {
+		m, err := sub.NextMsgWithContext(wait)
+		if err != nil {
+			break
+		}
+		if len(m.Data) == 0 && m.Header.Get(hdrStatus) == "503" {
+			return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+		}
+		var info micro.Info
+		if json.Unmarshal(m.Data, &info) != nil || info.Name != name {
+			continue
+		}
+		infos = append(infos, info)
+		if len(infos) == 1 {
+			var cancel context.CancelFunc
+			wait, cancel = context.WithTimeout(ctx, n.cfg.resolveWait)
+			defer cancel()
+		}
+	}
+	if len(infos) == 0 {
+		if ctx.Err() != nil {
+			return nil, ctxErr(ctx, "resolve "+name)
+		}
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return serviceOf(name, infos), nil
+}
+
+// serviceOf folds micro INFO answers into a Service.
+func serviceOf(name string, infos []micro.Info) *Service {
+	s := &Service{Name: name}
+	api := map[string]Endpoint{}
+	for _, in := range infos {
+		node := in.Metadata["node"]
+		if node == "" {
+			node = in.ID
+		}
+		s.Instances = append(s.Instances, Instance{Node: node, ID: in.ID, Version: in.Version})
+		if s.Version == "" || semverLess(s.Version, in.Version) {
+			s.Version = in.Version
+		}
+		for _, e := range in.Endpoints {
+			if _, ok := api[e.Name]; !ok {
+				api[e.Name] = Endpoint{Name: e.Name, Subject: e.Subject, Request: e.Metadata["request"], Reply: e.Metadata["reply"]}
+			}
+		}
+	}
+	slices.SortFunc(s.Instances, func(a, b Instance) int { return strings.Compare(a.Node+a.ID, b.Node+b.ID) })
+	for _, m := range api {
+		s.API = append(s.API, m)
+	}
+	slices.SortFunc(s.API, func(a, b Endpoint) int { return strings.Compare(a.Name, b.Name) })
+	return s
+}
+
+// semverLess compares the major.minor.patch of two versions (pre-release
+// and build parts are ignored).
+func semverLess(a, b string) bool {
+	pa, pb := semverParts(a), semverParts(b)
+	for i := range pa {
+		if pa[i] != pb[i] {
+			return pa[i] < pb[i]
+		}
+	}
+	return false
+}
+
+func semverParts(v string) [3]int {
+	var out [3]int
+	v, _, _ = strings.Cut(v, "-")
+	v, _, _ = strings.Cut(v, "+")
+	for i, p := range strings.SplitN(v, ".", 3) {
+		out[i], _ = strconv.Atoi(p)
+	}
+	return out
+}

@@ -1,0 +1,61 @@
+package remote
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// reject refuses a request before it reaches the actor: reported, and
+// answered (through micro, which counts it in the endpoint's errors) if it
+// is a call.
+func (n *Node) reject(r micro.Request, ex *export, ep *endpoint, reason, code, msg string) {
+	err := &Error{Code: code, Message: msg, Method: ep.label, Node: n.id}
+	n.refuse(Refusal{Reason: reason, Name: ex.name, Method: ep.method, Err: err})
+	if r.Reply() == "" {
+		return
+	}
+	body, _ := json.Marshal(wireError{Code: code, Message: msg, Method: ep.label, Node: n.id})
+	_ = r.Error(code, headerSafe(msg), body)
+}
+
+// respondErr answers a call with an error (off the subscription's
+// goroutine: published directly, not through micro).
+func (n *Node) respondErr(reply string, ep *endpoint, w wireError) {
+	w.Method, w.Node = ep.label, n.id
+	body, _ := json.Marshal(w)
+	_ = n.nc.PublishMsg(&nats.Msg{Subject: reply, Data: body, Header: nats.Header{
+		micro.ErrorCodeHeader: {w.Code},
+		micro.ErrorHeader:     {headerSafe(w.Message)},
+	}})
+}
+
+// wireErrorOf is the wire form of a call's failure.
+func wireErrorOf(err error) wireError {
+	if pe, ok := errors.AsType[*actor.PanicError](err); ok {
+		return wireError{Code: CodePanic, Message: err.Error(), Value: fmt.Sprint(pe.Value), Stack: string(pe.Stack)}
+	}
+	return wireError{Code: codeOf(err), Message: err.Error()}
+}
+
+// headerSafe makes s fit a header value: one line, bounded.
+func headerSafe(s string) string {
+	if len(s) > 1024 {
+		s = s[:1024]
+	}
+	if s == "" {
+		return "error"
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,207 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	goruntime "runtime"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+)
+
+// finishSpins is how many times serve yields, waiting for a call it has
+// just queued, before it hands the wait to a goroutine: a fast handler is
+// answered from the subscription's goroutine, saving a goroutine and a
+// wake-up (the core's turn does the same for the caller's next call).
+const finishSpins = 64
+
+// serve handles one request or cast for ep, on the endpoint's
+// subscription goroutine. Everything that can refuse it runs before the
+// body is decoded, cheapest first: size, deadline, authorization, cycle,
+// codec. A call is then queued at the actor, and its outcome awaited on a
+// goroutine of its own, so one slow actor never holds up the subscription.
+func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
+	arrived := time.Now()
+	data, reply := r.Data(), r.Reply()
+	h := nats.Header(r.Headers())
+	if len(data) > n.cfg.maxMessage {
+		n.reject(r, ex, ep, ReasonTooLarge, CodeTooLarge,
+			fmt.Sprintf("request of %d bytes over the limit of %d", len(data), n.cfg.maxMessage))
+		return
+	}
+	var d time.Duration
+	var clamped bool // the caller waits longer than the node grants
+	if reply != "" {
+		t, ok := decodeTimeout(h.Get(hdrTimeout))
+		if !ok {
+			t = n.cfg.callTimeout
+		}
+		if t <= 0 {
+			// The caller has given up already: no reply, nothing decoded.
+			n.refuse(Refusal{Reason: ReasonExpired, Name: ex.name, Method: ep.method})
+			return
+		}
+		d = min(t, n.cfg.maxDeadline)
+		clamped = t > d
+	}
+	if a := n.cfg.authorize; a != nil {
+		if err := a(ex.name, ep.method, h); err != nil {
+			n.reject(r, ex, ep, ReasonUnauthorized, CodeUnauthorized, err.Error())
+			return
+		}
+	}
+	chain := h.Get(hdrChain)
+	if reply != "" && chainHas(chain, ex.chainID) {
+		n.reject(r, ex, ep, ReasonCycle, CodeCycle, "call cycle: "+chain+" → "+ex.chainID)
+		return
+	}
+	codec := n.codec(h.Get(hdrCodec))
+	if codec == nil {
+		n.reject(r, ex, ep, ReasonMalformed, CodeBadRequest, "unknown codec "+h.Get(hdrCodec))
+		return
+	}
+	if ep.stream != nil {
+		if reply == "" {
+			n.refuse(Refusal{Reason: ReasonMalformed, Name: ex.name, Method: ep.method,
+				Err: fmt.Errorf("%w: a stream opened without a reply subject", ErrBadRequest)})
+			return
+		}
+		n.openStream(ex, ep, codec, data, reply, chain, h, r)
+		return
+	}
+	if reply == "" {
+		count := 1
+		if b := h.Get(hdrBatch); b != "" {
+			c, err := strconv.Atoi(b)
+			if err != nil || c < 1 {
+				n.refuse(Refusal{Reason: ReasonMalformed, Name: ex.name, Method: ep.method,
+					Err: fmt.Errorf("%w: batch count %q", ErrBadRequest, b)})
+				return
+			}
+			count = c
+		}
+		if count == 1 && h.Get(hdrBatch) == "" {
+			n.serveCast(ex, ep, codec, data)
+			return
+		}
+		if err := frames(data, count, func(d []byte) error { n.serveCast(ex, ep, codec, d); return nil }); err != nil {
+			n.refuse(Refusal{Reason: ReasonMalformed, Name: ex.name, Method: ep.method, Err: err})
+		}
+		return
+	}
+	run, err := ep.call(codec, data)
+	if err != nil {
+		n.reject(r, ex, ep, ReasonMalformed, CodeBadRequest, err.Error())
+		return
+	}
+	// Not derived from n.base: a child of a shared cancelCtx costs a map
+	// insert and delete under its lock per call. Close cancels served
+	// calls through n.serving instead.
+	ctx, cancel := context.WithDeadline(context.Background(), arrived.Add(d))
+	ctx = context.WithValue(ctx, chainKey{}, appendChain(chain, ex.chainID))
+	n.mu.Lock()
+	if n.state.Load() != running {
+		n.mu.Unlock()
+		cancel()
+		n.reject(r, ex, ep, ReasonClosing, CodeClosed, "node "+n.id+" is closing")
+		return
+	}
+	n.serving[reply] = cancel
+	n.served.Add(1)
+	n.mu.Unlock()
+	// Queued here, on the subscription's goroutine: calls reach the actor
+	// in the order they arrived. Only the wait for the outcome moves to a
+	// goroutine of its own.
+	done, outcome := run(ctx)
+	for range finishSpins {
+		select {
+		case <-done:
+			n.finish(ctx, cancel, reply, clamped, ex, ep, codec, done, outcome)
+			return
+		default:
+			goruntime.Gosched()
+		}
+	}
+	go n.finish(ctx, cancel, reply, clamped, ex, ep, codec, done, outcome)
+}
+
+// finish runs a served call and answers it, unless its caller has given up
+// (the reply would be late: discarded and reported). A call cut short by
+// the node's maximum deadline (clamped) is answered ErrTimeout.
+func (n *Node) finish(ctx context.Context, cancel context.CancelFunc, reply string, clamped bool, ex *export, ep *endpoint,
+	codec Codec, done <-chan struct{}, outcome func() (any, error)) {
+	defer n.served.Done()
+	defer cancel()
+	<-done
+	v, err := outcome()
+	n.mu.Lock()
+	delete(n.serving, reply)
+	n.mu.Unlock()
+	switch {
+	case n.base.Err() != nil:
+		// Closed under it: tell the caller now rather than at its deadline.
+		n.respondErr(reply, ep, wireError{Code: CodeClosed, Message: "node " + n.id + " closed"})
+		return
+	case clamped && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The node's maximum passed, not the caller's deadline: the
+		// caller still waits, so it is told.
+		n.respondErr(reply, ep, wireError{Code: CodeTimeout,
+			Message: fmt.Sprintf("call exceeded the node's maximum deadline of %v", n.cfg.maxDeadline)})
+		return
+	case ctx.Err() != nil:
+		n.refuse(Refusal{Reason: ReasonLate, Name: ex.name, Method: ep.method, Err: err})
+		return
+	case err != nil:
+		n.respondErr(reply, ep, wireErrorOf(err))
+		return
+	}
+	data, err := codec.Marshal(v)
+	switch {
+	case err != nil:
+		n.respondErr(reply, ep, wireError{Code: CodeHandler, Message: "encode reply: " + err.Error()})
+	case len(data) > n.cfg.maxMessage:
+		n.respondErr(reply, ep, wireError{Code: CodeTooLarge,
+			Message: fmt.Sprintf("reply of %d bytes over the limit of %d", len(data), n.cfg.maxMessage)})
+	default:
+		_ = n.nc.Publish(reply, data)
+	}
+}
+
+// serveCast decodes a cast and queues it; a failure has no caller, so it
+// is reported.
+func (n *Node) serveCast(ex *export, ep *endpoint, codec Codec, data []byte) {
+	decErr, err := ep.cast(codec, data)
+	switch {
+	case decErr != nil:
+		n.refuse(Refusal{Reason: ReasonMalformed, Name: ex.name, Method: ep.method, Err: fmt.Errorf("%w: %w", ErrBadRequest, decErr)})
+	case err != nil:
+		n.refuse(Refusal{Reason: ReasonCastFailed, Name: ex.name, Method: ep.method, Err: err})
+	}
+}
+
+// onCancel ends the served call named by the message (its reply subject):
+// its caller gave up.
+func (n *Node) onCancel(m *nats.Msg) {
+	n.mu.Lock()
+	cancel := n.serving[string(m.Data)]
+	n.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// codec returns the codec named on the wire ("" is JSON), or nil.
+func (n *Node) codec(name string) Codec {
+	if name == "" || name == "json" {
+		return JSON
+	}
+	for _, c := range n.cfg.codecs {
+		if c.Name() == name {
+			return c
+		}
+	}
+	return nil
+}

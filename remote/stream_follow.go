@@ -1,0 +1,307 @@
+package remote
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Follow is a remote reader of a stream, made by StreamBinding.Open: its
+// items arrive in sequence order, each once, as for a local reader. All
+// and Collected are for one goroutine at a time (another gets
+// ErrFollowBusy); ID and Close are safe from any goroutine. A Follow costs
+// one NATS subscription and no goroutine of its own.
+type Follow[E any] struct {
+	n     *Node
+	label string
+	codec Codec
+	ctx   context.Context
+	inbox string
+	sub   *nats.Subscription
+	id    uint64
+	ctrl  string // the serving node's control subject
+
+	busy atomic.Bool
+	// Touched by the reading goroutine only.
+	next     uint64 // the next frame number expected
+	received int    // frames since the last ack
+	gapAt    uint64 // the frame a gap was last reported at
+	gapSent  time.Time
+	heard    time.Time // when we last acked
+	lastMsg  time.Time // when we last heard from the serving node
+	rctx     context.Context
+	rcancel  context.CancelFunc
+	done     bool
+	end      error // the stream's end (nil: clean), once done
+
+	acked atomic.Uint64 // the next frame expected, for the keepalive
+
+	mu     sync.Mutex // guards closed and alive
+	closed bool
+	alive  *time.Timer // acks every heartbeat while the reader is open
+}
+
+// keepalive tells the serving node every heartbeat that this reader
+// lives, also while its owner does not read (a slow loop body): only a
+// dead or disconnected reader is dropped, never a slow one (which the
+// window slows down instead).
+func (f *Follow[E]) keepalive() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	if f.ctx.Err() != nil || f.n.open() != nil { // its ctx ended, or its node closes, while nobody read it
+		f.closed = true
+		_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
+		_ = f.sub.Unsubscribe()
+		return
+	}
+	_ = f.n.nc.Publish(f.ctrl, binary.AppendUvarint([]byte{ctrlAck}, f.acked.Load()))
+	f.alive.Reset(f.n.cfg.heartbeat)
+}
+
+// ID is the stream's id on its serving node. It does not block.
+func (f *Follow[E]) ID() uint64 {
+	if f == nil {
+		return 0
+	}
+	return f.id
+}
+
+// Ref names the stream for StreamBinding.Follow on any node: its serving
+// node and its id there. It does not block.
+func (f *Follow[E]) Ref() string {
+	if f == nil {
+		return ""
+	}
+	return streamRef(f.ctrl, f.id)
+}
+
+// Close detaches the reader: the serving node is told, an All in progress
+// ends with ErrStreamClosed, and later reads get ErrStreamClosed.
+// Idempotent, safe from any goroutine. It returns actor.ErrNilStream for a
+// nil Follow, else nil.
+func (f *Follow[E]) Close() error {
+	if f == nil {
+		return actor.ErrNilStream
+	}
+	f.mu.Lock()
+	was := f.closed
+	f.closed = true
+	if f.alive != nil {
+		f.alive.Stop()
+	}
+	f.mu.Unlock()
+	if !was {
+		_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
+		_ = f.sub.Unsubscribe()
+	}
+	return nil
+}
+
+func (f *Follow[E]) isClosed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closed
+}
+
+// All iterates over the stream: each item as (item, nil), waiting for new
+// ones until the stream ends. A clean end ends the loop; any other end is
+// one last pair (zero item, err): the handler's error ([*Error]) or
+// [*PanicError], ErrStopped, a [*actor.TruncatedError] (resume with
+// Since(err.Oldest)), ErrClosed (the serving node closed), ErrStreamLost
+// (it went silent), ctx's end, or ErrStreamClosed (Close). A break out of
+// the loop closes the reader. Blocks while it waits. Cost per item: the
+// codec's decoding; an acknowledgement per 64 items.
+func (f *Follow[E]) All() iter.Seq2[actor.Item[E], error] {
+	return func(yield func(actor.Item[E], error) bool) {
+		var zero actor.Item[E]
+		if f == nil {
+			yield(zero, actor.ErrNilStream)
+			return
+		}
+		if !f.busy.CompareAndSwap(false, true) {
+			yield(zero, ErrFollowBusy)
+			return
+		}
+		defer f.busy.Store(false)
+		for {
+			it, err, ok := f.read()
+			if !ok {
+				if err != nil {
+					yield(zero, err)
+				}
+				return
+			}
+			if err != nil {
+				yield(zero, err)
+				return
+			}
+			if !yield(it, nil) {
+				_ = f.Close()
+				f.finish(ErrStreamClosed)
+				return
+			}
+		}
+	}
+}
+
+// Collected reads the stream to its end and returns its items (harp's
+// stream): the items read and the end's error (nil for a clean end).
+func (f *Follow[E]) Collected() ([]actor.Item[E], error) {
+	var out []actor.Item[E]
+	for it, err := range f.All() {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// read returns the next item (ok), or the stream's end (ok false; err nil
+// for a clean end).
+func (f *Follow[E]) read() (actor.Item[E], error, bool) {
+	var zero actor.Item[E]
+	if f.done {
+		return zero, ErrStreamClosed, false
+	}
+	hb := f.n.cfg.heartbeat
+	for {
+		if f.rctx == nil {
+			f.rctx, f.rcancel = context.WithTimeout(f.ctx, 3*hb)
+		}
+		m, err := f.sub.NextMsgWithContext(f.rctx)
+		if err != nil && errors.Is(err, context.DeadlineExceeded) && f.ctx.Err() == nil && time.Since(f.lastMsg) < 3*hb {
+			// The silence bound was set long ago, and we have heard since.
+			f.rcancel()
+			f.rctx = nil
+			continue
+		}
+		if err != nil {
+			switch {
+			case f.isClosed():
+				err = ErrStreamClosed
+			case f.ctx.Err() != nil:
+				err = ctxErr(f.ctx, f.label)
+			case errors.Is(err, context.DeadlineExceeded):
+				err = fmt.Errorf("%w: %s silent for %v", ErrStreamLost, f.label, 3*hb)
+			default:
+				err = f.n.publishErr(err)
+			}
+			f.finish(err)
+			return zero, err, false
+		}
+		f.lastMsg = time.Now()
+		kind, no, payload, ok := parseFrame(m.Data)
+		if !ok {
+			continue
+		}
+		if kind == frameBeat {
+			if no > f.next {
+				f.gap()
+			} else {
+				f.ack(ctrlAck)
+			}
+			continue
+		}
+		switch {
+		case no < f.next: // a resend of what we have: say so, at most every 10 ms
+			if time.Since(f.heard) > 10*time.Millisecond {
+				f.ack(ctrlAck)
+			}
+			continue
+		case no > f.next: // a frame was lost: ask for a resend
+			f.gap()
+			continue
+		}
+		f.next++
+		f.received++
+		switch kind {
+		case frameItem:
+			seq, k := binary.Uvarint(payload)
+			if k <= 0 {
+				err := fmt.Errorf("%w: malformed item frame", ErrCodec)
+				f.finish(err)
+				return zero, err, false
+			}
+			var v E
+			if err := f.codec.Unmarshal(payload[k:], &v); err != nil {
+				err = fmt.Errorf("%w: decode item %d of %s: %w", ErrCodec, seq, f.label, err)
+				f.finish(err)
+				return zero, err, false
+			}
+			if f.received >= streamWindow/4 {
+				f.ack(ctrlAck)
+			}
+			return actor.Item[E]{Seq: seq, V: v}, nil, true
+		case frameError:
+			f.ack(ctrlAck)
+			var w wireError
+			_ = json.Unmarshal(payload, &w)
+			err := streamErrorFrom(w, f.label)
+			f.finish(err)
+			return zero, err, false
+		case frameEnd:
+			f.ack(ctrlAck)
+			f.finish(nil)
+			return zero, nil, false
+		}
+	}
+}
+
+// ack tells the serving node the next frame we expect.
+func (f *Follow[E]) ack(kind byte) {
+	f.acked.Store(f.next)
+	f.received = 0
+	f.heard = time.Now()
+	_ = f.n.nc.Publish(f.ctrl, binary.AppendUvarint([]byte{kind}, f.next))
+}
+
+// gap asks for a resend from the next frame we expect, once per gap (and
+// again after a heartbeat if the resend was lost too).
+func (f *Follow[E]) gap() {
+	if f.gapAt == f.next && time.Since(f.gapSent) < f.n.cfg.heartbeat {
+		return
+	}
+	f.gapAt, f.gapSent = f.next, time.Now()
+	f.ack(ctrlGap)
+}
+
+// finish ends the reader with err (nil: a clean end) and releases its
+// subscription; the serving node is told if it did not end the stream.
+func (f *Follow[E]) finish(err error) {
+	if f.done {
+		return
+	}
+	f.done, f.end = true, err
+	if f.rcancel != nil {
+		f.rcancel()
+	}
+	if err != nil {
+		var e *Error
+		serverEnded := errors.As(err, &e) || errors.Is(err, actor.ErrTruncated)
+		if !serverEnded {
+			_ = f.Close()
+			return
+		}
+	}
+	f.mu.Lock()
+	f.closed = true
+	if f.alive != nil {
+		f.alive.Stop()
+	}
+	f.mu.Unlock()
+	_ = f.sub.Unsubscribe()
+}

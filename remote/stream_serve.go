@@ -1,0 +1,267 @@
+package remote
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// ServeStream makes stream method s an Entry for Export: a remote reader
+// opens it with BindStream(...).Open and reads its items as a local reader
+// would. It does not block; the Entry is immutable.
+func ServeStream[S, Q, E any](s *actor.Stream[S, Q, E]) Entry[S] { return servedStream[S, Q, E]{s} }
+
+type servedStream[S, Q, E any] struct{ s *actor.Stream[S, Q, E] }
+
+func (ss servedStream[S, Q, E]) endpoint(ref *actor.Ref[S]) *endpoint {
+	s := ss.s
+	if s == nil {
+		return &endpoint{err: ErrNilRef}
+	}
+	return &endpoint{
+		method:  s.Name(),
+		reqType: reflect.TypeFor[Q]().String(),
+		repType: "stream of " + reflect.TypeFor[E]().String(),
+		stream: func(c Codec, data []byte) (func(context.Context, []actor.FollowOption) (streamReader, error), error) {
+			var q Q
+			if err := c.Unmarshal(data, &q); err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context, opts []actor.FollowOption) (streamReader, error) {
+				f, err := s.Open(ctx, ref, q, opts...)
+				if err != nil {
+					return nil, err
+				}
+				return follower[E]{f}, nil
+			}, nil
+		},
+		follow: func(ctx context.Context, id uint64, opts []actor.FollowOption) (streamReader, error) {
+			f, err := s.Follow(ctx, ref, id, opts...)
+			if err != nil {
+				return nil, err
+			}
+			return follower[E]{f}, nil
+		},
+	}
+}
+
+// streamReader is a local reader with its item type erased.
+type streamReader interface {
+	id() uint64
+	close()
+	// pump encodes each item and hands it to emit until the stream ends
+	// or emit returns false; it returns the end (nil: a clean end).
+	pump(c Codec, emit func(seq uint64, data []byte) bool) error
+}
+
+type follower[E any] struct{ f *actor.Follow[E] }
+
+func (r follower[E]) id() uint64 { return r.f.ID() }
+func (r follower[E]) close()     { _ = r.f.Close() }
+
+func (r follower[E]) pump(c Codec, emit func(seq uint64, data []byte) bool) error {
+	for it, err := range r.f.All() {
+		if err != nil {
+			return err
+		}
+		data, err := c.Marshal(it.V)
+		if err != nil {
+			return &CodedError{Code: "encode", Err: err}
+		}
+		if !emit(it.Seq, data) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// openStream opens a stream for a request that passed serve's checks; the
+// stream then runs on two goroutines of the node's: its pump (the local
+// reader) and its keeper (resends, heartbeats, the reader's silence).
+func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, reply, chain string, h map[string][]string, r micro.Request) {
+	open, err := ep.stream(codec, data)
+	if err != nil {
+		n.reject(r, ex, ep, ReasonMalformed, CodeBadRequest, err.Error())
+		return
+	}
+	pos, err := positionOf(first(h, hdrSince), first(h, hdrRecent))
+	if err != nil {
+		n.reject(r, ex, ep, ReasonMalformed, CodeBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithCancel(n.base)
+	ctx = context.WithValue(ctx, chainKey{}, appendChain(chain, ex.chainID))
+	n.mu.Lock()
+	if n.state.Load() != running {
+		n.mu.Unlock()
+		cancel()
+		n.reject(r, ex, ep, ReasonClosing, CodeClosed, "node "+n.id+" is closing")
+		return
+	}
+	n.serving[reply] = cancel
+	n.streamWG.Add(1)
+	n.mu.Unlock()
+	go n.runStream(ctx, cancel, reply, ep, codec, open, pos)
+}
+
+func first(h map[string][]string, k string) string {
+	if v := h[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// runStream opens the local stream, then keeps the remote one.
+func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply string, ep *endpoint, codec Codec,
+	open func(context.Context, []actor.FollowOption) (streamReader, error), pos []actor.FollowOption) {
+	defer n.streamWG.Done()
+	defer cancel()
+	defer func() {
+		n.mu.Lock()
+		delete(n.serving, reply)
+		n.mu.Unlock()
+	}()
+	r, err := open(ctx, pos)
+	if err != nil {
+		w := wireErrorOf(err)
+		if errors.Is(err, actor.ErrNoStream) {
+			w.Code = CodeNotFound // ended, or never was: as for a name nobody serves
+		}
+		if ctx.Err() == nil || n.base.Err() != nil {
+			n.respondErr(reply, ep, w)
+		}
+		return
+	}
+	st := &streamServer{n: n, to: reply, r: r, label: ep.label, hb: n.cfg.heartbeat, done: make(chan struct{})}
+	st.cond = sync.NewCond(&st.mu)
+	st.lastHeard, st.lastProgress = time.Now(), time.Now()
+	n.streamsMu.Lock()
+	n.streamSeq++
+	st.key = "s" + strconv.FormatUint(n.streamSeq, 10)
+	n.streams[st.key] = st
+	n.streamsMu.Unlock()
+	defer func() {
+		n.streamsMu.Lock()
+		delete(n.streams, st.key)
+		n.streamsMu.Unlock()
+	}()
+	// Frame 0: the stream's id and where to acknowledge.
+	payload := binary.AppendUvarint(nil, r.id())
+	st.send(frameOpen, append(payload, n.inbox+st.key...))
+	if n.state.Load() != running {
+		// The node began to stop while the stream opened: endStreams may
+		// have listed the streams before this one registered.
+		st.end(ErrClosed)
+		st.close()
+		return
+	}
+	pumped := make(chan struct{})
+	go func() {
+		defer close(pumped)
+		st.end(r.pump(codec, st.emit))
+	}()
+	st.keep(ctx)
+	st.close()
+	<-pumped
+}
+
+// onStreamControl routes a reader's message to its stream.
+func (n *Node) onStreamControl(key string, data []byte) {
+	n.streamsMu.Lock()
+	st := n.streams[key]
+	n.streamsMu.Unlock()
+	if st != nil {
+		st.control(data)
+	}
+}
+
+// endStreams ends every served stream with ErrClosed (the node stops).
+func (n *Node) endStreams() {
+	n.streamsMu.Lock()
+	all := make([]*streamServer, 0, len(n.streams))
+	for _, st := range n.streams {
+		all = append(all, st)
+	}
+	n.streamsMu.Unlock()
+	for _, st := range all {
+		st.end(ErrClosed)
+		st.close()
+	}
+}
+
+// onFollow attaches a reader to a running stream of this node, on a
+// request sent to its follow subject (see StreamBinding.Follow). The same
+// checks as an open run first: size, deadline, authorization; then the
+// stream runs as an opened one does.
+func (n *Node) onFollow(m *nats.Msg) {
+	reply, h := m.Reply, m.Header
+	if reply == "" {
+		return
+	}
+	name, method, _ := strings.Cut(h.Get(hdrExport), ".")
+	n.mu.Lock()
+	ex := n.exports[name]
+	n.mu.Unlock()
+	var ep *endpoint
+	if ex != nil {
+		ep = ex.eps[method]
+	}
+	if ep == nil || ep.follow == nil {
+		n.respondErr(reply, &endpoint{label: h.Get(hdrExport)}, wireError{Code: CodeNotFound, Message: "no stream " + h.Get(hdrExport) + " here"})
+		return
+	}
+	refuse := func(reason, code, msg string) {
+		n.refuse(Refusal{Reason: reason, Name: name, Method: method, Err: &Error{Code: code, Message: msg, Method: ep.label, Node: n.id}})
+		n.respondErr(reply, ep, wireError{Code: code, Message: msg})
+	}
+	if len(m.Data) > n.cfg.maxMessage {
+		refuse(ReasonTooLarge, CodeTooLarge, "follow request over the size limit")
+		return
+	}
+	if t, ok := decodeTimeout(h.Get(hdrTimeout)); ok && t <= 0 {
+		n.refuse(Refusal{Reason: ReasonExpired, Name: name, Method: method})
+		return
+	}
+	if a := n.cfg.authorize; a != nil {
+		if err := a(name, method, h); err != nil {
+			refuse(ReasonUnauthorized, CodeUnauthorized, err.Error())
+			return
+		}
+	}
+	codec := n.codec(h.Get(hdrCodec))
+	id, err := strconv.ParseUint(h.Get(hdrStreamID), 10, 64)
+	if codec == nil || err != nil {
+		refuse(ReasonMalformed, CodeBadRequest, "bad codec or stream id")
+		return
+	}
+	pos, err := positionOf(h.Get(hdrSince), h.Get(hdrRecent))
+	if err != nil {
+		refuse(ReasonMalformed, CodeBadRequest, err.Error())
+		return
+	}
+	ctx, cancel := context.WithCancel(n.base)
+	n.mu.Lock()
+	if n.state.Load() != running {
+		n.mu.Unlock()
+		cancel()
+		refuse(ReasonClosing, CodeClosed, "node "+n.id+" is closing")
+		return
+	}
+	n.serving[reply] = cancel
+	n.streamWG.Add(1)
+	n.mu.Unlock()
+	open := func(ctx context.Context, pos []actor.FollowOption) (streamReader, error) {
+		return ep.follow(ctx, id, pos)
+	}
+	go n.runStream(ctx, cancel, reply, ep, codec, open, pos)
+}

@@ -1,0 +1,167 @@
+package remote
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+)
+
+// streamServer is the serving side of one remote reader.
+type streamServer struct {
+	n     *Node
+	to    string // the reader's inbox
+	key   string // our control token: acks arrive on n.inbox + key
+	r     streamReader
+	label string
+	hb    time.Duration
+
+	mu           sync.Mutex // guards what follows
+	cond         *sync.Cond // window room, or closed
+	base         uint64     // frame number of unacked[0]
+	unacked      [][]byte
+	next         uint64    // the next frame's number
+	lastHeard    time.Time // the reader's last control message
+	lastSend     time.Time
+	lastProgress time.Time // the window last moved (or was resent)
+	ended        bool      // the end frame is queued
+	closed       bool
+	done         chan struct{} // closed with closed
+}
+
+// sendLocked numbers, keeps and publishes a frame. st.mu is held: frames
+// leave in number order.
+func (st *streamServer) sendLocked(kind byte, payload []byte) {
+	b := appendFrame(make([]byte, 0, len(payload)+11), kind, st.next)
+	b = append(b, payload...)
+	st.next++
+	st.unacked = append(st.unacked, b)
+	st.lastSend = time.Now()
+	_ = st.n.nc.Publish(st.to, b)
+}
+
+func (st *streamServer) send(kind byte, payload []byte) {
+	st.mu.Lock()
+	st.sendLocked(kind, payload)
+	st.mu.Unlock()
+}
+
+// emit sends an item, waiting for room in the window; false once closed.
+func (st *streamServer) emit(seq uint64, data []byte) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for len(st.unacked) >= streamWindow && !st.closed {
+		st.cond.Wait()
+	}
+	if st.closed {
+		return false
+	}
+	payload := binary.AppendUvarint(make([]byte, 0, len(data)+10), seq)
+	st.sendLocked(frameItem, append(payload, data...))
+	return true
+}
+
+// end queues the stream's end frame, once.
+func (st *streamServer) end(err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed || st.ended {
+		return
+	}
+	st.ended = true
+	if err == nil {
+		st.sendLocked(frameEnd, nil)
+		return
+	}
+	w := streamEndError(err)
+	w.Method, w.Node = st.label, st.n.id
+	body, _ := json.Marshal(w)
+	st.sendLocked(frameError, body)
+}
+
+// control handles a message from the reader.
+func (st *streamServer) control(data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	if data[0] == ctrlClose {
+		st.close()
+		return
+	}
+	no, k := binary.Uvarint(data[1:])
+	if k <= 0 {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.lastHeard = time.Now()
+	if no > st.base && no <= st.next {
+		st.unacked = st.unacked[no-st.base:]
+		st.base = no
+		st.lastProgress = st.lastHeard
+		st.cond.Broadcast()
+	}
+	if data[0] == ctrlGap && no == st.base {
+		st.resendLocked()
+	}
+}
+
+func (st *streamServer) resendLocked() {
+	for _, b := range st.unacked {
+		_ = st.n.nc.Publish(st.to, b)
+	}
+	st.lastProgress, st.lastSend = time.Now(), time.Now()
+}
+
+// keep resends what the reader has not acknowledged for a heartbeat,
+// sends heartbeats, and ends the stream once its end is acknowledged, its
+// reader has been silent for three heartbeats, or ctx ends.
+func (st *streamServer) keep(ctx context.Context) {
+	t := time.NewTicker(st.hb / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if st.n.base.Err() != nil {
+				st.end(ErrClosed)
+			}
+			return
+		case <-st.done:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		st.mu.Lock()
+		switch {
+		case now.Sub(st.lastHeard) > 3*st.hb:
+			st.mu.Unlock()
+			st.n.refuse(Refusal{Reason: ReasonLate, Method: st.label, Err: errors.New("stream reader went silent")})
+			return
+		case st.ended && len(st.unacked) == 0:
+			st.mu.Unlock()
+			return
+		case len(st.unacked) > 0 && now.Sub(st.lastProgress) > st.hb:
+			st.resendLocked()
+		case now.Sub(st.lastSend) > st.hb:
+			_ = st.n.nc.Publish(st.to, binary.AppendUvarint([]byte{frameBeat}, st.next))
+			st.lastSend = now
+		}
+		st.mu.Unlock()
+	}
+}
+
+// close stops the stream: the pump's reader is detached.
+func (st *streamServer) close() {
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return
+	}
+	st.closed = true
+	close(st.done)
+	st.cond.Broadcast()
+	st.mu.Unlock()
+	st.r.close()
+}

@@ -1,0 +1,375 @@
+package remote_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/remote"
+	"github.com/troupe-go/troupe/remote/embedded"
+)
+
+// Feed streams lines: Tail sends n of them at once and ends cleanly (or
+// with an error if n < 0), Live keeps its stream open for Push.
+type Feed struct {
+	live *actor.Out[string]
+	sent int
+}
+
+type TailReq struct {
+	N    int
+	Fail string // end with this error after N items
+}
+
+var (
+	Tail = actor.NewStream("tail", func(f *Feed, c *actor.Ctx, r TailReq, out *actor.Out[string]) error {
+		for i := range r.N {
+			if err := out.Send(fmt.Sprintf("line %d", i)); err != nil {
+				return err
+			}
+		}
+		if r.Fail != "" {
+			return &remote.CodedError{Code: "tail_failed", Err: errors.New(r.Fail)}
+		}
+		return out.Close(nil)
+	}, actor.WithJournal(100_000, 64<<20))
+	Short = actor.NewStream("short", func(f *Feed, c *actor.Ctx, n int, out *actor.Out[string]) error {
+		for i := range n {
+			_ = out.Send(fmt.Sprintf("line %d", i))
+		}
+		return nil // left open: readers wait for more
+	}, actor.WithJournal(10, 1<<20))
+	Live = actor.NewStream("live", func(f *Feed, c *actor.Ctx, _ struct{}, out *actor.Out[string]) error {
+		f.live = out
+		return nil
+	})
+	Push = actor.NewMethod("push", func(f *Feed, c *actor.Ctx, n int) (int, error) {
+		for range n {
+			if err := f.live.Send(fmt.Sprintf("line %d", f.sent)); err != nil {
+				return f.sent, err
+			}
+			f.sent++
+		}
+		return f.sent, nil
+	})
+)
+
+// feed exports a Feed on srv as "feed".
+func feed(t *testing.T, srv *remote.Node) *actor.Ref[*Feed] {
+	t.Helper()
+	ref, err := actor.Spawn(srv.Runtime(), &Feed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = remote.Export(srv, "feed", ref, remote.ServeStream(Tail), remote.ServeStream(Short),
+		remote.ServeStream(Live), remote.Serve(Push))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+// TestStreamCollected: a stream longer than the window arrives whole, in
+// sequence order, with the actor's sequence numbers.
+func TestStreamCollected(t *testing.T) {
+	s := startServer(t)
+	srv, cli := startNode(t, s.ClientURL()), startNode(t, s.ClientURL())
+	feed(t, srv)
+	ctx := ctxTimeout(t, 30*time.Second)
+	f, err := remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{N: 3000})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	items, err := f.Collected()
+	if err != nil {
+		t.Fatalf("Collected: %v", err)
+	}
+	if len(items) != 3000 {
+		t.Fatalf("got %d items; want 3000", len(items))
+	}
+	for i, it := range items {
+		if it.Seq != uint64(i) || it.V != fmt.Sprintf("line %d", i) {
+			t.Fatalf("item %d = %+v; want seq %d line %d", i, it, i, i)
+		}
+	}
+	if _, err := f.Collected(); !errors.Is(err, remote.ErrStreamClosed) || !errors.Is(err, actor.ErrStreamClosed) {
+		t.Fatalf("second read: got %v; want ErrStreamClosed", err)
+	}
+}
+
+// TestStreamPositions: Since and Recent place a remote reader as they place
+// a local one; a reader behind the journal gets *actor.TruncatedError.
+func TestStreamPositions(t *testing.T) {
+	s := startServer(t)
+	srv, cli := startNode(t, s.ClientURL()), startNode(t, s.ClientURL())
+	feed(t, srv)
+	ctx := ctxTimeout(t, 30*time.Second)
+	tests := []struct {
+		name  string
+		opts  []remote.FollowOption
+		first uint64
+		count int
+	}{
+		{"from the start", nil, 0, 50},
+		{"since 45", []remote.FollowOption{remote.Since(45)}, 45, 5},
+		{"recent 3", []remote.FollowOption{remote.Recent(3)}, 47, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{N: 50}, tt.opts...)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			items, err := f.Collected()
+			if err != nil || len(items) != tt.count || items[0].Seq != tt.first {
+				t.Fatalf("got %d items from %v, %v; want %d from %d", len(items), items[0].Seq, err, tt.count, tt.first)
+			}
+		})
+	}
+	t.Run("truncated", func(t *testing.T) {
+		f, err := remote.BindStream(cli, "feed", Short).Open(ctx, 100, remote.Since(3))
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		_, err = f.Collected()
+		var te *actor.TruncatedError
+		if !errors.As(err, &te) || te.Oldest != 90 || !errors.Is(err, actor.ErrTruncated) {
+			t.Fatalf("got %v; want *actor.TruncatedError{Oldest: 90}", err)
+		}
+	})
+	t.Run("bad options", func(t *testing.T) {
+		_, err := remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{}, remote.Since(1), remote.Recent(1))
+		if !errors.Is(err, remote.ErrInvalidOption) {
+			t.Fatalf("Since and Recent: got %v; want ErrInvalidOption", err)
+		}
+		_, err = remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{}, remote.Recent(-1))
+		if !errors.Is(err, remote.ErrInvalidOption) {
+			t.Fatalf("Recent(-1): got %v; want ErrInvalidOption", err)
+		}
+	})
+}
+
+// TestStreamErrors: a handler's error ends the remote stream as it ends a
+// local one: before any item Open fails, after some it is the last pair.
+func TestStreamErrors(t *testing.T) {
+	s := startServer(t)
+	srv, cli := startNode(t, s.ClientURL()), startNode(t, s.ClientURL())
+	feed(t, srv)
+	ctx := ctxTimeout(t, 30*time.Second)
+	b := remote.BindStream(cli, "feed", Tail)
+	_, err := b.Open(ctx, TailReq{Fail: "no log"})
+	var re *remote.Error
+	if !errors.As(err, &re) || re.Code != "tail_failed" || re.Message != "no log" {
+		t.Fatalf("Open of a failing stream: got %v; want *remote.Error tail_failed", err)
+	}
+	f, err := b.Open(ctx, TailReq{N: 3, Fail: "disk gone"})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	items, err := f.Collected()
+	if len(items) != 3 || !errors.As(err, &re) || re.Code != "tail_failed" || re.Message != "disk gone" {
+		t.Fatalf("got %d items, %v; want 3 then *remote.Error tail_failed", len(items), err)
+	}
+	if _, err := remote.BindStream(cli, "nowhere", Tail).Open(ctx, TailReq{}); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("Open of an unexported stream: got %v; want ErrNotFound", err)
+	}
+}
+
+// TestStreamLive: a reader follows a stream as it grows, breaks out of
+// All, and the serving node detaches its reader; a node that closes ends
+// its streams with ErrClosed.
+func TestStreamLive(t *testing.T) {
+	s := startServer(t)
+	srv, cli := startNode(t, s.ClientURL()), startNode(t, s.ClientURL())
+	feed(t, srv)
+	ctx := ctxTimeout(t, 30*time.Second)
+	open := func() *remote.Follow[string] {
+		f, err := remote.BindStream(cli, "feed", Live).Open(ctx, struct{}{})
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		return f
+	}
+	push := remote.Bind(cli, "feed", Push)
+	f := open()
+	if _, err := push.Call(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for it, err := range f.All() {
+		if err != nil {
+			t.Fatalf("All: %v", err)
+		}
+		if it.Seq != uint64(got) {
+			t.Fatalf("item %d has seq %d", got, it.Seq)
+		}
+		got++
+		if got == 5 {
+			break
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	// A second reader of a new stream, ended by the serving node's Close.
+	f2 := open()
+	if _, err := push.Call(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	_ = srv.Close()
+	items, err := f2.Collected()
+	if !errors.Is(err, remote.ErrClosed) {
+		t.Fatalf("after the serving node closed: %d items, %v; want ErrClosed", len(items), err)
+	}
+}
+
+// TestStreamReconnect: frames lost while the reader's NATS server is down
+// are sent again once its connection is back: every item arrives, in
+// order, once.
+func TestStreamReconnect(t *testing.T) {
+	ctx := ctxTimeout(t, 60*time.Second)
+	servers, err := embedded.Cluster(ctx, 2, embedded.WithoutJetStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range servers {
+		t.Cleanup(s.Shutdown)
+	}
+	hb := remote.WithHeartbeat(100 * time.Millisecond)
+	srv := startNode(t, servers[0].ClientURL(), hb)
+	cli := startNode(t, servers[1].ClientURL()+","+servers[0].ClientURL(), hb,
+		remote.WithNATSOptions(nats.DontRandomize(), nats.ReconnectWait(10*time.Millisecond)))
+	ref := feed(t, srv)
+	waitServed(t, cli, "feed") // interest crosses the route asynchronously
+	f, err := remote.BindStream(cli, "feed", Live).Open(ctx, struct{}{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	const total = 3000
+	go func() {
+		for i := 0; i < total; i += 10 {
+			if _, err := Push.Call(ctx, ref, 10); err != nil {
+				return
+			}
+			if i == total/3 {
+				servers[1].Shutdown() // the reader's server dies mid-stream
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+	next := uint64(0)
+	for it, err := range f.All() {
+		if err != nil {
+			t.Fatalf("after %d items: %v", next, err)
+		}
+		if it.Seq != next || it.V != fmt.Sprintf("line %d", next) {
+			t.Fatalf("got %+v; want seq %d", it, next)
+		}
+		next++
+		if next == total {
+			break
+		}
+	}
+}
+
+// TestStreamBindErrors: a bad stream binding fails every Open with its
+// sentinel.
+func TestStreamBindErrors(t *testing.T) {
+	s := startServer(t)
+	cli := startNode(t, s.ClientURL())
+	var nilStream *actor.Stream[*Feed, TailReq, string]
+	ctx := ctxTimeout(t, 5*time.Second)
+	tests := []struct {
+		name string
+		b    *remote.StreamBinding[TailReq, string]
+		want error
+	}{
+		{"nil node", remote.BindStream(nil, "feed", Tail), remote.ErrNilNode},
+		{"nil stream", remote.BindStream(cli, "feed", nilStream), remote.ErrNilRef},
+		{"bad name", remote.BindStream(cli, "a b", Tail), remote.ErrInvalidName},
+		{"nil option", remote.BindStream(cli, "feed", Tail, nil), remote.ErrInvalidOption},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := tt.b.Open(ctx, TailReq{}); !errors.Is(err, tt.want) {
+				t.Fatalf("got %v; want %v", err, tt.want)
+			}
+		})
+	}
+	var f *remote.Follow[string]
+	if err := f.Close(); !errors.Is(err, actor.ErrNilStream) {
+		t.Fatalf("nil Close: got %v; want ErrNilStream", err)
+	}
+}
+
+// TestStreamFollowRef: a reader's Ref lets a reader on another node attach
+// to the running stream and resume where the first one stopped.
+func TestStreamFollowRef(t *testing.T) {
+	s := startServer(t)
+	srv, cli, cli2 := startNode(t, s.ClientURL()), startNode(t, s.ClientURL()), startNode(t, s.ClientURL())
+	feed(t, srv)
+	ctx := ctxTimeout(t, 30*time.Second)
+	f, err := remote.BindStream(cli, "feed", Live).Open(ctx, struct{}{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	push := remote.Bind(cli, "feed", Push)
+	if _, err := push.Call(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	n := 0
+	for it, err := range f.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		last, n = it.Seq, n+1
+		if n == 3 {
+			break
+		}
+	}
+	ref := f.Ref()
+	if _, err := push.Call(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	g, err := remote.BindStream(cli2, "feed", Live).Follow(ctx, ref, remote.Since(last+1))
+	if err != nil {
+		t.Fatalf("Follow(%q): %v", ref, err)
+	}
+	if g.ID() != f.ID() {
+		t.Fatalf("followed stream %d; want %d", g.ID(), f.ID())
+	}
+	want := last + 1
+	for it, err := range g.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.Seq != want || it.V != fmt.Sprintf("line %d", want) {
+			t.Fatalf("got %+v; want seq %d", it, want)
+		}
+		if want++; want == 7 {
+			break
+		}
+	}
+	tests := []struct {
+		name string
+		ref  string
+		want error
+	}{
+		{"malformed", "no-hash", remote.ErrBadRequest},
+		{"unknown id", ref[:strings.LastIndexByte(ref, '#')] + "#999999", remote.ErrNotFound},
+		{"gone node", "_INBOX.nobody.f#1", remote.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := remote.BindStream(cli2, "feed", Live).Follow(ctx, tt.ref); !errors.Is(err, tt.want) {
+				t.Fatalf("Follow(%q): got %v; want %v", tt.ref, err, tt.want)
+			}
+		})
+	}
+}

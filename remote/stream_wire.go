@@ -1,0 +1,196 @@
+package remote
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Streams across the wire.
+//
+// A stream is opened like a call: a request on <prefix>.<name>.<stream>
+// (header Troupe-Stream: open, and Troupe-Since or Troupe-Recent), whose
+// reply subject is the reader's own inbox. The serving node opens the
+// stream on the actor (actor.Stream.Open) and sends numbered frames to
+// that inbox:
+//
+//	'o' frame 0: the stream's id and the node's control subject
+//	'i' an item: its sequence number and its encoded value
+//	'e' the stream's end with an error (JSON, as an error reply)
+//	'z' the stream's clean end
+//	'h' a heartbeat, sent when nothing else was for a while: the next
+//	    frame number, so that a lost tail is noticed
+//
+// Each frame is a kind byte, the frame number as a uvarint, then its
+// payload. The reader acknowledges cumulatively ('a' + the next frame
+// number it expects) on the control subject, every quarter window, on
+// each heartbeat and at once on a gap; the serving node keeps at most a
+// window of unacknowledged frames (flow control: a slow reader slows the
+// sender down instead of losing frames), resends them from the first
+// unacknowledged one when the reader reports a gap or stays silent for a
+// resend interval (so frames lost in a reconnect are sent again), and
+// gives up on a reader silent for three heartbeats. 'c' on the control
+// subject closes the stream's reader on the serving node.
+//
+// A reader's Ref ("<node follow subject>#<id>") lets any node attach
+// another reader to a running stream: a request on the serving node's
+// follow subject (its inbox + "f") with Troupe-Stream: follow,
+// Troupe-Stream-Id and Troupe-Export, answered like an open.
+//
+// So a remote reader gets every item, in order, exactly once while both
+// nodes live — across a NATS reconnect too — with the local semantics:
+// the actor's sequence numbers, Since and Recent, and ErrTruncated (a
+// *actor.TruncatedError carrying the oldest sequence kept) when the
+// serving node's reader fell behind the journal.
+const (
+	hdrStream   = "Troupe-Stream"
+	hdrSince    = "Troupe-Since"
+	hdrRecent   = "Troupe-Recent"
+	hdrStreamID = "Troupe-Stream-Id" // follow: the stream's id on its node
+	hdrExport   = "Troupe-Export"    // follow: "name.method"
+
+	frameOpen  = 'o'
+	frameItem  = 'i'
+	frameError = 'e'
+	frameEnd   = 'z'
+	frameBeat  = 'h'
+
+	ctrlAck   = 'a'
+	ctrlGap   = 'g' // an ack that also asks for a resend
+	ctrlClose = 'c'
+
+	// streamWindow is the most frames a serving node sends unacknowledged.
+	streamWindow = 256
+)
+
+// appendFrame starts a frame: kind and number.
+func appendFrame(b []byte, kind byte, no uint64) []byte {
+	b = append(b, kind)
+	return binary.AppendUvarint(b, no)
+}
+
+// parseFrame splits a frame; ok is false if it is malformed.
+func parseFrame(b []byte) (kind byte, no uint64, payload []byte, ok bool) {
+	if len(b) < 2 {
+		return 0, 0, nil, false
+	}
+	no, k := binary.Uvarint(b[1:])
+	if k <= 0 {
+		return 0, 0, nil, false
+	}
+	return b[0], no, b[1+k:], true
+}
+
+// streamEndError is the wire form of a stream's end by err.
+func streamEndError(err error) wireError {
+	var te *actor.TruncatedError
+	if errors.As(err, &te) {
+		return wireError{Code: CodeTruncated, Message: err.Error(), Oldest: te.Oldest}
+	}
+	if errors.Is(err, ErrClosed) {
+		return wireError{Code: CodeClosed, Message: err.Error()}
+	}
+	return wireErrorOf(err)
+}
+
+// streamErrorFrom decodes an 'e' frame's error.
+func streamErrorFrom(w wireError, label string) error {
+	if w.Method == "" {
+		w.Method = label
+	}
+	switch w.Code {
+	case CodeTruncated:
+		return &actor.TruncatedError{Oldest: w.Oldest}
+	case CodePanic:
+		return &PanicError{Method: w.Method, Node: w.Node, Value: w.Value, Stack: w.Stack}
+	}
+	return &Error{Code: w.Code, Message: w.Message, Method: w.Method, Node: w.Node}
+}
+
+// FollowOption positions a remote reader, as actor.Since and actor.Recent
+// position a local one.
+type FollowOption interface{ applyFollow(*followConfig) }
+
+type followConfig struct {
+	since, recent       uint64
+	hasSince, hasRecent bool
+	err                 error
+}
+
+type followOption func(*followConfig)
+
+func (f followOption) applyFollow(c *followConfig) { f(c) }
+
+// Since starts the reader at sequence number seq (see actor.Since).
+func Since(seq uint64) FollowOption {
+	return followOption(func(c *followConfig) { c.since, c.hasSince = seq, true })
+}
+
+// Recent starts the reader n items before the end (see actor.Recent); a
+// negative n is ErrInvalidOption.
+func Recent(n int) FollowOption {
+	return followOption(func(c *followConfig) {
+		if n < 0 {
+			c.err = fmt.Errorf("%w: Recent(%d) < 0", ErrInvalidOption, n)
+		}
+		c.recent, c.hasRecent = uint64(max(n, 0)), true
+	})
+}
+
+func followConfigOf(opts []FollowOption) (followConfig, error) {
+	var c followConfig
+	for _, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("%w: nil follow option", ErrInvalidOption)
+		}
+		o.applyFollow(&c)
+		if c.err != nil {
+			return c, c.err
+		}
+	}
+	if c.hasSince && c.hasRecent {
+		return c, fmt.Errorf("%w: Since and Recent together", ErrInvalidOption)
+	}
+	return c, nil
+}
+
+// actorOptions is the local form of a position read from headers.
+func positionOf(since, recent string) ([]actor.FollowOption, error) {
+	switch {
+	case since != "" && recent != "":
+		return nil, fmt.Errorf("%w: Since and Recent together", ErrBadRequest)
+	case since != "":
+		n, err := strconv.ParseUint(since, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: since %q", ErrBadRequest, since)
+		}
+		return []actor.FollowOption{actor.Since(n)}, nil
+	case recent != "":
+		n, err := strconv.ParseUint(recent, 10, 31)
+		if err != nil {
+			return nil, fmt.Errorf("%w: recent %q", ErrBadRequest, recent)
+		}
+		return []actor.FollowOption{actor.Recent(int(n))}, nil
+	}
+	return nil, nil
+}
+
+// streamRef names a stream for Follow: its node's follow subject and its id.
+func streamRef(ctrl string, id uint64) string {
+	i := strings.LastIndexByte(ctrl, '.')
+	return ctrl[:i+1] + "f#" + strconv.FormatUint(id, 10)
+}
+
+// parseStreamRef splits a stream ref; ok is false if it is malformed.
+func parseStreamRef(ref string) (subj string, id uint64, ok bool) {
+	subj, num, found := strings.Cut(ref, "#")
+	if !found || subj == "" || strings.ContainsAny(subj, " \t*>") {
+		return "", 0, false
+	}
+	id, err := strconv.ParseUint(num, 10, 64)
+	return subj, id, err == nil
+}
