@@ -2,10 +2,12 @@ package actor
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 
 	"github.com/troupe-go/troupe/internal/engine"
+	"github.com/troupe-go/troupe/timer"
 )
 
 // An actor's life is one state machine, driven by messages:
@@ -62,7 +64,7 @@ func (c *cell) requestStop(kill bool) {
 			break
 		}
 	}
-	resume := c.disarm(kill)
+	resume, kids := c.disarm(kill)
 	if resume {
 		// The actor was paused for a restart backoff and we stopped its
 		// timer: its turn is ours to start.
@@ -73,7 +75,7 @@ func (c *cell) requestStop(kill bool) {
 	if c.owner == nil && c.mb.Claim() {
 		// The actor is idle and we hold its scheduled flag: this is its
 		// turn, on our goroutine.
-		if !c.hasChildren() && (kill || c.mb.Len() == 0) {
+		if !kids && (kill || c.mb.Len() == 0) {
 			c.finalize()
 			return
 		}
@@ -92,26 +94,55 @@ func (c *cell) requestStop(kill bool) {
 // disarm cancels the actor's timers (a tick already queued is dropped: its
 // timer is no longer live), the running handler's Context on a kill, and a
 // pending restart backoff. It reports whether it stopped the backoff's
-// timer before it fired: the caller then owns the paused turn.
-func (c *cell) disarm(kill bool) (resume bool) {
+// timer before it fired (the caller then owns the paused turn), and
+// whether the actor has children. One acquisition of mu.
+func (c *cell) disarm(kill bool) (resume, kids bool) {
 	c.mu.Lock()
 	e := c.ext
 	if e == nil {
 		c.mu.Unlock()
-		return false
+		return false, false
 	}
-	ts, bt, it := e.timers, e.backoff, e.idle
-	e.timers, e.backoff, e.idle = nil, nil, nil
-	cancel := e.cancel
+	r := e.take(kill)
+	kids = len(e.children) > 0
 	c.mu.Unlock()
-	ts.stopAll()
-	if it != nil {
-		it.wt.Stop()
+	return r.release(), kids
+}
+
+// releases is what a stop takes from cellExt under mu, to act on without
+// it.
+type releases struct {
+	timers  *timerSet
+	backoff *timer.Timer
+	idle    *idleTimer
+	cancel  context.CancelFunc
+	kids    []*cell
+	atStop  []func()
+	cause   error
+}
+
+// take moves the actor's timers out (and, on a kill, the running handler's
+// cancel). The caller holds the cell's mu.
+func (e *cellExt) take(kill bool) releases {
+	r := releases{timers: e.timers, backoff: e.backoff, idle: e.idle}
+	e.timers, e.backoff, e.idle = nil, nil, nil
+	if kill {
+		r.cancel = e.cancel
 	}
-	if kill && cancel != nil {
-		cancel()
+	return r
+}
+
+// release stops what take took, without the lock, and reports whether it
+// stopped a pending backoff before it fired.
+func (r *releases) release() (resume bool) {
+	r.timers.stopAll()
+	if r.idle != nil {
+		r.idle.wt.Stop()
 	}
-	return bt != nil && bt.Stop()
+	if r.cancel != nil {
+		r.cancel()
+	}
+	return r.backoff != nil && r.backoff.Stop()
 }
 
 // onStop runs on the turn of an actor asked to stop (the stop message):
@@ -169,24 +200,34 @@ func (c *cell) finalize() {
 			break
 		}
 	}
-	c.disarm(true)
-	for _, k := range c.childList() {
+	// One look at the rare fields: from here on nothing registers (atStop
+	// and addChild refuse a stopped actor) and nothing arms a timer.
+	var r releases
+	c.mu.Lock()
+	if e := c.ext; e != nil {
+		r = e.take(true)
+		for k := range e.children {
+			r.kids = append(r.kids, k)
+		}
+		r.atStop, e.atStop = e.atStop, nil
+		r.cause = e.cause
+	}
+	c.mu.Unlock()
+	r.release()
+	for _, k := range r.kids {
 		// Only when the scheduler closed under us: nobody can run our
 		// turn to wait for them, and each stops on this goroutine.
 		k.requestStop(true)
 	}
 	c.runStopping()
-	err := c.stopErr()
+	err := ErrStopped
+	if r.cause != nil {
+		err = fmt.Errorf("%w: %w", ErrStopped, r.cause)
+	}
 	for _, e := range c.mb.Close() {
 		e.fail(c, err, engine.ReasonStopped)
 	}
-	c.mu.Lock()
-	var fs []func()
-	if c.ext != nil {
-		fs, c.ext.atStop = c.ext.atStop, nil
-	}
-	c.mu.Unlock()
-	for _, f := range fs {
+	for _, f := range r.atStop {
 		f()
 	}
 	if c.name != "" && c.sys.Names != nil {
