@@ -29,3 +29,20 @@ func enterCall(caller, target *cell, method string) error {
 	}
 	return nil
 }
+
+// lend tells the scheduler that the handler of c, running on a scheduler
+// loop, is about to wait for another actor: the loop's place is lent to
+// another at once, so waiting never starves the pool. It reports whether
+// it did; the caller then defers c.reclaim(). A nil c (not a handler) or
+// an owner-driven actor lends nothing.
+func (c *cell) lend() bool {
+	if c == nil || c.owner != nil {
+		return false
+	}
+	c.sys.Scheduler.Block()
+	return true
+}
+
+// reclaim ends a lend: the loop counts again among those that drain the
+// scheduler's queue.
+func (c *cell) reclaim() { c.sys.Scheduler.Unblock() }

@@ -112,12 +112,8 @@ func (m *Method[S, Q, R]) Call(ctx context.Context, to *Ref[S], req Q) (R, error
 		c.refused(m.label, err, nil)
 		return zero, err
 	}
-	if caller != nil && caller.owner == nil {
-		// A handler on a scheduler loop now waits: the scheduler lends
-		// the loop's place to another, so waiting never starves the pool.
-		sched := caller.sys.Scheduler
-		sched.Block()
-		defer sched.Unblock()
+	if caller.lend() {
+		defer caller.reclaim()
 	}
 	select {
 	case <-cl.done:

@@ -139,12 +139,8 @@ func CallPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S]
 		if at != nil {
 			defer caller.waitingOn.Store(nil)
 		}
-		if caller.owner == nil {
-			// A handler on a scheduler loop now waits: the loop's place
-			// is lent to another (see Method.Call).
-			sched := caller.sys.Scheduler
-			sched.Block()
-			defer sched.Unblock()
+		if caller.lend() { // the loop's place is lent while it waits
+			defer caller.reclaim()
 		}
 	}
 	select {
@@ -270,10 +266,8 @@ func BroadcastPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Rout
 			r.refused(m.label, err, nil)
 		}
 	}
-	if caller != nil && caller.owner == nil {
-		sched := caller.sys.Scheduler
-		sched.Block()
-		defer sched.Unblock()
+	if caller.lend() {
+		defer caller.reclaim()
 	}
 	vals := make([]R, len(calls))
 	var errs []error

@@ -119,10 +119,8 @@ func callGather[S, Q, R any](ctx context.Context, r *router, m *Method[S, Q, R],
 	if err != nil {
 		return zero, err
 	}
-	if caller := callerOf(ctx); caller != nil && caller.owner == nil {
-		sched := caller.sys.Scheduler
-		sched.Block()
-		defer sched.Unblock()
+	if caller := callerOf(ctx); caller.lend() {
+		defer caller.reclaim()
 	}
 	select {
 	case <-g.done:

@@ -66,10 +66,8 @@ func (s *Stream[S, Q, E]) Open(ctx context.Context, to *Ref[S], req Q, opts ...F
 		c.refused(s.label, err, nil)
 		return nil, err
 	}
-	if caller != nil && caller.owner == nil {
-		sched := caller.sys.Scheduler
-		sched.Block()
-		defer sched.Unblock()
+	if caller.lend() {
+		defer caller.reclaim()
 	}
 	select {
 	case <-cl.done:
