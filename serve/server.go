@@ -138,8 +138,9 @@ func (s *Server) admit(nc net.Conn) {
 	}
 	if n := s.cfg.maxConns; n > 0 && len(s.conns) >= n {
 		s.mu.Unlock()
-		_ = nc.Close()
+		// Logged before the close: whoever sees the close can read why.
 		s.log(slog.LevelWarn, "serve: connection refused", "remote", nc.RemoteAddr(), "err", ErrTooManyConns, "max", n)
+		_ = nc.Close()
 		return
 	}
 	c := newConn(s, nc)
