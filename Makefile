@@ -4,7 +4,7 @@ BENCH   ?= .
 COUNT   ?= 1
 BENCHTIME ?= 1s
 
-.PHONY: test vet demo bench bench-remote cover lint fuzz
+.PHONY: test vet demo demo-jobs bench bench-remote cover lint fuzz
 
 ## test: vet every module; test the bench module (compiles the benchmarks, runs the
 ## table tool's tests; benchmarks run only with `make bench`); race-test the core, the
@@ -22,6 +22,10 @@ vet:
 ## demo: run the main example end to end.
 demo:
 	$(GO) run ./examples/bank
+
+## demo-jobs: harp's dispatcher on troupe: queues, watchdogs, cancel, followed output, results by id.
+demo-jobs:
+	$(GO) run ./examples/jobs
 
 ## bench: the peer comparison (troupe vs raw Go vs protoactor-go). COUNT=6 for a full run.
 bench:

@@ -83,4 +83,12 @@ var rows = []row{
 	{label: "idle connection", work: "IdleConn", unit: "B/conn"},
 	{label: "HTTP method, 64 clients", work: "HTTPMethod", unit: "ns/op", perOp: 1, targets: []target{
 		{peer: raw, max: 1.1, issueGoal: true}}},
+	// Issue 14's jobs: troupe only (River and asynq need a database round trip).
+	{label: "job submit→run→result", work: "JobSubmitResult", unit: "ns/op", perOp: 1, targets: []target{
+		{absolute: true, max: 5000, issueGoal: true}}},
+	{label: "100k jobs, 64 submitters, queue of 8", work: "JobThroughput", unit: "ns/job", perOp: 100_000, targets: []target{
+		{absolute: true, max: 5000, issueGoal: true}}}, // ≥ 200k jobs/s
+	{label: "retained finished job", work: "JobRetained", unit: "B/job", targets: []target{
+		{absolute: true, max: 1024, issueGoal: true}}},
+	{label: "job follow over HTTP, 100 readers", work: "JobFollowHTTP", unit: "items/s"},
 }

@@ -1,0 +1,272 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Client drives a dispatcher over its HTTP face, from another process:
+// harp's HarpCaller. Hosts carry job options ([Client.Host]), a call
+// returns a [RemoteJob], and a job is found again by id ([Client.Job]).
+// Errors the server answers are *RemoteError values, which match this
+// package's sentinels with errors.Is (ErrNotFound, ErrConflict,
+// ErrQueueFull, ErrCancelled, ErrExpired, …). Safe for concurrent use; it
+// starts no goroutine of its own (net/http's transport has its own).
+type Client struct {
+	base string // the handler's URL, without a trailing slash
+	hc   *http.Client
+	user string
+	pass string
+	auth bool
+}
+
+// ClientOption configures NewClient: [WithHTTPClient], [WithBasicAuth].
+type ClientOption interface{ applyClient(*Client) }
+
+type clientFunc func(*Client)
+
+func (f clientFunc) applyClient(c *Client) { f(c) }
+
+// WithHTTPClient sends the client's requests with hc (default
+// http.DefaultClient). Bound calls with their ctx, not hc's Timeout, which
+// would also cut follows short.
+func WithHTTPClient(hc *http.Client) ClientOption {
+	return clientFunc(func(c *Client) { c.hc = hc })
+}
+
+// WithBasicAuth sends user and password with every request (harp's
+// server takes them; check them with WithAuthorize).
+func WithBasicAuth(user, password string) ClientOption {
+	return clientFunc(func(c *Client) { c.user, c.pass, c.auth = user, password, true })
+}
+
+// NewClient returns a client of the HTTP face served at baseURL (the
+// handler's prefix included: "http://host:3502/jobs"). Errors:
+// ErrInvalidOption (not an http or https URL, a nil option or client).
+// It does not connect.
+func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: base URL %q", ErrInvalidOption, baseURL)
+	}
+	c := &Client{base: strings.TrimSuffix(u.String(), "/"), hc: http.DefaultClient}
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil client option", ErrInvalidOption)
+		}
+		o.applyClient(c)
+	}
+	if c.hc == nil {
+		return nil, fmt.Errorf("%w: nil HTTP client", ErrInvalidOption)
+	}
+	return c, nil
+}
+
+// RemoteHost is a host with job options: harp's RemoteServer. It is
+// immutable; safe for concurrent use.
+type RemoteHost struct {
+	c    *Client
+	name string
+	opts []SubmitOption
+}
+
+// Host returns host name with opts for the jobs it is asked to run
+// (harp's rpc.host(name, queue=..., max_exec_time=...)). It does not
+// block; bad options are returned by Call.
+func (c *Client) Host(name string, opts ...SubmitOption) *RemoteHost {
+	return &RemoteHost{c: c, name: name, opts: opts}
+}
+
+// Call submits procedure with args (encoded as JSON; json.RawMessage as
+// it is) and the host's options followed by opts, and returns the job
+// (harp's host.procedure(args...)). Errors: the option sentinels, a
+// *RemoteError from the server (ErrUnknownHost, ErrBadArgs, ErrConflict,
+// ErrQueueFull, …), ctx's error, a transport error. Blocks for one round
+// trip.
+func (h *RemoteHost) Call(ctx context.Context, procedure string, args any, opts ...SubmitOption) (*RemoteJob, error) {
+	cfg, err := submitConfigOf(append(append([]SubmitOption(nil), h.opts...), opts...))
+	if err != nil {
+		return nil, err
+	}
+	req := submitRequest{Host: h.name, Procedure: procedure, ID: cfg.id, Queue: cfg.queue, Info: cfg.infoJSON}
+	if args != nil {
+		if req.Args, err = json.Marshal(args); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadArgs, err)
+		}
+	}
+	if cfg.queue != "" {
+		req.Concurrency = &cfg.concurrency
+	}
+	if cfg.maxExec > 0 {
+		s := cfg.maxExec.Seconds()
+		req.MaxExec = &s
+	}
+	if cfg.readIdle > 0 {
+		s := cfg.readIdle.Seconds()
+		req.Timeout = &s
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var out jobJSON
+	if err := h.c.do(ctx, http.MethodPost, h.c.base+"/", body, &out); err != nil {
+		return nil, err
+	}
+	return &RemoteJob{c: h.c, id: out.ID}, nil
+}
+
+// Job returns the job with this id, without asking the server (harp's
+// rpc.job(id)): its methods say whether it exists (ErrNotFound).
+func (c *Client) Job(id string) *RemoteJob { return &RemoteJob{c: c, id: id} }
+
+// List returns the status of the jobs f selects, as Dispatcher.List.
+// Blocks for one round trip.
+func (c *Client) List(ctx context.Context, f Filter) ([]Status, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"queue": f.Queue, "host": f.Host, "procedure": f.Procedure} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	for _, s := range f.States {
+		q.Add("state", string(s))
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out struct {
+		Jobs []jobJSON `json:"jobs"`
+	}
+	if err := c.do(ctx, http.MethodGet, c.base+"/?"+q.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	st := make([]Status, len(out.Jobs))
+	for i, j := range out.Jobs {
+		st[i] = j.Status
+	}
+	return st, nil
+}
+
+// RemoteJob is a job on a dispatcher served over HTTP: harp's RemoteCall.
+// Each method is one round trip (Follow one long one). Safe for
+// concurrent use.
+type RemoteJob struct {
+	c  *Client
+	id string
+}
+
+// ID is the job's id. It does not block.
+func (j *RemoteJob) ID() string { return j.id }
+
+func (j *RemoteJob) url(suffix string) string {
+	return j.c.base + "/" + url.PathEscape(j.id) + suffix
+}
+
+// Status returns the job's state and times. Errors: ErrNotFound (a
+// *RemoteError), ctx's, the transport's.
+func (j *RemoteJob) Status(ctx context.Context) (Status, error) {
+	var out jobJSON
+	err := j.c.do(ctx, http.MethodGet, j.url(""), nil, &out)
+	return out.Status, err
+}
+
+// Info returns the JSON of the job's info (null without one). Errors as
+// Status.
+func (j *RemoteJob) Info(ctx context.Context) (json.RawMessage, error) {
+	var out jobJSON
+	if err := j.c.do(ctx, http.MethodGet, j.url(""), nil, &out); err != nil {
+		return nil, err
+	}
+	if out.Info == nil {
+		return json.RawMessage("null"), nil
+	}
+	return out.Info, nil
+}
+
+// Args returns the JSON of the request the job's procedure got. Errors as
+// Status.
+func (j *RemoteJob) Args(ctx context.Context) (json.RawMessage, error) {
+	var out jobJSON
+	if err := j.c.do(ctx, http.MethodGet, j.url(""), nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Args, nil
+}
+
+// Result returns the JSON of the job's value, as Job.Result: with wait it
+// waits for the job's end (bounded by ctx); without, a job not finished
+// is ErrNotFinished. A job that did not succeed returns its outcome as a
+// *RemoteError (ErrCancelled, ErrMaxExec and ErrReadIdle match it; a
+// panic has type "panic" with the value and stack in its data; a
+// procedure's error type "error" and its text).
+func (j *RemoteJob) Result(ctx context.Context, wait bool) (json.RawMessage, error) {
+	var out resultJSON
+	if err := j.c.do(ctx, http.MethodGet, j.url("/result?wait="+strconv.FormatBool(wait)), nil, &out); err != nil {
+		return nil, err
+	}
+	if out.Error != nil {
+		return nil, out.Error
+	}
+	return out.Value, nil
+}
+
+// Cancel cancels the job and reports whether it was still queued or
+// running, as Job.Cancel. Errors as Status.
+func (j *RemoteJob) Cancel(ctx context.Context) (bool, error) {
+	var out struct {
+		Cancelled bool `json:"cancelled"`
+	}
+	err := j.c.do(ctx, http.MethodPost, j.url("/cancel"), nil, &out)
+	return out.Cancelled, err
+}
+
+// do sends a request and decodes a JSON answer into out, or returns the
+// error the server answered.
+func (c *Client) do(ctx context.Context, method, u string, body []byte, out any) error {
+	res, err := c.send(ctx, method, u, body, "application/json")
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	if res.StatusCode/100 != 2 {
+		return remoteFor(res.StatusCode, b)
+	}
+	return json.Unmarshal(b, out)
+}
+
+// send sends a request.
+func (c *Client) send(ctx context.Context, method, u string, body []byte, accept string) (*http.Response, error) {
+	if ctx == nil {
+		return nil, actor.ErrNilContext
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", accept)
+	if c.auth {
+		req.SetBasicAuth(c.user, c.pass)
+	}
+	return c.hc.Do(req)
+}

@@ -1,0 +1,120 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// ReadOption places a [RemoteJob]'s reader, as actor.Since and
+// actor.Recent place a Job's: [Since], [Recent].
+type ReadOption interface{ applyRead(url.Values) }
+
+type readFunc func(url.Values)
+
+func (f readFunc) applyRead(q url.Values) { f(q) }
+
+// Since reads from item seq on (harp's since), as actor.Since.
+func Since(seq uint64) ReadOption {
+	return readFunc(func(q url.Values) { q.Set("since", strconv.FormatUint(seq, 10)) })
+}
+
+// Recent reads from n items before the end (harp's recent), as
+// actor.Recent. A negative n is refused by the server (ErrBadRequest).
+func Recent(n int) ReadOption {
+	return readFunc(func(q url.Values) { q.Set("recent", strconv.Itoa(n)) })
+}
+
+// outputLine is a line of an output response: an item or the end.
+type outputLine struct {
+	Seq   *uint64         `json:"seq"`
+	Value json.RawMessage `json:"value"`
+	End   bool            `json:"end"`
+	State State           `json:"state"`
+	Error *RemoteError    `json:"error"`
+}
+
+// Follow reads the job's output over HTTP (harp's follow, numbered): the
+// items kept from the reader's position (opts; by default the oldest
+// kept), then those to come, until the job ends, which ends the loop
+// cleanly whatever the outcome (ask Result). Any other end is one last
+// pair (zero item, err): a *RemoteError (ErrNotFound, a truncation
+// matching actor.ErrTruncated — resume with Since of its data's oldest),
+// ctx's error, ErrCutShort, or a transport error. Breaking out of the
+// loop closes the connection. Blocks while it waits.
+func (j *RemoteJob) Follow(ctx context.Context, opts ...ReadOption) iter.Seq2[actor.Item[json.RawMessage], error] {
+	return func(yield func(actor.Item[json.RawMessage], error) bool) {
+		err := j.read(ctx, true, opts, func(it actor.Item[json.RawMessage]) bool { return yield(it, nil) })
+		if err != nil && err != errStop && err != io.EOF {
+			yield(actor.Item[json.RawMessage]{}, err)
+		}
+	}
+}
+
+// Collected returns the items the job's output holds now from the
+// reader's position, without waiting (harp's stream): err is nil while
+// the job runs, io.EOF once it has ended, or the error as for Follow.
+func (j *RemoteJob) Collected(ctx context.Context, opts ...ReadOption) ([]actor.Item[json.RawMessage], error) {
+	var items []actor.Item[json.RawMessage]
+	err := j.read(ctx, false, opts, func(it actor.Item[json.RawMessage]) bool {
+		items = append(items, it)
+		return true
+	})
+	return items, err
+}
+
+// errStop: the consumer stopped reading.
+var errStop = errors.New("jobs: stop")
+
+// read reads an output response: each item to each, then io.EOF for an
+// ended job, nil for one still running (follow false), or the error.
+func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, each func(actor.Item[json.RawMessage]) bool) error {
+	q := url.Values{"follow": {strconv.FormatBool(follow)}}
+	for _, o := range opts {
+		if o == nil {
+			return fmt.Errorf("%w: nil read option", ErrInvalidOption)
+		}
+		o.applyRead(q)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // a break closes the connection
+	res, err := j.c.send(ctx, http.MethodGet, j.url("/output?"+q.Encode()), nil, "application/x-ndjson")
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+		return remoteFor(res.StatusCode, b)
+	}
+	dec := json.NewDecoder(res.Body)
+	for {
+		var l outputLine
+		if err := dec.Decode(&l); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("jobs: follow %s: %w", j.id, context.Cause(ctx))
+			}
+			return fmt.Errorf("%w: %s: %w", ErrCutShort, j.id, err)
+		}
+		switch {
+		case l.Seq != nil:
+			if !each(actor.Item[json.RawMessage]{Seq: *l.Seq, V: l.Value}) {
+				return errStop
+			}
+		case l.End:
+			return io.EOF
+		case l.Error != nil:
+			return l.Error
+		default:
+			return nil // the end of a job still running, without follow
+		}
+	}
+}

@@ -1,0 +1,258 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/jobs"
+)
+
+func (e *env) client(t *testing.T, hopts []jobs.HandlerOption, copts ...jobs.ClientOption) *jobs.Client {
+	t.Helper()
+	srv, hc := e.server(t, hopts...)
+	cl, err := jobs.NewClient(srv.URL+"/jobs", append([]jobs.ClientOption{jobs.WithHTTPClient(hc)}, copts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+func bg(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// remoteItems reads a RemoteJob's output until its end or n items.
+func remoteItems(t *testing.T, j *jobs.RemoteJob, n int, opts ...jobs.ReadOption) ([]string, error) {
+	t.Helper()
+	var got []string
+	for it, err := range j.Follow(bg(t), opts...) {
+		if err != nil {
+			return got, err
+		}
+		var s string
+		if err := json.Unmarshal(it.V, &s); err != nil {
+			t.Fatalf("item %d: %s: %v", it.Seq, it.V, err)
+		}
+		got = append(got, s)
+		if len(got) == n {
+			break
+		}
+	}
+	return got, nil
+}
+
+// TestClientHarpShape drives the dispatcher as harp's client does: a host
+// with job options, a call returning a job, its follow, result, status,
+// info, and the job found again by id.
+func TestClientHarpShape(t *testing.T) {
+	e := newEnv(t, 1)
+	cl := e.client(t, nil)
+	ctx := bg(t)
+	host := cl.Host("a0", jobs.Queue("ticks", 2), jobs.MaxExec(time.Minute), jobs.Info(map[string]string{"by": "ann"}))
+	job, err := host.Call(ctx, "ticker", tickReq{Every: time.Millisecond, N: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := remoteItems(t, job, 0)
+	if want := []string{"tick 0", "tick 1", "tick 2", "tick 3", "tick 4"}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("follow: got %v, %v; want %v", got, err, want)
+	}
+	if got, err := remoteItems(t, job, 0, jobs.Since(3)); err != nil || !slices.Equal(got, []string{"tick 3", "tick 4"}) {
+		t.Fatalf("resumed with since 3: got %v, %v", got, err)
+	}
+	if got, err := remoteItems(t, job, 0, jobs.Recent(1)); err != nil || !slices.Equal(got, []string{"tick 4"}) {
+		t.Fatalf("recent 1: got %v, %v", got, err)
+	}
+	if v, err := job.Result(ctx, true); err != nil || string(v) != "null" {
+		t.Fatalf("result: got %s, %v; want null", v, err)
+	}
+	st, err := job.Status(ctx)
+	if err != nil || st.ID != job.ID() || st.State != jobs.Done || st.Queue != "ticks" || st.Procedure != "ticker" || st.Host != "a0" || st.Started.IsZero() || st.Ended.IsZero() {
+		t.Fatalf("status: got %+v, %v", st, err)
+	}
+	if info, err := job.Info(ctx); err != nil || string(info) != `{"by":"ann"}` {
+		t.Fatalf("info: got %s, %v", info, err)
+	}
+	if args, err := job.Args(ctx); err != nil || string(args) != `{"Every":1000000,"N":5}` {
+		t.Fatalf("args: got %s, %v", args, err)
+	}
+	// Found again by id, after it ended.
+	again := cl.Job(job.ID())
+	items, err := again.Collected(ctx)
+	if err != io.EOF || len(items) != 5 || items[4].Seq != 4 {
+		t.Fatalf("collected by id: got %d items, %v; want 5, io.EOF", len(items), err)
+	}
+	if v, err := again.Result(ctx, false); err != nil || string(v) != "null" {
+		t.Fatalf("result by id: got %s, %v", v, err)
+	}
+	// A value, at once.
+	v, err := cl.Host("a0").Call(ctx, "add", pair{20, 22})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := v.Result(ctx, true); err != nil || string(r) != "42" {
+		t.Fatalf("add: got %s, %v", r, err)
+	}
+	list, err := cl.List(ctx, jobs.Filter{Queue: "ticks"})
+	if err != nil || len(list) != 1 || list[0].ID != job.ID() {
+		t.Fatalf("list: got %v, %v", list, err)
+	}
+}
+
+func TestClientOutcomes(t *testing.T) {
+	e := newEnv(t, 2)
+	cl := e.client(t, nil)
+	ctx := bg(t)
+	h := cl.Host("a0")
+	crashed, err := h.Call(ctx, "crash", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = crashed.Result(ctx, true)
+	var re *jobs.RemoteError
+	if !errors.As(err, &re) || re.Type != "panic" || len(re.Data) == 0 {
+		t.Fatalf("panic: got %v; want a *RemoteError of type panic with data", err)
+	}
+	g := newGate()
+	held := e.submit(t, "a1", "hold", g)
+	<-g.entered
+	rj := cl.Job(held.ID())
+	if _, err := rj.Result(ctx, false); !errors.Is(err, jobs.ErrNotFinished) {
+		t.Fatalf("running: got %v; want ErrNotFinished", err)
+	}
+	if ok, err := rj.Cancel(ctx); !ok || err != nil {
+		t.Fatalf("cancel: got %v, %v; want true", ok, err)
+	}
+	if ok, err := rj.Cancel(ctx); ok || err != nil {
+		t.Fatalf("second cancel: got %v, %v; want false", ok, err)
+	}
+	if _, err := rj.Result(ctx, true); !errors.Is(err, jobs.ErrCancelled) {
+		t.Fatalf("cancelled: got %v; want ErrCancelled", err)
+	}
+	silentJob, err := cl.Host("a1", jobs.ReadTimeout(20*time.Millisecond)).Call(ctx, "silent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := silentJob.Result(ctx, true); !errors.Is(err, jobs.ErrReadIdle) || !errors.Is(err, jobs.ErrExpired) {
+		t.Fatalf("read timeout: got %v; want ErrReadIdle", err)
+	}
+	maxJob, err := cl.Host("a1", jobs.MaxExec(20*time.Millisecond)).Call(ctx, "ticker", tickReq{Every: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := maxJob.Result(ctx, true); !errors.Is(err, jobs.ErrMaxExec) {
+		t.Fatalf("max exec: got %v; want ErrMaxExec", err)
+	}
+}
+
+func TestClientErrors(t *testing.T) {
+	e := newEnv(t, 1, jobs.WithMaxQueued(1))
+	cl := e.client(t, nil)
+	ctx := bg(t)
+	for _, u := range []string{"", "ftp://x/jobs", "http://", "::"} {
+		if _, err := jobs.NewClient(u); !errors.Is(err, jobs.ErrInvalidOption) {
+			t.Fatalf("NewClient(%q): got %v; want ErrInvalidOption", u, err)
+		}
+	}
+	if _, err := jobs.NewClient("http://x", nil); !errors.Is(err, jobs.ErrInvalidOption) {
+		t.Fatalf("nil option: got %v", err)
+	}
+	if _, err := jobs.NewClient("http://x", jobs.WithHTTPClient(nil)); !errors.Is(err, jobs.ErrInvalidOption) {
+		t.Fatalf("nil HTTP client: got %v", err)
+	}
+	ghost := cl.Job("ghost")
+	if _, err := ghost.Status(ctx); !errors.Is(err, jobs.ErrNotFound) {
+		t.Fatalf("status of an unknown job: got %v; want ErrNotFound", err)
+	}
+	if _, err := remoteItems(t, ghost, 0); !errors.Is(err, jobs.ErrNotFound) {
+		t.Fatalf("follow of an unknown job: got %v; want ErrNotFound", err)
+	}
+	for _, tc := range []struct {
+		name string
+		host string
+		proc string
+		args any
+		opts []jobs.SubmitOption
+		want error
+	}{
+		{"unknown host", "zz", "echo", "x", nil, jobs.ErrUnknownHost},
+		{"unknown procedure", "a0", "zz", "x", nil, jobs.ErrUnknownProcedure},
+		{"bad args", "a0", "add", "text", nil, jobs.ErrBadArgs},
+		{"bad option", "a0", "echo", "x", []jobs.SubmitOption{jobs.MaxExec(-1)}, jobs.ErrInvalidOption},
+		{"args that do not encode", "a0", "echo", make(chan int), nil, jobs.ErrBadArgs},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := cl.Host(tc.host).Call(ctx, tc.proc, tc.args, tc.opts...); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v; want %v", err, tc.want)
+			}
+		})
+	}
+	h := cl.Host("a0", jobs.ID("fixed"))
+	first, err := h.Call(ctx, "echo", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := h.Call(ctx, "echo", "x"); err != nil || again.ID() != first.ID() {
+		t.Fatalf("same id, same args: got %v, %v", again, err)
+	}
+	if _, err := h.Call(ctx, "echo", "y"); !errors.Is(err, jobs.ErrConflict) {
+		t.Fatalf("same id, other args: got %v; want ErrConflict", err)
+	}
+	g := newGate()
+	e.submit(t, "a0", "hold", g, jobs.Queue("q", 1))
+	<-g.entered
+	defer close(g.release)
+	if _, err := cl.Host("a0", jobs.Queue("q", 1)).Call(ctx, "echo", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.Host("a0", jobs.Queue("q", 1)).Call(ctx, "echo", "2"); !errors.Is(err, jobs.ErrQueueFull) {
+		t.Fatalf("queue full: got %v; want ErrQueueFull", err)
+	}
+	if _, err := cl.Host("a0").Call(nil, "echo", "x"); !errors.Is(err, actor.ErrNilContext) { //nolint:staticcheck // the nil ctx is the test
+		t.Fatalf("nil ctx: got %v; want ErrNilContext", err)
+	}
+}
+
+func TestClientAuth(t *testing.T) {
+	e := newEnv(t, 1)
+	auth := jobs.WithAuthorize(func(r *http.Request) error {
+		if u, p, _ := r.BasicAuth(); u != "harp" || p != "secret" {
+			return errors.New("who are you?")
+		}
+		return nil
+	})
+	cl := e.client(t, []jobs.HandlerOption{auth}, jobs.WithBasicAuth("harp", "secret"))
+	if _, err := cl.Host("a0").Call(bg(t), "echo", "x"); err != nil {
+		t.Fatalf("with credentials: %v", err)
+	}
+	anon := e.client(t, []jobs.HandlerOption{auth})
+	if _, err := anon.Host("a0").Call(bg(t), "echo", "x"); !errors.Is(err, jobs.ErrUnauthorized) {
+		t.Fatalf("without credentials: got %v; want ErrUnauthorized", err)
+	}
+}
+
+// TestClientOddIDs: ids with a slash, a space and a percent sign travel
+// in URLs.
+func TestClientOddIDs(t *testing.T) {
+	e := newEnv(t, 1)
+	cl := e.client(t, nil)
+	ctx := bg(t)
+	for _, id := range []string{"a/b", "with space", "100%", "ünï"} {
+		j, err := cl.Host("a0", jobs.ID(id)).Call(ctx, "echo", id)
+		if err != nil || j.ID() != id {
+			t.Fatalf("%q: got %v, %v", id, j, err)
+		}
+		if v, err := cl.Job(id).Result(ctx, true); err != nil || string(v) != jsonString(id+"!") {
+			t.Fatalf("%q: result %s, %v", id, v, err)
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// Dispatcher runs jobs: procedures registered by name on host actors,
+// submitted with options, queued, watched and kept for later readers
+// (harp's harpcallerd, embedded). Make one with [New] on a runtime,
+// register procedures with [Register] and [RegisterStream], then Submit.
+// Safe for concurrent use.
+//
+// Goroutines: one runner per running job, which waits for its handler
+// and then takes the next job of its queue (so a queue of concurrency n
+// has at most n); up to 8 idle runners parked for the next jobs; while it
+// stops, one that waits for them all. A finished job's retention timer
+// runs on the Go runtime's timers. Every one exits by the end of Close.
+// The job outputs live on one actor of the dispatcher's, stopped with it.
+type Dispatcher struct {
+	rt      *troupe.Runtime
+	cfg     config
+	tbl     *table
+	idBase  string // the generated ids' random prefix
+	idSeq   atomic.Uint64
+	outputs *actor.Ref[*outputs]
+	output  *actor.Stream[*outputs, *outSlot, any]
+
+	regMu sync.Mutex // serializes registrations
+	reg   atomic.Pointer[registry]
+
+	mu        sync.Mutex        // guards the fields down to isDrained, and the queue links of jobs
+	jobs      map[string]*Job   // queued, running and retained finished jobs
+	queues    map[string]*queue // queues with a job queued or running
+	seq       uint64            // submissions so far
+	finished  []retained        // retained finished jobs, oldest first from head
+	head      int
+	sweep     *time.Timer // drops finished jobs past their age; nil when none is retained
+	swept     bool        // the stop has taken the sweep timer down for good
+	closed    bool        // Submit refused
+	inflight  int         // jobs queued or holding a slot
+	isDrained bool        // drained is closed
+
+	goroutines sync.WaitGroup // the runners
+	parked     atomic.Int32   // idle runners
+	handoff    chan work      // to a parked runner
+	drained    chan struct{}  // closed once closed and no job is in flight
+	stopping   chan struct{}  // closed once drained: parked runners exit
+
+	stopOnce  sync.Once
+	forceOnce sync.Once
+	forced    context.Context    // done once the stop is forced
+	force     context.CancelFunc // forces it
+	done      chan struct{}      // closed when the stop has finished
+}
+
+// New returns a dispatcher on rt, configured by opts ([WithRetention],
+// [WithMaxQueued], [WithOutputLimit]). It spawns one actor on rt (the
+// keeper of job outputs) and starts no goroutine. Errors: ErrInvalidOption,
+// actor.ErrNilRuntime, actor.ErrStopped (rt is closed).
+func New(rt *troupe.Runtime, opts ...Option) (*Dispatcher, error) {
+	if rt == nil {
+		return nil, actor.ErrNilRuntime
+	}
+	cfg, err := configOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	tbl, err := transitions()
+	if err != nil {
+		return nil, err // the table is ours: a test pins it
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	d := &Dispatcher{rt: rt, cfg: cfg, tbl: tbl, idBase: hex.EncodeToString(b[:]) + "-",
+		jobs: make(map[string]*Job), queues: make(map[string]*queue), done: make(chan struct{}),
+		handoff: make(chan work), drained: make(chan struct{}), stopping: make(chan struct{})}
+	d.reg.Store(&registry{})
+	d.output = actor.NewStream("jobs.output", keepOutput, actor.WithJournal(cfg.outItems, cfg.outBytes))
+	if d.outputs, err = actor.Spawn(rt, &outputs{}); err != nil {
+		return nil, err
+	}
+	d.forced, d.force = context.WithCancel(context.Background())
+	return d, nil
+}
+
+// Job returns the job with this id: queued, running, or finished and
+// still retained. Errors: ErrNotFound. Safe for concurrent use; O(1).
+func (d *Dispatcher) Job(id string) (*Job, error) {
+	d.mu.Lock()
+	j := d.jobs[id]
+	d.mu.Unlock()
+	if j == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return j, nil
+}
+
+// closing reports whether Submit is refused.
+func (d *Dispatcher) closing() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+// Shutdown stops the dispatcher gracefully and waits: Submit and Register
+// are refused with ErrClosed at once; queued jobs still run, in their
+// turn; once every job has ended, the outputs' actor stops. It returns nil
+// then. If ctx ends first, the stop is forced as by Close and Shutdown
+// returns ctx's error at once (Close waits for the forced stop). Finished
+// jobs can still be read afterwards. Shut the dispatcher down before its
+// runtime: on a closed runtime, the jobs still running fail. Idempotent;
+// safe to call concurrently with Close.
+func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	if ctx == nil {
+		return actor.ErrNilContext
+	}
+	d.beginStop()
+	select {
+	case <-d.done:
+		return nil
+	case <-ctx.Done():
+	}
+	d.forceStop()
+	return ctx.Err()
+}
+
+// Close stops the dispatcher now and waits: Submit is refused with
+// ErrClosed, every queued or running job is cancelled (its Result is an
+// error wrapping ErrCancelled and ErrClosed), and Close returns once every
+// runner has exited. A handler that ignores its cancelled context is no
+// longer waited for: its job's slot dies with the dispatcher. Idempotent.
+func (d *Dispatcher) Close() error {
+	d.beginStop()
+	d.forceStop()
+	<-d.done
+	return nil
+}
+
+// beginStop refuses new work and starts the goroutine that waits for the
+// jobs and the runners, once.
+func (d *Dispatcher) beginStop() {
+	d.stopOnce.Do(func() {
+		d.mu.Lock()
+		d.closed = true
+		d.drainedLocked()
+		d.mu.Unlock()
+		go func() {
+			defer close(d.done)
+			<-d.drained
+			close(d.stopping)
+			d.goroutines.Wait()
+			d.mu.Lock()
+			d.swept = true
+			if d.sweep != nil {
+				d.sweep.Stop()
+				d.sweep = nil
+			}
+			d.mu.Unlock()
+			d.outputs.Kill()
+			<-d.outputs.Done()
+		}()
+	})
+}
+
+// errClosedCancel is the outcome of the jobs a forced stop cancels.
+var errClosedCancel = fmt.Errorf("%w: %w", ErrCancelled, ErrClosed)
+
+// forceStop cancels every queued and running job, once.
+func (d *Dispatcher) forceStop() {
+	d.forceOnce.Do(func() {
+		d.force()
+		d.mu.Lock()
+		var live []*Job
+		for _, j := range d.jobs {
+			if !j.isEnded() {
+				live = append(live, j)
+			}
+		}
+		d.mu.Unlock()
+		for _, j := range live {
+			j.cancel(errClosedCancel)
+		}
+	})
+}
+
+// newIDLocked returns a generated job id that no job has. The caller
+// holds mu.
+func (d *Dispatcher) newIDLocked() string {
+	for {
+		id := d.idBase + strconv.FormatUint(d.idSeq.Add(1), 10)
+		if d.jobs[id] == nil {
+			return id
+		}
+	}
+}

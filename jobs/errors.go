@@ -1,0 +1,172 @@
+package jobs
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Sentinel errors. Every error this package returns is one of these or
+// wraps one (test with errors.Is), except a job's own outcome: its
+// handler's error as it returned it, or a *actor.PanicError (test with
+// errors.As). Over HTTP each travels as a [*RemoteError] whose Type names
+// it and which matches it with errors.Is.
+var (
+	// ErrClosed: the dispatcher is shutting down or closed: Submit is
+	// refused. A job still queued when it was closed is cancelled with an
+	// error wrapping both ErrCancelled and ErrClosed.
+	ErrClosed = errors.New("jobs: dispatcher closed")
+	// ErrNotFound: no job has that id (never submitted, or no longer
+	// retained). HTTP 404.
+	ErrNotFound = errors.New("jobs: job not found")
+	// ErrUnknownHost: Submit names a host with no registered procedure.
+	// HTTP 400.
+	ErrUnknownHost = errors.New("jobs: unknown host")
+	// ErrUnknownProcedure: Submit names a procedure its host does not
+	// have. HTTP 400.
+	ErrUnknownProcedure = errors.New("jobs: unknown procedure")
+	// ErrBadArgs: the args are neither the procedure's request type nor
+	// JSON that decodes to it. HTTP 400.
+	ErrBadArgs = errors.New("jobs: bad args")
+	// ErrInvalidID: a job id that is empty, longer than 255 bytes, not
+	// UTF-8, or holds a control character. HTTP 400.
+	ErrInvalidID = errors.New("jobs: invalid job id")
+	// ErrInvalidOption: an option out of range (a concurrency, max exec
+	// time or read timeout ≤ 0, an info that does not encode as JSON, a
+	// nil option, …) or a registration that cannot be made. HTTP 400.
+	ErrInvalidOption = errors.New("jobs: invalid option")
+	// ErrConflict: Submit with the id of a job that has other host,
+	// procedure or args. HTTP 409.
+	ErrConflict = errors.New("jobs: job id reused with other arguments")
+	// ErrQueueFull: the queue already holds its bound of waiting jobs
+	// (WithMaxQueued). Nothing was submitted. HTTP 429.
+	ErrQueueFull = errors.New("jobs: queue full")
+	// ErrNotFinished: Result without waiting on a job still queued or
+	// running (harp's CALL_NOT_FINISHED).
+	ErrNotFinished = errors.New("jobs: job not finished")
+	// ErrCancelled: the job was cancelled (harp's CALL_CANCELLED).
+	ErrCancelled = errors.New("jobs: job cancelled")
+	// ErrExpired: the job ran past its max exec time or its read timeout.
+	// ErrMaxExec and ErrReadIdle wrap it.
+	ErrExpired = errors.New("jobs: job expired")
+	// ErrMaxExec: the job ran past its max exec time. It wraps ErrExpired.
+	ErrMaxExec = fmt.Errorf("%w: max exec time passed", ErrExpired)
+	// ErrReadIdle: the job produced no output for longer than its read
+	// timeout. It wraps ErrExpired.
+	ErrReadIdle = fmt.Errorf("%w: read timeout passed", ErrExpired)
+	// ErrUnreachable: the job's host could not be reached when it started
+	// (no running actor of that name, or the actor stopped): harp's
+	// RemoteError. The cause is wrapped too.
+	ErrUnreachable = errors.New("jobs: host unreachable")
+	// ErrDuplicate: a procedure registered twice on one host, or a host
+	// name registered with two different actors.
+	ErrDuplicate = errors.New("jobs: already registered")
+	// ErrUnauthorized: the HTTP face's authorization hook refused the
+	// request. HTTP 401.
+	ErrUnauthorized = errors.New("jobs: unauthorized")
+	// ErrTooLarge: a request body over the HTTP face's cap. HTTP 413.
+	ErrTooLarge = errors.New("jobs: request body too large")
+	// ErrBadRequest: an HTTP request that is not well formed (bad JSON,
+	// a bad query parameter). HTTP 400.
+	ErrBadRequest = errors.New("jobs: bad request")
+	// ErrCutShort: a RemoteJob's output response ended without its end
+	// line (the connection broke).
+	ErrCutShort = errors.New("jobs: output cut short")
+)
+
+// RemoteError is an error as the HTTP face sends it and the [Client]
+// returns it: harp's RemoteException{type, message, data}. Type is stable
+// and names what happened ("not_found", "cancelled", "panic", "error", …;
+// see the package doc); Message is the error's text; Data is optional JSON
+// context (a panic's value and stack, a truncation's oldest item).
+//
+// A procedure may return a *RemoteError itself to choose the type and data
+// its callers see over HTTP. errors.Is(err, s) is true when Type is the
+// type of sentinel s (or of a sentinel wrapping s): a RemoteError of type
+// "max_exec" matches ErrMaxExec and ErrExpired.
+type RemoteError struct {
+	Type    string          `json:"type"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+// Error is the message, or the type if there is none.
+func (e *RemoteError) Error() string {
+	if e.Message == "" {
+		return "jobs: " + e.Type
+	}
+	return e.Message
+}
+
+// Is reports whether e's type is that of target or of a sentinel that
+// wraps target.
+func (e *RemoteError) Is(target error) bool {
+	s, ok := sentinelOf[e.Type]
+	return ok && errors.Is(s, target)
+}
+
+// The wire types of the sentinels and of job outcomes. Tests pin them:
+// they are part of the HTTP face's contract.
+const (
+	typeNotFound         = "not_found"
+	typeConflict         = "conflict"
+	typeTooLarge         = "too_large"
+	typeQueueFull        = "queue_full"
+	typeUnknownHost      = "unknown_host"
+	typeUnknownProcedure = "unknown_procedure"
+	typeBadArgs          = "bad_args"
+	typeInvalidID        = "invalid_id"
+	typeInvalidOption    = "invalid_option"
+	typeBadRequest       = "bad_request"
+	typeUnauthorized     = "unauthorized"
+	typeClosed           = "closed"
+	typeNotFinished      = "not_finished"
+	typeCancelled        = "cancelled"
+	typeMaxExec          = "max_exec"
+	typeReadIdle         = "read_idle"
+	typeExpired          = "expired"
+	typeUnreachable      = "unreachable"
+	typeTruncated        = "truncated"
+	typePanic            = "panic"
+	typeError            = "error"
+	typeDuplicate        = "duplicate"
+)
+
+// sentinels lists each sentinel with its wire type, most specific first
+// (ErrMaxExec before ErrExpired): typeOf takes the first that matches.
+var sentinels = []struct {
+	err error
+	typ string
+}{
+	{ErrNotFound, typeNotFound},
+	{ErrConflict, typeConflict},
+	{ErrTooLarge, typeTooLarge},
+	{ErrQueueFull, typeQueueFull},
+	{ErrUnknownHost, typeUnknownHost},
+	{ErrUnknownProcedure, typeUnknownProcedure},
+	{ErrBadArgs, typeBadArgs},
+	{ErrInvalidID, typeInvalidID},
+	{ErrInvalidOption, typeInvalidOption},
+	{ErrBadRequest, typeBadRequest},
+	{ErrUnauthorized, typeUnauthorized},
+	{ErrNotFinished, typeNotFinished},
+	{ErrCancelled, typeCancelled},
+	{ErrClosed, typeClosed},
+	{ErrMaxExec, typeMaxExec},
+	{ErrReadIdle, typeReadIdle},
+	{ErrExpired, typeExpired},
+	{ErrUnreachable, typeUnreachable},
+	{ErrDuplicate, typeDuplicate},
+}
+
+// sentinelOf maps a wire type back to its sentinel.
+var sentinelOf = func() map[string]error {
+	m := make(map[string]error, len(sentinels)+1)
+	for _, s := range sentinels {
+		m[s.typ] = s.err
+	}
+	m[typeTruncated] = actor.ErrTruncated
+	return m
+}()

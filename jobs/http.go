@@ -1,0 +1,384 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultMaxBody is the HTTP face's default cap on a request body.
+const DefaultMaxBody = 1 << 20
+
+// HandlerOption configures Handler: [WithAuthorize], [WithMaxBody],
+// [WithPrefix].
+type HandlerOption interface{ applyHandler(*handlerConfig) }
+
+type handlerConfig struct {
+	auth    func(*http.Request) error
+	maxBody int64
+	prefix  string
+}
+
+type handlerFunc func(*handlerConfig)
+
+func (f handlerFunc) applyHandler(c *handlerConfig) { f(c) }
+
+// WithAuthorize runs auth on every request before any other work (before
+// its body is read): a non-nil error answers 401 with type
+// "unauthorized" and the error's text. harp's server takes a user and a
+// password: check r.BasicAuth here. auth runs on the request's goroutine.
+func WithAuthorize(auth func(r *http.Request) error) HandlerOption {
+	return handlerFunc(func(c *handlerConfig) { c.auth = auth })
+}
+
+// WithMaxBody caps request bodies at n bytes (default DefaultMaxBody; n >
+// 0): a body over it is answered 413 before it is decoded.
+func WithMaxBody(n int64) HandlerOption {
+	return handlerFunc(func(c *handlerConfig) { c.maxBody = n })
+}
+
+// WithPrefix serves the routes under prefix instead of "/jobs" (it must
+// start with "/" and not end with one; "" serves them at the root).
+func WithPrefix(prefix string) HandlerOption {
+	return handlerFunc(func(c *handlerConfig) { c.prefix = prefix })
+}
+
+// Handler is d's HTTP face (harpcallerd's role). Mount it where its prefix
+// is served (http.Handle("/jobs/", jobs.Handler(d)) for the default). Its
+// routes, under the prefix:
+//
+//	POST /                 submit: {"host", "procedure", "args", "id", "queue", "concurrency",
+//	                       "max_exec_time", "timeout" (seconds), "info"} → 201 (200 for an id
+//	                       already submitted with the same arguments) and the job
+//	GET  /                 list: ?queue= &host= &procedure= &state= (repeatable) &limit=
+//	GET  /{id}             the job: its status, "args" and "info"
+//	GET  /{id}/result      {"id", "state", "value"} or {"id", "state", "error"}; ?wait=1 waits
+//	                       for the end (bounded by the request, and by ?timeout= seconds)
+//	POST /{id}/cancel      {"id", "cancelled": bool}
+//	GET  /{id}/output      the job's output as JSON lines {"seq", "value"}, or as server-sent
+//	                       events (Accept: text/event-stream, or ?format=sse; Last-Event-ID
+//	                       resumes), from ?since= or ?recent=; ?follow=0 returns what is
+//	                       kept without waiting (harp's stream)
+//
+// The output ends with a line (an event named "end") {"end", "state",
+// "error"}: end is true once the job has ended, error the reader's (a
+// truncation) or else the job's outcome. Errors are answered as JSON
+// {"type", "message", "data"} (see [Remote]) with status 400 (bad input),
+// 401, 404 (unknown job), 409 (id reused with other arguments), 413 (body
+// over the cap), 429 (queue full), 503 (dispatcher closed). A client that
+// goes away mid-follow detaches its reader; nothing is left running.
+//
+// It panics if d is nil or an option is out of range (programmer errors).
+// Safe for concurrent use; it starts no goroutine (requests run on
+// net/http's).
+func Handler(d *Dispatcher, opts ...HandlerOption) http.Handler {
+	if d == nil {
+		panic("jobs: Handler with a nil dispatcher")
+	}
+	c := handlerConfig{maxBody: DefaultMaxBody, prefix: "/jobs"}
+	for _, o := range opts {
+		if o == nil {
+			panic("jobs: Handler with a nil option")
+		}
+		o.applyHandler(&c)
+	}
+	if c.maxBody <= 0 {
+		panic(fmt.Sprintf("jobs: WithMaxBody(%d): must be > 0", c.maxBody))
+	}
+	if c.prefix != "" && (!strings.HasPrefix(c.prefix, "/") || strings.HasSuffix(c.prefix, "/")) {
+		panic(fmt.Sprintf("jobs: WithPrefix(%q): must start with / and not end with one", c.prefix))
+	}
+	h := &httpFace{d: d, cfg: c, mux: http.NewServeMux()}
+	p := c.prefix
+	h.mux.HandleFunc("POST "+p+"/{$}", h.submit)
+	h.mux.HandleFunc("GET "+p+"/{$}", h.list)
+	if p != "" {
+		h.mux.HandleFunc("POST "+p, h.submit)
+		h.mux.HandleFunc("GET "+p, h.list)
+	}
+	h.mux.HandleFunc("GET "+p+"/{id}", h.status)
+	h.mux.HandleFunc("GET "+p+"/{id}/result", h.result)
+	h.mux.HandleFunc("POST "+p+"/{id}/cancel", h.cancel)
+	h.mux.HandleFunc("GET "+p+"/{id}/output", h.output)
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, fmt.Errorf("%w: no route %s %s", ErrNotFound, r.Method, r.URL.Path))
+	})
+	return h
+}
+
+// httpFace is the http.Handler that Handler returns.
+type httpFace struct {
+	d   *Dispatcher
+	cfg handlerConfig
+	mux *http.ServeMux
+}
+
+func (h *httpFace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.auth != nil {
+		if err := h.cfg.auth(r); err != nil {
+			writeError(w, fmt.Errorf("%w: %w", ErrUnauthorized, err))
+			return
+		}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.maxBody)
+	h.mux.ServeHTTP(w, r)
+}
+
+// submitRequest is the body of a submission.
+type submitRequest struct {
+	Host        string          `json:"host"`
+	Procedure   string          `json:"procedure"`
+	Args        json.RawMessage `json:"args,omitempty"`
+	ID          string          `json:"id,omitempty"`
+	Queue       string          `json:"queue,omitempty"`
+	Concurrency *int            `json:"concurrency,omitempty"`
+	MaxExec     *float64        `json:"max_exec_time,omitempty"`
+	Timeout     *float64        `json:"timeout,omitempty"`
+	Info        json.RawMessage `json:"info,omitempty"`
+}
+
+// options turns a submission's fields into Submit's options.
+func (s *submitRequest) options() ([]SubmitOption, error) {
+	var opts []SubmitOption
+	if s.ID != "" {
+		opts = append(opts, ID(s.ID))
+	}
+	switch {
+	case s.Queue != "" && s.Concurrency == nil:
+		return nil, fmt.Errorf("%w: queue %q without a concurrency", ErrInvalidOption, s.Queue)
+	case s.Queue != "":
+		opts = append(opts, Queue(s.Queue, *s.Concurrency))
+	case s.Concurrency != nil:
+		return nil, fmt.Errorf("%w: concurrency without a queue", ErrInvalidOption)
+	}
+	if s.MaxExec != nil {
+		d, err := seconds("max_exec_time", *s.MaxExec)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, MaxExec(d))
+	}
+	if s.Timeout != nil {
+		d, err := seconds("timeout", *s.Timeout)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, ReadTimeout(d))
+	}
+	if s.Info != nil {
+		opts = append(opts, Info(s.Info))
+	}
+	return opts, nil
+}
+
+// seconds converts a positive number of seconds to a duration.
+func seconds(name string, s float64) (time.Duration, error) {
+	if !(s > 0) || s > math.MaxInt64/float64(time.Second) {
+		return 0, fmt.Errorf("%w: %s %v must be a positive number of seconds", ErrInvalidOption, name, s)
+	}
+	return max(time.Duration(s*float64(time.Second)), 1), nil
+}
+
+func (h *httpFace) submit(w http.ResponseWriter, r *http.Request) {
+	var req submitRequest
+	if err := decodeBody(r.Body, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	opts, err := req.options()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var args any
+	if req.Args != nil {
+		args = req.Args
+	}
+	j, created, err := h.d.submit(r.Context(), req.Host, req.Procedure, args, opts)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	code := http.StatusOK
+	if created {
+		code = http.StatusCreated
+	}
+	writeJSON(w, code, jobJSONOf(j))
+}
+
+// decodeBody decodes a JSON body strictly: unknown fields and trailing
+// data are bad requests, a body over the cap is too large.
+func decodeBody(body io.Reader, v any) error {
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			err = errors.New("trailing data after the body")
+		}
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mbe):
+		return fmt.Errorf("%w: over %d bytes", ErrTooLarge, mbe.Limit)
+	}
+	return fmt.Errorf("%w: %w", ErrBadRequest, err)
+}
+
+// jobJSON is a job as the HTTP face shows it.
+type jobJSON struct {
+	Status
+	Args json.RawMessage `json:"args,omitempty"`
+	Info json.RawMessage `json:"info,omitempty"`
+}
+
+func jobJSONOf(j *Job) jobJSON {
+	args, err := json.Marshal(j.args)
+	if err != nil {
+		args = nil // args that do not encode are not shown
+	}
+	return jobJSON{Status: j.Status(), Args: args, Info: j.infoRaw}
+}
+
+func (h *httpFace) job(w http.ResponseWriter, r *http.Request) (*Job, bool) {
+	j, err := h.d.Job(r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return nil, false
+	}
+	return j, true
+}
+
+func (h *httpFace) status(w http.ResponseWriter, r *http.Request) {
+	if j, ok := h.job(w, r); ok {
+		writeJSON(w, http.StatusOK, jobJSONOf(j))
+	}
+}
+
+// resultJSON is a job's outcome as the HTTP face shows it.
+type resultJSON struct {
+	ID    string          `json:"id"`
+	State State           `json:"state"`
+	Value json.RawMessage `json:"value,omitempty"`
+	Error *RemoteError    `json:"error,omitempty"`
+}
+
+func (h *httpFace) result(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.job(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	wait, err := boolParam(q.Get("wait"), false)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx := r.Context()
+	if t := q.Get("timeout"); t != "" {
+		s, err := strconv.ParseFloat(t, 64)
+		if err != nil {
+			writeError(w, fmt.Errorf("%w: timeout %q", ErrBadRequest, t))
+			return
+		}
+		d, err := seconds("timeout", s)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	v, err := j.Result(ctx, wait)
+	if r.Context().Err() != nil {
+		return // the client has gone
+	}
+	res := resultJSON{ID: j.id, State: j.Status().State}
+	if err == nil {
+		if res.Value, err = json.Marshal(v); err != nil {
+			err = fmt.Errorf("jobs: the result does not encode as JSON: %w", err)
+		}
+	}
+	res.Error = Remote(err)
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (h *httpFace) cancel(w http.ResponseWriter, r *http.Request) {
+	if j, ok := h.job(w, r); ok {
+		writeJSON(w, http.StatusOK, struct {
+			ID        string `json:"id"`
+			Cancelled bool   `json:"cancelled"`
+		}{j.id, j.Cancel()})
+	}
+}
+
+func (h *httpFace) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := Filter{Queue: q.Get("queue"), Host: q.Get("host"), Procedure: q.Get("procedure")}
+	for _, v := range q["state"] {
+		for s := range strings.SplitSeq(v, ",") {
+			if st := State(s); st.valid() {
+				f.States = append(f.States, st)
+			} else {
+				writeError(w, fmt.Errorf("%w: state %q", ErrBadRequest, s))
+				return
+			}
+		}
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 {
+			writeError(w, fmt.Errorf("%w: limit %q", ErrBadRequest, l))
+			return
+		}
+		f.Limit = n
+	}
+	jobs := h.d.List(f)
+	out := struct {
+		Jobs []jobJSON `json:"jobs"`
+	}{make([]jobJSON, len(jobs))}
+	for i, j := range jobs {
+		out.Jobs[i] = jobJSONOf(j)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// boolParam parses a boolean query parameter; "" is def.
+func boolParam(s string, def bool) (bool, error) {
+	if s == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("%w: %q is not a boolean", ErrBadRequest, s)
+	}
+	return b, nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(v); err != nil {
+		code = http.StatusInternalServerError
+		b.Reset()
+		_ = json.NewEncoder(&b).Encode(Remote(err))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
+	w.WriteHeader(code)
+	_, _ = w.Write(b.Bytes())
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	writeJSON(w, statusOf(err), Remote(err))
+}

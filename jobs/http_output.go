@@ -1,0 +1,240 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// endJSON is the last line (or "end" event) of an output response.
+type endJSON struct {
+	End   bool         `json:"end"`
+	State State        `json:"state"`
+	Error *RemoteError `json:"error,omitempty"`
+}
+
+// outputFormat writes an output response in one wire format.
+type outputFormat interface {
+	contentType() string
+	item(b *bytes.Buffer, seq uint64, value []byte)
+	end(b *bytes.Buffer, e endJSON)
+}
+
+func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.job(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	var f outputFormat = jsonLinesFormat{}
+	switch q.Get("format") {
+	case "sse":
+		f = sseFormat{}
+	case "", "jsonl":
+		if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+			f = sseFormat{}
+		}
+	default:
+		writeError(w, fmt.Errorf("%w: format %q (want jsonl or sse)", ErrBadRequest, q.Get("format")))
+		return
+	}
+	opts, err := position(r, f)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	follow, err := boolParam(q.Get("follow"), true)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	rd, err := j.Follow(r.Context(), opts...)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer rd.Close()
+	w.Header().Set("Content-Type", f.contentType())
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	var b bytes.Buffer
+	send := func() bool {
+		_, err := w.Write(b.Bytes())
+		b.Reset()
+		return err == nil && rc.Flush() == nil
+	}
+	if !follow {
+		items, err := rd.Collected()
+		for _, it := range items {
+			if !writeItem(&b, f, it) {
+				break
+			}
+		}
+		e := endJSON{State: j.Status().State}
+		switch {
+		case err == io.EOF:
+			e.End, e.Error = true, jobError(j)
+		case err != nil:
+			e.Error = Remote(err)
+		}
+		f.end(&b, e)
+		send()
+		return
+	}
+	if !send() { // the headers: the client knows the job exists
+		return
+	}
+	// Items are taken in batches (all those kept past the reader), and
+	// each batch is flushed once: a fast job does not cost a write per
+	// item per reader. When the reader has caught up, a second reader
+	// placed at the end (the bell) waits for the next item.
+	for {
+		items, err := rd.Collected()
+		if len(items) == 0 && err == nil {
+			if items, err = wait(r.Context(), j, rd); len(items) == 0 && err == nil {
+				continue
+			}
+		}
+		for _, it := range items {
+			if !writeItem(&b, f, it) {
+				send()
+				return
+			}
+		}
+		if err != nil {
+			switch {
+			case err == io.EOF:
+				f.end(&b, endJSON{End: true, State: j.Status().State, Error: jobError(j)})
+			case r.Context().Err() == nil: // else the client has gone
+				f.end(&b, endJSON{State: j.Status().State, Error: Remote(err)})
+			}
+			send()
+			return
+		}
+		if !send() {
+			return
+		}
+	}
+}
+
+// wait waits until rd, which has read everything, has more to read: the
+// bell, a reader placed at the end, wakes on the next item, on the end,
+// or when ctx ends. rd is read once more after the bell is placed, so an
+// item that came in between is not left waiting for the next one.
+func wait(ctx context.Context, j *Job, rd *actor.Follow[any]) ([]actor.Item[any], error) {
+	bell, err := j.Follow(ctx, actor.Recent(0))
+	if err != nil {
+		return nil, err
+	}
+	defer bell.Close()
+	items, err := rd.Collected()
+	if len(items) == 0 && err == nil {
+		for range bell.All() {
+			break
+		}
+	}
+	return items, err
+}
+
+// writeItem writes one item; an item that does not encode ends the
+// response with an error line.
+func writeItem(b *bytes.Buffer, f outputFormat, it actor.Item[any]) bool {
+	v, err := json.Marshal(it.V)
+	if err != nil {
+		f.end(b, endJSON{Error: Remote(fmt.Errorf("jobs: item %d does not encode as JSON: %w", it.Seq, err))})
+		return false
+	}
+	f.item(b, it.Seq, v)
+	return true
+}
+
+// jobError is the outcome error of an ended job, as sent.
+func jobError(j *Job) *RemoteError {
+	select {
+	case <-j.done:
+	default:
+		return nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return Remote(j.err)
+}
+
+// position is where a reader starts: Last-Event-ID (SSE), since or
+// recent.
+func position(r *http.Request, f outputFormat) ([]actor.FollowOption, error) {
+	q := r.URL.Query()
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		if _, ok := f.(sseFormat); ok {
+			n, err := strconv.ParseUint(id, 10, 64)
+			if err != nil || n == math.MaxUint64 {
+				return nil, fmt.Errorf("%w: Last-Event-ID %q", ErrBadRequest, id)
+			}
+			return []actor.FollowOption{actor.Since(n + 1)}, nil
+		}
+	}
+	var opts []actor.FollowOption
+	if s := q.Get("since"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%w: since %q", ErrBadRequest, s)
+		}
+		opts = append(opts, actor.Since(n))
+	}
+	if s := q.Get("recent"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%w: recent %q", ErrBadRequest, s)
+		}
+		opts = append(opts, actor.Recent(n))
+	}
+	if len(opts) > 1 {
+		return nil, fmt.Errorf("%w: since and recent together", ErrBadRequest)
+	}
+	return opts, nil
+}
+
+// jsonLinesFormat is application/x-ndjson: {"seq","value"} per line.
+type jsonLinesFormat struct{}
+
+func (jsonLinesFormat) contentType() string { return "application/x-ndjson" }
+
+func (jsonLinesFormat) item(b *bytes.Buffer, seq uint64, value []byte) {
+	b.WriteString(`{"seq":`)
+	b.WriteString(strconv.FormatUint(seq, 10))
+	b.WriteString(`,"value":`)
+	b.Write(value)
+	b.WriteString("}\n")
+}
+
+func (jsonLinesFormat) end(b *bytes.Buffer, e endJSON) { _ = json.NewEncoder(b).Encode(e) }
+
+// sseFormat is text/event-stream: each item an event whose id is its
+// sequence number and whose data is its JSON; the end an event "end".
+type sseFormat struct{}
+
+func (sseFormat) contentType() string { return "text/event-stream" }
+
+func (sseFormat) item(b *bytes.Buffer, seq uint64, value []byte) {
+	b.WriteString("id: ")
+	b.WriteString(strconv.FormatUint(seq, 10))
+	b.WriteString("\ndata: ")
+	b.Write(value) // compact JSON: one line
+	b.WriteString("\n\n")
+}
+
+func (sseFormat) end(b *bytes.Buffer, e endJSON) {
+	data, _ := json.Marshal(e)
+	b.WriteString("event: end\ndata: ")
+	b.Write(data)
+	b.WriteString("\n\n")
+}

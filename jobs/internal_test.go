@@ -1,0 +1,127 @@
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/fsm"
+)
+
+func TestTransitionTable(t *testing.T) {
+	tbl, err := transitions()
+	if err != nil {
+		t.Fatalf("the job machine: %v", err)
+	}
+	allowed := map[[2]State]bool{
+		{Queued, Running}: true, {Queued, Cancelled}: true,
+		{Running, Done}: true, {Running, Failed}: true, {Running, Cancelled}: true, {Running, Expired}: true,
+	}
+	all := []State{Queued, Running, Done, Failed, Cancelled, Expired, "bogus"}
+	for _, from := range all {
+		for _, to := range all {
+			err := tbl.check(from, to)
+			if allowed[[2]State{from, to}] {
+				if err != nil {
+					t.Errorf("%s → %s: got %v; want allowed", from, to, err)
+				}
+				continue
+			}
+			var te *fsm.TransitionError[State]
+			want := fsm.ErrInvalidTransition
+			if from.Terminal() {
+				want = fsm.ErrTerminal
+			}
+			if !errors.As(err, &te) || !errors.Is(err, want) || te.From != from || te.To != to {
+				t.Errorf("%s → %s: got %v; want a *fsm.TransitionError wrapping %v", from, to, err, want)
+			}
+		}
+	}
+}
+
+func TestWireTypes(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		typ  string
+		code int
+	}{
+		{ErrNotFound, "not_found", http.StatusNotFound},
+		{ErrConflict, "conflict", http.StatusConflict},
+		{ErrTooLarge, "too_large", http.StatusRequestEntityTooLarge},
+		{ErrQueueFull, "queue_full", http.StatusTooManyRequests},
+		{ErrUnknownHost, "unknown_host", http.StatusBadRequest},
+		{ErrUnknownProcedure, "unknown_procedure", http.StatusBadRequest},
+		{ErrBadArgs, "bad_args", http.StatusBadRequest},
+		{ErrInvalidID, "invalid_id", http.StatusBadRequest},
+		{ErrInvalidOption, "invalid_option", http.StatusBadRequest},
+		{ErrBadRequest, "bad_request", http.StatusBadRequest},
+		{ErrUnauthorized, "unauthorized", http.StatusUnauthorized},
+		{ErrClosed, "closed", http.StatusServiceUnavailable},
+		{ErrNotFinished, "not_finished", http.StatusInternalServerError},
+		{ErrCancelled, "cancelled", http.StatusInternalServerError},
+		{errClosedCancel, "cancelled", http.StatusServiceUnavailable},
+		{ErrMaxExec, "max_exec", http.StatusInternalServerError},
+		{ErrReadIdle, "read_idle", http.StatusInternalServerError},
+		{ErrExpired, "expired", http.StatusInternalServerError},
+		{ErrUnreachable, "unreachable", http.StatusInternalServerError},
+		{ErrDuplicate, "duplicate", http.StatusInternalServerError},
+		{errors.New("anything"), "error", http.StatusInternalServerError},
+		{&actor.PanicError{Method: "m", Value: "v"}, "panic", http.StatusInternalServerError},
+		{&actor.TruncatedError{Oldest: 3}, "truncated", http.StatusInternalServerError},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			wrapped := fmt.Errorf("context: %w", tc.err)
+			re := Remote(wrapped)
+			if re.Type != tc.typ || re.Message != wrapped.Error() {
+				t.Fatalf("Remote: got %+v; want type %q, the error's text", re, tc.typ)
+			}
+			if code := statusOf(wrapped); code != tc.code {
+				t.Fatalf("status: got %d; want %d", code, tc.code)
+			}
+			target := tc.err
+			if tc.typ == "truncated" {
+				target = actor.ErrTruncated
+			}
+			if _, ok := sentinelOf[tc.typ]; ok && !errors.Is(re, target) && tc.err != errClosedCancel {
+				t.Fatalf("the RemoteError does not match %v", tc.err)
+			}
+		})
+	}
+	if !errors.Is(&RemoteError{Type: "max_exec"}, ErrExpired) || errors.Is(&RemoteError{Type: "expired"}, ErrMaxExec) {
+		t.Fatal("max_exec must match ErrExpired, and expired not ErrMaxExec")
+	}
+	if !errors.Is(&RemoteError{Type: "truncated"}, actor.ErrTruncated) {
+		t.Fatal("truncated must match actor.ErrTruncated")
+	}
+	own := &RemoteError{Type: "disk_full", Message: "no space", Data: []byte(`{"free":0}`)}
+	if got := Remote(fmt.Errorf("x: %w", own)); got != own {
+		t.Fatalf("a procedure's own RemoteError: got %+v; want it as it is", got)
+	}
+	if Remote(nil) != nil {
+		t.Fatal("Remote(nil) is not nil")
+	}
+}
+
+func TestRemoteFor(t *testing.T) {
+	for _, tc := range []struct {
+		code int
+		body string
+		typ  string
+	}{
+		{404, `{"type":"not_found","message":"m"}`, "not_found"},
+		{404, `not json`, "not_found"},
+		{409, ``, "conflict"},
+		{413, `<html>`, "too_large"},
+		{429, ``, "queue_full"},
+		{401, ``, "unauthorized"},
+		{400, ``, "bad_request"},
+		{503, ``, "closed"},
+		{502, ``, "error"},
+	} {
+		if re := remoteFor(tc.code, []byte(tc.body)); re.Type != tc.typ {
+			t.Errorf("%d %q: got %q; want %q", tc.code, tc.body, re.Type, tc.typ)
+		}
+	}
+}

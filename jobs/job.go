@@ -1,0 +1,300 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Job is a submitted call: harp's RemoteCall. Submit returns it, and
+// [Dispatcher.Job] finds it again by id while it is queued or running and,
+// once it has ended, while it is retained. Its methods are safe for
+// concurrent use.
+type Job struct {
+	d       *Dispatcher
+	p       procedure
+	id      string
+	host    string
+	proc    string
+	qname   string
+	args    any // the procedure's request
+	info    any
+	infoRaw json.RawMessage
+	maxExec time.Duration
+	idle    time.Duration
+	seq     uint64        // submission order
+	done    chan struct{} // closed when the job ends
+
+	mu        sync.Mutex // guards the fields down to out
+	state     State
+	submitted time.Time
+	started   time.Time
+	ended     time.Time
+	released  bool // its handler has returned (or was never started): it holds no slot
+	value     any
+	err       error
+	stop      context.CancelCauseFunc // cancels the running job's context
+	out       *actor.Out[any]         // its output, once made
+
+	outMu sync.Mutex // serializes making out
+
+	// Guarded by d.mu.
+	queue      *queue
+	prev, next *Job
+}
+
+// Status is a job's state and times, as of the call that returned it.
+type Status struct {
+	ID        string    `json:"id"`
+	Host      string    `json:"host"`
+	Procedure string    `json:"procedure"`
+	Queue     string    `json:"queue,omitempty"` // "" for a job that waited in none
+	State     State     `json:"state"`
+	Submitted time.Time `json:"submit_time"`
+	Started   time.Time `json:"start_time,omitzero"` // zero while queued, or if cancelled there
+	Ended     time.Time `json:"end_time,omitzero"`   // zero until it ends
+	// Overrunning: the job has ended (cancelled or expired) but its
+	// handler has not returned yet, so it still holds its queue slot.
+	Overrunning bool `json:"overrunning,omitempty"`
+}
+
+// ID is the job's id. It does not block.
+func (j *Job) ID() string { return j.id }
+
+// Host is the name of the host the job runs on.
+func (j *Job) Host() string { return j.host }
+
+// Procedure is the name of the procedure the job runs.
+func (j *Job) Procedure() string { return j.proc }
+
+// Args is the request the job's procedure gets, of the procedure's
+// request type (decoded from JSON if it was submitted so). Do not modify
+// it.
+func (j *Job) Args() any { return j.args }
+
+// Info is the value given with the Info option (nil without one), as
+// given: for whoever reads the job's results (harp's info).
+func (j *Job) Info() any { return j.info }
+
+// Done is closed when the job has ended (Result then returns at once). It
+// does not block.
+func (j *Job) Done() <-chan struct{} { return j.done }
+
+// Status returns the job's state and times. It does not block beyond a
+// short critical section; O(1).
+func (j *Job) Status() Status {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return Status{
+		ID: j.id, Host: j.host, Procedure: j.proc, Queue: j.qname, State: j.state,
+		Submitted: j.submitted, Started: j.started, Ended: j.ended,
+		Overrunning: j.state.Terminal() && !j.released,
+	}
+}
+
+// Result returns the job's outcome (harp's result and get): the
+// procedure's value (nil for a stream procedure) and a nil error when it
+// is done; else a nil value and ErrCancelled, ErrMaxExec or ErrReadIdle
+// (both match ErrExpired), an error wrapping ErrUnreachable, or the
+// procedure's own error as it returned it (a *actor.PanicError, with the
+// stack, if it panicked). With wait false a job still queued or running
+// returns ErrNotFinished at once; with wait true Result blocks until the
+// job ends or ctx does (ErrNotFinished wrapping ctx's cause). Errors
+// also: actor.ErrNilContext. O(1).
+func (j *Job) Result(ctx context.Context, wait bool) (any, error) {
+	select {
+	case <-j.done:
+	default:
+		if !wait {
+			return nil, ErrNotFinished
+		}
+		if ctx == nil {
+			return nil, actor.ErrNilContext
+		}
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", ErrNotFinished, context.Cause(ctx))
+		}
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.value, j.err
+}
+
+// Cancel cancels the job and reports whether it was still queued or
+// running (harp's cancel): a queued job leaves its queue and never runs;
+// a running job's context is cancelled, with ErrCancelled as its cause.
+// Either way the job is cancelled at once (its Result is ErrCancelled);
+// a handler that ignores the cancel keeps its queue slot until it returns
+// (the status says overrunning). A job that has ended is left as it is,
+// and Cancel returns false. It does not block; O(1).
+func (j *Job) Cancel() bool { return j.cancel(ErrCancelled) }
+
+// cancel ends the job as cancelled with err, if it has not ended.
+func (j *Job) cancel(err error) bool {
+	d := j.d
+	d.mu.Lock()
+	j.mu.Lock()
+	queued := false
+	switch j.state {
+	case Queued:
+		q := j.queue
+		q.removeLocked(j)
+		d.dropIdleLocked(q)
+		j.released, queued = true, true
+	case Running:
+	default:
+		j.mu.Unlock()
+		d.mu.Unlock()
+		return false
+	}
+	now := time.Now()
+	fx, _ := j.endLocked(Cancelled, nil, err, now) // allowed from both states
+	j.mu.Unlock()
+	d.retainLocked(j, now)
+	if queued {
+		d.releasedLocked()
+	}
+	d.mu.Unlock()
+	fx.run()
+	return true
+}
+
+// isEnded reports whether the job has ended.
+func (j *Job) isEnded() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.state.Terminal()
+}
+
+// ending is what an end leaves to do once the locks are released.
+type ending struct {
+	stop context.CancelCauseFunc
+	why  error
+	out  *actor.Out[any]
+}
+
+func (e ending) run() {
+	if e.stop != nil {
+		e.stop(e.why)
+	}
+	if e.out != nil {
+		_ = e.out.Close(nil) // the outcome is Result's; ErrStreamClosed if already closed
+	}
+}
+
+// endLocked moves the job to a terminal state with its outcome, if the
+// job machine allows it (it does not once the job has ended: the first
+// outcome stands). The caller holds j.mu, runs the returned ending
+// after releasing it, and retains the job if ok.
+func (j *Job) endLocked(to State, v any, err error, now time.Time) (ending, bool) {
+	if j.d.tbl.check(j.state, to) != nil {
+		return ending{}, false
+	}
+	j.state, j.value, j.err, j.ended = to, v, err, now
+	close(j.done)
+	e := ending{stop: j.stop, why: err, out: j.out}
+	j.stop = nil
+	if e.why == nil {
+		e.why = context.Canceled
+	}
+	return e, true
+}
+
+// output returns the job's output stream, making it on first use: a
+// stream procedure's job makes it as it starts; a follower may make it
+// earlier (it then waits for the job's items) or for a job that has none
+// (it then ends with the job). Errors: those of opening a stream on the
+// outputs' actor (actor.ErrStopped once the dispatcher has stopped).
+func (j *Job) output() (*actor.Out[any], error) {
+	j.outMu.Lock()
+	defer j.outMu.Unlock()
+	j.mu.Lock()
+	out := j.out
+	j.mu.Unlock()
+	if out != nil {
+		return out, nil
+	}
+	out, err := j.d.newOutput()
+	if err != nil {
+		return nil, err
+	}
+	j.mu.Lock()
+	j.out = out
+	ended := j.state.Terminal()
+	j.mu.Unlock()
+	if ended {
+		_ = out.Close(nil)
+	}
+	return out, nil
+}
+
+// Follow returns a reader of the job's output: the items its stream
+// procedure sent, numbered from 0 (harp's follow, with numbered=true).
+// opts place it as for any actor stream: actor.Since(n) from item n,
+// actor.Recent(n) from n items before the end, by default from the oldest
+// item kept (harp's stream is Follow(...).Collected()); actor.ReadTimeout
+// bounds its waits. The reader sees the items kept, then those to come,
+// until the job ends: its All then ends cleanly (whatever the outcome:
+// ask Result). A job of a Method procedure has no items. The reader lives
+// until ctx ends or it is closed, and does not block the job: the
+// output's journal (WithOutputLimit) keeps the most recent items, and a
+// reader that falls behind it gets an *actor.TruncatedError. Errors:
+// actor.ErrNilContext, actor.ErrInvalidOption, actor.ErrNegativeDuration,
+// ErrClosed (the dispatcher has stopped and the job's output was never
+// made). Does not block beyond making the output (a call to the
+// dispatcher's actor); a few allocations.
+func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
+	if ctx == nil {
+		return nil, actor.ErrNilContext
+	}
+	out, err := j.output()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return out.Follow(ctx, opts...)
+}
+
+// Collected returns the items of the job's output kept now, from the
+// position opts give (by default the oldest kept), without waiting
+// (harp's stream): err is nil while the job runs, io.EOF once it has
+// ended, or an *actor.TruncatedError for a position the output no longer
+// keeps. Errors also as Follow's. It does not block beyond making the
+// output; O(items returned).
+func (j *Job) Collected(opts ...actor.FollowOption) ([]actor.Item[any], error) {
+	f, err := j.Follow(context.Background(), opts...)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Collected()
+}
+
+// outputs is the state of the dispatcher's actor that makes job outputs:
+// an actor stream's producer end exists only inside a stream handler, and
+// a stream outlives its reader only if its Out is kept.
+type outputs struct{}
+
+// outSlot receives the Out the handler is given.
+type outSlot struct{ out *actor.Out[any] }
+
+func keepOutput(_ *outputs, _ *actor.Ctx, slot *outSlot, out *actor.Out[any]) error {
+	slot.out = out
+	return nil
+}
+
+// newOutput makes a job output stream on the outputs' actor.
+func (d *Dispatcher) newOutput() (*actor.Out[any], error) {
+	slot := &outSlot{}
+	f, err := d.output.Open(context.Background(), d.outputs, slot)
+	if err != nil {
+		return nil, err
+	}
+	_ = f.Close() // the job's readers attach with Out.Follow
+	return slot.out, nil
+}

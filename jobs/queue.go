@@ -1,0 +1,175 @@
+package jobs
+
+import "time"
+
+// queue is a named queue: its jobs wait in order for one of limit slots.
+// A slot is held from the start of a job until its handler has really
+// returned — past a cancel or an expiry too — so at most limit handlers
+// of the queue ever run at once. Guarded by the dispatcher's mu.
+//
+// Slots are runners: a runner that finishes a job takes the next waiting
+// one in its slot, so a busy queue of concurrency n is served by n
+// goroutines, each looping, and an idle queue by none (it is dropped from
+// the dispatcher's map; its limit comes again with its next job).
+type queue struct {
+	name       string
+	limit      int
+	running    int // slots held
+	waiting    int
+	head, tail *Job // the waiting jobs, oldest first
+}
+
+func (q *queue) pushLocked(j *Job) {
+	j.queue, j.prev, j.next = q, q.tail, nil
+	if q.tail != nil {
+		q.tail.next = j
+	} else {
+		q.head = j
+	}
+	q.tail = j
+	q.waiting++
+}
+
+// removeLocked takes a waiting job out of the queue. O(1).
+func (q *queue) removeLocked(j *Job) {
+	if j.prev != nil {
+		j.prev.next = j.next
+	} else {
+		q.head = j.next
+	}
+	if j.next != nil {
+		j.next.prev = j.prev
+	} else {
+		q.tail = j.prev
+	}
+	j.prev, j.next, j.queue = nil, nil, nil
+	q.waiting--
+}
+
+// popLocked takes the oldest waiting job and marks it running.
+func (d *Dispatcher) popLocked(q *queue, now time.Time) *Job {
+	j := q.head
+	q.removeLocked(j)
+	j.mu.Lock()
+	if d.tbl.check(j.state, Running) == nil {
+		j.state, j.started = Running, now
+	}
+	j.mu.Unlock()
+	return j
+}
+
+// startableLocked pops the waiting jobs that free slots can take now (the
+// caller hands each to a runner). O(started).
+func (d *Dispatcher) startableLocked(q *queue, now time.Time) []*Job {
+	var start []*Job
+	for q.running < q.limit && q.head != nil {
+		q.running++
+		start = append(start, d.popLocked(q, now))
+	}
+	return start
+}
+
+// dropIdleLocked forgets a queue with nothing waiting or running.
+func (d *Dispatcher) dropIdleLocked(q *queue) {
+	if q != nil && q.running == 0 && q.waiting == 0 && d.queues[q.name] == q {
+		delete(d.queues, q.name)
+	}
+}
+
+// releasedLocked counts a job out of the dispatcher's work: it has ended
+// and holds no slot (or never had one). The last one out of a closed
+// dispatcher closes drained.
+func (d *Dispatcher) releasedLocked() {
+	d.inflight--
+	d.drainedLocked()
+}
+
+func (d *Dispatcher) drainedLocked() {
+	if d.closed && d.inflight == 0 && !d.isDrained {
+		d.isDrained = true
+		close(d.drained)
+	}
+}
+
+// work is a job handed to a runner, with its queue (nil for none).
+type work struct {
+	q *queue
+	j *Job
+}
+
+// maxParked is how many idle runners a dispatcher keeps for the next
+// jobs: a new goroutine's stack grows again in its first sync call, a
+// parked one's has grown already.
+const maxParked = 8
+
+// hand gives jobs marked running to runners: a parked one if any, else a
+// new goroutine. The caller holds no lock, and the jobs count in
+// inflight (so the stop cannot be waiting for the goroutines yet).
+func (d *Dispatcher) hand(q *queue, start []*Job) {
+	for _, j := range start {
+		select {
+		case d.handoff <- work{q, j}:
+		default:
+			d.goroutines.Add(1)
+			go d.runner(work{q, j})
+		}
+	}
+}
+
+// runner runs jobs until it has none and no parking place: first w's
+// chain, then whatever is handed to it while it is parked.
+func (d *Dispatcher) runner(w work) {
+	defer d.goroutines.Done()
+	for ok := true; ok; w, ok = d.park() {
+		d.runChain(w.q, w.j)
+	}
+}
+
+// park waits for work as an idle runner, if fewer than maxParked are;
+// false when there is no place, or the dispatcher stops.
+func (d *Dispatcher) park() (work, bool) {
+	if d.parked.Add(1) > maxParked {
+		d.parked.Add(-1)
+		return work{}, false
+	}
+	defer d.parked.Add(-1)
+	select {
+	case w := <-d.handoff:
+		return w, true
+	case <-d.stopping:
+		return work{}, false
+	}
+}
+
+// runChain runs j, then, while its queue has jobs waiting and the slot is
+// still within the queue's limit, the next one.
+func (d *Dispatcher) runChain(q *queue, j *Job) {
+	for j != nil {
+		o := d.run(j)
+		now := time.Now()
+		var fx ending
+		ok := false
+		d.mu.Lock()
+		j.mu.Lock()
+		if o.state != "" {
+			fx, ok = j.endLocked(o.state, o.value, o.err, now)
+		}
+		j.released = true
+		j.mu.Unlock()
+		if ok {
+			d.retainLocked(j, now)
+		}
+		d.releasedLocked()
+		j = nil
+		if q != nil {
+			if q.running <= q.limit && q.head != nil {
+				j = d.popLocked(q, now)
+			} else {
+				q.running--
+				d.dropIdleLocked(q)
+			}
+		}
+		d.mu.Unlock()
+		fx.run()
+	}
+}

@@ -1,0 +1,103 @@
+package jobs
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// retained is a finished job in the retention list, with its end time.
+type retained struct {
+	j     *Job
+	ended time.Time
+}
+
+// retainLocked keeps a job that has just ended (at now) for later
+// readers, within the retention bounds: the oldest finished jobs beyond
+// the count are dropped now, those past the age when the sweep timer
+// fires. The caller holds d.mu. O(1) amortized.
+func (d *Dispatcher) retainLocked(j *Job, now time.Time) {
+	d.finished = append(d.finished, retained{j, now})
+	d.evictLocked(now)
+	if d.sweep == nil && !d.swept {
+		d.armSweepLocked()
+	}
+}
+
+// evictLocked drops the finished jobs beyond the count bound or older than
+// the age bound, oldest first.
+func (d *Dispatcher) evictLocked(now time.Time) {
+	cutoff := now.Add(-d.cfg.retainAge)
+	for d.head < len(d.finished) {
+		r := d.finished[d.head]
+		if len(d.finished)-d.head <= d.cfg.retainCount && r.ended.After(cutoff) {
+			break
+		}
+		if d.jobs[r.j.id] == r.j {
+			delete(d.jobs, r.j.id)
+		}
+		d.finished[d.head] = retained{}
+		d.head++
+	}
+	if d.head > 64 && d.head*2 > len(d.finished) {
+		n := copy(d.finished, d.finished[d.head:])
+		clear(d.finished[n:])
+		d.finished, d.head = d.finished[:n], 0
+	}
+}
+
+// armSweepLocked starts the timer that drops the oldest finished job when
+// it passes the age bound.
+func (d *Dispatcher) armSweepLocked() {
+	if d.head == len(d.finished) {
+		return
+	}
+	wait := time.Until(d.finished[d.head].ended.Add(d.cfg.retainAge))
+	d.sweep = time.AfterFunc(max(wait, 0), d.sweepAged)
+}
+
+// sweepAged is the sweep timer's callback: it drops the jobs past the age
+// bound and arms the timer for the next.
+func (d *Dispatcher) sweepAged() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sweep = nil
+	if d.swept {
+		return
+	}
+	d.evictLocked(time.Now())
+	d.armSweepLocked()
+}
+
+// Filter selects jobs for [Dispatcher.List]; its zero value selects all.
+type Filter struct {
+	Queue     string  // only jobs of this queue ("": any)
+	Host      string  // only jobs on this host ("": any)
+	Procedure string  // only jobs of this procedure ("": any)
+	States    []State // only jobs in one of these states (none: any)
+	Limit     int     // at most this many, the most recent (≤ 0: no limit)
+}
+
+// List returns the jobs that f selects among the queued, running and
+// retained ones, in the order they were submitted (the most recent Limit
+// of them with a Limit). Safe for concurrent use; O(jobs·log jobs), under
+// the dispatcher's lock for O(jobs).
+func (d *Dispatcher) List(f Filter) []*Job {
+	d.mu.Lock()
+	all := make([]*Job, 0, len(d.jobs))
+	for _, j := range d.jobs {
+		if (f.Queue == "" || j.qname == f.Queue) && (f.Host == "" || j.host == f.Host) &&
+			(f.Procedure == "" || j.proc == f.Procedure) {
+			all = append(all, j)
+		}
+	}
+	d.mu.Unlock()
+	if len(f.States) > 0 {
+		all = slices.DeleteFunc(all, func(j *Job) bool { return !slices.Contains(f.States, j.Status().State) })
+	}
+	slices.SortFunc(all, func(a, b *Job) int { return cmp.Compare(a.seq, b.seq) })
+	if f.Limit > 0 && len(all) > f.Limit {
+		all = all[len(all)-f.Limit:]
+	}
+	return all
+}

@@ -1,0 +1,272 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Design: how a job's handler is watched.
+//
+// A Method procedure runs as a sync call whose ctx is the job's: its
+// handler's c.Context() is cancelled by Cancel, at max exec and at the
+// read timeout, whether or not the handler looks. Call then returns at
+// once — but the handler may run on. To keep its slot until it really
+// returns, the runner then calls a barrier method of the dispatcher's on
+// the same host: the host runs one turn at a time and its mailbox is
+// FIFO, so the barrier's turn comes after the job's call has returned (or
+// was dropped, never started). A deferred method's turn ends when it hands
+// its Reply off: work it does after that on another goroutine is not
+// waited for (its Reply.Context is cancelled all the same).
+//
+// A Stream procedure is opened with the job's ctx, and the runner copies
+// its items into the job's own output (the host's stream ends with its
+// producer; the job's must outlive it for later readers). The job's end
+// detaches that reader, which cancels the producer's Out.Context (the
+// producer's ctx). To keep the slot until the stream really ends, the
+// runner then attaches a new reader to it (Stream.Follow) and waits for
+// its end. A producer that first asks for Out.Context only after that
+// re-attachment sees a live context: watch it from the start.
+
+// outcome is how a handler ended; a zero outcome means the job's end was
+// already decided (its context ended) and only its slot is left.
+type outcome struct {
+	state State
+	value any
+	err   error
+}
+
+// runner is one run of a job: its context and its watchdogs.
+type runner struct {
+	d      *Dispatcher
+	j      *Job
+	ctx    context.Context
+	cancel context.CancelCauseFunc // the root of ctx: Cancel's, the read timeout's
+	idle   *time.Timer             // a stream's read timeout, reset by each item
+}
+
+// run runs j, a job marked running, and returns its outcome.
+func (d *Dispatcher) run(j *Job) outcome {
+	root, cancel := context.WithCancelCause(context.Background())
+	defer cancel(context.Canceled)
+	j.mu.Lock()
+	if j.state != Running { // cancelled between its start and now
+		j.mu.Unlock()
+		return outcome{}
+	}
+	j.stop = cancel
+	start := j.started
+	j.mu.Unlock()
+	var ctx context.Context = farCtx{root}
+	deadline, cause := time.Time{}, error(nil)
+	if j.maxExec > 0 {
+		deadline, cause = start.Add(j.maxExec), ErrMaxExec
+	}
+	if _, ok := j.p.(streamer); !ok && j.idle > 0 && (deadline.IsZero() || start.Add(j.idle).Before(deadline)) {
+		deadline, cause = start.Add(j.idle), ErrReadIdle
+	}
+	if !deadline.IsZero() {
+		var stop context.CancelFunc
+		ctx, stop = context.WithDeadlineCause(root, deadline, cause)
+		defer stop()
+	}
+	r := &runner{d: d, j: j, ctx: ctx, cancel: cancel}
+	return j.p.run(r, j)
+}
+
+// farCtx is the context of a job without a deadline of its own: a far
+// one, so that its calls get no call timeout (a sync call without a
+// deadline gets the runtime's), without a timer.
+type farCtx struct{ context.Context }
+
+var farDeadline = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func (farCtx) Deadline() (time.Time, bool) { return farDeadline, true }
+
+// streamer marks the stream procedures.
+type streamer interface{ streams() }
+
+// endByContext decides the end of a job whose context ended, by its cause:
+// cancelled or expired. A job already ended (Cancel) keeps its outcome.
+func (r *runner) endByContext() {
+	err := context.Cause(r.ctx)
+	st := Failed
+	switch {
+	case errors.Is(err, ErrExpired):
+		st = Expired
+	case errors.Is(err, ErrCancelled):
+		st = Cancelled
+	}
+	d, j := r.d, r.j
+	now := time.Now()
+	d.mu.Lock()
+	j.mu.Lock()
+	fx, ok := j.endLocked(st, nil, err, now)
+	j.mu.Unlock()
+	if ok {
+		d.retainLocked(j, now)
+	}
+	d.mu.Unlock()
+	fx.run()
+}
+
+// failure is a handler's error as the job's: the host's refusals of the
+// call say it could not be reached.
+func failure(err error, hostStopped bool) error {
+	if errors.Is(err, actor.ErrNilRef) || hostStopped && errors.Is(err, actor.ErrStopped) {
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	return err
+}
+
+// methodProc is a Method procedure.
+type methodProc[S, Q, R any] struct {
+	spec[Q]
+	h       Host[S]
+	m       *actor.Method[S, Q, R]
+	barrier *actor.Method[S, struct{}, struct{}]
+}
+
+func barrierFor[S any]() *actor.Method[S, struct{}, struct{}] {
+	return actor.NewMethod("jobs.barrier", func(S, *actor.Ctx, struct{}) (struct{}, error) { return struct{}{}, nil })
+}
+
+func (p *methodProc[S, Q, R]) run(r *runner, j *Job) outcome {
+	ref, err := p.h.resolve(r.d.rt)
+	if err != nil {
+		return outcome{state: Failed, err: err}
+	}
+	q, _ := j.args.(Q)
+	v, err := p.m.Call(r.ctx, ref, q)
+	switch {
+	case err == nil:
+		return outcome{state: Done, value: v}
+	case r.ctx.Err() == nil:
+		return outcome{state: Failed, err: failure(err, ref.Stopped())}
+	}
+	r.endByContext()
+	awaitTurn(r.d, ref, p.barrier)
+	return outcome{}
+}
+
+// awaitTurn waits until the host has run a turn of the barrier method:
+// the turn of a call sent before it has ended. Bounded by the
+// dispatcher's forced stop.
+func awaitTurn[S any](d *Dispatcher, ref *actor.Ref[S], barrier *actor.Method[S, struct{}, struct{}]) {
+	ctx := farCtx{d.forced} // no call timeout: the handler may overrun long
+	for {
+		_, err := barrier.Call(ctx, ref, struct{}{})
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return
+		case errors.Is(err, actor.ErrStopped):
+			select { // a killed actor's handler may still be returning
+			case <-ref.Done():
+			case <-ctx.Done():
+			}
+			return
+		}
+		// A full mailbox: try again shortly.
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// streamProc is a Stream procedure.
+type streamProc[S, Q, E any] struct {
+	spec[Q]
+	h       Host[S]
+	s       *actor.Stream[S, Q, E]
+	barrier *actor.Method[S, struct{}, struct{}]
+}
+
+func (p *streamProc[S, Q, E]) streams() {}
+
+func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
+	ref, err := p.h.resolve(r.d.rt)
+	if err != nil {
+		return outcome{state: Failed, err: err}
+	}
+	out, err := j.output()
+	if err != nil {
+		return outcome{state: Failed, err: fmt.Errorf("jobs: job output: %w", err)}
+	}
+	if j.idle > 0 {
+		r.idle = time.AfterFunc(j.idle, func() { r.cancel(ErrReadIdle) })
+		defer r.idle.Stop()
+	}
+	q, _ := j.args.(Q)
+	f, err := p.s.Open(r.ctx, ref, q)
+	if err != nil {
+		if r.ctx.Err() == nil {
+			return outcome{state: Failed, err: failure(err, ref.Stopped())}
+		}
+		r.endByContext()
+		awaitTurn(r.d, ref, p.barrier) // the opening turn; its stream, if any, has no reader left
+		return outcome{}
+	}
+	end := copyItems(r, f, out)
+	for {
+		var te *actor.TruncatedError
+		if !errors.As(end, &te) || r.ctx.Err() != nil {
+			break
+		}
+		// The copy fell behind the host's journal: go on from what it
+		// keeps (the items dropped are lost to the job's output).
+		g, err := p.s.Follow(r.ctx, ref, f.ID(), actor.Since(te.Oldest))
+		if err != nil {
+			end = nil // it has ended since: its end is lost with the items
+			if !errors.Is(err, actor.ErrNoStream) {
+				end = err
+			}
+			break
+		}
+		end = copyItems(r, g, out)
+	}
+	switch {
+	case end == nil:
+		return outcome{state: Done}
+	case r.ctx.Err() == nil:
+		return outcome{state: Failed, err: failure(end, ref.Stopped())}
+	}
+	r.endByContext()
+	p.awaitEnd(r.d, ref, f.ID())
+	return outcome{}
+}
+
+// copyItems appends the stream's items to the job's output until it ends, and
+// returns its end (nil for a clean one).
+func copyItems[E any](r *runner, f *actor.Follow[E], out *actor.Out[any]) error {
+	for it, err := range f.All() {
+		if err != nil {
+			return err
+		}
+		if r.idle != nil {
+			r.idle.Reset(r.j.idle)
+		}
+		_ = out.Send(it.V) // ErrStreamClosed once the job has ended
+	}
+	return nil
+}
+
+// awaitEnd waits for the end of the host's stream id, bounded by the
+// dispatcher's forced stop.
+func (p *streamProc[S, Q, E]) awaitEnd(d *Dispatcher, ref *actor.Ref[S], id uint64) {
+	g, err := p.s.Follow(d.forced, ref, id, actor.Recent(0))
+	if err != nil {
+		return // ended (ErrNoStream), or its actor stopped
+	}
+	for _, err := range g.All() {
+		if err != nil {
+			return
+		}
+	}
+}
