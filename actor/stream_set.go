@@ -71,6 +71,20 @@ func (s *streamSet) remove(id uint64) {
 	s.mu.Unlock()
 }
 
+// endOpen ends every stream open now with err and goes on taking new
+// ones: a restart ends the streams of the state that died.
+func (s *streamSet) endOpen(err error) {
+	s.mu.Lock()
+	open := s.open
+	if !s.done {
+		s.open = make(map[uint64]streamEnder)
+	}
+	s.mu.Unlock()
+	for _, j := range open {
+		j.stop(err)
+	}
+}
+
 // stopAll ends every open stream with err and takes no more.
 func (s *streamSet) stopAll(err error) {
 	s.mu.Lock()

@@ -99,6 +99,7 @@ type supervisor struct {
 	factory  func() any
 	restarts []time.Time   // restart times within the window
 	backoff  time.Duration // the pending restart's delay
+	cause    *PanicError   // the panic the pending restart follows
 }
 
 func newSupervisor[S any](s Supervision, factory func() S) *supervisor {
@@ -171,19 +172,27 @@ func (c *cell) planRestart(pe *PanicError) {
 	if sv.backoff > p.MaxBackoff || sv.backoff <= 0 {
 		sv.backoff = p.MaxBackoff
 	}
+	sv.cause = pe
 	c.paused = true
 }
 
 // restart replaces the state with a fresh one and runs its Started hook.
-// The old instance's timers die with it; a tick already queued is dropped
-// (its timer is no longer live).
+// The old instance's timers die with it (a tick already queued is dropped:
+// its timer is no longer live), and so do the streams it produced, ended
+// with the panic that killed it.
 func (c *cell) restart(x *Ctx) {
 	c.mu.Lock()
 	e := c.extLocked()
-	ts := e.timers
+	ts, streams := e.timers, e.streams
 	e.timers, e.backoff = nil, nil
 	c.mu.Unlock()
 	ts.stopAll()
+	if streams != nil {
+		// Streams the dead state produced (an Out kept in it) end with
+		// its panic: their readers are not left waiting for Sends that
+		// will never come.
+		streams.endOpen(c.sup.cause)
+	}
 	c.state = c.sup.factory()
 	if _, ok := c.state.(Starter); ok {
 		c.invoke(x, envelope{msg: startedMsg}, true)
