@@ -220,10 +220,7 @@ func (c *cell) finalize() {
 		k.requestStop(true)
 	}
 	c.runStopping()
-	err := ErrStopped
-	if r.cause != nil {
-		err = fmt.Errorf("%w: %w", ErrStopped, r.cause)
-	}
+	err := stoppedBy(r.cause)
 	for _, e := range c.mb.Close() {
 		e.fail(c, err, engine.ReasonStopped)
 	}
@@ -283,6 +280,11 @@ func (c *cell) stopErr() error {
 		cause = c.ext.cause
 	}
 	c.mu.Unlock()
+	return stoppedBy(cause)
+}
+
+// stoppedBy is ErrStopped, wrapping the cause of a supervision stop if any.
+func stoppedBy(cause error) error {
 	if cause == nil {
 		return ErrStopped
 	}

@@ -181,7 +181,8 @@ func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool,
 		q.mu.Unlock()
 		return false, ErrClosed
 	}
-	if m.fullLocked(q) {
+	full := m.fullLocked(q)
+	if full {
 		evicted, dropped, err = m.makeRoomLocked(q, ctx, wait, &expired)
 		if err != nil {
 			q.mu.Unlock()
@@ -196,9 +197,11 @@ func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool,
 		q.backlog.Store(n)
 	}
 	q.mu.Unlock()
-	m.expired(expired)
-	if dropped && m.cfg.OnDrop != nil {
-		m.cfg.OnDrop(evicted)
+	if full { // the overflow path's hand-offs, off the common path
+		m.expired(expired)
+		if dropped && m.cfg.OnDrop != nil {
+			m.cfg.OnDrop(evicted)
+		}
 	}
 	return m.claim(), nil
 }

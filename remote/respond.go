@@ -1,10 +1,12 @@
 package remote
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -58,4 +60,22 @@ func headerSafe(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// track records a served call or stream under its reply subject (so Close
+// can cancel it) and counts it in wg, under mu so that Shutdown's wait
+// sees it; on a closing node it cancels ctx, refuses the request and
+// reports false.
+func (n *Node) track(r micro.Request, ex *export, ep *endpoint, reply string, cancel context.CancelFunc, wg *sync.WaitGroup) bool {
+	n.mu.Lock()
+	if n.state.Load() != running {
+		n.mu.Unlock()
+		cancel()
+		n.reject(r, ex, ep, ReasonClosing, CodeClosed, "node "+n.id+" is closing")
+		return false
+	}
+	n.serving[reply] = cancel
+	wg.Add(1)
+	n.mu.Unlock()
+	return true
 }

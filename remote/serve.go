@@ -102,16 +102,9 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 	// calls through n.serving instead.
 	ctx, cancel := context.WithDeadline(context.Background(), arrived.Add(d))
 	ctx = context.WithValue(ctx, chainKey{}, appendChain(chain, ex.chainID))
-	n.mu.Lock()
-	if n.state.Load() != running {
-		n.mu.Unlock()
-		cancel()
-		n.reject(r, ex, ep, ReasonClosing, CodeClosed, "node "+n.id+" is closing")
+	if !n.track(r, ex, ep, reply, cancel, &n.served) {
 		return
 	}
-	n.serving[reply] = cancel
-	n.served.Add(1)
-	n.mu.Unlock()
 	// Queued here, on the subscription's goroutine: calls reach the actor
 	// in the order they arrived. Only the wait for the outcome moves to a
 	// goroutine of its own.

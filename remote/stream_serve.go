@@ -101,16 +101,9 @@ func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, re
 	}
 	ctx, cancel := context.WithCancel(n.base)
 	ctx = context.WithValue(ctx, chainKey{}, appendChain(chain, ex.chainID))
-	n.mu.Lock()
-	if n.state.Load() != running {
-		n.mu.Unlock()
-		cancel()
-		n.reject(r, ex, ep, ReasonClosing, CodeClosed, "node "+n.id+" is closing")
+	if !n.track(r, ex, ep, reply, cancel, &n.streamWG) {
 		return
 	}
-	n.serving[reply] = cancel
-	n.streamWG.Add(1)
-	n.mu.Unlock()
 	go n.runStream(ctx, cancel, reply, ep, codec, open, pos)
 }
 
