@@ -23,13 +23,14 @@ type Method[S, Q, R any] struct {
 	fn    func(S, *Ctx, Q) (R, error)
 	dfn   func(S, *Ctx, Q, *Reply[R]) // NewDeferred's handler (fn then serves oneways); see deferred.go
 	k     mailbox.Key
-	err   error // construction error, returned by every call
+	boxes *boxes[S, Q, R] // value payloads' free list (nil: they fit in an interface); see cast.go
+	err   error           // construction error, returned by every call
 }
 
 // NewMethod makes a method. It never panics: an invalid name or a nil fn
 // makes a method whose every call returns ErrInvalidName or ErrNilHandler.
 func NewMethod[S, Q, R any](name string, fn func(state S, c *Ctx, req Q) (R, error)) *Method[S, Q, R] {
-	m := &Method[S, Q, R]{label: name, fn: fn, k: mailbox.Key(nextKey.Add(1))}
+	m := &Method[S, Q, R]{label: name, fn: fn, k: mailbox.Key(nextKey.Add(1)), boxes: newBoxes[S, Q, R]()}
 	if err := engine.ValidName(name); err != nil {
 		m.err = fmt.Errorf("method %q: %w", name, err)
 	} else if fn == nil {
@@ -63,14 +64,23 @@ func (m *Method[S, Q, R]) usable() error {
 // error only if it could not be (ErrStopped, ErrMailboxFull, ErrNilRef,
 // ErrNilHandler, ErrInvalidName). The handler's error or panic goes to the
 // runtime's dead letters (Reason engine.ReasonFailed). Safe for concurrent use;
-// allocates nothing for a pointer-shaped req.
+// allocates nothing in steady state, whatever req's type (a value that does
+// not fit in an interface travels in a recycled box: see cast.go).
 func (m *Method[S, Q, R]) Cast(to *Ref[S], req Q) error {
 	if err := m.check(to); err != nil {
 		return err
 	}
 	c := &to.c
-	e := envelope{msg: m, req: req}
-	if err := c.push(context.Background(), e); err != nil {
+	if m.boxes != nil {
+		b := m.box(req)
+		if err := c.push(context.Background(), envelope{msg: b}); err != nil {
+			b.free()
+			c.refused(m.label, err, req)
+			return err
+		}
+		return nil
+	}
+	if err := c.push(context.Background(), envelope{msg: m, req: req}); err != nil {
 		c.refused(m.label, err, req)
 		return err
 	}

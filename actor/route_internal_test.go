@@ -49,3 +49,33 @@ func TestRendezvousMovesMinimally(t *testing.T) {
 		}
 	}
 }
+
+func TestPointerShaped(t *testing.T) {
+	type one struct{ p *int }
+	type two struct{ a, b int }
+	type withString struct{ s string }
+	for _, c := range []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"pointer", newBoxes[struct{}, *int, struct{}]() == nil, true},
+		{"map", newBoxes[struct{}, map[int]int, struct{}]() == nil, true},
+		{"chan", newBoxes[struct{}, chan int, struct{}]() == nil, true},
+		{"func", newBoxes[struct{}, func(), struct{}]() == nil, true},
+		{"interface", newBoxes[struct{}, any, struct{}]() == nil, true},
+		{"empty struct", newBoxes[struct{}, struct{}, struct{}]() == nil, true},
+		{"bool", newBoxes[struct{}, bool, struct{}]() == nil, true},
+		{"struct of one pointer", newBoxes[struct{}, one, struct{}]() == nil, true},
+		{"array of one pointer", newBoxes[struct{}, [1]*int, struct{}]() == nil, true},
+		{"int", newBoxes[struct{}, int, struct{}]() == nil, false},
+		{"string", newBoxes[struct{}, string, struct{}]() == nil, false},
+		{"struct of two ints", newBoxes[struct{}, two, struct{}]() == nil, false},
+		{"struct of a string", newBoxes[struct{}, withString, struct{}]() == nil, false},
+		{"slice", newBoxes[struct{}, []int, struct{}]() == nil, false},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s fits in an interface: got %v; want %v", c.name, c.got, c.want)
+		}
+	}
+}

@@ -177,6 +177,7 @@ type ending struct {
 	stop context.CancelCauseFunc
 	why  error
 	out  *actor.Out[any]
+	done chan struct{} // closed last: whoever waits for the end finds the output ended too
 }
 
 func (e ending) run() {
@@ -185,6 +186,9 @@ func (e ending) run() {
 	}
 	if e.out != nil {
 		_ = e.out.Close(nil) // the outcome is Result's; ErrStreamClosed if already closed
+	}
+	if e.done != nil {
+		close(e.done)
 	}
 }
 
@@ -197,8 +201,7 @@ func (j *Job) endLocked(to State, v any, err error, now time.Time) (ending, bool
 		return ending{}, false
 	}
 	j.state, j.value, j.err, j.ended = to, v, err, now
-	close(j.done)
-	e := ending{stop: j.stop, why: err, out: j.out}
+	e := ending{stop: j.stop, why: err, out: j.out, done: j.done}
 	j.stop = nil
 	if e.why == nil {
 		e.why = context.Canceled
