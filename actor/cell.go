@@ -265,6 +265,9 @@ func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used in
 				c.touchIdle()
 				active = false
 			}
+			if c.mb.Touch() && c.owner == nil {
+				c.sys.TrimLater(c) // see TrimIdle
+			}
 			if c.mb.Idle() {
 				return false, used, false
 			}
@@ -333,4 +336,23 @@ func (c *cell) invoke(x *Ctx, e envelope, system bool) {
 	}()
 	e.msg.run(x, e.req)
 	normal = true
+}
+
+// TrimIdle gives back the mailbox's queues if the actor ran no turn since
+// the runtime's previous sweep (engine.Trimmer; see internal/engine's
+// trim.go). It claims the mailbox to act as its consumer, and hands over a
+// message that came meanwhile as a producer would. On the wheel's
+// goroutine; never blocks.
+func (c *cell) TrimIdle() (again bool) {
+	if c.status.Load() != statusRunning {
+		return false // stopping: the mailbox goes with the actor
+	}
+	if !c.mb.Claim() {
+		return true // a turn runs, or a restart waits: busy
+	}
+	again = c.mb.TrimIdle()
+	if !c.mb.Idle() {
+		c.schedule()
+	}
+	return again
 }

@@ -141,3 +141,99 @@ func fanOutProto(b *testing.B) {
 		sys.Root.Stop(pid)
 	}
 }
+
+// BenchmarkFanOutValue is BenchmarkFanOut with a 16-byte value payload,
+// a new one per message (see BenchmarkOnewayValue1to1).
+func BenchmarkFanOutValue(b *testing.B) {
+	b.Run("troupe", fanOutTroupeValue)
+	b.Run("raw", fanOutRawValue)
+	b.Run("protoactor", fanOutProtoValue)
+}
+
+var fanCountVal = actor.NewMethod("fan value", func(s *fanActor, _ *actor.Ctx, v val) (struct{}, error) {
+	if v.Val == 1 {
+		s.shared.add()
+	}
+	return struct{}{}, nil
+})
+
+func fanOutTroupeValue(b *testing.B) {
+	rt := newRuntime(b)
+	st := newFanState(b.N)
+	refs := make([]*actor.Ref[*fanActor], fanActors)
+	for i := range refs {
+		ref, err := actor.Spawn(rt, &fanActor{shared: st})
+		if err != nil {
+			b.Fatal(err)
+		}
+		refs[i] = ref
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := fanCountVal.Cast(refs[i%fanActors], mkVal(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-st.done
+	b.StopTimer()
+	reportFanOut(b)
+	ctx := context.Background()
+	for _, ref := range refs {
+		if err := ref.Stop(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func fanOutRawValue(b *testing.B) {
+	st := newFanState(b.N)
+	inboxes := make([]chan val, fanActors)
+	for i := range inboxes {
+		inbox := make(chan val, fanQueue)
+		inboxes[i] = inbox
+		go func() {
+			for v := range inbox {
+				if v.Val == 1 {
+					st.add()
+				}
+			}
+		}()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		inboxes[i%fanActors] <- mkVal(i)
+	}
+	<-st.done
+	b.StopTimer()
+	reportFanOut(b)
+	for _, inbox := range inboxes {
+		close(inbox)
+	}
+}
+
+func fanOutProtoValue(b *testing.B) {
+	sys := protoSystem()
+	st := newFanState(b.N)
+	props := proto.PropsFromFunc(func(c proto.Context) {
+		if v, ok := c.Message().(val); ok && v.Val == 1 {
+			st.add()
+		}
+	})
+	pids := make([]*proto.PID, fanActors)
+	for i := range pids {
+		pids[i] = sys.Root.Spawn(props)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		sys.Root.Send(pids[i%fanActors], mkVal(i))
+	}
+	<-st.done
+	b.StopTimer()
+	reportFanOut(b)
+	for _, pid := range pids {
+		sys.Root.Stop(pid)
+	}
+}

@@ -46,7 +46,9 @@ type Mailbox[T any] struct {
 	filtered bool
 	// closed is set by Close; guarded by q's lock (it lives here, on the
 	// line producers read anyway, to keep q's first line for the queue).
-	closed bool
+	closed bool	// trim is the consumer's record for TrimIdle (trimListed, trimUsed);
+	// consumer only.
+	trim uint8
 }
 
 const (
@@ -111,17 +113,24 @@ const queuesPad = 40
 // main's length.
 const backlogEvery = 64
 
-// lock returns the queues, made on first use, with their lock held.
+// lock returns the queues, made on first use, with their lock held. Queues
+// that Trim retired while we waited for their lock are left for the
+// current ones (one more load of m.q per lock).
 func (m *Mailbox[T]) lock() *queues[T] {
-	q := m.q.Load()
-	if q == nil {
-		q = new(queues[T])
-		if !m.q.CompareAndSwap(nil, q) {
-			q = m.q.Load()
+	for {
+		q := m.q.Load()
+		if q == nil {
+			q = new(queues[T])
+			if !m.q.CompareAndSwap(nil, q) {
+				continue
+			}
 		}
+		q.mu.Lock()
+		if m.q.Load() == q {
+			return q
+		}
+		q.mu.Unlock()
 	}
-	q.mu.Lock()
-	return q
 }
 
 // New returns an empty, idle mailbox using cfg, which it keeps: cfg must

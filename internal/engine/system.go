@@ -49,6 +49,8 @@ type System struct {
 
 	mu    sync.Mutex        // guards roots
 	roots map[Cell]struct{} // top-level actors still running
+
+	trims trims // actors to trim when idle; see trim.go
 }
 
 // New validates cfg and returns a System. It starts no goroutine.

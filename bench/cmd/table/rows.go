@@ -38,6 +38,13 @@ var rows = []row{
 	{label: "oneway 8→1", work: "Oneway8to1", unit: "ns/op", perOp: 1, targets: []target{
 		{peer: proto, max: 0.5, issueGoal: true}}},
 	{label: "oneway 64→1", work: "Oneway64to1", unit: "ns/op", perOp: 1},
+	// Issue 18: small values sent by value, a new one per message.
+	{label: "oneway 1→1, value", work: "OnewayValue1to1", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: proto, max: 0.35, issueGoal: true}, {allocs: true, max: 0, issueGoal: true}}},
+	{label: "oneway 8→1, value", work: "OnewayValue8to1", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: proto, max: 0.3, issueGoal: true}}},
+	{label: "oneway 64→1, value", work: "OnewayValue64to1", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: proto, max: 0.3, issueGoal: true}}},
 	{label: "call (timeout)", work: "Call", unit: "ns/op", perOp: 1, targets: []target{
 		{peer: proto, max: 0.2, issueGoal: true}, {allocs: true, max: 2, issueGoal: true}, {peer: raw, max: 3}}},
 	{label: "call (ctx deadline)", work: "CallCtx", unit: "ns/op", perOp: 1},
@@ -45,8 +52,12 @@ var rows = []row{
 		{peer: proto, max: 0.25, issueGoal: true}}},
 	{label: "idle actor", work: "IdleActor", unit: "B/actor", targets: []target{
 		{absolute: true, max: 256, issueGoal: true}}},
+	{label: "idle actor after one call", work: "IdleActorAfterCall", unit: "B/actor", targets: []target{
+		{absolute: true, max: 256, issueGoal: true}}},
 	{label: "fan-out 10k×100", work: "FanOut", unit: "ns/op", perOp: 1, targets: []target{
 		{peer: proto, max: 0.3, issueGoal: true}}},
+	{label: "fan-out 10k×100, value", work: "FanOutValue", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: proto, max: 0.2, issueGoal: true}}},
 	{label: "timer add+stop, 1M pending", work: "TimerAddStop", unit: "ns/op", perOp: 1, targets: []target{
 		{peer: raw, max: 0.3, issueGoal: true}}},
 	{label: "pending timer", work: "TimerAddStop", unit: "B/timer", targets: []target{
