@@ -57,6 +57,22 @@ func (x *Ctx) end() {
 type selfKey struct{}
 
 // callerOf returns the actor whose handler made ctx, if any.
+// CallerID reports which actor's handler made ctx (with Ctx.Context, or a
+// ctx derived from it): its Ref.ID, and false for a ctx made outside any
+// handler or for a deferred Reply's. A transport that carries calls
+// between processes uses it to put the waiting actor in the call's
+// wait-for chain (remote's cycle detection). O(depth of ctx); no
+// allocation.
+func CallerID(ctx context.Context) (uint64, bool) {
+	if ctx == nil {
+		return 0, false
+	}
+	if c := callerOf(ctx); c != nil {
+		return c.id, true
+	}
+	return 0, false
+}
+
 func callerOf(ctx context.Context) *cell {
 	c, _ := ctx.Value(selfKey{}).(*cell)
 	return c

@@ -132,6 +132,16 @@ func (r *Ref[S]) Name() string {
 	return r.c.name
 }
 
+// ID is the actor's number: unique in the process, never reused, higher
+// for an actor spawned later; "#id" in String for an actor without a
+// name. It is what CallerID reports. Zero for a nil or zero Ref. O(1).
+func (r *Ref[S]) ID() uint64 {
+	if r == nil {
+		return 0
+	}
+	return r.c.id
+}
+
 func (r *Ref[S]) String() string {
 	if r == nil {
 		return "<nil>"

@@ -144,7 +144,7 @@ func (b *Binding[Q, R]) header(ctx context.Context) nats.Header {
 		h[hdrCodec] = []string{b.cfg.codec.Name()}
 	}
 	if ctx != nil {
-		if c := chainOf(ctx); c != "" {
+		if c := b.n.callerChain(ctx); c != "" {
 			h[hdrChain] = []string{c}
 		}
 	}

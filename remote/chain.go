@@ -17,10 +17,9 @@ import (
 // caller. The chain grows by one id per remote hop and is bounded
 // (maxChain): beyond that, detection falls back to the deadline.
 //
-// What the chain cannot see without help from the core: an actor whose
-// call did not come in over the wire (a local caller) has no chain id in
-// its ctx, so A (called locally) → B (remote) → A is caught only once the
-// core tells us which actor made a ctx (see the package doc).
+// An actor whose call did not come in over the wire (a local caller) has
+// no chain in its ctx: a request it makes gets its chain id from
+// actor.CallerID (Node.callerChain), if the node exports it.
 const maxChain = 64
 
 type chainKey struct{}

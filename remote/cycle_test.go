@@ -104,3 +104,25 @@ func TestCallCycleThroughLocal(t *testing.T) {
 		t.Fatalf("got %v; want ErrCallCycle", err)
 	}
 }
+
+// TestCallCycleStartingLocally: the first actor of the cycle is called
+// locally, not over the wire: a (n1, called in process) → b (n2) → a (n1)
+// fails at once with ErrCallCycle, not at the deadline.
+func TestCallCycleStartingLocally(t *testing.T) {
+	s := startServer(t)
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"))
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
+	a := relay(t, n1, "a", remote.Bind(n1, "b", Hop).Call)
+	relay(t, n2, "b", remote.Bind(n2, "a", Hop).Call)
+	plain := relay(t, n1, "", remote.Bind(n1, "b", Hop).Call) // not exported: b's call to a is no cycle
+	ctx := ctxTimeout(t, 10*time.Second)
+	if _, err := Hop.Call(ctx, a, 2); !errors.Is(err, remote.ErrCallCycle) || !errors.Is(err, actor.ErrCallCycle) {
+		t.Fatalf("a (local) → b → a: got %v; want ErrCallCycle", err)
+	}
+	if n, err := Hop.Call(ctx, plain, 2); err != nil || n != 2 {
+		t.Fatalf("plain (local) → b → a: got %d, %v; want 2, nil", n, err)
+	}
+	if id, ok := actor.CallerID(ctx); ok || id != 0 {
+		t.Fatalf("CallerID of a test's ctx: got %d, %v; want 0, false", id, ok)
+	}
+}

@@ -81,10 +81,13 @@
 // The wait-for chain travels with each call (header Troupe-Chain): a call
 // that reaches an actor already waiting in the chain fails at once with
 // ErrCallCycle instead of deadlocking until the deadline — A → B → A
-// across nodes, as long as handlers pass c.Context() on. Today an
-// actor's place in the chain is known when its own call came over the
-// wire; an actor called locally that then calls out is not yet in the
-// chain (that needs the core to say which actor made a ctx).
+// across nodes, as long as handlers pass c.Context() on. An exported
+// actor joins the chain when its call comes over the wire, and when its
+// handler calls out over the wire though its own call was local (the core
+// says which actor made a ctx: actor.CallerID). Not caught: a chain that
+// re-enters a node through a local call to an actor that waits on a
+// remote one (A → B (remote) → C, which calls A in process): the local
+// call sees no local waiter, and the deadline ends it.
 //
 // # Security
 //

@@ -149,7 +149,7 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 	if err != nil {
 		return nil, fmt.Errorf("remote: export %q: %w", name, err)
 	}
-	ex := &export{name: name, svc: svc, ref: ref, chainID: n.chainIDLocked(ref), release: release, eps: map[string]*endpoint{}}
+	ex := &export{name: name, svc: svc, ref: ref, chainID: n.chainIDLocked(ref.ID()), release: release, eps: map[string]*endpoint{}}
 	for _, ep := range eps {
 		ex.eps[ep.method] = ep
 	}
@@ -172,15 +172,34 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 	return ex, nil
 }
 
-// chainIDLocked returns ref's id in wait-for chains, making it on first
-// use. n.mu is held.
-func (n *Node) chainIDLocked(ref any) string {
-	id, ok := n.chainIDs[ref]
+// chainIDLocked returns the chain id of the actor with this actor.Ref.ID,
+// making it on first use. n.mu is held.
+func (n *Node) chainIDLocked(actorID uint64) string {
+	id, ok := n.chainIDs[actorID]
 	if !ok {
 		id = n.id + "/" + strconv.Itoa(len(n.chainIDs)+1)
-		n.chainIDs[ref] = id
+		n.chainIDs[actorID] = id
 	}
 	return id
+}
+
+// callerChain is the wait-for chain a request made with ctx carries: the
+// one ctx came with over the wire, plus the actor whose handler made ctx
+// if this node exports it (so that A, called locally, → B (remote) → A
+// is caught too).
+func (n *Node) callerChain(ctx context.Context) string {
+	chain := chainOf(ctx)
+	id, ok := actor.CallerID(ctx)
+	if !ok {
+		return chain
+	}
+	n.mu.Lock()
+	cid := n.chainIDs[id]
+	n.mu.Unlock()
+	if cid == "" || chainHas(chain, cid) {
+		return chain
+	}
+	return appendChain(chain, cid)
 }
 
 // watch unexports ex when its actor stops, so that other nodes of its

@@ -50,7 +50,7 @@ type Node struct {
 	mu       sync.Mutex // guards what follows
 	exports  map[string]*export
 	serving  map[string]context.CancelFunc // served calls by reply subject
-	chainIDs map[any]string                // each exported actor's chain id
+	chainIDs map[uint64]string             // each exported actor's chain id, by actor.Ref.ID
 	served   sync.WaitGroup                // served calls' and watchers' goroutines (Add under mu)
 
 	castMu      sync.RWMutex // held (read) while a cast is queued; stop takes it to close the queue
@@ -104,7 +104,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 		return nil, err
 	}
 	n := &Node{cfg: c, rt: rt, id: c.name, quit: make(chan struct{}), done: make(chan struct{}),
-		exports: map[string]*export{}, serving: map[string]context.CancelFunc{}, chainIDs: map[any]string{},
+		exports: map[string]*export{}, serving: map[string]context.CancelFunc{}, chainIDs: map[uint64]string{},
 		streams: map[string]*streamServer{}}
 	if n.id == "" {
 		n.id = nuid.Next()
