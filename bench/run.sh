@@ -27,6 +27,9 @@ raw=out/bench.txt
 } >"$raw"
 echo "bench: go test -bench '$bench' -count $count -benchtime $benchtime (raw output in bench/$raw)" >&2
 $go test -run '^$' -bench "$bench" -count "$count" -benchtime "$benchtime" -benchmem -timeout 2h ./... | tee -a "$raw"
+# The remote module's benchmarks (remote calls, casts and streams against
+# bare nats.go, on an embedded server) feed the same table.
+(cd ../remote && $go test -run '^$' -bench "$bench" -count "$count" -benchtime "$benchtime" -benchmem -timeout 1h .) | grep -v '^ok\|^PASS' | tee -a "$raw"
 
 # benchstat: use it if it is on PATH or in GOPATH/bin; try to install it
 # once if not; carry on without it if that fails.

@@ -56,47 +56,46 @@ func benchNodes(b *testing.B, tcp bool) (srv, cli *remote.Node, n *atomic.Int64)
 	return srv, cli, n
 }
 
-// BenchmarkCall: a remote Call (request encoded, actor call, reply
+// BenchmarkRemoteCall: a remote Call (request encoded, actor call, reply
 // encoded) against bare nats.go request/reply with the same payload and
-// JSON codec, over the embedded server: in-process connections, and TCP
-// loopback.
-func BenchmarkCall(b *testing.B) {
+// JSON codec, over the embedded server with in-process connections;
+// BenchmarkRemoteCallTCP the same over TCP loopback. (bench/'s table reads
+// these: `make bench` runs them too.)
+func BenchmarkRemoteCall(b *testing.B)    { benchRemoteCall(b, false) }
+func BenchmarkRemoteCallTCP(b *testing.B) { benchRemoteCall(b, true) }
+
+func benchRemoteCall(b *testing.B, tcp bool) {
 	p := Payload{ID: 42, Name: "deposit", N: 1}
-	for _, tr := range []struct {
-		name string
-		tcp  bool
-	}{{"inproc", false}, {"tcp", true}} {
-		b.Run("troupe-"+tr.name, func(b *testing.B) {
-			_, cli, _ := benchNodes(b, tr.tcp)
-			call := remote.Bind(cli, "bench", Reflect)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := call.Call(ctx, p); err != nil {
-					b.Fatal(err)
-				}
+	b.Run("troupe", func(b *testing.B) {
+		_, cli, _ := benchNodes(b, tcp)
+		call := remote.Bind(cli, "bench", Reflect)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := call.Call(ctx, p); err != nil {
+				b.Fatal(err)
 			}
-		})
-		b.Run("nats.go-"+tr.name, func(b *testing.B) {
-			srv, cli, _ := benchNodes(b, tr.tcp)
-			sub := bareReflect(b, srv)
-			defer func() { _ = sub.Unsubscribe() }()
-			nc := cli.Conn()
-			b.ReportAllocs()
-			for b.Loop() {
-				data, _ := json.Marshal(p)
-				m, err := nc.Request("bare.reflect", data, time.Minute)
-				if err != nil {
-					b.Fatal(err)
-				}
-				var r Payload
-				if err := json.Unmarshal(m.Data, &r); err != nil {
-					b.Fatal(err)
-				}
+		}
+	})
+	b.Run("raw", func(b *testing.B) { // bare nats.go: what one writes without troupe
+		srv, cli, _ := benchNodes(b, tcp)
+		sub := bareReflect(b, srv)
+		defer func() { _ = sub.Unsubscribe() }()
+		nc := cli.Conn()
+		b.ReportAllocs()
+		for b.Loop() {
+			data, _ := json.Marshal(p)
+			m, err := nc.Request("bare.reflect", data, time.Minute)
+			if err != nil {
+				b.Fatal(err)
 			}
-		})
-	}
+			var r Payload
+			if err := json.Unmarshal(m.Data, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // bareReflect answers bare.reflect as Reflect does, on srv's connection.
@@ -117,52 +116,50 @@ func bareReflect(b *testing.B, srv *remote.Node) *nats.Subscription {
 	return sub
 }
 
-// BenchmarkStream: items of a remote stream per second, end to end (the
-// producer sends them all at once; the reader collects them), in-process
-// and over TCP loopback.
-func BenchmarkStream(b *testing.B) {
-	for _, tr := range []struct {
-		name string
-		tcp  bool
-	}{{"inproc", false}, {"tcp", true}} {
-		b.Run("troupe-"+tr.name, func(b *testing.B) {
-			srv, cli, _ := benchNodes(b, tr.tcp)
-			ref, err := actor.Spawn(srv.Runtime(), &Feed{})
+// BenchmarkRemoteStream: items of a remote stream per second, end to end
+// (the producer sends them all at once; the reader collects them),
+// in-process; BenchmarkRemoteStreamTCP over TCP loopback.
+func BenchmarkRemoteStream(b *testing.B)    { benchRemoteStream(b, false) }
+func BenchmarkRemoteStreamTCP(b *testing.B) { benchRemoteStream(b, true) }
+
+func benchRemoteStream(b *testing.B, tcp bool) {
+	b.Run("troupe", func(b *testing.B) {
+		srv, cli, _ := benchNodes(b, tcp)
+		ref, err := actor.Spawn(srv.Runtime(), &Feed{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := remote.Export(srv, "feed", ref, remote.ServeStream(Tail)); err != nil {
+			b.Fatal(err)
+		}
+		open := remote.BindStream(cli, "feed", Tail)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		b.ReportAllocs()
+		start := time.Now()
+		var items int
+		for b.Loop() {
+			f, err := open.Open(ctx, TailReq{N: 10_000})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := remote.Export(srv, "feed", ref, remote.ServeStream(Tail)); err != nil {
-				b.Fatal(err)
+			got, err := f.Collected()
+			if err != nil || len(got) != 10_000 {
+				b.Fatalf("collected %d, %v", len(got), err)
 			}
-			open := remote.BindStream(cli, "feed", Tail)
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			b.ReportAllocs()
-			start := time.Now()
-			var items int
-			for b.Loop() {
-				f, err := open.Open(ctx, TailReq{N: 10_000})
-				if err != nil {
-					b.Fatal(err)
-				}
-				got, err := f.Collected()
-				if err != nil || len(got) != 10_000 {
-					b.Fatalf("collected %d, %v", len(got), err)
-				}
-				items += len(got)
-			}
-			b.ReportMetric(float64(items)/time.Since(start).Seconds(), "items/s")
-		})
-	}
+			items += len(got)
+		}
+		b.ReportMetric(float64(items)/time.Since(start).Seconds(), "items/s")
+	})
 }
 
-// BenchmarkCast: remote Cast throughput from one sender over TCP loopback,
+// BenchmarkRemoteCast: remote Cast throughput from one sender over TCP loopback,
 // counted where the actor receives it (msg/s end to end), against bare
 // nats.go publish to a subscription with the same JSON encoding. Core
 // NATS has no flow control (a subscriber that falls behind drops
 // messages), so the sender keeps at most two windows of casts unreceived,
 // as a producer must when it wants every message delivered.
-func BenchmarkCast(b *testing.B) {
+func BenchmarkRemoteCast(b *testing.B) {
 	const window = 8192
 	p := Payload{ID: 42, Name: "deposit", N: 1}
 	// pace waits, every window sends, until at most two windows are in flight.
@@ -194,7 +191,7 @@ func BenchmarkCast(b *testing.B) {
 		pace(b, sent+2*window-sent%window, n) // everything received
 		b.ReportMetric(float64(sent)/time.Since(start).Seconds(), "msg/s")
 	})
-	b.Run("nats.go", func(b *testing.B) {
+	b.Run("raw", func(b *testing.B) { // bare nats.go: what one writes without troupe
 		srv, cli, _ := benchNodes(b, true)
 		var n atomic.Int64
 		sub, err := srv.Conn().Subscribe("bare.count", func(m *nats.Msg) {
@@ -229,10 +226,10 @@ func BenchmarkCast(b *testing.B) {
 	})
 }
 
-// BenchmarkCallRatio interleaves the two competitors of BenchmarkCall call
+// BenchmarkRemoteCallRatio interleaves the two competitors of BenchmarkRemoteCall call
 // by call, so that a noisy machine slows both alike, and reports each one's
 // mean and their ratio (troupe/nats.go).
-func BenchmarkCallRatio(b *testing.B) {
+func BenchmarkRemoteCallRatio(b *testing.B) {
 	p := Payload{ID: 42, Name: "deposit", N: 1}
 	srv, cli, _ := benchNodes(b, false)
 	sub := bareReflect(b, srv)

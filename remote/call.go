@@ -26,7 +26,7 @@ import (
 // handler, pass c.Context() so the deadline and the call chain travel on.
 // Blocks; safe for concurrent use. Cost: one NATS request/reply, the
 // codec's work and an actor call: 1.2–1.4× a bare nats.go request/reply
-// with the same payload and codec (BenchmarkCall, BenchmarkCallRatio).
+// with the same payload and codec (BenchmarkRemoteCall, BenchmarkRemoteCallRatio).
 func (b *Binding[Q, R]) Call(ctx context.Context, req Q) (R, error) {
 	var zero R
 	if b == nil {

@@ -15,7 +15,7 @@ import "fmt"
 // (64 KiB) that it publishes itself; safe for concurrent use. Cost: the
 // codec's work and a copy into the batch; end to end over loopback TCP,
 // about 2 µs per cast on 2 cores, mostly JSON decoding on the serving
-// node (BenchmarkCast).
+// node (BenchmarkRemoteCast).
 func (b *Binding[Q, R]) Cast(req Q) error {
 	if b == nil {
 		return ErrNilRef
