@@ -62,7 +62,9 @@
 //
 // [NewPool] spreads calls over workers of one state type, each an actor
 // made by a factory: [CallPool], [AskPool] and [CastPool] route one call by
-// the pool's strategy, [BroadcastPool] reaches every worker. [RoundRobin]
+// the pool's strategy, [OpenPool] opens a stream on one worker (freed for
+// other calls once the handler's turn is over, whether or not the stream
+// goes on), [BroadcastPool] reaches every worker. [RoundRobin]
 // (the default) and [Random] cost O(1); [LeastBusy] picks an idle worker,
 // else the shortest queue; [Hash] keeps each key on one worker, across its
 // restarts, and moves only the keys of workers added or removed;

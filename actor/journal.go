@@ -56,7 +56,7 @@ type journal[E any] struct {
 	nwait   atomic.Int32  // len(waiters) (written under mu)
 	closed  atomic.Bool   // written under pmu and mu
 	id      uint64
-	owner   *cell
+	owner   atomic.Pointer[cell] // the producing actor: set when made, or (a pool's stream) when a worker takes it
 	label   string
 	key     mailbox.Key
 	out     Out[E]
@@ -103,7 +103,8 @@ const (
 
 func newJournal[E any](owner *cell, label string, key mailbox.Key, lim limits[E]) *journal[E] {
 	lim.items = min(lim.items, maxRing)
-	j := &journal[E]{id: nextStreamID.Add(1), lim: lim, owner: owner, label: label, key: key}
+	j := &journal[E]{id: nextStreamID.Add(1), lim: lim, label: label, key: key}
+	j.owner.Store(owner)
 	j.ringMax = 1 << bits.Len64(2*lim.items-1)
 	j.out.j = j
 	return j

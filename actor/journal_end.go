@@ -56,8 +56,13 @@ func (j *journal[E]) end(err error, stopped bool) bool {
 // stop ends the journal because its actor stopped (streamSet).
 func (j *journal[E]) stop(err error) { j.end(err, true) }
 
-// dead reports an end error nobody received.
-func (j *journal[E]) dead(err error) { j.owner.deadLetter(engine.ReasonFailed, j.label, err, nil) }
+// dead reports an end error nobody received. A pool's stream that no
+// worker took has no owner: its refusal was the router's dead letter.
+func (j *journal[E]) dead(err error) {
+	if c := j.owner.Load(); c != nil {
+		c.deadLetter(engine.ReasonFailed, j.label, err, nil)
+	}
+}
 
 // unseenLocked reports (once) whether the journal ended with an error that
 // no reader can receive any more: none is attached. The caller reports it

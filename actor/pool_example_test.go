@@ -111,3 +111,33 @@ func ExampleNewGroup() {
 	// K1 <nil> 2
 	// K2 <nil> 1
 }
+
+// Sizes streams the thumbnails of a batch, one item per picture.
+var Sizes = actor.NewStream("sizes", func(r *Resizer, _ *actor.Ctx, names []string, out *actor.Out[string]) error {
+	for _, name := range names {
+		r.done++
+		if err := out.Send("thumb-" + name); err != nil {
+			return err
+		}
+	}
+	return out.Close(nil)
+})
+
+func ExampleOpenPool() {
+	rt, _ := troupe.New()
+	defer rt.Shutdown(context.Background())
+	ctx := context.Background()
+
+	p, _ := actor.NewPool(rt, 2, func() *Resizer { return &Resizer{} }, actor.LeastBusy())
+	f, err := actor.OpenPool(ctx, Sizes, p, []string{"a.png", "b.png", "c.png"})
+	if err != nil {
+		panic(err)
+	}
+	for it, err := range f.All() {
+		fmt.Println(it.Seq, it.V, err)
+	}
+	// Output:
+	// 0 thumb-a.png <nil>
+	// 1 thumb-b.png <nil>
+	// 2 thumb-c.png <nil>
+}

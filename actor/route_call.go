@@ -34,22 +34,31 @@ func routerOf[S any](to Router[S]) *router {
 // prepare checks what every pool call checks first. A call refused by a
 // stopped router is a dead letter, as one refused by a stopped actor is.
 func prepare[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S]) (*router, error) {
+	if m == nil {
+		return prepareRoute(ctx, "", ErrNilHandler, to)
+	}
+	return prepareRoute(ctx, m.label, m.err, to)
+}
+
+// prepareRoute is prepare for a method or stream named label that cannot
+// be called if unusable is not nil.
+func prepareRoute[S any](ctx context.Context, label string, unusable error, to Router[S]) (*router, error) {
 	if ctx == nil {
 		return nil, ErrNilContext
 	}
-	if err := m.usable(); err != nil {
-		return nil, err
+	if unusable != nil {
+		return nil, unusable
 	}
 	r := routerOf(to)
 	if r == nil {
 		return nil, ErrNilPool
 	}
 	if r.state.Load() != routerRunning {
-		r.refused(m.label, ErrPoolStopped, nil)
+		r.refused(label, ErrPoolStopped, nil)
 		return nil, ErrPoolStopped
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, ctxErr(ctx, m.label)
+		return nil, ctxErr(ctx, label)
 	}
 	return r, nil
 }

@@ -53,26 +53,48 @@ func (s *Stream[S, Q, E]) Open(ctx context.Context, to *Ref[S], req Q, opts ...F
 		}
 		defer caller.waitingOn.Store(nil)
 	}
-	j := newJournal(c, s.label, s.k, s.lim)
-	f := j.newFollow(ctx, cfg)
-	cl := &streamCall[S, Q, E]{s: s, req: req, ctx: ctx, j: j, done: make(chan struct{})}
-	if err := cl.arm(c.sys); err != nil {
-		j.end(err, true)
+	cl, f, err := s.newCall(ctx, c.sys, c, req, cfg)
+	if err != nil {
 		return nil, err
 	}
 	if err := c.push(ctx, envelope{msg: cl}); err != nil {
-		cl.stopTimer()
-		j.end(err, true)
+		cl.refused(err)
 		c.refused(s.label, err, nil)
 		return nil, err
 	}
 	if caller.lend() {
 		defer caller.reclaim()
 	}
+	return cl.await(ctx, f, cfg)
+}
+
+// newCall makes the opening request of a stream produced by owner (nil
+// until a pool's worker takes it), its journal and the reader Open
+// returns, armed with the default timeout if ctx has none.
+func (s *Stream[S, Q, E]) newCall(ctx context.Context, sys *engine.System, owner *cell, req Q, cfg followConfig) (*streamCall[S, Q, E], *Follow[E], error) {
+	j := newJournal(owner, s.label, s.k, s.lim)
+	f := j.newFollow(ctx, cfg)
+	cl := &streamCall[S, Q, E]{s: s, req: req, ctx: ctx, j: j, done: make(chan struct{})}
+	if err := cl.arm(sys); err != nil {
+		j.end(err, true)
+		return nil, nil, err
+	}
+	return cl, f, nil
+}
+
+// refused ends a request that could not be queued.
+func (cl *streamCall[S, Q, E]) refused(err error) {
+	cl.stopTimer()
+	cl.j.end(err, true)
+}
+
+// await waits until the handler's turn has run (or the request failed,
+// or ctx ended) and returns the reader placed by cfg.
+func (cl *streamCall[S, Q, E]) await(ctx context.Context, f *Follow[E], cfg followConfig) (*Follow[E], error) {
 	select {
 	case <-cl.done:
 	case <-ctx.Done():
-		cl.settle(ctxErr(ctx, s.label))
+		cl.settle(ctxErr(ctx, cl.s.label))
 		<-cl.done
 	}
 	cl.stopTimer()
@@ -84,6 +106,7 @@ func (s *Stream[S, Q, E]) Open(ctx context.Context, to *Ref[S], req Q, opts ...F
 		// Until now the reader was at 0, so that nothing the handler
 		// sent could be lost to it; Recent and the default count from
 		// the stream as the handler left it.
+		j := cl.j
 		j.mu.Lock()
 		if from := f.next; !f.done {
 			f.placeLocked(cfg)
@@ -205,6 +228,7 @@ func (cl *streamCall[S, Q, E]) run(x *Ctx, _ any) {
 		return
 	}
 	j := cl.j
+	j.owner.Store(c) // a pool's stream: the worker that took it
 	set := c.addStream(j.id, j)
 	j.mu.Lock()
 	j.set = set
