@@ -199,9 +199,15 @@ func (r *Reply[R]) settled() bool { return r.call.settled() }
 // lock. Either Send sees the set and removes r (after add, or before it,
 // and then add sees sent), or add sees sent and skips r.
 func (cl *call[S, Q, R]) runDeferred(x *Ctx) {
+	runDeferred(x, cl.m, cl.req, cl)
+}
+
+// runDeferred runs m's deferred handler for a call that oc answers (a
+// call, or one sub-call of a First pool's gather).
+func runDeferred[S, Q, R any](x *Ctx, m *Method[S, Q, R], req Q, oc owedCall[R]) {
 	c := x.c
-	r := &Reply[R]{to: c, call: cl, label: cl.m.label}
-	cl.m.dfn(c.state.(S), x, cl.req, r)
+	r := &Reply[R]{to: c, call: oc, label: m.label}
+	m.dfn(c.state.(S), x, req, r)
 	if r.sent.Load() {
 		x.replied = true // the caller may send its next call at once
 		return

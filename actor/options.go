@@ -32,6 +32,9 @@ type spawnConfig struct {
 	sup      Supervision
 	badName  bool
 	idle     *idleSpec
+	// restarting, set by pools for their workers, is told when a panic
+	// has the actor restart (before its backoff), on the actor's turn.
+	restarting func()
 }
 
 type optionFunc func(*spawnConfig)

@@ -90,10 +90,13 @@ func Balancing() PoolOption { return setStrategy(balancing) }
 // asked at once (scatter-gather); with stagger > 0 one worker is asked,
 // then another every stagger until one replies (tail-chopping), and at
 // once after a failure. If every worker fails, the call fails with their
-// errors joined. Casts go to one worker, round robin; calls of a
-// NewDeferred method fail with ErrInvalidOption (their replies come
-// through a Reply, which First cannot gather). Cost: one call per worker
-// asked, a derived context, and a timer per stagger.
+// errors joined. Casts and streams go to one worker, round robin. A
+// NewDeferred method's workers answer through their Reply, on a later turn
+// or from another goroutine: the first successful Send wins, the others
+// are discarded (Send returns nil), an error sent counts as that worker's
+// failure, and a worker that stops with its Reply unsent fails with
+// ErrStopped; the Reply's Context ends when the call settles. Cost: one
+// call per worker asked, a derived context, and a timer per stagger.
 func First(stagger time.Duration) PoolOption {
 	return poolOptionFunc(func(c *poolConfig) {
 		setStrategy(firstReply)(c)

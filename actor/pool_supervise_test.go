@@ -170,3 +170,39 @@ func TestPoolFactoryFailsAtRestart(t *testing.T) {
 		}
 	})
 }
+
+// pwArmBoom arms a timer whose method panics: the worker fails on its own,
+// not in a routed call.
+var pwArmBoom = actor.NewMethod("pw.armboom", func(w *pw, c *actor.Ctx, d time.Duration) (int, error) {
+	return w.id, actor.After(c, "boom", d, pwBoom, 0)
+})
+
+// TestPoolWorkerTimerPanic: a worker that panics in its own timer's
+// method is flagged restarting too, and routed around until its fresh
+// state is made.
+func TestPoolWorkerTimerPanic(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		p := newPool(t, rt, 2, nil, actor.WithWorkerSupervision(actor.Supervision{Backoff: 100 * time.Millisecond}))
+		ctx := context.Background()
+		armed, err := actor.CallPool(ctx, pwArmBoom, p, 10*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		synctest.Wait()
+		if st := p.Stats(); st.Restarting != 1 || st.Ready != 1 {
+			t.Fatalf("Stats after the timer's panic: got %+v; want 1 restarting, 1 ready", st)
+		}
+		for _, id := range callIDs(t, p, 6) {
+			if id == armed {
+				t.Fatalf("a call went to worker %d during its restart", id)
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if st := p.Stats(); st.Restarting != 0 || st.Ready != 2 {
+			t.Fatalf("after the backoff, Stats: got %+v; want 2 ready", st)
+		}
+	})
+}

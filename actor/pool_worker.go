@@ -34,7 +34,10 @@ func (p *Pool[S]) spawn(seed uint64) (*member, error) {
 		m.restarting.Store(false)
 		return s
 	}
-	ref, err := SpawnFunc(p.spawner, fresh, WithSupervision(p.sup))
+	// Whatever panicked (a routed call, or the worker's own timer or
+	// Started hook), a planned restart routes around the worker.
+	restarting := optionFunc(func(c *spawnConfig) { c.restarting = func() { m.restarting.Store(true) } })
+	ref, err := SpawnFunc(p.spawner, fresh, WithSupervision(p.sup), restarting)
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,9 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	c.sup = newSupervisor(o.sup, factory)
+	if c.sup != nil {
+		c.sup.restarting = o.restarting
+	}
 	if x, ok := sp.(*Ctx); ok {
 		c.parent = x.c
 	}

@@ -137,14 +137,6 @@ func (m *member) release() {
 	}
 }
 
-// panicked notes that a routed message's handler panicked at m: a worker
-// that restarts is routed around until its factory has made a fresh state.
-func (m *member) panicked() {
-	if m != nil && m.restarts {
-		m.restarting.Store(true)
-	}
-}
-
 // load is what LeastBusy minimises: the routed messages queued or running
 // at m and, for a group (whose members have other callers too), its whole
 // mailbox.

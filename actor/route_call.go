@@ -328,9 +328,6 @@ func (pc *poolCall[S, Q, R]) run(x *Ctx, req any) {
 
 func (pc *poolCall[S, Q, R]) fail(to *cell, req any, err error, why uint8) {
 	pc.at.release()
-	if why == engine.ReasonFailed {
-		pc.at.panicked()
-	}
 	pc.call.fail(to, req, err, why)
 }
 
@@ -355,8 +352,5 @@ func (pc *poolCast[S, Q, R]) run(x *Ctx, _ any) {
 
 func (pc *poolCast[S, Q, R]) fail(to *cell, _ any, err error, why uint8) {
 	pc.at.release()
-	if why == engine.ReasonFailed {
-		pc.at.panicked()
-	}
 	to.deadLetter(why, pc.m.label, err, pc.req)
 }

@@ -3,12 +3,10 @@ package actor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/troupe-go/troupe/internal/engine"
 	"github.com/troupe-go/troupe/mailbox"
 	"github.com/troupe-go/troupe/timer"
 )
@@ -48,11 +46,6 @@ type gather[S, Q, R any] struct {
 // Ask; a Call watches ctx itself).
 func startGather[S, Q, R any](ctx context.Context, r *router, m *Method[S, Q, R], req Q, watch bool) (*gather[S, Q, R], error) {
 	var zero R
-	if m.dfn != nil {
-		// A deferred handler answers through its Reply, which a sub-call
-		// cannot take: gathering those replies is not supported.
-		return nil, fmt.Errorf("%w: First cannot gather the replies of deferred method %s", ErrInvalidOption, m.label)
-	}
 	caller := callerOf(ctx)
 	ms := r.snapshot()
 	n := len(ms)
@@ -251,10 +244,13 @@ func (g *gather[S, Q, R]) lateErr(x *Ctx) error {
 	return nil
 }
 
-// gatherCall is one sub-call of a gather, queued at one worker.
+// gatherCall is one sub-call of a gather, queued at one worker. A
+// deferred method's sub-call is answered through a Reply (gatherCall is
+// its owedCall), on a later turn or from another goroutine.
 type gatherCall[S, Q, R any] struct {
-	g  *gather[S, Q, R]
-	at *member
+	g    *gather[S, Q, R]
+	at   *member
+	over atomic.Bool // the sub-call has its outcome (its Reply's, or its failure)
 }
 
 func (gc *gatherCall[S, Q, R]) key() mailbox.Key { return gc.g.m.k }
@@ -272,6 +268,11 @@ func (gc *gatherCall[S, Q, R]) run(x *Ctx, _ any) {
 	g := gc.g
 	if g.state.Load() != callPending {
 		gc.at.release() // settled: a loser never runs
+		return
+	}
+	if g.m.dfn != nil {
+		runDeferred(x, g.m, g.req, gc)
+		gc.at.release()
 		return
 	}
 	v, err := g.m.fn(x.c.state.(S), x, g.req)
@@ -293,8 +294,35 @@ func (gc *gatherCall[S, Q, R]) run(x *Ctx, _ any) {
 
 func (gc *gatherCall[S, Q, R]) fail(_ *cell, _ any, err error, why uint8) {
 	gc.at.release()
-	if why == engine.ReasonFailed {
-		gc.at.panicked()
+	if gc.over.CompareAndSwap(false, true) {
+		gc.g.lose(err)
 	}
-	gc.g.lose(err)
 }
+
+// settle is a deferred sub-call's Reply.Send (or its drop when the worker
+// stops with it unsent): a success settles the gather, unless another one
+// did first (then it is discarded, as a late reply of First always is); an
+// error counts as this worker's failure. It returns false only if the
+// sub-call already had its outcome (its handler panicked): the Send is
+// then late.
+func (gc *gatherCall[S, Q, R]) settle(v R, err error) bool {
+	if !gc.over.CompareAndSwap(false, true) {
+		return false
+	}
+	g := gc.g
+	if err != nil {
+		if g.caller.Err() != nil {
+			// As lateErr: the worker most likely failed because the caller
+			// gave up (its Reply's Context ended); that is the outcome.
+			var zero R
+			g.settle(zero, ctxErr(g.caller, g.m.label))
+			return true
+		}
+		g.lose(err)
+		return true
+	}
+	g.settle(v, nil)
+	return true
+}
+
+func (gc *gatherCall[S, Q, R]) settled() bool { return gc.over.Load() || gc.g.state.Load() == callDone }

@@ -2,8 +2,6 @@ package actor
 
 import (
 	"context"
-
-	"github.com/troupe-go/troupe/internal/engine"
 )
 
 // OpenPool opens stream s on one worker of the pool or group, picked by
@@ -76,8 +74,5 @@ func (ps *poolStream[S, Q, E]) run(x *Ctx, req any) {
 
 func (ps *poolStream[S, Q, E]) fail(to *cell, req any, err error, why uint8) {
 	ps.at.release()
-	if why == engine.ReasonFailed {
-		ps.at.panicked()
-	}
 	ps.streamCall.fail(to, req, err, why)
 }

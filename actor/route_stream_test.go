@@ -229,3 +229,57 @@ func TestOpenPoolPanic(t *testing.T) {
 		})
 	}
 }
+
+// pwLaterID is a deferred method: each worker answers from a goroutine
+// once its gate opens, or at once with an error if asked for bad.
+var pwLaterID = actor.NewDeferred("pw.laterid", func(w *pw, _ *actor.Ctx, bad int, r *actor.Reply[int]) {
+	if bad != 0 && w.id%bad == 0 {
+		_ = r.Send(0, errPW)
+		return
+	}
+	go func() {
+		select {
+		case <-w.gate:
+			_ = r.Send(w.id, nil)
+		case <-r.Context().Done(): // the gather settled: nobody wants it
+			_ = r.Send(0, r.Context().Err())
+		}
+	}()
+})
+
+// TestFirstDeferred: First gathers deferred replies: the first success
+// wins, the other workers' Reply contexts end, failures are joined when
+// every worker fails, and a worker stopping with its Reply unsent counts
+// as failed.
+func TestFirstDeferred(t *testing.T) {
+	rt := newRuntime(t)
+	ctx := context.Background()
+	gate := make(chan struct{})
+	p := newPool(t, rt, 3, gate, actor.First(0))
+	close(gate)
+	id, err := actor.CallPool(ctx, pwLaterID, p, 0)
+	if err != nil || id == 0 {
+		t.Fatalf("got %d, %v; want a worker's id", id, err)
+	}
+	// Every worker fails: the errors joined.
+	if _, err := actor.CallPool(ctx, pwLaterID, p, 1); !errors.Is(err, errPW) {
+		t.Fatalf("all failing: got %v; want errPW", err)
+	}
+	// Workers that never answer: the deadline, then their contexts end.
+	stuck := newPool(t, rt, 2, make(chan struct{}), actor.First(0))
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := actor.CallPool(short, pwLaterID, stuck, 0); !errors.Is(err, actor.ErrTimeout) {
+		t.Fatalf("no answer: got %v; want ErrTimeout", err)
+	}
+	// A pool stopping with owed replies: the call fails with ErrStopped.
+	stop := newPool(t, rt, 2, make(chan struct{}), actor.First(0))
+	fut := actor.AskPool(ctx, pwLaterID, stop, 0)
+	for stop.Stats().Busy != 0 || stop.Stats().Queued != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	_ = stop.Stop(ctx)
+	if _, err := fut.Await(ctx); !errors.Is(err, actor.ErrStopped) {
+		t.Fatalf("workers stopped with the replies owed: got %v; want ErrStopped", err)
+	}
+}

@@ -100,6 +100,9 @@ type supervisor struct {
 	restarts []time.Time   // restart times within the window
 	backoff  time.Duration // the pending restart's delay
 	cause    *PanicError   // the panic the pending restart follows
+	// restarting is told of each planned restart (a pool routes around
+	// the worker until its fresh state is made); nil for most actors.
+	restarting func()
 }
 
 func newSupervisor[S any](s Supervision, factory func() S) *supervisor {
@@ -174,6 +177,9 @@ func (c *cell) planRestart(pe *PanicError) {
 	}
 	sv.cause = pe
 	c.paused = true
+	if sv.restarting != nil {
+		sv.restarting()
+	}
 }
 
 // restart replaces the state with a fresh one and runs its Started hook.
