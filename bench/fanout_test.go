@@ -25,9 +25,17 @@ const (
 )
 
 func BenchmarkFanOut(b *testing.B) {
-	b.Run("troupe", fanOutTroupe)
-	b.Run("raw", fanOutRaw)
-	b.Run("protoactor", fanOutProto)
+	b.Run("troupe", func(b *testing.B) { fanOutTroupe(b, fanCount, mkPtr) })
+	b.Run("raw", func(b *testing.B) { fanOutRaw(b, mkPtr) })
+	b.Run("protoactor", func(b *testing.B) { fanOutProto(b, mkPtr) })
+}
+
+// BenchmarkFanOutValue is BenchmarkFanOut with a 16-byte value payload,
+// a new one per message (see BenchmarkOnewayValue1to1).
+func BenchmarkFanOutValue(b *testing.B) {
+	b.Run("troupe", func(b *testing.B) { fanOutTroupe(b, fanCountVal, mkVal) })
+	b.Run("raw", func(b *testing.B) { fanOutRaw(b, mkVal) })
+	b.Run("protoactor", func(b *testing.B) { fanOutProto(b, mkVal) })
 }
 
 // fanState is what the fan-out actors share: a count of processed
@@ -50,16 +58,24 @@ func (s *fanState) add() {
 
 type fanActor struct{ shared *fanState }
 
-var fanCount = actor.NewMethod("fan", func(s *fanActor, _ *actor.Ctx, _ *msg) (struct{}, error) {
-	s.shared.add()
-	return struct{}{}, nil
-})
+var (
+	fanCount = actor.NewMethod("fan", func(s *fanActor, _ *actor.Ctx, _ *msg) (struct{}, error) {
+		s.shared.add()
+		return struct{}{}, nil
+	})
+	fanCountVal = actor.NewMethod("fan value", func(s *fanActor, _ *actor.Ctx, v val) (struct{}, error) {
+		if v.Val == 1 { // reads the value: it must have arrived whole
+			s.shared.add()
+		}
+		return struct{}{}, nil
+	})
+)
 
 func reportFanOut(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)*fanActors*fanMessages/1e6, "ms/workload")
 }
 
-func fanOutTroupe(b *testing.B) {
+func fanOutTroupe[P any](b *testing.B, m *actor.Method[*fanActor, P, struct{}], mk func(int) P) {
 	rt := newRuntime(b)
 	st := newFanState(b.N)
 	refs := make([]*actor.Ref[*fanActor], fanActors)
@@ -73,7 +89,7 @@ func fanOutTroupe(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if err := fanCount.Cast(refs[i%fanActors], payload); err != nil {
+		if err := m.Cast(refs[i%fanActors], mk(i)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -92,11 +108,11 @@ func fanOutTroupe(b *testing.B) {
 // workload's messages per actor, so a sender rarely waits.
 const fanQueue = fanMessages
 
-func fanOutRaw(b *testing.B) {
+func fanOutRaw[P any](b *testing.B, mk func(int) P) {
 	st := newFanState(b.N)
-	inboxes := make([]chan *msg, fanActors)
+	inboxes := make([]chan P, fanActors)
 	for i := range inboxes {
-		inbox := make(chan *msg, fanQueue)
+		inbox := make(chan P, fanQueue)
 		inboxes[i] = inbox
 		go func() {
 			for range inbox {
@@ -107,7 +123,7 @@ func fanOutRaw(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		inboxes[i%fanActors] <- payload
+		inboxes[i%fanActors] <- mk(i)
 	}
 	<-st.done
 	b.StopTimer()
@@ -117,11 +133,11 @@ func fanOutRaw(b *testing.B) {
 	}
 }
 
-func fanOutProto(b *testing.B) {
+func fanOutProto[P any](b *testing.B, mk func(int) P) {
 	sys := protoSystem()
 	st := newFanState(b.N)
 	props := proto.PropsFromFunc(func(c proto.Context) {
-		if _, ok := c.Message().(*msg); ok {
+		if _, ok := c.Message().(P); ok {
 			st.add()
 		}
 	})
@@ -132,7 +148,7 @@ func fanOutProto(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		sys.Root.Send(pids[i%fanActors], payload)
+		sys.Root.Send(pids[i%fanActors], mk(i))
 	}
 	<-st.done
 	b.StopTimer()
@@ -142,98 +158,3 @@ func fanOutProto(b *testing.B) {
 	}
 }
 
-// BenchmarkFanOutValue is BenchmarkFanOut with a 16-byte value payload,
-// a new one per message (see BenchmarkOnewayValue1to1).
-func BenchmarkFanOutValue(b *testing.B) {
-	b.Run("troupe", fanOutTroupeValue)
-	b.Run("raw", fanOutRawValue)
-	b.Run("protoactor", fanOutProtoValue)
-}
-
-var fanCountVal = actor.NewMethod("fan value", func(s *fanActor, _ *actor.Ctx, v val) (struct{}, error) {
-	if v.Val == 1 {
-		s.shared.add()
-	}
-	return struct{}{}, nil
-})
-
-func fanOutTroupeValue(b *testing.B) {
-	rt := newRuntime(b)
-	st := newFanState(b.N)
-	refs := make([]*actor.Ref[*fanActor], fanActors)
-	for i := range refs {
-		ref, err := actor.Spawn(rt, &fanActor{shared: st})
-		if err != nil {
-			b.Fatal(err)
-		}
-		refs[i] = ref
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		if err := fanCountVal.Cast(refs[i%fanActors], mkVal(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	<-st.done
-	b.StopTimer()
-	reportFanOut(b)
-	ctx := context.Background()
-	for _, ref := range refs {
-		if err := ref.Stop(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func fanOutRawValue(b *testing.B) {
-	st := newFanState(b.N)
-	inboxes := make([]chan val, fanActors)
-	for i := range inboxes {
-		inbox := make(chan val, fanQueue)
-		inboxes[i] = inbox
-		go func() {
-			for v := range inbox {
-				if v.Val == 1 {
-					st.add()
-				}
-			}
-		}()
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		inboxes[i%fanActors] <- mkVal(i)
-	}
-	<-st.done
-	b.StopTimer()
-	reportFanOut(b)
-	for _, inbox := range inboxes {
-		close(inbox)
-	}
-}
-
-func fanOutProtoValue(b *testing.B) {
-	sys := protoSystem()
-	st := newFanState(b.N)
-	props := proto.PropsFromFunc(func(c proto.Context) {
-		if v, ok := c.Message().(val); ok && v.Val == 1 {
-			st.add()
-		}
-	})
-	pids := make([]*proto.PID, fanActors)
-	for i := range pids {
-		pids[i] = sys.Root.Spawn(props)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := range b.N {
-		sys.Root.Send(pids[i%fanActors], mkVal(i))
-	}
-	<-st.done
-	b.StopTimer()
-	reportFanOut(b)
-	for _, pid := range pids {
-		sys.Root.Stop(pid)
-	}
-}

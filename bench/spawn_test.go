@@ -80,7 +80,31 @@ const idleActors = 100_000
 // BenchmarkIdleActor spawns idleActors actors that receive nothing and
 // reports the memory each one holds (heap plus goroutine stacks, after a
 // GC) as B/actor. One op spawns all of them; stopping them is not timed.
-func BenchmarkIdleActor(b *testing.B) {
+func BenchmarkIdleActor(b *testing.B) { benchIdleActors(b, false) }
+
+// BenchmarkIdleActorAfterCall is BenchmarkIdleActor where each actor has
+// handled one sync call (raw Go: one message, taken by the actor) and then
+// stayed idle for afterCallSettle: what an actor that served traffic keeps
+// while it waits for more.
+func BenchmarkIdleActorAfterCall(b *testing.B) { benchIdleActors(b, true) }
+
+// afterCallSettle is how long BenchmarkIdleActorAfterCall leaves its
+// actors idle before measuring them: past troupe's idle trim (an actor
+// idle for one to two seconds gives back its mailbox's queues).
+const afterCallSettle = 3 * time.Second
+
+var poke = actor.NewMethod("poke", func(s *idler, _ *actor.Ctx, m *msg) (int, error) {
+	s.n += m.n
+	return s.n, nil
+})
+
+func benchIdleActors(b *testing.B, call bool) {
+	ctx := context.Background()
+	settle := func() {
+		if call {
+			time.Sleep(afterCallSettle)
+		}
+	}
 	b.Run("troupe", func(b *testing.B) {
 		rt := newRuntime(b)
 		refs := make([]*actor.Ref[*idler], idleActors)
@@ -91,9 +115,14 @@ func BenchmarkIdleActor(b *testing.B) {
 					b.Fatal(err)
 				}
 				refs[i] = ref
+				if call {
+					if _, err := poke.Call(ctx, ref, payload); err != nil {
+						b.Fatal(err)
+					}
+				}
 			}
+			settle()
 		}, func() {
-			ctx := context.Background()
 			for i, ref := range refs {
 				if err := ref.Stop(ctx); err != nil {
 					b.Fatal(err)
@@ -107,7 +136,11 @@ func BenchmarkIdleActor(b *testing.B) {
 		idleBench(b, func() {
 			for i := range as {
 				as[i] = spawnRaw()
+				if call {
+					as[i].inbox <- payload // unbuffered: taken by the actor
+				}
 			}
+			settle()
 		}, func() {
 			for i, a := range as {
 				a.stop()
@@ -124,7 +157,13 @@ func BenchmarkIdleActor(b *testing.B) {
 			stopped.Add(len(pids))
 			for i := range pids {
 				pids[i] = sys.Root.Spawn(props)
+				if call {
+					if _, err := sys.Root.RequestFuture(pids[i], payload, timeout).Result(); err != nil {
+						b.Fatal(err)
+					}
+				}
 			}
+			settle()
 		}, func() {
 			for i, pid := range pids {
 				sys.Root.Stop(pid)
@@ -192,83 +231,4 @@ func settled() runtime.MemStats {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms
-}
-
-// afterCallSettle is how long BenchmarkIdleActorAfterCall leaves its
-// actors idle before measuring them: past troupe's idle trim (an actor
-// idle for a second or two gives back its mailbox's queues).
-const afterCallSettle = 3 * time.Second
-
-var poke = actor.NewMethod("poke", func(s *idler, _ *actor.Ctx, m *msg) (int, error) {
-	s.n += m.n
-	return s.n, nil
-})
-
-// BenchmarkIdleActorAfterCall is BenchmarkIdleActor where each actor has
-// handled one sync call (raw Go: one message and its reply) and then
-// stayed idle for afterCallSettle: what an actor that served traffic
-// keeps while it waits for more.
-func BenchmarkIdleActorAfterCall(b *testing.B) {
-	ctx := context.Background()
-	b.Run("troupe", func(b *testing.B) {
-		rt := newRuntime(b)
-		refs := make([]*actor.Ref[*idler], idleActors)
-		idleBench(b, func() {
-			for i := range refs {
-				ref, err := actor.Spawn(rt, &idler{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				refs[i] = ref
-				if _, err := poke.Call(ctx, ref, payload); err != nil {
-					b.Fatal(err)
-				}
-			}
-			time.Sleep(afterCallSettle)
-		}, func() {
-			for i, ref := range refs {
-				if err := ref.Stop(ctx); err != nil {
-					b.Fatal(err)
-				}
-				refs[i] = nil
-			}
-		})
-	})
-	b.Run("raw", func(b *testing.B) {
-		as := make([]*rawActor, idleActors)
-		idleBench(b, func() {
-			for i := range as {
-				as[i] = spawnRaw()
-				as[i].inbox <- payload // unbuffered: taken by the actor, as a reply would say
-			}
-			time.Sleep(afterCallSettle)
-		}, func() {
-			for i, a := range as {
-				a.stop()
-				as[i] = nil
-			}
-		})
-	})
-	b.Run("protoactor", func(b *testing.B) {
-		sys := protoSystem()
-		pids := make([]*proto.PID, idleActors)
-		var stopped sync.WaitGroup
-		props := proto.PropsFromProducer(func() proto.Actor { return &protoIdler{stopped: &stopped} })
-		idleBench(b, func() {
-			stopped.Add(len(pids))
-			for i := range pids {
-				pids[i] = sys.Root.Spawn(props)
-				if _, err := sys.Root.RequestFuture(pids[i], payload, timeout).Result(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			time.Sleep(afterCallSettle)
-		}, func() {
-			for i, pid := range pids {
-				sys.Root.Stop(pid)
-				pids[i] = nil
-			}
-			stopped.Wait()
-		})
-	})
 }

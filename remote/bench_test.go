@@ -85,17 +85,23 @@ func benchRemoteCall(b *testing.B, tcp bool) {
 		nc := cli.Conn()
 		b.ReportAllocs()
 		for b.Loop() {
-			data, _ := json.Marshal(p)
-			m, err := nc.Request("bare.reflect", data, time.Minute)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var r Payload
-			if err := json.Unmarshal(m.Data, &r); err != nil {
-				b.Fatal(err)
-			}
+			bareCall(b, nc, p)
 		}
 	})
+}
+
+// bareCall is BenchmarkRemoteCall's raw side: p encoded, a nats.go
+// request to bare.reflect, the reply decoded.
+func bareCall(b *testing.B, nc *nats.Conn, p Payload) {
+	data, _ := json.Marshal(p)
+	m, err := nc.Request("bare.reflect", data, time.Minute)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var r Payload
+	if err := json.Unmarshal(m.Data, &r); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // bareReflect answers bare.reflect as Reflect does, on srv's connection.
@@ -245,15 +251,7 @@ func BenchmarkRemoteCallRatio(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		data, _ := json.Marshal(p)
-		m, err := nc.Request("bare.reflect", data, time.Minute)
-		if err != nil {
-			b.Fatal(err)
-		}
-		var r Payload
-		if err := json.Unmarshal(m.Data, &r); err != nil {
-			b.Fatal(err)
-		}
+		bareCall(b, nc, p)
 		tTroupe += t1.Sub(t0)
 		tNATS += time.Since(t1)
 	}
