@@ -190,3 +190,43 @@ func TestOnewayFailuresAreDeadLetters(t *testing.T) {
 		t.Fatalf("a Cast to a stopped actor was not a dead letter: %v", rec.All())
 	}
 }
+
+// TestFloodWaitIsBounded: senders far ahead of an actor wait for it to
+// take its next batch, but never long: with the actor stuck in a
+// handler, each flooded Cast still returns within its bound, and nothing
+// is lost.
+func TestFloodWaitIsBounded(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		gate := make(chan struct{})
+		l := &ledger{got: map[int][]amount{}, done: nil}
+		ref, err := actor.Spawn(rt, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stuck.Cast(ref, gate); err != nil {
+			t.Fatal(err)
+		}
+		// Past the flood threshold (8192) twice: the actor's first turn
+		// takes what is queued then as its batch before it gets stuck.
+		const n = 20000
+		start := time.Now()
+		for i := range n {
+			if err := credit.Cast(ref, amount{Sender: 1, Seq: i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d := time.Since(start); d == 0 || d > n*time.Millisecond {
+			t.Fatalf("flooded casts took %v of fake time; want some waiting, each wait bounded (1 ms)", d)
+		}
+		close(gate)
+		if got, err := ledgerLen.Call(context.Background(), ref, struct{}{}); err != nil || got != n {
+			t.Fatalf("handled: got %d, %v; want %d", got, err, n)
+		}
+	})
+}
+
+var stuck = actor.NewMethod("stuck", func(_ *ledger, _ *actor.Ctx, gate chan struct{}) (struct{}, error) {
+	<-gate
+	return struct{}{}, nil
+})

@@ -64,3 +64,23 @@ func (m *Mailbox[T]) TrimIdle() (again bool) {
 	m.trim = 0
 	return false
 }
+
+// Taken returns a channel closed when the consumer next takes messages
+// under the lock (in an unbounded mailbox: when it takes the main queue as
+// its next batch), or when the mailbox closes: a producer far ahead of its
+// consumer may wait on it, with a bound of its own, instead of queueing
+// more (see actor's flood rule). Safe for concurrent use; O(1); the first
+// waiter of a round makes the channel.
+func (m *Mailbox[T]) Taken() <-chan struct{} {
+	q := m.lock()
+	defer q.mu.Unlock()
+	if m.closed {
+		return closedChan
+	}
+	if q.space == nil {
+		q.space = make(chan struct{})
+	}
+	return q.space
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()

@@ -149,3 +149,30 @@ func TestTrimUnderPushes(t *testing.T) {
 		t.Log("no Trim succeeded: the producers never let the mailbox empty")
 	}
 }
+
+func TestTaken(t *testing.T) {
+	m := newTest(t, Config[msg]{})
+	for i := range 3 {
+		mustPush(t, m, msg{id: i})
+	}
+	ch := m.Taken()
+	select {
+	case <-ch:
+		t.Fatal("Taken closed before the consumer took anything")
+	default:
+	}
+	if _, _, ok := m.Pop(); !ok { // takes the queue as its batch, under the lock
+		t.Fatal("Pop: got nothing")
+	}
+	select {
+	case <-ch:
+	default:
+		t.Fatal("Taken still open after the consumer took the queue")
+	}
+	m.Close()
+	select {
+	case <-m.Taken():
+	default:
+		t.Fatal("Taken of a closed mailbox: open")
+	}
+}
