@@ -235,7 +235,9 @@ func BenchmarkRemoteCast(b *testing.B) {
 // BenchmarkRemoteCallRatio interleaves the two competitors of BenchmarkRemoteCall call
 // by call, so that a noisy machine slows both alike, and reports each one's
 // mean and their ratio (troupe/nats.go).
-func BenchmarkRemoteCallRatio(b *testing.B) {
+func BenchmarkRemoteCallRatio(b *testing.B) { b.Run("troupe", benchRemoteCallRatio) }
+
+func benchRemoteCallRatio(b *testing.B) {
 	p := Payload{ID: 42, Name: "deposit", N: 1}
 	srv, cli, _ := benchNodes(b, false)
 	sub := bareReflect(b, srv)
