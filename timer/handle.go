@@ -50,16 +50,9 @@ func (w *Wheel) Schedule(d time.Duration, f func()) (Handle, error) {
 	if err != nil {
 		return Handle{}, err
 	}
-	var p *pooled
-	if n := len(w.free); n > 0 {
-		p = w.free[n-1]
-		w.free[n-1] = nil
-		w.free = w.free[:n-1]
-	} else {
-		p = new(pooled)
-	}
+	p := w.newPooledLocked() // in no list; its w and cb are set for life
 	p.fn = f
-	w.startLocked(&p.t, when, p)
+	w.scheduleLocked(&p.t, when)
 	h := Handle{p: p, gen: p.gen}
 	w.mu.Unlock()
 	return h, nil
