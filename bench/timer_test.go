@@ -212,6 +212,16 @@ func runAddPending(b *testing.B, reload func() pendingSet) {
 		s.add(b, i, pendingAt(i))
 	}
 	perTimer := float64(heapBytes()-before) / (pendingTimers - half)
+	// Every timed round starts alike: after a drop and a reload, with no
+	// forced collection (heapBytes settles the heap, which would spare
+	// the first round the collections the others pay for), so that each
+	// round's adds pay about their share of what a growing heap costs
+	// the garbage collector.
+	s.drop()
+	s = reload()
+	for i := range pendingTimers {
+		s.add(b, i, pendingAt(i))
+	}
 	b.ReportAllocs()
 	i, ops := pendingTimers, 0
 	cpu := -cpuTime()
