@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"fmt"
 	"runtime"
 	"syscall"
 	"testing"
@@ -196,7 +195,7 @@ const addDelay = time.Minute
 // it; drop drops every timer it armed.
 type pendingSet interface {
 	add(b *testing.B, i int, d time.Duration)
-	drop()
+	drop(b *testing.B)
 }
 
 // runAddPending times pendingSet.add with pendingTimers to
@@ -217,7 +216,7 @@ func runAddPending(b *testing.B, reload func() pendingSet) {
 	// the first round the collections the others pay for), so that each
 	// round's adds pay about their share of what a growing heap costs
 	// the garbage collector.
-	s.drop()
+	s.drop(b)
 	s = reload()
 	for i := range pendingTimers {
 		s.add(b, i, pendingAt(i))
@@ -231,7 +230,7 @@ func runAddPending(b *testing.B, reload func() pendingSet) {
 		if i++; i == 2*pendingTimers {
 			b.StopTimer()
 			cpu += cpuTime()
-			s.drop()
+			s.drop(b)
 			s = reload()
 			for i = range pendingTimers {
 				s.add(b, i, pendingAt(i))
@@ -244,7 +243,7 @@ func runAddPending(b *testing.B, reload func() pendingSet) {
 	cpu += cpuTime()
 	b.ReportMetric(perTimer, "B/timer")
 	b.ReportMetric(float64(cpu)/float64(ops), "cpu-ns/op")
-	s.drop()
+	s.drop(b)
 }
 
 // cpuTime returns the CPU time the process has used, on every thread:
@@ -311,6 +310,7 @@ func newWheelPending(b *testing.B, arm func(*timer.Wheel, int, time.Duration) er
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { stopWheel(w) }) // if a Fatal skips drop
 	return &wheelPending{w: w, arm: arm}
 }
 
@@ -323,9 +323,9 @@ func (s *wheelPending) add(b *testing.B, i int, d time.Duration) {
 
 // drop checks that every timer is still pending (none fired, none was
 // stopped) and stops the wheel.
-func (s *wheelPending) drop() {
+func (s *wheelPending) drop(b *testing.B) {
 	if got := s.w.Stop(); got != s.n {
-		panic(fmt.Sprintf("bench: wheel dropped %d pending timers; want %d", got, s.n))
+		b.Fatalf("wheel dropped %d pending timers; want %d", got, s.n)
 	}
 	<-s.w.Done()
 }
@@ -335,13 +335,17 @@ type rawPending struct{ ts []*time.Timer }
 
 func (s *rawPending) add(_ *testing.B, i int, d time.Duration) { s.ts[i] = time.AfterFunc(d, nop) }
 
-func (s *rawPending) drop() {
-	for i, t := range s.ts {
+func (s *rawPending) drop(b *testing.B) {
+	fired := 0
+	for _, t := range s.ts {
 		if t != nil && !t.Stop() {
-			panic(fmt.Sprintf("bench: time.Timer %d was not pending", i))
+			fired++
 		}
 	}
 	clear(s.ts)
+	if fired > 0 {
+		b.Fatalf("%d time.Timers were no longer pending", fired)
+	}
 }
 
 // rawAddPending is the standard library's side of the add-pending
