@@ -2,6 +2,7 @@ package bench
 
 import (
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -165,4 +166,191 @@ func rawAfterFuncAddStop(b *testing.B) {
 		}
 	}
 	b.ReportMetric(perTimer, "B/timer")
+}
+
+// The add-pending workload: pendingTimers timers are set (untimed) an
+// hour away, as in TimerAddStop, then each op adds one more, due in
+// addDelay, that stays pending: a server under load arms a deadline per
+// request, and none has fired yet. Nothing can be recycled: no timer is
+// stopped or fires within the timed loop, so Schedule's free list stays
+// empty and every add pays for a fresh timer, its allocation and its
+// cache misses, as time.AfterFunc does. The pending set grows from 1M to
+// 2M; then, with the clock stopped, everything is dropped and 1M
+// reloaded, to bound the memory whatever -benchtime. The wheel is
+// dropped whole (Wheel.Stop recycles nothing) rather than its timers
+// stopped one by one, which would fill Schedule's free list. B/timer is
+// the live heap each pending timer adds: measured over the second half
+// of the first 1M, so that it leaves out what does not grow with the
+// timers (the wheel's own few KB), and, as in TimerAddStop, the caller's
+// slice of references.
+
+// addDelay is the deadline of an op's timer: earlier than every loaded
+// timer, as a call timeout is (so raw Go's timer heap moves it up past
+// them, as for TimerAddStop's 5 s), yet long enough that none fires in a
+// round of 1M adds, even on a loaded machine.
+const addDelay = time.Minute
+
+// pendingSet is one competitor of the add-pending workload: add arms the
+// i-th timer, due in d, keeping the reference a caller would keep to stop
+// it; drop drops every timer it armed.
+type pendingSet interface {
+	add(b *testing.B, i int, d time.Duration)
+	drop(b *testing.B)
+}
+
+// runAddPending times pendingSet.add with pendingTimers to
+// 2*pendingTimers timers pending; reload makes a fresh set.
+func runAddPending(b *testing.B, reload func() pendingSet) {
+	s := reload()
+	const half = pendingTimers / 2
+	for i := range half {
+		s.add(b, i, pendingAt(i))
+	}
+	before := heapBytes()
+	for i := half; i < pendingTimers; i++ {
+		s.add(b, i, pendingAt(i))
+	}
+	perTimer := float64(heapBytes()-before) / (pendingTimers - half)
+	// Every timed round starts alike: after a drop and a reload, with no
+	// forced collection (heapBytes settles the heap, which would spare
+	// the first round the collections the others pay for), so that each
+	// round's adds pay about their share of what a growing heap costs
+	// the garbage collector.
+	s.drop(b)
+	s = reload()
+	for i := range pendingTimers {
+		s.add(b, i, pendingAt(i))
+	}
+	b.ReportAllocs()
+	i, ops := pendingTimers, 0
+	cpu := -cpuTime()
+	for b.Loop() {
+		s.add(b, i, addDelay)
+		ops++
+		if i++; i == 2*pendingTimers {
+			b.StopTimer()
+			cpu += cpuTime()
+			s.drop(b)
+			s = reload()
+			for i = range pendingTimers {
+				s.add(b, i, pendingAt(i))
+			}
+			i = pendingTimers
+			cpu -= cpuTime()
+			b.StartTimer()
+		}
+	}
+	cpu += cpuTime()
+	b.ReportMetric(perTimer, "B/timer")
+	b.ReportMetric(float64(cpu)/float64(ops), "cpu-ns/op")
+	s.drop(b)
+}
+
+// cpuTime returns the CPU time the process has used, on every thread:
+// the garbage collector's background work included, which wall time on a
+// shared machine (waiting for a core, or not) shows only in part. The
+// cpu-ns/op it gives is the steadier figure to compare builds with.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pendingAt is the delay of the i-th loaded timer of the add-pending
+// workload: an hour, spread over a minute per million as in TimerAddStop.
+func pendingAt(i int) time.Duration {
+	return pendingDelay + time.Duration(i)*time.Microsecond*60
+}
+
+// BenchmarkTimerAddPending adds Wheel.AfterFunc timers that stay pending;
+// the peer is time.AfterFunc doing the same.
+func BenchmarkTimerAddPending(b *testing.B) {
+	ts := make([]*timer.Timer, 2*pendingTimers)
+	b.Run("troupe", func(b *testing.B) {
+		runAddPending(b, func() pendingSet {
+			clear(ts)
+			return newWheelPending(b, func(w *timer.Wheel, i int, d time.Duration) error {
+				var err error
+				ts[i], err = w.AfterFunc(d, nop)
+				return err
+			})
+		})
+	})
+	b.Run("raw", rawAddPending)
+}
+
+// BenchmarkTimerSchedulePending is TimerAddPending through Wheel.Schedule.
+func BenchmarkTimerSchedulePending(b *testing.B) {
+	hs := make([]timer.Handle, 2*pendingTimers)
+	b.Run("troupe", func(b *testing.B) {
+		runAddPending(b, func() pendingSet {
+			clear(hs)
+			return newWheelPending(b, func(w *timer.Wheel, i int, d time.Duration) error {
+				var err error
+				hs[i], err = w.Schedule(d, nop)
+				return err
+			})
+		})
+	})
+	b.Run("raw", rawAddPending)
+}
+
+// wheelPending is troupe's pendingSet: a fresh wheel per load, arming
+// with arm (AfterFunc or Schedule).
+type wheelPending struct {
+	w   *timer.Wheel
+	arm func(w *timer.Wheel, i int, d time.Duration) error
+	n   int // timers armed
+}
+
+func newWheelPending(b *testing.B, arm func(*timer.Wheel, int, time.Duration) error) *wheelPending {
+	w, err := timer.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stopWheel(w) }) // if a Fatal skips drop
+	return &wheelPending{w: w, arm: arm}
+}
+
+func (s *wheelPending) add(b *testing.B, i int, d time.Duration) {
+	if err := s.arm(s.w, i, d); err != nil {
+		b.Fatal(err)
+	}
+	s.n++
+}
+
+// drop checks that every timer is still pending (none fired, none was
+// stopped) and stops the wheel.
+func (s *wheelPending) drop(b *testing.B) {
+	if got := s.w.Stop(); got != s.n {
+		b.Fatalf("wheel dropped %d pending timers; want %d", got, s.n)
+	}
+	<-s.w.Done()
+}
+
+// rawPending is the standard library's pendingSet.
+type rawPending struct{ ts []*time.Timer }
+
+func (s *rawPending) add(_ *testing.B, i int, d time.Duration) { s.ts[i] = time.AfterFunc(d, nop) }
+
+func (s *rawPending) drop(b *testing.B) {
+	fired := 0
+	for _, t := range s.ts {
+		if t != nil && !t.Stop() {
+			fired++
+		}
+	}
+	clear(s.ts)
+	if fired > 0 {
+		b.Fatalf("%d time.Timers were no longer pending", fired)
+	}
+}
+
+// rawAddPending is the standard library's side of the add-pending
+// workloads: time.AfterFunc timers that stay pending.
+func rawAddPending(b *testing.B) {
+	s := &rawPending{ts: make([]*time.Timer, 2*pendingTimers)}
+	runAddPending(b, func() pendingSet { return s })
 }

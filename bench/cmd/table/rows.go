@@ -68,6 +68,16 @@ var rows = []row{
 		{peer: raw, max: 0.3, issueGoal: true}}},
 	{label: "pending pooled timer", work: "TimerScheduleStop", unit: "B/timer", targets: []target{
 		{absolute: true, max: 64, issueGoal: true}}},
+	// Issue 18's timers that stay pending: each op adds one more, none
+	// stopped or fired, so nothing can be recycled (1M to 2M pending).
+	{label: "timer add, 1M+ pending, nothing recyclable", work: "TimerAddPending", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: raw, max: 0.35, issueGoal: true}}},
+	{label: "pending timer, nothing recyclable", work: "TimerAddPending", unit: "B/timer", targets: []target{
+		{absolute: true, max: 48, issueGoal: true}}},
+	{label: "timer schedule, 1M+ pending, nothing recyclable", work: "TimerSchedulePending", unit: "ns/op", perOp: 1, targets: []target{
+		{peer: raw, max: 0.35, issueGoal: true}}},
+	{label: "pending pooled timer, nothing recyclable", work: "TimerSchedulePending", unit: "B/timer", targets: []target{
+		{absolute: true, max: 64, issueGoal: true}}},
 	{label: "whitelist 100k held+100k admitted", work: "Whitelist", unit: "ns/msg", perOp: 200_000},
 	// Issue 13's pools. "direct" is BenchmarkPoolCall/direct: the same
 	// call to one actor, without the pool.
