@@ -79,19 +79,21 @@ func (s *idleSpec) validate(state any) error {
 // (guarded by mu) until a stop disarms it.
 type idleTimer struct {
 	spec  *idleSpec
-	wt    *timer.Timer // fires an idleCheck
-	last  time.Time    // the end of the last turn that ran a call
+	c     *cell
+	wt    timer.Timer // fires an idleCheck (embedded: it lives as long as the actor, and pins no slab of the wheel's)
+	last  time.Time   // the end of the last turn that ran a call
 	armed bool
 }
 
+// Fire is the idle timer's callback, on the wheel's goroutine.
+func (it *idleTimer) Fire() { it.c.pushSystem(idleCheck) }
+
 // armIdle starts the idle count at spawn.
 func (c *cell) armIdle(spec *idleSpec) error {
-	it := &idleTimer{spec: spec, last: time.Now(), armed: true}
-	wt, err := c.sys.Wheel.AfterFunc(spec.d, func() { c.pushSystem(idleCheck) })
-	if err != nil {
+	it := &idleTimer{spec: spec, c: c, last: time.Now(), armed: true}
+	if err := c.sys.Wheel.Start(&it.wt, spec.d, it); err != nil {
 		return ErrStopped
 	}
-	it.wt = wt
 	c.idling = true
 	c.mu.Lock()
 	c.extLocked().idle = it

@@ -14,7 +14,7 @@ type keyed struct {
 	c      *cell
 	tkey   string
 	period time.Duration // 0 for After
-	wt     *timer.Timer  // the pending wheel timer; guarded by c.mu
+	wt     timer.Timer   // the wheel timer, embedded (no allocation per tick); its Stop and Start are under c.mu
 	queued bool          // a tick is in the mailbox; guarded by c.mu
 	fire   func(*Ctx)    // runs the method on the actor's turn
 	label  string
@@ -74,14 +74,15 @@ func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Met
 	if old := e.timers.m[key]; old != nil {
 		old.stopLocked()
 	}
-	wt, err := c.sys.Wheel.AfterFunc(d, t.tick)
-	if err != nil {
+	if err := c.sys.Wheel.Start(&t.wt, d, t); err != nil {
 		return ErrStopped
 	}
-	t.wt = wt
 	e.timers.m[key] = t
 	return nil
 }
+
+// Fire is the timer's callback: see tick.
+func (t *keyed) Fire() { t.tick() }
 
 // tick runs on the wheel's goroutine: queue a tick (never blocking the
 // wheel) and re-arm a periodic timer.
@@ -95,9 +96,7 @@ func (t *keyed) tick() {
 	send := !t.queued
 	t.queued = true
 	if t.period > 0 {
-		t.wt, _ = c.sys.Wheel.AfterFunc(t.period, t.tick)
-	} else {
-		t.wt = nil
+		_ = c.sys.Wheel.Start(&t.wt, t.period, t) // fails only once the wheel stopped: the runtime is closing
 	}
 	c.mu.Unlock()
 	if !send {
@@ -132,10 +131,7 @@ func (t *keyed) stop() bool {
 }
 
 func (t *keyed) stopLocked() {
-	if t.wt != nil {
-		t.wt.Stop()
-		t.wt = nil
-	}
+	t.wt.Stop()
 	delete(t.c.ext.timers.m, t.tkey)
 }
 
@@ -164,9 +160,7 @@ func (ts *timerSet) stopAll() {
 		return
 	}
 	for _, t := range ts.m {
-		if t.wt != nil {
-			t.wt.Stop()
-		}
+		t.wt.Stop()
 	}
 }
 
