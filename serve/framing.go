@@ -52,12 +52,12 @@ var newline = []byte{'\n'}
 // goroutine owns it.
 type reader struct {
 	f       framing
-	buf     []byte // nil while released
+	buf     []byte  // nil while released
 	box     *[]byte // buf's box in readBufs, if it has the pool's size
-	r, w    int    // buf[r:w] is read but not yet returned
-	scanned int    // buf[r:r+scanned] holds no '\n' (lines)
-	empty   int    // reads in a row that returned nothing
-	err     error  // the source's error, returned once buf[r:w] is used up
+	r, w    int     // buf[r:w] is read but not yet returned
+	scanned int     // buf[r:r+scanned] holds no '\n' (lines)
+	empty   int     // reads in a row that returned nothing
+	err     error   // the source's error, returned once buf[r:w] is used up
 }
 
 // readBufs holds read buffers of readBuffer bytes, shared by every
