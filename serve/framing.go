@@ -43,9 +43,9 @@ func (f framing) trailer() []byte {
 var newline = []byte{'\n'}
 
 // reader cuts a connection's input into frames. Its buffer, taken from
-// readBufs when it first reads, has readBuffer bytes and grows, up to the limit,
-// only for a frame that does not fit. A frame it returns is valid until
-// the next call. Parsing (parse) and reading (room, then Read into free,
+// readBufs when it first reads, has readBuffer bytes and grows, up to the
+// limit, only for a frame that does not fit. A frame it returns is valid
+// until the next call. Parsing (parse) and reading (room, then Read into free,
 // then got) are apart so that the connection's reader goroutine blocks in
 // a shallow stack (see Conn.read), and so that it can give its buffer back
 // (release) while it waits for input. Not safe for concurrent use: that

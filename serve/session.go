@@ -38,11 +38,11 @@ type IdleHandler interface {
 // the actor then stops (after what is queued). A forced stop (Close, or a
 // Shutdown past its ctx) kills the actor instead: Closed does not run then,
 // nor when the actor stopped first (the connection then closes with
-// actor.ErrStopped); the actor's Stopping hook (actor.Stopper) always does. reason is nil if the
-// session closed the connection with Conn.Close, io.EOF if the client
-// closed its side, else ErrServerClosed, ErrIdleTimeout, ErrWriteTimeout,
-// a *LimitError, the error Frame or Idle returned, a *actor.PanicError, or
-// the network's error.
+// actor.ErrStopped); the actor's Stopping hook (actor.Stopper) always
+// does. reason is nil if the session closed the connection with
+// Conn.Close, io.EOF if the client closed its side, else ErrServerClosed,
+// ErrIdleTimeout, ErrWriteTimeout, a *LimitError, the error Frame or Idle
+// returned, a *actor.PanicError, or the network's error.
 type CloseHandler interface {
 	Closed(c *actor.Ctx, reason error)
 }
