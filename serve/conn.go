@@ -120,7 +120,9 @@ func (c *Conn) serve() {
 		return
 	}
 	rd := newReader(c.srv.cfg.framing)
-	c.read(rd)
+	if !c.readDirect(rd) {
+		c.read(rd)
+	}
 	c.finish(rd)
 }
 
@@ -253,7 +255,7 @@ func (c *Conn) linger(rd *reader, sawEOF bool) {
 	if err := c.nc.SetReadDeadline(time.Now().Add(d)); err != nil {
 		return
 	}
-	buf := rd.buf[:cap(rd.buf)]
+	buf := rd.discard()
 	for {
 		if _, err := c.nc.Read(buf); err != nil {
 			return

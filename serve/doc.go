@@ -80,11 +80,24 @@
 //
 // # Costs
 //
-// An idle connection costs its reader goroutine (its stack, 4 KiB once it
-// has delivered a frame), a 4 KiB read buffer, the actor with its idle
-// timer and mailbox (~1 KiB after traffic) and the Conn (~300 bytes); write
-// buffers are pooled and held only while bytes are queued. Delivering a
-// frame allocates nothing (one message, reused); an echoed line is one
-// copy and, usually, one write(2) on the actor's turn. Writes queued while
+// An idle connection costs its reader goroutine (its stack), the actor
+// with its idle timer and mailbox, a watcher actor (~200 bytes, see
+// below) and the Conn (~300 bytes): about 6.0 KB, 0.3 KB more than raw
+// Go's goroutine with its 4 KiB bufio.Reader (bench/serve_test.go,
+// BenchmarkIdleConn). It holds no read buffer: on TCP and Unix sockets
+// the reader gives its 4 KiB buffer back to a shared pool whenever it
+// waits for input (other connections keep theirs). Write buffers are
+// pooled too and held only while bytes are queued. Delivering a frame
+// allocates nothing (one message, reused); an echoed line is one copy
+// and, usually, one write(2) on the actor's turn. Writes queued while
 // the writer is busy go out together in one system call.
+//
+// # When the actor stops
+//
+// However a connection's actor stops — Kill or Stop through its ref,
+// Ctx.Stop, supervision, its runtime's stop — its connection closes at
+// once, gracefully (what is queued is written) with reason
+// actor.ErrStopped, even if its client is silent: each connection's
+// actor has a child, spawned on its first turn, whose Stopping hook
+// closes the connection. Closed does not run then (the actor is gone).
 package serve

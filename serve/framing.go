@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"sync"
 )
 
 // The framings of a connection's input.
@@ -41,23 +42,43 @@ func (f framing) trailer() []byte {
 
 var newline = []byte{'\n'}
 
-// reader cuts a connection's input into frames. Its buffer starts at
-// readBuffer bytes and grows, up to the limit, only for a frame that does
-// not fit. A frame it returns is valid until the next call. Parsing
-// (parse) and reading (room, then Read into free, then got) are apart so
-// that the connection's reader goroutine blocks in a shallow stack (see
-// Conn.read). Not safe for concurrent use: that goroutine owns it.
+// reader cuts a connection's input into frames. Its buffer, taken from
+// readBufs when it first reads, has readBuffer bytes and grows, up to the
+// limit, only for a frame that does not fit. A frame it returns is valid
+// until the next call. Parsing (parse) and reading (room, then Read into free,
+// then got) are apart so that the connection's reader goroutine blocks in
+// a shallow stack (see Conn.read), and so that it can give its buffer back
+// (release) while it waits for input. Not safe for concurrent use: that
+// goroutine owns it.
 type reader struct {
 	f       framing
-	buf     []byte
-	r, w    int   // buf[r:w] is read but not yet returned
-	scanned int   // buf[r:r+scanned] holds no '\n' (lines)
-	empty   int   // reads in a row that returned nothing
-	err     error // the source's error, returned once buf[r:w] is used up
+	buf     []byte  // nil while released
+	box     *[]byte // buf's box in readBufs, if it has the pool's size
+	r, w    int     // buf[r:w] is read but not yet returned
+	scanned int     // buf[r:r+scanned] holds no '\n' (lines)
+	empty   int     // reads in a row that returned nothing
+	err     error   // the source's error, returned once buf[r:w] is used up
 }
 
-func newReader(f framing) *reader {
-	return &reader{f: f, buf: make([]byte, min(readBuffer, f.max+4))}
+// readBufs holds read buffers of readBuffer bytes, shared by every
+// connection: an idle connection holds none (with a descriptor, see
+// Conn.readDirect).
+var readBufs = sync.Pool{New: func() any { b := make([]byte, readBuffer); return &b }}
+
+func newReader(f framing) *reader { return &reader{f: f} }
+
+// release gives the buffer back, if it holds no unread byte: to readBufs
+// if it has the pool's size, to the GC if it grew. room takes one again.
+// O(1).
+func (r *reader) release() {
+	if r.buf == nil || r.r != r.w {
+		return
+	}
+	if r.box != nil && len(r.buf) == readBuffer {
+		*r.box = r.buf
+		readBufs.Put(r.box)
+	}
+	r.buf, r.box, r.r, r.w, r.scanned = nil, nil, 0, 0, 0
 }
 
 // next returns the next frame, reading from src as needed: parse, then
@@ -141,10 +162,15 @@ func (r *reader) short(n int) ([]byte, int, error) {
 }
 
 // room makes room for a frame of up to size bytes (within the limit) and
-// returns the free end of the buffer to read into: it moves the unread
-// bytes to the front, and grows the buffer (up to size, plus the 4-byte
-// prefix) if they would still not fit. It does not block.
+// returns the free end of the buffer to read into: it takes a buffer from
+// readBufs if it has none, moves the unread bytes to the front, and grows
+// the buffer (up to size, plus the 4-byte prefix) if they would still not
+// fit. It does not block.
 func (r *reader) room(size int) []byte {
+	if r.buf == nil {
+		r.box = readBufs.Get().(*[]byte)
+		r.buf = *r.box
+	}
 	if r.r > 0 && (r.w == len(r.buf) || r.r == r.w) {
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
@@ -155,6 +181,13 @@ func (r *reader) room(size int) []byte {
 		r.buf = grown
 	}
 	return r.buf[r.w:]
+}
+
+// discard drops the unread bytes and returns the whole buffer, to read
+// into and throw away (a closing connection's lingering input).
+func (r *reader) discard() []byte {
+	r.r, r.w, r.scanned = 0, 0, 0
+	return r.room(1)
 }
 
 // got takes the result of a read into room's slice; its error is kept for

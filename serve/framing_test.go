@@ -106,6 +106,7 @@ func TestFrameRefusedBeforeAllocating(t *testing.T) {
 	hdr := binary.BigEndian.AppendUint32(nil, 1<<30)
 	src := &chunked{}
 	r := newReader(framing{kind: prefixed, max: 1 << 20})
+	r.room(4) // takes the buffer
 	size := len(r.buf)
 	allocs := testing.AllocsPerRun(100, func() {
 		src.b, src.n = hdr, 4
@@ -116,6 +117,42 @@ func TestFrameRefusedBeforeAllocating(t *testing.T) {
 	})
 	if allocs > 1 || len(r.buf) != size {
 		t.Fatalf("refusing allocated %v objects, buffer %d bytes; want 1 (the error), %d", allocs, len(r.buf), size)
+	}
+}
+
+// A reader gives its buffer back only when it holds no unread byte, and
+// takes one again to read: frames cut across a release come out whole.
+func TestReaderRelease(t *testing.T) {
+	r := newReader(framing{kind: lines, max: 64})
+	if r.buf != nil {
+		t.Fatalf("new reader holds %d bytes; want none before it reads", len(r.buf))
+	}
+	feed := func(s string) {
+		n := copy(r.room(64), s)
+		r.got(n, nil)
+	}
+	feed("one\ntw")
+	if p, need, err := r.parse(); string(p) != "one\n" || need != 0 || err != nil {
+		t.Fatalf("parse: %q, %d, %v; want one", p, need, err)
+	}
+	if _, need, _ := r.parse(); need == 0 {
+		t.Fatal("parse of a partial line: want need > 0")
+	}
+	r.release()
+	if r.buf == nil {
+		t.Fatal("released a buffer holding a partial line")
+	}
+	feed("o\n")
+	if p, _, err := r.parse(); string(p) != "two\n" || err != nil {
+		t.Fatalf("parse: %q, %v; want two", p, err)
+	}
+	r.release()
+	if r.buf != nil || r.box != nil {
+		t.Fatal("kept its buffer with nothing unread")
+	}
+	feed("three\n")
+	if p, _, err := r.parse(); string(p) != "three\n" || err != nil {
+		t.Fatalf("parse after release: %q, %v; want three", p, err)
 	}
 }
 

@@ -17,8 +17,10 @@ const (
 	DefaultLinger = 500 * time.Millisecond
 )
 
-// readBuffer is the size of a connection's read buffer: longer frames are
-// gathered in a second buffer, made when one arrives.
+// readBuffer is the size of a connection's read buffer, from a pool shared
+// by all connections (TCP and Unix sockets give theirs back while they
+// wait for input): longer frames are gathered in a second buffer, made
+// when one arrives.
 const readBuffer = 4 << 10
 
 // Option configures New.

@@ -263,6 +263,66 @@ func TestActorKilled(t *testing.T) {
 	f.stoppedActor(t)
 }
 
+// quit stops the actor from its own turn, as a oneway from outside.
+var quit = actor.NewMethod("quit", func(_ *echo, c *actor.Ctx, _ int) (int, error) {
+	c.Stop()
+	return 0, nil
+})
+
+// An actor that stops while its client is silent, for any reason, closes
+// its connection at once: the client reads a clean EOF (not a timeout)
+// and the connection's goroutines exit.
+func TestActorStopsWhileClientSilent(t *testing.T) {
+	tests := []struct {
+		name string
+		stop func(t *testing.T, f *fixture, ref *actor.Ref[*echo])
+	}{
+		{"kill", func(_ *testing.T, _ *fixture, ref *actor.Ref[*echo]) { ref.Kill() }},
+		{"stop", func(t *testing.T, _ *fixture, ref *actor.Ref[*echo]) {
+			if err := ref.Stop(context.Background()); err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+		}},
+		{"stops itself", func(t *testing.T, _ *fixture, ref *actor.Ref[*echo]) {
+			if err := quit.Cast(ref, 0); err != nil {
+				t.Errorf("Cast: %v", err)
+			}
+		}},
+		{"runtime closed", func(t *testing.T, f *fixture, _ *actor.Ref[*echo]) {
+			if err := f.rt.Close(); err != nil {
+				t.Errorf("runtime Close: %v", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			refs := make(chan *actor.Ref[*echo], 1)
+			f := start(t, func(e *echo) {
+				e.hook = func(e *echo, c *actor.Ctx, p []byte) (bool, error) {
+					if string(p) == "who\n" {
+						refs <- actor.Self[*echo](c)
+					}
+					return false, nil
+				}
+			})
+			c := f.dial(t)
+			c.send("who\n")
+			c.line()
+			ref := <-refs
+			tt.stop(t, f, ref) // the client sends nothing more
+			if got := c.eof(); got != "" {
+				t.Fatalf("got %q; want a clean close", got)
+			}
+			f.stoppedActor(t)
+			for deadline := time.Now().Add(wait); f.srv.Conns() > 0; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d connections still served; want 0", f.srv.Conns())
+				}
+			}
+		})
+	}
+}
+
 // A client that resets its connection: the server closes it with the
 // network's error and goes on serving.
 func TestReset(t *testing.T) {

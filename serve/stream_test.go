@@ -167,6 +167,39 @@ func TestJSONLines(t *testing.T) {
 	}
 }
 
+// JSON lines go out chunked, as application/x-ndjson, each line flushed
+// as it comes: a client reads them while the stream is still open.
+func TestJSONLinesStreamed(t *testing.T) {
+	srv, lg := streamServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/lines"+q(`{"n": 2, "open": true}`), nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Errorf("Content-Type %q; want application/x-ndjson", ct)
+	}
+	if te := res.TransferEncoding; len(te) != 1 || te[0] != "chunked" || res.ContentLength != -1 {
+		t.Errorf("transfer encoding %v, length %d; want chunked, unknown length", te, res.ContentLength)
+	}
+	br := bufio.NewReader(res.Body)
+	for _, want := range []string{"{\"seq\":0,\"value\":\"line 0\"}\n", "{\"seq\":1,\"value\":\"line 1\"}\n"} {
+		if got, err := br.ReadString('\n'); got != want {
+			t.Fatalf("got %q, %v; want %q, flushed while the stream is open", got, err, want)
+		}
+	}
+	producer := <-lg.open
+	cancel()
+	select {
+	case <-producer.Done():
+	case <-time.After(wait):
+		t.Fatal("the producer's Context was not cancelled")
+	}
+}
+
 // Items are flushed as they come, and a client that goes away detaches its
 // reader: the producer's Context is cancelled.
 func TestSSEClientGone(t *testing.T) {
