@@ -38,8 +38,7 @@ type cell struct {
 	mb     mailbox.Mailbox[envelope]
 	status atomic.Uint32
 
-	// Touched only on the actor's turn (blocking: set at spawn).
-	blocking  bool // the mailbox policy is Block
+	// Touched only on the actor's turn (idling: set at spawn).
 	paused    bool // a restart waits for its backoff; the scheduled flag is kept
 	kidsAsked bool // a stopping actor has asked its children to stop
 	idling    bool // the actor has an idle timeout (set at spawn)
@@ -116,7 +115,7 @@ func (c *cell) push(ctx context.Context, e envelope) error {
 		return ErrStopped
 	}
 	sched, err := c.mb.TryPush(e)
-	if err == mailbox.ErrFull && c.blocking {
+	if err == mailbox.ErrFull && c.mb.Blocks() {
 		sched, err = c.pushWait(ctx, e)
 	}
 	if err != nil {

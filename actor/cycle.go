@@ -34,7 +34,10 @@ func enterCall(caller, target *cell, method string) error {
 // loop, is about to wait for another actor: the loop's place is lent to
 // another at once, so waiting never starves the pool. It reports whether
 // it did; the caller then defers c.reclaim(). A nil c (not a handler) or
-// an owner-driven actor lends nothing.
+// an owner-driven actor lends nothing. A turn run inline on a sender's
+// goroutine (CastInline) lends too, though it holds no loop: the scheduler
+// may then wake or start one loop more than it needs, which leaves once
+// the queue is empty.
 func (c *cell) lend() bool {
 	if c == nil || c.owner != nil {
 		return false

@@ -70,7 +70,7 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 	}
 	r := &Ref[S]{}
 	c := &r.c
-	c.sys, c.state, c.self, c.name, c.id, c.blocking = sys, state, r, o.name, nextID.Add(1), o.policy == Block
+	c.sys, c.state, c.self, c.name, c.id = sys, state, r, o.name, nextID.Add(1)
 	if err := c.mb.Init(mailboxConfig(c, o.capacity, o.policy)); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}

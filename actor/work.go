@@ -144,7 +144,7 @@ func (c *cell) workSet() (*workSet, error) {
 // mailbox is closed and the result is a dead letter.
 func (w *workSet) deliver(c *cell, e envelope, label string) {
 	sched, err := c.mb.TryPush(e)
-	if errors.Is(err, mailbox.ErrFull) && c.blocking {
+	if errors.Is(err, mailbox.ErrFull) && c.mb.Blocks() {
 		sched, err = c.pushWait(w.ctx, e)
 	}
 	if err != nil {

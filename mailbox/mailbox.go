@@ -307,6 +307,10 @@ func (m *Mailbox[T]) owed() int {
 	return int(m.out.popped.Load())
 }
 
+// Blocks reports whether a Push on a full mailbox waits for room (a
+// bounded mailbox with the [Block] policy). O(1).
+func (m *Mailbox[T]) Blocks() bool { return m.cfg.Capacity > 0 && m.cfg.Policy == Block }
+
 // Scheduled reports the flag: true if the consumer is scheduled or
 // running, false if it is idle. For tests and debugging: the value may be
 // stale by the time it is used. Safe for concurrent use, O(1).

@@ -47,6 +47,10 @@ var (
 	ErrInvalidOption = errors.New("serve: invalid option")
 	// ErrNilRuntime: New with a nil runtime.
 	ErrNilRuntime = errors.New("serve: nil runtime")
+	// ErrHandlersStuck: Close waited the runtime's call timeout for Frame
+	// handlers that ignore their cancelled Context; their connections'
+	// reader goroutines exit when they return.
+	ErrHandlersStuck = errors.New("serve: Frame handlers did not return")
 )
 
 // LimitError is the close reason of a connection that sent a frame over

@@ -218,14 +218,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops the server now and waits: listeners and sockets are closed,
 // queued writes dropped, frame calls in flight abandoned (the handlers'
 // Contexts are cancelled), and every connection's actor is killed. It
-// returns once every goroutine of the server has exited; the reason given
-// to CloseHandlers is ErrServerClosed (or an earlier one). It forces a
-// Shutdown under way. Safe to call many times; it returns nil.
+// returns nil once every goroutine of the server has exited; the reason
+// given to CloseHandlers is ErrServerClosed (or an earlier one). A Frame
+// runs on its connection's reader goroutine when the actor was idle, so a
+// Frame that ignores its cancelled Context keeps that goroutine: Close
+// waits for it up to the runtime's call timeout, then returns
+// ErrHandlersStuck (the goroutine exits when the Frame returns). It forces
+// a Shutdown under way. Safe to call many times.
 func (s *Server) Close() error {
 	s.begin()
 	s.forceStop()
-	<-s.done
-	return nil
+	t := time.NewTimer(s.b.closeWait())
+	defer t.Stop()
+	select {
+	case <-s.done:
+		return nil
+	case <-t.C:
+		return ErrHandlersStuck
+	}
 }
 
 // begin starts the stop, once: no more listeners or connections, every
@@ -258,7 +268,9 @@ func (s *Server) begin() {
 	}()
 }
 
-// forceStop aborts every connection that is left.
+// forceStop aborts every connection that is left and kills its actor: a
+// Frame running on a reader goroutine (see binding.frame) sees its
+// Context end.
 func (s *Server) forceStop() {
 	s.force()
 	s.mu.Lock()
@@ -266,6 +278,7 @@ func (s *Server) forceStop() {
 	s.mu.Unlock()
 	for _, c := range cs {
 		c.abort(ErrServerClosed)
+		s.b.kill(c)
 	}
 }
 

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/testkit"
+	troupe "github.com/troupe-go/troupe/runtime"
 	"github.com/troupe-go/troupe/serve"
 )
 
@@ -556,5 +558,49 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := serve.New[*echo](f.rt, nil); !errors.Is(err, serve.ErrInvalidOption) {
 		t.Fatalf("nil factory: got %v; want ErrInvalidOption", err)
+	}
+}
+
+// A Frame that ignores its cancelled Context keeps its reader goroutine
+// (it runs there when the actor was idle): Close waits for it up to the
+// runtime's call timeout, then says so with ErrHandlersStuck instead of
+// hanging; the goroutine exits once the Frame returns.
+func TestCloseWithStuckFrame(t *testing.T) {
+	rt := testkit.NewRuntime(t, troupe.WithCallTimeout(100*time.Millisecond))
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv, err := serve.New(rt, func(conn *serve.Conn) *echo {
+		return &echo{conn: conn, hook: func(e *echo, c *actor.Ctx, p []byte) (bool, error) {
+			close(entered)
+			<-release // ignores c.Context()
+			return true, nil
+		}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	nc, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := nc.Write([]byte("stuck\n")); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	if err := srv.Close(); !errors.Is(err, serve.ErrHandlersStuck) {
+		t.Fatalf("Close with a stuck Frame: got %v; want ErrHandlersStuck", err)
+	}
+	close(release)
+	if err := srv.Close(); err != nil { // now everything exits
+		t.Fatalf("Close after the Frame returned: got %v; want nil", err)
+	}
+	if err := <-served; !errors.Is(err, serve.ErrServerClosed) {
+		t.Fatalf("Serve: got %v; want ErrServerClosed", err)
 	}
 }

@@ -2,8 +2,10 @@ package serve
 
 import (
 	"context"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
@@ -81,6 +83,8 @@ type binder interface {
 	frame(c *Conn) error
 	wrote(c *Conn)
 	closed(ctx context.Context, c *Conn, reason error) error
+	kill(c *Conn)
+	closeWait() time.Duration // how long Close waits for handlers that ignore their Context
 }
 
 // binding is the binder of sessions of type S: the methods every
@@ -161,7 +165,22 @@ func (b *binding[S]) spawn(c *Conn) error {
 
 // frame sends the connection's frame message to the actor; the reader
 // then waits for its handled signal.
-func (b *binding[S]) frame(c *Conn) error { return b.frameM.Cast(b.ref(c), &c.fm) }
+// frame hands the frame to the actor. If the actor is idle, its turn runs
+// right here, on the reader goroutine, which would only wait for it
+// otherwise (two goroutine hand-offs saved per frame: see
+// actor.Method.CastInline).
+func (b *binding[S]) frame(c *Conn) error { return b.frameM.CastInline(engine.Seal{}, b.ref(c), &c.fm) }
+
+// kill kills the connection's actor, if spawned: a Frame running on the
+// reader sees its Context end.
+func (b *binding[S]) kill(c *Conn) {
+	if ref, ok := c.ref.(*actor.Ref[S]); ok {
+		ref.Kill()
+	}
+}
+
+// closeWait is the runtime's call timeout.
+func (b *binding[S]) closeWait() time.Duration { return b.rt.Engine(engine.Seal{}).CallTimeout }
 
 // wrote tells the actor a batch was written, from the writer goroutine: a
 // batch written before the spawn returned (a greeting) needs no telling.

@@ -1,0 +1,54 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
+)
+
+// TestCastInline: to an idle actor, CastInline returns once the handler
+// has run (on the caller's goroutine); to a busy one it only queues; its
+// refusals are Cast's; value payloads arrive whole.
+func TestCastInline(t *testing.T) {
+	rt := newRuntime(t)
+	l := &ledger{got: map[int][]amount{}}
+	ref, err := actor.Spawn(rt, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if err := credit.CastInline(engine.Seal{}, ref, amount{Sender: 1, Seq: i, Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+		// The actor was idle: the handler has run already. Reading its
+		// state here is race-free only because it ran on this goroutine.
+		if got := len(l.got[1]); got != i+1 {
+			t.Fatalf("after CastInline %d: handled %d; want %d", i, got, i+1)
+		}
+	}
+	gate := make(chan struct{})
+	if err := stuck.Cast(ref, gate); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- credit.CastInline(engine.Seal{}, ref, amount{Sender: 2, Seq: 0, Currency: "EUR"}) }()
+	if err := <-done; err != nil { // busy actor: queued, not run here (else this would wait for the gate)
+		t.Fatal(err)
+	}
+	close(gate)
+	if n, err := ledgerLen.Call(context.Background(), ref, struct{}{}); err != nil || n != 101 {
+		t.Fatalf("handled: got %d, %v; want 101", n, err)
+	}
+	if err := ref.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := credit.CastInline(engine.Seal{}, ref, amount{}); !errors.Is(err, actor.ErrStopped) {
+		t.Fatalf("stopped actor: got %v; want ErrStopped", err)
+	}
+	if err := credit.CastInline(engine.Seal{}, nil, amount{}); !errors.Is(err, actor.ErrNilRef) {
+		t.Fatalf("nil ref: got %v; want ErrNilRef", err)
+	}
+}
