@@ -28,6 +28,8 @@ type Job struct {
 	idle    time.Duration
 	seq     uint64        // submission order
 	done    chan struct{} // closed when the job ends
+	view    *view         // a backend's job: its record; nil for a job in memory
+	exec    *execHooks    // a backend's job run here; nil otherwise
 
 	mu        sync.Mutex // guards the fields down to out
 	state     State
@@ -82,11 +84,20 @@ func (j *Job) Info() any { return j.info }
 
 // Done is closed when the job has ended (Result then returns at once). It
 // does not block.
-func (j *Job) Done() <-chan struct{} { return j.done }
+func (j *Job) Done() <-chan struct{} {
+	if j.view != nil {
+		j.watchView()
+	}
+	return j.done
+}
 
 // Status returns the job's state and times. It does not block beyond a
 // short critical section; O(1).
 func (j *Job) Status() Status {
+	if j.view != nil {
+		r, _ := j.refresh()
+		return r.Status()
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return Status{
@@ -106,6 +117,9 @@ func (j *Job) Status() Status {
 // job ends or ctx does (ErrNotFinished wrapping ctx's cause). Errors
 // also: actor.ErrNilContext. O(1).
 func (j *Job) Result(ctx context.Context, wait bool) (any, error) {
+	if j.view != nil {
+		return j.viewResult(ctx, wait)
+	}
 	select {
 	case <-j.done:
 	default:
@@ -133,7 +147,12 @@ func (j *Job) Result(ctx context.Context, wait bool) (any, error) {
 // a handler that ignores the cancel keeps its queue slot until it returns
 // (the status says overrunning). A job that has ended is left as it is,
 // and Cancel returns false. It does not block; O(1).
-func (j *Job) Cancel() bool { return j.cancel(ErrCancelled) }
+func (j *Job) Cancel() bool {
+	if j.view != nil {
+		return j.viewCancel()
+	}
+	return j.cancel(ErrCancelled)
+}
 
 // cancel ends the job as cancelled with err, if it has not ended.
 func (j *Job) cancel(err error) bool {
@@ -177,6 +196,7 @@ type ending struct {
 	stop context.CancelCauseFunc
 	why  error
 	out  *actor.Out[any]
+	j    *Job // a backend's job run here, to report its end
 }
 
 func (e ending) run() {
@@ -185,6 +205,9 @@ func (e ending) run() {
 	}
 	if e.out != nil {
 		_ = e.out.Close(nil) // the outcome is Result's; ErrStreamClosed if already closed
+	}
+	if e.j != nil {
+		e.j.reportEnd()
 	}
 }
 
@@ -199,6 +222,9 @@ func (j *Job) endLocked(to State, v any, err error, now time.Time) (ending, bool
 	j.state, j.value, j.err, j.ended = to, v, err, now
 	close(j.done)
 	e := ending{stop: j.stop, why: err, out: j.out}
+	if j.exec != nil {
+		e.j = j
+	}
 	j.stop = nil
 	if e.why == nil {
 		e.why = context.Canceled
@@ -252,6 +278,9 @@ func (j *Job) output() (*actor.Out[any], error) {
 func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
 	if ctx == nil {
 		return nil, actor.ErrNilContext
+	}
+	if j.view != nil {
+		return j.viewFollow(ctx, opts...)
 	}
 	out, err := j.output()
 	if err != nil {

@@ -17,6 +17,9 @@ type retained struct {
 // the count are dropped now, those past the age when the sweep timer
 // fires. The caller holds d.mu. O(1) amortized.
 func (d *Dispatcher) retainLocked(j *Job, now time.Time) {
+	if j.exec != nil {
+		return // the backend keeps it
+	}
 	d.finished = append(d.finished, retained{j, now})
 	d.evictLocked(now)
 	if d.sweep == nil && !d.swept {
@@ -83,6 +86,9 @@ type Filter struct {
 // of them with a Limit). Safe for concurrent use; O(jobs·log jobs), under
 // the dispatcher's lock for O(jobs).
 func (d *Dispatcher) List(f Filter) []*Job {
+	if d.b != nil {
+		return d.listViews(f)
+	}
 	d.mu.Lock()
 	all := make([]*Job, 0, len(d.jobs))
 	for _, j := range d.jobs {
