@@ -1,0 +1,138 @@
+package jetjobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// recheck is how long Await and Output wait for news before they read the
+// job's record again (a notice lost with a node, or an end marker never
+// written, costs at most this).
+const recheck = time.Second
+
+// Lookup returns job id's record. Errors: jobs.ErrNotFound (never
+// submitted, or past its retention), *VersionError, jobs.ErrUnavailable.
+// One round trip.
+func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
+	r, _, err := b.get(ctx, id)
+	return r, err
+}
+
+// Await returns job id's record once it has ended: it listens for the
+// end notice and reads the record, again each second without one.
+// Errors: those of Lookup, ctx's.
+func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
+	sub, err := b.nc.SubscribeSync(b.endSubject(id))
+	if err != nil {
+		return jobs.Record{}, unavailable(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	for {
+		r, err := b.Lookup(ctx, id)
+		if err != nil || r.State.Terminal() {
+			return r, err
+		}
+		wctx, cancel := context.WithTimeout(ctx, recheck)
+		_, _ = sub.NextMsgWithContext(wctx)
+		cancel()
+		if ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+	}
+}
+
+// Output reads job id's output with an ordered consumer of its subject,
+// from its first item kept, and calls yield with each item until the end
+// marker (nil), yield's false (nil) or ctx's end. The ordered consumer
+// resumes after its server restarts from the last sequence it delivered:
+// no item is lost or repeated. If the end marker never comes (the node
+// that ended the job died in between), the job's ended record ends the
+// output after two idle rechecks. Errors: jobs.ErrNotFound (no record
+// any more), jobs.ErrUnavailable, ctx's.
+func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) error {
+	cons, err := b.out.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{b.outSubject(id)}})
+	if err != nil {
+		return unavailable(err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return unavailable(err)
+	}
+	defer it.Stop()
+	idleEnded := 0
+	for {
+		wctx, cancel := context.WithTimeout(ctx, recheck)
+		msg, err := it.Next(jetstream.NextContext(wctx))
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, jetstream.ErrMsgIteratorClosed):
+			return unavailable(err)
+		case err != nil: // nothing for a while
+			r, lerr := b.Lookup(ctx, id)
+			if errors.Is(lerr, jobs.ErrNotFound) {
+				return lerr
+			}
+			if lerr == nil && r.State.Terminal() {
+				if idleEnded++; idleEnded >= 2 {
+					return nil
+				}
+			}
+			continue
+		}
+		idleEnded = 0
+		h := msg.Headers()
+		if h.Get(hdrEnd) != "" {
+			return nil
+		}
+		seq, perr := strconv.ParseUint(h.Get(hdrSeq), 10, 64)
+		if perr != nil {
+			continue // not an item of ours
+		}
+		if !yield(jobs.OutputItem{Seq: seq, Value: msg.Data()}) {
+			return nil
+		}
+	}
+}
+
+// List returns the records f selects by queue, host and procedure (the
+// dispatcher filters states and applies the limit): it reads the whole
+// bucket with one watcher. O(jobs retained).
+func (b *Backend) List(ctx context.Context, f jobs.Filter) ([]jobs.Record, error) {
+	w, err := b.jobsKV.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer func() { _ = w.Stop() }()
+	var out []jobs.Record
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, unavailable(ctx.Err())
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, unavailable(fmt.Errorf("jetjobs: list: watcher stopped"))
+			}
+			if e == nil {
+				return out, nil
+			}
+			env, err := decode(e.Key(), e.Value())
+			if err != nil {
+				continue // a record of another version is not listed
+			}
+			r := env.Job
+			if (f.Queue == "" || r.Queue == f.Queue) && (f.Host == "" || r.Host == f.Host) &&
+				(f.Procedure == "" || r.Procedure == f.Procedure) {
+				out = append(out, r)
+			}
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package jetjobs
+
+import (
+	"context"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// Serve is called by jobs.Register: it records that host's procedure runs
+// here (so that any node's Submit knows it) and, on host's first
+// procedure, starts consuming its queues: the one for jobs without a
+// queue, every queue a node has submitted to, and each new one as it
+// appears (a watch of the queues bucket). Errors: jobs.ErrUnavailable,
+// jobs.ErrClosed.
+func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
+	if _, err := b.procs.Put(ctx, procKey(host, procedure), []byte(b.cfg.node)); err != nil {
+		return unavailable(err)
+	}
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		return jobs.ErrClosed
+	}
+	if b.served[host] != nil {
+		b.mu.Unlock()
+		return nil
+	}
+	s := &served{consuming: map[string]jetstream.ConsumeContext{}}
+	b.served[host] = s
+	b.mu.Unlock()
+	if err := b.ensureQueue(ctx, host, "", 0); err != nil {
+		return err
+	}
+	if err := b.consume(ctx, s, host, ""); err != nil {
+		return err
+	}
+	w, err := b.queues.Watch(ctx, tok(host)+".*")
+	if err != nil {
+		return unavailable(err)
+	}
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		_ = w.Stop()
+		return jobs.ErrClosed
+	}
+	b.watchers = append(b.watchers, w)
+	b.work.Go(func() { b.watchQueues(w, s, host) })
+	b.mu.Unlock()
+	return nil
+}
+
+// watchQueues consumes each queue of host as it appears, until the
+// watcher stops.
+func (b *Backend) watchQueues(w jetstream.KeyWatcher, s *served, host string) {
+	for e := range w.Updates() {
+		if e == nil || e.Operation() != jetstream.KeyValuePut {
+			continue
+		}
+		_, qt, _ := strings.Cut(e.Key(), ".")
+		queue := ""
+		if qt != noQueue {
+			var ok bool
+			if queue, ok = untok(qt); !ok {
+				continue
+			}
+		}
+		ctx, cancel := context.WithTimeout(b.life, b.cfg.lease)
+		_ = b.consume(ctx, s, host, queue) // an error: tried again at the queue's next change
+		cancel()
+	}
+}
+
+// consume starts consuming host's queue, unless it is consumed already.
+func (b *Backend) consume(ctx context.Context, s *served, host, queue string) error {
+	name := consumerName(host, queue)
+	b.mu.Lock()
+	_, busy := s.consuming[name]
+	b.mu.Unlock()
+	if busy {
+		return nil
+	}
+	c, err := b.queue.Consumer(ctx, name)
+	if err != nil {
+		return unavailable(err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, busy := s.consuming[name]; busy || b.stopped {
+		return nil
+	}
+	n := 64
+	if info := c.CachedInfo(); info != nil && info.Config.MaxAckPending > 0 {
+		n = info.Config.MaxAckPending
+	}
+	cc, err := c.Consume(b.take, jetstream.PullMaxMessages(n))
+	if err != nil {
+		return unavailable(err)
+	}
+	s.consuming[name] = cc
+	return nil
+}
