@@ -1,6 +1,7 @@
 package jetjobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,18 +63,58 @@ func unavailable(err error) error {
 // get reads job id's record and its revision. Errors: jobs.ErrNotFound,
 // *VersionError, ErrMalformed, jobs.ErrUnavailable.
 func (b *Backend) get(ctx context.Context, id string) (jobs.Record, uint64, error) {
-	e, err := b.jobsKV.Get(ctx, tok(id))
-	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return jobs.Record{}, 0, fmt.Errorf("%w: %q", jobs.ErrNotFound, id)
-	case err != nil:
-		return jobs.Record{}, 0, unavailable(err)
+	data, rev, err := b.leaderGet(ctx, tok(id))
+	if err != nil {
+		if errors.Is(err, jobs.ErrNotFound) {
+			err = fmt.Errorf("%w: %q", jobs.ErrNotFound, id)
+		}
+		return jobs.Record{}, 0, err
 	}
-	env, err := decode("job "+id, e.Value())
+	env, err := decode("job "+id, data)
 	if err != nil {
 		return jobs.Record{}, 0, err
 	}
-	return env.Job, e.Revision(), nil
+	return env.Job, rev, nil
+}
+
+// leaderGet reads the last value of key in the jobs bucket from its
+// stream's leader. A KeyValue's Get is a direct get, which any replica may
+// answer: right after a write, a follower may not have it yet, and a job
+// that has ended would still look running. Errors: jobs.ErrNotFound (no
+// such key, or deleted), jobs.ErrUnavailable.
+func (b *Backend) leaderGet(ctx context.Context, key string) ([]byte, uint64, error) {
+	req, _ := json.Marshal(struct {
+		LastBySubject string `json:"last_by_subj"`
+	}{"$KV." + b.cfg.prefix + "_jobs." + key})
+	msg, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+b.cfg.prefix+"_jobs", req)
+	if err != nil {
+		return nil, 0, unavailable(err)
+	}
+	var resp struct {
+		Message *struct {
+			Seq  uint64 `json:"seq"`
+			Hdrs []byte `json:"hdrs"`
+			Data []byte `json:"data"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, 0, unavailable(err)
+	}
+	switch {
+	case resp.Error != nil && resp.Error.Code == 404:
+		return nil, 0, jobs.ErrNotFound
+	case resp.Error != nil:
+		return nil, 0, unavailable(fmt.Errorf("jetjobs: get: %s", resp.Error.Description))
+	case resp.Message == nil:
+		return nil, 0, unavailable(errors.New("jetjobs: get: an empty answer"))
+	case bytes.Contains(resp.Message.Hdrs, []byte("KV-Operation")): // a delete or purge marker
+		return nil, 0, jobs.ErrNotFound
+	}
+	return resp.Message.Data, resp.Message.Seq, nil
 }
 
 // change applies f to job id's record with compare-and-set, reading it

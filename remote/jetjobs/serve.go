@@ -3,6 +3,7 @@ package jetjobs
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -37,7 +38,7 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 	if err := b.consume(ctx, s, host, ""); err != nil {
 		return err
 	}
-	w, err := b.queues.Watch(ctx, tok(host)+".*")
+	w, err := b.queues.Watch(b.life, tok(host)+".*") // lives until Stop
 	if err != nil {
 		return unavailable(err)
 	}
@@ -74,6 +75,9 @@ func (b *Backend) watchQueues(w jetstream.KeyWatcher, s *served, host string) {
 	}
 }
 
+// pullExpiry bounds a queue consumer's pull requests.
+const pullExpiry = 2 * time.Second
+
 // consume starts consuming host's queue, unless it is consumed already.
 func (b *Backend) consume(ctx context.Context, s *served, host, queue string) error {
 	name := consumerName(host, queue)
@@ -96,7 +100,10 @@ func (b *Backend) consume(ctx context.Context, s *served, host, queue string) er
 	if info := c.CachedInfo(); info != nil && info.Config.MaxAckPending > 0 {
 		n = info.Config.MaxAckPending
 	}
-	cc, err := c.Consume(b.take, jetstream.PullMaxMessages(n))
+	// Short pulls: a pull request lost while the consumer's leader is
+	// elected (right after the consumer is made on a cluster) would
+	// otherwise stall the queue until its expiry (30 s by default).
+	cc, err := c.Consume(b.take, jetstream.PullMaxMessages(n), jetstream.PullExpiry(pullExpiry))
 	if err != nil {
 		return unavailable(err)
 	}
