@@ -145,12 +145,19 @@ type node struct {
 // in that order (before the servers: registered after them).
 func startNode(t testing.TB, url, name string, p *probe, host bool, opts ...jetjobs.Option) *node {
 	t.Helper()
+	return startNodeWith(t, url, name, p, host, nil, opts...)
+}
+
+// startNodeWith is startNode with more connection options.
+func startNodeWith(t testing.TB, url, name string, p *probe, host bool, natsOpts []nats.Option, opts ...jetjobs.Option) *node {
+	t.Helper()
 	rt, err := troupe.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rt.Close() })
-	nc, err := nats.Connect(url, nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1),
+		nats.ReconnectWait(20 * time.Millisecond)}, natsOpts...)...)
 	if err != nil {
 		t.Fatalf("nats.Connect: %v", err)
 	}

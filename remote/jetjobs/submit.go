@@ -19,9 +19,15 @@ import (
 // queue. A failed publish deletes the record again, so that nothing is
 // left half-written. Errors: jobs.ErrUnknownHost, jobs.ErrUnknownProcedure
 // (no node registered it), jobs.ErrQueueFull, jobs.ErrUnavailable, ctx's.
-// Cost: two round trips (the record, the message); the first job of a
+// A connection that is down refuses at once. Cost: two round trips (the record, the message); the first job of a
 // host, procedure or queue seen here costs two or three more.
 func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool, error) {
+	if !b.nc.IsConnected() {
+		// Refused before anything is sent: a request written while the
+		// connection is down waits in its reconnect buffer and would be
+		// sent after the caller was told it failed.
+		return r, false, fmt.Errorf("%w: not connected to NATS (%s)", jobs.ErrUnavailable, b.nc.Status())
+	}
 	if err := b.knownProc(ctx, r.Host, r.Procedure); err != nil {
 		return r, false, err
 	}
