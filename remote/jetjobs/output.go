@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -66,6 +68,47 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 		return unavailable(err)
 	}
 	defer it.Stop()
+	// Items come in order but for one sent again after a failed publish:
+	// those ahead of the next number wait here (a few, briefly).
+	next := uint64(0)
+	ahead := map[uint64][]byte{}
+	deliver := func(seq uint64, v []byte) bool {
+		if seq < next {
+			return true // stored twice
+		}
+		if seq > next {
+			ahead[seq] = v
+			if len(ahead) <= maxInFlight {
+				return true
+			}
+			seq = min(slices.Min(slices.Collect(maps.Keys(ahead))), seq) // give up on the gap
+			v = ahead[seq]
+		}
+		delete(ahead, seq)
+		next = seq + 1
+		if !yield(jobs.OutputItem{Seq: seq, Value: v}) {
+			return false
+		}
+		for {
+			w, ok := ahead[next]
+			if !ok {
+				return true
+			}
+			delete(ahead, next)
+			if !yield(jobs.OutputItem{Seq: next, Value: w}) {
+				return false
+			}
+			next++
+		}
+	}
+	flushAhead := func() {
+		keys := slices.Sorted(maps.Keys(ahead))
+		for _, k := range keys {
+			if !yield(jobs.OutputItem{Seq: k, Value: ahead[k]}) {
+				return
+			}
+		}
+	}
 	idleEnded := 0
 	for {
 		wctx, cancel := context.WithTimeout(ctx, recheck)
@@ -83,6 +126,7 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 			}
 			if lerr == nil && r.State.Terminal() {
 				if idleEnded++; idleEnded >= 2 {
+					flushAhead()
 					return nil
 				}
 			}
@@ -91,13 +135,14 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 		idleEnded = 0
 		h := msg.Headers()
 		if h.Get(hdrEnd) != "" {
+			flushAhead()
 			return nil
 		}
 		seq, perr := strconv.ParseUint(h.Get(hdrSeq), 10, 64)
 		if perr != nil {
 			continue // not an item of ours
 		}
-		if !yield(jobs.OutputItem{Seq: seq, Value: msg.Data()}) {
+		if !deliver(seq, msg.Data()) {
 			return nil
 		}
 	}

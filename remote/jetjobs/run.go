@@ -2,10 +2,8 @@ package jetjobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -124,18 +122,12 @@ func (b *Backend) run(msg jetstream.Msg, r jobs.Record) {
 	}()
 	var keep sync.WaitGroup
 	keep.Go(func() { b.keepLease(jctx, msg, r.ID) })
-	var seq uint64
-	out := b.outSubject(r.ID)
-	emit := func(v any) {
-		data, err := json.Marshal(v)
-		if err != nil {
-			data = []byte("null") // an item that does not encode travels as null
-		}
-		m := &nats.Msg{Subject: out, Data: data, Header: nats.Header{hdrSeq: []string{strconv.FormatUint(seq, 10)}}}
-		seq++
-		_ = b.nc.PublishMsg(m) // in order on one connection; the end marker's ack confirms them
+	pub := b.newPublisher(r.ID)
+	ended := func(r jobs.Record) {
+		pub.flush() // the items before the end marker
+		b.finish(r)
 	}
-	err := b.x.Run(jctx, r, emit, b.finish)
+	err := b.x.Run(jctx, r, pub.emit, ended)
 	switch {
 	case errors.Is(err, jobs.ErrClosed): // this dispatcher is stopping: hand it back
 		ctx, cancelStore := b.storeCtx()
@@ -153,7 +145,7 @@ func (b *Backend) run(msg jetstream.Msg, r jobs.Record) {
 		return
 	case err != nil: // not runnable here: its procedure, its args
 		r.State, r.Ended, r.Error = jobs.Failed, time.Now(), jobs.Remote(err)
-		b.finish(r)
+		ended(r)
 	}
 	cancel(nil)
 	keep.Wait()
