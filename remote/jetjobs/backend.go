@@ -43,6 +43,8 @@ type Backend struct {
 	known    map[string]bool                    // procKeys known to exist
 	ensured  map[string]int                     // queueKeys whose consumer has this concurrency
 	watchers []jetstream.KeyWatcher
+	endSub   *nats.Subscription                       // the end notices, once someone awaits
+	endWait  map[string]map[chan jobs.Record]struct{} // the waiters of each job, by its token
 }
 
 // served is a host this node runs jobs of: its queues' consumers.
@@ -195,13 +197,15 @@ func (b *Backend) Close() error {
 			<-cc.Closed()
 		}
 	}
-	b.end()
 	b.work.Wait()
+	b.end()
 	b.mu.Lock()
-	sub := b.cancel
+	subs := []*nats.Subscription{b.cancel, b.endSub}
 	b.mu.Unlock()
-	if sub != nil {
-		_ = sub.Unsubscribe()
+	for _, sub := range subs {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
 	}
 	return nil
 }

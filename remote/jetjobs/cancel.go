@@ -18,7 +18,7 @@ import (
 func (b *Backend) Cancel(ctx context.Context, id string) (bool, error) {
 	var was jobs.State
 	var node string
-	r, ok, err := b.change(ctx, id, jobs.Record{}, 0, func(c *jobs.Record) bool {
+	r, _, ok, err := b.change(ctx, id, jobs.Record{}, 0, func(c *jobs.Record) bool {
 		if c.State.Terminal() {
 			return false
 		}

@@ -97,7 +97,7 @@ var (
 						return
 					}
 				}
-				if out.Send(fmt.Sprintf("line %d", i)) != nil {
+				if out.SendWait(ctx, fmt.Sprintf("line %d", i)) != nil {
 					return
 				}
 			}

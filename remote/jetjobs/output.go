@@ -27,29 +27,6 @@ func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
 	return r, err
 }
 
-// Await returns job id's record once it has ended: it listens for the
-// end notice and reads the record, again each second without one.
-// Errors: those of Lookup, ctx's.
-func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
-	sub, err := b.nc.SubscribeSync(b.endSubject(id))
-	if err != nil {
-		return jobs.Record{}, unavailable(err)
-	}
-	defer func() { _ = sub.Unsubscribe() }()
-	for {
-		r, err := b.Lookup(ctx, id)
-		if err != nil || r.State.Terminal() {
-			return r, err
-		}
-		wctx, cancel := context.WithTimeout(ctx, recheck)
-		_, _ = sub.NextMsgWithContext(wctx)
-		cancel()
-		if ctx.Err() != nil {
-			return r, ctx.Err()
-		}
-	}
-}
-
 // Output reads job id's output with an ordered consumer of its subject,
 // from its first item kept, and calls yield with each item until the end
 // marker (nil), yield's false (nil) or ctx's end. The ordered consumer

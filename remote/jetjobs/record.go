@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -117,29 +118,50 @@ func (b *Backend) leaderGet(ctx context.Context, key string) ([]byte, uint64, er
 	return resp.Message.Data, resp.Message.Seq, nil
 }
 
-// change applies f to job id's record with compare-and-set, reading it
+// change applies f to job id's record with compare-and-set, starting
+// from r at revision rev if rev is not 0 (else reading it), reading it
 // again after each conflict, until f declines (false: the record is
-// returned as it is) or the write succeeds. f must allow only what the
-// job machine allows from the state it sees.
-func (b *Backend) change(ctx context.Context, id string, r jobs.Record, rev uint64, f func(*jobs.Record) bool) (jobs.Record, bool, error) {
+// returned as it is) or the write succeeds. It returns the record and its
+// revision. f must allow only what the job machine allows from the state
+// it sees.
+func (b *Backend) change(ctx context.Context, id string, r jobs.Record, rev uint64, f func(*jobs.Record) bool) (jobs.Record, uint64, bool, error) {
 	for {
 		if rev == 0 {
 			var err error
 			if r, rev, err = b.get(ctx, id); err != nil {
-				return r, false, err
+				return r, 0, false, err
 			}
 		}
 		next := r
 		if !f(&next) {
-			return r, false, nil
+			return r, rev, false, nil
 		}
-		_, err := b.jobsKV.Update(ctx, tok(id), encode(next, 0), rev)
+		nrev, err := b.jobsKV.Update(ctx, tok(id), encode(next, 0), rev)
 		if err == nil {
-			return next, true, nil
+			return next, nrev, true, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return r, false, unavailable(err)
+			return r, 0, false, unavailable(err)
 		}
 		rev = 0 // another writer came first: read it again
 	}
+}
+
+// tracked is the record of a job run here as this node last wrote or
+// read it, so that its next change needs no read first. Safe for
+// concurrent use (the lease keeper, the end).
+type tracked struct {
+	b   *Backend
+	id  string
+	mu  sync.Mutex // guards rec and rev; held across a change
+	rec jobs.Record
+	rev uint64
+}
+
+func (t *tracked) change(ctx context.Context, f func(*jobs.Record) bool) (jobs.Record, bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, rev, ok, err := t.b.change(ctx, t.id, t.rec, t.rev, f)
+	t.rec, t.rev = r, rev // rev 0 after an error: read it again next time
+	return r, ok, err
 }

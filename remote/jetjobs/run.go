@@ -77,7 +77,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 	ctx, cancel := b.storeCtx()
 	lost := false
 	now := time.Now()
-	r, ok, err := b.change(ctx, env.Job.ID, env.Job, env.Rev, func(c *jobs.Record) bool {
+	r, rev, ok, err := b.change(ctx, env.Job.ID, env.Job, env.Rev, func(c *jobs.Record) bool {
 		switch c.State {
 		case jobs.Queued:
 			c.State, c.Started, c.Node, lost = jobs.Running, now, b.cfg.node, false
@@ -105,11 +105,12 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		_ = msg.Ack()
 		return
 	}
-	b.run(msg, r)
+	b.run(msg, &tracked{b: b, id: r.ID, rec: r, rev: rev})
 }
 
 // run runs the job of record r, marked running here.
-func (b *Backend) run(msg jetstream.Msg, r jobs.Record) {
+func (b *Backend) run(msg jetstream.Msg, t *tracked) {
+	r := t.rec
 	jctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	b.mu.Lock()
@@ -121,17 +122,17 @@ func (b *Backend) run(msg jetstream.Msg, r jobs.Record) {
 		b.mu.Unlock()
 	}()
 	var keep sync.WaitGroup
-	keep.Go(func() { b.keepLease(jctx, msg, r.ID) })
+	keep.Go(func() { b.keepLease(jctx, msg, t) })
 	pub := b.newPublisher(r.ID)
 	ended := func(r jobs.Record) {
 		pub.flush() // the items before the end marker
-		b.finish(r)
+		b.finish(t, r)
 	}
 	err := b.x.Run(jctx, r, pub.emit, ended)
 	switch {
 	case errors.Is(err, jobs.ErrClosed): // this dispatcher is stopping: hand it back
 		ctx, cancelStore := b.storeCtx()
-		_, _, _ = b.change(ctx, r.ID, jobs.Record{}, 0, func(c *jobs.Record) bool {
+		_, _, _ = t.change(ctx, func(c *jobs.Record) bool {
 			if c.State != jobs.Running || c.Node != b.cfg.node {
 				return false
 			}
@@ -153,18 +154,18 @@ func (b *Backend) run(msg jetstream.Msg, r jobs.Record) {
 }
 
 // keepLease refreshes the job's lease and its record until ctx ends.
-func (b *Backend) keepLease(ctx context.Context, msg jetstream.Msg, id string) {
-	t := time.NewTicker(b.cfg.lease / 3)
-	defer t.Stop()
+func (b *Backend) keepLease(ctx context.Context, msg jetstream.Msg, t *tracked) {
+	tick := time.NewTicker(b.cfg.lease / 3)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-tick.C:
 		}
 		_ = msg.InProgress()
 		sctx, cancel := context.WithTimeout(ctx, b.cfg.lease/3)
-		_, _, _ = b.change(sctx, id, jobs.Record{}, 0, func(c *jobs.Record) bool {
+		_, _, _ = t.change(sctx, func(c *jobs.Record) bool {
 			return c.State == jobs.Running && c.Node == b.cfg.node // rewritten as it is: its age starts again
 		})
 		cancel()
@@ -174,11 +175,11 @@ func (b *Backend) keepLease(ctx context.Context, msg jetstream.Msg, id string) {
 // finish stores the end of a job run here — unless it has ended already
 // (a cancel from another node came first: the first end stands) — and
 // announces it.
-func (b *Backend) finish(r jobs.Record) {
+func (b *Backend) finish(t *tracked, r jobs.Record) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	r.Node = b.cfg.node
-	next, ok, err := b.change(ctx, r.ID, jobs.Record{}, 0, func(c *jobs.Record) bool {
+	next, ok, err := t.change(ctx, func(c *jobs.Record) bool {
 		if c.State.Terminal() {
 			return false
 		}
@@ -195,9 +196,12 @@ func (b *Backend) finish(r jobs.Record) {
 func (b *Backend) announceEnd(r jobs.Record) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
-	m := &nats.Msg{Subject: b.outSubject(r.ID), Header: nats.Header{hdrEnd: []string{string(r.State)}}}
-	_, _ = b.js.PublishMsg(ctx, m)
-	_ = b.nc.Publish(b.endSubject(r.ID), []byte(r.State))
+	m := &nats.Msg{Subject: b.outSubject(r.ID), Header: nats.Header{hdrEnd: []string{string(r.State)},
+		jetstream.MsgIDHeader: []string{r.ID + "/end"}}}
+	if _, err := b.js.PublishMsgAsync(m); err != nil {
+		_, _ = b.js.PublishMsg(ctx, m)
+	}
+	_ = b.nc.Publish(b.endSubject(r.ID), encode(r, 0))
 }
 
 // deadLetter moves a job message that cannot run to the dead-letter
