@@ -38,10 +38,10 @@ type Backend struct {
 	stopped  bool
 	closed   bool
 	cancel   *nats.Subscription
-	served   map[string]*served                 // by host
-	running  map[string]context.CancelCauseFunc // jobs running here, by id
-	known    map[string]bool                    // procKeys known to exist
-	ensured  map[string]int                     // queueKeys whose consumer has this concurrency
+	served   map[string]*served     // by host
+	running  map[string]*runningJob // jobs running here, by id
+	known    map[string]bool        // procKeys known to exist
+	ensured  map[string]int         // queueKeys whose consumer has this concurrency
 	watchers []jetstream.KeyWatcher
 	endSub   *nats.Subscription                       // the end notices, once someone awaits
 	endWait  map[string]map[chan jobs.Record]struct{} // the waiters of each job, by its token
@@ -75,7 +75,7 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 		return nil, unavailable(err)
 	}
 	b := &Backend{cfg: cfg, nc: nc, js: js, served: map[string]*served{},
-		running: map[string]context.CancelCauseFunc{}, known: map[string]bool{}, ensured: map[string]int{}}
+		running: map[string]*runningJob{}, known: map[string]bool{}, ensured: map[string]int{}}
 	p := cfg.prefix
 	if b.queue, err = retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
 		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: p + "_queue", Subjects: []string{p + ".run.>"},

@@ -228,7 +228,8 @@ func TestFollowSurvivesServerLoss(t *testing.T) {
 		}
 	}
 	if next != n {
-		t.Fatalf("followed %d items; want %d", next, n)
+		v, err := j.Result(ctx, false)
+		t.Fatalf("followed %d items; want %d (job %+v: %v, %v)", next, n, j.Status(), v, err)
 	}
 }
 

@@ -36,11 +36,13 @@ func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
 // output after two idle rechecks. Errors: jobs.ErrNotFound (no record
 // any more), jobs.ErrUnavailable, ctx's.
 func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) error {
-	cons, err := b.out.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{b.outSubject(id)}})
+	subj := b.outSubject(id)
+	lastRead := uint64(0) // the stream sequence of the last message read
+	cons, err := b.out.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}})
 	if err != nil {
 		return unavailable(err)
 	}
-	it, err := cons.Messages()
+	it, err := cons.Messages(jetstream.PullExpiry(pullExpiry)) // short pulls: a lost server is noticed soon
 	if err != nil {
 		return unavailable(err)
 	}
@@ -102,6 +104,13 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 				return lerr
 			}
 			if lerr == nil && r.State.Terminal() {
+				// Ended, and nothing came: done if the subject holds
+				// nothing past what was read (its end marker was never
+				// written); else the consumer is catching up.
+				last, gerr := b.out.GetLastMsgForSubject(ctx, subj)
+				if gerr == nil && last.Sequence > lastRead {
+					continue
+				}
 				if idleEnded++; idleEnded >= 2 {
 					flushAhead()
 					return nil
@@ -110,6 +119,9 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 			continue
 		}
 		idleEnded = 0
+		if md, err := msg.Metadata(); err == nil {
+			lastRead = md.Sequence.Stream
+		}
 		h := msg.Headers()
 		if h.Get(hdrEnd) != "" {
 			flushAhead()

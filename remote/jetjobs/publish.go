@@ -62,23 +62,27 @@ func (p *publisher) emit(v any) {
 	}
 }
 
-// flush waits for the items in flight and sends again those that failed,
-// each until it is stored or a lease has passed.
+// flush waits for the items in flight and sends again those that failed
+// or whose ack has not come within ackWait, each until it is stored or
+// the flush has tried for a lease (at least 10 s).
 func (p *publisher) flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	deadline := time.Now().Add(p.b.cfg.lease)
+	deadline := time.Now().Add(max(p.b.cfg.lease, 10*time.Second))
 	for _, s := range p.pending {
 		if s.ack != nil {
+			t := time.NewTimer(ackWait)
 			select {
 			case <-s.ack.Ok():
+				t.Stop()
 				continue
 			case <-s.ack.Err():
-			case <-time.After(time.Until(deadline)):
+			case <-t.C:
 			}
+			t.Stop()
 		}
 		for time.Now().Before(deadline) {
-			ctx, cancel := context.WithDeadline(context.Background(), deadline)
+			ctx, cancel := context.WithTimeout(context.Background(), ackWait)
 			_, err := p.b.js.PublishMsg(ctx, s.msg)
 			cancel()
 			if err == nil {
@@ -89,3 +93,6 @@ func (p *publisher) flush() {
 	}
 	p.pending = p.pending[:0]
 }
+
+// ackWait bounds the wait for one item's ack before it is sent again.
+const ackWait = 2 * time.Second

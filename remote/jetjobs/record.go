@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -64,7 +65,7 @@ func unavailable(err error) error {
 // get reads job id's record and its revision. Errors: jobs.ErrNotFound,
 // *VersionError, ErrMalformed, jobs.ErrUnavailable.
 func (b *Backend) get(ctx context.Context, id string) (jobs.Record, uint64, error) {
-	data, rev, err := b.leaderGet(ctx, tok(id))
+	data, rev, _, err := b.leaderGet(ctx, tok(id))
 	if err != nil {
 		if errors.Is(err, jobs.ErrNotFound) {
 			err = fmt.Errorf("%w: %q", jobs.ErrNotFound, id)
@@ -83,19 +84,20 @@ func (b *Backend) get(ctx context.Context, id string) (jobs.Record, uint64, erro
 // answer: right after a write, a follower may not have it yet, and a job
 // that has ended would still look running. Errors: jobs.ErrNotFound (no
 // such key, or deleted), jobs.ErrUnavailable.
-func (b *Backend) leaderGet(ctx context.Context, key string) ([]byte, uint64, error) {
+func (b *Backend) leaderGet(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
 	req, _ := json.Marshal(struct {
 		LastBySubject string `json:"last_by_subj"`
 	}{"$KV." + b.cfg.prefix + "_jobs." + key})
 	msg, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+b.cfg.prefix+"_jobs", req)
 	if err != nil {
-		return nil, 0, unavailable(err)
+		return nil, 0, time.Time{}, unavailable(err)
 	}
 	var resp struct {
 		Message *struct {
-			Seq  uint64 `json:"seq"`
-			Hdrs []byte `json:"hdrs"`
-			Data []byte `json:"data"`
+			Seq  uint64    `json:"seq"`
+			Time time.Time `json:"time"`
+			Hdrs []byte    `json:"hdrs"`
+			Data []byte    `json:"data"`
 		} `json:"message"`
 		Error *struct {
 			Code        int    `json:"code"`
@@ -103,19 +105,19 @@ func (b *Backend) leaderGet(ctx context.Context, key string) ([]byte, uint64, er
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return nil, 0, unavailable(err)
+		return nil, 0, time.Time{}, unavailable(err)
 	}
 	switch {
 	case resp.Error != nil && resp.Error.Code == 404:
-		return nil, 0, jobs.ErrNotFound
+		return nil, 0, time.Time{}, jobs.ErrNotFound
 	case resp.Error != nil:
-		return nil, 0, unavailable(fmt.Errorf("jetjobs: get: %s", resp.Error.Description))
+		return nil, 0, time.Time{}, unavailable(fmt.Errorf("jetjobs: get: %s", resp.Error.Description))
 	case resp.Message == nil:
-		return nil, 0, unavailable(errors.New("jetjobs: get: an empty answer"))
+		return nil, 0, time.Time{}, unavailable(errors.New("jetjobs: get: an empty answer"))
 	case bytes.Contains(resp.Message.Hdrs, []byte("KV-Operation")): // a delete or purge marker
-		return nil, 0, jobs.ErrNotFound
+		return nil, 0, time.Time{}, jobs.ErrNotFound
 	}
-	return resp.Message.Data, resp.Message.Seq, nil
+	return resp.Message.Data, resp.Message.Seq, resp.Message.Time, nil
 }
 
 // change applies f to job id's record with compare-and-set, starting

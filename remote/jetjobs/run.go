@@ -74,22 +74,44 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		b.deadLetter(msg, err)
 		return
 	}
+	if rj := b.runningJob(env.Job.ID); rj != nil {
+		rj.redelivered(msg) // its consumer's leader changed: the run goes on here
+		return
+	}
 	ctx, cancel := b.storeCtx()
-	lost := false
+	defer cancel()
 	now := time.Now()
 	r, rev, ok, err := b.change(ctx, env.Job.ID, env.Job, env.Rev, func(c *jobs.Record) bool {
-		switch c.State {
-		case jobs.Queued:
-			c.State, c.Started, c.Node, lost = jobs.Running, now, b.cfg.node, false
-			return true
-		case jobs.Running:
-			c.State, c.Ended, lost = jobs.Failed, now, true
+		if c.State != jobs.Queued {
+			return false
+		}
+		c.State, c.Started, c.Node = jobs.Running, now, b.cfg.node
+		return true
+	})
+	if err == nil && !ok && r.State == jobs.Running {
+		// Started by a delivery before this one. Lost if its node has not
+		// rewritten the record for a lease; else (a consumer's leader
+		// changed, and redelivered early) not yet: look again later.
+		_, _, written, werr := b.leaderGet(ctx, tok(r.ID))
+		if werr == nil && time.Since(written) < b.cfg.lease {
+			_ = msg.NakWithDelay(b.cfg.lease / 2)
+			return
+		}
+		node := r.Node
+		r, _, ok, err = b.change(ctx, r.ID, r, rev, func(c *jobs.Record) bool {
+			if c.State != jobs.Running || c.Node != node {
+				return false
+			}
+			c.State, c.Ended = jobs.Failed, time.Now()
 			c.Error = jobs.Remote(fmt.Errorf("%w: node %s stopped renewing its lease", jobs.ErrWorkerLost, c.Node))
 			return true
+		})
+		if err == nil && ok {
+			b.announceEnd(r)
+			_ = msg.Ack()
+			return
 		}
-		return false
-	})
-	cancel()
+	}
 	switch {
 	case err != nil && errors.Is(err, jobs.ErrUnavailable):
 		_ = msg.NakWithDelay(b.cfg.lease / 3) // the store is away: later
@@ -98,10 +120,6 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		b.deadLetter(msg, err) // its record is gone (retention) or unreadable
 		return
 	case !ok: // ended: cancelled while queued, or ended before its ack was lost
-		_ = msg.Ack()
-		return
-	case lost:
-		b.announceEnd(r)
 		_ = msg.Ack()
 		return
 	}
@@ -113,8 +131,9 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 	r := t.rec
 	jctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
+	rj := &runningJob{cancel: cancel, msg: msg}
 	b.mu.Lock()
-	b.running[r.ID] = cancel
+	b.running[r.ID] = rj
 	b.mu.Unlock()
 	defer func() {
 		b.mu.Lock()
@@ -122,7 +141,7 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 		b.mu.Unlock()
 	}()
 	var keep sync.WaitGroup
-	keep.Go(func() { b.keepLease(jctx, msg, t) })
+	keep.Go(func() { b.keepLease(jctx, rj, t) })
 	pub := b.newPublisher(r.ID)
 	ended := func(r jobs.Record) {
 		pub.flush() // the items before the end marker
@@ -142,7 +161,7 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 		cancelStore()
 		cancel(nil)
 		keep.Wait()
-		_ = msg.Nak()
+		_ = rj.delivery().Nak()
 		return
 	case err != nil: // not runnable here: its procedure, its args
 		r.State, r.Ended, r.Error = jobs.Failed, time.Now(), jobs.Remote(err)
@@ -150,11 +169,38 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 	}
 	cancel(nil)
 	keep.Wait()
-	_ = msg.Ack()
+	_ = rj.delivery().Ack()
+}
+
+// runningJob is a job running here: its cancel and its message's latest
+// delivery (the one to refresh and acknowledge).
+type runningJob struct {
+	cancel context.CancelCauseFunc
+	mu     sync.Mutex // guards msg
+	msg    jetstream.Msg
+}
+
+func (rj *runningJob) delivery() jetstream.Msg {
+	rj.mu.Lock()
+	defer rj.mu.Unlock()
+	return rj.msg
+}
+
+func (rj *runningJob) redelivered(msg jetstream.Msg) {
+	rj.mu.Lock()
+	rj.msg = msg
+	rj.mu.Unlock()
+	_ = msg.InProgress()
+}
+
+func (b *Backend) runningJob(id string) *runningJob {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.running[id]
 }
 
 // keepLease refreshes the job's lease and its record until ctx ends.
-func (b *Backend) keepLease(ctx context.Context, msg jetstream.Msg, t *tracked) {
+func (b *Backend) keepLease(ctx context.Context, rj *runningJob, t *tracked) {
 	tick := time.NewTicker(b.cfg.lease / 3)
 	defer tick.Stop()
 	for {
@@ -163,7 +209,7 @@ func (b *Backend) keepLease(ctx context.Context, msg jetstream.Msg, t *tracked) 
 			return
 		case <-tick.C:
 		}
-		_ = msg.InProgress()
+		_ = rj.delivery().InProgress()
 		sctx, cancel := context.WithTimeout(ctx, b.cfg.lease/3)
 		_, _, _ = t.change(sctx, func(c *jobs.Record) bool {
 			return c.State == jobs.Running && c.Node == b.cfg.node // rewritten as it is: its age starts again
@@ -229,11 +275,11 @@ func (b *Backend) deadLetter(msg jetstream.Msg, why error) {
 // onCancel serves the cancel requests for the jobs running here.
 func (b *Backend) onCancel(m *nats.Msg) {
 	b.mu.Lock()
-	cancel := b.running[string(m.Data)]
+	rj := b.running[string(m.Data)]
 	b.mu.Unlock()
 	reply := []byte("0")
-	if cancel != nil {
-		cancel(jobs.ErrCancelled)
+	if rj != nil {
+		rj.cancel(jobs.ErrCancelled)
 		reply = []byte("1")
 	}
 	_ = m.Respond(reply)
