@@ -83,7 +83,8 @@ func (j *Job) Args() any { return j.args }
 func (j *Job) Info() any { return j.info }
 
 // Done is closed when the job has ended (Result then returns at once). It
-// does not block.
+// does not block. With a backend, the first call starts a goroutine that
+// awaits the end (ended by the dispatcher's stop).
 func (j *Job) Done() <-chan struct{} {
 	if j.view != nil {
 		j.watchView()
@@ -92,7 +93,9 @@ func (j *Job) Done() <-chan struct{} {
 }
 
 // Status returns the job's state and times. It does not block beyond a
-// short critical section; O(1).
+// short critical section; O(1). With a backend it reads the stored record
+// (a round trip, bounded by DefaultBackendTimeout), or returns the last
+// one read if the store cannot be reached.
 func (j *Job) Status() Status {
 	if j.view != nil {
 		r, _ := j.refresh()
@@ -146,7 +149,11 @@ func (j *Job) Result(ctx context.Context, wait bool) (any, error) {
 // Either way the job is cancelled at once (its Result is ErrCancelled);
 // a handler that ignores the cancel keeps its queue slot until it returns
 // (the status says overrunning). A job that has ended is left as it is,
-// and Cancel returns false. It does not block; O(1).
+// and Cancel returns false. It does not block; O(1). With a backend it
+// changes the stored record (compare-and-set: a job that ended meanwhile
+// on another node keeps its end) and asks the node running the job to
+// cancel its context: a few round trips, bounded by
+// DefaultBackendTimeout; false if the store cannot be reached.
 func (j *Job) Cancel() bool {
 	if j.view != nil {
 		return j.viewCancel()

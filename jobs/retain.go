@@ -84,7 +84,9 @@ type Filter struct {
 // List returns the jobs that f selects among the queued, running and
 // retained ones, in the order they were submitted (the most recent Limit
 // of them with a Limit). Safe for concurrent use; O(jobs·log jobs), under
-// the dispatcher's lock for O(jobs).
+// the dispatcher's lock for O(jobs). With a backend, the stored records,
+// by submit time; nil if the store cannot be read within
+// DefaultBackendTimeout.
 func (d *Dispatcher) List(f Filter) []*Job {
 	if d.b != nil {
 		return d.listViews(f)
