@@ -29,6 +29,7 @@ type VersionError struct {
 	Version int
 }
 
+// Error names the record and both versions.
 func (e *VersionError) Error() string {
 	return fmt.Sprintf("jetjobs: %s: record version %d (this code knows %d)", e.Key, e.Version, version)
 }

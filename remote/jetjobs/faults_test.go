@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,5 +258,38 @@ func TestRetention(t *testing.T) {
 	// A handle still held keeps its last record, as in memory.
 	if _, err := j.Result(ctx, false); err != nil {
 		t.Fatalf("Result on a handle held past retention: got %v; want its outcome", err)
+	}
+}
+
+// TestStopWithJobs: a node closing with a job running cancels it (the
+// record says cancelled, not lost), and a job still waiting in its queue
+// stays there for another node.
+func TestStopWithJobs(t *testing.T) {
+	s := startServer(t)
+	p := newProbe()
+	a := startNode(t, s.ClientURL(), "a", p, false)
+	b := startNode(t, s.ClientURL(), "b", p, true)
+	ctx := ctxTimeout(t, 20*time.Second)
+	running, err := a.d.Submit(ctx, "web", "hold", "r", jobs.Queue("one", 1))
+	must(t, err)
+	entered(t, p)
+	waiting, err := a.d.Submit(ctx, "web", "echo", "w", jobs.Queue("one", 1))
+	must(t, err)
+	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := b.d.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown with a job that does not end: got %v; want the deadline", err)
+	}
+	_ = b.d.Close()
+	// Across nodes an outcome is a *jobs.RemoteError of one type: cancelled.
+	if _, err := result(t, running); !errors.Is(err, jobs.ErrCancelled) || !strings.Contains(err.Error(), "dispatcher closed") {
+		t.Fatalf("the running job: got %v; want cancelled, closed", err)
+	}
+	if st := waiting.Status().State; st != jobs.Queued {
+		t.Fatalf("the waiting job: got %s; want queued", st)
+	}
+	startNode(t, s.ClientURL(), "c", p, true)
+	if v, err := result(t, waiting); err != nil || string(v.(json.RawMessage)) != `"w!"` {
+		t.Fatalf("the waiting job on another node: got %v, %v", v, err)
 	}
 }
