@@ -32,15 +32,17 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 	s := &served{consuming: map[string]jetstream.ConsumeContext{}}
 	b.served[host] = s
 	b.mu.Unlock()
-	if err := b.ensureQueue(ctx, host, "", 0); err != nil {
-		return err
-	}
-	if err := b.consume(ctx, s, host, ""); err != nil {
-		return err
-	}
-	w, err := b.queues.Watch(b.life, tok(host)+".*") // lives until Stop
+	w, err := b.startServing(ctx, s, host)
 	if err != nil {
-		return unavailable(err)
+		b.mu.Lock()
+		if !b.stopped { // the next registration tries again
+			for _, cc := range s.consuming {
+				cc.Stop()
+			}
+			delete(b.served, host)
+		}
+		b.mu.Unlock()
+		return err
 	}
 	b.mu.Lock()
 	if b.stopped {
@@ -52,6 +54,22 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 	b.work.Go(func() { b.watchQueues(w, s, host) })
 	b.mu.Unlock()
 	return nil
+}
+
+// startServing consumes host's queue without a cap and starts watching
+// its queues.
+func (b *Backend) startServing(ctx context.Context, s *served, host string) (jetstream.KeyWatcher, error) {
+	if err := b.ensureQueue(ctx, host, "", 0); err != nil {
+		return nil, err
+	}
+	if err := b.consume(ctx, s, host, ""); err != nil {
+		return nil, err
+	}
+	w, err := b.queues.Watch(b.life, tok(host)+".*") // lives until Stop
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return w, nil
 }
 
 // watchQueues consumes each queue of host as it appears, until the

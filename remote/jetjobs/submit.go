@@ -82,12 +82,12 @@ func (b *Backend) knownProc(ctx context.Context, host, proc string) error {
 	if err != nil {
 		return unavailable(err)
 	}
-	any := false
+	found := false
 	for range lister.Keys() {
-		any = true
+		found = true
 	}
 	_ = lister.Stop()
-	if !any {
+	if !found {
 		return fmt.Errorf("%w: %q", jobs.ErrUnknownHost, host)
 	}
 	return fmt.Errorf("%w: %q on %s", jobs.ErrUnknownProcedure, proc, host)
