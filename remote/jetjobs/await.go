@@ -14,18 +14,26 @@ import (
 // the backend's to the end notices, which carry the ended record, wakes
 // every waiter of a job; a waiter also reads the record again each second
 // without one (a notice lost with a node). Errors: those of Lookup,
-// ctx's. Cost: a round trip at the start.
+// ctx's. Cost: a round trip at the start — none for a job submitted
+// through this backend (the subscription was listening before it was
+// queued, so its notice cannot have been missed).
 func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
 	key := tok(id)
-	for {
-		ch, err := b.waitEnd(key)
-		if err != nil {
+	for first := true; ; first = false {
+		ch, known, err := b.waitEnd(key)
+		switch {
+		case err != nil:
 			return jobs.Record{}, err
+		case known != nil:
+			return *known, nil
 		}
-		r, err := b.Lookup(ctx, id)
-		if err != nil || r.State.Terminal() {
-			b.unwait(key, ch)
-			return r, err
+		var r jobs.Record
+		if !first || !b.isFresh(key) {
+			r, err = b.Lookup(ctx, id)
+			if err != nil || r.State.Terminal() {
+				b.unwait(key, ch)
+				return r, err
+			}
 		}
 		t := time.NewTimer(recheck)
 		select {
@@ -43,27 +51,89 @@ func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
 	}
 }
 
-// waitEnd returns a channel closed at the next end notice of job key,
-// subscribing to the notices on first use.
-func (b *Backend) waitEnd(key string) (chan jobs.Record, error) {
+// Bounds of the notices kept for jobs submitted here: past them, the
+// entries are dropped and Await reads the record instead.
+const (
+	maxFresh = 100_000
+	maxEnded = 4096
+)
+
+// listenEnds subscribes to the end notices, once; the first time it also
+// waits until the server has the subscription. Called by Submit before a
+// job is queued, so that the job's end notice cannot be missed.
+func (b *Backend) listenEnds(ctx context.Context) error {
+	b.mu.Lock()
+	if b.endSub != nil {
+		b.mu.Unlock()
+		return nil
+	}
+	if b.closed {
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	sub, err := b.nc.Subscribe(b.cfg.prefix+".end.*", b.onEnd)
+	if err != nil {
+		b.mu.Unlock()
+		return unavailable(err)
+	}
+	b.endSub = sub
+	b.mu.Unlock()
+	fctx, cancel := context.WithTimeout(ctx, b.cfg.lease)
+	defer cancel()
+	if err := b.nc.FlushWithContext(fctx); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// markFresh records that job key is queued by this backend, with the end
+// notices listened to (false: forget it, its submit failed).
+func (b *Backend) markFresh(key string, on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !on {
+		delete(b.fresh, key)
+		return
+	}
+	if len(b.fresh) >= maxFresh {
+		clear(b.fresh)
+	}
+	b.fresh[key] = struct{}{}
+}
+
+func (b *Backend) isFresh(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.fresh[key]
+	return ok
+}
+
+// waitEnd returns a channel that gets job key's record at its next end
+// notice — or the record itself if the notice came already (a job
+// submitted here) — subscribing to the notices on first use.
+func (b *Backend) waitEnd(key string) (chan jobs.Record, *jobs.Record, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
+	}
+	if r, ok := b.ended[key]; ok {
+		delete(b.ended, key)
+		return nil, &r, nil
 	}
 	if b.endSub == nil {
 		sub, err := b.nc.Subscribe(b.cfg.prefix+".end.*", b.onEnd)
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, nil, unavailable(err)
 		}
-		b.endSub, b.endWait = sub, map[string]map[chan jobs.Record]struct{}{}
+		b.endSub = sub
 	}
 	ch := make(chan jobs.Record, 1)
 	if b.endWait[key] == nil {
 		b.endWait[key] = map[chan jobs.Record]struct{}{}
 	}
 	b.endWait[key][ch] = struct{}{}
-	return ch, nil
+	return ch, nil, nil
 }
 
 func (b *Backend) unwait(key string, ch chan jobs.Record) {
@@ -87,6 +157,15 @@ func (b *Backend) onEnd(m *nats.Msg) {
 	b.mu.Lock()
 	w := b.endWait[key]
 	delete(b.endWait, key)
+	if _, ok := b.fresh[key]; ok {
+		delete(b.fresh, key)
+		if len(w) == 0 { // kept for its first Await
+			if len(b.ended) >= maxEnded {
+				clear(b.ended)
+			}
+			b.ended[key] = env.Job
+		}
+	}
 	b.mu.Unlock()
 	for ch := range w {
 		ch <- env.Job

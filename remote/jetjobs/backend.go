@@ -45,6 +45,8 @@ type Backend struct {
 	watchers []jetstream.KeyWatcher
 	endSub   *nats.Subscription                       // the end notices, once someone awaits
 	endWait  map[string]map[chan jobs.Record]struct{} // the waiters of each job, by its token
+	fresh    map[string]struct{}                      // jobs queued here with endSub listening, until their notice
+	ended    map[string]jobs.Record                   // notices of fresh jobs nobody awaited yet
 }
 
 // served is a host this node runs jobs of: its queues' consumers.
@@ -75,7 +77,8 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 		return nil, unavailable(err)
 	}
 	b := &Backend{cfg: cfg, nc: nc, js: js, served: map[string]*served{},
-		running: map[string]*runningJob{}, known: map[string]bool{}, ensured: map[string]int{}}
+		running: map[string]*runningJob{}, known: map[string]bool{}, ensured: map[string]int{},
+		endWait: map[string]map[chan jobs.Record]struct{}{}, fresh: map[string]struct{}{}, ended: map[string]jobs.Record{}}
 	p := cfg.prefix
 	if b.queue, err = retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
 		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: p + "_queue", Subjects: []string{p + ".run.>"},

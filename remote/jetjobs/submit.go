@@ -34,6 +34,9 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 	if err := b.ensureQueue(ctx, r.Host, r.Queue, r.Concurrency); err != nil {
 		return r, false, err
 	}
+	if err := b.listenEnds(ctx); err != nil {
+		return r, false, err
+	}
 	key := tok(r.ID)
 	rev, err := b.jobsKV.Create(ctx, key, encode(r, 0))
 	if errors.Is(err, jetstream.ErrKeyExists) {
@@ -45,7 +48,9 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 	}
 	msg := &nats.Msg{Subject: b.runSubject(r.Host, r.Queue), Data: encode(r, rev), Header: nats.Header{}}
 	msg.Header.Set(jetstream.MsgIDHeader, r.ID+"@"+strconv.FormatUint(rev, 10))
+	b.markFresh(key, true)
 	if _, err = b.js.PublishMsg(ctx, msg); err != nil {
+		b.markFresh(key, false)
 		// Take the record back: bounded on its own, the caller's ctx may
 		// be what ended.
 		dctx, cancel := context.WithTimeout(context.Background(), time.Second)
