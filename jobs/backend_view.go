@@ -53,8 +53,12 @@ func (j *Job) record() Record {
 }
 
 // refresh reads the job's record from the backend, bounded by
-// DefaultBackendTimeout; on error the last known one.
+// DefaultBackendTimeout; on error the last known one. An ended record is
+// returned as it is: it no longer changes.
 func (j *Job) refresh() (Record, error) {
+	if r := j.record(); r.State.Terminal() {
+		return r, nil
+	}
 	ctx, cancel := context.WithTimeout(j.d.life, DefaultBackendTimeout)
 	defer cancel()
 	r, err := j.d.b.Lookup(ctx, j.id)

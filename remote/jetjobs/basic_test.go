@@ -67,6 +67,10 @@ func TestSubmitHereRunThere(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = result(t, j)
+	listed := c.d.List(jobs.Filter{Host: "web", States: []jobs.State{jobs.Done, jobs.Failed}})
+	if len(listed) != 3 || listed[0].Procedure() != "echo" || listed[2].Procedure() != "fail" {
+		t.Fatalf("List on c: got %d jobs; want 3, by submit time", len(listed))
+	}
 	var re *jobs.RemoteError
 	if !errors.As(err, &re) || re.Type != "error" || re.Message != "failing: boom" || j.Status().State != jobs.Failed {
 		t.Fatalf("fail: got %v (%#v), state %s; want the handler's error, failed", err, re, j.Status().State)
