@@ -73,9 +73,11 @@
 // item: the dispatcher mirrors it into a local actor stream, so Since,
 // Recent, Collected and read timeouts behave as in memory, and several
 // readers on one node cost one consumer. An ordered consumer whose server
-// goes away resumes from the last sequence it delivered; items re-sent
-// out of order are put back in order; missing ones (dropped by the output
-// stream's limits) come as nil.
+// goes away resumes from the last sequence it delivered (and is opened
+// again from there if it stays behind what is stored); items re-sent out
+// of order are put back in order; missing ones (dropped by the output
+// stream's limits) come as nil. A Follow from item n replays the stored
+// items from 0 into the local mirror (O(n) once per mirror).
 //
 // # Cancel and watchdogs
 //

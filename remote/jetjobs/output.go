@@ -38,15 +38,38 @@ func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
 func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) error {
 	subj := b.outSubject(id)
 	lastRead := uint64(0) // the stream sequence of the last message read
-	cons, err := b.out.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}})
-	if err != nil {
-		return unavailable(err)
+	var it jetstream.MessagesContext
+	// open (re)opens the reader after the last message read: nats.go's
+	// ordered consumer resets itself after most faults, but not all (a
+	// server lost at a bad time can leave it stuck).
+	open := func() error {
+		if it != nil {
+			it.Stop()
+			it = nil
+		}
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}}
+		if lastRead > 0 {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, lastRead+1
+		}
+		octx, cancel := context.WithTimeout(ctx, recheck)
+		defer cancel()
+		cons, err := b.out.OrderedConsumer(octx, cfg)
+		if err != nil {
+			return unavailable(err)
+		}
+		if it, err = cons.Messages(jetstream.PullExpiry(pullExpiry)); err != nil { // short pulls: a lost server is noticed soon
+			return unavailable(err)
+		}
+		return nil
 	}
-	it, err := cons.Messages(jetstream.PullExpiry(pullExpiry)) // short pulls: a lost server is noticed soon
-	if err != nil {
-		return unavailable(err)
+	if err := open(); err != nil {
+		return err
 	}
-	defer it.Stop()
+	defer func() {
+		if it != nil {
+			it.Stop()
+		}
+	}()
 	// Items come in order but for one sent again after a failed publish:
 	// those ahead of the next number wait here (a few, briefly).
 	next := uint64(0)
@@ -88,29 +111,46 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 			}
 		}
 	}
-	idleEnded := 0
+	idleEnded, behind := 0, 0
 	for {
+		if it == nil { // a reopen failed: the server is away
+			t := time.NewTimer(recheck / 4)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
+			_ = open()
+			continue
+		}
 		wctx, cancel := context.WithTimeout(ctx, recheck)
 		msg, err := it.Next(jetstream.NextContext(wctx))
+		timedOut := wctx.Err() != nil
 		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case errors.Is(err, jetstream.ErrMsgIteratorClosed):
-			return unavailable(err)
+		case err != nil && !timedOut: // the reader broke: open it again
+			_ = open()
+			continue
 		case err != nil: // nothing for a while
+			// More stored than read: the reader is stuck; if it stays
+			// so, open it again.
+			if last, gerr := b.out.GetLastMsgForSubject(ctx, subj); gerr == nil && last.Sequence > lastRead {
+				if behind++; behind >= 2 {
+					behind = 0
+					_ = open()
+				}
+				continue
+			}
+			// Nothing more stored: done once the job has ended (its end
+			// marker was never written).
 			r, lerr := b.Lookup(ctx, id)
 			if errors.Is(lerr, jobs.ErrNotFound) {
 				return lerr
 			}
 			if lerr == nil && r.State.Terminal() {
-				// Ended, and nothing came: done if the subject holds
-				// nothing past what was read (its end marker was never
-				// written); else the consumer is catching up.
-				last, gerr := b.out.GetLastMsgForSubject(ctx, subj)
-				if gerr == nil && last.Sequence > lastRead {
-					continue
-				}
 				if idleEnded++; idleEnded >= 2 {
 					flushAhead()
 					return nil
@@ -118,7 +158,7 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 			}
 			continue
 		}
-		idleEnded = 0
+		idleEnded, behind = 0, 0
 		if md, err := msg.Metadata(); err == nil {
 			lastRead = md.Sequence.Stream
 		}
