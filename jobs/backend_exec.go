@@ -58,15 +58,19 @@ func (x *Executor) Run(ctx context.Context, r Record, emit func(v any), ended fu
 	d.inflight++
 	d.execs[j] = struct{}{}
 	d.mu.Unlock()
+	cancelled := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		defer close(cancelled)
 		why := context.Cause(ctx)
 		if !errors.Is(why, ErrCancelled) {
 			why = fmt.Errorf("%w: %w", ErrCancelled, why)
 		}
-		j.cancel(why)
+		j.cancel(why) // reports the end (ended) before it returns
 	})
 	o := d.run(j)
-	stop()
+	if !stop() { // the cancel has begun: Run returns after it, and after ended
+		<-cancelled
+	}
 	now := time.Now()
 	var fx ending
 	d.mu.Lock()
