@@ -203,7 +203,8 @@ type ending struct {
 	stop context.CancelCauseFunc
 	why  error
 	out  *actor.Out[any]
-	j    *Job // a backend's job run here, to report its end
+	done chan struct{} // closed after out: whoever sees the end finds the output ended
+	j    *Job          // a backend's job run here, to report its end
 }
 
 func (e ending) run() {
@@ -212,6 +213,9 @@ func (e ending) run() {
 	}
 	if e.out != nil {
 		_ = e.out.Close(nil) // the outcome is Result's; ErrStreamClosed if already closed
+	}
+	if e.done != nil {
+		close(e.done)
 	}
 	if e.j != nil {
 		e.j.reportEnd()
@@ -227,8 +231,7 @@ func (j *Job) endLocked(to State, v any, err error, now time.Time) (ending, bool
 		return ending{}, false
 	}
 	j.state, j.value, j.err, j.ended = to, v, err, now
-	close(j.done)
-	e := ending{stop: j.stop, why: err, out: j.out}
+	e := ending{stop: j.stop, why: err, out: j.out, done: j.done}
 	if j.exec != nil {
 		e.j = j
 	}
