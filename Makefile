@@ -23,9 +23,11 @@ vet:
 demo:
 	$(GO) run ./examples/bank
 
-## demo-jobs: harp's dispatcher on troupe: queues, watchdogs, cancel, followed output, results by id.
+## demo-jobs: harp's dispatcher on troupe: queues, watchdogs, cancel, followed output, results by id;
+## then two nodes sharing their jobs on JetStream (embedded server): submit on one, run on the other.
 demo-jobs:
 	$(GO) run ./examples/jobs
+	cd remote && $(GO) run ./jetjobs/example
 
 ## bench: the peer comparison (troupe vs raw Go vs protoactor-go). COUNT=6 for a full run.
 bench:

@@ -56,6 +56,14 @@ type Dispatcher struct {
 	drained    chan struct{}  // closed once closed and no job is in flight
 	stopping   chan struct{}  // closed once drained: parked runners exit
 
+	b       Backend            // nil: jobs in memory
+	execs   map[*Job]struct{}  // a backend's jobs running here; guarded by mu
+	life    context.Context    // ends when the dispatcher has stopped its jobs
+	endLife context.CancelFunc // ends life
+	viewers sync.WaitGroup     // the goroutines of backend views: Done watchers, output mirrors
+	mirMu   sync.Mutex         // guards mirrors
+	mirrors map[string]*mirror // the outputs of backend jobs followed here, by id
+
 	stopOnce  sync.Once
 	forceOnce sync.Once
 	forced    context.Context    // done once the stop is forced
@@ -90,12 +98,29 @@ func New(rt *troupe.Runtime, opts ...Option) (*Dispatcher, error) {
 		return nil, err
 	}
 	d.forced, d.force = context.WithCancel(context.Background())
+	d.life, d.endLife = context.WithCancel(context.Background())
+	if cfg.backend != nil {
+		d.b, d.execs, d.mirrors = cfg.backend, map[*Job]struct{}{}, map[string]*mirror{}
+		if err := d.b.Attach(&Executor{d}); err != nil {
+			d.outputs.Kill()
+			<-d.outputs.Done()
+			d.endLife()
+			d.force()
+			return nil, fmt.Errorf("jobs: backend: %w", err)
+		}
+	}
 	return d, nil
 }
 
 // Job returns the job with this id: queued, running, or finished and
 // still retained. Errors: ErrNotFound. Safe for concurrent use; O(1).
+// With a backend, a view of its stored record, read now (a round trip,
+// bounded by DefaultBackendTimeout); errors also ErrUnavailable and the
+// backend's.
 func (d *Dispatcher) Job(id string) (*Job, error) {
+	if d.b != nil {
+		return d.lookupView(id)
+	}
 	d.mu.Lock()
 	j := d.jobs[id]
 	d.mu.Unlock()
@@ -154,6 +179,9 @@ func (d *Dispatcher) beginStop() {
 		d.closed = true
 		d.drainedLocked()
 		d.mu.Unlock()
+		if d.b != nil {
+			d.b.Stop()
+		}
 		go func() {
 			defer close(d.done)
 			<-d.drained
@@ -166,6 +194,13 @@ func (d *Dispatcher) beginStop() {
 				d.sweep = nil
 			}
 			d.mu.Unlock()
+			d.mirMu.Lock()
+			d.endLife()
+			d.mirMu.Unlock()
+			d.viewers.Wait()
+			if d.b != nil {
+				_ = d.b.Close()
+			}
 			d.outputs.Kill()
 			<-d.outputs.Done()
 		}()
@@ -185,6 +220,9 @@ func (d *Dispatcher) forceStop() {
 			if !j.isEnded() {
 				live = append(live, j)
 			}
+		}
+		for j := range d.execs {
+			live = append(live, j)
 		}
 		d.mu.Unlock()
 		for _, j := range live {

@@ -115,7 +115,27 @@
 // same (idempotent), else [ErrConflict]. Finished jobs are kept for
 // [Dispatcher.Job] and [Dispatcher.List] within [WithRetention]'s age and
 // count, the oldest dropped first; queued and running jobs always are.
-// Nothing is durable: a dispatcher's jobs die with its process.
+// In memory nothing is durable: a dispatcher's jobs die with its process
+// (see Backends for jobs that outlive it).
+//
+// # Backends
+//
+// [WithBackend] keeps the jobs in a store that several dispatchers share
+// — the remote module's jetjobs package puts them on NATS JetStream — so
+// that any dispatcher submits, the ones where the job's host is
+// registered run it, and any follows, cancels or finds it by id, and a
+// node's death loses no job. The API and the HTTP face stay the same;
+// what changes: a *Job is a view of the stored record (Result values,
+// Args, Info and output items are JSON: json.RawMessage), Status, Cancel,
+// Result, Job and List ask the store (a round trip; bounded by
+// DefaultBackendTimeout where they take no ctx; ErrUnavailable when it
+// cannot be reached), Submit may return ErrUnavailable, a job whose node
+// died while running it ends as failed with ErrWorkerLost, and retention
+// is the store's. The [Backend] interface is the seam: records with
+// create-if-absent and compare-and-set changes checked against the job
+// machine, a queue per host, the output as numbered items, a cancel that
+// reaches the node running the job; the [Executor] it is given runs the
+// jobs handed to this node with the watchdogs above.
 //
 // # HTTP face and client
 //

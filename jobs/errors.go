@@ -74,6 +74,14 @@ var (
 	// ErrCutShort: a RemoteJob's output response ended without its end
 	// line (the connection broke).
 	ErrCutShort = errors.New("jobs: output cut short")
+	// ErrWorkerLost: the node running the job died (or lost its store)
+	// before the job ended, and its lease ran out: the job is failed with
+	// it and not run again (a job runs at most once). Backend only.
+	ErrWorkerLost = errors.New("jobs: worker lost")
+	// ErrUnavailable: the dispatcher's backend could not be reached in
+	// time; what was asked may not have been done (a Submit that returns
+	// it left nothing stored). HTTP 503.
+	ErrUnavailable = errors.New("jobs: backend unavailable")
 )
 
 // RemoteError is an error as the HTTP face sends it and the [Client]
@@ -132,6 +140,8 @@ const (
 	typePanic            = "panic"
 	typeError            = "error"
 	typeDuplicate        = "duplicate"
+	typeWorkerLost       = "worker_lost"
+	typeUnavailable      = "unavailable"
 )
 
 // sentinels lists each sentinel with its wire type, most specific first
@@ -159,6 +169,8 @@ var sentinels = []struct {
 	{ErrExpired, typeExpired},
 	{ErrUnreachable, typeUnreachable},
 	{ErrDuplicate, typeDuplicate},
+	{ErrWorkerLost, typeWorkerLost},
+	{ErrUnavailable, typeUnavailable},
 }
 
 // sentinelOf maps a wire type back to its sentinel.

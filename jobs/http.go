@@ -247,7 +247,14 @@ func jobJSONOf(j *Job) jobJSON {
 	if err != nil {
 		args = nil // args that do not encode are not shown
 	}
-	return jobJSON{Status: j.Status(), Args: args, Info: j.infoRaw}
+	var st Status
+	if j.view != nil { // a view just read (submitted, found, listed): as it is
+		r := j.record()
+		st = r.Status()
+	} else {
+		st = j.Status()
+	}
+	return jobJSON{Status: st, Args: args, Info: j.infoRaw}
 }
 
 func (h *httpFace) job(w http.ResponseWriter, r *http.Request) (*Job, bool) {

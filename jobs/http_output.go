@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -159,6 +160,13 @@ func writeItem(b *bytes.Buffer, f outputFormat, it actor.Item[any]) bool {
 
 // jobError is the outcome error of an ended job, as sent.
 func jobError(j *Job) *RemoteError {
+	if j.view != nil {
+		_, err := j.Result(context.Background(), false)
+		if errors.Is(err, ErrNotFinished) {
+			return nil
+		}
+		return Remote(err)
+	}
 	select {
 	case <-j.done:
 	default:

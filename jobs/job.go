@@ -28,6 +28,8 @@ type Job struct {
 	idle    time.Duration
 	seq     uint64        // submission order
 	done    chan struct{} // closed when the job ends
+	view    *view         // a backend's job: its record; nil for a job in memory
+	exec    *execHooks    // a backend's job run here; nil otherwise
 
 	mu        sync.Mutex // guards the fields down to out
 	state     State
@@ -81,12 +83,24 @@ func (j *Job) Args() any { return j.args }
 func (j *Job) Info() any { return j.info }
 
 // Done is closed when the job has ended (Result then returns at once). It
-// does not block.
-func (j *Job) Done() <-chan struct{} { return j.done }
+// does not block. With a backend, the first call starts a goroutine that
+// awaits the end (ended by the dispatcher's stop).
+func (j *Job) Done() <-chan struct{} {
+	if j.view != nil {
+		j.watchView()
+	}
+	return j.done
+}
 
 // Status returns the job's state and times. It does not block beyond a
-// short critical section; O(1).
+// short critical section; O(1). With a backend it reads the stored record
+// (a round trip, bounded by DefaultBackendTimeout), or returns the last
+// one read if the store cannot be reached.
 func (j *Job) Status() Status {
+	if j.view != nil {
+		r, _ := j.refresh()
+		return r.Status()
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return Status{
@@ -106,6 +120,9 @@ func (j *Job) Status() Status {
 // job ends or ctx does (ErrNotFinished wrapping ctx's cause). Errors
 // also: actor.ErrNilContext. O(1).
 func (j *Job) Result(ctx context.Context, wait bool) (any, error) {
+	if j.view != nil {
+		return j.viewResult(ctx, wait)
+	}
 	select {
 	case <-j.done:
 	default:
@@ -132,8 +149,17 @@ func (j *Job) Result(ctx context.Context, wait bool) (any, error) {
 // Either way the job is cancelled at once (its Result is ErrCancelled);
 // a handler that ignores the cancel keeps its queue slot until it returns
 // (the status says overrunning). A job that has ended is left as it is,
-// and Cancel returns false. It does not block; O(1).
-func (j *Job) Cancel() bool { return j.cancel(ErrCancelled) }
+// and Cancel returns false. It does not block; O(1). With a backend it
+// changes the stored record (compare-and-set: a job that ended meanwhile
+// on another node keeps its end) and asks the node running the job to
+// cancel its context: a few round trips, bounded by
+// DefaultBackendTimeout; false if the store cannot be reached.
+func (j *Job) Cancel() bool {
+	if j.view != nil {
+		return j.viewCancel()
+	}
+	return j.cancel(ErrCancelled)
+}
 
 // cancel ends the job as cancelled with err, if it has not ended.
 func (j *Job) cancel(err error) bool {
@@ -177,7 +203,8 @@ type ending struct {
 	stop context.CancelCauseFunc
 	why  error
 	out  *actor.Out[any]
-	done chan struct{} // closed last: whoever waits for the end finds the output ended too
+	done chan struct{} // closed after out: whoever sees the end finds the output ended
+	j    *Job          // a backend's job run here, to report its end
 }
 
 func (e ending) run() {
@@ -189,6 +216,9 @@ func (e ending) run() {
 	}
 	if e.done != nil {
 		close(e.done)
+	}
+	if e.j != nil {
+		e.j.reportEnd()
 	}
 }
 
@@ -202,6 +232,9 @@ func (j *Job) endLocked(to State, v any, err error, now time.Time) (ending, bool
 	}
 	j.state, j.value, j.err, j.ended = to, v, err, now
 	e := ending{stop: j.stop, why: err, out: j.out, done: j.done}
+	if j.exec != nil {
+		e.j = j
+	}
 	j.stop = nil
 	if e.why == nil {
 		e.why = context.Canceled
@@ -255,6 +288,9 @@ func (j *Job) output() (*actor.Out[any], error) {
 func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
 	if ctx == nil {
 		return nil, actor.ErrNilContext
+	}
+	if j.view != nil {
+		return j.viewFollow(ctx, opts...)
 	}
 	out, err := j.output()
 	if err != nil {

@@ -25,6 +25,7 @@ type config struct {
 	maxQueued   int
 	outItems    int
 	outBytes    int
+	backend     Backend
 	err         error
 }
 
@@ -84,6 +85,8 @@ func WithOutputLimit(items, bytes int) Option {
 		c.outItems, c.outBytes = items, bytes
 	})
 }
+
+var errNilBackend = fmt.Errorf("%w: nil backend", ErrInvalidOption)
 
 func configOf(opts []Option) (config, error) {
 	c := defaults()

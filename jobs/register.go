@@ -258,6 +258,15 @@ func register[S, Q any](d *Dispatcher, h Host[S], name string, sp *spec[Q], opts
 	procs[c.name] = p
 	next[h.name] = &hostEntry{key: he.key, procs: procs}
 	d.reg.Store(&next)
+	if d.b != nil { // after the store: a job handed over at once finds its procedure
+		ctx, cancel := context.WithTimeout(d.life, DefaultBackendTimeout)
+		err := d.b.Serve(ctx, h.name, c.name)
+		cancel()
+		if err != nil {
+			d.reg.Store(&old)
+			return fmt.Errorf("jobs: serve %s/%s: %w", h.name, c.name, err)
+		}
+	}
 	return nil
 }
 

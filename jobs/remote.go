@@ -64,7 +64,7 @@ func statusOf(err error) int {
 		return http.StatusTooManyRequests
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized
-	case errors.Is(err, ErrClosed):
+	case errors.Is(err, ErrClosed), errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrUnknownHost), errors.Is(err, ErrUnknownProcedure), errors.Is(err, ErrBadArgs),
 		errors.Is(err, ErrInvalidID), errors.Is(err, ErrInvalidOption), errors.Is(err, ErrBadRequest),

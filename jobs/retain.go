@@ -17,6 +17,9 @@ type retained struct {
 // the count are dropped now, those past the age when the sweep timer
 // fires. The caller holds d.mu. O(1) amortized.
 func (d *Dispatcher) retainLocked(j *Job, now time.Time) {
+	if j.exec != nil {
+		return // the backend keeps it
+	}
 	d.finished = append(d.finished, retained{j, now})
 	d.evictLocked(now)
 	if d.sweep == nil && !d.swept {
@@ -81,8 +84,13 @@ type Filter struct {
 // List returns the jobs that f selects among the queued, running and
 // retained ones, in the order they were submitted (the most recent Limit
 // of them with a Limit). Safe for concurrent use; O(jobs·log jobs), under
-// the dispatcher's lock for O(jobs).
+// the dispatcher's lock for O(jobs). With a backend, the stored records,
+// by submit time; nil if the store cannot be read within
+// DefaultBackendTimeout.
 func (d *Dispatcher) List(f Filter) []*Job {
+	if d.b != nil {
+		return d.listViews(f)
+	}
 	d.mu.Lock()
 	all := make([]*Job, 0, len(d.jobs))
 	for _, j := range d.jobs {

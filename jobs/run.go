@@ -253,6 +253,9 @@ func copyItems[E any](r *runner, f *actor.Follow[E], out *actor.Out[any]) error 
 			r.idle.Reset(r.j.idle)
 		}
 		_ = out.Send(it.V) // ErrStreamClosed once the job has ended
+		if x := r.j.exec; x != nil && r.ctx.Err() == nil {
+			x.emit(it.V)
+		}
 	}
 	return nil
 }

@@ -42,6 +42,9 @@ func (d *Dispatcher) submit(ctx context.Context, host, procedure string, args an
 	if err != nil {
 		return nil, false, err
 	}
+	if d.b != nil {
+		return d.submitView(ctx, host, procedure, args, cfg)
+	}
 	p, err := d.lookup(host, procedure)
 	if err != nil {
 		return nil, false, err

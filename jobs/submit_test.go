@@ -26,6 +26,7 @@ func TestNewBadOptions(t *testing.T) {
 		{"zero max queued", jobs.WithMaxQueued(0)},
 		{"zero output items", jobs.WithOutputLimit(0, 10)},
 		{"negative output bytes", jobs.WithOutputLimit(10, -1)},
+		{"nil backend", jobs.WithBackend(nil)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := jobs.New(rt, tc.opt)

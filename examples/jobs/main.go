@@ -7,6 +7,11 @@
 // max-exec expiry, a read-timeout expiry, a panic, and a result fetched by
 // id after its job ended.
 //
+// The two-node mode — a dispatcher node and an agent node sharing their
+// jobs on NATS JetStream, with the same dispatcher code plus
+// jobs.WithBackend — lives in the remote module, which alone may import
+// NATS: cd remote && go run ./jetjobs/example (make demo-jobs runs both).
+//
 //	go run ./examples/jobs                     # the demo
 //	go run ./examples/jobs -serve 127.0.0.1:3502
 //	curl -s -XPOST localhost:3502/jobs/ -d '{"host":"localhost","procedure":"logs_for_a_while","args":{"lines":5,"every_ms":500}}'

@@ -1,0 +1,130 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Backend keeps a dispatcher's jobs outside its process, so that several
+// dispatchers — on several machines — share them: any submits, any that
+// has the procedure registered runs it, any follows, cancels or finds it
+// by id. [WithBackend] plugs one into [New]; the remote module's jetjobs
+// package is one on NATS JetStream. Without one, jobs live in memory.
+//
+// The dispatcher calls a Backend from many goroutines at once: its
+// methods must be safe for concurrent use. ctx bounds every blocking
+// method; an unreachable store returns an error wrapping ErrUnavailable,
+// an unknown id one wrapping ErrNotFound.
+type Backend interface {
+	// Attach is called once, by New, with the executor that runs on this
+	// dispatcher the jobs the backend hands it.
+	Attach(x *Executor) error
+	// Serve is called by Register and RegisterStream: this node runs
+	// host's procedure from now on.
+	Serve(ctx context.Context, host, procedure string) error
+	// Submit stores r as a new queued job and enqueues it, or returns the
+	// job that already has r.ID with created false (the dispatcher then
+	// checks for a conflict). Errors: ErrUnknownHost and
+	// ErrUnknownProcedure (no node has it), ErrQueueFull, ErrUnavailable;
+	// on error nothing is left stored.
+	Submit(ctx context.Context, r Record) (stored Record, created bool, err error)
+	// Lookup returns the job's record as of now.
+	Lookup(ctx context.Context, id string) (Record, error)
+	// Await returns the job's record once it has ended.
+	Await(ctx context.Context, id string) (Record, error)
+	// Cancel cancels a queued or running job, wherever it is, and reports
+	// whether it had not ended.
+	Cancel(ctx context.Context, id string) (bool, error)
+	// Output calls yield with the job's output items in order, from the
+	// first kept, live, until the job has ended (nil) or yield returns
+	// false (nil) or ctx ends.
+	Output(ctx context.Context, id string, yield func(OutputItem) bool) error
+	// List returns the records f selects (f.Limit and the order are the
+	// dispatcher's to apply).
+	List(ctx context.Context, f Filter) ([]Record, error)
+	// Stop is called when the dispatcher begins to stop: take no new job
+	// (those handed to Run from now on get ErrClosed back). It must not
+	// wait for running jobs.
+	Stop()
+	// Close releases the backend once the dispatcher's jobs have ended,
+	// and waits for its goroutines.
+	Close() error
+}
+
+// Record is a job as a backend stores it: what was submitted, its state
+// and times, and its outcome. Args, Info and Value are JSON.
+type Record struct {
+	ID          string          `json:"id"`
+	Host        string          `json:"host"`
+	Procedure   string          `json:"procedure"`
+	Queue       string          `json:"queue,omitempty"`
+	Concurrency int             `json:"concurrency,omitempty"`
+	Args        json.RawMessage `json:"args,omitempty"`
+	Info        json.RawMessage `json:"info,omitempty"`
+	MaxExec     time.Duration   `json:"max_exec,omitempty"`
+	ReadTimeout time.Duration   `json:"read_timeout,omitempty"`
+	State       State           `json:"state"`
+	Submitted   time.Time       `json:"submit_time"`
+	Started     time.Time       `json:"start_time,omitzero"`
+	Ended       time.Time       `json:"end_time,omitzero"`
+	Value       json.RawMessage `json:"value,omitempty"`
+	Error       *RemoteError    `json:"error,omitempty"`
+	Node        string          `json:"node,omitempty"` // the node that runs or ran it
+}
+
+// Status is the record's status part.
+func (r *Record) Status() Status {
+	return Status{ID: r.ID, Host: r.Host, Procedure: r.Procedure, Queue: r.Queue, State: r.State,
+		Submitted: r.Submitted, Started: r.Started, Ended: r.Ended}
+}
+
+// Outcome is the record's result as [Job.Result] returns it: its value
+// (JSON) for a done job, else its error as a *RemoteError (which matches
+// this package's sentinels with errors.Is); ErrNotFinished before its end.
+func (r *Record) Outcome() (any, error) {
+	switch {
+	case !r.State.Terminal():
+		return nil, ErrNotFinished
+	case r.State == Done:
+		if len(r.Value) == 0 {
+			return nil, nil
+		}
+		return r.Value, nil
+	case r.Error != nil:
+		return nil, r.Error
+	}
+	return nil, &RemoteError{Type: typeError, Message: "jobs: job " + string(r.State)}
+}
+
+// OutputItem is one item of a job's output as a backend keeps it: its
+// number (from 0) and its JSON value.
+type OutputItem struct {
+	Seq   uint64
+	Value json.RawMessage
+}
+
+// DefaultBackendTimeout bounds the backend calls of the methods that take
+// no ctx ([Dispatcher.Job], [Dispatcher.List], [Job.Status],
+// [Job.Cancel]).
+const DefaultBackendTimeout = 5 * time.Second
+
+// WithBackend keeps the dispatcher's jobs in b instead of in memory
+// (nil: refused with ErrInvalidOption). The dispatcher owns b from New
+// on: it stops and closes it with itself. Jobs are then shared by every
+// dispatcher on the same store: Submit stores and enqueues; the jobs of
+// the hosts registered here run here; [Dispatcher.Job] and List read the
+// store; a *Job is a view of a stored record whose Result value and
+// Follow items are JSON (json.RawMessage), whose Args and Info are JSON
+// too, and whose Status, Cancel and Result ask the store (bounded by
+// DefaultBackendTimeout where they take no ctx). Retention is the
+// backend's (WithRetention does not apply).
+func WithBackend(b Backend) Option {
+	return optionFunc(func(c *config) {
+		if b == nil {
+			c.err = errNilBackend
+			return
+		}
+		c.backend = b
+	})
+}

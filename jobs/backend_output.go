@@ -1,0 +1,72 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// mirror is the output of a backend's job followed on this dispatcher: an
+// actor stream of its own, filled from the backend by one goroutine, so
+// that every reader here gets the actor stream's semantics (Since,
+// Recent, Collected, read timeouts, truncation) and the backend is read
+// once whatever the number of readers. It is dropped from the map when
+// the job's output has ended; its readers keep it.
+type mirror struct{ out *actor.Out[any] }
+
+// viewFollow is Job.Follow with a backend.
+func (j *Job) viewFollow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
+	out, err := j.d.mirrorOf(j.id)
+	if err != nil {
+		return nil, err
+	}
+	return out.Follow(ctx, opts...)
+}
+
+// mirrorOf returns the output mirror of job id, starting one if none runs.
+func (d *Dispatcher) mirrorOf(id string) (*actor.Out[any], error) {
+	d.mirMu.Lock()
+	defer d.mirMu.Unlock()
+	if m := d.mirrors[id]; m != nil {
+		return m.out, nil
+	}
+	if d.life.Err() != nil {
+		return nil, ErrClosed
+	}
+	out, err := d.newOutput()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	m := &mirror{out: out}
+	d.mirrors[id] = m
+	d.viewers.Go(func() { d.pump(id, m) })
+	return out, nil
+}
+
+// pump copies job id's output from the backend into m until it ends (the
+// job's end), or the dispatcher stops. Item numbers are kept: items the
+// backend no longer has (its size limits) are nil in the mirror.
+func (d *Dispatcher) pump(id string, m *mirror) {
+	next := uint64(0)
+	err := d.b.Output(d.life, id, func(it OutputItem) bool {
+		if it.Seq < next {
+			return true // a duplicate
+		}
+		for ; next < it.Seq; next++ {
+			_ = m.out.Send(nil)
+		}
+		next++
+		_ = m.out.Send(it.Value)
+		return true
+	})
+	d.mirMu.Lock()
+	if d.mirrors[id] == m {
+		delete(d.mirrors, id)
+	}
+	d.mirMu.Unlock()
+	if err != nil && d.life.Err() != nil {
+		err = fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	_ = m.out.Close(err)
+}

@@ -1,0 +1,250 @@
+package jobs
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
+)
+
+// view is what a *Job of a backend knows of its record: the last one read.
+type view struct {
+	mu       sync.Mutex // guards rec
+	rec      Record
+	watch    sync.Once // starts the goroutine that closes done at the end
+	doneOnce sync.Once // closes done
+}
+
+// newView returns a *Job that shows record r of the backend.
+func (d *Dispatcher) newView(r Record) *Job {
+	j := &Job{d: d, id: r.ID, host: r.Host, proc: r.Procedure, qname: r.Queue, args: r.Args,
+		infoRaw: r.Info, maxExec: r.MaxExec, idle: r.ReadTimeout, done: make(chan struct{}),
+		state: r.State, submitted: r.Submitted, view: &view{rec: r}}
+	if len(r.Info) > 0 {
+		j.info = r.Info
+	}
+	j.seen(r)
+	return j
+}
+
+// seen keeps r as the job's last known record.
+func (j *Job) seen(r Record) {
+	v := j.view
+	v.mu.Lock()
+	v.rec = r
+	v.mu.Unlock()
+	if r.State.Terminal() {
+		v.doneOnce.Do(func() { close(j.done) })
+	}
+}
+
+// record returns the job's last known record.
+func (j *Job) record() Record {
+	j.view.mu.Lock()
+	defer j.view.mu.Unlock()
+	return j.view.rec
+}
+
+// refresh reads the job's record from the backend, bounded by
+// DefaultBackendTimeout; on error the last known one. An ended record is
+// returned as it is: it no longer changes.
+func (j *Job) refresh() (Record, error) {
+	if r := j.record(); r.State.Terminal() {
+		return r, nil
+	}
+	ctx, cancel := context.WithTimeout(j.d.life, DefaultBackendTimeout)
+	defer cancel()
+	r, err := j.d.b.Lookup(ctx, j.id)
+	if err != nil {
+		return j.record(), err
+	}
+	j.seen(r)
+	return r, nil
+}
+
+// watchView starts, once, a goroutine that closes done when the job ends
+// (or when the dispatcher stops).
+func (j *Job) watchView() {
+	j.view.watch.Do(func() {
+		d := j.d
+		if !d.goView(func() {
+			if r, err := d.b.Await(d.life, j.id); err == nil {
+				j.seen(r)
+			}
+		}) {
+			return
+		}
+	})
+}
+
+// goView runs f on a goroutine the dispatcher waits for as it stops;
+// false if it has stopped.
+func (d *Dispatcher) goView(f func()) bool {
+	d.mirMu.Lock()
+	defer d.mirMu.Unlock()
+	if d.life.Err() != nil {
+		return false
+	}
+	d.viewers.Go(f)
+	return true
+}
+
+func (j *Job) viewResult(ctx context.Context, wait bool) (any, error) {
+	if !wait {
+		r, err := j.refresh()
+		if err != nil && !r.State.Terminal() {
+			return nil, err
+		}
+		return r.Outcome()
+	}
+	if ctx == nil {
+		return nil, actor.ErrNilContext
+	}
+	if r := j.record(); r.State.Terminal() {
+		return r.Outcome()
+	}
+	r, err := j.d.b.Await(ctx, j.id)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNotFinished, context.Cause(ctx))
+		}
+		return nil, err
+	}
+	j.seen(r)
+	return r.Outcome()
+}
+
+func (j *Job) viewCancel() bool {
+	ctx, cancel := context.WithTimeout(j.d.life, DefaultBackendTimeout)
+	defer cancel()
+	ok, err := j.d.b.Cancel(ctx, j.id)
+	return err == nil && ok
+}
+
+// lookupView is Dispatcher.Job with a backend.
+func (d *Dispatcher) lookupView(id string) (*Job, error) {
+	if err := validID(id); err != nil {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	ctx, cancel := context.WithTimeout(d.life, DefaultBackendTimeout)
+	defer cancel()
+	r, err := d.b.Lookup(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return d.newView(r), nil
+}
+
+// listViews is Dispatcher.List with a backend: by submit time.
+func (d *Dispatcher) listViews(f Filter) []*Job {
+	ctx, cancel := context.WithTimeout(d.life, DefaultBackendTimeout)
+	defer cancel()
+	recs, err := d.b.List(ctx, f)
+	if err != nil {
+		return nil
+	}
+	all := make([]*Job, 0, len(recs))
+	for _, r := range recs {
+		if len(f.States) == 0 || slices.Contains(f.States, r.State) {
+			all = append(all, d.newView(r))
+		}
+	}
+	slices.SortFunc(all, func(a, b *Job) int {
+		return cmp.Or(a.submitted.Compare(b.submitted), cmp.Compare(a.id, b.id))
+	})
+	if f.Limit > 0 && len(all) > f.Limit {
+		all = all[len(all)-f.Limit:]
+	}
+	return all
+}
+
+// submitView is Submit with a backend.
+func (d *Dispatcher) submitView(ctx context.Context, host, procedure string, args any, cfg submitConfig) (*Job, bool, error) {
+	if d.closing() {
+		return nil, false, ErrClosed
+	}
+	if engine.ValidName(host) != nil {
+		return nil, false, fmt.Errorf("%w: %q", ErrUnknownHost, host)
+	}
+	if engine.ValidName(procedure) != nil {
+		return nil, false, fmt.Errorf("%w: %q on %s", ErrUnknownProcedure, procedure, host)
+	}
+	raw, err := d.argsJSON(host, procedure, args)
+	if err != nil {
+		return nil, false, err
+	}
+	for {
+		id := cfg.id
+		if id == "" {
+			id = d.idBase + fmt.Sprint(d.idSeq.Add(1))
+		}
+		r := Record{ID: id, Host: host, Procedure: procedure, Queue: cfg.queue, Concurrency: cfg.concurrency,
+			Args: raw, Info: cfg.infoJSON, MaxExec: cfg.maxExec, ReadTimeout: cfg.readIdle,
+			State: Queued, Submitted: time.Now()}
+		stored, created, err := d.b.Submit(ctx, r)
+		switch {
+		case err != nil:
+			return nil, false, err
+		case created:
+			j := d.newView(stored)
+			j.info = cfg.info
+			return j, true, nil
+		case cfg.id == "":
+			continue // a generated id met another node's: draw again
+		case stored.Host != host || stored.Procedure != procedure || !bytes.Equal(compact(stored.Args), raw):
+			return nil, false, fmt.Errorf("%w: %q", ErrConflict, id)
+		}
+		return d.newView(stored), false, nil
+	}
+}
+
+// argsJSON returns args as compact JSON: checked against the procedure's
+// type if it is registered here.
+func (d *Dispatcher) argsJSON(host, procedure string, args any) (json.RawMessage, error) {
+	var raw []byte
+	switch a := args.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		raw = a
+	case []byte:
+		raw = a
+	}
+	if p, err := d.lookup(host, procedure); err == nil {
+		a, err := p.args(args)
+		if err != nil {
+			return nil, err
+		}
+		if raw == nil {
+			if raw, err = json.Marshal(a); err != nil {
+				return nil, fmt.Errorf("%w: %s/%s: %w", ErrBadArgs, host, procedure, err)
+			}
+		}
+	} else if raw == nil {
+		if raw, err = json.Marshal(args); err != nil {
+			return nil, fmt.Errorf("%w: %s/%s: %w", ErrBadArgs, host, procedure, err)
+		}
+	}
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("%w: %s/%s: not JSON", ErrBadArgs, host, procedure)
+	}
+	return compact(raw), nil
+}
+
+func compact(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
+	}
+	var c bytes.Buffer
+	if json.Compact(&c, b) != nil {
+		return b
+	}
+	return c.Bytes()
+}

@@ -1,0 +1,173 @@
+package jetjobs
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// Await returns job id's record once it has ended. One subscription of
+// the backend's to the end notices, which carry the ended record, wakes
+// every waiter of a job; a waiter also reads the record again each second
+// without one (a notice lost with a node). Errors: those of Lookup,
+// ctx's. Cost: a round trip at the start — none for a job submitted
+// through this backend (the subscription was listening before it was
+// queued, so its notice cannot have been missed).
+func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
+	key := tok(id)
+	for first := true; ; first = false {
+		ch, known, err := b.waitEnd(key)
+		switch {
+		case err != nil:
+			return jobs.Record{}, err
+		case known != nil:
+			return *known, nil
+		}
+		var r jobs.Record
+		if !first || !b.isFresh(key) {
+			r, err = b.Lookup(ctx, id)
+			if err != nil || r.State.Terminal() {
+				b.unwait(key, ch)
+				return r, err
+			}
+		}
+		t := time.NewTimer(recheck)
+		select {
+		case end := <-ch: // the notice carries the record
+			t.Stop()
+			return end, nil
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+		b.unwait(key, ch)
+		if ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+	}
+}
+
+// Bounds of the notices kept for jobs submitted here: past them, the
+// entries are dropped and Await reads the record instead.
+const (
+	maxFresh = 100_000
+	maxEnded = 4096
+)
+
+// listenEnds subscribes to the end notices, once; the first time it also
+// waits until the server has the subscription. Called by Submit before a
+// job is queued, so that the job's end notice cannot be missed.
+func (b *Backend) listenEnds(ctx context.Context) error {
+	b.mu.Lock()
+	if b.endSub != nil {
+		b.mu.Unlock()
+		return nil
+	}
+	if b.closed {
+		b.mu.Unlock()
+		return ErrClosed
+	}
+	sub, err := b.nc.Subscribe(b.cfg.prefix+".end.*", b.onEnd)
+	if err != nil {
+		b.mu.Unlock()
+		return unavailable(err)
+	}
+	b.endSub = sub
+	b.mu.Unlock()
+	fctx, cancel := context.WithTimeout(ctx, b.cfg.lease)
+	defer cancel()
+	if err := b.nc.FlushWithContext(fctx); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// markFresh records that job key is queued by this backend, with the end
+// notices listened to (false: forget it, its submit failed).
+func (b *Backend) markFresh(key string, on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !on {
+		delete(b.fresh, key)
+		return
+	}
+	if len(b.fresh) >= maxFresh {
+		clear(b.fresh)
+	}
+	b.fresh[key] = struct{}{}
+}
+
+func (b *Backend) isFresh(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.fresh[key]
+	return ok
+}
+
+// waitEnd returns a channel that gets job key's record at its next end
+// notice — or the record itself if the notice came already (a job
+// submitted here) — subscribing to the notices on first use.
+func (b *Backend) waitEnd(key string) (chan jobs.Record, *jobs.Record, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, nil, ErrClosed
+	}
+	if r, ok := b.ended[key]; ok {
+		delete(b.ended, key)
+		return nil, &r, nil
+	}
+	if b.endSub == nil {
+		sub, err := b.nc.Subscribe(b.cfg.prefix+".end.*", b.onEnd)
+		if err != nil {
+			return nil, nil, unavailable(err)
+		}
+		b.endSub = sub
+	}
+	ch := make(chan jobs.Record, 1)
+	if b.endWait[key] == nil {
+		b.endWait[key] = map[chan jobs.Record]struct{}{}
+	}
+	b.endWait[key][ch] = struct{}{}
+	return ch, nil, nil
+}
+
+func (b *Backend) unwait(key string, ch chan jobs.Record) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if w := b.endWait[key]; w != nil {
+		delete(w, ch)
+		if len(w) == 0 {
+			delete(b.endWait, key)
+		}
+	}
+}
+
+// onEnd wakes the waiters of the job a notice is about.
+func (b *Backend) onEnd(m *nats.Msg) {
+	key := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
+	env, err := decode(m.Subject, m.Data)
+	if err != nil || !env.Job.State.Terminal() {
+		return // a notice of another version: its waiters read the record at their recheck
+	}
+	b.mu.Lock()
+	w := b.endWait[key]
+	delete(b.endWait, key)
+	if _, ok := b.fresh[key]; ok {
+		delete(b.fresh, key)
+		if len(w) == 0 { // kept for its first Await
+			if len(b.ended) >= maxEnded {
+				clear(b.ended)
+			}
+			b.ended[key] = env.Job
+		}
+	}
+	b.mu.Unlock()
+	for ch := range w {
+		ch <- env.Job
+	}
+}

@@ -1,0 +1,214 @@
+package jetjobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// Backend is a jobs.Backend on NATS JetStream: give it to jobs.New with
+// jobs.WithBackend, one per dispatcher. Safe for concurrent use.
+//
+// Goroutines: per host served, a watcher of its queues and a consumer of
+// each (nats.go's); per job running here, one that runs it and one that
+// refreshes its lease; a cancel subscription's. The dispatcher's stop
+// ends them all (Stop, then Close).
+type Backend struct {
+	cfg    config
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	queue  jetstream.Stream
+	out    jetstream.Stream
+	jobsKV jetstream.KeyValue
+	procs  jetstream.KeyValue
+	queues jetstream.KeyValue
+	x      *jobs.Executor
+	life   context.Context // ends at Close
+	end    context.CancelFunc
+	work   sync.WaitGroup // the goroutines that run jobs, and the watchers
+
+	mu       sync.Mutex // guards the fields below
+	stopped  bool
+	closed   bool
+	cancel   *nats.Subscription
+	served   map[string]*served     // by host
+	running  map[string]*runningJob // jobs running here, by id
+	known    map[string]bool        // procKeys known to exist
+	ensured  map[string]int         // queueKeys whose consumer has this concurrency
+	watchers []jetstream.KeyWatcher
+	endSub   *nats.Subscription                       // the end notices, once someone awaits
+	endWait  map[string]map[chan jobs.Record]struct{} // the waiters of each job, by its token
+	fresh    map[string]struct{}                      // jobs queued here with endSub listening, until their notice
+	ended    map[string]jobs.Record                   // notices of fresh jobs nobody awaited yet
+}
+
+// served is a host this node runs jobs of: its queues' consumers.
+type served struct {
+	consuming map[string]jetstream.ConsumeContext // by consumer name
+}
+
+var _ jobs.Backend = (*Backend)(nil)
+
+// New connects to the streams and buckets of the jobs on nc's JetStream,
+// creating or updating them as configured by opts ([WithPrefix],
+// [WithNode], [WithLease], [WithRetention], [WithMaxQueued],
+// [WithReplicas], [WithMemoryStorage]). It starts no goroutine until its
+// dispatcher attaches it. The connection stays the caller's: close it
+// after the dispatcher. Blocks for a few round trips (more while a
+// JetStream cluster elects its leaders); ctx bounds it. Errors:
+// ErrNilConn, ErrInvalidOption, jobs.ErrUnavailable.
+func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
+	if nc == nil {
+		return nil, ErrNilConn
+	}
+	cfg, err := configOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	b := &Backend{cfg: cfg, nc: nc, js: js, served: map[string]*served{},
+		running: map[string]*runningJob{}, known: map[string]bool{}, ensured: map[string]int{},
+		endWait: map[string]map[chan jobs.Record]struct{}{}, fresh: map[string]struct{}{}, ended: map[string]jobs.Record{}}
+	p := cfg.prefix
+	if b.queue, err = retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: p + "_queue", Subjects: []string{p + ".run.>"},
+			Retention: jetstream.WorkQueuePolicy, Storage: cfg.storage, Replicas: cfg.replicas,
+			MaxAge: cfg.age, MaxBytes: cfg.bytes, MaxMsgsPerSubject: cfg.maxQueued,
+			Discard: jetstream.DiscardNew, DiscardNewPerSubject: true, Duplicates: min(cfg.age, 2*time.Minute)})
+	}); err != nil {
+		return nil, unavailable(fmt.Errorf("queue stream: %w", err))
+	}
+	if b.out, err = retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: p + "_out", Subjects: []string{p + ".out.>"},
+			Storage: cfg.storage, Replicas: cfg.replicas, MaxAge: cfg.age, MaxBytes: cfg.bytes,
+			Discard: jetstream.DiscardOld})
+	}); err != nil {
+		return nil, unavailable(fmt.Errorf("output stream: %w", err))
+	}
+	if _, err = retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: p + "_dead", Subjects: []string{p + ".dead.>"},
+			Storage: cfg.storage, Replicas: cfg.replicas, MaxAge: cfg.age, MaxBytes: cfg.bytes,
+			Discard: jetstream.DiscardOld})
+	}); err != nil {
+		return nil, unavailable(fmt.Errorf("dead-letter stream: %w", err))
+	}
+	bucket := func(name string, ttl time.Duration) (jetstream.KeyValue, error) {
+		return retry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+			return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: p + "_" + name, History: 1,
+				TTL: ttl, MaxBytes: cfg.bytes, Storage: cfg.storage, Replicas: cfg.replicas})
+		})
+	}
+	if b.jobsKV, err = bucket("jobs", cfg.age); err != nil {
+		return nil, unavailable(fmt.Errorf("jobs bucket: %w", err))
+	}
+	if b.procs, err = bucket("procs", 0); err != nil {
+		return nil, unavailable(fmt.Errorf("procedures bucket: %w", err))
+	}
+	if b.queues, err = bucket("queues", 0); err != nil {
+		return nil, unavailable(fmt.Errorf("queues bucket: %w", err))
+	}
+	b.life, b.end = context.WithCancel(context.Background())
+	return b, nil
+}
+
+// retry runs f with a one-second bound per attempt until it succeeds, ctx
+// ends, or it fails otherwise than by timing out: a request lost while a
+// JetStream cluster elects a leader is never answered.
+func retry[T any](ctx context.Context, f func(context.Context) (T, error)) (T, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		v, err := f(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return v, err
+		}
+	}
+}
+
+// Node is this node's name in job records.
+func (b *Backend) Node() string { return b.cfg.node }
+
+// Attach is called by jobs.New: it subscribes to the cancel requests for
+// the jobs this node will run.
+func (b *Backend) Attach(x *jobs.Executor) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.x != nil {
+		return fmt.Errorf("%w: attached to a dispatcher already", ErrInvalidOption)
+	}
+	sub, err := b.nc.Subscribe(b.cancelSubject(b.cfg.node), b.onCancel)
+	if err != nil {
+		return unavailable(err)
+	}
+	b.x, b.cancel = x, sub
+	return nil
+}
+
+// Stop is called as the dispatcher begins to stop: no new job is taken
+// (the consumers drain; a job message delivered meanwhile is handed back
+// at once, for another node), and the queue watchers stop.
+func (b *Backend) Stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.stopped {
+		return
+	}
+	b.stopped = true
+	for _, w := range b.watchers {
+		_ = w.Stop()
+	}
+	for _, s := range b.served {
+		for _, cc := range s.consuming {
+			cc.Drain()
+		}
+	}
+}
+
+// Close is called by the dispatcher once its jobs have ended: it waits
+// for the consumers and the goroutines of the jobs run here, and ends the
+// cancel subscription. Idempotent.
+func (b *Backend) Close() error {
+	b.Stop()
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	var ccs []jetstream.ConsumeContext
+	for _, s := range b.served {
+		for _, cc := range s.consuming {
+			ccs = append(ccs, cc)
+		}
+	}
+	b.mu.Unlock()
+	for _, cc := range ccs {
+		select {
+		case <-cc.Closed():
+		case <-time.After(b.cfg.lease):
+			cc.Stop()
+			<-cc.Closed()
+		}
+	}
+	b.work.Wait()
+	b.end()
+	b.mu.Lock()
+	subs := []*nats.Subscription{b.cancel, b.endSub}
+	b.mu.Unlock()
+	for _, sub := range subs {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
+	}
+	return nil
+}

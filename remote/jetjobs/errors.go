@@ -1,0 +1,38 @@
+package jetjobs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. The backend's other refusals are the jobs package's
+// (jobs.ErrNotFound, jobs.ErrUnavailable, jobs.ErrQueueFull, …), wrapped.
+var (
+	// ErrVersion: a stored record or job message of a format version this
+	// code does not know (written by a newer release). Lookup returns a
+	// *VersionError wrapping it; a runner dead-letters such a message.
+	ErrVersion = errors.New("jetjobs: unknown record version")
+	// ErrMalformed: a job message that does not decode (its data, its
+	// subject). A runner dead-letters it and goes on.
+	ErrMalformed = errors.New("jetjobs: malformed job message")
+	// ErrClosed: the backend has been closed (its dispatcher stopped).
+	ErrClosed = errors.New("jetjobs: closed")
+	// ErrNilConn: New was given no NATS connection.
+	ErrNilConn = errors.New("jetjobs: nil connection")
+	// ErrInvalidOption: an option out of range.
+	ErrInvalidOption = errors.New("jetjobs: invalid option")
+)
+
+// VersionError is a record of a format version this code does not know.
+type VersionError struct {
+	Key     string // its key in the jobs bucket, or the message's subject
+	Version int
+}
+
+// Error names the record and both versions.
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("jetjobs: %s: record version %d (this code knows %d)", e.Key, e.Version, version)
+}
+
+// Unwrap makes a VersionError match ErrVersion.
+func (e *VersionError) Unwrap() error { return ErrVersion }

@@ -1,0 +1,145 @@
+package jetjobs
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+)
+
+// Defaults of New.
+const (
+	DefaultPrefix    = "jobs"
+	DefaultLease     = 30 * time.Second
+	DefaultAge       = 24 * time.Hour // records, outputs and dead letters are kept this long
+	DefaultBytes     = 1 << 30        // and each stream or bucket holds at most this many bytes
+	DefaultMaxQueued = 10_000         // messages per host and queue, waiting or running
+)
+
+// Option configures New.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	prefix    string
+	node      string
+	lease     time.Duration
+	age       time.Duration
+	bytes     int64
+	maxQueued int64
+	replicas  int
+	storage   jetstream.StorageType
+	err       error
+}
+
+var prefixRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+// WithPrefix names the streams, buckets and subjects (default
+// DefaultPrefix): nodes share jobs when they share a prefix. 1 to 32
+// letters, digits, '-' or '_'.
+func WithPrefix(p string) Option {
+	return optionFunc(func(c *config) {
+		if !prefixRe.MatchString(p) {
+			c.err = fmt.Errorf("%w: prefix %q", ErrInvalidOption, p)
+			return
+		}
+		c.prefix = p
+	})
+}
+
+// WithNode names this node in job records and cancel requests (default:
+// a unique id; give remote.Node's ID()). Must be unique among live
+// nodes.
+func WithNode(name string) Option {
+	return optionFunc(func(c *config) {
+		if name == "" {
+			c.err = fmt.Errorf("%w: empty node name", ErrInvalidOption)
+			return
+		}
+		c.node = name
+	})
+}
+
+// WithLease sets how long a running job's node may stay silent before
+// the job counts as lost (default DefaultLease; ≥ 100 ms): the queue
+// consumers' AckWait. A node refreshes the lease of each job it runs a
+// third of a lease apart (an in-progress ack). A node that dies while
+// running a job: the job is failed with jobs.ErrWorkerLost a lease after
+// its last refresh, by the next node that serves its host.
+func WithLease(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d < 100*time.Millisecond {
+			c.err = fmt.Errorf("%w: lease %v < 100ms", ErrInvalidOption, d)
+			return
+		}
+		c.lease = d
+	})
+}
+
+// WithRetention bounds the storage: job records, outputs and dead letters
+// are dropped age after their last write, and each stream or bucket holds
+// at most bytes bytes, the oldest dropped first (defaults DefaultAge,
+// DefaultBytes; both > 0). A job is found by id until its record is
+// dropped, then jobs.ErrNotFound. age must exceed the longest a job waits
+// plus runs: a running job's node rewrites its record every lease, but a
+// queued one whose record is dropped is dead-lettered when it comes up.
+func WithRetention(age time.Duration, bytes int64) Option {
+	return optionFunc(func(c *config) {
+		if age <= 0 || bytes <= 0 {
+			c.err = fmt.Errorf("%w: retention %v, %d bytes: both must be > 0", ErrInvalidOption, age, bytes)
+			return
+		}
+		c.age, c.bytes = age, bytes
+	})
+}
+
+// WithMaxQueued bounds the jobs of each host and queue held in the queue
+// stream, waiting or running (default DefaultMaxQueued; > 0): a Submit
+// beyond it fails with jobs.ErrQueueFull, cluster-wide.
+func WithMaxQueued(n int) Option {
+	return optionFunc(func(c *config) {
+		if n <= 0 {
+			c.err = fmt.Errorf("%w: max queued %d must be > 0", ErrInvalidOption, n)
+			return
+		}
+		c.maxQueued = int64(n)
+	})
+}
+
+// WithReplicas keeps every stream and bucket on n servers of a JetStream
+// cluster (default 1; 1 to 5), so that jobs survive the loss of servers.
+func WithReplicas(n int) Option {
+	return optionFunc(func(c *config) {
+		if n < 1 || n > 5 {
+			c.err = fmt.Errorf("%w: replicas %d", ErrInvalidOption, n)
+			return
+		}
+		c.replicas = n
+	})
+}
+
+// WithMemoryStorage keeps the streams and buckets in the servers' memory
+// instead of on disk (the default): faster, lost with the servers.
+func WithMemoryStorage() Option {
+	return optionFunc(func(c *config) { c.storage = jetstream.MemoryStorage })
+}
+
+func configOf(opts []Option) (config, error) {
+	c := config{prefix: DefaultPrefix, node: nuid.Next(), lease: DefaultLease, age: DefaultAge,
+		bytes: DefaultBytes, maxQueued: DefaultMaxQueued, replicas: 1, storage: jetstream.FileStorage}
+	for _, o := range opts {
+		if o == nil {
+			return c, fmt.Errorf("%w: nil option", ErrInvalidOption)
+		}
+		o.apply(&c)
+		if c.err != nil {
+			return c, c.err
+		}
+	}
+	return c, nil
+}

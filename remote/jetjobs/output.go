@@ -1,0 +1,212 @@
+package jetjobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// recheck is how long Await and Output wait for news before they read the
+// job's record again (a notice lost with a node, or an end marker never
+// written, costs at most this).
+const recheck = time.Second
+
+// Lookup returns job id's record. Errors: jobs.ErrNotFound (never
+// submitted, or past its retention), *VersionError, jobs.ErrUnavailable.
+// One round trip.
+func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
+	r, _, err := b.get(ctx, id)
+	return r, err
+}
+
+// Output reads job id's output with an ordered consumer of its subject,
+// from its first item kept, and calls yield with each item until the end
+// marker (nil), yield's false (nil) or ctx's end. The ordered consumer
+// resumes after its server restarts from the last sequence it delivered:
+// no item is lost or repeated. If the end marker never comes (the node
+// that ended the job died in between), the job's ended record ends the
+// output after two idle rechecks. Errors: jobs.ErrNotFound (no record
+// any more), jobs.ErrUnavailable, ctx's.
+func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) error {
+	subj := b.outSubject(id)
+	lastRead := uint64(0) // the stream sequence of the last message read
+	var it jetstream.MessagesContext
+	// open (re)opens the reader after the last message read: nats.go's
+	// ordered consumer resets itself after most faults, but not all (a
+	// server lost at a bad time can leave it stuck).
+	open := func() error {
+		if it != nil {
+			it.Stop()
+			it = nil
+		}
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}}
+		if lastRead > 0 {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, lastRead+1
+		}
+		octx, cancel := context.WithTimeout(ctx, recheck)
+		defer cancel()
+		cons, err := b.out.OrderedConsumer(octx, cfg)
+		if err != nil {
+			return unavailable(err)
+		}
+		if it, err = cons.Messages(jetstream.PullExpiry(pullExpiry)); err != nil { // short pulls: a lost server is noticed soon
+			return unavailable(err)
+		}
+		return nil
+	}
+	if err := open(); err != nil {
+		return err
+	}
+	defer func() {
+		if it != nil {
+			it.Stop()
+		}
+	}()
+	// Items come in order but for one sent again after a failed publish:
+	// those ahead of the next number wait here (a few, briefly).
+	next := uint64(0)
+	ahead := map[uint64][]byte{}
+	deliver := func(seq uint64, v []byte) bool {
+		if seq < next {
+			return true // stored twice
+		}
+		if seq > next {
+			ahead[seq] = v
+			if len(ahead) <= maxInFlight {
+				return true
+			}
+			seq = min(slices.Min(slices.Collect(maps.Keys(ahead))), seq) // give up on the gap
+			v = ahead[seq]
+		}
+		delete(ahead, seq)
+		next = seq + 1
+		if !yield(jobs.OutputItem{Seq: seq, Value: v}) {
+			return false
+		}
+		for {
+			w, ok := ahead[next]
+			if !ok {
+				return true
+			}
+			delete(ahead, next)
+			if !yield(jobs.OutputItem{Seq: next, Value: w}) {
+				return false
+			}
+			next++
+		}
+	}
+	flushAhead := func() {
+		keys := slices.Sorted(maps.Keys(ahead))
+		for _, k := range keys {
+			if !yield(jobs.OutputItem{Seq: k, Value: ahead[k]}) {
+				return
+			}
+		}
+	}
+	idleEnded, behind := 0, 0
+	for {
+		if it == nil { // a reopen failed: the server is away
+			t := time.NewTimer(recheck / 4)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			}
+			_ = open()
+			continue
+		}
+		wctx, cancel := context.WithTimeout(ctx, recheck)
+		msg, err := it.Next(jetstream.NextContext(wctx))
+		timedOut := wctx.Err() != nil
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case err != nil && !timedOut: // the reader broke: open it again
+			_ = open()
+			continue
+		case err != nil: // nothing for a while
+			// More stored than read: the reader is stuck; if it stays
+			// so, open it again.
+			if last, gerr := b.out.GetLastMsgForSubject(ctx, subj); gerr == nil && last.Sequence > lastRead {
+				if behind++; behind >= 2 {
+					behind = 0
+					_ = open()
+				}
+				continue
+			}
+			// Nothing more stored: done once the job has ended (its end
+			// marker was never written).
+			r, lerr := b.Lookup(ctx, id)
+			if errors.Is(lerr, jobs.ErrNotFound) {
+				return lerr
+			}
+			if lerr == nil && r.State.Terminal() {
+				if idleEnded++; idleEnded >= 2 {
+					flushAhead()
+					return nil
+				}
+			}
+			continue
+		}
+		idleEnded, behind = 0, 0
+		if md, err := msg.Metadata(); err == nil {
+			lastRead = md.Sequence.Stream
+		}
+		h := msg.Headers()
+		if h.Get(hdrEnd) != "" {
+			flushAhead()
+			return nil
+		}
+		seq, perr := strconv.ParseUint(h.Get(hdrSeq), 10, 64)
+		if perr != nil {
+			continue // not an item of ours
+		}
+		if !deliver(seq, msg.Data()) {
+			return nil
+		}
+	}
+}
+
+// List returns the records f selects by queue, host and procedure (the
+// dispatcher filters states and applies the limit): it reads the whole
+// bucket with one watcher. O(jobs retained).
+func (b *Backend) List(ctx context.Context, f jobs.Filter) ([]jobs.Record, error) {
+	w, err := b.jobsKV.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer func() { _ = w.Stop() }()
+	var out []jobs.Record
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, unavailable(ctx.Err())
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, unavailable(fmt.Errorf("jetjobs: list: watcher stopped"))
+			}
+			if e == nil {
+				return out, nil
+			}
+			env, err := decode(e.Key(), e.Value())
+			if err != nil {
+				continue // a record of another version is not listed
+			}
+			r := env.Job
+			if (f.Queue == "" || r.Queue == f.Queue) && (f.Host == "" || r.Host == f.Host) &&
+				(f.Procedure == "" || r.Procedure == f.Procedure) {
+				out = append(out, r)
+			}
+		}
+	}
+}

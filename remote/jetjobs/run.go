@@ -1,0 +1,286 @@
+package jetjobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// Running a job, and the rule for a node that dies while it runs one.
+//
+// A job message stays in its queue, unacknowledged, from its delivery to
+// this node until the job's handler has really returned: it holds one of
+// its queue consumer's MaxAckPending slots meanwhile, so a queue's
+// concurrency holds across the cluster even for handlers that overrun a
+// cancel. The node refreshes the message's lease (an in-progress ack) and
+// rewrites the job's record (its retention) a third of a lease apart.
+//
+// The runner marks the record running (compare-and-set from queued) with
+// its start time and node before it runs the job. A job runs at most
+// once (harp's rule): if its message comes again — its node died, or was
+// cut off for longer than a lease — and the record says running, the job
+// is failed with jobs.ErrWorkerLost by the node that gets it, and never
+// run again. A record still queued (the first node died before marking
+// it) runs; an ended one is acknowledged and dropped.
+
+// Headers of output messages.
+const (
+	hdrSeq    = "Jobs-Seq"    // an item's number
+	hdrEnd    = "Jobs-End"    // the end marker
+	hdrReason = "Jobs-Reason" // a dead letter's reason
+	hdrFrom   = "Jobs-Subject"
+)
+
+// take is the queue consumers' handler: each job runs on a goroutine of
+// its own.
+func (b *Backend) take(msg jetstream.Msg) {
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		_ = msg.Nak() // for another node
+		return
+	}
+	b.work.Add(1)
+	b.mu.Unlock()
+	go func() {
+		defer b.work.Done()
+		b.handle(msg)
+	}()
+}
+
+// storeCtx bounds a store operation of a runner.
+func (b *Backend) storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), b.cfg.lease)
+}
+
+// handle runs the job of msg, or settles it.
+func (b *Backend) handle(msg jetstream.Msg) {
+	host, queue, ok := b.parseRun(msg.Subject())
+	env, err := decode(msg.Subject(), msg.Data())
+	switch {
+	case !ok:
+		err = fmt.Errorf("%w: subject %q", ErrMalformed, msg.Subject())
+	case err == nil && (env.Job.Host != host || env.Job.Queue != queue):
+		err = fmt.Errorf("%w: job %q of %s/%s on subject %q", ErrMalformed, env.Job.ID, env.Job.Host, env.Job.Queue, msg.Subject())
+	}
+	if err != nil {
+		b.deadLetter(msg, err)
+		return
+	}
+	if rj := b.runningJob(env.Job.ID); rj != nil {
+		rj.redelivered(msg) // its consumer's leader changed: the run goes on here
+		return
+	}
+	ctx, cancel := b.storeCtx()
+	defer cancel()
+	now := time.Now()
+	r, rev, ok, err := b.change(ctx, env.Job.ID, env.Job, env.Rev, func(c *jobs.Record) bool {
+		if c.State != jobs.Queued {
+			return false
+		}
+		c.State, c.Started, c.Node = jobs.Running, now, b.cfg.node
+		return true
+	})
+	if err == nil && !ok && r.State == jobs.Running {
+		// Started by a delivery before this one. Lost if its node has not
+		// rewritten the record for a lease; else (a consumer's leader
+		// changed, and redelivered early) not yet: look again later.
+		_, _, written, werr := b.leaderGet(ctx, tok(r.ID))
+		if werr == nil && time.Since(written) < b.cfg.lease {
+			_ = msg.NakWithDelay(b.cfg.lease / 2)
+			return
+		}
+		node := r.Node
+		r, _, ok, err = b.change(ctx, r.ID, r, rev, func(c *jobs.Record) bool {
+			if c.State != jobs.Running || c.Node != node {
+				return false
+			}
+			c.State, c.Ended = jobs.Failed, time.Now()
+			c.Error = jobs.Remote(fmt.Errorf("%w: node %s stopped renewing its lease", jobs.ErrWorkerLost, c.Node))
+			return true
+		})
+		if err == nil && ok {
+			b.announceEnd(r)
+			_ = msg.Ack()
+			return
+		}
+	}
+	switch {
+	case err != nil && errors.Is(err, jobs.ErrUnavailable):
+		_ = msg.NakWithDelay(b.cfg.lease / 3) // the store is away: later
+		return
+	case err != nil:
+		b.deadLetter(msg, err) // its record is gone (retention) or unreadable
+		return
+	case !ok: // ended: cancelled while queued, or ended before its ack was lost
+		_ = msg.Ack()
+		return
+	}
+	b.run(msg, &tracked{b: b, id: r.ID, rec: r, rev: rev})
+}
+
+// run runs the job of record r, marked running here.
+func (b *Backend) run(msg jetstream.Msg, t *tracked) {
+	r := t.rec
+	jctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	rj := &runningJob{cancel: cancel, msg: msg}
+	b.mu.Lock()
+	b.running[r.ID] = rj
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.running, r.ID)
+		b.mu.Unlock()
+	}()
+	var keep sync.WaitGroup
+	keep.Go(func() { b.keepLease(jctx, rj, t) })
+	pub := b.newPublisher(r.ID)
+	ended := func(r jobs.Record) {
+		pub.flush() // the items before the end marker
+		b.finish(t, r)
+	}
+	err := b.x.Run(jctx, r, pub.emit, ended)
+	switch {
+	case errors.Is(err, jobs.ErrClosed): // this dispatcher is stopping: hand it back
+		ctx, cancelStore := b.storeCtx()
+		_, _, _ = t.change(ctx, func(c *jobs.Record) bool {
+			if c.State != jobs.Running || c.Node != b.cfg.node {
+				return false
+			}
+			c.State, c.Started, c.Node = jobs.Queued, time.Time{}, ""
+			return true
+		})
+		cancelStore()
+		cancel(nil)
+		keep.Wait()
+		_ = rj.delivery().Nak()
+		return
+	case err != nil: // not runnable here: its procedure, its args
+		r.State, r.Ended, r.Error = jobs.Failed, time.Now(), jobs.Remote(err)
+		ended(r)
+	}
+	cancel(nil)
+	keep.Wait()
+	_ = rj.delivery().Ack()
+}
+
+// runningJob is a job running here: its cancel and its message's latest
+// delivery (the one to refresh and acknowledge).
+type runningJob struct {
+	cancel context.CancelCauseFunc
+	mu     sync.Mutex // guards msg
+	msg    jetstream.Msg
+}
+
+func (rj *runningJob) delivery() jetstream.Msg {
+	rj.mu.Lock()
+	defer rj.mu.Unlock()
+	return rj.msg
+}
+
+func (rj *runningJob) redelivered(msg jetstream.Msg) {
+	rj.mu.Lock()
+	rj.msg = msg
+	rj.mu.Unlock()
+	_ = msg.InProgress()
+}
+
+func (b *Backend) runningJob(id string) *runningJob {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.running[id]
+}
+
+// keepLease refreshes the job's lease and its record until ctx ends.
+func (b *Backend) keepLease(ctx context.Context, rj *runningJob, t *tracked) {
+	tick := time.NewTicker(b.cfg.lease / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		_ = rj.delivery().InProgress()
+		sctx, cancel := context.WithTimeout(ctx, b.cfg.lease/3)
+		_, _, _ = t.change(sctx, func(c *jobs.Record) bool {
+			return c.State == jobs.Running && c.Node == b.cfg.node // rewritten as it is: its age starts again
+		})
+		cancel()
+	}
+}
+
+// finish stores the end of a job run here — unless it has ended already
+// (a cancel from another node came first: the first end stands) — and
+// announces it.
+func (b *Backend) finish(t *tracked, r jobs.Record) {
+	ctx, cancel := b.storeCtx()
+	defer cancel()
+	r.Node = b.cfg.node
+	next, ok, err := t.change(ctx, func(c *jobs.Record) bool {
+		if c.State.Terminal() {
+			return false
+		}
+		c.State, c.Ended, c.Value, c.Error, c.Node = r.State, r.Ended, r.Value, r.Error, r.Node
+		return true
+	})
+	if err == nil && ok {
+		b.announceEnd(next)
+	}
+}
+
+// announceEnd ends the job's output (its end marker, after its items) and
+// wakes those who await it. Called by whoever wrote its end.
+func (b *Backend) announceEnd(r jobs.Record) {
+	ctx, cancel := b.storeCtx()
+	defer cancel()
+	m := &nats.Msg{Subject: b.outSubject(r.ID), Header: nats.Header{hdrEnd: []string{string(r.State)},
+		jetstream.MsgIDHeader: []string{r.ID + "/end"}}}
+	if _, err := b.js.PublishMsgAsync(m); err != nil {
+		_, _ = b.js.PublishMsg(ctx, m)
+	}
+	_ = b.nc.Publish(b.endSubject(r.ID), encode(r, 0))
+}
+
+// deadLetter moves a job message that cannot run to the dead-letter
+// stream, with why, and takes it out of its queue: a bad message is
+// skipped once, never redelivered in a loop.
+func (b *Backend) deadLetter(msg jetstream.Msg, why error) {
+	reason := "malformed"
+	switch {
+	case errors.Is(why, ErrVersion):
+		reason = "version"
+	case errors.Is(why, jobs.ErrNotFound):
+		reason = "not_found"
+	}
+	ctx, cancel := b.storeCtx()
+	defer cancel()
+	dl := &nats.Msg{Subject: b.deadSubject(reason), Data: msg.Data(),
+		Header: nats.Header{hdrReason: []string{why.Error()}, hdrFrom: []string{msg.Subject()}}}
+	if _, err := b.js.PublishMsg(ctx, dl); err != nil {
+		_ = msg.NakWithDelay(b.cfg.lease) // the dead-letter stream is away: later
+		return
+	}
+	_ = msg.Term()
+}
+
+// onCancel serves the cancel requests for the jobs running here.
+func (b *Backend) onCancel(m *nats.Msg) {
+	b.mu.Lock()
+	rj := b.running[string(m.Data)]
+	b.mu.Unlock()
+	reply := []byte("0")
+	if rj != nil {
+		rj.cancel(jobs.ErrCancelled)
+		reply = []byte("1")
+	}
+	_ = m.Respond(reply)
+}

@@ -1,0 +1,130 @@
+package jetjobs
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// Serve is called by jobs.Register: it records that host's procedure runs
+// here (so that any node's Submit knows it) and, on host's first
+// procedure, starts consuming its queues: the one for jobs without a
+// queue, every queue a node has submitted to, and each new one as it
+// appears (a watch of the queues bucket). Errors: jobs.ErrUnavailable,
+// jobs.ErrClosed.
+func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
+	if _, err := b.procs.Put(ctx, procKey(host, procedure), []byte(b.cfg.node)); err != nil {
+		return unavailable(err)
+	}
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		return jobs.ErrClosed
+	}
+	if b.served[host] != nil {
+		b.mu.Unlock()
+		return nil
+	}
+	s := &served{consuming: map[string]jetstream.ConsumeContext{}}
+	b.served[host] = s
+	b.mu.Unlock()
+	w, err := b.startServing(ctx, s, host)
+	if err != nil {
+		b.mu.Lock()
+		if !b.stopped { // the next registration tries again
+			for _, cc := range s.consuming {
+				cc.Stop()
+			}
+			delete(b.served, host)
+		}
+		b.mu.Unlock()
+		return err
+	}
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
+		_ = w.Stop()
+		return jobs.ErrClosed
+	}
+	b.watchers = append(b.watchers, w)
+	b.work.Go(func() { b.watchQueues(w, s, host) })
+	b.mu.Unlock()
+	return nil
+}
+
+// startServing consumes host's queue without a cap and starts watching
+// its queues.
+func (b *Backend) startServing(ctx context.Context, s *served, host string) (jetstream.KeyWatcher, error) {
+	if err := b.ensureQueue(ctx, host, "", 0); err != nil {
+		return nil, err
+	}
+	if err := b.consume(ctx, s, host, ""); err != nil {
+		return nil, err
+	}
+	w, err := b.queues.Watch(b.life, tok(host)+".*") // lives until Stop
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return w, nil
+}
+
+// watchQueues consumes each queue of host as it appears, until the
+// watcher stops.
+func (b *Backend) watchQueues(w jetstream.KeyWatcher, s *served, host string) {
+	for e := range w.Updates() {
+		if e == nil || e.Operation() != jetstream.KeyValuePut {
+			continue
+		}
+		_, qt, _ := strings.Cut(e.Key(), ".")
+		queue := ""
+		if qt != noQueue {
+			var ok bool
+			if queue, ok = untok(qt); !ok {
+				continue
+			}
+		}
+		ctx, cancel := context.WithTimeout(b.life, b.cfg.lease)
+		_ = b.consume(ctx, s, host, queue) // an error: tried again at the queue's next change
+		cancel()
+	}
+}
+
+// pullExpiry bounds a queue consumer's pull requests.
+const pullExpiry = 2 * time.Second
+
+// consume starts consuming host's queue, unless it is consumed already.
+func (b *Backend) consume(ctx context.Context, s *served, host, queue string) error {
+	name := consumerName(host, queue)
+	b.mu.Lock()
+	_, busy := s.consuming[name]
+	b.mu.Unlock()
+	if busy {
+		return nil
+	}
+	c, err := b.queue.Consumer(ctx, name)
+	if err != nil {
+		return unavailable(err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, busy := s.consuming[name]; busy || b.stopped {
+		return nil
+	}
+	n := 64
+	if info := c.CachedInfo(); info != nil && info.Config.MaxAckPending > 0 {
+		n = info.Config.MaxAckPending
+	}
+	// Short pulls: a pull request lost while the consumer's leader is
+	// elected (right after the consumer is made on a cluster) would
+	// otherwise stall the queue until its expiry (30 s by default).
+	cc, err := c.Consume(b.take, jetstream.PullMaxMessages(n), jetstream.PullExpiry(pullExpiry))
+	if err != nil {
+		return unavailable(err)
+	}
+	s.consuming[name] = cc
+	return nil
+}

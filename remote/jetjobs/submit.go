@@ -1,0 +1,131 @@
+package jetjobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// Submit stores r (create-if-absent: an id that exists returns its
+// record, created false) and publishes its job message to its host's
+// queue. A failed publish deletes the record again, so that nothing is
+// left half-written. Errors: jobs.ErrUnknownHost, jobs.ErrUnknownProcedure
+// (no node registered it), jobs.ErrQueueFull, jobs.ErrUnavailable, ctx's.
+// A connection that is down refuses at once. Cost: two round trips (the record, the message); the first job of a
+// host, procedure or queue seen here costs two or three more.
+func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool, error) {
+	if !b.nc.IsConnected() {
+		// Refused before anything is sent: a request written while the
+		// connection is down waits in its reconnect buffer and would be
+		// sent after the caller was told it failed.
+		return r, false, fmt.Errorf("%w: not connected to NATS (%s)", jobs.ErrUnavailable, b.nc.Status())
+	}
+	if err := b.knownProc(ctx, r.Host, r.Procedure); err != nil {
+		return r, false, err
+	}
+	if err := b.ensureQueue(ctx, r.Host, r.Queue, r.Concurrency); err != nil {
+		return r, false, err
+	}
+	if err := b.listenEnds(ctx); err != nil {
+		return r, false, err
+	}
+	key := tok(r.ID)
+	rev, err := b.jobsKV.Create(ctx, key, encode(r, 0))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		old, _, gerr := b.get(ctx, r.ID)
+		return old, false, gerr
+	}
+	if err != nil {
+		return r, false, unavailable(err)
+	}
+	msg := &nats.Msg{Subject: b.runSubject(r.Host, r.Queue), Data: encode(r, rev), Header: nats.Header{}}
+	msg.Header.Set(jetstream.MsgIDHeader, r.ID+"@"+strconv.FormatUint(rev, 10))
+	b.markFresh(key, true)
+	if _, err = b.js.PublishMsg(ctx, msg); err != nil {
+		b.markFresh(key, false)
+		// Take the record back: bounded on its own, the caller's ctx may
+		// be what ended.
+		dctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = b.jobsKV.Purge(dctx, key, jetstream.LastRevision(rev))
+		cancel()
+		if strings.Contains(err.Error(), "maximum messages per subject") {
+			return r, false, fmt.Errorf("%w: %s/%s", jobs.ErrQueueFull, r.Host, r.Queue)
+		}
+		return r, false, unavailable(err)
+	}
+	return r, true, nil
+}
+
+// knownProc checks that some node registered host's procedure.
+func (b *Backend) knownProc(ctx context.Context, host, proc string) error {
+	key := procKey(host, proc)
+	b.mu.Lock()
+	ok := b.known[key]
+	b.mu.Unlock()
+	if ok {
+		return nil
+	}
+	_, err := b.procs.Get(ctx, key)
+	switch {
+	case err == nil:
+		b.mu.Lock()
+		b.known[key] = true
+		b.mu.Unlock()
+		return nil
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		return unavailable(err)
+	}
+	lister, err := b.procs.ListKeysFiltered(ctx, tok(host)+".*")
+	if err != nil {
+		return unavailable(err)
+	}
+	found := false
+	for range lister.Keys() {
+		found = true
+	}
+	_ = lister.Stop()
+	if !found {
+		return fmt.Errorf("%w: %q", jobs.ErrUnknownHost, host)
+	}
+	return fmt.Errorf("%w: %q on %s", jobs.ErrUnknownProcedure, proc, host)
+}
+
+// ensureQueue makes the consumer of host's queue with its concurrency
+// (the cap every node shares: MaxAckPending), and records the queue for
+// the nodes that serve host. A job without a queue goes to host's
+// consumer without a cap.
+func (b *Backend) ensureQueue(ctx context.Context, host, queue string, concurrency int) error {
+	key := queueKey(host, queue)
+	if queue == "" {
+		concurrency = -1
+	}
+	b.mu.Lock()
+	have, ok := b.ensured[key]
+	b.mu.Unlock()
+	if ok && have == concurrency {
+		return nil
+	}
+	_, err := b.queue.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: consumerName(host, queue), FilterSubject: b.runSubject(host, queue),
+		AckPolicy: jetstream.AckExplicitPolicy, AckWait: b.cfg.lease, MaxAckPending: concurrency,
+		MaxDeliver: -1, DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return unavailable(fmt.Errorf("queue %s/%s: %w", host, queue, err))
+	}
+	if _, err := b.queues.Put(ctx, key, []byte(strconv.Itoa(concurrency))); err != nil {
+		return unavailable(err)
+	}
+	b.mu.Lock()
+	b.ensured[key] = concurrency
+	b.mu.Unlock()
+	return nil
+}
