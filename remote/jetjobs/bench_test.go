@@ -11,10 +11,17 @@ import (
 	"github.com/troupe-go/troupe/jobs"
 )
 
-// BenchmarkSubmitRunResult: an empty Method job submitted on a node
+// The three workloads of issue 17, named for bench/'s table (make bench
+// runs them): one b.Run, "troupe", each.
+
+func BenchmarkJetJobSubmitResult(b *testing.B) { b.Run("troupe", benchSubmitRunResult) }
+func BenchmarkJetJobQueue10k(b *testing.B)     { b.Run("troupe", benchQueue10k) }
+func BenchmarkJetJobFollow(b *testing.B)       { b.Run("troupe", benchFollow) }
+
+// benchSubmitRunResult: an empty Method job submitted on a node
 // without its host, run on the node that has it, its result awaited on
 // the first (one embedded server, in process): the latency per job.
-func BenchmarkSubmitRunResult(b *testing.B) {
+func benchSubmitRunResult(b *testing.B) {
 	s := startServer(b)
 	p := newProbe()
 	a := startNode(b, s.ClientURL(), "a", p, false)
@@ -32,10 +39,10 @@ func BenchmarkSubmitRunResult(b *testing.B) {
 	}
 }
 
-// BenchmarkQueue10k: 10,000 jobs of 1 ms submitted from 3 nodes into one
+// benchQueue10k: 10,000 jobs of 1 ms submitted from 3 nodes into one
 // queue of concurrency 8 that all 3 serve: never more than 8 run at once
 // (checked), and the throughput is reported in jobs/s.
-func BenchmarkQueue10k(b *testing.B) {
+func benchQueue10k(b *testing.B) {
 	s := startServer(b)
 	p := newProbe()
 	var nodes []*node
@@ -80,10 +87,10 @@ func BenchmarkQueue10k(b *testing.B) {
 	b.ReportMetric(float64(p.peak.Load()), "peak")
 }
 
-// BenchmarkFollow: a stream job on one node sends 10,000 items as fast
+// benchFollow: a stream job on one node sends 10,000 items as fast
 // as it can; another node follows its output: items per second, from
 // the submit to the last item read.
-func BenchmarkFollow(b *testing.B) {
+func benchFollow(b *testing.B) {
 	s := startServer(b)
 	p := newProbe()
 	a := startNode(b, s.ClientURL(), "a", p, false)

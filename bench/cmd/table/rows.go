@@ -127,4 +127,9 @@ var rows = []row{
 	{label: "remote cast, TCP loopback, 1 sender", work: "RemoteCast", unit: "msg/s"},
 	{label: "remote stream, in-process NATS", work: "RemoteStream", unit: "items/s"},
 	{label: "remote stream, TCP loopback", work: "RemoteStreamTCP", unit: "items/s"},
+	// Issue 17's jobs on JetStream (remote/jetjobs), on an embedded server.
+	{label: "JetStream job: submit → run on another node → result", work: "JetJobSubmitResult", unit: "ns/op", perOp: 1, targets: []target{
+		{absolute: true, max: 500_000, issueGoal: true}}},
+	{label: "10k JetStream jobs, 3 nodes, concurrency 8", work: "JetJobQueue10k", unit: "jobs/s"},
+	{label: "JetStream job output followed from another node", work: "JetJobFollow", unit: "items/s"},
 }
