@@ -50,7 +50,7 @@ func render(w io.Writer, res *results, rows []row) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Times are medians of the runs; allocs are per message (per op where one op is one message). Ratios below 1 mean troupe is faster or smaller.")
-	fmt.Fprintln(w, "Targets marked * come from issue 7; the others from DESIGN.md. met: ✅ all targets met, ❌ one or more missed, – no target.")
+	fmt.Fprintln(w, "Targets marked * come from the issues (7, then 12–18); the others from DESIGN.md. met: ✅ all targets met, ❌ one or more missed, – no target.")
 }
 
 func cell(v float64, ok bool) string {
