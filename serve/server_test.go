@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -568,8 +569,13 @@ func TestNewErrors(t *testing.T) {
 func TestCloseWithStuckFrame(t *testing.T) {
 	rt := testkit.NewRuntime(t, troupe.WithCallTimeout(100*time.Millisecond))
 	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	defer once.Do(func() { close(release) }) // also if the test fails early
 	srv, err := serve.New(rt, func(conn *serve.Conn) *echo {
 		return &echo{conn: conn, hook: func(e *echo, c *actor.Ctx, p []byte) (bool, error) {
+			if strings.TrimSpace(string(p)) != "stuck" {
+				return false, nil // echoed
+			}
 			close(entered)
 			<-release // ignores c.Context()
 			return true, nil
@@ -589,6 +595,15 @@ func TestCloseWithStuckFrame(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(wait))
+	// A first frame, echoed: once its reply is back the actor is idle, so
+	// the next frame runs on the reader goroutine.
+	if _, err := nc.Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(nc).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := nc.Write([]byte("stuck\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -596,7 +611,7 @@ func TestCloseWithStuckFrame(t *testing.T) {
 	if err := srv.Close(); !errors.Is(err, serve.ErrHandlersStuck) {
 		t.Fatalf("Close with a stuck Frame: got %v; want ErrHandlersStuck", err)
 	}
-	close(release)
+	once.Do(func() { close(release) })
 	if err := srv.Close(); err != nil { // now everything exits
 		t.Fatalf("Close after the Frame returned: got %v; want nil", err)
 	}
