@@ -157,4 +157,3 @@ func fanOutProto[P any](b *testing.B, mk func(int) P) {
 		sys.Root.Stop(pid)
 	}
 }
-
