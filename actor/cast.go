@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/troupe-go/troupe/internal/engine"
 	"github.com/troupe-go/troupe/mailbox"
 )
 
@@ -150,9 +149,7 @@ func (b *castMsg[S, Q, R]) live() bool       { return true }
 // run handles the oneway. b is put back only once the handler has
 // returned: if it panics, fail still finds the payload for the dead letter.
 func (b *castMsg[S, Q, R]) run(x *Ctx, _ any) {
-	if _, err := b.m.fn(x.c.state.(S), x, b.req); err != nil {
-		x.c.deadLetter(engine.ReasonFailed, b.m.label, err, b.req)
-	}
+	b.m.handle(x, b.req)
 	b.free()
 }
 

@@ -111,15 +111,9 @@ func (c *cell) doneCh() chan struct{} {
 // ctx bounds the wait of a Block-policy mailbox (the default call timeout
 // if it has no deadline).
 func (c *cell) push(ctx context.Context, e envelope) error {
-	if c.status.Load() != statusRunning {
-		return ErrStopped
-	}
-	sched, err := c.mb.TryPush(e)
-	if err == mailbox.ErrFull && c.mb.Blocks() {
-		sched, err = c.pushWait(ctx, e)
-	}
+	sched, err := c.enqueue(ctx, e)
 	if err != nil {
-		return pushErr(err)
+		return err
 	}
 	if sched {
 		c.schedule()
@@ -127,6 +121,24 @@ func (c *cell) push(ctx context.Context, e envelope) error {
 		c.flooded()
 	}
 	return nil
+}
+
+// enqueue queues a user message (waiting for room in a full Block-policy
+// mailbox, bounded by ctx or the default call timeout) and reports
+// whether the caller took the scheduled flag and must start a turn.
+// push and pushInline share it.
+func (c *cell) enqueue(ctx context.Context, e envelope) (sched bool, err error) {
+	if c.status.Load() != statusRunning {
+		return false, ErrStopped
+	}
+	sched, err = c.mb.TryPush(e)
+	if err == mailbox.ErrFull && c.mb.Blocks() {
+		sched, err = c.pushWait(ctx, e)
+	}
+	if err != nil {
+		return false, pushErr(err)
+	}
+	return sched, nil
 }
 
 // flooded is the soft back-pressure of a sender far ahead of the actor:

@@ -25,17 +25,9 @@ func (m *Method[S, Q, R]) CastInline(_ engine.Seal, to *Ref[S], req Q) error {
 		return err
 	}
 	c := &to.c
-	e := envelope{msg: m, req: req}
-	var b *castMsg[S, Q, R]
-	if m.boxes != nil {
-		b = m.box(req)
-		e = envelope{msg: b}
-	}
+	e, b := m.oneway(req)
 	if err := c.pushInline(e); err != nil {
-		if b != nil {
-			b.free()
-		}
-		c.refused(m.label, err, req)
+		m.unsent(c, b, req, err)
 		return err
 	}
 	return nil
@@ -44,20 +36,16 @@ func (m *Method[S, Q, R]) CastInline(_ engine.Seal, to *Ref[S], req Q) error {
 // inlineBudget is the most messages an inline turn takes.
 const inlineBudget = 16
 
-// pushInline is push, but a push that wins the scheduled flag runs the
-// turn on this goroutine (see CastInline).
+// pushInline is push, but a push that takes the scheduled flag runs the
+// turn on this goroutine (see CastInline); an owner-driven actor's owner
+// is woken as usual.
 func (c *cell) pushInline(e envelope) error {
-	if c.owner != nil || c.status.Load() != statusRunning {
-		return c.push(context.Background(), e)
+	sched, err := c.enqueue(context.Background(), e)
+	if err != nil || !sched {
+		return err
 	}
-	sched, err := c.mb.TryPush(e)
-	if err != nil {
-		if c.mb.Blocks() {
-			return c.push(context.Background(), e) // full and Block: wait as Cast does
-		}
-		return pushErr(err)
-	}
-	if !sched {
+	if c.owner != nil {
+		c.schedule()
 		return nil
 	}
 	x := getCtx(c)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/troupe-go/troupe/internal/engine"
 	"github.com/troupe-go/troupe/mailbox"
 )
 
@@ -344,9 +343,7 @@ func (pc *poolCast[S, Q, R]) name() string     { return pc.m.label }
 func (pc *poolCast[S, Q, R]) live() bool       { return true }
 
 func (pc *poolCast[S, Q, R]) run(x *Ctx, _ any) {
-	if _, err := pc.m.fn(x.c.state.(S), x, pc.req); err != nil {
-		x.c.deadLetter(engine.ReasonFailed, pc.m.label, err, pc.req)
-	}
+	pc.m.handle(x, pc.req)
 	pc.at.release()
 }
 

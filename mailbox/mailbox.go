@@ -46,7 +46,8 @@ type Mailbox[T any] struct {
 	filtered bool
 	// closed is set by Close; guarded by q's lock (it lives here, on the
 	// line producers read anyway, to keep q's first line for the queue).
-	closed bool // trim is the consumer's record for TrimIdle (trimListed, trimUsed);
+	closed bool
+	// trim is the consumer's record for TrimIdle (trimListed, trimUsed);
 	// consumer only.
 	trim uint8
 }
