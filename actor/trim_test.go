@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +76,48 @@ func TestBusyActorNotTrimmed(t *testing.T) {
 		// mailbox would add its queues and their ring on each wake-up.
 		if allocs > 3 {
 			t.Fatalf("allocations per call of a busy actor: got %.1f; want <= 3", allocs)
+		}
+	})
+}
+
+// TestTrimLosesNothing: senders that pause across sweeps (so the actor is
+// trimmed between their bursts, and a sweep can claim it while a burst
+// starts) lose no message and keep their order.
+func TestTrimLosesNothing(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		l := &ledger{got: map[int][]amount{}}
+		ref, err := actor.Spawn(rt, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const senders, bursts, each = 3, 6, 50
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Go(func() {
+				seq := 0
+				for b := range bursts {
+					time.Sleep(time.Duration(900+400*s+300*b) * time.Millisecond) // across one or two sweeps
+					for range each {
+						if err := credit.Cast(ref, amount{Sender: s, Seq: seq}); err != nil {
+							t.Error(err)
+							return
+						}
+						seq++
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if n, err := ledgerLen.Call(context.Background(), ref, struct{}{}); err != nil || n != senders*bursts*each {
+			t.Fatalf("handled: got %d, %v; want %d", n, err, senders*bursts*each)
+		}
+		for s := range senders {
+			for i, a := range l.got[s] {
+				if a.Seq != i {
+					t.Fatalf("sender %d, message %d: got seq %d", s, i, a.Seq)
+				}
+			}
 		}
 	})
 }
