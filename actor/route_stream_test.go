@@ -94,8 +94,21 @@ func TestOpenPoolSpreads(t *testing.T) {
 			t.Fatalf("worker %d ran %d streams; want 2", w, n)
 		}
 	}
-	if st := p.Stats(); st.Busy != 0 || st.Queued != 0 {
-		t.Fatalf("stats after the streams: got %+v; want nobody busy", st)
+	waitFree(t, p) // a worker is released when its turn ends, after its stream's end reached the reader
+}
+
+// waitFree waits (in real time, up to 10 s) until no worker of p is busy
+// and nothing is queued: a worker is released at the end of its turn,
+// which may come after its caller has the reply or its reader the end of
+// its stream.
+func waitFree(t *testing.T, p interface{ Stats() actor.PoolStats }) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for st := p.Stats(); st.Busy != 0 || st.Queued != 0; st = p.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats: got %+v; want nobody busy and nothing queued", st)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -111,9 +124,14 @@ func TestOpenPoolFreesWorkerAtTurnEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// With WithMaxQueued(1), a worker still held by the stream would
+	// refuse what follows: wait for its turn to end (a worker kept for
+	// the stream's life never gets free, and waitFree fails).
+	waitFree(t, p)
 	if _, err := actor.CallPool(ctx, pwID, p, 0); err != nil {
 		t.Fatalf("a call while the stream goes on: %v", err)
 	}
+	waitFree(t, p) // the call's turn ends after its reply
 	f2, err := actor.OpenPool(ctx, pwCount, p, 3)
 	if err != nil {
 		t.Fatalf("another stream while the first goes on: %v", err)
