@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"strconv"
 
@@ -173,13 +174,22 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 }
 
 // chainIDLocked returns the chain id of the actor with this actor.Ref.ID,
-// making it on first use. n.mu is held.
+// making it on first use: the map is copied with the new id and swapped
+// in (O(exported actors), once per actor), so that readers take no lock.
+// n.mu is held.
 func (n *Node) chainIDLocked(actorID uint64) string {
-	id, ok := n.chainIDs[actorID]
-	if !ok {
-		id = n.id + "/" + strconv.Itoa(len(n.chainIDs)+1)
-		n.chainIDs[actorID] = id
+	var old map[uint64]string
+	if m := n.chainIDs.Load(); m != nil {
+		old = *m
 	}
+	if id, ok := old[actorID]; ok {
+		return id
+	}
+	id := n.id + "/" + strconv.Itoa(len(old)+1)
+	m := make(map[uint64]string, len(old)+1)
+	maps.Copy(m, old)
+	m[actorID] = id
+	n.chainIDs.Store(&m)
 	return id
 }
 
@@ -193,9 +203,10 @@ func (n *Node) callerChain(ctx context.Context) string {
 	if !ok {
 		return chain
 	}
-	n.mu.Lock()
-	cid := n.chainIDs[id]
-	n.mu.Unlock()
+	var cid string
+	if m := n.chainIDs.Load(); m != nil {
+		cid = (*m)[id]
+	}
 	if cid == "" || chainHas(chain, cid) {
 		return chain
 	}
