@@ -36,15 +36,15 @@ func (s served[S, Q, R]) endpoint(ref *actor.Ref[S]) *endpoint {
 		method:  m.Name(),
 		reqType: reflect.TypeFor[Q]().String(),
 		repType: reflect.TypeFor[R]().String(),
-		call: func(c Codec, data []byte) (func(context.Context) (<-chan struct{}, func() (any, error)), error) {
-			var q Q
-			if err := c.Unmarshal(data, &q); err != nil {
+		decode: func(c Codec, data []byte) (any, error) {
+			q := new(Q)
+			if err := c.Unmarshal(data, q); err != nil {
 				return nil, err
 			}
-			return func(ctx context.Context) (<-chan struct{}, func() (any, error)) {
-				f := m.Ask(ctx, ref, q)
-				return f.Done(), func() (any, error) { return f.Await(context.Background()) }
-			}, nil
+			return q, nil
+		},
+		ask: func(ctx context.Context, req any) queued {
+			return askFuture[R]{m.Ask(ctx, ref, *req.(*Q))}
 		},
 		cast: func(c Codec, data []byte) (decodeErr, err error) {
 			var q Q
@@ -61,10 +61,11 @@ type endpoint struct {
 	method, reqType, repType string
 	label                    string // "name.method"
 	err                      error
-	// call decodes a request; its result queues the call at the actor
-	// (m.Ask: in arrival order) and returns when it is done, and its
-	// outcome.
-	call func(c Codec, data []byte) (func(context.Context) (<-chan struct{}, func() (any, error)), error)
+	// decode decodes a request (into a *Q, as any); ask queues the call
+	// at the actor (m.Ask: in arrival order). Two funcs rather than a
+	// closure over the request: no allocation between them.
+	decode func(c Codec, data []byte) (any, error)
+	ask    func(ctx context.Context, req any) queued
 	// stream, for a stream method instead of call, decodes an opening
 	// request; its result opens the local reader.
 	stream func(c Codec, data []byte) (func(context.Context, []actor.FollowOption) (streamReader, error), error)
@@ -72,6 +73,28 @@ type endpoint struct {
 	// stream id.
 	follow func(ctx context.Context, id uint64, opts []actor.FollowOption) (streamReader, error)
 	cast   func(c Codec, data []byte) (decodeErr, err error)
+}
+
+// queued is a served call queued at its actor.
+type queued interface {
+	// done is closed when the outcome is known.
+	done() <-chan struct{}
+	// outcome is the reply (nil with an error) once done is closed.
+	outcome() (any, error)
+}
+
+// askFuture is a queued call: one pointer, so it is an interface value
+// without an allocation.
+type askFuture[R any] struct{ f *actor.Future[R] }
+
+func (a askFuture[R]) done() <-chan struct{} { return a.f.Done() }
+
+func (a askFuture[R]) outcome() (any, error) {
+	v, err := a.f.Await(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // export is a name a node serves: one micro service.

@@ -92,7 +92,7 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 		}
 		return
 	}
-	run, err := ep.call(codec, data)
+	req, err := ep.decode(codec, data)
 	if err != nil {
 		n.reject(r, ex, ep, ReasonMalformed, CodeBadRequest, err.Error())
 		return
@@ -108,28 +108,29 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 	// Queued here, on the subscription's goroutine: calls reach the actor
 	// in the order they arrived. Only the wait for the outcome moves to a
 	// goroutine of its own.
-	done, outcome := run(ctx)
+	q := ep.ask(ctx, req)
+	done := q.done()
 	for range finishSpins {
 		select {
 		case <-done:
-			n.finish(ctx, cancel, reply, clamped, ex, ep, codec, done, outcome)
+			n.finish(ctx, cancel, reply, clamped, ex, ep, codec, q)
 			return
 		default:
 			goruntime.Gosched()
 		}
 	}
-	go n.finish(ctx, cancel, reply, clamped, ex, ep, codec, done, outcome)
+	go n.finish(ctx, cancel, reply, clamped, ex, ep, codec, q)
 }
 
 // finish runs a served call and answers it, unless its caller has given up
 // (the reply would be late: discarded and reported). A call cut short by
 // the node's maximum deadline (clamped) is answered ErrTimeout.
 func (n *Node) finish(ctx context.Context, cancel context.CancelFunc, reply string, clamped bool, ex *export, ep *endpoint,
-	codec Codec, done <-chan struct{}, outcome func() (any, error)) {
+	codec Codec, q queued) {
 	defer n.served.Done()
 	defer cancel()
-	<-done
-	v, err := outcome()
+	<-q.done()
+	v, err := q.outcome()
 	n.mu.Lock()
 	delete(n.serving, reply)
 	n.mu.Unlock()
