@@ -129,11 +129,9 @@ func (n *Node) finish(ctx context.Context, cancel context.CancelFunc, reply stri
 	codec Codec, q queued) {
 	defer n.served.Done()
 	defer cancel()
+	defer n.untrack(reply) // after the answer: the caller does not wait for it
 	<-q.done()
 	v, err := q.outcome()
-	n.mu.Lock()
-	delete(n.serving, reply)
-	n.mu.Unlock()
 	switch {
 	case n.base.Err() != nil:
 		// Closed under it: tell the caller now rather than at its deadline.
@@ -162,6 +160,13 @@ func (n *Node) finish(ctx context.Context, cancel context.CancelFunc, reply stri
 	default:
 		_ = n.nc.Publish(reply, data)
 	}
+}
+
+// untrack forgets a served call that track recorded.
+func (n *Node) untrack(reply string) {
+	n.mu.Lock()
+	delete(n.serving, reply)
+	n.mu.Unlock()
 }
 
 // serveCast decodes a cast and queues it; a failure has no caller, so it
