@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
 // Entry is one method of an exported actor of state type S, made by
@@ -44,7 +45,7 @@ func (s served[S, Q, R]) endpoint(ref *actor.Ref[S]) *endpoint {
 			return q, nil
 		},
 		ask: func(ctx context.Context, req any) queued {
-			return askFuture[R]{m.Ask(ctx, ref, *req.(*Q))}
+			return askFuture[R]{m.AskUnwatched(engine.Seal{}, ctx, ref, *req.(*Q))}
 		},
 		cast: func(c Codec, data []byte) (decodeErr, err error) {
 			var q Q
@@ -62,7 +63,8 @@ type endpoint struct {
 	label                    string // "name.method"
 	err                      error
 	// decode decodes a request (into a *Q, as any); ask queues the call
-	// at the actor (m.Ask: in arrival order). Two funcs rather than a
+	// at the actor, in arrival order (m.AskUnwatched: its future does not
+	// watch ctx; finish does, through await). Two funcs rather than a
 	// closure over the request: no allocation between them.
 	decode func(c Codec, data []byte) (any, error)
 	ask    func(ctx context.Context, req any) queued

@@ -130,8 +130,7 @@ func (n *Node) finish(ctx context.Context, cancel context.CancelFunc, reply stri
 	defer n.served.Done()
 	defer cancel()
 	defer n.untrack(reply) // after the answer: the caller does not wait for it
-	<-q.done()
-	v, err := q.outcome()
+	v, err := n.await(ctx, q, ep)
 	switch {
 	case n.base.Err() != nil:
 		// Closed under it: tell the caller now rather than at its deadline.
@@ -159,6 +158,25 @@ func (n *Node) finish(ctx context.Context, cancel context.CancelFunc, reply stri
 			Message: fmt.Sprintf("reply of %d bytes over the limit of %d", len(data), n.cfg.maxMessage)})
 	default:
 		_ = n.nc.Publish(reply, data)
+	}
+}
+
+// await waits for a served call's outcome, or for its ctx to end: the
+// call's future does not watch ctx (actor.Method.AskUnwatched). A call
+// already done is read without asking ctx for its Done channel (which
+// allocates).
+func (n *Node) await(ctx context.Context, q queued, ep *endpoint) (any, error) {
+	done := q.done()
+	select {
+	case <-done:
+		return q.outcome()
+	default:
+	}
+	select {
+	case <-done:
+		return q.outcome()
+	case <-ctx.Done():
+		return nil, ctxErr(ctx, ep.label)
 	}
 }
 
