@@ -55,8 +55,8 @@ type Node struct {
 
 	mu      sync.Mutex // guards what follows
 	exports map[string]*export
-	serving map[string]context.CancelFunc // served calls by reply subject
-	served  sync.WaitGroup                // served calls' and watchers' goroutines (Add under mu)
+	serving map[string]canceler // served calls and streams by reply subject
+	served  sync.WaitGroup      // served calls' and watchers' goroutines (Add under mu)
 
 	castMu      sync.RWMutex // held (read) while a cast is queued; stop takes it to close the queue
 	readyMu     sync.Mutex   // guards readyList
@@ -109,7 +109,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 		return nil, err
 	}
 	n := &Node{cfg: c, rt: rt, id: c.name, quit: make(chan struct{}), done: make(chan struct{}),
-		exports: map[string]*export{}, serving: map[string]context.CancelFunc{},
+		exports: map[string]*export{}, serving: map[string]canceler{},
 		streams: map[string]*streamServer{}}
 	if n.id == "" {
 		n.id = nuid.Next()

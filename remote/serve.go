@@ -100,9 +100,8 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 	// Not derived from n.base: a child of a shared cancelCtx costs a map
 	// insert and delete under its lock per call. Close cancels served
 	// calls through n.serving instead.
-	ctx, cancel := context.WithDeadline(context.Background(), arrived.Add(d))
-	ctx = context.WithValue(ctx, chainKey{}, appendChain(chain, ex.chainID))
-	if !n.track(r, ex, ep, reply, cancel, &n.served) {
+	ctx := newCallCtx(arrived.Add(d), appendChain(chain, ex.chainID))
+	if !n.track(r, ex, ep, reply, ctx, &n.served) {
 		return
 	}
 	// Queued here, on the subscription's goroutine: calls reach the actor
@@ -113,22 +112,21 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 	for range finishSpins {
 		select {
 		case <-done:
-			n.finish(ctx, cancel, reply, clamped, ex, ep, codec, q)
+			n.finish(ctx, reply, clamped, ex, ep, codec, q)
 			return
 		default:
 			goruntime.Gosched()
 		}
 	}
-	go n.finish(ctx, cancel, reply, clamped, ex, ep, codec, q)
+	go n.finish(ctx, reply, clamped, ex, ep, codec, q)
 }
 
 // finish runs a served call and answers it, unless its caller has given up
 // (the reply would be late: discarded and reported). A call cut short by
 // the node's maximum deadline (clamped) is answered ErrTimeout.
-func (n *Node) finish(ctx context.Context, cancel context.CancelFunc, reply string, clamped bool, ex *export, ep *endpoint,
-	codec Codec, q queued) {
+func (n *Node) finish(ctx *callCtx, reply string, clamped bool, ex *export, ep *endpoint, codec Codec, q queued) {
 	defer n.served.Done()
-	defer cancel()
+	defer ctx.cancel()
 	defer n.untrack(reply) // after the answer: the caller does not wait for it
 	v, err := n.await(ctx, q, ep)
 	switch {
@@ -203,10 +201,10 @@ func (n *Node) serveCast(ex *export, ep *endpoint, codec Codec, data []byte) {
 // its caller gave up.
 func (n *Node) onCancel(m *nats.Msg) {
 	n.mu.Lock()
-	cancel := n.serving[string(m.Data)]
+	c := n.serving[string(m.Data)]
 	n.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if c != nil {
+		c.cancel()
 	}
 }
 
