@@ -56,3 +56,16 @@ func (c *cell) pushInline(e envelope) error {
 	}
 	return nil
 }
+
+// AskUnwatched is Ask for a caller that watches ctx itself (remote's
+// served calls, which select on the future's Done and on ctx): the call is
+// queued as by Ask, with ctx's deadline (or the default one), but its
+// future is not settled when ctx ends — a call whose ctx has ended when
+// the actor reaches it does not run (a dead letter, as for Ask), and one
+// that runs settles when its handler returns. It saves Ask's watch of ctx
+// (a context.AfterFunc: about 0.7 µs and five allocations on a fresh
+// ctx). The caller must stop waiting on the future when ctx ends, so it is
+// sealed: only troupe's own packages can call it. Errors as Ask's.
+func (m *Method[S, Q, R]) AskUnwatched(_ engine.Seal, ctx context.Context, to *Ref[S], req Q) *Future[R] {
+	return m.ask(ctx, to, req, false)
+}

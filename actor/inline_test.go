@@ -52,3 +52,41 @@ func TestCastInline(t *testing.T) {
 		t.Fatalf("nil ref: got %v; want ErrNilRef", err)
 	}
 }
+
+// TestAskUnwatched: AskUnwatched replies as Ask does; a call whose ctx
+// ends while it is queued stays pending (nothing watches ctx) until the
+// actor reaches it, and then does not run: it settles with ctx's error.
+func TestAskUnwatched(t *testing.T) {
+	rt := newRuntime(t)
+	ref, err := actor.Spawn(rt, &ledger{got: map[int][]amount{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := ledgerLen.AskUnwatched(engine.Seal{}, context.Background(), ref, struct{}{})
+	if n, err := f.Await(context.Background()); err != nil || n != 0 {
+		t.Fatalf("AskUnwatched: got %d, %v; want 0, nil", n, err)
+	}
+	gate := make(chan struct{})
+	if err := stuck.Cast(ref, gate); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f = ledgerLen.AskUnwatched(engine.Seal{}, ctx, ref, struct{}{})
+	cancel()
+	select {
+	case <-f.Done():
+		t.Fatalf("settled while queued behind a stuck handler; want pending (ctx is not watched)")
+	default:
+	}
+	close(gate)
+	if _, err := f.Await(context.Background()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled AskUnwatched: got %v; want context.Canceled", err)
+	}
+	if err := ref.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f = ledgerLen.AskUnwatched(engine.Seal{}, context.Background(), ref, struct{}{})
+	if _, err := f.Await(context.Background()); !errors.Is(err, actor.ErrStopped) {
+		t.Fatalf("stopped actor: got %v; want ErrStopped", err)
+	}
+}

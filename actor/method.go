@@ -160,6 +160,11 @@ func (m *Method[S, Q, R]) Call(ctx context.Context, to *Ref[S], req Q) (R, error
 // ctx is cancelled before the actor starts it. A future that cannot be
 // sent is returned already failed.
 func (m *Method[S, Q, R]) Ask(ctx context.Context, to *Ref[S], req Q) *Future[R] {
+	return m.ask(ctx, to, req, true)
+}
+
+// ask is Ask; watch is false for AskUnwatched.
+func (m *Method[S, Q, R]) ask(ctx context.Context, to *Ref[S], req Q, watch bool) *Future[R] {
 	var zero R
 	if ctx == nil {
 		return failedFuture[R](ErrNilContext)
@@ -180,7 +185,7 @@ func (m *Method[S, Q, R]) Ask(ctx context.Context, to *Ref[S], req Q) *Future[R]
 		c.refused(m.label, err, nil)
 		return &cl.Future
 	}
-	if ctx.Done() != nil {
+	if watch && ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { cl.settle(zero, ctxErr(ctx, m.label)) })
 		cl.unwatch.Store(&stop)
 		if cl.state.Load() == callDone {

@@ -44,8 +44,11 @@ type Binding[Q, R any] struct {
 	subj  string // <prefix>.<name>.<method>
 	label string // <name>.<method>
 	cfg   bindConfig
-	err   error // why every call fails
-	batch *castBatch
+	// codecHdr is Troupe-Codec's value, shared by every request (nats.go
+	// only reads it), or nil for JSON.
+	codecHdr []string
+	err      error // why every call fails
+	batch    *castBatch
 }
 
 // Bind returns a binding to method m of the actor exported as name. It
@@ -79,6 +82,9 @@ func Bind[S, Q, R any](n *Node, name string, m *actor.Method[S, Q, R], opts ...B
 	}
 	b.subj = n.cfg.prefix + "." + name + "." + m.Name()
 	b.label = name + "." + m.Name()
+	if b.cfg.codec != JSON {
+		b.codecHdr = []string{b.cfg.codec.Name()}
+	}
 	b.batch = &castBatch{n: n, subj: b.subj}
 	if b.cfg.header != nil || b.cfg.codec != JSON {
 		b.batch.hdr = b.header(nil)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/remote"
 )
 
@@ -140,5 +141,45 @@ func TestLateReplyDiscardedByCaller(t *testing.T) {
 	}
 	if r := rs.wait(t); r.Reason != remote.ReasonLate {
 		t.Fatalf("refusal %+v; want late", r)
+	}
+}
+
+// gated is an actor whose Wait ignores its Context: it returns only once
+// its gate is closed.
+type gated struct{ gate chan struct{} }
+
+var Wait = actor.NewMethod("wait", func(g *gated, _ *actor.Ctx, tag string) (string, error) {
+	<-g.gate
+	return tag, nil
+})
+
+// TestDeadlineClampedHandlerIgnoresContext: the serving node answers
+// ErrTimeout at its maximum deadline even if the handler ignores its
+// Context — for the call it runs and for one queued behind it.
+func TestDeadlineClampedHandlerIgnoresContext(t *testing.T) {
+	s := startServer(t)
+	srv := startNode(t, s.ClientURL(), remote.WithMaxDeadline(200*time.Millisecond))
+	cli := startNode(t, s.ClientURL())
+	g := &gated{gate: make(chan struct{})}
+	t.Cleanup(func() { close(g.gate) }) // before the nodes close
+	ref, err := actor.Spawn(srv.Runtime(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Export(srv, "gated", ref, remote.Serve(Wait)); err != nil {
+		t.Fatal(err)
+	}
+	b := remote.Bind(cli, "gated", Wait)
+	start := time.Now()
+	running := b.Ask(ctxTimeout(t, time.Hour), "running")
+	queued := b.Ask(ctxTimeout(t, time.Hour), "queued")
+	for _, f := range []*remote.Future[string]{running, queued} {
+		var re *remote.Error
+		if _, err := f.Await(ctxTimeout(t, 10*time.Second)); !errors.As(err, &re) || re.Code != remote.CodeTimeout {
+			t.Fatalf("clamped call: got %v; want a *remote.Error with code timeout", err)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("answered after %v; want about the 200ms maximum", d)
 	}
 }

@@ -132,8 +132,8 @@
 // # Costs
 //
 // Measured on 2 cores (bench_test.go): a remote Call over the embedded
-// server is 1.2–1.3× a bare nats.go request/reply with the same payload
-// and JSON codec (about 28 µs in-process, 85 µs over loopback TCP); one
+// server is about 1.2× a bare nats.go request/reply with the same payload
+// and JSON codec (about 30 µs in-process, 75–90 µs over loopback TCP); one
 // sender's Casts reach the actor at about 500,000 per second over
 // loopback TCP (JSON decoding on the serving node is the bound); a remote
 // stream delivers 350,000–420,000 items per second.

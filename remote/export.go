@@ -3,12 +3,14 @@ package remote
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"strconv"
 
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
 // Entry is one method of an exported actor of state type S, made by
@@ -35,15 +37,15 @@ func (s served[S, Q, R]) endpoint(ref *actor.Ref[S]) *endpoint {
 		method:  m.Name(),
 		reqType: reflect.TypeFor[Q]().String(),
 		repType: reflect.TypeFor[R]().String(),
-		call: func(c Codec, data []byte) (func(context.Context) (<-chan struct{}, func() (any, error)), error) {
-			var q Q
-			if err := c.Unmarshal(data, &q); err != nil {
+		decode: func(c Codec, data []byte) (any, error) {
+			q := new(Q)
+			if err := c.Unmarshal(data, q); err != nil {
 				return nil, err
 			}
-			return func(ctx context.Context) (<-chan struct{}, func() (any, error)) {
-				f := m.Ask(ctx, ref, q)
-				return f.Done(), func() (any, error) { return f.Await(context.Background()) }
-			}, nil
+			return q, nil
+		},
+		ask: func(ctx context.Context, req any) queued {
+			return askFuture[R]{m.AskUnwatched(engine.Seal{}, ctx, ref, *req.(*Q))}
 		},
 		cast: func(c Codec, data []byte) (decodeErr, err error) {
 			var q Q
@@ -60,10 +62,12 @@ type endpoint struct {
 	method, reqType, repType string
 	label                    string // "name.method"
 	err                      error
-	// call decodes a request; its result queues the call at the actor
-	// (m.Ask: in arrival order) and returns when it is done, and its
-	// outcome.
-	call func(c Codec, data []byte) (func(context.Context) (<-chan struct{}, func() (any, error)), error)
+	// decode decodes a request (into a *Q, as any); ask queues the call
+	// at the actor, in arrival order (m.AskUnwatched: its future does not
+	// watch ctx; finish does, through await). Two funcs rather than a
+	// closure over the request: no allocation between them.
+	decode func(c Codec, data []byte) (any, error)
+	ask    func(ctx context.Context, req any) queued
 	// stream, for a stream method instead of call, decodes an opening
 	// request; its result opens the local reader.
 	stream func(c Codec, data []byte) (func(context.Context, []actor.FollowOption) (streamReader, error), error)
@@ -71,6 +75,28 @@ type endpoint struct {
 	// stream id.
 	follow func(ctx context.Context, id uint64, opts []actor.FollowOption) (streamReader, error)
 	cast   func(c Codec, data []byte) (decodeErr, err error)
+}
+
+// queued is a served call queued at its actor.
+type queued interface {
+	// done is closed when the outcome is known.
+	done() <-chan struct{}
+	// outcome is the reply (nil with an error) once done is closed.
+	outcome() (any, error)
+}
+
+// askFuture is a queued call: one pointer, so it is an interface value
+// without an allocation.
+type askFuture[R any] struct{ f *actor.Future[R] }
+
+func (a askFuture[R]) done() <-chan struct{} { return a.f.Done() }
+
+func (a askFuture[R]) outcome() (any, error) {
+	v, err := a.f.Await(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // export is a name a node serves: one micro service.
@@ -173,13 +199,22 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 }
 
 // chainIDLocked returns the chain id of the actor with this actor.Ref.ID,
-// making it on first use. n.mu is held.
+// making it on first use: the map is copied with the new id and swapped
+// in (O(exported actors), once per actor), so that readers take no lock.
+// n.mu is held.
 func (n *Node) chainIDLocked(actorID uint64) string {
-	id, ok := n.chainIDs[actorID]
-	if !ok {
-		id = n.id + "/" + strconv.Itoa(len(n.chainIDs)+1)
-		n.chainIDs[actorID] = id
+	var old map[uint64]string
+	if m := n.chainIDs.Load(); m != nil {
+		old = *m
 	}
+	if id, ok := old[actorID]; ok {
+		return id
+	}
+	id := n.id + "/" + strconv.Itoa(len(old)+1)
+	m := make(map[uint64]string, len(old)+1)
+	maps.Copy(m, old)
+	m[actorID] = id
+	n.chainIDs.Store(&m)
 	return id
 }
 
@@ -193,9 +228,10 @@ func (n *Node) callerChain(ctx context.Context) string {
 	if !ok {
 		return chain
 	}
-	n.mu.Lock()
-	cid := n.chainIDs[id]
-	n.mu.Unlock()
+	var cid string
+	if m := n.chainIDs.Load(); m != nil {
+		cid = (*m)[id]
+	}
 	if cid == "" || chainHas(chain, cid) {
 		return chain
 	}

@@ -122,12 +122,12 @@ func (n *Node) stop() error {
 // cancelServing cancels every call (and stream) the node serves.
 func (n *Node) cancelServing() {
 	n.mu.Lock()
-	cancels := make([]context.CancelFunc, 0, len(n.serving))
+	cancels := make([]canceler, 0, len(n.serving))
 	for _, c := range n.serving {
 		cancels = append(cancels, c)
 	}
 	n.mu.Unlock()
 	for _, c := range cancels {
-		c()
+		c.cancel()
 	}
 }

@@ -47,11 +47,16 @@ type Node struct {
 	state atomic.Int32
 	calls pendingTable // the bindings' calls waiting for replies
 
-	mu       sync.Mutex // guards what follows
-	exports  map[string]*export
-	serving  map[string]context.CancelFunc // served calls by reply subject
-	chainIDs map[uint64]string             // each exported actor's chain id, by actor.Ref.ID
-	served   sync.WaitGroup                // served calls' and watchers' goroutines (Add under mu)
+	// chainIDs is each exported actor's chain id, by actor.Ref.ID: an
+	// immutable map, replaced (copied) under mu when an export adds an
+	// id, read without a lock by every request a handler makes
+	// (callerChain).
+	chainIDs atomic.Pointer[map[uint64]string]
+
+	mu      sync.Mutex // guards what follows
+	exports map[string]*export
+	serving map[string]canceler // served calls and streams by reply subject
+	served  sync.WaitGroup      // served calls' and watchers' goroutines (Add under mu)
 
 	castMu      sync.RWMutex // held (read) while a cast is queued; stop takes it to close the queue
 	readyMu     sync.Mutex   // guards readyList
@@ -104,7 +109,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 		return nil, err
 	}
 	n := &Node{cfg: c, rt: rt, id: c.name, quit: make(chan struct{}), done: make(chan struct{}),
-		exports: map[string]*export{}, serving: map[string]context.CancelFunc{}, chainIDs: map[uint64]string{},
+		exports: map[string]*export{}, serving: map[string]canceler{},
 		streams: map[string]*streamServer{}}
 	if n.id == "" {
 		n.id = nuid.Next()

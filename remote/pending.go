@@ -110,9 +110,11 @@ func (t *pendingTable) failAll(err error) {
 }
 
 // replySubject is the reply subject of token tok.
+// One allocation: the string (built in a buffer on the stack while the
+// inbox fits, as nats.go's default does).
 func (n *Node) replySubject(tok uint64) string {
-	b := make([]byte, 0, len(n.inbox)+20)
-	return string(strconv.AppendUint(append(b, n.inbox...), tok, 10))
+	var buf [64]byte
+	return string(strconv.AppendUint(append(buf[:0], n.inbox...), tok, 10))
 }
 
 // onReply delivers a reply to its call, on the reply subscription's

@@ -38,6 +38,15 @@ func (n *Node) respondErr(reply string, ep *endpoint, w wireError) {
 	}})
 }
 
+// canceler ends a served call (*callCtx) or stream (cancelFunc).
+type canceler interface{ cancel() }
+
+// cancelFunc is a context.CancelFunc as a canceler (a func is one word: no
+// allocation to make it an interface value).
+type cancelFunc context.CancelFunc
+
+func (f cancelFunc) cancel() { f() }
+
 // wireErrorOf is the wire form of a call's failure.
 func wireErrorOf(err error) wireError {
 	if pe, ok := errors.AsType[*actor.PanicError](err); ok {
@@ -64,17 +73,17 @@ func headerSafe(s string) string {
 
 // track records a served call or stream under its reply subject (so Close
 // can cancel it) and counts it in wg, under mu so that Shutdown's wait
-// sees it; on a closing node it cancels ctx, refuses the request and
+// sees it; on a closing node it cancels it, refuses the request and
 // reports false.
-func (n *Node) track(r micro.Request, ex *export, ep *endpoint, reply string, cancel context.CancelFunc, wg *sync.WaitGroup) bool {
+func (n *Node) track(r micro.Request, ex *export, ep *endpoint, reply string, c canceler, wg *sync.WaitGroup) bool {
 	n.mu.Lock()
 	if n.state.Load() != running {
 		n.mu.Unlock()
-		cancel()
+		c.cancel()
 		n.reject(r, ex, ep, ReasonClosing, CodeClosed, "node "+n.id+" is closing")
 		return false
 	}
-	n.serving[reply] = cancel
+	n.serving[reply] = c
 	wg.Add(1)
 	n.mu.Unlock()
 	return true

@@ -92,7 +92,7 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 		}
 		return
 	}
-	run, err := ep.call(codec, data)
+	req, err := ep.decode(codec, data)
 	if err != nil {
 		n.reject(r, ex, ep, ReasonMalformed, CodeBadRequest, err.Error())
 		return
@@ -100,39 +100,35 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 	// Not derived from n.base: a child of a shared cancelCtx costs a map
 	// insert and delete under its lock per call. Close cancels served
 	// calls through n.serving instead.
-	ctx, cancel := context.WithDeadline(context.Background(), arrived.Add(d))
-	ctx = context.WithValue(ctx, chainKey{}, appendChain(chain, ex.chainID))
-	if !n.track(r, ex, ep, reply, cancel, &n.served) {
+	ctx := newCallCtx(arrived.Add(d), appendChain(chain, ex.chainID))
+	if !n.track(r, ex, ep, reply, ctx, &n.served) {
 		return
 	}
 	// Queued here, on the subscription's goroutine: calls reach the actor
 	// in the order they arrived. Only the wait for the outcome moves to a
 	// goroutine of its own.
-	done, outcome := run(ctx)
+	q := ep.ask(ctx, req)
+	done := q.done()
 	for range finishSpins {
 		select {
 		case <-done:
-			n.finish(ctx, cancel, reply, clamped, ex, ep, codec, done, outcome)
+			n.finish(ctx, reply, clamped, ex, ep, codec, q)
 			return
 		default:
 			goruntime.Gosched()
 		}
 	}
-	go n.finish(ctx, cancel, reply, clamped, ex, ep, codec, done, outcome)
+	go n.finish(ctx, reply, clamped, ex, ep, codec, q)
 }
 
 // finish runs a served call and answers it, unless its caller has given up
 // (the reply would be late: discarded and reported). A call cut short by
 // the node's maximum deadline (clamped) is answered ErrTimeout.
-func (n *Node) finish(ctx context.Context, cancel context.CancelFunc, reply string, clamped bool, ex *export, ep *endpoint,
-	codec Codec, done <-chan struct{}, outcome func() (any, error)) {
+func (n *Node) finish(ctx *callCtx, reply string, clamped bool, ex *export, ep *endpoint, codec Codec, q queued) {
 	defer n.served.Done()
-	defer cancel()
-	<-done
-	v, err := outcome()
-	n.mu.Lock()
-	delete(n.serving, reply)
-	n.mu.Unlock()
+	defer ctx.cancel()
+	defer n.untrack(reply) // after the answer: the caller does not wait for it
+	v, err := n.await(ctx, q, ep)
 	switch {
 	case n.base.Err() != nil:
 		// Closed under it: tell the caller now rather than at its deadline.
@@ -163,6 +159,32 @@ func (n *Node) finish(ctx context.Context, cancel context.CancelFunc, reply stri
 	}
 }
 
+// await waits for a served call's outcome, or for its ctx to end: the
+// call's future does not watch ctx (actor.Method.AskUnwatched). A call
+// already done is read without asking ctx for its Done channel (which
+// allocates).
+func (n *Node) await(ctx context.Context, q queued, ep *endpoint) (any, error) {
+	done := q.done()
+	select {
+	case <-done:
+		return q.outcome()
+	default:
+	}
+	select {
+	case <-done:
+		return q.outcome()
+	case <-ctx.Done():
+		return nil, ctxErr(ctx, ep.label)
+	}
+}
+
+// untrack forgets a served call that track recorded.
+func (n *Node) untrack(reply string) {
+	n.mu.Lock()
+	delete(n.serving, reply)
+	n.mu.Unlock()
+}
+
 // serveCast decodes a cast and queues it; a failure has no caller, so it
 // is reported.
 func (n *Node) serveCast(ex *export, ep *endpoint, codec Codec, data []byte) {
@@ -179,10 +201,10 @@ func (n *Node) serveCast(ex *export, ep *endpoint, codec Codec, data []byte) {
 // its caller gave up.
 func (n *Node) onCancel(m *nats.Msg) {
 	n.mu.Lock()
-	cancel := n.serving[string(m.Data)]
+	c := n.serving[string(m.Data)]
 	n.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if c != nil {
+		c.cancel()
 	}
 }
 

@@ -101,7 +101,7 @@ func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, re
 	}
 	ctx, cancel := context.WithCancel(n.base)
 	ctx = context.WithValue(ctx, chainKey{}, appendChain(chain, ex.chainID))
-	if !n.track(r, ex, ep, reply, cancel, &n.streamWG) {
+	if !n.track(r, ex, ep, reply, cancelFunc(cancel), &n.streamWG) {
 		return
 	}
 	go n.runStream(ctx, cancel, reply, ep, codec, open, pos)
@@ -250,7 +250,7 @@ func (n *Node) onFollow(m *nats.Msg) {
 		refuse(ReasonClosing, CodeClosed, "node "+n.id+" is closing")
 		return
 	}
-	n.serving[reply] = cancel
+	n.serving[reply] = cancelFunc(cancel)
 	n.streamWG.Add(1)
 	n.mu.Unlock()
 	open := func(ctx context.Context, pos []actor.FollowOption) (streamReader, error) {
