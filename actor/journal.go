@@ -171,10 +171,13 @@ func (j *journal[E]) startP(seq uint64) int64 {
 func (j *journal[E]) gate() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var zero E
 	mask := uint64(len(j.buf) - 1)
-	for s := j.zeroed; s < j.ph; s++ {
-		j.buf[s&mask] = zero
+	if n := j.ph - j.zeroed; n > 0 { // the slots of [zeroed, ph): two runs at most
+		from := j.zeroed & mask
+		clear(j.buf[from:min(from+n, uint64(len(j.buf)))])
+		if from+n > uint64(len(j.buf)) {
+			clear(j.buf[:from+n-uint64(len(j.buf))])
+		}
 	}
 	j.zeroed = j.ph
 	if j.pt-j.zeroed < uint64(len(j.buf)) {
