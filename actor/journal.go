@@ -122,25 +122,13 @@ func (j *journal[E]) headOf(t uint64) uint64 {
 	return h
 }
 
-// sendP appends e (of sz bytes), releases the producers' lock (which
-// publishes it) and wakes the parked readers. The caller holds the lock
-// and checked that the journal is open.
+// sendP appends e (of sz bytes) at tail, drops the oldest items beyond
+// the bounds (never the newest), releases the producers' lock, which
+// publishes the new tail, and wakes the parked readers. The caller holds
+// the lock and checked that the journal is open. One function: it is the
+// hot path of every Send.
 func (j *journal[E]) sendP(e E, sz int64) {
-	j.appendP(e, sz)
-	j.unlockP()
-	if j.nwait.Load() > 0 {
-		j.mu.Lock()
-		j.wakeLocked()
-		j.mu.Unlock()
-	}
-}
-
-// appendP writes e at tail and drops the oldest items beyond the bounds
-// (never the newest); the unlock publishes the new tail. The caller holds
-// the producers' lock.
-func (j *journal[E]) appendP(e E, sz int64) {
-	if j.pt-j.zeroed == uint64(len(j.buf)) ||
-		j.lim.size != nil && j.startP(j.ph)-j.startP(j.zeroed) >= max(j.lim.bytes/2, 1) {
+	if j.pt-j.zeroed == uint64(len(j.buf)) || j.lim.size != nil && j.bytesGateP() {
 		j.gate()
 	}
 	mask := uint64(len(j.buf) - 1)
@@ -151,13 +139,37 @@ func (j *journal[E]) appendP(e E, sz int64) {
 		j.ph = j.pt - j.lim.items
 	}
 	if j.lim.size != nil {
-		j.starts[t&mask] = j.total
-		j.total += sz
-		for j.pt-j.ph > 1 && j.total-j.startP(j.ph) > j.lim.bytes {
-			j.ph++
-		}
-		j.bhead.Store(j.ph)
+		j.countP(t&mask, sz)
 	}
+	j.unlockP()
+	if j.nwait.Load() > 0 {
+		j.wake()
+	}
+}
+
+// bytesGateP reports whether the items dropped since the last gate reach
+// half the byte bound. The caller holds the producers' lock.
+func (j *journal[E]) bytesGateP() bool {
+	return j.startP(j.ph)-j.startP(j.zeroed) >= max(j.lim.bytes/2, 1)
+}
+
+// countP adds the item just written in slot i, of sz bytes, to the byte
+// count and drops the oldest items beyond the byte bound (never the
+// newest). The caller holds the producers' lock.
+func (j *journal[E]) countP(i uint64, sz int64) {
+	j.starts[i] = j.total
+	j.total += sz
+	for j.pt-j.ph > 1 && j.total-j.startP(j.ph) > j.lim.bytes {
+		j.ph++
+	}
+	j.bhead.Store(j.ph)
+}
+
+// wake signals every parked reader.
+func (j *journal[E]) wake() {
+	j.mu.Lock()
+	j.wakeLocked()
+	j.mu.Unlock()
 }
 
 // startP is where item seq (zeroed ≤ seq ≤ tail) starts in the byte
