@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -217,10 +218,14 @@ func (j *journal[E]) gate() {
 // copyLocked appends the n items from seq from to dst. The caller holds
 // mu and loaded a tail ≥ from+n, and from ≥ the head for it.
 func (j *journal[E]) copyLocked(dst []Item[E], from, n uint64) []Item[E] {
+	k := len(dst)
+	dst = slices.Grow(dst, int(n))[:k+int(n)]
+	out := dst[k:] // filled by index: an append per item cost twice as much
 	buf := j.buf
 	mask := uint64(len(buf) - 1)
-	for s := from; s < from+n; s++ {
-		dst = append(dst, Item[E]{Seq: s, V: buf[s&mask]})
+	for i := range out {
+		s := from + uint64(i)
+		out[i] = Item[E]{Seq: s, V: buf[s&mask]}
 	}
 	return dst
 }
