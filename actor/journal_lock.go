@@ -14,10 +14,11 @@ package actor
 // gets the tail published by the last unlock: the slot being written is
 // at or beyond it, and no reader reads it.
 //
-// Waiting. A producer that finds the lock held spins briefly (the holder
-// runs a few dozen instructions unless it is at a gate or waking readers)
-// and then parks on pwake, a channel of capacity 1, after counting itself
-// in pwait. The parker adds to pwait before it loads state one last time;
+// Waiting. A producer that finds the lock held yields its processor a
+// few times (the holder runs a few dozen instructions, unless it is at a
+// gate, walking the readers for room or closing the stream; it wakes
+// readers after its unlock) and then parks on pwake, a channel of
+// capacity 1, after counting itself in pwait. The parker adds to pwait before it loads state one last time;
 // the unlocker stores state before it loads pwait: in Go's sequentially
 // consistent order of atomics one of them sees the other, so either the
 // parker finds the lock free and retries, or the unlocker sees it and
