@@ -75,7 +75,7 @@ func (j *journal[E]) newFollow(ctx context.Context, cfg followConfig) *Follow[E]
 // it is now. Open places its reader again once the handler's turn has
 // run: "now" is when Open returns.
 func (f *Follow[E]) placeLocked(cfg followConfig) {
-	t := f.j.tail.Load()
+	t := f.j.tailNow()
 	h := f.j.headOf(t)
 	switch {
 	case cfg.hasSince:

@@ -95,7 +95,7 @@ func (f *Follow[E]) Collected() ([]Item[E], error) {
 // readableLocked loads tail and reports whether the reader has items to
 // take up to it.
 func (f *Follow[E]) readableLocked() (tail uint64, ok bool) {
-	t := f.j.tail.Load()
+	t := f.j.tailNow()
 	return t, !f.done && f.next < t && f.next >= f.j.headOf(t)
 }
 
@@ -111,7 +111,7 @@ func (f *Follow[E]) stateLocked() (detached, error) {
 		return detached{}, f.final
 	}
 	closed := j.closed.Load() // before tail: a closed journal's tail is final
-	t := j.tail.Load()
+	t := j.tailNow()
 	if h := j.headOf(t); f.next < h {
 		te := &TruncatedError{Oldest: h}
 		fx, _ := f.detachLocked(te)

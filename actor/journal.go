@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -20,18 +21,19 @@ var nextStreamID atomic.Uint64 // stream ids, from 1, unique per process
 // later if the byte bound says so). Item seq is in buf[seq&(len(buf)-1)].
 //
 // Two locks, so that readers and producers do not take turns at one per
-// item. Producers (Send, SendWait, Close) serialize on pmu and write items
-// without mu; readers copy batches out under mu. The ring's slots
-// [zeroed, tail) hold the items not yet cleared. A producer writes only
-// the slot of the new item, which lies outside that span; it stores tail
-// once the item is written, so a reader that loads tail sees the item. A
-// reader copies only items in [head, tail) as it loaded them under mu.
-// Clearing the slots of dropped items (zeroed moves up to head) and
-// replacing the ring need mu as well: the producer takes it at a gate,
-// when [zeroed, tail) fills the ring, or (with a size function) when the
-// items dropped since the last gate reach half the byte bound. So no slot
-// is written while a reader may read it, and a reader holds a producer up
-// only at a gate.
+// item. Producers (Send, SendWait, Close) serialize on the producers' lock
+// (lockP, folded into the word that publishes tail: see journal_lock.go)
+// and write items without mu; readers copy batches out under mu. The
+// ring's slots [zeroed, tail) hold the items not yet cleared. A producer
+// writes only the slot of the new item, which lies outside that span; its
+// unlock publishes the new tail once the item is written, so a reader
+// that loads tail sees the item. A reader copies only items in
+// [head, tail) as it loaded them under mu. Clearing the slots of dropped
+// items (zeroed moves up to head) and replacing the ring need mu as well:
+// the producer takes it at a gate, when [zeroed, tail) fills the ring, or
+// (with a size function) when the items dropped since the last gate reach
+// half the byte bound. So no slot is written while a reader may read it,
+// and a reader holds a producer up only at a gate.
 //
 // The ring doubles from 16 slots up to the smallest power of two ≥ twice
 // the count bound: from then on a gate comes about once per bound's worth
@@ -41,20 +43,22 @@ var nextStreamID atomic.Uint64 // stream ids, from 1, unique per process
 //
 // Waking, without a goroutine per reader: a reader that finds nothing
 // new adds itself to waiters (nwait counts them) and parks on its own
-// wake channel (capacity 1); a Send that finds nwait > 0 takes mu,
-// signals each and empties the list. The reader stores nwait before it
-// loads tail one last time, the producer stores tail before it loads
-// nwait: one of them sees the other (no lost wake-up). A producer
-// waiting for room (SendWait) parks on the room channel, closed whenever
-// a reader moves on or leaves.
+// wake channel (capacity 1); a Send that finds nwait > 0 once it has
+// published its item takes mu, signals each and empties the list. The
+// reader stores nwait before it loads tail one last time, the producer
+// stores tail (its unlock) before it loads nwait: one of them sees the
+// other (no lost wake-up). A producer waiting for room (SendWait) parks
+// on the room channel, closed whenever a reader moves on or leaves.
 type journal[E any] struct {
 	// Read-mostly: set when made, or (buf) replaced at a gate.
-	buf     []E // read by producers under pmu, by readers under mu
+	buf     []E // read by producers under their lock, by readers under mu
 	lim     limits[E]
 	ringMax uint64        // the ring's largest length
 	low     atomic.Uint64 // a lower bound of the attached readers' positions (written under mu)
 	nwait   atomic.Int32  // len(waiters) (written under mu)
-	closed  atomic.Bool   // written under pmu and mu
+	pwait   atomic.Int32  // producers parked for the producers' lock
+	pwake   chan struct{} // capacity 1: a token for a parked producer
+	closed  atomic.Bool   // written under the producers' lock and mu
 	id      uint64
 	owner   atomic.Pointer[cell] // the producing actor: set when made, or (a pool's stream) when a worker takes it
 	label   string
@@ -62,17 +66,16 @@ type journal[E any] struct {
 	out     Out[E]
 	_       cacheLine // what a producer writes per item apart from what a reader does
 
-	pmu    sync.Mutex // serializes producers; guards the fields down to the next pad
-	pt     uint64     // tail
-	ph     uint64     // head
-	zeroed uint64     // the ring's slots of items below it are cleared (written under pmu and mu)
-	starts []int64    // size function only: each slot's item's start in the byte count
-	total  int64      // size function only: bytes sent
+	// The producers' line: state is read by readers too, but a producer
+	// that takes the lock writes it anyway.
+	state  atomic.Uint64 // tail<<1, | 1 while a producer holds the lock (lockP)
+	pt     uint64        // tail, to publish at unlock; the fields down to the pad are the lock holder's
+	ph     uint64        // head
+	zeroed uint64        // the ring's slots of items below it are cleared (written under the lock and mu)
+	starts []int64       // size function only: each slot's item's start in the byte count
+	total  int64         // size function only: bytes sent
+	bhead  atomic.Uint64 // size function only: ph, for readers
 	_      cacheLine
-
-	tail  atomic.Uint64 // pt, stored once its item is written
-	bhead atomic.Uint64 // size function only: ph
-	_     cacheLine
 
 	mu        sync.Mutex   // guards the fields below
 	waiters   []*Follow[E] // readers parked on their wake channel
@@ -103,7 +106,7 @@ const (
 
 func newJournal[E any](owner *cell, label string, key mailbox.Key, lim limits[E]) *journal[E] {
 	lim.items = min(lim.items, maxRing)
-	j := &journal[E]{id: nextStreamID.Add(1), lim: lim, label: label, key: key}
+	j := &journal[E]{id: nextStreamID.Add(1), lim: lim, label: label, key: key, pwake: make(chan struct{}, 1)}
 	j.owner.Store(owner)
 	j.ringMax = 1 << bits.Len64(2*lim.items-1)
 	j.out.j = j
@@ -120,22 +123,13 @@ func (j *journal[E]) headOf(t uint64) uint64 {
 	return h
 }
 
-// publishP appends e (of sz bytes) and wakes the parked readers. The
-// caller holds pmu and checked that the journal is open.
-func (j *journal[E]) publishP(e E, sz int64) {
-	j.appendP(e, sz)
-	if j.nwait.Load() > 0 {
-		j.mu.Lock()
-		j.wakeLocked()
-		j.mu.Unlock()
-	}
-}
-
-// appendP writes e at tail, drops the oldest items beyond the bounds
-// (never the newest) and publishes the new tail. The caller holds pmu.
-func (j *journal[E]) appendP(e E, sz int64) {
-	if j.pt-j.zeroed == uint64(len(j.buf)) ||
-		j.lim.size != nil && j.startP(j.ph)-j.startP(j.zeroed) >= max(j.lim.bytes/2, 1) {
+// sendP appends e (of sz bytes) at tail, drops the oldest items beyond
+// the bounds (never the newest), releases the producers' lock, which
+// publishes the new tail, and wakes the parked readers. The caller holds
+// the lock and checked that the journal is open. One function: it is the
+// hot path of every Send.
+func (j *journal[E]) sendP(e E, sz int64) {
+	if j.pt-j.zeroed == uint64(len(j.buf)) || j.lim.size != nil && j.bytesGateP() {
 		j.gate()
 	}
 	mask := uint64(len(j.buf) - 1)
@@ -146,18 +140,41 @@ func (j *journal[E]) appendP(e E, sz int64) {
 		j.ph = j.pt - j.lim.items
 	}
 	if j.lim.size != nil {
-		j.starts[t&mask] = j.total
-		j.total += sz
-		for j.pt-j.ph > 1 && j.total-j.startP(j.ph) > j.lim.bytes {
-			j.ph++
-		}
-		j.bhead.Store(j.ph)
+		j.countP(t&mask, sz)
 	}
-	j.tail.Store(j.pt)
+	j.unlockP()
+	if j.nwait.Load() > 0 {
+		j.wake()
+	}
+}
+
+// bytesGateP reports whether the items dropped since the last gate reach
+// half the byte bound. The caller holds the producers' lock.
+func (j *journal[E]) bytesGateP() bool {
+	return j.startP(j.ph)-j.startP(j.zeroed) >= max(j.lim.bytes/2, 1)
+}
+
+// countP adds the item just written in slot i, of sz bytes, to the byte
+// count and drops the oldest items beyond the byte bound (never the
+// newest). The caller holds the producers' lock.
+func (j *journal[E]) countP(i uint64, sz int64) {
+	j.starts[i] = j.total
+	j.total += sz
+	for j.pt-j.ph > 1 && j.total-j.startP(j.ph) > j.lim.bytes {
+		j.ph++
+	}
+	j.bhead.Store(j.ph)
+}
+
+// wake signals every parked reader.
+func (j *journal[E]) wake() {
+	j.mu.Lock()
+	j.wakeLocked()
+	j.mu.Unlock()
 }
 
 // startP is where item seq (zeroed ≤ seq ≤ tail) starts in the byte
-// count; tail's is the total. The caller holds pmu.
+// count; tail's is the total. The caller holds the producers' lock.
 func (j *journal[E]) startP(seq uint64) int64 {
 	if seq == j.pt {
 		return j.total
@@ -167,14 +184,17 @@ func (j *journal[E]) startP(seq uint64) int64 {
 
 // gate clears the slots of the items dropped since the last gate and, if
 // the ring is still full, doubles it: under mu, so no reader copies
-// meanwhile. The caller holds pmu.
+// meanwhile. The caller holds the producers' lock.
 func (j *journal[E]) gate() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var zero E
 	mask := uint64(len(j.buf) - 1)
-	for s := j.zeroed; s < j.ph; s++ {
-		j.buf[s&mask] = zero
+	if n := j.ph - j.zeroed; n > 0 { // the slots of [zeroed, ph): two runs at most
+		from := j.zeroed & mask
+		clear(j.buf[from:min(from+n, uint64(len(j.buf)))])
+		if from+n > uint64(len(j.buf)) {
+			clear(j.buf[:from+n-uint64(len(j.buf))])
+		}
 	}
 	j.zeroed = j.ph
 	if j.pt-j.zeroed < uint64(len(j.buf)) {
@@ -198,10 +218,14 @@ func (j *journal[E]) gate() {
 // copyLocked appends the n items from seq from to dst. The caller holds
 // mu and loaded a tail ≥ from+n, and from ≥ the head for it.
 func (j *journal[E]) copyLocked(dst []Item[E], from, n uint64) []Item[E] {
+	k := len(dst)
+	dst = slices.Grow(dst, int(n))[:k+int(n)]
+	out := dst[k:] // filled by index: an append per item cost twice as much
 	buf := j.buf
 	mask := uint64(len(buf) - 1)
-	for s := from; s < from+n; s++ {
-		dst = append(dst, Item[E]{Seq: s, V: buf[s&mask]})
+	for i := range out {
+		s := from + uint64(i)
+		out[i] = Item[E]{Seq: s, V: buf[s&mask]}
 	}
 	return dst
 }
@@ -245,7 +269,7 @@ func (j *journal[E]) freeRoomLocked() {
 // positions (readers only move forward; one attaching lowers it), and
 // walks the readers, under mu, only when that bound is too low: O(readers)
 // about once per journal's worth of items while readers keep up. The
-// caller holds pmu.
+// caller holds the producers' lock.
 //
 // If there is no room, roomP returns a channel closed once there is room
 // for a quarter of the count bound (or, with a size function, for the
@@ -285,7 +309,8 @@ func (j *journal[E]) roomP(sz int64) (bool, <-chan struct{}) {
 
 // roomAtP is the position every attached reader must reach for a waiting
 // producer to go on: with the backlog from there, a quarter of the count
-// bound fits, and an item of sz bytes. The caller holds pmu.
+// bound fits, and an item of sz bytes. The caller holds the producers'
+// lock.
 func (j *journal[E]) roomAtP(sz int64) uint64 {
 	margin := max(j.lim.items/4, 1)
 	at := j.ph
@@ -301,7 +326,8 @@ func (j *journal[E]) roomAtP(sz int64) uint64 {
 }
 
 // fitsP reports whether the items from seq from (or head, if later) on,
-// plus one of sz bytes, fit the bounds. The caller holds pmu.
+// plus one of sz bytes, fit the bounds. The caller holds the producers'
+// lock.
 func (j *journal[E]) fitsP(from uint64, sz int64) bool {
 	from = max(from, j.ph)
 	if from >= j.pt {

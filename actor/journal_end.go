@@ -15,11 +15,11 @@ import (
 // themselves holds on to it. An error that no reader is attached to
 // receive goes to the dead letters.
 func (j *journal[E]) end(err error, stopped bool) bool {
-	j.pmu.Lock() // no Send is halfway
+	j.lockP() // no Send is halfway
 	j.mu.Lock()
 	if j.closed.Load() {
 		j.mu.Unlock()
-		j.pmu.Unlock()
+		j.unlockP()
 		return false
 	}
 	j.closed.Store(true)
@@ -37,7 +37,7 @@ func (j *journal[E]) end(err error, stopped bool) bool {
 	set, cancel := j.set, j.cancel
 	j.set = nil
 	j.mu.Unlock()
-	j.pmu.Unlock()
+	j.unlockP()
 	for _, u := range unwatch {
 		u()
 	}
@@ -80,7 +80,7 @@ func (j *journal[E]) unseenLocked() bool {
 func (j *journal[E]) failedEmpty() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if !j.closed.Load() || j.err == nil || j.tail.Load() > 0 {
+	if !j.closed.Load() || j.err == nil || j.tailNow() > 0 {
 		return nil
 	}
 	j.seen = true

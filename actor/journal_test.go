@@ -19,16 +19,16 @@ func testJournal[E any](t testing.TB, opts ...StreamOption) *journal[E] {
 // invariants on the way.
 func kept[E any](t testing.TB, j *journal[E]) []E {
 	t.Helper()
-	j.pmu.Lock()
-	defer j.pmu.Unlock()
+	j.lockP()
+	defer j.unlockP()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	n := j.pt - j.ph
 	if n > j.lim.items || uint64(len(j.buf)) > j.ringMax || j.pt-j.zeroed > uint64(len(j.buf)) || j.zeroed > j.ph {
 		t.Fatalf("journal holds [%d, %d) cleared below %d in a ring of %d (max %d), bound %d", j.ph, j.pt, j.zeroed, len(j.buf), j.ringMax, j.lim.items)
 	}
-	if h := j.headOf(j.tail.Load()); h != j.ph || j.tail.Load() != j.pt {
-		t.Fatalf("readers see [%d, %d); want [%d, %d)", h, j.tail.Load(), j.ph, j.pt)
+	if h := j.headOf(j.tailNow()); h != j.ph || j.tailNow() != j.pt {
+		t.Fatalf("readers see [%d, %d); want [%d, %d)", h, j.tailNow(), j.ph, j.pt)
 	}
 	var zero E
 	mask := uint64(len(j.buf) - 1)

@@ -36,13 +36,14 @@ func (o *Out[E]) Send(e E) error {
 	if j.lim.size != nil {
 		sz = j.sizeOf(e)
 	}
-	j.pmu.Lock()
+	if !j.tryLockP() {
+		j.lockSlowP()
+	}
 	if j.closed.Load() {
-		j.pmu.Unlock()
+		j.unlockP()
 		return ErrStreamClosed
 	}
-	j.publishP(e, sz)
-	j.pmu.Unlock()
+	j.sendP(e, sz)
 	return nil
 }
 
@@ -70,13 +71,14 @@ func (o *Out[E]) SendWait(ctx context.Context, e E) error {
 	if j.lim.size != nil {
 		sz = j.sizeOf(e)
 	}
-	j.pmu.Lock()
+	if !j.tryLockP() {
+		j.lockSlowP()
+	}
 	if !j.closed.Load() && j.fitsP(j.low.Load(), sz) { // the common case: readers keep up
-		j.publishP(e, sz)
-		j.pmu.Unlock()
+		j.sendP(e, sz)
 		return nil
 	}
-	j.pmu.Unlock()
+	j.unlockP()
 	return j.waitRoom(ctx, e, sz, true)
 }
 
@@ -108,16 +110,17 @@ func (o *Out[E]) Wait(ctx context.Context) error {
 // then appends e if send.
 func (j *journal[E]) waitRoom(ctx context.Context, e E, sz int64, send bool) error {
 	for {
-		j.pmu.Lock()
+		j.lockP()
 		if j.closed.Load() {
-			j.pmu.Unlock()
+			j.unlockP()
 			return ErrStreamClosed
 		}
 		ok, room := j.roomP(sz)
 		if ok && send {
-			j.publishP(e, sz)
+			j.sendP(e, sz)
+			return nil
 		}
-		j.pmu.Unlock()
+		j.unlockP()
 		if ok {
 			return nil
 		}
