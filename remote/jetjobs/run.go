@@ -81,7 +81,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	now := time.Now()
-	r, rev, ok, err := b.change(ctx, env.Job.ID, env.Job, env.Rev, func(c *jobs.Record) bool {
+	r, rev, _, ok, err := b.change(ctx, env.Job.ID, env.Job, env.Rev, func(c *jobs.Record) bool {
 		if c.State != jobs.Queued {
 			return false
 		}
@@ -98,7 +98,8 @@ func (b *Backend) handle(msg jetstream.Msg) {
 			return
 		}
 		node := r.Node
-		r, _, ok, err = b.change(ctx, r.ID, r, rev, func(c *jobs.Record) bool {
+		var data []byte
+		r, _, data, ok, err = b.change(ctx, r.ID, r, rev, func(c *jobs.Record) bool {
 			if c.State != jobs.Running || c.Node != node {
 				return false
 			}
@@ -107,7 +108,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 			return true
 		})
 		if err == nil && ok {
-			b.announceEnd(r)
+			b.announceEnd(r, data)
 			_ = msg.Ack()
 			return
 		}
@@ -151,7 +152,7 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 	switch {
 	case errors.Is(err, jobs.ErrClosed): // this dispatcher is stopping: hand it back
 		ctx, cancelStore := b.storeCtx()
-		_, _, _ = t.change(ctx, func(c *jobs.Record) bool {
+		_, _, _, _ = t.change(ctx, func(c *jobs.Record) bool {
 			if c.State != jobs.Running || c.Node != b.cfg.node {
 				return false
 			}
@@ -211,7 +212,7 @@ func (b *Backend) keepLease(ctx context.Context, rj *runningJob, t *tracked) {
 		}
 		_ = rj.delivery().InProgress()
 		sctx, cancel := context.WithTimeout(ctx, b.cfg.lease/3)
-		_, _, _ = t.change(sctx, func(c *jobs.Record) bool {
+		_, _, _, _ = t.change(sctx, func(c *jobs.Record) bool {
 			return c.State == jobs.Running && c.Node == b.cfg.node // rewritten as it is: its age starts again
 		})
 		cancel()
@@ -225,7 +226,7 @@ func (b *Backend) finish(t *tracked, r jobs.Record) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	r.Node = b.cfg.node
-	next, ok, err := t.change(ctx, func(c *jobs.Record) bool {
+	next, data, ok, err := t.change(ctx, func(c *jobs.Record) bool {
 		if c.State.Terminal() {
 			return false
 		}
@@ -233,13 +234,14 @@ func (b *Backend) finish(t *tracked, r jobs.Record) {
 		return true
 	})
 	if err == nil && ok {
-		b.announceEnd(next)
+		b.announceEnd(next, data)
 	}
 }
 
 // announceEnd ends the job's output (its end marker, after its items) and
-// wakes those who await it. Called by whoever wrote its end.
-func (b *Backend) announceEnd(r jobs.Record) {
+// wakes those who await it. Called by whoever wrote its end, with the
+// envelope it wrote (the notice carries it).
+func (b *Backend) announceEnd(r jobs.Record, data []byte) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	m := &nats.Msg{Subject: b.outSubject(r.ID), Header: nats.Header{hdrEnd: []string{string(r.State)},
@@ -247,7 +249,7 @@ func (b *Backend) announceEnd(r jobs.Record) {
 	if _, err := b.js.PublishMsgAsync(m); err != nil {
 		_, _ = b.js.PublishMsg(ctx, m)
 	}
-	_ = b.nc.Publish(b.endSubject(r.ID), encode(r, 0))
+	_ = b.nc.Publish(b.endSubject(r.ID), data)
 }
 
 // deadLetter moves a job message that cannot run to the dead-letter
