@@ -17,9 +17,9 @@ import (
 // jobs.WithBackend, one per dispatcher. Safe for concurrent use.
 //
 // Goroutines: per host served, a watcher of its queues and a consumer of
-// each (nats.go's); per job running here, one that runs it and one that
-// refreshes its lease; a cancel subscription's. The dispatcher's stop
-// ends them all (Stop, then Close).
+// each (nats.go's); per job running here, one that runs it and, while it
+// refreshes the job's lease, a timer's; a cancel subscription's. The
+// dispatcher's stop ends them all (Stop, then Close).
 type Backend struct {
 	cfg    config
 	nc     *nats.Conn

@@ -141,8 +141,7 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 		delete(b.running, r.ID)
 		b.mu.Unlock()
 	}()
-	var keep sync.WaitGroup
-	keep.Go(func() { b.keepLease(jctx, rj, t) })
+	keep := b.keepLease(jctx, rj, t)
 	pub := b.newPublisher(r.ID)
 	ended := func(r jobs.Record) {
 		pub.flush() // the items before the end marker
@@ -161,7 +160,7 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 		})
 		cancelStore()
 		cancel(nil)
-		keep.Wait()
+		keep.stop()
 		_ = rj.delivery().Nak()
 		return
 	case err != nil: // not runnable here: its procedure, its args
@@ -169,7 +168,7 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 		ended(r)
 	}
 	cancel(nil)
-	keep.Wait()
+	keep.stop()
 	_ = rj.delivery().Ack()
 }
 
@@ -198,25 +197,6 @@ func (b *Backend) runningJob(id string) *runningJob {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.running[id]
-}
-
-// keepLease refreshes the job's lease and its record until ctx ends.
-func (b *Backend) keepLease(ctx context.Context, rj *runningJob, t *tracked) {
-	tick := time.NewTicker(b.cfg.lease / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		_ = rj.delivery().InProgress()
-		sctx, cancel := context.WithTimeout(ctx, b.cfg.lease/3)
-		_, _, _, _ = t.change(sctx, func(c *jobs.Record) bool {
-			return c.State == jobs.Running && c.Node == b.cfg.node // rewritten as it is: its age starts again
-		})
-		cancel()
-	}
 }
 
 // finish stores the end of a job run here — unless it has ended already
