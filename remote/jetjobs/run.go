@@ -222,13 +222,14 @@ func (b *Backend) finish(t *tracked, r jobs.Record) {
 // wakes those who await it. Called by whoever wrote its end, with the
 // envelope it wrote (the notice carries it).
 func (b *Backend) announceEnd(r jobs.Record, data []byte) {
-	ctx, cancel := b.storeCtx()
-	defer cancel()
-	m := &nats.Msg{Subject: b.outSubject(r.ID), Header: nats.Header{hdrEnd: []string{string(r.State)},
-		jetstream.MsgIDHeader: []string{r.ID + "/end"}}}
-	if _, err := b.js.PublishMsgAsync(m); err != nil {
-		_, _ = b.js.PublishMsg(ctx, m)
-	}
+	m := &nats.Msg{Subject: b.outSubject(r.ID), Header: nats.Header{hdrEnd: {string(r.State)},
+		jetstream.MsgIDHeader: {r.ID + "/end"}}}
+	// Published without a reply subject: the output stream stores it
+	// (once: its message id) and sends no ack, which nobody read — the
+	// marker is not awaited (its items were, by the flush before the
+	// end). One that is lost (its stream away, or without a leader) is
+	// made up for by Output, which ends the idle output of an ended job.
+	_ = b.nc.PublishMsg(m)
 	_ = b.nc.Publish(b.endSubject(r.ID), data)
 }
 
