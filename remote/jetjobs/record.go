@@ -36,6 +36,9 @@ func encode(r jobs.Record, rev uint64) []byte { return wrap(encodeJob(&r), rev) 
 // several envelopes (its record and its job message; its record and its
 // end notice).
 func encodeJob(r *jobs.Record) []byte {
+	if b, ok := appendJob(make([]byte, 0, 256+len(r.Args)+len(r.Info)+len(r.Value)), r); ok {
+		return b
+	}
 	b, _ := json.Marshal(r) // a Record always encodes
 	return b
 }
@@ -56,10 +59,21 @@ func wrap(job []byte, rev uint64) []byte {
 	return append(b, '}')
 }
 
-// decode reads an envelope; where names it in errors. One pass for an
-// envelope of this version; one that does not decode is probed for its
-// version, which decides the error (a *VersionError before ErrMalformed).
+// decode reads an envelope; where names it in errors.
 func decode(where string, data []byte) (envelope, error) {
+	if e, ok := decodeFast(data); ok {
+		if e.Job.ID == "" || e.Job.Host == "" || e.Job.Procedure == "" {
+			return e, fmt.Errorf("%w: %s: a record without id, host or procedure", ErrMalformed, where)
+		}
+		return e, nil
+	}
+	return decodeJSON(where, data)
+}
+
+// decodeJSON is decode with encoding/json: one pass for an envelope of
+// this version; one that does not decode is probed for its version,
+// which decides the error (a *VersionError before ErrMalformed).
+func decodeJSON(where string, data []byte) (envelope, error) {
 	var in struct {
 		V   *int        `json:"v"`
 		Rev uint64      `json:"rev,omitempty"`
