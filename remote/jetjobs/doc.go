@@ -107,9 +107,10 @@
 //
 // A Backend runs, once its dispatcher has attached it: per host served, a
 // watcher of the host's queues and a pull consumer per queue (nats.go's);
-// per job running here, the goroutine that runs it and, while it refreshes
-// the job's lease (a third of a lease apart), a timer's; the
-// subscriptions for cancel requests and end notices. The
+// per job running here, the goroutine that runs it (kept for 100 ms
+// after it, for the next job) and, while it refreshes the job's lease (a
+// third of a lease apart), a timer's; the subscriptions for cancel
+// requests and end notices. The
 // dispatcher's stop calls Stop (the consumers drain; messages delivered
 // meanwhile go back at once) and, once its jobs have ended, Close, which
 // waits for them all. Close the NATS connection after the dispatcher, and

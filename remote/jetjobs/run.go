@@ -39,8 +39,14 @@ const (
 )
 
 // take is the queue consumers' handler: each job runs on a goroutine of
-// its own.
+// its own, a runner — one idle since its last job if there is one, else
+// a new one.
 func (b *Backend) take(msg jetstream.Msg) {
+	select {
+	case b.handoff <- msg:
+		return
+	default:
+	}
 	b.mu.Lock()
 	if b.stopped {
 		b.mu.Unlock()
@@ -49,10 +55,39 @@ func (b *Backend) take(msg jetstream.Msg) {
 	}
 	b.work.Add(1)
 	b.mu.Unlock()
-	go func() {
-		defer b.work.Done()
+	go b.runner(msg)
+}
+
+// runnerIdle is how long a runner waits for another job after its last.
+// A runner kept keeps its stack, grown by its jobs (JSON, NATS requests,
+// the job's own call): a new goroutine grows its stack again, copying it
+// two or three times per job.
+const runnerIdle = 100 * time.Millisecond
+
+// runner handles msg, then the messages handed to it, until it has waited
+// runnerIdle for one or the backend stops.
+func (b *Backend) runner(msg jetstream.Msg) {
+	defer b.work.Done()
+	idle := time.NewTimer(runnerIdle)
+	defer idle.Stop()
+	for {
 		b.handle(msg)
-	}()
+		idle.Reset(runnerIdle)
+		select {
+		case msg = <-b.handoff:
+		case <-idle.C:
+			return
+		case <-b.stopping:
+			return
+		}
+		b.mu.Lock()
+		stopped := b.stopped
+		b.mu.Unlock()
+		if stopped { // handed over as the backend stopped
+			_ = msg.Nak()
+			return
+		}
+	}
 }
 
 // storeCtx bounds a store operation of a runner.
