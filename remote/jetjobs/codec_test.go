@@ -112,3 +112,46 @@ func FuzzCodec(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendJobKnowsEveryField: a record with every field set, whatever
+// fields jobs.Record has, encodes as json.Marshal writes it — a field
+// added to jobs.Record (or jobs.RemoteError) fails this test until
+// appendJob and decodeFast know it.
+func TestAppendJobKnowsEveryField(t *testing.T) {
+	var fill func(v reflect.Value)
+	fill = func(v reflect.Value) {
+		for i := range v.NumField() {
+			f := v.Field(i)
+			switch {
+			case f.Type() == reflect.TypeFor[time.Time]():
+				f.Set(reflect.ValueOf(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC).Add(time.Duration(i) * time.Second)))
+			case f.Type() == reflect.TypeFor[json.RawMessage]():
+				f.Set(reflect.ValueOf(json.RawMessage(fmt.Sprint(i))))
+			case f.Kind() == reflect.String:
+				f.SetString(fmt.Sprint("s", i))
+			case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:
+				f.SetInt(int64(i + 1))
+			case f.Type() == reflect.TypeFor[*jobs.RemoteError]():
+				e := &jobs.RemoteError{}
+				fill(reflect.ValueOf(e).Elem())
+				f.Set(reflect.ValueOf(e))
+			default:
+				t.Fatalf("%s.%s: a field of type %s: teach appendJob and decodeFast", v.Type(), v.Type().Field(i).Name, f.Type())
+			}
+		}
+	}
+	var r jobs.Record
+	fill(reflect.ValueOf(&r).Elem())
+	want, err := json.Marshal(&r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := appendJob(nil, &r)
+	if !ok || !bytes.Equal(got, want) {
+		t.Fatalf("appendJob of a record with every field set: got %s, %v; want %s", got, ok, want)
+	}
+	e, ok := decodeFast(wrap(got, 1))
+	if !ok || !reflect.DeepEqual(e.Job, r) {
+		t.Fatalf("decodeFast: got %+v, %v; want %+v", e.Job, ok, r)
+	}
+}
