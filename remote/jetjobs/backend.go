@@ -17,9 +17,10 @@ import (
 // jobs.WithBackend, one per dispatcher. Safe for concurrent use.
 //
 // Goroutines: per host served, a watcher of its queues and a consumer of
-// each (nats.go's); per job running here, one that runs it and one that
-// refreshes its lease; a cancel subscription's. The dispatcher's stop
-// ends them all (Stop, then Close).
+// each (nats.go's); per job running here, one that runs it (kept for
+// 100 ms after it, for the next) and, while it refreshes the job's lease,
+// a timer's; a cancel subscription's. The dispatcher's stop ends them all
+// (Stop, then Close).
 type Backend struct {
 	cfg    config
 	nc     *nats.Conn
@@ -32,7 +33,10 @@ type Backend struct {
 	x      *jobs.Executor
 	life   context.Context // ends at Close
 	end    context.CancelFunc
-	work   sync.WaitGroup // the goroutines that run jobs, and the watchers
+	work   sync.WaitGroup // the goroutines that run jobs (runners), and the watchers
+
+	handoff  chan jetstream.Msg // a job message to an idle runner
+	stopping chan struct{}      // closed by Stop: idle runners end
 
 	mu       sync.Mutex // guards the fields below
 	stopped  bool
@@ -77,6 +81,7 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 		return nil, unavailable(err)
 	}
 	b := &Backend{cfg: cfg, nc: nc, js: js, served: map[string]*served{},
+		handoff: make(chan jetstream.Msg), stopping: make(chan struct{}),
 		running: map[string]*runningJob{}, known: map[string]bool{}, ensured: map[string]int{},
 		endWait: map[string]map[chan jobs.Record]struct{}{}, fresh: map[string]struct{}{}, ended: map[string]jobs.Record{}}
 	p := cfg.prefix
@@ -164,6 +169,7 @@ func (b *Backend) Stop() {
 		return
 	}
 	b.stopped = true
+	close(b.stopping)
 	for _, w := range b.watchers {
 		_ = w.Stop()
 	}

@@ -18,7 +18,7 @@ import (
 func (b *Backend) Cancel(ctx context.Context, id string) (bool, error) {
 	var was jobs.State
 	var node string
-	r, _, ok, err := b.change(ctx, id, jobs.Record{}, 0, func(c *jobs.Record) bool {
+	r, _, data, ok, err := b.change(ctx, id, jobs.Record{}, 0, func(c *jobs.Record) bool {
 		if c.State.Terminal() {
 			return false
 		}
@@ -34,6 +34,6 @@ func (b *Backend) Cancel(ctx context.Context, id string) (bool, error) {
 		_, _ = b.nc.RequestWithContext(rctx, b.cancelSubject(node), []byte(id))
 		cancel()
 	}
-	b.announceEnd(r)
+	b.announceEnd(r, data)
 	return true, nil
 }

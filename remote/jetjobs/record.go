@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -28,27 +29,78 @@ type envelope struct {
 	Job jobs.Record `json:"job"`
 }
 
-func encode(r jobs.Record, rev uint64) []byte {
-	b, _ := json.Marshal(envelope{V: version, Rev: rev, Job: r}) // a Record always encodes
+// encode returns the envelope of r at rev.
+func encode(r jobs.Record, rev uint64) []byte { return wrap(encodeJob(&r), rev) }
+
+// encodeJob returns r's JSON, for wrap: a record encoded once serves
+// several envelopes (its record and its job message; its record and its
+// end notice).
+func encodeJob(r *jobs.Record) []byte {
+	if b, ok := appendJob(make([]byte, 0, 256+len(r.Args)+len(r.Info)+len(r.Value)), r); ok {
+		return b
+	}
+	b, _ := json.Marshal(r) // a Record always encodes
 	return b
+}
+
+// wrap returns the envelope of a record encoded by encodeJob, at rev: the
+// bytes json.Marshal writes for envelope{version, rev, record}
+// (TestWrap).
+func wrap(job []byte, rev uint64) []byte {
+	b := make([]byte, 0, len(job)+48)
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, version, 10)
+	if rev != 0 {
+		b = append(b, `,"rev":`...)
+		b = strconv.AppendUint(b, rev, 10)
+	}
+	b = append(b, `,"job":`...)
+	b = append(b, job...)
+	return append(b, '}')
 }
 
 // decode reads an envelope; where names it in errors.
 func decode(where string, data []byte) (envelope, error) {
-	var e envelope
-	var probe struct {
-		V *int `json:"v"`
+	if e, ok := decodeFast(data); ok {
+		if e.Job.ID == "" || e.Job.Host == "" || e.Job.Procedure == "" {
+			return e, fmt.Errorf("%w: %s: a record without id, host or procedure", ErrMalformed, where)
+		}
+		return e, nil
 	}
-	if err := json.Unmarshal(data, &probe); err != nil || probe.V == nil {
-		return e, fmt.Errorf("%w: %s: no version", ErrMalformed, where)
+	return decodeJSON(where, data)
+}
+
+// decodeJSON is decode with encoding/json: one pass for an envelope of
+// this version; one that does not decode is probed for its version,
+// which decides the error (a *VersionError before ErrMalformed).
+func decodeJSON(where string, data []byte) (envelope, error) {
+	var in struct {
+		V   *int        `json:"v"`
+		Rev uint64      `json:"rev,omitempty"`
+		Job jobs.Record `json:"job"`
 	}
-	if *probe.V != version {
-		return e, &VersionError{Key: where, Version: *probe.V}
+	err := json.Unmarshal(data, &in)
+	if err != nil { // the version decides which error
+		var probe struct {
+			V *int `json:"v"`
+		}
+		if json.Unmarshal(data, &probe) != nil {
+			probe.V = nil
+		}
+		in.V = probe.V
 	}
-	if err := json.Unmarshal(data, &e); err != nil {
+	e := envelope{Rev: in.Rev, Job: in.Job}
+	if in.V != nil {
+		e.V = *in.V
+	}
+	switch {
+	case in.V == nil:
+		return envelope{}, fmt.Errorf("%w: %s: no version", ErrMalformed, where)
+	case *in.V != version:
+		return envelope{}, &VersionError{Key: where, Version: *in.V}
+	case err != nil:
 		return e, fmt.Errorf("%w: %s: %w", ErrMalformed, where, err)
-	}
-	if e.Job.ID == "" || e.Job.Host == "" || e.Job.Procedure == "" {
+	case e.Job.ID == "" || e.Job.Host == "" || e.Job.Procedure == "":
 		return e, fmt.Errorf("%w: %s: a record without id, host or procedure", ErrMalformed, where)
 	}
 	return e, nil
@@ -123,27 +175,30 @@ func (b *Backend) leaderGet(ctx context.Context, key string) ([]byte, uint64, ti
 // change applies f to job id's record with compare-and-set, starting
 // from r at revision rev if rev is not 0 (else reading it), reading it
 // again after each conflict, until f declines (false: the record is
-// returned as it is) or the write succeeds. It returns the record and its
-// revision. f must allow only what the job machine allows from the state
-// it sees.
-func (b *Backend) change(ctx context.Context, id string, r jobs.Record, rev uint64, f func(*jobs.Record) bool) (jobs.Record, uint64, bool, error) {
+// returned as it is) or the write succeeds. It returns the record, its
+// revision and, if it wrote it (ok), its envelope as stored (an end
+// notice sends the same bytes). f must allow only what the job machine
+// allows from the state it sees.
+func (b *Backend) change(ctx context.Context, id string, r jobs.Record, rev uint64, f func(*jobs.Record) bool) (_ jobs.Record, _ uint64, data []byte, ok bool, _ error) {
+	key := tok(id)
 	for {
 		if rev == 0 {
 			var err error
 			if r, rev, err = b.get(ctx, id); err != nil {
-				return r, 0, false, err
+				return r, 0, nil, false, err
 			}
 		}
 		next := r
 		if !f(&next) {
-			return r, rev, false, nil
+			return r, rev, nil, false, nil
 		}
-		nrev, err := b.jobsKV.Update(ctx, tok(id), encode(next, 0), rev)
+		data := encode(next, 0)
+		nrev, err := b.jobsKV.Update(ctx, key, data, rev)
 		if err == nil {
-			return next, nrev, true, nil
+			return next, nrev, data, true, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return r, 0, false, unavailable(err)
+			return r, 0, nil, false, unavailable(err)
 		}
 		rev = 0 // another writer came first: read it again
 	}
@@ -160,10 +215,10 @@ type tracked struct {
 	rev uint64
 }
 
-func (t *tracked) change(ctx context.Context, f func(*jobs.Record) bool) (jobs.Record, bool, error) {
+func (t *tracked) change(ctx context.Context, f func(*jobs.Record) bool) (jobs.Record, []byte, bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r, rev, ok, err := t.b.change(ctx, t.id, t.rec, t.rev, f)
+	r, rev, data, ok, err := t.b.change(ctx, t.id, t.rec, t.rev, f)
 	t.rec, t.rev = r, rev // rev 0 after an error: read it again next time
-	return r, ok, err
+	return r, data, ok, err
 }

@@ -39,8 +39,14 @@ const (
 )
 
 // take is the queue consumers' handler: each job runs on a goroutine of
-// its own.
+// its own, a runner — one idle since its last job if there is one, else
+// a new one.
 func (b *Backend) take(msg jetstream.Msg) {
+	select {
+	case b.handoff <- msg:
+		return
+	default:
+	}
 	b.mu.Lock()
 	if b.stopped {
 		b.mu.Unlock()
@@ -49,10 +55,39 @@ func (b *Backend) take(msg jetstream.Msg) {
 	}
 	b.work.Add(1)
 	b.mu.Unlock()
-	go func() {
-		defer b.work.Done()
+	go b.runner(msg)
+}
+
+// runnerIdle is how long a runner waits for another job after its last.
+// A runner kept keeps its stack, grown by its jobs (JSON, NATS requests,
+// the job's own call): a new goroutine grows its stack again, copying it
+// two or three times per job.
+const runnerIdle = 100 * time.Millisecond
+
+// runner handles msg, then the messages handed to it, until it has waited
+// runnerIdle for one or the backend stops.
+func (b *Backend) runner(msg jetstream.Msg) {
+	defer b.work.Done()
+	idle := time.NewTimer(runnerIdle)
+	defer idle.Stop()
+	for {
 		b.handle(msg)
-	}()
+		idle.Reset(runnerIdle)
+		select {
+		case msg = <-b.handoff:
+		case <-idle.C:
+			return
+		case <-b.stopping:
+			return
+		}
+		b.mu.Lock()
+		stopped := b.stopped
+		b.mu.Unlock()
+		if stopped { // handed over as the backend stopped
+			_ = msg.Nak()
+			return
+		}
+	}
 }
 
 // storeCtx bounds a store operation of a runner.
@@ -81,7 +116,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	now := time.Now()
-	r, rev, ok, err := b.change(ctx, env.Job.ID, env.Job, env.Rev, func(c *jobs.Record) bool {
+	r, rev, _, ok, err := b.change(ctx, env.Job.ID, env.Job, env.Rev, func(c *jobs.Record) bool {
 		if c.State != jobs.Queued {
 			return false
 		}
@@ -98,7 +133,8 @@ func (b *Backend) handle(msg jetstream.Msg) {
 			return
 		}
 		node := r.Node
-		r, _, ok, err = b.change(ctx, r.ID, r, rev, func(c *jobs.Record) bool {
+		var data []byte
+		r, _, data, ok, err = b.change(ctx, r.ID, r, rev, func(c *jobs.Record) bool {
 			if c.State != jobs.Running || c.Node != node {
 				return false
 			}
@@ -107,7 +143,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 			return true
 		})
 		if err == nil && ok {
-			b.announceEnd(r)
+			b.announceEnd(r, data)
 			_ = msg.Ack()
 			return
 		}
@@ -140,8 +176,7 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 		delete(b.running, r.ID)
 		b.mu.Unlock()
 	}()
-	var keep sync.WaitGroup
-	keep.Go(func() { b.keepLease(jctx, rj, t) })
+	keep := b.keepLease(jctx, rj, t)
 	pub := b.newPublisher(r.ID)
 	ended := func(r jobs.Record) {
 		pub.flush() // the items before the end marker
@@ -151,7 +186,7 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 	switch {
 	case errors.Is(err, jobs.ErrClosed): // this dispatcher is stopping: hand it back
 		ctx, cancelStore := b.storeCtx()
-		_, _, _ = t.change(ctx, func(c *jobs.Record) bool {
+		_, _, _, _ = t.change(ctx, func(c *jobs.Record) bool {
 			if c.State != jobs.Running || c.Node != b.cfg.node {
 				return false
 			}
@@ -160,7 +195,7 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 		})
 		cancelStore()
 		cancel(nil)
-		keep.Wait()
+		keep.stop()
 		_ = rj.delivery().Nak()
 		return
 	case err != nil: // not runnable here: its procedure, its args
@@ -168,7 +203,7 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 		ended(r)
 	}
 	cancel(nil)
-	keep.Wait()
+	keep.stop()
 	_ = rj.delivery().Ack()
 }
 
@@ -199,25 +234,6 @@ func (b *Backend) runningJob(id string) *runningJob {
 	return b.running[id]
 }
 
-// keepLease refreshes the job's lease and its record until ctx ends.
-func (b *Backend) keepLease(ctx context.Context, rj *runningJob, t *tracked) {
-	tick := time.NewTicker(b.cfg.lease / 3)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		_ = rj.delivery().InProgress()
-		sctx, cancel := context.WithTimeout(ctx, b.cfg.lease/3)
-		_, _, _ = t.change(sctx, func(c *jobs.Record) bool {
-			return c.State == jobs.Running && c.Node == b.cfg.node // rewritten as it is: its age starts again
-		})
-		cancel()
-	}
-}
-
 // finish stores the end of a job run here — unless it has ended already
 // (a cancel from another node came first: the first end stands) — and
 // announces it.
@@ -225,7 +241,7 @@ func (b *Backend) finish(t *tracked, r jobs.Record) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	r.Node = b.cfg.node
-	next, ok, err := t.change(ctx, func(c *jobs.Record) bool {
+	next, data, ok, err := t.change(ctx, func(c *jobs.Record) bool {
 		if c.State.Terminal() {
 			return false
 		}
@@ -233,21 +249,23 @@ func (b *Backend) finish(t *tracked, r jobs.Record) {
 		return true
 	})
 	if err == nil && ok {
-		b.announceEnd(next)
+		b.announceEnd(next, data)
 	}
 }
 
 // announceEnd ends the job's output (its end marker, after its items) and
-// wakes those who await it. Called by whoever wrote its end.
-func (b *Backend) announceEnd(r jobs.Record) {
-	ctx, cancel := b.storeCtx()
-	defer cancel()
-	m := &nats.Msg{Subject: b.outSubject(r.ID), Header: nats.Header{hdrEnd: []string{string(r.State)},
-		jetstream.MsgIDHeader: []string{r.ID + "/end"}}}
-	if _, err := b.js.PublishMsgAsync(m); err != nil {
-		_, _ = b.js.PublishMsg(ctx, m)
-	}
-	_ = b.nc.Publish(b.endSubject(r.ID), encode(r, 0))
+// wakes those who await it. Called by whoever wrote its end, with the
+// envelope it wrote (the notice carries it).
+func (b *Backend) announceEnd(r jobs.Record, data []byte) {
+	m := &nats.Msg{Subject: b.outSubject(r.ID), Header: nats.Header{hdrEnd: {string(r.State)},
+		jetstream.MsgIDHeader: {r.ID + "/end"}}}
+	// Published without a reply subject: the output stream stores it
+	// (once: its message id) and sends no ack, which nobody read — the
+	// marker is not awaited (its items were, by the flush before the
+	// end). One that is lost (its stream away, or without a leader) is
+	// made up for by Output, which ends the idle output of an ended job.
+	_ = b.nc.PublishMsg(m)
+	_ = b.nc.Publish(b.endSubject(r.ID), data)
 }
 
 // deadLetter moves a job message that cannot run to the dead-letter

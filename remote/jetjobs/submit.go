@@ -38,7 +38,8 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 		return r, false, err
 	}
 	key := tok(r.ID)
-	rev, err := b.jobsKV.Create(ctx, key, encode(r, 0))
+	job := encodeJob(&r)
+	rev, err := b.jobsKV.Create(ctx, key, wrap(job, 0))
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		old, _, gerr := b.get(ctx, r.ID)
 		return old, false, gerr
@@ -46,8 +47,8 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 	if err != nil {
 		return r, false, unavailable(err)
 	}
-	msg := &nats.Msg{Subject: b.runSubject(r.Host, r.Queue), Data: encode(r, rev), Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, r.ID+"@"+strconv.FormatUint(rev, 10))
+	msg := &nats.Msg{Subject: b.runSubject(r.Host, r.Queue), Data: wrap(job, rev),
+		Header: nats.Header{jetstream.MsgIDHeader: {r.ID + "@" + strconv.FormatUint(rev, 10)}}}
 	b.markFresh(key, true)
 	if _, err = b.js.PublishMsg(ctx, msg); err != nil {
 		b.markFresh(key, false)

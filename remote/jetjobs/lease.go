@@ -1,0 +1,72 @@
+package jetjobs
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// leaseKeeper refreshes a running job's lease (an in-progress ack of its
+// message) and rewrites its record (so that its age starts again) a third
+// of a lease apart, until stop. It runs on a timer: no goroutine of its
+// own waits between refreshes, and a job that ends within a third of a
+// lease — most — costs a timer set and stopped.
+type leaseKeeper struct {
+	b     *Backend
+	ctx   context.Context // the job's: ends a refresh in progress
+	rj    *runningJob
+	t     *tracked
+	every time.Duration
+
+	mu      sync.Mutex // guards timer and stopped
+	timer   *time.Timer
+	stopped bool
+	busy    sync.WaitGroup // the refresh in progress, if any
+}
+
+// keepLease starts refreshing the lease of the job run under ctx.
+func (b *Backend) keepLease(ctx context.Context, rj *runningJob, t *tracked) *leaseKeeper {
+	k := &leaseKeeper{b: b, ctx: ctx, rj: rj, t: t, every: b.cfg.lease / 3}
+	k.mu.Lock()
+	k.timer = time.AfterFunc(k.every, k.refresh)
+	k.mu.Unlock()
+	return k
+}
+
+// refresh runs on the timer's goroutine; it sets the timer again for a
+// third of a lease after it began (at once if it took longer), as a
+// ticker would tick.
+func (k *leaseKeeper) refresh() {
+	k.mu.Lock()
+	if k.stopped {
+		k.mu.Unlock()
+		return
+	}
+	k.busy.Add(1) // before stop's Wait: stopped is set under mu
+	k.mu.Unlock()
+	defer k.busy.Done()
+	began := time.Now()
+	_ = k.rj.delivery().InProgress()
+	sctx, cancel := context.WithTimeout(k.ctx, k.every)
+	_, _, _, _ = k.t.change(sctx, func(c *jobs.Record) bool {
+		return c.State == jobs.Running && c.Node == k.b.cfg.node // rewritten as it is: its age starts again
+	})
+	cancel()
+	k.mu.Lock()
+	if !k.stopped {
+		k.timer.Reset(max(0, k.every-time.Since(began)))
+	}
+	k.mu.Unlock()
+}
+
+// stop ends the refreshes and waits for one in progress (cancel the
+// job's context first: it ends its store operation).
+func (k *leaseKeeper) stop() {
+	k.mu.Lock()
+	k.stopped = true
+	k.timer.Stop()
+	k.mu.Unlock()
+	k.busy.Wait()
+}
