@@ -16,11 +16,19 @@ const (
 	notPending = 0xFF
 )
 
-// level is one ring of slots. Bit s of occupied is set when slots[s] holds
-// a timer, so the next non-empty slot is found with one bit scan.
+// level is one ring of slots. A slot holds two lists: Timers (slots) and
+// Schedule's nodes (nodes). Bit s of occupied is set when slot s holds a
+// timer of either kind, so the next non-empty slot is found with one bit
+// scan.
 type level struct {
 	occupied uint64
 	slots    [numSlots]list
+	nodes    [numSlots]nlist
+}
+
+// emptySlot reports whether slot s holds no timer of either kind.
+func (lv *level) emptySlot(s int) bool {
+	return lv.slots[s].empty() && lv.nodes[s].empty()
 }
 
 // position returns the level and slot where a timer due at tick when goes,
