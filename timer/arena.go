@@ -88,21 +88,33 @@ func (a *arena) node(id uint32) *node {
 // from the current chunk, another with room, or a new one. Cost: O(1)
 // amortized; one 32 KiB allocation per chunkCap nodes when none is free.
 func (a *arena) alloc(w *Wheel) (*chunk, int) {
-	c := a.cur
-	if c == nil || !c.room() {
-		c = a.nextChunk(w)
+	if c := a.cur; c != nil {
+		if s := int(c.free) - 1; s >= 0 {
+			c.free = c.nodes[s].next
+			c.nodes[s].next = 0
+			c.live++
+			return c, s
+		}
+		if s := c.used; s < chunkCap {
+			c.used++
+			c.live++
+			return c, int(s)
+		}
 	}
-	var s int
-	if c.free != 0 {
-		s = int(c.free - 1)
+	return a.allocSlow(w)
+}
+
+// allocSlow is alloc when the current chunk is full (or there is none).
+func (a *arena) allocSlow(w *Wheel) (*chunk, int) {
+	c := a.nextChunk(w)
+	c.live++
+	if s := int(c.free) - 1; s >= 0 {
 		c.free = c.nodes[s].next
 		c.nodes[s].next = 0
-	} else {
-		s = int(c.used)
-		c.used++
+		return c, s
 	}
-	c.live++
-	return c, s
+	c.used++
+	return c, int(c.used - 1)
 }
 
 // nextChunk makes a chunk with room current: a spare one, else a new one.

@@ -101,7 +101,7 @@ func (w *Wheel) advanceLocked(now uint64, fs []Callback) (_ []Callback, more boo
 		}
 		w.cur = max(w.cur, due)
 		lv := &w.levels[lvl]
-		sl, nl := &lv.slots[s], &lv.nodes[s]
+		sl, nl := &lv.slots[s].timers, &lv.slots[s].nodes
 		switch {
 		case lvl == 0:
 			// Every timer here is due at or before w.cur. A node is
@@ -145,7 +145,7 @@ func (w *Wheel) advanceLocked(now uint64, fs []Callback) (_ []Callback, more boo
 				budget--
 			}
 		}
-		if lv.emptySlot(s) {
+		if lv.slots[s].empty() {
 			lv.occupied &^= 1 << uint(s)
 		}
 		if len(fs) == cap(fs) || budget <= 0 {

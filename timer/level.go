@@ -16,20 +16,24 @@ const (
 	notPending = 0xFF
 )
 
-// level is one ring of slots. A slot holds two lists: Timers (slots) and
-// Schedule's nodes (nodes). Bit s of occupied is set when slot s holds a
-// timer of either kind, so the next non-empty slot is found with one bit
-// scan.
+// level is one ring of slots. Bit s of occupied is set when slots[s]
+// holds a timer of either kind, so the next non-empty slot is found with
+// one bit scan.
 type level struct {
 	occupied uint64
-	slots    [numSlots]list
-	nodes    [numSlots]nlist
+	slots    [numSlots]slot
 }
 
-// emptySlot reports whether slot s holds no timer of either kind.
-func (lv *level) emptySlot(s int) bool {
-	return lv.slots[s].empty() && lv.nodes[s].empty()
+// slot holds the timers due in one slot: Timers and Schedule's nodes, in
+// a list each, side by side so that adding or removing one touches one
+// cache line of the level.
+type slot struct {
+	timers list
+	nodes  nlist
 }
+
+// empty reports whether s holds no timer of either kind.
+func (s *slot) empty() bool { return s.timers.empty() && s.nodes.empty() }
 
 // position returns the level and slot where a timer due at tick when goes,
 // seen from tick cur, the first tick the wheel has not yet processed.

@@ -109,7 +109,7 @@ func (s *sim) check() {
 	for l := range numLevels {
 		lv := &w.levels[l]
 		for sl := range numSlots {
-			lst := &lv.slots[sl]
+			lst := &lv.slots[sl].timers
 			var prev *Timer
 			for tm := lst.head; tm != nil; tm = tm.next {
 				n++
@@ -128,7 +128,7 @@ func (s *sim) check() {
 			if lst.tail != prev {
 				s.t.Fatalf("level %d slot %d: tail is not the last timer", l, sl)
 			}
-			nl := &lv.nodes[sl]
+			nl := &lv.slots[sl].nodes
 			if got, want := lv.occupied&(1<<uint(sl)) != 0, !lst.empty() || !nl.empty(); got != want {
 				s.t.Fatalf("level %d slot %d: occupied bit %v; want %v (nodes)", l, sl, got, want)
 			}
