@@ -13,10 +13,11 @@ package timer
 // stored while it marks goes through a write barrier.
 //
 // Measured (bench/: TimerSchedulePending, 1M-2M pending, nothing to
-// recycle; four runs alternating with the pooled timers, a loaded 2-core
-// VM, medians): 150-214 -> 86-97 CPU ns per Schedule (the collector's
-// work included), 0.71 -> 0.35 times time.AfterFunc's; wall time 0.78
-// -> 0.35 times, though the load made it spread widely.
+// recycle; two sessions of 3-4 runs alternating with the pooled timers,
+// a loaded 2-core VM, medians of troupe/raw within each run): 150-214 ->
+// 86-97 CPU ns per Schedule (the collector's work included), 0.71 and
+// 0.64 -> 0.35 and 0.37 times time.AfterFunc's; wall time 0.78 and 0.81
+// -> 0.35 and 0.44 times, spread widely by the load.
 //
 // A chunk is exactly 32 KiB (four pages, a large object with no malloc
 // header), so a pending node costs its 32 bytes and nothing more. A chunk

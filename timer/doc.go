@@ -72,8 +72,8 @@
 // finished to recycle (BenchmarkTimerAddPending and
 // BenchmarkTimerSchedulePending in bench/, a loaded 2-core VM): AfterFunc
 // takes about 105-140ns against 180-240ns for [time.AfterFunc], holding
-// 48 bytes per timer against about 112; Schedule about 0.35 times what
-// time.AfterFunc takes (85-100ns of CPU against 230-290, the collector's
+// 48 bytes per timer against about 112; Schedule 0.35-0.45 times what
+// time.AfterFunc takes (85-100ns of CPU against 225-290, the collector's
 // included), holding 32 bytes. What is left of an add is the clock
 // (about 35ns here), the lock, and for AfterFunc the garbage collector
 // marking a heap that grows by a pointerful timer per add.
