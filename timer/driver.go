@@ -101,15 +101,23 @@ func (w *Wheel) advanceLocked(now uint64, fs []Callback) (_ []Callback, more boo
 		}
 		w.cur = max(w.cur, due)
 		lv := &w.levels[lvl]
-		sl := &lv.slots[s]
+		sl, nl := &lv.slots[s].timers, &lv.slots[s].nodes
 		switch {
 		case lvl == 0:
-			// Every timer here is due at or before w.cur.
+			// Every timer here is due at or before w.cur. A node is
+			// freed as it is taken out: its Handle can no longer stop it.
 			for !sl.empty() && len(fs) < cap(fs) {
 				t := sl.popFront()
 				t.setPos(notPending, 0)
 				w.n--
 				fs = append(fs, t.cb)
+			}
+			for !nl.empty() && len(fs) < cap(fs) {
+				c, i, _ := w.arena.popFront(nl)
+				f := c.fns[i]
+				w.arena.free(c, i)
+				w.n--
+				fs = append(fs, funcCallback(f))
 			}
 		case lvl < topLevel:
 			// Each lands on a lower level (or level 0's due slot), so
@@ -118,17 +126,26 @@ func (w *Wheel) advanceLocked(now uint64, fs []Callback) (_ []Callback, more boo
 				w.placeLocked(sl.popFront())
 				budget--
 			}
+			for !nl.empty() && budget > 0 {
+				c, i, _ := w.arena.popFront(nl)
+				w.placeNodeLocked(c, i)
+				budget--
+			}
 		default:
 			// A top-level timer can land back in this very slot, for
 			// the next turn: detach the whole slot first.
-			all := *sl
-			*sl = list{}
+			all, nall := *sl, *nl
+			*sl, *nl = list{}, nlist{}
 			for t := all.popFront(); t != nil; t = all.popFront() {
 				w.placeLocked(t)
 				budget--
 			}
+			for c, i, ok := w.arena.popFront(&nall); ok; c, i, ok = w.arena.popFront(&nall) {
+				w.placeNodeLocked(c, i)
+				budget--
+			}
 		}
-		if sl.empty() {
+		if lv.slots[s].empty() {
 			lv.occupied &^= 1 << uint(s)
 		}
 		if len(fs) == cap(fs) || budget <= 0 {

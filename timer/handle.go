@@ -10,24 +10,9 @@ import "time"
 // scheduling: a Handle whose scheduling is over refers to nothing, even
 // after its timer has been reused.
 type Handle struct {
-	p   *pooled
-	gen uint64
+	c   *chunk
+	ref uint64 // the node's generation << chunkBits | its slot in c
 }
-
-// pooled is the timer behind a Handle. It goes back to its wheel's free
-// list when it fires or is stopped; gen, bumped each time (under the
-// wheel's lock, which guards fn and gen), tells its schedulings apart. A
-// pooled timer is 64 bytes.
-type pooled struct {
-	t   Timer
-	fn  func()
-	gen uint64
-}
-
-// maxFree is how many recycled timers a wheel keeps for Schedule: enough
-// for a steady stream of timeouts, little memory held (64 KiB) after a
-// burst; beyond it, finished timers are left to the GC.
-const maxFree = 1024
 
 // Schedule calls f on the wheel's goroutine once d has elapsed, with the
 // rules of [Wheel.AfterFunc], and returns a Handle to stop it. Unlike
@@ -38,9 +23,9 @@ const maxFree = 1024
 // Schedule returns [ErrNilFunc] if f is nil and [ErrStopped] once
 // [Wheel.Stop] has been called. It never blocks beyond a short critical
 // section and is safe for concurrent use, from callbacks too. Cost: O(1);
-// when no recycled timer is free, a fresh one from a slab of 8 (one
-// 512-byte allocation per 8), which stays in memory while any of its
-// timers is pending or referenced by a Handle.
+// a pending scheduling holds 32 bytes of the wheel's arena (see the
+// package doc's Memory section), which takes one 32 KiB allocation per
+// 1023 nodes when none is free to reuse.
 func (w *Wheel) Schedule(d time.Duration, f func()) (Handle, error) {
 	if f == nil {
 		return Handle{}, ErrNilFunc
@@ -52,33 +37,14 @@ func (w *Wheel) Schedule(d time.Duration, f func()) (Handle, error) {
 	if err != nil {
 		return Handle{}, err
 	}
-	p := w.newPooledLocked() // in no list; its w and cb are set for life
-	p.fn = f
-	w.scheduleLocked(&p.t, when)
-	h := Handle{p: p, gen: p.gen}
+	c, s := w.arena.alloc(w) // in no list, not pending
+	c.fns[s] = f
+	n := &c.nodes[s]
+	n.pos.setWhen(when)
+	w.armedLocked(w.placeNodeLocked(c, s))
+	h := Handle{c: c, ref: n.gen<<chunkBits | uint64(s)}
 	w.mu.Unlock()
 	return h, nil
-}
-
-// retireLocked ends p's current scheduling (stale handles refer to nothing
-// from then on) and recycles it. The caller holds w.mu.
-func (w *Wheel) retireLocked(p *pooled) {
-	p.gen++
-	p.fn = nil
-	if len(w.free) < maxFree {
-		w.free = append(w.free, p)
-	}
-}
-
-// Fire runs the scheduled func; the driver has taken the timer out of the
-// wheel. The timer is recycled before f runs.
-func (p *pooled) Fire() {
-	w := p.t.w
-	w.mu.Lock()
-	f := p.fn
-	w.retireLocked(p)
-	w.mu.Unlock()
-	f()
 }
 
 // Stop prevents the scheduled func from running. It returns true if this
@@ -91,18 +57,18 @@ func (p *pooled) Fire() {
 // Stop does not block beyond a short critical section and is safe for
 // concurrent use. Cost: O(1).
 func (h Handle) Stop() bool {
-	p := h.p
-	if p == nil {
+	c := h.c
+	if c == nil {
 		return false
 	}
-	w := p.t.w
+	w := c.w
+	s := int(h.ref & chunkMask)
 	w.mu.Lock()
-	if p.gen != h.gen || p.t.level() == notPending {
+	if n := &c.nodes[s]; n.gen != h.ref>>chunkBits || n.pos.level() == notPending {
 		w.mu.Unlock()
 		return false
 	}
-	w.removeLocked(&p.t)
-	w.retireLocked(p)
+	w.removeNodeLocked(c, s)
 	w.mu.Unlock()
 	return true
 }

@@ -66,7 +66,7 @@ func TestStaleHandle(t *testing.T) {
 			old = mustSchedule(t, w, time.Minute, func() { t.Error("a stopped func ran") })
 			old.Stop()
 			h := mustSchedule(t, w, time.Second, func() { ran.add(i) })
-			if h.p == old.p {
+			if h.c == old.c && h.ref&chunkMask == old.ref&chunkMask {
 				reused = true
 				if old.Stop() {
 					t.Fatal("a stale Handle stopped its timer's next scheduling")

@@ -16,12 +16,24 @@ const (
 	notPending = 0xFF
 )
 
-// level is one ring of slots. Bit s of occupied is set when slots[s] holds
-// a timer, so the next non-empty slot is found with one bit scan.
+// level is one ring of slots. Bit s of occupied is set when slots[s]
+// holds a timer of either kind, so the next non-empty slot is found with
+// one bit scan.
 type level struct {
 	occupied uint64
-	slots    [numSlots]list
+	slots    [numSlots]slot
 }
+
+// slot holds the timers due in one slot: Timers and Schedule's nodes, in
+// a list each, side by side so that adding or removing one touches one
+// cache line of the level.
+type slot struct {
+	timers list
+	nodes  nlist
+}
+
+// empty reports whether s holds no timer of either kind.
+func (s *slot) empty() bool { return s.timers.empty() && s.nodes.empty() }
 
 // position returns the level and slot where a timer due at tick when goes,
 // seen from tick cur, the first tick the wheel has not yet processed.

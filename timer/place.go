@@ -4,7 +4,12 @@ package timer
 // running and wakes up no later than t's slot comes due.
 func (w *Wheel) scheduleLocked(t *Timer, when uint64) {
 	t.setWhen(when)
-	due := w.placeLocked(t)
+	w.armedLocked(w.placeLocked(t))
+}
+
+// armedLocked counts a timer just placed in a slot due at tick due, and
+// makes sure the driver is running and wakes up no later than that.
+func (w *Wheel) armedLocked(due uint64) {
 	w.n++
 	if !w.started {
 		w.started = true
@@ -22,7 +27,7 @@ func (w *Wheel) scheduleLocked(t *Timer, when uint64) {
 func (w *Wheel) placeLocked(t *Timer) uint64 {
 	lvl, s := position(w.cur, t.when())
 	lv := &w.levels[lvl]
-	lv.slots[s].pushBack(t)
+	lv.slots[s].timers.pushBack(t)
 	lv.occupied |= 1 << uint(s)
 	t.setPos(uint8(lvl), uint8(s))
 	return slotDeadline(w.cur, lvl, s)
@@ -31,12 +36,38 @@ func (w *Wheel) placeLocked(t *Timer) uint64 {
 // removeLocked takes the pending timer t out of its slot.
 func (w *Wheel) removeLocked(t *Timer) {
 	lv := &w.levels[t.level()]
-	sl := &lv.slots[t.slot()]
+	sl := &lv.slots[t.slot()].timers
 	sl.remove(t)
-	if sl.empty() {
+	if lv.slots[t.slot()].empty() {
 		lv.occupied &^= 1 << t.slot()
 	}
 	t.setPos(notPending, 0)
+	w.n--
+}
+
+// placeNodeLocked puts node s of c into the slot for its due tick and
+// returns the tick at which that slot comes due.
+func (w *Wheel) placeNodeLocked(c *chunk, s int) uint64 {
+	n := &c.nodes[s]
+	lvl, sl := position(w.cur, n.pos.when())
+	lv := &w.levels[lvl]
+	w.arena.pushBack(&lv.slots[sl].nodes, c.id(s), n)
+	lv.occupied |= 1 << uint(sl)
+	n.pos.setPos(uint8(lvl), uint8(sl))
+	return slotDeadline(w.cur, lvl, sl)
+}
+
+// removeNodeLocked takes the pending node s of c out of its slot and
+// frees it.
+func (w *Wheel) removeNodeLocked(c *chunk, s int) {
+	n := &c.nodes[s]
+	lvl, sl := int(n.pos.level()), int(n.pos.slot())
+	lv := &w.levels[lvl]
+	w.arena.remove(&lv.slots[sl].nodes, n)
+	if lv.slots[sl].empty() {
+		lv.occupied &^= 1 << uint(sl)
+	}
+	w.arena.free(c, s)
 	w.n--
 }
 
@@ -44,9 +75,13 @@ func (w *Wheel) removeLocked(t *Timer) {
 func (w *Wheel) dropLocked() int {
 	for l := range w.levels {
 		for s := range w.levels[l].slots {
-			sl := &w.levels[l].slots[s]
+			sl := &w.levels[l].slots[s].timers
 			for t := sl.popFront(); t != nil; t = sl.popFront() {
 				t.setPos(notPending, 0)
+			}
+			nl := &w.levels[l].slots[s].nodes
+			for c, i, ok := w.arena.popFront(nl); ok; c, i, ok = w.arena.popFront(nl) {
+				w.arena.free(c, i)
 			}
 		}
 		w.levels[l].occupied = 0

@@ -15,6 +15,10 @@ type sim struct {
 	now   uint64            // the tick the last advance ran at
 	fired map[*Timer]uint64 // tick it fired at
 	batch [fireBatch]Callback
+	// Every other add is a Schedule node, for which a Timer (never armed)
+	// stands as the key; handles maps it to the node's Handle.
+	handles map[*Timer]Handle
+	adds    int
 }
 
 func newSim(t *testing.T) *sim {
@@ -22,11 +26,15 @@ func newSim(t *testing.T) *sim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &sim{t: t, w: w, fired: map[*Timer]uint64{}}
+	return &sim{t: t, w: w, fired: map[*Timer]uint64{}, handles: map[*Timer]Handle{}}
 }
 
-// add schedules a timer due at tick when (no goroutine is started).
+// add schedules a timer due at tick when (no goroutine is started): a
+// Timer or, every other time, a Schedule node.
 func (s *sim) add(when uint64) *Timer {
+	if s.adds++; s.adds%2 == 0 {
+		return s.addNode(when)
+	}
 	tm := &Timer{w: s.w}
 	tm.setPos(notPending, 0)
 	tm.cb = funcCallback(func() {
@@ -39,6 +47,42 @@ func (s *sim) add(when uint64) *Timer {
 	s.w.placeLocked(tm)
 	s.w.n++
 	return tm
+}
+
+// addNode schedules a Schedule node due at tick when and returns the
+// Timer that stands for it.
+func (s *sim) addNode(when uint64) *Timer {
+	key := &Timer{}
+	key.setWhen(when)
+	c, i := s.w.arena.alloc(s.w)
+	c.fns[i] = func() {
+		if _, ok := s.fired[key]; ok {
+			s.t.Fatalf("node due at %d fired twice", when)
+		}
+		s.fired[key] = s.now
+	}
+	c.nodes[i].pos.setWhen(when)
+	s.w.placeNodeLocked(c, i)
+	s.w.n++
+	s.handles[key] = Handle{c: c, ref: c.nodes[i].gen<<chunkBits | uint64(i)}
+	return key
+}
+
+// stop stops the timer tm stands for.
+func (s *sim) stop(tm *Timer) bool {
+	if h, ok := s.handles[tm]; ok {
+		return h.Stop()
+	}
+	return tm.Stop()
+}
+
+// pending reports whether the timer tm stands for is pending.
+func (s *sim) pending(tm *Timer) bool {
+	if h, ok := s.handles[tm]; ok {
+		n := &h.c.nodes[h.ref&chunkMask]
+		return n.gen == h.ref>>chunkBits && n.pos.level() != notPending
+	}
+	return tm.level() != notPending
 }
 
 // advance runs the wheel at tick now until nothing more is due.
@@ -65,10 +109,7 @@ func (s *sim) check() {
 	for l := range numLevels {
 		lv := &w.levels[l]
 		for sl := range numSlots {
-			lst := &lv.slots[sl]
-			if got, want := lv.occupied&(1<<uint(sl)) != 0, !lst.empty(); got != want {
-				s.t.Fatalf("level %d slot %d: occupied bit %v; want %v", l, sl, got, want)
-			}
+			lst := &lv.slots[sl].timers
 			var prev *Timer
 			for tm := lst.head; tm != nil; tm = tm.next {
 				n++
@@ -86,6 +127,25 @@ func (s *sim) check() {
 			}
 			if lst.tail != prev {
 				s.t.Fatalf("level %d slot %d: tail is not the last timer", l, sl)
+			}
+			nl := &lv.slots[sl].nodes
+			if got, want := lv.occupied&(1<<uint(sl)) != 0, !lst.empty() || !nl.empty(); got != want {
+				s.t.Fatalf("level %d slot %d: occupied bit %v; want %v (nodes)", l, sl, got, want)
+			}
+			var prevID uint32
+			for id := nl.head; id != 0; id = w.arena.node(id).next {
+				n++
+				nd := w.arena.node(id)
+				if nd.prev != prevID || int(nd.pos.level()) != l || int(nd.pos.slot()) != sl {
+					s.t.Fatalf("level %d slot %d: bad node links or position (%d, %d)", l, sl, nd.pos.level(), nd.pos.slot())
+				}
+				if due := slotDeadline(w.cur, l, sl); due > max(nd.pos.when(), w.cur) {
+					s.t.Fatalf("level %d slot %d due %d after node's tick %d (cur %d): would fire late", l, sl, due, nd.pos.when(), w.cur)
+				}
+				prevID = id
+			}
+			if nl.tail != prevID {
+				s.t.Fatalf("level %d slot %d: tail is not the last node", l, sl)
 			}
 		}
 	}
@@ -126,8 +186,8 @@ func TestSimCascade(t *testing.T) {
 		}
 		for range rng.IntN(5) {
 			tm := all[rng.IntN(len(all))]
-			pending := tm.level() != notPending
-			if got := tm.Stop(); got != pending {
+			pending := s.pending(tm)
+			if got := s.stop(tm); got != pending {
 				t.Fatalf("Stop = %v; want %v", got, pending)
 			} else if got {
 				stopped[tm] = true
@@ -198,7 +258,7 @@ func TestSimChunkedCascade(t *testing.T) {
 		}
 		for range 50 {
 			tm := all[rng.IntN(len(all))]
-			if tm.Stop() {
+			if s.stop(tm) {
 				stopped[tm] = true
 			}
 		}

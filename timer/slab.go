@@ -1,9 +1,9 @@
 package timer
 
-// Timers made by the wheel (AfterFunc's, and Schedule's when none is free
-// to recycle) are carved out of slabs: one allocation of timerSlab
-// (pooledSlab) timers serves that many arms. With a million timers
-// pending and none finished, nothing can be recycled, and after reading
+// Timers made by AfterFunc are carved out of slabs: one allocation of
+// timerSlab timers serves that many arms (Schedule's timers are nodes of
+// an arena instead: see arena.go). With a million timers pending and
+// none finished, nothing can be recycled, and after reading
 // the clock an arm's largest cost is its allocation: the malloc, and the
 // garbage collector, which finds and marks every pending timer at each
 // cycle (one object per slab instead of one per timer). Timers armed one
@@ -12,7 +12,7 @@ package timer
 //
 // Measured (bench/: TimerAddPending, TimerSchedulePending; five runs
 // alternating with the code before slabs, medians): AfterFunc 131 -> 107
-// ns, Schedule 127 -> 110 ns. Slabs of 63 (3 KB) measured about 5% less
+// ns, Schedule (then pooled timers in slabs of 8) 127 -> 110 ns. Slabs of 63 (3 KB) measured about 5% less
 // CPU than slabs of 10, within the noise, at 48.8 bytes per timer (the
 // 8-byte header) and with six times as much memory pinned by a kept
 // timer; slabs of 1024 (48 KB, a large object: no header) about 10% less,
@@ -21,26 +21,20 @@ package timer
 // The price is memory held: a slab is one object to the garbage
 // collector, so it lives while any of its timers is referenced, by the
 // wheel (pending) or by a caller keeping a *Timer or a Handle. A timer
-// kept forever keeps its whole slab (480 bytes for AfterFunc, 512 for
-// Schedule). With timers armed and dropped at a steady rate, slabs are
+// kept forever keeps its whole slab (480 bytes). With timers armed and dropped at a steady rate, slabs are
 // freed as their timers finish; a handful of long-lived timers amid many
 // short ones is the worst case, which Wheel.Start (a Timer embedded in
 // the caller's struct) avoids entirely.
 //
 // A slab's timers are handed out once each, in order: the wheel never
-// reuses a Timer (a caller may still hold it), and reuses a pooled timer
-// only through Schedule's free list, whose generation check makes stale
-// Handles harmless.
+// reuses a Timer (a caller may still hold it).
 
-// timerSlab and pooledSlab are the number of timers per slab: the most
-// that fit in 512 bytes (480 and 512 bytes, both size classes of the Go
-// allocator). Above 512 bytes, an object holding pointers carries an
-// 8-byte header, which would make each timer cost more than its own 48
-// or 64 bytes; and a small slab keeps small what a kept timer pins.
-const (
-	timerSlab  = 10
-	pooledSlab = 8
-)
+// timerSlab is the number of timers per slab: the most that fit in 512
+// bytes (480 bytes, a size class of the Go allocator). Above 512 bytes,
+// an object holding pointers carries an 8-byte header, which would make
+// each timer cost more than its own 48 bytes; and a small slab keeps
+// small what a kept timer pins.
+const timerSlab = 10
 
 // newTimerLocked returns a fresh zero Timer from the wheel's current
 // slab, allocating the next slab when it is used up. The caller holds
@@ -53,25 +47,4 @@ func (w *Wheel) newTimerLocked() *Timer {
 	t := &w.timers[w.nTimers]
 	w.nTimers++
 	return t
-}
-
-// newPooledLocked returns a pooled timer for Schedule, in no list, with
-// its wheel and callback (itself) set: a recycled one if the free list
-// has any, else a fresh one from the current slab. The caller holds w.mu.
-func (w *Wheel) newPooledLocked() *pooled {
-	if n := len(w.free); n > 0 {
-		p := w.free[n-1]
-		w.free[n-1] = nil
-		w.free = w.free[:n-1]
-		return p
-	}
-	if w.nPooled == len(w.pooled) {
-		w.pooled = make([]pooled, pooledSlab)
-		w.nPooled = 0
-	}
-	p := &w.pooled[w.nPooled]
-	w.nPooled++
-	p.t.w = w
-	p.t.cb = p
-	return p
 }

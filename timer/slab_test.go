@@ -24,20 +24,17 @@ func TestSlabSizes(t *testing.T) {
 		size, len uintptr
 	}{
 		{"Timer", unsafe.Sizeof(Timer{}), timerSlab},
-		{"pooled", unsafe.Sizeof(pooled{}), pooledSlab},
 	}
 	for _, tt := range tests {
 		if got := tt.size * tt.len; got > 512 || got+tt.size <= 512 {
 			t.Errorf("%s slab: %d × %d B = %d B; want the most that fit in 512", tt.name, tt.len, tt.size, got)
 		}
 	}
-	if got := unsafe.Sizeof(pooled{}); got > 64 {
-		t.Errorf("pooled is %d bytes; want at most 64", got)
-	}
 }
 
 // AfterFunc, and Schedule with nothing to recycle, allocate one slab per
-// timerSlab (pooledSlab) timers, not one object per timer.
+// timerSlab timers (Schedule one 32 KiB chunk per chunkCap), not one
+// object per timer.
 func TestSlabAllocs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocation counts are not meaningful in -short runs")
@@ -52,7 +49,7 @@ func TestSlabAllocs(t *testing.T) {
 			_, err := w.AfterFunc(time.Hour, noop)
 			return err
 		}},
-		{"Schedule", pooledSlab, func(w *Wheel) error {
+		{"Schedule", chunkCap, func(w *Wheel) error {
 			_, err := w.Schedule(time.Hour, noop)
 			return err
 		}},

@@ -8,10 +8,7 @@ type Timer struct {
 	next, prev *Timer // links in a slot's list; guarded by w.mu
 	w          *Wheel
 	cb         Callback
-	// pos packs, guarded by w.mu: the tick at which the timer is due (low
-	// 48 bits), its slot (bits 48–55) and the level of that slot (bits
-	// 56–63; notPending if it is in none). Packed, a Timer is 48 bytes.
-	pos uint64
+	pos        pos // due tick, slot and level; guarded by w.mu
 }
 
 // A Callback is what a timer armed with [Wheel.Start] runs when it fires,
@@ -25,15 +22,26 @@ type funcCallback func()
 
 func (f funcCallback) Fire() { f() }
 
+// pos packs where a timer is: the tick at which it is due (low 48 bits),
+// its slot (bits 48–55) and the level of that slot (bits 56–63;
+// notPending if it is in none). Packed, a Timer is 48 bytes.
+type pos uint64
+
 const whenMask = 1<<48 - 1
 
-func (t *Timer) when() uint64     { return t.pos & whenMask }
-func (t *Timer) level() uint8     { return uint8(t.pos >> 56) }
-func (t *Timer) slot() uint8      { return uint8(t.pos >> 48) }
-func (t *Timer) setWhen(w uint64) { t.pos = t.pos&^whenMask | w&whenMask }
-func (t *Timer) setPos(level, slot uint8) {
-	t.pos = t.pos&whenMask | uint64(slot)<<48 | uint64(level)<<56
+func (p pos) when() uint64      { return uint64(p) & whenMask }
+func (p pos) level() uint8      { return uint8(p >> 56) }
+func (p pos) slot() uint8       { return uint8(p >> 48) }
+func (p *pos) setWhen(w uint64) { *p = *p&^whenMask | pos(w&whenMask) }
+func (p *pos) setPos(level, slot uint8) {
+	*p = *p&whenMask | pos(slot)<<48 | pos(level)<<56
 }
+
+func (t *Timer) when() uint64             { return t.pos.when() }
+func (t *Timer) level() uint8             { return t.pos.level() }
+func (t *Timer) slot() uint8              { return t.pos.slot() }
+func (t *Timer) setWhen(w uint64)         { t.pos.setWhen(w) }
+func (t *Timer) setPos(level, slot uint8) { t.pos.setPos(level, slot) }
 
 // Stop prevents the timer from firing. It returns true if this call did
 // so, and false if the timer had already been taken out to run (its

@@ -39,15 +39,12 @@ type Wheel struct {
 	started bool   // the driver goroutine has been started
 	stopped bool   // Stop has been called
 
-	// free holds recycled timers for Schedule (at most maxFree). timers
-	// and pooled are the current slabs of fresh timers (see slab.go), of
-	// which the first nTimers and nPooled are handed out. All are guarded
-	// by mu.
-	free    []*pooled
+	// timers is AfterFunc's current slab of fresh timers (see slab.go),
+	// of which the first nTimers are handed out; arena holds Schedule's
+	// timers (see arena.go). Both are guarded by mu.
 	timers  []Timer
-	pooled  []pooled
 	nTimers int
-	nPooled int
+	arena   arena
 }
 
 // New returns a wheel configured by opts. It starts no goroutine: the
