@@ -67,11 +67,6 @@ type slab[S, Q, R any] struct {
 type boxes[S, Q, R any] struct {
 	cur  atomic.Pointer[slab[S, Q, R]] // the slab senders take from
 	free sync.Pool                     // *slab[S, Q, R] whose castMsgs are all free
-	// scrub: Q holds pointers, so a freed castMsg's payload is cleared,
-	// not to keep what it points to alive. Without pointers the actor
-	// leaves the castMsg's memory alone: its sender's next write then
-	// does not have to take the cache line back from the actor's core.
-	scrub bool
 }
 
 // newBoxes returns recycling for payloads of type Q, or nil if Q needs
@@ -80,7 +75,7 @@ func newBoxes[S, Q, R any]() *boxes[S, Q, R] {
 	if pointerShaped(reflect.TypeFor[Q]()) {
 		return nil
 	}
-	return &boxes[S, Q, R]{scrub: hasPointers(reflect.TypeFor[Q]())}
+	return &boxes[S, Q, R]{}
 }
 
 // pointerShaped reports whether a value of t fits in an interface without
@@ -101,25 +96,6 @@ func pointerShaped(t reflect.Type) bool {
 		}
 	}
 	return t.Size() == 0
-}
-
-// hasPointers reports whether a value of t holds a pointer the collector
-// follows.
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.UnsafePointer, reflect.Map, reflect.Chan, reflect.Func,
-		reflect.Interface, reflect.Slice, reflect.String:
-		return true
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // box returns a castMsg holding req. Lock-free; no allocation but a slab
@@ -156,45 +132,13 @@ func (m *Method[S, Q, R]) newSlab() *slab[S, Q, R] {
 // free clears b's payload and counts b freed; the last of its slab's
 // round starts the next round and gives the slab back.
 func (b *castMsg[S, Q, R]) free() {
-	b.scrub()
-	b.s.release(1)
-}
-
-// scrub clears b's payload if it holds pointers.
-func (b *castMsg[S, Q, R]) scrub() {
-	if b.m.boxes.scrub {
-		var zero Q
-		b.req = zero
-	}
-}
-
-// freeOnTurn is free for a castMsg handled on turn x: consecutive frees
-// on one slab are counted on x and added to the slab's counter at once,
-// when x's turn meets another slab or ends (Ctx.flushFrees), which saves
-// the actor an atomic add per message (the messages of one sender come
-// from one slab in runs of slabSize). Until then the slab's castMsgs stay
-// out of reach of senders: a slab is recycled only once its count reaches
-// slabSize.
-func (b *castMsg[S, Q, R]) freeOnTurn(x *Ctx) {
-	b.scrub()
-	if s, ok := x.freeing.(*slab[S, Q, R]); ok && s == b.s {
-		x.freeN++
-		return
-	}
-	x.flushFrees()
-	x.freeing, x.freeN = b.s, 1
-}
-
-// slabFreer is a slab of any method, as Ctx.flushFrees sees it.
-type slabFreer interface{ release(n int32) }
-
-// release counts n castMsgs of s freed; the last of its round starts the
-// next round and gives the slab back.
-func (s *slab[S, Q, R]) release(n int32) {
-	if s.freed.Add(n) == slabSize {
+	var zero Q
+	b.req = zero
+	s := b.s
+	if s.freed.Add(1) == slabSize {
 		s.freed.Store(0) // before next: frees of the next round count
 		s.next.Store(0)
-		s.msgs[0].m.boxes.free.Put(s)
+		b.m.boxes.free.Put(s)
 	}
 }
 
@@ -206,7 +150,7 @@ func (b *castMsg[S, Q, R]) live() bool       { return true }
 // returned: if it panics, fail still finds the payload for the dead letter.
 func (b *castMsg[S, Q, R]) run(x *Ctx, _ any) {
 	b.m.handle(x, b.req)
-	b.freeOnTurn(x)
+	b.free()
 }
 
 func (b *castMsg[S, Q, R]) fail(to *cell, _ any, err error, why uint8) {

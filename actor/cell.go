@@ -338,7 +338,6 @@ func (c *cell) recovered(x *Ctx, e envelope, system bool, v any) {
 	c.failed(pe, system)
 	x.end()
 	if goexit {
-		x.flushFrees() // x is not put back
 		// This goroutine is going away and the flag is still ours: arm
 		// the restart's backoff, or hand the rest of the mailbox to a
 		// fresh turn.

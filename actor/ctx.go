@@ -19,10 +19,6 @@ type Ctx struct {
 	// replied: the message was a sync call that got its reply, so the
 	// turn briefly waits for the caller's next call.
 	replied bool
-	// freeN castMsgs of slab freeing were freed on this turn and are not
-	// yet counted on it (see castMsg.freeOnTurn).
-	freeN   int32
-	freeing slabFreer
 }
 
 var ctxPool = sync.Pool{New: func() any { return new(Ctx) }}
@@ -34,7 +30,6 @@ func getCtx(c *cell) *Ctx {
 }
 
 func putCtx(x *Ctx) {
-	x.flushFrees()
 	*x = Ctx{}
 	ctxPool.Put(x)
 }
@@ -146,12 +141,4 @@ func Self[S any](c *Ctx) *Ref[S] {
 // this actor, for errors that have no caller to return to.
 func (x *Ctx) Report(method string, err error) {
 	x.c.deadLetter(engine.ReasonFailed, method, err, nil)
-}
-
-// flushFrees counts on their slab the castMsgs freed on x's turn.
-func (x *Ctx) flushFrees() {
-	if x.freeing != nil {
-		x.freeing.release(x.freeN)
-		x.freeing, x.freeN = nil, 0
-	}
 }
