@@ -8,7 +8,8 @@ import (
 
 // Cluster starts n servers routed to each other on loopback (random client
 // and route ports) under one cluster name, and waits until every server
-// has a route to every other (bounded by ctx, or 10 s). With JetStream on
+// has a route to every other (bounded by ctx's deadline, or by 10 s if it
+// has none). With JetStream on
 // (the default) each server has its own temporary store and a name, and
 // the JetStream meta group forms among them. On error every server
 // started is shut down. Shut the cluster down with Shutdown on each.

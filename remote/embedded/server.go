@@ -14,8 +14,8 @@ import (
 	"github.com/troupe-go/troupe/remote"
 )
 
-// ErrNotReady: the server did not accept connections before the ctx of
-// Start ended (or within its own ready timeout, 10 s).
+// ErrNotReady: the server did not accept connections before the deadline
+// of Start's ctx (or within 10 s if it has none).
 var ErrNotReady = errors.New("embedded: server not ready")
 
 // readyTimeout bounds the wait for a server to accept connections when
@@ -127,12 +127,14 @@ func launch(c *config, routes []string) (*Server, error) {
 	return srv, nil
 }
 
-// ready waits until the server accepts connections (bounded by ctx, or
-// readyTimeout).
+// ready waits until the server accepts connections, bounded by ctx's
+// deadline, or by readyTimeout if ctx has none (a JetStream cluster on a
+// loaded machine may take longer than readyTimeout: a caller that allows
+// more says so with its deadline).
 func (s *Server) ready(ctx context.Context) error {
 	wait := readyTimeout
 	if d, ok := ctx.Deadline(); ok {
-		wait = min(wait, time.Until(d))
+		wait = time.Until(d)
 	}
 	if wait <= 0 || !s.s.ReadyForConnections(wait) || ctx.Err() != nil {
 		return ErrNotReady

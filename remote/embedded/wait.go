@@ -5,10 +5,14 @@ import (
 	"time"
 )
 
-// waitRoutes waits until each server has a route to every other one.
+// waitRoutes waits until each server has a route to every other one,
+// bounded by ctx's deadline, or by readyTimeout if ctx has none.
 func waitRoutes(ctx context.Context, ss []*Server) error {
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, readyTimeout)
+		defer cancel()
+	}
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
