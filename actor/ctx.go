@@ -56,7 +56,6 @@ func (x *Ctx) end() {
 // actor, so a sync call made with it can detect call cycles.
 type selfKey struct{}
 
-// callerOf returns the actor whose handler made ctx, if any.
 // CallerID reports which actor's handler made ctx (with Ctx.Context, or a
 // ctx derived from it): its Ref.ID, and false for a ctx made outside any
 // handler or for a deferred Reply's. A transport that carries calls
@@ -73,6 +72,7 @@ func CallerID(ctx context.Context) (uint64, bool) {
 	return 0, false
 }
 
+// callerOf returns the actor whose handler made ctx, if any.
 func callerOf(ctx context.Context) *cell {
 	c, _ := ctx.Value(selfKey{}).(*cell)
 	return c

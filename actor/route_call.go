@@ -143,13 +143,8 @@ func CallPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S]
 		r.refused(m.label, err, nil)
 		return zero, err
 	}
-	if caller != nil {
-		if at != nil {
-			defer caller.waitingOn.Store(nil)
-		}
-		if caller.lend() { // the loop's place is lent while it waits
-			defer caller.reclaim()
-		}
+	if caller != nil { // its loop's place is lent while it waits
+		defer caller.endRoutedWait(at != nil, caller.lend())
 	}
 	select {
 	case <-pc.done:

@@ -47,12 +47,7 @@ func OpenPool[S, Q, E any](ctx context.Context, s *Stream[S, Q, E], to Router[S]
 		return nil, err
 	}
 	if caller != nil {
-		if at != nil {
-			defer caller.waitingOn.Store(nil)
-		}
-		if caller.lend() {
-			defer caller.reclaim()
-		}
+		defer caller.endRoutedWait(at != nil, caller.lend())
 	}
 	return cl.await(ctx, f, cfg)
 }
