@@ -235,19 +235,7 @@ var block = actor.NewMethod("block", func(_ *echo, c *actor.Ctx, started chan st
 // frame fails (a dead letter), and the connection closes instead of
 // waiting for it.
 func TestActorKilled(t *testing.T) {
-	refs := make(chan *actor.Ref[*echo], 1)
-	f := start(t, func(e *echo) {
-		e.hook = func(e *echo, c *actor.Ctx, p []byte) (bool, error) {
-			if string(p) == "who\n" {
-				refs <- actor.Self[*echo](c)
-			}
-			return false, nil
-		}
-	})
-	c := f.dial(t)
-	c.send("who\n")
-	c.line()
-	ref := <-refs
+	f, c, ref := startWho(t)
 	started := make(chan struct{})
 	busy := block.Ask(context.Background(), ref, started)
 	<-started
@@ -299,19 +287,7 @@ func TestActorStopsWhileClientSilent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			refs := make(chan *actor.Ref[*echo], 1)
-			f := start(t, func(e *echo) {
-				e.hook = func(e *echo, c *actor.Ctx, p []byte) (bool, error) {
-					if string(p) == "who\n" {
-						refs <- actor.Self[*echo](c)
-					}
-					return false, nil
-				}
-			})
-			c := f.dial(t)
-			c.send("who\n")
-			c.line()
-			ref := <-refs
+			f, c, ref := startWho(t)
 			tt.stop(t, f, ref) // the client sends nothing more
 			if got := c.eof(); got != "" {
 				t.Fatalf("got %q; want a clean close", got)
@@ -618,4 +594,24 @@ func TestCloseWithStuckFrame(t *testing.T) {
 	if err := <-served; !errors.Is(err, serve.ErrServerClosed) {
 		t.Fatalf("Serve: got %v; want ErrServerClosed", err)
 	}
+}
+
+// startWho starts a server whose connection actors answer "who" with
+// their ref (besides echoing it), dials it, and returns the client and
+// its connection's actor.
+func startWho(t *testing.T) (*fixture, *client, *actor.Ref[*echo]) {
+	t.Helper()
+	refs := make(chan *actor.Ref[*echo], 1)
+	f := start(t, func(e *echo) {
+		e.hook = func(e *echo, c *actor.Ctx, p []byte) (bool, error) {
+			if string(p) == "who\n" {
+				refs <- actor.Self[*echo](c)
+			}
+			return false, nil
+		}
+	})
+	c := f.dial(t)
+	c.send("who\n")
+	c.line()
+	return f, c, <-refs
 }
