@@ -29,7 +29,7 @@ demo-jobs:
 	$(GO) run ./examples/jobs
 	cd remote && $(GO) run ./jetjobs/example
 
-## bench: the peer comparison (troupe vs raw Go vs protoactor-go). COUNT=6 for a full run.
+## bench: the peer comparison (troupe vs raw Go vs protoactor-go). COUNT=5 for a full run (five rounds of every benchmark).
 bench:
 	cd bench && ./run.sh "$(BENCH)" "$(COUNT)" "$(BENCHTIME)"
 

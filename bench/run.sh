@@ -25,11 +25,25 @@ raw=out/bench.txt
 	echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 	echo "# args: -bench '$bench' -count $count -benchtime $benchtime"
 } >"$raw"
-echo "bench: go test -bench '$bench' -count $count -benchtime $benchtime (raw output in bench/$raw)" >&2
-$go test -run '^$' -bench "$bench" -count "$count" -benchtime "$benchtime" -benchmem -timeout 2h ./... | tee -a "$raw"
-# The remote module's benchmarks (remote calls, casts and streams against
-# bare nats.go, on an embedded server) feed the same table.
-(cd ../remote && $go test -run '^$' -bench "$bench" -count "$count" -benchtime "$benchtime" -benchmem -timeout 1h . ./jetjobs) | { grep -v '^ok\|^PASS' || true; } | tee -a "$raw" # grep: nothing left when BENCH matches no remote benchmark
+echo "bench: $count rounds of -bench '$bench' -benchtime $benchtime (raw output in bench/$raw)" >&2
+# Rounds, not -count: each round runs every benchmark once, so that
+# troupe and its peers are measured within seconds of each other, and a
+# spell of a slow machine (this 2-core VM has them, tens of seconds long)
+# slows both sides of a ratio alike; -count would measure all of
+# troupe's samples, then all of the peer's. The table takes the median of
+# the round-by-round ratios. The remote module's benchmarks (remote
+# calls, casts and streams against bare nats.go, on an embedded server)
+# feed the same table.
+$go test -c -o out/bench.test .
+(cd ../remote && $go test -c -o ../bench/out/remote.test . && $go test -c -o ../bench/out/jetjobs.test ./jetjobs)
+args=(-test.run '^$' -test.bench "$bench" -test.count 1 -test.benchtime "$benchtime" -test.benchmem -test.timeout 2h)
+for round in $(seq 1 "$count"); do
+	echo "bench: round $round of $count" >&2
+	./out/bench.test "${args[@]}" | { grep -v '^PASS' || true; } | tee -a "$raw"
+	# grep: nothing left when BENCH matches no remote benchmark
+	(cd ../remote && ../bench/out/remote.test "${args[@]}") | { grep -v '^PASS' || true; } | tee -a "$raw"
+	(cd ../remote/jetjobs && ../../bench/out/jetjobs.test "${args[@]}") | { grep -v '^PASS' || true; } | tee -a "$raw"
+done
 
 # benchstat: use it if it is on PATH or in GOPATH/bin; try to install it
 # once if not; carry on without it if that fails.

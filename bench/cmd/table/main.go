@@ -8,8 +8,13 @@
 //	go run ./cmd/table [file]   # reads stdin without a file
 //
 // Benchmarks are paired by name, BenchmarkWorkload/system, with system one
-// of troupe, raw and protoactor. With -count above 1 each figure is the
-// median of the runs. Workloads not in the run are left out.
+// of troupe, raw and protoactor (or direct, a reference run of troupe).
+// With several samples each figure is their median. A ratio is the median
+// of the sample-by-sample ratios when the two systems have as many
+// samples (run.sh runs rounds, each measuring every system once, so that
+// the i-th samples of troupe and its peer saw the same machine), else the
+// ratio of the medians; below the table, the range of those ratios for
+// each target. Workloads not in the run are left out.
 package main
 
 import (

@@ -85,7 +85,44 @@ func (r *results) add(work, sys, unit string, v float64) {
 // value is the median of a metric's samples; ok is false if there are
 // none.
 func (r *results) value(work, sys, unit string) (float64, bool) {
-	vs := r.bench[work][sys][unit]
+	return median(r.bench[work][sys][unit])
+}
+
+// ratios are the ratios of sys's samples of a metric to peer's, sample by
+// sample, when both have the same number of them (run.sh runs rounds:
+// each round measures every system once, within seconds, so the i-th
+// samples saw the same machine); nil otherwise.
+func (r *results) ratios(work, sys, peer, unit string) []float64 {
+	a, b := r.bench[work][sys][unit], r.bench[work][peer][unit]
+	if len(a) == 0 || len(a) != len(b) {
+		return nil
+	}
+	rs := make([]float64, len(a))
+	for i := range a {
+		if b[i] == 0 {
+			return nil
+		}
+		rs[i] = a[i] / b[i]
+	}
+	return rs
+}
+
+// ratio is sys's metric over peer's: the median of the round-by-round
+// ratios when the samples pair up, else the ratio of the medians.
+func (r *results) ratio(work, sys, peer, unit string) (float64, bool) {
+	if m, ok := median(r.ratios(work, sys, peer, unit)); ok {
+		return m, true
+	}
+	a, ok1 := r.value(work, sys, unit)
+	b, ok2 := r.value(work, peer, unit)
+	if !ok1 || !ok2 || b == 0 {
+		return 0, false
+	}
+	return a / b, true
+}
+
+// median is the median of vs; ok is false if vs is empty.
+func median(vs []float64) (float64, bool) {
 	if len(vs) == 0 {
 		return 0, false
 	}

@@ -90,3 +90,55 @@ func TestRender(t *testing.T) {
 		t.Errorf("table has a row for a workload not in the run:\n%s", got)
 	}
 }
+
+// rounds is three rounds of run.sh: each measures troupe, raw Go and
+// protoactor-go once, and the second ran on a slower machine for all.
+const rounds = `BenchmarkOneway1to1/troupe-2   	1	40.0 ns/op
+BenchmarkOneway1to1/raw-2      	1	100.0 ns/op
+BenchmarkOneway1to1/protoactor-2	1	100.0 ns/op
+BenchmarkOneway1to1/troupe-2   	1	80.0 ns/op
+BenchmarkOneway1to1/raw-2      	1	200.0 ns/op
+BenchmarkOneway1to1/protoactor-2	1	120.0 ns/op
+BenchmarkOneway1to1/troupe-2   	1	45.0 ns/op
+BenchmarkOneway1to1/raw-2      	1	100.0 ns/op
+BenchmarkOneway1to1/protoactor-2	1	100.0 ns/op
+BenchmarkPoolCall/troupe-2     	1	120.0 ns/op
+BenchmarkPoolCall/direct-2     	1	100.0 ns/op
+BenchmarkPoolCall/troupe-2     	1	110.0 ns/op
+`
+
+func TestRatios(t *testing.T) {
+	res, err := parse(bufio.NewScanner(strings.NewReader(rounds)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Round by round 0.4, 0.4, 0.45: the median is 0.4, where the ratio of
+	// the medians (45/100) would be 0.45.
+	if got, ok := res.ratio("Oneway1to1", troupe, raw, "ns/op"); !ok || got != 0.4 {
+		t.Errorf("troupe/raw: got %v, %v; want 0.4 (the median of the rounds' ratios)", got, ok)
+	}
+	// 0.4, 0.667, 0.45: the slow round's protoactor-go figure moved alone.
+	if got, ok := res.ratio("Oneway1to1", troupe, proto, "ns/op"); !ok || got != 0.45 {
+		t.Errorf("troupe/protoactor: got %v, %v; want 0.45", got, ok)
+	}
+	// Two samples against one do not pair: the ratio of the medians.
+	if got, ok := res.ratio("PoolCall", troupe, direct, "ns/op"); !ok || got != 1.15 {
+		t.Errorf("pool/direct: got %v, %v; want 1.15 (115/100)", got, ok)
+	}
+	if rs := res.ratios("PoolCall", troupe, direct, "ns/op"); rs != nil {
+		t.Errorf("pool/direct ratios: got %v; want none (the samples do not pair)", rs)
+	}
+	var out strings.Builder
+	render(&out, res, rows)
+	got := out.String()
+	for _, want := range []string{
+		"| oneway 1→1 | ns/op | 45.0 | – | 100 | – | 100 | – | 0.4× | 0.45× |",
+		"- oneway 1→1 ÷ protoactor: 0.4–0.667; 1 of 3 rounds above the target ≤ 0.5",
+		"- oneway 1→1 ÷ raw Go: 0.4–0.45; 0 of 3 rounds above the target ≤ 2",
+		"| pool call round robin, 8 workers | ns/op | 115 |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table lacks %q; got:\n%s", want, got)
+		}
+	}
+}
