@@ -29,7 +29,6 @@ var (
 	pwIDs  atomic.Int64
 	errPW  = errors.New("pw: refused")
 	pwID   = actor.NewMethod("pw.id", func(w *pw, _ *actor.Ctx, _ int) (int, error) { w.n++; return w.id, nil })
-	pwN    = actor.NewMethod("pw.n", func(w *pw, _ *actor.Ctx, _ int) (int, error) { return w.n, nil })
 	pwSelf = actor.NewMethod("pw.self", func(w *pw, c *actor.Ctx, _ string) (*actor.Ref[*pw], error) {
 		return actor.Self[*pw](c), nil
 	})

@@ -44,12 +44,10 @@ func TestQueueOrder(t *testing.T) {
 	first := newGate()
 	e.submit(t, "a0", "hold", first, jobs.Queue("fifo", 1))
 	<-first.entered
-	var gates []*gate
 	var js []*jobs.Job
 	for range 5 {
 		g := newGate()
 		close(g.release)
-		gates = append(gates, g)
 		js = append(js, e.submit(t, "a0", "hold", g, jobs.Queue("fifo", 1)))
 	}
 	close(first.release)

@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
@@ -87,7 +88,7 @@ func Bind[S, Q, R any](n *Node, name string, m *actor.Method[S, Q, R], opts ...B
 	}
 	b.batch = &castBatch{n: n, subj: b.subj}
 	if b.cfg.header != nil || b.cfg.codec != JSON {
-		b.batch.hdr = b.header(nil)
+		b.batch.hdr = b.header(context.Background()) // casts carry no caller chain
 	}
 	return b
 }

@@ -90,14 +90,13 @@ type binder interface {
 // binding is the binder of sessions of type S: the methods every
 // connection's actor of one server runs.
 type binding[S Session] struct {
-	rt       *troupe.Runtime
-	open     func(*Conn) S
-	idle     *actor.Method[S, *Conn, struct{}]
-	frameM   *actor.Method[S, *frameMsg, struct{}]
-	wroteM   *actor.Method[S, struct{}, struct{}]
-	closedM  *actor.Method[S, error, struct{}]
-	watchM   *actor.Method[S, *Conn, struct{}]
-	idleTime func() actor.Option // nil: no idle timeout
+	rt      *troupe.Runtime
+	open    func(*Conn) S
+	idle    *actor.Method[S, *Conn, struct{}]
+	frameM  *actor.Method[S, *frameMsg, struct{}]
+	wroteM  *actor.Method[S, struct{}, struct{}]
+	closedM *actor.Method[S, error, struct{}]
+	watchM  *actor.Method[S, *Conn, struct{}]
 }
 
 func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) *binding[S] {

@@ -138,7 +138,7 @@ func TestDone(t *testing.T) {
 	t.Run("started", func(t *testing.T) {
 		bubble(t, time.Hour, func(t *testing.T) {
 			w := newWheel(t)
-			if w.Done() != w.Done() {
+			if d1, d2 := w.Done(), w.Done(); d1 != d2 {
 				t.Fatalf("Done returned two channels")
 			}
 			mustAfter(t, w, time.Millisecond, func() {
