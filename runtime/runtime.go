@@ -28,6 +28,7 @@ type Runtime struct {
 	sched       *scheduler.Scheduler
 	wheel       *timer.Wheel
 	names       *registry
+	spawning    spawning // LookupOrSpawn's spawns in progress, by name
 	sink        sink
 	callTimeout time.Duration
 
@@ -182,21 +183,77 @@ func (rt *Runtime) stopWheel() {
 // spawns one with actor.SpawnFunc(rt, factory, opts..., actor.WithName(name))
 // and returns it: get-or-create by name, the session-per-user pattern.
 // Race-free: of concurrent callers for one name, one spawns and all get
-// its ref; factory runs only for the actor that is spawned. created says
-// whether this call spawned it. Errors: those of Lookup (but ErrNotFound)
-// and of actor.SpawnFunc. O(1) when the actor exists.
+// its ref; factory runs only for the actor that is spawned (the others
+// wait for that spawn, factory included, then look the name up). created
+// says whether this call spawned it. The one exception to "factory runs
+// once": a plain Spawn that takes the name between this call's lookup and
+// its spawn leaves the state factory made unused; LookupOrSpawn then
+// returns that actor. Errors: those of Lookup (but ErrNotFound) and of
+// actor.SpawnFunc; a factory that panics panics here, and the next caller
+// tries again. O(1) when the actor exists.
 func LookupOrSpawn[S any](rt *Runtime, name string, factory func() S, opts ...actor.Option) (ref *actor.Ref[S], created bool, err error) {
 	for {
 		ref, err = Lookup[S](rt, name)
 		if !errors.Is(err, ErrNotFound) {
 			return ref, false, err
 		}
-		ref, err = actor.SpawnFunc(rt, factory, append(opts, actor.WithName(name))...)
-		if !errors.Is(err, actor.ErrNameTaken) {
-			return ref, err == nil, err
+		done, first := rt.spawning.begin(name)
+		if !first {
+			<-done // another caller is spawning it: look again
+			continue
 		}
-		// Another caller spawned it first: look it up again.
+		ref, created, err = spawnNamed(rt, name, factory, opts, done)
+		if !errors.Is(err, actor.ErrNameTaken) {
+			return ref, created, err
+		}
+		// A plain Spawn took the name first: look it up again.
 	}
+}
+
+// spawnNamed is LookupOrSpawn's spawn, by the caller that began the
+// name's spawn (done): it looks the name up once more (a spawn may have
+// ended between the caller's lookup and its begin) and spawns if it is
+// still free.
+func spawnNamed[S any](rt *Runtime, name string, factory func() S, opts []actor.Option, done chan struct{}) (*actor.Ref[S], bool, error) {
+	defer rt.spawning.end(name, done)
+	ref, err := Lookup[S](rt, name)
+	if !errors.Is(err, ErrNotFound) {
+		return ref, false, err
+	}
+	ref, err = actor.SpawnFunc(rt, factory, append(opts[:len(opts):len(opts)], actor.WithName(name))...)
+	return ref, err == nil, err
+}
+
+// spawning is LookupOrSpawn's single flight: the names being spawned, each
+// with a channel closed when its spawn has ended (spawned, failed or
+// panicked).
+type spawning struct {
+	mu sync.Mutex
+	m  map[string]chan struct{}
+}
+
+// begin returns the channel of name's spawn in progress, or starts one
+// (first: the caller spawns, then calls end).
+func (s *spawning) begin(name string) (done chan struct{}, first bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if done, ok := s.m[name]; ok {
+		return done, false
+	}
+	if s.m == nil {
+		s.m = make(map[string]chan struct{})
+	}
+	done = make(chan struct{})
+	s.m[name] = done
+	return done, true
+}
+
+// end ends name's spawn: the callers waiting for it look again.
+func (s *spawning) end(name string, done chan struct{}) {
+	s.mu.Lock()
+	delete(s.m, name)
+	s.mu.Unlock()
+	close(done)
 }
 
 // Lookup returns the running actor named name, typed. Errors:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -213,18 +214,68 @@ func TestShutdownDeadline(t *testing.T) {
 	_ = rt.Close() // waits for the handler and every goroutine
 }
 
+// A factory that panics ends its spawn: the panic reaches its caller, a
+// caller that waited for that spawn spawns with its own factory, and the
+// name is not left reserved.
+func TestLookupOrSpawnFactoryPanics(t *testing.T) {
+	rt := newRT(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		_, _, _ = troupe.LookupOrSpawn(rt, "flaky", func() *Counter {
+			close(entered)
+			<-release
+			panic("factory boom")
+		})
+	}()
+	<-entered
+	waited := make(chan bool, 1)
+	go func() {
+		_, created, err := troupe.LookupOrSpawn(rt, "flaky", func() *Counter { return &Counter{} })
+		if err != nil {
+			t.Error(err)
+		}
+		waited <- created
+	}()
+	close(release)
+	if v := <-panicked; v != "factory boom" {
+		t.Fatalf("the panicking factory's caller recovered %v; want factory boom", v)
+	}
+	if !<-waited {
+		t.Fatal("the caller behind the panicked spawn did not spawn")
+	}
+	if _, err := troupe.Lookup[*Counter](rt, "flaky"); err != nil {
+		t.Fatalf("Lookup after the retried spawn = %v", err)
+	}
+}
+
 // LookupOrSpawn is race-free: of many concurrent callers for one name, one
 // spawns (its factory runs once) and all get the same ref.
 func TestLookupOrSpawn(t *testing.T) {
 	rt := newRT(t)
-	var made atomic.Int32
-	factory := func() *Counter { made.Add(1); return &Counter{} }
+	var made, started atomic.Int32
 	const callers = 64
+	factory := func() *Counter {
+		// Slow, to keep the window open: every caller has started, and
+		// has had time to look the name up, before the first factory
+		// returns (it ran once per caller that missed, before the single
+		// flight).
+		for started.Load() < callers {
+			runtime.Gosched()
+		}
+		for range 100 {
+			runtime.Gosched()
+		}
+		made.Add(1)
+		return &Counter{}
+	}
 	refs := make([]*actor.Ref[*Counter], callers)
 	created := make([]bool, callers)
 	var wg sync.WaitGroup
 	for i := range callers {
 		wg.Go(func() {
+			started.Add(1)
 			var err error
 			refs[i], created[i], err = troupe.LookupOrSpawn(rt, "session-42", factory)
 			if err != nil {
