@@ -23,7 +23,7 @@ raw=out/bench.txt
 		echo "# troupe commit: $rev ($dirty files changed outside bench/)"
 	fi
 	echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
-	echo "# args: -bench '$bench' -count $count -benchtime $benchtime"
+	echo "# args: $count rounds of -bench '$bench' -benchtime $benchtime -count 1"
 } >"$raw"
 echo "bench: $count rounds of -bench '$bench' -benchtime $benchtime (raw output in bench/$raw)" >&2
 # Rounds, not -count: each round runs every benchmark once, so that
