@@ -20,7 +20,7 @@ func (s *Scheduler) Block() {
 	s.mu.Lock()
 	s.blocked++
 	n := 0
-	if s.q.n > 0 {
+	if s.q.n > 0 || s.heldLocked() > 0 { // held: this loop's batch, among others
 		n = s.kickLocked()
 	}
 	s.mu.Unlock()

@@ -43,16 +43,21 @@ func (s *Scheduler) start(n int) {
 // unblocked are surplus).
 func (s *Scheduler) loop() {
 	clean := false
+	s.mu.Lock()
+	l := s.joinLocked()
+	s.mu.Unlock()
 	defer func() {
 		if clean {
 			return
 		}
 		// A turn panicked past its runner, or called runtime.Goexit: this
-		// loop is gone; count it out and replace it if work waits.
+		// loop is gone; give back its batch, count it out and replace it
+		// if work waits.
 		if v := recover(); v != nil && s.panics != nil {
 			s.panics(v)
 		}
 		s.mu.Lock()
+		s.leaveLocked(l)
 		s.loops--
 		n := 0
 		if s.q.n > 0 && !s.closed && s.parked == 0 {
@@ -67,7 +72,11 @@ func (s *Scheduler) loop() {
 	for {
 		spins := 0
 		for s.q.n == 0 {
+			if s.stealLocked(l) {
+				continue
+			}
 			if s.closed || s.parked >= s.base {
+				s.leaveLocked(l)
 				s.exitLocked()
 				clean = true
 				return
@@ -89,24 +98,32 @@ func (s *Scheduler) loop() {
 			s.parked--
 		}
 		t := s.q.pop()
+		k := min(s.q.n/2, localCap) // leave the other half to the other loops
+		if k > 0 {
+			s.fillLocked(l, k)
+		}
 		n := 0
-		if spins > 0 && s.q.n > 0 {
-			// Schedule left this turn to us while we spun or parked
+		if spins > 0 && (s.q.n > 0 || k > 0) {
+			// Schedule left these turns to us while we spun or parked
 			// (it may have signalled us twice: one wake-up): see that
-			// the others queued behind it are taken too.
+			// the others queued behind or held with this one are taken
+			// too.
 			n = s.kickLocked()
 		}
 		s.mu.Unlock()
 		s.start(n)
-		more := t.r.Run(s.budget)
-		if !s.ticked.Load() {
-			s.ticked.Store(true)
-		}
-		if more && s.Schedule(t) != nil {
-			t.r.Abort()
+		for ; t != nil; t = l.pop() {
+			more := t.r.Run(s.budget)
+			if !s.ticked.Load() {
+				s.ticked.Store(true)
+			}
+			if more && s.Schedule(t) != nil {
+				t.r.Abort()
+			}
 		}
 		s.mu.Lock()
 		if s.loops-s.blocked > s.base+s.maxExtra {
+			s.leaveLocked(l)
 			s.exitLocked()
 			clean = true
 			return

@@ -69,6 +69,7 @@ type Scheduler struct {
 	mu       sync.Mutex // guards the fields below
 	cond     sync.Cond  // parked loops wait here
 	q        queue
+	locals   []*local    // every loop's batch (local.go)
 	loops    int         // loops running (parked, spinning and blocked included)
 	parked   int         // loops waiting on cond
 	spinning int         // loops yielding a few times before they park

@@ -70,7 +70,8 @@ func (s *Scheduler) check() {
 		return
 	}
 	room := s.base + s.maxExtra - (s.loops - s.blocked)
-	if s.q.n == 0 || s.closed || room <= 0 {
+	waiting := s.q.n + s.heldLocked() // held by stuck loops: new ones steal them
+	if waiting == 0 || s.closed || room <= 0 {
 		s.watching = false
 		s.timer.Stop() // pending only when a test ran this check by hand
 		s.maybeIdleLocked()
@@ -79,7 +80,7 @@ func (s *Scheduler) check() {
 	}
 	n := 0
 	if s.parked == 0 && s.spinning == 0 {
-		n = min(s.q.n, room, free)
+		n = min(waiting, room, free)
 		s.loops += n
 	}
 	s.timer.Reset(stallCheck)

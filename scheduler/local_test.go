@@ -1,0 +1,106 @@
+package scheduler
+
+import (
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// A loop takes a batch of turns with the one it runs (local.go). If that
+// turn then waits without Block (I/O, a sleep), the batch must not wait
+// with it: the loop the watchdog starts runs what is queued, then steals
+// the batch. Without the steal the batch's turns wait for the stuck one.
+func TestStuckLoopsBatchIsStolen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t, WithPoolSize(1), withIdleProcs())
+		release, open := newGate(t)
+		first, _ := occupy(t, s)
+		// Queued behind the one loop's turn: a turn that gets stuck, then
+		// nine that must run meanwhile.
+		held := make(chan int, 1)
+		schedule(t, s, funcRunner(func() {
+			s.mu.Lock()
+			held <- s.heldLocked()
+			s.mu.Unlock()
+			<-release
+		}))
+		ran := scheduleMany(t, s, 9)
+		close(first)
+		if n := <-held; n != 4 {
+			t.Errorf("the stuck turn's loop holds %d turns; want 4 (half of the 9 queued behind it)", n)
+		}
+		waitFor(t, ran, "the turns queued and held behind a stuck one")
+		open()
+	})
+}
+
+// With every loop stuck and nothing left in the run queue, turns held in
+// a stuck loop's batch are still waiting ones: the watchdog starts a loop
+// for them. Without counting them it would stop watching.
+func TestHeldTurnsCountForTheWatchdog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t, WithPoolSize(2), withIdleProcs())
+		release, open := newGate(t)
+		first, _ := occupy(t, s)
+		second, _ := occupy(t, s)
+		stuck1 := make(chan struct{})
+		schedule(t, s, funcRunner(func() { close(stuck1); <-release }))
+		ran := scheduleMany(t, s, 1)
+		stuck2 := make(chan struct{})
+		schedule(t, s, funcRunner(func() { close(stuck2); <-release }))
+		close(first) // its loop takes stuck1 and holds the quick turn
+		<-stuck1
+		close(second) // the other takes stuck2: the run queue is empty
+		<-stuck2
+		waitFor(t, ran, "a turn held by a stuck loop while the other is stuck too")
+		open()
+	})
+}
+
+// Turns held in a batch are still run after Close is called, as queued
+// ones are; none is lost.
+func TestCloseRunsHeldTurns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t, WithPoolSize(1), WithMaxExtra(0))
+		first, _ := occupy(t, s)
+		ran := scheduleMany(t, s, 40)
+		close(first)
+		s.Close()
+		waitFor(t, ran, "turns queued before Close")
+	})
+}
+
+// occupy keeps a loop busy with a turn until the returned channel is
+// closed; running is closed once the turn runs.
+func occupy(t *testing.T, s *Scheduler) (release chan struct{}, running chan struct{}) {
+	t.Helper()
+	release, running = make(chan struct{}), make(chan struct{})
+	schedule(t, s, funcRunner(func() { close(running); <-release }))
+	<-running
+	return release, running
+}
+
+// scheduleMany schedules n quick turns; the channel closes once all ran.
+func scheduleMany(t *testing.T, s *Scheduler, n int) <-chan struct{} {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		schedule(t, s, funcRunner(wg.Done))
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+// waitFor fails t if done is not closed within a minute of the bubble's
+// time (the watchdog's timer keeps it from ever deadlocking).
+func waitFor(t *testing.T, done <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("%s never ran", what)
+	}
+}
