@@ -65,6 +65,10 @@ type Scheduler struct {
 	// each check. Loops store it only when it is clear: once per check,
 	// not once per turn, so this line is not bounced between loops.
 	ticked atomic.Bool
+	// A line of its own: loops read ticked after every turn, and mu,
+	// which every Schedule writes, would otherwise share its line
+	// (measured: 6% of a fan-out's CPU went to that load).
+	_ [64]byte
 
 	mu       sync.Mutex // guards the fields below
 	cond     sync.Cond  // parked loops wait here
