@@ -32,7 +32,7 @@ func (s *Scheduler) Block() {
 // stops nothing: if the loops outside Block are now more than needed, the
 // surplus exits when it finds the queue empty (base loops already parked)
 // or, if they exceed the base plus the [WithMaxExtra] cap, at the end of
-// its turn.
+// its turn and of the batch of turns it took with it (at most 31 more).
 //
 // It panics if no Block is pending on s (a programmer error). It does not
 // wait and is safe for concurrent use. Cost: O(1), one acquisition of the

@@ -76,8 +76,9 @@
 // In all, at most base + B + WithMaxExtra loops, B the handlers between
 // Block and Unblock at that moment, plus one timer callback and the two
 // housekeepers. The one excess: a loop whose handler has just returned
-// from Unblock counts outside Block before its turn ends; at the end of
-// the turn it exits if loops outside Block exceed base+WithMaxExtra, and
+// from Unblock counts outside Block before its turn ends (and the rest of
+// its batch, if others have not stolen it, has run); at the end of the
+// batch it exits if loops outside Block exceed base+WithMaxExtra, and
 // idle loops beyond base exit when they find the queue empty. Loops run
 // on ants workers while the pool has room, on plain goroutines beyond;
 // ants keeps a worker whose loop ended for reuse, about a second.

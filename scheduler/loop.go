@@ -37,8 +37,9 @@ func (s *Scheduler) start(n int) {
 	}
 }
 
-// loop runs turns until the queue is empty and enough loops are parked,
-// or the scheduler closed; or, at the end of a turn, until no more than
+// loop runs turns, a batch at a time (local.go), until the queue is empty,
+// no other loop holds a batch to steal from, and enough loops are parked,
+// or the scheduler closed; or, at the end of a batch, until no more than
 // base+maxExtra loops are left outside Block (loops whose handlers have
 // unblocked are surplus).
 func (s *Scheduler) loop() {
