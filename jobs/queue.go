@@ -162,7 +162,10 @@ func (d *Dispatcher) runChain(q *queue, j *Job) {
 		d.releasedLocked()
 		j = nil
 		if q != nil {
-			if q.running <= q.limit && q.head != nil {
+			// A forced stop starts nothing more: the jobs still queued
+			// are its to cancel. (Its cancel of the running job is what
+			// ends this one's run, so the check cannot come too early.)
+			if q.running <= q.limit && q.head != nil && d.forced.Err() == nil {
 				j = d.popLocked(q, now)
 			} else {
 				q.running--
