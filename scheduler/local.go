@@ -27,9 +27,15 @@ const localCap = 32
 type local struct {
 	mu   sync.Mutex
 	n    atomic.Int32 // turns held; written under mu, read by anyone
-	head int          // guarded by mu
+	head int          // buf[head:head+n] is the batch; guarded by mu
 	buf  [localCap]*Task
-	at   int // index in Scheduler.locals; guarded by Scheduler.mu
+	// at is l's index in Scheduler.locals, -1 while it is not listed;
+	// guarded by Scheduler.mu. A batch is listed from its fill until it
+	// is found empty under that lock (at the end of the batch, or by the
+	// thief that empties it), so the scans of Block, the watchdog and a
+	// loop out of work see the batches in flight, not every loop (a
+	// thousand handlers blocked in calls are a thousand loops).
+	at int
 }
 
 // pop takes the first turn of the batch, or nil. Only its owner calls it.
@@ -42,7 +48,7 @@ func (l *local) pop() *Task {
 	if n := l.n.Load(); n > 0 {
 		t = l.buf[l.head]
 		l.buf[l.head] = nil
-		l.head = (l.head + 1) % localCap
+		l.head++
 		l.n.Store(n - 1)
 	}
 	l.mu.Unlock()
@@ -50,7 +56,7 @@ func (l *local) pop() *Task {
 }
 
 // fillLocked moves k ≤ localCap turns from the run queue into l, which is
-// empty. The caller holds s.mu and owns l.
+// empty, and lists it. The caller holds s.mu and owns l.
 func (s *Scheduler) fillLocked(l *local, k int) {
 	l.mu.Lock()
 	for i := range k {
@@ -59,12 +65,16 @@ func (s *Scheduler) fillLocked(l *local, k int) {
 	l.head = 0
 	l.n.Store(int32(k))
 	l.mu.Unlock()
+	if l.at < 0 {
+		l.at = len(s.locals)
+		s.locals = append(s.locals, l)
+	}
 }
 
 // drainLocked moves the first half (rounded up) of l's turns, or all of
-// them, to the back of the run queue, and reports whether it moved any
-// (its owner may have taken them since l.n was read). The caller holds
-// s.mu.
+// them, to the back of the run queue, unlists l if that empties it, and
+// reports whether it moved any (its owner may have taken them since l.n
+// was read). The caller holds s.mu.
 func (s *Scheduler) drainLocked(l *local, all bool) bool {
 	l.mu.Lock()
 	n := int(l.n.Load())
@@ -75,10 +85,13 @@ func (s *Scheduler) drainLocked(l *local, all bool) bool {
 	for range k {
 		s.q.push(l.buf[l.head])
 		l.buf[l.head] = nil
-		l.head = (l.head + 1) % localCap
+		l.head++
 	}
 	l.n.Store(int32(n - k))
 	l.mu.Unlock()
+	if n == k {
+		s.unlistLocked(l)
+	}
 	return k > 0
 }
 
@@ -109,19 +122,16 @@ func (s *Scheduler) heldLocked() int {
 	return n
 }
 
-// joinLocked registers a new loop's batch; leaveLocked gives back what it
-// holds and unregisters it. The caller holds s.mu.
-func (s *Scheduler) joinLocked() *local {
-	l := &local{at: len(s.locals)}
-	s.locals = append(s.locals, l)
-	return l
-}
-
-func (s *Scheduler) leaveLocked(l *local) {
-	s.drainLocked(l, true)
+// unlistLocked takes l, whose batch is empty, out of s.locals if it is
+// listed. The caller holds s.mu.
+func (s *Scheduler) unlistLocked(l *local) {
+	if l.at < 0 {
+		return
+	}
 	last := len(s.locals) - 1
 	s.locals[l.at] = s.locals[last]
 	s.locals[l.at].at = l.at
 	s.locals[last] = nil
 	s.locals = s.locals[:last]
+	l.at = -1
 }

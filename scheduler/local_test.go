@@ -104,3 +104,64 @@ func waitFor(t *testing.T, done <-chan struct{}, what string) {
 		t.Fatalf("%s never ran", what)
 	}
 }
+
+// A handler that blocks in a call (Block) while its loop holds a batch,
+// with the run queue empty, gets a replacement loop at once that steals
+// the batch. Without the watchdog (cap 0) nothing else would take it:
+// fails if Block looks at the run queue alone.
+func TestBlockKicksForHeldTurns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t, WithPoolSize(2), WithMaxExtra(0))
+		release, open := newGate(t)
+		first, _ := occupy(t, s)
+		second, _ := occupy(t, s)
+		var ran <-chan struct{}
+		stuckRunning := make(chan struct{})
+		schedule(t, s, funcRunner(func() {
+			close(second) // the other loop takes the stuck turn: the run queue empties
+			<-stuckRunning
+			s.Block()
+			defer s.Unblock()
+			select { // t.Fatal is for the test's goroutine
+			case <-ran:
+			case <-time.After(time.Minute):
+				t.Error("a turn held by a loop whose handler blocked never ran")
+			}
+		}))
+		ran = scheduleMany(t, s, 1) // held with the blocking turn
+		schedule(t, s, funcRunner(func() { close(stuckRunning); <-release }))
+		close(first)
+		<-stuckRunning
+		synctest.Wait()
+		select { // before the stuck turn is released: its loop could steal then
+		case <-ran:
+		default:
+			t.Error("the held turn did not run while its loop's handler was blocked")
+		}
+		open()
+	})
+}
+
+// Loops list their batches only while they hold one: with eight loops
+// blocked in calls and nothing held, Block's scan finds nothing to visit.
+func TestIdleLoopsNotListed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t, WithPoolSize(1), WithMaxExtra(0))
+		release, open := newGate(t)
+		for range 8 {
+			schedule(t, s, funcRunner(func() {
+				s.Block()
+				<-release
+				s.Unblock()
+			}))
+		}
+		synctest.Wait()
+		s.mu.Lock()
+		listed, held := len(s.locals), s.heldLocked()
+		s.mu.Unlock()
+		if listed != 0 || held != 0 {
+			t.Errorf("with every loop blocked and nothing held: %d batches listed, %d turns held; want 0, 0", listed, held)
+		}
+		open()
+	})
+}

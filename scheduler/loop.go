@@ -44,9 +44,7 @@ func (s *Scheduler) start(n int) {
 // unblocked are surplus).
 func (s *Scheduler) loop() {
 	clean := false
-	s.mu.Lock()
-	l := s.joinLocked()
-	s.mu.Unlock()
+	l := &local{at: -1}
 	defer func() {
 		if clean {
 			return
@@ -58,7 +56,7 @@ func (s *Scheduler) loop() {
 			s.panics(v)
 		}
 		s.mu.Lock()
-		s.leaveLocked(l)
+		s.drainLocked(l, true) // give back its batch
 		s.loops--
 		n := 0
 		if s.q.n > 0 && !s.closed && s.parked == 0 {
@@ -77,7 +75,6 @@ func (s *Scheduler) loop() {
 				continue
 			}
 			if s.closed || s.parked >= s.base {
-				s.leaveLocked(l)
 				s.exitLocked()
 				clean = true
 				return
@@ -123,8 +120,8 @@ func (s *Scheduler) loop() {
 			}
 		}
 		s.mu.Lock()
+		s.unlistLocked(l) // its batch has run (or been stolen)
 		if s.loops-s.blocked > s.base+s.maxExtra {
-			s.leaveLocked(l)
 			s.exitLocked()
 			clean = true
 			return
