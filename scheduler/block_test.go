@@ -87,8 +87,8 @@ func TestUnblockedSurplusExitsAfterTurn(t *testing.T) {
 		// Every unblocked loop finishes its turn and, loops outside Block
 		// exceeding base+0, exits.
 		// The bound is generous: seven goroutines must each take the
-		// scheduler's lock twice against a loop that takes it per turn,
-		// and 1<<16 yields (about 10 ms) were not always enough.
+		// scheduler's lock twice while the busy loops keep taking it, and
+		// 1<<16 yields (about 10 ms) were not always enough.
 		loops := 0
 		for range 1 << 24 {
 			if loops, _, _ = s.state(); loops == 1 {
