@@ -67,6 +67,15 @@ func TestUnblockedSurplusExitsAfterTurn(t *testing.T) {
 		if loops, _, _ := s.state(); loops != 8 {
 			t.Errorf("loops = %d; want 8 (base 1 + 7 replacements)", loops)
 		}
+		// Loops list their batches only while they hold one (local.go):
+		// with every loop blocked and nothing held, Block's scan visits
+		// nothing.
+		s.mu.Lock()
+		listed, held := len(s.locals), s.heldLocked()
+		s.mu.Unlock()
+		if listed != 0 || held != 0 {
+			t.Errorf("with every loop blocked and nothing held: %d batches listed, %d turns held; want 0, 0", listed, held)
+		}
 		// A queue that never empties: 16 runners that reschedule
 		// themselves until stop, so no loop ever finds it empty.
 		stop, stopBusy := newGate(t)
