@@ -1,0 +1,61 @@
+package mailbox
+
+import (
+	"runtime"
+	"sync"
+	"testing"
+)
+
+// TestYieldLockTakesLockFreedWhileYielding: a Push that finds the lock
+// held yields, and takes the lock if its holder freed it meanwhile,
+// without sleeping on it. On one processor the order is fixed: the
+// producer's first try fails, its yield runs the holder, which unlocks.
+func TestYieldLockTakesLockFreedWhileYielding(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var mu sync.Mutex
+	mu.Lock()
+	got := make(chan bool)
+	go func() { got <- yieldLock(&mu) }()
+	runtime.Gosched() // the producer tries, fails and yields back
+	mu.Unlock()
+	if !<-got {
+		t.Fatal("yieldLock did not take a lock freed while it yielded")
+	}
+	mu.Unlock()
+}
+
+// TestYieldLockGivesUp: held throughout, the lock is not taken, and
+// yieldLock returns (the caller then sleeps on it) instead of spinning on.
+func TestYieldLockGivesUp(t *testing.T) {
+	var mu sync.Mutex
+	mu.Lock()
+	defer mu.Unlock()
+	if yieldLock(&mu) {
+		t.Fatal("yieldLock took a held lock")
+	}
+}
+
+// TestPushWaitsOutAHeldLock: a Push whose yields do not see the lock
+// freed sleeps on it, and completes when it is.
+func TestPushWaitsOutAHeldLock(t *testing.T) {
+	m, err := New(&Config[int]{Key: func(int) Key { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := m.lock()
+	done := make(chan error)
+	go func() {
+		_, err := m.TryPush(1)
+		done <- err
+	}()
+	for range 10 * yieldTries {
+		runtime.Gosched()
+	}
+	q.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if v, _, ok := m.Pop(); !ok || v != 1 {
+		t.Fatalf("Pop = %v, %v", v, ok)
+	}
+}
