@@ -3,7 +3,11 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 )
 
 // Cluster starts n servers routed to each other on loopback (random client
@@ -70,8 +74,12 @@ func Cluster(ctx context.Context, n int, opts ...Option) ([]*Server, error) {
 }
 
 // freePorts reserves n loopback ports: each is listened on, then freed
-// for a server to take (another process could take it first; the server
-// then fails to start, and Cluster with it).
+// for a server to take. They are picked outside the kernel's ephemeral
+// range (see portRange): a port freed there could be taken, before the
+// server binds it, as the local port of any outgoing connection (a test
+// process running NATS clients makes many), and the server would never
+// become ready. Another process could still take one on purpose; the
+// server then fails to start, and Cluster with it.
 func freePorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
@@ -79,9 +87,10 @@ func freePorts(n int) ([]int, error) {
 			_ = l.Close()
 		}
 	}()
+	lo, hi := portRange()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for len(ports) < n {
+		l, err := listenIn(lo, hi)
 		if err != nil {
 			return nil, fmt.Errorf("embedded: reserve a route port: %w", err)
 		}
@@ -89,4 +98,36 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// listenIn listens on a free loopback port in [lo, hi], tried at random,
+// or on one the kernel picks if lo > hi or every try fails.
+func listenIn(lo, hi int) (net.Listener, error) {
+	for range portTries {
+		if lo > hi {
+			break
+		}
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", lo+rand.IntN(hi-lo+1))); err == nil {
+			return l, nil
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
+}
+
+// portTries bounds listenIn's random tries.
+const portTries = 64
+
+// portRange is where route ports are picked: from 10000 up to just below
+// the kernel's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range,
+// 32768–60999 by default; elsewhere IANA's 49152–65535 is assumed).
+func portRange() (lo, hi int) {
+	first := 49152
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil {
+				first = v
+			}
+		}
+	}
+	return 10000, first - 1
 }
