@@ -59,3 +59,34 @@ func TestPushWaitsOutAHeldLock(t *testing.T) {
 		t.Fatalf("Pop = %v, %v", v, ok)
 	}
 }
+
+// TestPushYieldsOnlyWhenBehind: a Push yields on contention only once the
+// consumer is yieldBacklog messages behind; a consumer that keeps up
+// leaves producers to sleep on the lock, and taking the queue as a batch
+// resets it.
+func TestPushYieldsOnlyWhenBehind(t *testing.T) {
+	m, err := New(&Config[int]{Key: func(int) Key { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range yieldBacklog - 1 {
+		if _, err := m.TryPush(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.q.Load().behind() {
+		t.Fatalf("behind with %d queued", yieldBacklog-1)
+	}
+	if _, err := m.TryPush(yieldBacklog); err != nil {
+		t.Fatal(err)
+	}
+	if !m.q.Load().behind() {
+		t.Fatalf("not behind with %d queued", yieldBacklog)
+	}
+	if _, _, ok := m.Pop(); !ok { // takes the queue as its batch
+		t.Fatal("Pop found nothing")
+	}
+	if m.q.Load().behind() {
+		t.Fatal("still behind once the consumer took the queue")
+	}
+}
