@@ -124,6 +124,7 @@ func (m *Mailbox[T]) lock() *queues[T] { return m.lockFor(false) }
 // it yields before it sleeps (see yieldLock).
 func (m *Mailbox[T]) pushLock() *queues[T] { return m.lockFor(true) }
 
+// lockFor is lock, or pushLock for a producer.
 func (m *Mailbox[T]) lockFor(producer bool) *queues[T] {
 	for {
 		q := m.q.Load()
