@@ -331,6 +331,10 @@ func (m *Mailbox[T]) Scheduled() bool { return m.sched.Load() == flagScheduled }
 // before it sleeps on it.
 const yieldTries = 4
 
+// onYield, if set (by tests, before any Push), is called after each of
+// yieldLock's yields.
+var onYield func()
+
 // yieldBacklog is the backlog (see Mailbox.Backlog) from which a Push that
 // finds the lock held yields before it sleeps: the consumer is behind, and
 // producers contend with each other more than with it.
@@ -366,6 +370,9 @@ func yieldLock(mu *sync.Mutex) bool {
 	}
 	for range yieldTries {
 		runtime.Gosched()
+		if onYield != nil {
+			onYield()
+		}
 		if mu.TryLock() {
 			return true
 		}

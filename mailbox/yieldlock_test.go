@@ -3,6 +3,7 @@ package mailbox
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -88,5 +89,59 @@ func TestPushYieldsOnlyWhenBehind(t *testing.T) {
 	}
 	if m.q.Load().behind() {
 		t.Fatal("still behind once the consumer took the queue")
+	}
+}
+
+// TestYieldingProducersKeepOrder: producers that yield on the lock (the
+// consumer held back until it is behind) lose nothing and keep each
+// producer's order. It retries until some Push did yield, so that it
+// tests the yielding path.
+func TestYieldingProducersKeepOrder(t *testing.T) {
+	var yields atomic.Int64
+	onYield = func() { yields.Add(1) }
+	defer func() { onYield = nil }()
+	const producers, each = 16, 4000
+	for attempt := 0; yields.Load() == 0; attempt++ {
+		if attempt == 20 {
+			t.Fatal("no Push yielded in 20 attempts")
+		}
+		m, err := New(&Config[msg]{Key: func(v msg) Key { return v.key }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for p := range producers {
+			wg.Go(func() {
+				for i := range each {
+					if _, err := m.TryPush(msg{key: Key(p), id: i}); err != nil {
+						t.Errorf("Push: %v", err)
+						return
+					}
+				}
+			})
+		}
+		for m.Backlog() < yieldBacklog*4 && m.Len() < producers*each {
+			runtime.Gosched() // let the consumer fall behind
+		}
+		last := make([]int, producers)
+		for i := range last {
+			last[i] = -1
+		}
+		for n := 0; n < producers*each; {
+			v, _, ok := m.Pop()
+			if !ok {
+				runtime.Gosched()
+				continue
+			}
+			if v.id != last[v.key]+1 {
+				t.Fatalf("producer %d: got id %d after %d", v.key, v.id, last[v.key])
+			}
+			last[v.key] = v.id
+			n++
+		}
+		wg.Wait()
+		if _, _, ok := m.Pop(); ok {
+			t.Fatal("Pop after all: got ok; want nothing left")
+		}
 	}
 }
