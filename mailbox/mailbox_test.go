@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 )
 
@@ -103,36 +102,7 @@ func TestSystemFirst(t *testing.T) {
 func TestConcurrentProducers(t *testing.T) {
 	const producers, each = 8, 5000
 	m := newTest(t, Config[msg]{})
-	var wg sync.WaitGroup
-	for p := range producers {
-		wg.Go(func() {
-			for i := range each {
-				if _, err := m.Push(context.Background(), msg{key: Key(p), id: i}); err != nil {
-					t.Errorf("Push: %v", err)
-				}
-			}
-		})
-	}
-	last := make([]int, producers)
-	for i := range last {
-		last[i] = -1
-	}
-	n := 0
-	for n < producers*each {
-		v, _, ok := m.Pop()
-		if !ok {
-			continue
-		}
-		if v.id != last[v.key]+1 {
-			t.Fatalf("producer %d: got id %d after %d", v.key, v.id, last[v.key])
-		}
-		last[v.key] = v.id
-		n++
-	}
-	wg.Wait()
-	if _, _, ok := m.Pop(); ok {
-		t.Fatalf("Pop after all: got ok; want nothing left")
-	}
+	popInOrder(t, m, pushFrom(t, m, producers, each), producers, each)
 }
 
 func TestClose(t *testing.T) {

@@ -105,43 +105,11 @@ func TestYieldingProducersKeepOrder(t *testing.T) {
 		if attempt == 20 {
 			t.Fatal("no Push yielded in 20 attempts")
 		}
-		m, err := New(&Config[msg]{Key: func(v msg) Key { return v.key }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var wg sync.WaitGroup
-		for p := range producers {
-			wg.Go(func() {
-				for i := range each {
-					if _, err := m.TryPush(msg{key: Key(p), id: i}); err != nil {
-						t.Errorf("Push: %v", err)
-						return
-					}
-				}
-			})
-		}
+		m := newTest(t, Config[msg]{})
+		wg := pushFrom(t, m, producers, each)
 		for m.Backlog() < yieldBacklog*4 && m.Len() < producers*each {
 			runtime.Gosched() // let the consumer fall behind
 		}
-		last := make([]int, producers)
-		for i := range last {
-			last[i] = -1
-		}
-		for n := 0; n < producers*each; {
-			v, _, ok := m.Pop()
-			if !ok {
-				runtime.Gosched()
-				continue
-			}
-			if v.id != last[v.key]+1 {
-				t.Fatalf("producer %d: got id %d after %d", v.key, v.id, last[v.key])
-			}
-			last[v.key] = v.id
-			n++
-		}
-		wg.Wait()
-		if _, _, ok := m.Pop(); ok {
-			t.Fatal("Pop after all: got ok; want nothing left")
-		}
+		popInOrder(t, m, wg, producers, each)
 	}
 }
