@@ -120,8 +120,7 @@ const backlogEvery = 64
 // current ones (one more load of m.q per lock).
 func (m *Mailbox[T]) lock() *queues[T] { return m.lockFor(false) }
 
-// pushLock is lock for a Push: on contention, if the consumer is behind,
-// it yields before it sleeps (see yieldLock).
+// pushLock is lock for a Push (see lockPush).
 func (m *Mailbox[T]) pushLock() *queues[T] { return m.lockFor(true) }
 
 // lockFor is lock, or pushLock for a producer.
@@ -134,7 +133,9 @@ func (m *Mailbox[T]) lockFor(producer bool) *queues[T] {
 				continue
 			}
 		}
-		if !producer || !q.behind() || !yieldLock(&q.mu) {
+		if producer {
+			q.lockPush()
+		} else {
 			q.mu.Lock()
 		}
 		if m.q.Load() == q {
@@ -344,8 +345,21 @@ const yieldBacklog = backlogEvery
 // or more (as of the last published backlog). Lock-free.
 func (q *queues[T]) behind() bool { return q.backlog.Load() >= yieldBacklog }
 
-// yieldLock tries to take mu, yielding the processor between tries, and
-// reports whether it did; the caller then sleeps on mu with Lock.
+// lockPush takes q's lock for a Push: at once if it is free; else, if the
+// consumer is behind, with yields first (yieldLock); else by sleeping on
+// it. The backlog is read only when the lock is contended.
+func (q *queues[T]) lockPush() {
+	if q.mu.TryLock() {
+		return
+	}
+	if !q.behind() || !yieldLock(&q.mu) {
+		q.mu.Lock()
+	}
+}
+
+// yieldLock yields the processor and tries to take mu, up to yieldTries
+// times, and reports whether it did; the caller, whose own try failed,
+// then sleeps on mu with Lock.
 //
 // Why: with many producers on few cores, sync.Mutex does not spin when
 // other goroutines are runnable, so a Push that finds the lock held parks
@@ -365,9 +379,6 @@ func (q *queues[T]) behind() bool { return q.backlog.Load() >= yieldBacklog }
 // it is taken once per batch, and a consumer that yielded would only let
 // producers refill the queue it is waiting to take.
 func yieldLock(mu *sync.Mutex) bool {
-	if mu.TryLock() {
-		return true
-	}
 	for range yieldTries {
 		runtime.Gosched()
 		if onYield != nil {

@@ -61,6 +61,31 @@ func TestPushWaitsOutAHeldLock(t *testing.T) {
 	}
 }
 
+// TestContendedPushSleepsWhenNotBehind: a Push that finds the lock held
+// while the consumer keeps up sleeps on it without yielding.
+func TestContendedPushSleepsWhenNotBehind(t *testing.T) {
+	var yields atomic.Int64
+	onYield = func() { yields.Add(1) }
+	defer func() { onYield = nil }()
+	m := newTest(t, Config[msg]{})
+	q := m.lock()
+	done := make(chan error)
+	go func() {
+		_, err := m.TryPush(msg{})
+		done <- err
+	}()
+	for range 10 * yieldTries {
+		runtime.Gosched()
+	}
+	q.mu.Unlock()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := yields.Load(); n != 0 {
+		t.Fatalf("a contended Push with nothing queued yielded %d times; want 0", n)
+	}
+}
+
 // TestPushYieldsOnlyWhenBehind: a Push yields on contention only once the
 // consumer is yieldBacklog messages behind; a consumer that keeps up
 // leaves producers to sleep on the lock, and taking the queue as a batch
