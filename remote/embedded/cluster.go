@@ -103,10 +103,7 @@ func freePorts(n int) ([]int, error) {
 // listenIn listens on a free loopback port in [lo, hi], tried at random,
 // or on one the kernel picks if lo > hi or every try fails.
 func listenIn(lo, hi int) (net.Listener, error) {
-	for range portTries {
-		if lo > hi {
-			break
-		}
+	for i := 0; i < portTries && lo <= hi; i++ {
 		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", lo+rand.IntN(hi-lo+1))); err == nil {
 			return l, nil
 		}
