@@ -164,3 +164,38 @@ func TestRunBatchUnlisted(t *testing.T) {
 		open()
 	})
 }
+
+// A turn that panics past its runner ends its loop: the turns that loop
+// held in its batch still run, none is lost, and the panic reaches the
+// handler. The dead loop gives its batch back at once (stealing would
+// also recover it, but late, with the batch still listed): the one loop
+// left never sees another batch listed beside its own.
+func TestPanickedLoopLosesNoHeldTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		panics := make(chan any, 1)
+		s := newSched(t, WithPoolSize(1), WithMaxExtra(0), WithPanicHandler(func(v any) { panics <- v }))
+		first, _ := occupy(t, s)
+		schedule(t, s, funcRunner(func() { panic("turn") }))
+		var wg sync.WaitGroup
+		listed := 0   // the most batches listed, seen from the quick turns
+		for range 9 { // the loop holds four of them when it panics
+			wg.Add(1)
+			schedule(t, s, funcRunner(func() {
+				s.mu.Lock()
+				listed = max(listed, len(s.locals))
+				s.mu.Unlock()
+				wg.Done()
+			}))
+		}
+		ran := make(chan struct{})
+		go func() { wg.Wait(); close(ran) }()
+		close(first)
+		waitFor(t, ran, "turns held by a loop whose turn panicked")
+		if v := <-panics; v != "turn" {
+			t.Errorf("panic handler got %v; want the turn's panic", v)
+		}
+		if listed > 1 {
+			t.Errorf("%d batches listed with one loop running; want the dead loop's given back", listed)
+		}
+	})
+}
