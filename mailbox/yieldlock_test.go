@@ -39,24 +39,9 @@ func TestYieldLockGivesUp(t *testing.T) {
 // TestPushWaitsOutAHeldLock: a Push whose yields do not see the lock
 // freed sleeps on it, and completes when it is.
 func TestPushWaitsOutAHeldLock(t *testing.T) {
-	m, err := New(&Config[int]{Key: func(int) Key { return 0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := m.lock()
-	done := make(chan error)
-	go func() {
-		_, err := m.TryPush(1)
-		done <- err
-	}()
-	for range 10 * yieldTries {
-		runtime.Gosched()
-	}
-	q.mu.Unlock()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if v, _, ok := m.Pop(); !ok || v != 1 {
+	m := newTest(t, Config[msg]{})
+	pushPastHeldLock(t, m, msg{id: 1})
+	if v, _, ok := m.Pop(); !ok || v.id != 1 {
 		t.Fatalf("Pop = %v, %v", v, ok)
 	}
 }
@@ -64,14 +49,21 @@ func TestPushWaitsOutAHeldLock(t *testing.T) {
 // TestContendedPushSleepsWhenNotBehind: a Push that finds the lock held
 // while the consumer keeps up sleeps on it without yielding.
 func TestContendedPushSleepsWhenNotBehind(t *testing.T) {
-	var yields atomic.Int64
-	onYield = func() { yields.Add(1) }
-	defer func() { onYield = nil }()
-	m := newTest(t, Config[msg]{})
+	yields := countYields(t)
+	pushPastHeldLock(t, newTest(t, Config[msg]{}), msg{})
+	if n := yields.Load(); n != 0 {
+		t.Fatalf("a contended Push with nothing queued yielded %d times; want 0", n)
+	}
+}
+
+// pushPastHeldLock pushes v while the test holds m's lock for longer than
+// a Push yields, then frees it; it fails t if the Push fails.
+func pushPastHeldLock(t *testing.T, m *Mailbox[msg], v msg) {
+	t.Helper()
 	q := m.lock()
 	done := make(chan error)
 	go func() {
-		_, err := m.TryPush(msg{})
+		_, err := m.TryPush(v)
 		done <- err
 	}()
 	for range 10 * yieldTries {
@@ -81,9 +73,14 @@ func TestContendedPushSleepsWhenNotBehind(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if n := yields.Load(); n != 0 {
-		t.Fatalf("a contended Push with nothing queued yielded %d times; want 0", n)
-	}
+}
+
+// countYields counts yieldLock's yields until t ends.
+func countYields(t *testing.T) *atomic.Int64 {
+	var n atomic.Int64
+	onYield = func() { n.Add(1) }
+	t.Cleanup(func() { onYield = nil })
+	return &n
 }
 
 // TestPushYieldsOnlyWhenBehind: a Push yields on contention only once the
@@ -122,9 +119,7 @@ func TestPushYieldsOnlyWhenBehind(t *testing.T) {
 // producer's order. It retries until some Push did yield, so that it
 // tests the yielding path.
 func TestYieldingProducersKeepOrder(t *testing.T) {
-	var yields atomic.Int64
-	onYield = func() { yields.Add(1) }
-	defer func() { onYield = nil }()
+	yields := countYields(t)
 	const producers, each = 16, 4000
 	for attempt := 0; yields.Load() == 0; attempt++ {
 		if attempt == 20 {
