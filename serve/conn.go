@@ -132,6 +132,9 @@ func (c *Conn) serve() {
 func (c *Conn) spawn() bool {
 	if err := c.srv.b.spawn(c); err != nil {
 		c.abort(err)
+		if errors.Is(err, ErrServerClosed) {
+			return false // closed by Close while its actor was made
+		}
 		c.srv.log(slog.LevelWarn, "serve: connection refused: cannot spawn its actor", "remote", c.nc.RemoteAddr(), "err", err)
 		return false
 	}

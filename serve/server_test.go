@@ -505,6 +505,37 @@ func TestClose(t *testing.T) {
 	}
 }
 
+// Close while a connection's actor is being made (its session factory
+// runs) kills that actor too, once it exists, and reads the connection's
+// actor ref without a data race (-race failed here: Close read it with no
+// lock while the reader goroutine set it).
+func TestCloseDuringSpawn(t *testing.T) {
+	opening, release := make(chan struct{}), make(chan struct{})
+	f := start(t, func(e *echo) {
+		close(opening)
+		<-release
+	})
+	c := f.dial(t)
+	<-opening
+	closed := make(chan error, 1)
+	go func() { closed <- f.srv.Close() }()
+	// Close's forced stop closes the socket just before it kills the actors.
+	if _, err := c.nc.Read(make([]byte, 1)); err == nil {
+		t.Fatal("read: got a byte; want the connection closed")
+	}
+	time.Sleep(10 * time.Millisecond) // not needed to fail: widens the window
+	close(release)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	f.stoppedActor(t)
+	select {
+	case err := <-f.closed.ch:
+		t.Fatalf("Closed ran with %v; want no Closed after Close", err)
+	default:
+	}
+}
+
 // New validates its arguments.
 func TestNewErrors(t *testing.T) {
 	f := start(t, nil)

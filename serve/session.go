@@ -154,6 +154,12 @@ func (b *binding[S]) spawn(c *Conn) error {
 	c.mu.Lock()
 	c.ref = ref
 	c.mu.Unlock()
+	if c.srv.forced.Err() != nil {
+		// A forced stop began while the actor was being made: its kill
+		// (after force, reading ref under mu) may have missed it.
+		ref.Kill()
+		return ErrServerClosed
+	}
 	c.actorDone = ref.Done()
 	if err := b.watchM.Cast(ref, c); err != nil { // before any frame
 		ref.Kill()
@@ -173,7 +179,10 @@ func (b *binding[S]) frame(c *Conn) error { return b.frameM.CastInline(engine.Se
 // kill kills the connection's actor, if spawned: a Frame running on the
 // reader sees its Context end.
 func (b *binding[S]) kill(c *Conn) {
-	if ref, ok := c.ref.(*actor.Ref[S]); ok {
+	c.mu.Lock()
+	ref, ok := c.ref.(*actor.Ref[S])
+	c.mu.Unlock()
+	if ok {
 		ref.Kill()
 	}
 }
