@@ -219,7 +219,17 @@ func (c *cell) finalize() {
 		// turn to wait for them, and each stops on this goroutine.
 		k.requestStop(true)
 	}
+	// The rest runs even if the Stopping hook calls runtime.Goexit (which
+	// invoke cannot recover): the actor still ends, its calls get their
+	// outcome and Done closes.
+	defer c.finish(r)
 	c.runStopping()
+}
+
+// finish is finalize's last part, after the Stopping hook: it fails what
+// is left, runs the atStop functions, frees the name, leaves the parent
+// and closes Done.
+func (c *cell) finish(r releases) {
 	err := stoppedBy(r.cause)
 	for _, e := range c.mb.Close() {
 		e.fail(c, err, engine.ReasonStopped)

@@ -3,6 +3,8 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -341,5 +343,48 @@ func TestSupervisionZeroValue(t *testing.T) {
 	_, err = actor.SpawnFunc(rt, func() *Account { return &Account{} }, actor.WithSupervision(actor.Supervision{Backoff: -1}))
 	if !errors.Is(err, actor.ErrInvalidOption) || !errors.Is(err, actor.ErrNegativeDuration) {
 		t.Fatalf("Backoff -1 = %v; want ErrInvalidOption and ErrNegativeDuration", err)
+	}
+}
+
+// A Stopping hook that calls runtime.Goexit (t.FailNow in a hook, say)
+// cannot be recovered, but it must not leave the stop half-done: the
+// actor still ends (Done closes, queued calls have their outcome, the
+// runtime shuts down), and the hook's exit is reported. On an idle actor
+// the hook runs on the goroutine that asks for the stop, which exits.
+type exiter struct{}
+
+func (exiter) Stopping(*actor.Ctx) { runtime.Goexit() }
+
+var exiterGet = actor.NewMethod("get", func(exiter, *actor.Ctx, int) (int, error) { return 1, nil })
+
+func TestGoexitInStoppingHook(t *testing.T) {
+	for _, busy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("busy=%v", busy), func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rec := &recorder{}
+				rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
+				ref, _ := actor.Spawn(rt, exiter{})
+				var f *actor.Future[int]
+				if busy {
+					f = exiterGet.Ask(context.Background(), ref, 0) // the stop runs on the actor's turn
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				stopped := make(chan error, 1)
+				go func() { stopped <- ref.Stop(ctx) }()
+				<-ref.Done()
+				if busy {
+					if err := <-stopped; err != nil {
+						t.Fatalf("Stop = %v; want nil", err)
+					}
+					if v, err := f.Await(ctx); err != nil || v != 1 {
+						t.Fatalf("queued call = %v, %v; want 1", v, err)
+					}
+				}
+				if n := rec.Count(troupe.ReasonFailed, "stopping"); n != 1 {
+					t.Fatalf("%d reports of the hook's Goexit; want 1", n)
+				}
+			})
+		})
 	}
 }
