@@ -53,12 +53,19 @@ func (q *sharedQueue) len() int {
 }
 
 // submit queues e (a routed call or cast) and arms an idle worker.
-// Errors: ErrPoolStopped, ErrPoolFull.
-func (q *sharedQueue) submit(e envelope) error {
+// caller, the actor making the call from its handler (or nil), is told
+// ErrCallCycle if it is the only worker: it would wait for itself, since
+// a worker takes no call while it runs one. Errors: ErrPoolStopped,
+// ErrPoolFull, ErrCallCycle.
+func (q *sharedQueue) submit(e envelope, caller *cell, label string) error {
 	q.mu.Lock()
 	if q.r.state.Load() != routerRunning || len(q.joined) == 0 {
 		q.mu.Unlock()
 		return q.r.refusal()
+	}
+	if caller != nil && len(q.joined) == 1 && q.joined[0].c == caller {
+		q.mu.Unlock()
+		return errCycleSelf(caller, label)
 	}
 	var dead []envelope
 	if l := int(q.r.limit); l > 0 && q.n >= l*len(q.joined) {

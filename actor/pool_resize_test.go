@@ -328,6 +328,7 @@ func TestPoolInHandler(t *testing.T) {
 		{"random", actor.Random()},
 		{"hash", actor.Hash(func(int) string { return "one key" })}, // the caller's own key
 		{"least busy", actor.LeastBusy()},
+		{"balancing", actor.Balancing()}, // the call waits in the shared queue, not at a worker
 	} {
 		t.Run(s.name, func(t *testing.T) { testPoolInHandler(t, s.opt) })
 	}

@@ -74,7 +74,7 @@ type target struct {
 // (Balancing) or at a member, which it returns.
 func (r *router) dispatch(e envelope, rm routed, t target) (*member, error) {
 	if r.shared != nil {
-		return nil, r.shared.submit(e)
+		return nil, r.shared.submit(e, t.caller, t.label)
 	}
 	return r.route(e, rm, t)
 }
