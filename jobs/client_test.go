@@ -255,4 +255,11 @@ func TestClientOddIDs(t *testing.T) {
 			t.Fatalf("%q: result %s, %v", id, v, err)
 		}
 	}
+	// "." and ".." would be cleaned out of the URL (GET /jobs/. is the
+	// list): they are refused.
+	for _, id := range []string{".", ".."} {
+		if j, err := cl.Host("a0", jobs.ID(id)).Call(ctx, "echo", id); !errors.Is(err, jobs.ErrInvalidID) {
+			t.Fatalf("%q: got %v, %v; want ErrInvalidID", id, j, err)
+		}
+	}
 }

@@ -31,7 +31,7 @@ var (
 	// JSON that decodes to it. HTTP 400.
 	ErrBadArgs = errors.New("jobs: bad args")
 	// ErrInvalidID: a job id that is empty, longer than 255 bytes, not
-	// UTF-8, or holds a control character. HTTP 400.
+	// UTF-8, holds a control character, or is "." or "..". HTTP 400.
 	ErrInvalidID = errors.New("jobs: invalid job id")
 	// ErrInvalidOption: an option out of range (a concurrency, max exec
 	// time or read timeout ≤ 0, an info that does not encode as JSON, a

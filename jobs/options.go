@@ -126,8 +126,9 @@ func (f submitFunc) applySubmit(c *submitConfig) { f(c) }
 // concurrency of its jobs at once (harp's queue and concurrency). The
 // queue is made by its first job; each Submit naming it sets its limit
 // anew (raising it starts waiting jobs at once; lowering it lets running
-// ones finish). A job without Queue starts at once. name follows the rules
-// of job ids; concurrency must be > 0 (else ErrInvalidOption).
+// ones finish). A job without Queue starts at once. name must be 1 to 255
+// bytes of UTF-8 with no control character (as a job id, though "." and
+// ".." are names here); concurrency must be > 0 (else ErrInvalidOption).
 func Queue(name string, concurrency int) SubmitOption {
 	return submitFunc(func(c *submitConfig) {
 		if err := engine.ValidName(name); err != nil {
@@ -191,7 +192,7 @@ func Info(v any) SubmitOption {
 // one. Submitting an id again returns the job that has it (idempotent),
 // as long as it is retained, if host, procedure and args are the same;
 // else ErrConflict. The id must be 1 to 255 bytes of UTF-8 with no control
-// character (else ErrInvalidID).
+// character, and neither "." nor ".." (else ErrInvalidID).
 func ID(id string) SubmitOption {
 	return submitFunc(func(c *submitConfig) {
 		if err := validID(id); err != nil {
@@ -205,6 +206,11 @@ func ID(id string) SubmitOption {
 func validID(id string) error {
 	if err := engine.ValidName(id); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidID, err)
+	}
+	if id == "." || id == ".." {
+		// Path elements that HTTP servers clean away: GET /jobs/. is the
+		// list, so the job could not be reached by id over HTTP.
+		return fmt.Errorf("%w: %q is a path element", ErrInvalidID, id)
 	}
 	return nil
 }

@@ -121,6 +121,10 @@ func TestSubmitBadInput(t *testing.T) {
 		{name: "id of 256 bytes", host: "a0", proc: "echo", args: "x", opts: []jobs.SubmitOption{jobs.ID(strings.Repeat("x", 256))}, want: jobs.ErrInvalidID},
 		{name: "id with a control character", host: "a0", proc: "echo", args: "x", opts: []jobs.SubmitOption{jobs.ID("a\x00b")}, want: jobs.ErrInvalidID},
 		{name: "id not UTF-8", host: "a0", proc: "echo", args: "x", opts: []jobs.SubmitOption{jobs.ID("a\xffb")}, want: jobs.ErrInvalidID},
+		// "." and ".." are path elements an HTTP server cleans away: such a
+		// job could not be reached over HTTP (GET /jobs/. is the list).
+		{name: "id .", host: "a0", proc: "echo", args: "x", opts: []jobs.SubmitOption{jobs.ID(".")}, want: jobs.ErrInvalidID},
+		{name: "id ..", host: "a0", proc: "echo", args: "x", opts: []jobs.SubmitOption{jobs.ID("..")}, want: jobs.ErrInvalidID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := tc.ctx
