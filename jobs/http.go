@@ -220,12 +220,16 @@ func decodeBody(body io.Reader, v any) error {
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
+	var mbe *http.MaxBytesError
 	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
+		switch _, terr := dec.Token(); {
+		case terr == io.EOF:
+		case errors.As(terr, &mbe): // the cap, met past the value
+			err = terr
+		default:
 			err = errors.New("trailing data after the body")
 		}
 	}
-	var mbe *http.MaxBytesError
 	switch {
 	case err == nil:
 		return nil

@@ -110,6 +110,7 @@ func TestHTTPSubmit(t *testing.T) {
 		{"id of 256 bytes", `{"host":"a0","procedure":"add","id":"` + strings.Repeat("i", 256) + `"}`, 400, "invalid_id"},
 		{"id ..", `{"host":"a0","procedure":"add","id":".."}`, 400, "invalid_id"},
 		{"body over the cap", `{"host":"a0","procedure":"echo","args":"` + strings.Repeat("x", 600) + `"}`, 413, "too_large"},
+		{"body over the cap past its JSON", `{"host":"a0","procedure":"add"}` + strings.Repeat(" ", 600), 413, "too_large"},
 		{"queue full", `{"host":"a1","procedure":"echo","args":"x","queue":"full","concurrency":1}`, 429, "queue_full"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
