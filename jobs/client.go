@@ -168,15 +168,30 @@ type RemoteJob struct {
 // ID is the job's id. It does not block.
 func (j *RemoteJob) ID() string { return j.id }
 
-func (j *RemoteJob) url(suffix string) string {
-	return j.c.base + "/" + url.PathEscape(j.id) + suffix
+// url is the URL of the job's route suffix. An id that no job can have
+// (see ID) is answered ErrNotFound here, not sent: a server cleans "" or
+// "." out of a path and would answer another route (the list for "").
+func (j *RemoteJob) url(suffix string) (string, error) {
+	if err := validID(j.id); err != nil {
+		return "", Remote(fmt.Errorf("%w: %q", ErrNotFound, j.id))
+	}
+	return j.c.base + "/" + url.PathEscape(j.id) + suffix, nil
+}
+
+// do sends a request to the job's route suffix, as Client.do.
+func (j *RemoteJob) do(ctx context.Context, method, suffix string, out any) error {
+	u, err := j.url(suffix)
+	if err != nil {
+		return err
+	}
+	return j.c.do(ctx, method, u, nil, out)
 }
 
 // Status returns the job's state and times. Errors: ErrNotFound (a
 // *RemoteError), ctx's, the transport's.
 func (j *RemoteJob) Status(ctx context.Context) (Status, error) {
 	var out jobJSON
-	err := j.c.do(ctx, http.MethodGet, j.url(""), nil, &out)
+	err := j.do(ctx, http.MethodGet, "", &out)
 	return out.Status, err
 }
 
@@ -184,7 +199,7 @@ func (j *RemoteJob) Status(ctx context.Context) (Status, error) {
 // Status.
 func (j *RemoteJob) Info(ctx context.Context) (json.RawMessage, error) {
 	var out jobJSON
-	if err := j.c.do(ctx, http.MethodGet, j.url(""), nil, &out); err != nil {
+	if err := j.do(ctx, http.MethodGet, "", &out); err != nil {
 		return nil, err
 	}
 	if out.Info == nil {
@@ -197,7 +212,7 @@ func (j *RemoteJob) Info(ctx context.Context) (json.RawMessage, error) {
 // Status.
 func (j *RemoteJob) Args(ctx context.Context) (json.RawMessage, error) {
 	var out jobJSON
-	if err := j.c.do(ctx, http.MethodGet, j.url(""), nil, &out); err != nil {
+	if err := j.do(ctx, http.MethodGet, "", &out); err != nil {
 		return nil, err
 	}
 	return out.Args, nil
@@ -211,7 +226,7 @@ func (j *RemoteJob) Args(ctx context.Context) (json.RawMessage, error) {
 // procedure's error type "error" and its text).
 func (j *RemoteJob) Result(ctx context.Context, wait bool) (json.RawMessage, error) {
 	var out resultJSON
-	if err := j.c.do(ctx, http.MethodGet, j.url("/result?wait="+strconv.FormatBool(wait)), nil, &out); err != nil {
+	if err := j.do(ctx, http.MethodGet, "/result?wait="+strconv.FormatBool(wait), &out); err != nil {
 		return nil, err
 	}
 	if out.Error != nil {
@@ -226,7 +241,7 @@ func (j *RemoteJob) Cancel(ctx context.Context) (bool, error) {
 	var out struct {
 		Cancelled bool `json:"cancelled"`
 	}
-	err := j.c.do(ctx, http.MethodPost, j.url("/cancel"), nil, &out)
+	err := j.do(ctx, http.MethodPost, "/cancel", &out)
 	return out.Cancelled, err
 }
 

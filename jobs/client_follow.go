@@ -84,9 +84,13 @@ func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, ea
 		}
 		o.applyRead(q)
 	}
+	u, err := j.url("/output?" + q.Encode())
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // a break closes the connection
-	res, err := j.c.send(ctx, http.MethodGet, j.url("/output?"+q.Encode()), nil, "application/x-ndjson")
+	res, err := j.c.send(ctx, http.MethodGet, u, nil, "application/x-ndjson")
 	if err != nil {
 		return err
 	}

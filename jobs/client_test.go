@@ -222,6 +222,37 @@ func TestClientErrors(t *testing.T) {
 	}
 }
 
+// TestClientIDsNoJobHas: a RemoteJob whose id no job can have ("", ".",
+// "..", which a server cleans out of a path) answers ErrNotFound from
+// every method, not what another route answers: GET /jobs/ is the list,
+// and /jobs//result is redirected to the job named "result".
+func TestClientIDsNoJobHas(t *testing.T) {
+	e := newEnv(t, 1)
+	cl := e.client(t, nil)
+	ctx := bg(t)
+	if _, err := result(t, e.submit(t, "a0", "echo", "x", jobs.ID("result"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"", ".", ".."} {
+		j := cl.Job(id)
+		calls := map[string]func() error{
+			"Status":    func() error { _, err := j.Status(ctx); return err },
+			"Info":      func() error { _, err := j.Info(ctx); return err },
+			"Args":      func() error { _, err := j.Args(ctx); return err },
+			"Result":    func() error { _, err := j.Result(ctx, true); return err },
+			"Cancel":    func() error { _, err := j.Cancel(ctx); return err },
+			"Collected": func() error { _, err := j.Collected(ctx); return err },
+			"Follow":    func() error { _, err := remoteItems(t, j, 0); return err },
+		}
+		for name, call := range calls {
+			var re *jobs.RemoteError
+			if err := call(); !errors.Is(err, jobs.ErrNotFound) || !errors.As(err, &re) {
+				t.Errorf("Job(%q).%s: got %v; want a *RemoteError matching ErrNotFound", id, name, err)
+			}
+		}
+	}
+}
+
 func TestClientAuth(t *testing.T) {
 	e := newEnv(t, 1)
 	auth := jobs.WithAuthorize(func(r *http.Request) error {
