@@ -80,7 +80,10 @@ func (c *cell) requestStop(kill bool) {
 			return
 		}
 		if kill {
-			c.mb.AdmitAll()
+			// As the stop message would: held calls out, to be failed,
+			// and the kill passed on to children a graceful stop has
+			// already asked (the actor may be idle waiting for them).
+			c.onStop()
 		}
 		c.schedule()
 		return

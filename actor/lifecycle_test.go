@@ -388,3 +388,42 @@ func TestGoexitInStoppingHook(t *testing.T) {
 		})
 	}
 }
+
+// A kill that finds its actor idle while a graceful stop waits for a
+// child reaches the child: here Stop's ctx ends while the child runs a
+// long call (its handler watches its Context), the stop turns into a
+// kill, and parent and child end at once, not when the child's call does.
+func TestKillDuringGracefulStopReachesChild(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		parent := spawnAccount(t, rt)
+		spawn := actor.NewMethod("spawn", func(_ *Account, c *actor.Ctx, _ int) (*actor.Ref[*Account], error) {
+			return actor.Spawn(c, &Account{})
+		})
+		kid, err := spawn.Call(context.Background(), parent, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		f := Sleep.Ask(ctx, kid, time.Hour)
+		synctest.Wait() // the child runs its call
+		stopCtx, stopCancel := context.WithTimeout(context.Background(), time.Second)
+		defer stopCancel()
+		start := time.Now()
+		var se *actor.StopError
+		if err := parent.Stop(stopCtx); !errors.As(err, &se) {
+			t.Fatalf("Stop = %v; want a *StopError", err)
+		}
+		<-parent.Done()
+		if d := time.Since(start); d != time.Second {
+			t.Fatalf("parent stopped after %v; want 1s (the kill reaches the child)", d)
+		}
+		if !kid.Stopped() {
+			t.Fatal("child still running after its parent stopped")
+		}
+		if _, err := f.Await(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("child's call = %v; want its handler's Context cancelled by the kill", err)
+		}
+	})
+}
