@@ -167,14 +167,11 @@ func jobError(j *Job) *RemoteError {
 		}
 		return Remote(err)
 	}
-	select {
-	case <-j.done:
-	default:
+	ended, _, err := j.outcome()
+	if !ended {
 		return nil
 	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return Remote(j.err)
+	return Remote(err)
 }
 
 // position is where a reader starts: Last-Event-ID (SSE), since or

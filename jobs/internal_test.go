@@ -125,3 +125,19 @@ func TestRemoteFor(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomeBeforeDone: between a job's end (its state, under its lock)
+// and the close of done (after its output is closed, on the goroutine
+// that ended it), Status already shows the end: Result must give the
+// outcome too, not ErrNotFinished, and the HTTP output's end line, written
+// once the output has ended, must carry the job's error. The job here is
+// in that window.
+func TestOutcomeBeforeDone(t *testing.T) {
+	j := &Job{id: "j", state: Failed, err: errors.New("boom"), done: make(chan struct{})}
+	if _, err := j.Result(t.Context(), false); err == nil || err.Error() != "boom" {
+		t.Errorf("Result: got %v; want boom (Status says %s)", err, j.Status().State)
+	}
+	if re := jobError(j); re == nil || re.Message != "boom" {
+		t.Errorf("the end line's error: got %v; want boom", re)
+	}
+}

@@ -123,24 +123,31 @@ func (j *Job) Result(ctx context.Context, wait bool) (any, error) {
 	if j.view != nil {
 		return j.viewResult(ctx, wait)
 	}
+	// The state, not done: done is closed a moment after the end (after
+	// the output), and a job that Status shows ended has its outcome.
+	if ok, v, err := j.outcome(); ok {
+		return v, err
+	}
+	if !wait {
+		return nil, ErrNotFinished
+	}
+	if ctx == nil {
+		return nil, actor.ErrNilContext
+	}
 	select {
 	case <-j.done:
-	default:
-		if !wait {
-			return nil, ErrNotFinished
-		}
-		if ctx == nil {
-			return nil, actor.ErrNilContext
-		}
-		select {
-		case <-j.done:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", ErrNotFinished, context.Cause(ctx))
-		}
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrNotFinished, context.Cause(ctx))
 	}
+	_, v, err := j.outcome()
+	return v, err
+}
+
+// outcome reports whether the job has ended, and its value and error.
+func (j *Job) outcome() (ended bool, v any, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.value, j.err
+	return j.state.Terminal(), j.value, j.err
 }
 
 // Cancel cancels the job and reports whether it was still queued or
