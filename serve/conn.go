@@ -185,7 +185,11 @@ func (c *Conn) deliver(p []byte) bool {
 			return false
 		}
 	case <-s.forced.Done():
-		return false // the handler may still run: the buffer is not reused
+		// The handler may still run: the buffer must not be reused. So the
+		// socket closes now, here, before finish could linger, reading
+		// into it (forceStop may not have reached this connection yet).
+		c.abort(ErrServerClosed)
+		return false
 	}
 	c.fm.p = nil
 	if err := c.fm.err; err != nil {
