@@ -17,7 +17,8 @@ const (
 	// Resume keeps the state and goes on with the next message.
 	Resume
 	// Restart replaces the state with a fresh one from the factory given to
-	// SpawnFunc, after a backoff on the timer wheel, within a budget.
+	// SpawnFunc, after a backoff on the timer wheel, within a budget. The
+	// old state's timers, streams and whitelist (Ctx.Only) go with it.
 	Restart
 	// Terminate stops the actor at once (as Kill does): queued calls fail
 	// with ErrStopped wrapping the panic.
@@ -185,7 +186,9 @@ func (c *cell) planRestart(pe *PanicError) {
 // restart replaces the state with a fresh one and runs its Started hook.
 // The old instance's timers die with it (a tick already queued is dropped:
 // its timer is no longer live), and so do the streams it produced, ended
-// with the panic that killed it.
+// with the panic that killed it, and its whitelist: the fresh state starts
+// admitting every call, as at spawn (its Started hook may call Only), and
+// the calls held run next, in arrival order.
 func (c *cell) restart(x *Ctx) {
 	c.mu.Lock()
 	e := c.extLocked()
@@ -200,6 +203,8 @@ func (c *cell) restart(x *Ctx) {
 		streams.endOpen(c.sup.cause)
 	}
 	c.state = c.sup.factory()
+	c.admit = nil
+	c.mb.AdmitAll()
 	if _, ok := c.state.(Starter); ok {
 		c.invoke(x, envelope{msg: startedMsg}, true)
 	}

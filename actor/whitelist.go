@@ -42,7 +42,8 @@ func keysFor(state any, methods []Admitter) ([]mailbox.Key, error) {
 
 // Only restricts the actor, from its next message on, to the given methods:
 // every other call is held, in arrival order, until a later Only or AdmitAll
-// admits it, its deadline passes (its caller gets ErrTimeout and it never
+// admits it, a restart lifts the whitelist (the fresh state starts with
+// none), its deadline passes (its caller gets ErrTimeout and it never
 // runs), or the actor stops (its caller gets ErrStopped; a held oneway goes
 // to dead letters). Held calls count toward the mailbox capacity. System
 // messages (stop, restarts) ignore the whitelist. Only with no methods holds

@@ -490,3 +490,34 @@ func TestOnlyPerSenderOrderWithFlippingWhitelist(t *testing.T) {
 		}
 	}
 }
+
+// A restart lifts the whitelist: the fresh state starts admitting every
+// call, as at spawn (it does not know what the dead one held back), and
+// the held calls run next, in arrival order.
+func TestRestartLiftsWhitelist(t *testing.T) {
+	bubbleRuntime(t, func(t *testing.T, rt *troupe.Runtime) {
+		ref, err := actor.SpawnFunc(rt, func() *Account { return &Account{} })
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := wlOnly.Call(ctx, ref, []actor.Admitter{Boom}); err != nil {
+			t.Fatal(err)
+		}
+		f1, f2 := Deposit.Ask(ctx, ref, 5), Deposit.Ask(ctx, ref, 7) // held
+		synctest.Wait()
+		if _, err := Boom.Call(ctx, ref, "x"); err == nil {
+			t.Fatal("Boom did not panic")
+		}
+		start := time.Now()
+		for i, want := range []int{5, 12} {
+			if v, err := []*actor.Future[int]{f1, f2}[i].Await(ctx); err != nil || v != want {
+				t.Fatalf("held deposit %d after the restart: got %v, %v; want %d", i, v, err, want)
+			}
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("held calls ran %v after the restart; want at its backoff", d)
+		}
+	})
+}
