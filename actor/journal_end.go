@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"errors"
+	"reflect"
 
 	"github.com/troupe-go/troupe/internal/engine"
 )
@@ -88,11 +89,19 @@ func (j *journal[E]) failedEmpty() error {
 }
 
 // endedBy reports whether err says no more than how the journal ended:
-// the same error, or ErrStreamClosed (a Send that found it closed).
+// the same error, or ErrStreamClosed (a Send that found it closed). An
+// error of an uncomparable type (a slice, say) is compared deeply: == on
+// two of them panics.
 func (j *journal[E]) endedBy(err error) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return err == j.err || errors.Is(err, ErrStreamClosed)
+	var same bool
+	if err != nil && !reflect.TypeOf(err).Comparable() {
+		same = reflect.DeepEqual(err, j.err)
+	} else {
+		same = err == j.err
+	}
+	return same || errors.Is(err, ErrStreamClosed)
 }
 
 // context is Out.Context: made on first use, cancelled when the journal

@@ -360,3 +360,36 @@ func TestStreamOpenedWhileStopping(t *testing.T) {
 		}
 	})
 }
+
+// errList is an error whose type is not comparable (a slice), like
+// go-playground/validator's ValidationErrors: == on two of them panics.
+type errList []error
+
+func (e errList) Error() string   { return errors.Join(e...).Error() }
+func (e errList) Unwrap() []error { return e }
+
+// A handler that closes its stream with an error of an uncomparable type
+// and returns that error (it only repeats the stream's end) is not a
+// panic: Open gets the error, the actor is not failed, nothing is a dead
+// letter.
+func TestStreamUncomparableEndError(t *testing.T) {
+	var letters recorder
+	rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+	ref, _ := spawnFeed(t, rt, actor.WithSupervision(actor.Supervision{Directive: actor.Terminate}))
+	closeWith := actor.NewStream("closewith", func(_ *Feed, _ *actor.Ctx, _ struct{}, out *actor.Out[int]) error {
+		err := errList{errBroken}
+		out.Close(err)
+		return err
+	})
+	_, err := closeWith.Open(context.Background(), ref, struct{}{})
+	var pe *actor.PanicError
+	if errors.As(err, &pe) || !errors.Is(err, errBroken) {
+		t.Fatalf("Open: got %v; want the handler's errList", err)
+	}
+	if ref.Stopped() {
+		t.Errorf("the actor stopped: its handler's error was taken for a panic")
+	}
+	if n := len(letters.All()); n != 0 {
+		t.Errorf("got %d dead letters (%v); want 0", n, letters.All())
+	}
+}
