@@ -76,15 +76,12 @@ func (j *journal[E]) unseenLocked() bool {
 	return true
 }
 
-// failedEmpty is the error of a journal that ended with one before holding
-// any item (Open returns it), marked as seen; else nil.
-func (j *journal[E]) failedEmpty() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
+// failedLocked is the error of a journal that ended with one before
+// holding any item (Open returns it), else nil. The caller holds mu.
+func (j *journal[E]) failedLocked() error {
 	if !j.closed.Load() || j.err == nil || j.tailNow() > 0 {
 		return nil
 	}
-	j.seen = true
 	return j.err
 }
 

@@ -250,7 +250,15 @@ func (cl *streamCall[S, Q, E]) finish(c *cell, err error) {
 	if err != nil && !cl.j.end(err, false) && !cl.j.endedBy(err) {
 		c.deadLetter(engine.ReasonFailed, cl.s.label, fmt.Errorf("%w (after its stream had ended)", err), nil)
 	}
-	cl.settle(cl.j.failedEmpty())
+	// Under mu: the error is marked seen only if Open gets it. If Open
+	// gave up first, the detach of its reader finds it unseen and reports
+	// it (or already has, and the mark is not made).
+	j := cl.j
+	j.mu.Lock()
+	if failed := j.failedLocked(); cl.settle(failed) && failed != nil {
+		j.seen = true
+	}
+	j.mu.Unlock()
 }
 
 // fail delivers an outcome other than the handler's return: its panic

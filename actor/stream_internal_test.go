@@ -1,0 +1,76 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/internal/engine"
+)
+
+// Open gives up (its ctx ends: settle, then its reader detaches) while
+// the handler fails before sending anything (its stream ends with the
+// error, then Open is settled). In every interleaving the handler's error
+// reaches someone exactly once: Open, or else the dead letters.
+func TestStreamOpenGivesUpAsHandlerFails(t *testing.T) {
+	errBroken := errors.New("broken")
+	type step int
+	const (
+		openSettles  step = iota // Open's ctx ended: it settles with the ctx error
+		openDetaches             // then it detaches its reader
+		handlerEnds              // the handler returned errBroken: finish
+	)
+	tests := []struct {
+		name     string
+		order    []step
+		wantOpen error // errBroken, or nil for the ctx's error
+	}{
+		{"Open gives up, the handler fails, Open detaches", []step{openSettles, handlerEnds, openDetaches}, nil},
+		{"Open gives up and detaches, the handler fails", []step{openSettles, openDetaches, handlerEnds}, nil},
+		{"the handler fails first", []step{handlerEnds, openSettles, openDetaches}, errBroken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var letters []error
+			c := &cell{sys: &engine.System{Config: engine.Config{DeadLetter: func(_ uint8, _, _ string, err error, _ any) {
+				letters = append(letters, err)
+			}}}}
+			s := NewStream("fails", func(struct{}, *Ctx, struct{}, *Out[int]) error { return errBroken })
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour) // a deadline: no wheel timer
+			defer cancel()
+			cl, f, err := s.newCall(ctx, c.sys, c, struct{}{}, followConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			for _, st := range tt.order {
+				switch st {
+				case openSettles:
+					cl.settle(ctxErr(ctx, s.label))
+				case openDetaches:
+					f.detach(cl.err)
+				case handlerEnds:
+					cl.finish(c, errBroken)
+				}
+			}
+			gotOpen := errors.Is(cl.err, errBroken)
+			if gotOpen != (tt.wantOpen != nil) {
+				t.Fatalf("Open got %v; want errBroken: %v", cl.err, tt.wantOpen != nil)
+			}
+			n := 0
+			for _, e := range letters {
+				if errors.Is(e, errBroken) {
+					n++
+				}
+			}
+			want := 1
+			if gotOpen {
+				want = 0
+			}
+			if n != want {
+				t.Errorf("got %d dead letters of the handler's error (%v); want %d", n, letters, want)
+			}
+		})
+	}
+}
