@@ -429,3 +429,41 @@ func TestStreamReadInHandlerLendsWorker(t *testing.T) {
 		}
 	})
 }
+
+// ReadTimeout bounds the wait for the next item, not the loop's body: a
+// body slower than the timeout, fed by a producer slower still, never
+// times out while each item comes within the timeout of the read that
+// waits for it.
+func TestStreamReadTimeoutExcludesBody(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		ref, feed := spawnFeed(t, rt)
+		f, err := Tail.Open(context.Background(), ref, feedReq{Keep: "k"}, actor.ReadTimeout(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for i := range 3 { // at 0, 3 and 6 s; the reader's body takes 2.5 s
+				_ = feed.outs["k"].Send(i)
+				time.Sleep(3 * time.Second)
+			}
+		}()
+		start := time.Now()
+		var vals []int
+		var end error
+		for it, err := range f.All() {
+			if err != nil {
+				end = err
+				break
+			}
+			vals = append(vals, it.V)
+			time.Sleep(2500 * time.Millisecond)
+		}
+		if !slices.Equal(vals, []int{0, 1, 2}) || !errors.Is(end, actor.ErrTimeout) {
+			t.Fatalf("got %v, %v; want [0 1 2], then ErrTimeout", vals, end)
+		}
+		if d := time.Since(start); d != 9500*time.Millisecond {
+			t.Fatalf("timed out after %v; want 9.5s (1s after the body of the last item)", d)
+		}
+	})
+}
