@@ -42,7 +42,7 @@ var (
 	ErrNegativeDuration = errors.New("actor: negative duration")
 	// ErrInvalidOption: an option out of range.
 	ErrInvalidOption = engine.ErrInvalidOption
-	// ErrNilRuntime: Spawn or NewHandler on a nil runtime.
+	// ErrNilRuntime: Spawn, NewHandler or runtime.Lookup on a nil runtime.
 	ErrNilRuntime = errors.New("actor: nil runtime")
 	// ErrWrongActor: a whitelist or timer names a method of another actor
 	// type.

@@ -186,6 +186,17 @@ func (m *timerMsg) run(x *Ctx, _ any) {
 		t.fire(x)
 	}
 }
+
+// fail reports a tick refused or failed while its timer is live; a tick
+// of a timer stopped since it was queued (every timer, once the actor
+// stops) is dropped quietly, as run would drop it.
 func (m *timerMsg) fail(to *cell, _ any, err error, why uint8) {
-	to.deadLetter(why, m.label, err, nil)
+	t := (*keyed)(m)
+	t.c.mu.Lock()
+	current := t.liveLocked()
+	t.queued = false
+	t.c.mu.Unlock()
+	if current {
+		to.deadLetter(why, m.label, err, nil)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
 )
 
 type Clock struct {
@@ -217,4 +218,34 @@ func TestTimerBadInput(t *testing.T) {
 	if _, err := armWrong.Call(ctx, ref, 0); !errors.Is(err, actor.ErrWrongActor) {
 		t.Fatalf("After with another actor's method = %v; want ErrWrongActor", err)
 	}
+}
+
+// A stop drops the ticks already queued quietly (DESIGN: a stop cancels
+// the actor's timers and drops their queued ticks), even a kill, which
+// fails the rest of the queue: a dead tick is no failure to report.
+func TestKillDropsQueuedTickQuietly(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rec := &recorder{}
+		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
+		clk := &Clock{}
+		ref, _ := actor.Spawn(rt, clk)
+		gate := make(chan struct{})
+		hold := actor.NewMethod("hold", func(*Clock, *actor.Ctx, int) (struct{}, error) { <-gate; return struct{}{}, nil })
+		if _, err := Arm.Call(context.Background(), ref, armReq{key: "k", d: time.Second, label: "tick", every: true}); err != nil {
+			t.Fatal(err)
+		}
+		_ = hold.Cast(ref, 0) // busy while the tick fires and queues
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		ref.Kill()
+		close(gate)
+		<-ref.Done()
+		synctest.Wait()
+		if n := len(clk.got()); n != 0 {
+			t.Fatalf("%d ticks ran after the kill; want 0", n)
+		}
+		if all := rec.All(); len(all) != 0 {
+			t.Fatalf("dead letters = %v; want none (the queued tick's timer died with the actor)", all)
+		}
+	})
 }

@@ -257,7 +257,7 @@ func (s *spawning) end(name string, done chan struct{}) {
 }
 
 // Lookup returns the running actor named name, typed. Errors:
-// actor.ErrInvalidName, ErrNotFound (no such actor, or it is stopping or
+// actor.ErrNilRuntime, actor.ErrInvalidName, ErrNotFound (no such actor, or it is stopping or
 // stopped), ErrWrongType. O(1).
 func Lookup[S any](rt *Runtime, name string) (*actor.Ref[S], error) {
 	if rt == nil {
