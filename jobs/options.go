@@ -126,7 +126,8 @@ func (f submitFunc) applySubmit(c *submitConfig) { f(c) }
 // concurrency of its jobs at once (harp's queue and concurrency). The
 // queue is made by its first job; each Submit naming it sets its limit
 // anew (raising it starts waiting jobs at once; lowering it lets running
-// ones finish). A job without Queue starts at once. name must be 1 to 255
+// ones finish) — a Submit that is refused (ErrQueueFull, or any other
+// error) leaves the limit as it was. A job without Queue starts at once. name must be 1 to 255
 // bytes of UTF-8 with no control character (as a job id, though "." and
 // ".." are names here); concurrency must be > 0 (else ErrInvalidOption).
 func Queue(name string, concurrency int) SubmitOption {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 
+	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/jobs"
 )
 
@@ -109,6 +111,43 @@ func TestQueueFull(t *testing.T) {
 	if _, err := result(t, running); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestQueueFullChangesNothing: a submission refused because its queue is
+// full leaves the queue's concurrency as it was: the limit it asked for
+// (1, lower than the queue's 2) does not hold back the waiting jobs when
+// a slot frees.
+func TestQueueFullChangesNothing(t *testing.T) {
+	testkit.Bubble(t, func(t *testing.T) {
+		e := newEnv(t, 4, jobs.WithMaxQueued(2))
+		g := []*gate{newGate(), newGate()}
+		for i := range g {
+			e.submit(t, fmt.Sprintf("a%d", i), "hold", g[i], jobs.Queue("q", 2))
+			<-g[i].entered
+		}
+		waiting := []*jobs.Job{
+			e.submit(t, "a2", "echo", "w0", jobs.Queue("q", 2)),
+			e.submit(t, "a3", "echo", "w1", jobs.Queue("q", 2)),
+		}
+		j, err := e.d.Submit(context.Background(), "a2", "echo", "refused", jobs.Queue("q", 1))
+		if !errors.Is(err, jobs.ErrQueueFull) || j != nil {
+			t.Fatalf("a submission to the full queue: got %v, %v; want ErrQueueFull", j, err)
+		}
+		close(g[0].release) // frees one of the 2 slots: w0 takes it
+		synctest.Wait()
+		if st := state(waiting[0]); st != jobs.Done {
+			t.Fatalf("first waiting job after a slot freed: got %s; want done (the refused submission lowered the queue's concurrency to 1)", st)
+		}
+		if st := state(waiting[1]); st != jobs.Done {
+			t.Fatalf("second waiting job: got %s; want done", st)
+		}
+		close(g[1].release)
+		for _, j := range waiting {
+			if _, err := result(t, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }
 
 // TestConcurrencyNeverExceeded: many submitters, one queue of concurrency

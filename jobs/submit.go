@@ -19,7 +19,8 @@ import (
 // host, procedure and args are the same (idempotent: nothing new runs,
 // and opts are not applied again), else ErrConflict.
 //
-// Errors, and nothing is submitted: actor.ErrNilContext, ctx's error,
+// Errors, and nothing is submitted or changed (a refused Queue option
+// leaves its queue's concurrency as it was): actor.ErrNilContext, ctx's error,
 // ErrUnknownHost, ErrUnknownProcedure, ErrBadArgs, ErrInvalidOption,
 // ErrInvalidID, ErrConflict, ErrQueueFull, ErrClosed. Never blocks beyond
 // a short critical section. Cost: a few allocations (the job, its done
@@ -71,30 +72,30 @@ func (d *Dispatcher) submit(ctx context.Context, host, procedure string, args an
 			}
 			return old, false, nil
 		}
-	} else {
+	}
+	// Every refusal comes before the first change: a refused submission
+	// leaves the queue's limit, the ids and the counts as they were.
+	q := d.queues[cfg.queue] // nil for no queue, or a queue with no job
+	if cfg.queue != "" && q != nil && q.waiting+1-max(cfg.concurrency-q.running, 0) > d.cfg.maxQueued {
+		d.mu.Unlock()
+		return nil, false, fmt.Errorf("%w: %s holds %d waiting jobs", ErrQueueFull, q.name, q.waiting)
+	}
+	if j.id == "" {
 		j.id = d.newIDLocked()
 	}
 	d.seq++
 	j.seq = d.seq
 	d.inflight++
 	var start []*Job
-	q := (*queue)(nil)
 	if cfg.queue == "" {
 		j.state, j.started = Running, now
 		start = []*Job{j}
 	} else {
-		q = d.queues[cfg.queue]
 		if q == nil {
 			q = &queue{name: cfg.queue}
 			d.queues[cfg.queue] = q
 		}
 		q.limit = cfg.concurrency
-		if q.waiting+1-max(q.limit-q.running, 0) > d.cfg.maxQueued {
-			d.inflight--
-			d.dropIdleLocked(q)
-			d.mu.Unlock()
-			return nil, false, fmt.Errorf("%w: %s holds %d waiting jobs", ErrQueueFull, q.name, q.waiting)
-		}
 		q.pushLocked(j)
 		start = d.startableLocked(q, now)
 	}
