@@ -112,8 +112,8 @@ func New(rt *troupe.Runtime, opts ...Option) (*Dispatcher, error) {
 	return d, nil
 }
 
-// Job returns the job with this id: queued, running, or finished and
-// still retained. Errors: ErrNotFound. Safe for concurrent use; O(1).
+// Job returns the job with this id: queued, running, ended with its
+// handler still running (overrunning), or finished and still retained. Errors: ErrNotFound. Safe for concurrent use; O(1).
 // With a backend, a view of its stored record, read now (a round trip,
 // bounded by DefaultBackendTimeout); errors also ErrUnavailable and the
 // backend's.

@@ -114,7 +114,10 @@
 // again returns the job that has it if host, procedure and args are the
 // same (idempotent), else [ErrConflict]. Finished jobs are kept for
 // [Dispatcher.Job] and [Dispatcher.List] within [WithRetention]'s age and
-// count, the oldest dropped first; queued and running jobs always are.
+// count, the oldest dropped first; queued and running jobs always are,
+// and so is a job cancelled or expired whose handler has not returned
+// yet (Status.Overrunning: it holds its slot and its id, and its
+// retention starts when the handler returns).
 // In memory nothing is durable: a dispatcher's jobs die with its process
 // (see Backends for jobs that outlive it).
 //

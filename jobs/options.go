@@ -46,7 +46,10 @@ func defaults() config {
 // WithRetention keeps a finished job (its status, result and output) for
 // at most age after it ended and at most count finished jobs in all, the
 // oldest dropped first (defaults DefaultRetainAge, DefaultRetainCount;
-// both must be > 0). A dropped job is no longer found by id; a *Job handle
+// both must be > 0). A job that ended (cancelled or expired) while its
+// handler runs on is not finished here until the handler returns: it
+// holds its slot, is found and keeps its id until then, and its age
+// counts from then. A dropped job is no longer found by id; a *Job handle
 // still held keeps working.
 func WithRetention(age time.Duration, count int) Option {
 	return optionFunc(func(c *config) {

@@ -148,17 +148,16 @@ func (d *Dispatcher) runChain(q *queue, j *Job) {
 		o := d.run(j)
 		now := time.Now()
 		var fx ending
-		ok := false
 		d.mu.Lock()
 		j.mu.Lock()
 		if o.state != "" {
-			fx, ok = j.endLocked(o.state, o.value, o.err, now)
+			fx, _ = j.endLocked(o.state, o.value, o.err, now)
 		}
 		j.released = true
 		j.mu.Unlock()
-		if ok {
-			d.retainLocked(j, now)
-		}
+		// Ended now, or before (a cancel, an expiry) and left unretained
+		// while its handler held the slot: retained now either way.
+		d.retainLocked(j, now)
 		d.releasedLocked()
 		j = nil
 		if q != nil {

@@ -12,13 +12,24 @@ type retained struct {
 	ended time.Time
 }
 
-// retainLocked keeps a job that has just ended (at now) for later
-// readers, within the retention bounds: the oldest finished jobs beyond
-// the count are dropped now, those past the age when the sweep timer
-// fires. The caller holds d.mu. O(1) amortized.
+// retainLocked keeps a job that has ended (at now) for later readers,
+// within the retention bounds: the oldest finished jobs beyond the count
+// are dropped now, those past the age when the sweep timer fires. A job
+// whose handler has not returned yet (cancelled or expired, overrunning)
+// is not retained yet: it holds its slot, so it must stay found and its
+// id taken; the runner retains it once the handler has returned (at the
+// release's now, from which the age counts). Called at the end and at
+// the release, it retains each job once. The caller holds d.mu. O(1)
+// amortized.
 func (d *Dispatcher) retainLocked(j *Job, now time.Time) {
 	if j.exec != nil {
 		return // the backend keeps it
+	}
+	j.mu.Lock()
+	held := !j.released
+	j.mu.Unlock()
+	if held {
+		return // runChain retains it when its handler returns
 	}
 	d.finished = append(d.finished, retained{j, now})
 	d.evictLocked(now)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -68,6 +69,62 @@ func TestRetention(t *testing.T) {
 		}
 		if !found(long) {
 			t.Fatal("the job that just ended is not retained")
+		}
+	})
+}
+
+// TestRetentionWaitsForOverrun: a cancelled job whose handler runs on
+// (it ignores its context) holds its slot, so it stays found and its id
+// taken, past the retention's count and age; once its handler returns,
+// retention applies to it.
+func TestRetentionWaitsForOverrun(t *testing.T) {
+	testkit.Bubble(t, func(t *testing.T) {
+		e := newEnv(t, 2, jobs.WithRetention(time.Minute, 1))
+		g := newGate()
+		release := sync.OnceFunc(func() { close(g.release) })
+		defer release() // a failed test lets the handler go too
+		j := e.submit(t, "a0", "stuck", g, jobs.ID("x"), jobs.Queue("q", 1))
+		<-g.entered
+		if !j.Cancel() {
+			t.Fatal("Cancel of a running job: got false")
+		}
+		found := func(j *jobs.Job) bool {
+			got, err := e.d.Job(j.ID())
+			return err == nil && got == j
+		}
+		// Past the count: another job ends after it.
+		if _, err := result(t, e.submit(t, "a1", "echo", "later")); err != nil {
+			t.Fatal(err)
+		}
+		if !found(j) {
+			t.Fatal("the overrunning job was dropped when a later job ended")
+		}
+		// Past the age.
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if !found(j) {
+			t.Fatalf("the overrunning job was dropped after 2 minutes (status %+v)", j.Status())
+		}
+		if got := e.d.List(jobs.Filter{Queue: "q"}); len(got) != 1 || got[0] != j {
+			t.Fatalf("List of its queue: got %v; want the overrunning job", got)
+		}
+		// Its id is still taken: the same submission is the same job.
+		again, err := e.d.Submit(context.Background(), "a0", "stuck", g, jobs.ID("x"), jobs.Queue("q", 1))
+		if err != nil || again != j {
+			t.Fatalf("the id submitted again: got %p, %v; want the overrunning job %p", again, err, j)
+		}
+		release()
+		synctest.Wait()
+		if st := j.Status(); st.Overrunning || st.State != jobs.Cancelled {
+			t.Fatalf("after its handler returned: got %+v; want cancelled, not overrunning", st)
+		}
+		if !found(j) {
+			t.Fatal("the job was dropped as its handler returned")
+		}
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if found(j) {
+			t.Fatal("the job is still found 2 minutes after its handler returned")
 		}
 	})
 }
