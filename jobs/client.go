@@ -19,8 +19,10 @@ import (
 // returns a [RemoteJob], and a job is found again by id ([Client.Job]).
 // Errors the server answers are *RemoteError values, which match this
 // package's sentinels with errors.Is (ErrNotFound, ErrConflict,
-// ErrQueueFull, ErrCancelled, ErrExpired, …). Safe for concurrent use; it
-// starts no goroutine of its own (net/http's transport has its own).
+// ErrQueueFull, ErrCancelled, ErrExpired, …); a 405 (a server or proxy
+// that refuses the request's method) is ErrMethodNotAllowed, never
+// ErrNotFound. Safe for concurrent use; it starts no goroutine of its
+// own (net/http's transport has its own).
 type Client struct {
 	base string // the handler's URL, without a trailing slash
 	hc   *http.Client

@@ -294,3 +294,41 @@ func TestClientOddIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestClientMethodNotAllowed: a server that answers 405 (here a proxy
+// that turns every request into a DELETE) gives the Client's calls an
+// error matching ErrMethodNotAllowed, not ErrNotFound: the job may well
+// exist. A 405 without the JSON body is read the same way.
+func TestClientMethodNotAllowed(t *testing.T) {
+	e := newEnv(t, 1)
+	j := e.submit(t, "a0", "echo", "x", jobs.ID("x"))
+	if _, err := result(t, j); err != nil {
+		t.Fatal(err)
+	}
+	h := jobs.Handler(e.d)
+	for name, proxy := range map[string]http.Handler{
+		"json": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Method = http.MethodDelete
+			h.ServeHTTP(w, r)
+		}),
+		"plain": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "nope", http.StatusMethodNotAllowed)
+		}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv, hc := serveHandler(t, proxy)
+			cl, err := jobs.NewClient(srv.URL+"/jobs", jobs.WithHTTPClient(hc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = cl.Job("x").Status(bg(t))
+			var re *jobs.RemoteError
+			if !errors.Is(err, jobs.ErrMethodNotAllowed) || errors.Is(err, jobs.ErrNotFound) || !errors.As(err, &re) {
+				t.Fatalf("Status: got %v; want a *RemoteError matching ErrMethodNotAllowed and not ErrNotFound", err)
+			}
+			if _, err := cl.Job("x").Cancel(bg(t)); !errors.Is(err, jobs.ErrMethodNotAllowed) || errors.Is(err, jobs.ErrNotFound) {
+				t.Fatalf("Cancel: got %v; want ErrMethodNotAllowed, not ErrNotFound", err)
+			}
+		})
+	}
+}

@@ -66,6 +66,11 @@ var (
 	// ErrUnauthorized: the HTTP face's authorization hook refused the
 	// request. HTTP 401.
 	ErrUnauthorized = errors.New("jobs: unauthorized")
+	// ErrMethodNotAllowed: an HTTP request with a method its route does
+	// not serve (DELETE /jobs/{id}, GET /jobs/{id}/cancel, …); the
+	// answer's Allow header lists those it does. Nothing was done: the
+	// job, if any, is as it was. HTTP 405.
+	ErrMethodNotAllowed = errors.New("jobs: method not allowed")
 	// ErrTooLarge: a request body over the HTTP face's cap. HTTP 413.
 	ErrTooLarge = errors.New("jobs: request body too large")
 	// ErrBadRequest: an HTTP request that is not well formed (bad JSON,
@@ -129,6 +134,7 @@ const (
 	typeInvalidOption    = "invalid_option"
 	typeBadRequest       = "bad_request"
 	typeUnauthorized     = "unauthorized"
+	typeMethodNotAllowed = "method_not_allowed"
 	typeClosed           = "closed"
 	typeNotFinished      = "not_finished"
 	typeCancelled        = "cancelled"
@@ -161,6 +167,7 @@ var sentinels = []struct {
 	{ErrInvalidOption, typeInvalidOption},
 	{ErrBadRequest, typeBadRequest},
 	{ErrUnauthorized, typeUnauthorized},
+	{ErrMethodNotAllowed, typeMethodNotAllowed},
 	{ErrNotFinished, typeNotFinished},
 	{ErrCancelled, typeCancelled},
 	{ErrClosed, typeClosed},

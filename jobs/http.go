@@ -72,8 +72,10 @@ func WithPrefix(prefix string) HandlerOption {
 // "error"}: end is true once the job has ended, error the reader's (a
 // truncation) or else the job's outcome. Errors are answered as JSON
 // {"type", "message", "data"} (see [Remote]) with status 400 (bad input),
-// 401, 404 (unknown job), 409 (id reused with other arguments), 413 (body
-// over the cap), 429 (queue full), 503 (dispatcher closed). A client that
+// 401, 404 (unknown job or route), 405 (a route asked with a method it
+// does not serve: type "method_not_allowed", and an Allow header listing
+// those it does), 409 (id reused with other arguments), 413 (body over
+// the cap), 429 (queue full), 503 (dispatcher closed). A client that
 // goes away mid-follow detaches its reader; nothing is left running.
 //
 // It panics if d is nil or an option is out of range (programmer errors).
@@ -108,10 +110,39 @@ func Handler(d *Dispatcher, opts ...HandlerOption) http.Handler {
 	h.mux.HandleFunc("GET "+p+"/{id}/result", h.result)
 	h.mux.HandleFunc("POST "+p+"/{id}/cancel", h.cancel)
 	h.mux.HandleFunc("GET "+p+"/{id}/output", h.output)
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, fmt.Errorf("%w: no route %s %s", ErrNotFound, r.Method, r.URL.Path))
-	})
+	h.mux.HandleFunc("/", h.noRoute)
 	return h
+}
+
+// noRoute answers a request that no route serves: 405 with an Allow
+// header when a route serves its path with other methods, else 404. (The
+// mux would answer 405 itself, in plain text, without this catch-all.)
+func (h *httpFace) noRoute(w http.ResponseWriter, r *http.Request) {
+	if allow := h.allowed(r); allow != "" {
+		w.Header().Set("Allow", allow)
+		writeError(w, fmt.Errorf("%w: %s %s (allowed: %s)", ErrMethodNotAllowed, r.Method, r.URL.Path, allow))
+		return
+	}
+	writeError(w, fmt.Errorf("%w: no route %s %s", ErrNotFound, r.Method, r.URL.Path))
+}
+
+// routeMethods are the methods the routes serve (a GET route serves HEAD
+// too), in the order Allow lists them.
+var routeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
+
+// allowed lists the methods that some route serves at r's path, as an
+// Allow header ("" for none): the mux is asked which pattern each would
+// match. O(routes) per method; only on a request that no route serves.
+func (h *httpFace) allowed(r *http.Request) string {
+	var allow []string
+	for _, m := range routeMethods {
+		probe := r.WithContext(r.Context()) // a shallow copy, to change its method
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
 }
 
 // httpFace is the http.Handler that Handler returns.

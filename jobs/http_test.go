@@ -150,13 +150,64 @@ func TestHTTPNotFound(t *testing.T) {
 		{"GET", "/jobs/ghost/output"},
 		{"GET", "/jobs/ghost/output?format=sse"},
 		{"GET", "/jobs/a/b/c"},
-		{"DELETE", "/jobs/x"},
+		{"DELETE", "/jobs/a/b/c"}, // no route at that path for any method
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			if code, b := call(t, c, tc.method, srv.URL+tc.path, ""); code != 404 || errType(b) != "not_found" {
 				t.Fatalf("got %d %s; want 404 not_found", code, b)
 			}
 		})
+	}
+}
+
+// TestHTTPMethodNotAllowed: a route asked with a method it does not
+// serve is answered 405 with the methods it does serve, as a JSON error
+// of type "method_not_allowed" — not 404, which would say the job does
+// not exist.
+func TestHTTPMethodNotAllowed(t *testing.T) {
+	e := newEnv(t, 1)
+	srv, c := e.server(t)
+	j := e.submit(t, "a0", "echo", "x", jobs.ID("x"))
+	if _, err := result(t, j); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ method, path, allow string }{
+		{"DELETE", "/jobs/x", "GET, HEAD"},
+		{"DELETE", "/jobs/ghost", "GET, HEAD"},
+		{"PUT", "/jobs/x", "GET, HEAD"},
+		{"GET", "/jobs/x/cancel", "POST"},
+		{"POST", "/jobs/x/result", "GET, HEAD"},
+		{"DELETE", "/jobs/x/output", "GET, HEAD"},
+		{"DELETE", "/jobs/", "GET, HEAD, POST"},
+		{"PATCH", "/jobs/?state=done", "GET, HEAD, POST"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, tc.method, srv.URL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			if res.StatusCode != http.StatusMethodNotAllowed || errType(b) != "method_not_allowed" {
+				t.Fatalf("got %d %s; want 405 method_not_allowed", res.StatusCode, b)
+			}
+			if got := res.Header.Get("Allow"); got != tc.allow {
+				t.Fatalf("Allow: got %q; want %q", got, tc.allow)
+			}
+			if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("Content-Type: got %q; want application/json", ct)
+			}
+		})
+	}
+	// The job is still there: nothing was done to it.
+	if _, err := e.d.Job("x"); err != nil {
+		t.Fatalf("Job after the refused requests: %v", err)
 	}
 }
 

@@ -64,6 +64,8 @@ func statusOf(err error) int {
 		return http.StatusTooManyRequests
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized
+	case errors.Is(err, ErrMethodNotAllowed):
+		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrClosed), errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrUnknownHost), errors.Is(err, ErrUnknownProcedure), errors.Is(err, ErrBadArgs),
@@ -93,6 +95,8 @@ func remoteFor(code int, body []byte) *RemoteError {
 		typ = typeQueueFull
 	case http.StatusUnauthorized, http.StatusForbidden:
 		typ = typeUnauthorized
+	case http.StatusMethodNotAllowed:
+		typ = typeMethodNotAllowed
 	case http.StatusBadRequest:
 		typ = typeBadRequest
 	case http.StatusServiceUnavailable:
