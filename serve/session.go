@@ -168,9 +168,8 @@ func (b *binding[S]) spawn(c *Conn) error {
 	return nil
 }
 
-// frame sends the connection's frame message to the actor; the reader
-// then waits for its handled signal.
-// frame hands the frame to the actor. If the actor is idle, its turn runs
+// frame hands the connection's frame message to the actor; the reader
+// then waits for its handled signal. If the actor is idle, its turn runs
 // right here, on the reader goroutine, which would only wait for it
 // otherwise (two goroutine hand-offs saved per frame: see
 // actor.Method.CastInline).
