@@ -38,7 +38,12 @@
 // allocated). A frame over its limit closes the connection with a
 // [*LimitError]. The next frame is read only after Frame returns, so a slow
 // actor slows its client down through TCP's flow control; a frame is valid
-// only until Frame returns.
+// only until Frame returns. When the actor is idle as a frame comes, its
+// turn runs on the connection's reader goroutine (see [Server.Close]) and
+// may go on, after Frame, with other messages queued meanwhile (at most 16
+// in all): calls from other actors, the idle timeout. Until that turn
+// ends the reader does not read, so any handler of the session that
+// blocks, not only Frame, can hold its connection's input back.
 //
 // # Writes
 //

@@ -47,10 +47,12 @@ var (
 	ErrInvalidOption = errors.New("serve: invalid option")
 	// ErrNilRuntime: New with a nil runtime.
 	ErrNilRuntime = errors.New("serve: nil runtime")
-	// ErrHandlersStuck: Close waited the runtime's call timeout for Frame
-	// handlers that ignore their cancelled Context; their connections'
-	// reader goroutines exit when they return.
-	ErrHandlersStuck = errors.New("serve: Frame handlers did not return")
+	// ErrHandlersStuck: Close waited the runtime's call timeout for
+	// handlers that ignore their cancelled Context while they run on
+	// their connections' reader goroutines: Frame, or any message of the
+	// session's actor that the turn Frame began took after it (see
+	// Server.Close). The reader goroutines exit when they return.
+	ErrHandlersStuck = errors.New("serve: handlers did not return")
 )
 
 // LimitError is the close reason of a connection that sent a frame over

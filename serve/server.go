@@ -219,12 +219,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // queued writes dropped, frame calls in flight abandoned (the handlers'
 // Contexts are cancelled), and every connection's actor is killed. It
 // returns nil once every goroutine of the server has exited; the reason
-// given to CloseHandlers is ErrServerClosed (or an earlier one). A Frame
-// runs on its connection's reader goroutine when the actor was idle, so a
-// Frame that ignores its cancelled Context keeps that goroutine: Close
-// waits for it up to the runtime's call timeout, then returns
-// ErrHandlersStuck (the goroutine exits when the Frame returns). It forces
-// a Shutdown under way. Safe to call many times.
+// given to CloseHandlers is ErrServerClosed (or an earlier one). When a
+// frame finds its actor idle, the actor's turn runs on the connection's
+// reader goroutine: Frame, then up to 15 more messages queued meanwhile,
+// whatever their method (calls from other actors, the idle timeout). So a
+// handler on that turn, Frame or any other, that ignores its cancelled
+// Context keeps that goroutine: Close waits for it up to the runtime's
+// call timeout, then returns ErrHandlersStuck (the goroutine exits when
+// the handler returns). It forces a Shutdown under way. Safe to call many
+// times.
 func (s *Server) Close() error {
 	s.begin()
 	s.forceStop()
@@ -269,7 +272,7 @@ func (s *Server) begin() {
 }
 
 // forceStop aborts every connection that is left and kills its actor: a
-// Frame running on a reader goroutine (see binding.frame) sees its
+// handler running on a reader goroutine (see binding.frame) sees its
 // Context end.
 func (s *Server) forceStop() {
 	s.force()

@@ -19,7 +19,10 @@ import (
 // *actor.PanicError goes to the runtime's dead letters and the actor's
 // supervision, as for any oneway). Frame has no deadline of its own: one
 // that never returns holds its connection (even its idle timeout waits for
-// the turn) until Server.Close; hand long work off the turn.
+// the turn) until Server.Close; hand long work off the turn. The turn that
+// runs Frame may run on the reader goroutine and take other messages
+// after it (see Server.Close): the reader reads on once that turn ends,
+// so a session's other methods should not block either.
 type Session interface {
 	Frame(c *actor.Ctx, frame []byte) error
 }
@@ -175,7 +178,7 @@ func (b *binding[S]) spawn(c *Conn) error {
 // actor.Method.CastInline).
 func (b *binding[S]) frame(c *Conn) error { return b.frameM.CastInline(engine.Seal{}, b.ref(c), &c.fm) }
 
-// kill kills the connection's actor, if spawned: a Frame running on the
+// kill kills the connection's actor, if spawned: a handler running on the
 // reader sees its Context end.
 func (b *binding[S]) kill(c *Conn) {
 	c.mu.Lock()
