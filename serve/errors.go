@@ -34,8 +34,8 @@ var (
 	// missed their write deadline (it wraps the network's error too).
 	ErrWriteTimeout = errors.New("serve: write timeout")
 	// ErrFramePanicked: the close reason of a connection whose Frame
-	// panicked; the *actor.PanicError, with its stack, went to the
-	// runtime's dead letters.
+	// panicked; the reason also wraps the *actor.PanicError, with its
+	// stack (errors.As), which went to the runtime's dead letters too.
 	ErrFramePanicked = errors.New("serve: Frame panicked")
 	// ErrTooManyConns: a connection refused because WithMaxConns was
 	// reached (logged; the client sees its connection closed at once).

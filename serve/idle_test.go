@@ -43,6 +43,9 @@ func pipeServer(t *testing.T, setup func(*echo), opts ...serve.Option) (*pipeLis
 	return l, closed, srv
 }
 
+// is reports whether an error matches target.
+func is(target error) func(error) bool { return func(err error) bool { return errors.Is(err, target) } }
+
 // readAll reads c to its end and returns what it read and when it ended.
 func readAll(c net.Conn) (string, time.Time, error) {
 	b, err := io.ReadAll(c)
@@ -53,6 +56,8 @@ func readAll(c net.Conn) (string, time.Time, error) {
 // sends nothing is closed after d; each frame restarts the count; an
 // IdleHandler that returns nil keeps the connection, and pings it; with
 // WithIdleOnWrite the ping restarts the count, so it pings again and again.
+// An IdleHandler that panics closes it with ErrIdleTimeout, wrapping the
+// *actor.PanicError.
 func TestIdleTimeout(t *testing.T) {
 	const d = time.Second
 	const tick = 10 * time.Millisecond // the wheel's resolution, and a margin
@@ -65,15 +70,17 @@ func TestIdleTimeout(t *testing.T) {
 		close  time.Duration   // when the client closes (0: never)
 		want   string          // what the client reads
 		end    time.Duration   // when the connection ends
-		reason error
+		reason func(error) bool
 	}{
-		{name: "silent client", want: "", end: d, reason: serve.ErrIdleTimeout},
+		{name: "silent client", want: "", end: d, reason: is(serve.ErrIdleTimeout)},
 		{name: "frames restart the count", frames: []time.Duration{700 * time.Millisecond, 1400 * time.Millisecond},
-			want: "a\na\n", end: 2400 * time.Millisecond, reason: serve.ErrIdleTimeout},
+			want: "a\na\n", end: 2400 * time.Millisecond, reason: is(serve.ErrIdleTimeout)},
 		{name: "handler keeps it", idle: ping, close: 5 * time.Second,
-			want: "ping\n", end: 5 * time.Second, reason: io.EOF},
+			want: "ping\n", end: 5 * time.Second, reason: is(io.EOF)},
 		{name: "writes restart the count", idle: ping, opts: []serve.Option{serve.WithIdleOnWrite()}, close: 3500 * time.Millisecond,
-			want: "ping\nping\nping\n", end: 3500 * time.Millisecond, reason: io.EOF},
+			want: "ping\nping\nping\n", end: 3500 * time.Millisecond, reason: is(io.EOF)},
+		{name: "handler panics", idle: func(*echo, *actor.Ctx) error { panic("boom") },
+			want: "", end: d, reason: isPanic(serve.ErrIdleTimeout)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,8 +112,8 @@ func TestIdleTimeout(t *testing.T) {
 				if took := end.Sub(start); took < tt.end || took > tt.end+tick {
 					t.Fatalf("connection ended after %v; want %v", took, tt.end)
 				}
-				if err := closed.next(t); !errors.Is(err, tt.reason) {
-					t.Fatalf("close reason %v; want %v", err, tt.reason)
+				if err := closed.next(t); !tt.reason(err) {
+					t.Fatalf("close reason %v", err)
 				}
 			})
 		})

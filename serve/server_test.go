@@ -154,7 +154,7 @@ func TestSend(t *testing.T) {
 // The session closes its connection: what it wrote first arrives, then a
 // clean EOF; Write afterwards fails with ErrConnClosed; Closed gets nil.
 // A Frame error closes it the same way with that reason, and a panic with
-// ErrFramePanicked.
+// ErrFramePanicked, wrapping the *actor.PanicError and its stack.
 func TestSessionCloses(t *testing.T) {
 	errBye := errors.New("bye")
 	tests := []struct {
@@ -177,7 +177,7 @@ func TestSessionCloses(t *testing.T) {
 		{"panic", func(e *echo, c *actor.Ctx, p []byte) (bool, error) {
 			_ = e.conn.Write(c.Context(), []byte("GOOD BYE"))
 			panic("boom")
-		}, func(err error) bool { return errors.Is(err, serve.ErrFramePanicked) }},
+		}, isPanic(serve.ErrFramePanicked)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,6 +198,15 @@ func TestSessionCloses(t *testing.T) {
 				t.Fatalf("close reason %v", err)
 			}
 		})
+	}
+}
+
+// isPanic reports whether a close reason matches sentinel and wraps the
+// *actor.PanicError of a panic("boom"), with its stack.
+func isPanic(sentinel error) func(error) bool {
+	return func(err error) bool {
+		var pe *actor.PanicError
+		return errors.Is(err, sentinel) && errors.As(err, &pe) && pe.Value == "boom" && len(pe.Stack) > 0
 	}
 }
 

@@ -2,6 +2,8 @@ package serve
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
@@ -15,9 +17,10 @@ import (
 // on, so a slow actor slows its client down through TCP, never queues
 // without bound. frame is valid only until Frame returns: Write and Send
 // copy it; copy it to keep it. A non-nil error closes the connection
-// gracefully with that reason; so does a panic (with ErrFramePanicked; the
-// *actor.PanicError goes to the runtime's dead letters and the actor's
-// supervision, as for any oneway). Frame has no deadline of its own: one
+// gracefully with that reason; so does a panic (with a reason that matches
+// ErrFramePanicked and wraps the *actor.PanicError; the panic also goes to
+// the runtime's dead letters and the actor's supervision, as for any
+// oneway). Frame has no deadline of its own: one
 // that never returns holds its connection (even its idle timeout waits for
 // the turn) until Server.Close; hand long work off the turn. The turn that
 // runs Frame may run on the reader goroutine and take other messages
@@ -32,7 +35,8 @@ type Session interface {
 // delivered no frame for the idle timeout; a nil error keeps the
 // connection open (the next frame restarts the count; a write too, with
 // WithIdleOnWrite), a non-nil one closes it gracefully with that reason.
-// Without it, or if it panics, the connection closes with ErrIdleTimeout.
+// Without it the connection closes with ErrIdleTimeout; if it panics, with
+// a reason that matches ErrIdleTimeout and wraps the *actor.PanicError.
 type IdleHandler interface {
 	Idle(c *actor.Ctx) error
 }
@@ -47,7 +51,9 @@ type IdleHandler interface {
 // does. reason is nil if the session closed the connection with
 // Conn.Close, io.EOF if the client closed its side, else ErrServerClosed,
 // ErrIdleTimeout, ErrWriteTimeout, a *LimitError, the error Frame or Idle
-// returned, a *actor.PanicError, or the network's error.
+// returned, or the network's error. After a panic in Frame it matches
+// ErrFramePanicked, after one in Idle ErrIdleTimeout, and it wraps the
+// panic as a *actor.PanicError, with its stack (errors.As).
 type CloseHandler interface {
 	Closed(c *actor.Ctx, reason error)
 }
@@ -105,8 +111,9 @@ type binding[S Session] struct {
 func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) *binding[S] {
 	b := &binding[S]{rt: rt, open: open}
 	b.frameM = actor.NewMethod("serve.frame", func(s S, c *actor.Ctx, f *frameMsg) (struct{}, error) {
-		f.err = ErrFramePanicked
-		defer f.handled() // also when Frame panics: no recover here, the actor's own reports it
+		f.err = ErrFramePanicked // stays if Frame calls runtime.Goexit
+		defer f.handled()        // also when Frame panics
+		defer notePanic(&f.err, ErrFramePanicked, "serve.frame")
 		f.err = s.Frame(c, f.p)
 		return struct{}{}, nil
 	})
@@ -127,13 +134,14 @@ func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) 
 	})
 	b.idle = actor.NewMethod("serve.idle", func(s S, c *actor.Ctx, conn *Conn) (struct{}, error) {
 		reason, decided := error(ErrIdleTimeout), false
-		// Without recover: a panic in Idle goes on to the actor's
-		// supervision, and the connection still closes.
+		// A panic in Idle goes on to the actor's supervision, and the
+		// connection still closes.
 		defer func() {
 			if !decided || reason != nil {
 				conn.closeWith(reason)
 			}
 		}()
+		defer notePanic(&reason, ErrIdleTimeout, "serve.idle")
 		if h, ok := any(s).(IdleHandler); ok {
 			reason = h.Idle(c)
 		}
@@ -141,6 +149,22 @@ func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) 
 		return struct{}{}, nil
 	})
 	return b
+}
+
+// notePanic, deferred by a handler, makes *reason wrap sentinel and, if
+// the handler panics, a *actor.PanicError with the value and the stack,
+// then panics again with the same value. The panic is not handled here:
+// the actor's own recover, the one place panics are handled, still gives
+// it to the dead letters and the actor's supervision. This only lets the
+// close reason carry the stack, for a CloseHandler to log (errors.As).
+// A runtime.Goexit is not a panic: *reason is left as it is.
+func notePanic(reason *error, sentinel error, method string) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	*reason = fmt.Errorf("%w: %w", sentinel, &actor.PanicError{Method: method, Value: v, Stack: debug.Stack()})
+	panic(v)
 }
 
 func (b *binding[S]) ref(c *Conn) *actor.Ref[S] { return c.ref.(*actor.Ref[S]) }
