@@ -55,10 +55,13 @@
 //
 // # Idle timeout
 //
-// [WithIdleTimeout] uses actor.WithIdleTimeout: the count runs on the
-// runtime's timer wheel and restarts after each frame (and each written
-// batch with [WithIdleOnWrite]). Without an IdleHandler an idle connection
-// closes with [ErrIdleTimeout].
+// [WithIdleTimeout] measures the client's silence: the count restarts
+// after each frame (and each written batch with [WithIdleOnWrite]) and
+// nothing else, so a connection whose actor keeps getting calls from
+// other actors (pushes to a silent client) still times out. It runs on
+// the runtime's timer wheel, as an actor timer (actor.After) under the
+// key "serve.idle", which sessions must leave alone. Without an
+// IdleHandler an idle connection closes with [ErrIdleTimeout].
 //
 // # HTTP
 //
@@ -86,9 +89,9 @@
 // # Costs
 //
 // An idle connection costs its reader goroutine (its stack), the actor
-// with its idle timer and mailbox, a watcher actor (~200 bytes, see
-// below) and the Conn (~300 bytes): about 6.0 KB, 0.3 KB more than raw
-// Go's goroutine with its 4 KiB bufio.Reader (bench/serve_test.go,
+// with its mailbox and idle timer (an actor timer, ~300 bytes), a watcher
+// actor (~200 bytes, see below) and the Conn (~300 bytes): about 6.4 KB,
+// 0.6 KB more than raw Go's goroutine with its 4 KiB bufio.Reader (bench/serve_test.go,
 // BenchmarkIdleConn). It holds no read buffer: on TCP and Unix sockets
 // the reader gives its 4 KiB buffer back to a shared pool whenever it
 // waits for input (other connections keep theirs). Write buffers are

@@ -120,6 +120,58 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
+// The idle timeout is the client's silence: calls the connection's actor
+// gets from elsewhere (here a ping every 300ms, as a server pushing to its
+// client) do not restart the count, so the connection still closes d
+// after the client's last frame.
+func TestIdleIgnoresOtherCalls(t *testing.T) {
+	const d = time.Second
+	const tick = 10 * time.Millisecond
+	bubble(t, func(t *testing.T) {
+		refs := make(chan *actor.Ref[*echo], 1)
+		l, closed, _ := pipeServer(t, func(e *echo) {
+			e.hook = func(e *echo, c *actor.Ctx, p []byte) (bool, error) {
+				refs <- actor.Self[*echo](c)
+				return true, nil
+			}
+		}, serve.WithIdleTimeout(d))
+		c := l.dial(t)
+		ended := make(chan time.Time, 1)
+		go func() {
+			_, at, _ := readAll(c)
+			ended <- at
+		}()
+		if _, err := c.Write([]byte("who\n")); err != nil {
+			t.Fatal(err)
+		}
+		ref := <-refs
+		start := time.Now() // the frame was handled; the client says no more
+		stop := make(chan struct{})
+		pinged := make(chan struct{})
+		go func() {
+			defer close(pinged)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(300 * time.Millisecond):
+				}
+				if _, err := ping.Call(context.Background(), ref, 0); err != nil {
+					return // the actor stopped
+				}
+			}
+		}()
+		defer func() { close(stop); <-pinged }()
+		reason := closed.next(t)
+		if !errors.Is(reason, serve.ErrIdleTimeout) {
+			t.Fatalf("close reason %v; want ErrIdleTimeout", reason)
+		}
+		if took := (<-ended).Sub(start); took < d-tick || took > d+tick {
+			t.Fatalf("connection ended %v after the last frame; want %v", took, d)
+		}
+	})
+}
+
 // A client that never reads: the write queue fills and Write fails at once
 // with a *QueueFullError, never blocking the actor, which still answers
 // calls; the queued bytes then miss their write deadline and the

@@ -68,7 +68,9 @@ func WithLengthPrefix(max int) Option {
 
 // WithIdleTimeout closes a connection that delivered no frame for d (or
 // calls its IdleHandler), on the runtime's timer wheel (default
-// DefaultIdleTimeout; 0 disables it; must not be negative).
+// DefaultIdleTimeout; 0 disables it; must not be negative). Calls its
+// actor gets from elsewhere do not restart the count: only frames do (and
+// writes, with WithIdleOnWrite).
 func WithIdleTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.idle = d })
 }

@@ -64,6 +64,7 @@ type CloseHandler interface {
 // the actor's turn writes err and signals done. The cast and the channel
 // order their accesses.
 type frameMsg struct {
+	conn *Conn // whose frame it is
 	p    []byte
 	err  error
 	done chan struct{} // capacity 1
@@ -103,7 +104,7 @@ type binding[S Session] struct {
 	open    func(*Conn) S
 	idle    *actor.Method[S, *Conn, struct{}]
 	frameM  *actor.Method[S, *frameMsg, struct{}]
-	wroteM  *actor.Method[S, struct{}, struct{}]
+	wroteM  *actor.Method[S, *Conn, struct{}]
 	closedM *actor.Method[S, error, struct{}]
 	watchM  *actor.Method[S, *Conn, struct{}]
 }
@@ -115,10 +116,12 @@ func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) 
 		defer f.handled()        // also when Frame panics
 		defer notePanic(&f.err, ErrFramePanicked, "serve.frame")
 		f.err = s.Frame(c, f.p)
+		b.active(c, f.conn)
 		return struct{}{}, nil
 	})
-	b.wroteM = actor.NewMethod("serve.wrote", func(S, *actor.Ctx, struct{}) (struct{}, error) {
-		return struct{}{}, nil // a write counts as activity for the idle timeout
+	b.wroteM = actor.NewMethod("serve.wrote", func(_ S, c *actor.Ctx, conn *Conn) (struct{}, error) {
+		b.active(c, conn) // a write counts as activity for the idle timeout
+		return struct{}{}, nil
 	})
 	b.closedM = actor.NewMethod("serve.closed", func(s S, c *actor.Ctx, reason error) (struct{}, error) {
 		if h, ok := any(s).(CloseHandler); ok {
@@ -130,9 +133,15 @@ func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) 
 		if _, err := actor.Spawn(c, &watcher{conn}); err != nil {
 			conn.closeWith(err) // unwatched, it must not outlive the actor
 		}
+		b.active(c, conn) // the idle count starts
 		return struct{}{}, nil
 	})
 	b.idle = actor.NewMethod("serve.idle", func(s S, c *actor.Ctx, conn *Conn) (struct{}, error) {
+		if rest := conn.srv.cfg.idle - time.Since(conn.idleLast); rest > 0 {
+			conn.idleArmed = actor.After(c, idleKey, rest, b.idle, conn) == nil
+			return struct{}{}, nil // active meanwhile: wait for the rest
+		}
+		conn.idleArmed = false // until the next activity
 		reason, decided := error(ErrIdleTimeout), false
 		// A panic in Idle goes on to the actor's supervision, and the
 		// connection still closes.
@@ -169,12 +178,30 @@ func notePanic(reason *error, sentinel error, method string) {
 
 func (b *binding[S]) ref(c *Conn) *actor.Ref[S] { return c.ref.(*actor.Ref[S]) }
 
-func (b *binding[S]) spawn(c *Conn) error {
-	var opts []actor.Option
-	if d := c.srv.cfg.idle; d > 0 {
-		opts = append(opts, actor.WithIdleTimeout(d, b.idle, c))
+// idleKey is the key of the actor timer (actor.After) of the idle
+// timeout.
+const idleKey = "serve.idle"
+
+// active restarts the idle count, on the actor's turn: the connection
+// delivered a frame (or, with WithIdleOnWrite, wrote a batch). Only these
+// count: calls the actor gets from elsewhere are not its client's doing,
+// so the count is the connection's, not actor.WithIdleTimeout's (which
+// any call restarts). Its timer, an actor.After, is started only when the
+// count is not running: on a busy connection it fires once per timeout,
+// and its turn waits for the rest. Cost: a clock read.
+func (b *binding[S]) active(c *actor.Ctx, conn *Conn) {
+	d := conn.srv.cfg.idle
+	if d == 0 {
+		return
 	}
-	ref, err := actor.Spawn(b.rt, b.open(c), opts...)
+	conn.idleLast = time.Now()
+	if !conn.idleArmed {
+		conn.idleArmed = actor.After(c, idleKey, d, b.idle, conn) == nil
+	}
+}
+
+func (b *binding[S]) spawn(c *Conn) error {
+	ref, err := actor.Spawn(b.rt, b.open(c))
 	if err != nil {
 		return err
 	}
@@ -223,7 +250,7 @@ func (b *binding[S]) wrote(c *Conn) {
 	ref, _ := c.ref.(*actor.Ref[S])
 	c.mu.Unlock()
 	if ref != nil {
-		_ = b.wroteM.Cast(ref, struct{}{})
+		_ = b.wroteM.Cast(ref, c)
 	}
 }
 
