@@ -48,8 +48,10 @@ func WithMaxBody(n int64) MethodOption {
 	return methodOption(func(c *methodConfig) { c.maxBody = n })
 }
 
-// WithTimeout bounds each call to d from the request's arrival (default:
-// the runtime's call timeout; must be > 0); past it the answer is 504.
+// WithTimeout bounds each call to d from the request's arrival, when the
+// handler gets it: the Target's time and decode's count (default: the
+// runtime's call timeout; must be > 0); past it the answer is 504. A call
+// whose time is spent before it is sent does not run.
 func WithTimeout(d time.Duration) MethodOption {
 	return methodOption(func(c *methodConfig) { c.timeout = d })
 }
@@ -161,16 +163,13 @@ type methodHandler[S, Q, R any] struct {
 }
 
 func (h *methodHandler[S, Q, R]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	ref, q, ok := prepare(&h.cfg, w, r, h.to, h.decode)
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	if h.cfg.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.cfg.timeout)
-		defer cancel()
-	}
+	ctx, cancel := h.cfg.bound(r, arrived)
+	defer cancel()
 	v, err := h.m.Call(ctx, ref, q)
 	if err != nil {
 		h.cfg.fail(w, r, err)
@@ -206,6 +205,15 @@ func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request
 		return nil, q, false
 	}
 	return ref, q, true
+}
+
+// bound returns the request's ctx, ending WithTimeout after arrived (the
+// handler's start): the time spent picking the actor and decoding counts.
+func (cfg *methodConfig) bound(r *http.Request, arrived time.Time) (context.Context, context.CancelFunc) {
+	if cfg.timeout == 0 {
+		return r.Context(), func() {}
+	}
+	return context.WithDeadline(r.Context(), arrived.Add(cfg.timeout))
 }
 
 // fail answers err, unless the client has gone: then nobody would read it.

@@ -112,6 +112,32 @@ func TestMethod(t *testing.T) {
 	}
 }
 
+// WithTimeout counts from the request's arrival: a decode that spends
+// the whole timeout leaves the call none, so it is answered 504 and the
+// handler never runs.
+func TestMethodTimeoutFromArrival(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	rt := testkit.NewRuntime(t)
+	acct, err := actor.Spawn(rt, &Account{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slowDecode := func(r *http.Request) (deposit, error) {
+		time.Sleep(2 * timeout) // a slow body, say
+		return serve.DecodeJSON[deposit](r)
+	}
+	srv := httptest.NewServer(serve.Method(Deposit, serve.To(acct), slowDecode, serve.EncodeJSON[int], serve.WithTimeout(timeout)))
+	defer srv.Close()
+	if code, _, body := post(t, srv.URL, `{"n": 1}`); code != http.StatusGatewayTimeout {
+		t.Fatalf("got %d %q; want 504", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if n, err := Ran.Call(ctx, acct, struct{}{}); err != nil || n != 0 {
+		t.Fatalf("Deposit ran %d times (%v); want 0", n, err)
+	}
+}
+
 // WithErrorWriter writes the error responses.
 func TestMethodErrorWriter(t *testing.T) {
 	rt := testkit.NewRuntime(t)

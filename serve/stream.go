@@ -2,12 +2,12 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
 )
@@ -76,6 +76,7 @@ func newStreamHandler[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decod
 }
 
 func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	pos, err := h.f.position(r)
 	if err != nil {
 		h.cfg.fail(w, r, &StatusError{Code: http.StatusBadRequest, Err: err})
@@ -85,12 +86,8 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	if h.cfg.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.cfg.timeout)
-		defer cancel()
-	}
+	ctx, cancel := h.cfg.bound(r, arrived)
+	defer cancel()
 	f, err := h.s.Open(ctx, ref, q, pos...)
 	if err != nil {
 		h.cfg.fail(w, r, err)
