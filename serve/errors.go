@@ -43,6 +43,10 @@ var (
 	// ErrBadPosition: a Last-Event-ID (SSE) or since parameter
 	// (JSONLines) that is not a sequence number; answered 400.
 	ErrBadPosition = errors.New("serve: bad stream position")
+	// ErrCannotFlush: SSE or JSONLines given a ResponseWriter that
+	// http.ResponseController cannot flush (a middleware's wrapper with
+	// neither Flush nor Unwrap); answered 500, the stream not opened.
+	ErrCannotFlush = errors.New("serve: response writer cannot flush")
 	// ErrInvalidOption: New or Method with an option out of range.
 	ErrInvalidOption = errors.New("serve: invalid option")
 	// ErrNilRuntime: New with a nil runtime.

@@ -26,8 +26,12 @@ import (
 // Target's, decode's, Open's — are answered with StatusOf's status, as by
 // Method; a client that goes away detaches the reader (the producer's
 // Out.Context is cancelled once it was the last) and nothing more is
-// written. Each event is flushed as it is written. WithMaxBody caps the
-// request's body; WithTimeout bounds the whole response.
+// written. Each event is flushed as it is written, through
+// http.ResponseController (so a middleware's writer must have Flush, or
+// Unwrap to one that has): a writer that cannot flush is answered 500
+// with ErrCannotFlush before the stream is opened, rather than a stream
+// cut short. WithMaxBody caps the request's body; WithTimeout bounds the
+// whole response.
 //
 // It panics if an argument is nil or an option is out of range. Safe for
 // concurrent use; it starts no goroutine.
@@ -77,6 +81,10 @@ func newStreamHandler[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decod
 
 func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
+	if !canFlush(w) {
+		h.cfg.fail(w, r, ErrCannotFlush)
+		return
+	}
 	pos, err := h.f.position(r)
 	if err != nil {
 		h.cfg.fail(w, r, &StatusError{Code: http.StatusBadRequest, Err: err})
@@ -122,6 +130,22 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	}
 	h.f.end(&b, nil)
 	send()
+}
+
+// canFlush reports whether http.ResponseController can flush w: w, or a
+// writer its Unwrap methods lead to, has FlushError or Flush. It checks
+// what ResponseController.Flush does, without writing anything.
+func canFlush(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case interface{ FlushError() error }, http.Flusher:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
+	}
 }
 
 // sse is the text/event-stream format.

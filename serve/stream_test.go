@@ -143,6 +143,67 @@ func TestSSE(t *testing.T) {
 	}
 }
 
+// plainWriter is a middleware's ResponseWriter that hides the one it
+// wraps: no Flush, no Unwrap.
+type plainWriter struct{ w http.ResponseWriter }
+
+func (p plainWriter) Header() http.Header         { return p.w.Header() }
+func (p plainWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p plainWriter) WriteHeader(code int)        { p.w.WriteHeader(code) }
+
+// unwrapWriter is a middleware's ResponseWriter with Unwrap but no Flush.
+type unwrapWriter struct{ plainWriter }
+
+func (u unwrapWriter) Unwrap() http.ResponseWriter { return u.w }
+
+// The stream handlers flush through http.ResponseController: behind a
+// middleware's writer that can Unwrap, the whole stream arrives; behind
+// one that cannot flush at all, the answer is 500 with ErrCannotFlush,
+// not a stream cut after its first item.
+func TestStreamMiddlewareWriter(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	ref, err := actor.Spawn(rt, &Log{open: make(chan context.Context, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 1)
+	onError := serve.WithErrorWriter(func(w http.ResponseWriter, _ *http.Request, code int, err error) {
+		errs <- err
+		http.Error(w, err.Error(), code)
+	})
+	handlers := map[string]http.Handler{
+		"sse":   serve.SSE(Tail, serve.To(ref), queryReq, encodeLine, onError),
+		"lines": serve.JSONLines(Tail, serve.To(ref), queryReq, onError),
+	}
+	wrappers := map[string]func(http.ResponseWriter) http.ResponseWriter{
+		"plain":  func(w http.ResponseWriter) http.ResponseWriter { return plainWriter{w} },
+		"unwrap": func(w http.ResponseWriter) http.ResponseWriter { return unwrapWriter{plainWriter{w}} },
+	}
+	for hname, h := range handlers {
+		for wname, wrap := range wrappers {
+			t.Run(hname+"/"+wname, func(t *testing.T) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					h.ServeHTTP(wrap(w), r)
+				}))
+				defer srv.Close()
+				code, _, body := get(t, srv.URL+q(`{"n": 3}`), nil)
+				if wname == "plain" {
+					if code != http.StatusInternalServerError || body != serve.ErrCannotFlush.Error()+"\n" {
+						t.Fatalf("got %d %q; want 500 %q", code, body, serve.ErrCannotFlush)
+					}
+					if err := <-errs; !errors.Is(err, serve.ErrCannotFlush) {
+						t.Fatalf("error writer got %v; want ErrCannotFlush", err)
+					}
+					return
+				}
+				if code != http.StatusOK || !strings.Contains(body, "line 2") {
+					t.Fatalf("got %d %q; want 200 and every item", code, body)
+				}
+			})
+		}
+	}
+}
+
 // JSON lines: {"seq","value"} per item, since resumes, a failed end is a
 // last {"error"} line, a bad since is 400.
 func TestJSONLines(t *testing.T) {
