@@ -241,7 +241,8 @@ func writeError(w http.ResponseWriter, _ *http.Request, code int, err error) {
 	http.Error(w, msg, code)
 }
 
-// trackedWriter notes whether anything was written.
+// trackedWriter notes whether anything was written. It flushes, as the
+// writer it wraps does (encode functions may assert http.Flusher).
 type trackedWriter struct {
 	http.ResponseWriter
 	wrote bool
@@ -259,6 +260,24 @@ func (t *trackedWriter) Write(p []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the original writer.
 func (t *trackedWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+var _ http.Flusher = (*trackedWriter)(nil)
+
+// Flush flushes the original writer, for an encode function that asserts
+// http.Flusher; it does nothing if that writer cannot flush (FlushError
+// says so).
+func (t *trackedWriter) Flush() { _ = t.FlushError() }
+
+// FlushError flushes the original writer, through Unwrap if need be: what
+// http.ResponseController.Flush calls. A flush sends the header: it counts
+// as written. The error wraps http.ErrNotSupported if nothing can flush.
+func (t *trackedWriter) FlushError() error {
+	err := http.NewResponseController(t.ResponseWriter).Flush()
+	if err == nil {
+		t.wrote = true
+	}
+	return err
+}
 
 // DecodeJSON decodes the request's body as one JSON value of type Q: a
 // decode function for Method. An empty body is an error (io.EOF).

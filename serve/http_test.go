@@ -138,6 +138,30 @@ func TestMethodTimeoutFromArrival(t *testing.T) {
 	}
 }
 
+// Method's encode gets a writer that flushes when the response writer
+// does: an encode function that asserts http.Flusher finds it.
+func TestMethodEncodeFlushes(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	acct, err := actor.Spawn(rt, &Account{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encode := func(w http.ResponseWriter, n int) error {
+		f, ok := w.(http.Flusher)
+		if !ok {
+			return errors.New("not a Flusher")
+		}
+		fmt.Fprintf(w, "%d\n", n)
+		f.Flush()
+		return nil
+	}
+	srv := httptest.NewServer(serve.Method(Deposit, serve.To(acct), serve.DecodeJSON[deposit], encode))
+	defer srv.Close()
+	if code, _, body := post(t, srv.URL, `{"n": 3}`); code != 200 || body != "3\n" {
+		t.Fatalf("got %d %q; want 200 %q", code, body, "3\n")
+	}
+}
+
 // WithErrorWriter writes the error responses.
 func TestMethodErrorWriter(t *testing.T) {
 	rt := testkit.NewRuntime(t)
