@@ -90,6 +90,10 @@ type app struct {
 	rt      *troupe.Runtime
 	ttl     time.Duration
 	closing context.Context // cancelled when the server shuts down: streams end
+
+	// picked, if set (by tests), runs on each session the Target picks,
+	// before it is called: a test stops it there, as if it expired.
+	picked func(*actor.Ref[*Session])
 }
 
 func newApp(rt *troupe.Runtime, ttl time.Duration, closing context.Context) *app {
@@ -100,9 +104,8 @@ func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.page)
 	mux.HandleFunc("POST /notes", a.addNoteForm)
-	mux.Handle("GET /api/session", serve.Method(Look, a.session, noBody, serve.EncodeJSON[View]))
-	mux.Handle("POST /api/notes", serve.Method(AddNote, a.session, serve.DecodeJSON[Note], serve.EncodeJSON[View],
-		serve.WithMaxBody(4<<10)))
+	mux.Handle("GET /api/session", api(a, Look, noBody))
+	mux.Handle("POST /api/notes", api(a, AddNote, serve.DecodeJSON[Note]))
 	mux.Handle("GET /api/notes/events", a.untilClosing(serve.SSE(Notes, a.session, noBody, text)))
 	mux.Handle("GET /api/notes/lines", a.untilClosing(serve.JSONLines(Notes, a.session, noBody)))
 	return withSessionID(mux)
@@ -114,6 +117,9 @@ func (a *app) session(r *http.Request) (*actor.Ref[*Session], error) {
 	id := sessionID(r)
 	ref, _, err := troupe.LookupOrSpawn(a.rt, "session:"+id, func() *Session { return &Session{ID: id} },
 		actor.WithIdleTimeout(a.ttl, Expire, struct{}{}))
+	if err == nil && a.picked != nil {
+		a.picked(ref)
+	}
 	return ref, err
 }
 
@@ -139,7 +145,7 @@ new EventSource("/api/notes/events").onmessage = e => {
 func (a *app) page(w http.ResponseWriter, r *http.Request) {
 	v, err := callSession(r, a, Visit, struct{}{})
 	if err != nil {
-		http.Error(w, http.StatusText(serve.StatusOf(err)), serve.StatusOf(err))
+		answerError(w, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -148,12 +154,55 @@ func (a *app) page(w http.ResponseWriter, r *http.Request) {
 
 // addNoteForm adds the form's note and goes back to the page.
 func (a *app) addNoteForm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	if _, err := callSession(r, a, AddNote, Note{Text: r.FormValue("text")}); err != nil {
-		http.Error(w, err.Error(), serve.StatusOf(err))
+		answerError(w, err)
 		return
 	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// maxBody caps request bodies.
+const maxBody = 4 << 10
+
+// api serves m on the request's session as JSON, as serve.Method does (a
+// capped body, decode errors 400, serve.StatusOf's statuses), but through
+// callSession: a session that expired between its lookup and the call is
+// made again, once, as for the page and the form. serve.Method calls its
+// Target once, so there it would be a 503.
+func api[Q, R any](a *app, m *actor.Method[*Session, Q, R], decode func(*http.Request) (Q, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		q, err := decode(r)
+		if err != nil {
+			if serve.StatusOf(err) == http.StatusInternalServerError {
+				err = &serve.StatusError{Code: http.StatusBadRequest, Err: err}
+			}
+			answerError(w, err)
+			return
+		}
+		v, err := callSession(r, a, m, q)
+		if err != nil {
+			answerError(w, err)
+			return
+		}
+		_ = serve.EncodeJSON(w, v)
+	})
+}
+
+// answerError answers err with serve.StatusOf's status, as serve.Method
+// does: the message of a *serve.StatusError or of a 4xx, else the status
+// text.
+func answerError(w http.ResponseWriter, err error) {
+	code := serve.StatusOf(err)
+	msg := http.StatusText(code)
+	var se *serve.StatusError
+	if errors.As(err, &se) {
+		msg = se.Err.Error()
+	} else if code < 500 {
+		msg = err.Error()
+	}
+	http.Error(w, msg, code)
 }
 
 // callSession calls m on the request's session. A session that stopped

@@ -9,15 +9,20 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreCurrent()) }
@@ -132,6 +137,57 @@ func TestSessionExpires(t *testing.T) {
 	time.Sleep(10 * ttl) // the session stops after ttl; a wide margin, not a speed check
 	if _, page := do(t, c, "GET", base+"/", ""); visits(t, page) != "1" {
 		t.Fatalf("visits after the ttl %s; want 1 (a new session)", visits(t, page))
+	}
+}
+
+// A session that stops between its lookup and the call (it expired just
+// then) is made again, once, on every route that calls it: the JSON API,
+// the page and the form all answer from a fresh session, none with 503.
+func TestSessionStopsBeforeCall(t *testing.T) {
+	rt, err := troupe.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := rt.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	}()
+	a := newApp(rt, time.Minute, context.Background())
+	var stopNext atomic.Bool
+	a.picked = func(ref *actor.Ref[*Session]) {
+		if stopNext.CompareAndSwap(true, false) {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			_ = ref.Stop(ctx)
+		}
+	}
+	srv := httptest.NewServer(a.routes())
+	defer srv.Close()
+	c := browser(t)
+	if code, body := do(t, c, "GET", srv.URL+"/api/session", ""); code != 200 {
+		t.Fatalf("first request: got %d %q; want 200", code, body)
+	}
+	steps := []struct {
+		name, method, path, body string
+		want                     string // a substring of the body
+	}{
+		{"API look", "GET", "/api/session", "", `"visits":0,"notes":[]`},
+		{"API note", "POST", "/api/notes", `{"text": "milk"}`, `"notes":["milk"]`},
+		{"page", "GET", "/", "", "Visits: 1"},
+		{"form", "POST", "/notes", "text=tea", "<li>tea</li>"},
+	}
+	for _, s := range steps {
+		stopNext.Store(true)
+		code, body := do(t, c, s.method, srv.URL+s.path, s.body)
+		if code != 200 || !strings.Contains(body, s.want) {
+			t.Fatalf("%s: got %d %.200q; want 200 and %q", s.name, code, body, s.want)
+		}
+		if stopNext.Load() {
+			t.Fatalf("%s: the session was not picked", s.name)
+		}
 	}
 }
 
