@@ -56,7 +56,9 @@
 // handler's error or panic, the actor's stop: ErrStopped) is every
 // reader's last (item, err) pair. A break out of All, Close or the
 // reader's ctx detaches it; a producer that watches Out.Context stops when
-// nobody reads.
+// nobody reads. A truncated reader still counts as one until it is closed
+// or its ctx ends: resume with Since(Oldest), then Close the old reader,
+// and the producer never sees a moment without a reader.
 //
 // # Pools
 //

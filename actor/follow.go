@@ -21,8 +21,13 @@ var errEnd = errors.New("actor: end of stream")
 // attached to the stream from the moment it is made — the stream keeps
 // its items for it within the journal's bounds, and its producer's
 // Context stays alive — until it is detached: by Close, by a break out of
-// All, by the end of its ctx, by a read timeout, by falling behind the
-// journal, or once it has read the stream's end.
+// All, by the end of its ctx, by a read timeout, or once it has read the
+// stream's end. A reader that falls behind the journal (its reads get a
+// [*TruncatedError]) is half detached: it holds no position (the journal
+// and SendWait no longer keep anything for it), but it keeps the
+// producer's Context alive until Close or the end of its ctx, so that a
+// resume with Since(Oldest) made before closing it never leaves the
+// stream without a reader.
 //
 // A Follow costs no goroutine: a waiting reader parks on a channel the
 // journal signals. Its memory is a small struct plus a buffer of up to 64
@@ -38,9 +43,10 @@ type Follow[E any] struct {
 
 	// Guarded by j.mu.
 	next    uint64      // the sequence number of the next item to read
-	idx     int         // in j.readers while attached
+	idx     int         // in j.readers while attached, in j.cut while cut
 	waiting bool        // in j.waiters
-	done    bool        // detached
+	done    bool        // detached, or ended by truncation (then cut)
+	cut     bool        // ended by truncation and not yet closed: in j.cut, at idx
 	final   error       // what a read gets once done; nil after a clean end
 	unwatch func() bool // stops the ctx watch
 
@@ -125,7 +131,9 @@ func (f *Follow[E]) ID() uint64 {
 
 // Close detaches the reader: an All in progress ends with
 // (zero, ErrStreamClosed) as its last pair, and later reads get
-// ErrStreamClosed. If it was the stream's last reader, the producer's
+// ErrStreamClosed (a reader that had already ended keeps its end: a
+// truncated one its [*TruncatedError]). If it was the stream's last
+// reader — a truncated reader counts until it is closed — the producer's
 // [Out.Context] is cancelled. Idempotent, safe from any goroutine, never
 // blocks beyond a short critical section; O(1). It returns ErrNilStream
 // for a nil Follow, else nil.
@@ -178,8 +186,52 @@ func (fx detached) run(j deadSink) {
 func (f *Follow[E]) detachLocked(why error) (detached, bool) {
 	j := f.j
 	if f.done {
-		return detached{}, false
+		if !f.cut {
+			return detached{}, false
+		}
+		f.uncutLocked()
+		fx := detached{unwatch: f.unwatch}
+		f.unwatch = nil
+		if j.noReaderLocked() {
+			fx.cancel = j.cancel
+		}
+		return fx, true
 	}
+	f.leaveLocked(why)
+	fx := detached{unwatch: f.unwatch, wake: f.signal}
+	f.unwatch = nil
+	if j.noReaderLocked() {
+		fx.cancel = j.cancel
+	}
+	if j.unseenLocked() {
+		fx.report = j.err
+	}
+	return fx, true
+}
+
+// truncateLocked ends f, which fell behind the journal, with te. It
+// gives up its position, as a detach does (producers waiting for room
+// no longer wait for it), but it stays in j.cut, a reader for the
+// last-reader rule, until it is closed or its ctx ends (detachLocked):
+// a reader that resumes with Since before closing it never shows the
+// producer a moment without a reader. Its ctx stays watched.
+func (f *Follow[E]) truncateLocked(te *TruncatedError) detached {
+	j := f.j
+	f.leaveLocked(te)
+	f.cut = true
+	f.idx = len(j.cut)
+	j.cut = append(j.cut, f)
+	var fx detached
+	if j.unseenLocked() {
+		fx.report = j.err
+	}
+	return fx
+}
+
+// leaveLocked takes f, attached, off the journal's readers and waiters,
+// with why as what its reads get from now on.
+func (f *Follow[E]) leaveLocked(why error) {
+	j := f.j
 	f.done, f.final = true, why
 	last := len(j.readers) - 1
 	j.readers[f.idx] = j.readers[last]
@@ -200,15 +252,17 @@ func (f *Follow[E]) detachLocked(why error) (detached, bool) {
 		}
 	}
 	j.movedLocked(f.next, ^uint64(0))
-	fx := detached{unwatch: f.unwatch, wake: f.signal}
-	f.unwatch = nil
-	if len(j.readers) == 0 && !j.closed.Load() {
-		fx.cancel = j.cancel
-	}
-	if j.unseenLocked() {
-		fx.report = j.err
-	}
-	return fx, true
+}
+
+// uncutLocked takes f, ended by truncation, off j.cut.
+func (f *Follow[E]) uncutLocked() {
+	j := f.j
+	f.cut = false
+	last := len(j.cut) - 1
+	j.cut[f.idx] = j.cut[last]
+	j.cut[f.idx].idx = f.idx
+	j.cut[last] = nil
+	j.cut = j.cut[:last]
 }
 
 // endLocked detaches f after it has taken the journal's last item: its

@@ -14,7 +14,7 @@ import (
 // A clean end ends the loop; any other end is one last pair (zero item,
 // err): the handler's error or [*PanicError], ErrStopped (the actor
 // stopped), a [*TruncatedError] (the reader fell behind the journal; resume
-// with Since(err.Oldest)), ErrTimeout (ReadTimeout, or ctx's deadline),
+// with Since(err.Oldest), then Close this reader), ErrTimeout (ReadTimeout, or ctx's deadline),
 // ctx's cancellation, or ErrStreamClosed (Close). A break out of the loop
 // detaches the reader, as Close does; ranging over All again then yields
 // only (zero, ErrStreamClosed). A panic in the loop's body detaches it too.
@@ -114,8 +114,7 @@ func (f *Follow[E]) stateLocked() (detached, error) {
 	t := j.tailNow()
 	if h := j.headOf(t); f.next < h {
 		te := &TruncatedError{Oldest: h}
-		fx, _ := f.detachLocked(te)
-		return fx, te
+		return f.truncateLocked(te), te
 	}
 	if f.next >= t && closed {
 		return f.endLocked()

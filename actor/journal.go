@@ -80,6 +80,7 @@ type journal[E any] struct {
 	mu        sync.Mutex   // guards the fields below
 	waiters   []*Follow[E] // readers parked on their wake channel
 	readers   []*Follow[E] // attached readers; each knows its index
+	cut       []*Follow[E] // readers ended by truncation, not yet closed: no position, but readers for Out.Context
 	stopped   bool         // ended by its actor's stop
 	err       error        // why it ended; nil for a clean end
 	seen      bool         // err has reached a reader or the dead letters

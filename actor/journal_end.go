@@ -34,6 +34,15 @@ func (j *journal[E]) end(err error, stopped bool) bool {
 			f.unwatch = nil
 		}
 	}
+	for _, f := range j.cut { // ended by truncation: nothing to keep them for
+		if f.unwatch != nil {
+			unwatch = append(unwatch, f.unwatch)
+			f.unwatch = nil
+		}
+		f.cut = false
+	}
+	clear(j.cut)
+	j.cut = nil
 	report := j.unseenLocked()
 	set, cancel := j.set, j.cancel
 	j.set = nil
@@ -111,9 +120,16 @@ func (j *journal[E]) context() context.Context {
 		switch {
 		case j.closed.Load():
 			j.cancel(ErrStreamClosed)
-		case j.hadReader && len(j.readers) == 0:
+		case j.hadReader && j.noReaderLocked():
 			j.cancel(ErrNoReader)
 		}
 	}
 	return j.ctx
+}
+
+// noReaderLocked reports whether the open journal has no reader left for
+// the last-reader rule: none attached and none ended by truncation but
+// not yet closed (see Follow.truncateLocked).
+func (j *journal[E]) noReaderLocked() bool {
+	return len(j.readers) == 0 && len(j.cut) == 0 && !j.closed.Load()
 }

@@ -205,6 +205,15 @@ type Item[E any] struct {
 // journal no longer keeps (it fell behind, or asked for it with Since).
 // Resume with Since(Oldest) to read on from the oldest item kept. It
 // matches ErrTruncated.
+//
+// The reader it ends holds no position any more (SendWait does not wait
+// for it, the journal keeps nothing for it) but still counts as a reader
+// of the stream, for its producer's [Out.Context], until it is closed
+// (Follow.Close) or its ctx ends. So attach the new reader first, then
+// Close the truncated one: with a single reader, the producer never sees
+// a moment with no reader (which would cancel its Context with
+// ErrNoReader). A truncated reader that is never closed and whose ctx
+// never ends keeps that Context alive: Close it when done with it.
 type TruncatedError struct {
 	Oldest uint64 // the oldest sequence number still kept
 }

@@ -88,7 +88,8 @@ func ExampleFollow_Collected() {
 }
 
 // A reader that falls behind the bounded journal learns the oldest item
-// kept, and resumes there by attaching to the stream again.
+// kept, and resumes there by attaching to the stream again, then closes
+// the truncated reader.
 func ExampleTruncatedError() {
 	rt, _ := troupe.New()
 	defer rt.Shutdown(context.Background())
@@ -112,6 +113,7 @@ func ExampleTruncatedError() {
 		}
 	}
 	again, _ := counter.Follow(ctx, log, f.ID(), actor.Since(te.Oldest))
+	_ = f.Close() // after the new reader is attached: the producer always has one
 	_ = out.Close(nil)
 	for it := range again.All() {
 		fmt.Print(it.V, " ")

@@ -152,7 +152,10 @@ func (o *Out[E]) Close(err error) error {
 
 // Context returns a context cancelled when the stream ends (cause
 // ErrStreamClosed) or when its last reader detaches (cause ErrNoReader):
-// a producer that watches it stops working for nobody. Streams whose
+// a producer that watches it stops working for nobody. A reader ended by
+// a [*TruncatedError] still counts until it is closed or its ctx ends,
+// so a reader that resumes with Since before closing the truncated one
+// keeps it alive. Streams whose
 // producer should go on without readers (a job's log, read later with
 // Since) just do not watch it. Once cancelled it stays so, even if a
 // reader attaches later. Made on first use (a few allocations); a nil

@@ -126,6 +126,7 @@ func pump(log *actor.Ref[*Log], filter *actor.Ref[*Filter], id uint64) {
 		_ = onEnd.Cast(filter, endMsg{id, err})
 		return
 	}
+	defer src.Close() // a reader ended by truncation counts as one until closed
 	for it, err := range src.All() {
 		if err != nil {
 			_ = onEnd.Cast(filter, endMsg{id, err})
