@@ -27,7 +27,13 @@
 // jobs starts ([Named]), so that hosts can later live on other machines.
 //
 // A Method procedure's value is its job's result. A Stream procedure's
-// items are its job's output, its clean end the job's success.
+// items are its job's output, its clean end the job's success. The
+// dispatcher copies them from the host's stream, whose journal is
+// bounded (actor.WithJournal): items the host drops before the copy
+// reads them (a producer that sends faster than the copy, with Send) are
+// lost to the job's output, which goes on from the oldest kept; the job
+// runs on, and its producer's Out.Context is not cancelled for that. A
+// producer that must lose nothing sends with SendWait.
 //
 // One host actor runs one turn at a time: two plain Method jobs on one
 // host run one after the other, whatever their queue allows, though both

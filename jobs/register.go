@@ -127,8 +127,11 @@ func Register[S, Q, R any](d *Dispatcher, h Host[S], m *actor.Method[S, Q, R], o
 // RegisterStream makes stream method s of host h a procedure: its job
 // opens the stream on the host, and the stream's items are the job's
 // output (Job.Follow), its end the job's end (a nil result, or the
-// stream's error). The stream's producer sees the job's cancel, max exec
-// and read timeout on its Out.Context (the dispatcher's reader leaves).
+// stream's error). Items that s's journal drops before the job's copy
+// reads them are lost to the output (the copy goes on from the oldest
+// kept; SendWait avoids it). The stream's producer sees the job's cancel,
+// max exec and read timeout on its Out.Context (the dispatcher's reader
+// leaves); a copy that fell behind does not cancel it.
 // Otherwise as Register.
 func RegisterStream[S, Q, E any](d *Dispatcher, h Host[S], s *actor.Stream[S, Q, E], opts ...ProcOption) error {
 	if s == nil {

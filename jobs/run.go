@@ -28,7 +28,12 @@ import (
 // detaches that reader, which cancels the producer's Out.Context (the
 // producer's ctx). To keep the slot until the stream really ends, the
 // runner then attaches a new reader to it (Stream.Follow) and waits for
-// its end. A producer that first asks for Out.Context only after that
+// its end. A copy that falls behind the host's journal (a producer that
+// sends faster than the copy) resumes with Since from the oldest item
+// kept, and closes the truncated reader only once the new one is
+// attached: a truncated reader counts as one until it is closed, so the
+// producer's ctx is never cancelled for that (the items dropped are lost
+// to the job's output). A producer that first asks for Out.Context only after that
 // re-attachment sees a live context: watch it from the start.
 
 // outcome is how a handler ended; a zero outcome means the job's end was
@@ -213,6 +218,8 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 		awaitTurn(r.d, ref, p.barrier) // the opening turn; its stream, if any, has no reader left
 		return outcome{}
 	}
+	defer func() { _ = f.Close() }() // the last reader: a truncated one counts until closed
+	id := f.ID()
 	end := copyItems(r, f, out)
 	for {
 		var te *actor.TruncatedError
@@ -220,8 +227,11 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 			break
 		}
 		// The copy fell behind the host's journal: go on from what it
-		// keeps (the items dropped are lost to the job's output).
-		g, err := p.s.Follow(r.ctx, ref, f.ID(), actor.Since(te.Oldest))
+		// keeps (the items dropped are lost to the job's output). The
+		// truncated reader still counts as the stream's reader until it
+		// is closed: closing it once the new one is attached, never
+		// before, the producer's Out.Context never sees no reader.
+		g, err := p.s.Follow(r.ctx, ref, id, actor.Since(te.Oldest))
 		if err != nil {
 			end = nil // it has ended since: its end is lost with the items
 			if !errors.Is(err, actor.ErrNoStream) {
@@ -229,7 +239,9 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 			}
 			break
 		}
-		end = copyItems(r, g, out)
+		_ = f.Close()
+		f = g
+		end = copyItems(r, f, out)
 	}
 	switch {
 	case end == nil:
@@ -238,7 +250,7 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 		return outcome{state: Failed, err: failure(end, ref.Stopped())}
 	}
 	r.endByContext()
-	p.awaitEnd(r.d, ref, f.ID())
+	p.awaitEnd(r.d, ref, id)
 	return outcome{}
 }
 
