@@ -57,11 +57,21 @@ type Follow[E any] struct {
 
 // newFollow attaches a reader to j at the position cfg asks for. It does
 // not watch ctx yet: see watch.
+//
+// It holds the producers' lock too, so that no Send is halfway: SendWait
+// checks for room against low and appends under that lock alone, and a
+// reader placed and counted in low between the two would lose its first
+// item to an append that never saw it (a *TruncatedError on its first
+// read, in spite of the back-pressure). Order: the producers' lock, then
+// mu, as at a gate. Cost: one short critical section under both, once
+// per reader.
 func (j *journal[E]) newFollow(ctx context.Context, cfg followConfig) *Follow[E] {
 	f := &Follow[E]{j: j, ctx: ctx, timeout: cfg.timeout, wake: make(chan struct{}, 1)}
 	if caller := callerOf(ctx); caller != nil && caller.owner == nil {
 		f.sched = caller.sys.Scheduler
 	}
+	j.lockP()
+	defer j.unlockP()
 	j.mu.Lock()
 	f.placeLocked(cfg)
 	if f.next < j.low.Load() {

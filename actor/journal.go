@@ -23,7 +23,8 @@ var nextStreamID atomic.Uint64 // stream ids, from 1, unique per process
 // Two locks, so that readers and producers do not take turns at one per
 // item. Producers (Send, SendWait, Close) serialize on the producers' lock
 // (lockP, folded into the word that publishes tail: see journal_lock.go)
-// and write items without mu; readers copy batches out under mu. The
+// and write items without mu; readers copy batches out under mu, and
+// attach under both (never while a Send is halfway: see newFollow). The
 // ring's slots [zeroed, tail) hold the items not yet cleared. A producer
 // writes only the slot of the new item, which lies outside that span; its
 // unlock publishes the new tail once the item is written, so a reader
