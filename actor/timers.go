@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/troupe-go/troupe/internal/engine"
 	"github.com/troupe-go/troupe/mailbox"
 	"github.com/troupe-go/troupe/timer"
 )
@@ -187,16 +188,19 @@ func (m *timerMsg) run(x *Ctx, _ any) {
 	}
 }
 
-// fail reports a tick refused or failed while its timer is live; a tick
-// of a timer stopped since it was queued (every timer, once the actor
-// stops) is dropped quietly, as run would drop it.
+// fail reports a tick that failed (its method's error or panic) or was
+// refused, except one dropped by the actor's stop whose timer died with
+// it (every timer, once the actor stops): that one goes quietly, as run
+// would drop it.
 func (m *timerMsg) fail(to *cell, _ any, err error, why uint8) {
-	t := (*keyed)(m)
-	t.c.mu.Lock()
-	current := t.liveLocked()
-	t.queued = false
-	t.c.mu.Unlock()
-	if current {
-		to.deadLetter(why, m.label, err, nil)
+	if why == engine.ReasonStopped {
+		t := (*keyed)(m)
+		t.c.mu.Lock()
+		live := t.liveLocked()
+		t.c.mu.Unlock()
+		if !live {
+			return
+		}
 	}
+	to.deadLetter(why, m.label, err, nil)
 }
