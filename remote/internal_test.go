@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/troupe-go/troupe/actor"
 )
 
@@ -119,5 +121,30 @@ func TestSemver(t *testing.T) {
 		if got := semverLess(tt.a, tt.b); got != tt.less {
 			t.Errorf("semverLess(%s, %s) = %v; want %v", tt.a, tt.b, got, tt.less)
 		}
+	}
+}
+
+// A change the watcher delivers while a claim is being created (its
+// Create has not returned) does not lose it: it may be older than the
+// Create, such as the delete that freed the name, delivered late (TestClaim
+// lost its fresh claim, and its actor, to one about once in ten runs).
+// Once created, someone else's change loses it, and stops its actor.
+func TestNameChangedDuringCreate(t *testing.T) {
+	n := &Node{id: "n2"}
+	killed := 0
+	c := &claim{name: "u1", kill: func() { killed++ }}
+	r := &names{claims: map[string]*claim{"u1": c}}
+	n.nameChanged(r, "u1", jetstream.KeyValueDelete, 7, nil)
+	if killed != 0 || r.claims["u1"] != c {
+		t.Fatal("a claim being created was lost to a change delivered during its Create")
+	}
+	c.rev = 8
+	n.nameChanged(r, "u1", jetstream.KeyValuePut, 8, []byte("n2")) // our own write
+	if killed != 0 {
+		t.Fatal("a claim was lost to its own write")
+	}
+	n.nameChanged(r, "u1", jetstream.KeyValuePut, 9, []byte("n1"))
+	if killed != 1 || r.claims["u1"] != nil {
+		t.Fatalf("someone else's write: killed %d times, claim kept %v; want lost once", killed, r.claims["u1"] != nil)
 	}
 }

@@ -61,18 +61,27 @@ func (n *Node) watchNames(r *names) {
 			if !ok {
 				return
 			}
-			if e == nil {
-				continue
-			}
-			r.mu.Lock()
-			c := r.claims[e.Key()]
-			ours := c != nil && (e.Revision() <= c.rev ||
-				(e.Operation() == jetstream.KeyValuePut && string(e.Value()) == n.id))
-			r.mu.Unlock()
-			if c != nil && !ours {
-				n.lose(r, c, fmt.Errorf("key %s at revision %d", e.Operation(), e.Revision()))
+			if e != nil {
+				n.nameChanged(r, e.Key(), e.Operation(), e.Revision(), e.Value())
 			}
 		}
+	}
+}
+
+// nameChanged loses the claim of key if the change (op at revision rev,
+// writing value) is someone else's. A claim still being created (rev 0:
+// its Create has not returned) ignores changes: the watcher may deliver
+// one older than the Create late (the delete that freed the name, say),
+// and a real loss that races the Create is caught by the keeper, whose
+// refresh at the claim's revision then fails.
+func (n *Node) nameChanged(r *names, key string, op jetstream.KeyValueOp, rev uint64, value []byte) {
+	r.mu.Lock()
+	c := r.claims[key]
+	ours := c != nil && (c.rev == 0 || rev <= c.rev ||
+		(op == jetstream.KeyValuePut && string(value) == n.id))
+	r.mu.Unlock()
+	if c != nil && !ours {
+		n.lose(r, c, fmt.Errorf("key %s at revision %d", op, rev))
 	}
 }
 
