@@ -3,8 +3,10 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
 	troupe "github.com/troupe-go/troupe/runtime"
@@ -178,4 +180,45 @@ func TestCastValueFailures(t *testing.T) {
 	if failed != n/10 || panicked != n/10 || stopped != 1 {
 		t.Fatalf("dead letters: got %d errors, %d panics, %d stopped; want %d, %d, 1", failed, panicked, stopped, n/10, n/10)
 	}
+}
+
+// holder is a value payload that holds a pointer.
+type holder struct {
+	N int
+	P *[1 << 10]byte
+}
+
+var hold = actor.NewMethod("hold", func(_ *ledger, _ *actor.Ctx, h holder) (struct{}, error) {
+	return struct{}{}, nil
+})
+
+// TestCastValueReleased: once handled, a value payload that holds a
+// pointer is no longer kept by the box that carried it (boxes are
+// recycled, and a payload left in one would pin what it points to until
+// the box is reused: forever, once traffic stops).
+func TestCastValueReleased(t *testing.T) {
+	rt := newRuntime(t)
+	ref, err := actor.Spawn(rt, &ledger{got: map[int][]amount{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	p := new([1 << 10]byte)
+	runtime.AddCleanup(p, func(ch chan struct{}) { close(ch) }, released)
+	if err := hold.Cast(ref, holder{N: 1, P: p}); err != nil {
+		t.Fatal(err)
+	}
+	p = nil
+	if _, err := ledgerLen.Call(context.Background(), ref, struct{}{}); err != nil { // after the cast's turn
+		t.Fatal(err)
+	}
+	for range 100 {
+		runtime.GC()
+		select {
+		case <-released:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatal("a handled payload's pointee was never collected: its box still holds it")
 }
