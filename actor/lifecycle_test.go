@@ -351,11 +351,15 @@ func TestSupervisionZeroValue(t *testing.T) {
 // actor still ends (Done closes, queued calls have their outcome, the
 // runtime shuts down), and the hook's exit is reported. On an idle actor
 // the hook runs on the goroutine that asks for the stop, which exits.
-type exiter struct{}
+type exiter struct{ gate chan struct{} }
 
 func (exiter) Stopping(*actor.Ctx) { runtime.Goexit() }
 
-var exiterGet = actor.NewMethod("get", func(exiter, *actor.Ctx, int) (int, error) { return 1, nil })
+// exiterGet holds the actor's turn until gate is closed.
+var exiterGet = actor.NewMethod("get", func(e exiter, _ *actor.Ctx, _ int) (int, error) {
+	<-e.gate
+	return 1, nil
+})
 
 func TestGoexitInStoppingHook(t *testing.T) {
 	for _, busy := range []bool{false, true} {
@@ -363,15 +367,19 @@ func TestGoexitInStoppingHook(t *testing.T) {
 			bubble(t, func(t *testing.T) {
 				rec := &recorder{}
 				rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
-				ref, _ := actor.Spawn(rt, exiter{})
+				gate := make(chan struct{})
+				ref, _ := actor.Spawn(rt, exiter{gate: gate})
 				var f *actor.Future[int]
 				if busy {
-					f = exiterGet.Ask(context.Background(), ref, 0) // the stop runs on the actor's turn
+					f = exiterGet.Ask(context.Background(), ref, 0)
+					synctest.Wait() // the actor is in its call: the stop queues, and runs on its turn
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				defer cancel()
 				stopped := make(chan error, 1)
 				go func() { stopped <- ref.Stop(ctx) }()
+				synctest.Wait()
+				close(gate)
 				<-ref.Done()
 				if busy {
 					if err := <-stopped; err != nil {
