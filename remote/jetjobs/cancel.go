@@ -13,7 +13,8 @@ import (
 // then, for a running job, a request to its node, which cancels the
 // handler's context (a node that does not answer is dead or cut off: the
 // job's message comes back after a lease and is dropped, as it has
-// ended). A queued job's message is dropped when it comes up. Errors:
+// ended; a live node that missed the request cancels the handler at its
+// next lease refresh, within a third of a lease). A queued job's message is dropped when it comes up. Errors:
 // jobs.ErrNotFound, jobs.ErrUnavailable, *VersionError.
 func (b *Backend) Cancel(ctx context.Context, id string) (bool, error) {
 	var was jobs.State

@@ -82,7 +82,9 @@
 // # Cancel and watchdogs
 //
 // Cancel changes the record first, then asks the running node
-// (p.cancel.<node>, core request) to cancel the handler's context. Max
+// (p.cancel.<node>, core request) to cancel the handler's context; a
+// node that missed the request finds the record ended at its next lease
+// refresh and cancels the handler then. Max
 // exec and read timeouts run on the node that runs the job, from the
 // start time in its record; if that node dies, the lease takes over.
 //

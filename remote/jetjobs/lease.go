@@ -10,7 +10,8 @@ import (
 
 // leaseKeeper refreshes a running job's lease (an in-progress ack of its
 // message) and rewrites its record (so that its age starts again) a third
-// of a lease apart, until stop. It runs on a timer: no goroutine of its
+// of a lease apart, until stop; a record that no longer says running here
+// cancels the job's handler. It runs on a timer: no goroutine of its
 // own waits between refreshes, and a job that ends within a third of a
 // lease — most — costs a timer set and stopped.
 type leaseKeeper struct {
@@ -50,10 +51,16 @@ func (k *leaseKeeper) refresh() {
 	began := time.Now()
 	_ = k.rj.delivery().InProgress()
 	sctx, cancel := context.WithTimeout(k.ctx, k.every)
-	_, _, _, _ = k.t.change(sctx, func(c *jobs.Record) bool {
+	_, _, ok, err := k.t.change(sctx, func(c *jobs.Record) bool {
 		return c.State == jobs.Running && c.Node == k.b.cfg.node // rewritten as it is: its age starts again
 	})
 	cancel()
+	if err == nil && !ok {
+		// Ended elsewhere (a cancel whose request did not reach this
+		// node: it raced the job's start, or timed out) or failed as
+		// lost: the handler must not run on, holding its slot.
+		k.rj.cancel(jobs.ErrCancelled)
+	}
 	k.mu.Lock()
 	if !k.stopped {
 		k.timer.Reset(max(0, k.every-time.Since(began)))
