@@ -14,7 +14,7 @@ import (
 // the backend's to the end notices, which carry the ended record, wakes
 // every waiter of a job; a waiter also reads the record again each second
 // without one (a notice lost with a node). Errors: those of Lookup,
-// ctx's. Cost: a round trip at the start — none for a job submitted
+// ctx's, ErrClosed (matching jobs.ErrClosed) once the backend is closed. Cost: a round trip at the start — none for a job submitted
 // through this backend (the subscription was listening before it was
 // queued, so its notice cannot have been missed).
 func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {

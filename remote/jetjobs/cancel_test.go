@@ -58,3 +58,22 @@ func TestCancelRequestLost(t *testing.T) {
 		t.Fatalf("the next job of the queue: %v", err)
 	}
 }
+
+// TestAwaitAfterClose: waiting for a job's result through a dispatcher
+// that has closed (the job runs on another node) fails with an error
+// matching jobs.ErrClosed, the dispatcher's sentinel (503 on its HTTP
+// face), not with one of the backend's own that nothing maps.
+func TestAwaitAfterClose(t *testing.T) {
+	s := startServer(t)
+	p := newProbe()
+	a := startNode(t, s.ClientURL(), "a", p, false)
+	startNode(t, s.ClientURL(), "b", p, true)
+	ctx := ctxTimeout(t, 20*time.Second)
+	j, err := a.d.Submit(ctx, "web", "hold", "outlives a")
+	must(t, err)
+	entered(t, p)
+	must(t, a.d.Close())
+	if _, err := j.Result(ctx, true); !errors.Is(err, jobs.ErrClosed) || !errors.Is(err, jetjobs.ErrClosed) {
+		t.Fatalf("Result after Close: got %v; want an error matching jobs.ErrClosed and jetjobs.ErrClosed", err)
+	}
+}

@@ -3,6 +3,8 @@ package jetjobs
 import (
 	"errors"
 	"fmt"
+
+	"github.com/troupe-go/troupe/jobs"
 )
 
 // Sentinel errors. The backend's other refusals are the jobs package's
@@ -16,7 +18,8 @@ var (
 	// subject). A runner dead-letters it and goes on.
 	ErrMalformed = errors.New("jetjobs: malformed job message")
 	// ErrClosed: the backend has been closed (its dispatcher stopped).
-	ErrClosed = errors.New("jetjobs: closed")
+	// It matches jobs.ErrClosed too.
+	ErrClosed = fmt.Errorf("jetjobs: closed: %w", jobs.ErrClosed)
 	// ErrNilConn: New was given no NATS connection.
 	ErrNilConn = errors.New("jetjobs: nil connection")
 	// ErrInvalidOption: an option out of range.

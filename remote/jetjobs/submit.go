@@ -18,7 +18,8 @@ import (
 // record, created false) and publishes its job message to its host's
 // queue. A failed publish deletes the record again, so that nothing is
 // left half-written. Errors: jobs.ErrUnknownHost, jobs.ErrUnknownProcedure
-// (no node registered it), jobs.ErrQueueFull, jobs.ErrUnavailable, ctx's.
+// (no node registered it), jobs.ErrQueueFull, jobs.ErrUnavailable,
+// ErrClosed (matching jobs.ErrClosed), ctx's.
 // A connection that is down refuses at once. Cost: two round trips (the record, the message); the first job of a
 // host, procedure or queue seen here costs two or three more.
 func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool, error) {
