@@ -14,8 +14,9 @@ import (
 // handler's context (a node that does not answer is dead or cut off: the
 // job's message comes back after a lease and is dropped, as it has
 // ended; a live node that missed the request cancels the handler at its
-// next lease refresh, within a third of a lease). A queued job's message is dropped when it comes up. Errors:
-// jobs.ErrNotFound, jobs.ErrUnavailable, *VersionError.
+// next lease refresh, within a third of a lease). A queued job's message
+// is dropped when it comes up. Errors: jobs.ErrNotFound,
+// jobs.ErrUnavailable, *VersionError, ErrMalformed.
 func (b *Backend) Cancel(ctx context.Context, id string) (bool, error) {
 	var was jobs.State
 	var node string

@@ -14,8 +14,9 @@ var (
 	// code does not know (written by a newer release). Lookup returns a
 	// *VersionError wrapping it; a runner dead-letters such a message.
 	ErrVersion = errors.New("jetjobs: unknown record version")
-	// ErrMalformed: a job message that does not decode (its data, its
-	// subject). A runner dead-letters it and goes on.
+	// ErrMalformed: a job message or a stored record that does not
+	// decode (its data, its subject). A runner dead-letters such a
+	// message and goes on; Lookup and Cancel return it for such a record.
 	ErrMalformed = errors.New("jetjobs: malformed job message")
 	// ErrClosed: the backend has been closed (its dispatcher stopped).
 	// It matches jobs.ErrClosed too.

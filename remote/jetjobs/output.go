@@ -20,7 +20,8 @@ import (
 const recheck = time.Second
 
 // Lookup returns job id's record. Errors: jobs.ErrNotFound (never
-// submitted, or past its retention), *VersionError, jobs.ErrUnavailable.
+// submitted, or past its retention), *VersionError, ErrMalformed,
+// jobs.ErrUnavailable.
 // One round trip.
 func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
 	r, _, err := b.get(ctx, id)
