@@ -18,7 +18,9 @@ import (
 // and a sender faster than the connection is slowed down, not dropped.
 // Publishing happens under the batch's lock, so casts from one binding
 // leave — and, over one connection to one subscription, arrive — in the
-// order they were made.
+// order they were made. A batch also stays within the server's maximum
+// payload (headers included), so that casts that each fit it are never
+// lost for having been batched together.
 const (
 	hdrBatch = "Troupe-Batch"
 	maxBatch = 64 << 10
@@ -26,13 +28,16 @@ const (
 
 // castBatch is a binding's casts not yet published.
 type castBatch struct {
-	n     *Node
-	subj  string
-	hdr   nats.Header // the binding's headers and codec; nil for plain JSON
-	mu    sync.Mutex  // guards what follows
-	buf   []byte      // frames
-	count int
-	ready bool // on the node's ready list
+	n    *Node
+	subj string
+	hdr  nats.Header // the binding's headers and codec; nil for plain JSON
+	// hdrRoom is the most bytes a batch's headers take on the wire (hdr
+	// and Troupe-Batch): nats.go counts them against the maximum payload.
+	hdrRoom int
+	mu      sync.Mutex // guards what follows
+	buf     []byte     // frames
+	count   int
+	ready   bool // on the node's ready list
 }
 
 // add queues one encoded cast. ErrClosed once the node's stop has begun.
@@ -44,6 +49,9 @@ func (cb *castBatch) add(data []byte) error {
 		return err
 	}
 	limit := min(maxBatch, n.cfg.maxMessage)
+	if mp := n.nc.MaxPayload(); mp > 0 {
+		limit = min(limit, int(mp)-cb.hdrRoom)
+	}
 	if len(data)+binary.MaxVarintLen64 > limit {
 		return fmt.Errorf("%w: cast of %d bytes over the limit of %d", ErrTooLarge, len(data), limit)
 	}
@@ -90,6 +98,19 @@ func (cb *castBatch) flushLocked() error {
 		cb.buf = nil
 	}
 	return cb.n.publishErr(err)
+}
+
+// batchHeaderRoom is the most bytes the headers of a batch with the
+// binding's headers h take on the wire, as nats.go counts them: its
+// header line, each value's line, Troupe-Batch's, and the blank line.
+func batchHeaderRoom(h nats.Header) int {
+	size := len("NATS/1.0\r\n") + len(hdrBatch) + len(": \r\n") + 20 + len("\r\n")
+	for k, vs := range h {
+		for _, v := range vs {
+			size += len(k) + len(v) + len(": \r\n")
+		}
+	}
+	return size
 }
 
 // readyBatch puts cb on the ready list and wakes the flusher.

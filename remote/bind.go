@@ -90,5 +90,6 @@ func Bind[S, Q, R any](n *Node, name string, m *actor.Method[S, Q, R], opts ...B
 	if b.cfg.header != nil || b.cfg.codec != JSON {
 		b.batch.hdr = b.header(context.Background()) // casts carry no caller chain
 	}
+	b.batch.hdrRoom = batchHeaderRoom(b.batch.hdr)
 	return b
 }

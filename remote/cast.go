@@ -12,10 +12,10 @@ import "fmt"
 // binding reach one node in the order they were made. Shutdown publishes
 // every queued cast before closing. Errors: ErrCodec, ErrTooLarge,
 // ErrClosed, and the binding's own. Does not block, but for a full batch
-// (64 KiB) that it publishes itself; safe for concurrent use. Cost: the
-// codec's work and a copy into the batch; end to end over loopback TCP,
-// about 2 µs per cast on 2 cores, mostly JSON decoding on the serving
-// node (BenchmarkRemoteCast).
+// (64 KiB, or less to fit the server's maximum payload) that it publishes
+// itself; safe for concurrent use. Cost: the codec's work and a copy into
+// the batch; end to end over loopback TCP, about 2 µs per cast on 2
+// cores, mostly JSON decoding on the serving node (BenchmarkRemoteCast).
 func (b *Binding[Q, R]) Cast(req Q) error {
 	if b == nil {
 		return ErrNilRef

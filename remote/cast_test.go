@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/remote"
+	"github.com/troupe-go/troupe/remote/embedded"
 )
 
 // Seq records the order casts arrive in.
@@ -137,5 +139,32 @@ func TestMalformedBatch(t *testing.T) {
 	bal, err := remote.Bind(cli, "acct", Balance).Call(ctxTimeout(t, 10*time.Second), struct{}{})
 	if err != nil || bal != 2 {
 		t.Fatalf("balance = %d, %v; want 2, nil", bal, err)
+	}
+}
+
+// TestCastBatchMaxPayload: casts that each fit the server's maximum
+// payload all arrive, however the binding batches them (batches of up to
+// 64 KiB over a server whose maximum is 4 KiB lost 48 casts of 50).
+func TestCastBatchMaxPayload(t *testing.T) {
+	s := startServer(t, embedded.WithMaxPayload(4096))
+	srv := startNode(t, s.ClientURL())
+	rf := newRefusals()
+	cli := startNode(t, s.ClientURL(), remote.WithRefusalHook(rf.hook))
+	_, a := export(t, srv, "acct")
+	b := remote.Bind(cli, "acct", Echo)
+	const total = 50
+	msg := strings.Repeat("x", 3000)
+	for i := range total {
+		if err := b.Cast(msg); err != nil {
+			t.Fatalf("Cast %d: %v", i, err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for a.hits.Load() < total && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := a.hits.Load(); got != total {
+		rf.mu.Lock()
+		t.Fatalf("received %d casts; want %d (refusals on the caster: %v)", got, total, rf.got)
 	}
 }
