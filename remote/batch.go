@@ -56,12 +56,18 @@ func (cb *castBatch) add(data []byte) error {
 		return fmt.Errorf("%w: cast of %d bytes over the limit of %d", ErrTooLarge, len(data), limit)
 	}
 	cb.mu.Lock()
-	defer cb.mu.Unlock()
 	if cb.count > 0 && len(cb.buf)+len(data)+binary.MaxVarintLen64 > limit {
+		count := cb.count
 		if err := cb.flushLocked(); err != nil {
+			cb.mu.Unlock()
+			// The batch's casts were accepted by earlier Casts: they are
+			// lost, and reported as the flusher reports its losses; this
+			// one was not queued, and its caller is told.
+			n.refuse(Refusal{Reason: ReasonCastFailed, Method: cb.subj, Err: fmt.Errorf("%d casts lost: %w", count, err)})
 			return err
 		}
 	}
+	defer cb.mu.Unlock()
 	cb.buf = binary.AppendUvarint(cb.buf, uint64(len(data)))
 	cb.buf = append(cb.buf, data...)
 	cb.count++

@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +167,51 @@ func TestCastBatchMaxPayload(t *testing.T) {
 	if got := a.hits.Load(); got != total {
 		rf.mu.Lock()
 		t.Fatalf("received %d casts; want %d (refusals on the caster: %v)", got, total, rf.got)
+	}
+}
+
+// TestCastLostReported: a cast Cast accepted but the connection then
+// refused is reported to the refusal hook, whichever goroutine published
+// its batch (the flusher, or a later Cast that found the batch full).
+func TestCastLostReported(t *testing.T) {
+	s := startServer(t)
+	rf := newRefusals()
+	cli := startNode(t, s.ClientURL(), remote.WithRefusalHook(rf.hook), remote.WithCallTimeout(time.Second),
+		remote.WithNATSOptions(nats.ReconnectBufSize(-1))) // publishing while disconnected fails at once
+	b := remote.Bind(cli, "acct", Echo)
+	s.Shutdown()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cli.Conn().IsReconnecting() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !cli.Conn().IsReconnecting() {
+		t.Fatal("the connection did not notice its server's end")
+	}
+	msg := strings.Repeat("x", 2000)
+	accepted := 0
+	for range 200 {
+		if b.Cast(msg) == nil {
+			accepted++
+		}
+	}
+	lost := func() int {
+		rf.mu.Lock()
+		defer rf.mu.Unlock()
+		sum := 0
+		for _, r := range rf.got {
+			var k int
+			if r.Reason == remote.ReasonCastFailed {
+				if _, err := fmt.Sscanf(r.Err.Error(), "%d casts lost", &k); err == nil {
+					sum += k
+				}
+			}
+		}
+		return sum
+	}
+	for lost() < accepted && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := lost(); got != accepted {
+		t.Fatalf("%d casts reported lost; want the %d that Cast accepted", got, accepted)
 	}
 }
