@@ -259,7 +259,9 @@ func LookupOrSpawn[S any](ctx context.Context, n *Node, name string, factory fun
 	return "", false, fmt.Errorf("%w: name %q changes owner too fast", ErrNameTaken, name)
 }
 
-// release deletes c's key if it is still ours, once.
+// release deletes c's key if it is still ours, once. It waits for the
+// server's answer up to the call timeout, unless the node's stop is forced
+// (Close): then the name is left to its lease.
 func (n *Node) release(r *names, c *claim) {
 	r.mu.Lock()
 	if r.claims[c.name] != c {
@@ -272,7 +274,9 @@ func (n *Node) release(r *names, c *claim) {
 	if rev == 0 { // never created: nothing of ours to delete
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.callTimeout)
+	// Bounded by the node's forced stop too: Close does not wait a call
+	// timeout per claim for a server that is gone (the lease frees it).
+	ctx, cancel := context.WithTimeout(n.forced, n.cfg.callTimeout)
 	defer cancel()
 	_ = r.kv.Delete(ctx, c.name, jetstream.LastRevision(rev))
 }

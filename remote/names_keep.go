@@ -29,7 +29,7 @@ func (n *Node) keep(r *names) {
 		}
 		r.mu.Unlock()
 		for _, c := range cs {
-			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.lease/3)
+			ctx, cancel := context.WithTimeout(n.forced, n.cfg.lease/3) // Close does not wait for it
 			r.mu.Lock()
 			rev := c.rev
 			r.mu.Unlock()

@@ -223,3 +223,25 @@ func TestClaimSameNodeRace(t *testing.T) {
 		t.Fatalf("Call = %d, %v; want 2, nil", got, err)
 	}
 }
+
+// TestCloseClaimsServerGone: Close is immediate even with claims to
+// release and its server gone: it does not wait a call timeout per claim
+// for deletes nobody can answer (the lease frees the names).
+func TestCloseClaimsServerGone(t *testing.T) {
+	s := startServer(t)
+	n := startNode(t, s.ClientURL(), remote.WithCallTimeout(time.Minute))
+	ctx := ctxTimeout(t, 20*time.Second)
+	for _, name := range []string{"c1", "c2"} {
+		if err := remote.Claim(ctx, n, name, spawn(t, n), remote.Serve(Deposit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Shutdown()
+	closed := make(chan error, 1)
+	go func() { closed <- n.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(40 * time.Second): // a call timeout is 60 s
+		t.Fatal("Close still waits 40 s after its server went away")
+	}
+}
