@@ -161,8 +161,18 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 		return fmt.Errorf("remote: claim %q: %w", name, err)
 	}
 	r.mu.Lock()
-	c.rev = rev
+	live := r.claims[name] == c
+	if live {
+		c.rev = rev
+	}
 	r.mu.Unlock()
+	if !live {
+		// Released while its Create was on the way — by the node's stop,
+		// which found it at revision 0, with nothing to delete yet: the
+		// key it made is deleted here.
+		n.deleteClaim(r, name, rev)
+		return ErrClosed
+	}
 	ex, err := exportRef(n, name, ref, methods, func() { n.release(r, c) })
 	if err != nil {
 		n.release(r, c)
@@ -274,9 +284,14 @@ func (n *Node) release(r *names, c *claim) {
 	if rev == 0 { // never created: nothing of ours to delete
 		return
 	}
+	n.deleteClaim(r, c.name, rev)
+}
+
+// deleteClaim deletes name's key if it is still at revision rev (ours).
+func (n *Node) deleteClaim(r *names, name string, rev uint64) {
 	// Bounded by the node's forced stop too: Close does not wait a call
 	// timeout per claim for a server that is gone (the lease frees it).
 	ctx, cancel := context.WithTimeout(n.forced, n.cfg.callTimeout)
 	defer cancel()
-	_ = r.kv.Delete(ctx, c.name, jetstream.LastRevision(rev))
+	_ = r.kv.Delete(ctx, name, jetstream.LastRevision(rev))
 }
