@@ -38,9 +38,10 @@ func (n *Node) Shutdown(ctx context.Context) error {
 
 // Close stops the node now and waits: the calls it serves are cancelled
 // (their handlers' Context ends; their callers get ErrClosed), its
-// bindings' calls fail with ErrClosed, its claimed names are left to
-// their lease (no release is waited for), its connection closes and its
-// own server shuts down. It returns once no goroutine of the node is left but
+// bindings' calls fail with ErrClosed, its claimed names are released
+// (waiting a second at most for them all: names the server does not free
+// by then are left to their lease), its connection closes and its own
+// server shuts down. It returns once no goroutine of the node is left but
 // the runtime's. Idempotent; returns what the stop sequence returned.
 func (n *Node) Close() error {
 	if n == nil {

@@ -170,12 +170,14 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 		// Released while its Create was on the way — by the node's stop,
 		// which found it at revision 0, with nothing to delete yet: the
 		// key it made is deleted here.
-		n.deleteClaim(r, name, rev)
+		dctx, cancel := n.releaseCtx()
+		n.deleteClaim(dctx, r, name, rev)
+		cancel()
 		return ErrClosed
 	}
-	ex, err := exportRef(n, name, ref, methods, func() { n.release(r, c) })
+	ex, err := exportRef(n, name, ref, methods, func() { n.releaseOne(r, c) })
 	if err != nil {
-		n.release(r, c)
+		n.releaseOne(r, c)
 		return err
 	}
 	r.mu.Lock()
@@ -269,10 +271,9 @@ func LookupOrSpawn[S any](ctx context.Context, n *Node, name string, factory fun
 	return "", false, fmt.Errorf("%w: name %q changes owner too fast", ErrNameTaken, name)
 }
 
-// release deletes c's key if it is still ours, once. It waits for the
-// server's answer up to the call timeout, unless the node's stop is forced
-// (Close): then the name is left to its lease.
-func (n *Node) release(r *names, c *claim) {
+// release deletes c's key if it is still ours, once, waiting for the
+// server's answer until ctx ends.
+func (n *Node) release(ctx context.Context, r *names, c *claim) {
 	r.mu.Lock()
 	if r.claims[c.name] != c {
 		r.mu.Unlock()
@@ -284,14 +285,32 @@ func (n *Node) release(r *names, c *claim) {
 	if rev == 0 { // never created: nothing of ours to delete
 		return
 	}
-	n.deleteClaim(r, c.name, rev)
+	n.deleteClaim(ctx, r, c.name, rev)
+}
+
+// releaseOne is release with a ctx of its own (see releaseCtx).
+func (n *Node) releaseOne(r *names, c *claim) {
+	ctx, cancel := n.releaseCtx()
+	defer cancel()
+	n.release(ctx, r, c)
+}
+
+// releaseBudget is how long, in all, a forced stop (Close) waits for its
+// claimed names' releases.
+const releaseBudget = time.Second
+
+// releaseCtx bounds releases: the call timeout while the node runs or
+// stops gracefully; once its stop is forced (Close), releaseBudget. A live
+// server then still frees the names at once (a round trip each), and one
+// that is gone holds Close up only that long (the lease frees them).
+func (n *Node) releaseCtx() (context.Context, context.CancelFunc) {
+	if n.forced.Err() != nil {
+		return context.WithTimeout(context.Background(), releaseBudget)
+	}
+	return context.WithTimeout(n.forced, n.cfg.callTimeout)
 }
 
 // deleteClaim deletes name's key if it is still at revision rev (ours).
-func (n *Node) deleteClaim(r *names, name string, rev uint64) {
-	// Bounded by the node's forced stop too: Close does not wait a call
-	// timeout per claim for a server that is gone (the lease frees it).
-	ctx, cancel := context.WithTimeout(n.forced, n.cfg.callTimeout)
-	defer cancel()
+func (n *Node) deleteClaim(ctx context.Context, r *names, name string, rev uint64) {
 	_ = r.kv.Delete(ctx, name, jetstream.LastRevision(rev))
 }

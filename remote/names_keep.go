@@ -120,7 +120,9 @@ func (n *Node) stopNames() {
 		cs = append(cs, c)
 	}
 	r.mu.Unlock()
+	ctx, cancel := n.releaseCtx() // one budget for them all
+	defer cancel()
 	for _, c := range cs {
-		n.release(r, c)
+		n.release(ctx, r, c)
 	}
 }

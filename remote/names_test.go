@@ -276,3 +276,21 @@ func TestShutdownRacingClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseReleasesNames: Close frees its claimed names on a live server
+// at once: another node claims one without waiting for its lease.
+func TestCloseReleasesNames(t *testing.T) {
+	s := startServer(t)
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(time.Hour))
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"), remote.WithLease(time.Hour))
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := remote.Claim(ctx, n1, "free-on-close", spawn(t, n1), remote.Serve(Deposit)); err != nil {
+		t.Fatal(err)
+	}
+	if err := n1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Claim(ctx, n2, "free-on-close", spawn(t, n2), remote.Serve(Deposit)); err != nil {
+		t.Fatalf("Claim after the owner's Close: %v; want the name free", err)
+	}
+}
