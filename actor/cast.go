@@ -21,8 +21,7 @@ import (
 // allocated together. The method has a current slab; a sender takes the
 // next unused castMsg of it with one atomic add on a counter that only
 // senders write. The actor's turn, once the handler has returned, clears
-// the payload (only if its type holds pointers, see slab.scrub) and
-// counts the castMsg freed on its slab (one atomic add on
+// the payload and counts the castMsg freed on its slab (one atomic add on
 // a counter that only turns write, on its own cache line); the turn that
 // frees a slab's last castMsg resets it and puts it on the method's free
 // list (a sync.Pool: the collector trims it when traffic stops), where
@@ -59,14 +58,7 @@ type slab[S, Q, R any] struct {
 	next  atomic.Int32
 	_     [60]byte
 	freed atomic.Int32
-	// scrub: Q holds pointers, so free clears a payload for the
-	// collector; a pointer-free payload is left for the next sender to
-	// overwrite: one write fewer to a line that sender then takes from
-	// the actor's core (measured, five alternated rounds, medians, ns/msg:
-	// oneway 1→1 of values 63.6 → 61.5, 64→1 169 → 161, fan-out 158 →
-	// 151, 8→1 unchanged). Set when made.
-	scrub bool
-	_     [59]byte
+	_     [60]byte
 	msgs  [slabSize]castMsg[S, Q, R]
 }
 
@@ -131,7 +123,6 @@ func (m *Method[S, Q, R]) box(req Q) *castMsg[S, Q, R] {
 
 func (m *Method[S, Q, R]) newSlab() *slab[S, Q, R] {
 	s := new(slab[S, Q, R])
-	s.scrub = hasPointers(reflect.TypeFor[Q]())
 	for i := range s.msgs {
 		s.msgs[i].m, s.msgs[i].s = m, s
 	}
@@ -141,11 +132,9 @@ func (m *Method[S, Q, R]) newSlab() *slab[S, Q, R] {
 // free clears b's payload and counts b freed; the last of its slab's
 // round starts the next round and gives the slab back.
 func (b *castMsg[S, Q, R]) free() {
+	var zero Q
+	b.req = zero
 	s := b.s
-	if s.scrub {
-		var zero Q
-		b.req = zero
-	}
 	if s.freed.Add(1) == slabSize {
 		s.freed.Store(0) // before next: frees of the next round count
 		s.next.Store(0)
@@ -167,25 +156,4 @@ func (b *castMsg[S, Q, R]) run(x *Ctx, _ any) {
 func (b *castMsg[S, Q, R]) fail(to *cell, _ any, err error, why uint8) {
 	to.deadLetter(why, b.m.label, err, b.req)
 	b.free()
-}
-
-// hasPointers reports whether a value of t holds a pointer the garbage
-// collector follows. O(fields of t), once per slab.
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
-		return false
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-		return false
-	}
-	return true
 }

@@ -1,7 +1,6 @@
 package actor
 
 import (
-	"reflect"
 	"testing"
 	"unsafe"
 )
@@ -77,36 +76,6 @@ func TestPointerShaped(t *testing.T) {
 	} {
 		if c.got != c.want {
 			t.Errorf("%s fits in an interface: got %v; want %v", c.name, c.got, c.want)
-		}
-	}
-}
-
-func TestHasPointers(t *testing.T) {
-	type flat struct {
-		A, B int
-		C    [4]float64
-		D    struct{ E uint8 }
-	}
-	type nested struct {
-		A int
-		B struct{ S []byte }
-	}
-	for _, c := range []struct {
-		name string
-		t    reflect.Type
-		want bool
-	}{
-		{"int", reflect.TypeFor[int](), false},
-		{"struct of numbers", reflect.TypeFor[flat](), false},
-		{"empty array of pointers", reflect.TypeFor[[0]*int](), false},
-		{"array of pointers", reflect.TypeFor[[2]*int](), true},
-		{"string", reflect.TypeFor[string](), true},
-		{"nested slice", reflect.TypeFor[nested](), true},
-		{"interface", reflect.TypeFor[any](), true},
-		{"func", reflect.TypeFor[func()](), true},
-	} {
-		if got := hasPointers(c.t); got != c.want {
-			t.Errorf("%s: hasPointers = %v; want %v", c.name, got, c.want)
 		}
 	}
 }
