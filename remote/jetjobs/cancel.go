@@ -15,8 +15,16 @@ import (
 // job's message comes back after a lease and is dropped, as it has
 // ended; a live node that missed the request cancels the handler at its
 // next lease refresh, within a third of a lease). A queued job's message
-// is dropped when it comes up. Errors: jobs.ErrNotFound,
-// jobs.ErrUnavailable, *VersionError, ErrMalformed.
+// is dropped when it comes up.
+//
+// A follower of the job sees every item its runner stored, then the end.
+// A queued job's output is ended here; a running job's only by its
+// runner, after its last item (the items it sent before it saw the
+// cancel may be stored after Cancel returns), once the handler has
+// returned. If that node is dead, or its handler overruns the cancel,
+// followers end by the cancelled record after two idle rechecks of a
+// second. Errors: jobs.ErrNotFound, jobs.ErrUnavailable, *VersionError,
+// ErrMalformed.
 func (b *Backend) Cancel(ctx context.Context, id string) (bool, error) {
 	var was jobs.State
 	var node string
@@ -31,11 +39,15 @@ func (b *Backend) Cancel(ctx context.Context, id string) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	if was == jobs.Running && node != "" {
-		rctx, cancel := context.WithTimeout(ctx, time.Second)
-		_, _ = b.nc.RequestWithContext(rctx, b.cancelSubject(node), []byte(id))
-		cancel()
+	if was != jobs.Running || node == "" { // no runner: the output ends here
+		b.announceEnd(r, data)
+		return true, nil
 	}
-	b.announceEnd(r, data)
+	// The runner ends the output, after its items in flight: a marker
+	// written here could land before them.
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	_, _ = b.nc.RequestWithContext(rctx, b.cancelSubject(node), []byte(id))
+	cancel()
+	b.notifyEnd(r.ID, data)
 	return true, nil
 }

@@ -68,8 +68,13 @@
 //
 // The running node publishes each output item to p.out.<id> with its
 // number and a message id (asynchronously; items whose ack fails or does
-// not come are sent again, in order, before the end is written), then the
-// end marker. Follow reads it with an ordered consumer from the first
+// not come are sent again, in order, before the end is written), then,
+// once the handler has returned, the end marker. Only the runner writes
+// a running job's marker, after its last item is stored, also when
+// another node ended the job (a cancel): readers stop at the marker, and
+// one written while items are in flight would hide them. A job with no
+// runner gets its marker from whoever ends it: a cancel of a queued job,
+// the node that fails a job as lost. Follow reads it with an ordered consumer from the first
 // item: the dispatcher mirrors it into a local actor stream, so Since,
 // Recent, Collected and read timeouts behave as in memory, and several
 // readers on one node cost one consumer. An ordered consumer whose server
@@ -84,7 +89,11 @@
 // Cancel changes the record first, then asks the running node
 // (p.cancel.<node>, core request) to cancel the handler's context; a
 // node that missed the request finds the record ended at its next lease
-// refresh and cancels the handler then. Max
+// refresh and cancels the handler then. A follower of a cancelled job
+// sees every item its handler sent before it saw the cancel, then the
+// end, written by the runner once the handler has returned; if the
+// runner is dead or its handler overruns the cancel, the follower ends
+// by the record instead, after two idle seconds (see Output). Max
 // exec and read timeouts run on the node that runs the job, from the
 // start time in its record; if that node dies, the lease takes over.
 //

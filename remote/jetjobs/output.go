@@ -33,8 +33,10 @@ func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
 // marker (nil), yield's false (nil) or ctx's end. The ordered consumer
 // resumes after its server restarts from the last sequence it delivered:
 // no item is lost or repeated. If the end marker never comes (the node
-// that ended the job died in between), the job's ended record ends the
-// output after two idle rechecks. Errors: jobs.ErrNotFound (no record
+// that ended the job died in between; a cancelled job's runner died or
+// its handler overran the cancel: only the runner ends a running job's
+// output), the job's ended record ends the output after two idle
+// rechecks. Errors: jobs.ErrNotFound (no record
 // any more), jobs.ErrUnavailable, ctx's.
 func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) error {
 	subj := b.outSubject(id)

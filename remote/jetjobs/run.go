@@ -178,9 +178,12 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 	}()
 	keep := b.keepLease(jctx, rj, t)
 	pub := b.newPublisher(r.ID)
+	var end jobs.State // the job's end as stored; set before endedc closes
+	endedc := make(chan struct{})
 	ended := func(r jobs.Record) {
-		pub.flush() // the items before the end marker
-		b.finish(t, r)
+		pub.flush() // the items so far, stored before the record says ended
+		end = b.finish(t, r)
+		close(endedc)
 	}
 	err := b.x.Run(jctx, r, pub.emit, ended)
 	switch {
@@ -202,6 +205,12 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 		r.State, r.Ended, r.Error = jobs.Failed, time.Now(), jobs.Remote(err)
 		ended(r)
 	}
+	// The end marker, once the handler has returned: no item can follow
+	// it. Ended may still run on a watchdog's goroutine; an item sent as
+	// the job was cancelled may have come after its flush.
+	<-endedc
+	pub.flush()
+	b.endOutput(r.ID, end)
 	cancel(nil)
 	keep.stop()
 	_ = rj.delivery().Ack()
@@ -236,8 +245,9 @@ func (b *Backend) runningJob(id string) *runningJob {
 
 // finish stores the end of a job run here — unless it has ended already
 // (a cancel from another node came first: the first end stands) — and
-// announces it.
-func (b *Backend) finish(t *tracked, r jobs.Record) {
+// announces it. It returns the end stored (r's if the store is away).
+// The end marker is run's, after the handler has returned.
+func (b *Backend) finish(t *tracked, r jobs.Record) jobs.State {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	r.Node = b.cfg.node
@@ -248,24 +258,44 @@ func (b *Backend) finish(t *tracked, r jobs.Record) {
 		c.State, c.Ended, c.Value, c.Error, c.Node = r.State, r.Ended, r.Value, r.Error, r.Node
 		return true
 	})
-	if err == nil && ok {
-		b.announceEnd(next, data)
+	switch {
+	case err != nil:
+		return r.State
+	case ok:
+		b.notifyEnd(next.ID, data)
 	}
+	return next.State
 }
 
-// announceEnd ends the job's output (its end marker, after its items) and
-// wakes those who await it. Called by whoever wrote its end, with the
-// envelope it wrote (the notice carries it).
+// announceEnd ends the output of a job that no runner will end (a queued
+// job cancelled, a running one failed as lost) and wakes those who await
+// it. Called by whoever wrote its end, with the envelope it wrote.
 func (b *Backend) announceEnd(r jobs.Record, data []byte) {
-	m := &nats.Msg{Subject: b.outSubject(r.ID), Header: nats.Header{hdrEnd: {string(r.State)},
-		jetstream.MsgIDHeader: {r.ID + "/end"}}}
+	b.endOutput(r.ID, r.State)
+	b.notifyEnd(r.ID, data)
+}
+
+// endOutput writes job id's end marker, naming its end. Only one writer
+// per job: its runner, after its last item is stored (run); or, for a
+// job that has none, whoever ended it (announceEnd). A marker written
+// while a runner still sends would hide its last items from followers,
+// who stop at the marker.
+func (b *Backend) endOutput(id string, end jobs.State) {
+	m := &nats.Msg{Subject: b.outSubject(id), Header: nats.Header{hdrEnd: {string(end)},
+		jetstream.MsgIDHeader: {id + "/end"}}}
 	// Published without a reply subject: the output stream stores it
 	// (once: its message id) and sends no ack, which nobody read — the
-	// marker is not awaited (its items were, by the flush before the
-	// end). One that is lost (its stream away, or without a leader) is
-	// made up for by Output, which ends the idle output of an ended job.
+	// marker is not awaited (its items were, by the flush before it).
+	// One that is lost (its stream away, or without a leader) or never
+	// written (its runner died) is made up for by Output, which ends the
+	// idle output of an ended job.
 	_ = b.nc.PublishMsg(m)
-	_ = b.nc.Publish(b.endSubject(r.ID), data)
+}
+
+// notifyEnd wakes those who await job id, with the envelope of its end
+// as stored.
+func (b *Backend) notifyEnd(id string, data []byte) {
+	_ = b.nc.Publish(b.endSubject(id), data)
 }
 
 // deadLetter moves a job message that cannot run to the dead-letter
