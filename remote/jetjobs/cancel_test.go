@@ -17,20 +17,7 @@ import (
 // start, or timed out) is still cancelled on its node, by its next lease
 // refresh: its handler does not run on, holding its queue's slot.
 func TestCancelRequestLost(t *testing.T) {
-	const lease = 300 * time.Millisecond
-	s := startServer(t)
-	p := newProbe()
-	opts := []jetjobs.Option{jetjobs.WithLease(lease)}
-	a := startNode(t, s.ClientURL(), "a", p, false, opts...)
-	startNode(t, s.ClientURL(), "b", p, true, opts...)
-	ctx := ctxTimeout(t, 30*time.Second)
-	j, err := a.d.Submit(ctx, "web", "hold", "lost-cancel", jobs.Queue("one", 1))
-	must(t, err)
-	entered(t, p)
-	js, err := jetstream.New(a.nc)
-	must(t, err)
-	kv, err := js.KeyValue(ctx, "jobs_jobs")
-	must(t, err)
+	a, j, p, _, kv, ctx := holding(t, "lost-cancel", jobs.Queue("one", 1))
 	// What Cancel writes, without its request to the node.
 	for {
 		e, err := kv.Get(ctx, tok(j.ID()))

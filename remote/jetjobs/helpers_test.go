@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/jobs"
@@ -224,4 +225,30 @@ func entered(t testing.TB, p *probe) string {
 		t.Fatal("no hold handler ran")
 		return ""
 	}
+}
+
+// holdLease is the short lease of the tests that watch a running job's
+// lease: its record is rewritten every 100 ms.
+const holdLease = 300 * time.Millisecond
+
+// holding starts node a (which submits) and node b (which hosts "web"),
+// both with holdLease, submits a "hold" job of arg on a with opts, and
+// returns once its handler runs on b: a, the job, the probe, a JetStream
+// handle on a's connection, the jobs' record bucket and the test's ctx.
+func holding(t *testing.T, arg string, opts ...jobs.SubmitOption) (*node, *jobs.Job, *probe, jetstream.JetStream, jetstream.KeyValue, context.Context) {
+	t.Helper()
+	s := startServer(t)
+	p := newProbe()
+	lease := []jetjobs.Option{jetjobs.WithLease(holdLease)}
+	a := startNode(t, s.ClientURL(), "a", p, false, lease...)
+	startNode(t, s.ClientURL(), "b", p, true, lease...)
+	ctx := ctxTimeout(t, 30*time.Second)
+	j, err := a.d.Submit(ctx, "web", "hold", arg, opts...)
+	must(t, err)
+	entered(t, p)
+	js, err := jetstream.New(a.nc)
+	must(t, err)
+	kv, err := js.KeyValue(ctx, "jobs_jobs")
+	must(t, err)
+	return a, j, p, js, kv, ctx
 }

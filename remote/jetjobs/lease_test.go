@@ -3,32 +3,15 @@ package jetjobs_test
 import (
 	"errors"
 	"testing"
-	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/troupe-go/troupe/jobs"
-	"github.com/troupe-go/troupe/remote/jetjobs"
 )
 
 // TestLeaseKept: a job running for several leases keeps its lease — its
 // message is never redelivered, its record is rewritten a third of a
 // lease apart — and stays running, run once, until it is cancelled.
 func TestLeaseKept(t *testing.T) {
-	const lease = 300 * time.Millisecond
-	s := startServer(t)
-	p := newProbe()
-	opts := []jetjobs.Option{jetjobs.WithLease(lease)}
-	a := startNode(t, s.ClientURL(), "a", p, false, opts...)
-	startNode(t, s.ClientURL(), "b", p, true, opts...)
-	ctx := ctxTimeout(t, 30*time.Second)
-	j, err := a.d.Submit(ctx, "web", "hold", "long")
-	must(t, err)
-	entered(t, p)
-	js, err := jetstream.New(a.nc)
-	must(t, err)
-	kv, err := js.KeyValue(ctx, "jobs_jobs")
-	must(t, err)
+	_, j, p, js, kv, ctx := holding(t, "long")
 	revision := func() uint64 {
 		e, err := kv.Get(ctx, tok(j.ID()))
 		if err != nil {
