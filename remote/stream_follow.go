@@ -183,8 +183,10 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 			f.rctx, f.rcancel = context.WithTimeout(f.ctx, 3*hb)
 		}
 		m, err := f.sub.NextMsgWithContext(f.rctx)
-		if err != nil && errors.Is(err, context.DeadlineExceeded) && f.ctx.Err() == nil && time.Since(f.lastMsg) < 3*hb {
-			// The silence bound was set long ago, and we have heard since.
+		if err != nil && errors.Is(err, context.DeadlineExceeded) && f.ctx.Err() == nil && (time.Since(f.lastMsg) < 3*hb || f.pending()) {
+			// The silence bound was set long ago, and we have heard since
+			// (or frames wait: the bound passed while our owner paused,
+			// and NextMsgWithContext checks the bound before them).
 			f.rcancel()
 			f.rctx = nil
 			continue
@@ -259,6 +261,12 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 			return zero, nil, false
 		}
 	}
+}
+
+// pending reports whether frames wait in the subscription.
+func (f *Follow[E]) pending() bool {
+	msgs, _, err := f.sub.Pending()
+	return err == nil && msgs > 0
 }
 
 // ack tells the serving node the next frame we expect.
