@@ -55,14 +55,17 @@
 // journal, the handler's error or panic as the last pair. Frames are
 // numbered and acknowledged: the serving node keeps a window of 256
 // unacknowledged frames (a slow reader slows it down instead of losing
-// items) and resends what a reader reports missing or leaves
-// unacknowledged for a heartbeat, so a stream survives a NATS reconnect
-// whole, in order, each item once. A reader silent for three heartbeats
-// (WithHeartbeat) is dropped; a stream silent that long fails with
-// ErrStreamLost; a serving node that closes ends its streams with
-// ErrClosed. A reader's [Follow.Ref] names its stream: StreamBinding.Follow
-// attaches another reader to it from any node — to resume where a reader
-// stopped, with Since(last seq + 1) — as actor.Stream.Follow does locally.
+// items) and resends what a reader reports missing — heartbeats carry
+// the next frame number, so a lost tail is reported too —, so a stream
+// survives a NATS reconnect whole, in order, each item once. A reader
+// that acknowledges nothing is sent heartbeats, not its window again: a
+// paused reader costs a frame per heartbeat and resumes where it
+// stopped. A reader silent for three heartbeats (WithHeartbeat) is
+// dropped; a stream silent that long fails with ErrStreamLost; a serving
+// node that closes ends its streams with ErrClosed. A reader's
+// [Follow.Ref] names its stream: StreamBinding.Follow attaches another
+// reader to it from any node — to resume where a reader stopped, with
+// Since(last seq + 1) — as actor.Stream.Follow does locally.
 //
 // # Deadlines
 //

@@ -137,7 +137,7 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 	}
 	st := &streamServer{n: n, to: reply, r: r, label: ep.label, hb: n.cfg.heartbeat, done: make(chan struct{})}
 	st.cond = sync.NewCond(&st.mu)
-	st.lastHeard, st.lastProgress = time.Now(), time.Now()
+	st.lastHeard = time.Now()
 	n.streamsMu.Lock()
 	n.streamSeq++
 	st.key = "s" + strconv.FormatUint(n.streamSeq, 10)

@@ -18,17 +18,16 @@ type streamServer struct {
 	label string
 	hb    time.Duration
 
-	mu           sync.Mutex // guards what follows
-	cond         *sync.Cond // window room, or closed
-	base         uint64     // frame number of unacked[0]
-	unacked      [][]byte
-	next         uint64    // the next frame's number
-	lastHeard    time.Time // the reader's last control message
-	lastSend     time.Time
-	lastProgress time.Time // the window last moved (or was resent)
-	ended        bool      // the end frame is queued
-	closed       bool
-	done         chan struct{} // closed with closed
+	mu        sync.Mutex // guards what follows
+	cond      *sync.Cond // window room, or closed
+	base      uint64     // frame number of unacked[0]
+	unacked   [][]byte
+	next      uint64    // the next frame's number
+	lastHeard time.Time // the reader's last control message
+	lastSend  time.Time
+	ended     bool // the end frame is queued
+	closed    bool
+	done      chan struct{} // closed with closed
 }
 
 // sendLocked numbers, keeps and publishes a frame. st.mu is held: frames
@@ -100,7 +99,6 @@ func (st *streamServer) control(data []byte) {
 	if no > st.base && no <= st.next {
 		st.unacked = st.unacked[no-st.base:]
 		st.base = no
-		st.lastProgress = st.lastHeard
 		st.cond.Broadcast()
 	}
 	if data[0] == ctrlGap && no == st.base {
@@ -112,12 +110,18 @@ func (st *streamServer) resendLocked() {
 	for _, b := range st.unacked {
 		_ = st.n.nc.Publish(st.to, b)
 	}
-	st.lastProgress, st.lastSend = time.Now(), time.Now()
+	st.lastSend = time.Now()
 }
 
-// keep resends what the reader has not acknowledged for a heartbeat,
-// sends heartbeats, and ends the stream once its end is acknowledged, its
-// reader has been silent for three heartbeats, or ctx ends.
+// keep sends a heartbeat when nothing was sent for one, and ends the
+// stream once its end is acknowledged, its reader has been silent for
+// three heartbeats, or ctx ends. It resends no window: one unacknowledged
+// for a heartbeat is most often a paused reader's, its frames queued in
+// its subscription, which a window per heartbeat would flood past its
+// pending limit. The heartbeat carries the next frame number, so a reader
+// that did lose frames answers it with a gap, and control resends. Only
+// frame 0 goes again with the heartbeat while unacknowledged: a reader
+// without it does not know where to report a gap.
 func (st *streamServer) keep(ctx context.Context) {
 	t := time.NewTicker(st.hb / 4)
 	defer t.Stop()
@@ -142,9 +146,10 @@ func (st *streamServer) keep(ctx context.Context) {
 		case st.ended && len(st.unacked) == 0:
 			st.mu.Unlock()
 			return
-		case len(st.unacked) > 0 && now.Sub(st.lastProgress) > st.hb:
-			st.resendLocked()
 		case now.Sub(st.lastSend) > st.hb:
+			if st.base == 0 && len(st.unacked) > 0 {
+				_ = st.n.nc.Publish(st.to, st.unacked[0])
+			}
 			_ = st.n.nc.Publish(st.to, binary.AppendUvarint([]byte{frameBeat}, st.next))
 			st.lastSend = now
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,6 +275,77 @@ func TestStreamReconnect(t *testing.T) {
 		if next == total {
 			break
 		}
+	}
+}
+
+// TestStreamPausedReader: a reader that stops reading for ten heartbeats
+// is not flooded: the serving node sends its window once and then only
+// heartbeats (no resend while the reader reports nothing missing), so
+// the reader's subscription drops nothing (no ReasonDropped), and every
+// item still arrives, in order, once. The serving node used to resend the
+// whole window at every heartbeat without progress, which overflowed the
+// reader's pending limit (4 windows) within four heartbeats: All ended
+// with "slow consumer, messages dropped". And a reader resumed after
+// three heartbeats got ErrStreamLost, its frames waiting unread.
+func TestStreamPausedReader(t *testing.T) {
+	s := startServer(t)
+	const hb = 50 * time.Millisecond
+	rs := newRefusals()
+	srv := startNode(t, s.ClientURL(), remote.WithHeartbeat(hb))
+	cli := startNode(t, s.ClientURL(), remote.WithHeartbeat(hb), remote.WithRefusalHook(rs.hook))
+	feed(t, srv)
+	// Count the item frames on the wire, resends included.
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	var frames atomic.Int64
+	sub, err := nc.Subscribe("_INBOX.>", func(m *nats.Msg) {
+		if len(m.Data) > 1 && m.Data[0] == 'i' {
+			frames.Add(1)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	_ = nc.Flush()
+	ctx := ctxTimeout(t, 60*time.Second)
+	const total = 2000
+	f, err := remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{N: total})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	next := uint64(0)
+	for it, err := range f.All() {
+		if err != nil {
+			t.Fatalf("after %d items: %v", next, err)
+		}
+		if it.Seq != next || it.V != fmt.Sprintf("line %d", next) {
+			t.Fatalf("got %+v; want seq %d", it, next)
+		}
+		next++
+		if next == 1 {
+			time.Sleep(10 * hb) // the reader pauses
+		}
+	}
+	if next != total {
+		t.Fatalf("got %d items; want %d", next, total)
+	}
+	_ = nc.Flush()
+	rs.mu.Lock()
+	dropped := 0
+	for _, r := range rs.got {
+		if r.Reason == remote.ReasonDropped {
+			dropped++
+		}
+	}
+	rs.mu.Unlock()
+	// A window's worth of resends is tolerated (a frame the machine's load
+	// made look lost); the old keeper resent a window per heartbeat.
+	if resent := frames.Load() - total; dropped != 0 || resent > 256 {
+		t.Fatalf("got %d ReasonDropped refusals and %d frames resent; want 0 and at most 256", dropped, resent)
 	}
 }
 

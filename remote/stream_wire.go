@@ -31,10 +31,15 @@ import (
 // each heartbeat and at once on a gap; the serving node keeps at most a
 // window of unacknowledged frames (flow control: a slow reader slows the
 // sender down instead of losing frames), resends them from the first
-// unacknowledged one when the reader reports a gap or stays silent for a
-// resend interval (so frames lost in a reconnect are sent again), and
-// gives up on a reader silent for three heartbeats. 'c' on the control
-// subject closes the stream's reader on the serving node.
+// unacknowledged one when the reader reports a gap — a frame, or a
+// heartbeat's number, past the one it expects: so frames lost in a
+// reconnect are sent again —, and gives up on a reader silent for three
+// heartbeats. A window left unacknowledged is not resent unasked (a
+// paused reader, its frames waiting in its subscription, would be
+// flooded past its pending limit): only frame 0 goes again with each
+// heartbeat until acknowledged, for a reader without it cannot report a
+// gap. 'c' on the control subject closes the stream's reader on the
+// serving node.
 //
 // A reader's Ref ("<node follow subject>#<id>") lets any node attach
 // another reader to a running stream: a request on the serving node's
