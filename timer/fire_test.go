@@ -1,6 +1,7 @@
 package timer
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"testing/synctest"
@@ -148,6 +149,29 @@ func TestWakesForEarlierTimer(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		if got := at.all(); len(got) != 1 || got[0] != 5*time.Millisecond {
 			t.Fatalf("fired at %v; want [5ms]", got)
+		}
+	})
+}
+
+// TestBeyondTickLimit: a timer stores its due tick in 48 bits, so at the
+// finest ticks a long enough delay used to wrap around and fire early: at
+// 1µs, AfterFunc(2^48µs + 1s) fired after one second, not 8.9 years.
+func TestBeyondTickLimit(t *testing.T) {
+	bubble(t, time.Hour, func(t *testing.T) {
+		const tick = time.Microsecond
+		w := newWheel(t, WithTick(tick))
+		var fired rec[time.Duration]
+		start := time.Now()
+		for _, d := range []time.Duration{time.Duration(1<<48)*tick + time.Second, math.MaxInt64} {
+			mustAfter(t, w, d, func() { fired.add(time.Since(start)) })
+			if _, err := w.Schedule(d, func() { fired.add(time.Since(start)) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if got := fired.all(); len(got) != 0 {
+			t.Fatalf("timers of 8.9 years or more fired after %v", got)
 		}
 	})
 }

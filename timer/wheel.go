@@ -219,8 +219,10 @@ func (w *Wheel) Panics() uint64 {
 }
 
 // deadline returns the tick at which a timer set now for d is due: the
-// first tick boundary at or after now+d, or after now if d <= 0. Time is
-// measured on the monotonic clock from w.start.
+// first tick boundary at or after now+d, or after now if d <= 0, capped
+// at the last tick a timer can store (48 bits: see MinTick), which a
+// delay reaches only at ticks under 33µs. Time is measured on the
+// monotonic clock from w.start.
 func (w *Wheel) deadline(d time.Duration) uint64 {
 	if d <= 0 {
 		d = 1
@@ -230,7 +232,7 @@ func (w *Wheel) deadline(d time.Duration) uint64 {
 	if r != 0 {
 		when++
 	}
-	return when
+	return min(when, whenMask) // beyond it, setWhen would wrap: fire early
 }
 
 // reciprocal returns ceil(2^64 / d) for d >= 2 (a tick is at least 1000).
