@@ -2,6 +2,7 @@ package fsm_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -146,5 +147,36 @@ func TestDefineUncomparableState(t *testing.T) {
 	_, err = fsm.Define[*anyBot, any]("any", []int{1}, fsm.State[*anyBot, any]("a", fn, fsm.Terminal()))
 	if !errors.Is(err, fsm.ErrUnknownState) {
 		t.Errorf("uncomparable initial: got %v; want ErrUnknownState", err)
+	}
+}
+
+type floatBot struct{ fsm.Machine[float64] }
+
+type anyNaNBot struct{ fsm.Machine[any] }
+
+// A state that is not equal to itself (a NaN, or an interface holding
+// one) can never be found in the table: Define reports it, as it does an
+// uncomparable state, instead of panicking.
+func TestDefineNaNState(t *testing.T) {
+	fn := func(_ *floatBot, c *fsm.Ctx[float64]) fsm.Step[float64] { return c.Stay() }
+	nan := math.NaN()
+	_, err := fsm.Define[*floatBot]("nan", 0,
+		fsm.State(0.0, fn, fsm.To(nan)),
+		fsm.State(nan, fn, fsm.Terminal()),
+	)
+	if !errors.Is(err, fsm.ErrUnknownState) || !errors.Is(err, fsm.ErrUnknownTarget) {
+		t.Errorf("got %v; want it to match ErrUnknownState and ErrUnknownTarget", err)
+	}
+	_, err = fsm.Define[*floatBot]("nan", nan, fsm.State(0.0, fn, fsm.Terminal()))
+	if !errors.Is(err, fsm.ErrUnknownState) {
+		t.Errorf("NaN initial: got %v; want ErrUnknownState", err)
+	}
+	afn := func(_ *anyNaNBot, c *fsm.Ctx[any]) fsm.Step[any] { return c.Stay() }
+	_, err = fsm.Define[*anyNaNBot, any]("nan", "a",
+		fsm.State[*anyNaNBot, any]("a", afn, fsm.To[any](nan)),
+		fsm.State[*anyNaNBot, any](nan, afn, fsm.Terminal()),
+	)
+	if !errors.Is(err, fsm.ErrUnknownState) || !errors.Is(err, fsm.ErrUnknownTarget) {
+		t.Errorf("interface holding NaN: got %v; want it to match ErrUnknownState and ErrUnknownTarget", err)
 	}
 }

@@ -76,11 +76,16 @@ func (v *validator[S, P]) declare(e *stateOpt[S, P]) {
 	v.specs[e.name] = sp
 }
 
-// hashable reports whether p can be a map key: only an interface P can
-// hold a value that cannot.
-func hashable[P any](p P) bool {
+// hashable reports whether p can be a map key and be found there again:
+// only an interface P can hold a value that cannot be a key, and a value
+// not equal to itself (a NaN, or a struct or interface holding one) is
+// never found, so its state would have no entry in the table.
+func hashable[P comparable](p P) bool {
 	rv := reflect.ValueOf(&p).Elem()
-	return rv.Kind() != reflect.Interface || rv.IsNil() || rv.Elem().Comparable()
+	if rv.Kind() == reflect.Interface && !rv.IsNil() && !rv.Elem().Comparable() {
+		return false
+	}
+	return p == p // false for a NaN
 }
 
 // resolve checks a state's exits, timeout and admit set.
