@@ -204,7 +204,7 @@ func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool,
 	}
 	full := m.fullLocked(q)
 	if full {
-		evicted, dropped, err = m.makeRoomLocked(q, ctx, wait, &expired)
+		q, evicted, dropped, err = m.makeRoomLocked(q, ctx, wait, &expired)
 		if err != nil {
 			q.mu.Unlock()
 			m.expired(expired)

@@ -9,11 +9,12 @@ func (m *Mailbox[T]) fullLocked(q *queues[T]) bool {
 }
 
 // makeRoomLocked is called by Push, with q.mu held, on a full mailbox. It
-// returns with q.mu held, either with room for one message (evicting one
-// if dropped is true) or with the error Push must return; the dead
-// messages it discarded are appended to *expired. With the Block policy it
-// releases q.mu while it waits.
-func (m *Mailbox[T]) makeRoomLocked(q *queues[T], ctx context.Context, wait bool, expired *[]T) (evicted T, dropped bool, err error) {
+// returns with the lock of the queues it returns held (q, or the current
+// queues if Trim retired q while a Block Push waited), either with room
+// for one message (evicting one if dropped is true) or with the error Push
+// must return; the dead messages it discarded are appended to *expired.
+// With the Block policy it releases the lock while it waits.
+func (m *Mailbox[T]) makeRoomLocked(q *queues[T], ctx context.Context, wait bool, expired *[]T) (_ *queues[T], evicted T, dropped bool, err error) {
 	for m.fullLocked(q) {
 		if m.cfg.Live != nil {
 			if n := m.purgeLocked(q, expired); n > 0 {
@@ -25,10 +26,10 @@ func (m *Mailbox[T]) makeRoomLocked(q *queues[T], ctx context.Context, wait bool
 		}
 		switch m.cfg.Policy {
 		case DropOldest:
-			return m.evictOldestLocked(q), true, nil
+			return q, m.evictOldestLocked(q), true, nil
 		case Block:
 			if !wait || ctx == nil {
-				return evicted, false, ErrFull
+				return q, evicted, false, ErrFull
 			}
 			if q.space == nil {
 				q.space = make(chan struct{})
@@ -37,19 +38,21 @@ func (m *Mailbox[T]) makeRoomLocked(q *queues[T], ctx context.Context, wait bool
 			q.mu.Unlock()
 			select {
 			case <-space:
-				q.mu.Lock()
+				// The room may be in new queues: Trim retires empty
+				// ones, and space was closed before they emptied.
+				q = m.lock()
 			case <-ctx.Done():
 				q.mu.Lock()
-				return evicted, false, ctx.Err()
+				return q, evicted, false, ctx.Err()
 			}
 			if m.closed {
-				return evicted, false, ErrClosed
+				return q, evicted, false, ErrClosed
 			}
 		default:
-			return evicted, false, ErrFull
+			return q, evicted, false, ErrFull
 		}
 	}
-	return evicted, false, nil
+	return q, evicted, false, nil
 }
 
 // evictOldestLocked removes and returns the oldest user message: the

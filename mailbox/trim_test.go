@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 )
@@ -174,5 +175,46 @@ func TestTaken(t *testing.T) {
 	case <-m.Taken():
 	default:
 		t.Fatal("Taken of a closed mailbox: open")
+	}
+}
+
+// TestTrimUnderBlockedPush: a Push blocked on a full Block mailbox is
+// released by a Pop, and before it retakes the lock the consumer drains,
+// goes idle, and Trim retires the queues. The released Push must push
+// into the current queues, not the retired ones nobody reads any more.
+func TestTrimUnderBlockedPush(t *testing.T) {
+	// One P: the released producer runs only once this goroutine blocks,
+	// which puts Trim exactly in its window.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for range 20 {
+		m := newTest(t, Config[msg]{Capacity: 1, Policy: Block})
+		mustPush(t, m, msg{id: 1})
+		m.Pop()
+		m.Idle()
+		mustPush(t, m, msg{id: 1})
+		done := make(chan error, 1)
+		go func() {
+			_, err := m.Push(context.Background(), msg{id: 2})
+			done <- err
+		}()
+		for waiting := false; !waiting; { // until it waits for room
+			runtime.Gosched()
+			q := m.lock()
+			waiting = q.space != nil
+			q.mu.Unlock()
+		}
+		if got := drain(t, m); len(got) != 1 || got[0].id != 1 {
+			t.Fatalf("drained %v; want [1]", got)
+		}
+		if !m.Claim() || !m.Trim() {
+			continue // the producer was quicker: no race this round
+		}
+		m.Idle()
+		if err := <-done; err != nil {
+			t.Fatalf("released Push: %v", err)
+		}
+		if got := drain(t, m); len(got) != 1 || got[0].id != 2 {
+			t.Fatalf("after the released Push: popped %v, Len %d; want [2]", got, m.Len())
+		}
 	}
 }
