@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -196,6 +197,34 @@ func TestPanickedLoopLosesNoHeldTurn(t *testing.T) {
 		}
 		if listed > 1 {
 			t.Errorf("%d batches listed with one loop running; want the dead loop's given back", listed)
+		}
+	})
+}
+
+// A turn that panics past its runner after Shutdown began: the turns
+// queued behind it still run, as Shutdown promises for queued turns.
+// The dead loop was the only one and did not replace itself once the
+// scheduler was closed, so Shutdown returned with them never run nor
+// aborted (their actors' messages stranded).
+func TestPanickedLoopAfterCloseLosesNoQueuedTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t, WithPoolSize(1), WithMaxExtra(0), WithPanicHandler(func(any) {}))
+		release := make(chan struct{})
+		running := make(chan struct{})
+		schedule(t, s, funcRunner(func() { close(running); <-release; panic("turn") }))
+		<-running
+		ran := scheduleMany(t, s, 3)
+		stopped := make(chan error)
+		go func() { stopped <- s.Shutdown(context.Background()) }()
+		synctest.Wait() // Shutdown has closed the scheduler and waits
+		close(release)
+		if err := <-stopped; err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+		select {
+		case <-ran:
+		default:
+			t.Fatal("Shutdown returned nil with turns queued before it never run")
 		}
 	})
 }

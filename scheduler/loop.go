@@ -51,7 +51,8 @@ func (s *Scheduler) loop() {
 		}
 		// A turn panicked past its runner, or called runtime.Goexit: this
 		// loop is gone; give back its batch, count it out and replace it
-		// if work waits.
+		// if work waits (also once closed: queued turns still run, and
+		// this may have been the last loop).
 		if v := recover(); v != nil && s.panics != nil {
 			s.panics(v)
 		}
@@ -59,7 +60,7 @@ func (s *Scheduler) loop() {
 		s.drainLocked(l, true) // give back its batch
 		s.loops--
 		n := 0
-		if s.q.n > 0 && !s.closed && s.parked == 0 {
+		if s.q.n > 0 && s.parked == 0 {
 			s.loops++
 			n = 1
 		}
