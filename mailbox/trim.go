@@ -24,8 +24,10 @@ func (m *Mailbox[T]) Trim() bool {
 		q.filter.only || q.space != nil {
 		return false
 	}
-	m.q.Store(nil)
+	// out first: a producer that loads the nil m.q reads out (lenLocked)
+	// under the lock of queues it makes, not this one.
 	m.out = nil
+	m.q.Store(nil)
 	return true
 }
 

@@ -218,3 +218,33 @@ func TestTrimUnderBlockedPush(t *testing.T) {
 		}
 	}
 }
+
+// TestTrimThenPushBounded: a producer that finds the queues retired by
+// Trim (m.q nil) and pushes into new ones must not race with Trim's own
+// writes: a bounded Push reads the consumer's batch pointer to count the
+// mailbox (lenLocked), and Trim cleared it after publishing the
+// retirement, so the producer's atomic load of m.q did not order it
+// after that write (-race reported it).
+func TestTrimThenPushBounded(t *testing.T) {
+	m := newTest(t, Config[msg]{Capacity: 8})
+	mustPush(t, m, msg{id: 1})
+	drain(t, m)
+	done := make(chan error)
+	go func() {
+		for m.q.Load() != nil { // until Trim retired the queues
+			runtime.Gosched()
+		}
+		_, err := m.Push(context.Background(), msg{id: 2})
+		done <- err
+	}()
+	if !m.Claim() || !m.Trim() {
+		t.Fatal("Claim and Trim of an idle, empty mailbox: got false")
+	}
+	m.Idle()
+	if err := <-done; err != nil {
+		t.Fatalf("Push after Trim: %v", err)
+	}
+	if got := drain(t, m); len(got) != 1 || got[0].id != 2 {
+		t.Fatalf("popped %v; want [2]", got)
+	}
+}
