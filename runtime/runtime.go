@@ -106,7 +106,8 @@ func (rt *Runtime) Engine(engine.Seal) *engine.System {
 // goroutines were left. Call Close to wait for the forced stop to finish.
 //
 // Safe to call many times and concurrently with Close: each caller waits
-// for the one stop sequence, bounded by its own ctx.
+// for the one stop sequence, bounded by its own ctx. A nil ctx returns
+// actor.ErrNilContext and stops nothing.
 func (rt *Runtime) Shutdown(ctx context.Context) error {
 	if ctx == nil {
 		return actor.ErrNilContext
