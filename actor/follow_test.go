@@ -312,7 +312,9 @@ func TestStreamBreakDetaches(t *testing.T) {
 			case <-stop:
 				return
 			default:
-				_ = out.Send(i)
+				// SendWait: a Send could outrun b past the journal, and a
+				// truncated b would still count as a reader.
+				_ = out.SendWait(ctx, i)
 			}
 		}
 	}()
