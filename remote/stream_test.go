@@ -263,6 +263,14 @@ func TestStreamReconnect(t *testing.T) {
 			time.Sleep(100 * time.Microsecond)
 		}
 	}()
+	readLines(t, f, total, nil)
+}
+
+// readLines reads f's first n items, which must be "line 0", "line 1", …
+// in sequence order, calling after (if not nil) with the count read after
+// each; it fails t on an error or a short stream.
+func readLines(t *testing.T, f *remote.Follow[string], n uint64, after func(read uint64)) {
+	t.Helper()
 	next := uint64(0)
 	for it, err := range f.All() {
 		if err != nil {
@@ -271,11 +279,14 @@ func TestStreamReconnect(t *testing.T) {
 		if it.Seq != next || it.V != fmt.Sprintf("line %d", next) {
 			t.Fatalf("got %+v; want seq %d", it, next)
 		}
-		next++
-		if next == total {
-			break
+		if next++; after != nil {
+			after(next)
+		}
+		if next == n {
+			return
 		}
 	}
+	t.Fatalf("got %d items; want %d", next, n)
 }
 
 // TestStreamPausedReader: a reader that stops reading for ten heartbeats
@@ -317,22 +328,11 @@ func TestStreamPausedReader(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	next := uint64(0)
-	for it, err := range f.All() {
-		if err != nil {
-			t.Fatalf("after %d items: %v", next, err)
-		}
-		if it.Seq != next || it.V != fmt.Sprintf("line %d", next) {
-			t.Fatalf("got %+v; want seq %d", it, next)
-		}
-		next++
-		if next == 1 {
+	readLines(t, f, total, func(read uint64) {
+		if read == 1 {
 			time.Sleep(10 * hb) // the reader pauses
 		}
-	}
-	if next != total {
-		t.Fatalf("got %d items; want %d", next, total)
-	}
+	})
 	_ = nc.Flush()
 	rs.mu.Lock()
 	dropped := 0
