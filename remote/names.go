@@ -46,8 +46,24 @@ type names struct {
 	watcher jetstream.KeyWatcher
 	quit    chan struct{}
 	done    chan struct{} // closed when keeper and watch have exited
-	mu      sync.Mutex    // guards claims
+	mu      sync.Mutex    // guards what follows
 	claims  map[string]*claim
+	// creating counts the Claims between their placeholder and their
+	// Create's answer; once stopping, no Claim starts, and idle (if made)
+	// is closed when the last one is answered.
+	creating int
+	stopping bool
+	idle     chan struct{}
+}
+
+// doneCreating ends a Claim's Create (see creating).
+func (r *names) doneCreating() {
+	r.mu.Lock()
+	if r.creating--; r.creating == 0 && r.idle != nil {
+		close(r.idle)
+		r.idle = nil
+	}
+	r.mu.Unlock()
 }
 
 // claim is a name this node owns.
@@ -139,16 +155,22 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 	// second is refused here rather than racing the first for the key.
 	c := &claim{name: name, kill: ref.Kill}
 	r.mu.Lock()
+	if r.stopping {
+		r.mu.Unlock()
+		return ErrClosed
+	}
 	if _, busy := r.claims[name]; busy {
 		r.mu.Unlock()
 		return &NameTakenError{Name: name, Owner: n.id}
 	}
 	r.claims[name] = c
+	r.creating++ // the node's stop waits for the answer, its connection open
 	r.mu.Unlock()
 	rev, err := r.kv.Create(ctx, name, []byte(n.id))
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		rev, err = n.reclaim(ctx, r, name)
 	}
+	r.doneCreating()
 	if err != nil {
 		r.mu.Lock()
 		if r.claims[name] == c {

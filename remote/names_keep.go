@@ -114,6 +114,23 @@ func (n *Node) stopNames() {
 	close(r.quit)
 	<-r.done
 	_ = r.watcher.Stop()
+	// Claims under way get their Create's answer first, while the
+	// connection is open: a key created as the connection closed would
+	// outlive the stop by a lease. Bounded by the forced stop.
+	r.mu.Lock()
+	r.stopping = true
+	var idle chan struct{}
+	if r.creating > 0 {
+		r.idle = make(chan struct{})
+		idle = r.idle
+	}
+	r.mu.Unlock()
+	if idle != nil {
+		select {
+		case <-idle:
+		case <-n.forced.Done():
+		}
+	}
 	r.mu.Lock()
 	cs := make([]*claim, 0, len(r.claims))
 	for _, c := range r.claims {
