@@ -48,22 +48,21 @@ type names struct {
 	done    chan struct{} // closed when keeper and watch have exited
 	mu      sync.Mutex    // guards what follows
 	claims  map[string]*claim
-	// creating counts the Claims between their placeholder and their
-	// Create's answer; once stopping, no Claim starts, and idle (if made)
-	// is closed when the last one is answered.
+	// creating counts the Claims under way, from their placeholder to
+	// their return; once stopping, no Claim starts, and idle (if made) is
+	// closed when the last one returns.
 	creating int
 	stopping bool
 	idle     chan struct{}
 }
 
-// doneCreating ends a Claim's Create (see creating).
-func (r *names) doneCreating() {
-	r.mu.Lock()
+// doneCreatingLocked counts a Claim returned (see creating). The caller
+// holds r.mu.
+func (r *names) doneCreatingLocked() {
 	if r.creating--; r.creating == 0 && r.idle != nil {
 		close(r.idle)
 		r.idle = nil
 	}
-	r.mu.Unlock()
 }
 
 // claim is a name this node owns.
@@ -164,30 +163,33 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 		return &NameTakenError{Name: name, Owner: n.id}
 	}
 	r.claims[name] = c
-	r.creating++ // the node's stop waits for the answer, its connection open
+	// The node's stop waits for this Claim to return, its connection
+	// open: any key it made is then deleted by it, or by the stop.
+	r.creating++
 	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.doneCreatingLocked()
+		r.mu.Unlock()
+	}()
 	rev, err := r.kv.Create(ctx, name, []byte(n.id))
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		rev, err = n.reclaim(ctx, r, name)
 	}
-	r.doneCreating()
+	r.mu.Lock()
+	live := r.claims[name] == c
+	if live && err != nil {
+		delete(r.claims, name)
+	} else if live {
+		c.rev = rev
+	}
+	r.mu.Unlock()
 	if err != nil {
-		r.mu.Lock()
-		if r.claims[name] == c {
-			delete(r.claims, name)
-		}
-		r.mu.Unlock()
 		if _, taken := errors.AsType[*NameTakenError](err); taken {
 			return err
 		}
 		return fmt.Errorf("remote: claim %q: %w", name, err)
 	}
-	r.mu.Lock()
-	live := r.claims[name] == c
-	if live {
-		c.rev = rev
-	}
-	r.mu.Unlock()
 	if !live {
 		// Released while its Create was on the way — by the node's stop,
 		// which found it at revision 0, with nothing to delete yet: the

@@ -114,9 +114,9 @@ func (n *Node) stopNames() {
 	close(r.quit)
 	<-r.done
 	_ = r.watcher.Stop()
-	// Claims under way get their Create's answer first, while the
-	// connection is open: a key created as the connection closed would
-	// outlive the stop by a lease. Bounded by the forced stop.
+	// Claims under way return first, while the connection is open: a
+	// key created, or deleted, as the connection closed would outlive the
+	// stop by a lease. Bounded by the forced stop.
 	r.mu.Lock()
 	r.stopping = true
 	var idle chan struct{}
