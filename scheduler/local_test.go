@@ -221,6 +221,7 @@ func TestPanickedLoopAfterCloseLosesNoQueuedTurn(t *testing.T) {
 		if err := <-stopped; err != nil {
 			t.Fatalf("Shutdown: %v", err)
 		}
+		synctest.Wait() // ran is closed by a goroutine of its own once the turns are done
 		select {
 		case <-ran:
 		default:
