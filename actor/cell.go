@@ -291,7 +291,7 @@ func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used in
 				continue
 			}
 			if active && c.idling {
-				c.touchIdle()
+				c.touchIdle(false)
 				active = false
 			}
 			if c.mb.Touch() && c.owner == nil {

@@ -33,6 +33,23 @@ func WithIdleTimeout[S, Q, R any](d time.Duration, m *Method[S, Q, R], req Q) Op
 	return optionFunc(func(c *spawnConfig) { c.idle = spec })
 }
 
+// IdleOnTouch makes WithIdleTimeout's count restart only when a handler
+// calls [Ctx.TouchIdle], not after every call: for an actor whose own
+// activity is some of its calls only (a connection's frames, say, not the
+// messages other actors send it). Without WithIdleTimeout it does nothing.
+func IdleOnTouch() Option {
+	return optionFunc(func(c *spawnConfig) { c.idleTouched = true })
+}
+
+// TouchIdle restarts the actor's idle count (see WithIdleTimeout and
+// IdleOnTouch) now; it does nothing on an actor without an idle timeout.
+// On the actor's turn only. Cost: a lock and a clock read.
+func (x *Ctx) TouchIdle() {
+	if x.c.idling {
+		x.c.touchIdle(true)
+	}
+}
+
 // idleCall is the idle timeout's cast of its method: a oneway like any
 // other, but not activity that restarts the idle count.
 type idleCall[S, Q, R any] Method[S, Q, R]
@@ -78,19 +95,20 @@ func (s *idleSpec) validate(state any) error {
 // and armed are touched only on the actor's turn. The cell's ext holds it
 // (guarded by mu) until a stop disarms it.
 type idleTimer struct {
-	spec  *idleSpec
-	c     *cell
-	wt    timer.Timer // fires an idleCheck (embedded: it lives as long as the actor, and pins no slab of the wheel's)
-	last  time.Time   // the end of the last turn that ran a call
-	armed bool
+	spec    *idleSpec
+	c       *cell
+	wt      timer.Timer // fires an idleCheck (embedded: it lives as long as the actor, and pins no slab of the wheel's)
+	last    time.Time   // the end of the last turn that ran a call, or the last TouchIdle
+	armed   bool
+	touched bool // only Ctx.TouchIdle restarts the count (IdleOnTouch)
 }
 
 // Fire is the idle timer's callback, on the wheel's goroutine.
 func (it *idleTimer) Fire() { it.c.pushSystem(idleCheck) }
 
 // armIdle starts the idle count at spawn.
-func (c *cell) armIdle(spec *idleSpec) error {
-	it := &idleTimer{spec: spec, c: c, last: time.Now(), armed: true}
+func (c *cell) armIdle(spec *idleSpec, touched bool) error {
+	it := &idleTimer{spec: spec, c: c, last: time.Now(), armed: true, touched: touched}
 	if err := c.sys.Wheel.Start(&it.wt, spec.d, it); err != nil {
 		return ErrStopped
 	}
@@ -111,10 +129,11 @@ func (c *cell) idleTimer() *idleTimer {
 	return c.ext.idle
 }
 
-// touchIdle restarts the idle count at the end of a turn that ran a call.
-func (c *cell) touchIdle() {
+// touchIdle restarts the idle count: at the end of a turn that ran a
+// call, unless the count is restarted only by Ctx.TouchIdle (touched).
+func (c *cell) touchIdle(touched bool) {
 	it := c.idleTimer()
-	if it == nil {
+	if it == nil || it.touched && !touched {
 		return
 	}
 	it.last = time.Now()

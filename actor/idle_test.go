@@ -53,6 +53,39 @@ func TestIdleTimeout(t *testing.T) {
 	})
 }
 
+var sessionMark = actor.NewMethod("mark", func(s *session, c *actor.Ctx, _ int) (int, error) {
+	c.TouchIdle()
+	return len(s.idled), nil
+})
+
+// With IdleOnTouch only Ctx.TouchIdle restarts the count: other calls do
+// not keep the actor from going idle.
+func TestIdleOnTouch(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		s := &session{start: time.Now()}
+		ref, err := actor.Spawn(rt, s, actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}), actor.IdleOnTouch())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		for range 4 { // calls at 0.3, 0.6, 0.9, 1.2 s: not the actor's activity
+			time.Sleep(300 * time.Millisecond)
+			_, _ = sessionTouch.Call(ctx, ref, 0)
+		}
+		time.Sleep(300 * time.Millisecond)
+		_, _ = sessionMark.Call(ctx, ref, 0) // at 1.5 s: touched, the count restarts
+		time.Sleep(5 * time.Second)
+		if err := ref.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := []time.Duration{time.Second, 2500 * time.Millisecond}
+		if len(s.idled) != len(want) || s.idled[0] != want[0] || s.idled[1] != want[1] {
+			t.Fatalf("idle calls at %v; want %v", s.idled, want)
+		}
+	})
+}
+
 // A session that stops itself when idle: never messaged, it stops after d.
 func TestIdleTimeoutStops(t *testing.T) {
 	bubble(t, func(t *testing.T) {

@@ -32,6 +32,8 @@ type spawnConfig struct {
 	sup      Supervision
 	badName  bool
 	idle     *idleSpec
+	// idleTouched: the idle count restarts only on Ctx.TouchIdle.
+	idleTouched bool
 	// restarting, set by pools for their workers, is told when a panic
 	// has the actor restart (before its backoff), on the actor's turn.
 	restarting func()

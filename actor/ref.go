@@ -95,7 +95,7 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 		return nil, err
 	}
 	if o.idle != nil {
-		if err := c.armIdle(o.idle); err != nil {
+		if err := c.armIdle(o.idle, o.idleTouched); err != nil {
 			c.requestStop(true)
 			return nil, err
 		}

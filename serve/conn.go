@@ -35,10 +35,6 @@ type Conn struct {
 	dw  *directWriter // for writes that do not wait; nil if nc has no descriptor
 	fm  frameMsg      // the frame being delivered; the reader's
 
-	// The idle count (see binding.active), touched only on the actor's turn.
-	idleLast  time.Time // the last activity
-	idleArmed bool      // the idle timer runs
-
 	actorDone <-chan struct{} // closed when the actor has stopped; set by the reader at spawn
 
 	mu       sync.Mutex    // guards the fields below
@@ -57,7 +53,6 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 func newConn(s *Server, nc net.Conn) *Conn {
 	c := &Conn{srv: s, nc: nc, dw: newDirectWriter(nc), fm: frameMsg{done: make(chan struct{}, 1)}}
-	c.fm.conn = c
 	return c
 }
 

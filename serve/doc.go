@@ -59,8 +59,8 @@
 // after each frame (and each written batch with [WithIdleOnWrite]) and
 // nothing else, so a connection whose actor keeps getting calls from
 // other actors (pushes to a silent client) still times out. It runs on
-// the runtime's timer wheel, as an actor timer (actor.After) under the
-// key "serve.idle", which sessions must leave alone. Without an
+// the runtime's timer wheel, as the actor's idle timeout
+// (actor.WithIdleTimeout with actor.IdleOnTouch). Without an
 // IdleHandler an idle connection closes with [ErrIdleTimeout].
 //
 // # HTTP

@@ -64,7 +64,6 @@ type CloseHandler interface {
 // the actor's turn writes err and signals done. The cast and the channel
 // order their accesses.
 type frameMsg struct {
-	conn *Conn // whose frame it is
 	p    []byte
 	err  error
 	done chan struct{} // capacity 1
@@ -104,7 +103,7 @@ type binding[S Session] struct {
 	open    func(*Conn) S
 	idle    *actor.Method[S, *Conn, struct{}]
 	frameM  *actor.Method[S, *frameMsg, struct{}]
-	wroteM  *actor.Method[S, *Conn, struct{}]
+	wroteM  *actor.Method[S, struct{}, struct{}]
 	closedM *actor.Method[S, error, struct{}]
 	watchM  *actor.Method[S, *Conn, struct{}]
 }
@@ -116,11 +115,11 @@ func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) 
 		defer f.handled()        // also when Frame panics
 		defer notePanic(&f.err, ErrFramePanicked, "serve.frame")
 		f.err = s.Frame(c, f.p)
-		b.active(c, f.conn)
+		c.TouchIdle() // a frame is the client's activity
 		return struct{}{}, nil
 	})
-	b.wroteM = actor.NewMethod("serve.wrote", func(_ S, c *actor.Ctx, conn *Conn) (struct{}, error) {
-		b.active(c, conn) // a write counts as activity for the idle timeout
+	b.wroteM = actor.NewMethod("serve.wrote", func(_ S, c *actor.Ctx, _ struct{}) (struct{}, error) {
+		c.TouchIdle() // a write counts as activity for the idle timeout
 		return struct{}{}, nil
 	})
 	b.closedM = actor.NewMethod("serve.closed", func(s S, c *actor.Ctx, reason error) (struct{}, error) {
@@ -133,15 +132,9 @@ func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) 
 		if _, err := actor.Spawn(c, &watcher{conn}); err != nil {
 			conn.closeWith(err) // unwatched, it must not outlive the actor
 		}
-		b.active(c, conn) // the idle count starts
 		return struct{}{}, nil
 	})
 	b.idle = actor.NewMethod("serve.idle", func(s S, c *actor.Ctx, conn *Conn) (struct{}, error) {
-		if rest := conn.srv.cfg.idle - time.Since(conn.idleLast); rest > 0 {
-			conn.idleArmed = actor.After(c, idleKey, rest, b.idle, conn) == nil
-			return struct{}{}, nil // active meanwhile: wait for the rest
-		}
-		conn.idleArmed = false // until the next activity
 		reason, decided := error(ErrIdleTimeout), false
 		// A panic in Idle goes on to the actor's supervision, and the
 		// connection still closes.
@@ -178,30 +171,14 @@ func notePanic(reason *error, sentinel error, method string) {
 
 func (b *binding[S]) ref(c *Conn) *actor.Ref[S] { return c.ref.(*actor.Ref[S]) }
 
-// idleKey is the key of the actor timer (actor.After) of the idle
-// timeout.
-const idleKey = "serve.idle"
-
-// active restarts the idle count, on the actor's turn: the connection
-// delivered a frame (or, with WithIdleOnWrite, wrote a batch). Only these
-// count: calls the actor gets from elsewhere are not its client's doing,
-// so the count is the connection's, not actor.WithIdleTimeout's (which
-// any call restarts). Its timer, an actor.After, is started only when the
-// count is not running: on a busy connection it fires once per timeout,
-// and its turn waits for the rest. Cost: a clock read.
-func (b *binding[S]) active(c *actor.Ctx, conn *Conn) {
-	d := conn.srv.cfg.idle
-	if d == 0 {
-		return
-	}
-	conn.idleLast = time.Now()
-	if !conn.idleArmed {
-		conn.idleArmed = actor.After(c, idleKey, d, b.idle, conn) == nil
-	}
-}
-
 func (b *binding[S]) spawn(c *Conn) error {
-	ref, err := actor.Spawn(b.rt, b.open(c))
+	var opts []actor.Option
+	if d := c.srv.cfg.idle; d > 0 {
+		// Only the client's activity restarts the count (TouchIdle in
+		// frame and wrote), not the calls the actor gets from elsewhere.
+		opts = append(opts, actor.WithIdleTimeout(d, b.idle, c), actor.IdleOnTouch())
+	}
+	ref, err := actor.Spawn(b.rt, b.open(c), opts...)
 	if err != nil {
 		return err
 	}
@@ -250,7 +227,7 @@ func (b *binding[S]) wrote(c *Conn) {
 	ref, _ := c.ref.(*actor.Ref[S])
 	c.mu.Unlock()
 	if ref != nil {
-		_ = b.wroteM.Cast(ref, c)
+		_ = b.wroteM.Cast(ref, struct{}{})
 	}
 }
 
