@@ -195,7 +195,7 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 		// which found it at revision 0, with nothing to delete yet: the
 		// key it made is deleted here.
 		dctx, cancel := n.releaseCtx()
-		n.deleteClaim(dctx, r, name, rev)
+		_ = r.kv.Delete(dctx, name, jetstream.LastRevision(rev)) // if still ours
 		cancel()
 		return ErrClosed
 	}
@@ -309,7 +309,7 @@ func (n *Node) release(ctx context.Context, r *names, c *claim) {
 	if rev == 0 { // never created: nothing of ours to delete
 		return
 	}
-	n.deleteClaim(ctx, r, c.name, rev)
+	_ = r.kv.Delete(ctx, c.name, jetstream.LastRevision(rev)) // if still ours
 }
 
 // releaseOne is release with a ctx of its own (see releaseCtx).
@@ -332,9 +332,4 @@ func (n *Node) releaseCtx() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.Background(), releaseBudget)
 	}
 	return context.WithTimeout(n.forced, n.cfg.callTimeout)
-}
-
-// deleteClaim deletes name's key if it is still at revision rev (ours).
-func (n *Node) deleteClaim(ctx context.Context, r *names, name string, rev uint64) {
-	_ = r.kv.Delete(ctx, name, jetstream.LastRevision(rev))
 }
