@@ -91,6 +91,9 @@ var rows = []row{
 	// Issue 12's streams: one op is one item.
 	{label: "stream 1→1", work: "Stream1to1", unit: "ns/op", perOp: 1, targets: []target{
 		{peer: raw, max: 0.25, issueGoal: true}, {allocs: true, max: 0, issueGoal: true}}},
+	// The floor under a stream Send (raw only): a lock taken and a tail
+	// published per item, nothing else. See BenchmarkStreamFloor.
+	{label: "stream Send floor: CAS + atomic store per item", work: "StreamFloor", unit: "ns/op", perOp: 1},
 	{label: "stream 1000 readers", work: "Stream1000Readers", unit: "ns/op", perOp: 1},
 	{label: "stream reader", work: "Stream1000Readers", unit: "B/reader"},
 	// Issue 16's serving: one op is one line echoed (ping-pong); the
