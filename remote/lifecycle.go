@@ -67,7 +67,7 @@ func (n *Node) stop() error {
 	n.state.Store(closing)
 	n.mu.Unlock()
 	// Watchers first: the names' keeper and watch stop, claims are released.
-	n.stopNames()
+	unwatched := n.stopNames()
 	// Streams end with ErrClosed: their readers are told, not left waiting.
 	n.endStreams()
 	n.streamWG.Wait()
@@ -113,6 +113,7 @@ func (n *Node) stop() error {
 	_ = n.replies.Unsubscribe()
 	_ = n.cancelSub.Unsubscribe()
 	n.nc.Close()
+	<-unwatched // ended by the close, if it still waited for its server
 	if n.srv != nil {
 		n.srv.Shutdown()
 	}

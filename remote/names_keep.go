@@ -103,17 +103,35 @@ func (n *Node) lose(r *names, c *claim, why error) {
 }
 
 // stopNames releases every claim and stops the keeper and the watcher:
-// the first step of a node's stop (watchers before connections).
-func (n *Node) stopNames() {
+// the first step of a node's stop (watchers before connections). It
+// returns a channel closed once the watcher's Stop has returned, which
+// the stop waits for after closing the connection.
+//
+// The watcher's Stop deletes its consumer by a request with nats.go's
+// fixed timeout (5 s) and no context: with its server gone it held a
+// Close up that long. So it runs on a goroutine of the stop's, waited
+// for until the stop is forced; closing the connection then ends the
+// request at once (nats.go fails pending requests on close), and the
+// server drops an ephemeral consumer on its own.
+func (n *Node) stopNames() <-chan struct{} {
+	unwatched := make(chan struct{})
 	n.namesMu.Lock()
 	r := n.names
 	n.namesMu.Unlock()
 	if r == nil {
-		return
+		close(unwatched)
+		return unwatched
 	}
 	close(r.quit)
 	<-r.done
-	_ = r.watcher.Stop()
+	go func() {
+		defer close(unwatched)
+		_ = r.watcher.Stop()
+	}()
+	select {
+	case <-unwatched:
+	case <-n.forced.Done():
+	}
 	// Claims under way return first, while the connection is open: a
 	// key created, or deleted, as the connection closed would outlive the
 	// stop by a lease. Bounded by the forced stop.
@@ -142,4 +160,5 @@ func (n *Node) stopNames() {
 	for _, c := range cs {
 		n.release(ctx, r, c)
 	}
+	return unwatched
 }
