@@ -170,13 +170,18 @@ func (b *Backend) Stop() {
 	}
 	b.stopped = true
 	close(b.stopping)
-	for _, w := range b.watchers {
-		_ = w.Stop()
-	}
 	for _, s := range b.served {
 		for _, cc := range s.consuming {
 			cc.Drain()
 		}
+	}
+	// A watcher's Stop deletes its consumer by a request with nats.go's
+	// fixed timeout (5 s) and no context: with the server gone it could
+	// only time out. So the watchers stop on goroutines of the backend's,
+	// which Close waits for alongside the consumers, not on the caller's:
+	// a dispatcher's Shutdown(ctx) is not held up beyond its ctx.
+	for _, w := range b.watchers {
+		b.work.Go(func() { _ = w.Stop() })
 	}
 }
 
@@ -199,6 +204,9 @@ func (b *Backend) Close() error {
 	}
 	b.mu.Unlock()
 	for _, cc := range ccs {
+		if !b.nc.IsConnected() {
+			cc.Stop() // a drain needs its server: do not wait a lease for it
+		}
 		select {
 		case <-cc.Closed():
 		case <-time.After(b.cfg.lease):

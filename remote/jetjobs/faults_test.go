@@ -300,3 +300,31 @@ func TestStopWithJobs(t *testing.T) {
 		t.Fatalf("the waiting job on another node: got %v, %v", v, err)
 	}
 }
+
+// TestCloseServerGone: with its server gone, a dispatcher's Shutdown
+// returns at its ctx's end, and Close within the 5 s of the one request
+// nats.go gives no context (a queue watcher's consumer delete). Before,
+// the backend's Stop stopped the watchers on the caller's goroutine
+// (Shutdown(ctx) returned after 5 s, ctx or not), and Close waited a
+// lease more for consumers whose drain could not complete without their
+// server: 15 s in all.
+func TestCloseServerGone(t *testing.T) {
+	s := startServer(t)
+	n := startNode(t, s.ClientURL(), "a", newProbe(), true)
+	s.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := n.d.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown: got %v; want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("Shutdown with a 100 ms ctx took %v", d)
+	}
+	if err := n.d.Close(); err != nil {
+		t.Errorf("Close: got %v; want nil", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Close took %v after the server went away; want about 5 s", d)
+	}
+}
