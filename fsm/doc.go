@@ -86,7 +86,15 @@
 // enters the state, and cancelled when it leaves: a timeout of an earlier
 // state never fires in a later one (the actor drops a tick already queued,
 // and the machine checks the generation it was armed for). A self
-// transition restarts it; Stay does not. An admit set is applied with
+// transition restarts it; Stay does not. A timeout that fires but cannot
+// leave its state — a guard refuses the transition, or a guard, callback
+// or the target's state function panics and the actor resumes — stays
+// pending: the machine is still in the state, so the timeout is armed
+// again and retried a full timeout later (each failure goes to the dead
+// letters), until a transition leaves the state. Unlike gen_statem, whose
+// state_timeout handler decides what happens next, the timeout's target is
+// fixed, so a refusal must not leave the state without one: a machine
+// waiting on it would wait forever. An admit set is applied with
 // actor.Ctx.Only when the machine enters the state; calls of other methods
 // are held, in order, until a state admits them. Entering a state with no
 // admit set admits everything again (only if the definition uses admit sets

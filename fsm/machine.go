@@ -35,7 +35,7 @@ type Machine[P comparable] struct {
 	self    any       // the actor state this Machine is embedded in
 	cur     P
 	gen     uint64 // bumped at every transition; stamps state timeouts
-	armed   uint64 // the gen whose timeout and admit set are in force
+	armed   uint64 // the gen whose timeout and admit set are in force; 0: none
 	entered bool   // the initial state was entered
 	halted  bool   // a state function returned Stop
 	running bool   // a transition chain is running: new requests queue

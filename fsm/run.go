@@ -160,6 +160,12 @@ func (d *Definition[S, P]) finish(m *Machine[P], ac *actor.Ctx) {
 // timeout handles a state timeout's tick: if the machine is still in the
 // state that armed it (same generation), it goes to the timeout's target.
 // A refusal (by a guard) goes to the dead letters as the tick's failure.
+//
+// The tick used the state's timeout up, but until a transition commits the
+// machine is still in a state that has one: armed is cleared so that
+// finish arms it again, a full timeout later, when the chain is refused or
+// panics before its first commit (finish runs on panic too). Otherwise a
+// machine waiting on its timeout would wait forever.
 func (d *Definition[S, P]) timeout(m *Machine[P], ac *actor.Ctx, gen uint64) error {
 	if gen != m.gen || m.halted || !m.entered {
 		return nil // stale
@@ -168,6 +174,6 @@ func (d *Definition[S, P]) timeout(m *Machine[P], ac *actor.Ctx, gen uint64) err
 	if !st.timed {
 		return nil // cannot happen: gen matched a timed state
 	}
-	m.timed = false
+	m.armed = 0 // no generation: m.gen ≥ 1 once entered
 	return d.run(m, ac, request[P]{to: st.timeoutTo, timeout: true})
 }

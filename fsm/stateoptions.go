@@ -44,7 +44,11 @@ func To[P comparable](states ...P) StateOption {
 // Timeout is a state timeout (gen_statem's): d after the machine enters
 // the state, it goes to target, unless it left the state first (a self
 // transition restarts the timeout; Stay does not). target must be among
-// the state's exits. The timeout runs on the runtime's timer wheel.
+// the state's exits. If the transition is refused by a guard, or panics
+// and the actor resumes, the machine stays in the state and the timeout
+// is retried d later (a zero d: at the wheel's next tick, with a dead
+// letter each time, so give a timeout a guard may keep refusing a
+// positive d). The timeout runs on the runtime's timer wheel.
 func Timeout[P comparable](d time.Duration, target P) StateOption {
 	return stateFunc(func(sp *stateSpec) { sp.timeouts = append(sp.timeouts, timeoutSpec{d, target}) })
 }

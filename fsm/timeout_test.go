@@ -173,3 +173,99 @@ func TestStopCancelsTimeout(t *testing.T) {
 		}
 	})
 }
+
+// A timeout refused by a guard leaves its state with a timeout pending: it
+// is retried a full timeout later, and goes once the guard agrees. Before,
+// the refused tick left no timeout: the machine waited forever.
+func TestTimeoutRefusedIsRetried(t *testing.T) {
+	var dl letters
+	bubble(t, func(t *testing.T, rt *troupe.Runtime) {
+		b := newBot()
+		b.refuse[C] = errors.New("not yet")
+		ref := spawn(t, rt, timed(t, false), b)
+		expect(t, ref, A, "enter a", "fn a")
+		time.Sleep(10*time.Second + 5*time.Millisecond) // refused
+		synctest.Wait()
+		expect(t, ref, A)
+		if _, err := Allow.Call(context.Background(), ref, C); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second) // the retry
+		synctest.Wait()
+		expect(t, ref, C, "exit a", "enter c", "fn c")
+		if l := dl.All(); len(l) != 1 || !errors.Is(l[0].Err, fsm.ErrGuard) {
+			t.Fatalf("dead letters %v; want the one refusal", l)
+		}
+	}, troupe.WithDeadLetterHook(dl.Hook))
+}
+
+// A timeout whose transition panics leaves its state with a timeout
+// pending: the actor resumes (Spawn's default) in the source state, and
+// the timeout is retried a full timeout later. Before, the machine waited
+// forever.
+func TestTimeoutPanicIsRetried(t *testing.T) {
+	for _, where := range []string{"guard c", "exit a", "enter c", "fn c"} {
+		t.Run(where, func(t *testing.T) {
+			var dl letters
+			bubble(t, func(t *testing.T, rt *troupe.Runtime) {
+				b := newBot()
+				b.panicIn[where] = true // once
+				ref := spawn(t, rt, timed(t, false), b)
+				inspect(t, ref)
+				time.Sleep(10*time.Second + 5*time.Millisecond) // panics
+				synctest.Wait()
+				if s := inspect(t, ref); s.state != A {
+					t.Fatalf("state %v; want a", s.state)
+				}
+				time.Sleep(10 * time.Second) // the retry
+				synctest.Wait()
+				if s := inspect(t, ref); s.state != C {
+					t.Fatalf("state %v after the retry; want c", s.state)
+				}
+				var pe *actor.PanicError
+				if l := dl.All(); len(l) != 1 || !errors.As(l[0].Err, &pe) || l[0].Method != "fsm.timeout" {
+					t.Fatalf("dead letters %v; want the one panic of fsm.timeout", l)
+				}
+			}, troupe.WithDeadLetterHook(dl.Hook))
+		})
+	}
+}
+
+// Allow lifts the guard's refusal of a state.
+var Allow = actor.NewMethod("allow", func(b *bot, c *actor.Ctx, p phase) (struct{}, error) {
+	delete(b.refuse, p)
+	return struct{}{}, nil
+})
+
+// Under SpawnFunc's Restart, a timeout whose transition panics restarts the
+// actor: the fresh state enters the initial state and arms its own timeout;
+// the old state's, re-armed as the panic unwound, goes with the old state.
+func TestTimeoutPanicRestart(t *testing.T) {
+	var dl letters
+	bubble(t, func(t *testing.T, rt *troupe.Runtime) {
+		made := 0
+		ref, err := fsm.SpawnFunc(rt, timed(t, false), func() *bot {
+			made++
+			b := newBot()
+			if made == 1 {
+				b.panicIn["enter c"] = true
+			}
+			return b
+		}, actor.WithSupervision(actor.Supervision{Backoff: 3 * time.Second, MaxBackoff: 3 * time.Second}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inspect(t, ref)
+		time.Sleep(10*time.Second + 5*time.Millisecond) // panics: restart in 3 s
+		synctest.Wait()
+		time.Sleep(11 * time.Second) // the old timeout, re-armed, would have fired
+		synctest.Wait()
+		expect(t, ref, A, "enter a", "fn a")
+		time.Sleep(2 * time.Second) // 10 s since the restart
+		synctest.Wait()
+		expect(t, ref, C, "exit a", "enter c", "fn c")
+		if made != 2 || len(dl.All()) != 1 {
+			t.Fatalf("factory called %d times, dead letters %v; want 2, the panic", made, dl.All())
+		}
+	}, troupe.WithDeadLetterHook(dl.Hook))
+}
