@@ -86,6 +86,9 @@ func (d *Definition[S, P]) States() []P { return append([]P(nil), d.order...) }
 // Exits lists the states the machine may go to from state, in declaration
 // order (nil for a terminal or unknown state). It returns a new slice.
 func (d *Definition[S, P]) Exits(state P) []P {
+	if !hashable(state) {
+		return nil // not a state; a map lookup would panic
+	}
 	st := d.states[state]
 	if st == nil {
 		return nil

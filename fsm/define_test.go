@@ -180,3 +180,37 @@ func TestDefineNaNState(t *testing.T) {
 		t.Errorf("interface holding NaN: got %v; want it to match ErrUnknownState and ErrUnknownTarget", err)
 	}
 }
+
+// structP is a state type whose values may hold an uncomparable value in
+// an interface field: comparable as a type, not always as a value.
+type structP struct{ tag any }
+
+type structBot struct{ fsm.Machine[structP] }
+
+// A struct P whose interface field holds a value that cannot be a map key
+// is a problem, not a panic, like an interface P holding one; Exits of such
+// a value is nil.
+func TestDefineUncomparableStructState(t *testing.T) {
+	fn := func(_ *structBot, c *fsm.Ctx[structP]) fsm.Step[structP] { return c.Stay() }
+	a, bad := structP{"a"}, structP{[]int{1}}
+	_, err := fsm.Define[*structBot]("struct", a,
+		fsm.State(a, fn, fsm.To(bad), fsm.Timeout(time.Second, bad)),
+		fsm.State(bad, fn, fsm.Terminal()),
+	)
+	for _, want := range []error{fsm.ErrUnknownState, fsm.ErrUnknownTarget, fsm.ErrTimeoutTarget} {
+		if !errors.Is(err, want) {
+			t.Errorf("got %v; want it to match %v", err, want)
+		}
+	}
+	_, err = fsm.Define[*structBot]("struct", bad, fsm.State(a, fn, fsm.Terminal()))
+	if !errors.Is(err, fsm.ErrUnknownState) {
+		t.Errorf("uncomparable initial: got %v; want ErrUnknownState", err)
+	}
+	d, err := fsm.Define[*structBot]("struct", a, fsm.State(a, fn, fsm.Terminal()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Exits(bad); got != nil {
+		t.Errorf("Exits(uncomparable) = %v; want nil", got)
+	}
+}

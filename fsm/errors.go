@@ -16,8 +16,9 @@ var (
 	// ErrInvalidDefinition matches every *DefinitionError.
 	ErrInvalidDefinition = errors.New("fsm: invalid definition")
 	// ErrUnknownState: the initial state is not declared, or a state value
-	// cannot be a map key (an interface P holding a slice, say) or is not
-	// equal to itself (a NaN).
+	// cannot be a map key (an interface P holding a slice, say, or a
+	// struct P whose interface field holds one) or is not equal to itself
+	// (a NaN).
 	ErrUnknownState = errors.New("fsm: unknown state")
 	// ErrUnknownTarget: an exit names a state that is not declared (or a
 	// value of another type than the definition's states).

@@ -77,12 +77,12 @@ func (v *validator[S, P]) declare(e *stateOpt[S, P]) {
 }
 
 // hashable reports whether p can be a map key and be found there again:
-// only an interface P can hold a value that cannot be a key, and a value
-// not equal to itself (a NaN, or a struct or interface holding one) is
-// never found, so its state would have no entry in the table.
+// a value holding an uncomparable one in an interface (an interface P, or
+// a struct or array P with an interface field) cannot be a key, and a
+// value not equal to itself (a NaN, or a struct or interface holding one)
+// is never found, so its state would have no entry in the table.
 func hashable[P comparable](p P) bool {
-	rv := reflect.ValueOf(&p).Elem()
-	if rv.Kind() == reflect.Interface && !rv.IsNil() && !rv.Elem().Comparable() {
+	if !reflect.ValueOf(&p).Elem().Comparable() { // looks through interfaces, fields, elements
 		return false
 	}
 	return p == p // false for a NaN
