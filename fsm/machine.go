@@ -69,13 +69,14 @@ func (m *Machine[P]) State() P { return m.cur }
 
 // Started enters the initial state. The actor runs it on its turn when it
 // starts, before any call (it is the actor.Starter hook); it does nothing
-// for a Machine not bound by Spawn, or already started. An error of the
+// for a Machine not bound by Spawn, already started, or being started (called
+// from a callback or state function of the initial entry). An error of the
 // initial chain of transitions (a state function going where it may not)
 // goes to the runtime's dead letters as a failure of the "started" hook;
 // a panic is reported by the actor like any hook's.
 func (m *Machine[P]) Started(c *actor.Ctx) {
-	if m.eng == nil || m.entered || c == nil {
-		return
+	if m.eng == nil || m.entered || m.running || c == nil {
+		return // m.running: a second initial entry would skip the exits and guards
 	}
 	m.eng.start(m, c)
 }

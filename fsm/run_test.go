@@ -201,3 +201,22 @@ func TestStateArgument(t *testing.T) {
 	}
 	expect(t, ref, B, "exit b", "enter a", "fn a", "exit a", "enter b", "fn b 0 0")
 }
+
+// Started called again while the initial entry runs (from a callback or
+// the initial state's function) does nothing: the machine is started, and
+// a second initial entry would re-enter the initial state from wherever
+// the chain is, with no exit checked and no guard run.
+func TestStartedDuringInitialEntry(t *testing.T) {
+	rt := newRuntime(t)
+	b := newBot()
+	again := true
+	b.hook = func(b *bot, c *actor.Ctx, tr fsm.Transition[phase]) {
+		if tr.Initial && again {
+			again = false
+			b.Started(c)
+		}
+	}
+	b.next[A] = B
+	ref := spawn(t, rt, basic(t), b)
+	expect(t, ref, B, "enter a", "fn a", "exit a", "enter b", "fn b")
+}
