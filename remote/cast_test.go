@@ -170,6 +170,40 @@ func TestCastBatchMaxPayload(t *testing.T) {
 	}
 }
 
+// TestCastBatchOverServingLimit: a serving node holds a batch of casts to
+// its WithMaxMessage cast by cast, not as a whole: casts that each fit
+// arrive although their batch (up to 64 KiB, the sender's own limit) is
+// larger; one cast over the limit in a batch is refused alone. Before,
+// every batch over 1 KiB was refused whole: the test got a few of 500.
+func TestCastBatchOverServingLimit(t *testing.T) {
+	s := startServer(t)
+	rs := newRefusals()
+	srv := startNode(t, s.ClientURL(), remote.WithMaxMessage(1024), remote.WithRefusalHook(rs.hook))
+	cli := startNode(t, s.ClientURL())
+	_, a := export(t, srv, "acct")
+	b := remote.Bind(cli, "acct", Echo)
+	const total = 500
+	for i := range total + 1 {
+		msg := strings.Repeat("x", 100)
+		if i == total/2 {
+			msg = strings.Repeat("y", 2000) // over the serving node's limit
+		}
+		if err := b.Cast(msg); err != nil {
+			t.Fatalf("Cast %d: %v", i, err)
+		}
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonTooLarge {
+		t.Fatalf("refusal %+v; want reason %s", r, remote.ReasonTooLarge)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for a.hits.Load() < total && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := a.hits.Load(); got != total {
+		t.Fatalf("received %d casts; want %d", got, total)
+	}
+}
+
 // TestCastLostReported: a cast Cast accepted but the connection then
 // refused is reported to the refusal hook, whichever goroutine published
 // its batch (the flusher, or a later Cast that found the batch full).

@@ -159,9 +159,10 @@ func WithMaxDeadline(d time.Duration) Option {
 // WithMaxMessage sets the largest request the node decodes and the largest
 // reply it decodes or sends, in bytes (default 256 KiB; > 0). Larger ones
 // are refused with ErrTooLarge before decoding. Casts travel in batches
-// of up to 64 KiB (or this node's own cap, if smaller): a node that
-// receives casts from nodes with larger caps should keep at least 64 KiB,
-// or their batches are refused whole (and reported, as ReasonTooLarge).
+// of up to 64 KiB (or the sending node's cap, if smaller); a receiving
+// node holds each cast of a batch to its own cap, so a larger batch of
+// casts that each fit is served, and a cast over it is refused alone
+// (and reported, as ReasonTooLarge).
 func WithMaxMessage(n int) Option { return optionFunc(func(c *config) { c.maxMessage = n }) }
 
 // WithResolveWait sets how long Resolve keeps gathering answers after the

@@ -27,7 +27,9 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 	arrived := time.Now()
 	data, reply := r.Data(), r.Reply()
 	h := nats.Header(r.Headers())
-	if len(data) > n.cfg.maxMessage {
+	// A batch of casts is held to the limit cast by cast (below): the
+	// sender batches up to its own limit, which may be larger.
+	if len(data) > n.cfg.maxMessage && (reply != "" || h.Get(hdrBatch) == "") {
 		n.reject(r, ex, ep, ReasonTooLarge, CodeTooLarge,
 			fmt.Sprintf("request of %d bytes over the limit of %d", len(data), n.cfg.maxMessage))
 		return
@@ -87,7 +89,16 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 			n.serveCast(ex, ep, codec, data)
 			return
 		}
-		if err := frames(data, count, func(d []byte) error { n.serveCast(ex, ep, codec, d); return nil }); err != nil {
+		serve := func(d []byte) error {
+			if len(d) > n.cfg.maxMessage {
+				n.reject(r, ex, ep, ReasonTooLarge, CodeTooLarge,
+					fmt.Sprintf("request of %d bytes over the limit of %d", len(d), n.cfg.maxMessage))
+				return nil
+			}
+			n.serveCast(ex, ep, codec, d)
+			return nil
+		}
+		if err := frames(data, count, serve); err != nil {
 			n.refuse(Refusal{Reason: ReasonMalformed, Name: ex.name, Method: ep.method, Err: err})
 		}
 		return
