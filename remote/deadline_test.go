@@ -97,6 +97,44 @@ func TestExpiredDropped(t *testing.T) {
 	}
 }
 
+// TestCancelBeforeCall: a cancel that reaches the serving node before the
+// call it names (they travel on different subjects: NATS does not order
+// them) still stops it: the call is dropped before it runs, with no
+// reply, and reported. Before, the cancel found nothing to cancel and was
+// lost: the handler ran for a caller long gone.
+func TestCancelBeforeCall(t *testing.T) {
+	rs := newRefusals()
+	srv, cli, _, a := pair(t, remote.WithRefusalHook(rs.hook))
+	inbox := nats.NewInbox()
+	sub, err := cli.Conn().SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	srv.DeliverCancel(inbox)
+	m := &nats.Msg{Subject: "troupe.acct.deposit", Reply: inbox, Data: []byte("5"),
+		Header: nats.Header{"Troupe-Timeout": {"10000000000"}}}
+	if err := cli.Conn().PublishMsg(m); err != nil {
+		t.Fatal(err)
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonCancelled || r.Method != "deposit" {
+		t.Fatalf("refusal %+v; want cancelled, deposit", r)
+	}
+	if got := a.hits.Load(); got != 0 {
+		t.Fatalf("handler ran %d times; want 0", got)
+	}
+	if reply, err := sub.NextMsg(100 * time.Millisecond); err == nil {
+		t.Fatalf("got a reply %q; want none (the caller gave up)", reply.Data)
+	}
+	// The cancel is used up: the same subject's next call runs.
+	if err := cli.Conn().PublishMsg(m); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := sub.NextMsg(10 * time.Second); err != nil || string(reply.Data) != "5" {
+		t.Fatalf("second call: %v, %v; want a reply", reply, err)
+	}
+}
+
 // TestLateReplyNotDelivered: after a call timed out, the next call on the
 // same binding gets its own reply, never the late one.
 func TestLateReplyNotDelivered(t *testing.T) {

@@ -75,7 +75,9 @@
 // caller has given up), and gives the actor a ctx with that deadline: the
 // handler's c.Context() ends when the caller's deadline passes. A caller
 // that cancels its ctx sends a cancel message (best effort, at most once)
-// and the handler's Context ends too. A reply that comes after its caller
+// and the handler's Context ends too; a cancel that overtakes its call
+// (they travel on different subjects) is remembered, and the call is
+// dropped when it arrives, before it runs (ReasonCancelled). A reply that comes after its caller
 // gave up is discarded on both sides and reported, never delivered to
 // another call.
 //

@@ -56,6 +56,7 @@ type Node struct {
 	mu      sync.Mutex // guards what follows
 	exports map[string]*export
 	serving map[string]canceler // served calls and streams by reply subject
+	early   *earlyCancel        // cancels that came before their call; made on the first
 	served  sync.WaitGroup      // served calls' and watchers' goroutines (Add under mu)
 
 	castMu      sync.RWMutex // held (read) while a cast is queued; stop takes it to close the queue

@@ -14,6 +14,7 @@ const (
 	ReasonTooLarge     = "too_large"    // request over WithMaxMessage, or reply over it (either side)
 	ReasonUnauthorized = "unauthorized" // the Authorizer refused it
 	ReasonExpired      = "expired"      // deadline already passed on arrival: dropped before decoding, no reply
+	ReasonCancelled    = "cancelled"    // its caller's cancel arrived first: dropped before it ran, no reply
 	ReasonMalformed    = "malformed"    // could not be decoded, or unknown codec
 	ReasonCycle        = "cycle"        // would close a call cycle
 	ReasonCastFailed   = "cast_failed"  // a remote Cast could not be queued (stopped, mailbox full)

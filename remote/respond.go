@@ -74,13 +74,21 @@ func headerSafe(s string) string {
 // track records a served call or stream under its reply subject (so Close
 // can cancel it) and counts it in wg, under mu so that Shutdown's wait
 // sees it; on a closing node it cancels it, refuses the request and
-// reports false.
+// reports false. One whose caller's cancel came first is cancelled and
+// reported, without a reply (its caller has given up), and track reports
+// false.
 func (n *Node) track(r micro.Request, ex *export, ep *endpoint, reply string, c canceler, wg *sync.WaitGroup) bool {
 	n.mu.Lock()
 	if n.state.Load() != running {
 		n.mu.Unlock()
 		c.cancel()
 		n.reject(r, ex, ep, ReasonClosing, CodeClosed, "node "+n.id+" is closing")
+		return false
+	}
+	if n.early.takeLocked(reply) {
+		n.mu.Unlock()
+		c.cancel()
+		n.refuse(Refusal{Reason: ReasonCancelled, Name: ex.name, Method: ep.method})
 		return false
 	}
 	n.serving[reply] = c

@@ -211,8 +211,15 @@ func (n *Node) serveCast(ex *export, ep *endpoint, codec Codec, data []byte) {
 // onCancel ends the served call named by the message (its reply subject):
 // its caller gave up.
 func (n *Node) onCancel(m *nats.Msg) {
+	subj := string(m.Data)
 	n.mu.Lock()
-	c := n.serving[string(m.Data)]
+	c := n.serving[subj]
+	if c == nil { // not here, or not yet: see cancel_early.go
+		if n.early == nil {
+			n.early = &earlyCancel{set: make(map[string]struct{})}
+		}
+		n.early.addLocked(subj)
+	}
 	n.mu.Unlock()
 	if c != nil {
 		c.cancel()
