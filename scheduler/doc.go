@@ -71,7 +71,8 @@
 //   - the watchdog: not a goroutine of its own but a time.AfterFunc timer,
 //     armed only while turns wait and no loop is free; each firing runs
 //     briefly on a goroutine of the timer's and re-arms it or stops.
-//   - the pool's two housekeeping goroutines, from New to Shutdown/Close.
+//   - the pool's two housekeeping goroutines, from New to Shutdown/Close,
+//     and from then one that waits for the pool's workers to exit.
 //
 // In all, at most base + B + WithMaxExtra loops, B the handlers between
 // Block and Unblock at that moment, plus one timer callback and the two
@@ -95,8 +96,13 @@
 // to the [Scheduler]. [Scheduler.Shutdown] refuses new turns, stops the
 // watchdog (a pending check is cancelled, not waited out), lets the loops
 // finish the turns already queued (a runner with more work after that is
-// told to [Runner.Abort]), waits for them (bounded by its ctx) and
-// releases the pool; [Scheduler.Close] does the same without a bound. Both
-// are idempotent. Once Close, or a Shutdown that returned nil, returns, no
-// goroutine of the scheduler is left.
+// told to [Runner.Abort]), waits for them, releases the pool and waits
+// for its goroutines (all bounded by its ctx); [Scheduler.Close] does the
+// same without a bound. Both are idempotent. Once Close, or a Shutdown
+// that returned nil, returns, no goroutine of the scheduler is left. A
+// Shutdown whose ctx ended first releases the pool at once and leaves the
+// loops still in turns to exit as those end; a goroutine of the
+// scheduler's waits for the pool's last worker, and a later Close (or
+// Shutdown) waits for all of them, so calling it after a Shutdown that
+// timed out ends everything.
 package scheduler

@@ -83,7 +83,8 @@ type Scheduler struct {
 	closed   bool
 	idle     chan struct{} // closed once closed, with no loop and no watchdog
 	idleOne  sync.Once
-	relOne   sync.Once
+	relOne   sync.Once     // starts the release of the pool (shutdown.go)
+	released chan struct{} // closed once the pool's goroutines have exited
 }
 
 // New returns a scheduler with its own pool. It starts the pool's two
@@ -113,6 +114,7 @@ func New(opts ...Option) (*Scheduler, error) {
 		panics:   c.onPanic,
 		hooks:    c.hooks,
 		idle:     make(chan struct{}),
+		released: make(chan struct{}),
 	}
 	s.cond.L = &s.mu
 	s.loopFn = s.loop

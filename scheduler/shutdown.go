@@ -23,32 +23,54 @@ func (s *Scheduler) close() {
 }
 
 // Shutdown refuses new turns, lets the loops finish the turns already
-// queued, waits for them and the watchdog (bounded by ctx) and releases
-// the pool. It returns ctx.Err() if ctx ended first: the pool is released
-// anyway and the loops exit as their turns end. Idempotent.
+// queued, waits for them, the watchdog and the pool's goroutines (bounded
+// by ctx) and returns nil: no goroutine of s is left. If ctx ends first it
+// returns ctx.Err() and leaves the rest to end on its own: the pool is
+// released at once (its idle workers and housekeepers exit), the loops
+// exit as their turns end, and a goroutine of s waits for the pool's last
+// worker. A later Close, or Shutdown, waits for all of that. Idempotent.
 func (s *Scheduler) Shutdown(ctx context.Context) error {
 	s.close()
 	select {
 	case <-s.idle:
-		s.release(ctx)
+	case <-ctx.Done():
+		s.release()
+		return ctx.Err()
+	}
+	s.release()
+	select {
+	case <-s.released:
 		return nil
 	case <-ctx.Done():
-		s.relOne.Do(s.pool.Release) // without waiting: loops end with their turns
-		return ctx.Err()
+		select {
+		case <-s.released: // both: the work is done
+			return nil
+		default:
+			return ctx.Err()
+		}
 	}
 }
 
-// Close is Shutdown without a bound. Idempotent.
+// Close is Shutdown without a bound: once it returns, no goroutine of s is
+// left, also after a Shutdown that returned ctx.Err(). Idempotent.
 func (s *Scheduler) Close() {
 	s.close()
 	<-s.idle
-	s.release(context.Background())
+	s.release()
+	<-s.released
 }
 
-func (s *Scheduler) release(ctx context.Context) {
+// release releases the pool, once, and closes s.released when every
+// goroutine of the pool has exited: the idle workers and the two
+// housekeepers at once, the workers running loops as those end. The wait
+// runs on a goroutine of s's, so that Shutdown can stop waiting when its
+// ctx ends and a later Close (or Shutdown) still waits for the pool: a
+// pool released without waiting cannot be waited for after.
+func (s *Scheduler) release() {
 	s.relOne.Do(func() {
-		// ReleaseContext also waits for the idle workers and the pool's
-		// housekeeping goroutines to exit, bounded by ctx.
-		_ = s.pool.ReleaseContext(ctx)
+		go func() {
+			_ = s.pool.ReleaseContext(context.Background()) // nil: waits for every worker
+			close(s.released)
+		}()
 	})
 }

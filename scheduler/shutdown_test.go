@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -108,4 +110,101 @@ func TestShutdownTimeoutStopsWatchdog(t *testing.T) {
 		s.Close()
 		goleak.VerifyNone(t, ignore)
 	})
+}
+
+// goroutineIDs lists the goroutines now running, by id, for leftOver.
+func goroutineIDs() map[string]bool {
+	ids := map[string]bool{}
+	for _, g := range stacks() {
+		ids[strings.Fields(g)[1]] = true
+	}
+	return ids
+}
+
+// stacks are the stacks of every goroutine, the caller's first.
+func stacks() []string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Split(string(buf[:n]), "\n\n")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// leftOver returns the stacks of the goroutines of the scheduler and its
+// pool that are not in before, at once: no retry, unlike goleak, which
+// lets goroutines that are exiting finish (and hid this test's bug).
+func leftOver(before map[string]bool) []string {
+	var left []string
+	for _, g := range stacks()[1:] {
+		if before[strings.Fields(g)[1]] {
+			continue
+		}
+		if strings.Contains(g, "panjf2000/ants") || strings.Contains(g, "scheduler.(*Scheduler)") {
+			left = append(left, g)
+		}
+	}
+	return left
+}
+
+// Whatever Shutdown returned, once Close (or a Shutdown that returns nil)
+// returns, no goroutine of the scheduler's is left, the pool's included.
+// A Shutdown that timed out released the pool without waiting, and a
+// later Close or Shutdown could then no longer wait for its goroutines:
+// they returned with the pool's housekeepers still there. Also when the
+// timeout raced the end: Shutdown returned nil after a ReleaseContext cut
+// short by its ctx. GOMAXPROCS is 1 so that goroutines left runnable by
+// a stop that did not wait for them are still there when it returns
+// (with more, they may exit in parallel and hide the bug).
+func TestStopAfterShutdownTimeoutWaitsForPool(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop func(*Scheduler) error
+	}{
+		{"Close", func(s *Scheduler) error { s.Close(); return nil }},
+		{"Shutdown", func(s *Scheduler) error { return s.Shutdown(context.Background()) }},
+	} {
+		t.Run("stuck turn/"+tc.name, func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+			synctest.Test(t, func(t *testing.T) {
+				before := goroutineIDs()
+				s := newSched(t)
+				gate, open := newGate(t)
+				schedule(t, s, funcRunner(func() { <-gate }))
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+					t.Fatalf("Shutdown = %v; want DeadlineExceeded", err)
+				}
+				open()
+				if err := tc.stop(s); err != nil {
+					t.Fatalf("%s after the turn ended = %v; want nil", tc.name, err)
+				}
+				if left := leftOver(before); len(left) > 0 {
+					t.Fatalf("%s returned with %d goroutines left:\n%s", tc.name, len(left), strings.Join(left, "\n\n"))
+				}
+			})
+		})
+		t.Run("ctx done/"+tc.name, func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+			before := goroutineIDs()
+			s := newSched(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			err := s.Shutdown(ctx) // nothing to wait for, but ctx is done
+			if err == nil {
+				if left := leftOver(before); len(left) > 0 {
+					t.Fatalf("Shutdown returned nil with %d goroutines left:\n%s", len(left), strings.Join(left, "\n\n"))
+				}
+			}
+			if err := tc.stop(s); err != nil {
+				t.Fatalf("%s = %v; want nil", tc.name, err)
+			}
+			if left := leftOver(before); len(left) > 0 {
+				t.Fatalf("%s returned with %d goroutines left:\n%s", tc.name, len(left), strings.Join(left, "\n\n"))
+			}
+		})
+	}
 }
