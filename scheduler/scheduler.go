@@ -18,6 +18,9 @@ var (
 	ErrClosed = errors.New("scheduler: closed")
 	// ErrInvalidOption is wrapped by [New] when an option is out of range.
 	ErrInvalidOption = errors.New("scheduler: invalid option")
+	// ErrInvalidTask is returned by [Scheduler.Schedule] for a task that
+	// is nil or not bound to that scheduler (NewTask, InitTask).
+	ErrInvalidTask = errors.New("scheduler: invalid task")
 )
 
 // Runner is what the scheduler runs: one turn processes at most budget
@@ -136,11 +139,15 @@ func (s *Scheduler) NewTask(r Runner) *Task {
 func (s *Scheduler) InitTask(t *Task, r Runner) { t.s, t.r = s, r }
 
 // Schedule queues one turn of t. It never blocks. It returns [ErrClosed]
-// after Shutdown or Close. The caller must ensure a task has at most one
+// after Shutdown or Close, and [ErrInvalidTask] if t is nil or was not
+// bound to s by [Scheduler.NewTask] or [Scheduler.InitTask]. The caller must ensure a task has at most one
 // turn scheduled at a time (the mailbox's scheduled flag does). Cost: O(1)
 // amortised, no allocation in steady state; it wakes or starts a loop only
 // when none is free.
 func (s *Scheduler) Schedule(t *Task) error {
+	if t == nil || t.s != s || t.r == nil {
+		return ErrInvalidTask
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

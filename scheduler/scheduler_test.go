@@ -197,3 +197,40 @@ type oneShot struct{ ch chan struct{} }
 
 func (o *oneShot) Run(int) bool { o.ch <- struct{}{}; return false }
 func (o *oneShot) Abort()       {}
+
+// Schedule refuses a task that is nil, unbound (a zero Task) or bound to
+// another scheduler with ErrInvalidTask, and the turns queued around it
+// all run. A nil task was queued: the loop that took it with a batch
+// stopped at it and unlisted the batch, so the turns behind it were never
+// run nor aborted (overwritten by its next batch, or left at its exit).
+func TestScheduleInvalidTask(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t, WithPoolSize(1), WithMaxExtra(0))
+		other := newSched(t)
+		for _, tc := range []struct {
+			name string
+			task *Task
+		}{
+			{"nil", nil},
+			{"zero", new(Task)},
+			{"other scheduler's", other.NewTask(funcRunner(func() {}))},
+		} {
+			first, _ := occupy(t, s)        // the turns below wait in the run queue
+			before := scheduleMany(t, s, 2) // the loop takes the task in its batch, with one behind
+			err := s.Schedule(tc.task)
+			if !errors.Is(err, ErrInvalidTask) {
+				t.Errorf("Schedule(%s task) = %v; want ErrInvalidTask", tc.name, err)
+			}
+			after := scheduleMany(t, s, 4)
+			close(first)
+			synctest.Wait()
+			for _, ran := range []<-chan struct{}{before, after} {
+				select {
+				case <-ran:
+				default:
+					t.Errorf("turns queued around a %s task never ran", tc.name)
+				}
+			}
+		}
+	})
+}
