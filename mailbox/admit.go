@@ -62,11 +62,10 @@ func (m *Mailbox[T]) AdmitAll() {
 // Admitted reports whether the filter admits k. Safe for concurrent use;
 // O(log n) for a filter of n keys.
 func (m *Mailbox[T]) Admitted(k Key) bool {
-	q := m.q.Load()
+	q := m.lockMade()
 	if q == nil {
 		return true
 	}
-	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.filter.admits(k)
 }
@@ -76,11 +75,10 @@ func (m *Mailbox[T]) Admitted(k Key) bool {
 // must not block and must not call back into the mailbox. For debugging;
 // O(held).
 func (m *Mailbox[T]) HeldEach(f func(msg T)) {
-	q := m.q.Load()
+	q := m.lockMade()
 	if q == nil {
 		return
 	}
-	q.mu.Lock()
 	defer q.mu.Unlock()
 	live := m.cfg.Live
 	for _, hq := range q.nonEmpty {
@@ -99,11 +97,10 @@ func (m *Mailbox[T]) HeldEach(f func(msg T)) {
 // they are moved to held only when Pop reaches them.
 func (m *Mailbox[T]) Held() map[Key]int {
 	out := make(map[Key]int)
-	q := m.q.Load()
+	q := m.lockMade()
 	if q == nil {
 		return out
 	}
-	q.mu.Lock()
 	defer q.mu.Unlock()
 	live := m.cfg.Live
 	for _, hq := range q.nonEmpty {

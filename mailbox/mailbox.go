@@ -145,6 +145,25 @@ func (m *Mailbox[T]) lockFor(producer bool) *queues[T] {
 	}
 }
 
+// lockMade is lock for those who only read: it returns nil, and makes
+// nothing, if the mailbox has no queues (no message yet, or Trim gave them
+// back). Like lock, it never returns queues that Trim retired while it
+// waited for their lock: read under that lock, the consumer's fields
+// (out) would race with the consumer writing them under the new one's.
+func (m *Mailbox[T]) lockMade() *queues[T] {
+	for {
+		q := m.q.Load()
+		if q == nil {
+			return nil
+		}
+		q.mu.Lock()
+		if m.q.Load() == q {
+			return q
+		}
+		q.mu.Unlock()
+	}
+}
+
 // New returns an empty, idle mailbox using cfg, which it keeps: cfg must
 // not change afterwards. It returns an error wrapping [ErrInvalidConfig]
 // if cfg is nil, has no Key, a negative Capacity or an unknown Policy.
@@ -273,11 +292,10 @@ func (m *Mailbox[T]) claim() bool {
 // Len returns the number of pending user messages, queued and held, dead
 // ones included. It is safe for concurrent use; O(1), under the lock.
 func (m *Mailbox[T]) Len() int {
-	q := m.q.Load()
+	q := m.lockMade()
 	if q == nil {
 		return 0
 	}
-	q.mu.Lock()
 	defer q.mu.Unlock()
 	return m.lenLocked(q)
 }

@@ -248,3 +248,47 @@ func TestTrimThenPushBounded(t *testing.T) {
 		t.Fatalf("popped %v; want [2]", got)
 	}
 }
+
+// TestTrimUnderReaders: Len, Held, HeldEach and Admitted, safe for
+// concurrent use, run while the consumer fills, drains and trims the
+// mailbox over and over. Run with -race: a reader that found the queues
+// before a Trim and got their lock after it read the consumer's batch
+// pointer under the retired queues' lock, while the consumer wrote it
+// under the new ones'.
+func TestTrimUnderReaders(t *testing.T) {
+	m := newTest(t, Config[msg]{})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if n := m.Len(); n < 0 || n > 3 {
+				t.Errorf("Len = %d; want 0 to 3", n)
+			}
+			m.Held()
+			m.HeldEach(func(msg) {})
+			m.Admitted(1)
+		}
+	})
+	trims := 0
+	for i := range 20000 {
+		for j := range 3 { // more than one: Pop takes them as a batch
+			mustPush(t, m, msg{id: 3*i + j})
+		}
+		if got := len(drain(t, m)); got != 3 {
+			t.Fatalf("round %d: drained %d; want 3", i, got)
+		}
+		if m.Trim() {
+			trims++
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if trims == 0 {
+		t.Fatal("no Trim succeeded")
+	}
+}
