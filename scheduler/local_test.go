@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -228,4 +229,23 @@ func TestPanickedLoopAfterCloseLosesNoQueuedTurn(t *testing.T) {
 			t.Fatal("Shutdown returned nil with turns queued before it never run")
 		}
 	})
+}
+
+// Without WithPanicHandler, a panic that escapes a turn is not dropped:
+// its value and stack go to standard error (panicOutput here). It was
+// recovered and discarded, silently.
+func TestPanicWithoutHandlerReported(t *testing.T) {
+	var out strings.Builder
+	old := panicOutput
+	panicOutput = &out
+	defer func() { panicOutput = old }()
+	s, err := New(WithPoolSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	schedule(t, s, funcRunner(func() { panic("lost turn") }))
+	s.Close()
+	if got := out.String(); !strings.Contains(got, "lost turn") || !strings.Contains(got, "TestPanicWithoutHandlerReported") {
+		t.Fatalf("standard error got %q; want the panic's value and its stack", got)
+	}
 }

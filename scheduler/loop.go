@@ -53,7 +53,7 @@ func (s *Scheduler) loop() {
 		// loop is gone; give back its batch, count it out and replace it
 		// if work waits (also once closed: queued turns still run, and
 		// this may have been the last loop).
-		if v := recover(); v != nil && s.panics != nil {
+		if v := recover(); v != nil {
 			s.panics(v)
 		}
 		s.mu.Lock()

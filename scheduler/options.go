@@ -1,6 +1,11 @@
 package scheduler
 
-import "fmt"
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
 
 // Option configures a [Scheduler].
 type Option interface{ apply(*config) }
@@ -48,7 +53,7 @@ const DefaultPoolSize = 4096
 const DefaultMaxExtra = 64
 
 func defaults() config {
-	return config{budget: DefaultThroughput, poolSize: DefaultPoolSize, maxExtra: DefaultMaxExtra}
+	return config{budget: DefaultThroughput, poolSize: DefaultPoolSize, maxExtra: DefaultMaxExtra, onPanic: writePanic}
 }
 
 // validate checks c in one place; New wraps its error.
@@ -84,6 +89,25 @@ func WithPoolSize(n int) Option { return optionFunc(func(c *config) { c.poolSize
 // number of such handlers.
 func WithMaxExtra(n int) Option { return optionFunc(func(c *config) { c.maxExtra = n }) }
 
-// WithPanicHandler receives a panic that escaped a turn. Runners are
-// expected to recover their own panics; this is the last line of defence.
-func WithPanicHandler(f func(any)) Option { return optionFunc(func(c *config) { c.onPanic = f }) }
+// WithPanicHandler receives a panic that escaped a turn, on the loop's
+// goroutine, where [runtime/debug.Stack] shows the panic's stack. Runners
+// are expected to recover their own panics; this is the last line of
+// defence. Without it (or with nil) the panic's value and stack are
+// written to standard error: a panic is never dropped.
+func WithPanicHandler(f func(any)) Option {
+	return optionFunc(func(c *config) {
+		if f != nil {
+			c.onPanic = f
+		}
+	})
+}
+
+// panicOutput is where the default panic handler writes; tests replace it.
+var panicOutput io.Writer = os.Stderr
+
+// writePanic is the panic handler without [WithPanicHandler]: it writes
+// the value and the stack (of the panicking goroutine: it runs in the
+// loop's deferred recover) to panicOutput.
+func writePanic(v any) {
+	fmt.Fprintf(panicOutput, "scheduler: panic escaped a turn: %v\n\n%s\n", v, debug.Stack())
+}
