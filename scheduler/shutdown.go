@@ -52,7 +52,10 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 }
 
 // Close is Shutdown without a bound: once it returns, no goroutine of s is
-// left, also after a Shutdown that returned ctx.Err(). Idempotent.
+// left, also after a Shutdown that returned ctx.Err(). Idempotent. It
+// waits for the turns under way to end, so a turn must not call it: it
+// would wait for itself (call Shutdown with a ctx from a turn, or Close
+// from another goroutine).
 func (s *Scheduler) Close() {
 	s.close()
 	<-s.idle
