@@ -170,9 +170,16 @@ func (b *Backend) Stop() {
 	}
 	b.stopped = true
 	close(b.stopping)
+	// A drain flushes the connection (nats.go's Flush, 10 s) before it
+	// ends: with the server gone, the consumers stop at once instead.
+	connected := b.nc.IsConnected()
 	for _, s := range b.served {
 		for _, cc := range s.consuming {
-			cc.Drain()
+			if connected {
+				cc.Drain()
+			} else {
+				cc.Stop()
+			}
 		}
 	}
 	// A watcher's Stop deletes its consumer by a request with nats.go's
@@ -204,9 +211,6 @@ func (b *Backend) Close() error {
 	}
 	b.mu.Unlock()
 	for _, cc := range ccs {
-		if !b.nc.IsConnected() {
-			cc.Stop() // a drain needs its server: do not wait a lease for it
-		}
 		select {
 		case <-cc.Closed():
 		case <-time.After(b.cfg.lease):

@@ -307,11 +307,17 @@ func TestStopWithJobs(t *testing.T) {
 // the backend's Stop stopped the watchers on the caller's goroutine
 // (Shutdown(ctx) returned after 5 s, ctx or not), and Close waited a
 // lease more for consumers whose drain could not complete without their
-// server: 15 s in all.
+// server: 15 s in all (10 s with the drain's flush timeout).
 func TestCloseServerGone(t *testing.T) {
 	s := startServer(t)
 	n := startNode(t, s.ClientURL(), "a", newProbe(), true)
 	s.Shutdown()
+	// Gone for a moment, as a server that went away is: the connection
+	// has noticed (a drain begun before it does waits for nats.go's flush
+	// timeout, 10 s).
+	for deadline := time.Now().Add(10 * time.Second); n.nc.IsConnected() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
