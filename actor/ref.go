@@ -32,7 +32,9 @@ func Spawn[S any](sp Spawner, state S, opts ...Option) (*Ref[S], error) {
 
 // SpawnFunc is Spawn with a state factory: the actor starts with factory()
 // and, under the Restart directive (its default), gets a fresh factory()
-// after a handler panics.
+// after a handler panics. A factory that panics or returns nil at a
+// restart kills the actor instead: its queued calls fail with ErrStopped
+// wrapping the *PanicError or ErrNilState.
 func SpawnFunc[S any](sp Spawner, factory func() S, opts ...Option) (*Ref[S], error) {
 	if factory == nil {
 		return nil, ErrNilState

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/internal/engine"
+	"github.com/troupe-go/troupe/internal/nilness"
 )
 
 // Directive is what happens to an actor whose handler panicked.
@@ -97,10 +98,10 @@ type Stopper interface {
 // have none.
 type supervisor struct {
 	policy   Supervision
-	factory  func() any
-	restarts []time.Time   // restart times within the window
-	backoff  time.Duration // the pending restart's delay
-	cause    *PanicError   // the panic the pending restart follows
+	factory  func() (any, error) // a fresh state; a panic or a nil state is an error
+	restarts []time.Time         // restart times within the window
+	backoff  time.Duration       // the pending restart's delay
+	cause    *PanicError         // the panic the pending restart follows
 	// restarting is told of each planned restart (a pool routes around
 	// the worker until its fresh state is made); nil for most actors.
 	restarting func()
@@ -118,7 +119,18 @@ func newSupervisor[S any](s Supervision, factory func() S) *supervisor {
 	}
 	sv := &supervisor{policy: s}
 	if factory != nil {
-		sv.factory = func() any { return factory() }
+		sv.factory = func() (state any, err error) {
+			defer func() {
+				if v := recover(); v != nil {
+					err = newPanicError("factory", v)
+				}
+			}()
+			s := factory()
+			if nilness.Is(s) {
+				return nil, fmt.Errorf("factory: %w", ErrNilState)
+			}
+			return s, nil
+		}
 	}
 	if sv.policy.MaxRestarts == 0 {
 		sv.policy.MaxRestarts = defaultMaxRestarts
@@ -188,7 +200,10 @@ func (c *cell) planRestart(pe *PanicError) {
 // its timer is no longer live), and so do the streams it produced, ended
 // with the panic that killed it, and its whitelist: the fresh state starts
 // admitting every call, as at spawn (its Started hook may call Only), and
-// the calls held run next, in arrival order.
+// the calls held run next, in arrival order. A factory that panics or
+// returns nil kills the actor instead, with that cause (it runs outside
+// the turn's recover: a panic here would leave the actor holding its
+// scheduled flag for good).
 func (c *cell) restart(x *Ctx) {
 	c.mu.Lock()
 	e := c.extLocked()
@@ -202,7 +217,12 @@ func (c *cell) restart(x *Ctx) {
 		// will never come.
 		streams.endOpen(c.sup.cause)
 	}
-	c.state = c.sup.factory()
+	s, err := c.sup.factory()
+	if err != nil {
+		c.kill(fmt.Errorf("restart: %w", err))
+		return
+	}
+	c.state = s
 	c.admit = nil
 	c.mb.AdmitAll()
 	if _, ok := c.state.(Starter); ok {

@@ -269,3 +269,63 @@ func TestResumeWithinOneTurn(t *testing.T) {
 		}
 	})
 }
+
+// A factory that panics (or returns nil) when a restart calls it ends the
+// actor as a spent budget does: the calls queued behind the failure get
+// ErrStopped wrapping the cause at once, not their deadline, and the stop
+// ends. The panic must not escape the turn, which would leave the actor
+// holding its scheduled flag forever.
+func TestRestartFactoryFails(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bad  func() *Worker
+		want func(error) bool
+	}{
+		{"panic", func() *Worker { panic("factory broke") }, func(err error) bool {
+			var pe *actor.PanicError
+			return errors.As(err, &pe) && pe.Value == "factory broke"
+		}},
+		{"nil", func() *Worker { return nil }, func(err error) bool { return errors.Is(err, actor.ErrNilState) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rt := newRuntime(t)
+				first := true
+				factory := func() *Worker {
+					if first {
+						first = false
+						return newWorker()
+					}
+					return tc.bad()
+				}
+				ref, err := actor.SpawnFunc(rt, factory, actor.WithSupervision(actor.Supervision{
+					Directive: actor.Restart, Backoff: 10 * time.Millisecond,
+				}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+				defer cancel()
+				gate := make(chan struct{})
+				hold := actor.NewMethod("hold", func(w *Worker, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
+				_ = hold.Cast(ref, 0)
+				synctest.Wait()
+				go Work.Call(ctx, ref, -1)
+				synctest.Wait()
+				pending := make(chan error, 1)
+				go func() { _, err := Work.Call(ctx, ref, 7); pending <- err }()
+				synctest.Wait()
+				start := time.Now()
+				close(gate)
+				err = <-pending
+				if !errors.Is(err, actor.ErrStopped) || !tc.want(err) {
+					t.Fatalf("call queued behind the restart = %v; want ErrStopped wrapping the factory's failure", err)
+				}
+				if took := time.Since(start); took > time.Second {
+					t.Fatalf("call failed after %v; want at the restart (10ms)", took)
+				}
+				<-ref.Done()
+			})
+		})
+	}
+}
