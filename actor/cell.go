@@ -303,7 +303,7 @@ func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used in
 			continue
 		}
 		spins = 0
-		if !sys && c.status.Load() >= statusKilling {
+		if !sys && (c.status.Load() >= statusKilling || c.kidsAsked && c.holds(e)) {
 			e.fail(c, c.stopErr(), engine.ReasonStopped)
 			continue
 		}

@@ -168,8 +168,10 @@
 //   - On the actor's turn: a stopping actor runs what is queued, a killed
 //     one fails it; then it asks its children to stop (one at a time,
 //     newest first; all at once on a kill) and goes idle until each has
-//     reported; then the Stopping hook runs, held calls fail, the name is
-//     freed and Done closes.
+//     reported, having failed the calls its whitelist holds (a child may
+//     be waiting in one); then the Stopping hook runs, what is left (held
+//     calls, if it had no children) fails, the name is freed and Done
+//     closes.
 //   - Where the runtime closed under it: the goroutine that finds the
 //     scheduler closed finalizes the actor itself.
 //

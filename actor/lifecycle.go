@@ -27,12 +27,13 @@ import (
 //   - Everything else runs on the actor's turn (a scheduler loop, or the
 //     owner's goroutine for a Handler): a stopping actor runs what is
 //     queued, a killing one fails it with ErrStopped; once its queue is
-//     settled it asks its children to stop (gracefully one at a time, newest
-//     first; all at once on a kill) and goes idle; each child, as it
-//     finalizes, leaves its parent and wakes it; with the last child gone
-//     the turn finalizes.
-//   - finalize runs the Stopping hook once, fails what a whitelist still
-//     holds, frees the name, leaves the parent (or the runtime's roots) and
+//     settled it asks its children to stop (gracefully one at a time,
+//     newest first; all at once on a kill), fails what its whitelist
+//     holds if it has children to wait for (one may be waiting in such a
+//     call), and goes idle; each child, as it finalizes, leaves its parent
+//     and wakes it; with the last child gone the turn finalizes.
+//   - finalize runs the Stopping hook once, fails what is left in the
+//     mailbox, frees the name, leaves the parent (or the runtime's roots) and
 //     closes Done. It runs on the actor's turn, or on the goroutine that
 //     finds the scheduler closed (the actor can have no turn any more).
 //
@@ -161,11 +162,17 @@ func (c *cell) onStop() {
 }
 
 // settle is called on the turn of a stopping actor whose queue is empty.
-// It asks the children to stop, the first time, and reports whether the
+// The first time, it lets the calls its whitelist holds out, to be failed
+// by the turn (see process: nothing admits them now, and a child may be
+// waiting in one of them, which the stop would otherwise wait for until
+// its deadline), and asks the children to stop. It reports whether the
 // actor still waits for some; if none is left it finalizes.
 func (c *cell) settle() (waiting bool) {
 	if !c.kidsAsked {
 		c.kidsAsked = true
+		if c.admit != nil {
+			c.mb.AdmitAll() // c.admit stays: process fails what it does not admit
+		}
 		c.askChildren()
 	}
 	if c.hasChildren() {

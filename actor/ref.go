@@ -171,10 +171,12 @@ func (r *Ref[S]) Done() <-chan struct{} {
 
 // Stop stops the actor gracefully and waits: new calls are refused with
 // ErrStopped at once, its timers are cancelled, what is queued runs, then
-// children stop (newest first), the stopping hook runs, and whatever is
-// still held by a whitelist fails with ErrStopped. A restart's backoff is
-// cut short. If ctx ends first, the stop turns into a Kill and Stop returns
-// a *StopError matching ctx's error without waiting further (wait on Done).
+// children stop (newest first) and the stopping hook runs. Whatever is
+// still held by a whitelist fails with ErrStopped once the queue has run,
+// without waiting for the children (one may be waiting in such a call).
+// A restart's backoff is cut short. If ctx ends first, the stop turns into
+// a Kill and Stop returns a *StopError matching ctx's error without
+// waiting further (wait on Done).
 // Idempotent. Do not wait for an actor's own stop from its handler: use
 // Ctx.Stop. Errors: ErrNilRef, ErrNilContext, *StopError.
 func (r *Ref[S]) Stop(ctx context.Context) error {

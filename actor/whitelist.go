@@ -2,6 +2,7 @@ package actor
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/troupe-go/troupe/internal/nilness"
 	"github.com/troupe-go/troupe/mailbox"
@@ -71,6 +72,13 @@ func (c *cell) held() map[string]int {
 	out := make(map[string]int)
 	c.mb.HeldEach(func(e envelope) { out[e.msg.name()]++ })
 	return out
+}
+
+// holds reports whether the actor's whitelist holds e back. A stopping
+// actor that has settled its queue lifts its mailbox's filter and fails
+// what this reports (see settle).
+func (c *cell) holds(e envelope) bool {
+	return c.admit != nil && !slices.Contains(*c.admit, e.key())
 }
 
 // restoreAdmit puts back the actor's own whitelist after a Process that had

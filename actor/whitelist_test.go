@@ -521,3 +521,62 @@ func TestRestartLiftsWhitelist(t *testing.T) {
 		}
 	})
 }
+
+// A child whose handler waits in a call its stopping parent's whitelist
+// holds gets ErrStopped at once: the graceful stop fails the held calls
+// when its queue has run, before it waits for its children. Held until
+// the parent finalized, the call (and so the child's stop, and the
+// parent's) waited for the call's deadline.
+type wlParent struct{ kid *actor.Ref[*wlKid] }
+
+type wlKid struct{ parent *actor.Ref[*wlParent] }
+
+var (
+	wlpReport = actor.NewMethod("report", func(_ *wlParent, _ *actor.Ctx, n int) (int, error) { return n, nil })
+	wlpPing   = actor.NewMethod("ping", func(_ *wlParent, _ *actor.Ctx, n int) (int, error) { return n, nil })
+	wlpSetup  = actor.NewMethod("setup", func(p *wlParent, c *actor.Ctx, _ int) (int, error) {
+		k, err := actor.Spawn(c, &wlKid{parent: actor.Self[*wlParent](c)})
+		if err != nil {
+			return 0, err
+		}
+		p.kid = k
+		return 0, c.Only(wlpPing) // report is held from now on
+	})
+	wlkWork = actor.NewMethod("work", func(k *wlKid, c *actor.Ctx, n int) (int, error) {
+		return wlpReport.Call(c.Context(), k.parent, n)
+	})
+)
+
+func TestOnlyStopReleasesChildHeldCall(t *testing.T) {
+	var letters recorder
+	bubbleRuntime(t, func(t *testing.T, rt *troupe.Runtime) {
+		p := &wlParent{}
+		ref, err := actor.Spawn(rt, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := withDeadline(t, time.Hour)
+		mustCall(t, ctx, wlpSetup, ref, 0)
+		kidErr := make(chan error, 1)
+		go func() {
+			_, err := wlkWork.Call(withDeadline(t, time.Minute), p.kid, 1)
+			kidErr <- err
+		}()
+		synctest.Wait() // the kid waits in report, held by its parent
+		if got := ref.Held(); got["report"] != 1 {
+			t.Fatalf("Held = %v; want report held", got)
+		}
+		mustCall(t, ctx, wlpPing, ref, 0) // admitted calls still run
+		start := time.Now()
+		if err := ref.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		err = <-kidErr
+		if took := time.Since(start); took != 0 || !errors.Is(err, actor.ErrStopped) {
+			t.Fatalf("stop took %v, the kid's held call got %v; want ErrStopped at once", took, err)
+		}
+		if n := len(lettersFor(&letters, troupe.ReasonStopped, "report")); n != 1 {
+			t.Fatalf("stopped dead letters for report: %d; want 1 (all: %v)", n, letters.All())
+		}
+	}, troupe.WithDeadLetterHook(letters.Hook))
+}
