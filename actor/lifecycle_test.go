@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
@@ -434,4 +435,48 @@ func TestKillDuringGracefulStopReachesChild(t *testing.T) {
 			t.Fatalf("child's call = %v; want its handler's Context cancelled by the kill", err)
 		}
 	})
+}
+
+// selfKill is a state whose Started hook kills its actor once a message
+// is queued behind it: that message never runs.
+type selfKill struct{}
+
+func (selfKill) Started(c *actor.Ctx) {
+	self := actor.Self[selfKill](c)
+	for self.Queued() == 0 {
+		runtime.Gosched()
+	}
+	self.Kill()
+}
+
+var never = actor.NewMethod("never", func(selfKill, *actor.Ctx, struct{}) (struct{}, error) {
+	panic("a killed actor ran a queued message")
+})
+
+// Ref.AtStop's hook runs once the actor stops, before Done closes, even
+// when the actor is killed by its Started hook with a message queued; it
+// is refused once the actor has stopped, and for a zero Ref.
+func TestAtStop(t *testing.T) {
+	rt := newRuntime(t)
+	ref, err := actor.Spawn(rt, selfKill{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan struct{})
+	if !ref.AtStop(engine.Seal{}, func() { close(ran) }) {
+		t.Fatal("AtStop refused on a running actor")
+	}
+	_ = never.Cast(ref, struct{}{})
+	<-ref.Done()
+	select {
+	case <-ran:
+	default:
+		t.Fatal("the hook had not run when Done closed")
+	}
+	if ref.AtStop(engine.Seal{}, func() { t.Error("a hook registered after the stop ran") }) {
+		t.Fatal("AtStop accepted on a stopped actor")
+	}
+	if (&actor.Ref[selfKill]{}).AtStop(engine.Seal{}, func() {}) {
+		t.Fatal("AtStop accepted on a zero Ref")
+	}
 }

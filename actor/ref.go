@@ -169,6 +169,21 @@ func (r *Ref[S]) Done() <-chan struct{} {
 	return r.c.doneCh()
 }
 
+// AtStop registers f to run once when the actor stops, however it stops
+// (Stop, Kill, Ctx.Stop, supervision, its runtime's stop, even a kill
+// from its Started hook before it ran anything else): on the goroutine
+// that finalizes it, after its Stopping hook and its queue's failure and
+// before Done closes. It reports false, without registering, if the actor
+// has already begun to finalize (the caller then knows it is stopped). f
+// must not block and must not wait for the actor. It costs no goroutine
+// and no message, where watching Done would take a goroutine and a child
+// actor's Stopping hook a message the actor may never run. Sealed: only
+// troupe's own packages can call it (serve closes a connection when its
+// actor stops). A nil or zero Ref reports false.
+func (r *Ref[S]) AtStop(_ engine.Seal, f func()) bool {
+	return r.valid() && r.c.atStop(f)
+}
+
 // Stop stops the actor gracefully and waits: new calls are refused with
 // ErrStopped at once, its timers are cancelled, what is queued runs, then
 // children stop (newest first) and the stopping hook runs. Whatever is

@@ -91,6 +91,13 @@ func (c *Conn) closeWith(reason error) {
 	_ = c.nc.SetReadDeadline(aLongTimeAgo)
 }
 
+// actorStopped closes the connection gracefully (what is queued is still
+// written) with reason actor.ErrStopped, unless it is closing already: its
+// actor has stopped, and its reader, which may be waiting for a silent
+// client, returns. It runs as the actor finalizes (Ref.AtStop) and must
+// not block.
+func (c *Conn) actorStopped() { c.closeWith(actor.ErrStopped) }
+
 // abort closes the socket now, dropping what is queued. A connection
 // already closing keeps its first reason.
 func (c *Conn) abort(reason error) {

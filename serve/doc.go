@@ -89,10 +89,12 @@
 // # Costs
 //
 // An idle connection costs its reader goroutine (its stack), the actor
-// with its mailbox and idle timer (an actor timer, ~300 bytes), a watcher
-// actor (~200 bytes, see below) and the Conn (~300 bytes): about 6.4 KB,
-// 0.6 KB more than raw Go's goroutine with its 4 KiB bufio.Reader (bench/serve_test.go,
-// BenchmarkIdleConn). It holds no read buffer: on TCP and Unix sockets
+// with its mailbox and idle timer (an actor timer, ~300 bytes) and its
+// stop hook (see below), and the Conn (~300 bytes): about 6.0 KB, 0.2 KB
+// more than raw Go's goroutine with its 4 KiB bufio.Reader
+// (bench/serve_test.go, BenchmarkIdleConn measured 6.4 KB with the
+// watcher actor each connection had before the stop hook, ~400 bytes of
+// heap by TestIdleConnHoldsNoReadBuffer). It holds no read buffer: on TCP and Unix sockets
 // the reader gives its 4 KiB buffer back to a shared pool whenever it
 // waits for input (other connections keep theirs). Write buffers are
 // pooled too and held only while bytes are queued. Delivering a frame
@@ -105,7 +107,8 @@
 // However a connection's actor stops — Kill or Stop through its ref,
 // Ctx.Stop, supervision, its runtime's stop — its connection closes at
 // once, gracefully (what is queued is written) with reason
-// actor.ErrStopped, even if its client is silent: each connection's
-// actor has a child, spawned on its first turn, whose Stopping hook
-// closes the connection. Closed does not run then (the actor is gone).
+// actor.ErrStopped, even if its client is silent, whenever it stops (a
+// kill from its Started hook, before it ran anything, included): the
+// connection registers a hook, run as the actor finalizes, that closes
+// it. Closed does not run then (the actor is gone).
 package serve

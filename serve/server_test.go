@@ -655,3 +655,84 @@ func startWho(t *testing.T) (*fixture, *client, *actor.Ref[*echo]) {
 	c.line()
 	return f, c, <-refs
 }
+
+// selfKiller is a session whose Started hook kills its own actor once the
+// connection's reader waits for input (reading): everything the server
+// did on the accept, all it queued for the actor included, is done, and
+// none of it has run on the actor's turn.
+type selfKiller struct{ reading chan struct{} }
+
+func (*selfKiller) Frame(*actor.Ctx, []byte) error { return nil }
+
+func (k *selfKiller) Started(c *actor.Ctx) {
+	<-k.reading
+	actor.Self[*selfKiller](c).Kill()
+}
+
+// readSpy is a listener whose connections close reading on their first
+// Read.
+type readSpy struct {
+	net.Listener
+	reading chan struct{}
+}
+
+type readSpyConn struct {
+	*net.TCPConn
+	once    sync.Once
+	reading chan struct{}
+}
+
+func (l *readSpy) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &readSpyConn{TCPConn: nc.(*net.TCPConn), reading: l.reading}, nil
+}
+
+func (c *readSpyConn) Read(p []byte) (int, error) {
+	c.once.Do(func() { close(c.reading) })
+	return c.TCPConn.Read(p)
+}
+
+// An actor killed by its own Started hook, after the server has set its
+// connection up and before the actor ran anything the server queued: its
+// connection closes at once, though the client stays silent. It stayed
+// open until the server stopped: the watcher child that closes it was to
+// be spawned by a message, queued at the accept, that the kill failed.
+func TestActorKilledBeforeFirstTurn(t *testing.T) {
+	reading := make(chan struct{})
+	rt := testkit.NewRuntime(t)
+	srv, err := serve.New(rt, func(*serve.Conn) *selfKiller { return &selfKiller{reading} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(&readSpy{Listener: l, reading: reading}) }()
+	defer func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := <-served; !errors.Is(err, serve.ErrServerClosed) {
+			t.Errorf("Serve: got %v; want ErrServerClosed", err)
+		}
+	}()
+	nc, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	_ = nc.SetReadDeadline(time.Now().Add(wait))
+	if n, err := nc.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("read: got %d bytes, %v; want EOF (the connection closed)", n, err)
+	}
+	for deadline := time.Now().Add(wait); srv.Conns() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still served; want 0", srv.Conns())
+		}
+	}
+}

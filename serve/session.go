@@ -71,24 +71,10 @@ type frameMsg struct {
 
 func (f *frameMsg) handled() { f.done <- struct{}{} }
 
-// watcher is a child of each connection's actor, spawned on its first
-// turn, that closes the connection when the actor stops for any reason:
-// Kill or Stop through its ref, Ctx.Stop, supervision, the runtime's stop.
-// An actor stops its children before it stops, so the watcher's Stopping
-// runs then; the connection closes gracefully (what is queued is still
-// written) with reason actor.ErrStopped, and its reader, which may be
-// waiting for a silent client, returns. Without it the socket would stay
-// open until the client's next frame or the server's stop. Cost: an idle
-// actor per connection (~200 bytes), no goroutine.
-type watcher struct{ conn *Conn }
-
-// Stopping closes the connection; it does nothing if it is closing.
-func (w *watcher) Stopping(*actor.Ctx) { w.conn.closeWith(actor.ErrStopped) }
-
 // binder is what a Server knows of its sessions' type: how to spawn a
 // connection's actor and call it.
 type binder interface {
-	spawn(c *Conn) error // sets c.ref and c.actorDone, asks for the watcher
+	spawn(c *Conn) error // sets c.ref and c.actorDone, closes c when the actor stops
 	frame(c *Conn) error
 	wrote(c *Conn)
 	closed(ctx context.Context, c *Conn, reason error) error
@@ -105,7 +91,6 @@ type binding[S Session] struct {
 	frameM  *actor.Method[S, *frameMsg, struct{}]
 	wroteM  *actor.Method[S, struct{}, struct{}]
 	closedM *actor.Method[S, error, struct{}]
-	watchM  *actor.Method[S, *Conn, struct{}]
 }
 
 func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) *binding[S] {
@@ -125,12 +110,6 @@ func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) 
 	b.closedM = actor.NewMethod("serve.closed", func(s S, c *actor.Ctx, reason error) (struct{}, error) {
 		if h, ok := any(s).(CloseHandler); ok {
 			h.Closed(c, reason)
-		}
-		return struct{}{}, nil
-	})
-	b.watchM = actor.NewMethod("serve.watch", func(_ S, c *actor.Ctx, conn *Conn) (struct{}, error) {
-		if _, err := actor.Spawn(c, &watcher{conn}); err != nil {
-			conn.closeWith(err) // unwatched, it must not outlive the actor
 		}
 		return struct{}{}, nil
 	})
@@ -192,9 +171,11 @@ func (b *binding[S]) spawn(c *Conn) error {
 		return ErrServerClosed
 	}
 	c.actorDone = ref.Done()
-	if err := b.watchM.Cast(ref, c); err != nil { // before any frame
-		ref.Kill()
-		return err
+	// However and whenever the actor stops, even by a kill from its
+	// Started hook before it ran anything else, its connection closes:
+	// its reader may be waiting for a silent client.
+	if !ref.AtStop(engine.Seal{}, c.actorStopped) {
+		c.actorStopped() // it has stopped already
 	}
 	return nil
 }
