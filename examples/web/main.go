@@ -106,8 +106,12 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("POST /notes", a.addNoteForm)
 	mux.Handle("GET /api/session", api(a, Look, noBody))
 	mux.Handle("POST /api/notes", api(a, AddNote, serve.DecodeJSON[Note]))
-	mux.Handle("GET /api/notes/events", a.untilClosing(serve.SSE(Notes, a.session, noBody, text)))
-	mux.Handle("GET /api/notes/lines", a.untilClosing(serve.JSONLines(Notes, a.session, noBody)))
+	mux.Handle("GET /api/notes/events", a.untilClosing(retryStopped(func(opts ...serve.MethodOption) http.Handler {
+		return serve.SSE(Notes, a.session, noBody, text, opts...)
+	})))
+	mux.Handle("GET /api/notes/lines", a.untilClosing(retryStopped(func(opts ...serve.MethodOption) http.Handler {
+		return serve.JSONLines(Notes, a.session, noBody, opts...)
+	})))
 	return withSessionID(mux)
 }
 
@@ -219,6 +223,25 @@ func callSession[Q, R any](r *http.Request, a *app, m *actor.Method[*Session, Q,
 			return v, err
 		}
 	}
+}
+
+// retryStopped serves the stream handler that stream makes, through its
+// error writer (serve.WithErrorWriter, called before anything else is
+// written): a session that stopped (expired) between its lookup and the
+// stream's open, which serve.SSE and serve.JSONLines answer 503, is made
+// again, once, by serving the request again, as callSession does for the
+// other routes.
+func retryStopped(stream func(opts ...serve.MethodOption) http.Handler) http.Handler {
+	again := stream(serve.WithErrorWriter(func(w http.ResponseWriter, _ *http.Request, _ int, err error) {
+		answerError(w, err)
+	}))
+	return stream(serve.WithErrorWriter(func(w http.ResponseWriter, r *http.Request, _ int, err error) {
+		if errors.Is(err, actor.ErrStopped) {
+			again.ServeHTTP(w, r)
+			return
+		}
+		answerError(w, err)
+	}))
 }
 
 // untilClosing ends a stream's request when the server shuts down: the

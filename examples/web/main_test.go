@@ -144,28 +144,7 @@ func TestSessionExpires(t *testing.T) {
 // then) is made again, once, on every route that calls it: the JSON API,
 // the page and the form all answer from a fresh session, none with 503.
 func TestSessionStopsBeforeCall(t *testing.T) {
-	rt, err := troupe.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		if err := rt.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-	}()
-	a := newApp(rt, time.Minute, context.Background())
-	var stopNext atomic.Bool
-	a.picked = func(ref *actor.Ref[*Session]) {
-		if stopNext.CompareAndSwap(true, false) {
-			ctx, cancel := context.WithTimeout(context.Background(), wait)
-			defer cancel()
-			_ = ref.Stop(ctx)
-		}
-	}
-	srv := httptest.NewServer(a.routes())
-	defer srv.Close()
+	srv, stopNext := stoppingApp(t)
 	c := browser(t)
 	if code, body := do(t, c, "GET", srv.URL+"/api/session", ""); code != 200 {
 		t.Fatalf("first request: got %d %q; want 200", code, body)
@@ -188,6 +167,85 @@ func TestSessionStopsBeforeCall(t *testing.T) {
 		if stopNext.Load() {
 			t.Fatalf("%s: the session was not picked", s.name)
 		}
+	}
+}
+
+// stoppingApp serves the app on loopback until the test ends; while
+// stopNext is set, the session the next request picks is stopped before it
+// is called, as if it expired just then.
+func stoppingApp(t *testing.T) (srv *httptest.Server, stopNext *atomic.Bool) {
+	t.Helper()
+	rt, err := troupe.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := rt.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	})
+	a := newApp(rt, time.Minute, context.Background())
+	stopNext = new(atomic.Bool)
+	a.picked = func(ref *actor.Ref[*Session]) {
+		if stopNext.CompareAndSwap(true, false) {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			_ = ref.Stop(ctx)
+		}
+	}
+	srv = httptest.NewServer(a.routes())
+	t.Cleanup(srv.Close) // after the streams' bodies are closed: cleanups run last first
+	return srv, stopNext
+}
+
+// A session that stops between its lookup and the stream's open is made
+// again, once, on the stream routes too (SSE and JSON lines), as on the
+// others: the stream opens (200, not 503) on the fresh session, whose new
+// notes it then carries. Both answered 503 without the retry.
+func TestStreamSessionStopsBeforeOpen(t *testing.T) {
+	srv, stopNext := stoppingApp(t)
+	c := browser(t)
+	if code, body := do(t, c, "GET", srv.URL+"/api/session", ""); code != 200 {
+		t.Fatalf("first request: got %d %q; want 200", code, body)
+	}
+	for _, route := range []string{"events", "lines"} {
+		t.Run(route, func(t *testing.T) {
+			stopNext.Store(true)
+			req, _ := http.NewRequest("GET", srv.URL+"/api/notes/"+route, nil)
+			c2 := *c
+			c2.Timeout = 0 // a stream outlives a request timeout
+			res, err := c2.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			if res.StatusCode != 200 {
+				b, _ := io.ReadAll(res.Body)
+				t.Fatalf("got %d %q; want 200", res.StatusCode, b)
+			}
+			if stopNext.Load() {
+				t.Fatal("the session was not picked")
+			}
+			if code, body := do(t, c, "POST", srv.URL+"/api/notes", `{"text": "`+route+`"}`); code != 200 {
+				t.Fatalf("note: got %d %q; want 200", code, body)
+			}
+			br := bufio.NewReader(res.Body)
+			if route == "events" {
+				if e, err := readEvent(br); err != nil || e != (event{id: "0", data: route}) {
+					t.Fatalf("got %+v, %v; want the new note", e, err)
+				}
+				return
+			}
+			var line struct {
+				Seq   int    `json:"seq"`
+				Value string `json:"value"`
+			}
+			if err := json.NewDecoder(br).Decode(&line); err != nil || line.Value != route {
+				t.Fatalf("JSON line: got %+v, %v; want %q", line, err, route)
+			}
+		})
 	}
 }
 
