@@ -109,7 +109,7 @@ func (r *reader) parse() (p []byte, need int, err error) {
 func (r *reader) line() ([]byte, int, error) {
 	if i := bytes.IndexByte(r.buf[r.r+r.scanned:r.w], '\n'); i >= 0 {
 		end := r.r + r.scanned + i + 1
-		p := r.buf[r.r:end]
+		p := r.buf[r.r:end:end] // an append must not reach the next line
 		r.r, r.scanned = end, 0
 		if len(p) > r.f.max {
 			return nil, 0, &LimitError{Err: ErrLineTooLong, Size: int64(len(p)), Max: r.f.max}
@@ -123,7 +123,7 @@ func (r *reader) line() ([]byte, int, error) {
 	}
 	if r.err != nil {
 		if r.scanned > 0 && r.err == io.EOF {
-			p := r.buf[r.r:r.w] // the last line, without '\n'
+			p := r.buf[r.r:r.w:r.w] // the last line, without '\n'
 			r.r, r.scanned = r.w, 0
 			return p, 0, nil
 		}

@@ -736,3 +736,38 @@ func TestActorKilledBeforeFirstTurn(t *testing.T) {
 		}
 	}
 }
+
+// A frame ends where it ends: a Frame that appends to it (or reslices it
+// up to its capacity) neither sees nor changes the frames after it in the
+// read buffer, in both framings. A line's capacity used to run on over
+// the next lines: appending to "a\n" overwrote the "b" after it.
+func TestFrameCannotReachNextFrame(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []serve.Option
+		in   string
+	}{
+		{"lines", nil, "a\nb\nc"},
+		{"length-prefixed", []serve.Option{serve.WithLengthPrefix(100)}, "\x00\x00\x00\x02a\n\x00\x00\x00\x02b\n\x00\x00\x00\x01c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ready := make(chan struct{})
+			f := start(t, func(e *echo) {
+				<-ready // the reader reads all the input at once
+				e.hook = func(e *echo, c *actor.Ctx, p []byte) (bool, error) {
+					return true, e.conn.Write(c.Context(), append(p, '!'))
+				}
+			}, tt.opts...)
+			c := f.dial(t)
+			c.send(tt.in)
+			if err := c.nc.(*net.TCPConn).CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			close(ready)
+			if got, want := c.eof(), "a\n!b\n!c!"; got != want {
+				t.Fatalf("got %q; want %q", got, want)
+			}
+		})
+	}
+}
