@@ -138,15 +138,20 @@ func (c *Conn) serve() {
 //
 //go:noinline
 func (c *Conn) spawn() bool {
-	if err := c.srv.b.spawn(c); err != nil {
-		c.abort(err)
-		if errors.Is(err, ErrServerClosed) {
-			return false // closed by Close while its actor was made
-		}
-		c.srv.log(slog.LevelWarn, "serve: connection refused: cannot spawn its actor", "remote", c.nc.RemoteAddr(), "err", err)
-		return false
+	err := c.srv.b.spawn(c)
+	if err == nil {
+		return true
 	}
-	return true
+	if !errors.Is(err, ErrServerClosed) { // else closed by Close while its actor was made
+		// Logged before the close: whoever sees the close can read why.
+		args := []any{"remote", c.nc.RemoteAddr(), "err", err}
+		if pe := (*actor.PanicError)(nil); errors.As(err, &pe) {
+			args = append(args, "stack", string(pe.Stack)) // the session factory panicked
+		}
+		c.srv.log(slog.LevelWarn, "serve: connection refused: cannot spawn its actor", args...)
+	}
+	c.abort(err)
+	return false
 }
 
 // read delivers frames until the input ends or the connection closes. The

@@ -38,8 +38,10 @@ type Server struct {
 // open(conn), spawned on rt when the connection is accepted (open runs on
 // the connection's reader goroutine, before any frame). S may also
 // implement IdleHandler, CloseHandler, actor.Starter and actor.Stopper.
-// open should be quick and must not panic: it runs outside any actor, so
-// nothing recovers it (greet from it with Write, or from actor.Starter).
+// open should be quick (greet from it with Write, or from actor.Starter).
+// If it panics, the connection is closed at once, unserved (what open
+// wrote is dropped), and the panic is logged at warn level (WithLogger)
+// as a *actor.PanicError with its stack; the server serves on.
 // Errors: ErrNilRuntime, ErrInvalidOption. It starts no goroutine.
 func New[S Session](rt *troupe.Runtime, open func(conn *Conn) S, opts ...Option) (*Server, error) {
 	if rt == nil {

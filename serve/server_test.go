@@ -771,3 +771,28 @@ func TestFrameCannotReachNextFrame(t *testing.T) {
 		})
 	}
 }
+
+// A session factory that panics refuses its connection only: the panic is
+// logged with its stack, the client sees its connection closed, and the
+// server serves the next one. It used to crash the process (the factory
+// runs on the connection's reader goroutine, which nothing recovered).
+func TestOpenPanics(t *testing.T) {
+	var log syncBuffer
+	var first sync.Once
+	f := start(t, func(*echo) {
+		first.Do(func() { panic("boom") })
+	}, serve.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	c := f.dial(t)
+	c.send("refused?\n")
+	if got := c.eofOrReset(); got != "" {
+		t.Fatalf("got %q; want the connection closed unserved", got)
+	}
+	if s := log.String(); !strings.Contains(s, "boom") || !strings.Contains(s, "server_test.go") {
+		t.Fatalf("log %q; want the panic with its stack", s)
+	}
+	d := f.dial(t)
+	d.send("served\n")
+	if got := d.line(); got != "served\n" {
+		t.Fatalf("got %q; want %q", got, "served\n")
+	}
+}

@@ -157,7 +157,11 @@ func (b *binding[S]) spawn(c *Conn) error {
 		// frame and wrote), not the calls the actor gets from elsewhere.
 		opts = append(opts, actor.WithIdleTimeout(d, b.idle, c), actor.IdleOnTouch())
 	}
-	ref, err := actor.Spawn(b.rt, b.open(c), opts...)
+	st, err := b.opened(c)
+	if err != nil {
+		return err
+	}
+	ref, err := actor.Spawn(b.rt, st, opts...)
 	if err != nil {
 		return err
 	}
@@ -178,6 +182,18 @@ func (b *binding[S]) spawn(c *Conn) error {
 		c.actorStopped() // it has stopped already
 	}
 	return nil
+}
+
+// opened runs the session factory. It runs on the reader goroutine,
+// outside any actor: a panic in it is recovered here, as a
+// *actor.PanicError, so that it refuses this connection only.
+func (b *binding[S]) opened(c *Conn) (s S, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &actor.PanicError{Method: "serve.open", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return b.open(c), nil
 }
 
 // frame hands the connection's frame message to the actor; the reader
