@@ -12,6 +12,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -243,8 +244,24 @@ var block = actor.NewMethod("block", func(_ *echo, c *actor.Ctx, started chan st
 // An actor killed by someone else while a frame waits in its mailbox: the
 // frame fails (a dead letter), and the connection closes instead of
 // waiting for it.
+//
+// The "who" frame's turn runs on the reader goroutine (its actor was
+// idle), and a message queued before that turn ends runs on it too: so
+// the test waits for the reader to read again before it makes the actor
+// busy. It used to fail about once in 30 runs ("the frame was not
+// queued"): block ran on the reader, which then read nothing more.
 func TestActorKilled(t *testing.T) {
-	f, c, ref := startWho(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := &readCounter{Listener: l}
+	f, c, ref := startWhoOn(t, rl)
+	for deadline := time.Now().Add(wait); rl.reads.Load() <= rl.atWho.Load(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the reader did not read again after the who frame")
+		}
+	}
 	started := make(chan struct{})
 	busy := block.Ask(context.Background(), ref, started)
 	<-started
@@ -641,10 +658,25 @@ func TestCloseWithStuckFrame(t *testing.T) {
 // its connection's actor.
 func startWho(t *testing.T) (*fixture, *client, *actor.Ref[*echo]) {
 	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startWhoOn(t, l)
+}
+
+// startWhoOn is startWho on l; if l is a *readCounter, its atWho is set
+// as the "who" frame is handled.
+func startWhoOn(t *testing.T, l net.Listener) (*fixture, *client, *actor.Ref[*echo]) {
+	t.Helper()
 	refs := make(chan *actor.Ref[*echo], 1)
-	f := start(t, func(e *echo) {
+	rl, _ := l.(*readCounter)
+	f := startOn(t, l, func(e *echo) {
 		e.hook = func(e *echo, c *actor.Ctx, p []byte) (bool, error) {
 			if string(p) == "who\n" {
+				if rl != nil {
+					rl.atWho.Store(rl.reads.Load())
+				}
 				refs <- actor.Self[*echo](c)
 			}
 			return false, nil
@@ -654,6 +686,31 @@ func startWho(t *testing.T) (*fixture, *client, *actor.Ref[*echo]) {
 	c.send("who\n")
 	c.line()
 	return f, c, <-refs
+}
+
+// readCounter is a listener whose connections count the reads they begin
+// (their reader goroutines read with Read, not on the descriptor).
+type readCounter struct {
+	net.Listener
+	reads, atWho atomic.Int64
+}
+
+type countedConn struct {
+	*net.TCPConn
+	reads *atomic.Int64
+}
+
+func (l *readCounter) Accept() (net.Conn, error) {
+	nc, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countedConn{TCPConn: nc.(*net.TCPConn), reads: &l.reads}, nil
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	c.reads.Add(1)
+	return c.TCPConn.Read(p)
 }
 
 // selfKiller is a session whose Started hook kills its own actor once the
