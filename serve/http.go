@@ -35,9 +35,10 @@ type methodOption func(*methodConfig)
 func (f methodOption) applyMethod(c *methodConfig) { f(c) }
 
 type methodConfig struct {
-	maxBody  int64
-	timeout  time.Duration
-	writeErr func(w http.ResponseWriter, r *http.Request, code int, err error)
+	maxBody    int64
+	timeout    time.Duration // 0: none given (the call's default timeout)
+	timeoutSet bool          // WithTimeout was given: timeout must be > 0
+	writeErr   func(w http.ResponseWriter, r *http.Request, code int, err error)
 }
 
 // WithMaxBody caps request bodies at n bytes (default DefaultMaxBody; must
@@ -53,7 +54,7 @@ func WithMaxBody(n int64) MethodOption {
 // runtime's call timeout; must be > 0); past it the answer is 504. A call
 // whose time is spent before it is sent does not run.
 func WithTimeout(d time.Duration) MethodOption {
-	return methodOption(func(c *methodConfig) { c.timeout = d })
+	return methodOption(func(c *methodConfig) { c.timeout, c.timeoutSet = d, true })
 }
 
 // WithErrorWriter writes error responses with f instead of http.Error;
@@ -147,7 +148,7 @@ func methodConfigOf(opts []MethodOption) methodConfig {
 		}
 		o.applyMethod(&cfg)
 	}
-	if cfg.maxBody <= 0 || cfg.timeout < 0 || cfg.writeErr == nil {
+	if cfg.maxBody <= 0 || cfg.timeout < 0 || cfg.timeoutSet && cfg.timeout == 0 || cfg.writeErr == nil {
 		panic(fmt.Sprintf("serve: %v: body cap %d, timeout %v, error writer set %t",
 			ErrInvalidOption, cfg.maxBody, cfg.timeout, cfg.writeErr != nil))
 	}

@@ -318,6 +318,9 @@ func TestMethodPanics(t *testing.T) {
 		{"body cap 0", func() {
 			serve.Method(Deposit, serve.To(acct), serve.DecodeJSON[deposit], serve.EncodeJSON[int], serve.WithMaxBody(0))
 		}},
+		{"timeout 0", func() { // WithTimeout's d must be > 0; 0 was taken as no option
+			serve.Method(Deposit, serve.To(acct), serve.DecodeJSON[deposit], serve.EncodeJSON[int], serve.WithTimeout(0))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
