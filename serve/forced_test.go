@@ -99,15 +99,10 @@ func TestForcedStopKeepsRunningFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(&lingerSpy{Listener: l, lingered: make(chan struct{})}) }()
+	addr, served := serveLoopback(t, srv, func(l net.Listener) net.Listener { return &lingerSpy{Listener: l, lingered: make(chan struct{})} })
 	var ncs []net.Conn
 	for range n {
-		nc, err := net.Dial("tcp", l.Addr().String())
+		nc, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}

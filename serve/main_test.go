@@ -135,6 +135,36 @@ func startOn(t *testing.T, l net.Listener, setup func(*echo), opts ...serve.Opti
 	return f
 }
 
+// serveLoopback serves srv on a fresh loopback listener, wrapped by wrap
+// if it is not nil, on a goroutine; it returns the address and Serve's
+// result.
+func serveLoopback(t *testing.T, srv *serve.Server, wrap func(net.Listener) net.Listener) (string, <-chan error) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sl net.Listener = l
+	if wrap != nil {
+		sl = wrap(l)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sl) }()
+	return l.Addr().String(), served
+}
+
+// closeServed closes srv and checks that Serve, whose result is served,
+// returned ErrServerClosed.
+func closeServed(t *testing.T, srv *serve.Server, served <-chan error) {
+	t.Helper()
+	if err := srv.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := <-served; !errors.Is(err, serve.ErrServerClosed) {
+		t.Errorf("Serve: got %v; want ErrServerClosed", err)
+	}
+}
+
 // client is a test's connection.
 type client struct {
 	t  *testing.T

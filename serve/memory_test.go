@@ -37,16 +37,8 @@ func TestIdleConnHoldsNoReadBuffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	defer func() {
-		_ = srv.Close()
-		<-served
-	}()
+	addr, served := serveLoopback(t, srv, nil)
+	defer closeServed(t, srv, served)
 	before := heapInUse()
 	conns := make([]net.Conn, 0, n)
 	defer func() {
@@ -56,7 +48,7 @@ func TestIdleConnHoldsNoReadBuffer(t *testing.T) {
 	}()
 	buf := make([]byte, 3)
 	for range n {
-		nc, err := net.DialTimeout("tcp", l.Addr().String(), wait)
+		nc, err := net.DialTimeout("tcp", addr, wait)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -617,13 +617,8 @@ func TestCloseWithStuckFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	nc, err := net.Dial("tcp", l.Addr().String())
+	addr, served := serveLoopback(t, srv, nil)
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -764,21 +759,9 @@ func TestActorKilledBeforeFirstTurn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(&readSpy{Listener: l, reading: reading}) }()
-	defer func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		if err := <-served; !errors.Is(err, serve.ErrServerClosed) {
-			t.Errorf("Serve: got %v; want ErrServerClosed", err)
-		}
-	}()
-	nc, err := net.Dial("tcp", l.Addr().String())
+	addr, served := serveLoopback(t, srv, func(l net.Listener) net.Listener { return &readSpy{Listener: l, reading: reading} })
+	defer closeServed(t, srv, served)
+	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
