@@ -106,15 +106,7 @@ func TestRestartBudget(t *testing.T) {
 			}
 		}
 		// Third failure: budget spent. Queue a call behind it.
-		gate := make(chan struct{})
-		hold := actor.NewMethod("hold", func(w *Worker, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
-		_ = hold.Cast(ref, 0)
-		synctest.Wait()
-		go Work.Call(ctx, ref, -1)
-		synctest.Wait()
-		pending := make(chan error, 1)
-		go func() { _, err := Work.Call(ctx, ref, 7); pending <- err }()
-		synctest.Wait()
+		gate, pending := failWithCallQueued(ctx, ref)
 		close(gate)
 		err = <-pending
 		var pe *actor.PanicError
@@ -306,15 +298,7 @@ func TestRestartFactoryFails(t *testing.T) {
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 				defer cancel()
-				gate := make(chan struct{})
-				hold := actor.NewMethod("hold", func(w *Worker, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
-				_ = hold.Cast(ref, 0)
-				synctest.Wait()
-				go Work.Call(ctx, ref, -1)
-				synctest.Wait()
-				pending := make(chan error, 1)
-				go func() { _, err := Work.Call(ctx, ref, 7); pending <- err }()
-				synctest.Wait()
+				gate, pending := failWithCallQueued(ctx, ref)
 				start := time.Now()
 				close(gate)
 				err = <-pending
@@ -328,4 +312,20 @@ func TestRestartFactoryFails(t *testing.T) {
 			})
 		})
 	}
+}
+
+// failWithCallQueued, in a synctest bubble, holds ref's turn on a gate and
+// queues a failing Work call, then a good one behind it: closing the gate
+// lets the failure run; pending gets the good call's outcome.
+func failWithCallQueued(ctx context.Context, ref *actor.Ref[*Worker]) (gate chan struct{}, pending <-chan error) {
+	gate = make(chan struct{})
+	hold := actor.NewMethod("hold", func(w *Worker, _ *actor.Ctx, _ int) (int, error) { <-gate; return 0, nil })
+	_ = hold.Cast(ref, 0)
+	synctest.Wait()
+	go Work.Call(ctx, ref, -1)
+	synctest.Wait()
+	p := make(chan error, 1)
+	go func() { _, err := Work.Call(ctx, ref, 7); p <- err }()
+	synctest.Wait()
+	return gate, p
 }
