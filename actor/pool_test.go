@@ -456,15 +456,23 @@ func TestPoolFirst(t *testing.T) {
 			bubble(t, func(t *testing.T) {
 				rt := newRuntime(t)
 				var started, cancelled atomic.Int32
-				slow := actor.NewMethod("pw.slow", func(w *pw, c *actor.Ctx, _ int) (int, error) {
+				// Each worker waits off its turn, so that no loop does: a
+				// handler blocked in its turn holds a loop, and the third
+				// worker then waits for the scheduler's stall watchdog,
+				// which reads the machine's real load (on a busy machine
+				// the 10 ms worker started late enough to lose to the
+				// 20 ms one: half of 200 runs failed).
+				slow := actor.NewDeferred("pw.slow", func(w *pw, _ *actor.Ctx, _ int, r *actor.Reply[int]) {
 					started.Add(1)
-					select {
-					case <-time.After(w.delay):
-						return w.id, nil
-					case <-c.Context().Done():
-						cancelled.Add(1)
-						return 0, c.Context().Err()
-					}
+					go func() {
+						select {
+						case <-time.After(w.delay):
+							_ = r.Send(w.id, nil)
+						case <-r.Context().Done():
+							cancelled.Add(1)
+							_ = r.Send(0, r.Context().Err())
+						}
+					}()
 				})
 				i := 0
 				ids := make([]int, len(delays))
@@ -482,8 +490,6 @@ func TestPoolFirst(t *testing.T) {
 				if err != nil || id != ids[tt.fastest] {
 					t.Fatalf("got %v, %v; want worker %d", id, err, ids[tt.fastest])
 				}
-				// The handlers block outside a call, so a worker may wait a
-				// few ms for the scheduler's watchdog to give it a loop.
 				if d := time.Since(start); d < tt.took || d > tt.took+5*time.Millisecond {
 					t.Errorf("took %v; want %v", d, tt.took)
 				}
