@@ -66,6 +66,12 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", f.contentType())
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		// The headers only: net/http drops a HEAD's body, so a follow
+		// would write to nobody until the job ended, holding the
+		// connection its client has put back in its pool.
+		return
+	}
 	rc := http.NewResponseController(w)
 	var b bytes.Buffer
 	send := func() bool {

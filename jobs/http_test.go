@@ -576,3 +576,34 @@ func TestHandlerBadOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPOutputHead: a HEAD of a running job's output is answered with
+// the headers, and its handler returns: it does not follow the job for
+// a client that reads no body (net/http eats a HEAD's writes, so such a
+// handler ran until the job ended, holding the connection the client
+// had put back in its pool).
+func TestHTTPOutputHead(t *testing.T) {
+	e := newEnv(t, 1)
+	returned := make(chan struct{}, 1)
+	h := jobs.Handler(e.d)
+	srv, c := serveHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r)
+		if r.Method == http.MethodHead {
+			returned <- struct{}{}
+		}
+	}))
+	j := e.submit(t, "a0", "ticker", tickReq{Every: 5 * time.Millisecond})
+	defer j.Cancel()
+	code, b := call(t, c, "HEAD", srv.URL+"/jobs/"+j.ID()+"/output", "")
+	if code != 200 || len(b) != 0 {
+		t.Fatalf("HEAD: got %d %q; want 200 and no body", code, b)
+	}
+	select {
+	case <-returned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the HEAD handler still follows the job")
+	}
+	if code, _ := call(t, c, "GET", srv.URL+"/jobs/"+j.ID(), ""); code != 200 {
+		t.Fatalf("GET after the HEAD: got %d", code)
+	}
+}
