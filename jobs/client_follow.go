@@ -48,8 +48,9 @@ type outputLine struct {
 // cleanly whatever the outcome (ask Result). Any other end is one last
 // pair (zero item, err): a *RemoteError (ErrNotFound, a truncation
 // matching actor.ErrTruncated — resume with Since of its data's oldest),
-// ctx's error, ErrCutShort, or a transport error. Breaking out of the
-// loop closes the connection. Blocks while it waits.
+// ctx's error, ErrCutShort, a transport error, or actor.ErrNilContext
+// for a nil ctx. Breaking out of the loop closes the connection. Blocks
+// while it waits.
 func (j *RemoteJob) Follow(ctx context.Context, opts ...ReadOption) iter.Seq2[actor.Item[json.RawMessage], error] {
 	return func(yield func(actor.Item[json.RawMessage], error) bool) {
 		err := j.read(ctx, true, opts, func(it actor.Item[json.RawMessage]) bool { return yield(it, nil) })
@@ -77,6 +78,9 @@ var errStop = errors.New("jobs: stop")
 // read reads an output response: each item to each, then io.EOF for an
 // ended job, nil for one still running (follow false), or the error.
 func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, each func(actor.Item[json.RawMessage]) bool) error {
+	if ctx == nil {
+		return actor.ErrNilContext
+	}
 	q := url.Values{"follow": {strconv.FormatBool(follow)}}
 	for _, o := range opts {
 		if o == nil {

@@ -332,3 +332,23 @@ func TestClientMethodNotAllowed(t *testing.T) {
 		})
 	}
 }
+
+// TestClientFollowNilContext: a RemoteJob's Follow and Collected with a
+// nil ctx return actor.ErrNilContext, as its other methods do; they
+// panicked in context.WithCancel.
+func TestClientFollowNilContext(t *testing.T) {
+	e := newEnv(t, 1)
+	cl := e.client(t, nil)
+	j := e.submit(t, "a0", "lines", 2)
+	rj := cl.Job(j.ID())
+	var got error
+	for _, err := range rj.Follow(nil) { //nolint:staticcheck // the nil ctx is the test
+		got = err
+	}
+	if !errors.Is(got, actor.ErrNilContext) {
+		t.Fatalf("Follow(nil): got %v; want ErrNilContext", got)
+	}
+	if _, err := rj.Collected(nil); !errors.Is(err, actor.ErrNilContext) { //nolint:staticcheck // the nil ctx is the test
+		t.Fatalf("Collected(nil): got %v; want ErrNilContext", err)
+	}
+}
