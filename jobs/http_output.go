@@ -77,7 +77,13 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 	send := func() bool {
 		_, err := w.Write(b.Bytes())
 		b.Reset()
-		return err == nil && rc.Flush() == nil
+		if err != nil {
+			return false
+		}
+		// A writer that cannot flush (a middleware's wrapper) still
+		// writes: the items go out as its buffer fills, and at the end.
+		err = rc.Flush()
+		return err == nil || errors.Is(err, http.ErrNotSupported)
 	}
 	if !follow {
 		items, err := rd.Collected()

@@ -607,3 +607,35 @@ func TestHTTPOutputHead(t *testing.T) {
 		t.Fatalf("GET after the HEAD: got %d", code)
 	}
 }
+
+// plainWriter hides the ResponseWriter's Flush, as a middleware's
+// wrapper without Unwrap does.
+type plainWriter struct{ http.ResponseWriter }
+
+// TestHTTPOutputNoFlush: behind a ResponseWriter that cannot flush, a
+// followed output is still written whole (it reaches the client as the
+// server's buffer fills, and at the end); it was cut off after the
+// headers, an empty 200 that the Client reads as ErrCutShort.
+func TestHTTPOutputNoFlush(t *testing.T) {
+	e := newEnv(t, 1)
+	h := jobs.Handler(e.d)
+	srv, c := serveHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(plainWriter{w}, r)
+	}))
+	j := e.submit(t, "a0", "lines", 3)
+	if _, err := result(t, j); err != nil {
+		t.Fatal(err)
+	}
+	code, b := call(t, c, "GET", srv.URL+"/jobs/"+j.ID()+"/output", "")
+	var got []string
+	for _, m := range jsonLines(t, b) {
+		if m["end"] == true {
+			got = append(got, "end:"+m["state"].(string))
+		} else {
+			got = append(got, jsonString(m["seq"]))
+		}
+	}
+	if s := strings.Join(got, " "); code != 200 || s != "0 1 2 end:done" {
+		t.Fatalf("got %d %q; want 200 and 0 1 2 end:done", code, s)
+	}
+}
