@@ -221,14 +221,17 @@ func (j *RemoteJob) Args(ctx context.Context) (json.RawMessage, error) {
 }
 
 // Result returns the JSON of the job's value, as Job.Result: with wait it
-// waits for the job's end (bounded by ctx); without, a job not finished
-// is ErrNotFinished. A job that did not succeed returns its outcome as a
+// waits for the job's end, or until ctx ends (ErrNotFinished wrapping
+// ctx's cause); without, a job not finished is ErrNotFinished. A job that did not succeed returns its outcome as a
 // *RemoteError (ErrCancelled, ErrMaxExec and ErrReadIdle match it; a
 // panic has type "panic" with the value and stack in its data; a
 // procedure's error type "error" and its text).
 func (j *RemoteJob) Result(ctx context.Context, wait bool) (json.RawMessage, error) {
 	var out resultJSON
 	if err := j.do(ctx, http.MethodGet, "/result?wait="+strconv.FormatBool(wait), &out); err != nil {
+		if wait && ctx != nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNotFinished, context.Cause(ctx))
+		}
 		return nil, err
 	}
 	if out.Error != nil {

@@ -352,3 +352,20 @@ func TestClientFollowNilContext(t *testing.T) {
 		t.Fatalf("Collected(nil): got %v; want ErrNilContext", err)
 	}
 }
+
+// TestClientResultWaitPastCtx: a RemoteJob's Result that waits past its
+// ctx returns ErrNotFinished wrapping ctx's cause, as Job.Result does;
+// it returned the transport's error alone.
+func TestClientResultWaitPastCtx(t *testing.T) {
+	e := newEnv(t, 1)
+	cl := e.client(t, nil)
+	g := newGate()
+	j := e.submit(t, "a0", "hold", g)
+	defer close(g.release)
+	<-g.entered
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := cl.Job(j.ID()).Result(ctx, true); !errors.Is(err, jobs.ErrNotFinished) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("wait past ctx: got %v; want ErrNotFinished and DeadlineExceeded", err)
+	}
+}
