@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -69,18 +70,36 @@ func (j *Job) refresh() (Record, error) {
 	return r, nil
 }
 
-// watchView starts, once, a goroutine that closes done when the job ends
-// (or when the dispatcher stops).
+// viewRetry is how long a view's Done watcher waits before it awaits the
+// job again after the store could not be reached.
+const viewRetry = time.Second
+
+// watchView starts, once, a goroutine that closes done when the job ends:
+// it awaits the end until it has it, the job is no longer found, or the
+// dispatcher stops. An error of the store (a blip: ErrUnavailable) is
+// retried after viewRetry; giving up there left done open for good.
 func (j *Job) watchView() {
 	j.view.watch.Do(func() {
 		d := j.d
-		if !d.goView(func() {
-			if r, err := d.b.Await(d.life, j.id); err == nil {
-				j.seen(r)
+		d.goView(func() {
+			for {
+				r, err := d.b.Await(d.life, j.id)
+				switch {
+				case err == nil:
+					j.seen(r)
+					return
+				case d.life.Err() != nil || errors.Is(err, ErrNotFound):
+					return
+				}
+				t := time.NewTimer(viewRetry)
+				select {
+				case <-t.C:
+				case <-d.life.Done():
+					t.Stop()
+					return
+				}
 			}
-		}) {
-			return
-		}
+		})
 	})
 }
 

@@ -84,7 +84,8 @@ func (j *Job) Info() any { return j.info }
 
 // Done is closed when the job has ended (Result then returns at once). It
 // does not block. With a backend, the first call starts a goroutine that
-// awaits the end (ended by the dispatcher's stop).
+// awaits the end, again a second later while the store cannot be reached
+// (ended by the dispatcher's stop).
 func (j *Job) Done() <-chan struct{} {
 	if j.view != nil {
 		j.watchView()
