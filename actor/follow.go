@@ -105,7 +105,9 @@ func (f *Follow[E]) placeLocked(cfg followConfig) {
 
 // watch detaches f when its ctx ends, even if nobody reads it: a
 // context.AfterFunc, which costs a goroutine only once ctx is done. A
-// closed journal never makes a reader wait, so f is not watched then.
+// reader of a closed journal is watched too: it never waits, but the end
+// of its ctx ends its reads and takes it off the journal's readers (an
+// Out kept for later readers keeps no reader its ctx gave up).
 func (f *Follow[E]) watch() {
 	if f.ctx.Done() == nil {
 		return
@@ -113,7 +115,7 @@ func (f *Follow[E]) watch() {
 	stop := context.AfterFunc(f.ctx, func() { f.detach(followCtxErr(f.ctx, f.j.label)) })
 	j := f.j
 	j.mu.Lock()
-	if f.done || j.closed.Load() {
+	if f.done {
 		j.mu.Unlock()
 		stop()
 		return

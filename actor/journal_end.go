@@ -11,10 +11,12 @@ import (
 // end closes the journal with err (nil: a clean end; stopped: its actor
 // stopped). It reports false if it was already closed. Readers get what
 // is kept, then err; producers waiting for room get ErrStreamClosed; the
-// producer's Context is cancelled; the readers' ctx watches are released
-// (a closed journal never makes them wait), so nothing but the readers
-// themselves holds on to it. An error that no reader is attached to
-// receive goes to the dead letters.
+// producer's Context is cancelled. The attached readers stay watched: the
+// end of a reader's ctx still detaches it (it reads nothing more, and an
+// error that no reader received then goes to the dead letters), and it
+// leaves the readers of an Out kept for later readers. Readers ended by
+// truncation are released: they have nothing left to count for. An error
+// that no reader is attached to receive goes to the dead letters.
 func (j *journal[E]) end(err error, stopped bool) bool {
 	j.lockP() // no Send is halfway
 	j.mu.Lock()
@@ -28,12 +30,6 @@ func (j *journal[E]) end(err error, stopped bool) bool {
 	j.wakeLocked()
 	j.freeRoomLocked()
 	var unwatch []func() bool
-	for _, f := range j.readers {
-		if f.unwatch != nil {
-			unwatch = append(unwatch, f.unwatch)
-			f.unwatch = nil
-		}
-	}
 	for _, f := range j.cut { // ended by truncation: nothing to keep them for
 		if f.unwatch != nil {
 			unwatch = append(unwatch, f.unwatch)

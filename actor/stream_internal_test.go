@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/troupe-go/troupe/internal/engine"
@@ -73,4 +74,34 @@ func TestStreamOpenGivesUpAsHandlerFails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A reader of an ended journal (an Out kept for later readers) whose ctx
+// ends leaves the journal's readers, read or not: the list does not grow
+// with readers their callers gave up.
+func TestJournalReadersShrinkAfterEnd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		j := newJournal(nil, "test", 1, limits[int]{items: 8, bytes: 1 << 20})
+		_ = j.out.Send(1)
+		before, cancelBefore := context.WithCancel(context.Background())
+		if _, err := j.out.Follow(before); err != nil {
+			t.Fatal(err)
+		}
+		_ = j.out.Close(nil)
+		for range 10 {
+			ctx, cancel := context.WithCancel(context.Background())
+			if _, err := j.out.Follow(ctx); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+		}
+		cancelBefore()
+		synctest.Wait()
+		j.mu.Lock()
+		n := len(j.readers)
+		j.mu.Unlock()
+		if n != 0 {
+			t.Fatalf("got %d readers attached after their ctx ended; want 0", n)
+		}
+	})
 }
