@@ -87,8 +87,8 @@ type journal[E any] struct {
 	seen      bool         // err has reached a reader or the dead letters
 	hadReader bool
 	room      chan struct{} // made for producers waiting for room; closed by the last reader behind roomAt to pass it
-	roomAt    uint64
-	behind    int // attached readers behind roomAt
+	roomAt    uint64        // the earliest position a waiting producer needs every attached reader at
+	behind    int           // attached readers behind roomAt
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	set       *streamSet // the owner's, while the stream is in it
@@ -293,20 +293,37 @@ func (j *journal[E]) roomP(sz int64) (bool, <-chan struct{}) {
 		return true, nil
 	}
 	at := j.roomAtP(sz)
-	behind := 0
-	for _, f := range j.readers {
-		if f.next < at {
-			behind++
-		}
-	}
+	behind := j.behindLocked(at)
 	if behind == 0 {
 		return true, nil
+	}
+	if j.room != nil && j.roomAt < at {
+		// Producers wait already, each for room for its own item: the
+		// channel is closed at the earliest of their marks, so none stays
+		// parked once it could go on (a later one, woken early, looks
+		// again and waits anew).
+		if b := j.behindLocked(j.roomAt); b > 0 {
+			at, behind = j.roomAt, b
+		} else {
+			j.freeRoomLocked() // their mark is passed: they look again
+		}
 	}
 	j.roomAt, j.behind = at, behind
 	if j.room == nil {
 		j.room = make(chan struct{})
 	}
 	return false, j.room
+}
+
+// behindLocked counts the attached readers before seq at.
+func (j *journal[E]) behindLocked(at uint64) int {
+	n := 0
+	for _, f := range j.readers {
+		if f.next < at {
+			n++
+		}
+	}
+	return n
 }
 
 // roomAtP is the position every attached reader must reach for a waiting
