@@ -39,6 +39,7 @@ type Follow[E any] struct {
 	timeout time.Duration
 	sched   *scheduler.Scheduler // set when ctx is a handler's: its waits lend the worker
 	busy    atomic.Bool
+	halted  atomic.Bool   // detached by Close, its ctx or its read timeout: All yields no more of its batch
 	wake    chan struct{} // capacity 1; signalled by the journal
 
 	// Guarded by j.mu.
@@ -141,8 +142,8 @@ func (f *Follow[E]) ID() uint64 {
 	return f.j.id
 }
 
-// Close detaches the reader: an All in progress ends with
-// (zero, ErrStreamClosed) as its last pair, and later reads get
+// Close detaches the reader: an All in progress yields no item begun
+// after Close and ends with (zero, ErrStreamClosed) as its last pair, and later reads get
 // ErrStreamClosed (a reader that had already ended keeps its end: a
 // truncated one its [*TruncatedError]). If it was the stream's last
 // reader — a truncated reader counts until it is closed — the producer's
@@ -161,6 +162,7 @@ func (f *Follow[E]) Close() error {
 // on. It reports false if f was already detached.
 func (f *Follow[E]) detach(why error) bool {
 	j := f.j
+	f.halted.Store(true)
 	j.mu.Lock()
 	fx, ok := f.detachLocked(why)
 	j.mu.Unlock()

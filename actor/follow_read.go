@@ -44,6 +44,9 @@ func (f *Follow[E]) All() iter.Seq2[Item[E], error] {
 		for {
 			batch, end := f.fetch(true)
 			for _, it := range batch {
+				if f.halted.Load() { // Close, ctx: the next fetch has the end
+					break
+				}
 				if !yield(it, nil) {
 					f.detach(ErrStreamClosed)
 					finished = true

@@ -381,6 +381,33 @@ func TestStreamCloseWakesReader(t *testing.T) {
 	})
 }
 
+// Close from the loop's body (or another goroutine) stops All at once: no
+// item after it, though the batch All took holds more. Before, All went
+// on with the rest of its batch (items 2 to 5 here) before the end.
+func TestStreamCloseStopsBatch(t *testing.T) {
+	rt := newRuntime(t)
+	ref, _ := spawnFeed(t, rt)
+	f, err := Tail.Open(context.Background(), ref, feedReq{Keep: "k", Send: []int{1, 2, 3, 4, 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	var end error
+	for it, err := range f.All() {
+		if err != nil {
+			end = err
+			break
+		}
+		got = append(got, it.V)
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 1 || !errors.Is(end, actor.ErrStreamClosed) {
+		t.Fatalf("read %v, then %v; want [1], then ErrStreamClosed", got, end)
+	}
+}
+
 // A handler that reads another actor's stream with its own Context lends
 // its worker while it waits: with a pool of one worker, the producer
 // still gets turns, at once.
