@@ -191,16 +191,20 @@ func (m *timerMsg) run(x *Ctx, _ any) {
 // fail reports a tick that failed (its method's error or panic) or was
 // refused, except one dropped by the actor's stop whose timer died with
 // it (every timer, once the actor stops): that one goes quietly, as run
-// would drop it.
+// would drop it. A tick that never ran is no longer queued: a periodic
+// timer whose tick was evicted from a full mailbox queues the next one.
+// (One that ran and panicked was unqueued by run; a later tick may be
+// queued by now.)
 func (m *timerMsg) fail(to *cell, _ any, err error, why uint8) {
-	if why == engine.ReasonStopped {
-		t := (*keyed)(m)
-		t.c.mu.Lock()
-		live := t.liveLocked()
-		t.c.mu.Unlock()
-		if !live {
-			return
-		}
+	t := (*keyed)(m)
+	t.c.mu.Lock()
+	if why != engine.ReasonFailed {
+		t.queued = false
+	}
+	live := t.liveLocked()
+	t.c.mu.Unlock()
+	if why == engine.ReasonStopped && !live {
+		return
 	}
 	to.deadLetter(why, m.label, err, nil)
 }

@@ -249,3 +249,41 @@ func TestKillDropsQueuedTickQuietly(t *testing.T) {
 		}
 	})
 }
+
+// A periodic timer whose queued tick was evicted from a full mailbox
+// (DropOldest) goes on ticking: the eviction is reported as a dead letter,
+// and the next period queues a tick again.
+func TestEveryTickEvictedKeepsTicking(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rec := &recorder{}
+		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
+		clk := &Clock{}
+		ref, _ := actor.Spawn(rt, clk, actor.WithMailbox(1, actor.DropOldest))
+		gate := make(chan struct{})
+		hold := actor.NewMethod("hold", func(*Clock, *actor.Ctx, int) (struct{}, error) { <-gate; return struct{}{}, nil })
+		if _, err := Arm.Call(context.Background(), ref, armReq{key: "e", d: time.Second, label: "e", every: true}); err != nil {
+			t.Fatal(err)
+		}
+		_ = hold.Cast(ref, 0) // busy while the tick fires and queues
+		time.Sleep(1500 * time.Millisecond)
+		synctest.Wait()
+		_ = Tick.Cast(ref, "x") // evicts the queued tick
+		synctest.Wait()
+		if n := rec.Count(troupe.ReasonDropped, "tick"); n != 1 {
+			t.Fatalf("%d dropped ticks reported; want 1 (%v)", n, rec.All())
+		}
+		close(gate)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		n := 0
+		for _, s := range clk.got() {
+			if s == "e" {
+				n++
+			}
+		}
+		if n != 5 {
+			t.Fatalf("ticks = %v; want x, then an e every period (5)", clk.got())
+		}
+		ref.Kill()
+	})
+}
