@@ -303,6 +303,13 @@ func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used in
 			continue
 		}
 		spins = 0
+		if sys && active && c.idling {
+			// The calls this turn ran are activity: the idle timer may
+			// have fired during them, and its check must not find the
+			// actor idle since the turn began.
+			c.touchIdle(false)
+			active = false
+		}
 		if !sys && (c.status.Load() >= statusKilling || c.kidsAsked && c.holds(e)) {
 			e.fail(c, c.stopErr(), engine.ReasonStopped)
 			continue

@@ -112,3 +112,33 @@ func TestIdleTimeoutBadInput(t *testing.T) {
 		t.Errorf("nil method = %v; want ErrInvalidOption", err)
 	}
 }
+
+var sessionWork = actor.NewMethod("work", func(s *session, _ *actor.Ctx, d time.Duration) (int, error) {
+	time.Sleep(d)
+	return len(s.idled), nil
+})
+
+// An actor busy in a call longer than its idle timeout is not idle: the
+// count restarts when the call ends, though the idle timer fired during
+// it.
+func TestIdleTimeoutNotDuringBusyTurn(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		s := &session{start: time.Now()}
+		ref, err := actor.Spawn(rt, s, actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		time.Sleep(500 * time.Millisecond)
+		_, _ = sessionWork.Call(ctx, ref, 2*time.Second) // busy from 0.5 s to 2.5 s
+		time.Sleep(5 * time.Second)
+		if err := ref.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := []time.Duration{3500 * time.Millisecond}
+		if len(s.idled) != len(want) || s.idled[0] != want[0] {
+			t.Fatalf("idle calls at %v; want %v (1 s after the call ended)", s.idled, want)
+		}
+	})
+}
