@@ -118,6 +118,11 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 		return rt.err
 	case <-ctx.Done():
 	}
+	select {
+	case <-rt.done: // finished too (select chose at random): nothing to force
+		return rt.err
+	default:
+	}
 	late := rt.sys.Running()
 	rt.force()
 	if len(late) == 0 {

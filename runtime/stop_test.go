@@ -155,3 +155,25 @@ func TestShutdownMatrix(t *testing.T) {
 		})
 	})
 }
+
+// Once the stop has finished, every Shutdown returns its result, even one
+// whose ctx has ended too: there is nothing left to force.
+func TestShutdownAfterStopIgnoresEndedCtx(t *testing.T) {
+	rt, err := troupe.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := actor.Spawn(rt, &Counter{}, actor.WithName("c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i := range 64 {
+		if err := rt.Shutdown(ctx); err != nil {
+			t.Fatalf("Shutdown %d with an ended ctx after the stop = %v; want nil (the stop's result)", i, err)
+		}
+	}
+}
