@@ -106,16 +106,22 @@ type idleTimer struct {
 // Fire is the idle timer's callback, on the wheel's goroutine.
 func (it *idleTimer) Fire() { it.c.pushSystem(idleCheck) }
 
-// armIdle starts the idle count at spawn.
+// armIdle starts the idle count at spawn, once the actor has joined the
+// runtime (or its parent): a stop may have come first (the runtime's
+// Close, the parent's), and then it returns ErrStopped and arms nothing.
+// Under mu, so that a stop that comes later takes the timer (disarm).
 func (c *cell) armIdle(spec *idleSpec, touched bool) error {
 	it := &idleTimer{spec: spec, c: c, last: time.Now(), armed: true, touched: touched}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status.Load() != statusRunning {
+		return ErrStopped
+	}
 	if err := c.sys.Wheel.Start(&it.wt, spec.d, it); err != nil {
 		return ErrStopped
 	}
 	c.idling = true
-	c.mu.Lock()
 	c.extLocked().idle = it
-	c.mu.Unlock()
 	return nil
 }
 

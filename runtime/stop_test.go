@@ -177,3 +177,47 @@ func TestShutdownAfterStopIgnoresEndedCtx(t *testing.T) {
 		}
 	}
 }
+
+var expire = actor.NewMethod("expire", func(_ *Counter, c *actor.Ctx, _ struct{}) (struct{}, error) {
+	c.Stop()
+	return struct{}{}, nil
+})
+
+// Spawns racing Close: each either fails with ErrStopped or returns an
+// actor that Close stopped, whose Done is closed when Close returns — also
+// one with an idle timeout, whose timer is armed after the actor joined
+// the runtime.
+func TestSpawnRacingClose(t *testing.T) {
+	for range 200 {
+		rt, err := troupe.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var refs []*actor.Ref[*Counter]
+		spawned := make(chan struct{})
+		go func() {
+			defer close(spawned)
+			for {
+				ref, err := actor.Spawn(rt, &Counter{}, actor.WithIdleTimeout(time.Hour, expire, struct{}{}))
+				if err != nil {
+					if !errors.Is(err, actor.ErrStopped) {
+						t.Errorf("Spawn = %v; want ErrStopped", err)
+					}
+					return
+				}
+				refs = append(refs, ref)
+			}
+		}()
+		if err := rt.Close(); err != nil {
+			t.Fatal(err)
+		}
+		<-spawned
+		for _, ref := range refs {
+			select {
+			case <-ref.Done():
+			default:
+				t.Fatalf("%v spawned before Close returned is not done after it (stopped: %v)", ref, ref.Stopped())
+			}
+		}
+	}
+}
