@@ -110,6 +110,8 @@ func (it *idleTimer) Fire() { it.c.pushSystem(idleCheck) }
 // runtime (or its parent): a stop may have come first (the runtime's
 // Close, the parent's), and then it returns ErrStopped and arms nothing.
 // Under mu, so that a stop that comes later takes the timer (disarm).
+// Spawn has set c.idling before: a named actor may be running a turn
+// already, which finds no idle timer until this one is set.
 func (c *cell) armIdle(spec *idleSpec, touched bool) error {
 	it := &idleTimer{spec: spec, c: c, last: time.Now(), armed: true, touched: touched}
 	c.mu.Lock()
@@ -120,7 +122,6 @@ func (c *cell) armIdle(spec *idleSpec, touched bool) error {
 	if err := c.sys.Wheel.Start(&it.wt, spec.d, it); err != nil {
 		return ErrStopped
 	}
-	c.idling = true
 	c.extLocked().idle = it
 	return nil
 }

@@ -92,6 +92,9 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 		if err := o.idle.validate(state); err != nil {
 			return nil, err
 		}
+		// Before register: a named actor can run a turn (found by
+		// Lookup) before its idle timer is armed.
+		c.idling = true
 	}
 	if err := c.register(); err != nil {
 		return nil, err

@@ -300,3 +300,29 @@ func TestLookupOrSpawn(t *testing.T) {
 		t.Fatalf("LookupOrSpawn with another type = %v; want ErrWrongType", err)
 	}
 }
+
+// A named actor can be found, and called, as soon as its name is
+// registered, before Spawn has returned: its turn may then run while Spawn
+// arms the idle timeout, and must not race with it (go test -race).
+func TestCallDuringSpawnWithIdleTimeout(t *testing.T) {
+	rt := newRT(t)
+	idle := actor.NewMethod("idle", func(*Counter, *actor.Ctx, struct{}) (struct{}, error) { return struct{}{}, nil })
+	for i := range 300 {
+		name := fmt.Sprint("s", i)
+		called := make(chan struct{})
+		go func() {
+			defer close(called)
+			for range 10000 {
+				if ref, err := troupe.Lookup[*Counter](rt, name); err == nil {
+					_ = Inc.Cast(ref, 1)
+					return
+				}
+				runtime.Gosched()
+			}
+		}()
+		if _, err := actor.Spawn(rt, &Counter{}, actor.WithName(name), actor.WithIdleTimeout(time.Hour, idle, struct{}{})); err != nil {
+			t.Fatal(err)
+		}
+		<-called
+	}
+}
