@@ -22,8 +22,9 @@ import (
 //     Ctx.Stop, a parent, the runtime): it moves status forward, cancels the
 //     actor's timers and any restart backoff, cancels the running handler's
 //     Context on a kill, and wakes the actor's turn with a stop message. If
-//     the actor is idle it claims the turn and, with nothing to settle,
-//     finalizes right there (no message, no pool submission).
+//     the actor is idle it claims the turn and, with nothing to settle and
+//     no Stopping hook to run, finalizes right there (no message, no pool
+//     submission).
 //   - Everything else runs on the actor's turn (a scheduler loop, or the
 //     owner's goroutine for a Handler): a stopping actor runs what is
 //     queued, a killing one fails it with ErrStopped; once its queue is
@@ -75,8 +76,12 @@ func (c *cell) requestStop(kill bool) {
 	}
 	if c.owner == nil && c.mb.Claim() {
 		// The actor is idle and we hold its scheduled flag: this is its
-		// turn, on our goroutine.
-		if !kids && (kill || c.mb.Len() == 0) {
+		// turn, on our goroutine. With nothing to settle it finalizes
+		// here, unless it has a Stopping hook: user code that may take
+		// its time must run on the actor's own turn, not on the asker's
+		// goroutine (a Stop bounded by its ctx, the runtime's stop
+		// bounded by the call timeout, would wait for it unbounded).
+		if _, hook := c.state.(Stopper); !kids && !hook && (kill || c.mb.Len() == 0) {
 			c.finalize()
 			return
 		}

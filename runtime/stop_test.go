@@ -221,3 +221,60 @@ func TestSpawnRacingClose(t *testing.T) {
 		}
 	}
 }
+
+// slowStop's Stopping hook takes d, ignoring its Context.
+type slowStop struct{ d time.Duration }
+
+func (s *slowStop) Stopping(*actor.Ctx) { time.Sleep(s.d) }
+
+// A Stopping hook that will not return holds Close no longer than a
+// handler would (the call timeout): Close names its actor. Likewise a
+// Ref.Stop is bounded by its ctx. The actors here are idle when asked to
+// stop, so the stop is theirs to finish at once — but not on the asker's
+// goroutine, which would wait for the hook whatever its bound.
+func TestStopBoundedDespiteStoppingHook(t *testing.T) {
+	t.Run("Close", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt, err := troupe.New(troupe.WithCallTimeout(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := actor.Spawn(rt, &slowStop{d: time.Minute}, actor.WithName("slow")); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			err = rt.Close()
+			within(t, "Close", start, time.Second)
+			var se *actor.StopError
+			if !errors.As(err, &se) || len(se.Actors) != 1 || se.Actors[0] != "slow" {
+				t.Errorf("Close = %v; want a StopError naming slow", err)
+			}
+			time.Sleep(time.Minute) // let the hook return
+		})
+	})
+	t.Run("Ref.Stop", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt, err := troupe.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := actor.Spawn(rt, &slowStop{d: time.Minute}, actor.WithName("slow"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			start := time.Now()
+			err = ref.Stop(ctx)
+			within(t, "Stop", start, time.Second)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Stop = %v; want a StopError matching DeadlineExceeded", err)
+			}
+			<-ref.Done()
+			within(t, "the hook", start, time.Minute)
+			if err := rt.Close(); err != nil {
+				t.Errorf("Close = %v", err)
+			}
+		})
+	})
+}
