@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -108,7 +109,12 @@ func (t *keyed) tick() {
 		c.mu.Lock()
 		t.queued = false
 		c.mu.Unlock()
-		c.refused(t.label, pushErr(err), nil)
+		if err = pushErr(err); errors.Is(err, ErrStopped) {
+			// The actor stopped since this tick began, and its timers
+			// died with it: dropped quietly, as a queued tick is (fail).
+			return
+		}
+		c.refused(t.label, err, nil)
 		return
 	}
 	if sched {
@@ -189,21 +195,21 @@ func (m *timerMsg) run(x *Ctx, _ any) {
 }
 
 // fail reports a tick that failed (its method's error or panic) or was
-// refused, except one dropped by the actor's stop whose timer died with
-// it (every timer, once the actor stops): that one goes quietly, as run
-// would drop it. A tick that never ran is no longer queued: a periodic
-// timer whose tick was evicted from a full mailbox queues the next one.
-// (One that ran and panicked was unqueued by run; a later tick may be
-// queued by now.)
+// refused, except one dropped by the actor's stop: every timer dies with
+// the actor, so that tick goes quietly, as run would drop it. (Its timer
+// may still look live: a stop moves the status before it takes the
+// timers, and the turn may fail the tick in between.) A tick that never
+// ran is no longer queued: a periodic timer whose tick was evicted from a
+// full mailbox queues the next one. (One that ran and panicked was
+// unqueued by run; a later tick may be queued by now.)
 func (m *timerMsg) fail(to *cell, _ any, err error, why uint8) {
-	t := (*keyed)(m)
-	t.c.mu.Lock()
 	if why != engine.ReasonFailed {
+		t := (*keyed)(m)
+		t.c.mu.Lock()
 		t.queued = false
+		t.c.mu.Unlock()
 	}
-	live := t.liveLocked()
-	t.c.mu.Unlock()
-	if why == engine.ReasonStopped && !live {
+	if why == engine.ReasonStopped {
 		return
 	}
 	to.deadLetter(why, m.label, err, nil)

@@ -287,3 +287,32 @@ func TestEveryTickEvictedKeepsTicking(t *testing.T) {
 		ref.Kill()
 	})
 }
+
+// Killing actors whose Every timers are firing reports no dead letter: a
+// tick caught by the stop — queued, or being queued as the stop closes the
+// mailbox — died with its timer.
+func TestKillWhileTickingQuiet(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rec := &recorder{}
+		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
+		var refs []*actor.Ref[*Clock]
+		for range 400 {
+			ref, _ := actor.Spawn(rt, &Clock{})
+			if _, err := Arm.Call(context.Background(), ref, armReq{key: "e", d: time.Millisecond, label: "e", every: true}); err != nil {
+				t.Fatal(err)
+			}
+			refs = append(refs, ref)
+		}
+		for len(refs) > 0 {
+			time.Sleep(time.Millisecond) // wakes with the wheel's next tick: kills race the ticks
+			n := min(len(refs), 20)
+			for _, ref := range refs[:n] {
+				ref.Kill()
+			}
+			refs = refs[n:]
+		}
+		if all := rec.All(); len(all) != 0 {
+			t.Fatalf("%d dead letters, first %v; want none (the ticks died with their timers)", len(all), all[0])
+		}
+	})
+}
