@@ -122,9 +122,14 @@ type DeadLetterStats struct {
 	Suppressed uint64 // not logged because of the rate limit
 }
 
-// DeadLetters returns the dead-letter counters. Safe for concurrent use.
+// DeadLetters returns the dead-letter counters (all zero for a nil
+// *Runtime). Safe for concurrent use.
 func (rt *Runtime) DeadLetters() DeadLetterStats {
-	st := DeadLetterStats{ByReason: make(map[Reason]uint64), Suppressed: rt.sink.quiet.Load()}
+	st := DeadLetterStats{ByReason: make(map[Reason]uint64)}
+	if rt == nil {
+		return st
+	}
+	st.Suppressed = rt.sink.quiet.Load()
 	for i := range rt.sink.counts {
 		if n := rt.sink.counts[i].Load(); n > 0 {
 			st.ByReason[Reason(i)] = n

@@ -85,14 +85,18 @@ func New(opts ...Option) (*Runtime, error) {
 }
 
 // Engine makes a *Runtime an actor.Spawner. It is sealed: only troupe's
-// own packages can call it. A nil *Runtime returns nil (and Spawn then
-// fails with actor.ErrNilRuntime).
+// own packages can call it. A nil or zero *Runtime (not made by New)
+// returns nil (and Spawn then fails with actor.ErrNilRuntime).
 func (rt *Runtime) Engine(engine.Seal) *engine.System {
 	if rt == nil {
 		return nil
 	}
 	return rt.sys
 }
+
+// made reports whether rt was made by New: every method of a nil or zero
+// *Runtime returns actor.ErrNilRuntime (DeadLetters: zero counts).
+func (rt *Runtime) made() bool { return rt != nil && rt.sys != nil }
 
 // Shutdown stops the runtime gracefully and waits: it refuses new actors,
 // stops every actor (each finishes what is queued; children before
@@ -107,8 +111,12 @@ func (rt *Runtime) Engine(engine.Seal) *engine.System {
 //
 // Safe to call many times and concurrently with Close: each caller waits
 // for the one stop sequence, bounded by its own ctx. A nil ctx returns
-// actor.ErrNilContext and stops nothing.
+// actor.ErrNilContext and stops nothing; a nil or zero *Runtime (not made
+// by New), actor.ErrNilRuntime.
 func (rt *Runtime) Shutdown(ctx context.Context) error {
+	if !rt.made() {
+		return actor.ErrNilRuntime
+	}
 	if ctx == nil {
 		return actor.ErrNilContext
 	}
@@ -141,8 +149,12 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 //
 // Close forces a Shutdown under way (which then returns), and after a
 // Shutdown that timed out it finishes the job. Safe to call many times;
-// every call returns the same result.
+// every call returns the same result. A nil or zero *Runtime (not made by
+// New) returns actor.ErrNilRuntime.
 func (rt *Runtime) Close() error {
+	if !rt.made() {
+		return actor.ErrNilRuntime
+	}
 	rt.begin.Do(rt.startStop)
 	rt.force()
 	<-rt.done
@@ -263,10 +275,11 @@ func (s *spawning) end(name string, done chan struct{}) {
 }
 
 // Lookup returns the running actor named name, typed. Errors:
-// actor.ErrNilRuntime, actor.ErrInvalidName, ErrNotFound (no such actor, or it is stopping or
-// stopped), ErrWrongType. O(1).
+// actor.ErrNilRuntime (a nil or zero *Runtime), actor.ErrInvalidName,
+// ErrNotFound (no such actor, or it is stopping or stopped), ErrWrongType.
+// O(1).
 func Lookup[S any](rt *Runtime, name string) (*actor.Ref[S], error) {
-	if rt == nil {
+	if !rt.made() {
 		return nil, actor.ErrNilRuntime
 	}
 	if err := engine.ValidName(name); err != nil {

@@ -326,3 +326,45 @@ func TestCallDuringSpawnWithIdleTimeout(t *testing.T) {
 		<-called
 	}
 }
+
+// A nil or zero Runtime (one not made by New) is refused with
+// actor.ErrNilRuntime everywhere, never a panic.
+func TestNilRuntime(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		rt   *troupe.Runtime
+	}{{"nil", nil}, {"zero", &troupe.Runtime{}}} {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := tt.rt
+			check := func(what string, f func() error) {
+				t.Helper()
+				var err error
+				func() {
+					defer func() {
+						if v := recover(); v != nil {
+							err = fmt.Errorf("panic: %v", v)
+						}
+					}()
+					err = f()
+				}()
+				if !errors.Is(err, actor.ErrNilRuntime) {
+					t.Errorf("%s = %v; want ErrNilRuntime", what, err)
+				}
+			}
+			check("Shutdown", func() error { return rt.Shutdown(context.Background()) })
+			check("Close", rt.Close)
+			check("Lookup", func() error { _, err := troupe.Lookup[*Counter](rt, "c"); return err })
+			check("LookupOrSpawn", func() error {
+				_, _, err := troupe.LookupOrSpawn(rt, "c", func() *Counter { return &Counter{} })
+				return err
+			})
+			check("Spawn", func() error { _, err := actor.Spawn(rt, &Counter{}); return err })
+			check("DeadLetters", func() error {
+				if st := rt.DeadLetters(); st.Total != 0 {
+					return fmt.Errorf("total %d", st.Total)
+				}
+				return actor.ErrNilRuntime
+			})
+		})
+	}
+}
