@@ -105,8 +105,8 @@
 //     counted as a dead letter), never delivered to a later call.
 //  5. Whitelists hold, never drop: see [Ctx.Only].
 //  6. Oneway failures are never silent: a Cast's error or panic, and every
-//     message refused or left over by a stopped actor, is a [DeadLetter]
-//     with the method name.
+//     message refused or left over by a stopped actor, is a dead letter
+//     (a runtime.DeadLetter) with the method name.
 //  7. No deadlock by cycle: a sync call that would close a cycle of actors
 //     waiting for each other (A→A, A→B→A, …) fails at once with
 //     ErrCallCycle — provided calls made inside a handler pass
