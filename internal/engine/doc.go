@@ -2,7 +2,8 @@
 // scheduler, the timer wheel, the default call timeout, the name registry,
 // the dead-letter sink and the set of top-level actors. Package runtime
 // builds a System from its options; package actor spawns on it. Users see
-// neither this package nor its types: actor.Spawner is sealed by Seal.
+// neither this package nor its types: actor.Spawner, and the few methods
+// only troupe's own packages may call, are sealed by Seal.
 //
 // # Goroutines
 //

@@ -13,9 +13,12 @@ import (
 	"github.com/troupe-go/troupe/timer"
 )
 
-// Seal is the argument of the method that makes a type an actor.Spawner.
-// Only packages of this module can name it, so only they can implement
-// Spawner or call its method.
+// Seal is the first argument of troupe's sealed methods: Engine, the
+// method that makes a type an actor.Spawner, and the methods users must
+// not call (actor's Ref.AtStop, Method.CastInline, Method.AskUnwatched).
+// Only packages under github.com/troupe-go/troupe can name it (Go's
+// internal rule goes by import path: the remote module's packages can
+// too), so only they can implement Spawner or call those methods.
 type Seal struct{}
 
 // Config assembles a System.
