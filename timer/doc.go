@@ -134,10 +134,11 @@
 // # Goroutines and shutdown
 //
 // A Wheel owns one goroutine, the driver. [New] starts nothing; the first
-// [Wheel.AfterFunc] starts the driver. With nothing pending the driver
-// blocks on a channel and burns no CPU; otherwise it sleeps on a single
-// reused [time.Timer] until the next occupied slot comes due, and a timer
-// added with an earlier slot wakes it.
+// timer armed (AfterFunc, Start or Schedule) starts the driver. With
+// nothing pending the driver blocks on a channel and burns no CPU;
+// otherwise it sleeps on a single reused [time.Timer] until the next
+// occupied slot comes due, and a timer added with an earlier slot wakes
+// it.
 //
 // [Wheel.Stop] drops every pending timer, returns how many, and tells the
 // driver to exit; like [time.Timer.Stop] it never waits, so it may be
@@ -151,9 +152,10 @@
 //	w.Stop()
 //	<-w.Done() // the last callback has returned; the goroutine is gone
 //
-// Stop is idempotent. Afterwards AfterFunc returns [ErrStopped] and Reset
-// does nothing; a stopped wheel cannot be restarted. Every wheel that has
-// had a timer must be stopped, or its goroutine leaks.
+// Stop is idempotent. Afterwards AfterFunc, Start and Schedule return
+// [ErrStopped] and Reset does nothing; a stopped wheel cannot be
+// restarted. Every wheel that has had a timer must be stopped, or its
+// goroutine leaks.
 //
 // # Testing
 //

@@ -2,8 +2,9 @@ package timer
 
 import "time"
 
-// A Timer is one callback scheduled on a [Wheel] by [Wheel.AfterFunc].
-// Its methods are safe for concurrent use, from callbacks too.
+// A Timer is one callback scheduled on a [Wheel] by [Wheel.AfterFunc], or
+// armed by [Wheel.Start] (a Timer embedded in the caller's struct). Its
+// methods are safe for concurrent use, from callbacks too.
 type Timer struct {
 	next, prev *Timer // links in a slot's list; guarded by w.mu
 	w          *Wheel

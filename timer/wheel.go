@@ -15,10 +15,10 @@ const never = ^uint64(0)
 // with [New]; the zero Wheel is not usable. All methods are safe for
 // concurrent use, including from inside a callback.
 //
-// A Wheel runs one goroutine, its driver: the first [Wheel.AfterFunc]
-// starts it, [Wheel.Stop] tells it to exit without waiting, and
-// [Wheel.Done] is closed once it has. Callbacks run on the driver, one at
-// a time.
+// A Wheel runs one goroutine, its driver: the first timer armed
+// ([Wheel.AfterFunc], [Wheel.Start], [Wheel.Schedule]) starts it,
+// [Wheel.Stop] tells it to exit without waiting, and [Wheel.Done] is
+// closed once it has. Callbacks run on the driver, one at a time.
 type Wheel struct {
 	tick    time.Duration
 	recip   uint64    // ceil(2^64 / tick), for dividing by tick without DIV
