@@ -19,7 +19,8 @@ var (
 	// ErrInvalidOption is wrapped by [New] when an option is out of range.
 	ErrInvalidOption = errors.New("scheduler: invalid option")
 	// ErrInvalidTask is returned by [Scheduler.Schedule] for a task that
-	// is nil or not bound to that scheduler (NewTask, InitTask).
+	// is nil, not bound to that scheduler (NewTask, InitTask), or bound
+	// with a nil Runner.
 	ErrInvalidTask = errors.New("scheduler: invalid task")
 )
 
@@ -139,9 +140,10 @@ func (s *Scheduler) NewTask(r Runner) *Task {
 func (s *Scheduler) InitTask(t *Task, r Runner) { t.s, t.r = s, r }
 
 // Schedule queues one turn of t. It never blocks. It returns [ErrClosed]
-// after Shutdown or Close, and [ErrInvalidTask] if t is nil or was not
-// bound to s by [Scheduler.NewTask] or [Scheduler.InitTask]. The caller must ensure a task has at most one
-// turn scheduled at a time (the mailbox's scheduled flag does). Cost: O(1)
+// after Shutdown or Close, and [ErrInvalidTask] if t is nil, was not
+// bound to s by [Scheduler.NewTask] or [Scheduler.InitTask], or was bound
+// with a nil Runner. The caller must ensure a task has at most one turn
+// scheduled at a time (the mailbox's scheduled flag does). Cost: O(1)
 // amortised, no allocation in steady state; it wakes or starts a loop only
 // when none is free.
 func (s *Scheduler) Schedule(t *Task) error {

@@ -198,8 +198,8 @@ type oneShot struct{ ch chan struct{} }
 func (o *oneShot) Run(int) bool { o.ch <- struct{}{}; return false }
 func (o *oneShot) Abort()       {}
 
-// Schedule refuses a task that is nil, unbound (a zero Task) or bound to
-// another scheduler with ErrInvalidTask, and the turns queued around it
+// Schedule refuses a task that is nil, unbound (a zero Task), bound to
+// another scheduler or bound with a nil Runner with ErrInvalidTask, and the turns queued around it
 // all run. A nil task was queued: the loop that took it with a batch
 // stopped at it and unlisted the batch, so the turns behind it were never
 // run nor aborted (overwritten by its next batch, or left at its exit).
@@ -214,6 +214,7 @@ func TestScheduleInvalidTask(t *testing.T) {
 			{"nil", nil},
 			{"zero", new(Task)},
 			{"other scheduler's", other.NewTask(funcRunner(func() {}))},
+			{"nil runner's", s.NewTask(nil)},
 		} {
 			first, _ := occupy(t, s)        // the turns below wait in the run queue
 			before := scheduleMany(t, s, 2) // the loop takes the task in its batch, with one behind
