@@ -75,6 +75,7 @@ type PanicError struct {
 	Stack  []byte // the goroutine's stack at the panic
 }
 
+// Error names the method and the panic's value; the stack is in Stack.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("actor: %s panicked: %v", e.Method, e.Value)
 }

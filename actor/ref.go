@@ -150,6 +150,8 @@ func (r *Ref[S]) ID() uint64 {
 	return r.c.id
 }
 
+// String is the actor's name, or "#id" (see ID) for an actor without
+// one, as errors and dead letters show it; "<nil>" for a nil Ref.
 func (r *Ref[S]) String() string {
 	if r == nil {
 		return "<nil>"

@@ -218,6 +218,7 @@ type TruncatedError struct {
 	Oldest uint64 // the oldest sequence number still kept
 }
 
+// Error names the oldest item kept, where a reader may resume.
 func (e *TruncatedError) Error() string {
 	return fmt.Sprintf("actor: stream truncated: the oldest item kept is %d", e.Oldest)
 }

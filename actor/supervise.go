@@ -26,6 +26,9 @@ const (
 	Terminate
 )
 
+// String is the directive's name in lower case ("resume", "restart",
+// "terminate"; "default" for the zero value: Resume for Spawn, Restart
+// for SpawnFunc).
 func (d Directive) String() string {
 	switch d {
 	case directiveDefault:

@@ -37,16 +37,20 @@ func mailboxConfig(c *cell, capacity int, policy mailbox.Policy) *mailbox.Config
 }
 
 // StopError lists the actors that had not stopped when a Stop or Shutdown
-// deadline passed. It unwraps to the ctx error (context.DeadlineExceeded).
+// deadline passed, or runtime.Close's grace (the call timeout it gives
+// running handlers). It unwraps to the ctx error
+// (context.DeadlineExceeded).
 type StopError struct {
 	Actors []string // name or id of each late actor
 	Err    error
 }
 
+// Error counts and names the late actors, and gives ctx's error.
 func (e *StopError) Error() string {
 	return fmt.Sprintf("actor: %d actor(s) did not stop in time %v: %v", len(e.Actors), e.Actors, e.Err)
 }
 
+// Unwrap returns Err, the ctx's error.
 func (e *StopError) Unwrap() error { return e.Err }
 
 // stopError is nil if no actor is late, else a *StopError with ctx's error.

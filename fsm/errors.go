@@ -78,6 +78,7 @@ type DefinitionError struct {
 	Problems []error // in the order found; each wraps one sentinel
 }
 
+// Error lists every problem, one per line.
 func (e *DefinitionError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "fsm: definition %q has %d problem(s):", e.Name, len(e.Problems))
@@ -106,6 +107,7 @@ type TransitionError[P comparable] struct {
 	Err      error
 }
 
+// Error names the machine, the refused transition and why.
 func (e *TransitionError[P]) Error() string {
 	return fmt.Sprintf("%s: %v → %v: %v", e.Machine, e.From, e.To, e.Err)
 }

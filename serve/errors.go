@@ -68,6 +68,7 @@ type LimitError struct {
 	Max  int   // the limit
 }
 
+// Error names the limit passed and by how much.
 func (e *LimitError) Error() string {
 	if errors.Is(e.Err, ErrLineTooLong) {
 		return fmt.Sprintf("%v: more than %d bytes without a newline", e.Err, e.Max)
@@ -87,6 +88,7 @@ type QueueFullError struct {
 	Max    int // the queue's capacity (WithWriteQueue)
 }
 
+// Error gives the queued bytes, the refused write's and the capacity.
 func (e *QueueFullError) Error() string {
 	return fmt.Sprintf("%v: %d bytes queued, %d more would pass the limit of %d", ErrQueueFull, e.Queued, e.Size, e.Max)
 }

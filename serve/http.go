@@ -71,6 +71,7 @@ type StatusError struct {
 	Err  error
 }
 
+// Error is the status code, its text and Err's message.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("%d %s: %v", e.Code, http.StatusText(e.Code), e.Err)
 }

@@ -14,6 +14,7 @@ type PanicError struct {
 	Stack []byte // the driver goroutine's stack at the panic
 }
 
+// Error gives the panic's value; the stack is in Stack.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("timer: callback panicked: %v", e.Value)
 }
