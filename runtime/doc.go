@@ -55,8 +55,10 @@
 //
 // # Goroutines and shutdown
 //
-// A runtime runs the pool's workers (only while actors have work, plus the
-// pool's two housekeeping goroutines) and the timer wheel's driver (only
-// while timers are pending). Shutdown and Close return after all of them
-// have exited.
+// A runtime runs the scheduler's loops on its pool's workers (started as
+// actors get work; once it is over, up to GOMAXPROCS of them stay parked;
+// more run while handlers block, see package scheduler), the pool's two
+// housekeeping goroutines, and the timer wheel's driver (from the first
+// timer on, parked while none is pending). Shutdown and Close return after
+// all of them have exited.
 package runtime
