@@ -74,8 +74,11 @@
 // another node ended the job (a cancel): readers stop at the marker, and
 // one written while items are in flight would hide them. A job with no
 // runner gets its marker from whoever ends it: a cancel of a queued job,
-// the node that fails a job as lost. Follow reads it with an ordered consumer from the first
-// item: the dispatcher mirrors it into a local actor stream, so Since,
+// the node that fails a job as lost. If the marker never comes (the node
+// that ended the job died first; a cancelled job's runner died or its
+// handler overruns the cancel), a reader ends by the job's ended record
+// after two idle seconds (two rechecks of a second). Follow reads the
+// output with an ordered consumer from the first item: the dispatcher mirrors it into a local actor stream, so Since,
 // Recent, Collected and read timeouts behave as in memory, and several
 // readers on one node cost one consumer. An ordered consumer whose server
 // goes away resumes from the last sequence it delivered (and is opened
