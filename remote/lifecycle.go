@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 
@@ -70,7 +71,9 @@ func (n *Node) stop() error {
 	unwatched := n.stopNames()
 	// Streams end with ErrClosed: their readers are told, not left waiting.
 	n.endStreams()
-	n.streamWG.Wait()
+	// A stream still opening waits for its actor's turn, which a served
+	// call may hold: once forced, they are all cancelled.
+	n.waitForced(&n.streamWG)
 	n.mu.Lock()
 	exports := n.exports
 	n.exports = map[string]*export{}
@@ -83,15 +86,7 @@ func (n *Node) stop() error {
 		}
 	}
 	// Served calls: answered, or cancelled once forced.
-	servedDone := make(chan struct{})
-	go func() { n.served.Wait(); close(servedDone) }()
-	select {
-	case <-servedDone:
-	case <-n.forced.Done():
-		n.cancelBase()
-		n.cancelServing()
-		<-servedDone
-	}
+	n.waitForced(&n.served)
 	// The bindings' calls: answered, or failed once forced.
 	n.calls.close()
 	select {
@@ -120,6 +115,20 @@ func (n *Node) stop() error {
 	n.cancelBase()
 	n.force()
 	return errors.Join(errs...)
+}
+
+// waitForced waits for wg; once the stop is forced, it cancels every call
+// and stream the node serves, and waits for wg still.
+func (n *Node) waitForced(wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-n.forced.Done():
+		n.cancelBase()
+		n.cancelServing()
+		<-done
+	}
 }
 
 // cancelServing cancels every call (and stream) the node serves.

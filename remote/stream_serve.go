@@ -127,7 +127,11 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 	r, err := open(ctx, pos)
 	if err != nil {
 		w := wireErrorOf(err)
-		if errors.Is(err, actor.ErrNoStream) {
+		switch {
+		case n.base.Err() != nil:
+			// Cancelled by the node's close: as for a call (finish).
+			w = wireError{Code: CodeClosed, Message: "node " + n.id + " closed"}
+		case errors.Is(err, actor.ErrNoStream):
 			w.Code = CodeNotFound // ended, or never was: as for a name nobody serves
 		}
 		if ctx.Err() == nil || n.base.Err() != nil {

@@ -20,6 +20,7 @@ import (
 type Feed struct {
 	live *actor.Out[string]
 	sent int
+	held chan struct{} // Hold reports here that it runs, if not nil
 }
 
 type TailReq struct {
@@ -48,6 +49,14 @@ var (
 	Live = actor.NewStream("live", func(f *Feed, c *actor.Ctx, _ struct{}, out *actor.Out[string]) error {
 		f.live = out
 		return nil
+	})
+	// Hold keeps its actor busy until its Context ends.
+	Hold = actor.NewMethod("hold", func(f *Feed, c *actor.Ctx, _ int) (int, error) {
+		if f.held != nil {
+			f.held <- struct{}{}
+		}
+		<-c.Context().Done()
+		return 0, c.Context().Err()
 	})
 	Push = actor.NewMethod("push", func(f *Feed, c *actor.Ctx, n int) (int, error) {
 		for range n {
@@ -443,5 +452,43 @@ func TestStreamFollowRef(t *testing.T) {
 				t.Fatalf("Follow(%q): got %v; want %v", tt.ref, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestCloseStreamOpening: Close cancels a stream still opening — queued at
+// its actor behind a served call — with the calls it serves, and its
+// reader is told ErrClosed. The stop used to wait for the opening streams
+// before it cancelled the served calls: the open waited out the runtime's
+// call timeout behind the call, and its reader got ErrTimeout.
+func TestCloseStreamOpening(t *testing.T) {
+	s := startServer(t)
+	srv, cli := startNode(t, s.ClientURL()), startNode(t, s.ClientURL())
+	fd := &Feed{held: make(chan struct{}, 1)}
+	ref, err := actor.Spawn(srv.Runtime(), fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Export(srv, "feed", ref, remote.ServeStream(Live), remote.Serve(Hold)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxTimeout(t, time.Hour)
+	held := remote.Bind(cli, "feed", Hold).Ask(ctx, 1)
+	<-fd.held
+	opened := make(chan error, 1)
+	go func() {
+		_, err := remote.BindStream(cli, "feed", Live).Open(ctx, struct{}{})
+		opened <- err
+	}()
+	for ref.Queued() < 1 { // the open waits behind Hold
+		time.Sleep(time.Millisecond)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := held.Await(ctxTimeout(t, 10*time.Second)); !errors.Is(err, remote.ErrClosed) {
+		t.Fatalf("call: got %v; want ErrClosed", err)
+	}
+	if err := <-opened; !errors.Is(err, remote.ErrClosed) {
+		t.Fatalf("Open: got %v; want ErrClosed", err)
 	}
 }
