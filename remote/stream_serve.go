@@ -254,6 +254,12 @@ func (n *Node) onFollow(m *nats.Msg) {
 		refuse(ReasonClosing, CodeClosed, "node "+n.id+" is closing")
 		return
 	}
+	if n.early.takeLocked(reply) { // its reader gave up already: see cancel_early.go
+		n.mu.Unlock()
+		cancel()
+		n.refuse(Refusal{Reason: ReasonCancelled, Name: name, Method: method})
+		return
+	}
 	n.serving[reply] = cancelFunc(cancel)
 	n.streamWG.Add(1)
 	n.mu.Unlock()

@@ -492,3 +492,42 @@ func TestCloseStreamOpening(t *testing.T) {
 		t.Fatalf("Open: got %v; want ErrClosed", err)
 	}
 }
+
+// TestCancelBeforeFollow: a cancel that reaches the serving node before
+// the follow request it names (as TestCancelBeforeCall, for
+// StreamBinding.Follow) drops the follow before a reader is attached: no
+// frame is sent, and it is reported. Before, onFollow did not look for
+// early cancels: the stream ran for a reader long gone until it was
+// dropped for its silence.
+func TestCancelBeforeFollow(t *testing.T) {
+	s := startServer(t)
+	rs := newRefusals()
+	srv, cli := startNode(t, s.ClientURL(), remote.WithRefusalHook(rs.hook)), startNode(t, s.ClientURL())
+	feed(t, srv)
+	ctx := ctxTimeout(t, 30*time.Second)
+	f, err := remote.BindStream(cli, "feed", Live).Open(ctx, struct{}{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer func() { _ = f.Close() }()
+	subj, id, _ := strings.Cut(f.Ref(), "#")
+	inbox := nats.NewInbox()
+	sub, err := cli.Conn().SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	srv.DeliverCancel(inbox)
+	m := &nats.Msg{Subject: subj, Reply: inbox, Header: nats.Header{
+		"Troupe-Stream": {"follow"}, "Troupe-Stream-Id": {id}, "Troupe-Export": {"feed.live"},
+		"Troupe-Timeout": {"10000000000"}}}
+	if err := cli.Conn().PublishMsg(m); err != nil {
+		t.Fatal(err)
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonCancelled || r.Method != "live" {
+		t.Fatalf("refusal %+v; want cancelled, live", r)
+	}
+	if frame, err := sub.NextMsg(100 * time.Millisecond); err == nil {
+		t.Fatalf("got a frame %q; want none (the reader gave up)", frame.Data)
+	}
+}
