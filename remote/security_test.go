@@ -234,3 +234,33 @@ func tlsFiles(t *testing.T, dir string) (string, *tls.Config) {
 	return caFile, &tls.Config{MinVersion: tls.VersionTLS12,
 		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
+
+// fatInts is JSON with every int reply padded to 5000 bytes (JSON allows
+// the spaces), and its requests of struct{} left small.
+type fatInts struct{}
+
+func (fatInts) Name() string { return "fat" }
+func (fatInts) Marshal(v any) ([]byte, error) {
+	b, err := remote.JSON.Marshal(v)
+	if _, ok := v.(int); ok {
+		b = append(b, strings.Repeat(" ", 5000)...)
+	}
+	return b, err
+}
+func (fatInts) Unmarshal(d []byte, v any) error { return remote.JSON.Unmarshal(d, v) }
+
+// TestReplyOverMaxPayload: a reply within the serving node's cap but over
+// the server's maximum payload, which the connection refuses, is answered
+// ErrTooLarge at once. Its publish error was dropped: the caller waited
+// for its deadline and got ErrTimeout.
+func TestReplyOverMaxPayload(t *testing.T) {
+	s := startServer(t, embedded.WithMaxPayload(4096))
+	srv := startNode(t, s.ClientURL(), remote.WithCodecs(fatInts{}))
+	cli := startNode(t, s.ClientURL())
+	export(t, srv, "acct")
+	ctx := ctxTimeout(t, 5*time.Second)
+	_, err := remote.Bind(cli, "acct", Balance, remote.WithCodec(fatInts{})).Call(ctx, struct{}{})
+	if !errors.Is(err, remote.ErrTooLarge) {
+		t.Fatalf("got %v; want ErrTooLarge", err)
+	}
+}

@@ -166,7 +166,11 @@ func (n *Node) finish(ctx *callCtx, reply string, clamped bool, ex *export, ep *
 		n.respondErr(reply, ep, wireError{Code: CodeTooLarge,
 			Message: fmt.Sprintf("reply of %d bytes over the limit of %d", len(data), n.cfg.maxMessage)})
 	default:
-		_ = n.nc.Publish(reply, data)
+		if err := n.nc.Publish(reply, data); errors.Is(err, nats.ErrMaxPayload) {
+			// Within our cap, over the server's: the caller still waits.
+			n.respondErr(reply, ep, wireError{Code: CodeTooLarge,
+				Message: fmt.Sprintf("reply of %d bytes over the server's maximum payload of %d", len(data), n.nc.MaxPayload())})
+		}
 	}
 }
 
