@@ -49,6 +49,9 @@ func BindStream[S, Q, E any](n *Node, name string, s *actor.Stream[S, Q, E], opt
 	}
 	b.subj = n.cfg.prefix + "." + name + "." + s.Name()
 	b.label = name + "." + s.Name()
+	if b.err == nil && b.cfg.codec != JSON {
+		b.codecHdr = []string{b.cfg.codec.Name()} // the serving node decodes and encodes with it
+	}
 	return &StreamBinding[Q, E]{b}
 }
 

@@ -531,3 +531,38 @@ func TestCancelBeforeFollow(t *testing.T) {
 		t.Fatalf("got a frame %q; want none (the reader gave up)", frame.Data)
 	}
 }
+
+// bang is JSON behind a '!': what JSON alone cannot decode.
+type bang struct{}
+
+func (bang) Name() string { return "bang" }
+func (bang) Marshal(v any) ([]byte, error) {
+	b, err := remote.JSON.Marshal(v)
+	return append([]byte{'!'}, b...), err
+}
+func (bang) Unmarshal(d []byte, v any) error {
+	if len(d) == 0 || d[0] != '!' {
+		return errors.New("bang: no '!'")
+	}
+	return remote.JSON.Unmarshal(d[1:], v)
+}
+
+// TestStreamCodec: a stream binding's codec (WithCodec) is the one the
+// serving node decodes the request and encodes the items with. BindStream
+// did not name it on the wire, so the serving node used JSON: Open failed
+// with ErrBadRequest.
+func TestStreamCodec(t *testing.T) {
+	s := startServer(t)
+	srv := startNode(t, s.ClientURL(), remote.WithCodecs(bang{}))
+	cli := startNode(t, s.ClientURL())
+	feed(t, srv)
+	ctx := ctxTimeout(t, 10*time.Second)
+	f, err := remote.BindStream(cli, "feed", Tail, remote.WithCodec(bang{})).Open(ctx, TailReq{N: 3})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	items, err := f.Collected()
+	if err != nil || len(items) != 3 || items[2].V != "line 2" {
+		t.Fatalf("got %v, %v; want 3 lines", items, err)
+	}
+}
