@@ -120,7 +120,9 @@ func (f *Follow[E]) isClosed() bool {
 // ones until the stream ends. A clean end ends the loop; any other end is
 // one last pair (zero item, err): the handler's error ([*Error]) or
 // [*PanicError], ErrStopped, a [*actor.TruncatedError] (resume with
-// Since(err.Oldest)), ErrClosed (the serving node closed), ErrStreamLost
+// Since(err.Oldest)), ErrTooLarge (an item over the serving node's
+// WithMaxMessage or the server's maximum payload: the stream ends before
+// it), ErrClosed (the serving node closed), ErrStreamLost
 // (it went silent), ctx's end, or ErrStreamClosed (Close). A break out of
 // the loop closes the reader. Blocks while it waits. Cost per item: the
 // codec's decoding; an acknowledgement per 64 items.

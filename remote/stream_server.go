@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -57,9 +58,30 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 	if st.closed {
 		return false
 	}
+	if limit := st.itemLimit(); len(data) > limit {
+		// Its frame could not be published (nor resent): the stream ends
+		// here, as a reply that large is refused.
+		st.ended = true
+		w := wireError{Code: CodeTooLarge, Message: fmt.Sprintf("item %d of %d bytes over the limit of %d", seq, len(data), limit),
+			Method: st.label, Node: st.n.id}
+		body, _ := json.Marshal(w)
+		st.sendLocked(frameError, body)
+		return false
+	}
 	payload := binary.AppendUvarint(make([]byte, 0, len(data)+10), seq)
 	st.sendLocked(frameItem, append(payload, data...))
 	return true
+}
+
+// itemLimit is the largest encoded item the stream sends: the node's
+// WithMaxMessage, and what fits the server's maximum payload in an item
+// frame (its kind, number and sequence number take 21 bytes at most).
+func (st *streamServer) itemLimit() int {
+	limit := st.n.cfg.maxMessage
+	if mp := st.n.nc.MaxPayload(); mp > 0 {
+		limit = min(limit, int(mp)-1-2*binary.MaxVarintLen64)
+	}
+	return limit
 }
 
 // end queues the stream's end frame, once.

@@ -566,3 +566,49 @@ func TestStreamCodec(t *testing.T) {
 		t.Fatalf("got %v, %v; want 3 lines", items, err)
 	}
 }
+
+// fatLines is JSON with every string padded to 5000 bytes.
+type fatLines struct{}
+
+func (fatLines) Name() string { return "fat-lines" }
+func (fatLines) Marshal(v any) ([]byte, error) {
+	b, err := remote.JSON.Marshal(v)
+	if _, ok := v.(string); ok {
+		b = append(b, strings.Repeat(" ", 5000)...)
+	}
+	return b, err
+}
+func (fatLines) Unmarshal(d []byte, v any) error { return remote.JSON.Unmarshal(d, v) }
+
+// TestStreamItemTooLarge: an item over the server's maximum payload, or
+// over the serving node's WithMaxMessage, ends the remote stream with
+// ErrTooLarge after the items before it. Its frame could not be
+// published: the reader reported the gap, the resend failed too, and the
+// stream stalled for ever — heartbeats kept it alive.
+func TestStreamItemTooLarge(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		srv  []embedded.Option
+		node []remote.Option
+	}{
+		{"server max payload", []embedded.Option{embedded.WithMaxPayload(4096)}, nil},
+		{"node max message", nil, []remote.Option{remote.WithMaxMessage(4096)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, tt.srv...)
+			hb := remote.WithHeartbeat(20 * time.Millisecond)
+			srv := startNode(t, s.ClientURL(), append(tt.node, hb, remote.WithCodecs(fatLines{}))...)
+			cli := startNode(t, s.ClientURL(), hb)
+			feed(t, srv)
+			ctx := ctxTimeout(t, 10*time.Second)
+			f, err := remote.BindStream(cli, "feed", Tail, remote.WithCodec(fatLines{})).Open(ctx, TailReq{N: 3})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			items, err := f.Collected()
+			if len(items) != 0 || !errors.Is(err, remote.ErrTooLarge) {
+				t.Fatalf("got %d items, %v; want 0 and ErrTooLarge", len(items), err)
+			}
+		})
+	}
+}
