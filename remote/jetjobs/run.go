@@ -179,10 +179,11 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 	keep := b.keepLease(jctx, rj, t)
 	pub := b.newPublisher(r.ID)
 	var end jobs.State // the job's end as stored; set before endedc closes
+	stored := true     // the end is in the store (or nothing can be: no record)
 	endedc := make(chan struct{})
 	ended := func(r jobs.Record) {
 		pub.flush() // the items so far, stored before the record says ended
-		end = b.finish(t, r)
+		end, stored = b.finish(t, r)
 		close(endedc)
 	}
 	err := b.x.Run(jctx, r, pub.emit, ended)
@@ -210,6 +211,16 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 	// the job was cancelled may have come after its flush.
 	<-endedc
 	pub.flush()
+	if !stored {
+		// The record still says running here: acknowledged, its message
+		// would never come back, and the job would never settle. Left
+		// unacknowledged, it comes back a lease after its last refresh,
+		// and the node that gets it fails the job as lost (and ends its
+		// output: a marker written here would name an end not stored).
+		cancel(nil)
+		keep.stop()
+		return
+	}
 	b.endOutput(r.ID, end)
 	cancel(nil)
 	keep.stop()
@@ -245,27 +256,45 @@ func (b *Backend) runningJob(id string) *runningJob {
 
 // finish stores the end of a job run here — unless it has ended already
 // (a cancel from another node came first: the first end stands) — and
-// announces it. It returns the end stored (r's if the store is away).
-// The end marker is run's, after the handler has returned.
-func (b *Backend) finish(t *tracked, r jobs.Record) jobs.State {
+// announces it. It returns the end stored, and whether it is stored: a
+// store that is away is tried again, storeRetry apart, for up to a lease
+// (false after that: r's state; true also if the record is gone or
+// unreadable, as nothing can be stored then). The end marker is run's,
+// after the handler has returned.
+func (b *Backend) finish(t *tracked, r jobs.Record) (jobs.State, bool) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	r.Node = b.cfg.node
-	next, data, ok, err := t.change(ctx, func(c *jobs.Record) bool {
-		if c.State.Terminal() {
-			return false
+	for {
+		next, data, ok, err := t.change(ctx, func(c *jobs.Record) bool {
+			if c.State.Terminal() {
+				return false
+			}
+			c.State, c.Ended, c.Value, c.Error, c.Node = r.State, r.Ended, r.Value, r.Error, r.Node
+			return true
+		})
+		switch {
+		case err == nil && ok:
+			b.notifyEnd(next.ID, data)
+			return next.State, true
+		case err == nil:
+			return next.State, true
+		case !errors.Is(err, jobs.ErrUnavailable):
+			return r.State, true
 		}
-		c.State, c.Ended, c.Value, c.Error, c.Node = r.State, r.Ended, r.Value, r.Error, r.Node
-		return true
-	})
-	switch {
-	case err != nil:
-		return r.State
-	case ok:
-		b.notifyEnd(next.ID, data)
+		pause := time.NewTimer(storeRetry)
+		select {
+		case <-pause.C:
+		case <-ctx.Done():
+			pause.Stop()
+			return r.State, false
+		}
 	}
-	return next.State
 }
+
+// storeRetry is how long finish waits before it writes a job's end again
+// after the store could not be reached.
+const storeRetry = 100 * time.Millisecond
 
 // announceEnd ends the output of a job that no runner will end (a queued
 // job cancelled, a running one failed as lost) and wakes those who await

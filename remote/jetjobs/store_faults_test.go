@@ -1,0 +1,212 @@
+package jetjobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/jobs"
+	"github.com/troupe-go/troupe/remote/embedded"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// The tests of this file drive a backend whose jobs bucket fails writes
+// on cue (flakyKV): the store away for a moment, as a JetStream cluster
+// electing a leader, or a connection that drops, is.
+
+// errFlaky is a write refused by a flakyKV.
+var errFlaky = errors.New("flaky: the store is away")
+
+// flakyKV is a jobs bucket whose next Updates of one key fail: before
+// they are written (lost), or after (written, the answer lost).
+type flakyKV struct {
+	jetstream.KeyValue
+	mu      sync.Mutex // guards the fields below
+	key     string
+	n       int  // Updates of key still to fail
+	written bool // write them, then fail
+	failed  chan struct{}
+}
+
+func newFlakyKV(kv jetstream.KeyValue) *flakyKV {
+	return &flakyKV{KeyValue: kv, failed: make(chan struct{}, 64)}
+}
+
+// failNext makes the next n Updates of job id's record fail; written: they
+// are stored all the same.
+func (k *flakyKV) failNext(id string, n int, written bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.key, k.n, k.written = tok(id), n, written
+}
+
+func (k *flakyKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	k.mu.Lock()
+	fail := key == k.key && k.n > 0
+	if fail {
+		k.n--
+	}
+	written := k.written
+	k.mu.Unlock()
+	if !fail {
+		return k.KeyValue.Update(ctx, key, value, rev)
+	}
+	defer func() { k.failed <- struct{}{} }()
+	if written {
+		if _, err := k.KeyValue.Update(ctx, key, value, rev); err != nil {
+			return 0, err
+		}
+	}
+	return 0, errFlaky
+}
+
+// gateAgent is the host of the tests of this file: its gate handler
+// reports that it runs, then returns its argument once the test opens
+// its gate, or its context's error.
+type gateAgent struct {
+	entered chan string
+	open    chan struct{}
+}
+
+var gate = actor.NewDeferred("gate", func(a *gateAgent, _ *actor.Ctx, s string, r *actor.Reply[string]) {
+	a.entered <- s
+	go func() {
+		select {
+		case <-a.open:
+			_ = r.Send(s+"!", nil)
+		case <-r.Context().Done():
+			_ = r.Send("", r.Context().Err())
+		}
+	}()
+})
+
+// storeNode is a dispatcher on its own runtime and connection, with its
+// backend's jobs bucket behind a flakyKV.
+type storeNode struct {
+	b    *Backend
+	d    *jobs.Dispatcher
+	kv   *flakyKV
+	gate *gateAgent // nil: no host here
+}
+
+// startStoreNode starts a node on url; with host, "web" (gate) runs on it.
+func startStoreNode(t *testing.T, url, name string, host bool, opts ...Option) *storeNode {
+	t.Helper()
+	rt, err := troupe.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rt.Close() })
+	nc, err := nats.Connect(url, nats.Name(name))
+	if err != nil {
+		t.Fatalf("nats.Connect: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := New(ctx, nc, append([]Option{WithNode(name), WithMemoryStorage()}, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	n := &storeNode{b: b, kv: newFlakyKV(b.jobsKV)}
+	b.jobsKV = n.kv
+	if n.d, err = jobs.New(rt, jobs.WithBackend(b)); err != nil {
+		t.Fatalf("jobs.New: %v", err)
+	}
+	t.Cleanup(func() { _ = n.d.Close() })
+	if host {
+		n.gate = &gateAgent{entered: make(chan string, 8), open: make(chan struct{})}
+		ref, err := actor.Spawn(rt, n.gate)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs.Register(n.d, jobs.Ref("web", ref), gate); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return n
+}
+
+// storeNodes starts a server, a node that submits and one that hosts
+// "web", both with opts, and returns them and the server's URL.
+func storeNodes(t *testing.T, opts ...Option) (a, b *storeNode, url string) {
+	t.Helper()
+	s, err := embedded.Start(context.Background(), embedded.WithStoreDir(t.TempDir()))
+	if err != nil {
+		t.Fatalf("embedded.Start: %v", err)
+	}
+	t.Cleanup(s.Shutdown)
+	url = s.ClientURL()
+	return startStoreNode(t, url, "a", false, opts...), startStoreNode(t, url, "b", true, opts...), url
+}
+
+// wait returns what ch gives, or fails the test after 20 s.
+func wait[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(20 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		var zero T
+		return zero
+	}
+}
+
+// TestEndStoredAfterBlip: the runner's write of a job's end fails (the
+// store away). Before, the runner acknowledged the job's message all the
+// same: its record said running forever, and Result waited forever. The
+// runner now writes the end again until it is stored, for up to a lease
+// ("blip": the job is done); past that it leaves the message
+// unacknowledged, and the job is failed as lost a lease later by a node
+// that serves its host ("away").
+func TestEndStoredAfterBlip(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		lease time.Duration
+		fails int
+		want  error
+	}{
+		{"blip", time.Minute, 1, nil}, // no lease refresh meanwhile
+		{"away", shortLease, 1 << 20, jobs.ErrWorkerLost},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, b, url := storeNodes(t, WithLease(c.lease))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("end"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wait(t, "the handler to run", b.gate.entered)
+			b.kv.failNext("end", c.fails, false)
+			close(b.gate.open)
+			wait(t, "the end's write to fail", b.kv.failed)
+			if c.want != nil {
+				startStoreNode(t, url, "c", true, WithLease(c.lease)) // its store works
+			}
+			rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+			defer rcancel()
+			v, err := j.Result(rctx, true)
+			switch {
+			case c.want != nil && !errors.Is(err, c.want):
+				t.Fatalf("Result: got %v, %v (state %s); want %v", v, err, j.Status().State, c.want)
+			case c.want != nil:
+			case err != nil:
+				t.Fatalf("Result: got %v, %v (state %s); want x!", v, err, j.Status().State)
+			case string(v.(json.RawMessage)) != `"x!"`:
+				t.Fatalf("Result: got %s; want \"x!\"", v)
+			}
+		})
+	}
+}
+
+// shortLease is the short lease of the tests that wait for one to lapse.
+const shortLease = 300 * time.Millisecond
