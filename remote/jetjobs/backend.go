@@ -51,6 +51,7 @@ type Backend struct {
 	endWait  map[string]map[chan jobs.Record]struct{} // the waiters of each job, by its token
 	fresh    map[string]struct{}                      // jobs queued here with endSub listening, until their notice
 	ended    map[string]jobs.Record                   // notices of fresh jobs nobody awaited yet
+	marks    map[string]time.Time                     // jobs marked running here, the mark's answer lost: their start
 }
 
 // served is a host this node runs jobs of: its queues' consumers.
@@ -83,7 +84,8 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 	b := &Backend{cfg: cfg, nc: nc, js: js, served: map[string]*served{},
 		handoff: make(chan jetstream.Msg), stopping: make(chan struct{}),
 		running: map[string]*runningJob{}, known: map[string]bool{}, ensured: map[string]int{},
-		endWait: map[string]map[chan jobs.Record]struct{}{}, fresh: map[string]struct{}{}, ended: map[string]jobs.Record{}}
+		endWait: map[string]map[chan jobs.Record]struct{}{}, fresh: map[string]struct{}{}, ended: map[string]jobs.Record{},
+		marks: map[string]time.Time{}}
 	p := cfg.prefix
 	if b.queue, err = retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
 		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: p + "_queue", Subjects: []string{p + ".run.>"},

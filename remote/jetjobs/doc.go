@@ -59,13 +59,15 @@
 // node finds the record running on another node and not rewritten for a
 // lease, and fails the job with jobs.ErrWorkerLost — it is not run again.
 // A record still queued (the node died before marking it) runs; an ended
-// one is dropped. A node that cannot store the end of a job it ran (its
-// store away for a lease, though tried again) leaves the job's message
-// unacknowledged: the job is failed as lost the same way, never left
-// running. Jobs waiting in the queue are in the stream: a
-// dispatcher node's death loses none, and any node serves them over its
-// HTTP face. Until a node serving the host comes back, a dead node's
-// running job stays "running".
+// one is dropped; one that a live node marked running though the answer
+// to its mark was lost runs when the message comes back to that node,
+// which knows its mark (its start time). A node that cannot store the
+// end of a job it ran (its store away for a lease, though tried again)
+// leaves the job's message unacknowledged: the job is failed as lost the
+// same way, never left running. Jobs waiting in the queue are in the
+// stream: a dispatcher node's death loses none, and any node serves them
+// over its HTTP face. Until a node serving the host comes back, a dead
+// node's running job stays "running".
 //
 // # Output
 //

@@ -115,7 +115,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 	}
 	ctx, cancel := b.storeCtx()
 	defer cancel()
-	now := time.Now()
+	now := time.Now().Round(0) // as stored
 	r, rev, _, ok, err := b.change(ctx, env.Job.ID, env.Job, env.Rev, func(c *jobs.Record) bool {
 		if c.State != jobs.Queued {
 			return false
@@ -123,6 +123,15 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		c.State, c.Started, c.Node = jobs.Running, now, b.cfg.node
 		return true
 	})
+	unsure, had := b.takeMark(env.Job.ID)
+	switch {
+	case err != nil && errors.Is(err, jobs.ErrUnavailable):
+		b.putMark(env.Job.ID, now) // the mark may be stored all the same
+	case err == nil && !ok && r.State == jobs.Running && r.Node == b.cfg.node && had && r.Started.Equal(unsure):
+		// This node's own mark, stored though its answer was lost: the
+		// job never ran. Run it now, not fail it as lost.
+		ok = true
+	}
 	if err == nil && !ok && r.State == jobs.Running {
 		// Started by a delivery before this one. Lost if its node has not
 		// rewritten the record for a lease; else (a consumer's leader
@@ -225,6 +234,31 @@ func (b *Backend) run(msg jetstream.Msg, t *tracked) {
 	cancel(nil)
 	keep.stop()
 	_ = rj.delivery().Ack()
+}
+
+// maxMarks bounds the marks kept whose outcome is unknown: past it, they
+// are forgotten (such a job is failed as lost, as before its mark).
+const maxMarks = 1024
+
+// putMark records that this node marked job id running, starting at
+// started, and does not know whether the mark was stored.
+func (b *Backend) putMark(id string, started time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.marks) >= maxMarks {
+		clear(b.marks)
+	}
+	b.marks[id] = started
+}
+
+// takeMark returns and forgets the start of job id's mark of unknown
+// outcome, if there is one.
+func (b *Backend) takeMark(id string) (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	started, ok := b.marks[id]
+	delete(b.marks, id)
+	return started, ok
 }
 
 // runningJob is a job running here: its cancel and its message's latest

@@ -210,3 +210,36 @@ func TestEndStoredAfterBlip(t *testing.T) {
 
 // shortLease is the short lease of the tests that wait for one to lapse.
 const shortLease = 300 * time.Millisecond
+
+// TestMarkRunningAnswerLost: a runner's mark of a job as running is
+// stored, but its answer is lost (the connection dropped, a request timed
+// out). Before, the job's record said running on that node, which was
+// not running it: a lease later the job failed as lost, never run,
+// although its node was there all along. The node now knows the mark is
+// its own (its node and start time) when the message comes back, and
+// runs the job.
+func TestMarkRunningAnswerLost(t *testing.T) {
+	a, b, _ := storeNodes(t, WithLease(shortLease))
+	b.kv.failNext("mark", 1, true) // the first write of its record: the runner's mark
+	close(b.gate.open)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("mark"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	v, err := j.Result(rctx, true)
+	if err != nil {
+		t.Fatalf("Result: got %v, %v (state %s); want x!", v, err, j.Status().State)
+	}
+	if got := string(v.(json.RawMessage)); got != `"x!"` {
+		t.Fatalf("Result: got %s; want \"x!\"", got)
+	}
+	select {
+	case <-b.kv.failed:
+	default:
+		t.Fatal("the mark's answer was never lost")
+	}
+}
