@@ -43,7 +43,7 @@ type Backend struct {
 	closed   bool
 	cancel   *nats.Subscription
 	served   map[string]*served     // by host
-	running  map[string]*runningJob // jobs running here, by id
+	running  map[string]*runningJob // jobs running or being marked running here, by id
 	known    map[string]bool        // procKeys known to exist
 	ensured  map[string]int         // queueKeys whose consumer has this concurrency
 	watchers []jetstream.KeyWatcher

@@ -57,8 +57,8 @@ func (k *leaseKeeper) refresh() {
 	cancel()
 	if err == nil && !ok {
 		// Ended elsewhere (a cancel whose request did not reach this
-		// node: it raced the job's start, or timed out) or failed as
-		// lost: the handler must not run on, holding its slot.
+		// node: it timed out) or failed as lost: the handler must not
+		// run on, holding its slot.
 		k.rj.cancel(jobs.ErrCancelled)
 	}
 	k.mu.Lock()

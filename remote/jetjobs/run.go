@@ -109,10 +109,14 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		b.deadLetter(msg, err)
 		return
 	}
-	if rj := b.runningJob(env.Job.ID); rj != nil {
+	// Registered before the record says running, so that a cancel request
+	// that follows the mark at once finds the job (onCancel).
+	jctx, rj, ok := b.register(env.Job.ID, msg)
+	if !ok {
 		rj.redelivered(msg) // its consumer's leader changed: the run goes on here
 		return
 	}
+	defer b.unregister(env.Job.ID, rj) // from here on, rj.delivery(): the latest
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	now := time.Now().Round(0) // as stored
@@ -138,7 +142,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		// changed, and redelivered early) not yet: look again later.
 		_, _, written, werr := b.leaderGet(ctx, tok(r.ID))
 		if werr == nil && time.Since(written) < b.cfg.lease {
-			_ = msg.NakWithDelay(b.cfg.lease / 2)
+			_ = rj.delivery().NakWithDelay(b.cfg.lease / 2)
 			return
 		}
 		node := r.Node
@@ -153,38 +157,54 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		})
 		if err == nil && ok {
 			b.announceEnd(r, data)
-			_ = msg.Ack()
+			_ = rj.delivery().Ack()
 			return
 		}
 	}
 	switch {
 	case err != nil && errors.Is(err, jobs.ErrUnavailable):
-		_ = msg.NakWithDelay(b.cfg.lease / 3) // the store is away: later
+		_ = rj.delivery().NakWithDelay(b.cfg.lease / 3) // the store is away: later
 		return
 	case err != nil:
-		b.deadLetter(msg, err) // its record is gone (retention) or unreadable
+		b.deadLetter(rj.delivery(), err) // its record is gone (retention) or unreadable
 		return
 	case !ok: // ended: cancelled while queued, or ended before its ack was lost
-		_ = msg.Ack()
+		_ = rj.delivery().Ack()
 		return
 	}
-	b.run(msg, &tracked{b: b, id: r.ID, rec: r, rev: rev})
+	b.run(jctx, rj, &tracked{b: b, id: r.ID, rec: r, rev: rev})
 }
 
-// run runs the job of record r, marked running here.
-func (b *Backend) run(msg jetstream.Msg, t *tracked) {
-	r := t.rec
-	jctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	rj := &runningJob{cancel: cancel, msg: msg}
+// register records job id as running here, under a context that
+// onCancel cancels, unless it is already (false: that job's). The caller
+// unregisters it.
+func (b *Backend) register(id string, msg jetstream.Msg) (context.Context, *runningJob, bool) {
 	b.mu.Lock()
-	b.running[r.ID] = rj
+	defer b.mu.Unlock()
+	if rj := b.running[id]; rj != nil {
+		return nil, rj, false
+	}
+	jctx, cancel := context.WithCancelCause(context.Background())
+	rj := &runningJob{cancel: cancel, msg: msg}
+	b.running[id] = rj
+	return jctx, rj, true
+}
+
+// unregister forgets job id's run rj, and cancels its context.
+func (b *Backend) unregister(id string, rj *runningJob) {
+	b.mu.Lock()
+	if b.running[id] == rj {
+		delete(b.running, id)
+	}
 	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		delete(b.running, r.ID)
-		b.mu.Unlock()
-	}()
+	rj.cancel(nil)
+}
+
+// run runs the job of record t, marked running here, registered as rj
+// under jctx.
+func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
+	r := t.rec
+	cancel := rj.cancel
 	keep := b.keepLease(jctx, rj, t)
 	pub := b.newPublisher(r.ID)
 	var end jobs.State // the job's end as stored; set before endedc closes
@@ -261,8 +281,10 @@ func (b *Backend) takeMark(id string) (time.Time, bool) {
 	return started, ok
 }
 
-// runningJob is a job running here: its cancel and its message's latest
-// delivery (the one to refresh and acknowledge).
+// runningJob is a job running here, or being marked running (registered
+// first, so that a cancel request that follows the mark finds it): its
+// cancel and its message's latest delivery (the one to refresh and
+// acknowledge).
 type runningJob struct {
 	cancel context.CancelCauseFunc
 	mu     sync.Mutex // guards msg
@@ -280,12 +302,6 @@ func (rj *runningJob) redelivered(msg jetstream.Msg) {
 	rj.msg = msg
 	rj.mu.Unlock()
 	_ = msg.InProgress()
-}
-
-func (b *Backend) runningJob(id string) *runningJob {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.running[id]
 }
 
 // finish stores the end of a job run here — unless it has ended already

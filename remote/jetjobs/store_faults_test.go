@@ -33,10 +33,19 @@ type flakyKV struct {
 	n       int  // Updates of key still to fail
 	written bool // write them, then fail
 	failed  chan struct{}
+	after   func() // called once, after the next Update of key is stored
 }
 
 func newFlakyKV(kv jetstream.KeyValue) *flakyKV {
 	return &flakyKV{KeyValue: kv, failed: make(chan struct{}, 64)}
+}
+
+// afterNext calls f once the next Update of job id's record is stored,
+// before it returns.
+func (k *flakyKV) afterNext(id string, f func()) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.key, k.after = tok(id), f
 }
 
 // failNext makes the next n Updates of job id's record fail; written: they
@@ -54,9 +63,17 @@ func (k *flakyKV) Update(ctx context.Context, key string, value []byte, rev uint
 		k.n--
 	}
 	written := k.written
+	var after func()
+	if key == k.key && !fail {
+		after, k.after = k.after, nil
+	}
 	k.mu.Unlock()
 	if !fail {
-		return k.KeyValue.Update(ctx, key, value, rev)
+		nrev, err := k.KeyValue.Update(ctx, key, value, rev)
+		if after != nil && err == nil {
+			after()
+		}
+		return nrev, err
 	}
 	defer func() { k.failed <- struct{}{} }()
 	if written {
@@ -241,5 +258,48 @@ func TestMarkRunningAnswerLost(t *testing.T) {
 	case <-b.kv.failed:
 	default:
 		t.Fatal("the mark's answer was never lost")
+	}
+}
+
+// TestCancelAsItStarts: a job cancelled from another node right after its
+// runner marked it running, before the runner had registered it: the
+// cancel request found nothing to cancel, and the handler ran on, holding
+// its queue's slot, until the runner's next lease refresh (a third of a
+// lease: here 100 s). The runner now registers the job before it marks
+// it, so the request cancels it.
+func TestCancelAsItStarts(t *testing.T) {
+	a, b, _ := storeNodes(t, WithLease(5*time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cancelled := make(chan bool, 1)
+	b.kv.afterNext("first", func() { // the runner's mark, stored
+		ok, err := a.b.Cancel(ctx, "first")
+		if err != nil {
+			t.Errorf("Cancel: %v", err)
+		}
+		cancelled <- ok
+	})
+	first, err := a.d.Submit(ctx, "web", "gate", "first", jobs.ID("first"), jobs.Queue("one", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wait(t, "the cancel", cancelled) {
+		t.Fatal("Cancel as the job starts: false")
+	}
+	second, err := a.d.Submit(ctx, "web", "gate", "second", jobs.Queue("one", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if got := wait(t, "the next job of the queue to run (the cancelled one's slot freed)", b.gate.entered); got == "second" {
+			break
+		}
+	}
+	if _, err := first.Result(ctx, true); !errors.Is(err, jobs.ErrCancelled) {
+		t.Fatalf("the cancelled job: got %v; want ErrCancelled", err)
+	}
+	close(b.gate.open)
+	if _, err := second.Result(ctx, true); err != nil {
+		t.Fatalf("the next job: %v", err)
 	}
 }
