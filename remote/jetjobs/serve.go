@@ -73,25 +73,56 @@ func (b *Backend) startServing(ctx context.Context, s *served, host string) (jet
 }
 
 // watchQueues consumes each queue of host as it appears, until the
-// watcher stops.
+// watcher stops. A queue whose consumer could not be reached is tried
+// again consumeRetry apart, until it is consumed (or the backend stops):
+// the queue may never change again.
 func (b *Backend) watchQueues(w jetstream.KeyWatcher, s *served, host string) {
-	for e := range w.Updates() {
-		if e == nil || e.Operation() != jetstream.KeyValuePut {
-			continue
+	failed := map[string]struct{}{} // queues to try again
+	retry := time.NewTimer(consumeRetry)
+	retry.Stop()
+	defer retry.Stop()
+	try := func(queue string) {
+		ctx, cancel := context.WithTimeout(b.life, b.cfg.lease)
+		defer cancel()
+		if err := b.consume(ctx, s, host, queue); err != nil {
+			if len(failed) == 0 {
+				retry.Reset(consumeRetry)
+			}
+			failed[queue] = struct{}{}
 		}
-		_, qt, _ := strings.Cut(e.Key(), ".")
-		queue := ""
-		if qt != noQueue {
-			var ok bool
-			if queue, ok = untok(qt); !ok {
+	}
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
+			_, qt, _ := strings.Cut(e.Key(), ".")
+			queue := ""
+			if qt != noQueue {
+				var ok bool
+				if queue, ok = untok(qt); !ok {
+					continue
+				}
+			}
+			delete(failed, queue)
+			try(queue)
+		case <-retry.C:
+			queues := failed
+			failed = map[string]struct{}{}
+			for queue := range queues {
+				try(queue)
+			}
 		}
-		ctx, cancel := context.WithTimeout(b.life, b.cfg.lease)
-		_ = b.consume(ctx, s, host, queue) // an error: tried again at the queue's next change
-		cancel()
 	}
 }
+
+// consumeRetry is how long a node waits before it tries again to consume
+// a queue whose consumer it could not reach.
+const consumeRetry = time.Second
 
 // pullExpiry bounds a queue consumer's pull requests.
 const pullExpiry = 2 * time.Second

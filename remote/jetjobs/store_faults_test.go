@@ -84,6 +84,35 @@ func (k *flakyKV) Update(ctx context.Context, key string, value []byte, rev uint
 	return 0, errFlaky
 }
 
+// flakyStream is a queue stream whose next lookups of a consumer fail.
+type flakyStream struct {
+	jetstream.Stream
+	mu     sync.Mutex // guards n
+	n      int        // Consumer calls still to fail
+	failed chan struct{}
+}
+
+// failNext makes the next n lookups of a consumer fail.
+func (s *flakyStream) failNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.n = n
+}
+
+func (s *flakyStream) Consumer(ctx context.Context, name string) (jetstream.Consumer, error) {
+	s.mu.Lock()
+	fail := s.n > 0
+	if fail {
+		s.n--
+	}
+	s.mu.Unlock()
+	if fail {
+		s.failed <- struct{}{}
+		return nil, errFlaky
+	}
+	return s.Stream.Consumer(ctx, name)
+}
+
 // gateAgent is the host of the tests of this file: its gate handler
 // reports that it runs, then returns its argument once the test opens
 // its gate, or its context's error.
@@ -110,6 +139,7 @@ type storeNode struct {
 	b    *Backend
 	d    *jobs.Dispatcher
 	kv   *flakyKV
+	q    *flakyStream
 	gate *gateAgent // nil: no host here
 }
 
@@ -132,8 +162,8 @@ func startStoreNode(t *testing.T, url, name string, host bool, opts ...Option) *
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	n := &storeNode{b: b, kv: newFlakyKV(b.jobsKV)}
-	b.jobsKV = n.kv
+	n := &storeNode{b: b, kv: newFlakyKV(b.jobsKV), q: &flakyStream{Stream: b.queue, failed: make(chan struct{}, 64)}}
+	b.jobsKV, b.queue = n.kv, n.q
 	if n.d, err = jobs.New(rt, jobs.WithBackend(b)); err != nil {
 		t.Fatalf("jobs.New: %v", err)
 	}
@@ -301,5 +331,28 @@ func TestCancelAsItStarts(t *testing.T) {
 	close(b.gate.open)
 	if _, err := second.Result(ctx, true); err != nil {
 		t.Fatalf("the next job: %v", err)
+	}
+}
+
+// TestQueueConsumedAfterBlip: a node serving a host could not look up the
+// consumer of a queue that appeared (the store away for a moment). Before,
+// it tried again only at the queue's next change, which may never come:
+// the queue's jobs never ran, though the node hosts their agent. It now
+// tries again, a second apart, until it consumes the queue.
+func TestQueueConsumedAfterBlip(t *testing.T) {
+	a, b, _ := storeNodes(t)
+	close(b.gate.open)
+	b.q.failNext(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.Queue("q", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "the lookup of the queue's consumer to fail", b.q.failed)
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	if v, err := j.Result(rctx, true); err != nil {
+		t.Fatalf("Result: got %v, %v (state %s); want x!", v, err, j.Status().State)
 	}
 }
