@@ -73,7 +73,8 @@
 //
 // The running node publishes each output item to p.out.<id> with its
 // number and a message id (asynchronously; items whose ack fails or does
-// not come are sent again, in order, before the end is written), then,
+// not come are sent again, in order, before the next item once one is
+// known to have failed, and before the end is written), then,
 // once the handler has returned, the end marker. Only the runner writes
 // a running job's marker, after its last item is stored, also when
 // another node ended the job (a cancel): readers stop at the marker, and

@@ -17,15 +17,18 @@ import (
 // once. Items whose publish failed (a stream leader being elected) are
 // sent again, in order, at the next flush: so an item may land after a
 // later one, and readers put them back in order (see Output). A flush
-// runs every maxInFlight items and before the job's end is written.
+// runs every maxInFlight items, before the next item once one has failed
+// (readers hold back the items after a gap: a slow job's would wait for
+// its end), and before the job's end is written.
 type publisher struct {
 	b   *Backend
 	id  string
 	out string
 
-	mu      sync.Mutex // guards seq and pending
+	mu      sync.Mutex // guards seq, pending and acked
 	seq     uint64
 	pending []sent
+	acked   int // pending[:acked] are stored
 }
 
 type sent struct {
@@ -39,13 +42,19 @@ func (b *Backend) newPublisher(id string) *publisher {
 	return &publisher{b: b, id: id, out: b.outSubject(id)}
 }
 
-// emit publishes v as the next item. Called on the job's goroutine.
+// emit publishes v as the next item, after the items whose publish failed
+// (sent again: flush). Called on the job's goroutine.
 func (p *publisher) emit(v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		data = []byte("null") // an item that does not encode travels as null
 	}
 	p.mu.Lock()
+	if p.failedLocked() {
+		p.mu.Unlock()
+		p.flush()
+		p.mu.Lock()
+	}
 	seq := strconv.FormatUint(p.seq, 10)
 	p.seq++
 	m := &nats.Msg{Subject: p.out, Data: data, Header: nats.Header{hdrSeq: []string{seq},
@@ -62,6 +71,28 @@ func (p *publisher) emit(v any) {
 	}
 }
 
+// failedLocked reports whether an item in flight is known to have failed
+// (its ack is then dropped: flush sends it again at once). It looks at the
+// acks in order, up to the first not yet come, and counts those received
+// (an ack future gives its outcome once): amortized O(1) per item.
+func (p *publisher) failedLocked() bool {
+	for ; p.acked < len(p.pending); p.acked++ {
+		s := &p.pending[p.acked]
+		if s.ack == nil {
+			return true
+		}
+		select {
+		case <-s.ack.Ok():
+		case <-s.ack.Err():
+			s.ack = nil
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 // flush waits for the items in flight and sends again those that failed
 // or whose ack has not come within ackWait, each until it is stored or
 // the flush has tried for a lease (at least 10 s).
@@ -69,7 +100,7 @@ func (p *publisher) flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	deadline := time.Now().Add(max(p.b.cfg.lease, 10*time.Second))
-	for _, s := range p.pending {
+	for _, s := range p.pending[p.acked:] { // those before are stored
 		if s.ack != nil {
 			t := time.NewTimer(ackWait)
 			select {
@@ -91,7 +122,7 @@ func (p *publisher) flush() {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	p.pending = p.pending[:0]
+	p.pending, p.acked = p.pending[:0], 0
 }
 
 // ackWait bounds the wait for one item's ack before it is sent again.

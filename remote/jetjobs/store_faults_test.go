@@ -113,13 +113,76 @@ func (s *flakyStream) Consumer(ctx context.Context, name string) (jetstream.Cons
 	return s.Stream.Consumer(ctx, name)
 }
 
+// flakyJS is a JetStream whose asynchronous publish of one message id
+// fails (its ack future gives an error; nothing is sent).
+type flakyJS struct {
+	jetstream.JetStream
+	mu    sync.Mutex // guards msgID
+	msgID string
+}
+
+func (j *flakyJS) failAsync(msgID string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.msgID = msgID
+}
+
+func (j *flakyJS) PublishMsgAsync(m *nats.Msg, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
+	j.mu.Lock()
+	fail := j.msgID != "" && m.Header.Get(jetstream.MsgIDHeader) == j.msgID
+	if fail {
+		j.msgID = ""
+	}
+	j.mu.Unlock()
+	if fail {
+		f := failedAck{msg: m, err: make(chan error, 1)}
+		f.err <- errFlaky
+		return f, nil
+	}
+	return j.JetStream.PublishMsgAsync(m, opts...)
+}
+
+// failedAck is the ack future of a publish that failed.
+type failedAck struct {
+	msg *nats.Msg
+	err chan error
+}
+
+func (f failedAck) Ok() <-chan *jetstream.PubAck { return nil }
+func (f failedAck) Err() <-chan error            { return f.err }
+func (f failedAck) Msg() *nats.Msg               { return f.msg }
+
 // gateAgent is the host of the tests of this file: its gate handler
 // reports that it runs, then returns its argument once the test opens
 // its gate, or its context's error.
 type gateAgent struct {
 	entered chan string
 	open    chan struct{}
+	items   chan string // what ticks sends, until it is closed
 }
+
+// ticks streams what the test puts in its agent's items.
+var ticks = actor.NewStream("ticks", func(a *gateAgent, _ *actor.Ctx, _ struct{}, out *actor.Out[string]) error {
+	go func() {
+		ctx := out.Context()
+		for {
+			select {
+			case v, ok := <-a.items:
+				if !ok {
+					_ = out.Close(nil)
+					return
+				}
+				if out.SendWait(ctx, v) != nil {
+					return
+				}
+			case <-ctx.Done():
+				_ = out.Close(ctx.Err())
+				return
+			}
+		}
+	}()
+	return nil
+})
 
 var gate = actor.NewDeferred("gate", func(a *gateAgent, _ *actor.Ctx, s string, r *actor.Reply[string]) {
 	a.entered <- s
@@ -140,6 +203,7 @@ type storeNode struct {
 	d    *jobs.Dispatcher
 	kv   *flakyKV
 	q    *flakyStream
+	js   *flakyJS
 	gate *gateAgent // nil: no host here
 }
 
@@ -163,18 +227,22 @@ func startStoreNode(t *testing.T, url, name string, host bool, opts ...Option) *
 		t.Fatalf("New: %v", err)
 	}
 	n := &storeNode{b: b, kv: newFlakyKV(b.jobsKV), q: &flakyStream{Stream: b.queue, failed: make(chan struct{}, 64)}}
-	b.jobsKV, b.queue = n.kv, n.q
+	n.js = &flakyJS{JetStream: b.js}
+	b.jobsKV, b.queue, b.js = n.kv, n.q, n.js
 	if n.d, err = jobs.New(rt, jobs.WithBackend(b)); err != nil {
 		t.Fatalf("jobs.New: %v", err)
 	}
 	t.Cleanup(func() { _ = n.d.Close() })
 	if host {
-		n.gate = &gateAgent{entered: make(chan string, 8), open: make(chan struct{})}
+		n.gate = &gateAgent{entered: make(chan string, 8), open: make(chan struct{}), items: make(chan string)}
 		ref, err := actor.Spawn(rt, n.gate)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := jobs.Register(n.d, jobs.Ref("web", ref), gate); err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs.RegisterStream(n.d, jobs.Ref("web", ref), ticks); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -354,5 +422,48 @@ func TestQueueConsumedAfterBlip(t *testing.T) {
 	defer rcancel()
 	if v, err := j.Result(rctx, true); err != nil {
 		t.Fatalf("Result: got %v, %v (state %s); want x!", v, err, j.Status().State)
+	}
+}
+
+// TestFollowPastFailedItem: the publish of a running job's item fails (its
+// stream's leader being elected); the items after it are stored. Before,
+// the failed item was sent again only at the publisher's next flush (256
+// items on, or the job's end), and a follower on another node, which puts
+// items back in order, saw nothing past the gap meanwhile: a slow job's
+// live output stalled until its end. The publisher now sends failed items
+// again before the next item.
+func TestFollowPastFailedItem(t *testing.T) {
+	a, b, _ := storeNodes(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b.js.failAsync("ticking/1")
+	j, err := a.d.Submit(ctx, "web", "ticks", struct{}{}, jobs.ID("ticking"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close(b.gate.items)
+	f, err := j.Follow(ctx, actor.Since(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 8)
+	go func() {
+		for it, err := range f.All() {
+			if err != nil {
+				return
+			}
+			got <- string(it.V.(json.RawMessage))
+		}
+	}()
+	for i, v := range []string{"a", "b", "c"} {
+		b.gate.items <- v
+		if i == 1 {
+			continue // its publish fails
+		}
+		for _, want := range map[int][]string{0: {`"a"`}, 2: {`"b"`, `"c"`}}[i] {
+			if v := wait(t, "the followed item "+want+" (the job still running)", got); v != want {
+				t.Fatalf("followed %s; want %s", v, want)
+			}
+		}
 	}
 }
