@@ -136,12 +136,14 @@
 //
 // # Costs
 //
-// Measured on 2 cores (bench_test.go): a remote Call over the embedded
-// server is about 1.2× a bare nats.go request/reply with the same payload
-// and JSON codec (about 30 µs in-process, 75–90 µs over loopback TCP); one
-// sender's Casts reach the actor at about 500,000 per second over
-// loopback TCP (JSON decoding on the serving node is the bound); a remote
-// stream delivers 350,000–420,000 items per second.
+// Measured on 2 cores (bench_test.go; bench/RESULTS.md, run of
+// 2026-12-05 07:12Z): a remote Call over the embedded server is about
+// 1.2× a bare nats.go request/reply with the same payload and JSON codec
+// (about 24 µs in-process, 46 µs over loopback TCP); one sender's Casts
+// reach the actor at about 800,000 per second over loopback TCP (1.07×
+// bare nats.go publishes: JSON decoding on the serving node is the
+// bound); a remote stream delivers about 470,000–480,000 items per
+// second.
 //
 // # Goroutines and shutdown
 //

@@ -90,11 +90,11 @@
 //
 // An idle connection costs its reader goroutine (its stack), the actor
 // with its mailbox and idle timer (an actor timer, ~300 bytes) and its
-// stop hook (see below), and the Conn (~300 bytes): about 6.0 KB, 0.2 KB
-// more than raw Go's goroutine with its 4 KiB bufio.Reader
-// (bench/serve_test.go, BenchmarkIdleConn measured 6.4 KB with the
-// watcher actor each connection had before the stop hook, ~400 bytes of
-// heap by TestIdleConnHoldsNoReadBuffer). It holds no read buffer: on TCP and Unix sockets
+// stop hook (see below), and the Conn (~300 bytes): about 5.7 KB, the
+// same as raw Go's goroutine with its 4 KiB bufio.Reader
+// (bench/serve_test.go's BenchmarkIdleConn: 5,707 against 5,748 bytes;
+// it was 6.2–6.4 KB with the watcher actor each connection had before
+// the stop hook). It holds no read buffer: on TCP and Unix sockets
 // the reader gives its 4 KiB buffer back to a shared pool whenever it
 // waits for input (other connections keep theirs). Write buffers are
 // pooled too and held only while bytes are queued. Delivering a frame

@@ -140,14 +140,14 @@
 //
 // Measured in bench_test.go (one embedded server, in process, on a
 // shared 2-CPU VM): submit on one node → run on another → result of an
-// empty job about 0.39 ms (median of 10 runs; 0.34 ms on a quiet VM):
+// empty job about 0.25 ms (bench/RESULTS.md, run of 2026-12-05 07:12Z):
 // Create and Publish on submit; two compare-and-sets, an end marker (no
 // ack) and an end notice on the runner; the waiter reads nothing for a
 // job submitted through its own backend. The time is the NATS round
 // trips' and the server's: the records' JSON takes a few µs (a fast
 // path, codec.go). 10,000 jobs of 1 ms from 3 nodes through one queue of
-// concurrency 8 at about 3,000 jobs/s, never more than 8 running; a
-// job's output followed from another node at about 75,000 items/s.
+// concurrency 8 at about 3,300 jobs/s, never more than 8 running; a
+// job's output followed from another node at about 70,000 items/s.
 // Every node listening for end notices gets every job's (one small
 // message per job per node).
 package jetjobs
