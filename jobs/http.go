@@ -77,6 +77,11 @@ func WithPrefix(prefix string) HandlerOption {
 // those it does), 409 (id reused with other arguments), 413 (body over
 // the cap), 429 (queue full), 503 (dispatcher closed). A client that
 // goes away mid-follow detaches its reader; nothing is left running.
+// Each batch of items is flushed as it is written; behind a
+// ResponseWriter that cannot flush (a middleware's wrapper without
+// Unwrap) the output still comes whole, as the writer's buffer fills and
+// at the end — an output can be resumed, so late beats none (serve's SSE
+// and JSONLines, live streams, refuse such a writer instead).
 //
 // It panics if d is nil or an option is out of range (programmer errors).
 // Safe for concurrent use; it starts no goroutine (requests run on
