@@ -155,10 +155,18 @@
 // one, the embedded server's. A remote reader ([Follow]) has no goroutine:
 // a timer acknowledges for it while it is open. [Node.Shutdown] is
 // graceful (claims are released, streams end with ErrClosed, exports
-// leave their queue groups, served calls finish, the bindings' calls get
-// their replies, casts are flushed; then the connection closes, then the
-// server),
+// leave their queue groups, requests received but not yet handled are
+// refused, served calls finish, the bindings' calls get their replies,
+// casts are flushed; then the connection closes, then the server),
 // [Node.Close] immediate (served calls are cancelled); both are
 // idempotent, wait for every goroutine of the node, and leave the runtime
 // running. Afterwards every call returns ErrClosed.
+//
+// No request delivered to a stopping node is left to its caller's
+// deadline: one still queued in its endpoint's subscription when the
+// export leaves its queue group is refused at once (the caller gets
+// ErrClosed). The connection closes only once every subscription on it
+// with a handler (the node's, and any made on [Node.Conn]) has handled
+// what it had received; a forced stop (Close, or Shutdown's ctx ended)
+// waits for that a second at most, then drops what is left.
 package remote

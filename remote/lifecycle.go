@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -13,8 +14,9 @@ import (
 // Shutdown stops the node gracefully and waits: new exports, bindings'
 // calls and incoming requests are refused (ErrClosed), its claimed names
 // are released, every export leaves its queue group (so other nodes
-// serving the name get its calls), the calls it is serving finish and are
-// answered, the calls its bindings made get their replies, queued casts
+// serving the name get its calls), the requests it had received but not
+// yet handled are refused (ErrClosed), the calls it is serving finish and
+// are answered, the calls its bindings made get their replies, queued casts
 // are published and flushed; then its connection closes and its own
 // server, if any, shuts down. If ctx ends first the stop is
 // forced as by Close, and Shutdown returns ctx's error without waiting
@@ -38,7 +40,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 }
 
 // Close stops the node now and waits: the calls it serves are cancelled
-// (their handlers' Context ends; their callers get ErrClosed), its
+// (their handlers' Context ends; their callers get ErrClosed), the
+// requests it had received but not yet handled are refused (ErrClosed;
+// waiting a second at most for its subscriptions to hand them over), its
 // bindings' calls fail with ErrClosed, its claimed names are released
 // (waiting a second at most for them all: names the server does not free
 // by then are left to their lease), its connection closes and its own
@@ -61,8 +65,8 @@ func (n *Node) startStop() {
 	}()
 }
 
-// stop is the one stop sequence: subscriptions, then served calls, then
-// the connection, then the server.
+// stop is the one stop sequence: subscriptions, then the requests they
+// had received, then served calls, then the connection, then the server.
 func (n *Node) stop() error {
 	n.mu.Lock()
 	n.state.Store(closing)
@@ -85,6 +89,9 @@ func (n *Node) stop() error {
 			errs = append(errs, err)
 		}
 	}
+	// Requests the endpoints had received: refused, before the connection
+	// closes.
+	n.settle()
 	// Served calls: answered, or cancelled once forced.
 	n.waitForced(&n.served)
 	// The bindings' calls: answered, or failed once forced.
@@ -141,5 +148,46 @@ func (n *Node) cancelServing() {
 	n.mu.Unlock()
 	for _, c := range cancels {
 		c.cancel()
+	}
+}
+
+// settleBudget is how long, at most, a forced stop (Close) waits for the
+// requests its endpoints' subscriptions still held when they stopped.
+const settleBudget = time.Second
+
+// settle waits until every request the stopped endpoints' subscriptions
+// had received has been through serve, which refuses it (the node is
+// closing): nats.go drops what a subscription still holds when its
+// connection closes, and those callers would wait to their deadlines.
+// micro's Stop unsubscribes them and drains them in the background,
+// without telling when that is done; so a flush (the server has taken
+// the unsubscriptions and sent everything before them: it is all queued
+// here), then a barrier, run once every subscription of the connection
+// with a handler has handled what it held and its handler returned.
+// Bounded by the forced stop, and settleBudget past it.
+func (n *Node) settle() {
+	for range 2 { // a flush cut short by the forcing is done again, with the budget
+		forced := n.forced.Err() != nil
+		ctx, cancel := n.releaseCtx()
+		err := n.nc.FlushWithContext(ctx)
+		cancel()
+		if err == nil || forced || n.forced.Err() == nil {
+			break
+		}
+	}
+	done := make(chan struct{})
+	if n.nc.Barrier(func() { close(done) }) != nil {
+		return // the connection is closed: nothing is left to answer
+	}
+	select {
+	case <-done:
+		return
+	case <-n.forced.Done():
+	}
+	t := time.NewTimer(settleBudget)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }

@@ -323,10 +323,11 @@ func (n *Node) releaseOne(r *names, c *claim) {
 // claimed names' releases.
 const releaseBudget = time.Second
 
-// releaseCtx bounds releases: the call timeout while the node runs or
-// stops gracefully; once its stop is forced (Close), releaseBudget. A live
-// server then still frees the names at once (a round trip each), and one
-// that is gone holds Close up only that long (the lease frees them).
+// releaseCtx bounds releases (and settle's flush): the call timeout while
+// the node runs or stops gracefully; once its stop is forced (Close),
+// releaseBudget. A live server then still frees the names at once (a round
+// trip each), and one that is gone holds Close up only that long (the
+// lease frees them).
 func (n *Node) releaseCtx() (context.Context, context.CancelFunc) {
 	if n.forced.Err() != nil {
 		return context.WithTimeout(context.Background(), releaseBudget)

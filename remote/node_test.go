@@ -3,8 +3,11 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/troupe-go/troupe/remote"
 	"github.com/troupe-go/troupe/remote/embedded"
@@ -170,5 +173,84 @@ func TestCloseCancelsServed(t *testing.T) {
 	}
 	if _, err := f.Await(ctxTimeout(t, 10*time.Second)); !errors.Is(err, remote.ErrClosed) {
 		t.Fatalf("caller: got %v; want ErrClosed", err)
+	}
+}
+
+// TestStopAnswersQueuedRequests: requests delivered to a serving node but
+// still queued in its endpoint's subscription when it stops (behind one
+// held up in the Authorizer) are refused at once: each caller gets
+// ErrClosed, not ErrTimeout at its deadline (a minute away). The
+// Authorizer lets them through once the node's connection has closed, or
+// a moment after the stop began (before, the connection closed without
+// waiting for them; now it waits, boundedly once forced, so the moment
+// must be well within Close's second).
+func TestStopAnswersQueuedRequests(t *testing.T) {
+	for _, how := range []string{"Shutdown", "Close"} {
+		t.Run(how, func(t *testing.T) {
+			const calls = 50
+			gate, entered, closed := make(chan struct{}), make(chan struct{}, 1), make(chan struct{})
+			var release sync.Once
+			open := func() { release.Do(func() { close(gate) }) }
+			t.Cleanup(open)
+			auth := func(_, method string, _ nats.Header) error {
+				if method == "echo" {
+					select {
+					case entered <- struct{}{}:
+					default:
+					}
+					<-gate
+				}
+				return nil
+			}
+			s := startServer(t)
+			srv := startNode(t, s.ClientURL(), remote.WithAuthorizer(auth),
+				remote.WithNATSOptions(nats.ClosedHandler(func(*nats.Conn) { close(closed) })))
+			cli := startNode(t, s.ClientURL(), remote.WithCallTimeout(time.Minute))
+			export(t, srv, "acct")
+			base := srv.Conn().Stats().InMsgs
+			errs := make(chan error, calls)
+			for range calls {
+				go func() {
+					_, err := remote.Bind(cli, "acct", Echo).Call(ctxTimeout(t, time.Minute), "x")
+					errs <- err
+				}()
+			}
+			<-entered
+			// All of them delivered: the first held in the Authorizer, the
+			// others in the subscription's queue.
+			for srv.Conn().Stats().InMsgs < base+calls {
+				time.Sleep(time.Millisecond)
+			}
+			stopped := make(chan error, 1)
+			go func() {
+				if how == "Shutdown" {
+					stopped <- srv.Shutdown(ctxTimeout(t, time.Minute))
+				} else {
+					stopped <- srv.Close()
+				}
+			}()
+			for len(srv.Exports()) > 0 { // the stop has begun
+				time.Sleep(time.Millisecond)
+			}
+			select {
+			case <-closed:
+			case <-time.After(100 * time.Millisecond):
+			}
+			open()
+			limit := time.After(20 * time.Second)
+			for i := range calls {
+				select {
+				case err := <-errs:
+					if !errors.Is(err, remote.ErrClosed) {
+						t.Fatalf("call %d: got %v; want ErrClosed", i, err)
+					}
+				case <-limit:
+					t.Fatalf("%d of %d calls still waiting 20 s after the stop (their deadline is a minute away)", calls-i, calls)
+				}
+			}
+			if err := <-stopped; err != nil {
+				t.Fatalf("%s: %v", how, err)
+			}
+		})
 	}
 }

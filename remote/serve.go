@@ -26,6 +26,13 @@ const finishSpins = 64
 func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 	arrived := time.Now()
 	data, reply := r.Data(), r.Reply()
+	if reply != "" && n.state.Load() != running {
+		// Closing: the requests its subscription still held come here
+		// before the connection closes (settle), and are refused at once,
+		// neither authorized nor decoded. track checks again.
+		n.reject(r, ex, ep, ReasonClosing, CodeClosed, "node "+n.id+" is closing")
+		return
+	}
 	h := nats.Header(r.Headers())
 	// A batch of casts is held to the limit cast by cast (below): the
 	// sender batches up to its own limit, which may be larger.
