@@ -67,8 +67,12 @@ type Pool[S any] struct {
 	mu       sync.Mutex // guards the fields below and r.members' writes
 	slots    []*member  // the workers, by seed
 	retiring []*member  // workers shrunk away, still finishing their queue
-	done     chan struct{}
-	closed   bool // done is closed
+	// replacing is the seeds of stopped workers whose replacement is
+	// being made (see gone): they count toward the size, so that a Resize
+	// meanwhile neither reuses their seed nor miscounts.
+	replacing []uint64
+	done      chan struct{}
+	closed    bool // done is closed
 }
 
 var _ Router[int] = (*Pool[int])(nil)
@@ -117,7 +121,7 @@ func NewPool[S any](sp Spawner, size int, factory func() S, opts ...PoolOption) 
 			p.Kill()
 			return nil, err
 		}
-		p.add(m)
+		p.add(m, false)
 	}
 	return p, nil
 }

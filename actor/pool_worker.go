@@ -81,18 +81,26 @@ func (p *Pool[S]) gone(m *member) {
 		p.retiring = slices.Delete(p.retiring, j, j+1)
 	}
 	replace := i >= 0 && p.r.state.Load() == routerRunning
+	if replace {
+		p.replacing = append(p.replacing, m.seed)
+	}
 	p.mu.Unlock()
 	if replace {
 		nm, err := p.spawn(m.seed)
-		if err == nil && !p.add(nm) {
-			nm.c.requestStop(true) // the pool stopped meanwhile
+		switch {
+		case err != nil:
+			p.mu.Lock()
+			p.unreplaceLocked(m.seed)
+			p.mu.Unlock()
+		case !p.add(nm, true):
+			nm.c.requestStop(true) // the pool stopped, or a Resize shrank it away
 		}
 	}
 	if q := p.r.shared; q != nil {
 		q.leave(m) // after the replacement joined: waiting calls stay for it
 	}
 	p.mu.Lock()
-	if len(p.slots) == 0 && p.r.state.Load() == routerRunning {
+	if len(p.slots) == 0 && len(p.replacing) == 0 && p.r.state.Load() == routerRunning {
 		p.r.state.Store(routerKilled) // no worker left, none could be made
 	}
 	p.mu.Unlock()
@@ -102,11 +110,13 @@ func (p *Pool[S]) gone(m *member) {
 	p.checkDone()
 }
 
-// add makes m a worker, unless the pool has stopped. It reports whether
-// it did.
-func (p *Pool[S]) add(m *member) bool {
+// add makes m a worker, unless the pool has stopped, or m replaces a
+// stopped worker (replacement) and a Resize has meanwhile shrunk the pool
+// past its seed. It reports whether it did.
+func (p *Pool[S]) add(m *member, replacement bool) bool {
 	p.mu.Lock()
-	if p.r.state.Load() != routerRunning {
+	wanted := !replacement || p.unreplaceLocked(m.seed)
+	if !wanted || p.r.state.Load() != routerRunning {
 		p.mu.Unlock()
 		return false
 	}
@@ -121,6 +131,20 @@ func (p *Pool[S]) add(m *member) bool {
 	}
 	return true
 }
+
+// unreplaceLocked ends the replacement of the worker with seed; it
+// reports whether one was under way (a Resize may have cancelled it).
+func (p *Pool[S]) unreplaceLocked(seed uint64) bool {
+	i := slices.Index(p.replacing, seed)
+	if i < 0 {
+		return false
+	}
+	p.replacing = slices.Delete(p.replacing, i, i+1)
+	return true
+}
+
+// sizeLocked is the number of workers, counting those being replaced.
+func (p *Pool[S]) sizeLocked() int { return len(p.slots) + len(p.replacing) }
 
 func cmpU64(a, b uint64) int {
 	switch {
@@ -154,20 +178,29 @@ func (p *Pool[S]) Resize(n int) error {
 	if p.Stopped() {
 		return ErrPoolStopped
 	}
-	for p.Size() < n {
+	for p.size() < n {
 		m, err := p.spawn(p.freeSeed())
 		if err != nil {
 			return err
 		}
-		if !p.add(m) {
+		if !p.add(m, false) {
 			m.c.requestStop(true)
 			return ErrPoolStopped
 		}
 	}
 	p.mu.Lock()
 	var out []*member
-	for len(p.slots) > n {
-		m := p.slots[len(p.slots)-1] // the highest seed: the newest
+	for p.sizeLocked() > n {
+		// The highest seed goes: the newest worker, or a replacement
+		// under way, which is then not made.
+		if len(p.replacing) > 0 {
+			top := slices.Max(p.replacing)
+			if len(p.slots) == 0 || top > p.slots[len(p.slots)-1].seed {
+				p.unreplaceLocked(top)
+				continue
+			}
+		}
+		m := p.slots[len(p.slots)-1]
 		p.slots = p.slots[:len(p.slots)-1]
 		m.left.Store(true)
 		p.retiring = append(p.retiring, m)
@@ -186,15 +219,22 @@ func (p *Pool[S]) Resize(n int) error {
 	return nil
 }
 
-// freeSeed is the lowest seed no worker uses, retiring ones included (a
-// key must not reach a new worker while the old one still runs its
-// calls).
+// size is sizeLocked, locking.
+func (p *Pool[S]) size() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sizeLocked()
+}
+
+// freeSeed is the lowest seed no worker uses, retiring ones and those
+// being replaced included (a key must not reach a new worker while the
+// old one still runs its calls, nor two workers at once).
 func (p *Pool[S]) freeSeed() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for s := uint64(0); ; s++ {
 		used := func(m *member) bool { return m.seed == s }
-		if !slices.ContainsFunc(p.slots, used) && !slices.ContainsFunc(p.retiring, used) {
+		if !slices.ContainsFunc(p.slots, used) && !slices.ContainsFunc(p.retiring, used) && !slices.Contains(p.replacing, s) {
 			return s
 		}
 	}

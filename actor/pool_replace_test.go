@@ -1,0 +1,111 @@
+package actor_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+var pwQuit = actor.NewMethod("pw.quit", func(w *pw, c *actor.Ctx, _ int) (int, error) {
+	c.Stop()
+	return w.id, nil
+})
+
+// TestPoolResizeDuringReplacement: a Resize that comes while a stopped
+// worker's replacement is being made counts that replacement: the pool
+// ends with the size asked for, each worker with its own seed (a Hash key
+// on one worker only).
+func TestPoolResizeDuringReplacement(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		to   int
+	}{{"same", 2}, {"grow", 3}, {"shrink", 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rt := newRuntime(t)
+				var made atomic.Int32
+				entered, release := make(chan struct{}), make(chan struct{})
+				p, err := actor.NewPool(rt, 2, func() *pw {
+					n := made.Add(1)
+					if n == 3 { // the replacement of the worker that quits
+						close(entered)
+						<-release
+					}
+					return &pw{id: int(n)}
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				if _, err := actor.CallPool(ctx, pwQuit, p, 0); err != nil {
+					t.Fatal(err)
+				}
+				<-entered
+				if err := p.Resize(tc.to); err != nil {
+					t.Fatal(err)
+				}
+				close(release)
+				synctest.Wait()
+				if got := p.Size(); got != tc.to {
+					t.Errorf("Size: got %d; want %d", got, tc.to)
+				}
+				ids, err := actor.BroadcastPool(ctx, pwID, p, 0)
+				if err != nil || len(distinct(ids)) != tc.to {
+					t.Errorf("Broadcast: got %v, %v; want %d workers", ids, err, tc.to)
+				}
+				if err := p.Stop(ctx); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// TestPoolLastReplacementFails: when two workers stop and the second's
+// replacement cannot be made while the first's is still being made, the
+// pool is not lost: it goes on with the first's replacement.
+func TestPoolLastReplacementFails(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		var made atomic.Int32
+		entered, release := make(chan struct{}), make(chan struct{})
+		p, err := actor.NewPool(rt, 2, func() *pw {
+			switch n := made.Add(1); n {
+			case 3: // the first quitter's replacement: slow
+				close(entered)
+				<-release
+				return &pw{id: int(n)}
+			case 4: // the second's: fails
+				return nil
+			default:
+				return &pw{id: int(n)}
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if _, err := actor.CallPool(ctx, pwQuit, p, 0); err != nil {
+			t.Fatal(err)
+		}
+		<-entered
+		if _, err := actor.CallPool(ctx, pwQuit, p, 0); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		close(release)
+		synctest.Wait()
+		if p.Stopped() || p.Size() != 1 {
+			t.Fatalf("got Stopped %v, Size %d; want the pool running on the replacement made", p.Stopped(), p.Size())
+		}
+		if id, err := actor.CallPool(ctx, pwID, p, 0); err != nil || id != 3 {
+			t.Errorf("got %d, %v; want the replacement's id 3", id, err)
+		}
+		if err := p.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
