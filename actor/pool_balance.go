@@ -215,12 +215,21 @@ func (q *sharedQueue) fail(dead []envelope, err error, why uint8) {
 	}
 }
 
+// serves reports whether m takes calls from the queue: a member still,
+// and running, or stopping with the pool (a pool's graceful stop drains
+// the queue). A worker that stops by itself while the pool runs takes no
+// more: it would serve the queue for as long as calls keep coming, never
+// stopping, and its replacement would wait as long.
+func (q *sharedQueue) serves(m *member) bool {
+	return !m.left.Load() && (m.c.status.Load() == statusRunning || q.r.state.Load() != routerRunning)
+}
+
 // take is the token's first step: the next call for m, counted at m; or,
-// if none waits or m has left, m is disarmed (and another member armed if
+// if none waits or m does not serve (see serves), m is disarmed (and another member armed if
 // calls wait).
 func (q *sharedQueue) take(m *member) (envelope, bool) {
 	q.mu.Lock()
-	if q.n == 0 || m.left.Load() {
+	if q.n == 0 || !q.serves(m) {
 		next := q.disarmLocked(m)
 		q.mu.Unlock()
 		q.wake(next)
@@ -233,11 +242,11 @@ func (q *sharedQueue) take(m *member) (envelope, bool) {
 	return e, true
 }
 
-// disarmLocked ends m's token: m is idle again if still a member; it
+// disarmLocked ends m's token: m is idle again if it still serves; it
 // returns another member to arm if calls wait.
 func (q *sharedQueue) disarmLocked(m *member) *member {
 	m.armed = false
-	if !m.left.Load() && slices.Contains(q.joined, m) {
+	if q.serves(m) && slices.Contains(q.joined, m) {
 		q.idle = append(q.idle, m)
 	}
 	return q.armLocked()
@@ -247,7 +256,7 @@ func (q *sharedQueue) disarmLocked(m *member) *member {
 // if calls wait, m sends itself its token again; else it goes idle.
 func (q *sharedQueue) after(m *member) {
 	q.mu.Lock()
-	if q.n > 0 && !m.left.Load() {
+	if q.n > 0 && q.serves(m) {
 		q.mu.Unlock()
 		if sendToken(m) == nil {
 			return

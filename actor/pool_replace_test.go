@@ -109,3 +109,43 @@ func TestPoolLastReplacementFails(t *testing.T) {
 		}
 	})
 }
+
+// TestBalancingWorkerStopsItself: a Balancing worker that stops itself
+// while the pool runs takes no more calls from the shared queue: it
+// stops (and is replaced) whatever waits there, instead of serving the
+// queue for as long as calls keep coming.
+func TestBalancingWorkerStopsItself(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		gate := make(chan struct{})
+		var made atomic.Int32
+		p, err := actor.NewPool(rt, 1, func() *pw { return &pw{id: int(made.Add(1)), gate: gate} }, actor.Balancing())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		hold := actor.AskPool(ctx, pwHold, p, 0)
+		quit := actor.AskPool(ctx, pwQuit, p, 0)
+		var fs []*actor.Future[int]
+		for i := range 10 {
+			fs = append(fs, actor.AskPool(ctx, pwID, p, i))
+		}
+		synctest.Wait()
+		close(gate)
+		if _, err := actor.AwaitAll(ctx, hold, quit); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := actor.AwaitAll(ctx, fs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			if id == 1 {
+				t.Errorf("call %d ran on worker 1 after it stopped itself; want its replacement", i)
+			}
+		}
+		if err := p.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
