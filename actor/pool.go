@@ -149,7 +149,8 @@ func (p *Pool[S]) Stopped() bool {
 }
 
 // Done is closed once the pool has stopped and every worker with it (also
-// the ones a Resize shrank away). It does not block.
+// the ones a Resize shrank away, and a replacement being made when the
+// pool stopped). It does not block.
 func (p *Pool[S]) Done() <-chan struct{} {
 	if p == nil {
 		return closedChan
@@ -232,7 +233,7 @@ func (p *Pool[S]) checkDone() {
 }
 
 func (p *Pool[S]) checkDoneLocked() {
-	if p.closed || p.r.state.Load() == routerRunning || len(p.slots)+len(p.retiring) > 0 {
+	if p.closed || p.r.state.Load() == routerRunning || len(p.slots)+len(p.retiring)+len(p.replacing) > 0 {
 		return
 	}
 	p.closed = true

@@ -149,3 +149,41 @@ func TestBalancingWorkerStopsItself(t *testing.T) {
 		}
 	})
 }
+
+// TestPoolDoneWaitsForReplacement: a pool stopped while a worker's
+// replacement is being made closes Done only once that is settled (the
+// replacement made is stopped): no worker of the pool starts after Done.
+func TestPoolDoneWaitsForReplacement(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		var made atomic.Int32
+		entered, release := make(chan struct{}), make(chan struct{})
+		p, err := actor.NewPool(rt, 2, func() *pw {
+			n := made.Add(1)
+			if n == 3 {
+				close(entered)
+				<-release
+			}
+			return &pw{id: int(n)}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if _, err := actor.CallPool(ctx, pwQuit, p, 0); err != nil {
+			t.Fatal(err)
+		}
+		<-entered
+		if err := p.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		select {
+		case <-p.Done():
+			t.Error("Done closed while the factory was still making a worker")
+		default:
+		}
+		close(release)
+		<-p.Done()
+	})
+}

@@ -112,11 +112,14 @@ func (p *Pool[S]) gone(m *member) {
 
 // add makes m a worker, unless the pool has stopped, or m replaces a
 // stopped worker (replacement) and a Resize has meanwhile shrunk the pool
-// past its seed. It reports whether it did.
+// past its seed. It reports whether it did; if not, m is counted as
+// retiring (Done waits for it) and the caller must stop it.
 func (p *Pool[S]) add(m *member, replacement bool) bool {
 	p.mu.Lock()
 	wanted := !replacement || p.unreplaceLocked(m.seed)
 	if !wanted || p.r.state.Load() != routerRunning {
+		m.left.Store(true)
+		p.retiring = append(p.retiring, m)
 		p.mu.Unlock()
 		return false
 	}
