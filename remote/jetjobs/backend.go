@@ -35,6 +35,11 @@ type Backend struct {
 	end    context.CancelFunc
 	work   sync.WaitGroup // the goroutines that run jobs (runners), and the watchers
 
+	// lastWrite reads a job record's last write (leaderGet), for the
+	// check of a redelivered running job's lease: a field, so that tests
+	// of the package can make it fail.
+	lastWrite func(ctx context.Context, key string) ([]byte, uint64, time.Time, error)
+
 	handoff  chan jetstream.Msg // a job message to an idle runner
 	stopping chan struct{}      // closed by Stop: idle runners end
 
@@ -86,6 +91,7 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 		running: map[string]*runningJob{}, known: map[string]bool{}, ensured: map[string]int{},
 		endWait: map[string]map[chan jobs.Record]struct{}{}, fresh: map[string]struct{}{}, ended: map[string]jobs.Record{},
 		marks: map[string]time.Time{}}
+	b.lastWrite = b.leaderGet
 	p := cfg.prefix
 	if b.queue, err = retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
 		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: p + "_queue", Subjects: []string{p + ".run.>"},

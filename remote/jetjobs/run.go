@@ -139,9 +139,14 @@ func (b *Backend) handle(msg jetstream.Msg) {
 	if err == nil && !ok && r.State == jobs.Running {
 		// Started by a delivery before this one. Lost if its node has not
 		// rewritten the record for a lease; else (a consumer's leader
-		// changed, and redelivered early) not yet: look again later.
-		_, _, written, werr := b.leaderGet(ctx, tok(r.ID))
-		if werr == nil && time.Since(written) < b.cfg.lease {
+		// changed, and redelivered early) not yet: look again later. A
+		// read that fails says nothing of its node: later too.
+		_, _, written, werr := b.lastWrite(ctx, tok(r.ID))
+		switch {
+		case werr != nil && errors.Is(werr, jobs.ErrUnavailable):
+			_ = rj.delivery().NakWithDelay(b.cfg.lease / 3) // the store is away: later
+			return
+		case werr == nil && time.Since(written) < b.cfg.lease:
 			_ = rj.delivery().NakWithDelay(b.cfg.lease / 2)
 			return
 		}

@@ -467,3 +467,75 @@ func TestFollowPastFailedItem(t *testing.T) {
 		}
 	}
 }
+
+// fakeMsg is a delivery of a job message that a test hands to a backend's
+// handle itself; it records how the backend settles it.
+type fakeMsg struct {
+	jetstream.Msg // nil: the methods handle does not use
+	subject       string
+	data          []byte
+	settled       chan string // "ack", "nak", "term"
+}
+
+func (m *fakeMsg) Subject() string                           { return m.subject }
+func (m *fakeMsg) Data() []byte                              { return m.data }
+func (m *fakeMsg) Headers() nats.Header                      { return nil }
+func (m *fakeMsg) InProgress() error                         { return nil }
+func (m *fakeMsg) Ack() error                                { m.settled <- "ack"; return nil }
+func (m *fakeMsg) Nak() error                                { m.settled <- "nak"; return nil }
+func (m *fakeMsg) NakWithDelay(time.Duration) error          { m.settled <- "nak"; return nil }
+func (m *fakeMsg) Term() error                               { m.settled <- "term"; return nil }
+func (m *fakeMsg) TermWithReason(string) error               { m.settled <- "term"; return nil }
+func (m *fakeMsg) DoubleAck(context.Context) error           { m.settled <- "ack"; return nil }
+func (m *fakeMsg) Metadata() (*jetstream.MsgMetadata, error) { return nil, errFlaky }
+
+// TestRedeliveredLeaseReadFails: the message of a job running on a live
+// node comes to another node (a consumer's leader changed and redelivered
+// it early), whose read of the record's last write fails (the store away,
+// a leader being elected). Before, that node took the failed read for a
+// lapsed lease and failed the job as lost, though its runner was alive;
+// it now puts the message back for later, as when the store is away
+// elsewhere, and the job runs on to its end.
+func TestRedeliveredLeaseReadFails(t *testing.T) {
+	a, b, url := storeNodes(t)
+	c := startStoreNode(t, url, "c", false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("live"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "the handler to run on b", b.gate.entered)
+	raw, err := c.b.queue.GetLastMsgForSubject(ctx, c.b.runSubject("web", ""))
+	if err != nil {
+		t.Fatalf("the job's message: %v", err)
+	}
+	var failOnce sync.Once
+	c.b.lastWrite = func(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
+		failed := false
+		failOnce.Do(func() { failed = true })
+		if failed {
+			return nil, 0, time.Time{}, unavailable(errFlaky)
+		}
+		return c.b.leaderGet(ctx, key)
+	}
+	m := &fakeMsg{subject: raw.Subject, data: raw.Data, settled: make(chan string, 4)}
+	c.b.handle(m)
+	if got := wait(t, "the delivery to be settled", m.settled); got != "nak" {
+		r, err := c.b.Lookup(ctx, "live")
+		t.Fatalf("the redelivered message: got %s (the job %s: %v, %v); want nak (put back for later)", got, r.State, r.Error, err)
+	}
+	if r, err := c.b.Lookup(ctx, "live"); err != nil || r.State != jobs.Running || r.Node != "b" {
+		t.Fatalf("the record: got %s on %q, %v; want running on b", r.State, r.Node, err)
+	}
+	close(b.gate.open)
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	v, err := j.Result(rctx, true)
+	if err != nil {
+		t.Fatalf("Result: got %v, %v (state %s); want x!", v, err, j.Status().State)
+	}
+	if got := string(v.(json.RawMessage)); got != `"x!"` {
+		t.Fatalf("Result: got %s; want \"x!\"", got)
+	}
+}
