@@ -93,10 +93,14 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 		marks: map[string]time.Time{}}
 	b.lastWrite = b.leaderGet
 	p := cfg.prefix
+	// The queue stream has no age limit: it would remove the message of a
+	// job running longer than the age (freeing its queue's slot, and if
+	// its node died, the job would never settle). Its messages leave by
+	// their ack or term, once their job has ended (or was dead-lettered).
 	if b.queue, err = retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
 		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: p + "_queue", Subjects: []string{p + ".run.>"},
 			Retention: jetstream.WorkQueuePolicy, Storage: cfg.storage, Replicas: cfg.replicas,
-			MaxAge: cfg.age, MaxBytes: cfg.bytes, MaxMsgsPerSubject: cfg.maxQueued,
+			MaxBytes: cfg.bytes, MaxMsgsPerSubject: cfg.maxQueued,
 			Discard: jetstream.DiscardNew, DiscardNewPerSubject: true, Duplicates: min(cfg.age, 2*time.Minute)})
 	}); err != nil {
 		return nil, unavailable(fmt.Errorf("queue stream: %w", err))

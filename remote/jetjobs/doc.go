@@ -54,10 +54,12 @@
 //
 // A job runs at most once (harp's rule). The node running a job refreshes
 // its message's lease (an in-progress ack) and rewrites its record a
-// third of a lease apart (WithLease, default 30 s). If the node dies, the
-// message comes back after the lease to a node serving the host; that
-// node finds the record running on another node and not rewritten for a
-// lease, and fails the job with jobs.ErrWorkerLost — it is not run again.
+// third of a lease apart (WithLease, default 30 s; of the retention age
+// if shorter). If the node dies, the message comes back after the lease
+// to a node serving the host; that node finds the record running on
+// another node and not rewritten for a lease, and fails the job with
+// jobs.ErrWorkerLost — it is not run again (a node that cannot read the
+// record then puts the message back for later).
 // A record still queued (the node died before marking it) runs; an ended
 // one is dropped; one that a live node marked running though the answer
 // to its mark was lost runs when the message comes back to that node,
@@ -108,10 +110,15 @@
 //
 // # Retention
 //
-// WithRetention bounds every stream and bucket by age and bytes: a job is
-// found by id until its record is older than the age (running jobs are
-// rewritten every lease), then jobs.ErrNotFound. Keep the age above the
-// longest a job waits in its queue.
+// WithRetention bounds every stream and bucket by bytes, and all but the
+// queue stream by age: a job is found by id until its record is older
+// than the age, then jobs.ErrNotFound. A running job's record and message
+// are kept however long it runs: its node rewrites its record a third of
+// the lease or of the age apart, whichever is shorter, and its message
+// stays in the queue stream until the job has ended (messages leave it by their ack, or
+// their term when dead-lettered). Keep the age above the longest a job
+// waits in its queue: a job whose record is dropped while it waits is
+// dead-lettered when it comes up.
 //
 // # Bad input
 //

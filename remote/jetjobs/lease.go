@@ -10,8 +10,9 @@ import (
 
 // leaseKeeper refreshes a running job's lease (an in-progress ack of its
 // message) and rewrites its record (so that its age starts again) a third
-// of a lease apart, until stop; a record that no longer says running here
-// cancels the job's handler. It runs on a timer: no goroutine of its
+// of a lease apart (of the retention age if shorter: the record outlives
+// it), until stop; a record that no longer says running here cancels the
+// job's handler. It runs on a timer: no goroutine of its
 // own waits between refreshes, and a job that ends within a third of a
 // lease — most — costs a timer set and stopped.
 type leaseKeeper struct {
@@ -29,16 +30,16 @@ type leaseKeeper struct {
 
 // keepLease starts refreshing the lease of the job run under ctx.
 func (b *Backend) keepLease(ctx context.Context, rj *runningJob, t *tracked) *leaseKeeper {
-	k := &leaseKeeper{b: b, ctx: ctx, rj: rj, t: t, every: b.cfg.lease / 3}
+	k := &leaseKeeper{b: b, ctx: ctx, rj: rj, t: t, every: min(b.cfg.lease, b.cfg.age) / 3}
 	k.mu.Lock()
 	k.timer = time.AfterFunc(k.every, k.refresh)
 	k.mu.Unlock()
 	return k
 }
 
-// refresh runs on the timer's goroutine; it sets the timer again for a
-// third of a lease after it began (at once if it took longer), as a
-// ticker would tick.
+// refresh runs on the timer's goroutine; it sets the timer again for
+// every after it began (at once if it took longer), as a ticker would
+// tick.
 func (k *leaseKeeper) refresh() {
 	k.mu.Lock()
 	if k.stopped {

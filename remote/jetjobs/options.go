@@ -86,8 +86,11 @@ func WithLease(d time.Duration) Option {
 // at most bytes bytes, the oldest dropped first (defaults DefaultAge,
 // DefaultBytes; both > 0). A job is found by id until its record is
 // dropped, then jobs.ErrNotFound. age must exceed the longest a job waits
-// plus runs: a running job's node rewrites its record every lease, but a
-// queued one whose record is dropped is dead-lettered when it comes up.
+// in its queue: a queued job whose record is dropped is dead-lettered
+// when it comes up. A running job is kept however long it runs: its node
+// rewrites its record a third of min(lease, age) apart, and job messages
+// (waiting or running) are never dropped by age (past the bytes, new ones
+// are refused).
 func WithRetention(age time.Duration, bytes int64) Option {
 	return optionFunc(func(c *config) {
 		if age <= 0 || bytes <= 0 {

@@ -20,7 +20,8 @@ import (
 // its queue consumer's MaxAckPending slots meanwhile, so a queue's
 // concurrency holds across the cluster even for handlers that overrun a
 // cancel. The node refreshes the message's lease (an in-progress ack) and
-// rewrites the job's record (its retention) a third of a lease apart.
+// rewrites the job's record (its retention) a third of a lease apart (of
+// the retention age, if shorter).
 //
 // The runner marks the record running (compare-and-set from queued) with
 // its start time and node before it runs the job. A job runs at most

@@ -539,3 +539,41 @@ func TestRedeliveredLeaseReadFails(t *testing.T) {
 		t.Fatalf("Result: got %s; want \"x!\"", got)
 	}
 }
+
+// TestRunningOutlivesRetention: a job runs longer than the retention age
+// (a lease of 30 s: the record's refreshes a third of a lease apart come
+// later than the age). Before, the queue stream's age limit removed the
+// running job's message (freeing its queue slot; had its node died, the
+// job would never have settled), and the jobs bucket's dropped its
+// record between two refreshes: the job was not found while it ran. The
+// queue stream now has no age limit (its messages leave by their ack or
+// term), and a runner rewrites its record a third of min(lease, age)
+// apart.
+func TestRunningOutlivesRetention(t *testing.T) {
+	const age = 500 * time.Millisecond
+	a, b, _ := storeNodes(t, WithRetention(age, DefaultBytes))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("long"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "the handler to run on b", b.gate.entered)
+	<-time.After(4 * age) // the job runs past its retention age
+	if _, err := a.b.queue.GetLastMsgForSubject(ctx, a.b.runSubject("web", "")); err != nil {
+		t.Errorf("the running job's message, %v after it started: %v; want it in its queue", 4*age, err)
+	}
+	if r, err := a.b.Lookup(ctx, "long"); err != nil || r.State != jobs.Running {
+		t.Errorf("the running job's record, %v after it started: got %s, %v; want running", 4*age, r.State, err)
+	}
+	close(b.gate.open)
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	v, err := j.Result(rctx, true)
+	if err != nil {
+		t.Fatalf("Result: got %v, %v (state %s); want x!", v, err, j.Status().State)
+	}
+	if got := string(v.(json.RawMessage)); got != `"x!"` {
+		t.Fatalf("Result: got %s; want \"x!\"", got)
+	}
+}
