@@ -18,9 +18,9 @@ import (
 //
 // Goroutines: per host served, a watcher of its queues and a consumer of
 // each (nats.go's); per job running here, one that runs it (kept for
-// 100 ms after it, for the next) and, while it refreshes the job's lease,
-// a timer's; a cancel subscription's. The dispatcher's stop ends them all
-// (Stop, then Close).
+// 100 ms after it, for the next) and, while it refreshes the job's lease
+// or sends its output items again, a timer's; a cancel subscription's.
+// The dispatcher's stop ends them all (Stop, then Close).
 type Backend struct {
 	cfg    config
 	nc     *nats.Conn

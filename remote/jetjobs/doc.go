@@ -76,7 +76,9 @@
 // The running node publishes each output item to p.out.<id> with its
 // number and a message id (asynchronously; items whose ack fails or does
 // not come are sent again, in order, before the next item once one is
-// known to have failed, and before the end is written), then,
+// known to have failed, a tenth of a second after that if the job sends
+// no next item (2 s after its ack was due if it never comes), and before
+// the end is written), then,
 // once the handler has returned, the end marker. Only the runner writes
 // a running job's marker, after its last item is stored, also when
 // another node ended the job (a cancel): readers stop at the marker, and
@@ -136,7 +138,8 @@
 // watcher of the host's queues and a pull consumer per queue (nats.go's);
 // per job running here, the goroutine that runs it (kept for 100 ms
 // after it, for the next job) and, while it refreshes the job's lease (a
-// third of a lease apart), a timer's; the subscriptions for cancel
+// third of a lease apart) or looks at the acks of its output items in
+// flight (a tenth of a second apart), a timer's; the subscriptions for cancel
 // requests and end notices. The
 // dispatcher's stop calls Stop (the consumers drain; messages delivered
 // meanwhile go back at once) and, once its jobs have ended, Close, which

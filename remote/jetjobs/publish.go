@@ -19,7 +19,9 @@ import (
 // later one, and readers put them back in order (see Output). A flush
 // runs every maxInFlight items, before the next item once one has failed
 // (readers hold back the items after a gap: a slow job's would wait for
-// its end), and before the job's end is written.
+// its end), on a timer once one has failed or its ack is ackWait late
+// (retry: a job that goes quiet would hold its followers until its next
+// item or end), and before the job's end is written.
 type publisher struct {
 	b   *Backend
 	id  string
@@ -29,6 +31,14 @@ type publisher struct {
 	seq     uint64
 	pending []sent
 	acked   int // pending[:acked] are stored
+
+	tmu     sync.Mutex  // guards the fields below; never held with mu
+	timer   *time.Timer // retry's, made at the first item
+	armed   bool        // timer set
+	stopped bool
+	oldest  *nats.Msg      // the first item in flight at retry's last look,
+	since   time.Time      // and since when
+	busy    sync.WaitGroup // the retries in progress
 }
 
 type sent struct {
@@ -68,7 +78,76 @@ func (p *publisher) emit(v any) {
 	p.mu.Unlock()
 	if full {
 		p.flush()
+		return
 	}
+	p.arm()
+}
+
+// retryEvery is how often a publisher with items in flight looks at their
+// acks when its job sends none (retry).
+const retryEvery = 100 * time.Millisecond
+
+// arm sets the retry timer, unless it is set or the publisher stopped.
+func (p *publisher) arm() {
+	p.tmu.Lock()
+	defer p.tmu.Unlock()
+	if p.armed || p.stopped {
+		return
+	}
+	p.armed = true
+	if p.timer == nil {
+		p.timer = time.AfterFunc(retryEvery, p.retry)
+		return
+	}
+	p.timer.Reset(retryEvery)
+}
+
+// retry runs on the timer's goroutine: it flushes if an item in flight
+// has failed, or the first one's ack is ackWait late; else, with items
+// still in flight, it sets the timer again. An item sent meanwhile sets
+// it too.
+func (p *publisher) retry() {
+	p.tmu.Lock()
+	if p.stopped {
+		p.tmu.Unlock()
+		return
+	}
+	p.armed = false
+	p.busy.Add(1) // before stop's Wait: stopped is set under tmu
+	p.tmu.Unlock()
+	defer p.busy.Done()
+	p.mu.Lock()
+	failed := p.failedLocked()
+	var first *nats.Msg
+	if p.acked < len(p.pending) {
+		first = p.pending[p.acked].msg
+	}
+	p.mu.Unlock()
+	now := time.Now()
+	p.tmu.Lock()
+	if first != p.oldest {
+		p.oldest, p.since = first, now
+	}
+	late := first != nil && now.Sub(p.since) >= ackWait
+	p.tmu.Unlock()
+	switch {
+	case failed || late:
+		p.flush()
+	case first != nil:
+		p.arm()
+	}
+}
+
+// stop ends the retries and waits for those in progress. The runner calls
+// it once its job's handler has returned, before the last flush.
+func (p *publisher) stop() {
+	p.tmu.Lock()
+	p.stopped = true
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.tmu.Unlock()
+	p.busy.Wait()
 }
 
 // failedLocked reports whether an item in flight is known to have failed

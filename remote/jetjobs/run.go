@@ -235,6 +235,7 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 		cancelStore()
 		cancel(nil)
 		keep.stop()
+		pub.stop()
 		_ = rj.delivery().Nak()
 		return
 	case err != nil: // not runnable here: its procedure, its args
@@ -245,6 +246,7 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 	// it. Ended may still run on a watchdog's goroutine; an item sent as
 	// the job was cancelled may have come after its flush.
 	<-endedc
+	pub.stop()
 	pub.flush()
 	if !stored {
 		// The record still says running here: acknowledged, its message

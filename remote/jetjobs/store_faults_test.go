@@ -577,3 +577,41 @@ func TestRunningOutlivesRetention(t *testing.T) {
 		t.Fatalf("Result: got %s; want \"x!\"", got)
 	}
 }
+
+// TestFollowPastFailedLastItem: the publish of a running job's item fails
+// and the job then sends nothing for a while. Before, the item was sent
+// again only at the job's next item or its end: a follower on another
+// node saw nothing of it meanwhile. The publisher now also sends it
+// again on a timer of its own (retryEvery).
+func TestFollowPastFailedLastItem(t *testing.T) {
+	a, b, _ := storeNodes(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b.js.failAsync("quiet/1")
+	j, err := a.d.Submit(ctx, "web", "ticks", struct{}{}, jobs.ID("quiet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close(b.gate.items)
+	f, err := j.Follow(ctx, actor.Since(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 8)
+	go func() {
+		for it, err := range f.All() {
+			if err != nil {
+				return
+			}
+			got <- string(it.V.(json.RawMessage))
+		}
+	}()
+	b.gate.items <- "a"
+	if v := wait(t, `the followed item "a"`, got); v != `"a"` {
+		t.Fatalf("followed %s; want \"a\"", v)
+	}
+	b.gate.items <- "b" // its publish fails; the job sends nothing more
+	if v := wait(t, `the followed item "b" (the job still running, quiet)`, got); v != `"b"` {
+		t.Fatalf("followed %s; want \"b\"", v)
+	}
+}
