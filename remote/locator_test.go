@@ -159,3 +159,41 @@ func TestQueueGroup(t *testing.T) {
 		t.Fatalf("handled %d + %d; want %d in all, shared by both", h1, h2, calls)
 	}
 }
+
+// TestResolveNodeClosed: a Resolve still waiting for its first answer
+// when its node closes returns ErrClosed at once, not ErrNotFound (nobody
+// said the name is not served) nor its ctx's end a minute later.
+func TestResolveNodeClosed(t *testing.T) {
+	s := startServer(t)
+	cli := startNode(t, s.ClientURL())
+	// Someone listens for the name's INFO and never answers: no 503, so
+	// Resolve waits for an answer.
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	asked := make(chan struct{}, 1)
+	subj, _ := micro.ControlSubject(micro.InfoVerb, "silent", "")
+	if _, err := nc.Subscribe(subj, func(*nats.Msg) { asked <- struct{}{} }); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := remote.Resolve(ctxTimeout(t, time.Minute), cli, "silent")
+		got <- err
+	}()
+	<-asked
+	_ = cli.Close()
+	select {
+	case err := <-got:
+		if !errors.Is(err, remote.ErrClosed) || errors.Is(err, remote.ErrNotFound) {
+			t.Fatalf("Resolve: got %v; want ErrClosed", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Resolve still waits 30 s after its node closed")
+	}
+}

@@ -3,11 +3,13 @@ package remote
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/troupe-go/troupe/actor"
@@ -44,8 +46,8 @@ type Endpoint struct {
 // with the name's version and API. It gathers answers until the node's
 // resolve wait (WithResolveWait) has passed since the first, or ctx ends.
 // Blocks; safe for concurrent use. Errors: ErrNotFound (no node serves
-// it), ErrInvalidName, ErrNilNode, ErrClosed, ErrTimeout (ctx ended before
-// any answer).
+// it), ErrInvalidName, ErrNilNode, ErrClosed (also when the node closes
+// before any answer came), ErrTimeout (ctx ended before any answer).
 func Resolve(ctx context.Context, n *Node, name string) (*Service, error) {
 	if n == nil {
 		return nil, ErrNilNode
@@ -81,8 +83,19 @@ func Resolve(ctx context.Context, n *Node, name string) (*Service, error) {
 	wait := ctx
 	for {
 		m, err := sub.NextMsgWithContext(wait)
+		if errors.Is(err, nats.ErrSlowConsumer) {
+			continue // answers were dropped: the others still count
+		}
 		if err != nil {
-			break
+			if wait.Err() != nil || len(infos) > 0 || errors.Is(err, nats.ErrNoResponders) {
+				break // ErrNoResponders: nobody serves the name (503)
+			}
+			// The subscription ended under us: the node closed (or its
+			// connection did) before anyone answered.
+			if n.open() != nil || errors.Is(err, nats.ErrConnectionClosed) {
+				return nil, fmt.Errorf("%w: resolve %q: %w", ErrClosed, name, err)
+			}
+			return nil, fmt.Errorf("remote: resolve %q: %w", name, err)
 		}
 		if len(m.Data) == 0 && m.Header.Get(hdrStatus) == "503" {
 			return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
