@@ -65,7 +65,10 @@
 // node that closes ends its streams with ErrClosed. A reader's
 // [Follow.Ref] names its stream: StreamBinding.Follow attaches another
 // reader to it from any node — to resume where a reader stopped, with
-// Since(last seq + 1) — as actor.Stream.Follow does locally.
+// Since(last seq + 1) — as actor.Stream.Follow does locally. Opening a
+// stream is bounded as a call is (its caller's deadline, clamped to the
+// serving node's WithMaxDeadline, and the handler's turn sees it); the
+// stream, once open, is not: it lives as long as its readers.
 //
 // # Deadlines
 //

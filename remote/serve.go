@@ -78,7 +78,7 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 				Err: fmt.Errorf("%w: a stream opened without a reply subject", ErrBadRequest)})
 			return
 		}
-		n.openStream(ex, ep, codec, data, reply, chain, h, r)
+		n.openStream(ex, ep, codec, data, reply, chain, h, r, arrived.Add(d), clamped)
 		return
 	}
 	if reply == "" {

@@ -133,7 +133,7 @@ func (sb *StreamBinding[Q, E]) start(ctx context.Context, subj string, data []by
 	n := b.n
 	remaining := n.cfg.callTimeout
 	if d, ok := ctx.Deadline(); ok {
-		remaining = min(time.Until(d), remaining)
+		remaining = time.Until(d)
 	}
 	h[hdrTimeout] = []string{encodeTimeout(remaining)}
 	if cfg.hasSince {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -87,8 +88,11 @@ func (r follower[E]) pump(c Codec, emit func(seq uint64, data []byte) bool) erro
 
 // openStream opens a stream for a request that passed serve's checks; the
 // stream then runs on two goroutines of the node's: its pump (the local
-// reader) and its keeper (resends, heartbeats, the reader's silence).
-func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, reply, chain string, h map[string][]string, r micro.Request) {
+// reader) and its keeper (resends, heartbeats, the reader's silence). The
+// open, and it alone, is bounded by deadline: the caller's, clamped by the
+// node's maximum (clamped: the maximum is the shorter).
+func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, reply, chain string, h map[string][]string, r micro.Request,
+	deadline time.Time, clamped bool) {
 	open, err := ep.stream(codec, data)
 	if err != nil {
 		n.reject(r, ex, ep, ReasonMalformed, CodeBadRequest, err.Error())
@@ -104,8 +108,47 @@ func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, re
 	if !n.track(r, ex, ep, reply, cancelFunc(cancel), &n.streamWG) {
 		return
 	}
-	go n.runStream(ctx, cancel, reply, ep, codec, open, pos)
+	go n.runStream(ctx, cancel, reply, ep, codec, n.openBy(open, deadline, clamped), pos)
 }
+
+// openBy bounds open by deadline, without bounding the stream it opens:
+// the local Open gets a context that reports the deadline (so that it
+// waits as long as the caller does, not the runtime's call timeout, and
+// the handler's turn sees the caller's deadline, as a call's does) and is
+// cancelled when it passes if Open has not returned by then, but not
+// after: the reader then lives as long as the stream's context. An open
+// cut short by the deadline fails with errOpenExpired, or CodeTimeout if
+// the node's maximum cut it (clamped: its caller still waits).
+func (n *Node) openBy(open func(context.Context, []actor.FollowOption) (streamReader, error), deadline time.Time, clamped bool) func(context.Context, []actor.FollowOption) (streamReader, error) {
+	return func(ctx context.Context, pos []actor.FollowOption) (streamReader, error) {
+		octx, cancel := context.WithCancel(ctx)
+		tm := time.AfterFunc(time.Until(deadline), cancel)
+		r, err := open(openCtx{octx, deadline}, pos)
+		if tm.Stop() {
+			return r, err // opened in time: octx lives on with the reader
+		}
+		if err == nil {
+			r.close()
+		}
+		if clamped {
+			return nil, fmt.Errorf("%w: stream open exceeded the node's maximum deadline of %v", actor.ErrTimeout, n.cfg.maxDeadline)
+		}
+		return nil, errOpenExpired
+	}
+}
+
+// errOpenExpired: the caller's deadline passed before its stream opened;
+// the caller has given up, so it is not answered.
+var errOpenExpired = errors.New("remote: stream open expired")
+
+// openCtx is a stream's context during its open: it reports the open's
+// deadline, which openBy enforces only until the open returns.
+type openCtx struct {
+	context.Context
+	deadline time.Time
+}
+
+func (c openCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 
 func first(h map[string][]string, k string) string {
 	if v := h[k]; len(v) > 0 {
@@ -133,6 +176,11 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 			w = wireError{Code: CodeClosed, Message: "node " + n.id + " closed"}
 		case errors.Is(err, actor.ErrNoStream):
 			w.Code = CodeNotFound // ended, or never was: as for a name nobody serves
+		}
+		if errors.Is(err, errOpenExpired) && n.base.Err() == nil {
+			name, _, _ := strings.Cut(ep.label, ".")
+			n.refuse(Refusal{Reason: ReasonLate, Name: name, Method: ep.method, Err: err})
+			return
 		}
 		if ctx.Err() == nil || n.base.Err() != nil {
 			n.respondErr(reply, ep, w)
