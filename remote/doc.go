@@ -62,7 +62,10 @@
 // paused reader costs a frame per heartbeat and resumes where it
 // stopped. A reader silent for three heartbeats (WithHeartbeat) is
 // dropped; a stream silent that long fails with ErrStreamLost; a serving
-// node that closes ends its streams with ErrClosed. A reader's
+// node that closes ends its streams with ErrClosed (an end frame a reader
+// missed is sent again, as any lost frame, while the stop lasts — while
+// Shutdown waits for the calls it serves, say —, not after: a reader
+// that missed it then gets ErrStreamLost). A reader's
 // [Follow.Ref] names its stream: StreamBinding.Follow attaches another
 // reader to it from any node — to resume where a reader stopped, with
 // Since(last seq + 1) — as actor.Stream.Follow does locally. Opening a

@@ -73,11 +73,12 @@ func (n *Node) stop() error {
 	n.mu.Unlock()
 	// Watchers first: the names' keeper and watch stop, claims are released.
 	unwatched := n.stopNames()
-	// Streams end with ErrClosed: their readers are told, not left waiting.
+	// Streams end with ErrClosed: their readers are told, not left
+	// waiting; a reader that missed its end gets it again while the stop
+	// lasts (see endStreams). One still opening waits for its actor's
+	// turn, which a served call may hold: once forced, they are all
+	// cancelled (waitForced below).
 	n.endStreams()
-	// A stream still opening waits for its actor's turn, which a served
-	// call may hold: once forced, they are all cancelled.
-	n.waitForced(&n.streamWG)
 	n.mu.Lock()
 	exports := n.exports
 	n.exports = map[string]*export{}
@@ -101,6 +102,10 @@ func (n *Node) stop() error {
 	case <-n.forced.Done():
 	}
 	n.calls.failAll(ErrClosed)
+	// Streams: their keepers stop (a stream still opening is answered
+	// ErrClosed), before the final flush.
+	n.cancelBase()
+	n.streamWG.Wait()
 	// Casts: no new one is queued (castMu), the flusher publishes the rest.
 	n.castMu.Lock()
 	n.state.Store(closed)

@@ -205,10 +205,9 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 	st.send(frameOpen, append(payload, n.inbox+st.key...))
 	if n.state.Load() != running {
 		// The node began to stop while the stream opened: endStreams may
-		// have listed the streams before this one registered.
+		// have listed the streams before this one registered. It is kept
+		// as the others are, for its end to be acknowledged.
 		st.end(ErrClosed)
-		st.close()
-		return
 	}
 	pumped := make(chan struct{})
 	go func() {
@@ -231,6 +230,10 @@ func (n *Node) onStreamControl(key string, data []byte) {
 }
 
 // endStreams ends every served stream with ErrClosed (the node stops).
+// Each stays while its keeper runs: until its reader acknowledges the end
+// (one that missed it is told by the next heartbeat and asks for it
+// again, as for any lost frame), goes silent, or the stop cancels n.base
+// (see stop).
 func (n *Node) endStreams() {
 	n.streamsMu.Lock()
 	all := make([]*streamServer, 0, len(n.streams))
@@ -240,7 +243,6 @@ func (n *Node) endStreams() {
 	n.streamsMu.Unlock()
 	for _, st := range all {
 		st.end(ErrClosed)
-		st.close()
 	}
 }
 

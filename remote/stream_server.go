@@ -48,14 +48,15 @@ func (st *streamServer) send(kind byte, payload []byte) {
 	st.mu.Unlock()
 }
 
-// emit sends an item, waiting for room in the window; false once closed.
+// emit sends an item, waiting for room in the window; false once closed
+// or ended.
 func (st *streamServer) emit(seq uint64, data []byte) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for len(st.unacked) >= streamWindow && !st.closed {
+	for len(st.unacked) >= streamWindow && !st.closed && !st.ended {
 		st.cond.Wait()
 	}
-	if st.closed {
+	if st.closed || st.ended {
 		return false
 	}
 	if limit := st.itemLimit(); len(data) > limit {
@@ -84,7 +85,8 @@ func (st *streamServer) itemLimit() int {
 	return limit
 }
 
-// end queues the stream's end frame, once.
+// end queues the stream's end frame, once: no item follows it. The
+// stream stays until its reader acknowledges it (see keep).
 func (st *streamServer) end(err error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -92,6 +94,7 @@ func (st *streamServer) end(err error) {
 		return
 	}
 	st.ended = true
+	st.cond.Broadcast() // a pump waiting for room gives up
 	if err == nil {
 		st.sendLocked(frameEnd, nil)
 		return
