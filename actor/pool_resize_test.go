@@ -400,3 +400,53 @@ func wantStats(t *testing.T, p interface{ Stats() actor.PoolStats }, want actor.
 		t.Fatalf("Stats: got %+v; want %+v", st, want)
 	}
 }
+
+// A worker broadcasting to its own pool (or group) reaches every worker
+// but itself; the only worker has none to reach and would wait for
+// itself: it is told ErrCallCycle, as CallPool tells it.
+func TestBroadcastPoolFromOnlyWorker(t *testing.T) {
+	for _, s := range []namedStrategy{
+		{"round robin", actor.RoundRobin()},
+		{"balancing", actor.Balancing()},
+		{"group", nil},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rt := newRuntime(t)
+				var to atomic.Value // actor.Router[*pw]
+				relay := actor.NewMethod("pw.broadcast", func(w *pw, c *actor.Ctx, _ int) ([]int, error) {
+					return actor.BroadcastPool(c.Context(), pwID, to.Load().(actor.Router[*pw]), 0)
+				})
+				ctx := context.Background()
+				for _, n := range []int{2, 1} {
+					var r actor.Router[*pw]
+					if s.opt == nil {
+						var refs []*actor.Ref[*pw]
+						for range n {
+							ref, err := actor.Spawn(rt, pwFactory(nil)())
+							if err != nil {
+								t.Fatal(err)
+							}
+							refs = append(refs, ref)
+						}
+						g, err := actor.NewGroup(refs)
+						if err != nil {
+							t.Fatal(err)
+						}
+						r = g
+					} else {
+						r = newPool(t, rt, n, nil, s.opt)
+					}
+					to.Store(r)
+					ids, err := actor.CallPool(ctx, relay, r, 0)
+					switch {
+					case n == 1 && !errors.Is(err, actor.ErrCallCycle):
+						t.Errorf("the only worker broadcasting to its pool: got %v, %v; want ErrCallCycle", ids, err)
+					case n == 2 && (err != nil || len(ids) != 1):
+						t.Errorf("a worker of 2 broadcasting to its pool: got %v, %v; want the other's id", ids, err)
+					}
+				}
+			})
+		})
+	}
+}

@@ -228,9 +228,13 @@ func CastPool[S, Q, R any](m *Method[S, Q, R], to Router[S], req Q) error {
 // Method.Call's outcomes; a worker at its WithMaxQueued bound gets
 // ErrPoolFull; a restarting worker answers after its restart. Works with
 // every strategy (with Balancing the calls bypass the shared queue).
-// Errors beside the workers': those of prepare, ErrPoolStopped or
-// ErrEmptyGroup if there is no worker. Blocks; safe for concurrent use;
-// Method.Call's cost per worker.
+// Errors beside the workers': those of prepare; ErrCallCycle if the
+// caller is the only worker (made from a handler with c.Context(), as
+// CallPool tells it: it has no other to reach, and would wait for
+// itself); else, if there is no worker to reach, ErrPoolStopped,
+// ErrEmptyGroup, or ErrStopped (no worker of a running pool can take
+// calls: they stop with the runtime, or the only one is being replaced).
+// Blocks; safe for concurrent use; Method.Call's cost per worker.
 func BroadcastPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S], req Q) ([]R, error) {
 	var zero R
 	r, err := prepare(ctx, m, to)
@@ -238,13 +242,17 @@ func BroadcastPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Rout
 		return nil, err
 	}
 	caller := callerOf(ctx)
+	all := r.snapshot()
 	var ms []*member
-	for _, mb := range r.snapshot() {
+	for _, mb := range all {
 		if mb.c != caller && !mb.left.Load() && mb.c.status.Load() == statusRunning {
 			ms = append(ms, mb)
 		}
 	}
 	if len(ms) == 0 {
+		if caller != nil && len(all) == 1 && all[0].c == caller {
+			return nil, errCycleSelf(caller, m.label)
+		}
 		return nil, r.refusal()
 	}
 	calls := make([]*poolCall[S, Q, R], len(ms))
