@@ -160,7 +160,9 @@ func (p *Pool[S]) Done() <-chan struct{} {
 
 // Stop stops the pool gracefully and waits: new calls fail with
 // ErrPoolStopped at once, every worker finishes what is queued for it
-// (with Balancing, the shared queue is drained), then stops. If ctx ends
+// (with Balancing, the shared queue is drained: if no worker is left to
+// take its calls, as when the only one had stopped itself, a worker is
+// made to run them), then stops. If ctx ends
 // first, the workers left are killed (their queued calls fail with
 // ErrStopped) and Stop returns a *StopError naming them, matching ctx's
 // error, without waiting further (wait on Done). Idempotent; safe for
@@ -175,26 +177,31 @@ func (p *Pool[S]) Stop(ctx context.Context) error {
 		return ErrNilContext
 	}
 	p.r.state.CompareAndSwap(routerRunning, routerStopping)
-	ws := p.workers()
-	for _, m := range ws {
-		m.c.requestStop(false)
-	}
-	for i, m := range ws {
-		select {
-		case <-m.c.doneCh():
-			continue
-		case <-ctx.Done():
+	// Again while new workers are found: one made meanwhile to drain the
+	// shared queue (see gone) is waited for too.
+	var waited []*member
+	for ws := p.workers(); len(ws) > 0; ws = p.newWorkers(waited) {
+		waited = append(waited, ws...)
+		for _, m := range ws {
+			m.c.requestStop(false)
 		}
-		var late []string
-		for _, m := range ws[i:] {
+		for i, m := range ws {
 			select {
 			case <-m.c.doneCh():
-			default:
-				late = append(late, m.c.String())
+				continue
+			case <-ctx.Done():
 			}
+			var late []string
+			for _, m := range ws[i:] {
+				select {
+				case <-m.c.doneCh():
+				default:
+					late = append(late, m.c.String())
+				}
+			}
+			p.Kill()
+			return stopError(ctx, late)
 		}
-		p.Kill()
-		return stopError(ctx, late)
 	}
 	p.checkDone()
 	return nil
@@ -223,6 +230,11 @@ func (p *Pool[S]) workers() []*member {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append(slices.Clone(p.slots), p.retiring...)
+}
+
+// newWorkers is every worker not in old.
+func (p *Pool[S]) newWorkers(old []*member) []*member {
+	return slices.DeleteFunc(p.workers(), func(m *member) bool { return slices.Contains(old, m) })
 }
 
 // checkDone closes Done if the pool is stopped and has no worker left.

@@ -215,6 +215,22 @@ func (q *sharedQueue) fail(dead []envelope, err error, why uint8) {
 	}
 }
 
+// stranded reports whether calls wait that no worker but m, which has
+// stopped, would take: m is the last member not yet left.
+func (q *sharedQueue) stranded(m *member) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.n == 0 {
+		return false
+	}
+	for _, o := range q.joined {
+		if o != m && !o.left.Load() {
+			return false
+		}
+	}
+	return true
+}
+
 // serves reports whether m takes calls from the queue: a member still,
 // and running, or stopping with the pool (a pool's graceful stop drains
 // the queue). A worker that stops by itself while the pool runs takes no

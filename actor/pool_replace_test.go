@@ -187,3 +187,71 @@ func TestPoolDoneWaitsForReplacement(t *testing.T) {
 		<-p.Done()
 	})
 }
+
+// slowStop is a worker whose Stopping hook waits for its gate (if any).
+type slowStop struct {
+	id   int
+	gate chan struct{}
+}
+
+func (s *slowStop) Stopping(*actor.Ctx) {
+	if s.gate != nil {
+		<-s.gate
+	}
+}
+
+var (
+	ssQuit = actor.NewMethod("ss.quit", func(s *slowStop, c *actor.Ctx, _ int) (int, error) { c.Stop(); return s.id, nil })
+	ssID   = actor.NewMethod("ss.id", func(s *slowStop, _ *actor.Ctx, _ int) (int, error) { return s.id, nil })
+)
+
+// TestBalancingStopDrainsAfterSelfStop: a Balancing pool's only worker
+// stops itself (taking no more calls from the shared queue) and the pool
+// is stopped gracefully before that worker has finished: the calls in the
+// shared queue still run (a graceful stop drains it), and Stop waits for
+// them.
+func TestBalancingStopDrainsAfterSelfStop(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		gate := make(chan struct{})
+		var made atomic.Int32
+		p, err := actor.NewPool(rt, 1, func() *slowStop {
+			s := &slowStop{id: int(made.Add(1))}
+			if s.id == 1 {
+				s.gate = gate
+			}
+			return s
+		}, actor.Balancing())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		quit := actor.AskPool(ctx, ssQuit, p, 0)
+		var fs []*actor.Future[int]
+		for i := range 5 {
+			fs = append(fs, actor.AskPool(ctx, ssID, p, i))
+		}
+		synctest.Wait() // worker 1 ran quit and waits in its Stopping hook
+		if _, err := quit.Await(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stopped := make(chan error, 1)
+		go func() { stopped <- p.Stop(ctx) }()
+		synctest.Wait()
+		close(gate)
+		if err := <-stopped; err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+		for i, f := range fs {
+			select {
+			case <-f.Done():
+			default:
+				t.Fatalf("call %d still waiting once Stop returned", i)
+			}
+			if id, err := f.Await(ctx); err != nil || id == 1 {
+				t.Errorf("call %d: got %d, %v; want it run by a worker other than 1", i, id, err)
+			}
+		}
+		<-p.Done()
+	})
+}

@@ -81,10 +81,30 @@ func (p *Pool[S]) gone(m *member) {
 		p.retiring = slices.Delete(p.retiring, j, j+1)
 	}
 	replace := i >= 0 && p.r.state.Load() == routerRunning
-	if replace {
+	// A pool stopping gracefully drains its shared queue; if m was the
+	// last worker to take from it (it stopped by itself, and so took no
+	// more), a drainer is made to run what waits there, then stop.
+	drain := i >= 0 && p.r.state.Load() == routerStopping && p.r.shared != nil && p.r.shared.stranded(m)
+	if replace || drain {
 		p.replacing = append(p.replacing, m.seed)
 	}
 	p.mu.Unlock()
+	if drain {
+		nm, err := p.spawn(m.seed)
+		p.mu.Lock()
+		p.unreplaceLocked(m.seed)
+		if err == nil {
+			p.retiring = append(p.retiring, nm) // a worker, but not routed to
+		}
+		killed := p.r.state.Load() == routerKilled
+		p.mu.Unlock()
+		if err == nil {
+			if !killed {
+				p.r.shared.join(nm)
+			}
+			nm.c.requestStop(killed)
+		}
+	}
 	if replace {
 		nm, err := p.spawn(m.seed)
 		switch {
