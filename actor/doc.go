@@ -195,9 +195,13 @@
 // # Goroutines and shutdown
 //
 // This package starts no goroutine of its own but [Go]'s: one per
-// function, at most [MaxWork] per actor, its ctx cancelled when the actor
-// finalizes (the actor does not wait for it, so the function must honour
-// its ctx). Turns run on the runtime's worker pool, timers on its wheel,
+// function, its ctx cancelled when the actor finalizes (the actor does
+// not wait for it, so the function must honour its ctx). At most
+// [MaxWork] functions of an actor run at once; a goroutine whose function
+// has returned no longer counts, and may still wait for room to deliver
+// its result to a full Block-policy mailbox, each such wait bounded by
+// the call timeout and the actor's finalize (so more than MaxWork of an
+// actor's goroutines may exist while its mailbox is full). Turns run on the runtime's worker pool, timers on its wheel,
 // and an owner-driven Handler on its owner's goroutine. Streams start no
 // goroutine: a waiting reader parks on a channel the journal signals, and
 // an actor's stop ends its open streams with ErrStopped. A handler that waits in a sync call lends its worker

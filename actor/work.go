@@ -17,7 +17,11 @@ import (
 // MaxWork is the most functions started by [Go] that run at once for one
 // actor. Beyond it Go refuses with ErrWorkLimit rather than wait: waiting
 // would block the very turn Go exists to keep free. More concurrent work
-// than this belongs to a pool of actors.
+// than this belongs to a pool of actors. It bounds the functions, not
+// their goroutines: one whose function returned stops counting at once,
+// so that the method receiving its result can start another, though it
+// may still wait (bounded by the call timeout and the actor's finalize)
+// to deliver that result to a full Block-policy mailbox.
 const MaxWork = 64
 
 // Sentinel errors of work off the turn.
