@@ -25,7 +25,7 @@ var (
 	// ErrCallCycle: the sync call would close a cycle of actors waiting for
 	// each other (A→A, A→B→A, …); it fails at once instead of at the deadline.
 	ErrCallCycle = errors.New("actor: call cycle")
-	// ErrNilRef: a call on a nil *Ref.
+	// ErrNilRef: a call on a nil *Ref, or a nil or zero *Future awaited.
 	ErrNilRef = errors.New("actor: nil ref")
 	// ErrNilContext: a nil context.Context was passed.
 	ErrNilContext = errors.New("actor: nil context")

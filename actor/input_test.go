@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +88,47 @@ func TestRuntimeOptionsValidated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A nil or zero Future is bad input: Await, AwaitAll and Done answer at
+// once (ErrNilRef), never panic nor wait for ctx.
+func TestNilFuture(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var nilF *actor.Future[int]
+		zero := new(actor.Future[int])
+		for _, tt := range []struct {
+			name string
+			f    *actor.Future[int]
+		}{{"nil", nilF}, {"zero", zero}} {
+			var err error
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						err = fmt.Errorf("panic: %v", v)
+					}
+				}()
+				_, err = tt.f.Await(ctx)
+			}()
+			if !errors.Is(err, actor.ErrNilRef) {
+				t.Errorf("%s: Await: got %v; want ErrNilRef", tt.name, err)
+			}
+			if _, err := actor.AwaitAll(ctx, tt.f); !errors.Is(err, actor.ErrNilRef) {
+				t.Errorf("%s: AwaitAll: got %v; want ErrNilRef", tt.name, err)
+			}
+			func() {
+				defer func() {
+					if v := recover(); v != nil {
+						t.Errorf("%s: Done: panic: %v", tt.name, v)
+					}
+				}()
+				select {
+				case <-tt.f.Done():
+				default:
+					t.Errorf("%s: Done: not closed", tt.name)
+				}
+			}()
+		}
+	})
 }
