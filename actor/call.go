@@ -30,6 +30,7 @@ type call[S, Q, R any] struct {
 	tm      timer.Timer                 // fires the default deadline, if armed
 	armed   bool                        // tm was started (set before the call is sent)
 	unwatch atomic.Pointer[func() bool] // Ask: stops watching ctx
+	to      *cell                       // Ask: the actor it went to, for Await's cycle check
 }
 
 // arm gives the call the default timeout if ctx has no deadline. It fails
@@ -65,6 +66,15 @@ func (cl *call[S, Q, R]) settle(v R, err error) bool {
 	close(cl.done)
 	cl.stopTimer()
 	return true
+}
+
+// target and abandon make a call an awaited one (see Future.call): to is
+// the actor it was sent to.
+func (cl *call[S, Q, R]) target() *cell { return cl.to }
+
+func (cl *call[S, Q, R]) abandon(err error) {
+	var zero R
+	cl.settle(zero, err)
 }
 
 func (cl *call[S, Q, R]) stopTimer() {

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
@@ -112,4 +113,58 @@ func TestCallCycle(t *testing.T) {
 	if _, err := ask.Call(context.Background(), c2, 1); err != nil {
 		t.Fatalf("A→B: %v", err)
 	}
+}
+
+// Guarantee 7 for futures: a handler that Asks and then Awaits with
+// c.Context() waits for the actor it asked as a Call would, and a cycle
+// (A→A, A→B→A) fails at once with ErrCallCycle, not at the deadline.
+func TestAwaitCycle(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t, troupe.WithCallTimeout(time.Minute))
+		type Node struct{ peer *actor.Ref[*Node] }
+		var ask *actor.Method[*Node, int, int]
+		ask = actor.NewMethod("ask", func(n *Node, c *actor.Ctx, hops int) (int, error) {
+			if hops == 0 {
+				return 0, nil
+			}
+			target := n.peer
+			if target == nil {
+				target = actor.Self[*Node](c)
+			}
+			if hops%2 == 1 { // Ask and Await, or AwaitAll
+				return ask.Ask(c.Context(), target, hops-1).Await(c.Context())
+			}
+			vs, err := actor.AwaitAll(c.Context(), ask.Ask(c.Context(), target, hops-1))
+			if err != nil {
+				return 0, err
+			}
+			return vs[0], nil
+		})
+		ctx := context.Background()
+		self, _ := actor.Spawn(rt, &Node{})
+		for _, hops := range []int{1, 2} {
+			start := time.Now()
+			if _, err := ask.Call(ctx, self, hops); !errors.Is(err, actor.ErrCallCycle) || time.Since(start) > 0 {
+				t.Errorf("A→A (hops %d): got %v after %v; want ErrCallCycle at once", hops, err, time.Since(start))
+			}
+		}
+		a, _ := actor.Spawn(rt, &Node{})
+		b, _ := actor.Spawn(rt, &Node{peer: a})
+		setPeer := actor.NewMethod("set", func(n *Node, _ *actor.Ctx, p *actor.Ref[*Node]) (int, error) { n.peer = p; return 0, nil })
+		if _, err := setPeer.Call(ctx, a, b); err != nil {
+			t.Fatal(err)
+		}
+		for _, hops := range []int{3, 4} {
+			start := time.Now()
+			if _, err := ask.Call(ctx, a, hops); !errors.Is(err, actor.ErrCallCycle) || time.Since(start) > 0 {
+				t.Errorf("A→B→A (hops %d): got %v after %v; want ErrCallCycle at once", hops, err, time.Since(start))
+			}
+		}
+		c1, _ := actor.Spawn(rt, &Node{})
+		c2, _ := actor.Spawn(rt, &Node{peer: c1})
+		if _, err := ask.Call(ctx, c2, 1); err != nil {
+			t.Errorf("A→B: %v", err)
+		}
+		synctest.Wait() // the abandoned calls are dead letters, not left running
+	})
 }

@@ -110,14 +110,15 @@
 //  7. No deadlock by cycle: a sync call that would close a cycle of actors
 //     waiting for each other (A→A, A→B→A, …) fails at once with
 //     ErrCallCycle — provided calls made inside a handler pass
-//     c.Context() (or a context derived from it). A call through a pool
-//     is checked where it waits for one actor: a member it was routed to,
-//     or itself as its pool's only worker (any call through the pool,
-//     BroadcastPool too, which reaches every worker but the caller). A
-//     wait on several (First, BroadcastPool, a Balancing pool's shared
-//     queue) is not a chain, and a cycle through one ends at the call's
-//     deadline. A handler blocked in a call never starves the worker
-//     pool.
+//     c.Context() (or a context derived from it). Awaiting an Ask's
+//     [Future] with it is such a wait too: the call fails with
+//     ErrCallCycle. A call through a pool is checked where it waits for
+//     one actor: a member it was routed to, or itself as its pool's only
+//     worker (any call through the pool, BroadcastPool too, which reaches
+//     every worker but the caller). A wait on several (First,
+//     BroadcastPool, a Balancing pool's shared queue) is not a chain, and
+//     a cycle through one ends at the call's deadline. A handler blocked
+//     in a call (or an Await) never starves the worker pool.
 //  8. Stop ends, and loses nothing silently: [Ref.Stop] runs what is
 //     queued, then fails what a whitelist still holds with ErrStopped;
 //     [Ref.Kill] fails everything queued with ErrStopped. Whatever the

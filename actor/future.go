@@ -14,6 +14,29 @@ type Future[R any] struct {
 	done  chan struct{}
 	val   R
 	err   error
+	call  awaited // the call behind it, if it went to one actor; set before the Future is returned
+}
+
+// awaited is the call behind a Future, for Await's cycle check: the
+// actor it went to, and how to fail it.
+type awaited interface {
+	target() *cell
+	abandon(err error)
+}
+
+// enterAwait records that the handler of caller (nil if ctx is not a
+// handler's) now waits for f's call, as a sync call does (see enterCall):
+// if that closes a cycle the call is abandoned with ErrCallCycle, which
+// becomes f's outcome. It reports whether it recorded a wait, to clear.
+func (f *Future[R]) enterAwait(caller *cell) bool {
+	if caller == nil || f.call == nil {
+		return false
+	}
+	if err := enterCall(caller, f.call.target(), "await"); err != nil {
+		f.call.abandon(err)
+		return false
+	}
+	return true
 }
 
 func failedFuture[R any](err error) *Future[R] {
@@ -37,7 +60,12 @@ func (f *Future[R]) invalid() bool { return f == nil || f.done == nil }
 // Await waits for the outcome or for ctx to end, whichever is first. If ctx
 // ends first it returns ctx's error and the future stays pending (its own
 // deadline still bounds it). A nil or zero Future (not made by an Ask)
-// returns ErrNilRef at once. Blocks.
+// returns ErrNilRef at once. From a handler, pass c.Context(): Await then
+// waits as a sync call does (guarantee 7): if the call went to this
+// actor, or to one that waits for it, the call is abandoned and the
+// future's outcome is ErrCallCycle, at once (a call through a pool is
+// checked if it went to a member, not a Balancing pool's shared queue).
+// Blocks.
 func (f *Future[R]) Await(ctx context.Context) (R, error) {
 	if f.invalid() {
 		var zero R
@@ -52,6 +80,14 @@ func (f *Future[R]) Await(ctx context.Context) (R, error) {
 		var zero R
 		return zero, ErrNilContext
 	}
+	if caller := callerOf(ctx); caller != nil { // a handler: as a sync call
+		if f.enterAwait(caller) {
+			defer caller.waitingOn.Store(nil)
+		}
+		if caller.lend() {
+			defer caller.reclaim()
+		}
+	}
 	select {
 	case <-f.done:
 		return f.val, f.err
@@ -65,22 +101,39 @@ func (f *Future[R]) Await(ctx context.Context) (R, error) {
 // replies in order (a failed future's is the zero value) and the futures'
 // errors joined (nil if all succeeded; a nil or zero Future's is
 // ErrNilRef), or ctx's error if ctx ended first. Blocks. Cost:
-// O(len(fs)), one allocation for the replies.
+// O(len(fs)), one allocation for the replies. From a handler it waits
+// for each future as Await does, cycle check included.
 func AwaitAll[R any](ctx context.Context, fs ...*Future[R]) ([]R, error) {
 	if ctx == nil {
 		return nil, ErrNilContext
 	}
 	vals := make([]R, len(fs))
 	var errs []error
+	caller := callerOf(ctx)
+	if caller.lend() {
+		defer caller.reclaim()
+	}
 	for i, f := range fs {
 		if f.invalid() {
 			errs = append(errs, fmt.Errorf("future %d: %w", i, ErrNilRef))
 			continue
 		}
+		marked := false
+		select {
+		case <-f.done:
+		default:
+			marked = f.enterAwait(caller)
+		}
 		select {
 		case <-f.done:
 		case <-ctx.Done():
+			if marked {
+				caller.waitingOn.Store(nil)
+			}
 			return nil, ctxErr(ctx, "await all")
+		}
+		if marked {
+			caller.waitingOn.Store(nil)
 		}
 		vals[i] = f.val
 		if f.err != nil {

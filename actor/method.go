@@ -192,6 +192,7 @@ func (m *Method[S, Q, R]) ask(ctx context.Context, to *Ref[S], req Q, watch bool
 			stop() // settled before the watch was stored
 		}
 	}
+	cl.to, cl.Future.call = c, cl
 	return &cl.Future
 }
 

@@ -189,10 +189,12 @@ func AskPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S],
 			stop() // settled before the watch was stored
 		}
 	}
-	_, err = r.dispatch(envelope{msg: pc}, pc, target{h: h, caller: callerOf(ctx), label: m.label})
+	at, err := r.dispatch(envelope{msg: pc}, pc, target{h: h, caller: callerOf(ctx), label: m.label})
 	if err != nil {
 		pc.settle(zero, err)
 		r.refused(m.label, err, nil)
+	} else if at != nil { // a member (not the shared queue): Await checks cycles
+		pc.to, pc.Future.call = at.c, pc
 	}
 	return &pc.Future
 }
