@@ -44,7 +44,11 @@ var (
 // cancellation). The caller's deadline still bounds the wait: a Send after
 // it is discarded (ErrLateReply). A Reply still unsent when the actor
 // stops — gracefully, after its queue and its children, or killed — fails
-// its caller with ErrStopped then, not at the caller's deadline.
+// its caller with ErrStopped then, not at the caller's deadline. A
+// restart does not fail the Replies still owed: one handed to a worker or
+// a goroutine may still be sent; one kept only in the replaced state's
+// fields is gone with it, and its caller waits until its deadline — keep
+// owed Replies where a restart cannot lose them, or let the actor stop.
 //
 // For a Cast nobody waits: an error passed to Send goes to the dead
 // letters (runtime.ReasonFailed), and an unsent Reply is forgotten.

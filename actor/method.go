@@ -155,7 +155,10 @@ func (m *Method[S, Q, R]) Call(ctx context.Context, to *Ref[S], req Q) (R, error
 	return cl.val, cl.err
 }
 
-// Ask sends req and returns at once with a future of the reply. The call
+// Ask sends req and returns with a future of the reply: at once, unless
+// the actor's mailbox is full under the Block policy, where it waits for
+// room as Call does, bounded by ctx (or the runtime's call timeout), and
+// then returns a future already failed with ErrMailboxFull. The call
 // has ctx's deadline (or the runtime's call timeout) and is abandoned if
 // ctx is cancelled before the actor starts it. A future that cannot be
 // sent is returned already failed.

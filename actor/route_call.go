@@ -157,10 +157,11 @@ func CallPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S]
 }
 
 // AskPool sends req to one worker of the pool or group, as CallPool does,
-// and returns at once with a future of the outcome (Method.Ask's rules:
-// the call is abandoned if ctx is cancelled before a worker starts it; a
-// call that cannot be routed returns a future already failed). Collect
-// many with AwaitAll. Safe for concurrent use; does not block.
+// and returns with a future of the outcome (Method.Ask's rules: at once
+// unless the worker's mailbox is full under the Block policy; the call is
+// abandoned if ctx is cancelled before a worker starts it; a call that
+// cannot be routed returns a future already failed). Collect many with
+// AwaitAll. Safe for concurrent use.
 func AskPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S], req Q) *Future[R] {
 	var zero R
 	r, err := prepare(ctx, m, to)
