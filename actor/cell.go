@@ -74,6 +74,10 @@ type cellExt struct {
 	work     *workSet     // goroutines run by Go; see work.go
 	streams  *streamSet   // streams it produces, still open; see stream_set.go
 	cause    error        // why supervision stopped the actor
+	// killed: a kill reached the actor (before or after finalize began):
+	// the Stopping hook's Context is cancelled. Set by finalize and
+	// requestStop; read by Ctx.Context.
+	killed bool
 }
 
 // extLocked returns the cell's rare fields, making them on first use. The

@@ -106,10 +106,13 @@ func (x *Ctx) Context() context.Context {
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	x.c.mu.Lock()
-	x.c.extLocked().cancel = cancel
+	e := x.c.extLocked()
+	e.cancel = cancel
 	// A kill stores its status before it reads cancel under mu: either it
-	// sees this cancel, or we see its status.
-	killed := x.c.status.Load() >= statusKilling
+	// sees this cancel, or we see its status. Once finalize has begun
+	// (the Stopping hook), killed says whether a kill came.
+	s := x.c.status.Load()
+	killed := s == statusKilling || s >= statusStopped && e.killed
 	x.c.mu.Unlock()
 	if killed {
 		cancel()

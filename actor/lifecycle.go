@@ -60,6 +60,9 @@ func (c *cell) requestStop(kill bool) {
 	for {
 		s := c.status.Load()
 		if s >= target {
+			if kill && s >= statusStopped {
+				c.killHook()
+			}
 			return
 		}
 		if c.status.CompareAndSwap(s, target) {
@@ -97,6 +100,29 @@ func (c *cell) requestStop(kill bool) {
 	c.pushSystem(stopMsg)
 	if c.owner != nil {
 		c.drive() // the owner may be away: stop without it
+	}
+}
+
+// killHook is a kill that finds finalize begun: the Stopping hook may be
+// running (or about to), and its Context is cancelled as a running
+// handler's is, so that a hook that honours it ends.
+func (c *cell) killHook() {
+	c.mu.Lock()
+	if c.status.Load() == statusFinalized {
+		c.mu.Unlock()
+		return
+	}
+	e := c.extLocked()
+	if e.killed {
+		c.mu.Unlock()
+		return
+	}
+	e.killed = true
+	cancel := e.cancel
+	e.cancel = nil
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
 	}
 }
 
@@ -206,12 +232,14 @@ func (c *cell) askChildren() {
 // finalize stops the actor for good; see the state machine above. It runs
 // once, holding the actor's turn.
 func (c *cell) finalize() {
+	killed := false
 	for {
 		s := c.status.Load()
 		if s >= statusStopped {
 			return
 		}
 		if c.status.CompareAndSwap(s, statusStopped) {
+			killed = s == statusKilling
 			break
 		}
 	}
@@ -219,6 +247,9 @@ func (c *cell) finalize() {
 	// and addChild refuse a stopped actor) and nothing arms a timer.
 	var r releases
 	c.mu.Lock()
+	if killed {
+		c.extLocked().killed = true // the Stopping hook's Context is cancelled
+	}
 	if e := c.ext; e != nil {
 		r = e.take(true)
 		for k := range e.children {

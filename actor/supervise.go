@@ -91,7 +91,9 @@ type Starter interface {
 
 // Stopper is implemented by states that want to run code when the actor
 // stops, on its turn, after the queue is done and the children stopped.
-// It runs exactly once, however many times Stop is called.
+// It runs exactly once, however many times Stop is called. Its Context is
+// cancelled if the actor is killed, before the hook or while it runs (a
+// Stop whose ctx ends is a kill), not by a graceful stop.
 type Stopper interface {
 	Stopping(c *Ctx)
 }
