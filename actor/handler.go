@@ -19,8 +19,8 @@ type Handler[S any] struct {
 }
 
 // owner is the consumer role of an owner-driven actor: whoever holds busy
-// runs its messages (the owner in Process, or a stopper when the owner is
-// away).
+// runs its messages (the owner in Process, or a scheduler loop running the
+// actor's stop when the owner is away: see drive).
 type owner struct {
 	busy     atomic.Bool
 	kick     chan struct{} // a turn is wanted (cap 1)
@@ -162,17 +162,59 @@ func (c *cell) release() {
 	}
 }
 
-// drive runs the actor's turns on this goroutine if nobody else does: the
-// stop path of an owner-driven actor whose owner is away.
+// drive runs the stop of an owner-driven actor whose owner is away: it
+// takes the consumer role, if nobody holds it, and hands the turns to the
+// scheduler (ownerStop), not to this goroutine: a stop runs what is queued
+// and the Stopping hook, user code that may take its time, and a Stop
+// bounded by its ctx, the runtime's stop bounded by the call timeout,
+// must not wait for it. If the scheduler has closed, the turns run here.
 func (c *cell) drive() {
-	for c.status.Load() < statusStopped && c.owner.busy.CompareAndSwap(false, true) {
+	if c.status.Load() >= statusStopped || !c.owner.busy.CompareAndSwap(false, true) {
+		return
+	}
+	if c.sys.Scheduler.Schedule(&c.task) == nil {
+		return
+	}
+	for {
 		x := getCtx(c)
 		for c.turn(x, math.MaxInt, nil) {
 		}
 		putCtx(x)
-		c.owner.busy.Store(false)
-		if !c.mb.Scheduled() || c.status.Load() >= statusStopped {
+		if !c.handOff() {
 			return
 		}
 	}
+}
+
+// handOff gives up the consumer role after a stop's turn; it reports
+// whether the caller took it again, for a turn that is wanted and that
+// nobody else will run.
+func (c *cell) handOff() bool {
+	c.owner.busy.Store(false)
+	return c.mb.Scheduled() && c.status.Load() < statusStopped && c.owner.busy.CompareAndSwap(false, true)
+}
+
+// ownerStop is an owner-driven actor as the scheduler runs it: only for
+// its stop, holding the consumer role (see drive).
+type ownerStop cell
+
+// Run is one turn of the stop (scheduler.Runner).
+func (o *ownerStop) Run(budget int) bool {
+	c := (*cell)(o)
+	for {
+		x := getCtx(c)
+		more := c.turn(x, budget, nil)
+		putCtx(x)
+		if more || !c.handOff() {
+			return more
+		}
+	}
+}
+
+// Abort finalizes the actor: the scheduler closed before its next turn
+// (scheduler.Runner).
+func (o *ownerStop) Abort() {
+	c := (*cell)(o)
+	c.finalize()
+	c.owner.busy.Store(false)
 }

@@ -26,7 +26,8 @@ import (
 //     no Stopping hook to run, finalizes right there (no message, no pool
 //     submission).
 //   - Everything else runs on the actor's turn (a scheduler loop, or the
-//     owner's goroutine for a Handler): a stopping actor runs what is
+//     owner's goroutine for a Handler, whose stop runs on a scheduler
+//     loop while its owner is away): a stopping actor runs what is
 //     queued, a killing one fails it with ErrStopped; once its queue is
 //     settled it asks its children to stop (gracefully one at a time,
 //     newest first; all at once on a kill), fails what its whitelist

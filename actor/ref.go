@@ -85,6 +85,7 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 	}
 	if own != nil {
 		c.owner = own
+		sys.Scheduler.InitTask(&c.task, (*ownerStop)(c)) // see drive
 	} else {
 		sys.Scheduler.InitTask(&c.task, c)
 	}

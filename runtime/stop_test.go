@@ -278,3 +278,53 @@ func TestStopBoundedDespiteStoppingHook(t *testing.T) {
 		})
 	})
 }
+
+// The same for an owner-driven actor (actor.Handler) whose owner is away:
+// the stop is not its owner's to run, but neither is it the asker's
+// goroutine's, which would wait for the hook whatever its bound.
+func TestHandlerStopBoundedDespiteStoppingHook(t *testing.T) {
+	t.Run("Close", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt, err := troupe.New(troupe.WithCallTimeout(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := actor.NewHandler(rt, &slowStop{d: time.Minute}, actor.WithName("slow")); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			err = rt.Close()
+			within(t, "Close", start, time.Second)
+			var se *actor.StopError
+			if !errors.As(err, &se) || len(se.Actors) != 1 || se.Actors[0] != "slow" {
+				t.Errorf("Close = %v; want a StopError naming slow", err)
+			}
+			time.Sleep(time.Minute) // let the hook return
+		})
+	})
+	t.Run("Ref.Stop", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt, err := troupe.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := actor.NewHandler(rt, &slowStop{d: time.Minute}, actor.WithName("slow"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			start := time.Now()
+			err = h.Ref().Stop(ctx)
+			within(t, "Stop", start, time.Second)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Stop = %v; want a StopError matching DeadlineExceeded", err)
+			}
+			<-h.Ref().Done()
+			within(t, "the hook", start, time.Minute)
+			if err := rt.Close(); err != nil {
+				t.Errorf("Close = %v", err)
+			}
+		})
+	})
+}
