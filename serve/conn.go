@@ -124,13 +124,42 @@ func (c *Conn) status() (int, error) {
 // it with each frame, then closes the connection and stops the actor.
 func (c *Conn) serve() {
 	defer c.srv.connDone(c)
+	var rd *reader
+	done := false
+	// A runtime.Goexit on this goroutine (in the session factory, or in a
+	// handler on a turn run here: see binding.frame) still closes the
+	// connection.
+	defer func() {
+		if !done {
+			c.exited(rd)
+		}
+	}()
 	if !c.spawn() {
+		done = true
 		return
 	}
-	rd := newReader(c.srv.cfg.framing)
+	rd = newReader(c.srv.cfg.framing)
 	if !c.readDirect(rd) {
 		c.read(rd)
 	}
+	c.finish(rd)
+	done = true
+}
+
+// exited closes the connection whose reader goroutine is ending without
+// having finished it: runtime.Goexit was called on it. Before the actor
+// was spawned (by the session factory), the connection is refused as
+// after a panic there; after (by a handler on a turn the reader ran,
+// whose failure the actor has recorded), it closes as after a panic in
+// Frame, and the actor gets Closed and stops.
+func (c *Conn) exited(rd *reader) {
+	if rd == nil {
+		err := &actor.PanicError{Method: "serve.open", Value: errGoexit}
+		c.srv.log(slog.LevelWarn, "serve: connection refused: cannot spawn its actor", "remote", c.nc.RemoteAddr(), "err", err)
+		c.abort(err)
+		return
+	}
+	c.closeWith(fmt.Errorf("%w: %w", ErrFramePanicked, &actor.PanicError{Method: "serve.frame", Value: errGoexit}))
 	c.finish(rd)
 }
 

@@ -95,3 +95,7 @@ func (e *QueueFullError) Error() string {
 
 // Is reports whether target is ErrQueueFull.
 func (e *QueueFullError) Is(target error) bool { return target == ErrQueueFull }
+
+// errGoexit is the panic value recorded when runtime.Goexit ends a
+// connection's reader goroutine (see Conn.exited).
+var errGoexit = errors.New("serve: runtime.Goexit called on the connection's reader goroutine")

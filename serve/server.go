@@ -39,7 +39,7 @@ type Server struct {
 // the connection's reader goroutine, before any frame). S may also
 // implement IdleHandler, CloseHandler, actor.Starter and actor.Stopper.
 // open should be quick (greet from it with Write, or from actor.Starter).
-// If it panics, the connection is closed at once, unserved (what open
+// If it panics (or calls runtime.Goexit), the connection is closed at once, unserved (what open
 // wrote is dropped), and the panic is logged at warn level (WithLogger)
 // as a *actor.PanicError with its stack; the server serves on.
 // Errors: ErrNilRuntime, ErrInvalidOption. It starts no goroutine.

@@ -17,10 +17,10 @@ import (
 // on, so a slow actor slows its client down through TCP, never queues
 // without bound. frame is valid only until Frame returns: Write and Send
 // copy it; copy it to keep it. A non-nil error closes the connection
-// gracefully with that reason; so does a panic (with a reason that matches
-// ErrFramePanicked and wraps the *actor.PanicError; the panic also goes to
-// the runtime's dead letters and the actor's supervision, as for any
-// oneway). Frame has no deadline of its own: one
+// gracefully with that reason; so does a panic or runtime.Goexit (with a
+// reason that matches ErrFramePanicked and wraps the *actor.PanicError;
+// the panic also goes to the runtime's dead letters and the actor's
+// supervision, as for any oneway). Frame has no deadline of its own: one
 // that never returns holds its connection (even its idle timeout waits for
 // the turn) until Server.Close; hand long work off the turn. The turn that
 // runs Frame may run on the reader goroutine and take other messages
