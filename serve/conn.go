@@ -288,7 +288,7 @@ func (c *Conn) finish(rd *reader) {
 	if reason != nil && !errors.Is(reason, io.EOF) {
 		s.log(slog.LevelDebug, "serve: connection closed", "remote", c.nc.RemoteAddr(), "reason", reason)
 	}
-	_ = s.b.closed(s.forced, c, reason)
+	_ = s.b.closed(s.forced, c)
 }
 
 // linger shuts the server's side of a gracefully closed connection and

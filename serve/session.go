@@ -45,7 +45,9 @@ type IdleHandler interface {
 // connection closed. Closed runs on the actor's turn as a oneway, once,
 // after the socket is closed and the connection's goroutines have ended;
 // the actor then stops (after what is queued). A forced stop (Close, or a
-// Shutdown past its ctx) kills the actor instead: Closed does not run then,
+// Shutdown past its ctx) kills the actor instead: Closed does not start
+// once it has begun, even if already queued (one already running is a
+// handler in hand, whose Context the kill cancels),
 // nor when the actor stopped first (the connection then closes with
 // actor.ErrStopped); the actor's Stopping hook (actor.Stopper) always
 // does. reason is nil if the session closed the connection with
@@ -77,7 +79,7 @@ type binder interface {
 	spawn(c *Conn) error // sets c.ref and c.actorDone, closes c when the actor stops
 	frame(c *Conn) error
 	wrote(c *Conn)
-	closed(ctx context.Context, c *Conn, reason error) error
+	closed(ctx context.Context, c *Conn) error
 	kill(c *Conn)
 	closeWait() time.Duration // how long Close waits for handlers that ignore their Context
 }
@@ -90,7 +92,7 @@ type binding[S Session] struct {
 	idle    *actor.Method[S, *Conn, struct{}]
 	frameM  *actor.Method[S, *frameMsg, struct{}]
 	wroteM  *actor.Method[S, struct{}, struct{}]
-	closedM *actor.Method[S, error, struct{}]
+	closedM *actor.Method[S, *Conn, struct{}]
 }
 
 func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) *binding[S] {
@@ -107,8 +109,15 @@ func newBinding[S Session](rt *troupe.Runtime, open func(*Conn) S, cfg *config) 
 		c.TouchIdle() // a write counts as activity for the idle timeout
 		return struct{}{}, nil
 	})
-	b.closedM = actor.NewMethod("serve.closed", func(s S, c *actor.Ctx, reason error) (struct{}, error) {
+	b.closedM = actor.NewMethod("serve.closed", func(s S, c *actor.Ctx, conn *Conn) (struct{}, error) {
+		// A forced stop that began after Closed was queued kills the
+		// actor; its kill may not have come yet, but Closed does not
+		// run after it began (see CloseHandler).
+		if conn.srv.forced.Err() != nil {
+			return struct{}{}, nil
+		}
 		if h, ok := any(s).(CloseHandler); ok {
+			_, reason := conn.status()
 			h.Closed(c, reason)
 		}
 		return struct{}{}, nil
@@ -228,13 +237,29 @@ func (b *binding[S]) wrote(c *Conn) {
 	}
 }
 
-// closed tells the actor why its connection closed and stops it, waiting
-// for its stop within ctx.
-func (b *binding[S]) closed(ctx context.Context, c *Conn, reason error) error {
+// closed tells the actor why its connection closed (c's reason, settled
+// once its socket is closed) and stops it, waiting for its stop within
+// ctx, the server's forced stop: once that has begun the actor is killed
+// and Closed does not run.
+func (b *binding[S]) closed(ctx context.Context, c *Conn) error {
 	ref := b.ref(c)
 	if ref.Stopped() {
 		return nil
 	}
-	_ = b.closedM.Cast(ref, reason) // refused only if the actor is stopping: nobody to tell
+	if testHookClosing != nil {
+		testHookClosing(c)
+	}
+	_ = b.closedM.Cast(ref, c) // refused only if the actor is stopping: nobody to tell
+	if testHookClosedQueued != nil {
+		testHookClosedQueued(c)
+	}
 	return ref.Stop(ctx)
 }
+
+// testHookClosing, if set (by tests only), runs in binding.closed just
+// before the Closed message is queued.
+var testHookClosing func(*Conn)
+
+// testHookClosedQueued, if set (by tests only), runs in binding.closed
+// once the Closed message is queued, before the actor is stopped.
+var testHookClosedQueued func(*Conn)
