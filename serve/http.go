@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -122,7 +123,10 @@ func StatusOf(err error) int {
 // and before it returns.
 //
 // A client that goes away cancels the call (the handler's c.Context() is
-// cancelled; a call not started yet never runs) and nothing is written. A
+// cancelled; a call not started yet never runs) and nothing is written.
+// So that net/http notices it, what decode left of the body is read and
+// discarded before the call (a body over the cap is then 413): decode
+// must take from the body all that the call needs. A
 // Target or call error is answered with StatusOf's status, a decode error
 // with 400 (or StatusOf's status if it is a *StatusError or a body over
 // the cap), an encode error with 500 if encode wrote nothing yet. Error
@@ -199,6 +203,12 @@ func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request
 		return nil, q, false
 	}
 	q, err = decode(r)
+	if err == nil {
+		// What decode left is read (discarded) now, within the cap:
+		// net/http notices a client that goes away, and so cancels the
+		// call's ctx, only once the body has been read to its end.
+		_, err = io.Copy(io.Discard, r.Body)
+	}
 	if err != nil {
 		if code := StatusOf(err); code == http.StatusInternalServerError {
 			err = &StatusError{Code: http.StatusBadRequest, Err: err}
