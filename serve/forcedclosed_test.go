@@ -39,14 +39,13 @@ func TestClosedNotRunAfterForcedStop(t *testing.T) {
 	// forceStop takes it (its kill of this connection's actor comes
 	// later); once it is queued, a call that waits for the actor's turn
 	// to take it.
-	testHookClosing = func(c *Conn) { c.srv.force() }
-	testHookClosedQueued = func(c *Conn) {
+	srv.cfg.hooks.closing = func(c *Conn) { c.srv.force() }
+	srv.cfg.hooks.closedQueued = func(c *Conn) {
 		ref := c.ref.(*actor.Ref[*closedSpy])
 		if _, err := spyPing.Call(context.Background(), ref, 0); err != nil {
 			t.Errorf("ping: %v", err)
 		}
 	}
-	defer func() { testHookClosing, testHookClosedQueued = nil, nil }()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

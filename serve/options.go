@@ -39,6 +39,14 @@ type config struct {
 	linger       time.Duration
 	maxConns     int
 	logger       *slog.Logger
+	hooks        testHooks // set by this package's tests only
+}
+
+// testHooks let this package's tests act at points no API reaches.
+// Production code never sets them.
+type testHooks struct {
+	closing      func(*Conn) // in binding.closed, just before Closed is queued
+	closedQueued func(*Conn) // in binding.closed, once Closed is queued, before the actor is stopped
 }
 
 func defaults() config {

@@ -246,20 +246,12 @@ func (b *binding[S]) closed(ctx context.Context, c *Conn) error {
 	if ref.Stopped() {
 		return nil
 	}
-	if testHookClosing != nil {
-		testHookClosing(c)
+	if h := c.srv.cfg.hooks.closing; h != nil {
+		h(c)
 	}
 	_ = b.closedM.Cast(ref, c) // refused only if the actor is stopping: nobody to tell
-	if testHookClosedQueued != nil {
-		testHookClosedQueued(c)
+	if h := c.srv.cfg.hooks.closedQueued; h != nil {
+		h(c)
 	}
 	return ref.Stop(ctx)
 }
-
-// testHookClosing, if set (by tests only), runs in binding.closed just
-// before the Closed message is queued.
-var testHookClosing func(*Conn)
-
-// testHookClosedQueued, if set (by tests only), runs in binding.closed
-// once the Closed message is queued, before the actor is stopped.
-var testHookClosedQueued func(*Conn)
