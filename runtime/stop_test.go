@@ -233,13 +233,35 @@ func (s *slowStop) Stopping(*actor.Ctx) { time.Sleep(s.d) }
 // stop, so the stop is theirs to finish at once — but not on the asker's
 // goroutine, which would wait for the hook whatever its bound.
 func TestStopBoundedDespiteStoppingHook(t *testing.T) {
+	stopBoundedDespiteStoppingHook(t, func(rt *troupe.Runtime) (*actor.Ref[*slowStop], error) {
+		return actor.Spawn(rt, &slowStop{d: time.Minute}, actor.WithName("slow"))
+	})
+}
+
+// The same for an owner-driven actor (actor.Handler) whose owner is away:
+// the stop is not its owner's to run, but neither is it the asker's
+// goroutine's, which would wait for the hook whatever its bound.
+func TestHandlerStopBoundedDespiteStoppingHook(t *testing.T) {
+	stopBoundedDespiteStoppingHook(t, func(rt *troupe.Runtime) (*actor.Ref[*slowStop], error) {
+		h, err := actor.NewHandler(rt, &slowStop{d: time.Minute}, actor.WithName("slow"))
+		if err != nil {
+			return nil, err
+		}
+		return h.Ref(), nil
+	})
+}
+
+// stopBoundedDespiteStoppingHook checks that Close and Ref.Stop keep to
+// their bounds with an actor, made by spawn, whose Stopping hook takes a
+// minute.
+func stopBoundedDespiteStoppingHook(t *testing.T, spawn func(*troupe.Runtime) (*actor.Ref[*slowStop], error)) {
 	t.Run("Close", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			rt, err := troupe.New(troupe.WithCallTimeout(time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := actor.Spawn(rt, &slowStop{d: time.Minute}, actor.WithName("slow")); err != nil {
+			if _, err := spawn(rt); err != nil {
 				t.Fatal(err)
 			}
 			start := time.Now()
@@ -258,7 +280,7 @@ func TestStopBoundedDespiteStoppingHook(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ref, err := actor.Spawn(rt, &slowStop{d: time.Minute}, actor.WithName("slow"))
+			ref, err := spawn(rt)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,56 +293,6 @@ func TestStopBoundedDespiteStoppingHook(t *testing.T) {
 				t.Errorf("Stop = %v; want a StopError matching DeadlineExceeded", err)
 			}
 			<-ref.Done()
-			within(t, "the hook", start, time.Minute)
-			if err := rt.Close(); err != nil {
-				t.Errorf("Close = %v", err)
-			}
-		})
-	})
-}
-
-// The same for an owner-driven actor (actor.Handler) whose owner is away:
-// the stop is not its owner's to run, but neither is it the asker's
-// goroutine's, which would wait for the hook whatever its bound.
-func TestHandlerStopBoundedDespiteStoppingHook(t *testing.T) {
-	t.Run("Close", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			rt, err := troupe.New(troupe.WithCallTimeout(time.Second))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := actor.NewHandler(rt, &slowStop{d: time.Minute}, actor.WithName("slow")); err != nil {
-				t.Fatal(err)
-			}
-			start := time.Now()
-			err = rt.Close()
-			within(t, "Close", start, time.Second)
-			var se *actor.StopError
-			if !errors.As(err, &se) || len(se.Actors) != 1 || se.Actors[0] != "slow" {
-				t.Errorf("Close = %v; want a StopError naming slow", err)
-			}
-			time.Sleep(time.Minute) // let the hook return
-		})
-	})
-	t.Run("Ref.Stop", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			rt, err := troupe.New()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h, err := actor.NewHandler(rt, &slowStop{d: time.Minute}, actor.WithName("slow"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			start := time.Now()
-			err = h.Ref().Stop(ctx)
-			within(t, "Stop", start, time.Second)
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("Stop = %v; want a StopError matching DeadlineExceeded", err)
-			}
-			<-h.Ref().Done()
 			within(t, "the hook", start, time.Minute)
 			if err := rt.Close(); err != nil {
 				t.Errorf("Close = %v", err)
