@@ -105,13 +105,7 @@ func TestExpiredDropped(t *testing.T) {
 func TestCancelBeforeCall(t *testing.T) {
 	rs := newRefusals()
 	srv, cli, _, a := pair(t, remote.WithRefusalHook(rs.hook))
-	inbox := nats.NewInbox()
-	sub, err := cli.Conn().SubscribeSync(inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = sub.Unsubscribe() }()
-	srv.DeliverCancel(inbox)
+	inbox, sub := cancelledInbox(t, srv, cli)
 	m := &nats.Msg{Subject: "troupe.acct.deposit", Reply: inbox, Data: []byte("5"),
 		Header: nats.Header{"Troupe-Timeout": {"10000000000"}}}
 	if err := cli.Conn().PublishMsg(m); err != nil {

@@ -192,3 +192,34 @@ func waitServed(t testing.TB, n *remote.Node, name string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// exportHeldFeed exports a Feed, able to hold its turn (Hold), as "feed"
+// on srv, with its Live stream.
+func exportHeldFeed(t *testing.T, srv *remote.Node) (*actor.Ref[*Feed], *Feed) {
+	t.Helper()
+	fd := &Feed{held: make(chan struct{}, 1)}
+	ref, err := actor.Spawn(srv.Runtime(), fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Export(srv, "feed", ref, remote.ServeStream(Live), remote.Serve(Hold)); err != nil {
+		t.Fatal(err)
+	}
+	return ref, fd
+}
+
+// cancelledInbox returns a fresh inbox on cli's connection, subscribed
+// (unsubscribed with the test), whose cancel srv has already received:
+// a request made with it as its reply subject has a cancel that came
+// first.
+func cancelledInbox(t *testing.T, srv, cli *remote.Node) (string, *nats.Subscription) {
+	t.Helper()
+	inbox := nats.NewInbox()
+	sub, err := cli.Conn().SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	srv.DeliverCancel(inbox)
+	return inbox, sub
+}

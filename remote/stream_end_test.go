@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/remote"
 )
 
@@ -26,14 +25,7 @@ func TestShutdownResendsStreamEnd(t *testing.T) {
 	const hb = 100 * time.Millisecond
 	srv := startNode(t, s.ClientURL(), remote.WithHeartbeat(hb))
 	other := startNode(t, s.ClientURL())
-	fd := &Feed{held: make(chan struct{}, 1)}
-	ref, err := actor.Spawn(srv.Runtime(), fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Export(srv, "feed", ref, remote.ServeStream(Live), remote.Serve(Hold)); err != nil {
-		t.Fatal(err)
-	}
+	_, fd := exportHeldFeed(t, srv)
 	nc, err := nats.Connect(s.ClientURL())
 	if err != nil {
 		t.Fatal(err)

@@ -463,14 +463,7 @@ func TestStreamFollowRef(t *testing.T) {
 func TestCloseStreamOpening(t *testing.T) {
 	s := startServer(t)
 	srv, cli := startNode(t, s.ClientURL()), startNode(t, s.ClientURL())
-	fd := &Feed{held: make(chan struct{}, 1)}
-	ref, err := actor.Spawn(srv.Runtime(), fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Export(srv, "feed", ref, remote.ServeStream(Live), remote.Serve(Hold)); err != nil {
-		t.Fatal(err)
-	}
+	ref, fd := exportHeldFeed(t, srv)
 	ctx := ctxTimeout(t, time.Hour)
 	held := remote.Bind(cli, "feed", Hold).Ask(ctx, 1)
 	<-fd.held
@@ -511,13 +504,7 @@ func TestCancelBeforeFollow(t *testing.T) {
 	}
 	defer func() { _ = f.Close() }()
 	subj, id, _ := strings.Cut(f.Ref(), "#")
-	inbox := nats.NewInbox()
-	sub, err := cli.Conn().SubscribeSync(inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = sub.Unsubscribe() }()
-	srv.DeliverCancel(inbox)
+	inbox, sub := cancelledInbox(t, srv, cli)
 	m := &nats.Msg{Subject: subj, Reply: inbox, Header: nats.Header{
 		"Troupe-Stream": {"follow"}, "Troupe-Stream-Id": {id}, "Troupe-Export": {"feed.live"},
 		"Troupe-Timeout": {"10000000000"}}}
