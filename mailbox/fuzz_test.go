@@ -20,6 +20,18 @@ type model struct {
 	dead      map[int]bool
 	closed    bool
 	scheduled bool
+	made      bool  // the mailbox has queues (Trim gives them back)
+	trim      uint8 // the consumer's trim record (trimListed, trimUsed)
+}
+
+// trimmed returns what Trim must return: the queues were made and hold
+// nothing, no filter, not closed (no producer ever waits here).
+func (md *model) trimmed() bool {
+	if !md.made || md.closed || len(md.sys) > 0 || len(md.user) > 0 || md.only {
+		return false
+	}
+	md.made = false
+	return true
 }
 
 func (md *model) admits(k Key) bool { return !md.only || slices.Contains(md.admitted, k) }
@@ -40,6 +52,7 @@ func (md *model) push(v msg) (schedule bool, err error, evicted *msg) {
 		md.user = md.user[1:]
 	}
 	md.user = append(md.user, v)
+	md.made = true
 	schedule, md.scheduled = !md.scheduled, true
 	return schedule, nil, evicted
 }
@@ -49,6 +62,7 @@ func (md *model) pushSystem(v msg) (bool, error) {
 		return false, ErrClosed
 	}
 	md.sys = append(md.sys, v)
+	md.made = true
 	schedule := !md.scheduled
 	md.scheduled = true
 	return schedule, nil
@@ -81,6 +95,9 @@ func FuzzMailbox(f *testing.F) {
 	f.Add([]byte{0x23, 0, 8, 0x15, 16, 24, 3, 4, 5, 6, 3, 3, 7, 0, 0, 1})
 	f.Add([]byte{0x0a, 0, 8, 16, 24, 0x15, 3, 3, 0, 8, 0x0f, 8, 16, 6, 4, 4, 0xff})
 	f.Add([]byte{0x3b, 0, 8, 0, 8, 0x25, 3, 7, 15, 0, 0, 0x0e, 3, 3, 3, 3, 0x3d, 4, 4})
+	// Trim (0x1e), Touch (0x5e), TrimIdle (0x7e), Idle (0x0e).
+	f.Add([]byte{0, 0x1e, 0, 8, 3, 0x1e, 3, 3, 0x1e, 0x0e, 0x1e, 0, 0x5e, 0x7e, 3, 0x7e, 0x0e, 0x5e, 0x7e, 0x7e, 0x7e, 16, 3})
+	f.Add([]byte{0x0a, 0, 0x15, 3, 0x1e, 0x06, 0x1e, 2, 3, 0x1e, 8, 0x2d, 0x1e, 3, 0x1e, 0x1e, 0x3f})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) == 0 {
 			return
@@ -142,12 +159,47 @@ func FuzzMailbox(f *testing.F) {
 						keys = append(keys, k)
 					}
 				}
-				md.only, md.admitted = true, keys
+				md.only, md.admitted, md.made = true, keys, true
 				m.Admit(keys...)
 			case 6:
 				if arg&1 == 0 {
 					md.only, md.admitted = false, nil
 					m.AdmitAll()
+					break
+				}
+				if arg&2 != 0 { // Trim, Touch or TrimIdle, as the consumer
+					if !md.scheduled {
+						if !m.Claim() {
+							t.Fatalf("step %d Claim: got false on an idle mailbox", step)
+						}
+						md.scheduled = true
+					}
+					switch arg >> 2 & 3 {
+					case 0, 1:
+						if got, want := m.Trim(), md.trimmed(); got != want {
+							t.Fatalf("step %d Trim: got %v; want %v", step, got, want)
+						}
+					case 2:
+						want := md.trim&trimListed == 0
+						if md.trim == trimListed|trimUsed {
+							want = false
+						}
+						md.trim = trimListed | trimUsed
+						if got := m.Touch(); got != want {
+							t.Fatalf("step %d Touch: got %v; want %v", step, got, want)
+						}
+					case 3:
+						want := true
+						switch {
+						case md.trim&trimUsed != 0:
+							md.trim = trimListed
+						case md.trimmed():
+							md.trim, want = 0, false
+						}
+						if got := m.TrimIdle(); got != want {
+							t.Fatalf("step %d TrimIdle: got %v; want %v", step, got, want)
+						}
+					}
 					break
 				}
 				if m.Idle() {
@@ -175,6 +227,9 @@ func FuzzMailbox(f *testing.F) {
 			}
 			if got, want := m.Scheduled(), md.scheduled; got != want {
 				t.Fatalf("step %d: Scheduled got %v; want %v", step, got, want)
+			}
+			if k := Key(op % 4); m.Admitted(k) != md.admits(k) {
+				t.Fatalf("step %d: Admitted(%d) got %v; want %v", step, k, !md.admits(k), md.admits(k))
 			}
 		}
 		want := append(slices.Clone(md.sys), md.user...)
