@@ -275,6 +275,21 @@ func wait[T any](t *testing.T, what string, ch <-chan T) T {
 	}
 }
 
+// wantX waits up to 20 s for job j's result, and fails the test unless it
+// is gate's answer to "x": "x!".
+func wantX(t *testing.T, ctx context.Context, j *jobs.Job) {
+	t.Helper()
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	v, err := j.Result(rctx, true)
+	if err != nil {
+		t.Fatalf("Result: got %v, %v (state %s); want x!", v, err, j.Status().State)
+	}
+	if got := string(v.(json.RawMessage)); got != `"x!"` {
+		t.Fatalf("Result: got %s; want \"x!\"", got)
+	}
+}
+
 // TestEndStoredAfterBlip: the runner's write of a job's end fails (the
 // store away). Before, the runner acknowledged the job's message all the
 // same: its record said running forever, and Result waited forever. The
@@ -343,15 +358,7 @@ func TestMarkRunningAnswerLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
-	defer rcancel()
-	v, err := j.Result(rctx, true)
-	if err != nil {
-		t.Fatalf("Result: got %v, %v (state %s); want x!", v, err, j.Status().State)
-	}
-	if got := string(v.(json.RawMessage)); got != `"x!"` {
-		t.Fatalf("Result: got %s; want \"x!\"", got)
-	}
+	wantX(t, ctx, j)
 	select {
 	case <-b.kv.failed:
 	default:
@@ -529,15 +536,7 @@ func TestRedeliveredLeaseReadFails(t *testing.T) {
 		t.Fatalf("the record: got %s on %q, %v; want running on b", r.State, r.Node, err)
 	}
 	close(b.gate.open)
-	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
-	defer rcancel()
-	v, err := j.Result(rctx, true)
-	if err != nil {
-		t.Fatalf("Result: got %v, %v (state %s); want x!", v, err, j.Status().State)
-	}
-	if got := string(v.(json.RawMessage)); got != `"x!"` {
-		t.Fatalf("Result: got %s; want \"x!\"", got)
-	}
+	wantX(t, ctx, j)
 }
 
 // TestRunningOutlivesRetention: a job runs longer than the retention age
@@ -567,15 +566,7 @@ func TestRunningOutlivesRetention(t *testing.T) {
 		t.Errorf("the running job's record, %v after it started: got %s, %v; want running", 4*age, r.State, err)
 	}
 	close(b.gate.open)
-	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
-	defer rcancel()
-	v, err := j.Result(rctx, true)
-	if err != nil {
-		t.Fatalf("Result: got %v, %v (state %s); want x!", v, err, j.Status().State)
-	}
-	if got := string(v.(json.RawMessage)); got != `"x!"` {
-		t.Fatalf("Result: got %s; want \"x!\"", got)
-	}
+	wantX(t, ctx, j)
 }
 
 // TestFollowPastFailedLastItem: the publish of a running job's item fails
