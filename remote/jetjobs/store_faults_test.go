@@ -275,6 +275,17 @@ func wait[T any](t *testing.T, what string, ch <-chan T) T {
 	}
 }
 
+// submit submits procedure (gate, ticks) of "web" from node n, and fails
+// the test if it cannot.
+func submit(t *testing.T, ctx context.Context, n *storeNode, procedure string, args any, opts ...jobs.SubmitOption) *jobs.Job {
+	t.Helper()
+	j, err := n.d.Submit(ctx, "web", procedure, args, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
 // wantX waits up to 20 s for job j's result, and fails the test unless it
 // is gate's answer to "x": "x!".
 func wantX(t *testing.T, ctx context.Context, j *jobs.Job) {
@@ -311,10 +322,7 @@ func TestEndStoredAfterBlip(t *testing.T) {
 			a, b, url := storeNodes(t, WithLease(c.lease))
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("end"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			j := submit(t, ctx, a, "gate", "x", jobs.ID("end"))
 			wait(t, "the handler to run", b.gate.entered)
 			b.kv.failNext("end", c.fails, false)
 			close(b.gate.open)
@@ -354,10 +362,7 @@ func TestMarkRunningAnswerLost(t *testing.T) {
 	close(b.gate.open)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("mark"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := submit(t, ctx, a, "gate", "x", jobs.ID("mark"))
 	wantX(t, ctx, j)
 	select {
 	case <-b.kv.failed:
@@ -384,17 +389,11 @@ func TestCancelAsItStarts(t *testing.T) {
 		}
 		cancelled <- ok
 	})
-	first, err := a.d.Submit(ctx, "web", "gate", "first", jobs.ID("first"), jobs.Queue("one", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := submit(t, ctx, a, "gate", "first", jobs.ID("first"), jobs.Queue("one", 1))
 	if !wait(t, "the cancel", cancelled) {
 		t.Fatal("Cancel as the job starts: false")
 	}
-	second, err := a.d.Submit(ctx, "web", "gate", "second", jobs.Queue("one", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	second := submit(t, ctx, a, "gate", "second", jobs.Queue("one", 1))
 	for {
 		if got := wait(t, "the next job of the queue to run (the cancelled one's slot freed)", b.gate.entered); got == "second" {
 			break
@@ -420,10 +419,7 @@ func TestQueueConsumedAfterBlip(t *testing.T) {
 	b.q.failNext(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.Queue("q", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := submit(t, ctx, a, "gate", "x", jobs.Queue("q", 1))
 	wait(t, "the lookup of the queue's consumer to fail", b.q.failed)
 	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer rcancel()
@@ -444,10 +440,7 @@ func TestFollowPastFailedItem(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b.js.failAsync("ticking/1")
-	j, err := a.d.Submit(ctx, "web", "ticks", struct{}{}, jobs.ID("ticking"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := submit(t, ctx, a, "ticks", struct{}{}, jobs.ID("ticking"))
 	defer close(b.gate.items)
 	f, err := j.Follow(ctx, actor.Since(0))
 	if err != nil {
@@ -508,10 +501,7 @@ func TestRedeliveredLeaseReadFails(t *testing.T) {
 	c := startStoreNode(t, url, "c", false)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("live"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := submit(t, ctx, a, "gate", "x", jobs.ID("live"))
 	wait(t, "the handler to run on b", b.gate.entered)
 	raw, err := c.b.queue.GetLastMsgForSubject(ctx, c.b.runSubject("web", ""))
 	if err != nil {
@@ -553,10 +543,7 @@ func TestRunningOutlivesRetention(t *testing.T) {
 	a, b, _ := storeNodes(t, WithRetention(age, DefaultBytes))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("long"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := submit(t, ctx, a, "gate", "x", jobs.ID("long"))
 	wait(t, "the handler to run on b", b.gate.entered)
 	<-time.After(4 * age) // the job runs past its retention age
 	if _, err := a.b.queue.GetLastMsgForSubject(ctx, a.b.runSubject("web", "")); err != nil {
@@ -579,10 +566,7 @@ func TestFollowPastFailedLastItem(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b.js.failAsync("quiet/1")
-	j, err := a.d.Submit(ctx, "web", "ticks", struct{}{}, jobs.ID("quiet"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := submit(t, ctx, a, "ticks", struct{}{}, jobs.ID("quiet"))
 	defer close(b.gate.items)
 	f, err := j.Follow(ctx, actor.Since(0))
 	if err != nil {
