@@ -286,6 +286,26 @@ func submit(t *testing.T, ctx context.Context, n *storeNode, procedure string, a
 	return j
 }
 
+// follow follows job j from its first item, and returns the items as
+// they come (their JSON), until the first error.
+func follow(t *testing.T, ctx context.Context, j *jobs.Job) <-chan string {
+	t.Helper()
+	f, err := j.Follow(ctx, actor.Since(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 8)
+	go func() {
+		for it, err := range f.All() {
+			if err != nil {
+				return
+			}
+			got <- string(it.V.(json.RawMessage))
+		}
+	}()
+	return got
+}
+
 // wantX waits up to 20 s for job j's result, and fails the test unless it
 // is gate's answer to "x": "x!".
 func wantX(t *testing.T, ctx context.Context, j *jobs.Job) {
@@ -442,19 +462,7 @@ func TestFollowPastFailedItem(t *testing.T) {
 	b.js.failAsync("ticking/1")
 	j := submit(t, ctx, a, "ticks", struct{}{}, jobs.ID("ticking"))
 	defer close(b.gate.items)
-	f, err := j.Follow(ctx, actor.Since(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan string, 8)
-	go func() {
-		for it, err := range f.All() {
-			if err != nil {
-				return
-			}
-			got <- string(it.V.(json.RawMessage))
-		}
-	}()
+	got := follow(t, ctx, j)
 	for i, v := range []string{"a", "b", "c"} {
 		b.gate.items <- v
 		if i == 1 {
@@ -568,19 +576,7 @@ func TestFollowPastFailedLastItem(t *testing.T) {
 	b.js.failAsync("quiet/1")
 	j := submit(t, ctx, a, "ticks", struct{}{}, jobs.ID("quiet"))
 	defer close(b.gate.items)
-	f, err := j.Follow(ctx, actor.Since(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan string, 8)
-	go func() {
-		for it, err := range f.All() {
-			if err != nil {
-				return
-			}
-			got <- string(it.V.(json.RawMessage))
-		}
-	}()
+	got := follow(t, ctx, j)
 	b.gate.items <- "a"
 	if v := wait(t, `the followed item "a"`, got); v != `"a"` {
 		t.Fatalf("followed %s; want \"a\"", v)
