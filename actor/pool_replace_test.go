@@ -14,6 +14,37 @@ var pwQuit = actor.NewMethod("pw.quit", func(w *pw, c *actor.Ctx, _ int) (int, e
 	return w.id, nil
 })
 
+// replacing starts a pool of two pw workers whose third worker made (the
+// replacement of the first to quit) is made only once release is closed,
+// has a worker quit, and returns once that replacement is being made.
+// The fails-th worker made is nil, a failed make (0: none).
+func replacing(t *testing.T, fails int32) (p *actor.Pool[*pw], release chan struct{}) {
+	t.Helper()
+	rt := newRuntime(t)
+	var made atomic.Int32
+	entered, release := make(chan struct{}), make(chan struct{})
+	p, err := actor.NewPool(rt, 2, func() *pw {
+		switch n := made.Add(1); n {
+		case 3: // the replacement of the worker that quits: slow
+			close(entered)
+			<-release
+			return &pw{id: int(n)}
+		case fails:
+			return nil
+		default:
+			return &pw{id: int(n)}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := actor.CallPool(context.Background(), pwQuit, p, 0); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	return p, release
+}
+
 // TestPoolResizeDuringReplacement: a Resize that comes while a stopped
 // worker's replacement is being made counts that replacement: the pool
 // ends with the size asked for, each worker with its own seed (a Hash key
@@ -25,25 +56,8 @@ func TestPoolResizeDuringReplacement(t *testing.T) {
 	}{{"same", 2}, {"grow", 3}, {"shrink", 1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			bubble(t, func(t *testing.T) {
-				rt := newRuntime(t)
-				var made atomic.Int32
-				entered, release := make(chan struct{}), make(chan struct{})
-				p, err := actor.NewPool(rt, 2, func() *pw {
-					n := made.Add(1)
-					if n == 3 { // the replacement of the worker that quits
-						close(entered)
-						<-release
-					}
-					return &pw{id: int(n)}
-				})
-				if err != nil {
-					t.Fatal(err)
-				}
+				p, release := replacing(t, 0)
 				ctx := context.Background()
-				if _, err := actor.CallPool(ctx, pwQuit, p, 0); err != nil {
-					t.Fatal(err)
-				}
-				<-entered
 				if err := p.Resize(tc.to); err != nil {
 					t.Fatal(err)
 				}
@@ -69,29 +83,8 @@ func TestPoolResizeDuringReplacement(t *testing.T) {
 // pool is not lost: it goes on with the first's replacement.
 func TestPoolLastReplacementFails(t *testing.T) {
 	bubble(t, func(t *testing.T) {
-		rt := newRuntime(t)
-		var made atomic.Int32
-		entered, release := make(chan struct{}), make(chan struct{})
-		p, err := actor.NewPool(rt, 2, func() *pw {
-			switch n := made.Add(1); n {
-			case 3: // the first quitter's replacement: slow
-				close(entered)
-				<-release
-				return &pw{id: int(n)}
-			case 4: // the second's: fails
-				return nil
-			default:
-				return &pw{id: int(n)}
-			}
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, release := replacing(t, 4) // the second quitter's replacement fails
 		ctx := context.Background()
-		if _, err := actor.CallPool(ctx, pwQuit, p, 0); err != nil {
-			t.Fatal(err)
-		}
-		<-entered
 		if _, err := actor.CallPool(ctx, pwQuit, p, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -155,25 +148,8 @@ func TestBalancingWorkerStopsItself(t *testing.T) {
 // replacement made is stopped): no worker of the pool starts after Done.
 func TestPoolDoneWaitsForReplacement(t *testing.T) {
 	bubble(t, func(t *testing.T) {
-		rt := newRuntime(t)
-		var made atomic.Int32
-		entered, release := make(chan struct{}), make(chan struct{})
-		p, err := actor.NewPool(rt, 2, func() *pw {
-			n := made.Add(1)
-			if n == 3 {
-				close(entered)
-				<-release
-			}
-			return &pw{id: int(n)}
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, release := replacing(t, 0)
 		ctx := context.Background()
-		if _, err := actor.CallPool(ctx, pwQuit, p, 0); err != nil {
-			t.Fatal(err)
-		}
-		<-entered
 		if err := p.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
