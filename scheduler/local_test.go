@@ -232,14 +232,11 @@ func TestPanickedLoopAfterCloseLosesNoQueuedTurn(t *testing.T) {
 }
 
 // Without WithPanicHandler, a panic that escapes a turn is not dropped:
-// its value and stack go to standard error (panicOutput here). It was
-// recovered and discarded, silently.
+// its value and stack go to standard error (testHooks.panicOut here). It
+// was recovered and discarded, silently.
 func TestPanicWithoutHandlerReported(t *testing.T) {
 	var out strings.Builder
-	old := panicOutput
-	panicOutput = &out
-	defer func() { panicOutput = old }()
-	s, err := New(WithPoolSize(1))
+	s, err := New(WithPoolSize(1), optionFunc(func(c *config) { c.hooks.panicOut = &out }))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,8 @@ type testHooks struct {
 	// while every goroutine is blocked), so tests that let the stall timer
 	// fire say what an idle machine would show.
 	freeProcs func() int
+	// panicOut is where the default panic handler writes (nil: stderr).
+	panicOut io.Writer
 }
 
 // DefaultThroughput is the default per-turn message budget.
@@ -53,7 +55,7 @@ const DefaultPoolSize = 4096
 const DefaultMaxExtra = 64
 
 func defaults() config {
-	return config{budget: DefaultThroughput, poolSize: DefaultPoolSize, maxExtra: DefaultMaxExtra, onPanic: writePanic}
+	return config{budget: DefaultThroughput, poolSize: DefaultPoolSize, maxExtra: DefaultMaxExtra}
 }
 
 // validate checks c in one place; New wraps its error.
@@ -102,12 +104,15 @@ func WithPanicHandler(f func(any)) Option {
 	})
 }
 
-// panicOutput is where the default panic handler writes; tests replace it.
-var panicOutput io.Writer = os.Stderr
-
 // writePanic is the panic handler without [WithPanicHandler]: it writes
 // the value and the stack (of the panicking goroutine: it runs in the
-// loop's deferred recover) to panicOutput.
-func writePanic(v any) {
-	fmt.Fprintf(panicOutput, "scheduler: panic escaped a turn: %v\n\n%s\n", v, debug.Stack())
+// loop's deferred recover) to out (standard error, unless a test says
+// otherwise: testHooks.panicOut).
+func writePanic(out io.Writer) func(any) {
+	if out == nil {
+		out = os.Stderr
+	}
+	return func(v any) {
+		fmt.Fprintf(out, "scheduler: panic escaped a turn: %v\n\n%s\n", v, debug.Stack())
+	}
 }

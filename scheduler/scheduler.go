@@ -102,6 +102,9 @@ func New(opts ...Option) (*Scheduler, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	if c.onPanic == nil {
+		c.onPanic = writePanic(c.hooks.panicOut)
+	}
 	p, err := ants.NewPool(c.poolSize, ants.WithNonblocking(true), ants.WithPanicHandler(c.onPanic))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
