@@ -88,14 +88,10 @@ func (j *Job) watchView() {
 				case err == nil:
 					j.seen(r)
 					return
-				case d.life.Err() != nil || errors.Is(err, ErrNotFound):
-					return
+				case d.life.Err() != nil || !errors.Is(err, ErrUnavailable):
+					return // stopped, not found, or not a blip: no retry helps
 				}
-				t := time.NewTimer(viewRetry)
-				select {
-				case <-t.C:
-				case <-d.life.Done():
-					t.Stop()
+				if !sleepCtx(d.life, viewRetry) {
 					return
 				}
 			}
@@ -103,16 +99,14 @@ func (j *Job) watchView() {
 	})
 }
 
-// goView runs f on a goroutine the dispatcher waits for as it stops;
-// false if it has stopped.
-func (d *Dispatcher) goView(f func()) bool {
+// goView runs f on a goroutine the dispatcher waits for as it stops,
+// unless it has stopped.
+func (d *Dispatcher) goView(f func()) {
 	d.mirMu.Lock()
 	defer d.mirMu.Unlock()
-	if d.life.Err() != nil {
-		return false
+	if d.life.Err() == nil {
+		d.viewers.Go(f)
 	}
-	d.viewers.Go(f)
-	return true
 }
 
 func (j *Job) viewResult(ctx context.Context, wait bool) (any, error) {
@@ -266,4 +260,16 @@ func compact(b []byte) json.RawMessage {
 		return b
 	}
 	return c.Bytes()
+}
+
+// sleepCtx waits d, or until ctx ends; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

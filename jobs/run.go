@@ -175,11 +175,7 @@ func awaitTurn[S any](d *Dispatcher, ref *actor.Ref[S], barrier *actor.Method[S,
 			return
 		}
 		// A full mailbox: try again shortly.
-		t := time.NewTimer(10 * time.Millisecond)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
+		if !sleepCtx(ctx, 10*time.Millisecond) {
 			return
 		}
 	}
