@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -154,9 +155,7 @@ func (c *Conn) serve() {
 // Frame, and the actor gets Closed and stops.
 func (c *Conn) exited(rd *reader) {
 	if rd == nil {
-		err := &actor.PanicError{Method: "serve.open", Value: errGoexit}
-		c.srv.log(slog.LevelWarn, "serve: connection refused: cannot spawn its actor", "remote", c.nc.RemoteAddr(), "err", err)
-		c.abort(err)
+		c.refuse(&actor.PanicError{Method: "serve.open", Value: errGoexit, Stack: debug.Stack()})
 		return
 	}
 	c.closeWith(fmt.Errorf("%w: %w", ErrFramePanicked, &actor.PanicError{Method: "serve.frame", Value: errGoexit}))
@@ -171,16 +170,22 @@ func (c *Conn) spawn() bool {
 	if err == nil {
 		return true
 	}
+	c.refuse(err)
+	return false
+}
+
+// refuse closes a connection whose actor could not be spawned, logging
+// why (with the stack, if the session factory panicked or exited).
+func (c *Conn) refuse(err error) {
 	if !errors.Is(err, ErrServerClosed) { // else closed by Close while its actor was made
 		// Logged before the close: whoever sees the close can read why.
 		args := []any{"remote", c.nc.RemoteAddr(), "err", err}
 		if pe := (*actor.PanicError)(nil); errors.As(err, &pe) {
-			args = append(args, "stack", string(pe.Stack)) // the session factory panicked
+			args = append(args, "stack", string(pe.Stack))
 		}
 		c.srv.log(slog.LevelWarn, "serve: connection refused: cannot spawn its actor", args...)
 	}
 	c.abort(err)
-	return false
 }
 
 // read delivers frames until the input ends or the connection closes. The
