@@ -165,6 +165,18 @@ func TestAwaitCycle(t *testing.T) {
 		if _, err := ask.Call(ctx, c2, 1); err != nil {
 			t.Errorf("A→B: %v", err)
 		}
+		// Through a pool: the only worker of a round-robin pool Asks its
+		// own pool (the call goes to a member: itself) and Awaits.
+		var pool atomic.Value // actor.Router[*pw]
+		poolAsk := actor.NewMethod("pw.askpool", func(w *pw, c *actor.Ctx, _ int) (int, error) {
+			return actor.AskPool(c.Context(), pwID, pool.Load().(actor.Router[*pw]), 0).Await(c.Context())
+		})
+		p := newPool(t, rt, 1, nil, actor.RoundRobin())
+		pool.Store(actor.Router[*pw](p))
+		start := time.Now()
+		if _, err := actor.CallPool(ctx, poolAsk, p, 0); !errors.Is(err, actor.ErrCallCycle) || time.Since(start) > 0 {
+			t.Errorf("a worker awaiting its own pool: got %v after %v; want ErrCallCycle at once", err, time.Since(start))
+		}
 		synctest.Wait() // the abandoned calls are dead letters, not left running
 	})
 }

@@ -80,14 +80,8 @@ func (f *Future[R]) Await(ctx context.Context) (R, error) {
 		var zero R
 		return zero, ErrNilContext
 	}
-	if caller := callerOf(ctx); caller != nil { // a handler: as a sync call
-		if f.enterAwait(caller) {
-			defer caller.waitingOn.Store(nil)
-		}
-		if caller.lend() {
-			defer caller.reclaim()
-		}
-	}
+	caller := callerOf(ctx) // a handler's ctx: wait as a sync call does
+	defer caller.endRoutedWait(f.enterAwait(caller), caller.lend())
 	select {
 	case <-f.done:
 		return f.val, f.err
@@ -118,22 +112,8 @@ func AwaitAll[R any](ctx context.Context, fs ...*Future[R]) ([]R, error) {
 			errs = append(errs, fmt.Errorf("future %d: %w", i, ErrNilRef))
 			continue
 		}
-		marked := false
-		select {
-		case <-f.done:
-		default:
-			marked = f.enterAwait(caller)
-		}
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			if marked {
-				caller.waitingOn.Store(nil)
-			}
+		if !awaitOne(ctx, caller, f) {
 			return nil, ctxErr(ctx, "await all")
-		}
-		if marked {
-			caller.waitingOn.Store(nil)
 		}
 		vals[i] = f.val
 		if f.err != nil {
@@ -141,4 +121,21 @@ func AwaitAll[R any](ctx context.Context, fs ...*Future[R]) ([]R, error) {
 		}
 	}
 	return vals, errors.Join(errs...)
+}
+
+// awaitOne waits for f or the end of ctx (false), with the wait-for mark
+// of caller (nil if ctx is not a handler's) set meanwhile, as Await does.
+func awaitOne[R any](ctx context.Context, caller *cell, f *Future[R]) bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+	}
+	defer caller.endRoutedWait(f.enterAwait(caller), false)
+	select {
+	case <-f.done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
