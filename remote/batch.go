@@ -48,10 +48,7 @@ func (cb *castBatch) add(data []byte) error {
 	if err := n.open(); err != nil {
 		return err
 	}
-	limit := min(maxBatch, n.cfg.maxMessage)
-	if mp := n.nc.MaxPayload(); mp > 0 {
-		limit = min(limit, int(mp)-cb.hdrRoom)
-	}
+	limit := min(maxBatch, n.payloadLimit(cb.hdrRoom))
 	if len(data)+binary.MaxVarintLen64 > limit {
 		return fmt.Errorf("%w: cast of %d bytes over the limit of %d", ErrTooLarge, len(data), limit)
 	}
@@ -181,4 +178,15 @@ func frames(body []byte, count int, f func([]byte) error) error {
 		return fmt.Errorf("%w: %d bytes after the last frame of a batch", ErrBadRequest, len(body))
 	}
 	return nil
+}
+
+// payloadLimit is the largest body the node sends in one message that
+// also carries overhead bytes (headers, a frame's own fields): its
+// WithMaxMessage, and what fits the server's maximum payload.
+func (n *Node) payloadLimit(overhead int) int {
+	limit := n.cfg.maxMessage
+	if mp := n.nc.MaxPayload(); mp > 0 {
+		limit = min(limit, int(mp)-overhead)
+	}
+	return limit
 }

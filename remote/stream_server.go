@@ -59,7 +59,7 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 	if st.closed || st.ended {
 		return false
 	}
-	if limit := st.itemLimit(); len(data) > limit {
+	if limit := st.n.payloadLimit(1 + 2*binary.MaxVarintLen64); len(data) > limit { // its frame: kind, number, sequence number
 		// Its frame could not be published (nor resent): the stream ends
 		// here, as a reply that large is refused.
 		st.ended = true
@@ -72,17 +72,6 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 	payload := binary.AppendUvarint(make([]byte, 0, len(data)+10), seq)
 	st.sendLocked(frameItem, append(payload, data...))
 	return true
-}
-
-// itemLimit is the largest encoded item the stream sends: the node's
-// WithMaxMessage, and what fits the server's maximum payload in an item
-// frame (its kind, number and sequence number take 21 bytes at most).
-func (st *streamServer) itemLimit() int {
-	limit := st.n.cfg.maxMessage
-	if mp := st.n.nc.MaxPayload(); mp > 0 {
-		limit = min(limit, int(mp)-1-2*binary.MaxVarintLen64)
-	}
-	return limit
 }
 
 // end queues the stream's end frame, once: no item follows it. The
