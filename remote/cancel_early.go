@@ -40,9 +40,6 @@ func (e *earlyCancel) addLocked(subj string) {
 // takeLocked reports whether subj was cancelled before it arrived, and
 // forgets it. O(1).
 func (e *earlyCancel) takeLocked(subj string) bool {
-	if e == nil {
-		return false
-	}
 	if _, ok := e.set[subj]; !ok {
 		return false
 	}

@@ -56,7 +56,7 @@ type Node struct {
 	mu      sync.Mutex // guards what follows
 	exports map[string]*export
 	serving map[string]canceler // served calls and streams by reply subject
-	early   *earlyCancel        // cancels that came before their call; made on the first
+	early   *earlyCancel        // cancels that came before their call
 	served  sync.WaitGroup      // served calls' and watchers' goroutines (Add under mu)
 
 	castMu      sync.RWMutex // held (read) while a cast is queued; stop takes it to close the queue
@@ -110,7 +110,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 		return nil, err
 	}
 	n := &Node{cfg: c, rt: rt, id: c.name, quit: make(chan struct{}), done: make(chan struct{}),
-		exports: map[string]*export{}, serving: map[string]canceler{},
+		exports: map[string]*export{}, serving: map[string]canceler{}, early: &earlyCancel{set: map[string]struct{}{}},
 		streams: map[string]*streamServer{}}
 	if n.id == "" {
 		n.id = nuid.Next()

@@ -226,9 +226,6 @@ func (n *Node) onCancel(m *nats.Msg) {
 	n.mu.Lock()
 	c := n.serving[subj]
 	if c == nil { // not here, or not yet: see cancel_early.go
-		if n.early == nil {
-			n.early = &earlyCancel{set: make(map[string]struct{})}
-		}
 		n.early.addLocked(subj)
 	}
 	n.mu.Unlock()

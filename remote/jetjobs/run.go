@@ -248,20 +248,19 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 	<-endedc
 	pub.stop()
 	pub.flush()
-	if !stored {
-		// The record still says running here: acknowledged, its message
-		// would never come back, and the job would never settle. Left
-		// unacknowledged, it comes back a lease after its last refresh,
-		// and the node that gets it fails the job as lost (and ends its
-		// output: a marker written here would name an end not stored).
-		cancel(nil)
-		keep.stop()
-		return
+	// With its end not stored, the record still says running here:
+	// acknowledged, its message would never come back, and the job would
+	// never settle. Left unacknowledged, it comes back a lease after its
+	// last refresh, and the node that gets it fails the job as lost (and
+	// ends its output: a marker written here would name an end not stored).
+	if stored {
+		b.endOutput(r.ID, end)
 	}
-	b.endOutput(r.ID, end)
 	cancel(nil)
 	keep.stop()
-	_ = rj.delivery().Ack()
+	if stored {
+		_ = rj.delivery().Ack()
+	}
 }
 
 // maxMarks bounds the marks kept whose outcome is unknown: past it, they
