@@ -36,7 +36,9 @@
 // concurrency on each. Jobs without a queue go to their host's consumer
 // without a cap. A Submit naming a queue with another concurrency than
 // the one this node last set updates the consumer. WithMaxQueued bounds
-// the messages of each pair (jobs.ErrQueueFull beyond, cluster-wide).
+// the messages of each pair (jobs.ErrQueueFull beyond, cluster-wide), and
+// WithRetention's bytes those of all pairs together (jobs.ErrQueueFull
+// too).
 //
 // # Records
 //

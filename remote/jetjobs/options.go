@@ -89,8 +89,8 @@ func WithLease(d time.Duration) Option {
 // in its queue: a queued job whose record is dropped is dead-lettered
 // when it comes up. A running job is kept however long it runs: its node
 // rewrites its record a third of min(lease, age) apart, and job messages
-// (waiting or running) are never dropped by age (past the bytes, new ones
-// are refused).
+// (waiting or running) are never dropped by age (past the bytes, a Submit
+// is refused with jobs.ErrQueueFull).
 func WithRetention(age time.Duration, bytes int64) Option {
 	return optionFunc(func(c *config) {
 		if age <= 0 || bytes <= 0 {

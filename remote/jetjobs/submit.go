@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,7 +17,8 @@ import (
 // record, created false) and publishes its job message to its host's
 // queue. A failed publish deletes the record again, so that nothing is
 // left half-written. Errors: jobs.ErrUnknownHost, jobs.ErrUnknownProcedure
-// (no node registered it), jobs.ErrQueueFull, jobs.ErrUnavailable,
+// (no node registered it), jobs.ErrQueueFull (the host's queue holds
+// WithMaxQueued jobs, or the queue stream its bytes), jobs.ErrUnavailable,
 // ErrClosed (matching jobs.ErrClosed), ctx's.
 // A connection that is down refuses at once. Cost: two round trips (the record, the message); the first job of a
 // host, procedure or queue seen here costs two or three more.
@@ -58,8 +58,8 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 		dctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = b.jobsKV.Purge(dctx, key, jetstream.LastRevision(rev))
 		cancel()
-		if strings.Contains(err.Error(), "maximum messages per subject") {
-			return r, false, fmt.Errorf("%w: %s/%s", jobs.ErrQueueFull, r.Host, r.Queue)
+		if why, ok := queueFull(err); ok {
+			return r, false, fmt.Errorf("%w: %s/%s: %s", jobs.ErrQueueFull, r.Host, r.Queue, why)
 		}
 		return r, false, unavailable(err)
 	}
@@ -130,4 +130,28 @@ func (b *Backend) ensureQueue(ctx context.Context, host, queue string, concurren
 	b.ensured[key] = concurrency
 	b.mu.Unlock()
 	return nil
+}
+
+// storeFailed is the JetStream error code of a message its stream did not
+// store (the server's JSStreamStoreFailedF); its description says why.
+const storeFailed jetstream.ErrorCode = 10077
+
+// fullReasons are the descriptions of a storeFailed that mean the queue
+// stream is full (its limits discard new messages), each with what is
+// full in Submit's words.
+var fullReasons = map[string]string{
+	"maximum messages per subject exceeded": "holds its max queued jobs (WithMaxQueued)",
+	"maximum bytes exceeded":                "the queue stream holds its max bytes (WithRetention)",
+	"maximum messages exceeded":             "the queue stream holds its max messages",
+}
+
+// queueFull reports whether err, a job message's publish error, is the
+// queue stream's refusal of a message over one of its limits, and which.
+func queueFull(err error) (string, bool) {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != storeFailed {
+		return "", false
+	}
+	why, ok := fullReasons[apiErr.Description]
+	return why, ok
 }
