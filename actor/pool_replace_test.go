@@ -231,3 +231,55 @@ func TestBalancingStopDrainsAfterSelfStop(t *testing.T) {
 		<-p.Done()
 	})
 }
+
+// TestBalancingStopDuringReplacement: a Balancing pool's only worker stops
+// itself with calls waiting in the shared queue, and the pool is stopped
+// gracefully while that worker's replacement is being made: the
+// replacement, made into a pool now stopping, runs the calls waiting (a
+// graceful stop drains the queue) and then stops, instead of being killed
+// and failing them with ErrStopped.
+func TestBalancingStopDuringReplacement(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		gate := make(chan struct{})
+		entered, release := make(chan struct{}), make(chan struct{})
+		var made atomic.Int32
+		p, err := actor.NewPool(rt, 1, func() *pw {
+			n := made.Add(1)
+			if n == 2 { // the replacement: made once release is closed
+				close(entered)
+				<-release
+			}
+			return &pw{id: int(n), gate: gate}
+		}, actor.Balancing())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		hold := actor.AskPool(ctx, pwHold, p, 0)
+		quit := actor.AskPool(ctx, pwQuit, p, 0)
+		var fs []*actor.Future[int]
+		for i := range 5 {
+			fs = append(fs, actor.AskPool(ctx, pwID, p, i))
+		}
+		synctest.Wait()
+		close(gate) // worker 1 runs hold and quit, then stops: the rest wait in the shared queue
+		if _, err := actor.AwaitAll(ctx, hold, quit); err != nil {
+			t.Fatal(err)
+		}
+		<-entered
+		stopped := make(chan error, 1)
+		go func() { stopped <- p.Stop(ctx) }()
+		synctest.Wait() // the pool is stopping
+		close(release)
+		for i, f := range fs {
+			if id, err := f.Await(ctx); err != nil || id != 2 {
+				t.Errorf("call %d: got %d, %v; want it run by the replacement, 2", i, id, err)
+			}
+		}
+		if err := <-stopped; err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+		<-p.Done()
+	})
+}

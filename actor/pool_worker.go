@@ -66,10 +66,15 @@ func (p *Pool[S]) make() (s S, err error) {
 }
 
 // gone runs when worker m has stopped (at its finalize, on that
-// goroutine): m leaves the pool, and a worker that stopped on its own
-// while the pool runs is replaced by a fresh one with its seed, so its
-// keys come back to the replacement. If none can be made (the runtime is
-// stopping, the factory fails) and no worker is left, the pool stops.
+// goroutine): m leaves the pool, and a worker that stopped on its own is
+// replaced by a fresh one with its seed, so its keys come back to the
+// replacement. It is replaced while the pool runs and, if the pool is
+// stopping gracefully, when m was the last worker to take from the shared
+// queue (it stopped by itself, and so took no more) and calls wait there:
+// the replacement runs them, then stops. What the replacement becomes is
+// decided once it is made (see add), since the pool may have begun
+// stopping meanwhile. If none can be made (the runtime is stopping, the
+// factory fails) and no worker is left, the pool stops.
 func (p *Pool[S]) gone(m *member) {
 	m.left.Store(true)
 	p.mu.Lock()
@@ -80,40 +85,20 @@ func (p *Pool[S]) gone(m *member) {
 	} else if j := slices.Index(p.retiring, m); j >= 0 {
 		p.retiring = slices.Delete(p.retiring, j, j+1)
 	}
-	replace := i >= 0 && p.r.state.Load() == routerRunning
-	// A pool stopping gracefully drains its shared queue; if m was the
-	// last worker to take from it (it stopped by itself, and so took no
-	// more), a drainer is made to run what waits there, then stop.
-	drain := i >= 0 && p.r.state.Load() == routerStopping && p.r.shared != nil && p.r.shared.stranded(m)
-	if replace || drain {
+	state := p.r.state.Load()
+	replace := i >= 0 && (state == routerRunning ||
+		state == routerStopping && p.r.shared != nil && p.r.shared.stranded(m))
+	if replace {
 		p.replacing = append(p.replacing, m.seed)
 	}
 	p.mu.Unlock()
-	if drain {
-		nm, err := p.spawn(m.seed)
-		p.mu.Lock()
-		p.unreplaceLocked(m.seed)
-		if err == nil {
-			p.retiring = append(p.retiring, nm) // a worker, but not routed to
-		}
-		killed := p.r.state.Load() == routerKilled
-		p.mu.Unlock()
-		if err == nil {
-			if !killed {
-				p.r.shared.join(nm)
-			}
-			nm.c.requestStop(killed)
-		}
-	}
 	if replace {
-		nm, err := p.spawn(m.seed)
-		switch {
-		case err != nil:
+		if nm, err := p.spawn(m.seed); err == nil {
+			p.add(nm, true)
+		} else {
 			p.mu.Lock()
 			p.unreplaceLocked(m.seed)
 			p.mu.Unlock()
-		case !p.add(nm, true):
-			nm.c.requestStop(true) // the pool stopped, or a Resize shrank it away
 		}
 	}
 	if q := p.r.shared; q != nil {
@@ -130,29 +115,44 @@ func (p *Pool[S]) gone(m *member) {
 	p.checkDone()
 }
 
-// add makes m a worker, unless the pool has stopped, or m replaces a
+// add makes m, a worker just spawned, one of the pool's, and reports
+// whether it did. It does not if the pool was killed, or was stopped
+// before m (made by NewPool or Resize) joined it, or if m replaces a
 // stopped worker (replacement) and a Resize has meanwhile shrunk the pool
-// past its seed. It reports whether it did; if not, m is counted as
-// retiring (Done waits for it) and the caller must stop it.
+// past its seed: m is then stopped (killed, if the pool was), counted as
+// retiring (Done waits for it). A replacement made as the pool began
+// stopping gracefully does join, as a retiring worker (not routed to),
+// and is stopped gracefully at once: like the pool's other workers, it
+// first runs what waits in the shared queue (Balancing).
 func (p *Pool[S]) add(m *member, replacement bool) bool {
-	p.mu.Lock()
-	wanted := !replacement || p.unreplaceLocked(m.seed)
-	if !wanted || p.r.state.Load() != routerRunning {
-		m.left.Store(true)
-		p.retiring = append(p.retiring, m)
-		p.mu.Unlock()
-		return false
-	}
-	i, _ := slices.BinarySearchFunc(p.slots, m.seed, func(a *member, s uint64) int {
-		return cmpU64(a.seed, s)
-	})
-	p.slots = slices.Insert(p.slots, i, m)
-	p.r.publish(slices.Clone(p.slots))
-	p.mu.Unlock()
 	if q := p.r.shared; q != nil {
+		// Before Stop can see m: a graceful stop then finds its pull token
+		// queued, if calls wait, and runs them before it stops.
 		q.join(m)
 	}
-	return true
+	p.mu.Lock()
+	wanted := !replacement || p.unreplaceLocked(m.seed)
+	state := p.r.state.Load()
+	switch {
+	case wanted && state == routerRunning:
+		i, _ := slices.BinarySearchFunc(p.slots, m.seed, func(a *member, s uint64) int {
+			return cmpU64(a.seed, s)
+		})
+		p.slots = slices.Insert(p.slots, i, m)
+		p.r.publish(slices.Clone(p.slots))
+		p.mu.Unlock()
+		return true
+	case wanted && replacement && state == routerStopping:
+		p.retiring = append(p.retiring, m) // a worker, but not routed to
+		p.mu.Unlock()
+		m.c.requestStop(false)
+		return true
+	}
+	m.left.Store(true) // it takes nothing more from the shared queue
+	p.retiring = append(p.retiring, m)
+	p.mu.Unlock()
+	m.c.requestStop(state == routerKilled)
+	return false
 }
 
 // unreplaceLocked ends the replacement of the worker with seed; it
@@ -207,7 +207,6 @@ func (p *Pool[S]) Resize(n int) error {
 			return err
 		}
 		if !p.add(m, false) {
-			m.c.requestStop(true)
 			return ErrPoolStopped
 		}
 	}
