@@ -162,9 +162,11 @@ func (p *Pool[S]) Done() <-chan struct{} {
 // ErrPoolStopped at once, every worker finishes what is queued for it
 // (with Balancing, the shared queue is drained: if no worker is left to
 // take its calls, as when the only one had stopped itself, a worker is
-// made to run them), then stops. If ctx ends
-// first, the workers left are killed (their queued calls fail with
-// ErrStopped) and Stop returns a *StopError naming them, matching ctx's
+// made to run them), then stops; a worker's replacement being made
+// meanwhile is waited for too, and stopped once made. It returns when
+// Done is closed. If ctx ends first, the workers left are killed (their
+// queued calls fail with ErrStopped) and Stop returns a *StopError naming
+// them (none, if only a replacement was still being made), matching ctx's
 // error, without waiting further (wait on Done). Idempotent; safe for
 // concurrent use. Do not wait for a pool's stop from one of its workers'
 // handlers (it would wait for itself): call Kill, or Stop from elsewhere.
@@ -204,7 +206,19 @@ func (p *Pool[S]) Stop(ctx context.Context) error {
 		}
 	}
 	p.checkDone()
-	return nil
+	// A replacement still being made (see gone) is no worker yet: add
+	// stops it once made, and Done waits for it.
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+	}
+	var late []string
+	for _, m := range p.workers() {
+		late = append(late, m.c.String())
+	}
+	p.Kill()
+	return &StopError{Actors: late, Err: ctx.Err()}
 }
 
 // Kill stops the pool now: new calls fail with ErrPoolStopped, calls

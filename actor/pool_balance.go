@@ -162,9 +162,15 @@ func sendToken(m *member) error {
 	return nil
 }
 
-// join adds m to the workers; it is armed at once if calls wait.
+// join adds m to the workers; it is armed at once if calls wait. A
+// member that has left already (it stopped: see Pool.gone, whose leave
+// then found nothing to remove) is not added.
 func (q *sharedQueue) join(m *member) {
 	q.mu.Lock()
+	if m.left.Load() {
+		q.mu.Unlock()
+		return
+	}
 	q.joined = append(q.joined, m)
 	q.idle = append(q.idle, m)
 	next := q.armLocked()

@@ -2,9 +2,11 @@ package actor_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
 )
@@ -144,20 +146,43 @@ func TestBalancingWorkerStopsItself(t *testing.T) {
 }
 
 // TestPoolDoneWaitsForReplacement: a pool stopped while a worker's
-// replacement is being made closes Done only once that is settled (the
-// replacement made is stopped): no worker of the pool starts after Done.
+// replacement is being made returns from Stop and closes Done only once
+// that is settled (the replacement made is stopped): no worker of the
+// pool starts after Stop or Done.
 func TestPoolDoneWaitsForReplacement(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		p, release := replacing(t, 0)
-		ctx := context.Background()
-		if err := p.Stop(ctx); err != nil {
-			t.Fatal(err)
-		}
+		stopped := make(chan error, 1)
+		go func() { stopped <- p.Stop(context.Background()) }()
 		synctest.Wait()
 		select {
+		case err := <-stopped:
+			t.Errorf("Stop returned %v while the factory was still making a worker", err)
+			stopped <- nil
 		case <-p.Done():
 			t.Error("Done closed while the factory was still making a worker")
 		default:
+		}
+		close(release)
+		<-p.Done()
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestPoolStopTimesOutDuringReplacement: a Stop whose ctx ends while a
+// worker's replacement is still being made kills the pool and returns a
+// *StopError matching ctx's error; the replacement, once made, is killed.
+func TestPoolStopTimesOutDuringReplacement(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		p, release := replacing(t, 0)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err := p.Stop(ctx)
+		var se *actor.StopError
+		if !errors.As(err, &se) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Stop: got %v; want a *StopError matching DeadlineExceeded", err)
 		}
 		close(release)
 		<-p.Done()
@@ -271,6 +296,12 @@ func TestBalancingStopDuringReplacement(t *testing.T) {
 		stopped := make(chan error, 1)
 		go func() { stopped <- p.Stop(ctx) }()
 		synctest.Wait() // the pool is stopping
+		select {
+		case err := <-stopped:
+			t.Errorf("Stop returned %v while the replacement that is to run the queued calls was still being made", err)
+			stopped <- nil
+		default:
+		}
 		close(release)
 		for i, f := range fs {
 			if id, err := f.Await(ctx); err != nil || id != 2 {

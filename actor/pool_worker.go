@@ -120,7 +120,8 @@ func (p *Pool[S]) gone(m *member) {
 // before m (made by NewPool or Resize) joined it, or if m replaces a
 // stopped worker (replacement) and a Resize has meanwhile shrunk the pool
 // past its seed: m is then stopped (killed, if the pool was), counted as
-// retiring (Done waits for it). A replacement made as the pool began
+// retiring (Done waits for it); nor if m has stopped already (the runtime
+// is stopping). A replacement made as the pool began
 // stopping gracefully does join, as a retiring worker (not routed to),
 // and is stopped gracefully at once: like the pool's other workers, it
 // first runs what waits in the shared queue (Balancing).
@@ -132,6 +133,13 @@ func (p *Pool[S]) add(m *member, replacement bool) bool {
 	}
 	p.mu.Lock()
 	wanted := !replacement || p.unreplaceLocked(m.seed)
+	if m.left.Load() {
+		// It has stopped already (the runtime is stopping), and left the
+		// pool (see gone): it must not be counted, or Done would wait
+		// for it forever.
+		p.mu.Unlock()
+		return false
+	}
 	state := p.r.state.Load()
 	switch {
 	case wanted && state == routerRunning:
