@@ -119,19 +119,24 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 	}); err != nil {
 		return nil, unavailable(fmt.Errorf("dead-letter stream: %w", err))
 	}
-	bucket := func(name string, ttl time.Duration) (jetstream.KeyValue, error) {
+	bucket := func(name string, ttl time.Duration, maxBytes int64) (jetstream.KeyValue, error) {
 		return retry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
 			return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: p + "_" + name, History: 1,
-				TTL: ttl, MaxBytes: cfg.bytes, Storage: cfg.storage, Replicas: cfg.replicas})
+				TTL: ttl, MaxBytes: maxBytes, Storage: cfg.storage, Replicas: cfg.replicas})
 		})
 	}
-	if b.jobsKV, err = bucket("jobs", cfg.age); err != nil {
+	// The records bucket has no byte limit, only the age: a bucket refuses
+	// what would pass its bytes (nats.go makes every bucket discard-new),
+	// and a job's running mark and end are larger than its submit record:
+	// a full bucket would refuse the end of a job it accepted. The queue
+	// stream's bytes refuse new jobs instead (WithRetention).
+	if b.jobsKV, err = bucket("jobs", cfg.age, -1); err != nil {
 		return nil, unavailable(fmt.Errorf("jobs bucket: %w", err))
 	}
-	if b.procs, err = bucket("procs", 0); err != nil {
+	if b.procs, err = bucket("procs", 0, cfg.bytes); err != nil {
 		return nil, unavailable(fmt.Errorf("procedures bucket: %w", err))
 	}
-	if b.queues, err = bucket("queues", 0); err != nil {
+	if b.queues, err = bucket("queues", 0, cfg.bytes); err != nil {
 		return nil, unavailable(fmt.Errorf("queues bucket: %w", err))
 	}
 	b.life, b.end = context.WithCancel(context.Background())

@@ -114,15 +114,27 @@
 //
 // # Retention
 //
-// WithRetention bounds every stream and bucket by bytes, and all but the
-// queue stream by age: a job is found by id until its record is older
-// than the age, then jobs.ErrNotFound. A running job's record and message
-// are kept however long it runs: its node rewrites its record a third of
-// the lease or of the age apart, whichever is shorter, and its message
-// stays in the queue stream until the job has ended (messages leave it by their ack, or
-// their term when dead-lettered). Keep the age above the longest a job
+// WithRetention bounds every stream by bytes, and all but the queue
+// stream by age: a job is found by id until its record is older than the
+// age, then jobs.ErrNotFound. A running job's record and message are kept
+// however long it runs: its node rewrites its record a third of the lease
+// or of the age apart, whichever is shorter, and its message stays in the
+// queue stream until the job has ended (messages leave it by their ack,
+// or their term when dead-lettered). Keep the age above the longest a job
 // waits in its queue: a job whose record is dropped while it waits is
 // dead-lettered when it comes up.
+//
+// The bytes refuse new work; they never lose an accepted job's end. The
+// queue stream past its bytes refuses a Submit (jobs.ErrQueueFull); the
+// output and dead-letter streams drop their oldest messages first (an
+// output item dropped comes as nil, see Output); the procedure and queue
+// buckets refuse a new registration or queue. The records bucket is bound
+// by age only: JetStream buckets refuse writes past their bytes rather
+// than drop old entries, and a job's running mark and end are larger than
+// its submit record, so a full bucket would leave an accepted job
+// "running" for good. The records take about (jobs submitted per age) ×
+// (300 bytes + argument + result); a NATS account that requires every
+// stream to have a byte limit refuses New.
 //
 // # Bad input
 //

@@ -14,7 +14,7 @@ const (
 	DefaultPrefix    = "jobs"
 	DefaultLease     = 30 * time.Second
 	DefaultAge       = 24 * time.Hour // records, outputs and dead letters are kept this long
-	DefaultBytes     = 1 << 30        // and each stream or bucket holds at most this many bytes
+	DefaultBytes     = 1 << 30        // and each stream holds at most this many bytes (the records: age only)
 	DefaultMaxQueued = 10_000         // messages per host and queue, waiting or running
 )
 
@@ -81,16 +81,29 @@ func WithLease(d time.Duration) Option {
 	})
 }
 
-// WithRetention bounds the storage: job records, outputs and dead letters
-// are dropped age after their last write, and each stream or bucket holds
-// at most bytes bytes, the oldest dropped first (defaults DefaultAge,
-// DefaultBytes; both > 0). A job is found by id until its record is
-// dropped, then jobs.ErrNotFound. age must exceed the longest a job waits
-// in its queue: a queued job whose record is dropped is dead-lettered
-// when it comes up. A running job is kept however long it runs: its node
+// WithRetention bounds the storage (defaults DefaultAge, DefaultBytes;
+// both > 0). Job records, outputs and dead letters are dropped age after
+// their last write: a job is found by id until its record is dropped,
+// then jobs.ErrNotFound. age must exceed the longest a job waits in its
+// queue: a queued job whose record is dropped is dead-lettered when it
+// comes up. A running job is kept however long it runs: its node
 // rewrites its record a third of min(lease, age) apart, and job messages
-// (waiting or running) are never dropped by age (past the bytes, a Submit
-// is refused with jobs.ErrQueueFull).
+// (waiting or running) are never dropped by age.
+//
+// bytes bounds each stream, each its own way. The queue stream (the job
+// messages, waiting or running) refuses new work past it: a Submit fails
+// with jobs.ErrQueueFull. The output and dead-letter streams drop their
+// oldest messages first: a reader gets nil for a dropped output item (a
+// running job's too, if the jobs' output passes bytes within age). The
+// procedure and queue buckets refuse a registration or a new queue past
+// it (jobs.ErrUnavailable). The records bucket has no byte limit, only
+// age: a bucket cannot drop its oldest entries, it refuses a write past
+// its bytes, and a job's running mark and end are larger than its submit
+// record: a byte limit there would refuse the end of a job already
+// accepted. Its size is the records written within age: about the jobs
+// submitted in an age times (300 bytes + a job's argument and result);
+// choose age for the submit rate. A NATS account that requires a byte
+// limit on every stream (max_bytes_required) makes New fail.
 func WithRetention(age time.Duration, bytes int64) Option {
 	return optionFunc(func(c *config) {
 		if age <= 0 || bytes <= 0 {
