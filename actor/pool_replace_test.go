@@ -119,17 +119,7 @@ func TestBalancingWorkerStopsItself(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		hold := actor.AskPool(ctx, pwHold, p, 0)
-		quit := actor.AskPool(ctx, pwQuit, p, 0)
-		var fs []*actor.Future[int]
-		for i := range 10 {
-			fs = append(fs, actor.AskPool(ctx, pwID, p, i))
-		}
-		synctest.Wait()
-		close(gate)
-		if _, err := actor.AwaitAll(ctx, hold, quit); err != nil {
-			t.Fatal(err)
-		}
+		fs := quitWithQueued(t, p, gate, 10)
 		ids, err := actor.AwaitAll(ctx, fs...)
 		if err != nil {
 			t.Fatal(err)
@@ -281,17 +271,7 @@ func TestBalancingStopDuringReplacement(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		hold := actor.AskPool(ctx, pwHold, p, 0)
-		quit := actor.AskPool(ctx, pwQuit, p, 0)
-		var fs []*actor.Future[int]
-		for i := range 5 {
-			fs = append(fs, actor.AskPool(ctx, pwID, p, i))
-		}
-		synctest.Wait()
-		close(gate) // worker 1 runs hold and quit, then stops: the rest wait in the shared queue
-		if _, err := actor.AwaitAll(ctx, hold, quit); err != nil {
-			t.Fatal(err)
-		}
+		fs := quitWithQueued(t, p, gate, 5)
 		<-entered
 		stopped := make(chan error, 1)
 		go func() { stopped <- p.Stop(ctx) }()
@@ -313,4 +293,24 @@ func TestBalancingStopDuringReplacement(t *testing.T) {
 		}
 		<-p.Done()
 	})
+}
+
+// quitWithQueued has worker 1 of Balancing pool p, held by gate, stop
+// itself with n calls queued behind it in the shared queue, and returns
+// those calls' futures once it ran its hold and quit calls.
+func quitWithQueued(t *testing.T, p *actor.Pool[*pw], gate chan struct{}, n int) []*actor.Future[int] {
+	t.Helper()
+	ctx := context.Background()
+	hold := actor.AskPool(ctx, pwHold, p, 0)
+	quit := actor.AskPool(ctx, pwQuit, p, 0)
+	var fs []*actor.Future[int]
+	for i := range n {
+		fs = append(fs, actor.AskPool(ctx, pwID, p, i))
+	}
+	synctest.Wait()
+	close(gate) // worker 1 runs hold and quit, then stops: the rest wait in the shared queue
+	if _, err := actor.AwaitAll(ctx, hold, quit); err != nil {
+		t.Fatal(err)
+	}
+	return fs
 }
