@@ -31,7 +31,12 @@ import (
 // Unwrap to one that has): a writer that cannot flush is answered 500
 // with ErrCannotFlush before the stream is opened, rather than a stream
 // cut short. WithMaxBody caps the request's body; WithTimeout bounds the
-// whole response.
+// whole response: the stream's ctx, and the writes, through
+// http.ResponseController's SetWriteDeadline, so that a client that stays
+// connected but never reads does not hold the handler past it. Without
+// WithTimeout a stream lasts as long as its client and its producer: a
+// client that never reads then holds its handler until it goes (or until
+// the http.Server's WriteTimeout).
 //
 // It panics if an argument is nil or an option is out of range. Safe for
 // concurrent use; it starts no goroutine.
@@ -102,10 +107,17 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	defer f.Close()
+	rc := http.NewResponseController(w)
+	if h.cfg.timeout > 0 {
+		// The deadline bounds the writes too: a client that stays but
+		// never reads would otherwise hold a write, and this goroutine,
+		// past it (until it goes). A writer that cannot set one keeps
+		// only the ctx's bound.
+		_ = rc.SetWriteDeadline(arrived.Add(h.cfg.timeout))
+	}
 	w.Header().Set("Content-Type", h.f.contentType())
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	var b bytes.Buffer
 	send := func() bool {

@@ -31,6 +31,7 @@ type tailReq struct {
 	Fail   string `json:"fail"`   // the stream's error, if any
 	Open   bool   `json:"open"`   // leave the stream open
 	Before bool   `json:"before"` // fail before the first item
+	Big    bool   `json:"big"`    // items of 1 MiB
 }
 
 var Tail = actor.NewStream("tail", func(l *Log, _ *actor.Ctx, req tailReq, out *actor.Out[string]) error {
@@ -38,7 +39,11 @@ var Tail = actor.NewStream("tail", func(l *Log, _ *actor.Ctx, req tailReq, out *
 		return errors.New("no log")
 	}
 	for i := range req.N {
-		_ = out.Send(fmt.Sprintf("line %d", i))
+		line := fmt.Sprintf("line %d", i)
+		if req.Big {
+			line = bigItem
+		}
+		_ = out.Send(line)
 	}
 	switch {
 	case req.Open:
@@ -49,6 +54,9 @@ var Tail = actor.NewStream("tail", func(l *Log, _ *actor.Ctx, req tailReq, out *
 	}
 	return out.Close(nil)
 })
+
+// bigItem is the item of a tailReq with Big.
+var bigItem = strings.Repeat(".", 1<<20)
 
 // queryReq decodes a tailReq from the query string.
 func queryReq(r *http.Request) (tailReq, error) {
