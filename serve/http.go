@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -53,7 +54,12 @@ func WithMaxBody(n int64) MethodOption {
 // WithTimeout bounds each call to d from the request's arrival, when the
 // handler gets it: the Target's time and decode's count (default: the
 // runtime's call timeout; must be > 0); past it the answer is 504. A call
-// whose time is spent before it is sent does not run.
+// whose time is spent before it is sent does not run. The body's reading
+// is bounded too, by the connection's read deadline (unless the
+// http.Server's ReadTimeout ends first): a client that stalls in the
+// middle of its body is answered 504 at the deadline, and its connection
+// closed after the answer. Without WithTimeout only the http.Server's
+// ReadTimeout bounds it.
 func WithTimeout(d time.Duration) MethodOption {
 	return methodOption(func(c *methodConfig) { c.timeout, c.timeoutSet = d, true })
 }
@@ -170,7 +176,7 @@ type methodHandler[S, Q, R any] struct {
 
 func (h *methodHandler[S, Q, R]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
-	ref, q, ok := prepare(&h.cfg, w, r, h.to, h.decode)
+	ref, q, ok := prepare(&h.cfg, w, r, arrived, h.to, h.decode)
 	if !ok {
 		return
 	}
@@ -187,9 +193,10 @@ func (h *methodHandler[S, Q, R]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	}
 }
 
-// prepare caps the body, picks the actor and decodes the request; it
-// answers a failure itself and then reports false.
-func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request, to Target[S],
+// prepare caps the body, picks the actor and decodes the request, reading
+// the body within WithTimeout after arrived; it answers a failure itself
+// and then reports false.
+func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request, arrived time.Time, to Target[S],
 	decode func(*http.Request) (Q, error)) (*actor.Ref[S], Q, bool) {
 	var q Q
 	if r.ContentLength > cfg.maxBody {
@@ -197,6 +204,7 @@ func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request
 		return nil, q, false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
+	restore, bounded := cfg.readDeadline(w, r, arrived)
 	ref, err := to(r)
 	if err != nil {
 		cfg.fail(w, r, err)
@@ -209,6 +217,13 @@ func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request
 		// call's ctx, only once the body has been read to its end.
 		_, err = io.Copy(io.Discard, r.Body)
 	}
+	if bounded && errors.Is(err, os.ErrDeadlineExceeded) {
+		// The body did not come in time: 504, as for a call past the
+		// timeout. The failed read ended r's Context, so fail would
+		// answer nothing, but the client is still there, waiting.
+		cfg.writeErr(w, r, http.StatusGatewayTimeout, fmt.Errorf("%w: reading the body: %w", context.DeadlineExceeded, err))
+		return nil, q, false
+	}
 	if err != nil {
 		if code := StatusOf(err); code == http.StatusInternalServerError {
 			err = &StatusError{Code: http.StatusBadRequest, Err: err}
@@ -216,7 +231,39 @@ func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request
 		cfg.fail(w, r, err)
 		return nil, q, false
 	}
+	if bounded {
+		restore()
+	}
 	return ref, q, true
+}
+
+// readDeadline sets the connection's read deadline to WithTimeout after
+// arrived, so that a body that stalls (a client that stays connected but
+// sends no more) fails decode, or the discard of what decode left, at the
+// timeout instead of holding the handler as long as the client stays. It
+// reports false, setting nothing, without WithTimeout, if the
+// http.Server's ReadTimeout ends earlier (it bounds the body then), or if
+// w cannot set one. restore gives the connection back the deadline of
+// the server's ReadTimeout (none without one), once the body is read. A
+// request that fails before keeps the deadline: net/http, which reads
+// what is left of the body before it answers, then gives up on it at
+// the deadline too (and closes the connection after the answer).
+func (cfg *methodConfig) readDeadline(w http.ResponseWriter, r *http.Request, arrived time.Time) (restore func(), ok bool) {
+	if cfg.timeout == 0 {
+		return nil, false
+	}
+	deadline := arrived.Add(cfg.timeout)
+	var theirs time.Time // zero: no deadline
+	if hs, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && hs.ReadTimeout > 0 {
+		if theirs = arrived.Add(hs.ReadTimeout); !deadline.Before(theirs) {
+			return nil, false
+		}
+	}
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(deadline) != nil {
+		return nil, false
+	}
+	return func() { _ = rc.SetReadDeadline(theirs) }, true
 }
 
 // bound returns the request's ctx, ending WithTimeout after arrived (the

@@ -95,7 +95,7 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		h.cfg.fail(w, r, &StatusError{Code: http.StatusBadRequest, Err: err})
 		return
 	}
-	ref, q, ok := prepare(&h.cfg, w, r, h.to, h.decode)
+	ref, q, ok := prepare(&h.cfg, w, r, arrived, h.to, h.decode)
 	if !ok {
 		return
 	}
