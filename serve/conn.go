@@ -186,6 +186,7 @@ func (c *Conn) refuse(err error) {
 		c.srv.log(slog.LevelWarn, "serve: connection refused: cannot spawn its actor", args...)
 	}
 	c.abort(err)
+	c.sealWriter() // the factory may have queued a greeting: its writer ends with the socket
 }
 
 // read delivers frames until the input ends or the connection closes. The
@@ -270,21 +271,8 @@ func (c *Conn) finish(rd *reader) {
 	if c.state == connOpen {
 		c.state = connClosing // not reached: the loop ends only after a close
 	}
-	c.sealed = true
-	var stopped chan struct{}
-	if c.writing {
-		c.stopped = make(chan struct{})
-		stopped = c.stopped
-	}
 	c.mu.Unlock()
-	if stopped != nil {
-		select {
-		case <-stopped:
-		case <-s.forced.Done():
-			c.abort(ErrServerClosed)
-			<-stopped // the socket is closed: the writer's Write returns
-		}
-	}
+	c.sealWriter()
 	if st, reason := c.status(); st == connClosing {
 		c.linger(rd, errors.Is(reason, io.EOF))
 	}
@@ -294,6 +282,31 @@ func (c *Conn) finish(rd *reader) {
 		s.log(slog.LevelDebug, "serve: connection closed", "remote", c.nc.RemoteAddr(), "reason", reason)
 	}
 	_ = s.b.closed(s.forced, c)
+}
+
+// sealWriter takes no more writes and waits for the writer goroutine, if
+// one runs, to write what is queued (or to fail, once the socket is
+// closed); a forced stop aborts the connection, so the wait ends. It runs
+// on the reader goroutine, before it ends: the server waits for the
+// writer through it.
+func (c *Conn) sealWriter() {
+	c.mu.Lock()
+	c.sealed = true
+	var stopped chan struct{}
+	if c.writing {
+		c.stopped = make(chan struct{})
+		stopped = c.stopped
+	}
+	c.mu.Unlock()
+	if stopped == nil {
+		return
+	}
+	select {
+	case <-stopped:
+	case <-c.srv.forced.Done():
+		c.abort(ErrServerClosed)
+		<-stopped // the socket is closed: the writer's Write returns
+	}
 }
 
 // linger shuts the server's side of a gracefully closed connection and
