@@ -129,7 +129,9 @@ func StatusOf(err error) int {
 // and before it returns.
 //
 // A client that goes away cancels the call (the handler's c.Context() is
-// cancelled; a call not started yet never runs) and nothing is written.
+// cancelled; a call not started yet never runs) and nothing is written:
+// so does any cancel of r's Context. A deadline r's Context has of its
+// own (a middleware's timeout) ends the call too, answered 504.
 // So that net/http notices it, what decode left of the body is read and
 // discarded before the call (a body over the cap is then 413): decode
 // must take from the body all that the call needs. A
@@ -277,7 +279,7 @@ func (cfg *methodConfig) bound(r *http.Request, arrived time.Time) (context.Cont
 
 // fail answers err, unless the client has gone: then nobody would read it.
 func (cfg *methodConfig) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Err() != nil {
+	if clientGone(r) {
 		return
 	}
 	code := StatusOf(err)
@@ -286,6 +288,12 @@ func (cfg *methodConfig) fail(w http.ResponseWriter, r *http.Request, err error)
 	}
 	cfg.writeErr(w, r, code, err)
 }
+
+// clientGone reports whether r's Context was cancelled, as net/http does
+// when the client goes away. A deadline of its own (a middleware's
+// timeout) that has passed is not that: the client still waits for the
+// answer, a 504.
+func clientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
 
 // writeError is the default error writer: http.Error with the error's
 // message for 4xx and *StatusError, the status text for 5xx.

@@ -130,7 +130,7 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 			err = h.f.item(&b, it)
 		}
 		if err != nil {
-			if r.Context().Err() == nil { // else the client has gone
+			if !clientGone(r) {
 				h.f.end(&b, err)
 				send()
 			}
