@@ -25,6 +25,7 @@ type Server struct {
 
 	forced context.Context    // done once the stop is forced (Close, or Shutdown's ctx)
 	force  context.CancelFunc // forces it
+	begun  chan struct{}      // closed once a stop has begun (graceful or forced)
 	done   chan struct{}      // closed when every goroutine has exited, after a stop began
 
 	mu        sync.Mutex // guards the fields below
@@ -60,7 +61,7 @@ func New[S Session](rt *troupe.Runtime, open func(conn *Conn) S, opts ...Option)
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, done: make(chan struct{}),
+	s := &Server{cfg: cfg, begun: make(chan struct{}), done: make(chan struct{}),
 		listeners: make(map[net.Listener]struct{}), conns: make(map[*Conn]struct{})}
 	s.forced, s.force = context.WithCancel(context.Background())
 	s.b = newBinding(rt, open, &s.cfg)
@@ -117,15 +118,15 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 }
 
-// pause waits d, or less if the server stops; it reports whether the
-// server still runs.
+// pause waits d, or less if the server stops (gracefully or not); it
+// reports whether the server still runs.
 func (s *Server) pause(d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return !s.isStopping()
-	case <-s.forced.Done():
+	case <-s.begun:
 		return false
 	}
 }
@@ -253,6 +254,7 @@ func (s *Server) begin() {
 		return
 	}
 	s.stopping = true
+	close(s.begun)
 	ls := make([]net.Listener, 0, len(s.listeners))
 	for l := range s.listeners {
 		ls = append(ls, l)
