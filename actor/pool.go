@@ -178,7 +178,11 @@ func (p *Pool[S]) Stop(ctx context.Context) error {
 	if ctx == nil {
 		return ErrNilContext
 	}
-	p.r.state.CompareAndSwap(routerRunning, routerStopping)
+	if q := p.r.shared; q != nil {
+		q.stopping()
+	} else {
+		p.r.state.CompareAndSwap(routerRunning, routerStopping)
+	}
 	// Again while new workers are found: one made meanwhile to drain the
 	// shared queue (see gone) is waited for too.
 	var waited []*member

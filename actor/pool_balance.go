@@ -16,7 +16,8 @@ import (
 // sends it when there is work:
 //
 //   - submit queues a call and, if a worker is idle (its token neither
-//     queued nor running), arms that worker: sends it its token.
+//     queued nor running), arms that worker: queues its token (under
+//     mu: see armLocked).
 //   - The token's run takes the next call and runs it inline, as if it
 //     had come through the worker's mailbox; then, if calls still wait,
 //     sends itself again (the worker stays armed), else the worker goes
@@ -30,8 +31,11 @@ import (
 //   - When the last worker leaves (and no replacement joins), or the pool
 //     is killed, the calls still waiting fail with ErrStopped.
 //
-// Every decision is made under mu; tokens are sent after mu is released
-// (a send may finalize a worker whose runtime closed, which re-enters).
+// Every decision is made under mu, and a worker's token is queued with
+// it; the worker's turn is scheduled after mu is released (scheduling may
+// finalize a worker whose runtime closed, which re-enters). Pool.Stop
+// marks the pool stopping under mu too: a call accepted before has its
+// worker's token queued when the stop reaches that worker, and runs.
 // So no call is lost: a call queued while every worker is armed is taken
 // by one of them, whose after-check sees it under mu.
 type sharedQueue struct {
@@ -41,6 +45,13 @@ type sharedQueue struct {
 	head, n int
 	idle    []*member // joined members whose token is neither queued nor running
 	joined  []*member // members not yet left
+
+	// test holds this package's tests' hooks (nil otherwise), set before
+	// the pool is used concurrently.
+	test struct {
+		joined func() // in join, once mu is released
+		armed  func() // in submit, once mu is released, before the worker armed is woken
+	}
 }
 
 // pullKey is the pull token's mailbox key: no method has it.
@@ -81,6 +92,9 @@ func (q *sharedQueue) submit(e envelope, caller *cell, label string) error {
 	q.pushLocked(e)
 	m := q.armLocked()
 	q.mu.Unlock()
+	if q.test.armed != nil {
+		q.test.armed()
+	}
 	q.fail(dead, ErrTimeout, engine.ReasonExpired)
 	q.wake(m)
 	return nil
@@ -122,30 +136,49 @@ func (q *sharedQueue) popLocked() envelope {
 	return e
 }
 
-// armLocked takes an idle member to send its token to, if calls wait and
-// one is idle.
+// armLocked arms an idle member, if calls wait and one is idle: it
+// queues that member's token, under mu, and returns the member if the
+// caller took its scheduled flag and must schedule its turn (after
+// releasing mu: see wake). A member whose mailbox is closed (it
+// finalized) is passed over: it is leaving, not idle. The token is
+// queued under mu, not after, so that no worker is armed with its
+// mailbox still empty: a graceful stop reaching it then would stop it at
+// once (an idle actor with nothing queued), and the call it was armed
+// for would wait for a worker that never comes. A worker's mailbox is
+// unbounded (see spawn): the push calls back nothing.
 func (q *sharedQueue) armLocked() *member {
-	if q.n == 0 || len(q.idle) == 0 {
+	for q.n > 0 && len(q.idle) > 0 {
+		m := q.idle[len(q.idle)-1]
+		q.idle = q.idle[:len(q.idle)-1]
+		sched, err := m.c.mb.TryPush(envelope{msg: &m.pull})
+		if err != nil {
+			continue
+		}
+		m.armed = true
+		if sched {
+			return m
+		}
 		return nil
 	}
-	m := q.idle[len(q.idle)-1]
-	q.idle = q.idle[:len(q.idle)-1]
-	m.armed = true
-	return m
+	return nil
 }
 
-// wake sends m its token; if m's mailbox is closed (it finalized), m is
-// disarmed and another idle member armed instead.
+// wake schedules the turn of m, armed by armLocked, if not nil. Not under
+// mu: if the scheduler is closed, scheduling finalizes m here, which
+// fails its token and re-enters the queue (dropped, then Pool.gone).
 func (q *sharedQueue) wake(m *member) {
-	for m != nil {
-		if sendToken(m) == nil {
-			return
-		}
-		q.mu.Lock()
-		m.armed = false // closed: it is leaving, not idle
-		m = q.armLocked()
-		q.mu.Unlock()
+	if m != nil {
+		m.c.schedule()
 	}
+}
+
+// stopping marks the router stopping gracefully (Pool.Stop), under mu: a
+// call is accepted before it, with its worker's token queued (see
+// armLocked), and runs; or refused after it, with ErrPoolStopped.
+func (q *sharedQueue) stopping() {
+	q.mu.Lock()
+	q.r.state.CompareAndSwap(routerRunning, routerStopping)
+	q.mu.Unlock()
 }
 
 // sendToken queues m's token. Unlike push it ignores the worker's status:
@@ -175,6 +208,9 @@ func (q *sharedQueue) join(m *member) {
 	q.idle = append(q.idle, m)
 	next := q.armLocked()
 	q.mu.Unlock()
+	if q.test.joined != nil {
+		q.test.joined()
+	}
 	q.wake(next)
 }
 

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
@@ -174,6 +176,54 @@ func TestPoolBalancingPurgesAbandonedCalls(t *testing.T) {
 		close(gate)
 		if _, err := actor.AwaitAll(ctx, held, next); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestBalancingCallAcceptedBeforeStopRuns: a call the shared queue took
+// before a graceful Stop began runs, even when the worker it armed was
+// stopped before that call's submit had woken it. Here that worker is
+// the replacement of the only worker (which stopped itself), joined just
+// before the call and added to the pool just after Stop began (so it
+// stops at once, as a retiring worker): the call used to fail with
+// ErrStopped once the stopped worker left the queue.
+func TestBalancingCallAcceptedBeforeStopRuns(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		var made atomic.Int32
+		p, err := actor.NewPool(rt, 1, func() *pw { return &pw{id: int(made.Add(1))} }, actor.Balancing())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		joined, proceed := make(chan struct{}), make(chan struct{})
+		var joins, arms atomic.Int32
+		stopped := make(chan error, 1)
+		actor.SetBalancingHooks(p,
+			func() { // the replacement has joined the queue, idle
+				if joins.Add(1) == 1 {
+					close(joined)
+					<-proceed
+				}
+			},
+			func() { // the call is queued and the replacement armed
+				if arms.Add(1) == 2 { // the first: pwQuit's
+					go func() { stopped <- p.Stop(ctx) }()
+					synctest.Wait() // Stop has begun: it waits for the replacement
+					close(proceed)  // which is added now, and stopped
+					synctest.Wait()
+				}
+			})
+		if _, err := actor.CallPool(ctx, pwQuit, p, 0); err != nil {
+			t.Fatal(err)
+		}
+		<-joined
+		id, err := actor.CallPool(ctx, pwID, p, 0)
+		if err != nil || id != 2 {
+			t.Errorf("got %d, %v; want the call run by the replacement, 2", id, err)
+		}
+		if err := <-stopped; err != nil {
+			t.Errorf("Stop: %v", err)
 		}
 	})
 }
