@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -203,6 +204,42 @@ func TestPoolWorkerTimerPanic(t *testing.T) {
 		synctest.Wait()
 		if st := p.Stats(); st.Restarting != 0 || st.Ready != 2 {
 			t.Fatalf("after the backoff, Stats: got %+v; want 2 ready", st)
+		}
+	})
+}
+
+// pwStarter counts its Started hooks.
+type pwStarter struct {
+	pw
+	started *atomic.Int32
+}
+
+func (s *pwStarter) Started(*actor.Ctx) { s.started.Add(1) }
+
+// TestPoolFactoryFailsAtRestartNoStarted: a worker whose fresh state
+// cannot be made at its restart is killed, and its Started hook does not
+// run again on the state that panicked (it is no fresh state).
+func TestPoolFactoryFailsAtRestartNoStarted(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		var made, started atomic.Int32
+		p, err := actor.NewPool(rt, 1, func() *pwStarter {
+			if made.Add(1) > 1 {
+				panic("no more workers")
+			}
+			return &pwStarter{started: &started}
+		}, actor.WithWorkerSupervision(actor.Supervision{Backoff: 10 * time.Millisecond}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		boom := actor.NewMethod("boom", func(*pwStarter, *actor.Ctx, int) (int, error) { panic("boom") })
+		if _, err := actor.CallPool(ctx, boom, p, 0); !isPanic(err) {
+			t.Fatal(err)
+		}
+		<-p.Done()
+		if n := started.Load(); n != 1 {
+			t.Errorf("Started ran %d times; want 1 (the first state's start only)", n)
 		}
 	})
 }

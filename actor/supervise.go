@@ -206,7 +206,8 @@ func (c *cell) planRestart(pe *PanicError) {
 // with the panic that killed it, and its whitelist: the fresh state starts
 // admitting every call, as at spawn (its Started hook may call Only), and
 // the calls held run next, in arrival order. A factory that panics or
-// returns nil kills the actor instead, with that cause (it runs outside
+// returns nil kills the actor instead (as does a kill that comes while
+// the factory runs: no Started hook runs then), with that cause (it runs outside
 // the turn's recover: a panic here would leave the actor holding its
 // scheduled flag for good).
 func (c *cell) restart(x *Ctx) {
@@ -225,6 +226,12 @@ func (c *cell) restart(x *Ctx) {
 	s, err := c.sup.factory()
 	if err != nil {
 		c.kill(fmt.Errorf("restart: %w", err))
+		return
+	}
+	if c.status.Load() >= statusKilling {
+		// Killed while the state was made (a pool worker's factory kills
+		// its worker when it fails, and returns the old state): the
+		// fresh state, if any, never starts; the turn fails the queue.
 		return
 	}
 	c.state = s
