@@ -228,14 +228,20 @@ func (f *Follow[E]) detachLocked(why error) (detached, bool) {
 // no longer wait for it), but it stays in j.cut, a reader for the
 // last-reader rule, until it is closed or its ctx ends (detachLocked):
 // a reader that resumes with Since before closing it never shows the
-// producer a moment without a reader. Its ctx stays watched.
+// producer a moment without a reader. Its ctx stays watched. A reader
+// truncated once the journal has ended has nothing left to count for
+// (end released those truncated before it): it is detached outright.
 func (f *Follow[E]) truncateLocked(te *TruncatedError) detached {
 	j := f.j
 	f.leaveLocked(te)
-	f.cut = true
-	f.idx = len(j.cut)
-	j.cut = append(j.cut, f)
 	var fx detached
+	if j.closed.Load() {
+		fx.unwatch, f.unwatch = f.unwatch, nil
+	} else {
+		f.cut = true
+		f.idx = len(j.cut)
+		j.cut = append(j.cut, f)
+	}
 	if j.unseenLocked() {
 		fx.report = j.err
 	}

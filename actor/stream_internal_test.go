@@ -105,3 +105,44 @@ func TestJournalReadersShrinkAfterEnd(t *testing.T) {
 		}
 	})
 }
+
+// A reader truncated after its stream has ended (an Out kept for later
+// readers, a reader asking with Since for items trimmed) has nothing left
+// to count for, as end releases the readers truncated before it: it must
+// not stay in the journal's truncated readers until it is closed (a job
+// registry whose readers resume without closing the truncated ones would
+// keep every one of them, with its ctx watch).
+func TestJournalCutShrinksAfterEnd(t *testing.T) {
+	j := newJournal(nil, "test", 1, limits[int]{items: 2, bytes: 1 << 20})
+	for i := range 5 {
+		_ = j.out.Send(i)
+	}
+	_ = j.out.Close(nil)
+	watched := 0
+	for range 10 {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		f, err := j.out.Follow(ctx, Since(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var te *TruncatedError
+		if _, err := f.Collected(); !errors.As(err, &te) || te.Oldest != 3 {
+			t.Fatalf("read from 0 of [3, 5): got %v; want a *TruncatedError with Oldest 3", err)
+		}
+		if _, err := f.Collected(); !errors.As(err, &te) {
+			t.Fatalf("read again: got %v; want the *TruncatedError again", err)
+		}
+		j.mu.Lock()
+		if f.unwatch != nil {
+			watched++
+		}
+		j.mu.Unlock()
+	}
+	j.mu.Lock()
+	n := len(j.cut)
+	j.mu.Unlock()
+	if n != 0 || watched != 0 {
+		t.Fatalf("got %d truncated readers kept after the end, %d still watched; want 0, 0", n, watched)
+	}
+}
