@@ -22,7 +22,9 @@ var errEnd = errors.New("actor: end of stream")
 // its items for it within the journal's bounds, and its producer's
 // Context stays alive — until it is detached: by Close, by a break out of
 // All, by the end of its ctx, by a read timeout, or once it has read the
-// stream's end. A reader that falls behind the journal (its reads get a
+// stream's end. Once its ctx has ended, a read gets that end, not items
+// (All: from its next batch on, and no item of its batch begins once the
+// ctx's watch has detached it). A reader that falls behind the journal (its reads get a
 // [*TruncatedError]) is half detached: it holds no position (the journal
 // and SendWait no longer keep anything for it), but it keeps the
 // producer's Context alive until Close or the end of its ctx, so that a

@@ -78,6 +78,7 @@ func (f *Follow[E]) Collected() ([]Item[E], error) {
 		return nil, ErrFollowBusy
 	}
 	defer f.busy.Store(false)
+	f.ctxEnded()
 	j := f.j
 	var out []Item[E]
 	j.mu.Lock()
@@ -136,6 +137,7 @@ func (f *Follow[E]) fetch(wait bool) ([]Item[E], error) {
 			f.tm.Stop()
 		}
 	}()
+	f.ctxEnded()
 	j.mu.Lock()
 	for {
 		if t, ok := f.readableLocked(); ok {
@@ -188,10 +190,20 @@ func (f *Follow[E]) park(timed bool) {
 	}
 	select {
 	case <-f.wake:
+		f.ctxEnded() // woken as ctx ended: no batch after its end
 	case <-f.ctx.Done():
 		f.detach(followCtxErr(f.ctx, f.j.label))
 	case <-expired:
 		f.detach(fmt.Errorf("%w: no item for %v (%s)", ErrTimeout, f.timeout, f.j.label))
+	}
+}
+
+// ctxEnded detaches f if its ctx has ended: the watch does too, but on a
+// goroutine of its own, maybe not yet, and a reader reads nothing once
+// its ctx has ended. An atomic load while ctx lasts.
+func (f *Follow[E]) ctxEnded() {
+	if f.ctx.Err() != nil {
+		f.detach(followCtxErr(f.ctx, f.j.label))
 	}
 }
 

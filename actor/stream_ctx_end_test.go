@@ -47,3 +47,31 @@ func TestStreamCtxEndsReaderAfterEnd(t *testing.T) {
 		}
 	})
 }
+
+// A reader whose ctx has ended reads nothing more from then on, whether
+// or not the ctx watch (which runs on a goroutine of its own) has
+// detached it yet: Collected and All right after the cancel get the
+// ctx's end, not the items kept.
+func TestStreamNoReadAfterCtxEnds(t *testing.T) {
+	rt := newRuntime(t)
+	ref, _ := spawnFeed(t, rt)
+	for i := range 20 {
+		ctx, cancel := context.WithCancel(context.Background())
+		f, err := Tail.Open(ctx, ref, feedReq{Send: []int{1, 2, 3}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := Tail.Follow(ctx, ref, f.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		items, err := f.Collected()
+		if len(items) != 0 || !errors.Is(err, context.Canceled) {
+			t.Fatalf("run %d: Collected after the reader's ctx ended: got %d items, %v; want none, context.Canceled", i, len(items), err)
+		}
+		if vals, _, err := drain(g); len(vals) != 0 || !errors.Is(err, context.Canceled) {
+			t.Fatalf("run %d: All after the reader's ctx ended: got %v, %v; want nothing, context.Canceled", i, vals, err)
+		}
+	}
+}
