@@ -95,12 +95,12 @@ func (j *journal[E]) newFollow(ctx context.Context, cfg followConfig) *Follow[E]
 // run: "now" is when Open returns.
 func (f *Follow[E]) placeLocked(cfg followConfig) {
 	t := f.j.tailNow()
-	h := f.j.headOf(t)
+	h := f.j.headOf(t) // past t if Sends landed since t was loaded (Open's placing has no producers' lock)
 	switch {
 	case cfg.hasSince:
 		f.next = cfg.since
 	case cfg.hasRecent:
-		f.next = t - min(uint64(cfg.recent), t-min(h, t))
+		f.next = max(t-min(uint64(cfg.recent), t), h)
 	default:
 		f.next = h
 	}

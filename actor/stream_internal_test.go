@@ -146,3 +146,28 @@ func TestJournalCutShrinksAfterEnd(t *testing.T) {
 		t.Fatalf("got %d truncated readers kept after the end, %d still watched; want 0, 0", n, watched)
 	}
 }
+
+// Open places its reader again once the handler's turn has run, under
+// the readers' lock only: a Send from another goroutine may land between
+// its load of tail and its load of the byte bound's head, which is then
+// past that tail (headOf says so). A reader placed with Recent must not
+// start before that head: its first read would be a *TruncatedError,
+// which Recent never asks for. The test stores the head as such a Send
+// leaves it (two items of the byte bound's size each: the second drops
+// everything before it) while the tail the reader loads is the old one.
+func TestFollowRecentPlacedPastHead(t *testing.T) {
+	j := testJournal[string](t, WithJournal(100, 4), WithItemSize(func(s string) int { return len(s) }))
+	for range 4 {
+		_ = j.out.Send("a")
+	}
+	f := j.newFollow(context.Background(), followConfig{})
+	defer f.Close()
+	j.bhead.Store(5) // as two Sends of 4 bytes landed after the tail (4) was loaded
+	j.mu.Lock()
+	f.placeLocked(followConfig{recent: 2, hasRecent: true})
+	next := f.next
+	j.mu.Unlock()
+	if next < 5 {
+		t.Fatalf("Recent(2) placed at %d, before the oldest item kept (5); want 5", next)
+	}
+}
