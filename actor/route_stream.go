@@ -18,9 +18,9 @@ import (
 // never picked and cycles are detected. Blocks; safe for concurrent use;
 // Stream.Open's cost.
 func OpenPool[S, Q, E any](ctx context.Context, s *Stream[S, Q, E], to Router[S], req Q, opts ...FollowOption) (*Follow[E], error) {
-	label, unusable := "", error(ErrNilHandler)
+	label, unusable := "", s.usable()
 	if s != nil {
-		label, unusable = s.label, s.err
+		label = s.label
 	}
 	r, err := prepareRoute(ctx, label, unusable, to)
 	if err != nil {

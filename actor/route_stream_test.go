@@ -175,6 +175,9 @@ func TestOpenPoolRefusals(t *testing.T) {
 	if _, err := actor.OpenPool(ctx, (*actor.Stream[*pw, int, pwItem])(nil), p, 1); !errors.Is(err, actor.ErrNilHandler) {
 		t.Fatalf("nil stream: got %v; want ErrNilHandler", err)
 	}
+	if _, err := actor.OpenPool(ctx, &actor.Stream[*pw, int, pwItem]{}, p, 1); !errors.Is(err, actor.ErrNilHandler) {
+		t.Fatalf("zero stream (not made by NewStream): got %v; want ErrNilHandler", err)
+	}
 	if _, err := actor.OpenPool[*pw](ctx, pwCount, nil, 1); !errors.Is(err, actor.ErrNilPool) {
 		t.Fatalf("nil pool: got %v; want ErrNilPool", err)
 	}

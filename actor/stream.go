@@ -77,7 +77,8 @@ type limits[E any] struct {
 // DefaultJournalItems items and DefaultJournalBytes bytes; see
 // [WithJournal] and [WithItemSize]). NewStream never panics: an invalid
 // name, a nil fn or a bad option makes a stream whose every Open returns
-// ErrInvalidName, ErrNilHandler or ErrInvalidOption.
+// ErrInvalidName, ErrNilHandler or ErrInvalidOption. A Stream not made by
+// NewStream (a zero Stream, a nil *Stream) returns ErrNilHandler.
 func NewStream[S, Q, E any](name string, fn func(state S, c *Ctx, req Q, out *Out[E]) error, opts ...StreamOption) *Stream[S, Q, E] {
 	s := &Stream[S, Q, E]{label: name, fn: fn, k: mailbox.Key(nextKey.Add(1))}
 	lim, err := newLimits[E](opts)
@@ -107,7 +108,7 @@ func (s *Stream[S, Q, E]) key() mailbox.Key { return s.k }
 
 // usable reports why s cannot be opened, or nil.
 func (s *Stream[S, Q, E]) usable() error {
-	if s == nil {
+	if s == nil || s.err == nil && s.fn == nil { // nil, or a zero Stream
 		return ErrNilHandler
 	}
 	return s.err

@@ -23,6 +23,7 @@ func TestStreamBadInput(t *testing.T) {
 		nilOut    *actor.Out[int]
 		zeroOut   actor.Out[int]
 		nilFollow *actor.Follow[int]
+		zero      actor.Stream[*Feed, feedReq, int] // not made by NewStream
 	)
 	noFn := actor.NewStream[*Feed, int, int]("no-fn", nil)
 	badName := actor.NewStream("bad\nname", func(*Feed, *actor.Ctx, int, *actor.Out[int]) error { return nil })
@@ -64,6 +65,8 @@ func TestStreamBadInput(t *testing.T) {
 		{"open nil ref", second(Tail.Open(ctx, nilRef, feedReq{})), actor.ErrNilRef},
 		{"open nil stream", second(nilStream.Open(ctx, ref, feedReq{})), actor.ErrNilHandler},
 		{"open nil handler", opened(noFn), actor.ErrNilHandler},
+		{"open zero stream", second(zero.Open(ctx, ref, feedReq{})), actor.ErrNilHandler},
+		{"follow zero stream", second(zero.Follow(ctx, ref, 1)), actor.ErrNilHandler},
 		{"open bad name", opened(badName), actor.ErrInvalidName},
 		{"open long name", opened(longName), actor.ErrInvalidName},
 		{"journal of 0 items", opened(withOpts(actor.WithJournal(0, 1))), actor.ErrInvalidOption},
