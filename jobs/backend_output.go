@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
 )
@@ -13,23 +14,52 @@ import (
 // Recent, Collected, read timeouts, truncation) and the backend is read
 // once whatever the number of readers. It is dropped from the map when
 // the job's output has ended; its readers keep it.
-type mirror struct{ out *actor.Out[any] }
+type mirror struct {
+	out  *actor.Out[any]
+	done chan struct{} // closed once out has ended: the pump has returned
+}
 
 // viewFollow is Job.Follow with a backend.
 func (j *Job) viewFollow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
-	out, err := j.d.mirrorOf(j.id)
+	m, err := j.d.mirrorOf(j.id)
 	if err != nil {
 		return nil, err
 	}
-	return out.Follow(ctx, opts...)
+	return m.out.Follow(ctx, opts...)
+}
+
+// viewFollowNow is followNow with a backend. A mirror just made holds
+// what its pump has copied so far, maybe nothing: a reader of what the
+// output holds now would find items missing, and no end. An ended job's
+// output no longer changes, so its reader is placed once the mirror has
+// it all (its end), bounded by DefaultBackendTimeout (ErrUnavailable past
+// it) and ctx; a running job's reader is placed at once.
+func (j *Job) viewFollowNow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
+	if r, _ := j.refresh(); !r.State.Terminal() {
+		return j.viewFollow(ctx, opts...)
+	}
+	m, err := j.d.mirrorOf(j.id)
+	if err != nil {
+		return nil, err
+	}
+	t := time.NewTimer(DefaultBackendTimeout)
+	defer t.Stop()
+	select {
+	case <-m.done:
+	case <-t.C:
+		return nil, fmt.Errorf("%w: job %s: its output not read within %v", ErrUnavailable, j.id, DefaultBackendTimeout)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("jobs: job %s: output: %w", j.id, context.Cause(ctx))
+	}
+	return m.out.Follow(ctx, opts...)
 }
 
 // mirrorOf returns the output mirror of job id, starting one if none runs.
-func (d *Dispatcher) mirrorOf(id string) (*actor.Out[any], error) {
+func (d *Dispatcher) mirrorOf(id string) (*mirror, error) {
 	d.mirMu.Lock()
 	defer d.mirMu.Unlock()
 	if m := d.mirrors[id]; m != nil {
-		return m.out, nil
+		return m, nil
 	}
 	if d.life.Err() != nil {
 		return nil, ErrClosed
@@ -38,10 +68,10 @@ func (d *Dispatcher) mirrorOf(id string) (*actor.Out[any], error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
 	}
-	m := &mirror{out: out}
+	m := &mirror{out: out, done: make(chan struct{})}
 	d.mirrors[id] = m
 	d.viewers.Go(func() { d.pump(id, m) })
-	return out, nil
+	return m, nil
 }
 
 // pump copies job id's output from the backend into m until it ends (the
@@ -69,4 +99,5 @@ func (d *Dispatcher) pump(id string, m *mirror) {
 		err = fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	_ = m.out.Close(err)
+	close(m.done)
 }

@@ -66,7 +66,8 @@ func WithPrefix(prefix string) HandlerOption {
 //	GET  /{id}/output      the job's output as JSON lines {"seq", "value"}, or as server-sent
 //	                       events (Accept: text/event-stream, or ?format=sse; Last-Event-ID
 //	                       resumes), from ?since= or ?recent=; ?follow=0 returns what is
-//	                       kept without waiting (harp's stream); HEAD answers the headers only
+//	                       kept without waiting (harp's stream; as Job.Collected with a
+//	                       backend); HEAD answers the headers only
 //
 // The output ends with a line (an event named "end") {"end", "state",
 // "error"}: end is true once the job has ended, error the reader's (a

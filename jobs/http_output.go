@@ -57,7 +57,12 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	rd, err := j.Follow(r.Context(), opts...)
+	var rd *actor.Follow[any]
+	if follow {
+		rd, err = j.Follow(r.Context(), opts...)
+	} else {
+		rd, err = j.followNow(r.Context(), opts...)
+	}
 	if err != nil {
 		writeError(w, err)
 		return

@@ -312,14 +312,28 @@ func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Fo
 // (harp's stream): err is nil while the job runs, io.EOF once it has
 // ended, or an *actor.TruncatedError for a position the output no longer
 // keeps. Errors also as Follow's. It does not block beyond making the
-// output; O(items returned).
+// output; O(items returned). With a backend, an ended job's output is
+// read whole from the store first (bounded by DefaultBackendTimeout;
+// ErrUnavailable past it); a running job's is what this dispatcher has
+// copied from the store so far (the first call may find none yet: Follow
+// waits for them).
 func (j *Job) Collected(opts ...actor.FollowOption) ([]actor.Item[any], error) {
-	f, err := j.Follow(context.Background(), opts...)
+	f, err := j.followNow(context.Background(), opts...)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return f.Collected()
+}
+
+// followNow is Follow for a reader of what the output holds now
+// (Collected, an HTTP output without follow): for a backend's job, see
+// viewFollowNow.
+func (j *Job) followNow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
+	if j.view != nil {
+		return j.viewFollowNow(ctx, opts...)
+	}
+	return j.Follow(ctx, opts...)
 }
 
 // outputs is the state of the dispatcher's actor that makes job outputs:

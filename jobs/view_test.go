@@ -2,13 +2,18 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/jobs"
 )
@@ -22,6 +27,7 @@ type recordBackend struct {
 	rec      jobs.Record
 	ended    chan struct{} // closed when rec has ended
 	failures atomic.Int32  // Awaits still to fail
+	items    []jobs.OutputItem
 }
 
 func (b *recordBackend) Attach(*jobs.Executor) error                 { return nil }
@@ -47,6 +53,24 @@ func (b *recordBackend) Await(ctx context.Context, id string) (jobs.Record, erro
 		return b.Lookup(ctx, id)
 	case <-ctx.Done():
 		return jobs.Record{}, ctx.Err()
+	}
+}
+
+// Output yields the job's items, then waits for its end.
+func (b *recordBackend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) error {
+	if _, err := b.Lookup(ctx, id); err != nil {
+		return err
+	}
+	for _, it := range b.items {
+		if !yield(it) {
+			return nil
+		}
+	}
+	select {
+	case <-b.ended:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -85,4 +109,52 @@ func TestViewDoneAfterStoreBlip(t *testing.T) {
 			t.Fatal("Done not closed a minute after the job ended")
 		}
 	})
+}
+
+// TestViewCollectedEnded: Collected of a backend job that has ended
+// returns its whole output and io.EOF, as a job in memory does, and so
+// does an HTTP output without follow. The reader read the dispatcher's
+// mirror of the output as the pump had filled it so far: a mirror just
+// made held nothing, so the items were missing and the error nil, as if
+// the job still ran.
+func TestViewCollectedEnded(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	now := time.Now()
+	b := &recordBackend{rec: jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Done,
+		Submitted: now, Started: now, Ended: now}, ended: make(chan struct{})}
+	close(b.ended)
+	for i := range 3 {
+		b.items = append(b.items, jobs.OutputItem{Seq: uint64(i), Value: json.RawMessage(fmt.Sprint(i))})
+	}
+	d, err := jobs.New(rt, jobs.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	for _, tc := range []struct {
+		name string
+		opts []actor.FollowOption
+		want []uint64
+	}{
+		{"all", nil, []uint64{0, 1, 2}},
+		{"since 1", []actor.FollowOption{actor.Since(1)}, []uint64{1, 2}},
+		{"recent 1", []actor.FollowOption{actor.Recent(1)}, []uint64{2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			j, err := d.Job("x") // a new view each time: no mirror kept from before
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, err := j.Collected(tc.opts...)
+			if got, _ := seqs(items); err != io.EOF || !slices.Equal(got, tc.want) {
+				t.Fatalf("Collected: got %v, %v; want %v, io.EOF", got, err, tc.want)
+			}
+		})
+	}
+	srv, c := serveHandler(t, jobs.Handler(d))
+	code, body := call(t, c, http.MethodGet, srv.URL+"/jobs/x/output?follow=0", "")
+	lines := jsonLines(t, body)
+	if code != http.StatusOK || len(lines) != 4 || lines[3]["end"] != true {
+		t.Fatalf("HTTP output without follow: got %d %s; want the 3 items and the end", code, body)
+	}
 }
