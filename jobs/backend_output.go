@@ -12,20 +12,22 @@ import (
 // actor stream of its own, filled from the backend by one goroutine, so
 // that every reader here gets the actor stream's semantics (Since,
 // Recent, Collected, read timeouts, truncation) and the backend is read
-// once whatever the number of readers. It is dropped from the map when
-// the job's output has ended; its readers keep it.
+// once whatever the number of readers. The pump runs while a reader's
+// ctx is live: it stops, and the mirror is dropped from the map, when the
+// job's output has ended, or when the ctx of every reader it was made
+// for has ended (a later reader makes a new one). Its readers keep it.
 type mirror struct {
 	out  *actor.Out[any]
-	done chan struct{} // closed once out has ended: the pump has returned
+	stop context.CancelFunc // stops the pump
+	done chan struct{}      // closed once out has ended: the pump has returned
+
+	readers int // readers whose ctx is live; guarded by the dispatcher's mirMu
 }
 
 // viewFollow is Job.Follow with a backend.
 func (j *Job) viewFollow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
-	m, err := j.d.mirrorOf(j.id)
-	if err != nil {
-		return nil, err
-	}
-	return m.out.Follow(ctx, opts...)
+	f, _, err := j.d.followMirror(ctx, j.id, opts)
+	return f, err
 }
 
 // viewFollowNow is followNow with a backend. A mirror just made holds
@@ -38,10 +40,12 @@ func (j *Job) viewFollowNow(ctx context.Context, opts ...actor.FollowOption) (*a
 	if r, _ := j.refresh(); !r.State.Terminal() {
 		return j.viewFollow(ctx, opts...)
 	}
-	m, err := j.d.mirrorOf(j.id)
+	// A reader for ctx keeps the pump going while it waits.
+	hold, m, err := j.d.followMirror(ctx, j.id, []actor.FollowOption{actor.Recent(0)})
 	if err != nil {
 		return nil, err
 	}
+	defer hold.Close()
 	t := time.NewTimer(DefaultBackendTimeout)
 	defer t.Stop()
 	select {
@@ -54,32 +58,62 @@ func (j *Job) viewFollowNow(ctx context.Context, opts ...actor.FollowOption) (*a
 	return m.out.Follow(ctx, opts...)
 }
 
-// mirrorOf returns the output mirror of job id, starting one if none runs.
-func (d *Dispatcher) mirrorOf(id string) (*mirror, error) {
+// followMirror attaches a reader with ctx and opts to the output mirror
+// of job id, starting one if none runs, and counts it until ctx ends.
+func (d *Dispatcher) followMirror(ctx context.Context, id string, opts []actor.FollowOption) (*actor.Follow[any], *mirror, error) {
 	d.mirMu.Lock()
 	defer d.mirMu.Unlock()
-	if m := d.mirrors[id]; m != nil {
-		return m, nil
+	m := d.mirrors[id]
+	if m == nil {
+		if d.life.Err() != nil {
+			return nil, nil, ErrClosed
+		}
+		out, err := d.newOutput()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrClosed, err)
+		}
+		pctx, stop := context.WithCancel(d.life)
+		m = &mirror{out: out, stop: stop, done: make(chan struct{})}
+		d.mirrors[id] = m
+		d.viewers.Go(func() { d.pump(pctx, id, m) })
 	}
-	if d.life.Err() != nil {
-		return nil, ErrClosed
-	}
-	out, err := d.newOutput()
+	f, err := m.out.Follow(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
+		d.leftLocked(id, m) // a mirror just made has no reader
+		return nil, nil, err
 	}
-	m := &mirror{out: out, done: make(chan struct{})}
-	d.mirrors[id] = m
-	d.viewers.Go(func() { d.pump(id, m) })
-	return m, nil
+	m.readers++
+	context.AfterFunc(ctx, func() {
+		d.mirMu.Lock()
+		m.readers--
+		d.leftLocked(id, m)
+		d.mirMu.Unlock()
+	})
+	return f, m, nil
+}
+
+// leftLocked stops m's pump and drops it if no reader's ctx is live: the
+// readers left have ended, or are ending, with their ctx. The caller
+// holds mirMu.
+func (d *Dispatcher) leftLocked(id string, m *mirror) {
+	if m.readers > 0 {
+		return
+	}
+	if d.mirrors[id] == m {
+		delete(d.mirrors, id)
+	}
+	m.stop()
 }
 
 // pump copies job id's output from the backend into m until it ends (the
-// job's end), or the dispatcher stops. Item numbers are kept: items the
-// backend no longer has (its size limits) are nil in the mirror.
-func (d *Dispatcher) pump(id string, m *mirror) {
+// job's end), ctx ends (its readers left, or the dispatcher stops). Item
+// numbers are kept: items the backend no longer has (its size limits) are
+// nil in the mirror.
+func (d *Dispatcher) pump(ctx context.Context, id string, m *mirror) {
+	defer close(m.done)
+	defer m.stop()
 	next := uint64(0)
-	err := d.b.Output(d.life, id, func(it OutputItem) bool {
+	err := d.b.Output(ctx, id, func(it OutputItem) bool {
 		if it.Seq < next {
 			return true // a duplicate
 		}
@@ -95,9 +129,14 @@ func (d *Dispatcher) pump(id string, m *mirror) {
 		delete(d.mirrors, id)
 	}
 	d.mirMu.Unlock()
-	if err != nil && d.life.Err() != nil {
+	switch {
+	case err == nil:
+	case d.life.Err() != nil:
 		err = fmt.Errorf("%w: %w", ErrClosed, err)
+	case ctx.Err() != nil:
+		// Its readers left: each ends with its ctx. Closing with an
+		// error would make a dead letter of it.
+		err = nil
 	}
 	_ = m.out.Close(err)
-	close(m.done)
 }

@@ -292,7 +292,10 @@ func (j *Job) output() (*actor.Out[any], error) {
 // actor.ErrNilContext, actor.ErrInvalidOption, actor.ErrNegativeDuration,
 // ErrClosed (the dispatcher has stopped and the job's output was never
 // made). Does not block beyond making the output (a call to the
-// dispatcher's actor); a few allocations.
+// dispatcher's actor); a few allocations. With a backend, the readers of
+// a job on one dispatcher share its copy of the output from the store,
+// which runs while the ctx of one of them is live: end ctx, not only
+// Close, to stop it before the job ends.
 func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
 	if ctx == nil {
 		return nil, actor.ErrNilContext
@@ -318,7 +321,9 @@ func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Fo
 // copied from the store so far (the first call may find none yet: Follow
 // waits for them).
 func (j *Job) Collected(opts ...actor.FollowOption) ([]actor.Item[any], error) {
-	f, err := j.followNow(context.Background(), opts...)
+	ctx, cancel := context.WithCancel(context.Background()) // a backend's copy need not outlive the call
+	defer cancel()
+	f, err := j.followNow(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}

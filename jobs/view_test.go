@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,6 +29,7 @@ type recordBackend struct {
 	ended    chan struct{} // closed when rec has ended
 	failures atomic.Int32  // Awaits still to fail
 	items    []jobs.OutputItem
+	outputs  chan error // if set, gets what each Output returns
 }
 
 func (b *recordBackend) Attach(*jobs.Executor) error                 { return nil }
@@ -57,7 +59,10 @@ func (b *recordBackend) Await(ctx context.Context, id string) (jobs.Record, erro
 }
 
 // Output yields the job's items, then waits for its end.
-func (b *recordBackend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) error {
+func (b *recordBackend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) (err error) {
+	if b.outputs != nil {
+		defer func() { b.outputs <- err }()
+	}
 	if _, err := b.Lookup(ctx, id); err != nil {
 		return err
 	}
@@ -157,4 +162,81 @@ func TestViewCollectedEnded(t *testing.T) {
 	if code != http.StatusOK || len(lines) != 4 || lines[3]["end"] != true {
 		t.Fatalf("HTTP output without follow: got %d %s; want the 3 items and the end", code, body)
 	}
+}
+
+// TestViewFollowersLeft: the dispatcher's copy of a backend job's output
+// (its mirror's pump, reading the store) stops once the readers here have
+// gone, in process (their ctx ended) and over HTTP (the client went
+// away), though the job runs on. It ran until the job's end or the
+// dispatcher's stop: an endless job followed once kept a goroutine
+// reading the store for ever.
+func TestViewFollowersLeft(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	now := time.Now()
+	b := &recordBackend{rec: jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running,
+		Submitted: now, Started: now}, ended: make(chan struct{}), outputs: make(chan error, 8),
+		items: []jobs.OutputItem{{Seq: 0, Value: json.RawMessage(`"hello"`)}}}
+	d, err := jobs.New(rt, jobs.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	j, err := d.Job("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := func(how string) {
+		t.Helper()
+		select {
+		case <-b.outputs:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the copy of the output still runs 10 s after its readers left", how)
+		}
+	}
+
+	// In process: two readers; the copy stops when the second one's ctx
+	// ends, not the first one's.
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	for _, ctx := range []context.Context{ctx1, ctx2} {
+		f, err := j.Follow(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range f.All() {
+			if err != nil {
+				t.Fatal(err)
+			}
+			break // item 0: the copy runs
+		}
+	}
+	cancel1()
+	f, err := j.Follow(ctx2, actor.Recent(0)) // a reader that stays until cancel2
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	select {
+	case err := <-b.outputs:
+		t.Fatalf("the copy stopped (%v) while a reader was left", err)
+	default:
+	}
+	cancel2()
+	stopped("in process")
+
+	// Over HTTP: the client reads the first line and goes away.
+	srv, c := serveHandler(t, jobs.Handler(d))
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/jobs/x/output", nil)
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(res.Body).ReadString('\n')
+	if err != nil || line != `{"seq":0,"value":"hello"}`+"\n" {
+		t.Fatalf("first line: got %q, %v", line, err)
+	}
+	cancel()
+	res.Body.Close()
+	stopped("over HTTP")
 }
