@@ -93,8 +93,9 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 	if !follow {
 		items, err := rd.Collected()
 		for _, it := range items {
-			if !writeItem(&b, f, it) {
-				break
+			if !writeItem(&b, f, it) { // it wrote the end line
+				send()
+				return
 			}
 		}
 		e := endJSON{State: j.Status().State}

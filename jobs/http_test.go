@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/jobs"
 )
 
@@ -637,5 +639,35 @@ func TestHTTPOutputNoFlush(t *testing.T) {
 	}
 	if s := strings.Join(got, " "); code != 200 || s != "0 1 2 end:done" {
 		t.Fatalf("got %d %q; want 200 and 0 1 2 end:done", code, s)
+	}
+}
+
+// TestHTTPOutputItemNotJSON: an item that does not encode as JSON (NaN)
+// ends an output response with one end line, its error, with follow or
+// without. Without follow a second end line followed it, the job's
+// outcome ({"end":true} with no error), so a reader that read to the
+// last line saw a clean end of the whole output.
+func TestHTTPOutputItemNotJSON(t *testing.T) {
+	e := newEnv(t, 1)
+	nan := actor.NewStream("nan", func(_ *agent, _ *actor.Ctx, _ struct{}, out *actor.Out[float64]) error {
+		_ = out.Send(1)
+		_ = out.Send(math.NaN())
+		_ = out.Send(3)
+		return out.Close(nil)
+	})
+	if err := jobs.RegisterStream(e.d, jobs.Ref("a0", e.hosts[0]), nan); err != nil {
+		t.Fatal(err)
+	}
+	j := e.submit(t, "a0", "nan", nil)
+	if _, err := result(t, j); err != nil {
+		t.Fatal(err)
+	}
+	srv, c := e.server(t)
+	for _, q := range []string{"", "?follow=0"} {
+		code, b := call(t, c, "GET", srv.URL+"/jobs/"+j.ID()+"/output"+q, "")
+		lines := jsonLines(t, b)
+		if code != http.StatusOK || len(lines) != 2 || lines[0]["seq"] != 0.0 || lines[1]["end"] != false || lines[1]["error"] == nil {
+			t.Fatalf("output%s: got %d %s; want item 0, then one end line with the error", q, code, b)
+		}
 	}
 }
