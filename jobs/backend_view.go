@@ -64,10 +64,20 @@ func (j *Job) refresh() (Record, error) {
 	defer cancel()
 	r, err := j.d.b.Lookup(ctx, j.id)
 	if err != nil {
-		return j.record(), err
+		return j.record(), j.d.storeErr(err)
 	}
 	j.seen(r)
 	return r, nil
+}
+
+// storeErr is the error of a round trip to the store: ErrClosed wrapping
+// it once the dispatcher has stopped (its life, which bounds the round
+// trips, has ended, and the backend is closed or closing).
+func (d *Dispatcher) storeErr(err error) error {
+	if err != nil && d.life.Err() != nil && !errors.Is(err, ErrClosed) {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
 }
 
 // viewRetry is how long a view's Done watcher waits before it awaits the
@@ -123,12 +133,17 @@ func (j *Job) viewResult(ctx context.Context, wait bool) (any, error) {
 	if r := j.record(); r.State.Terminal() {
 		return r.Outcome()
 	}
-	r, err := j.d.b.Await(ctx, j.id)
+	// Bounded by the dispatcher's life too: its stop closes the backend.
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(j.d.life, cancel)
+	defer stop()
+	r, err := j.d.b.Await(actx, j.id)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNotFinished, context.Cause(ctx))
 		}
-		return nil, err
+		return nil, j.d.storeErr(err)
 	}
 	j.seen(r)
 	return r.Outcome()
@@ -150,7 +165,7 @@ func (d *Dispatcher) lookupView(id string) (*Job, error) {
 	defer cancel()
 	r, err := d.b.Lookup(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, d.storeErr(err)
 	}
 	return d.newView(r), nil
 }

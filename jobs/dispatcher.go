@@ -115,8 +115,9 @@ func New(rt *troupe.Runtime, opts ...Option) (*Dispatcher, error) {
 // Job returns the job with this id: queued, running, ended with its
 // handler still running (overrunning), or finished and still retained. Errors: ErrNotFound. Safe for concurrent use; O(1).
 // With a backend, a view of its stored record, read now (a round trip,
-// bounded by DefaultBackendTimeout); errors also ErrUnavailable and the
-// backend's.
+// bounded by DefaultBackendTimeout); errors also ErrUnavailable,
+// ErrClosed once the dispatcher has stopped (its backend with it), and
+// the backend's.
 func (d *Dispatcher) Job(id string) (*Job, error) {
 	if d.b != nil {
 		return d.lookupView(id)

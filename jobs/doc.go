@@ -168,7 +168,9 @@
 // running ones finish, then stops that actor; past its ctx it forces the
 // stop. [Dispatcher.Close] cancels every job and returns once every runner
 // has exited. Both are idempotent; Submit then returns [ErrClosed];
-// finished jobs can still be read. Shut the dispatcher down before its
+// finished jobs can still be read (with a backend, a *Job answers from
+// the last record it read, and what would ask the store returns
+// ErrClosed). Shut the dispatcher down before its
 // runtime. The HTTP face starts no goroutine: a follow runs on its
 // request's, and a client that goes away detaches its reader.
 //

@@ -85,7 +85,8 @@ func (j *Job) Info() any { return j.info }
 // Done is closed when the job has ended (Result then returns at once). It
 // does not block. With a backend, the first call starts a goroutine that
 // awaits the end, again a second later while the store cannot be reached
-// (ended by the dispatcher's stop).
+// (ended by the dispatcher's stop: a view whose end was not seen by then
+// keeps Done open).
 func (j *Job) Done() <-chan struct{} {
 	if j.view != nil {
 		j.watchView()
@@ -119,7 +120,9 @@ func (j *Job) Status() Status {
 // stack, if it panicked). With wait false a job still queued or running
 // returns ErrNotFinished at once; with wait true Result blocks until the
 // job ends or ctx does (ErrNotFinished wrapping ctx's cause). Errors
-// also: actor.ErrNilContext. O(1).
+// also: actor.ErrNilContext; with a backend, those of the store
+// (ErrUnavailable), and ErrClosed once the dispatcher has stopped, or if
+// it stops during the wait, unless the job's end was seen. O(1).
 func (j *Job) Result(ctx context.Context, wait bool) (any, error) {
 	if j.view != nil {
 		return j.viewResult(ctx, wait)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,7 +38,10 @@ func (b *recordBackend) Serve(context.Context, string, string) error { return ni
 func (b *recordBackend) Stop()                                       {}
 func (b *recordBackend) Close() error                                { return nil }
 
-func (b *recordBackend) Lookup(_ context.Context, id string) (jobs.Record, error) {
+func (b *recordBackend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
+	if err := ctx.Err(); err != nil { // a round trip's ctx
+		return jobs.Record{}, err
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if id != b.rec.ID {
@@ -239,4 +243,53 @@ func TestViewFollowersLeft(t *testing.T) {
 	cancel()
 	res.Body.Close()
 	stopped("over HTTP")
+}
+
+// TestViewAfterClose: once the dispatcher has stopped, what would ask the
+// store (Job, a running job's Result, Follow) returns ErrClosed, and so
+// does a Result that was waiting as it stopped; a view still shows the
+// last record it read. They returned the error of a round trip whose
+// ctx, the dispatcher's, had ended ("context canceled", no sentinel), and
+// the waiting Result went on waiting on the closed backend.
+func TestViewAfterClose(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	now := time.Now()
+	b := &recordBackend{rec: jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running,
+		Submitted: now, Started: now}, ended: make(chan struct{})}
+	d, err := jobs.New(rt, jobs.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := d.Job("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() {
+		_, err := j.Result(context.Background(), true)
+		waited <- err
+	}()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-waited:
+		if !errors.Is(err, jobs.ErrClosed) {
+			t.Fatalf("Result waiting through Close: got %v; want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Result waiting through Close: still waiting 10 s later")
+	}
+	if _, err := d.Job("x"); !errors.Is(err, jobs.ErrClosed) {
+		t.Fatalf("Job after Close: got %v; want ErrClosed", err)
+	}
+	if _, err := j.Result(context.Background(), false); !errors.Is(err, jobs.ErrClosed) {
+		t.Fatalf("Result of a running job after Close: got %v; want ErrClosed", err)
+	}
+	if _, err := j.Follow(context.Background()); !errors.Is(err, jobs.ErrClosed) {
+		t.Fatalf("Follow after Close: got %v; want ErrClosed", err)
+	}
+	if st := j.Status(); st.State != jobs.Running {
+		t.Fatalf("Status after Close: got %s; want the last one read, running", st.State)
+	}
 }
