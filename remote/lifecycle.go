@@ -71,6 +71,7 @@ func (n *Node) stop() error {
 	n.mu.Lock()
 	n.state.Store(closing)
 	n.mu.Unlock()
+	n.halt()
 	// Watchers first: the names' keeper and watch stop, claims are released.
 	unwatched := n.stopNames()
 	// Streams end with ErrClosed: their readers are told, not left

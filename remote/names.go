@@ -95,6 +95,10 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 		Storage:  jetstream.MemoryStorage,
 		Replicas: n.cfg.nameReplicas,
 	}
+	// The stop waits for namesMu: it ends the wait (ErrClosed).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(n.halted, cancel)()
 	var kv jetstream.KeyValue
 	for {
 		// One attempt per second: a request lost while the JetStream
@@ -106,6 +110,9 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 			break
 		}
 	}
+	if err != nil && n.halted.Err() != nil {
+		return nil, fmt.Errorf("%w: names bucket: %w", ErrClosed, err)
+	}
 	if err != nil {
 		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
 			return nil, fmt.Errorf("%w: %w", ErrNoJetStream, err)
@@ -113,6 +120,9 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 		return nil, fmt.Errorf("remote: names bucket: %w", err)
 	}
 	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly())
+	if err != nil && n.halted.Err() != nil {
+		return nil, fmt.Errorf("%w: watch names: %w", ErrClosed, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("remote: watch names: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/troupe-go/troupe/actor"
@@ -299,5 +300,66 @@ func TestCloseReleasesNames(t *testing.T) {
 	}
 	if err := remote.Claim(ctx, n2, "free-on-close", spawn(t, n2), remote.Serve(Deposit)); err != nil {
 		t.Fatalf("Claim after the owner's Close: %v; want the name free", err)
+	}
+}
+
+// silentJetStream makes s's JetStream API (a server without JetStream)
+// a listener that never answers: every request to it times out. It
+// returns a channel told of each request.
+func silentJetStream(t *testing.T, url string) <-chan struct{} {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	asked := make(chan struct{}, 1)
+	if _, err := nc.Subscribe("$JS.API.>", func(*nats.Msg) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return asked
+}
+
+// TestCloseDuringNamesSetup: Close ends while the node's first use of
+// names waits for a JetStream that does not answer, and the waiting
+// Owner gets ErrClosed.
+func TestCloseDuringNamesSetup(t *testing.T) {
+	s := startServer(t, embeddedWithoutJS())
+	n := startNode(t, s.ClientURL())
+	asked := silentJetStream(t, s.ClientURL())
+	ctx, cancel := context.WithCancel(context.Background()) // no deadline
+	t.Cleanup(cancel)                                       // before n's Close (cleanups run last first)
+	owner := make(chan error, 1)
+	go func() {
+		_, err := remote.Owner(ctx, n, "x")
+		owner <- err
+	}()
+	select {
+	case <-asked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Owner sent no JetStream request")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- n.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close still waits 20 s after it began, an Owner waiting for JetStream")
+	}
+	select {
+	case err := <-owner:
+		if !errors.Is(err, remote.ErrClosed) {
+			t.Fatalf("Owner: %v; want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Owner still waits 10 s after its node closed")
 	}
 }

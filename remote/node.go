@@ -78,7 +78,11 @@ type Node struct {
 	cancelSub *nats.Subscription
 	refusals  atomic.Uint64
 
-	begin  sync.Once
+	begin sync.Once
+	// halted ends when the stop begins: what waits on the server for a
+	// caller (names' first use) gives up, rather than hold the stop.
+	halted context.Context
+	halt   context.CancelFunc
 	forced context.Context
 	force  context.CancelFunc
 	done   chan struct{}
@@ -147,6 +151,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 		return nil, err
 	}
 	n.base, n.cancelBase = context.WithCancel(context.Background())
+	n.halted, n.halt = context.WithCancel(context.Background())
 	n.forced, n.force = context.WithCancel(context.Background())
 	n.kick, n.flusherQuit, n.flusherDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go n.flusher()
