@@ -9,8 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// keep refreshes every claim a third of a lease apart; a claim that cannot
-// be refreshed at its revision is lost.
+// keep refreshes every claim a third of a lease apart (see refresh).
 func (n *Node) keep(r *names) {
 	t := time.NewTicker(n.cfg.lease / 3)
 	defer t.Stop()
@@ -29,25 +28,44 @@ func (n *Node) keep(r *names) {
 		}
 		r.mu.Unlock()
 		for _, c := range cs {
-			ctx, cancel := context.WithTimeout(n.forced, n.cfg.lease/3) // Close does not wait for it
-			r.mu.Lock()
-			rev := c.rev
-			r.mu.Unlock()
-			nrev, err := r.kv.Update(ctx, c.name, []byte(n.id), rev)
-			cancel()
-			switch {
-			case err == nil:
-				r.mu.Lock()
-				if c.rev == rev {
-					c.rev = nrev
-				}
-				r.mu.Unlock()
-			case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
-				n.lose(r, c, err) // wrong revision: the key expired or changed hands
-			}
-			// Other errors (a reconnect, a slow server): try again next tick;
-			// the lease is three ticks long.
+			n.refresh(r, c)
 		}
+	}
+}
+
+// refresh writes c's key again at its revision. A claim whose key has
+// another revision is lost — unless the key still holds this node's id:
+// then it is a refresh the server applied whose answer never came (the
+// connection dropped meanwhile, or its ctx ended first), and the claim is
+// refreshed at that revision. Other errors (a reconnect, a slow server)
+// are left to the next tick: the lease is three ticks long.
+func (n *Node) refresh(r *names, c *claim) {
+	ctx, cancel := context.WithTimeout(n.forced, n.cfg.lease/3) // Close does not wait for it
+	defer cancel()
+	r.mu.Lock()
+	rev := c.rev
+	r.mu.Unlock()
+	nrev, err := r.kv.Update(ctx, c.name, []byte(n.id), rev)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		e, gerr := r.kv.Get(ctx, c.name)
+		switch {
+		case gerr == nil && string(e.Value()) == n.id:
+			nrev, err = r.kv.Update(ctx, c.name, []byte(n.id), e.Revision())
+		case gerr == nil, errors.Is(gerr, jetstream.ErrKeyNotFound), errors.Is(gerr, jetstream.ErrKeyDeleted):
+			// Another node's, or gone: lost (below).
+		default:
+			return // unknown yet: the next tick asks again
+		}
+	}
+	switch {
+	case err == nil:
+		r.mu.Lock()
+		if c.rev == rev {
+			c.rev = nrev
+		}
+		r.mu.Unlock()
+	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
+		n.lose(r, c, err) // wrong revision: the key expired or changed hands
 	}
 }
 

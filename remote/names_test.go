@@ -363,3 +363,54 @@ func TestCloseDuringNamesSetup(t *testing.T) {
 		t.Fatal("Owner still waits 10 s after its node closed")
 	}
 }
+
+// TestClaimRefreshAnswerLost: a refresh the server applied but whose
+// answer never came back (the connection dropped meanwhile: the keeper's
+// request failed, its revision stale) does not lose the claim: the key
+// is still the node's. Simulated by writing the owner's own value at a
+// new revision behind its keeper.
+func TestClaimRefreshAnswerLost(t *testing.T) {
+	s := startServer(t)
+	rs := newRefusals()
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(900*time.Millisecond),
+		remote.WithRefusalHook(rs.hook))
+	ctx := ctxTimeout(t, 20*time.Second)
+	ref := spawn(t, n1)
+	if err := remote.Claim(ctx, n1, "kept", ref, remote.Serve(Deposit)); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(n1.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, "troupe_names")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := kv.Watch(ctx, "kept", jetstream.UpdatesOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Stop() }()
+	rev, err := kv.Put(ctx, "kept", []byte("n1")) // the refresh whose answer was lost
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The keeper's next refreshes (a third of a lease apart): one past
+	// rev is the claim kept; a lost name is reported.
+	for {
+		select {
+		case e := <-w.Updates():
+			if e != nil && e.Revision() > rev && e.Operation() == jetstream.KeyValuePut && string(e.Value()) == "n1" {
+				if ref.Stopped() {
+					t.Fatal("the claim's actor stopped")
+				}
+				return
+			}
+		case r := <-rs.ch:
+			t.Fatalf("refusal %+v after a refresh whose answer was lost; want the claim kept", r)
+		case <-ctx.Done():
+			t.Fatal("no refresh after 20 s")
+		}
+	}
+}
