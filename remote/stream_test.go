@@ -599,3 +599,28 @@ func TestStreamItemTooLarge(t *testing.T) {
 		})
 	}
 }
+
+// TestFollowBadRef: a ref that names no subject a follow can be sent to
+// (control characters; longer than a server takes on a control line,
+// which would cost the node its connection) is ErrBadRequest, and the
+// node's connection stays up.
+func TestFollowBadRef(t *testing.T) {
+	s := startServer(t)
+	srv, cli := startNode(t, s.ClientURL()), startNode(t, s.ClientURL())
+	feed(t, srv)
+	ctx := ctxTimeout(t, 30*time.Second)
+	var reconnects atomic.Int32
+	cli.Conn().SetReconnectHandler(func(*nats.Conn) { reconnects.Add(1) })
+	cli.Conn().SetDisconnectErrHandler(func(*nats.Conn, error) { reconnects.Add(1) })
+	for _, ref := range []string{"_INBOX.x\r\nPING.f#1", "_INBOX.x\n.f#1", "_INBOX." + strings.Repeat("a", 8<<10) + ".f#1"} {
+		if _, err := remote.BindStream(cli, "feed", Live).Follow(ctx, ref); !errors.Is(err, remote.ErrBadRequest) {
+			t.Errorf("Follow(%.40q): got %v; want ErrBadRequest", ref, err)
+		}
+	}
+	if _, err := remote.Bind(cli, "feed", Push).Call(ctx, 0); err != nil {
+		t.Fatalf("a call after the bad refs: %v", err)
+	}
+	if k := reconnects.Load(); k != 0 {
+		t.Fatalf("the node's connection dropped %d times", k)
+	}
+}

@@ -190,12 +190,34 @@ func streamRef(ctrl string, id uint64) string {
 	return ctrl[:i+1] + "f#" + strconv.FormatUint(id, 10)
 }
 
-// parseStreamRef splits a stream ref; ok is false if it is malformed.
+// maxRefSubject bounds the subject of a stream ref (a node's inbox and
+// ".f": a few dozen bytes): a server refuses a control line over its
+// max_control_line (4 KiB by default), and nats.go then closes the
+// connection for good.
+const maxRefSubject = 1024
+
+// parseStreamRef splits a stream ref; ok is false if it is malformed: its
+// subject empty, over maxRefSubject, with an empty token, a wildcard, a
+// space or a control character.
 func parseStreamRef(ref string) (subj string, id uint64, ok bool) {
 	subj, num, found := strings.Cut(ref, "#")
-	if !found || subj == "" || strings.ContainsAny(subj, " \t*>") {
+	if !found || subj == "" || len(subj) > maxRefSubject || !literalSubject(subj) {
 		return "", 0, false
 	}
 	id, err := strconv.ParseUint(num, 10, 64)
 	return subj, id, err == nil
+}
+
+// literalSubject reports whether subj is a subject one can publish to: no
+// empty token, no wildcard, no space or control character.
+func literalSubject(subj string) bool {
+	if subj[0] == '.' || subj[len(subj)-1] == '.' || strings.Contains(subj, "..") {
+		return false
+	}
+	for i := 0; i < len(subj); i++ {
+		if c := subj[i]; c <= ' ' || c == 0x7f || c == '*' || c == '>' {
+			return false
+		}
+	}
+	return true
 }
