@@ -3,6 +3,7 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -332,5 +333,33 @@ func TestNilReceivers(t *testing.T) {
 	case <-f.Done():
 	default:
 		t.Fatalf("nil Future's Done: want a closed channel")
+	}
+}
+
+// TestUnexportEndsWatcher: an export's goroutine (watching its actor's
+// end) ends with the export: exporting and unexporting a long-lived actor
+// again and again leaves none behind.
+func TestUnexportEndsWatcher(t *testing.T) {
+	s := startServer(t)
+	n := startNode(t, s.ClientURL())
+	ref := spawn(t, n)
+	for range 20 {
+		if err := remote.Export(n, "again", ref, remote.Serve(Deposit)); err != nil {
+			t.Fatal(err)
+		}
+		if !n.Unexport("again") {
+			t.Fatal("Unexport: false")
+		}
+	}
+	watchers := func() int {
+		buf := make([]byte, 1<<20)
+		return strings.Count(string(buf[:runtime.Stack(buf, true)]), "remote.(*Node).watch(")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for watchers() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if k := watchers(); k > 0 {
+		t.Fatalf("%d export watchers still run 10 s after their exports were withdrawn; want 0", k)
 	}
 }

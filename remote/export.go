@@ -107,6 +107,7 @@ type export struct {
 	ref     any
 	release func() // run once when the export is withdrawn, or nil
 	eps     map[string]*endpoint
+	gone    chan struct{} // closed when the export is withdrawn: its watcher exits
 }
 
 // Export makes the given methods of ref reachable from other nodes under
@@ -175,7 +176,8 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 	if err != nil {
 		return nil, fmt.Errorf("remote: export %q: %w", name, err)
 	}
-	ex := &export{name: name, svc: svc, ref: ref, chainID: n.chainIDLocked(ref.ID()), release: release, eps: map[string]*endpoint{}}
+	ex := &export{name: name, svc: svc, ref: ref, chainID: n.chainIDLocked(ref.ID()), release: release, eps: map[string]*endpoint{},
+		gone: make(chan struct{})}
 	for _, ep := range eps {
 		ex.eps[ep.method] = ep
 	}
@@ -239,12 +241,14 @@ func (n *Node) callerChain(ctx context.Context) string {
 }
 
 // watch unexports ex when its actor stops, so that other nodes of its
-// queue group get its calls.
+// queue group get its calls; it exits when ex is withdrawn otherwise
+// (Unexport, a lost claim) or the node stops.
 func (n *Node) watch(ex *export, done <-chan struct{}) {
 	defer n.served.Done()
 	select {
 	case <-done:
 		n.unexport(ex)
+	case <-ex.gone:
 	case <-n.quit:
 	}
 }
@@ -277,6 +281,7 @@ func (n *Node) unexport(ex *export) bool {
 	gone := n.exports[ex.name] == ex
 	if gone {
 		delete(n.exports, ex.name)
+		close(ex.gone)
 	}
 	n.mu.Unlock()
 	if gone && ex.release != nil {
