@@ -74,7 +74,8 @@ type claim struct {
 }
 
 // registry returns the node's names, connecting to the bucket on first
-// use. Errors: ErrNoJetStream, ErrClosed, the server's.
+// use (bounded by ctx's deadline, or the call timeout if it has none).
+// Errors: ErrNoJetStream, ErrClosed, ErrTimeout, the server's.
 func (n *Node) registry(ctx context.Context) (*names, error) {
 	n.namesMu.Lock()
 	defer n.namesMu.Unlock()
@@ -95,8 +96,14 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 		Storage:  jetstream.MemoryStorage,
 		Replicas: n.cfg.nameReplicas,
 	}
-	// The stop waits for namesMu: it ends the wait (ErrClosed).
-	ctx, cancel := context.WithCancel(ctx)
+	// Bounded as a call is (ctx's deadline, or the call timeout); the
+	// stop waits for namesMu: it ends the wait (ErrClosed).
+	var cancel context.CancelFunc
+	if _, ok := ctx.Deadline(); ok {
+		ctx, cancel = context.WithCancel(ctx)
+	} else {
+		ctx, cancel = context.WithTimeout(ctx, n.cfg.callTimeout)
+	}
 	defer cancel()
 	defer context.AfterFunc(n.halted, cancel)()
 	var kv jetstream.KeyValue
@@ -113,6 +120,9 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	if err != nil && n.halted.Err() != nil {
 		return nil, fmt.Errorf("%w: names bucket: %w", ErrClosed, err)
 	}
+	if err != nil && ctx.Err() != nil {
+		return nil, ctxErr(ctx, "names bucket")
+	}
 	if err != nil {
 		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
 			return nil, fmt.Errorf("%w: %w", ErrNoJetStream, err)
@@ -122,6 +132,9 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly())
 	if err != nil && n.halted.Err() != nil {
 		return nil, fmt.Errorf("%w: watch names: %w", ErrClosed, err)
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, ctxErr(ctx, "watch names")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("remote: watch names: %w", err)
@@ -141,8 +154,10 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 // the name from any node reach ref. The name is released when ref stops,
 // when it is unexported, and when the node shuts down; if the node dies,
 // it is free again within a lease (WithLease). Needs JetStream. Blocks
-// for a few round trips. Errors: those of Export, *NameTakenError,
-// ErrNoJetStream, ErrClosed.
+// for a few round trips; the first use of names on a node waits for the
+// names bucket, bounded by ctx's deadline, or the node's call timeout if
+// ctx has none. Errors: those of Export, *NameTakenError, ErrNoJetStream,
+// ErrClosed, ErrTimeout (JetStream did not answer in time).
 func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], methods ...Entry[S]) error {
 	if n == nil {
 		return ErrNilNode
@@ -241,8 +256,9 @@ func (n *Node) reclaim(ctx context.Context, r *names, name string) (uint64, erro
 }
 
 // Owner returns the id of the node that owns name, or ErrNotFound. Blocks
-// for a round trip. Errors: ErrNotFound, ErrInvalidName, ErrNoJetStream,
-// ErrClosed.
+// for a round trip (and, on the node's first use of names, for the names
+// bucket, as Claim does). Errors: ErrNotFound, ErrInvalidName,
+// ErrNoJetStream, ErrClosed, ErrTimeout.
 func Owner(ctx context.Context, n *Node, name string) (string, error) {
 	if n == nil {
 		return "", ErrNilNode

@@ -414,3 +414,25 @@ func TestClaimRefreshAnswerLost(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnerJetStreamSilent: Owner with a ctx without deadline is bounded
+// by the node's call timeout while JetStream does not answer, as a Call
+// or a Resolve is: ErrTimeout, not a wait for ever.
+func TestOwnerJetStreamSilent(t *testing.T) {
+	s := startServer(t, embeddedWithoutJS())
+	n := startNode(t, s.ClientURL(), remote.WithCallTimeout(time.Second))
+	silentJetStream(t, s.ClientURL())
+	owner := make(chan error, 1)
+	go func() {
+		_, err := remote.Owner(context.Background(), n, "x")
+		owner <- err
+	}()
+	select {
+	case err := <-owner:
+		if !errors.Is(err, remote.ErrTimeout) {
+			t.Fatalf("Owner: %v; want ErrTimeout", err)
+		}
+	case <-time.After(20 * time.Second): // the call timeout is 1 s
+		t.Fatal("Owner still waits 20 s after it began")
+	}
+}
