@@ -31,8 +31,9 @@ var (
 	ErrNilContext = errors.New("actor: nil context")
 	// ErrNilState: Spawn with a nil state.
 	ErrNilState = errors.New("actor: nil state")
-	// ErrNilHandler: a Method made with a nil function; a Stream made with
-	// one, or not made by NewStream (nil, or a zero Stream).
+	// ErrNilHandler: a Method made with a nil function, or not made by
+	// NewMethod (nil, or a zero Method); a Stream made with one, or not
+	// made by NewStream (nil, or a zero Stream).
 	ErrNilHandler = errors.New("actor: nil handler")
 	// ErrInvalidName: a method or actor name that is empty, longer than 255
 	// bytes, or holds control characters.

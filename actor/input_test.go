@@ -19,6 +19,8 @@ func TestBadInput(t *testing.T) {
 	var nilRef *actor.Ref[*Account]
 	var nilRT *troupe.Runtime
 	nilFn := actor.NewMethod[*Account, int, int]("nil-fn", nil)
+	zero := &actor.Method[*Account, int, int]{} // not made by NewMethod
+	zeroVal := &actor.Method[*Account, struct{ A, B int }, int]{}
 	noName := actor.NewMethod("", func(*Account, *actor.Ctx, int) (int, error) { return 0, nil })
 	ctrl := actor.NewMethod("bad\nname", func(*Account, *actor.Ctx, int) (int, error) { return 0, nil })
 	long := actor.NewMethod(strings.Repeat("x", 256), func(*Account, *actor.Ctx, int) (int, error) { return 0, nil })
@@ -47,6 +49,10 @@ func TestBadInput(t *testing.T) {
 		{"ask nil ctx", callErr(Deposit.Ask(nilCtx, acct, 1).Await(context.Background())), actor.ErrNilContext},
 		{"nil handler call", callErr(nilFn.Call(context.Background(), acct, 1)), actor.ErrNilHandler},
 		{"nil handler cast", nilFn.Cast(acct, 1), actor.ErrNilHandler},
+		{"zero method call", callErr(zero.Call(context.Background(), acct, 1)), actor.ErrNilHandler},
+		{"zero method ask", callErr(zero.Ask(context.Background(), acct, 1).Await(context.Background())), actor.ErrNilHandler},
+		{"zero method cast", zero.Cast(acct, 1), actor.ErrNilHandler},
+		{"zero method cast value", zeroVal.Cast(acct, struct{ A, B int }{1, 2}), actor.ErrNilHandler},
 		{"empty method name", noName.Cast(acct, 1), actor.ErrInvalidName},
 		{"control char method", ctrl.Cast(acct, 1), actor.ErrInvalidName},
 		{"long method name", long.Cast(acct, 1), actor.ErrInvalidName},

@@ -52,9 +52,11 @@ func (m *Method[S, Q, R]) check(to *Ref[S]) error {
 	return nil
 }
 
-// usable reports why m cannot be called, or nil.
+// usable reports why m cannot be called, or nil. Every method NewMethod
+// makes has a key; one without (a zero Method, not made by it) has no
+// handler either, and its key would be the system lane's.
 func (m *Method[S, Q, R]) usable() error {
-	if m == nil {
+	if m == nil || m.k == 0 {
 		return ErrNilHandler
 	}
 	return m.err

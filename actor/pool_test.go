@@ -183,6 +183,7 @@ func TestPoolCallBadInput(t *testing.T) {
 		{"nil pool", bg, pwID, nilPool, []error{actor.ErrNilPool}},
 		{"nil group", bg, pwID, nilGroup, []error{actor.ErrNilPool}},
 		{"nil method", bg, nilMethod, p, []error{actor.ErrNilHandler}},
+		{"zero method", bg, &actor.Method[*pw, int, int]{}, p, []error{actor.ErrNilHandler}},
 		{"bad method", bg, actor.NewMethod[*pw, int, int]("", nil), p, []error{actor.ErrInvalidName}},
 		{"cancelled", cancelled, pwID, p, []error{context.Canceled}},
 		{"stopped pool", bg, pwID, stopped, []error{actor.ErrPoolStopped, actor.ErrStopped}},

@@ -33,10 +33,11 @@ func routerOf[S any](to Router[S]) *router {
 // prepare checks what every pool call checks first. A call refused by a
 // stopped router is a dead letter, as one refused by a stopped actor is.
 func prepare[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S]) (*router, error) {
-	if m == nil {
-		return prepareRoute(ctx, "", ErrNilHandler, to)
+	label := ""
+	if m != nil {
+		label = m.label
 	}
-	return prepareRoute(ctx, m.label, m.err, to)
+	return prepareRoute(ctx, label, m.usable(), to)
 }
 
 // prepareRoute is prepare for a method or stream named label that cannot

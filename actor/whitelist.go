@@ -30,8 +30,8 @@ func (m *Method[S, Q, R]) Accepts(state any) bool {
 func keysFor(state any, methods []Admitter) ([]mailbox.Key, error) {
 	keys := make([]mailbox.Key, 0, len(methods))
 	for _, m := range methods {
-		if m == nil || nilness.Is(m) {
-			return nil, fmt.Errorf("%w: nil method in whitelist", ErrNilHandler)
+		if m == nil || nilness.Is(m) || m.key() == sysKey {
+			return nil, fmt.Errorf("%w: nil or zero method in whitelist", ErrNilHandler)
 		}
 		if !m.Accepts(state) {
 			return nil, fmt.Errorf("%w: %s cannot run on %T", ErrWrongActor, m.Name(), state)

@@ -368,6 +368,7 @@ func TestOnlyRejectsBadMethods(t *testing.T) {
 		{"another actor type", []actor.Admitter{Balance, wlPing}, actor.ErrWrongActor},
 		{"nil", []actor.Admitter{Balance, nil}, actor.ErrNilHandler},
 		{"typed nil", []actor.Admitter{(*actor.Method[*Account, int, int])(nil)}, actor.ErrNilHandler},
+		{"zero", []actor.Admitter{&actor.Method[*Account, int, int]{}}, actor.ErrNilHandler},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
