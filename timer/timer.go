@@ -1,6 +1,9 @@
 package timer
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // A Timer is one callback scheduled on a [Wheel] by [Wheel.AfterFunc], or
 // armed by [Wheel.Start] (a Timer embedded in the caller's struct). Its
@@ -112,5 +115,13 @@ func (t *Timer) Deadline() time.Time {
 	w.mu.Lock()
 	when := t.when()
 	w.mu.Unlock()
-	return w.start.Add(time.Duration(when) * w.tick)
+	// when*tick can pass math.MaxInt64 (a delay near it, or a long
+	// tick): add it in steps time.Duration holds. when*tick < 2^64 +
+	// tick (deadline's ns is under 2^64), so there are at most three.
+	at := w.start
+	step := uint64(math.MaxInt64 / w.tick)
+	for ; when > step; when -= step {
+		at = at.Add(time.Duration(step) * w.tick)
+	}
+	return at.Add(time.Duration(when) * w.tick)
 }

@@ -2,6 +2,7 @@ package timer
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -174,3 +175,29 @@ type embedOwner struct {
 }
 
 func (o *embedOwner) Fire() { o.fired++ }
+
+// Deadline of a timer due further than time.Duration reaches from the
+// wheel's start (a call timeout of math.MaxInt64 meaning "none") is that
+// far in the future, not wrapped around into the past.
+func TestTimerDeadlineFar(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for _, tick := range []time.Duration{time.Millisecond, time.Second, 100 * time.Hour} {
+			w, err := New(WithTick(tick))
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Hour)
+			start := time.Now()
+			var tm Timer
+			if err := w.Start(&tm, math.MaxInt64, &embedOwner{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := tm.Deadline(); got.Sub(start) < math.MaxInt64-tick {
+				t.Errorf("tick %v: Deadline is %v from now; want about %v (math.MaxInt64)", tick, got.Sub(start), time.Duration(math.MaxInt64))
+			}
+			tm.Stop()
+			w.Stop()
+			<-w.Done()
+		}
+	})
+}
