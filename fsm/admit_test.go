@@ -94,3 +94,30 @@ func TestNoAdmitSetsLeavesWhitelist(t *testing.T) {
 		t.Fatalf("held %v; want note:1", held)
 	}
 }
+
+// A state function that stops the machine enters its state like any
+// other: a state without an admit set admits everything again, so calls
+// held by the previous state's set run before the actor stops, as the
+// graceful stop promises for what is queued.
+func TestStopStepAppliesAdmitSet(t *testing.T) {
+	rt := newRuntime(t)
+	d := define(t,
+		fsm.State(A, step, fsm.To(End), fsm.Admit(Move)),
+		fsm.State(End, step, fsm.Terminal()),
+	)
+	b := newBot()
+	b.stop[End] = true
+	ref := spawn(t, rt, d, b)
+	inspected := Inspect.Ask(context.Background(), ref, struct{}{}) // held in a
+	if got, err := Move.Call(context.Background(), ref, End); err != nil || got != End {
+		t.Fatalf("Move(end) = %v, %v", got, err)
+	}
+	s, err := inspected.Await(context.Background())
+	if err != nil {
+		t.Fatalf("the call held in a: %v; want it to run before the actor stops", err)
+	}
+	want := []string{"enter a", "fn a", "exit a", "enter end", "fn end"}
+	if s.state != End || !slices.Equal(s.log, want) {
+		t.Fatalf("state %v, log %q; want end, %q", s.state, s.log, want)
+	}
+}

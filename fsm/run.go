@@ -123,23 +123,21 @@ func (d *Definition[S, P]) refuse(t Transition[P], err error) error {
 }
 
 // finish ends a chain: the queue is dropped, and the state timeout and
-// admit set of the state the machine is now in are put in force.
+// admit set of the state the machine is now in are put in force. A
+// machine a state function stopped has no timeout, but the admit set of
+// the state it stopped in applies like any other's: what it admits runs
+// before the actor stops (a state without one admits everything again),
+// rather than staying held by the previous state's set until the stop
+// fails it.
 func (d *Definition[S, P]) finish(m *Machine[P], ac *actor.Ctx) {
 	m.reset()
 	m.x = Ctx[P]{} // holds nothing past the turn
-	if m.halted {
-		if m.timed {
-			ac.CancelTimer(timerKey)
-			m.timed = false
-		}
-		return
-	}
 	if !m.entered || m.armed == m.gen {
 		return
 	}
 	m.armed = m.gen
 	st := d.states[m.cur]
-	if st.timed {
+	if st.timed && !m.halted {
 		// Restarting the key cancels the old timeout, and drops a tick of
 		// it already queued; timeout's generation check is the backstop.
 		err := actor.After(ac, timerKey, st.timeout, d.own.timeout, m.gen)

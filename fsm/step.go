@@ -60,5 +60,6 @@ func (c *Ctx[P]) Stay() Step[P] { return Step[P]{} }
 
 // Stop is the step that ends the machine in this state: later transitions
 // fail with ErrTerminal, its state timeout is cancelled, and the actor stops
-// gracefully (what is queued still runs).
+// gracefully (what is queued still runs, within the state's admit set: a
+// state without one admits everything).
 func (c *Ctx[P]) Stop() Step[P] { return Step[P]{kind: stepStop} }
