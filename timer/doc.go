@@ -125,8 +125,10 @@
 // [runtime.Goexit] (as t.FailNow does), which would end the driver.
 //
 // For each scheduling of a timer exactly one of these happens: its
-// callback runs, a [Timer.Stop] or [Timer.Reset] returns true, or
-// [Wheel.Stop] drops it and counts it. The driver takes due timers out of
+// callback runs, a [Timer.Stop] or [Timer.Reset] returns true, a
+// [Wheel.Start] re-arms the still pending Timer (which Start does not
+// report: Stop it first to know), or [Wheel.Stop] drops it and counts it.
+// The driver takes due timers out of
 // the wheel in batches (Timer.Stop returns false from then on) and begins
 // their callbacks one by one; Wheel.Stop drops, and counts, those of a
 // batch not yet begun.

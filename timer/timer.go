@@ -51,9 +51,9 @@ func (t *Timer) setPos(level, slot uint8) { t.pos.setPos(level, slot) }
 // so, and false if the timer had already been taken out to run (its
 // callback runs or has run, unless [Wheel.Stop] drops it before it
 // begins), had been stopped, or was dropped by [Wheel.Stop]. For each
-// scheduling exactly one of "the callback runs", "a Stop returns true"
-// and "Wheel.Stop counts it" happens. Stop does not wait for a running
-// callback to return.
+// scheduling exactly one of "the callback runs", "a Stop or Reset returns
+// true", "Wheel.Start re-arms it while pending" and "Wheel.Stop counts
+// it" happens. Stop does not wait for a running callback to return.
 //
 // Stop does not block beyond a short critical section and is safe for
 // concurrent use. Cost: O(1).

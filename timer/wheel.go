@@ -102,7 +102,10 @@ func (w *Wheel) AfterFunc(d time.Duration, f func()) (*Timer, error) {
 // struct, so that arming it allocates nothing), to call cb.Fire() on the
 // wheel's goroutine once d has elapsed, with the rules of AfterFunc. A
 // zero Timer, or one that fired or was stopped, can be started; starting a
-// pending timer re-arms it like Reset. Afterwards t's Stop and Reset work
+// pending timer re-arms it like Reset, but without saying that it was
+// pending: the earlier scheduling then ends with neither its callback run
+// nor a Stop returning true (call Stop first where that count matters).
+// Afterwards t's Stop and Reset work
 // as for a timer from AfterFunc.
 //
 // Start returns [ErrNilFunc] if cb is nil and [ErrStopped] once
