@@ -21,7 +21,8 @@ import (
 // timeout if ctx has none — passes first; ErrStopped, ErrMailboxFull,
 // ErrCallCycle as for a local call; ErrNotFound if nothing serves the
 // name and method; ErrTooLarge, ErrUnauthorized, ErrBadRequest if the
-// serving node refused it; ErrCodec; ErrClosed; or ctx's cause if ctx is
+// serving node refused it; ErrCodec; ErrClosed; ErrUnavailable if the
+// connection is down and cannot take the request; or ctx's cause if ctx is
 // cancelled (the serving node is told, and the handler's Context ends).
 // The remaining time travels with the request. Made from inside a
 // handler, pass c.Context() so the deadline and the call chain travel on.
@@ -227,10 +228,14 @@ func (n *Node) publishErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	case errors.Is(err, nats.ErrMaxPayload):
 		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	case errors.Is(err, nats.ErrBadSubject):
+		return fmt.Errorf("%w: %w", ErrBadRequest, err)
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining):
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
-	return fmt.Errorf("remote: publish: %w", err)
+	// nats.ErrReconnectBufExceeded (disconnected, its buffer full), or a
+	// write that failed: not sent, and maybe sendable later.
+	return fmt.Errorf("%w: publish: %w", ErrUnavailable, err)
 }
 
 // timeoutFor is ErrTimeout naming the call.

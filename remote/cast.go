@@ -11,7 +11,9 @@ import "fmt"
 // and a batch the connection refused is reported here. Casts from one
 // binding reach one node in the order they were made. Shutdown publishes
 // every queued cast before closing. Errors: ErrCodec, ErrTooLarge,
-// ErrClosed, and the binding's own. Does not block, but for a full batch
+// ErrClosed, ErrUnavailable (a full batch this Cast published, refused by
+// a connection that is down: that batch's casts are lost and reported, as
+// ReasonCastFailed; this one was not queued), and the binding's own. Does not block, but for a full batch
 // (64 KiB, or less to fit the server's maximum payload) that it publishes
 // itself; safe for concurrent use. Cost: the codec's work and a copy into
 // the batch; end to end over loopback TCP, about 2 µs per cast on 2

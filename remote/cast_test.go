@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,5 +249,69 @@ func TestCastLostReported(t *testing.T) {
 	}
 	if got := lost(); got != accepted {
 		t.Fatalf("%d casts reported lost; want the %d that Cast accepted", got, accepted)
+	}
+}
+
+// TestCastBufferFull: a Cast that publishes a full batch itself while the
+// connection is down and nats.go's reconnect buffer is full returns
+// ErrUnavailable (a sentinel), and the batch's casts, accepted by earlier
+// Casts, are reported lost; a Call made then fails the same way.
+func TestCastBufferFull(t *testing.T) {
+	s := startServer(t)
+	rf := newRefusals()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var held atomic.Bool
+	hook := func(r remote.Refusal) {
+		rf.hook(r)
+		// The first lost batch is the flusher's: hold it, so that the next
+		// full batch is the Cast's to publish.
+		if r.Reason == remote.ReasonCastFailed && held.CompareAndSwap(false, true) {
+			close(entered)
+			<-release
+		}
+	}
+	cli := startNode(t, s.ClientURL(), remote.WithRefusalHook(hook),
+		remote.WithNATSOptions(nats.ReconnectBufSize(-1))) // publishing while disconnected fails at once
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the node's Close, which waits for its flusher
+	b := remote.Bind(cli, "acct", Echo)
+	s.Shutdown()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cli.Conn().IsReconnecting() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !cli.Conn().IsReconnecting() {
+		t.Fatal("the connection did not notice its server's end")
+	}
+	if err := b.Cast("first"); err != nil { // the flusher's to publish: it fails, and is held in the hook
+		t.Fatalf("first Cast: %v", err)
+	}
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the flusher reported no lost cast")
+	}
+	big := strings.Repeat("x", 40<<10) // two do not fit one batch (64 KiB)
+	if err := b.Cast(big); err != nil {
+		t.Fatalf("second Cast: %v; want it queued", err)
+	}
+	err := b.Cast(big) // publishes the full batch itself
+	if !errors.Is(err, remote.ErrUnavailable) {
+		t.Fatalf("third Cast: %v; want ErrUnavailable", err)
+	}
+	rf.mu.Lock()
+	got := append([]remote.Refusal(nil), rf.got...)
+	rf.mu.Unlock()
+	if len(got) != 2 || got[1].Reason != remote.ReasonCastFailed || !strings.HasPrefix(got[1].Err.Error(), "1 casts lost") ||
+		!errors.Is(got[1].Err, remote.ErrUnavailable) {
+		t.Fatalf("refusals %+v; want the flusher's and one cast_failed of 1 cast, ErrUnavailable", got)
+	}
+	if !errors.Is(got[0].Err, remote.ErrUnavailable) {
+		t.Fatalf("the flusher's refusal: %v; want ErrUnavailable", got[0].Err)
+	}
+	unblock()
+	if _, err := b.Call(ctxTimeout(t, 5*time.Second), "x"); !errors.Is(err, remote.ErrUnavailable) {
+		t.Fatalf("Call: %v; want ErrUnavailable", err)
 	}
 }

@@ -43,7 +43,8 @@
 // actor.ErrTimeout and context.DeadlineExceeded), ErrStopped
 // (actor.ErrStopped), ErrMailboxFull, ErrCallCycle (actor.ErrCallCycle),
 // ErrNotFound (NATS "no responders": not exported, or nobody serves it),
-// ErrTooLarge, ErrUnauthorized, ErrBadRequest, ErrCodec, ErrClosed.
+// ErrTooLarge, ErrUnauthorized, ErrBadRequest, ErrCodec, ErrClosed,
+// ErrUnavailable (the connection is down and cannot take the request).
 // Replies are decoded with the binding's [Codec] (JSON by default).
 //
 // # Streams

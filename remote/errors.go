@@ -42,6 +42,12 @@ var (
 	ErrCodec = errors.New("remote: codec")
 	// ErrClosed: the node is closed (or closing), or its connection is.
 	ErrClosed = errors.New("remote: node closed")
+	// ErrUnavailable: the message could not be sent now: the node's
+	// connection is down, reconnecting, and its buffer of messages kept
+	// meanwhile (nats.ReconnectBufSize, 8 MiB by default) is full, or a
+	// write to the server failed. Nothing was sent; unlike ErrClosed, a
+	// retry may succeed once the connection is back.
+	ErrUnavailable = errors.New("remote: connection unavailable")
 	// ErrNoServer: Start found no URL (WithURL, TROUPE_NATS_URL) and no
 	// embedded server (import remote/embedded, or WithServer).
 	ErrNoServer = errors.New("remote: no NATS URL and no embedded server")

@@ -47,7 +47,8 @@ type Endpoint struct {
 // resolve wait (WithResolveWait) has passed since the first, or ctx ends.
 // Blocks; safe for concurrent use. Errors: ErrNotFound (no node serves
 // it), ErrInvalidName, ErrNilNode, ErrClosed (also when the node closes
-// before any answer came), ErrTimeout (ctx ended before any answer).
+// before any answer came), ErrTimeout (ctx ended before any answer),
+// ErrUnavailable (the connection is down and cannot take the request).
 func Resolve(ctx context.Context, n *Node, name string) (*Service, error) {
 	if n == nil {
 		return nil, ErrNilNode
