@@ -22,7 +22,9 @@ type bindConfig struct {
 }
 
 // WithCodec encodes the binding's requests (and asks for replies) in c
-// instead of JSON. The serving node must know c (its WithCodecs).
+// instead of JSON. The serving node must know c's name (its WithCodecs):
+// it decodes with the codec it has under that name (for "json", its own
+// JSON codec; see Codec.Name).
 func WithCodec(c Codec) BindOption { return bindOption(func(b *bindConfig) { b.codec = c }) }
 
 // WithHeader adds a header to every request of the binding: a token for

@@ -9,7 +9,10 @@ import "encoding/json"
 // concurrent use.
 type Codec interface {
 	// Name identifies the codec on the wire (the Troupe-Codec header):
-	// letters, digits, '-', '_' and '.'; "json" is JSON's.
+	// letters, digits, '-', '_' and '.'. "json" is the JSON format's: a
+	// codec so named must read and write standard JSON, as a serving node
+	// decodes it with its own JSON codec (the package's, or one given to
+	// its WithCodecs under that name).
 	Name() string
 	// Marshal encodes v (a request or a reply value).
 	Marshal(v any) ([]byte, error)

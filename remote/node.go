@@ -39,6 +39,9 @@ type Node struct {
 	srv   Server // the node's own server, or nil
 	inbox string // reply subjects are inbox + token
 	url   string // where it connected
+	// codecs is what requests are decoded with, by the name they give
+	// (cfg.codecsByName); read-only.
+	codecs map[string]Codec
 
 	base       context.Context // parent of every served call's ctx; ends at Close
 	cancelBase context.CancelFunc
@@ -115,7 +118,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 	}
 	n := &Node{cfg: c, rt: rt, id: c.name, quit: make(chan struct{}), done: make(chan struct{}),
 		exports: map[string]*export{}, serving: map[string]canceler{}, early: &earlyCancel{set: map[string]struct{}{}},
-		streams: map[string]*streamServer{}}
+		streams: map[string]*streamServer{}, codecs: c.codecsByName()}
 	if n.id == "" {
 		n.id = nuid.Next()
 	}

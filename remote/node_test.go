@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,6 +67,7 @@ func TestStartErrors(t *testing.T) {
 		{"bad prefix", []remote.Option{remote.WithPrefix("a b")}, remote.ErrInvalidOption},
 		{"missing nkey", []remote.Option{remote.WithNkeySeed("/nonexistent/seed")}, remote.ErrInvalidOption},
 		{"nil codec", []remote.Option{remote.WithCodecs(nil)}, remote.ErrInvalidOption},
+		{"two codecs named alike", []remote.Option{remote.WithCodecs(countingJSON{new(atomic.Int64)}, badJSON{})}, remote.ErrInvalidOption},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

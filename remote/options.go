@@ -111,12 +111,27 @@ func (c *config) validate() error {
 	case c.name != "" && !tokenRe.MatchString(c.name):
 		return fmt.Errorf("%w: node name %q", ErrInvalidOption, c.name)
 	}
+	byName := map[string]bool{}
 	for _, cd := range c.codecs {
 		if cd == nil || !codecNameRe.MatchString(cd.Name()) {
 			return fmt.Errorf("%w: codec %v", ErrInvalidOption, cd)
 		}
+		if byName[cd.Name()] {
+			return fmt.Errorf("%w: two codecs named %q", ErrInvalidOption, cd.Name())
+		}
+		byName[cd.Name()] = true
 	}
 	return nil
+}
+
+// codecsByName is the codecs a node decodes, by their name on the wire:
+// WithCodecs's, and JSON as "json" unless one of them is named so.
+func (c *config) codecsByName() map[string]Codec {
+	m := map[string]Codec{JSON.Name(): JSON}
+	for _, cd := range c.codecs {
+		m[cd.Name()] = cd
+	}
+	return m
 }
 
 var codecNameRe = regexp.MustCompile(`^[A-Za-z0-9\-_.]{1,32}$`)
@@ -202,7 +217,12 @@ func WithAuthorizer(f Authorizer) Option { return optionFunc(func(c *config) { c
 // where it happened: keep it short and non-blocking.
 func WithRefusalHook(f func(Refusal)) Option { return optionFunc(func(c *config) { c.refused = f }) }
 
-// WithCodecs lets the node decode requests in these codecs besides JSON.
+// WithCodecs lets the node decode requests in these codecs besides JSON
+// (and encode their replies in them), each found by the name a request
+// gives (Codec.Name). Names must differ: Start refuses two codecs of one
+// name with ErrInvalidOption. One named "json" — which must read and
+// write standard JSON — replaces the package's JSON on this node, for
+// requests that name "json" and those that name no codec.
 func WithCodecs(cs ...Codec) Option {
 	return optionFunc(func(c *config) { c.codecs = append(c.codecs, cs...) })
 }

@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,5 +106,41 @@ func TestCodecsAndPrefix(t *testing.T) {
 	}
 	if _, err := remote.Bind(other, "acct", Echo).Call(ctx, "x"); !errors.Is(err, remote.ErrNotFound) {
 		t.Fatalf("Call from another prefix: got %v; want ErrNotFound", err)
+	}
+}
+
+// countingJSON is JSON counting the requests it decodes: a node's own
+// implementation of the "json" format (a faster library, say).
+type countingJSON struct{ decoded *atomic.Int64 }
+
+func (countingJSON) Name() string                  { return "json" }
+func (countingJSON) Marshal(v any) ([]byte, error) { return remote.JSON.Marshal(v) }
+func (c countingJSON) Unmarshal(data []byte, v any) error {
+	c.decoded.Add(1)
+	return remote.JSON.Unmarshal(data, v)
+}
+
+// TestNodeJSONCodec: a serving node given a codec named "json" decodes
+// JSON with it — requests naming "json" (a binding with its own JSON
+// codec) and those naming none (the package's JSON) — rather than with
+// the package's.
+func TestNodeJSONCodec(t *testing.T) {
+	s := startServer(t)
+	mine := countingJSON{new(atomic.Int64)}
+	srv := startNode(t, s.ClientURL(), remote.WithCodecs(mine))
+	cli := startNode(t, s.ClientURL())
+	export(t, srv, "acct")
+	ctx := ctxTimeout(t, 10*time.Second)
+	bindings := []*remote.Binding[string, string]{
+		remote.Bind(cli, "acct", Echo, remote.WithCodec(countingJSON{new(atomic.Int64)})),
+		remote.Bind(cli, "acct", Echo),
+	}
+	for i, b := range bindings {
+		if got, err := b.Call(ctx, "x"); err != nil || got != "x" {
+			t.Fatalf("Call %d = %q, %v; want x, nil", i, got, err)
+		}
+		if got := mine.decoded.Load(); got != int64(i+1) {
+			t.Fatalf("after call %d the serving node's json codec decoded %d requests; want %d", i, got, i+1)
+		}
 	}
 }

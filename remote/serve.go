@@ -234,15 +234,11 @@ func (n *Node) onCancel(m *nats.Msg) {
 	}
 }
 
-// codec returns the codec named on the wire ("" is JSON), or nil.
+// codec returns the codec named on the wire ("" is JSON: the node's, see
+// WithCodecs), or nil.
 func (n *Node) codec(name string) Codec {
-	if name == "" || name == "json" {
-		return JSON
+	if name == "" {
+		name = "json"
 	}
-	for _, c := range n.cfg.codecs {
-		if c.Name() == name {
-			return c
-		}
-	}
-	return nil
+	return n.codecs[name]
 }
