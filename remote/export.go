@@ -2,6 +2,7 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
@@ -115,9 +116,12 @@ type export struct {
 // one endpoint per method on subject <prefix>.<name>.<method>, in the
 // queue group "troupe": every node exporting a name shares its calls.
 // Nothing else of ref is reachable. When ref stops, the name is
-// unexported. Blocks for one round trip to the server. Errors:
-// ErrNilNode, ErrNilRef, ErrInvalidName, ErrExported, ErrStopped,
-// ErrClosed, or the connection's error.
+// unexported. Blocks for one round trip to the server, bounded by the
+// node's call timeout (WithCallTimeout); the node's stop cuts it short
+// (ErrClosed) and does not wait for it. Errors: ErrNilNode, ErrNilRef,
+// ErrInvalidName, ErrExported (also while another Export of name is in
+// progress), ErrStopped, ErrClosed, ErrTimeout (the server did not
+// answer in time), ErrUnavailable, or the connection's error.
 func Export[S any](n *Node, name string, ref *actor.Ref[S], methods ...Entry[S]) error {
 	_, err := exportRef(n, name, ref, methods, nil)
 	return err
@@ -158,46 +162,85 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 	if ref.Stopped() {
 		return nil, ErrStopped
 	}
+	// The name is reserved under mu; the service is made and confirmed by
+	// the server without it: a flush waits for the server, which a
+	// connection that is down does not answer for as long as the bound,
+	// and mu is the stop's, the cancels' and every served call's.
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	if err := n.open(); err != nil {
+		n.mu.Unlock()
 		return nil, err
 	}
-	if _, ok := n.exports[name]; ok {
+	if _, ok := n.exports[name]; ok || n.exporting[name] {
+		n.mu.Unlock()
 		return nil, fmt.Errorf("%w: %q", ErrExported, name)
 	}
+	n.exporting[name] = true
+	n.exportWG.Add(1)
+	chainID := n.chainIDLocked(ref.ID())
+	n.mu.Unlock()
+	defer n.exportWG.Done() // after a withdrawn service's Stop: the node's stop waits for it
+	ex := &export{name: name, ref: ref, chainID: chainID, release: release, eps: map[string]*endpoint{},
+		gone: make(chan struct{})}
+	for _, ep := range eps {
+		ex.eps[ep.method] = ep
+	}
+	err := n.startService(ex, eps)
+	n.mu.Lock()
+	delete(n.exporting, name)
+	if err == nil && n.open() != nil { // the stop began meanwhile: it did not see ex
+		err = fmt.Errorf("%w: export %q", ErrClosed, name)
+	}
+	if err != nil {
+		n.mu.Unlock()
+		if ex.svc != nil {
+			_ = ex.svc.Stop()
+		}
+		return nil, err
+	}
+	n.exports[name] = ex
+	n.served.Add(1)
+	n.mu.Unlock()
+	go n.watch(ex, ref.Done())
+	return ex, nil
+}
+
+// startService makes ex's micro service (ex.svc, set if made) with an
+// endpoint per method, and waits for the server to have its
+// subscriptions: the node's call timeout at most, cut short by the
+// node's stop.
+func (n *Node) startService(ex *export, eps []*endpoint) error {
 	svc, err := micro.AddService(n.nc, micro.Config{
-		Name:        name,
+		Name:        ex.name,
 		Version:     n.cfg.version,
 		Description: "troupe actor",
 		Metadata:    map[string]string{"node": n.id, "troupe": "1"},
 		QueueGroup:  "troupe",
 	})
 	if err != nil {
-		return nil, fmt.Errorf("remote: export %q: %w", name, err)
+		return fmt.Errorf("remote: export %q: %w", ex.name, n.publishErr(err))
 	}
-	ex := &export{name: name, svc: svc, ref: ref, chainID: n.chainIDLocked(ref.ID()), release: release, eps: map[string]*endpoint{},
-		gone: make(chan struct{})}
-	for _, ep := range eps {
-		ex.eps[ep.method] = ep
-	}
+	ex.svc = svc
 	for _, ep := range eps {
 		err := svc.AddEndpoint(ep.method, micro.HandlerFunc(func(r micro.Request) { n.serve(ex, ep, r) }),
-			micro.WithEndpointSubject(n.cfg.prefix+"."+name+"."+ep.method),
+			micro.WithEndpointSubject(n.cfg.prefix+"."+ex.name+"."+ep.method),
 			micro.WithEndpointMetadata(map[string]string{"request": ep.reqType, "reply": ep.repType}))
 		if err != nil {
-			_ = svc.Stop()
-			return nil, fmt.Errorf("remote: export %q: %w", ep.label, err)
+			return fmt.Errorf("remote: export %q: %w", ep.label, n.publishErr(err))
 		}
 	}
-	if err := n.nc.Flush(); err != nil { // subscribed before Export returns
-		_ = svc.Stop()
-		return nil, fmt.Errorf("remote: export %q: %w", name, err)
+	ctx, cancel := context.WithTimeout(n.halted, n.cfg.callTimeout)
+	defer cancel()
+	switch err := n.nc.FlushWithContext(ctx); {
+	case err == nil:
+		return nil
+	case n.halted.Err() != nil:
+		return fmt.Errorf("%w: export %q", ErrClosed, ex.name)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: export %q: the server did not confirm it", ErrTimeout, ex.name)
+	default:
+		return fmt.Errorf("remote: export %q: %w", ex.name, n.publishErr(err))
 	}
-	n.exports[name] = ex
-	n.served.Add(1)
-	go n.watch(ex, ref.Done())
-	return ex, nil
 }
 
 // chainIDLocked returns the chain id of the actor with this actor.Ref.ID,

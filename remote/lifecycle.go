@@ -72,6 +72,10 @@ func (n *Node) stop() error {
 	n.state.Store(closing)
 	n.mu.Unlock()
 	n.halt()
+	// Exports in progress end (their wait for the server is cut short by
+	// halted) and withdraw what they made: their services are stopped
+	// before settle.
+	n.exportWG.Wait()
 	// Watchers first: the names' keeper and watch stop, claims are released.
 	unwatched := n.stopNames()
 	// Streams end with ErrClosed: their readers are told, not left

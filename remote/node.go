@@ -62,6 +62,11 @@ type Node struct {
 	early   *earlyCancel        // cancels that came before their call
 	served  sync.WaitGroup      // served calls' and watchers' goroutines (Add under mu)
 
+	// exporting (guarded by mu) is the names of the exports in progress:
+	// reserved, their service made and confirmed by the server without mu.
+	exporting map[string]bool
+	exportWG  sync.WaitGroup // exports in progress (Add under mu, while running)
+
 	castMu      sync.RWMutex // held (read) while a cast is queued; stop takes it to close the queue
 	readyMu     sync.Mutex   // guards readyList
 	readyList   []*castBatch
@@ -117,7 +122,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 		return nil, err
 	}
 	n := &Node{cfg: c, rt: rt, id: c.name, quit: make(chan struct{}), done: make(chan struct{}),
-		exports: map[string]*export{}, serving: map[string]canceler{}, early: &earlyCancel{set: map[string]struct{}{}},
+		exports: map[string]*export{}, exporting: map[string]bool{}, serving: map[string]canceler{}, early: &earlyCancel{set: map[string]struct{}{}},
 		streams: map[string]*streamServer{}, codecs: c.codecsByName()}
 	if n.id == "" {
 		n.id = nuid.Next()

@@ -256,3 +256,50 @@ func TestStopAnswersQueuedRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseDuringExport: an Export waiting for the server's answer (its
+// connection is down: the answer would not come for as long as the
+// Export's bound) does not hold a concurrent Close up; the stop withdraws
+// it, and it fails with ErrClosed.
+func TestCloseDuringExport(t *testing.T) {
+	s := startServer(t, embeddedWithoutJS())
+	n := startNode(t, s.ClientURL())
+	ref := spawn(t, n)
+	s.Shutdown()
+	deadline := time.Now().Add(20 * time.Second)
+	for !n.Conn().IsReconnecting() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !n.Conn().IsReconnecting() {
+		t.Fatal("the connection did not notice its server's end")
+	}
+	subs := n.Conn().NumSubscriptions()
+	exported := make(chan error, 1)
+	go func() { exported <- remote.Export(n, "acct", ref, remote.Serve(Echo)) }()
+	// The export's service has subscribed (its 9 control subjects and its
+	// endpoint): Export now waits for the server to confirm.
+	for n.Conn().NumSubscriptions() < subs+10 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := n.Conn().NumSubscriptions() - subs; got < 10 {
+		t.Fatalf("Export made %d subscriptions; want 10", got)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- n.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second): // a disconnected Close takes about a second (settleBudget)
+		t.Fatal("Close still waits 5 s after it began, held by an Export waiting for its server")
+	}
+	select {
+	case err := <-exported:
+		if !errors.Is(err, remote.ErrClosed) {
+			t.Fatalf("Export: %v; want ErrClosed", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Export still waits 20 s after its node closed")
+	}
+	if got := n.Exports(); len(got) != 0 {
+		t.Fatalf("Exports after Close = %v; want none", got)
+	}
+}
