@@ -55,7 +55,14 @@ var (
 //
 // A Pool is safe for concurrent use. It runs no goroutine of its own: its
 // workers are actors of its runtime (children of the spawning actor, if
-// made with a handler's Ctx), and stop with it.
+// made with a handler's Ctx), and stop with it. A graceful stop of that
+// owner (runtime Shutdown, Ref.Stop of the parent) stops each worker
+// gracefully: it finishes what is queued for it, and is not replaced.
+// With Balancing, the calls waiting in the shared queue run too: once a
+// worker stops while its owner stops, the pool is stopping, as by Stop
+// (new calls fail with ErrPoolStopped), and its workers take what waits
+// before they stop. If the owner's stop is forced (its ctx ends, Close,
+// Kill), what has not run fails with ErrStopped.
 type Pool[S any] struct {
 	r       router
 	factory func() S
@@ -143,7 +150,8 @@ func (p *Pool[S]) Size() int {
 }
 
 // Stopped reports whether Stop or Kill was called, or the pool lost its
-// last worker: calls fail with ErrPoolStopped. O(1).
+// last worker, or (Balancing) its workers are stopping with their owner:
+// calls fail with ErrPoolStopped. O(1).
 func (p *Pool[S]) Stopped() bool {
 	return p == nil || p.r.state.Load() != routerRunning
 }

@@ -29,7 +29,9 @@ import (
 //     waits out the backoff in its mailbox, so it is given no call
 //     meanwhile.
 //   - When the last worker leaves (and no replacement joins), or the pool
-//     is killed, the calls still waiting fail with ErrStopped.
+//     is killed, the calls still waiting fail with ErrStopped. A graceful
+//     stop of the pool, or of its owner (the runtime, a parent: see
+//     serves), has its workers take what waits before they leave.
 //
 // Every decision is made under mu, and a worker's token is queued with
 // it; the worker's turn is scheduled after mu is released (scheduling may
@@ -277,9 +279,24 @@ func (q *sharedQueue) stranded(m *member) bool {
 // and running, or stopping with the pool (a pool's graceful stop drains
 // the queue). A worker that stops by itself while the pool runs takes no
 // more: it would serve the queue for as long as calls keep coming, never
-// stopping, and its replacement would wait as long.
+// stopping, and its replacement would wait as long. But one stopping
+// gracefully while its owner stops (the runtime's Shutdown, its parent's
+// Stop: see member.orphaned) cannot be replaced: the pool stops with its
+// owner, gracefully, as by Pool.Stop — marked stopping here, under mu, so
+// it takes no new call — and m serves, so that the last worker to stop
+// runs what waits. Under mu.
 func (q *sharedQueue) serves(m *member) bool {
-	return !m.left.Load() && (m.c.status.Load() == statusRunning || q.r.state.Load() != routerRunning)
+	if m.left.Load() {
+		return false
+	}
+	if m.c.status.Load() == statusRunning || q.r.state.Load() != routerRunning {
+		return true
+	}
+	if m.c.status.Load() != statusStopping || !m.orphaned() {
+		return false
+	}
+	q.r.state.CompareAndSwap(routerRunning, routerStopping)
+	return true
 }
 
 // take is the token's first step: the next call for m, counted at m; or,

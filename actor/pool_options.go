@@ -74,7 +74,10 @@ func Hash[Q any](key func(req Q) string) PoolOption {
 // worker takes the next call when it is idle (Akka's BalancingPool): a
 // call never waits behind a long one while another worker is free, the
 // best makespan for jobs of uneven size. Calls are taken in arrival
-// order. A worker restarting takes nothing until it is back. Pools only:
+// order. A worker restarting takes nothing until it is back. A graceful
+// stop (Pool.Stop, or the runtime's Shutdown or the parent's Stop, which
+// stop the pool with its workers) runs what the queue holds before the
+// last worker stops; a forced one fails it with ErrStopped. Pools only:
 // a group's members have mailboxes of their own. Cost: a lock and a
 // message to the worker per call.
 //

@@ -51,6 +51,16 @@ func (p *Pool[S]) spawn(seed uint64) (*member, error) {
 	return m, nil
 }
 
+// orphaned reports whether m's owner, where it was spawned, is stopping:
+// its parent actor or, for a top-level worker, the runtime. Nothing can
+// be spawned there any more: m, once stopped, cannot be replaced.
+func (m *member) orphaned() bool {
+	if p := m.c.parent; p != nil {
+		return p.status.Load() != statusRunning
+	}
+	return m.c.sys.Closed()
+}
+
 // make calls the factory, turning a panic or a nil state into ErrFactory.
 func (p *Pool[S]) make() (s S, err error) {
 	defer func() {
@@ -73,8 +83,11 @@ func (p *Pool[S]) make() (s S, err error) {
 // queue (it stopped by itself, and so took no more) and calls wait there:
 // the replacement runs them, then stops. What the replacement becomes is
 // decided once it is made (see add), since the pool may have begun
-// stopping meanwhile. If none can be made (the runtime is stopping, the
-// factory fails) and no worker is left, the pool stops.
+// stopping meanwhile. If none can be made (the factory fails) and no
+// worker is left, the pool stops. None is tried if m's owner (the runtime
+// or the parent) is stopping: a Balancing pool then stops with it, as by
+// Pool.Stop (see sharedQueue.serves), its other workers draining the
+// shared queue.
 func (p *Pool[S]) gone(m *member) {
 	m.left.Store(true)
 	p.mu.Lock()
@@ -86,7 +99,15 @@ func (p *Pool[S]) gone(m *member) {
 		p.retiring = slices.Delete(p.retiring, j, j+1)
 	}
 	state := p.r.state.Load()
-	replace := i >= 0 && (state == routerRunning ||
+	orphaned := m.orphaned()
+	if q := p.r.shared; q != nil && orphaned && state == routerRunning {
+		// The pool stops with its owner (see sharedQueue.serves): here
+		// if m stopped without taking from the queue again (it was idle,
+		// or killed). mu before the queue's, as in stranded.
+		q.stopping()
+		state = p.r.state.Load()
+	}
+	replace := i >= 0 && !orphaned && (state == routerRunning ||
 		state == routerStopping && p.r.shared != nil && p.r.shared.stranded(m))
 	if replace {
 		p.replacing = append(p.replacing, m.seed)

@@ -1,0 +1,184 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// gateKeeper answers each pool worker's hold call (pwWait) when the test
+// releases that worker: a worker waiting for it is in a sync call, which
+// the scheduler knows of (Block), so every worker's turn and its owner's
+// get a loop at once, whatever the number of cores (a handler blocked on
+// a channel waits for the scheduler's watchdog, which may not start a
+// loop while the machine is busy).
+type gateKeeper struct {
+	held     map[int]*actor.Reply[int]
+	released map[int]bool
+}
+
+var (
+	holdWait = actor.NewDeferred("gatekeeper.wait", func(h *gateKeeper, _ *actor.Ctx, id int, r *actor.Reply[int]) {
+		if h.released[id] {
+			_ = r.Send(id, nil)
+			return
+		}
+		h.held[id] = r
+	})
+	holdRelease = actor.NewMethod("gatekeeper.release", func(h *gateKeeper, _ *actor.Ctx, id int) (struct{}, error) {
+		if r := h.held[id]; r != nil {
+			delete(h.held, id)
+			return struct{}{}, r.Send(id, nil)
+		}
+		h.released[id] = true
+		return struct{}{}, nil
+	})
+	pwWait = actor.NewMethod("pw.wait", func(w *pw, c *actor.Ctx, h *actor.Ref[*gateKeeper]) (int, error) {
+		return holdWait.Call(c.Context(), h, w.id)
+	})
+)
+
+func spawnGateKeeper(t *testing.T, rt actor.Spawner) *actor.Ref[*gateKeeper] {
+	t.Helper()
+	h, err := actor.Spawn(rt, &gateKeeper{held: map[int]*actor.Reply[int]{}, released: map[int]bool{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestBalancingOwnerStopRunsQueued: the calls a Balancing pool's shared
+// queue accepted before its owner began to stop gracefully (the
+// runtime's Shutdown, or the Stop of the actor the workers are children
+// of) run: each worker is stopped gracefully, and a graceful stop
+// finishes what is queued. They used to fail with ErrStopped: the
+// workers were stopped one by one while the pool still ran, so each took
+// no more calls (as one that stops itself), none could be replaced (the
+// owner was stopping), and the last to go failed what waited. Calls
+// made once the pool's workers are stopping get ErrPoolStopped.
+func TestBalancingOwnerStopRunsQueued(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		size  int
+		child bool // the workers are children of an actor, stopped gracefully
+	}{
+		{"shutdown/1 worker", 1, false},
+		{"shutdown/3 workers", 3, false},
+		{"parent stop/1 worker", 1, true},
+		{"parent stop/3 workers", 3, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rt := newRuntime(t)
+				ctx := context.Background()
+				// Each worker holds a call until released: the newest
+				// first, as the owner stops them, so that the oldest is
+				// still held when it is asked to stop.
+				h := spawnGateKeeper(t, rt)
+				var made int
+				factory := func() *pw { made++; return &pw{id: made} }
+				var (
+					p    *actor.Pool[*pw]
+					stop func() error
+				)
+				if tc.child {
+					type owner struct{}
+					mk := actor.NewMethod("mkpool", func(_ *owner, c *actor.Ctx, n int) (*actor.Pool[*pw], error) {
+						return actor.NewPool(c, n, factory, actor.Balancing())
+					})
+					own, err := actor.Spawn(rt, &owner{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if p, err = mk.Call(ctx, own, tc.size); err != nil {
+						t.Fatal(err)
+					}
+					stop = func() error { return own.Stop(ctx) }
+				} else {
+					var err error
+					if p, err = actor.NewPool(rt, tc.size, factory, actor.Balancing()); err != nil {
+						t.Fatal(err)
+					}
+					stop = func() error { return rt.Shutdown(ctx) }
+				}
+				var held, queued []*actor.Future[int]
+				for range tc.size {
+					held = append(held, actor.AskPool(ctx, pwWait, p, h))
+				}
+				for i := range 5 {
+					queued = append(queued, actor.AskPool(ctx, pwID, p, i))
+				}
+				synctest.Wait()
+				wantStats(t, p, actor.PoolStats{Busy: tc.size, Queued: 5})
+				stopped := make(chan error, 1)
+				go func() { stopped <- stop() }()
+				synctest.Wait()
+				for i := tc.size; i >= 1; i-- {
+					if _, err := holdRelease.Call(ctx, h, i); err != nil {
+						t.Fatalf("release %d: %v", i, err)
+					}
+					synctest.Wait()
+				}
+				if _, err := actor.AwaitAll(ctx, held...); err != nil {
+					t.Fatalf("held calls: %v", err)
+				}
+				for i, f := range queued {
+					if _, err := f.Await(ctx); err != nil {
+						t.Errorf("queued call %d: got %v; want it run", i, err)
+					}
+				}
+				if err := <-stopped; err != nil {
+					t.Errorf("stop: %v", err)
+				}
+				<-p.Done()
+				if _, err := actor.CallPool(ctx, pwID, p, 0); !errors.Is(err, actor.ErrStopped) {
+					t.Errorf("call after the stop: got %v; want ErrStopped", err)
+				}
+			})
+		})
+	}
+}
+
+// TestBalancingShutdownForcedFailsQueued: if the runtime's Shutdown is
+// forced (its ctx ends) before a Balancing pool's calls could run, the
+// calls waiting in the shared queue fail with ErrStopped: none hangs.
+func TestBalancingShutdownForcedFailsQueued(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		ctx := context.Background()
+		h := spawnGateKeeper(t, rt) // never releases: the workers are held until the kill
+		p := newPool(t, rt, 2, nil, actor.Balancing())
+		var held, queued []*actor.Future[int]
+		for range 2 {
+			held = append(held, actor.AskPool(ctx, pwWait, p, h))
+		}
+		for i := range 5 {
+			queued = append(queued, actor.AskPool(ctx, pwID, p, i))
+		}
+		synctest.Wait()
+		wantStats(t, p, actor.PoolStats{Busy: 2, Queued: 5})
+		short, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if err := rt.Shutdown(short); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Shutdown: got %v; want it forced at its deadline", err)
+		}
+		if err := rt.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		for i, f := range held {
+			if _, err := f.Await(ctx); err == nil {
+				t.Errorf("held call %d: got no error; want it cancelled", i)
+			}
+		}
+		for i, f := range queued {
+			if _, err := f.Await(ctx); !errors.Is(err, actor.ErrStopped) {
+				t.Errorf("queued call %d: got %v; want ErrStopped", i, err)
+			}
+		}
+		<-p.Done()
+	})
+}
