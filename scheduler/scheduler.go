@@ -16,7 +16,8 @@ import (
 var (
 	// ErrClosed is returned by [Scheduler.Schedule] after Shutdown or Close.
 	ErrClosed = errors.New("scheduler: closed")
-	// ErrInvalidOption is wrapped by [New] when an option is out of range.
+	// ErrInvalidOption is wrapped by [New] when an option is nil or out
+	// of range.
 	ErrInvalidOption = errors.New("scheduler: invalid option")
 	// ErrInvalidTask is returned by [Scheduler.Schedule] for a task that
 	// is nil, not bound to that scheduler (NewTask, InitTask), or bound
@@ -93,10 +94,13 @@ type Scheduler struct {
 
 // New returns a scheduler with its own pool. It starts the pool's two
 // housekeeping goroutines; no loop runs until the first turn. It returns an
-// error wrapping [ErrInvalidOption] if an option is out of range.
+// error wrapping [ErrInvalidOption] if an option is nil or out of range.
 func New(opts ...Option) (*Scheduler, error) {
 	c := defaults()
 	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil option", ErrInvalidOption)
+		}
 		o.apply(&c)
 	}
 	if err := c.validate(); err != nil {

@@ -20,6 +20,7 @@ func TestOptionsValidated(t *testing.T) {
 		{"pool size 0", WithPoolSize(0)},
 		{"pool size -2", WithPoolSize(-2)},
 		{"max extra -1", WithMaxExtra(-1)},
+		{"nil option", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := New(tc.opt); !errors.Is(err, ErrInvalidOption) {
