@@ -31,8 +31,10 @@ func (f *filter) set(keys []Key) {
 // Admit sets the admit filter: from now on Pop returns only user messages
 // whose key is among keys (none if keys is empty); the others are held, in
 // arrival order, until admitted. System messages are never filtered.
-// Call it from the consumer, during its turn: a call from elsewhere is
-// memory-safe but does not schedule the consumer for the held messages it
+// Consumer only, like Pop (during its turn): Pop reads whether a filter is
+// set without the lock, so a call from another goroutine races with it (a
+// data race, and a Pop that may still return what the filter no longer
+// admits); nor would it schedule the consumer for the held messages it
 // admits. Cost: O(len(keys)·log(len(keys)) + h) for h held keys; it
 // allocates only to store more keys than any earlier call.
 func (m *Mailbox[T]) Admit(keys ...Key) {

@@ -106,8 +106,9 @@ func (m *Mailbox[T]) swaps() bool { return m.cfg.Capacity == 0 }
 // Idle may return false spuriously (the main queue may hold only messages
 // the filter will hold back: Pop then returns ok == false and the consumer
 // calls Idle again), but never returns true while an admitted message is
-// pending with nobody scheduled. Consumer only; O(1), lock-free except
-// once per batch, when it settles the batch's pops into the counters.
+// pending with nobody scheduled. Consumer only; O(1), lock-free (the
+// batch's pops are settled into the counters by the next Pop that takes
+// the lock, or by Trim).
 func (m *Mailbox[T]) Idle() bool {
 	if m.hasWork() {
 		return false
