@@ -3,6 +3,7 @@ package mailbox
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 )
@@ -14,7 +15,8 @@ type model struct {
 	policy    Policy
 	withLive  bool
 	sys       []msg
-	user      []msg // in arrival order, held or not
+	user      []msg        // in arrival order, held or not
+	held      map[int]bool // ids of user messages Pop moved to a held queue
 	only      bool
 	admitted  []Key
 	dead      map[int]bool
@@ -76,11 +78,41 @@ func (md *model) pop() (msg, bool, bool) {
 	}
 	for i, v := range md.user {
 		if md.admits(v.key) {
+			if !md.held[v.id] { // Pop scanned past the older ones: held now
+				for _, u := range md.user[:i] {
+					md.held[u.id] = true
+				}
+			}
+			delete(md.held, v.id)
 			md.user = slices.Delete(md.user, i, i+1)
 			return v, false, true
 		}
 	}
+	for _, u := range md.user {
+		md.held[u.id] = true
+	}
 	return msg{}, false, false
+}
+
+// heldEach is what HeldEach must give: the live held messages per key,
+// in arrival order.
+func (md *model) heldEach() map[Key][]msg {
+	out := map[Key][]msg{}
+	for _, u := range md.user {
+		if md.held[u.id] && !(md.withLive && md.dead[u.id]) {
+			out[u.key] = append(out[u.key], u)
+		}
+	}
+	return out
+}
+
+// heldCounts is what Held must return: live held messages per key.
+func (md *model) heldCounts() map[Key]int {
+	out := map[Key]int{}
+	for k, msgs := range md.heldEach() {
+		out[k] = len(msgs)
+	}
+	return out
 }
 
 func (md *model) hasAdmitted() bool {
@@ -108,6 +140,7 @@ func FuzzMailbox(f *testing.F) {
 			policy:   Policy(conf >> 3 % 3),
 			withLive: conf&0x20 != 0,
 			dead:     map[int]bool{},
+			held:     map[int]bool{},
 		}
 		var dropped []msg
 		cfg := Config[msg]{Capacity: md.capacity, Policy: md.policy, OnDrop: func(v msg) { dropped = append(dropped, v) }}
@@ -227,6 +260,14 @@ func FuzzMailbox(f *testing.F) {
 			}
 			if got, want := m.Scheduled(), md.scheduled; got != want {
 				t.Fatalf("step %d: Scheduled got %v; want %v", step, got, want)
+			}
+			if got, want := m.Held(), md.heldCounts(); !maps.Equal(got, want) {
+				t.Fatalf("step %d: Held got %v; want %v", step, got, want)
+			}
+			each := map[Key][]msg{}
+			m.HeldEach(func(v msg) { each[v.key] = append(each[v.key], v) })
+			if got, want := each, md.heldEach(); !maps.EqualFunc(got, want, slices.Equal) {
+				t.Fatalf("step %d: HeldEach got %v; want %v", step, got, want)
 			}
 			if k := Key(op % 4); m.Admitted(k) != md.admits(k) {
 				t.Fatalf("step %d: Admitted(%d) got %v; want %v", step, k, !md.admits(k), md.admits(k))
