@@ -11,7 +11,12 @@ import (
 // Ctx is what a handler gets besides its state and request: the actor's
 // identity, the current call's context, the whitelist, timers, spawning and
 // stopping. A Ctx is valid only during the handler call it was passed to;
-// do not keep it or use it from another goroutine.
+// do not keep it or use it from another goroutine. A nil or zero Ctx (not
+// passed to a handler; a kept one is zeroed once its turn ends) is inert:
+// Context is a cancelled context, Engine nil (Spawn fails with
+// ErrNilRuntime), Self nil, Only, After, Every and Go fail with
+// ErrNilContext, CancelTimer reports false, and the other methods do
+// nothing.
 type Ctx struct {
 	c    *cell
 	cur  message
@@ -52,6 +57,13 @@ func (x *Ctx) end() {
 	}
 }
 
+// endedContext is a context already cancelled: a nil or zero Ctx's.
+func endedContext() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
 // selfKey is the context key under which a handler's Context carries its
 // actor, so a sync call made with it can detect call cycles.
 type selfKey struct{}
@@ -86,6 +98,9 @@ func callerOf(ctx context.Context) *cell {
 // call a handler makes. The first use per message allocates (~3 objects);
 // handlers that never call it pay nothing.
 func (x *Ctx) Context() context.Context {
+	if x == nil || x.c == nil {
+		return endedContext()
+	}
 	if x.cctx != nil {
 		return x.cctx
 	}
@@ -124,15 +139,28 @@ func (x *Ctx) Context() context.Context {
 // Engine makes a *Ctx a [Spawner]: actor.Spawn(c, state) spawns a child
 // of this actor, stopped before it when it stops. It is sealed: only
 // troupe's own packages can call it.
-func (x *Ctx) Engine(engine.Seal) *engine.System { return x.c.sys }
+func (x *Ctx) Engine(engine.Seal) *engine.System {
+	if x == nil || x.c == nil {
+		return nil
+	}
+	return x.c.sys
+}
 
 // Stop asks the actor to stop once the current message is done, after
 // processing what is already queued (a graceful stop). It does not block.
-func (x *Ctx) Stop() { x.c.requestStop(false) }
+func (x *Ctx) Stop() {
+	if x != nil && x.c != nil {
+		x.c.requestStop(false)
+	}
+}
 
-// Self returns the typed ref of the actor handling c. It panics if S is not
-// the actor's state type: a programmer error the compiler cannot catch.
+// Self returns the typed ref of the actor handling c (nil for a nil or
+// zero Ctx). It panics if S is not the actor's state type: a programmer
+// error the compiler cannot catch.
 func Self[S any](c *Ctx) *Ref[S] {
+	if c == nil || c.c == nil {
+		return nil
+	}
 	r, ok := c.c.self.(*Ref[S])
 	if !ok {
 		panic("actor: Self called with the wrong state type")
@@ -143,5 +171,8 @@ func Self[S any](c *Ctx) *Ref[S] {
 // Report sends err to the runtime's dead letters as a failure of method on
 // this actor, for errors that have no caller to return to.
 func (x *Ctx) Report(method string, err error) {
+	if x == nil || x.c == nil {
+		return
+	}
 	x.c.deadLetter(engine.ReasonFailed, method, err, nil)
 }

@@ -25,9 +25,12 @@ var (
 	// ErrCallCycle: the sync call would close a cycle of actors waiting for
 	// each other (A→A, A→B→A, …); it fails at once instead of at the deadline.
 	ErrCallCycle = errors.New("actor: call cycle")
-	// ErrNilRef: a call on a nil *Ref, or a nil or zero *Future awaited.
+	// ErrNilRef: a call on a nil or zero *Ref (not made by Spawn), a
+	// Process of a nil or zero *Handler, or a nil or zero *Future awaited.
 	ErrNilRef = errors.New("actor: nil ref")
-	// ErrNilContext: a nil context.Context was passed.
+	// ErrNilContext: a nil context.Context was passed, or a nil or zero
+	// *Ctx (one not passed to a handler, or kept past its turn) to Go,
+	// After, Every or Ctx.Only.
 	ErrNilContext = errors.New("actor: nil context")
 	// ErrNilState: Spawn with a nil state.
 	ErrNilState = errors.New("actor: nil state")

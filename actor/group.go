@@ -17,7 +17,8 @@ import (
 // A group never stops or restarts its members. Each member that ever
 // joined keeps a reference to the group until it stops (the hook that
 // makes it leave). A Group is safe for concurrent use and runs no
-// goroutine.
+// goroutine. A nil or zero Group (not made by NewGroup) has no members:
+// calls through it and Add fail with ErrNilPool.
 type Group[S any] struct {
 	r  router
 	mu sync.Mutex // guards the fields below and r.members' writes
@@ -65,17 +66,20 @@ func NewGroup[S any](members []*Ref[S], opts ...PoolOption) (*Group[S], error) {
 }
 
 func (g *Group[S]) route() (*router, *S) {
-	if g == nil {
+	if !g.made() {
 		return nil, nil
 	}
 	return &g.r, nil
 }
 
+// made reports whether g was made by NewGroup (which sets its runtime).
+func (g *Group[S]) made() bool { return g != nil && g.r.sys != nil }
+
 // Add makes ref a member (a no-op if it is one). Errors: ErrNilPool,
 // ErrNilRef, ErrStopped (ref is stopping or stopped), ErrPoolStopped (the
 // group is closed). O(members).
 func (g *Group[S]) Add(ref *Ref[S]) error {
-	if g == nil {
+	if !g.made() {
 		return ErrNilPool
 	}
 	if !ref.valid() {
@@ -109,7 +113,7 @@ func (g *Group[S]) Add(ref *Ref[S]) error {
 // Remove takes ref out of the group; it reports whether ref was a member.
 // Calls already routed to it run there; later ones go elsewhere. O(members).
 func (g *Group[S]) Remove(ref *Ref[S]) bool {
-	if g == nil || !ref.valid() {
+	if !g.made() || !ref.valid() {
 		return false
 	}
 	g.mu.Lock()
@@ -154,7 +158,7 @@ func (g *Group[S]) Members() []*Ref[S] {
 
 // Len is the number of members. O(1).
 func (g *Group[S]) Len() int {
-	if g == nil {
+	if !g.made() {
 		return 0
 	}
 	return len(g.r.snapshot())
@@ -164,7 +168,7 @@ func (g *Group[S]) Len() int {
 // queue is its whole mailbox (it may have callers beside the group), and
 // Restarting counts members waiting out a restart's backoff. O(members).
 func (g *Group[S]) Stats() PoolStats {
-	if g == nil {
+	if !g.made() {
 		return PoolStats{}
 	}
 	return g.r.stats()

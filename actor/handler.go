@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync/atomic"
 
@@ -13,7 +14,9 @@ import (
 // Cast to h.Ref() as usual, and the owner runs the pending calls at its own
 // safe points with Process. This embeds an actor in an existing loop: a game
 // tick, a resource manager. Every guarantee holds: one call at a time,
-// deadlines, panics to the caller, held calls never lost.
+// deadlines, panics to the caller, held calls never lost. A nil or zero
+// Handler (not made by NewHandler) has a nil Ref, and its Process returns
+// ErrNilRef.
 type Handler[S any] struct {
 	ref *Ref[S]
 }
@@ -41,7 +44,12 @@ func NewHandler[S any](sp Spawner, state S, opts ...Option) (*Handler[S], error)
 }
 
 // Ref is the handler's address, for Call, Cast and Ask.
-func (h *Handler[S]) Ref() *Ref[S] { return h.ref }
+func (h *Handler[S]) Ref() *Ref[S] {
+	if h == nil {
+		return nil
+	}
+	return h.ref
+}
 
 // ProcessOption configures one Process call.
 type ProcessOption interface{ applyProcess(*processConfig) }
@@ -72,14 +80,21 @@ func Admitting(methods ...Admitter) ProcessOption {
 // StopProcessing or ctx ends. It returns ErrProcessing if another Process
 // (or a stop) is running the handler, ErrWrongActor for a bad Admitting, ctx's
 // error if ctx ended (calls already run stay run), ErrStopped once the
-// actor has stopped. Calls whose deadline passed while waiting are never
-// run.
+// actor has stopped, ErrNilContext, ErrNilRef (a nil or zero Handler),
+// ErrInvalidOption (a nil option). Calls whose deadline passed while
+// waiting are never run.
 func (h *Handler[S]) Process(ctx context.Context, opts ...ProcessOption) error {
 	if ctx == nil {
 		return ErrNilContext
 	}
+	if h == nil || h.ref == nil {
+		return ErrNilRef
+	}
 	var pc processConfig
 	for _, o := range opts {
+		if o == nil {
+			return fmt.Errorf("%w: nil process option", ErrInvalidOption)
+		}
 		o.applyProcess(&pc)
 	}
 	c := &h.ref.c
@@ -146,7 +161,11 @@ func (h *Handler[S]) Process(ctx context.Context, opts ...ProcessOption) error {
 
 // StopProcessing makes a running Process(Forever) return after its current
 // call. It does not block. A Process that starts later is not affected.
+// It does nothing on a nil or zero Handler.
 func (h *Handler[S]) StopProcessing() {
+	if h == nil || h.ref == nil {
+		return
+	}
 	select {
 	case h.ref.c.owner.stopProc <- struct{}{}:
 	default:

@@ -45,7 +45,7 @@ func IdleOnTouch() Option {
 // IdleOnTouch) now; it does nothing on an actor without an idle timeout.
 // On the actor's turn only. Cost: a lock and a clock read.
 func (x *Ctx) TouchIdle() {
-	if x.c.idling {
+	if x != nil && x.c != nil && x.c.idling {
 		x.c.touchIdle(true)
 	}
 }

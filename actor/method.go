@@ -39,8 +39,14 @@ func NewMethod[S, Q, R any](name string, fn func(state S, c *Ctx, req Q) (R, err
 	return m
 }
 
-// Name is the method's name, as reported in errors and dead letters.
-func (m *Method[S, Q, R]) Name() string { return m.label }
+// Name is the method's name, as reported in errors and dead letters ("" for
+// a nil Method).
+func (m *Method[S, Q, R]) Name() string {
+	if m == nil {
+		return ""
+	}
+	return m.label
+}
 
 func (m *Method[S, Q, R]) check(to *Ref[S]) error {
 	if err := m.usable(); err != nil {

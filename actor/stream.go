@@ -94,8 +94,14 @@ func NewStream[S, Q, E any](name string, fn func(state S, c *Ctx, req Q, out *Ou
 	return s
 }
 
-// Name is the stream method's name, as reported in errors and dead letters.
-func (s *Stream[S, Q, E]) Name() string { return s.label }
+// Name is the stream method's name, as reported in errors and dead letters
+// ("" for a nil Stream).
+func (s *Stream[S, Q, E]) Name() string {
+	if s == nil {
+		return ""
+	}
+	return s.label
+}
 
 // Accepts reports whether s can run on an actor with this state; only the
 // state's type matters.

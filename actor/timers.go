@@ -32,7 +32,7 @@ type timerSet struct {
 // names the timer: starting a timer under a key in use cancels the old one,
 // and a tick of the old one already queued is not delivered. The timer dies
 // with the actor; Ctx.CancelTimer cancels it. Errors: ErrNegativeDuration, ErrInvalidName (empty key),
-// ErrWrongActor, ErrStopped. Cost: O(1) on the runtime's timer wheel.
+// ErrWrongActor, ErrStopped, ErrNilContext (a nil or zero c). Cost: O(1) on the runtime's timer wheel.
 func After[S, Q, R any](c *Ctx, key string, d time.Duration, m *Method[S, Q, R], req Q) error {
 	return startTimer(c, key, d, 0, m, req)
 }
@@ -49,6 +49,9 @@ func Every[S, Q, R any](c *Ctx, key string, d time.Duration, m *Method[S, Q, R],
 }
 
 func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Method[S, Q, R], req Q) error {
+	if x == nil || x.c == nil {
+		return ErrNilContext
+	}
 	if d < 0 {
 		return fmt.Errorf("%w: %v", ErrNegativeDuration, d)
 	}
@@ -152,6 +155,9 @@ func (t *keyed) liveLocked() bool {
 // CancelTimer stops the actor's timer under key, reporting whether there
 // was one.
 func (x *Ctx) CancelTimer(key string) bool {
+	if x == nil || x.c == nil {
+		return false
+	}
 	x.c.mu.Lock()
 	var t *keyed
 	if ts := x.c.extLocked().timers; ts != nil {

@@ -49,8 +49,12 @@ func keysFor(state any, methods []Admitter) ([]mailbox.Key, error) {
 // to dead letters). Held calls count toward the mailbox capacity. System
 // messages (stop, restarts) ignore the whitelist. Only with no methods holds
 // every call. It fails with ErrWrongActor if a method belongs to another
-// actor type, leaving the whitelist as it was. Cost: O(len(methods)).
+// actor type, leaving the whitelist as it was (ErrNilContext for a nil or
+// zero Ctx). Cost: O(len(methods)).
 func (x *Ctx) Only(methods ...Admitter) error {
+	if x == nil || x.c == nil {
+		return ErrNilContext
+	}
 	keys, err := keysFor(x.c.state, methods)
 	if err != nil {
 		return err
@@ -63,6 +67,9 @@ func (x *Ctx) Only(methods ...Admitter) error {
 // AdmitAll lifts the whitelist: held calls run next, in arrival order,
 // before newer ones.
 func (x *Ctx) AdmitAll() {
+	if x == nil || x.c == nil {
+		return
+	}
 	x.c.admit = nil
 	x.c.mb.AdmitAll()
 }
