@@ -17,4 +17,8 @@ var (
 	// ErrNilFunc is returned by [Wheel.AfterFunc], [Wheel.Start] and
 	// [Wheel.Schedule] when the callback is nil.
 	ErrNilFunc = errors.New("timer: nil func")
+
+	// ErrBadTimer is returned by [Wheel.Start] for a nil *Timer, or a
+	// Timer last started on another Wheel. Nothing is armed.
+	ErrBadTimer = errors.New("timer: nil timer, or a timer of another wheel")
 )

@@ -30,8 +30,8 @@ func (w *Wheel) Schedule(d time.Duration, f func()) (Handle, error) {
 	if f == nil {
 		return Handle{}, ErrNilFunc
 	}
-	if w.wake == nil {
-		panic("timer: Schedule on a Wheel not made by New")
+	if !w.made() {
+		return Handle{}, ErrStopped
 	}
 	when, err := w.lockArming(d)
 	if err != nil {

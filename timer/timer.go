@@ -7,7 +7,9 @@ import (
 
 // A Timer is one callback scheduled on a [Wheel] by [Wheel.AfterFunc], or
 // armed by [Wheel.Start] (a Timer embedded in the caller's struct). Its
-// methods are safe for concurrent use, from callbacks too.
+// methods are safe for concurrent use, from callbacks too. A nil Timer, or
+// a zero one never started, is not pending: Stop and Reset report false
+// and do nothing, Deadline is the zero Time.
 type Timer struct {
 	next, prev *Timer // links in a slot's list; guarded by w.mu
 	w          *Wheel
@@ -59,6 +61,9 @@ func (t *Timer) setPos(level, slot uint8) { t.pos.setPos(level, slot) }
 // concurrent use. Cost: O(1).
 func (t *Timer) Stop() bool {
 	w := t.wheel()
+	if w == nil {
+		return false // never started
+	}
 	w.mu.Lock()
 	if t.level() == notPending {
 		w.mu.Unlock()
@@ -74,13 +79,17 @@ func (t *Timer) Stop() bool {
 // fired or had been stopped. It returns true if the timer had been
 // pending (the earlier deadline is forgotten), false otherwise. If the
 // callback had been taken out to run, that run still happens (unless
-// [Wheel.Stop] drops it first), and the timer fires again after d. On a stopped wheel Reset returns false and
-// does nothing.
+// [Wheel.Stop] drops it first), and the timer fires again after d. On a
+// stopped wheel Reset returns false and does nothing, as it does on a nil
+// Timer or one never started (it has no wheel: arm it with [Wheel.Start]).
 //
 // Reset does not block beyond a short critical section and is safe for
 // concurrent use. Cost: O(1).
 func (t *Timer) Reset(d time.Duration) bool {
 	w := t.wheel()
+	if w == nil {
+		return false // never started
+	}
 	when, err := w.lockArming(d)
 	if err != nil {
 		return false
@@ -94,11 +103,11 @@ func (t *Timer) Reset(d time.Duration) bool {
 	return pending
 }
 
-// wheel returns the timer's wheel; a Timer not made by AfterFunc is a
-// programmer error.
+// wheel returns the timer's wheel: nil for a nil Timer or one never
+// started.
 func (t *Timer) wheel() *Wheel {
-	if t.w == nil {
-		panic("timer: Timer not made by Wheel.AfterFunc")
+	if t == nil {
+		return nil
 	}
 	return t.w
 }
@@ -106,9 +115,9 @@ func (t *Timer) wheel() *Wheel {
 // Deadline is when the timer is due, as last started or reset: its due
 // tick, rounded up to the wheel's resolution (the callback runs at that
 // tick or within one tick after it). It is the zero Time for a timer never
-// started. Safe for concurrent use; O(1).
+// started (or nil). Safe for concurrent use; O(1).
 func (t *Timer) Deadline() time.Time {
-	w := t.w
+	w := t.wheel()
 	if w == nil {
 		return time.Time{}
 	}

@@ -12,8 +12,10 @@ import (
 const never = ^uint64(0)
 
 // A Wheel schedules callbacks on a hierarchical timer wheel. Create one
-// with [New]; the zero Wheel is not usable. All methods are safe for
-// concurrent use, including from inside a callback.
+// with [New]. A nil or zero Wheel (not made by New) is a stopped one:
+// AfterFunc, Start and Schedule return [ErrStopped], Stop returns 0, Done
+// is closed, Len and Panics are 0. All methods are safe for concurrent use,
+// including from inside a callback.
 //
 // A Wheel runs one goroutine, its driver: the first timer armed
 // ([Wheel.AfterFunc], [Wheel.Start], [Wheel.Schedule]) starts it,
@@ -83,8 +85,8 @@ func (w *Wheel) AfterFunc(d time.Duration, f func()) (*Timer, error) {
 	if f == nil {
 		return nil, ErrNilFunc
 	}
-	if w.wake == nil {
-		panic("timer: AfterFunc on a Wheel not made by New")
+	if !w.made() {
+		return nil, ErrStopped
 	}
 	when, err := w.lockArming(d)
 	if err != nil {
@@ -108,24 +110,31 @@ func (w *Wheel) AfterFunc(d time.Duration, f func()) (*Timer, error) {
 // Afterwards t's Stop and Reset work
 // as for a timer from AfterFunc.
 //
-// Start returns [ErrNilFunc] if cb is nil and [ErrStopped] once
-// [Wheel.Stop] has been called. It never blocks beyond a short critical
-// section and is safe for concurrent use. Cost: O(1), no allocation.
+// Start returns [ErrNilFunc] if cb is nil, [ErrBadTimer] if t is nil or
+// was started on another wheel, and [ErrStopped] once [Wheel.Stop] has
+// been called. It never blocks beyond a short critical section and is
+// safe for concurrent use. Cost: O(1), no allocation.
 func (w *Wheel) Start(t *Timer, d time.Duration, cb Callback) error {
 	if cb == nil {
 		return ErrNilFunc
 	}
-	if w.wake == nil {
-		panic("timer: Start on a Wheel not made by New")
+	if t == nil {
+		return ErrBadTimer
+	}
+	if !w.made() {
+		return ErrStopped
 	}
 	when, err := w.lockArming(d)
 	if err != nil {
 		return err
 	}
-	w.startLocked(t, when, cb)
+	err = w.startLocked(t, when, cb)
 	w.mu.Unlock()
-	return nil
+	return err
 }
+
+// made reports whether w was made by New.
+func (w *Wheel) made() bool { return w != nil && w.wake != nil }
 
 // lockArming returns the tick at which a timer set now for d is due, with
 // w.mu held; once the wheel is stopped it returns ErrStopped, unlocked.
@@ -141,19 +150,21 @@ func (w *Wheel) lockArming(d time.Duration) (uint64, error) {
 }
 
 // startLocked arms t for tick when; the caller holds w.mu and has checked
-// that the wheel is not stopped.
-func (w *Wheel) startLocked(t *Timer, when uint64, cb Callback) {
+// that the wheel is not stopped. A timer of another wheel is refused, not
+// touched (its links are guarded by that wheel's lock).
+func (w *Wheel) startLocked(t *Timer, when uint64, cb Callback) error {
 	if t.w == nil {
 		t.w = w
 		t.setPos(notPending, 0)
 	} else if t.w != w {
-		panic("timer: Start with a Timer of another Wheel")
+		return ErrBadTimer
 	}
 	if t.level() != notPending {
 		w.removeLocked(t)
 	}
 	t.cb = cb
 	w.scheduleLocked(t, when)
+	return nil
 }
 
 // Stop stops the wheel and returns how many callbacks it dropped: every
@@ -175,6 +186,9 @@ func (w *Wheel) startLocked(t *Timer, when uint64, cb Callback) {
 // beyond a short critical section and is safe for concurrent use. Cost:
 // O(pending timers).
 func (w *Wheel) Stop() int {
+	if !w.made() {
+		return 0
+	}
 	w.mu.Lock()
 	if w.stopped {
 		w.mu.Unlock()
@@ -203,13 +217,22 @@ func (w *Wheel) Stop() int {
 // Done returns the same channel every time. It does not block and is safe
 // for concurrent use. Cost: O(1), no allocation.
 func (w *Wheel) Done() <-chan struct{} {
+	if !w.made() {
+		return closedDone
+	}
 	return w.done
 }
+
+// closedDone is the Done of a nil or zero Wheel.
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Len returns the number of pending timers: scheduled, not yet taken out
 // to run, not stopped. It does not block beyond a short critical section
 // and is safe for concurrent use. Cost: O(1).
 func (w *Wheel) Len() int {
+	if w == nil {
+		return 0
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.n
@@ -218,6 +241,9 @@ func (w *Wheel) Len() int {
 // Panics returns the number of callback panics the wheel has recovered.
 // It does not block and is safe for concurrent use. Cost: O(1).
 func (w *Wheel) Panics() uint64 {
+	if w == nil {
+		return 0
+	}
 	return w.panics.Load()
 }
 

@@ -3,7 +3,6 @@ package timer
 import (
 	"errors"
 	"math"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -75,28 +74,6 @@ func TestAfterFuncErrors(t *testing.T) {
 	w.Stop()
 	if tm, err := w.AfterFunc(time.Second, func() {}); !errors.Is(err, ErrStopped) || tm != nil {
 		t.Fatalf("AfterFunc after Stop: got %v, %v; want nil, %v", tm, err, ErrStopped)
-	}
-}
-
-func TestZeroValuesPanic(t *testing.T) {
-	tests := []struct {
-		name string
-		f    func()
-	}{
-		{"Wheel.AfterFunc", func() { new(Wheel).AfterFunc(0, func() {}) }},
-		{"Timer.Stop", func() { new(Timer).Stop() }},
-		{"Timer.Reset", func() { new(Timer).Reset(0) }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			defer func() {
-				v, ok := recover().(string)
-				if !ok || !strings.HasPrefix(v, "timer: ") {
-					t.Fatalf("got panic %q; want one prefixed %q", v, "timer: ")
-				}
-			}()
-			tt.f()
-		})
 	}
 }
 

@@ -1,0 +1,120 @@
+package timer
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// zeroCase is one call on a nil or zero value of an exported type (one
+// not made by its constructor): it must give want (errors.Is; nil for a
+// call that has no error to give, which checks its result itself),
+// without a panic and without a hang.
+type zeroCase struct {
+	name string
+	call func() error
+	want error
+}
+
+func runZeroCases(t *testing.T, cases []zeroCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan struct{})
+			var err error
+			var pv any
+			go func() {
+				defer close(done)
+				defer func() { pv = recover() }()
+				err = tc.call()
+			}()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second): // a failure detector only: every case returns at once
+				t.Fatalf("hung; want %v", tc.want)
+			}
+			if pv != nil {
+				t.Fatalf("panicked: %v; want %v", pv, tc.want)
+			}
+			if tc.want == nil && err != nil || !errors.Is(err, tc.want) {
+				t.Fatalf("got %v; want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func is(got, want any) error {
+	if got != want {
+		return fmt.Errorf("got %v; want %v", got, want)
+	}
+	return nil
+}
+
+type nopCallback struct{}
+
+func (nopCallback) Fire() {}
+
+// TestZeroValues calls every exported method with a pointer receiver on a
+// nil and a zero value: a nil or zero Wheel behaves as a stopped one, a
+// nil or never started Timer as one that is not pending; bad arguments
+// get a sentinel and leave the wheel usable. Add a case here with every
+// new exported method.
+func TestZeroValues(t *testing.T) {
+	var nw *Wheel
+	var nt *Timer
+	live := func(t *testing.T) *Wheel {
+		w, err := New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	w := live(t)
+	other := live(t)
+	defer func() {
+		for _, w := range []*Wheel{w, other} {
+			w.Stop()
+			<-w.Done()
+		}
+	}()
+	var foreign Timer
+	if err := other.Start(&foreign, time.Hour, nopCallback{}); err != nil {
+		t.Fatal(err)
+	}
+	closed := func(ch <-chan struct{}) error {
+		select {
+		case <-ch:
+			return nil
+		default:
+			return errors.New("Done not closed")
+		}
+	}
+	runZeroCases(t, []zeroCase{
+		{"Wheel.AfterFunc nil", func() error { _, err := nw.AfterFunc(1, func() {}); return err }, ErrStopped},
+		{"Wheel.AfterFunc zero", func() error { _, err := (&Wheel{}).AfterFunc(1, func() {}); return err }, ErrStopped},
+		{"Wheel.Start nil", func() error { return nw.Start(&Timer{}, 1, nopCallback{}) }, ErrStopped},
+		{"Wheel.Start zero", func() error { return (&Wheel{}).Start(&Timer{}, 1, nopCallback{}) }, ErrStopped},
+		{"Wheel.Schedule nil", func() error { _, err := nw.Schedule(1, func() {}); return err }, ErrStopped},
+		{"Wheel.Schedule zero", func() error { _, err := (&Wheel{}).Schedule(1, func() {}); return err }, ErrStopped},
+		{"Wheel.Done nil", func() error { return closed(nw.Done()) }, nil},
+		{"Wheel.Done zero", func() error { return closed((&Wheel{}).Done()) }, nil},
+		{"Wheel.Len nil", func() error { return is(nw.Len(), 0) }, nil},
+		{"Wheel.Len zero", func() error { return is((&Wheel{}).Len(), 0) }, nil},
+		{"Wheel.Panics nil", func() error { return is(nw.Panics(), uint64(0)) }, nil},
+		{"Wheel.Panics zero", func() error { return is((&Wheel{}).Panics(), uint64(0)) }, nil},
+		{"Wheel.Stop nil", func() error { return is(nw.Stop(), 0) }, nil},
+		{"Wheel.Stop zero", func() error { return is((&Wheel{}).Stop(), 0) }, nil},
+		{"Wheel.Start nil timer", func() error { return w.Start(nil, time.Hour, nopCallback{}) }, ErrBadTimer},
+		{"Wheel.Start timer of another wheel", func() error { return w.Start(&foreign, time.Hour, nopCallback{}) }, ErrBadTimer},
+		{"wheel usable after bad Starts", func() error { var t Timer; return w.Start(&t, time.Hour, nopCallback{}) }, nil},
+		{"Timer.Stop nil", func() error { return is(nt.Stop(), false) }, nil},
+		{"Timer.Stop zero", func() error { return is((&Timer{}).Stop(), false) }, nil},
+		{"Timer.Reset nil", func() error { return is(nt.Reset(1), false) }, nil},
+		{"Timer.Reset zero", func() error { return is((&Timer{}).Reset(1), false) }, nil},
+		{"Timer.Deadline nil", func() error { return is(nt.Deadline(), time.Time{}) }, nil},
+		{"Timer.Deadline zero", func() error { return is((&Timer{}).Deadline(), time.Time{}) }, nil},
+		{"Handle.Stop zero", func() error { return is(Handle{}.Stop(), false) }, nil},
+		{"PanicError zero", func() error { _ = (&PanicError{}).Error(); return (&PanicError{}).Unwrap() }, nil},
+	})
+}
