@@ -17,6 +17,9 @@ package scheduler
 // uncontended); it allocates nothing unless it must start a loop beyond
 // the pool's size (a goroutine).
 func (s *Scheduler) Block() {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	s.blocked++
 	n := 0
@@ -38,6 +41,9 @@ func (s *Scheduler) Block() {
 // wait and is safe for concurrent use. Cost: O(1), one acquisition of the
 // scheduler's lock, no allocation.
 func (s *Scheduler) Unblock() {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	if s.blocked == 0 {
 		s.mu.Unlock()

@@ -21,7 +21,7 @@ var (
 	ErrInvalidOption = errors.New("scheduler: invalid option")
 	// ErrInvalidTask is returned by [Scheduler.Schedule] for a task that
 	// is nil, not bound to that scheduler (NewTask, InitTask), or bound
-	// with a nil Runner.
+	// with a nil Runner; and by a nil or zero Scheduler, which binds none.
 	ErrInvalidTask = errors.New("scheduler: invalid task")
 )
 
@@ -54,6 +54,11 @@ type Task struct {
 // and the pool size), one replacement per loop whose handler sits between
 // [Scheduler.Block] and [Scheduler.Unblock], at most [WithMaxExtra] loops
 // started by the stall watchdog, and the watchdog's timer callback.
+//
+// A nil or zero Scheduler (not made by New) runs nothing and is closed:
+// it binds no task, so Schedule returns ErrInvalidTask (rather than
+// queue a turn no loop would run); Shutdown returns ErrClosed, Close,
+// Block and Unblock do nothing, Throughput and Running are 0.
 type Scheduler struct {
 	pool     *ants.Pool
 	budget   int
@@ -134,7 +139,15 @@ func New(opts ...Option) (*Scheduler, error) {
 }
 
 // Throughput is the per-turn message budget.
-func (s *Scheduler) Throughput() int { return s.budget }
+func (s *Scheduler) Throughput() int {
+	if s == nil {
+		return 0
+	}
+	return s.budget
+}
+
+// made reports whether s was made by New.
+func (s *Scheduler) made() bool { return s != nil && s.pool != nil }
 
 // NewTask binds r to s. It allocates once; scheduling the task does not.
 func (s *Scheduler) NewTask(r Runner) *Task {
@@ -143,8 +156,17 @@ func (s *Scheduler) NewTask(r Runner) *Task {
 	return t
 }
 
-// InitTask binds a zero (embedded) Task to s and r.
-func (s *Scheduler) InitTask(t *Task, r Runner) { t.s, t.r = s, r }
+// InitTask binds a zero (embedded) Task to s and r. A nil t is ignored;
+// a nil or zero s leaves t unbound (Schedule refuses it).
+func (s *Scheduler) InitTask(t *Task, r Runner) {
+	if t == nil {
+		return
+	}
+	if !s.made() {
+		s = nil
+	}
+	t.s, t.r = s, r
+}
 
 // Schedule queues one turn of t. It never blocks. It returns [ErrClosed]
 // after Shutdown or Close, and [ErrInvalidTask] if t is nil, was not
@@ -154,7 +176,7 @@ func (s *Scheduler) InitTask(t *Task, r Runner) { t.s, t.r = s, r }
 // amortised, no allocation in steady state; it wakes or starts a loop only
 // when none is free.
 func (s *Scheduler) Schedule(t *Task) error {
-	if t == nil || t.s != s || t.r == nil {
+	if t == nil || t.s != s || s == nil || t.r == nil { // a nil or zero s binds none
 		return ErrInvalidTask
 	}
 	s.mu.Lock()
@@ -173,6 +195,9 @@ func (s *Scheduler) Schedule(t *Task) error {
 // turns, those blocked in a handler included. It takes the scheduler's
 // lock; O(1).
 func (s *Scheduler) Running() int {
+	if s == nil {
+		return 0
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.loops

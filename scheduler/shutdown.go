@@ -29,7 +29,11 @@ func (s *Scheduler) close() {
 // released at once (its idle workers and housekeepers exit), the loops
 // exit as their turns end, and a goroutine of s waits for the pool's last
 // worker. A later Close, or Shutdown, waits for all of that. Idempotent.
+// A nil or zero Scheduler returns ErrClosed.
 func (s *Scheduler) Shutdown(ctx context.Context) error {
+	if !s.made() {
+		return ErrClosed
+	}
 	s.close()
 	select {
 	case <-s.idle:
@@ -55,8 +59,11 @@ func (s *Scheduler) Shutdown(ctx context.Context) error {
 // left, also after a Shutdown that returned ctx.Err(). Idempotent. It
 // waits for the turns under way to end, so a turn must not call it: it
 // would wait for itself (call Shutdown with a ctx from a turn, or Close
-// from another goroutine).
+// from another goroutine). It does nothing on a nil or zero Scheduler.
 func (s *Scheduler) Close() {
+	if !s.made() {
+		return
+	}
 	s.close()
 	<-s.idle
 	s.release()
