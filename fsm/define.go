@@ -9,7 +9,9 @@ import (
 // Definition is a validated state machine for actors of state type S with
 // states of type P. Make one with [Define], usually once per program, and
 // spawn actors running it with [Spawn]. A Definition is immutable and safe
-// for concurrent use; many actors share one.
+// for concurrent use; many actors share one. A nil or zero Definition (not
+// made by Define) has no states: its getters return zero values, and
+// Spawn refuses it with ErrInvalidDefinition.
 type Definition[S Host[P], P comparable] struct {
 	name    string
 	initial P
@@ -75,18 +77,37 @@ func Define[S Host[P], P comparable](name string, initial P, entries ...Option[S
 }
 
 // Name is the definition's name.
-func (d *Definition[S, P]) Name() string { return d.name }
+func (d *Definition[S, P]) Name() string {
+	if d == nil {
+		return ""
+	}
+	return d.name
+}
+
+// made reports whether d was made by Define (which makes its states).
+func (d *Definition[S, P]) made() bool { return d != nil && d.states != nil }
 
 // Initial is the state a machine enters when its actor starts.
-func (d *Definition[S, P]) Initial() P { return d.initial }
+func (d *Definition[S, P]) Initial() P {
+	if d == nil {
+		var zero P
+		return zero
+	}
+	return d.initial
+}
 
 // States lists the states in declaration order. It returns a new slice.
-func (d *Definition[S, P]) States() []P { return append([]P(nil), d.order...) }
+func (d *Definition[S, P]) States() []P {
+	if d == nil {
+		return nil
+	}
+	return append([]P(nil), d.order...)
+}
 
 // Exits lists the states the machine may go to from state, in declaration
 // order (nil for a terminal or unknown state). It returns a new slice.
 func (d *Definition[S, P]) Exits(state P) []P {
-	if !hashable(state) {
+	if d == nil || !hashable(state) {
 		return nil // not a state; a map lookup would panic
 	}
 	st := d.states[state]

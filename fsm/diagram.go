@@ -14,6 +14,9 @@ import (
 // a label. The output is deterministic (declaration order). Cost: O(states
 // + exits + admitted methods).
 func (d *Definition[S, P]) Mermaid() string {
+	if d == nil {
+		d = &Definition[S, P]{}
+	}
 	ids := d.mermaidIDs()
 	var b strings.Builder
 	fmt.Fprintf(&b, "---\ntitle: %s\n---\nstateDiagram-v2\n", d.name)
@@ -98,6 +101,9 @@ func mermaidText(s string) string {
 // the states' %v text. Deterministic. Cost: O(states + exits + admitted
 // methods).
 func (d *Definition[S, P]) DOT() string {
+	if d == nil {
+		d = &Definition[S, P]{}
+	}
 	idx := make(map[P]int, len(d.order))
 	for i, p := range d.order {
 		idx[p] = i

@@ -21,8 +21,8 @@ type Host[P comparable] interface {
 
 // Machine is the bookkeeping of a state machine, embedded in an actor's
 // state: the current state, the transition queue, the state timeout's
-// generation. Its zero value is inert until [Spawn] binds it to a
-// [Definition]; from then on it belongs to that actor and is used only on
+// generation. Its zero value (and a nil *Machine) is inert until [Spawn]
+// binds it to a [Definition]; from then on it belongs to that actor and is used only on
 // its turn. Its methods are promoted to the state type:
 //
 //   - Started enters the initial state when the actor starts (it makes the
@@ -65,7 +65,13 @@ func (m *Machine[P]) machine() *Machine[P] { return m }
 // State is the current state: the last one whose state function returned.
 // While a transition runs (in callbacks and the target's state function),
 // it is still the source state. Call it on the actor's turn only.
-func (m *Machine[P]) State() P { return m.cur }
+func (m *Machine[P]) State() P {
+	if m == nil {
+		var zero P
+		return zero
+	}
+	return m.cur
+}
 
 // Started enters the initial state. The actor runs it on its turn when it
 // starts, before any call (it is the actor.Starter hook); it does nothing
@@ -75,7 +81,7 @@ func (m *Machine[P]) State() P { return m.cur }
 // goes to the runtime's dead letters as a failure of the "started" hook;
 // a panic is reported by the actor like any hook's.
 func (m *Machine[P]) Started(c *actor.Ctx) {
-	if m.eng == nil || m.entered || m.running || c == nil {
+	if m == nil || m.eng == nil || m.entered || m.running || c == nil {
 		return // m.running: a second initial entry would skip the exits and guards
 	}
 	m.eng.start(m, c)
@@ -108,7 +114,7 @@ func (m *Machine[P]) Goto(c *actor.Ctx, to P, arg ...any) error {
 	if c == nil {
 		return fmt.Errorf("fsm: Goto: %w", actor.ErrNilContext)
 	}
-	if m.eng == nil {
+	if m == nil || m.eng == nil {
 		return fmt.Errorf("%w: spawn the actor with fsm.Spawn", ErrNotStarted)
 	}
 	return m.eng.run(m, c, request[P]{to: to, arg: arg})

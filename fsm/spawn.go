@@ -10,12 +10,13 @@ import (
 // Spawn binds state's embedded Machine to d and spawns an actor owning
 // state with actor.Spawn: when the actor starts, before any call, the
 // machine enters d's initial state. sp and opts are actor.Spawn's. Errors:
-// ErrInvalidDefinition (nil d), ErrSpawned (state's Machine already belongs
-// to an actor), and actor.Spawn's (actor.ErrNilState, actor.ErrStopped, …);
-// on error, state is left unbound. Cost: actor.Spawn's.
+// ErrInvalidDefinition (nil d, or a zero one not made by Define),
+// ErrSpawned (state's Machine already belongs to an actor), and
+// actor.Spawn's (actor.ErrNilState, actor.ErrStopped, …); on error, state
+// is left unbound. Cost: actor.Spawn's.
 func Spawn[S Host[P], P comparable](sp actor.Spawner, d *Definition[S, P], state S, opts ...actor.Option) (*actor.Ref[S], error) {
-	if d == nil {
-		return nil, fmt.Errorf("%w: nil definition", ErrInvalidDefinition)
+	if !d.made() {
+		return nil, fmt.Errorf("%w: nil definition, or one not made by Define", ErrInvalidDefinition)
 	}
 	if nilness.Is(state) {
 		return nil, actor.ErrNilState
@@ -41,8 +42,8 @@ func Spawn[S Host[P], P comparable](sp actor.Spawner, d *Definition[S, P], state
 // a fresh factory() whose machine enters the initial state again. factory
 // must return a new state each call.
 func SpawnFunc[S Host[P], P comparable](sp actor.Spawner, d *Definition[S, P], factory func() S, opts ...actor.Option) (*actor.Ref[S], error) {
-	if d == nil {
-		return nil, fmt.Errorf("%w: nil definition", ErrInvalidDefinition)
+	if !d.made() {
+		return nil, fmt.Errorf("%w: nil definition, or one not made by Define", ErrInvalidDefinition)
 	}
 	if factory == nil {
 		return nil, actor.ErrNilState

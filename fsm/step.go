@@ -31,7 +31,8 @@ const (
 
 // Ctx is what a state function gets besides the actor's state: the
 // transition that entered the state and the actor's own *actor.Ctx. It is
-// valid only during the call it was passed to.
+// valid only during the call it was passed to. A nil Ctx's Actor is nil,
+// its State and Transition the zero values.
 type Ctx[P comparable] struct {
 	ac *actor.Ctx
 	t  Transition[P]
@@ -39,13 +40,29 @@ type Ctx[P comparable] struct {
 
 // Actor is the actor's context, for timers, calls (pass
 // c.Actor().Context()), spawning, or Goto from a method of the machine.
-func (c *Ctx[P]) Actor() *actor.Ctx { return c.ac }
+func (c *Ctx[P]) Actor() *actor.Ctx {
+	if c == nil {
+		return nil
+	}
+	return c.ac
+}
 
 // State is the state being entered.
-func (c *Ctx[P]) State() P { return c.t.To }
+func (c *Ctx[P]) State() P {
+	if c == nil {
+		var zero P
+		return zero
+	}
+	return c.t.To
+}
 
 // Transition is the transition that entered the state.
-func (c *Ctx[P]) Transition() Transition[P] { return c.t }
+func (c *Ctx[P]) Transition() Transition[P] {
+	if c == nil {
+		return Transition[P]{}
+	}
+	return c.t
+}
 
 // Goto is the step to state to, with an optional argument for its state
 // function (see [StateArg]). It runs when the state function returns, once
