@@ -30,6 +30,10 @@ const (
 // not take queued bytes at once and gone once they are written, so that
 // an idle connection has one goroutine. Both belong to the Server, which
 // waits for them.
+//
+// A nil or zero *Conn (not given by the server) is a closed one: Write and
+// Send return ErrConnClosed, Queued 0, RemoteAddr and LocalAddr nil, and
+// Close does nothing.
 type Conn struct {
 	srv *Server
 	nc  net.Conn
@@ -58,10 +62,23 @@ func newConn(s *Server, nc net.Conn) *Conn {
 }
 
 // RemoteAddr is the client's address. It does not block.
-func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+func (c *Conn) RemoteAddr() net.Addr {
+	if !c.made() {
+		return nil
+	}
+	return c.nc.RemoteAddr()
+}
 
 // LocalAddr is the server's address of the connection. It does not block.
-func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+func (c *Conn) LocalAddr() net.Addr {
+	if !c.made() {
+		return nil
+	}
+	return c.nc.LocalAddr()
+}
+
+// made reports whether c was made by the server (see Conn).
+func (c *Conn) made() bool { return c != nil && c.srv != nil }
 
 // Close closes the connection gracefully and returns at once, without
 // blocking: no frame is delivered any more, Write and Send fail with
@@ -71,6 +88,9 @@ func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 // nil reason, unless the connection was already closing: it keeps its
 // first reason. Idempotent.
 func (c *Conn) Close() {
+	if !c.made() {
+		return
+	}
 	c.closeWith(nil)
 	c.mu.Lock()
 	c.sealed = true

@@ -47,9 +47,11 @@ var (
 	// http.ResponseController cannot flush (a middleware's wrapper with
 	// neither Flush nor Unwrap); answered 500, the stream not opened.
 	ErrCannotFlush = errors.New("serve: response writer cannot flush")
-	// ErrInvalidOption: New or Method with an option out of range.
+	// ErrInvalidOption: New or Method with an option out of range; Serve
+	// with a nil listener.
 	ErrInvalidOption = errors.New("serve: invalid option")
-	// ErrNilRuntime: New with a nil runtime.
+	// ErrNilRuntime: New with a nil or zero runtime (not made by
+	// troupe.New).
 	ErrNilRuntime = errors.New("serve: nil runtime")
 	// ErrHandlersStuck: Close waited the runtime's call timeout for
 	// handlers that ignore their cancelled Context while they run on

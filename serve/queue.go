@@ -55,12 +55,18 @@ func (c *Conn) Write(ctx context.Context, p []byte) error {
 // big-endian length with WithLengthPrefix. Otherwise as Write: it never
 // blocks, the frame's bytes are queued whole or not at all.
 func (c *Conn) Send(ctx context.Context, frame []byte) error {
+	if !c.made() {
+		return ErrConnClosed
+	}
 	f := c.srv.cfg.framing
 	var hb [4]byte
 	return c.enqueue(ctx, f.header(&hb, len(frame)), frame, f.trailer())
 }
 
 func (c *Conn) enqueue(ctx context.Context, head, p, tail []byte) error {
+	if !c.made() {
+		return ErrConnClosed
+	}
 	if ctx == nil {
 		return actor.ErrNilContext
 	}
@@ -125,6 +131,9 @@ func (c *Conn) enqueue(ctx context.Context, head, p, tail []byte) error {
 // Queued is the number of bytes waiting to be written, the batch being
 // written included. It does not block; O(1).
 func (c *Conn) Queued() int {
+	if c == nil {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.inflight

@@ -9,12 +9,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
 // Server serves TCP connections, one actor per connection. Make it with
 // New; run it with Serve or ListenAndServe; stop it with Shutdown or
-// Close. Safe for concurrent use.
+// Close. Safe for concurrent use. A nil or zero *Server (not made by New)
+// is a closed one: Serve and ListenAndServe return ErrServerClosed (Serve
+// closes its listener), Conns 0, Shutdown and Close nil.
 //
 // Goroutines: one accept loop per Serve call (on the caller's goroutine)
 // and, per connection, a reader and, while bytes are queued, a writer (see
@@ -43,9 +47,10 @@ type Server struct {
 // If it panics (or calls runtime.Goexit), the connection is closed at once, unserved (what open
 // wrote is dropped), and the panic is logged at warn level (WithLogger)
 // as a *actor.PanicError with its stack; the server serves on.
-// Errors: ErrNilRuntime, ErrInvalidOption. It starts no goroutine.
+// Errors: ErrNilRuntime (a nil or zero rt, not made by troupe.New),
+// ErrInvalidOption. It starts no goroutine.
 func New[S Session](rt *troupe.Runtime, open func(conn *Conn) S, opts ...Option) (*Server, error) {
-	if rt == nil {
+	if rt.Engine(engine.Seal{}) == nil {
 		return nil, ErrNilRuntime
 	}
 	if open == nil {
@@ -72,7 +77,7 @@ func New[S Session](rt *troupe.Runtime, open func(conn *Conn) S, opts ...Option)
 // blocks, and returns ErrServerClosed after Shutdown or Close, or the
 // error that stopped it.
 func (s *Server) ListenAndServe(addr string) error {
-	if s.isStopping() {
+	if !s.made() || s.isStopping() {
 		return ErrServerClosed
 	}
 	l, err := net.Listen("tcp", addr)
@@ -88,9 +93,12 @@ func (s *Server) ListenAndServe(addr string) error {
 // l's. Temporary accept errors (out of file descriptors, …) are logged and
 // retried after a pause of 5 ms doubling to 1 s. Past WithMaxConns, a
 // connection is closed as soon as it is accepted. Serve may be called
-// with several listeners at once.
+// with several listeners at once. A nil l returns ErrInvalidOption.
 func (s *Server) Serve(l net.Listener) error {
-	if !s.track(l) {
+	if l == nil {
+		return fmt.Errorf("%w: nil listener", ErrInvalidOption)
+	}
+	if !s.made() || !s.track(l) {
 		_ = l.Close()
 		return ErrServerClosed
 	}
@@ -182,6 +190,9 @@ func (s *Server) untrack(l net.Listener) {
 	s.wg.Done()
 }
 
+// made reports whether s was made by New (see Server).
+func (s *Server) made() bool { return s != nil && s.b != nil }
+
 func (s *Server) isStopping() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -191,6 +202,9 @@ func (s *Server) isStopping() bool {
 // Conns is the number of connections being served, those closing
 // included. It does not block for long; O(1).
 func (s *Server) Conns() int {
+	if s == nil {
+		return 0
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
@@ -206,8 +220,15 @@ func (s *Server) Conns() int {
 // If ctx ends first, the stop is forced as by Close and Shutdown returns
 // ctx's error at once; call Close to wait for the forced stop. Shut the
 // server down before its runtime. Safe to call many times, and
-// concurrently with Close: each caller waits on its own ctx.
+// concurrently with Close: each caller waits on its own ctx. A nil ctx
+// returns actor.ErrNilContext and stops nothing.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if !s.made() {
+		return nil
+	}
+	if ctx == nil {
+		return actor.ErrNilContext
+	}
 	s.begin()
 	select {
 	case <-s.done:
@@ -232,6 +253,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // the handler returns). It forces a Shutdown under way. Safe to call many
 // times.
 func (s *Server) Close() error {
+	if !s.made() {
+		return nil
+	}
 	s.begin()
 	s.forceStop()
 	t := time.NewTimer(s.b.closeWait())
