@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -73,17 +74,23 @@ type Record struct {
 	Node        string          `json:"node,omitempty"` // the node that runs or ran it
 }
 
-// Status is the record's status part.
+// Status is the record's status part; a nil Record's is zero.
 func (r *Record) Status() Status {
+	if r == nil {
+		return Status{}
+	}
 	return Status{ID: r.ID, Host: r.Host, Procedure: r.Procedure, Queue: r.Queue, State: r.State,
 		Submitted: r.Submitted, Started: r.Started, Ended: r.Ended}
 }
 
 // Outcome is the record's result as [Job.Result] returns it: its value
 // (JSON) for a done job, else its error as a *RemoteError (which matches
-// this package's sentinels with errors.Is); ErrNotFinished before its end.
+// this package's sentinels with errors.Is); ErrNotFinished before its end;
+// ErrNotFound for a nil Record.
 func (r *Record) Outcome() (any, error) {
 	switch {
+	case r == nil:
+		return nil, fmt.Errorf("%w: nil Record", ErrNotFound)
 	case !r.State.Terminal():
 		return nil, ErrNotFinished
 	case r.State == Done:

@@ -10,7 +10,8 @@ import (
 
 // Executor runs on its dispatcher the jobs its [Backend] hands it: the
 // backend's side of the dispatcher, given to Backend.Attach. Safe for
-// concurrent use.
+// concurrent use. A nil or zero *Executor (not given by Attach) is that of
+// a closed dispatcher: Run returns ErrClosed.
 type Executor struct{ d *Dispatcher }
 
 // execHooks is what a job run for a backend reports to it.
@@ -34,6 +35,9 @@ type execHooks struct {
 // dispatcher is stopping: let another node run it), ErrUnknownHost,
 // ErrUnknownProcedure (not registered here), ErrBadArgs.
 func (x *Executor) Run(ctx context.Context, r Record, emit func(v any), ended func(Record)) error {
+	if x == nil || !x.d.made() {
+		return ErrClosed
+	}
 	d := x.d
 	p, err := d.lookup(r.Host, r.Procedure)
 	if err != nil {

@@ -22,7 +22,10 @@ import (
 // ErrQueueFull, ErrCancelled, ErrExpired, …); a 405 (a server or proxy
 // that refuses the request's method) is ErrMethodNotAllowed, never
 // ErrNotFound. Safe for concurrent use; it starts no goroutine of its
-// own (net/http's transport has its own).
+// own (net/http's transport has its own). A nil or zero *Client (not made
+// by NewClient), and the RemoteHosts and RemoteJobs it gives, send
+// nothing: their calls return ErrInvalidOption (a RemoteJob's whose id no
+// job can have, ErrNotFound, as always).
 type Client struct {
 	base string // the handler's URL, without a trailing slash
 	hc   *http.Client
@@ -74,7 +77,8 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 }
 
 // RemoteHost is a host with job options: harp's RemoteServer. It is
-// immutable; safe for concurrent use.
+// immutable; safe for concurrent use. A nil or zero one (not made by
+// Client.Host) has no client: Call returns ErrInvalidOption.
 type RemoteHost struct {
 	c    *Client
 	name string
@@ -95,6 +99,9 @@ func (c *Client) Host(name string, opts ...SubmitOption) *RemoteHost {
 // ErrQueueFull, …), ctx's error, a transport error. Blocks for one round
 // trip.
 func (h *RemoteHost) Call(ctx context.Context, procedure string, args any, opts ...SubmitOption) (*RemoteJob, error) {
+	if h == nil || !h.c.made() {
+		return nil, errNoClient
+	}
 	cfg, err := submitConfigOf(append(append([]SubmitOption(nil), h.opts...), opts...))
 	if err != nil {
 		return nil, err
@@ -134,6 +141,9 @@ func (c *Client) Job(id string) *RemoteJob { return &RemoteJob{c: c, id: id} }
 // List returns the status of the jobs f selects, as Dispatcher.List.
 // Blocks for one round trip.
 func (c *Client) List(ctx context.Context, f Filter) ([]Status, error) {
+	if !c.made() {
+		return nil, errNoClient
+	}
 	q := url.Values{}
 	for k, v := range map[string]string{"queue": f.Queue, "host": f.Host, "procedure": f.Procedure} {
 		if v != "" {
@@ -161,21 +171,33 @@ func (c *Client) List(ctx context.Context, f Filter) ([]Status, error) {
 
 // RemoteJob is a job on a dispatcher served over HTTP: harp's RemoteCall.
 // Each method is one round trip (Follow one long one). Safe for
-// concurrent use.
+// concurrent use. A nil or zero one (not made by a Client) is a job that
+// no server has: ID is "", the other methods return ErrNotFound.
 type RemoteJob struct {
 	c  *Client
 	id string
 }
 
 // ID is the job's id. It does not block.
-func (j *RemoteJob) ID() string { return j.id }
+func (j *RemoteJob) ID() string {
+	if j == nil {
+		return ""
+	}
+	return j.id
+}
 
 // url is the URL of the job's route suffix. An id that no job can have
 // (see ID) is answered ErrNotFound here, not sent: a server cleans "" or
 // "." out of a path and would answer another route (the list for "").
 func (j *RemoteJob) url(suffix string) (string, error) {
+	if j == nil {
+		return "", Remote(fmt.Errorf("%w: nil RemoteJob", ErrNotFound))
+	}
 	if err := validID(j.id); err != nil {
 		return "", Remote(fmt.Errorf("%w: %q", ErrNotFound, j.id))
+	}
+	if !j.c.made() {
+		return "", errNoClient
 	}
 	return j.c.base + "/" + url.PathEscape(j.id) + suffix, nil
 }
@@ -249,6 +271,12 @@ func (j *RemoteJob) Cancel(ctx context.Context) (bool, error) {
 	err := j.do(ctx, http.MethodPost, "/cancel", &out)
 	return out.Cancelled, err
 }
+
+// made reports whether c was made by NewClient (see Client).
+func (c *Client) made() bool { return c != nil && c.hc != nil }
+
+// errNoClient is the error of the calls of a nil or zero Client.
+var errNoClient = fmt.Errorf("%w: a Client not made by NewClient", ErrInvalidOption)
 
 // do sends a request and decodes a JSON answer into out, or returns the
 // error the server answered.

@@ -26,6 +26,11 @@ import (
 // stops, one that waits for them all. A finished job's retention timer
 // runs on the Go runtime's timers. Every one exits by the end of Close.
 // The job outputs live on one actor of the dispatcher's, stopped with it.
+//
+// A nil or zero *Dispatcher (not made by New) is a closed one that holds
+// no job: Submit returns ErrClosed, Job ErrNotFound, List nil, Shutdown
+// and Close nil; Register and RegisterStream refuse it with
+// ErrInvalidOption.
 type Dispatcher struct {
 	rt      *troupe.Runtime
 	cfg     config
@@ -119,6 +124,9 @@ func New(rt *troupe.Runtime, opts ...Option) (*Dispatcher, error) {
 // ErrClosed once the dispatcher has stopped (its backend with it), and
 // the backend's.
 func (d *Dispatcher) Job(id string) (*Job, error) {
+	if !d.made() {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
 	if d.b != nil {
 		return d.lookupView(id)
 	}
@@ -130,6 +138,9 @@ func (d *Dispatcher) Job(id string) (*Job, error) {
 	}
 	return j, nil
 }
+
+// made reports whether d was made by New (see Dispatcher).
+func (d *Dispatcher) made() bool { return d != nil && d.tbl != nil }
 
 // closing reports whether Submit is refused.
 func (d *Dispatcher) closing() bool {
@@ -150,6 +161,9 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	if ctx == nil {
 		return actor.ErrNilContext
 	}
+	if !d.made() {
+		return nil
+	}
 	d.beginStop()
 	select {
 	case <-d.done:
@@ -166,6 +180,9 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 // runner has exited. A handler that ignores its cancelled context is no
 // longer waited for: its job's slot dies with the dispatcher. Idempotent.
 func (d *Dispatcher) Close() error {
+	if !d.made() {
+		return nil
+	}
 	d.beginStop()
 	d.forceStop()
 	<-d.done

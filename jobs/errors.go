@@ -14,12 +14,12 @@ import (
 // errors.As). Over HTTP each travels as a [*RemoteError] whose Type names
 // it and which matches it with errors.Is.
 var (
-	// ErrClosed: the dispatcher is shutting down or closed: Submit is
-	// refused. A job still queued when it was closed is cancelled with an
+	// ErrClosed: the dispatcher is shutting down or closed (or a nil or
+	// zero one, not made by New): Submit is refused. A job still queued when it was closed is cancelled with an
 	// error wrapping both ErrCancelled and ErrClosed.
 	ErrClosed = errors.New("jobs: dispatcher closed")
 	// ErrNotFound: no job has that id (never submitted, or no longer
-	// retained). HTTP 404.
+	// retained), or a nil or zero Job or RemoteJob. HTTP 404.
 	ErrNotFound = errors.New("jobs: job not found")
 	// ErrUnknownHost: Submit names a host with no registered procedure.
 	// HTTP 400.
@@ -35,7 +35,8 @@ var (
 	ErrInvalidID = errors.New("jobs: invalid job id")
 	// ErrInvalidOption: an option out of range (a concurrency, max exec
 	// time or read timeout ≤ 0, an info that does not encode as JSON, a
-	// nil option, …) or a registration that cannot be made. HTTP 400.
+	// nil option, …), a registration that cannot be made, or a call of a
+	// Client not made by NewClient. HTTP 400.
 	ErrInvalidOption = errors.New("jobs: invalid option")
 	// ErrConflict: Submit with the id of a job that has other host,
 	// procedure or args. HTTP 409.
@@ -107,6 +108,9 @@ type RemoteError struct {
 
 // Error is the message, or the type if there is none.
 func (e *RemoteError) Error() string {
+	if e == nil {
+		return "jobs: <nil RemoteError>"
+	}
 	if e.Message == "" {
 		return "jobs: " + e.Type
 	}
@@ -114,8 +118,11 @@ func (e *RemoteError) Error() string {
 }
 
 // Is reports whether e's type is that of target or of a sentinel that
-// wraps target.
+// wraps target. A nil RemoteError matches none.
 func (e *RemoteError) Is(target error) bool {
+	if e == nil {
+		return false
+	}
 	s, ok := sentinelOf[e.Type]
 	return ok && errors.Is(s, target)
 }

@@ -13,7 +13,10 @@ import (
 // Job is a submitted call: harp's RemoteCall. Submit returns it, and
 // [Dispatcher.Job] finds it again by id while it is queued or running and,
 // once it has ended, while it is retained. Its methods are safe for
-// concurrent use.
+// concurrent use. A nil or zero *Job (not returned by a Dispatcher) is an
+// ended job that no dispatcher knows: its getters return zero values,
+// Done a closed channel, Status a zero Status, Cancel false, and Result,
+// Follow and Collected ErrNotFound.
 type Job struct {
 	d       *Dispatcher
 	p       procedure
@@ -65,22 +68,47 @@ type Status struct {
 }
 
 // ID is the job's id. It does not block.
-func (j *Job) ID() string { return j.id }
+func (j *Job) ID() string {
+	if j == nil {
+		return ""
+	}
+	return j.id
+}
 
 // Host is the name of the host the job runs on.
-func (j *Job) Host() string { return j.host }
+func (j *Job) Host() string {
+	if j == nil {
+		return ""
+	}
+	return j.host
+}
 
 // Procedure is the name of the procedure the job runs.
-func (j *Job) Procedure() string { return j.proc }
+func (j *Job) Procedure() string {
+	if j == nil {
+		return ""
+	}
+	return j.proc
+}
 
 // Args is the request the job's procedure gets, of the procedure's
 // request type (decoded from JSON if it was submitted so). Do not modify
 // it.
-func (j *Job) Args() any { return j.args }
+func (j *Job) Args() any {
+	if j == nil {
+		return nil
+	}
+	return j.args
+}
 
 // Info is the value given with the Info option (nil without one), as
 // given: for whoever reads the job's results (harp's info).
-func (j *Job) Info() any { return j.info }
+func (j *Job) Info() any {
+	if j == nil {
+		return nil
+	}
+	return j.info
+}
 
 // Done is closed when the job has ended (Result then returns at once). It
 // does not block. With a backend, the first call starts a goroutine that
@@ -88,6 +116,9 @@ func (j *Job) Info() any { return j.info }
 // (ended by the dispatcher's stop: a view whose end was not seen by then
 // keeps Done open).
 func (j *Job) Done() <-chan struct{} {
+	if !j.made() {
+		return closedDone
+	}
 	if j.view != nil {
 		j.watchView()
 	}
@@ -99,6 +130,9 @@ func (j *Job) Done() <-chan struct{} {
 // (a round trip, bounded by DefaultBackendTimeout), or returns the last
 // one read if the store cannot be reached.
 func (j *Job) Status() Status {
+	if j == nil {
+		return Status{}
+	}
 	if j.view != nil {
 		r, _ := j.refresh()
 		return r.Status()
@@ -124,6 +158,9 @@ func (j *Job) Status() Status {
 // (ErrUnavailable), and ErrClosed once the dispatcher has stopped, or if
 // it stops during the wait, unless the job's end was seen. O(1).
 func (j *Job) Result(ctx context.Context, wait bool) (any, error) {
+	if !j.made() {
+		return nil, errNoJob
+	}
 	if j.view != nil {
 		return j.viewResult(ctx, wait)
 	}
@@ -147,6 +184,16 @@ func (j *Job) Result(ctx context.Context, wait bool) (any, error) {
 	return v, err
 }
 
+// made reports whether j was made by a Dispatcher (see Job): every job
+// it makes has a done channel.
+func (j *Job) made() bool { return j != nil && j.done != nil }
+
+// closedDone is the Done of a nil or zero Job.
+var closedDone = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
+// errNoJob is the error of a nil or zero Job's Result, Follow and Collected.
+var errNoJob = fmt.Errorf("%w: a Job not returned by a Dispatcher", ErrNotFound)
+
 // outcome reports whether the job has ended, and its value and error.
 func (j *Job) outcome() (ended bool, v any, err error) {
 	j.mu.Lock()
@@ -166,6 +213,9 @@ func (j *Job) outcome() (ended bool, v any, err error) {
 // cancel its context: a few round trips, bounded by
 // DefaultBackendTimeout; false if the store cannot be reached.
 func (j *Job) Cancel() bool {
+	if !j.made() {
+		return false
+	}
 	if j.view != nil {
 		return j.viewCancel()
 	}
@@ -303,6 +353,9 @@ func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Fo
 	if ctx == nil {
 		return nil, actor.ErrNilContext
 	}
+	if !j.made() {
+		return nil, errNoJob
+	}
 	if j.view != nil {
 		return j.viewFollow(ctx, opts...)
 	}
@@ -324,6 +377,9 @@ func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Fo
 // copied from the store so far (the first call may find none yet: Follow
 // waits for them).
 func (j *Job) Collected(opts ...actor.FollowOption) ([]actor.Item[any], error) {
+	if !j.made() {
+		return nil, errNoJob
+	}
 	ctx, cancel := context.WithCancel(context.Background()) // a backend's copy need not outlive the call
 	defer cancel()
 	f, err := j.followNow(ctx, opts...)

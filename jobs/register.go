@@ -105,7 +105,7 @@ func DecodeWith[Q any](decode func([]byte) (Q, error)) ProcOption {
 // JSON decoded to it (encoding/json, unknown fields refused; or
 // [DecodeWith]).
 //
-// Errors: ErrInvalidOption (a nil dispatcher or method, a method that
+// Errors: ErrInvalidOption (a nil or zero dispatcher, a nil method, a method that
 // cannot be called, a host without a valid name or with a nil ref, a bad
 // option), ErrDuplicate (the procedure is registered on that host, or the
 // host name is registered for another actor), ErrClosed. Safe for
@@ -211,8 +211,8 @@ type hostEntry struct {
 type registry map[string]*hostEntry
 
 func register[S, Q any](d *Dispatcher, h Host[S], name string, sp *spec[Q], opts []ProcOption, p procedure) error {
-	if d == nil {
-		return fmt.Errorf("%w: nil dispatcher", ErrInvalidOption)
+	if !d.made() {
+		return fmt.Errorf("%w: nil dispatcher, or one not made by New", ErrInvalidOption)
 	}
 	if err := engine.ValidName(h.name); err != nil {
 		return fmt.Errorf("%w: host name: %w", ErrInvalidOption, err)

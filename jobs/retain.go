@@ -99,6 +99,9 @@ type Filter struct {
 // by submit time; nil if the store cannot be read within
 // DefaultBackendTimeout.
 func (d *Dispatcher) List(f Filter) []*Job {
+	if !d.made() {
+		return nil
+	}
 	if d.b != nil {
 		return d.listViews(f)
 	}

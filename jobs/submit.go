@@ -39,6 +39,9 @@ func (d *Dispatcher) submit(ctx context.Context, host, procedure string, args an
 	if ctx.Err() != nil {
 		return nil, false, fmt.Errorf("jobs: submit: %w", context.Cause(ctx))
 	}
+	if !d.made() {
+		return nil, false, fmt.Errorf("%w: a Dispatcher not made by New", ErrClosed)
+	}
 	cfg, err := submitConfigOf(opts)
 	if err != nil {
 		return nil, false, err
