@@ -1,7 +1,9 @@
 package remote
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -96,6 +98,9 @@ func (cb *castBatch) flushLocked() error {
 		h[hdrBatch] = []string{strconv.Itoa(cb.count)}
 		err = cb.n.nc.PublishMsg(&nats.Msg{Subject: cb.subj, Header: h, Data: cb.buf})
 	}
+	if err == nil {
+		cb.n.castsOut.Add(uint64(cb.count)) // not yet confirmed by the server
+	}
 	cb.buf, cb.count = cb.buf[:0], 0 // publish copied the bytes
 	if len(cb.buf) > maxBatch {
 		cb.buf = nil
@@ -159,6 +164,59 @@ func (n *Node) flushReady() {
 			n.refuse(Refusal{Reason: ReasonCastFailed, Method: cb.subj, Err: fmt.Errorf("%d casts lost: %w", count, err)})
 		}
 	}
+}
+
+// flush is nc.FlushWithContext; once the server confirms it, it has the
+// casts published before it: castsSeen moves up to them.
+func (n *Node) flush(ctx context.Context) error {
+	out := n.castsOut.Load()
+	err := n.nc.FlushWithContext(ctx)
+	for err == nil {
+		seen := n.castsSeen.Load()
+		if seen >= out || n.castsSeen.CompareAndSwap(seen, out) {
+			break
+		}
+	}
+	return err
+}
+
+// confirmCasts is the stop's last word on casts, once the flusher has
+// published them all: a flush (Shutdown's, bounded by the call timeout; a
+// forced stop's, a second at most, and none if the connection is down)
+// confirms the server has them. If it fails, the casts published since
+// the last confirmed flush may have been lost — nats.go drops what it
+// still holds when the connection closes, while some may have reached the
+// server before the connection dropped — and are reported once, with
+// their count (ReasonCastFailed, wrapping ErrUnavailable, or ErrClosed if
+// the connection was closed).
+func (n *Node) confirmCasts() {
+	var err error
+	switch {
+	case n.forced.Err() == nil:
+		ctx, cancel := context.WithTimeout(n.forced, n.cfg.callTimeout)
+		err = n.flush(ctx)
+		cancel()
+	case n.castsOut.Load() == n.castsSeen.Load():
+		return
+	case !n.nc.IsConnected():
+		err = nats.ErrDisconnected
+	default:
+		ctx, cancel := context.WithTimeout(context.Background(), settleBudget)
+		err = n.flush(ctx)
+		cancel()
+	}
+	if err == nil {
+		return
+	}
+	out := n.castsOut.Load() - n.castsSeen.Load() // the flusher is done: no more are added
+	if out == 0 {
+		return
+	}
+	sentinel := ErrUnavailable
+	if errors.Is(err, nats.ErrConnectionClosed) {
+		sentinel = ErrClosed
+	}
+	n.refuse(Refusal{Reason: ReasonCastFailed, Err: fmt.Errorf("%d casts may have been lost: %w: the server did not confirm them: %w", out, sentinel, err)})
 }
 
 // frames calls f with each cast of a batch body; it stops at the first

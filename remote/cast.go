@@ -10,7 +10,13 @@ import "fmt"
 // (WithRefusalHook; a handler's error goes to the runtime's dead letters),
 // and a batch the connection refused is reported here. Casts from one
 // binding reach one node in the order they were made. Shutdown publishes
-// every queued cast before closing. Errors: ErrCodec, ErrTooLarge,
+// every queued cast before closing, and waits for the server to confirm it
+// has them; if it does not (the connection is down: nats.go kept them in
+// its reconnect buffer, which closing drops), the casts published since
+// the server last confirmed may have been lost — some may have reached it
+// before the connection dropped — and are reported once, with their count
+// ("N casts may have been lost", ReasonCastFailed, wrapping ErrUnavailable,
+// or ErrClosed if the connection was closed); so does Close. Errors: ErrCodec, ErrTooLarge,
 // ErrClosed, ErrUnavailable (a full batch this Cast published, refused by
 // a connection that is down: that batch's casts are lost and reported, as
 // ReasonCastFailed; this one was not queued), and the binding's own. Does not block, but for a full batch

@@ -315,3 +315,50 @@ func TestCastBufferFull(t *testing.T) {
 		t.Fatalf("Call: %v; want ErrUnavailable", err)
 	}
 }
+
+// Casts nats.go took into its reconnect buffer while the connection was
+// down are not confirmed by the server when the node stops: they may have
+// been lost, and are reported once, with their count; with the server up,
+// the stop's flush confirms them and nothing is reported.
+func TestCastLostAtStopReported(t *testing.T) {
+	castsThenClose := func(t *testing.T, down bool) []remote.Refusal {
+		s := startServer(t)
+		rf := newRefusals()
+		cli := startNode(t, s.ClientURL(), remote.WithRefusalHook(rf.hook))
+		b := remote.Bind(cli, "acct", Echo)
+		if down {
+			s.Shutdown()
+			deadline := time.Now().Add(20 * time.Second)
+			for !cli.Conn().IsReconnecting() && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if !cli.Conn().IsReconnecting() {
+				t.Fatal("the connection did not notice its server's end")
+			}
+		}
+		for i := range 3 {
+			if err := b.Cast(fmt.Sprint("cast ", i)); err != nil {
+				t.Fatalf("Cast %d: %v", i, err)
+			}
+		}
+		if err := cli.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		rf.mu.Lock()
+		defer rf.mu.Unlock()
+		return append([]remote.Refusal(nil), rf.got...)
+	}
+	t.Run("down", func(t *testing.T) {
+		got := castsThenClose(t, true)
+		if len(got) != 1 || got[0].Reason != remote.ReasonCastFailed ||
+			!strings.HasPrefix(got[0].Err.Error(), "3 casts may have been lost") ||
+			!(errors.Is(got[0].Err, remote.ErrUnavailable) || errors.Is(got[0].Err, remote.ErrClosed)) {
+			t.Fatalf("refusals %+v; want one cast_failed of 3 casts, ErrUnavailable or ErrClosed", got)
+		}
+	})
+	t.Run("up", func(t *testing.T) {
+		if got := castsThenClose(t, false); len(got) != 0 {
+			t.Fatalf("refusals %+v; want none", got)
+		}
+	})
+}

@@ -231,7 +231,7 @@ func (n *Node) startService(ex *export, eps []*endpoint) error {
 	}
 	ctx, cancel := context.WithTimeout(n.halted, n.cfg.callTimeout)
 	defer cancel()
-	switch err := n.nc.FlushWithContext(ctx); {
+	switch err := n.flush(ctx); {
 	case err == nil:
 		return nil
 	case n.halted.Err() != nil:

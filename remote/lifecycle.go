@@ -17,7 +17,9 @@ import (
 // serving the name get its calls), the requests it had received but not
 // yet handled are refused (ErrClosed), the calls it is serving finish and
 // are answered, the calls its bindings made get their replies, queued casts
-// are published and flushed; then its connection closes and its own
+// are published and flushed (casts the server does not confirm by the
+// call timeout may have been lost, and are reported: see Cast); then its
+// connection closes and its own
 // server, if any, shuts down. If ctx ends first the stop is
 // forced as by Close, and Shutdown returns ctx's error without waiting
 // further. The node's runtime is not stopped. Idempotent and safe for
@@ -45,7 +47,10 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // waiting a second at most for its subscriptions to hand them over), its
 // bindings' calls fail with ErrClosed, its claimed names are released
 // (waiting a second at most for them all: names the server does not free
-// by then are left to their lease), its connection closes and its own
+// by then are left to their lease), its queued casts are published and
+// the server is asked to confirm those not yet confirmed (a second at
+// most, and not if the connection is down: those not confirmed may have
+// been lost, and are reported, see Cast), its connection closes and its own
 // server shuts down. It returns once no goroutine of the node is left but
 // the runtime's. Idempotent; returns what the stop sequence returned.
 func (n *Node) Close() error {
@@ -117,11 +122,7 @@ func (n *Node) stop() error {
 	n.castMu.Unlock()
 	close(n.flusherQuit)
 	<-n.flusherDone
-	if n.forced.Err() == nil {
-		ctx, cancel := context.WithTimeout(n.forced, n.cfg.callTimeout)
-		_ = n.nc.FlushWithContext(ctx) // casts reach the server
-		cancel()
-	}
+	n.confirmCasts() // casts reach the server, or are reported
 	_ = n.replies.Unsubscribe()
 	_ = n.cancelSub.Unsubscribe()
 	n.nc.Close()
@@ -179,7 +180,7 @@ func (n *Node) settle() {
 	for range 2 { // a flush cut short by the forcing is done again, with the budget
 		forced := n.forced.Err() != nil
 		ctx, cancel := n.releaseCtx()
-		err := n.nc.FlushWithContext(ctx)
+		err := n.flush(ctx)
 		cancel()
 		if err == nil || forced || n.forced.Err() == nil {
 			break

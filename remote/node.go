@@ -73,6 +73,11 @@ type Node struct {
 	kick        chan struct{} // wakes the flusher
 	flusherQuit chan struct{}
 	flusherDone chan struct{}
+	// castsOut counts the casts handed to nats.go (published, or kept in
+	// its reconnect buffer); castsSeen is what castsOut was when the last
+	// flush the server confirmed began. The difference is what the stop
+	// reports as maybe lost if its final flush fails.
+	castsOut, castsSeen atomic.Uint64
 
 	streamWG  sync.WaitGroup // served streams' goroutines (Add under mu)
 	streamsMu sync.Mutex     // guards streams and streamSeq

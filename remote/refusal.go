@@ -17,7 +17,7 @@ const (
 	ReasonCancelled    = "cancelled"    // its caller's cancel arrived first: dropped before it ran, no reply
 	ReasonMalformed    = "malformed"    // could not be decoded, or unknown codec
 	ReasonCycle        = "cycle"        // would close a call cycle
-	ReasonCastFailed   = "cast_failed"  // a remote Cast could not be queued (stopped, mailbox full)
+	ReasonCastFailed   = "cast_failed"  // a remote Cast could not be queued (stopped, mailbox full), or casts were lost (or, at the stop, may have been) on the connection
 	ReasonLate         = "late"         // a reply for a caller that had given up: discarded
 	ReasonClosing      = "closing"      // arrived while the node was closing
 	ReasonNameLost     = "name_lost"    // a claimed name was taken over or deleted: its actor is killed
