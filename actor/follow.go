@@ -173,11 +173,11 @@ func (f *Follow[E]) detach(why error) bool {
 }
 
 // detached is what a detach leaves to do once the journal's lock is
-// released.
+// released. The cancel of the producer's Context is not among them: it
+// is made under the lock (see cancelIfNoReaderLocked).
 type detached struct {
 	unwatch func() bool
-	cancel  context.CancelCauseFunc // the producer's Context, if f was the last reader
-	report  error                   // an end error nobody received, for the dead letters
+	report  error // an end error nobody received, for the dead letters
 	wake    func()
 }
 
@@ -187,9 +187,6 @@ type deadSink interface{ dead(err error) }
 func (fx detached) run(j deadSink) {
 	if fx.unwatch != nil {
 		fx.unwatch()
-	}
-	if fx.cancel != nil {
-		fx.cancel(ErrNoReader)
 	}
 	if fx.wake != nil {
 		fx.wake()
@@ -208,17 +205,13 @@ func (f *Follow[E]) detachLocked(why error) (detached, bool) {
 		f.uncutLocked()
 		fx := detached{unwatch: f.unwatch}
 		f.unwatch = nil
-		if j.noReaderLocked() {
-			fx.cancel = j.cancel
-		}
+		j.cancelIfNoReaderLocked()
 		return fx, true
 	}
 	f.leaveLocked(why)
 	fx := detached{unwatch: f.unwatch, wake: f.signal}
 	f.unwatch = nil
-	if j.noReaderLocked() {
-		fx.cancel = j.cancel
-	}
+	j.cancelIfNoReaderLocked()
 	if j.unseenLocked() {
 		fx.report = j.err
 	}

@@ -123,6 +123,19 @@ func (j *journal[E]) context() context.Context {
 	return j.ctx
 }
 
+// cancelIfNoReaderLocked cancels the producer's Context (if made) with
+// ErrNoReader once the open journal has no reader left. Under mu, the
+// lock a reader attaches under: deciding that no reader is left and
+// cancelling are one step for a reader that attaches, so one attached
+// while the Context was live never sees it cancelled for want of readers
+// while it is attached. (Cancelling runs no user code: a derived
+// context's AfterFunc runs on a goroutine of its own.)
+func (j *journal[E]) cancelIfNoReaderLocked() {
+	if j.cancel != nil && j.noReaderLocked() {
+		j.cancel(ErrNoReader)
+	}
+}
+
 // noReaderLocked reports whether the open journal has no reader left for
 // the last-reader rule: none attached and none ended by truncation but
 // not yet closed (see Follow.truncateLocked).

@@ -155,11 +155,19 @@ func (o *Out[E]) Close(err error) error {
 // a producer that watches it stops working for nobody. A reader ended by
 // a [*TruncatedError] still counts until it is closed or its ctx ends,
 // so a reader that resumes with Since before closing the truncated one
-// keeps it alive. Streams whose
-// producer should go on without readers (a job's log, read later with
-// Since) just do not watch it. Once cancelled it stays so, even if a
-// reader attaches later. Made on first use (a few allocations); a nil
-// Out's is a cancelled context.
+// keeps it alive. Streams whose producer should go on without readers (a
+// job's log, read later with Since) just do not watch it. Once cancelled
+// it stays so, even if a reader attaches later.
+//
+// The last reader's leaving cancels it in one step with respect to
+// attaching: a reader attached while the Context is live keeps it from
+// ErrNoReader until that reader detaches, however close its attach comes
+// to another reader's leaving. So whoever holds the Out can attach a
+// reader ([Out.Follow]) and then look: a nil Context().Err() means the
+// producer was not told to stop; ErrNoReader (as cause) means it was,
+// before the reader attached, and may have stopped: close the reader and
+// open the stream anew rather than wait on it. Made on first use (a few
+// allocations); a nil Out's is a cancelled context.
 func (o *Out[E]) Context() context.Context {
 	j, err := o.journal()
 	if err != nil {
