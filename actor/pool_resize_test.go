@@ -19,8 +19,8 @@ func TestPoolResize(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			bubble(t, func(t *testing.T) {
 				rt := newRuntime(t)
-				gate := make(chan struct{})
-				p := newPool(t, rt, 2, gate, s.opt)
+				h := spawnGateKeeper(t, rt)
+				p := newPool(t, rt, 2, nil, s.opt)
 				if err := p.Resize(4); err != nil {
 					t.Fatal(err)
 				}
@@ -32,10 +32,14 @@ func TestPoolResize(t *testing.T) {
 				if err != nil || len(distinct(all)) != 4 {
 					t.Fatalf("got %v, %v; want 4 workers", all, err)
 				}
-				// Every worker busy, 8 more calls queued behind them.
+				// Every worker busy, 8 more calls queued behind them. The
+				// workers wait in a sync call (pwWait), so each gets a loop
+				// at once: four handlers blocked on a channel wait for the
+				// scheduler's watchdog, which on a busy 2-core machine may
+				// start none within wantStats's second.
 				var fs []*actor.Future[int]
 				for range 4 {
-					fs = append(fs, actor.AskPool(ctx, pwHold, p, 0))
+					fs = append(fs, actor.AskPool(ctx, pwWait, p, h))
 				}
 				for i := range 8 {
 					fs = append(fs, actor.AskPool(ctx, pwID, p, i))
@@ -47,7 +51,9 @@ func TestPoolResize(t *testing.T) {
 				if p.Size() != 1 {
 					t.Fatalf("Size: got %d; want 1", p.Size())
 				}
-				close(gate)
+				if _, err := holdOpen.Call(ctx, h, struct{}{}); err != nil {
+					t.Fatal(err)
+				}
 				if _, err := actor.AwaitAll(ctx, fs...); err != nil {
 					t.Fatalf("got %v; want every queued call done", err)
 				}
@@ -86,18 +92,20 @@ func TestPoolResize(t *testing.T) {
 func TestPoolStats(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		rt := newRuntime(t)
-		gate := make(chan struct{})
-		p := newPool(t, rt, 3, gate, actor.WithWorkerSupervision(actor.Supervision{Backoff: time.Second}))
+		h := spawnGateKeeper(t, rt) // three workers wait in a sync call at once: see TestPoolResize
+		p := newPool(t, rt, 3, nil, actor.WithWorkerSupervision(actor.Supervision{Backoff: time.Second}))
 		ctx := context.Background()
 		if st := p.Stats(); st != (actor.PoolStats{Ready: 3}) {
 			t.Errorf("new pool: got %+v; want 3 ready", st)
 		}
 		var fs []*actor.Future[int]
 		for range 5 { // round robin: 2, 2, 1
-			fs = append(fs, actor.AskPool(ctx, pwHold, p, 0))
+			fs = append(fs, actor.AskPool(ctx, pwWait, p, h))
 		}
 		wantStats(t, p, actor.PoolStats{Busy: 3, Queued: 2})
-		close(gate)
+		if _, err := holdOpen.Call(ctx, h, struct{}{}); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := actor.AwaitAll(ctx, fs...); err != nil {
 			t.Fatal(err)
 		}
@@ -386,8 +394,10 @@ func settle() {
 }
 
 // wantStats waits (in a bubble, up to a second of fake time) for the
-// pool's Stats to be want: the workers whose handlers block need the
-// scheduler's watchdog to get a loop each.
+// pool's Stats to be want. Hold more workers than the machine has cores
+// by a sync call (pwWait), not a handler blocked on a channel: such a
+// handler needs the scheduler's watchdog to get a loop, and on a busy
+// machine the watchdog may start none within the second.
 func wantStats(t *testing.T, p interface{ Stats() actor.PoolStats }, want actor.PoolStats) {
 	t.Helper()
 	st := p.Stats()

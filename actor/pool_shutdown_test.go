@@ -19,15 +19,24 @@ import (
 type gateKeeper struct {
 	held     map[int]*actor.Reply[int]
 	released map[int]bool
+	open     bool // every worker released (holdOpen), as by closing a gate
 }
 
 var (
 	holdWait = actor.NewDeferred("gatekeeper.wait", func(h *gateKeeper, _ *actor.Ctx, id int, r *actor.Reply[int]) {
-		if h.released[id] {
+		if h.open || h.released[id] {
 			_ = r.Send(id, nil)
 			return
 		}
 		h.held[id] = r
+	})
+	holdOpen = actor.NewMethod("gatekeeper.open", func(h *gateKeeper, _ *actor.Ctx, _ struct{}) (struct{}, error) {
+		h.open = true
+		for id, r := range h.held {
+			delete(h.held, id)
+			_ = r.Send(id, nil)
+		}
+		return struct{}{}, nil
 	})
 	holdRelease = actor.NewMethod("gatekeeper.release", func(h *gateKeeper, _ *actor.Ctx, id int) (struct{}, error) {
 		if r := h.held[id]; r != nil {
