@@ -6,50 +6,22 @@ import (
 	"fmt"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/testkit"
+	"github.com/troupe-go/troupe/internal/zerocase"
 	troupe "github.com/troupe-go/troupe/runtime"
 	"github.com/troupe-go/troupe/serve"
 )
 
-// zeroCase is one call on a nil or zero value of an exported type (one
-// not made by its constructor): it must give want (errors.Is; nil for a
-// call that has no error to give, which checks its result itself),
-// without a panic and without a hang.
+// zeroCase is one call on a nil or zero value (see zerocase.Case).
 type zeroCase struct {
-	name string
-	call func() error
-	want error
+	Name string
+	Call func() error
+	Want error
 }
 
-func runZeroCases(t *testing.T, cases []zeroCase) {
-	t.Helper()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			done := make(chan struct{})
-			var err error
-			var pv any
-			go func() {
-				defer close(done)
-				defer func() { pv = recover() }()
-				err = tc.call()
-			}()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second): // a failure detector only: every case returns at once
-				t.Fatalf("hung; want %v", tc.want)
-			}
-			if pv != nil {
-				t.Fatalf("panicked: %v; want %v", pv, tc.want)
-			}
-			if tc.want == nil && err != nil || !errors.Is(err, tc.want) {
-				t.Fatalf("got %v; want %v", err, tc.want)
-			}
-		})
-	}
-}
+var runZeroCases = zerocase.Run[zeroCase]
 
 // equal is nil if got == want, else an error saying so.
 func equal(got, want any) error {
