@@ -3,7 +3,6 @@ package jobs_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 
 	"github.com/troupe-go/troupe/actor"
@@ -22,12 +21,7 @@ type zeroCase struct {
 var runZeroCases = zerocase.Run[zeroCase]
 
 // equal is nil if got == want, else an error saying so.
-func equal(got, want any) error {
-	if got != want {
-		return fmt.Errorf("got %v; want %v", got, want)
-	}
-	return nil
-}
+var equal = zerocase.Is
 
 // TestZeroValues calls every exported method with a pointer receiver on a
 // nil and a zero value (not made by its constructor, nor returned by the

@@ -174,14 +174,7 @@ func TestClaimLost(t *testing.T) {
 	if err := remote.Claim(ctx, n1, "lost", ref, remote.Serve(Deposit)); err != nil {
 		t.Fatal(err)
 	}
-	js, err := jetstream.New(n1.Conn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv, err := js.KeyValue(ctx, "troupe_names")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := namesBucket(ctx, t, n1)
 	if _, err := kv.Put(ctx, "lost", []byte("intruder")); err != nil {
 		t.Fatal(err)
 	}
@@ -379,14 +372,7 @@ func TestClaimRefreshAnswerLost(t *testing.T) {
 	if err := remote.Claim(ctx, n1, "kept", ref, remote.Serve(Deposit)); err != nil {
 		t.Fatal(err)
 	}
-	js, err := jetstream.New(n1.Conn())
-	if err != nil {
-		t.Fatal(err)
-	}
-	kv, err := js.KeyValue(ctx, "troupe_names")
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv := namesBucket(ctx, t, n1)
 	w, err := kv.Watch(ctx, "kept", jetstream.UpdatesOnly())
 	if err != nil {
 		t.Fatal(err)
@@ -435,4 +421,19 @@ func TestOwnerJetStreamSilent(t *testing.T) {
 	case <-time.After(20 * time.Second): // the call timeout is 1 s
 		t.Fatal("Owner still waits 20 s after it began")
 	}
+}
+
+// namesBucket is the names bucket n uses, seen through its connection, to
+// write behind its keeper's back.
+func namesBucket(ctx context.Context, t *testing.T, n *remote.Node) jetstream.KeyValue {
+	t.Helper()
+	js, err := jetstream.New(n.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, "troupe_names")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
 }
