@@ -183,6 +183,7 @@ type Error struct {
 	Node    string // the serving node's id, if known
 }
 
+// Error names the method, the remote error's text and its code.
 func (e *Error) Error() string {
 	return fmt.Sprintf("remote: %s: %s (%s)", e.Method, e.Message, e.Code)
 }
@@ -199,6 +200,8 @@ type PanicError struct {
 	Stack  string // the serving goroutine's stack at the panic
 }
 
+// Error names the method, the serving node and the panic's value; the
+// stack is in Stack.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("remote: %s panicked on %s: %s", e.Method, e.Node, e.Value)
 }

@@ -33,6 +33,7 @@ type NameTakenError struct {
 	Owner string // the owner node's id
 }
 
+// Error names the name and the node that owns it.
 func (e *NameTakenError) Error() string {
 	return fmt.Sprintf("remote: name %q taken by node %s", e.Name, e.Owner)
 }
