@@ -61,8 +61,12 @@ var (
 // With Balancing, the calls waiting in the shared queue run too: once a
 // worker stops while its owner stops, the pool is stopping, as by Stop
 // (new calls fail with ErrPoolStopped), and its workers take what waits
-// before they stop. If the owner's stop is forced (its ctx ends, Close,
-// Kill), what has not run fails with ErrStopped.
+// before they stop, those that stopped by themselves just before and are
+// still finishing (waiting for their children, say) included. If no
+// worker is left alive to run them (the last stopped by itself just
+// before its owner did, and cannot be replaced now), they fail with
+// ErrStopped. If the owner's stop is forced (its ctx ends, Close, Kill),
+// what has not run fails with ErrStopped.
 type Pool[S any] struct {
 	r       router
 	factory func() S

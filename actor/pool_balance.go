@@ -179,8 +179,28 @@ func (q *sharedQueue) wake(m *member) {
 // armLocked), and runs; or refused after it, with ErrPoolStopped.
 func (q *sharedQueue) stopping() {
 	q.mu.Lock()
-	q.r.state.CompareAndSwap(routerRunning, routerStopping)
+	q.stopLocked()
+	next := q.armLocked()
 	q.mu.Unlock()
+	q.wake(next)
+}
+
+// stopLocked marks the router stopping gracefully, if it runs, and puts
+// back on the idle list the members that stopped by themselves while it
+// ran and are still alive (stopping: waiting for their children, say):
+// they took no more calls then (see serves), to be replaced, but no
+// replacement is made once the pool stops (nor once its owner does: see
+// Pool.gone), and they serve a stopping pool, so that the calls accepted
+// before run. The caller arms one (armLocked) if calls wait. Under mu.
+func (q *sharedQueue) stopLocked() {
+	if !q.r.state.CompareAndSwap(routerRunning, routerStopping) {
+		return
+	}
+	for _, o := range q.joined {
+		if !o.armed && !o.left.Load() && o.c.status.Load() == statusStopping && !slices.Contains(q.idle, o) {
+			q.idle = append(q.idle, o)
+		}
+	}
 }
 
 // sendToken queues m's token. Unlike push it ignores the worker's status:
@@ -295,7 +315,7 @@ func (q *sharedQueue) serves(m *member) bool {
 	if m.c.status.Load() != statusStopping || !m.orphaned() {
 		return false
 	}
-	q.r.state.CompareAndSwap(routerRunning, routerStopping)
+	q.stopLocked()
 	return true
 }
 
@@ -321,7 +341,8 @@ func (q *sharedQueue) take(m *member) (envelope, bool) {
 // returns another member to arm if calls wait.
 func (q *sharedQueue) disarmLocked(m *member) *member {
 	m.armed = false
-	if q.serves(m) && slices.Contains(q.joined, m) {
+	if q.serves(m) && slices.Contains(q.joined, m) && !slices.Contains(q.idle, m) {
+		// (serves may have put m back already: see stopLocked)
 		q.idle = append(q.idle, m)
 	}
 	return q.armLocked()

@@ -191,3 +191,144 @@ func TestBalancingShutdownForcedFailsQueued(t *testing.T) {
 		<-p.Done()
 	})
 }
+
+// quitter is a Balancing worker that stops itself in one of two ways that
+// keep it from finalizing at once, each held by a gatekeeper (see
+// qtQuitInHook, qtQuitWithChild).
+type quitter struct {
+	id   int
+	hook *actor.Ref[*gateKeeper] // if set, the Stopping hook holds on it
+}
+
+func (q *quitter) Stopping(c *actor.Ctx) {
+	if q.hook != nil {
+		_, _ = holdWait.Call(c.Context(), q.hook, q.id)
+	}
+}
+
+// heldKid is a quitter's child, held by the gatekeeper (id 100): a
+// stopping quitter waits for it.
+type heldKid struct{}
+
+var (
+	// qtQuitInHook: the worker stops itself and, once its queue is
+	// settled, is held in its Stopping hook (finalizing: it takes nothing
+	// more).
+	qtQuitInHook = actor.NewMethod("qt.quitInHook", func(q *quitter, c *actor.Ctx, h *actor.Ref[*gateKeeper]) (int, error) {
+		q.hook = h
+		c.Stop()
+		return q.id, nil
+	})
+	// qtQuitWithChild: the worker spawns a child held by the gatekeeper
+	// and stops itself: it stays stopping (alive, its mailbox open) until
+	// the child stops.
+	qtQuitWithChild = actor.NewMethod("qt.quitWithChild", func(q *quitter, c *actor.Ctx, h *actor.Ref[*gateKeeper]) (int, error) {
+		kid, err := actor.Spawn(c, &heldKid{})
+		if err != nil {
+			return 0, err
+		}
+		if err := kidWait.Cast(kid, h); err != nil {
+			return 0, err
+		}
+		c.Stop()
+		return q.id, nil
+	})
+	qtID = actor.NewMethod("qt.id", func(q *quitter, _ *actor.Ctx, _ int) (int, error) { return q.id, nil })
+
+	kidWait = actor.NewMethod("kid.wait", func(_ *heldKid, c *actor.Ctx, h *actor.Ref[*gateKeeper]) (int, error) {
+		return holdWait.Call(c.Context(), h, 100)
+	})
+)
+
+// TestBalancingOwnerStopRearmsStoppingWorker: a Balancing worker that
+// stopped itself while the pool ran takes no calls from the shared queue
+// (it is to be replaced); if its owner (the runtime, the parent) then
+// stops, no replacement can be made, and the calls waiting must be run by
+// the workers still alive. Here worker A stopped itself and waits for its
+// child (alive, stopping), worker B stopped itself and is held in its
+// Stopping hook, and 5 calls wait; the owner stops, then B finishes. A
+// must be handed the queue and run the calls; they used to fail with
+// ErrStopped once A finalized, A being on no list of workers waiting for
+// calls.
+func TestBalancingOwnerStopRearmsStoppingWorker(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		child bool // the workers are children of an actor, stopped gracefully
+	}{
+		{"shutdown", false},
+		{"parent stop", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rt := newRuntime(t)
+				ctx := context.Background()
+				h := spawnGateKeeper(t, rt)
+				var made int
+				factory := func() *quitter { made++; return &quitter{id: made} }
+				var (
+					p    *actor.Pool[*quitter]
+					stop func() error
+				)
+				if tc.child {
+					type owner struct{}
+					mk := actor.NewMethod("mkpool", func(_ *owner, c *actor.Ctx, n int) (*actor.Pool[*quitter], error) {
+						return actor.NewPool(c, n, factory, actor.Balancing())
+					})
+					own, err := actor.Spawn(rt, &owner{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if p, err = mk.Call(ctx, own, 2); err != nil {
+						t.Fatal(err)
+					}
+					stop = func() error { return own.Stop(ctx) }
+				} else {
+					var err error
+					if p, err = actor.NewPool(rt, 2, factory, actor.Balancing()); err != nil {
+						t.Fatal(err)
+					}
+					stop = func() error { return rt.Shutdown(ctx) }
+				}
+				a, err := actor.CallPool(ctx, qtQuitWithChild, p, h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := actor.CallPool(ctx, qtQuitInHook, p, h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a == b {
+					t.Fatalf("both quits ran on worker %d; want one each", a)
+				}
+				synctest.Wait() // A waits for its child, B is in its Stopping hook
+				var queued []*actor.Future[int]
+				for i := range 5 {
+					queued = append(queued, actor.AskPool(ctx, qtID, p, i))
+				}
+				synctest.Wait()
+				if got := p.Stats().Queued; got != 5 {
+					t.Fatalf("queued: got %d; want 5", got)
+				}
+				stopped := make(chan error, 1)
+				go func() { stopped <- stop() }()
+				synctest.Wait()
+				if _, err := holdRelease.Call(ctx, h, b); err != nil { // B finalizes
+					t.Fatal(err)
+				}
+				synctest.Wait()
+				if _, err := holdRelease.Call(ctx, h, 100); err != nil { // A's child, then A
+					t.Fatal(err)
+				}
+				for i, f := range queued {
+					if id, err := f.Await(ctx); err != nil || id != a {
+						t.Errorf("queued call %d: got %d, %v; want it run by worker %d", i, id, err, a)
+					}
+				}
+				if err := <-stopped; err != nil {
+					t.Errorf("stop: %v", err)
+				}
+				<-p.Done()
+			})
+		})
+	}
+}

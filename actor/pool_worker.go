@@ -87,7 +87,9 @@ func (p *Pool[S]) make() (s S, err error) {
 // worker is left, the pool stops. None is tried if m's owner (the runtime
 // or the parent) is stopping: a Balancing pool then stops with it, as by
 // Pool.Stop (see sharedQueue.serves), its other workers draining the
-// shared queue.
+// shared queue: those still alive, stopped by themselves or not (see
+// sharedQueue.stopLocked). If none is, the calls waiting fail with
+// ErrStopped as m leaves.
 func (p *Pool[S]) gone(m *member) {
 	m.left.Store(true)
 	p.mu.Lock()
