@@ -186,6 +186,9 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 		ex.eps[ep.method] = ep
 	}
 	err := n.startService(ex, eps)
+	if err == nil && n.cfg.exportGap != nil {
+		err = n.cfg.exportGap(n, name)
+	}
 	n.mu.Lock()
 	delete(n.exporting, name)
 	if err == nil && n.open() != nil { // the stop began meanwhile: it did not see ex

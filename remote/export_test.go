@@ -6,3 +6,13 @@ import "github.com/nats-io/nats.go"
 // subject is subj, as if it had come over the wire (tests: a cancel that
 // arrives before its call, which NATS does not order).
 func (n *Node) DeliverCancel(subj string) { n.onCancel(&nats.Msg{Data: []byte(subj)}) }
+
+// WithExportGap makes f run in every Export of the node between its
+// service's confirmation by the server and its registration (the name is
+// served, not yet listed); f's error fails the Export.
+func WithExportGap(f func(n *Node, name string) error) Option {
+	return optionFunc(func(c *config) { c.exportGap = f })
+}
+
+// Halted is closed once n's stop has begun.
+func (n *Node) Halted() <-chan struct{} { return n.halted.Done() }

@@ -47,6 +47,12 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
+	// exportGap, set by this package's tests only (WithExportGap), runs in
+	// an Export between its service's confirmation and its registration:
+	// its requests may be served already. An error fails the Export as
+	// startService's would.
+	exportGap func(n *Node, name string) error
+
 	url          string
 	server       ServerFunc
 	name         string
