@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"html/template"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -170,7 +171,7 @@ func (a *app) addNoteForm(w http.ResponseWriter, r *http.Request) {
 const maxBody = 4 << 10
 
 // api serves m on the request's session as JSON, as serve.Method does (a
-// capped body, decode errors 400, serve.StatusOf's statuses), but through
+// capped body read to its end, decode errors 400, serve.StatusOf's statuses), but through
 // callSession: a session that expired between its lookup and the call is
 // made again, once, as for the page and the form. serve.Method calls its
 // Target once, so there it would be a 503.
@@ -178,6 +179,9 @@ func api[Q, R any](a *app, m *actor.Method[*Session, Q, R], decode func(*http.Re
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		q, err := decode(r)
+		if err == nil {
+			_, err = io.Copy(io.Discard, r.Body) // what decode left: a body over the cap is 413
+		}
 		if err != nil {
 			if serve.StatusOf(err) == http.StatusInternalServerError {
 				err = &serve.StatusError{Code: http.StatusBadRequest, Err: err}

@@ -112,6 +112,7 @@ func TestSessions(t *testing.T) {
 		{"ada adds a note with the API", ada, "POST", "/api/notes", `{"text": "milk"}`, 200, `"notes":["tea","milk"]`},
 		{"an empty note", ada, "POST", "/api/notes", `{"text": " "}`, 400, "empty note"},
 		{"a body over the cap", ada, "POST", "/api/notes", `{"text": "` + strings.Repeat("x", 5000) + `"}`, 413, "too large"},
+		{"a JSON note, then the body goes over the cap", ada, "POST", "/api/notes", `{"text": "no"}` + strings.Repeat(" ", 5000), 413, "too large"},
 		{"ada's session", ada, "GET", "/api/session", "", 200, `"visits":3,"notes":["tea","milk"]`},
 		{"bob's session", bob, "GET", "/api/session", "", 200, `"visits":1,"notes":[]`},
 	}
