@@ -160,7 +160,11 @@ func (a *app) page(w http.ResponseWriter, r *http.Request) {
 // addNoteForm adds the form's note and goes back to the page.
 func (a *app) addNoteForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	if _, err := callSession(r, a, AddNote, Note{Text: r.FormValue("text")}); err != nil {
+	if err := r.ParseForm(); err != nil {
+		answerError(w, badRequest(err))
+		return
+	}
+	if _, err := callSession(r, a, AddNote, Note{Text: r.PostForm.Get("text")}); err != nil {
 		answerError(w, err)
 		return
 	}
@@ -183,10 +187,7 @@ func api[Q, R any](a *app, m *actor.Method[*Session, Q, R], decode func(*http.Re
 			_, err = io.Copy(io.Discard, r.Body) // what decode left: a body over the cap is 413
 		}
 		if err != nil {
-			if serve.StatusOf(err) == http.StatusInternalServerError {
-				err = &serve.StatusError{Code: http.StatusBadRequest, Err: err}
-			}
-			answerError(w, err)
+			answerError(w, badRequest(err))
 			return
 		}
 		v, err := callSession(r, a, m, q)
@@ -196,6 +197,15 @@ func api[Q, R any](a *app, m *actor.Method[*Session, Q, R], decode func(*http.Re
 		}
 		_ = serve.EncodeJSON(w, v)
 	})
+}
+
+// badRequest makes an error reading the request a 400, unless StatusOf
+// has a status for it (a body over the cap is 413).
+func badRequest(err error) error {
+	if serve.StatusOf(err) == http.StatusInternalServerError {
+		return &serve.StatusError{Code: http.StatusBadRequest, Err: err}
+	}
+	return err
 }
 
 // answerError answers err with serve.StatusOf's status, as serve.Method

@@ -113,6 +113,8 @@ func TestSessions(t *testing.T) {
 		{"an empty note", ada, "POST", "/api/notes", `{"text": " "}`, 400, "empty note"},
 		{"a body over the cap", ada, "POST", "/api/notes", `{"text": "` + strings.Repeat("x", 5000) + `"}`, 413, "too large"},
 		{"a JSON note, then the body goes over the cap", ada, "POST", "/api/notes", `{"text": "no"}` + strings.Repeat(" ", 5000), 413, "too large"},
+		{"a form over the cap", ada, "POST", "/notes", "text=" + strings.Repeat("x", 5000), 413, "too large"},
+		{"a malformed form", ada, "POST", "/notes", "text=%zz", 400, "invalid URL escape"},
 		{"ada's session", ada, "GET", "/api/session", "", 200, `"visits":3,"notes":["tea","milk"]`},
 		{"bob's session", bob, "GET", "/api/session", "", 200, `"visits":1,"notes":[]`},
 	}
