@@ -148,7 +148,10 @@ func serve(ctx context.Context, l net.Listener, ready func(url string) error) er
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = d.Close() // cancels the jobs still running: their follows end
-	_ = srv.Shutdown(sctx)
+	if serr := srv.Shutdown(sctx); serr != nil {
+		_ = srv.Close() // a handler still running past the grace: cut it off
+		err = errors.Join(err, serr)
+	}
 	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}

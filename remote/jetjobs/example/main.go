@@ -141,7 +141,13 @@ func run(w io.Writer) (err error) {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(l) }()
 	defer func() {
-		_ = hs.Shutdown(context.Background())
+		// Bounded: a follow still served (drive failed midway) ends only
+		// when the dispatcher closes, after this; Close cuts it off.
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		if serr := hs.Shutdown(sctx); serr != nil {
+			_ = hs.Close()
+		}
 		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 			err = serr
 		}
