@@ -124,6 +124,11 @@ func (c *cell) register() error {
 		err = c.sys.AddRoot(c)
 	}
 	if err != nil && c.name != "" && c.sys.Names != nil {
+		// A Lookup may have found the name since it was claimed: the ref
+		// it holds must not reach an actor that runs unowned. Stop it as
+		// an idle actor is killed (calls refused with ErrStopped, Done
+		// closed); its finalize frees the name.
+		c.requestStop(true)
 		c.sys.Names.Unregister(c.name, c.self.(engine.Stoppable))
 	}
 	return err
