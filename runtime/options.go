@@ -72,7 +72,11 @@ func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.l
 func WithLogRate(n int) Option { return optionFunc(func(c *config) { c.logRate = n }) }
 
 // WithDeadLetterHook calls f with every dead letter, on the goroutine that
-// produced it (often an actor's turn): keep it short and non-blocking.
+// produced it (often an actor's turn): keep it short and non-blocking. A
+// blocked f stalls that goroutine (the actor's turn, or the sender); a
+// panic in f is recovered and reported to the error hook. f must not send
+// to an actor that may be stopped or full: a refused send is itself a dead
+// letter, reported by calling f again on the same goroutine, without end.
 func WithDeadLetterHook(f func(DeadLetter)) Option {
 	return optionFunc(func(c *config) { c.hook = f })
 }
