@@ -29,7 +29,12 @@ type sink struct {
 	window  atomic.Int64 // the second (since start) being counted
 	logged  atomic.Int64 // entries logged in that second
 	quiet   atomic.Uint64
+	inHook  atomic.Int32 // hook calls in progress (see deliver)
 }
+
+// hookDepth bounds the dead-letter hook calls in progress at once, nested
+// or not (see deliver).
+const hookDepth = 1024
 
 // deliver is the engine's dead-letter sink.
 func (s *sink) deliver(why uint8, actor, method string, err error, payload any) {
@@ -38,7 +43,20 @@ func (s *sink) deliver(why uint8, actor, method string, err error, payload any) 
 		s.counts[d.Reason].Add(1)
 	}
 	if s.hook != nil {
-		s.callHook(d)
+		// A hook that sends to a stopped or full actor makes a dead
+		// letter of its own send, reported by calling it again on the
+		// same goroutine: without a bound that recursion runs until the
+		// stack overflows, which kills the process. Go has no goroutine
+		// identity, so the bound counts every call in progress: a hook
+		// kept short never has hookDepth calls running at once.
+		if s.inHook.Add(1) <= hookDepth {
+			s.callHook(d)
+		} else {
+			// Past the bound no user hook runs (the error hook could
+			// recurse the same way): written out, never dropped.
+			s.write(fmt.Errorf("dead-letter hook nested more than %d deep (does it send to a stopped or full actor?): %v", hookDepth, d))
+		}
+		s.inHook.Add(-1)
 	}
 	if s.logger != nil && s.allow() {
 		s.logger.LogAttrs(context.Background(), slog.LevelWarn, "troupe: dead letter",

@@ -74,9 +74,12 @@ func WithLogRate(n int) Option { return optionFunc(func(c *config) { c.logRate =
 // WithDeadLetterHook calls f with every dead letter, on the goroutine that
 // produced it (often an actor's turn): keep it short and non-blocking. A
 // blocked f stalls that goroutine (the actor's turn, or the sender); a
-// panic in f is recovered and reported to the error hook. f must not send
-// to an actor that may be stopped or full: a refused send is itself a dead
-// letter, reported by calling f again on the same goroutine, without end.
+// panic in f is recovered and reported to the error hook. f should not
+// send to an actor that may be stopped or full: a refused send is itself a
+// dead letter, reported by calling f again on the same goroutine. That
+// recursion is cut at 1,024 calls of f in progress (nested, or at once on
+// several goroutines, which a short f never reaches): past it the dead
+// letter is written to standard error, not given to f or the error hook.
 func WithDeadLetterHook(f func(DeadLetter)) Option {
 	return optionFunc(func(c *config) { c.hook = f })
 }
