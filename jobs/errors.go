@@ -72,7 +72,9 @@ var (
 	// answer's Allow header lists those it does. Nothing was done: the
 	// job, if any, is as it was. HTTP 405.
 	ErrMethodNotAllowed = errors.New("jobs: method not allowed")
-	// ErrTooLarge: a request body over the HTTP face's cap. HTTP 413.
+	// ErrTooLarge: a request body over the HTTP face's cap, or a job too
+	// large for its backend to store (a NATS server's max payload). HTTP
+	// 413.
 	ErrTooLarge = errors.New("jobs: request body too large")
 	// ErrBadRequest: an HTTP request that is not well formed (bad JSON,
 	// a bad query parameter). HTTP 400.

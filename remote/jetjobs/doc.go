@@ -144,7 +144,10 @@
 // in a loop. Submit on a node whose connection is down fails at once with
 // jobs.ErrUnavailable, before anything is sent (nats.go would send a
 // buffered request after its caller gave up); a Submit whose message
-// cannot be published deletes its record again.
+// cannot be published deletes its record again. A job whose record,
+// with a kilobyte to spare for its running mark and an end, exceeds the
+// server's max payload is refused with jobs.ErrTooLarge: accepted, it
+// could neither run nor be cancelled.
 //
 // # Goroutines and shutdown
 //

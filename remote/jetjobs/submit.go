@@ -18,7 +18,9 @@ import (
 // queue. A failed publish deletes the record again, so that nothing is
 // left half-written. Errors: jobs.ErrUnknownHost, jobs.ErrUnknownProcedure
 // (no node registered it), jobs.ErrQueueFull (the host's queue holds
-// WithMaxQueued jobs, or the queue stream its bytes), jobs.ErrUnavailable,
+// WithMaxQueued jobs, or the queue stream its bytes), jobs.ErrTooLarge
+// (the job's record, with room for its running mark and an end without a
+// value, would not fit the NATS server's max payload), jobs.ErrUnavailable,
 // ErrClosed (matching jobs.ErrClosed), ctx's.
 // A connection that is down refuses at once. Cost: two round trips (the record, the message); the first job of a
 // host, procedure or queue seen here costs two or three more.
@@ -40,13 +42,17 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 	}
 	key := tok(r.ID)
 	job := encodeJob(&r)
+	if limit := int(b.nc.MaxPayload()); len(job)+recordSlack > limit {
+		return r, false, fmt.Errorf("%w: job %q: its record (%d bytes) and its end (%d bytes more) must fit the NATS server's max payload (%d bytes)",
+			jobs.ErrTooLarge, r.ID, len(job), recordSlack, limit)
+	}
 	rev, err := b.jobsKV.Create(ctx, key, wrap(job, 0))
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		old, _, gerr := b.get(ctx, r.ID)
 		return old, false, gerr
 	}
 	if err != nil {
-		return r, false, unavailable(err)
+		return r, false, tooLarge(err)
 	}
 	msg := &nats.Msg{Subject: b.runSubject(r.Host, r.Queue), Data: wrap(job, rev),
 		Header: nats.Header{jetstream.MsgIDHeader: {r.ID + "@" + strconv.FormatUint(rev, 10)}}}
@@ -61,9 +67,25 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 		if why, ok := queueFull(err); ok {
 			return r, false, fmt.Errorf("%w: %s/%s: %s", jobs.ErrQueueFull, r.Host, r.Queue, why)
 		}
-		return r, false, unavailable(err)
+		return r, false, tooLarge(err)
 	}
 	return r, true, nil
+}
+
+// recordSlack is the room a submitted job's record keeps under the
+// server's max payload for what it gains on its way: its message's
+// revision, the running mark (start, node) and an end without a value
+// (a cancel, a failure and its error). A result that does not fit is
+// finish's.
+const recordSlack = 1024
+
+// tooLarge is unavailable, but for a message over the server's max
+// payload (its limit lowered since Submit looked): jobs.ErrTooLarge.
+func tooLarge(err error) error {
+	if errors.Is(err, nats.ErrMaxPayload) {
+		return fmt.Errorf("%w: %w", jobs.ErrTooLarge, err)
+	}
+	return unavailable(err)
 }
 
 // knownProc checks that some node registered host's procedure.

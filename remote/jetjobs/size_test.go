@@ -1,0 +1,43 @@
+package jetjobs_test
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// TestSubmitOverMaxPayload: a job whose argument makes its record or its
+// message larger than the server's max payload is refused with
+// jobs.ErrTooLarge (not jobs.ErrUnavailable, which says "try again"),
+// and leaves nothing behind; one accepted has room for its running mark
+// and an end (here a cancel).
+func TestSubmitOverMaxPayload(t *testing.T) {
+	s := startServer(t)
+	p := newProbe()
+	a := startNode(t, s.ClientURL(), "a", p, true)
+	ctx := ctxTimeout(t, 20*time.Second)
+	maxp := int(a.nc.MaxPayload())
+	for _, n := range []int{maxp - 400, maxp - 250, maxp - 200, maxp - 150, maxp - 100, maxp, maxp + 1} {
+		id := "big-" + strconv.Itoa(n)
+		j, err := a.d.Submit(ctx, "web", "hold", strings.Repeat("x", n), jobs.ID(id))
+		switch {
+		case err == nil: // its end must fit too
+			if !j.Cancel() {
+				t.Errorf("arg of %d bytes: accepted, but Cancel failed", n)
+			}
+			if r, lerr := a.b.Lookup(ctx, id); lerr != nil || r.State != jobs.Cancelled {
+				t.Errorf("arg of %d bytes: accepted and cancelled, but Lookup got %v, %v", n, r.State, lerr)
+			}
+		case errors.Is(err, jobs.ErrTooLarge):
+			if _, lerr := a.b.Lookup(ctx, id); !errors.Is(lerr, jobs.ErrNotFound) {
+				t.Errorf("arg of %d bytes: refused, but Lookup got %v; want ErrNotFound", n, lerr)
+			}
+		default:
+			t.Errorf("arg of %d bytes (max payload %d): got %v; want nil or ErrTooLarge", n, maxp, err)
+		}
+	}
+}
