@@ -147,7 +147,8 @@
 // cannot be published deletes its record again. A job whose record,
 // with a kilobyte to spare for its running mark and an end, exceeds the
 // server's max payload is refused with jobs.ErrTooLarge: accepted, it
-// could neither run nor be cancelled.
+// could neither run nor be cancelled. A result or error that would make
+// a job's end exceed it fails the job with jobs.ErrTooLarge instead.
 //
 // # Goroutines and shutdown
 //

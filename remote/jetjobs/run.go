@@ -316,12 +316,15 @@ func (rj *runningJob) redelivered(msg jetstream.Msg) {
 // announces it. It returns the end stored, and whether it is stored: a
 // store that is away is tried again, storeRetry apart, for up to a lease
 // (false after that: r's state; true also if the record is gone or
-// unreadable, as nothing can be stored then). The end marker is run's,
+// unreadable, as nothing can be stored then). An end whose result or
+// error would make the record exceed the server's max payload is stored
+// as a failure with jobs.ErrTooLarge. The end marker is run's,
 // after the handler has returned.
 func (b *Backend) finish(t *tracked, r jobs.Record) (jobs.State, bool) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	r.Node = b.cfg.node
+	shrunk := false // r's result or error replaced by ErrTooLarge
 	for {
 		next, data, ok, err := t.change(ctx, func(c *jobs.Record) bool {
 			if c.State.Terminal() {
@@ -336,6 +339,17 @@ func (b *Backend) finish(t *tracked, r jobs.Record) (jobs.State, bool) {
 			return next.State, true
 		case err == nil:
 			return next.State, true
+		case errors.Is(err, nats.ErrMaxPayload) && !shrunk:
+			// Its result (or error) makes the record too large to store
+			// (Submit kept room for an end without one): the job fails.
+			size := len(r.Value)
+			if r.Error != nil {
+				size += len(r.Error.Error())
+			}
+			r.State, r.Value, shrunk = jobs.Failed, nil, true
+			r.Error = jobs.Remote(fmt.Errorf("%w: the job's end (a result or error of %d bytes) does not fit the NATS server's max payload (%d bytes)",
+				jobs.ErrTooLarge, size, b.nc.MaxPayload()))
+			continue
 		case !errors.Is(err, jobs.ErrUnavailable):
 			return r.State, true
 		}

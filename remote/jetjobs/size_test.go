@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/jobs"
+	"github.com/troupe-go/troupe/remote/jetjobs"
 )
 
 // TestSubmitOverMaxPayload: a job whose argument makes its record or its
@@ -39,5 +40,27 @@ func TestSubmitOverMaxPayload(t *testing.T) {
 		default:
 			t.Errorf("arg of %d bytes (max payload %d): got %v; want nil or ErrTooLarge", n, maxp, err)
 		}
+	}
+}
+
+// TestResultOverMaxPayload: a job whose end, with its result, would not
+// fit the server's max payload fails at once with jobs.ErrTooLarge; its
+// end is stored (not retried for a lease, then failed as lost).
+func TestResultOverMaxPayload(t *testing.T) {
+	s := startServer(t)
+	p := newProbe()
+	lease := jetjobs.WithLease(holdLease)
+	a := startNode(t, s.ClientURL(), "a", p, false, lease)
+	startNode(t, s.ClientURL(), "b", p, true, lease)
+	ctx := ctxTimeout(t, 20*time.Second)
+	// The record holds the argument, its end the argument and the result.
+	arg := strings.Repeat("x", int(a.nc.MaxPayload())*2/3)
+	j, err := a.d.Submit(ctx, "web", "echo", arg)
+	must(t, err)
+	if _, err := result(t, j); !errors.Is(err, jobs.ErrTooLarge) {
+		t.Fatalf("Result: got %.200v; want ErrTooLarge", err)
+	}
+	if r, err := a.b.Lookup(ctx, j.ID()); err != nil || r.State != jobs.Failed || r.Node != "b" {
+		t.Fatalf("Lookup: got %v on %q, %v; want failed on b", r.State, r.Node, err)
 	}
 }
