@@ -75,8 +75,9 @@
 //
 // # Output
 //
-// The running node publishes each output item to p.out.<id> with its
-// number and a message id (asynchronously; items whose ack fails or does
+// The running node publishes each output item to p.out.<id> (as JSON;
+// one that does not encode, or is over the NATS server's max payload,
+// as null) with its number and a message id (asynchronously; items whose ack fails or does
 // not come are sent again, in order, before the next item once one is
 // known to have failed, a tenth of a second after that if the job sends
 // no next item (2 s after its ack was due if it never comes), and before

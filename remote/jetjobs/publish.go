@@ -3,6 +3,7 @@ package jetjobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -57,7 +58,7 @@ func (b *Backend) newPublisher(id string) *publisher {
 func (p *publisher) emit(v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		data = []byte("null") // an item that does not encode travels as null
+		data = []byte("null") // an item that does not encode travels as null (so does one over the max payload)
 	}
 	p.mu.Lock()
 	if p.failedLocked() {
@@ -70,6 +71,10 @@ func (p *publisher) emit(v any) {
 	m := &nats.Msg{Subject: p.out, Data: data, Header: nats.Header{hdrSeq: []string{seq},
 		jetstream.MsgIDHeader: []string{p.id + "/" + seq}}}
 	ack, err := p.b.js.PublishMsgAsync(m)
+	if errors.Is(err, nats.ErrMaxPayload) { // too large ever to be stored: as one that does not encode
+		m.Data = []byte("null")
+		ack, err = p.b.js.PublishMsgAsync(m)
+	}
 	if err != nil {
 		ack = nil
 	}
@@ -197,6 +202,10 @@ func (p *publisher) flush() {
 			cancel()
 			if err == nil {
 				break
+			}
+			if errors.Is(err, nats.ErrMaxPayload) {
+				s.msg.Data = []byte("null")
+				continue
 			}
 			time.Sleep(20 * time.Millisecond)
 		}

@@ -1,7 +1,11 @@
 package jetjobs_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"github.com/troupe-go/troupe/actor"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,5 +66,54 @@ func TestResultOverMaxPayload(t *testing.T) {
 	}
 	if r, err := a.b.Lookup(ctx, j.ID()); err != nil || r.State != jobs.Failed || r.Node != "b" {
 		t.Fatalf("Lookup: got %v on %q, %v; want failed on b", r.State, r.Node, err)
+	}
+}
+
+// bigItem sends an item of n bytes, then "after", then waits for its
+// job's end.
+var bigItem = actor.NewStream("big", func(a *agent, _ *actor.Ctx, n int, out *actor.Out[string]) error {
+	go func() {
+		ctx := out.Context()
+		if out.SendWait(ctx, strings.Repeat("x", n)) != nil || out.SendWait(ctx, "after") != nil {
+			return
+		}
+		<-ctx.Done()
+		_ = out.Close(ctx.Err())
+	}()
+	return nil
+})
+
+// TestItemOverMaxPayload: an output item over the server's max payload
+// travels as null (as one that does not encode) and does not hold the job
+// or its followers: the next item comes at once, while the job runs.
+func TestItemOverMaxPayload(t *testing.T) {
+	s := startServer(t)
+	p := newProbe()
+	a := startNode(t, s.ClientURL(), "a", p, false)
+	b := startNode(t, s.ClientURL(), "b", p, true)
+	ref, err := actor.Spawn(b.rt, &agent{p: p})
+	must(t, err)
+	must(t, jobs.RegisterStream(b.d, jobs.Ref("bighost", ref), bigItem))
+	ctx := ctxTimeout(t, 30*time.Second)
+	j, err := a.d.Submit(ctx, "bighost", "big", int(a.nc.MaxPayload()))
+	must(t, err)
+	defer j.Cancel()
+	fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	f, err := j.Follow(fctx, actor.Since(0))
+	must(t, err)
+	var got []string
+	for it, err := range f.All() {
+		if err != nil {
+			t.Fatalf("follow: got %v after %q", err, got)
+		}
+		v, _ := it.V.(json.RawMessage)
+		got = append(got, string(v))
+		if len(got) == 2 {
+			break
+		}
+	}
+	if want := []string{"null", `"after"`}; !slices.Equal(got, want) {
+		t.Fatalf("followed %q; want %q", got, want)
 	}
 }
