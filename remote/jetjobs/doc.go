@@ -97,7 +97,9 @@
 // goes away resumes from the last sequence it delivered (and is opened
 // again from there if it stays behind what is stored); items re-sent out
 // of order are put back in order; missing ones (dropped by the output
-// stream's limits) come as nil. A Follow from item n replays the stored
+// stream's limits) come as nil, once 256 items or 6 s have waited
+// behind them (an item sent again comes within that while its stream is
+// there). A Follow from item n replays the stored
 // items from 0 into the local mirror (O(n) once per mirror).
 //
 // # Cancel and watchdogs

@@ -19,6 +19,12 @@ import (
 // written, costs at most this).
 const recheck = time.Second
 
+// gapWait is how long Output waits for a missing item (sent again after
+// a failed publish: within two acks' waits while the stream is there)
+// before it gives up on it (dropped by the stream's limits: it never
+// comes).
+const gapWait = 3 * ackWait
+
 // Lookup returns job id's record. Errors: jobs.ErrNotFound (never
 // submitted, or past its retention), *VersionError, ErrMalformed,
 // jobs.ErrUnavailable.
@@ -74,29 +80,20 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 		}
 	}()
 	// Items come in order but for one sent again after a failed publish:
-	// those ahead of the next number wait here (a few, briefly).
+	// those ahead of the next number wait here (a few, briefly). A gap
+	// is given up (its items come as nil to the dispatcher) once
+	// maxInFlight items wait behind it, or the first has waited gapWait:
+	// an item dropped by the stream's limits never comes.
 	next := uint64(0)
 	ahead := map[uint64][]byte{}
-	deliver := func(seq uint64, v []byte) bool {
-		if seq < next {
-			return true // stored twice
-		}
-		if seq > next {
-			ahead[seq] = v
-			if len(ahead) <= maxInFlight {
-				return true
-			}
-			seq = min(slices.Min(slices.Collect(maps.Keys(ahead))), seq) // give up on the gap
-			v = ahead[seq]
-		}
-		delete(ahead, seq)
-		next = seq + 1
-		if !yield(jobs.OutputItem{Seq: seq, Value: v}) {
-			return false
-		}
+	var heldSince time.Time // when the oldest wait in ahead began
+	drain := func() bool {  // yields the items from next on held ahead
 		for {
 			w, ok := ahead[next]
 			if !ok {
+				if len(ahead) > 0 {
+					heldSince = time.Now()
+				}
 				return true
 			}
 			delete(ahead, next)
@@ -105,6 +102,26 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 			}
 			next++
 		}
+	}
+	skip := func() bool { // gives up the gap before the first item ahead
+		next = slices.Min(slices.Collect(maps.Keys(ahead)))
+		return drain()
+	}
+	deliver := func(seq uint64, v []byte) bool {
+		if seq < next {
+			return true // stored twice
+		}
+		if seq > next && len(ahead) == 0 {
+			heldSince = time.Now()
+		}
+		ahead[seq] = v
+		if seq > next && len(ahead) <= maxInFlight && time.Since(heldSince) < gapWait {
+			return true
+		}
+		if seq > next {
+			return skip()
+		}
+		return drain()
 	}
 	flushAhead := func() {
 		keys := slices.Sorted(maps.Keys(ahead))
@@ -136,6 +153,11 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 			return ctx.Err()
 		case err != nil && !timedOut: // the reader broke: open it again
 			_ = open()
+			continue
+		case err != nil && len(ahead) > 0 && time.Since(heldSince) >= gapWait: // nothing for a while, a gap
+			if !skip() {
+				return nil
+			}
 			continue
 		case err != nil: // nothing for a while
 			// More stored than read: the reader is stuck; if it stays
