@@ -87,10 +87,13 @@ func (b *Backend) listenEnds(ctx context.Context) error {
 }
 
 // markFresh records that job key is queued by this backend, with the end
-// notices listened to (false: forget it, its submit failed).
+// notices listened to (false: forget it, its submit failed). An end kept
+// for key is dropped: it was a job of the same id whose record has gone
+// past its retention, and the new job's first Await must not get it.
 func (b *Backend) markFresh(key string, on bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	delete(b.ended, key)
 	if !on {
 		delete(b.fresh, key)
 		return

@@ -119,7 +119,7 @@
 //
 // WithRetention bounds every stream by bytes, and all but the queue
 // stream by age: a job is found by id until its record is older than the
-// age, then jobs.ErrNotFound. A running job's record and message are kept
+// age, then jobs.ErrNotFound, and a Submit with its id makes a new job. A running job's record and message are kept
 // however long it runs: its node rewrites its record a third of the lease
 // or of the age apart, whichever is shorter, and its message stays in the
 // queue stream until the job has ended (messages leave it by their ack,
