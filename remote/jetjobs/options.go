@@ -116,7 +116,9 @@ func WithRetention(age time.Duration, bytes int64) Option {
 
 // WithMaxQueued bounds the jobs of each host and queue held in the queue
 // stream, waiting or running (default DefaultMaxQueued; > 0): a Submit
-// beyond it fails with jobs.ErrQueueFull, cluster-wide.
+// beyond it fails with jobs.ErrQueueFull, cluster-wide. A job cancelled
+// while it waits counts until its queue comes to it (its message is
+// dropped then), unlike in memory, where it leaves its queue at once.
 func WithMaxQueued(n int) Option {
 	return optionFunc(func(c *config) {
 		if n <= 0 {
