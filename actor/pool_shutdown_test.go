@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
 )
 
 // gateKeeper answers each pool worker's hold call (pwWait) when the test
@@ -89,31 +90,7 @@ func TestBalancingOwnerStopRunsQueued(t *testing.T) {
 				// still held when it is asked to stop.
 				h := spawnGateKeeper(t, rt)
 				var made int
-				factory := func() *pw { made++; return &pw{id: made} }
-				var (
-					p    *actor.Pool[*pw]
-					stop func() error
-				)
-				if tc.child {
-					type owner struct{}
-					mk := actor.NewMethod("mkpool", func(_ *owner, c *actor.Ctx, n int) (*actor.Pool[*pw], error) {
-						return actor.NewPool(c, n, factory, actor.Balancing())
-					})
-					own, err := actor.Spawn(rt, &owner{})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if p, err = mk.Call(ctx, own, tc.size); err != nil {
-						t.Fatal(err)
-					}
-					stop = func() error { return own.Stop(ctx) }
-				} else {
-					var err error
-					if p, err = actor.NewPool(rt, tc.size, factory, actor.Balancing()); err != nil {
-						t.Fatal(err)
-					}
-					stop = func() error { return rt.Shutdown(ctx) }
-				}
+				p, stop := ownedBalancingPool(t, rt, tc.child, tc.size, func() *pw { made++; return &pw{id: made} })
 				var held, queued []*actor.Future[int]
 				for range tc.size {
 					held = append(held, actor.AskPool(ctx, pwWait, p, h))
@@ -264,31 +241,7 @@ func TestBalancingOwnerStopRearmsStoppingWorker(t *testing.T) {
 				ctx := context.Background()
 				h := spawnGateKeeper(t, rt)
 				var made int
-				factory := func() *quitter { made++; return &quitter{id: made} }
-				var (
-					p    *actor.Pool[*quitter]
-					stop func() error
-				)
-				if tc.child {
-					type owner struct{}
-					mk := actor.NewMethod("mkpool", func(_ *owner, c *actor.Ctx, n int) (*actor.Pool[*quitter], error) {
-						return actor.NewPool(c, n, factory, actor.Balancing())
-					})
-					own, err := actor.Spawn(rt, &owner{})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if p, err = mk.Call(ctx, own, 2); err != nil {
-						t.Fatal(err)
-					}
-					stop = func() error { return own.Stop(ctx) }
-				} else {
-					var err error
-					if p, err = actor.NewPool(rt, 2, factory, actor.Balancing()); err != nil {
-						t.Fatal(err)
-					}
-					stop = func() error { return rt.Shutdown(ctx) }
-				}
+				p, stop := ownedBalancingPool(t, rt, tc.child, 2, func() *quitter { made++; return &quitter{id: made} })
 				a, err := actor.CallPool(ctx, qtQuitWithChild, p, h)
 				if err != nil {
 					t.Fatal(err)
@@ -331,4 +284,33 @@ func TestBalancingOwnerStopRearmsStoppingWorker(t *testing.T) {
 			})
 		})
 	}
+}
+
+// ownedBalancingPool makes a Balancing pool of size workers, owned by the
+// runtime, or, if child, by an actor of its own (the workers are its
+// children), and returns it with its owner's graceful stop: rt.Shutdown,
+// or that actor's Stop.
+func ownedBalancingPool[S any](t *testing.T, rt *troupe.Runtime, child bool, size int, factory func() S) (*actor.Pool[S], func() error) {
+	t.Helper()
+	ctx := context.Background()
+	if !child {
+		p, err := actor.NewPool(rt, size, factory, actor.Balancing())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, func() error { return rt.Shutdown(ctx) }
+	}
+	type owner struct{}
+	mk := actor.NewMethod("mkpool", func(_ *owner, c *actor.Ctx, n int) (*actor.Pool[S], error) {
+		return actor.NewPool(c, n, factory, actor.Balancing())
+	})
+	own, err := actor.Spawn(rt, &owner{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := mk.Call(ctx, own, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, func() error { return own.Stop(ctx) }
 }
