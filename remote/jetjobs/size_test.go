@@ -53,7 +53,12 @@ func TestSubmitOverMaxPayload(t *testing.T) {
 func TestResultOverMaxPayload(t *testing.T) {
 	s := startServer(t)
 	p := newProbe()
-	lease := jetjobs.WithLease(holdLease)
+	// Each store of this job's record moves about a megabyte, and a store
+	// is bounded by the lease: holdLease (300 ms) is too short for that
+	// under -race on a loaded machine (the end's store timed out, and so
+	// did each node's attempt to fail the job as lost after it, for 20 s).
+	// Before the fix the job came back as jobs.ErrWorkerLost a lease later.
+	lease := jetjobs.WithLease(3 * time.Second)
 	a := startNode(t, s.ClientURL(), "a", p, false, lease)
 	startNode(t, s.ClientURL(), "b", p, true, lease)
 	ctx := ctxTimeout(t, 20*time.Second)
