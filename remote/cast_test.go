@@ -215,14 +215,8 @@ func TestCastLostReported(t *testing.T) {
 	cli := startNode(t, s.ClientURL(), remote.WithRefusalHook(rf.hook), remote.WithCallTimeout(time.Second),
 		remote.WithNATSOptions(nats.ReconnectBufSize(-1))) // publishing while disconnected fails at once
 	b := remote.Bind(cli, "acct", Echo)
-	s.Shutdown()
+	serverDown(t, s, cli)
 	deadline := time.Now().Add(20 * time.Second)
-	for !cli.Conn().IsReconnecting() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if !cli.Conn().IsReconnecting() {
-		t.Fatal("the connection did not notice its server's end")
-	}
 	msg := strings.Repeat("x", 2000)
 	accepted := 0
 	for range 200 {
@@ -276,14 +270,7 @@ func TestCastBufferFull(t *testing.T) {
 	unblock := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(unblock) // before the node's Close, which waits for its flusher
 	b := remote.Bind(cli, "acct", Echo)
-	s.Shutdown()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cli.Conn().IsReconnecting() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if !cli.Conn().IsReconnecting() {
-		t.Fatal("the connection did not notice its server's end")
-	}
+	serverDown(t, s, cli)
 	if err := b.Cast("first"); err != nil { // the flusher's to publish: it fails, and is held in the hook
 		t.Fatalf("first Cast: %v", err)
 	}
@@ -327,14 +314,7 @@ func TestCastLostAtStopReported(t *testing.T) {
 		cli := startNode(t, s.ClientURL(), remote.WithRefusalHook(rf.hook))
 		b := remote.Bind(cli, "acct", Echo)
 		if down {
-			s.Shutdown()
-			deadline := time.Now().Add(20 * time.Second)
-			for !cli.Conn().IsReconnecting() && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
-			if !cli.Conn().IsReconnecting() {
-				t.Fatal("the connection did not notice its server's end")
-			}
+			serverDown(t, s, cli)
 		}
 		for i := range 3 {
 			if err := b.Cast(fmt.Sprint("cast ", i)); err != nil {

@@ -223,3 +223,17 @@ func cancelledInbox(t *testing.T, srv, cli *remote.Node) (string, *nats.Subscrip
 	srv.DeliverCancel(inbox)
 	return inbox, sub
 }
+
+// serverDown shuts s down and waits (20 s at most) until n's connection
+// has noticed and is reconnecting.
+func serverDown(t testing.TB, s *embedded.Server, n *remote.Node) {
+	t.Helper()
+	s.Shutdown()
+	deadline := time.Now().Add(20 * time.Second)
+	for !n.Conn().IsReconnecting() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !n.Conn().IsReconnecting() {
+		t.Fatal("the connection did not notice its server's end")
+	}
+}

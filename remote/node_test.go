@@ -265,14 +265,8 @@ func TestCloseDuringExport(t *testing.T) {
 	s := startServer(t, embeddedWithoutJS())
 	n := startNode(t, s.ClientURL())
 	ref := spawn(t, n)
-	s.Shutdown()
+	serverDown(t, s, n)
 	deadline := time.Now().Add(20 * time.Second)
-	for !n.Conn().IsReconnecting() && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if !n.Conn().IsReconnecting() {
-		t.Fatal("the connection did not notice its server's end")
-	}
 	subs := n.Conn().NumSubscriptions()
 	exported := make(chan error, 1)
 	go func() { exported <- remote.Export(n, "acct", ref, remote.Serve(Echo)) }()
