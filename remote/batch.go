@@ -181,8 +181,8 @@ func (n *Node) flush(ctx context.Context) error {
 }
 
 // confirmCasts is the stop's last word on casts, once the flusher has
-// published them all: a flush (Shutdown's, bounded by the call timeout; a
-// forced stop's, a second at most, and none if the connection is down)
+// published them all: a flush (bounded by releaseCtx: Shutdown's by the call timeout, a
+// forced stop's by a second, and none if the connection is down)
 // confirms the server has them. If it fails, the casts published since
 // the last confirmed flush may have been lost — nats.go drops what it
 // still holds when the connection closes, while some may have reached the
@@ -191,17 +191,13 @@ func (n *Node) flush(ctx context.Context) error {
 // the connection was closed).
 func (n *Node) confirmCasts() {
 	var err error
-	switch {
-	case n.forced.Err() == nil:
-		ctx, cancel := context.WithTimeout(n.forced, n.cfg.callTimeout)
-		err = n.flush(ctx)
-		cancel()
-	case n.castsOut.Load() == n.castsSeen.Load():
+	switch forced := n.forced.Err() != nil; {
+	case forced && n.castsOut.Load() == n.castsSeen.Load():
 		return
-	case !n.nc.IsConnected():
+	case forced && !n.nc.IsConnected():
 		err = nats.ErrDisconnected
 	default:
-		ctx, cancel := context.WithTimeout(context.Background(), settleBudget)
+		ctx, cancel := n.releaseCtx()
 		err = n.flush(ctx)
 		cancel()
 	}
