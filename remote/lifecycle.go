@@ -162,10 +162,6 @@ func (n *Node) cancelServing() {
 	}
 }
 
-// settleBudget is how long, at most, a forced stop (Close) waits for the
-// requests its endpoints' subscriptions still held when they stopped.
-const settleBudget = time.Second
-
 // settle waits until every request the stopped endpoints' subscriptions
 // had received has been through serve, which refuses it (the node is
 // closing): nats.go drops what a subscription still holds when its
@@ -175,7 +171,7 @@ const settleBudget = time.Second
 // the unsubscriptions and sent everything before them: it is all queued
 // here), then a barrier, run once every subscription of the connection
 // with a handler has handled what it held and its handler returned.
-// Bounded by the forced stop, and settleBudget past it.
+// Bounded by the forced stop, and forcedBudget past it.
 func (n *Node) settle() {
 	for range 2 { // a flush cut short by the forcing is done again, with the budget
 		forced := n.forced.Err() != nil
@@ -195,7 +191,7 @@ func (n *Node) settle() {
 		return
 	case <-n.forced.Done():
 	}
-	t := time.NewTimer(settleBudget)
+	t := time.NewTimer(forcedBudget)
 	defer t.Stop()
 	select {
 	case <-done:

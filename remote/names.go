@@ -346,18 +346,20 @@ func (n *Node) releaseOne(r *names, c *claim) {
 	n.release(ctx, r, c)
 }
 
-// releaseBudget is how long, in all, a forced stop (Close) waits for its
-// claimed names' releases.
-const releaseBudget = time.Second
+// forcedBudget is how long, at most, each step of a forced stop (Close)
+// that needs the server waits for it: its claimed names' releases, the
+// requests its endpoints' subscriptions still held (settle), the casts
+// to confirm.
+const forcedBudget = time.Second
 
 // releaseCtx bounds releases (and settle's flush): the call timeout while
 // the node runs or stops gracefully; once its stop is forced (Close),
-// releaseBudget. A live server then still frees the names at once (a round
+// forcedBudget. A live server then still frees the names at once (a round
 // trip each), and one that is gone holds Close up only that long (the
 // lease frees them).
 func (n *Node) releaseCtx() (context.Context, context.CancelFunc) {
 	if n.forced.Err() != nil {
-		return context.WithTimeout(context.Background(), releaseBudget)
+		return context.WithTimeout(context.Background(), forcedBudget)
 	}
 	return context.WithTimeout(n.forced, n.cfg.callTimeout)
 }

@@ -240,7 +240,7 @@ func TestCloseClaimsServerGone(t *testing.T) {
 	case <-time.After(40 * time.Second): // a call timeout is 60 s
 		t.Fatal("Close still waits 40 s after its server went away")
 	}
-	// The releases have a second in all (releaseBudget); the name
+	// The releases have a second in all (forcedBudget); the name
 	// watcher's consumer delete, a request with nats.go's fixed 5 s
 	// timeout, made it 6 s.
 	if d := time.Since(start); d > 4*time.Second {

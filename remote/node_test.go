@@ -282,7 +282,7 @@ func TestCloseDuringExport(t *testing.T) {
 	go func() { closed <- n.Close() }()
 	select {
 	case <-closed:
-	case <-time.After(5 * time.Second): // a disconnected Close takes about a second (settleBudget)
+	case <-time.After(5 * time.Second): // a disconnected Close takes about a second (forcedBudget)
 		t.Fatal("Close still waits 5 s after it began, held by an Export waiting for its server")
 	}
 	select {
