@@ -163,7 +163,7 @@ func (s *Scheduler) InitTask(t *Task, r Runner) {
 		return
 	}
 	if !s.made() {
-		s = nil
+		s, r = nil, nil // unbound: Schedule's nil-Runner check refuses it
 	}
 	t.s, t.r = s, r
 }
@@ -176,7 +176,9 @@ func (s *Scheduler) InitTask(t *Task, r Runner) {
 // amortised, no allocation in steady state; it wakes or starts a loop only
 // when none is free.
 func (s *Scheduler) Schedule(t *Task) error {
-	if t == nil || t.s != s || s == nil || t.r == nil { // a nil or zero s binds none
+	// A nil or zero s binds none: its tasks, like a zero Task, have no
+	// Runner, so a nil s never gets past these checks.
+	if t == nil || t.s != s || t.r == nil {
 		return ErrInvalidTask
 	}
 	s.mu.Lock()
