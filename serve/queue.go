@@ -47,6 +47,9 @@ func putBuf(w *wbuf) {
 // concurrent use; O(len(p)); allocates only when the queue's buffer grows
 // (buffers are pooled).
 func (c *Conn) Write(ctx context.Context, p []byte) error {
+	if !c.made() {
+		return ErrConnClosed
+	}
 	return c.enqueue(ctx, nil, p, nil)
 }
 
@@ -63,10 +66,8 @@ func (c *Conn) Send(ctx context.Context, frame []byte) error {
 	return c.enqueue(ctx, f.header(&hb, len(frame)), frame, f.trailer())
 }
 
+// enqueue is Write's and Send's: c was made by the server (they check).
 func (c *Conn) enqueue(ctx context.Context, head, p, tail []byte) error {
-	if !c.made() {
-		return ErrConnClosed
-	}
 	if ctx == nil {
 		return actor.ErrNilContext
 	}
