@@ -92,6 +92,15 @@ func (p *Pool[S]) make() (s S, err error) {
 // ErrStopped as m leaves.
 func (p *Pool[S]) gone(m *member) {
 	m.left.Store(true)
+	orphaned := m.orphaned()
+	if q := p.r.shared; q != nil && orphaned && p.r.state.Load() == routerRunning {
+		// The pool stops with its owner (see sharedQueue.serves): here
+		// if m stopped without taking from the queue again (it was idle,
+		// or killed). Not under mu: stopping may arm a worker and
+		// schedule its turn, and with the scheduler closed that
+		// finalizes it here, re-entering gone.
+		q.stopping()
+	}
 	p.mu.Lock()
 	i := slices.Index(p.slots, m)
 	if i >= 0 {
@@ -101,14 +110,6 @@ func (p *Pool[S]) gone(m *member) {
 		p.retiring = slices.Delete(p.retiring, j, j+1)
 	}
 	state := p.r.state.Load()
-	orphaned := m.orphaned()
-	if q := p.r.shared; q != nil && orphaned && state == routerRunning {
-		// The pool stops with its owner (see sharedQueue.serves): here
-		// if m stopped without taking from the queue again (it was idle,
-		// or killed). mu before the queue's, as in stranded.
-		q.stopping()
-		state = p.r.state.Load()
-	}
 	replace := i >= 0 && !orphaned && (state == routerRunning ||
 		state == routerStopping && p.r.shared != nil && p.r.shared.stranded(m))
 	if replace {
