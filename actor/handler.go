@@ -194,14 +194,7 @@ func (c *cell) drive() {
 	if c.sys.Scheduler.Schedule(&c.task) == nil {
 		return
 	}
-	for {
-		x := getCtx(c)
-		for c.turn(x, math.MaxInt, nil) {
-		}
-		putCtx(x)
-		if !c.handOff() {
-			return
-		}
+	for (*ownerStop)(c).Run(math.MaxInt) {
 	}
 }
 
