@@ -58,11 +58,11 @@ func (x *Ctx) end() {
 }
 
 // endedContext is a context already cancelled: a nil or zero Ctx's.
-func endedContext() context.Context {
+var endedContext = func() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
-}
+}()
 
 // selfKey is the context key under which a handler's Context carries its
 // actor, so a sync call made with it can detect call cycles.
@@ -99,7 +99,7 @@ func callerOf(ctx context.Context) *cell {
 // handlers that never call it pay nothing.
 func (x *Ctx) Context() context.Context {
 	if x == nil || x.c == nil {
-		return endedContext()
+		return endedContext
 	}
 	if x.cctx != nil {
 		return x.cctx

@@ -53,7 +53,8 @@ func (c *cell) reclaim() { c.sys.Scheduler.Unblock() }
 // endRoutedWait ends the wait of c, a caller in a handler, for a call a
 // router placed: it clears c's wait-for mark if the router set one (the
 // call went to a member, not the shared queue) and reclaims its loop if
-// it was lent. CallPool and OpenPool defer it, with lend's result.
+// it was lent. CallPool, OpenPool, Await and AwaitAll defer it, with
+// lend's result.
 func (c *cell) endRoutedWait(marked, lent bool) {
 	if marked {
 		c.waitingOn.Store(nil)
