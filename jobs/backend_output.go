@@ -129,14 +129,10 @@ func (d *Dispatcher) pump(ctx context.Context, id string, m *mirror) {
 		delete(d.mirrors, id)
 	}
 	d.mirMu.Unlock()
-	switch {
-	case err == nil:
-	case d.life.Err() != nil:
-		err = fmt.Errorf("%w: %w", ErrClosed, err)
-	case ctx.Err() != nil:
+	if d.life.Err() == nil && ctx.Err() != nil {
 		// Its readers left: each ends with its ctx. Closing with an
 		// error would make a dead letter of it.
 		err = nil
 	}
-	_ = m.out.Close(err)
+	_ = m.out.Close(d.storeErr(err))
 }
