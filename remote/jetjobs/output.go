@@ -111,17 +111,18 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 		if seq < next {
 			return true // stored twice
 		}
-		if seq > next && len(ahead) == 0 {
+		if seq == next {
+			ahead[seq] = v
+			return drain()
+		}
+		if len(ahead) == 0 {
 			heldSince = time.Now()
 		}
 		ahead[seq] = v
-		if seq > next && len(ahead) <= maxInFlight && time.Since(heldSince) < gapWait {
+		if len(ahead) <= maxInFlight && time.Since(heldSince) < gapWait {
 			return true
 		}
-		if seq > next {
-			return skip()
-		}
-		return drain()
+		return skip()
 	}
 	flushAhead := func() {
 		keys := slices.Sorted(maps.Keys(ahead))
