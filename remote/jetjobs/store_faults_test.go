@@ -456,23 +456,35 @@ func TestQueueConsumedAfterBlip(t *testing.T) {
 // live output stalled until its end. The publisher now sends failed items
 // again before the next item.
 func TestFollowPastFailedItem(t *testing.T) {
+	items, got := followFailing(t, "ticking")
+	items <- "a"
+	wantItem(t, got, `"a"`, " (the job still running)")
+	items <- "b" // its publish fails
+	items <- "c"
+	wantItem(t, got, `"b"`, " (the job still running)")
+	wantItem(t, got, `"c"`, " (the job still running)")
+}
+
+// followFailing runs ticks with the id on node b of storeNodes, whose
+// publish of its second item (1) fails, and follows it from node a. It
+// returns the ticks' items to send and the items followed.
+func followFailing(t *testing.T, id string) (chan<- string, <-chan string) {
+	t.Helper()
 	a, b, _ := storeNodes(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b.js.failAsync("ticking/1")
-	j := submit(t, ctx, a, "ticks", struct{}{}, jobs.ID("ticking"))
-	defer close(b.gate.items)
-	got := follow(t, ctx, j)
-	for i, v := range []string{"a", "b", "c"} {
-		b.gate.items <- v
-		if i == 1 {
-			continue // its publish fails
-		}
-		for _, want := range map[int][]string{0: {`"a"`}, 2: {`"b"`, `"c"`}}[i] {
-			if v := wait(t, "the followed item "+want+" (the job still running)", got); v != want {
-				t.Fatalf("followed %s; want %s", v, want)
-			}
-		}
+	t.Cleanup(cancel)
+	b.js.failAsync(id + "/1")
+	j := submit(t, ctx, a, "ticks", struct{}{}, jobs.ID(id))
+	t.Cleanup(func() { close(b.gate.items) })
+	return b.gate.items, follow(t, ctx, j)
+}
+
+// wantItem waits for the next item followed, and fails the test unless it
+// is want (its JSON); why says more of the wait.
+func wantItem(t *testing.T, got <-chan string, want, why string) {
+	t.Helper()
+	if v := wait(t, "the followed item "+want+why, got); v != want {
+		t.Fatalf("followed %s; want %s", v, want)
 	}
 }
 
@@ -570,19 +582,9 @@ func TestRunningOutlivesRetention(t *testing.T) {
 // node saw nothing of it meanwhile. The publisher now also sends it
 // again on a timer of its own (retryEvery).
 func TestFollowPastFailedLastItem(t *testing.T) {
-	a, b, _ := storeNodes(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	b.js.failAsync("quiet/1")
-	j := submit(t, ctx, a, "ticks", struct{}{}, jobs.ID("quiet"))
-	defer close(b.gate.items)
-	got := follow(t, ctx, j)
-	b.gate.items <- "a"
-	if v := wait(t, `the followed item "a"`, got); v != `"a"` {
-		t.Fatalf("followed %s; want \"a\"", v)
-	}
-	b.gate.items <- "b" // its publish fails; the job sends nothing more
-	if v := wait(t, `the followed item "b" (the job still running, quiet)`, got); v != `"b"` {
-		t.Fatalf("followed %s; want \"b\"", v)
-	}
+	items, got := followFailing(t, "quiet")
+	items <- "a"
+	wantItem(t, got, `"a"`, "")
+	items <- "b" // its publish fails; the job sends nothing more
+	wantItem(t, got, `"b"`, " (the job still running, quiet)")
 }
