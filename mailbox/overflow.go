@@ -82,6 +82,11 @@ func (m *Mailbox[T]) purgeLocked(q *queues[T], expired *[]T) int {
 	queued := retainLive(&q.main, live)
 	if q.main.n == 0 {
 		q.mainEmptied()
+	} else if queued > 0 && q.backlog.Load() > q.main.n {
+		// The published backlog may count what was just discarded: a
+		// stale, high one would make senders wait (actor's flood rule)
+		// for a consumer with little queued. Off the push path.
+		q.backlog.Store(q.main.n)
 	}
 	held := 0
 	for i := len(q.nonEmpty) - 1; i >= 0; i-- { // backwards: unlist swaps from the end

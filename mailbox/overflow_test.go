@@ -247,3 +247,30 @@ func TestBlock(t *testing.T) {
 		}
 	})
 }
+
+// TestBacklogAfterLivePurge: a full mailbox that discards its dead
+// messages to make room has a short main queue afterwards, and Backlog
+// must say so (within its documented lag of backlogEvery-1): a stale,
+// large Backlog makes actor senders wait (the flood rule) for a consumer
+// that has almost nothing queued.
+func TestBacklogAfterLivePurge(t *testing.T) {
+	const capacity = 4 * backlogEvery
+	dead := map[int]bool{}
+	m := newTest(t, Config[msg]{Capacity: capacity, Policy: Reject, Live: func(v msg) bool { return !dead[v.id] }})
+	for i := range capacity {
+		mustPush(t, m, msg{0, i})
+		if i >= 5 {
+			dead[i] = true
+		}
+	}
+	if got := m.Backlog(); got != capacity {
+		t.Fatalf("Backlog of a full mailbox = %d; want %d", got, capacity)
+	}
+	mustPush(t, m, msg{0, capacity}) // discards the dead ones
+	if got := m.Len(); got != 6 {
+		t.Fatalf("Len after the purge = %d; want 6", got)
+	}
+	if got := m.Backlog(); got > 6 {
+		t.Fatalf("Backlog after the purge = %d; want at most the 6 queued", got)
+	}
+}
