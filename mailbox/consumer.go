@@ -50,6 +50,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 			q.mainEmptied()
 		}
 	}
+	took := false // anything taken from the queue, even if only to hold it
 	for {
 		src, batch := &q.main, false
 		if m.out != nil && m.out.r.n > 0 {
@@ -59,7 +60,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 			break
 		}
 		var e T
-		e, ok = src.pop(), true
+		e, ok, took = src.pop(), true, true
 		switch {
 		case batch:
 			q.batchN--
@@ -80,7 +81,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 		m.holdLocked(q, k, e)
 		ok = false
 	}
-	if ok {
+	if took { // Taken's waiters (and Block's, which look again)
 		q.wakeLocked()
 	}
 	q.mu.Unlock()

@@ -292,3 +292,29 @@ func TestTrimUnderReaders(t *testing.T) {
 		t.Fatal("no Trim succeeded")
 	}
 }
+
+// TestTakenWhenAllHeld: a Pop that takes the queued messages only to hold
+// them (the filter admits none) has taken them under the lock all the
+// same: a producer waiting on Taken must be released, since the consumer
+// may then go idle and take nothing more until someone pushes again.
+func TestTakenWhenAllHeld(t *testing.T) {
+	for _, capacity := range []int{0, 8} {
+		m := newTest(t, Config[msg]{Capacity: capacity})
+		m.Admit(1)
+		for i := range 3 {
+			mustPush(t, m, msg{key: 2, id: i})
+		}
+		ch := m.Taken()
+		if _, _, ok := m.Pop(); ok {
+			t.Fatal("Pop: got a message the filter does not admit")
+		}
+		if !m.Idle() {
+			t.Fatal("Idle with only held messages: got false")
+		}
+		select {
+		case <-ch:
+		default:
+			t.Fatalf("capacity %d: Taken still open after the consumer took (and held) the queue and went idle", capacity)
+		}
+	}
+}
