@@ -35,7 +35,8 @@ func (s *sim) add(when uint64) *Timer {
 	if s.adds++; s.adds%2 == 0 {
 		return s.addNode(when)
 	}
-	tm := &Timer{w: s.w}
+	tm := &Timer{}
+	tm.w.Store(s.w)
 	tm.setPos(notPending, 0)
 	tm.cb = funcCallback(func() {
 		if _, ok := s.fired[tm]; ok {

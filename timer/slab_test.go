@@ -137,8 +137,8 @@ func TestAfterFuncFreshTimers(t *testing.T) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		for tm := range seen {
-			if tm.w != w || tm.level() != notPending || tm.next != nil || tm.prev != nil {
-				t.Fatalf("timer after the run: w %p, level %d, links %p %p; want %p, not pending, nil links", tm.w, tm.level(), tm.next, tm.prev, w)
+			if tm.w.Load() != w || tm.level() != notPending || tm.next != nil || tm.prev != nil {
+				t.Fatalf("timer after the run: w %p, level %d, links %p %p; want %p, not pending, nil links", tm.w.Load(), tm.level(), tm.next, tm.prev, w)
 			}
 		}
 		if got, want := len(fired.all()), 5*timerSlab/2; got != want {

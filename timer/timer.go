@@ -3,6 +3,7 @@ package timer
 import (
 	"math"
 	"math/bits"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,9 +14,13 @@ import (
 // and do nothing, Deadline is the zero Time.
 type Timer struct {
 	next, prev *Timer // links in a slot's list; guarded by w.mu
-	w          *Wheel
-	cb         Callback
-	pos        pos // due tick, slot and level; guarded by w.mu
+	// w is the wheel the Timer belongs to, set once, by its first Start
+	// (or AfterFunc); atomic, as the first Start may race with Stop,
+	// Reset, Deadline, or a Start on another wheel, none of which hold
+	// the lock that Start holds.
+	w   atomic.Pointer[Wheel]
+	cb  Callback
+	pos pos // due tick, slot and level; guarded by w.mu
 }
 
 // A Callback is what a timer armed with [Wheel.Start] runs when it fires,
@@ -110,7 +115,7 @@ func (t *Timer) wheel() *Wheel {
 	if t == nil {
 		return nil
 	}
-	return t.w
+	return t.w.Load()
 }
 
 // Deadline is when the timer is due, as last started or reset: its due

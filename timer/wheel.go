@@ -93,7 +93,7 @@ func (w *Wheel) AfterFunc(d time.Duration, f func()) (*Timer, error) {
 		return nil, err
 	}
 	t := w.newTimerLocked() // a zero Timer: in no list, no pointer to clear
-	t.w = w
+	t.w.Store(w)
 	t.cb = funcCallback(f)
 	w.scheduleLocked(t, when)
 	w.mu.Unlock()
@@ -151,12 +151,13 @@ func (w *Wheel) lockArming(d time.Duration) (uint64, error) {
 
 // startLocked arms t for tick when; the caller holds w.mu and has checked
 // that the wheel is not stopped. A timer of another wheel is refused, not
-// touched (its links are guarded by that wheel's lock).
+// touched (its links are guarded by that wheel's lock). A zero Timer is
+// claimed with a compare-and-swap: of two first Starts on different
+// wheels, one wins and the other gets ErrBadTimer.
 func (w *Wheel) startLocked(t *Timer, when uint64, cb Callback) error {
-	if t.w == nil {
-		t.w = w
+	if t.w.CompareAndSwap(nil, w) {
 		t.setPos(notPending, 0)
-	} else if t.w != w {
+	} else if t.w.Load() != w {
 		return ErrBadTimer
 	}
 	if t.level() != notPending {
