@@ -180,3 +180,58 @@ func TestAwaitCycle(t *testing.T) {
 		synctest.Wait() // the abandoned calls are dead letters, not left running
 	})
 }
+
+// Guarantee 7 for an Ask through a pool that went to another member: the
+// asking worker's Await (or AwaitAll) marks it waiting for that member,
+// as a sync call would, so that the member closing the cycle (it Asks
+// the pool, which routes to the only other worker, the first one, and
+// Awaits) is told ErrCallCycle at once, not at the deadline. A chain
+// without a cycle (one worker asking the other) still answers.
+func TestAwaitPoolCycle(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  actor.PoolOption
+	}{
+		{"round robin", actor.RoundRobin()},
+		{"random", actor.Random()},
+		{"least busy", actor.LeastBusy()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rt := newRuntime(t, troupe.WithCallTimeout(time.Minute))
+				var pool atomic.Value // actor.Router[*pw]
+				var hop *actor.Method[*pw, int, int]
+				hop = actor.NewMethod("pw.hop", func(w *pw, c *actor.Ctx, hops int) (int, error) {
+					if hops == 0 {
+						return w.id, nil
+					}
+					f := actor.AskPool(c.Context(), hop, pool.Load().(actor.Router[*pw]), hops-1)
+					if hops%2 == 1 {
+						return f.Await(c.Context())
+					}
+					vs, err := actor.AwaitAll(c.Context(), f)
+					if err != nil {
+						return 0, err
+					}
+					return vs[0], nil
+				})
+				ctx := context.Background()
+				p := newPool(t, rt, 2, nil, tc.opt)
+				pool.Store(actor.Router[*pw](p))
+				for _, hops := range []int{2, 3} { // x → y → x: y's Await (2) or AwaitAll (3) closes it
+					start := time.Now()
+					if _, err := actor.CallPool(ctx, hop, p, hops); !errors.Is(err, actor.ErrCallCycle) || time.Since(start) > 0 {
+						t.Errorf("hops %d: got %v after %v; want ErrCallCycle at once", hops, err, time.Since(start))
+					}
+				}
+				synctest.Wait() // the abandoned calls are dead letters, not left running
+				// x → y: no cycle, and no mark left from the above.
+				for range 4 {
+					if _, err := actor.CallPool(ctx, hop, p, 1); err != nil {
+						t.Errorf("hops 1: %v", err)
+					}
+				}
+			})
+		})
+	}
+}
