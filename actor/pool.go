@@ -179,7 +179,8 @@ func (p *Pool[S]) Done() <-chan struct{} {
 // Done is closed. If ctx ends first, the workers left are killed (their
 // queued calls fail with ErrStopped) and Stop returns a *StopError naming
 // them (none, if only a replacement was still being made), matching ctx's
-// error, without waiting further (wait on Done). Idempotent; safe for
+// error, without waiting further (wait on Done); nil if the pool had
+// stopped all the same (Done is closed). Idempotent; safe for
 // concurrent use. Do not wait for a pool's stop from one of its workers'
 // handlers (it would wait for itself): call Kill, or Stop from elsewhere.
 // Errors: ErrNilPool, ErrNilContext, *StopError.
@@ -203,22 +204,13 @@ func (p *Pool[S]) Stop(ctx context.Context) error {
 		for _, m := range ws {
 			m.c.requestStop(false)
 		}
-		for i, m := range ws {
+		for _, m := range ws {
 			select {
 			case <-m.c.doneCh():
 				continue
 			case <-ctx.Done():
 			}
-			var late []string
-			for _, m := range ws[i:] {
-				select {
-				case <-m.c.doneCh():
-				default:
-					late = append(late, m.c.String())
-				}
-			}
-			p.Kill()
-			return stopError(ctx, late)
+			return p.forced(ctx)
 		}
 	}
 	p.checkDone()
@@ -229,9 +221,25 @@ func (p *Pool[S]) Stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
+	return p.forced(ctx)
+}
+
+// forced ends a Stop whose ctx ended: nil if the pool has stopped all the
+// same (the select that saw ctx end chose at random among ready cases),
+// else the workers not yet stopped are named and the pool is killed.
+func (p *Pool[S]) forced(ctx context.Context) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
 	var late []string
 	for _, m := range p.workers() {
-		late = append(late, m.c.String())
+		select {
+		case <-m.c.doneCh():
+		default:
+			late = append(late, m.c.String())
+		}
 	}
 	p.Kill()
 	return &StopError{Actors: late, Err: ctx.Err()}

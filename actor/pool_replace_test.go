@@ -179,6 +179,34 @@ func TestPoolStopTimesOutDuringReplacement(t *testing.T) {
 	})
 }
 
+// TestPoolStopCtxEndedStoppedAnyway: a Stop whose ctx has ended but whose
+// pool stops all the same (its idle workers finalize at once, on Stop's
+// goroutine) returns nil, as Ref.Stop and the runtime's Shutdown do: a
+// *StopError says workers were left, and Done is closed. Stop used to
+// pick at random between its workers' Done and ctx's, and from Done
+// between the pool's and ctx's, so the same stop returned nil or a
+// *StopError naming no worker.
+func TestPoolStopCtxEndedStoppedAnyway(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		ended, cancel := context.WithCancel(context.Background())
+		cancel()
+		for i := range 50 {
+			p := newPool(t, rt, 1, nil)
+			synctest.Wait() // the worker is idle
+			err := p.Stop(ended)
+			select {
+			case <-p.Done():
+			default:
+				t.Fatalf("stop %d: Done not closed", i)
+			}
+			if err != nil {
+				t.Fatalf("stop %d: got %v; want nil (the pool stopped)", i, err)
+			}
+		}
+	})
+}
+
 // slowStop is a worker whose Stopping hook waits for its gate (if any).
 type slowStop struct {
 	id   int
