@@ -178,23 +178,17 @@ func (p *publisher) failedLocked() bool {
 }
 
 // flush waits for the items in flight and sends again those that failed
-// or whose ack has not come within ackWait, each until it is stored or
-// the flush has tried for a lease (at least 10 s).
+// or whose ack has not come within ackWait (of the flush's start: all
+// were sent before it), each until it is stored or the flush has tried
+// for a lease (at least 10 s).
 func (p *publisher) flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	deadline := time.Now().Add(max(p.b.cfg.lease, 10*time.Second))
+	now := time.Now()
+	ackBy, deadline := now.Add(ackWait), now.Add(max(p.b.cfg.lease, 10*time.Second))
 	for _, s := range p.pending[p.acked:] { // those before are stored
-		if s.ack != nil {
-			t := time.NewTimer(ackWait)
-			select {
-			case <-s.ack.Ok():
-				t.Stop()
-				continue
-			case <-s.ack.Err():
-			case <-t.C:
-			}
-			t.Stop()
+		if s.ack != nil && ackedBy(s.ack, ackBy) {
+			continue
 		}
 		for time.Now().Before(deadline) {
 			ctx, cancel := context.WithTimeout(context.Background(), ackWait)
@@ -213,5 +207,27 @@ func (p *publisher) flush() {
 	p.pending, p.acked = p.pending[:0], 0
 }
 
-// ackWait bounds the wait for one item's ack before it is sent again.
+// ackWait bounds the wait for an item's ack before it is sent again.
 const ackWait = 2 * time.Second
+
+// ackedBy reports whether ack says its item is stored, by the time by at
+// the latest: false if it says failed, or has not come by then.
+func ackedBy(ack jetstream.PubAckFuture, by time.Time) bool {
+	select {
+	case <-ack.Ok():
+		return true
+	case <-ack.Err():
+		return false
+	default:
+	}
+	t := time.NewTimer(time.Until(by))
+	defer t.Stop()
+	select {
+	case <-ack.Ok():
+		return true
+	case <-ack.Err():
+		return false
+	case <-t.C:
+		return false
+	}
+}

@@ -3,6 +3,7 @@ package jetjobs
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -138,5 +139,41 @@ func TestPublisherStop(t *testing.T) {
 				t.Fatalf("after the last flush: stored %v; want [job/0 job/2 job/1]", stored)
 			}
 		})
+	})
+}
+
+// TestFlushLostAcks: the acks of a batch of items in flight never come
+// (their stream's leader lost, as it is being elected). Before, the
+// flush waited ackWait for each item's ack in turn, and sent an item
+// again only while it had not tried for its deadline (a lease, at least
+// 10 s): past the fifth item, the deadline had passed, and the items
+// after it were dropped unsent, after a wait of ackWait each (256 items:
+// 8.5 min of a stalled job). The items in flight were all sent before
+// the flush: it now waits ackWait in all for their acks.
+func TestFlushLostAcks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 20
+		js := &fakeJS{asyncs: map[string]string{}}
+		var want []string
+		for i := range n {
+			id := "job/" + strconv.Itoa(i)
+			js.asyncs[id] = "lost"
+			want = append(want, id)
+		}
+		b := &Backend{js: js, cfg: config{prefix: "jobs", lease: time.Second}}
+		p := b.newPublisher("job")
+		for i := range n {
+			p.emit(i)
+		}
+		p.stop() // as run does: stop, then the last flush
+		start := time.Now()
+		p.flush()
+		took := time.Since(start)
+		if stored, _ := js.log(); !slices.Equal(stored, want) {
+			t.Errorf("after the flush: stored %v; want %v", stored, want)
+		}
+		if took > ackWait {
+			t.Errorf("the flush took %v; want at most ackWait (%v)", took, ackWait)
+		}
 	})
 }
