@@ -24,6 +24,7 @@ const (
 // caller waits on, and how the caller gives up.
 type call[S, Q, R any] struct {
 	Future[R]
+	self    message // the call as its envelope's message (a poolCall's: the poolCall)
 	m       *Method[S, Q, R]
 	req     Q
 	ctx     context.Context
@@ -102,7 +103,7 @@ func (cl *call[S, Q, R]) callContext() (context.Context, time.Time) {
 // run handles the call on the actor's turn. A call whose caller gave up
 // before it started never runs; a reply that comes after the caller gave up
 // is discarded.
-func (cl *call[S, Q, R]) run(x *Ctx, _ any) {
+func (cl *call[S, Q, R]) run(x *Ctx, _ payload) {
 	c := x.c
 	if cl.ctx.Err() != nil {
 		var zero R
@@ -154,7 +155,7 @@ func (cl *call[S, Q, R]) lateErr(x *Ctx) error {
 // engine.ReasonFailed) reaches the caller, and is a dead letter only if the
 // caller had given up; any other outcome is a dead letter too, so the
 // counters stay whole.
-func (cl *call[S, Q, R]) fail(to *cell, _ any, err error, why uint8) {
+func (cl *call[S, Q, R]) fail(to *cell, _ payload, err error, why uint8) {
 	var zero R
 	won := cl.settle(zero, err)
 	if won && why == engine.ReasonFailed {

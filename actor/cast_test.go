@@ -222,3 +222,308 @@ func TestCastValueReleased(t *testing.T) {
 	}
 	t.Fatal("a handled payload's pointee was never collected: its box still holds it")
 }
+
+// cents is a small value payload without pointers (16 bytes): Cast
+// carries it in the envelope's inline words, neither boxed nor recycled.
+type cents struct {
+	Sender, Seq int32
+	Cents       int64 // < 0: the handler fails; 0: it panics
+}
+
+type purse struct {
+	got   map[int32][]cents
+	block chan struct{} // if not nil, the first handler waits on it
+}
+
+var spend = actor.NewMethod("spend", func(s *purse, _ *actor.Ctx, v cents) (struct{}, error) {
+	if s.block != nil {
+		<-s.block
+		s.block = nil
+	}
+	switch {
+	case v.Cents < 0:
+		return struct{}{}, errNegative
+	case v.Cents == 0:
+		panic(v.Seq)
+	}
+	s.got[v.Sender] = append(s.got[v.Sender], v)
+	return struct{}{}, nil
+})
+
+var spent = actor.NewMethod("spent", func(s *purse, _ *actor.Ctx, _ struct{}) (int, error) {
+	n := 0
+	for _, vs := range s.got {
+		n += len(vs)
+	}
+	return n, nil
+})
+
+// TestCastInlineOrderAndIntegrity: many senders cast values that travel
+// in their envelopes; every one arrives once, whole, in its sender's
+// order (with -race, a copy shared with a sender would show).
+func TestCastInlineOrderAndIntegrity(t *testing.T) {
+	rt := newRuntime(t)
+	s := &purse{got: map[int32][]cents{}}
+	ref, err := actor.Spawn(rt, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const senders, each = 8, 5000
+	var wg sync.WaitGroup
+	for sender := range int32(senders) {
+		wg.Go(func() {
+			for i := range int32(each) {
+				v := cents{Sender: sender, Seq: i, Cents: int64(sender)<<40 | int64(i) + 1}
+				if err := spend.Cast(ref, v); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n, err := spent.Call(context.Background(), ref, struct{}{}); err != nil || n != senders*each {
+		t.Fatalf("received: got %d, %v; want %d", n, err, senders*each)
+	}
+	for sender := range int32(senders) {
+		vs := s.got[sender]
+		if len(vs) != each {
+			t.Fatalf("sender %d: got %d messages; want %d", sender, len(vs), each)
+		}
+		for i, v := range vs {
+			if want := (cents{Sender: sender, Seq: int32(i), Cents: int64(sender)<<40 | int64(i) + 1}); v != want {
+				t.Fatalf("sender %d message %d: got %+v; want %+v", sender, i, v, want)
+			}
+		}
+	}
+}
+
+// TestCastInlineFailures: a value carried inline that fails reaches the
+// dead letters whole: the handler's error, its panic, a Cast to a stopped
+// actor, and the casts still queued when the actor is killed.
+func TestCastInlineFailures(t *testing.T) {
+	var letters recorder
+	rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+	s := &purse{got: map[int32][]cents{}, block: make(chan struct{})}
+	ref, err := actor.Spawn(rt, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	casts := []cents{
+		{Sender: 1, Seq: 1, Cents: 5},  // handled; holds the turn until released
+		{Sender: 1, Seq: 2, Cents: -7}, // error
+		{Sender: 1, Seq: 3, Cents: 0},  // panic
+		{Sender: 1, Seq: 4, Cents: 9},  // handled
+	}
+	for _, v := range casts {
+		if err := spend.Cast(ref, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(s.block)
+	if n, err := spent.Call(context.Background(), ref, struct{}{}); err != nil || n != 2 {
+		t.Fatalf("handled: got %d, %v; want 2", n, err)
+	}
+	// Queued behind a blocked handler, then killed.
+	s.block = make(chan struct{})
+	queued := []cents{{Sender: 2, Seq: 1, Cents: 1}, {Sender: 2, Seq: 2, Cents: 2}, {Sender: 2, Seq: 3, Cents: 3}}
+	for _, v := range queued {
+		if err := spend.Cast(ref, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref.Kill()
+	close(s.block)
+	<-ref.Done()
+	late := cents{Sender: 3, Seq: 1, Cents: 11}
+	if err := spend.Cast(ref, late); !errors.Is(err, actor.ErrStopped) {
+		t.Fatalf("cast after stop: got %v; want ErrStopped", err)
+	}
+	want := map[cents]string{
+		casts[1]: "error", casts[2]: "panic",
+		queued[1]: "stopped", queued[2]: "stopped", late: "stopped",
+	}
+	for _, d := range letters.All() {
+		v, ok := d.Payload.(cents)
+		if !ok {
+			continue // the Kill's own letters, if any, carry no cents
+		}
+		var pe *actor.PanicError
+		got := "other: " + d.Err.Error()
+		switch {
+		case errors.Is(d.Err, errNegative):
+			got = "error"
+		case errors.As(d.Err, &pe) && pe.Value == v.Seq:
+			got = "panic"
+		case errors.Is(d.Err, actor.ErrStopped):
+			got = "stopped"
+		}
+		if v == queued[0] && got == "stopped" {
+			continue // killed before its turn began
+		}
+		if want[v] != got {
+			t.Errorf("dead letter %+v: got %s; want %q", v, got, want[v])
+		}
+		delete(want, v)
+	}
+	// queued[0] ran (its turn began before the Kill) or was failed with
+	// the others; everything else was reported.
+	for v, why := range want {
+		t.Errorf("no dead letter for %+v (%s)", v, why)
+	}
+}
+
+// TestCastInlineNoAllocs: a value carried inline costs no allocation,
+// not even once per slab as a boxed one does.
+func TestCastInlineNoAllocs(t *testing.T) {
+	rt := newRuntime(t)
+	s := &purse{got: map[int32][]cents{}}
+	ref, err := actor.Spawn(rt, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	sink := actor.NewMethod("sink", func(_ *purse, _ *actor.Ctx, v cents) (struct{}, error) {
+		if v.Cents == 2 {
+			done <- struct{}{}
+		}
+		return struct{}{}, nil
+	})
+	i := int32(0)
+	allocs := testing.AllocsPerRun(1000, func() {
+		i++
+		if err := sink.Cast(ref, cents{Seq: i, Cents: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := sink.Cast(ref, cents{Seq: i, Cents: 2}); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+	})
+	if allocs != 0 {
+		t.Fatalf("allocations per two inline casts and their handling: got %.2f; want 0", allocs)
+	}
+}
+
+// TestCastPointerKinds: every kind of payload that is one pointer word
+// (carried in the envelope's pointer word) arrives as sent, and a failed
+// one reaches the dead letters as sent.
+func TestCastPointerKinds(t *testing.T) {
+	var letters recorder
+	rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+	type wrapped struct{ p *int }
+	got := make(chan any, 8)
+	s := &purse{}
+	ref, err := actor.Spawn(rt, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 7
+	m := map[string]int{"a": 1}
+	ch := make(chan int, 1)
+	fn := func() int { return n * 2 }
+	fail := errors.New("refused")
+	byMap := actor.NewMethod("map", func(_ *purse, _ *actor.Ctx, v map[string]int) (struct{}, error) {
+		got <- v["a"]
+		return struct{}{}, nil
+	})
+	byChan := actor.NewMethod("chan", func(_ *purse, _ *actor.Ctx, v chan int) (struct{}, error) {
+		v <- 3
+		got <- <-v
+		return struct{}{}, nil
+	})
+	byFunc := actor.NewMethod("func", func(_ *purse, _ *actor.Ctx, v func() int) (struct{}, error) {
+		got <- v()
+		return struct{}{}, nil
+	})
+	byStruct := actor.NewMethod("wrapped", func(_ *purse, _ *actor.Ctx, v wrapped) (struct{}, error) {
+		got <- *v.p
+		return struct{}{}, fail
+	})
+	if err := byMap.Cast(ref, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := byChan.Cast(ref, ch); err != nil {
+		t.Fatal(err)
+	}
+	if err := byFunc.Cast(ref, fn); err != nil {
+		t.Fatal(err)
+	}
+	if err := byStruct.Cast(ref, wrapped{p: &n}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{1, 3, 14, 7} {
+		if v := <-got; v != want {
+			t.Errorf("payload %d: handler got %v; want %d", i, v, want)
+		}
+	}
+	if _, err := spent.Call(context.Background(), ref, struct{}{}); err != nil { // after the failed cast's turn
+		t.Fatal(err)
+	}
+	for _, d := range letters.All() {
+		if w, ok := d.Payload.(wrapped); ok {
+			if !errors.Is(d.Err, fail) || w.p != &n {
+				t.Errorf("dead letter: got %+v, %v; want the sent pointer and the handler's error", w, d.Err)
+			}
+			return
+		}
+	}
+	t.Error("the failed cast's dead letter is missing")
+}
+
+// TestCastPointerKeepsPayload: a payload carried in the envelope's
+// pointer word keeps what it points to alive while it waits in the
+// mailbox, through collections (the word is a pointer to the collector),
+// and lets it go once handled.
+func TestCastPointerKeepsPayload(t *testing.T) {
+	rt := newRuntime(t)
+	s := &purse{got: map[int32][]cents{}, block: make(chan struct{})}
+	ref, err := actor.Spawn(rt, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type big struct {
+		seq  int
+		fill [1 << 12]byte
+	}
+	seen := make(chan int, 1)
+	take := actor.NewMethod("take", func(_ *purse, _ *actor.Ctx, b *big) (struct{}, error) {
+		seen <- b.seq + int(b.fill[len(b.fill)-1])
+		return struct{}{}, nil
+	})
+	if err := spend.Cast(ref, cents{Cents: 1}); err != nil { // holds the turn on s.block
+		t.Fatal(err)
+	}
+	collected := make(chan struct{})
+	b := &big{seq: 41}
+	b.fill[len(b.fill)-1] = 1
+	runtime.AddCleanup(b, func(ch chan struct{}) { close(ch) }, collected)
+	if err := take.Cast(ref, b); err != nil {
+		t.Fatal(err)
+	}
+	b = nil
+	for range 5 {
+		runtime.GC()
+	}
+	select {
+	case <-collected:
+		t.Fatal("a queued payload was collected: the envelope's pointer word hid it from the collector")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(s.block)
+	if v := <-seen; v != 42 {
+		t.Fatalf("handler read %d; want 42", v)
+	}
+	if _, err := spent.Call(context.Background(), ref, struct{}{}); err != nil { // after take's turn
+		t.Fatal(err)
+	}
+	for range 100 {
+		runtime.GC()
+		select {
+		case <-collected:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatal("a handled payload's pointee was never collected: the mailbox still holds it")
+}

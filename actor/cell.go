@@ -183,8 +183,8 @@ func (c *cell) pushWait(ctx context.Context, e envelope) (bool, error) {
 }
 
 // pushSystem enqueues a system message; a closed mailbox ignores it.
-func (c *cell) pushSystem(m message) {
-	sched, err := c.mb.PushSystem(envelope{msg: m})
+func (c *cell) pushSystem(m sysMsg) {
+	sched, err := c.mb.PushSystem(m.env())
 	if err == nil && sched {
 		c.schedule()
 	}
@@ -319,11 +319,11 @@ func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used in
 			continue
 		}
 		cur, system = e, sys
-		active = active || !sys && !(c.idling && isIdleCall(e.msg))
+		active = active || !sys && !(c.idling && isIdleCall(*e.msg))
 		x.begin(e)
 		x.replied = false
 		running = true
-		e.msg.run(x, e.req)
+		e.run(x)
 		running = false
 		x.end()
 		if c.paused || c.status.Load() >= statusStopped || (stop != nil && stop()) {
@@ -344,8 +344,8 @@ func (c *cell) recovered(x *Ctx, e envelope, system bool, v any) {
 	if goexit {
 		v = errGoexit
 	}
-	pe := newPanicError(e.msg.name(), v)
-	e.msg.fail(c, e.req, pe, engine.ReasonFailed)
+	pe := newPanicError(e.name(), v)
+	e.fail(c, pe, engine.ReasonFailed)
 	c.failed(pe, system)
 	x.end()
 	if goexit {
@@ -374,7 +374,7 @@ func (c *cell) invoke(x *Ctx, e envelope, system bool) {
 		}
 		x.end()
 	}()
-	e.msg.run(x, e.req)
+	e.run(x)
 	normal = true
 }
 

@@ -39,7 +39,7 @@ func putCtx(x *Ctx) {
 	ctxPool.Put(x)
 }
 
-func (x *Ctx) begin(e envelope) { x.cur = e.msg }
+func (x *Ctx) begin(e envelope) { x.cur = *e.msg }
 
 // end releases what the message's Context held.
 func (x *Ctx) end() {

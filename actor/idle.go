@@ -22,9 +22,10 @@ func WithIdleTimeout[S, Q, R any](d time.Duration, m *Method[S, Q, R], req Q) Op
 	if spec.err == nil {
 		spec.name = m.label
 	}
+	ic := &idleCall[S, Q, R]{m: m, req: req}
+	ic.self = ic
 	spec.cast = func(c *cell) error {
-		e := envelope{msg: (*idleCall[S, Q, R])(m), req: req}
-		if err := c.push(context.Background(), e); err != nil {
+		if err := c.push(context.Background(), envelope{msg: &ic.self}); err != nil {
 			c.refused(m.label, err, req)
 			return err
 		}
@@ -51,18 +52,22 @@ func (x *Ctx) TouchIdle() {
 }
 
 // idleCall is the idle timeout's cast of its method: a oneway like any
-// other, but not activity that restarts the idle count.
-type idleCall[S, Q, R any] Method[S, Q, R]
-
-func (m *idleCall[S, Q, R]) method() *Method[S, Q, R] { return (*Method[S, Q, R])(m) }
-func (m *idleCall[S, Q, R]) key() mailbox.Key         { return m.k }
-func (m *idleCall[S, Q, R]) name() string             { return m.label }
-func (m *idleCall[S, Q, R]) live() bool               { return true }
-func (m *idleCall[S, Q, R]) run(x *Ctx, req any)      { m.method().run(x, req) }
-func (m *idleCall[S, Q, R]) fail(to *cell, req any, err error, why uint8) {
-	m.method().fail(to, req, err, why)
+// other, but not activity that restarts the idle count. One per actor,
+// made at spawn with its request, which each idle spell's cast carries.
+type idleCall[S, Q, R any] struct {
+	self message // the idleCall itself (see envelope)
+	m    *Method[S, Q, R]
+	req  Q
 }
-func (m *idleCall[S, Q, R]) idle() {}
+
+func (ic *idleCall[S, Q, R]) key() mailbox.Key      { return ic.m.k }
+func (ic *idleCall[S, Q, R]) name() string          { return ic.m.label }
+func (ic *idleCall[S, Q, R]) live() bool            { return true }
+func (ic *idleCall[S, Q, R]) run(x *Ctx, _ payload) { ic.m.handle(x, ic.req) }
+func (ic *idleCall[S, Q, R]) fail(to *cell, _ payload, err error, why uint8) {
+	to.deadLetter(why, ic.m.label, err, ic.req)
+}
+func (ic *idleCall[S, Q, R]) idle() {}
 
 // isIdleCall reports whether msg is an idle timeout's cast.
 func isIdleCall(msg message) bool {

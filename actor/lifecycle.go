@@ -427,7 +427,7 @@ func (c *cell) runStopping() {
 		return
 	}
 	x := getCtx(c)
-	c.invoke(x, envelope{msg: stoppingMsg}, true)
+	c.invoke(x, stoppingMsg.env(), true)
 	putCtx(x)
 }
 

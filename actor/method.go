@@ -23,14 +23,20 @@ type Method[S, Q, R any] struct {
 	fn    func(S, *Ctx, Q) (R, error)
 	dfn   func(S, *Ctx, Q, *Reply[R]) // NewDeferred's handler (fn then serves oneways); see deferred.go
 	k     mailbox.Key
-	boxes *boxes[S, Q, R] // value payloads' free list (nil: they fit in an interface); see cast.go
+	carry carry           // how a oneway's payload travels; see cast.go
+	boxes *boxes[S, Q, R] // castMsgs, if they carry the payloads; see cast.go
+	self  message         // the method as its oneways' message (see envelope)
 	err   error           // construction error, returned by every call
 }
 
 // NewMethod makes a method. It never panics: an invalid name or a nil fn
 // makes a method whose every call returns ErrInvalidName or ErrNilHandler.
 func NewMethod[S, Q, R any](name string, fn func(state S, c *Ctx, req Q) (R, error)) *Method[S, Q, R] {
-	m := &Method[S, Q, R]{label: name, fn: fn, k: mailbox.Key(nextKey.Add(1)), boxes: newBoxes[S, Q, R]()}
+	m := &Method[S, Q, R]{label: name, fn: fn, k: mailbox.Key(nextKey.Add(1)), carry: carriage[Q]()}
+	m.self = m
+	if m.carry == carryBox {
+		m.boxes = &boxes[S, Q, R]{}
+	}
 	if err := engine.ValidName(name); err != nil {
 		m.err = fmt.Errorf("method %q: %w", name, err)
 	} else if fn == nil {
@@ -72,25 +78,31 @@ func (m *Method[S, Q, R]) usable() error {
 // error only if it could not be (ErrStopped, ErrMailboxFull, ErrNilRef,
 // ErrNilHandler, ErrInvalidName). The handler's error or panic goes to the
 // runtime's dead letters (Reason engine.ReasonFailed). Safe for concurrent use;
-// allocates nothing in steady state, whatever req's type (a value that does
-// not fit in an interface travels in a recycled box: see cast.go).
+// allocates nothing in steady state, whatever req's type (one pointer, or a
+// value of at most 16 bytes without pointers, travels in the message's
+// envelope; any other value in a recycled box: see cast.go).
 func (m *Method[S, Q, R]) Cast(to *Ref[S], req Q) error {
 	if err := m.check(to); err != nil {
 		return err
 	}
-	c := &to.c
+	if m.boxes != nil {
+		return m.castBoxed(&to.c, req)
+	}
 	// The envelope is built here, not with oneway: the call and its two
 	// results cost 10–20% of a 1→1 oneway (measured).
-	if m.boxes != nil {
-		b := m.box(req)
-		if err := c.push(context.Background(), envelope{msg: b}); err != nil {
-			m.unsent(c, b, req, err)
-			return err
-		}
-		return nil
-	}
-	if err := c.push(context.Background(), envelope{msg: m, req: req}); err != nil {
+	c := &to.c
+	if err := c.push(context.Background(), envelope{msg: &m.self, payload: m.encode(req)}); err != nil {
 		m.unsent(c, nil, req, err)
+		return err
+	}
+	return nil
+}
+
+// castBoxed is Cast for a payload carried in a castMsg.
+func (m *Method[S, Q, R]) castBoxed(c *cell, req Q) error {
+	b := m.box(req)
+	if err := c.push(context.Background(), envelope{msg: &b.self}); err != nil {
+		m.unsent(c, b, req, err)
 		return err
 	}
 	return nil
@@ -104,15 +116,15 @@ func (m *Method[S, Q, R]) unsent(c *cell, b *castMsg[S, Q, R], req Q, err error)
 	c.refused(m.label, err, req)
 }
 
-// oneway is the envelope of a oneway carrying req: req itself in the
-// interface if it fits there for free, else a box (returned too, to free
-// if the envelope is not queued).
+// oneway is the envelope of a oneway carrying req: in the envelope itself
+// if it fits there, else in a box (returned too, to free if the envelope
+// is not queued).
 func (m *Method[S, Q, R]) oneway(req Q) (envelope, *castMsg[S, Q, R]) {
 	if m.boxes == nil {
-		return envelope{msg: m, req: req}, nil
+		return envelope{msg: &m.self, payload: m.encode(req)}, nil
 	}
 	b := m.box(req)
-	return envelope{msg: b}, b
+	return envelope{msg: &b.self}, b
 }
 
 // Call sends req and waits for the reply: exactly one of the reply, the
@@ -145,7 +157,7 @@ func (m *Method[S, Q, R]) Call(ctx context.Context, to *Ref[S], req Q) (R, error
 	if err != nil {
 		return zero, err
 	}
-	if err := c.push(ctx, envelope{msg: cl}); err != nil {
+	if err := c.push(ctx, envelope{msg: &cl.self}); err != nil {
 		cl.stopTimer()
 		c.refused(m.label, err, nil)
 		return zero, err
@@ -191,7 +203,7 @@ func (m *Method[S, Q, R]) ask(ctx context.Context, to *Ref[S], req Q, watch bool
 	// Queue first, then watch ctx: a push refused by a full mailbox
 	// (after waiting out ctx on a Block policy) is ErrMailboxFull, as for
 	// Call, not the ctx's expiry racing it.
-	if err := c.push(ctx, envelope{msg: cl}); err != nil {
+	if err := c.push(ctx, envelope{msg: &cl.self}); err != nil {
 		cl.settle(zero, err)
 		c.refused(m.label, err, nil)
 		return &cl.Future
@@ -211,6 +223,7 @@ func (m *Method[S, Q, R]) ask(ctx context.Context, to *Ref[S], req Q, watch bool
 // deadline (on the runtime's timer wheel).
 func (m *Method[S, Q, R]) newCall(to *cell, ctx context.Context, req Q) (*call[S, Q, R], error) {
 	cl := &call[S, Q, R]{m: m, req: req, ctx: ctx}
+	cl.self = cl
 	cl.done = make(chan struct{})
 	if err := cl.arm(to.sys); err != nil {
 		return nil, err
@@ -219,9 +232,8 @@ func (m *Method[S, Q, R]) newCall(to *cell, ctx context.Context, req Q) (*call[S
 }
 
 // run handles a oneway.
-func (m *Method[S, Q, R]) run(x *Ctx, req any) {
-	q, _ := req.(Q)
-	m.handle(x, q)
+func (m *Method[S, Q, R]) run(x *Ctx, p payload) {
+	m.handle(x, m.decode(&p))
 }
 
 // handle runs a oneway's handler on the actor's turn; its error is a dead
@@ -236,8 +248,8 @@ func (m *Method[S, Q, R]) key() mailbox.Key { return m.k }
 func (m *Method[S, Q, R]) name() string     { return m.label }
 func (m *Method[S, Q, R]) live() bool       { return true }
 
-func (m *Method[S, Q, R]) fail(to *cell, req any, err error, why uint8) {
-	to.deadLetter(why, m.label, err, req)
+func (m *Method[S, Q, R]) fail(to *cell, p payload, err error, why uint8) {
+	to.deadLetter(why, m.label, err, m.decode(&p))
 }
 
 // refused reports a message its sender could not queue. The sender is

@@ -152,7 +152,7 @@ func (q *sharedQueue) armLocked() *member {
 	for q.n > 0 && len(q.idle) > 0 {
 		m := q.idle[len(q.idle)-1]
 		q.idle = q.idle[:len(q.idle)-1]
-		sched, err := m.c.mb.TryPush(envelope{msg: &m.pull})
+		sched, err := m.c.mb.TryPush(envelope{msg: &m.pull.self})
 		if err != nil {
 			continue
 		}
@@ -207,7 +207,7 @@ func (q *sharedQueue) stopLocked() {
 // a worker stopping gracefully takes calls until the queue is empty. It
 // fails only once the mailbox is closed.
 func sendToken(m *member) error {
-	sched, err := m.c.mb.TryPush(envelope{msg: &m.pull})
+	sched, err := m.c.mb.TryPush(envelope{msg: &m.pull.self})
 	if err != nil {
 		return err
 	}
@@ -333,7 +333,7 @@ func (q *sharedQueue) take(m *member) (envelope, bool) {
 	e := q.popLocked()
 	m.inflight.Add(1)
 	q.mu.Unlock()
-	e.msg.(routed).bind(m)
+	(*e.msg).(routed).bind(m)
 	return e, true
 }
 
@@ -382,22 +382,23 @@ func (q *sharedQueue) dropped(m *member) {
 // pullMsg is a worker's pull token (see sharedQueue). It lives in the
 // member: sending it allocates nothing.
 type pullMsg struct {
-	q   *sharedQueue
-	m   *member
-	cur envelope // the call taken, while it runs; touched only on the worker's turn
+	self message // the token itself (see envelope)
+	q    *sharedQueue
+	m    *member
+	cur  envelope // the call taken, while it runs; touched only on the worker's turn
 }
 
 func (t *pullMsg) key() mailbox.Key { return pullKey }
 func (t *pullMsg) name() string     { return "balancing" }
 func (t *pullMsg) live() bool       { return true }
 
-func (t *pullMsg) run(x *Ctx, _ any) {
+func (t *pullMsg) run(x *Ctx, _ payload) {
 	e, ok := t.q.take(t.m)
 	if !ok {
 		return
 	}
 	t.cur = e
-	e.msg.run(x, e.req)
+	e.run(x)
 	t.cur = envelope{}
 	t.q.after(t.m)
 }
@@ -405,7 +406,7 @@ func (t *pullMsg) run(x *Ctx, _ any) {
 // fail is the failure of the call the token runs, if any (its handler
 // panicked: the call's caller gets the *PanicError), or else of the token
 // itself (the worker stopped before running it).
-func (t *pullMsg) fail(to *cell, _ any, err error, why uint8) {
+func (t *pullMsg) fail(to *cell, _ payload, err error, why uint8) {
 	if t.cur.msg == nil {
 		t.q.dropped(t.m)
 		return
@@ -427,7 +428,7 @@ func (t *pullMsg) fail(to *cell, _ any, err error, why uint8) {
 // callContext gives the running call's context to Ctx.Context, as if the
 // call had come through the mailbox.
 func (t *pullMsg) callContext() (context.Context, time.Time) {
-	if cc, ok := t.cur.msg.(interface {
+	if cc, ok := (*t.cur.msg).(interface {
 		callContext() (context.Context, time.Time)
 	}); ok {
 		return cc.callContext()

@@ -45,6 +45,7 @@ func (p *Pool[S]) spawn(seed uint64) (*member, error) {
 	m.restarts = p.sup.Directive == Restart
 	m.sticky = p.r.kind == hashed
 	m.pull = pullMsg{q: p.r.shared, m: m}
+	m.pull.self = &m.pull
 	if !m.c.atStop(func() { p.gone(m) }) {
 		return nil, ErrStopped // the runtime or parent began stopping
 	}

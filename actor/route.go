@@ -103,7 +103,7 @@ type member struct {
 	sticky     bool         // a caller's next call likely comes here too (Hash): see poolCall.run
 	armed      bool         // Balancing: its pull token is queued or running; guarded by the shared queue's mu
 	pull       pullMsg      // Balancing: the token that makes it take one call from the shared queue
-	_          [48]byte     // to 128 bytes: see TestMemberLayout
+	_          [32]byte     // to 128 bytes: see TestMemberLayout
 }
 
 // eligible reports whether a call may go to m: a member still, running,

@@ -138,7 +138,7 @@ func CallPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S]
 		return zero, err
 	}
 	caller := callerOf(ctx)
-	at, err := r.dispatch(envelope{msg: pc}, pc, target{h: h, caller: caller, wait: true, label: m.label})
+	at, err := r.dispatch(envelope{msg: &pc.self}, pc, target{h: h, caller: caller, wait: true, label: m.label})
 	if err != nil {
 		pc.stopTimer()
 		r.refused(m.label, err, nil)
@@ -191,7 +191,7 @@ func AskPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S],
 			stop() // settled before the watch was stored
 		}
 	}
-	at, err := r.dispatch(envelope{msg: pc}, pc, target{h: h, caller: callerOf(ctx), label: m.label})
+	at, err := r.dispatch(envelope{msg: &pc.self}, pc, target{h: h, caller: callerOf(ctx), label: m.label})
 	if err != nil {
 		pc.settle(zero, err)
 		r.refused(m.label, err, nil)
@@ -218,7 +218,8 @@ func CastPool[S, Q, R any](m *Method[S, Q, R], to Router[S], req Q) error {
 		return err
 	}
 	pc := &poolCast[S, Q, R]{m: m, req: req}
-	if _, err := r.dispatch(envelope{msg: pc}, pc, target{h: h, label: m.label}); err != nil {
+	pc.self = pc
+	if _, err := r.dispatch(envelope{msg: &pc.self}, pc, target{h: h, label: m.label}); err != nil {
 		r.refused(m.label, err, req)
 		return err
 	}
@@ -275,7 +276,7 @@ func BroadcastPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Rout
 			continue
 		}
 		pc.bind(mb)
-		if err := tryPush(mb.c, envelope{msg: pc}); err != nil {
+		if err := tryPush(mb.c, envelope{msg: &pc.self}); err != nil {
 			mb.release()
 			pc.settle(zero, err)
 			r.refused(m.label, err, nil)
@@ -311,6 +312,7 @@ type poolCall[S, Q, R any] struct {
 
 func newPoolCall[S, Q, R any](r *router, m *Method[S, Q, R], ctx context.Context, req Q) (*poolCall[S, Q, R], error) {
 	pc := &poolCall[S, Q, R]{}
+	pc.self = pc
 	pc.m, pc.req, pc.ctx = m, req, ctx
 	pc.done = make(chan struct{})
 	if err := pc.arm(r.sys); err != nil {
@@ -321,8 +323,8 @@ func newPoolCall[S, Q, R any](r *router, m *Method[S, Q, R], ctx context.Context
 
 func (pc *poolCall[S, Q, R]) bind(m *member) { pc.at = m }
 
-func (pc *poolCall[S, Q, R]) run(x *Ctx, req any) {
-	pc.call.run(x, req)
+func (pc *poolCall[S, Q, R]) run(x *Ctx, p payload) {
+	pc.call.run(x, p)
 	// After a reply the turn yields a few times for the caller's next
 	// call (see cell.process); but a router sends that call to another
 	// worker (but with Hash, to the same one): leave at once, and give the
@@ -332,16 +334,17 @@ func (pc *poolCall[S, Q, R]) run(x *Ctx, req any) {
 	pc.at.release()
 }
 
-func (pc *poolCall[S, Q, R]) fail(to *cell, req any, err error, why uint8) {
+func (pc *poolCall[S, Q, R]) fail(to *cell, p payload, err error, why uint8) {
 	pc.at.release()
-	pc.call.fail(to, req, err, why)
+	pc.call.fail(to, p, err, why)
 }
 
 // poolCast is a oneway routed by a pool.
 type poolCast[S, Q, R any] struct {
-	m   *Method[S, Q, R]
-	req Q
-	at  *member
+	self message // the poolCast itself (see envelope)
+	m    *Method[S, Q, R]
+	req  Q
+	at   *member
 }
 
 func (pc *poolCast[S, Q, R]) bind(m *member)   { pc.at = m }
@@ -349,12 +352,12 @@ func (pc *poolCast[S, Q, R]) key() mailbox.Key { return pc.m.k }
 func (pc *poolCast[S, Q, R]) name() string     { return pc.m.label }
 func (pc *poolCast[S, Q, R]) live() bool       { return true }
 
-func (pc *poolCast[S, Q, R]) run(x *Ctx, _ any) {
+func (pc *poolCast[S, Q, R]) run(x *Ctx, _ payload) {
 	pc.m.handle(x, pc.req)
 	pc.at.release()
 }
 
-func (pc *poolCast[S, Q, R]) fail(to *cell, _ any, err error, why uint8) {
+func (pc *poolCast[S, Q, R]) fail(to *cell, _ payload, err error, why uint8) {
 	pc.at.release()
 	to.deadLetter(why, pc.m.label, err, pc.req)
 }

@@ -130,7 +130,9 @@ func (g *gather[S, Q, R]) send(mb *member) {
 		g.lose(ErrPoolFull)
 		return
 	}
-	if err := tryPush(mb.c, envelope{msg: &gatherCall[S, Q, R]{g: g, at: mb}}); err != nil {
+	gc := &gatherCall[S, Q, R]{g: g, at: mb}
+	gc.self = gc
+	if err := tryPush(mb.c, envelope{msg: &gc.self}); err != nil {
 		mb.release()
 		g.lose(err)
 	}
@@ -248,6 +250,7 @@ func (g *gather[S, Q, R]) lateErr(x *Ctx) error {
 // deferred method's sub-call is answered through a Reply (gatherCall is
 // its owedCall), on a later turn or from another goroutine.
 type gatherCall[S, Q, R any] struct {
+	self message // the gatherCall itself (see envelope)
 	g    *gather[S, Q, R]
 	at   *member
 	over atomic.Bool // the sub-call has its outcome (its Reply's, or its failure)
@@ -264,7 +267,7 @@ func (gc *gatherCall[S, Q, R]) callContext() (context.Context, time.Time) {
 	return gc.g.ctx, time.Time{}
 }
 
-func (gc *gatherCall[S, Q, R]) run(x *Ctx, _ any) {
+func (gc *gatherCall[S, Q, R]) run(x *Ctx, _ payload) {
 	g := gc.g
 	if g.state.Load() != callPending {
 		gc.at.release() // settled: a loser never runs
@@ -292,7 +295,7 @@ func (gc *gatherCall[S, Q, R]) run(x *Ctx, _ any) {
 	g.settle(v, nil) // a late success is dropped
 }
 
-func (gc *gatherCall[S, Q, R]) fail(_ *cell, _ any, err error, why uint8) {
+func (gc *gatherCall[S, Q, R]) fail(_ *cell, _ payload, err error, why uint8) {
 	gc.at.release()
 	if gc.over.CompareAndSwap(false, true) {
 		gc.g.lose(err)

@@ -2,6 +2,7 @@ package actor
 
 import (
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -50,32 +51,59 @@ func TestRendezvousMovesMinimally(t *testing.T) {
 	}
 }
 
-func TestPointerShaped(t *testing.T) {
+// travels says how a method's payloads of type Q travel (see carriage).
+func travels[Q any]() string {
+	return [...]string{carryNone: "nothing", carryPointer: "pointer", carryInline: "inline", carryBox: "castMsg"}[carriage[Q]()]
+}
+
+func TestCarriage(t *testing.T) {
 	type one struct{ p *int }
 	type two struct{ a, b int }
+	type three struct{ a, b, c int }
 	type withString struct{ s string }
+	type mixed struct {
+		a int32
+		b [12]byte
+	}
+	type padded struct {
+		p *int
+		_ struct{}
+	}
+	type zeroFirst struct {
+		_ [0]int
+		p *int
+	}
 	for _, c := range []struct {
-		name string
-		got  bool
-		want bool
+		name, got, want string
 	}{
-		{"pointer", newBoxes[struct{}, *int, struct{}]() == nil, true},
-		{"map", newBoxes[struct{}, map[int]int, struct{}]() == nil, true},
-		{"chan", newBoxes[struct{}, chan int, struct{}]() == nil, true},
-		{"func", newBoxes[struct{}, func(), struct{}]() == nil, true},
-		{"interface", newBoxes[struct{}, any, struct{}]() == nil, true},
-		{"empty struct", newBoxes[struct{}, struct{}, struct{}]() == nil, true},
-		{"bool", newBoxes[struct{}, bool, struct{}]() == nil, true},
-		{"struct of one pointer", newBoxes[struct{}, one, struct{}]() == nil, true},
-		{"array of one pointer", newBoxes[struct{}, [1]*int, struct{}]() == nil, true},
-		{"int", newBoxes[struct{}, int, struct{}]() == nil, false},
-		{"string", newBoxes[struct{}, string, struct{}]() == nil, false},
-		{"struct of two ints", newBoxes[struct{}, two, struct{}]() == nil, false},
-		{"struct of a string", newBoxes[struct{}, withString, struct{}]() == nil, false},
-		{"slice", newBoxes[struct{}, []int, struct{}]() == nil, false},
+		{"empty struct", travels[struct{}](), "nothing"},
+		{"empty array of pointers", travels[[0]*int](), "nothing"},
+		{"pointer", travels[*int](), "pointer"},
+		{"map", travels[map[int]int](), "pointer"},
+		{"chan", travels[chan int](), "pointer"},
+		{"func", travels[func()](), "pointer"},
+		{"struct of one pointer", travels[one](), "pointer"},
+		{"struct of a zero-size field and a pointer", travels[zeroFirst](), "pointer"},
+		{"array of one pointer", travels[[1]*int](), "pointer"},
+		{"bool", travels[bool](), "inline"},
+		{"int", travels[int](), "inline"},
+		{"duration", travels[time.Duration](), "inline"},
+		{"complex128", travels[complex128](), "inline"},
+		{"struct of two ints", travels[two](), "inline"},
+		{"struct of int32 and bytes", travels[mixed](), "inline"},
+		{"two floats", travels[[2]float64](), "inline"},
+		{"interface", travels[any](), "castMsg"},
+		{"error", travels[error](), "castMsg"},
+		{"pointer padded by a zero-size field", travels[padded](), "castMsg"},
+		{"two pointers", travels[[2]*int](), "castMsg"},
+		{"struct of three ints", travels[three](), "castMsg"},
+		{"time", travels[time.Time](), "castMsg"},
+		{"string", travels[string](), "castMsg"},
+		{"struct of a string", travels[withString](), "castMsg"},
+		{"slice", travels[[]int](), "castMsg"},
 	} {
 		if c.got != c.want {
-			t.Errorf("%s fits in an interface: got %v; want %v", c.name, c.got, c.want)
+			t.Errorf("%s travels: got %s; want %s", c.name, c.got, c.want)
 		}
 	}
 }

@@ -39,8 +39,9 @@ func OpenPool[S, Q, E any](ctx context.Context, s *Stream[S, Q, E], to Router[S]
 		return nil, err
 	}
 	ps := &poolStream[S, Q, E]{streamCall: cl}
+	ps.self = ps
 	caller := callerOf(ctx)
-	at, err := r.dispatch(envelope{msg: ps}, ps, target{h: h, caller: caller, wait: true, label: label})
+	at, err := r.dispatch(envelope{msg: &ps.self}, ps, target{h: h, caller: caller, wait: true, label: label})
 	if err != nil {
 		cl.refused(err)
 		r.refused(label, err, nil)
@@ -56,18 +57,19 @@ func OpenPool[S, Q, E any](ctx context.Context, s *Stream[S, Q, E], to Router[S]
 // member it went to, to release it there once the handler's turn is over.
 type poolStream[S, Q, E any] struct {
 	*streamCall[S, Q, E]
-	at *member
+	self message // the poolStream itself (see envelope)
+	at   *member
 }
 
 func (ps *poolStream[S, Q, E]) bind(m *member) { ps.at = m }
 
-func (ps *poolStream[S, Q, E]) run(x *Ctx, req any) {
-	ps.streamCall.run(x, req)
+func (ps *poolStream[S, Q, E]) run(x *Ctx, p payload) {
+	ps.streamCall.run(x, p)
 	x.replied = x.replied && ps.at.sticky // see poolCall.run
 	ps.at.release()
 }
 
-func (ps *poolStream[S, Q, E]) fail(to *cell, req any, err error, why uint8) {
+func (ps *poolStream[S, Q, E]) fail(to *cell, p payload, err error, why uint8) {
 	ps.at.release()
-	ps.streamCall.fail(to, req, err, why)
+	ps.streamCall.fail(to, p, err, why)
 }

@@ -57,7 +57,7 @@ func (s *Stream[S, Q, E]) Open(ctx context.Context, to *Ref[S], req Q, opts ...F
 	if err != nil {
 		return nil, err
 	}
-	if err := c.push(ctx, envelope{msg: cl}); err != nil {
+	if err := c.push(ctx, envelope{msg: &cl.self}); err != nil {
 		cl.refused(err)
 		c.refused(s.label, err, nil)
 		return nil, err
@@ -75,6 +75,7 @@ func (s *Stream[S, Q, E]) newCall(ctx context.Context, sys *engine.System, owner
 	j := newJournal(owner, s.label, s.k, s.lim)
 	f := j.newFollow(ctx, cfg)
 	cl := &streamCall[S, Q, E]{s: s, req: req, ctx: ctx, j: j, done: make(chan struct{})}
+	cl.self = cl
 	if err := cl.arm(sys); err != nil {
 		j.end(err, true)
 		return nil, nil, err
@@ -154,6 +155,7 @@ func (s *Stream[S, Q, E]) Follow(ctx context.Context, to *Ref[S], id uint64, opt
 // the journal instead of a reply. Its outcome is nil once the handler's
 // turn has run (the stream exists), else why Open fails.
 type streamCall[S, Q, E any] struct {
+	self  message // the streamCall itself (see envelope)
 	s     *Stream[S, Q, E]
 	req   Q
 	ctx   context.Context
@@ -216,7 +218,7 @@ func (cl *streamCall[S, Q, E]) callContext() (context.Context, time.Time) {
 // actor's set (so the actor's stop ends it), the handler runs, and Open
 // learns the outcome. A request whose caller gave up before it started
 // never runs.
-func (cl *streamCall[S, Q, E]) run(x *Ctx, _ any) {
+func (cl *streamCall[S, Q, E]) run(x *Ctx, _ payload) {
 	c := x.c
 	if cl.ctx.Err() != nil {
 		cl.settle(ctxErr(cl.ctx, cl.s.label))
@@ -266,7 +268,7 @@ func (cl *streamCall[S, Q, E]) finish(c *cell, err error) {
 // returned error does; any other reason means the handler never ran (the
 // actor stopped, the request was dropped or expired): Open gets it, and it
 // is a dead letter too, as for a call.
-func (cl *streamCall[S, Q, E]) fail(to *cell, _ any, err error, why uint8) {
+func (cl *streamCall[S, Q, E]) fail(to *cell, _ payload, err error, why uint8) {
 	if why == engine.ReasonFailed {
 		cl.finish(to, err)
 		return

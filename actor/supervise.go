@@ -238,6 +238,6 @@ func (c *cell) restart(x *Ctx) {
 	c.admit = nil
 	c.mb.AdmitAll()
 	if _, ok := c.state.(Starter); ok {
-		c.invoke(x, envelope{msg: startedMsg}, true)
+		c.invoke(x, startedMsg.env(), true)
 	}
 }

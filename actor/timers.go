@@ -13,6 +13,7 @@ import (
 // keyed is an actor's keyed timer, made by After or Every. Its ticks are
 // self-casts of a method, run on the actor's turn like any call.
 type keyed struct {
+	self   message // the timer's tick, (*timerMsg)(itself) (see envelope)
 	c      *cell
 	tkey   string
 	period time.Duration // 0 for After
@@ -66,7 +67,8 @@ func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Met
 	}
 	c := x.c
 	t := &keyed{c: c, tkey: key, period: period, label: m.label, mkey: m.k}
-	t.fire = func(x *Ctx) { m.run(x, req) }
+	t.self = (*timerMsg)(t)
+	t.fire = func(x *Ctx) { m.handle(x, req) }
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.status.Load() != statusRunning {
@@ -107,7 +109,7 @@ func (t *keyed) tick() {
 	if !send {
 		return
 	}
-	sched, err := c.mb.TryPush(envelope{msg: (*timerMsg)(t)}) // never waits: this is the wheel's goroutine
+	sched, err := c.mb.TryPush(envelope{msg: &t.self}) // never waits: this is the wheel's goroutine
 	if err != nil {
 		c.mu.Lock()
 		t.queued = false
@@ -185,7 +187,7 @@ type timerMsg keyed
 func (m *timerMsg) key() mailbox.Key { return m.mkey }
 func (m *timerMsg) name() string     { return m.label }
 func (m *timerMsg) live() bool       { return true }
-func (m *timerMsg) run(x *Ctx, _ any) {
+func (m *timerMsg) run(x *Ctx, _ payload) {
 	t := (*keyed)(m)
 	c := t.c
 	c.mu.Lock()
@@ -208,7 +210,7 @@ func (m *timerMsg) run(x *Ctx, _ any) {
 // ran is no longer queued: a periodic timer whose tick was evicted from a
 // full mailbox queues the next one. (One that ran and panicked was
 // unqueued by run; a later tick may be queued by now.)
-func (m *timerMsg) fail(to *cell, _ any, err error, why uint8) {
+func (m *timerMsg) fail(to *cell, _ payload, err error, why uint8) {
 	if why != engine.ReasonFailed {
 		t := (*keyed)(m)
 		t.c.mu.Lock()

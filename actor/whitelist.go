@@ -77,7 +77,7 @@ func (x *Ctx) AdmitAll() {
 // held counts held calls per method name.
 func (c *cell) held() map[string]int {
 	out := make(map[string]int)
-	c.mb.HeldEach(func(e envelope) { out[e.msg.name()]++ })
+	c.mb.HeldEach(func(e envelope) { out[e.name()]++ })
 	return out
 }
 

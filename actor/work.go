@@ -101,7 +101,10 @@ func Go[S, T, R any](c *Ctx, fn func(ctx context.Context) (T, error), then *Meth
 				res = Result[T]{Err: newPanicError(then.label, v)}
 			}
 			w.running.Add(-1)
-			w.deliver(a, envelope{msg: then, req: res}, then.label)
+			e, b := then.oneway(res)
+			if err := w.deliver(a, e); err != nil {
+				then.unsent(a, b, res, err)
+			}
 		}()
 		res.Value, res.Err = fn(w.ctx)
 		normal = true
@@ -145,17 +148,18 @@ func (c *cell) workSet() (*workSet, error) {
 // deliver queues a result, on the work's goroutine. It does not ask
 // whether the actor is running, as a Cast does: a result that arrives
 // during a graceful stop still runs; once the actor has finalized its
-// mailbox is closed and the result is a dead letter.
-func (w *workSet) deliver(c *cell, e envelope, label string) {
+// mailbox is closed: deliver returns the refusal, and the caller reports
+// the result as a dead letter.
+func (w *workSet) deliver(c *cell, e envelope) error {
 	sched, err := c.mb.TryPush(e)
 	if errors.Is(err, mailbox.ErrFull) && c.mb.Blocks() {
 		sched, err = c.pushWait(w.ctx, e)
 	}
 	if err != nil {
-		c.refused(label, pushErr(err), e.req)
-		return
+		return pushErr(err)
 	}
 	if sched {
 		c.schedule()
 	}
+	return nil
 }
