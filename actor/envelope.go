@@ -6,8 +6,8 @@ import (
 	"github.com/troupe-go/troupe/mailbox"
 )
 
-// message is what an envelope carries: a oneway (its *Method, an
-// *inlineCast or a *castMsg), a sync call (*call), a timer's tick
+// message is what an envelope carries: a oneway (its *Method, or a
+// *castMsg), a sync call (*call), a timer's tick
 // (*timerMsg) or a system message (sysMsg). Implementations decide how an
 // outcome reaches whoever waits for it.
 type message interface {
@@ -48,7 +48,7 @@ type envelope struct {
 // payload is a oneway's request, where the envelope carries it (a call
 // carries its own): p, if it is one pointer (a pointer, map, channel or
 // func, alone or as a struct's only field); w, if it is a value of at most
-// 16 bytes without pointers (see inlineCast). Passed by value to run and
+// 16 bytes without pointers (see cast.go). Passed by value to run and
 // fail: in registers, never through the heap.
 type payload struct {
 	p unsafe.Pointer

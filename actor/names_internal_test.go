@@ -45,14 +45,7 @@ var countCall = NewMethod("count", func(c *counter, _ *Ctx, _ struct{}) (int, er
 // ErrStopped, and its Done is closed. Before, the ref ran handlers for an
 // actor nobody owned and no stop would ever end.
 func TestSpawnFailedAfterNameIsDead(t *testing.T) {
-	sched, err := scheduler.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wheel, err := timer.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sched, wheel := newSchedWheel(t)
 	defer func() {
 		sched.Close()
 		wheel.Stop()
@@ -82,4 +75,20 @@ func TestSpawnFailedAfterNameIsDead(t *testing.T) {
 	default:
 		t.Error("the failed spawn's Done is not closed")
 	}
+}
+
+// newSchedWheel makes a scheduler and a timer wheel for an internal test
+// that builds its own engine.System; the test closes them.
+func newSchedWheel(t *testing.T) (*scheduler.Scheduler, *timer.Wheel) {
+	t.Helper()
+	sched, err := scheduler.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wheel, err := timer.New()
+	if err != nil {
+		sched.Close()
+		t.Fatal(err)
+	}
+	return sched, wheel
 }

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/internal/engine"
-	"github.com/troupe-go/troupe/scheduler"
-	"github.com/troupe-go/troupe/timer"
 )
 
 // goneWorker is a Balancing worker of TestPoolGoneSchedulerClosed; goneKid
@@ -58,14 +56,7 @@ var (
 // B is killed in a call while calls wait; the runtime closes, then the
 // scheduler, then B's call returns.
 func TestPoolGoneSchedulerClosed(t *testing.T) {
-	sched, err := scheduler.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wheel, err := timer.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sched, wheel := newSchedWheel(t)
 	hung := false
 	kidHold, workerHold := make(chan struct{}), make(chan struct{})
 	defer func() {
