@@ -187,8 +187,12 @@
 // owner-driven Handler keeps them; measured with 20,000 actors). Opening a
 // stream costs about 8 allocations; an uncontended Send about 10 ns and
 // nothing once the journal has grown; a reader about 1.5 KiB (a batch
-// buffer of 64 items). A Cast with a pointer payload allocates nothing; a Call with a ctx deadline allocates
-// twice (the call and its reply channel); a Call without one arms a timer on
+// buffer of 64 items). A Cast allocates nothing in steady state: a payload
+// that is one pointer, or a value of at most 16 bytes without pointers (an
+// id, a duration, a small struct of numbers), travels in the mailbox entry
+// itself, at the same cost; any other value in a recycled box, somewhat
+// slower with many senders (see Method.Cast). A Call with a ctx deadline
+// allocates twice (the call and its reply channel); a Call without one arms a timer on
 // the wheel (embedded in the call: still two allocations). A turn processes
 // up to the runtime's throughput budget of messages, then goes to the back
 // of the scheduler's run queue.
