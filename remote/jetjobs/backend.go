@@ -82,7 +82,7 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(asyncAckTimeout))
 	if err != nil {
 		return nil, unavailable(err)
 	}

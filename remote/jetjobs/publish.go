@@ -210,6 +210,15 @@ func (p *publisher) flush() {
 // ackWait bounds the wait for an item's ack before it is sent again.
 const ackWait = 2 * time.Second
 
+// asyncAckTimeout is how long nats.go keeps waiting for an asynchronous
+// publish's ack before it fails it (ErrAsyncPublishTimeout) and forgets
+// it. Without it, an ack that never comes (its stream's leader lost) stays
+// in the connection's pending acks until a reconnect, and past their limit
+// (4,000) every asynchronous publish stalls 200 ms and fails: each item
+// would then be sent synchronously. Longer than ackWait: by then flush has
+// sent the item again.
+const asyncAckTimeout = 2 * ackWait
+
 // ackedBy reports whether ack says its item is stored, by the time by at
 // the latest: false if it says failed, or has not come by then.
 func ackedBy(ack jetstream.PubAckFuture, by time.Time) bool {
