@@ -52,8 +52,10 @@ func (x *Ctx) TouchIdle() {
 }
 
 // idleCall is the idle timeout's cast of its method: a oneway like any
-// other, but not activity that restarts the idle count. One per actor,
-// made at spawn with its request, which each idle spell's cast carries.
+// other, but not activity that restarts the idle count. One per
+// WithIdleTimeout option, made with its request, and shared by the actors
+// spawned with that option: it never changes, and each idle spell's cast
+// carries it.
 type idleCall[S, Q, R any] struct {
 	self message // the idleCall itself (see envelope)
 	m    *Method[S, Q, R]
