@@ -11,15 +11,6 @@ import (
 	"github.com/troupe-go/troupe/internal/zerocase"
 )
 
-// zeroCase is one call on a nil or zero value (see zerocase.Case).
-type zeroCase struct {
-	Name string
-	Call func() error
-	Want error
-}
-
-var runZeroCases = zerocase.Run[zeroCase]
-
 // is is nil if got == want, else an error saying so.
 var is = zerocase.Is
 
@@ -74,7 +65,7 @@ func TestZeroValues(t *testing.T) {
 		}
 		return nil
 	}
-	runZeroCases(t, []zeroCase{
+	zerocase.Run(t, []zerocase.Case{
 		// Ctx: made by the runtime for one turn (and zeroed after it).
 		{"Ctx.Only nil", func() error { return nx.Only(Deposit) }, actor.ErrNilContext},
 		{"Ctx.Only zero", func() error { return zx.Only(Deposit) }, actor.ErrNilContext},

@@ -9,15 +9,6 @@ import (
 	"github.com/troupe-go/troupe/internal/zerocase"
 )
 
-// zeroCase is one call on a nil or zero value (see zerocase.Case).
-type zeroCase struct {
-	Name string
-	Call func() error
-	Want error
-}
-
-var runZeroCases = zerocase.Run[zeroCase]
-
 // is is nil if got == want, else an error saying so.
 var is = zerocase.Is
 
@@ -37,7 +28,7 @@ func TestZeroValues(t *testing.T) {
 		zc = &fsm.Ctx[phase]{}
 	)
 	ax := &actor.Ctx{}
-	runZeroCases(t, []zeroCase{
+	zerocase.Run(t, []zerocase.Case{
 		{"Machine.State nil", func() error { return is(nm.State(), phase("")) }, nil},
 		{"Machine.State zero", func() error { return is(zm.State(), phase("")) }, nil},
 		{"Machine.Started nil", func() error { nm.Started(ax); return nil }, nil},

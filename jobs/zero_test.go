@@ -11,15 +11,6 @@ import (
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
-// zeroCase is one call on a nil or zero value (see zerocase.Case).
-type zeroCase struct {
-	Name string
-	Call func() error
-	Want error
-}
-
-var runZeroCases = zerocase.Run[zeroCase]
-
 // equal is nil if got == want, else an error saying so.
 var equal = zerocase.Is
 
@@ -65,7 +56,7 @@ func TestZeroValues(t *testing.T) {
 			func(any) {}, func(jobs.Record) {})
 	}
 	ref := jobs.Named[*agent]("a0")
-	runZeroCases(t, []zeroCase{
+	zerocase.Run(t, []zerocase.Case{
 		{"New zero Runtime", func() error { _, err := jobs.New(&troupe.Runtime{}); return err }, actor.ErrNilRuntime},
 
 		// Dispatcher: a nil or zero one is a closed one that holds no job.

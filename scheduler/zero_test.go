@@ -7,15 +7,6 @@ import (
 	"github.com/troupe-go/troupe/internal/zerocase"
 )
 
-// zeroCase is one call on a nil or zero value (see zerocase.Case).
-type zeroCase struct {
-	Name string
-	Call func() error
-	Want error
-}
-
-var runZeroCases = zerocase.Run[zeroCase]
-
 var is = zerocase.Is
 
 type nopRunner struct{}
@@ -30,7 +21,7 @@ func (nopRunner) Abort()       {}
 func TestZeroValues(t *testing.T) {
 	var ns *Scheduler
 	bg := context.Background()
-	runZeroCases(t, []zeroCase{
+	zerocase.Run(t, []zerocase.Case{
 		{"New nil option", func() error {
 			s, err := New(nil)
 			if s != nil {

@@ -14,15 +14,6 @@ import (
 	"github.com/troupe-go/troupe/serve"
 )
 
-// zeroCase is one call on a nil or zero value (see zerocase.Case).
-type zeroCase struct {
-	Name string
-	Call func() error
-	Want error
-}
-
-var runZeroCases = zerocase.Run[zeroCase]
-
 // equal is nil if got == want, else an error saying so.
 func equal(got, want any) error {
 	if got != want {
@@ -66,7 +57,7 @@ func TestZeroValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = made.Close() })
-	runZeroCases(t, []zeroCase{
+	zerocase.Run(t, []zerocase.Case{
 		{"New zero Runtime", func() error { _, err := serve.New(&troupe.Runtime{}, open); return err }, serve.ErrNilRuntime},
 
 		{"Server.Serve nil", func() error { return listenerClosed(t, ns.Serve) }, serve.ErrServerClosed},

@@ -8,15 +8,6 @@ import (
 	"github.com/troupe-go/troupe/internal/zerocase"
 )
 
-// zeroCase is one call on a nil or zero value (see zerocase.Case).
-type zeroCase struct {
-	Name string
-	Call func() error
-	Want error
-}
-
-var runZeroCases = zerocase.Run[zeroCase]
-
 var is = zerocase.Is
 
 type nopCallback struct{}
@@ -58,7 +49,7 @@ func TestZeroValues(t *testing.T) {
 			return errors.New("Done not closed")
 		}
 	}
-	runZeroCases(t, []zeroCase{
+	zerocase.Run(t, []zerocase.Case{
 		{"Wheel.AfterFunc nil", func() error { _, err := nw.AfterFunc(1, func() {}); return err }, ErrStopped},
 		{"Wheel.AfterFunc zero", func() error { _, err := (&Wheel{}).AfterFunc(1, func() {}); return err }, ErrStopped},
 		{"Wheel.Start nil", func() error { return nw.Start(&Timer{}, 1, nopCallback{}) }, ErrStopped},

@@ -15,24 +15,19 @@ import (
 
 // Case is one call on a nil or zero value: it must give Want (errors.Is;
 // nil for a call that has no error to give, which checks its result
-// itself), without a panic and without a hang.
-type Case struct {
+// itself), without a panic and without a hang. An alias of an unnamed
+// struct type, so that the packages' tables may list cases unkeyed (vet
+// flags unkeyed literals of another package's named struct types).
+type Case = struct {
 	Name string
 	Call func() error
 	Want error
 }
 
-// Run runs each case as a subtest. A package's tests declare their own
-// case type of Case's fields, so that their tables may list them
-// unkeyed.
-func Run[C ~struct {
-	Name string
-	Call func() error
-	Want error
-}](t *testing.T, cases []C) {
+// Run runs each case as a subtest.
+func Run(t *testing.T, cases []Case) {
 	t.Helper()
-	for _, c := range cases {
-		tc := Case(c)
+	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			done := make(chan struct{})
 			var err error
