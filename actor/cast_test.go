@@ -527,3 +527,43 @@ func TestCastPointerKeepsPayload(t *testing.T) {
 	}
 	t.Fatal("a handled payload's pointee was never collected: the mailbox still holds it")
 }
+
+// TestCastEnvelopeCarriagesNoAllocs: the two other payloads the envelope
+// carries itself, one pointer and nothing (size 0), cost no allocation
+// either, from Cast through the handler.
+func TestCastEnvelopeCarriagesNoAllocs(t *testing.T) {
+	rt := newRuntime(t)
+	ref, err := actor.Spawn(rt, &purse{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	shared := &cents{Cents: 3}
+	byPointer := actor.NewMethod("by pointer", func(_ *purse, _ *actor.Ctx, v *cents) (struct{}, error) {
+		if v.Cents == 3 {
+			done <- struct{}{}
+		}
+		return struct{}{}, nil
+	})
+	byNothing := actor.NewMethod("by nothing", func(_ *purse, _ *actor.Ctx, _ struct{}) (struct{}, error) {
+		done <- struct{}{}
+		return struct{}{}, nil
+	})
+	for _, c := range []struct {
+		name string
+		cast func() error
+	}{
+		{"pointer", func() error { return byPointer.Cast(ref, shared) }},
+		{"size 0", func() error { return byNothing.Cast(ref, struct{}{}) }},
+	} {
+		allocs := testing.AllocsPerRun(1000, func() {
+			if err := c.cast(); err != nil {
+				t.Fatal(err)
+			}
+			<-done
+		})
+		if allocs != 0 {
+			t.Errorf("%s: allocations per cast and its handling: got %.2f; want 0", c.name, allocs)
+		}
+	}
+}
