@@ -77,7 +77,10 @@ func WithPrefix(prefix string) HandlerOption {
 // does not serve: type "method_not_allowed", and an Allow header listing
 // those it does), 409 (id reused with other arguments), 413 (body over
 // the cap), 429 (queue full), 503 (dispatcher closed). A client that
-// goes away mid-follow detaches its reader; nothing is left running.
+// goes away mid-follow detaches its reader; nothing is left running. A
+// deadline of the request's Context (a middleware's timeout) ends a wait
+// as ?timeout= does: a result answers not_finished, an output its end
+// line with the error.
 // Each batch of items is flushed as it is written; behind a
 // ResponseWriter that cannot flush (a middleware's wrapper without
 // Unwrap) the output still comes whole, as the writer's buffer fills and
@@ -349,8 +352,8 @@ func (h *httpFace) result(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	v, err := j.Result(ctx, wait)
-	if r.Context().Err() != nil {
-		return // the client has gone
+	if clientGone(r) {
+		return // nobody would read the answer
 	}
 	res := resultJSON{ID: j.id, State: j.Status().State}
 	if err == nil {
@@ -361,6 +364,12 @@ func (h *httpFace) result(w http.ResponseWriter, r *http.Request) {
 	res.Error = Remote(err)
 	writeJSON(w, http.StatusOK, res)
 }
+
+// clientGone reports whether r's Context was cancelled, as net/http does
+// when the client goes away. A deadline of its own (a middleware's
+// timeout) that has passed is not that: the client still waits for an
+// answer (net/http would send an empty 200 for none).
+func clientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
 
 func (h *httpFace) cancel(w http.ResponseWriter, r *http.Request) {
 	if j, ok := h.job(w, r); ok {

@@ -133,7 +133,7 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case err == io.EOF:
 				f.end(&b, endJSON{End: true, State: j.Status().State, Error: jobError(j)})
-			case r.Context().Err() == nil: // else the client has gone
+			case !clientGone(r): // else nobody would read it
 				f.end(&b, endJSON{State: j.Status().State, Error: Remote(err)})
 			}
 			send()
