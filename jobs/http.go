@@ -219,12 +219,18 @@ func (s *submitRequest) options() ([]SubmitOption, error) {
 	return opts, nil
 }
 
-// seconds converts a positive number of seconds to a duration.
+// seconds converts a positive number of seconds to a duration. The
+// largest it takes, float64(math.MaxInt64)/1e9 (what a Client sends for
+// a Duration of math.MaxInt64), is 2^63 ns, past a Duration: it is the
+// largest Duration, not a wrapped one.
 func seconds(name string, s float64) (time.Duration, error) {
 	if !(s > 0) || s > math.MaxInt64/float64(time.Second) {
 		return 0, fmt.Errorf("%w: %s %v must be a positive number of seconds", ErrInvalidOption, name, s)
 	}
-	return max(time.Duration(s*float64(time.Second)), 1), nil
+	if ns := s * float64(time.Second); ns < math.MaxInt64 {
+		return max(time.Duration(ns), 1), nil
+	}
+	return math.MaxInt64, nil
 }
 
 func (h *httpFace) submit(w http.ResponseWriter, r *http.Request) {
