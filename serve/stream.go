@@ -36,7 +36,9 @@ import (
 // connected but never reads does not hold the handler past it. Without
 // WithTimeout a stream lasts as long as its client and its producer: a
 // client that never reads then holds its handler until it goes (or until
-// the http.Server's WriteTimeout).
+// the http.Server's WriteTimeout). A HEAD (which a GET pattern serves)
+// is answered as a GET, Open included, with the headers only: the stream
+// is closed at once.
 //
 // It panics if an argument is nil or an option is out of range. Safe for
 // concurrent use; it starts no goroutine.
@@ -119,6 +121,12 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	_ = rc.Flush()
+	if r.Method == http.MethodHead {
+		// The headers only: net/http eats a HEAD's body, so following
+		// the stream would write to nobody, for as long as it runs,
+		// while the client, answered, reuses the connection.
+		return
+	}
 	var b bytes.Buffer
 	send := func() bool {
 		_, err := w.Write(b.Bytes())
