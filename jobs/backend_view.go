@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -226,7 +227,7 @@ func (d *Dispatcher) submitView(ctx context.Context, host, procedure string, arg
 			return j, true, nil
 		case cfg.id == "":
 			continue // a generated id met another node's: draw again
-		case stored.Host != host || stored.Procedure != procedure || !bytes.Equal(compact(stored.Args), raw):
+		case stored.Host != host || stored.Procedure != procedure || !d.sameArgs(host, procedure, stored.Args, raw):
 			return nil, false, fmt.Errorf("%w: %q", ErrConflict, id)
 		}
 		return d.newView(stored), false, nil
@@ -264,6 +265,32 @@ func (d *Dispatcher) argsJSON(host, procedure string, args any) (json.RawMessage
 		return nil, fmt.Errorf("%w: %s/%s: not JSON", ErrBadArgs, host, procedure)
 	}
 	return compact(raw), nil
+}
+
+// sameArgs reports whether a job's stored args and a submission's (raw,
+// compact) are the same args, as Submit in memory decides: the same
+// value of the procedure's request type if it is registered here, else
+// the same JSON value (an object's keys in any order).
+func (d *Dispatcher) sameArgs(host, procedure string, stored, raw json.RawMessage) bool {
+	if bytes.Equal(compact(stored), raw) {
+		return true
+	}
+	if p, err := d.lookup(host, procedure); err == nil {
+		a, err1 := p.args(stored)
+		b, err2 := p.args(raw)
+		return err1 == nil && err2 == nil && reflect.DeepEqual(a, b)
+	}
+	a, ok1 := jsonValue(stored)
+	b, ok2 := jsonValue(raw)
+	return ok1 && ok2 && reflect.DeepEqual(a, b)
+}
+
+// jsonValue decodes JSON as a generic value, numbers as they are spelled.
+func jsonValue(b []byte) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	return v, dec.Decode(&v) == nil
 }
 
 func compact(b []byte) json.RawMessage {

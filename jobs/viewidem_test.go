@@ -1,0 +1,74 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/testkit"
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// submitBackend stores the records submitted, by id, and runs nothing.
+// The dispatcher calls only the methods it defines here.
+type submitBackend struct {
+	jobs.Backend
+	mu   sync.Mutex
+	recs map[string]jobs.Record
+}
+
+func (b *submitBackend) Attach(*jobs.Executor) error                 { return nil }
+func (b *submitBackend) Serve(context.Context, string, string) error { return nil }
+func (b *submitBackend) Stop()                                       {}
+func (b *submitBackend) Close() error                                { return nil }
+
+func (b *submitBackend) Submit(_ context.Context, r jobs.Record) (jobs.Record, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if old, ok := b.recs[r.ID]; ok {
+		return old, false, nil
+	}
+	b.recs[r.ID] = r
+	return r, true, nil
+}
+
+// TestViewIdempotentArgs: with a backend, submitting an id again with
+// the same args is idempotent as in memory, whatever the args' JSON
+// spelling: the args were compared byte for byte, so the same object
+// with its keys in another order was ErrConflict (HTTP 409), though in memory it returns the job.
+func TestViewIdempotentArgs(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	b := &submitBackend{recs: map[string]jobs.Record{}}
+	d, err := jobs.New(rt, jobs.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ref, err := actor.Spawn(rt, &agent{p: &probe{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.Register(d, jobs.Ref("here", ref), add); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, host := range []string{"here", "elsewhere"} { // registered on this node, or on another
+		t.Run(host, func(t *testing.T) {
+			first, err := d.Submit(ctx, host, "add", []byte(`{"A":1,"B":2}`), jobs.ID("j-"+host))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range []string{`{"B":2,"A":1}`, `{ "A": 1, "B": 2 }`} {
+				j, err := d.Submit(ctx, host, "add", []byte(args), jobs.ID("j-"+host))
+				if err != nil || j.ID() != first.ID() {
+					t.Fatalf("again with %s: got %v, %v; want the job %s", args, j, err, first.ID())
+				}
+			}
+			if _, err := d.Submit(ctx, host, "add", []byte(`{"A":1,"B":3}`), jobs.ID("j-"+host)); !errors.Is(err, jobs.ErrConflict) {
+				t.Fatalf("again with other args: got %v; want ErrConflict", err)
+			}
+		})
+	}
+}
