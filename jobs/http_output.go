@@ -148,8 +148,13 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 // wait waits until rd, which has read everything, has more to read: the
 // bell, a reader placed at the end, wakes on the next item, on the end,
 // or when ctx ends. rd is read once more after the bell is placed, so an
-// item that came in between is not left waiting for the next one.
+// item that came in between is not left waiting for the next one. The
+// bell's ctx ends with the wait: a backend job's output mirror counts a
+// reader until its ctx ends, not at its Close, and a follow waits once
+// per item it catches up with.
 func wait(ctx context.Context, j *Job, rd *actor.Follow[any]) ([]actor.Item[any], error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	bell, err := j.Follow(ctx, actor.Recent(0))
 	if err != nil {
 		return nil, err
