@@ -172,12 +172,12 @@ func (d *Dispatcher) lookupView(id string) (*Job, error) {
 }
 
 // listViews is Dispatcher.List with a backend: by submit time.
-func (d *Dispatcher) listViews(f Filter) []*Job {
+func (d *Dispatcher) listViews(f Filter) ([]*Job, error) {
 	ctx, cancel := context.WithTimeout(d.life, DefaultBackendTimeout)
 	defer cancel()
 	recs, err := d.b.List(ctx, f)
 	if err != nil {
-		return nil
+		return nil, d.storeErr(err)
 	}
 	all := make([]*Job, 0, len(recs))
 	for _, r := range recs {
@@ -191,7 +191,7 @@ func (d *Dispatcher) listViews(f Filter) []*Job {
 	if f.Limit > 0 && len(all) > f.Limit {
 		all = all[len(all)-f.Limit:]
 	}
-	return all
+	return all, nil
 }
 
 // submitView is Submit with a backend.

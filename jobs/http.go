@@ -76,7 +76,8 @@ func WithPrefix(prefix string) HandlerOption {
 // 401, 404 (unknown job or route), 405 (a route asked with a method it
 // does not serve: type "method_not_allowed", and an Allow header listing
 // those it does), 409 (id reused with other arguments), 413 (body over
-// the cap), 429 (queue full), 503 (dispatcher closed). A client that
+// the cap), 429 (queue full), 503 (dispatcher closed, or its backend
+// unavailable: a list it cannot read is that, not an empty one). A client that
 // goes away mid-follow detaches its reader; nothing is left running. A
 // deadline of the request's Context (a middleware's timeout) ends a wait
 // as ?timeout= does: a result answers not_finished, an output its end
@@ -407,7 +408,11 @@ func (h *httpFace) list(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
-	jobs := h.d.List(f)
+	jobs, err := h.d.list(f)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	out := struct {
 		Jobs []jobJSON `json:"jobs"`
 	}{make([]jobJSON, len(jobs))}

@@ -99,8 +99,16 @@ type Filter struct {
 // by submit time; nil if the store cannot be read within
 // DefaultBackendTimeout.
 func (d *Dispatcher) List(f Filter) []*Job {
+	all, _ := d.list(f)
+	return all
+}
+
+// list is List, also returning why a backend's store could not be read
+// (ErrUnavailable, ErrClosed once the dispatcher has stopped): the HTTP
+// face answers that instead of an empty list.
+func (d *Dispatcher) list(f Filter) ([]*Job, error) {
 	if !d.made() {
-		return nil
+		return nil, nil
 	}
 	if d.b != nil {
 		return d.listViews(f)
@@ -121,5 +129,5 @@ func (d *Dispatcher) List(f Filter) []*Job {
 	if f.Limit > 0 && len(all) > f.Limit {
 		all = all[len(all)-f.Limit:]
 	}
-	return all
+	return all, nil
 }

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -70,5 +71,42 @@ func TestViewIdempotentArgs(t *testing.T) {
 				t.Fatalf("again with other args: got %v; want ErrConflict", err)
 			}
 		})
+	}
+}
+
+// downBackend's store cannot be reached. The dispatcher calls only the
+// methods it defines here.
+type downBackend struct{ jobs.Backend }
+
+func (downBackend) Attach(*jobs.Executor) error                 { return nil }
+func (downBackend) Serve(context.Context, string, string) error { return nil }
+func (downBackend) Stop()                                       {}
+func (downBackend) Close() error                                { return nil }
+
+func (downBackend) List(context.Context, jobs.Filter) ([]jobs.Record, error) {
+	return nil, fmt.Errorf("%w: the store is down", jobs.ErrUnavailable)
+}
+
+// TestHTTPListUnavailable: with a backend whose store cannot be reached,
+// the HTTP list answers 503 unavailable, and the Client's List returns
+// ErrUnavailable, not a 200 with no job (Dispatcher.List's nil) that
+// says there is none.
+func TestHTTPListUnavailable(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	d, err := jobs.New(rt, jobs.WithBackend(downBackend{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	srv, c := serveHandler(t, jobs.Handler(d))
+	if code, b := call(t, c, "GET", srv.URL+"/jobs/", ""); code != 503 || errType(b) != "unavailable" {
+		t.Fatalf("list: got %d %s; want 503 unavailable", code, b)
+	}
+	cl, err := jobs.NewClient(srv.URL+"/jobs", jobs.WithHTTPClient(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := cl.List(context.Background(), jobs.Filter{}); !errors.Is(err, jobs.ErrUnavailable) {
+		t.Fatalf("Client.List: got %v, %v; want ErrUnavailable", st, err)
 	}
 }
