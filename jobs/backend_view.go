@@ -151,10 +151,17 @@ func (j *Job) viewResult(ctx context.Context, wait bool) (any, error) {
 }
 
 func (j *Job) viewCancel() bool {
+	ok, err := j.viewCancelErr()
+	return err == nil && ok
+}
+
+// viewCancelErr is viewCancel, also returning why the store could not be
+// reached: the HTTP face answers that instead of "not cancelled".
+func (j *Job) viewCancelErr() (bool, error) {
 	ctx, cancel := context.WithTimeout(j.d.life, DefaultBackendTimeout)
 	defer cancel()
 	ok, err := j.d.b.Cancel(ctx, j.id)
-	return err == nil && ok
+	return ok, j.d.storeErr(err)
 }
 
 // lookupView is Dispatcher.Job with a backend.

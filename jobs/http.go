@@ -77,8 +77,9 @@ func WithPrefix(prefix string) HandlerOption {
 // does not serve: type "method_not_allowed", and an Allow header listing
 // those it does), 409 (id reused with other arguments), 413 (body over
 // the cap), 429 (queue full), 503 (dispatcher closed, or its backend
-// unavailable: a list it cannot read is that, not an empty one). A client that
-// goes away mid-follow detaches its reader; nothing is left running. A
+// unavailable: a list it cannot read, or a cancel it cannot make, is
+// that, not an empty list or "cancelled": false). A client that goes
+// away mid-follow detaches its reader; nothing is left running. A
 // deadline of the request's Context (a middleware's timeout) ends a wait
 // as ?timeout= does: a result answers not_finished, an output its end
 // line with the error.
@@ -379,12 +380,24 @@ func (h *httpFace) result(w http.ResponseWriter, r *http.Request) {
 func clientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
 
 func (h *httpFace) cancel(w http.ResponseWriter, r *http.Request) {
-	if j, ok := h.job(w, r); ok {
-		writeJSON(w, http.StatusOK, struct {
-			ID        string `json:"id"`
-			Cancelled bool   `json:"cancelled"`
-		}{j.id, j.Cancel()})
+	j, ok := h.job(w, r)
+	if !ok {
+		return
 	}
+	var cancelled bool
+	if j.view != nil {
+		var err error
+		if cancelled, err = j.viewCancelErr(); err != nil {
+			writeError(w, err) // not "not cancelled": the job may run on
+			return
+		}
+	} else {
+		cancelled = j.Cancel()
+	}
+	writeJSON(w, http.StatusOK, struct {
+		ID        string `json:"id"`
+		Cancelled bool   `json:"cancelled"`
+	}{j.id, cancelled})
 }
 
 func (h *httpFace) list(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/testkit"
@@ -108,5 +109,44 @@ func TestHTTPListUnavailable(t *testing.T) {
 	}
 	if st, err := cl.List(context.Background(), jobs.Filter{}); !errors.Is(err, jobs.ErrUnavailable) {
 		t.Fatalf("Client.List: got %v, %v; want ErrUnavailable", st, err)
+	}
+}
+
+// cancelDownBackend finds job "x" running, but cannot reach the store to
+// cancel it. The dispatcher calls only the methods it defines here.
+type cancelDownBackend struct{ downBackend }
+
+func (cancelDownBackend) Lookup(_ context.Context, id string) (jobs.Record, error) {
+	if id != "x" {
+		return jobs.Record{}, fmt.Errorf("%w: %q", jobs.ErrNotFound, id)
+	}
+	return jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running, Submitted: time.Now(), Started: time.Now()}, nil
+}
+
+func (cancelDownBackend) Cancel(context.Context, string) (bool, error) {
+	return false, fmt.Errorf("%w: the store is down", jobs.ErrUnavailable)
+}
+
+// TestHTTPCancelUnavailable: with a backend whose store cannot be reached
+// to cancel a job, the HTTP cancel answers 503 unavailable, and the
+// Client's Cancel returns ErrUnavailable, not a 200 {"cancelled": false}
+// (Job.Cancel's false) that says the job had already ended.
+func TestHTTPCancelUnavailable(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	d, err := jobs.New(rt, jobs.WithBackend(cancelDownBackend{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	srv, c := serveHandler(t, jobs.Handler(d))
+	if code, b := call(t, c, "POST", srv.URL+"/jobs/x/cancel", ""); code != 503 || errType(b) != "unavailable" {
+		t.Fatalf("cancel: got %d %s; want 503 unavailable", code, b)
+	}
+	cl, err := jobs.NewClient(srv.URL+"/jobs", jobs.WithHTTPClient(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := cl.Job("x").Cancel(context.Background()); !errors.Is(err, jobs.ErrUnavailable) {
+		t.Fatalf("RemoteJob.Cancel: got %v, %v; want ErrUnavailable", ok, err)
 	}
 }
