@@ -364,6 +364,11 @@ func (h *httpFace) result(w http.ResponseWriter, r *http.Request) {
 		return // nobody would read the answer
 	}
 	res := resultJSON{ID: j.id, State: j.Status().State}
+	if errors.Is(err, ErrNotFinished) && res.State.Terminal() {
+		// It ended between the two reads: the outcome of the state shown
+		// (an ended job's no longer changes).
+		v, err = j.Result(context.Background(), false)
+	}
 	if err == nil {
 		if res.Value, err = json.Marshal(v); err != nil {
 			err = fmt.Errorf("jobs: the result does not encode as JSON: %w", err)

@@ -2,9 +2,11 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,5 +150,53 @@ func TestHTTPCancelUnavailable(t *testing.T) {
 	}
 	if ok, err := cl.Job("x").Cancel(context.Background()); !errors.Is(err, jobs.ErrUnavailable) {
 		t.Fatalf("RemoteJob.Cancel: got %v, %v; want ErrUnavailable", ok, err)
+	}
+}
+
+// endingBackend's job "x" is running for its first lookups, then done
+// with the value 7. The dispatcher calls only the methods it defines here.
+type endingBackend struct {
+	downBackend
+	lookups atomic.Int32
+	running int32 // lookups that find it running
+	ended   time.Time
+}
+
+func (b *endingBackend) Lookup(_ context.Context, id string) (jobs.Record, error) {
+	if id != "x" {
+		return jobs.Record{}, fmt.Errorf("%w: %q", jobs.ErrNotFound, id)
+	}
+	r := jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running, Submitted: b.ended, Started: b.ended}
+	if b.lookups.Add(1) > b.running {
+		r.State, r.Ended, r.Value = jobs.Done, b.ended, []byte("7")
+	}
+	return r, nil
+}
+
+// TestHTTPResultOneRead: the HTTP result's state and outcome are those of
+// one moment: a job that ended between the handler's reading of its
+// outcome and of its state was answered {"state": "done", "error":
+// not_finished}, a done job that had not finished.
+func TestHTTPResultOneRead(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	// Lookups: the route's Dispatcher.Job, Result's, then Status's.
+	b := &endingBackend{running: 2, ended: time.Now()}
+	d, err := jobs.New(rt, jobs.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	srv, c := serveHandler(t, jobs.Handler(d))
+	code, body := call(t, c, "GET", srv.URL+"/jobs/x/result", "")
+	var res struct {
+		State jobs.State        `json:"state"`
+		Value json.RawMessage   `json:"value"`
+		Error *jobs.RemoteError `json:"error"`
+	}
+	if code != 200 || json.Unmarshal(body, &res) != nil {
+		t.Fatalf("got %d %s; want 200 and a result", code, body)
+	}
+	if done, notFinished := res.State.Terminal(), res.Error != nil && res.Error.Type == "not_finished"; done == notFinished {
+		t.Fatalf("got %s: a state and an outcome of two moments", body)
 	}
 }
