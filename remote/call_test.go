@@ -363,3 +363,24 @@ func TestUnexportEndsWatcher(t *testing.T) {
 		t.Fatalf("%d export watchers still run 10 s after their exports were withdrawn; want 0", k)
 	}
 }
+
+// codeOnly returns a CodedError without an Err: a code alone.
+var codeOnly = actor.NewMethod("code-only", func(a *Acct, c *actor.Ctx, _ int) (int, error) {
+	return 0, &remote.CodedError{Code: "no_reason"}
+})
+
+// TestCodedErrorWithoutErr: a handler's CodedError with a code and no Err
+// reaches its caller as an *Error with that code; the serving node does
+// not crash formatting it.
+func TestCodedErrorWithoutErr(t *testing.T) {
+	s := startServer(t)
+	srv, cli := startNode(t, s.ClientURL()), startNode(t, s.ClientURL())
+	if err := remote.Export(srv, "acct", spawn(t, srv), remote.Serve(codeOnly)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := remote.Bind(cli, "acct", codeOnly).Call(ctxTimeout(t, 10*time.Second), 1)
+	var re *remote.Error
+	if !errors.As(err, &re) || re.Code != "no_reason" || !errors.Is(err, remote.ErrRemote) {
+		t.Fatalf("got %v; want *remote.Error with code no_reason", err)
+	}
+}

@@ -3,6 +3,7 @@ package remote
 import (
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/troupe-go/troupe/actor"
 )
@@ -209,17 +210,38 @@ func (e *PanicError) Error() string {
 // CodedError is a handler error with a stable code for remote callers:
 // return one (or any error with an ErrorCode() string method) from a
 // handler, and the caller's [*Error] carries Code. Codes must be short
-// printable ASCII and not one of this package's Code constants.
+// printable ASCII and not one of this package's Code constants. Err may
+// be nil: the code alone is then the error.
 type CodedError struct {
 	Code string
 	Err  error
 }
 
-// Error is the wrapped error's text: what the remote caller's Message says.
-func (e *CodedError) Error() string { return e.Err.Error() }
+// Error is the wrapped error's text: what the remote caller's Message
+// says; without Err, it names the code.
+func (e *CodedError) Error() string {
+	switch {
+	case e == nil:
+		return "remote: <nil CodedError>"
+	case e.Err == nil:
+		return "remote: error " + strconv.Quote(e.Code)
+	}
+	return e.Err.Error()
+}
 
 // Unwrap returns the wrapped error, for errors.Is on the serving side.
-func (e *CodedError) Unwrap() error { return e.Err }
+func (e *CodedError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
-// ErrorCode is the code the remote caller's [*Error] carries.
-func (e *CodedError) ErrorCode() string { return e.Code }
+// ErrorCode is the code the remote caller's [*Error] carries ("" for a
+// nil CodedError).
+func (e *CodedError) ErrorCode() string {
+	if e == nil {
+		return ""
+	}
+	return e.Code
+}
