@@ -41,7 +41,8 @@ func WithHeader(key, value string) BindOption {
 // Binding calls a method of an actor exported under a name on some node
 // of the cluster (any of them, if several export it), typed like the
 // method: requests Q, replies R. Make one with Bind and keep it; it is
-// immutable and safe for concurrent use.
+// immutable and safe for concurrent use. A nil or zero Binding (not made
+// by Bind) fails every call with ErrNilRef.
 type Binding[Q, R any] struct {
 	n     *Node
 	subj  string // <prefix>.<name>.<method>
@@ -62,7 +63,7 @@ type Binding[Q, R any] struct {
 func Bind[S, Q, R any](n *Node, name string, m *actor.Method[S, Q, R], opts ...BindOption) *Binding[Q, R] {
 	b := &Binding[Q, R]{n: n, cfg: bindConfig{codec: JSON}}
 	switch {
-	case n == nil:
+	case !n.made():
 		b.err = ErrNilNode
 		return b
 	case m == nil:

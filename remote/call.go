@@ -103,6 +103,9 @@ func (b *Binding[Q, R]) send(ctx context.Context, req Q, after func()) (*pending
 	if b.err != nil {
 		return nil, 0, b.err
 	}
+	if b.n == nil { // a zero Binding: not made by Bind
+		return nil, 0, ErrNilRef
+	}
 	if ctx == nil {
 		return nil, 0, actor.ErrNilContext
 	}

@@ -31,6 +31,9 @@ func (b *Binding[Q, R]) Cast(req Q) error {
 	if b.err != nil {
 		return b.err
 	}
+	if b.n == nil { // a zero Binding: not made by Bind
+		return ErrNilRef
+	}
 	if err := b.n.open(); err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ var (
 	ErrExported = errors.New("remote: name already exported")
 	// ErrInvalidOption: an option out of range.
 	ErrInvalidOption = errors.New("remote: invalid option")
-	// ErrNilNode: a nil *Node was passed.
+	// ErrNilNode: a nil *Node, or one not made by Start, was passed.
 	ErrNilNode = errors.New("remote: nil node")
 	// ErrNilRef: Export of a nil ref, or Bind of a nil method.
 	ErrNilRef = errors.New("remote: nil ref or method")
@@ -186,11 +186,19 @@ type Error struct {
 
 // Error names the method, the remote error's text and its code.
 func (e *Error) Error() string {
+	if e == nil {
+		return "remote: <nil Error>"
+	}
 	return fmt.Sprintf("remote: %s: %s (%s)", e.Method, e.Message, e.Code)
 }
 
 // Unwrap returns the sentinel of e's code, or nil for a handler's error.
-func (e *Error) Unwrap() error { return sentinelOf(e.Code) }
+func (e *Error) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return sentinelOf(e.Code)
+}
 
 // PanicError is the outcome of a remote handler that panicked: the panic
 // value's text and the stack where it happened, on the serving node.
@@ -204,6 +212,9 @@ type PanicError struct {
 // Error names the method, the serving node and the panic's value; the
 // stack is in Stack.
 func (e *PanicError) Error() string {
+	if e == nil {
+		return "remote: <nil PanicError>"
+	}
 	return fmt.Sprintf("remote: %s panicked on %s: %s", e.Method, e.Node, e.Value)
 }
 

@@ -130,7 +130,7 @@ func Export[S any](n *Node, name string, ref *actor.Ref[S], methods ...Entry[S])
 // exportRef exports ref; release, if not nil, runs once the export is
 // withdrawn (its actor stopped, Unexport, the node's stop).
 func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S], release func()) (*export, error) {
-	if n == nil {
+	if !n.made() {
 		return nil, ErrNilNode
 	}
 	if ref == nil {

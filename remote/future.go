@@ -8,7 +8,8 @@ import (
 )
 
 // Future is the outcome of an Ask, delivered once. Safe for concurrent use
-// by many waiters; the reply is decoded once, by the first to read it.
+// by many waiters; the reply is decoded once, by the first to read it. A
+// nil or zero Future (not made by Ask) is done, with ErrNilRef.
 type Future[R any] struct {
 	out  func(*pending) (R, error)
 	p    *pending
@@ -19,7 +20,7 @@ type Future[R any] struct {
 
 // Done is closed when the outcome is known. It does not block.
 func (f *Future[R]) Done() <-chan struct{} {
-	if f == nil {
+	if f == nil || f.p == nil {
 		return closedChan
 	}
 	return f.p.done
@@ -29,7 +30,7 @@ func (f *Future[R]) Done() <-chan struct{} {
 // ctx ends first it returns ctx's error and the future stays pending (its
 // own deadline still bounds it). Blocks.
 func (f *Future[R]) Await(ctx context.Context) (R, error) {
-	if f == nil {
+	if f == nil || f.p == nil {
 		var zero R
 		return zero, ErrNilRef
 	}

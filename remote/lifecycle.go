@@ -25,7 +25,7 @@ import (
 // further. The node's runtime is not stopped. Idempotent and safe for
 // concurrent use with Close: each caller waits on its own ctx.
 func (n *Node) Shutdown(ctx context.Context) error {
-	if n == nil {
+	if !n.made() {
 		return ErrNilNode
 	}
 	if ctx == nil {
@@ -54,7 +54,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // server shuts down. It returns once no goroutine of the node is left but
 // the runtime's. Idempotent; returns what the stop sequence returned.
 func (n *Node) Close() error {
-	if n == nil {
+	if !n.made() {
 		return ErrNilNode
 	}
 	n.begin.Do(n.startStop)

@@ -35,6 +35,9 @@ type NameTakenError struct {
 
 // Error names the name and the node that owns it.
 func (e *NameTakenError) Error() string {
+	if e == nil {
+		return "remote: <nil NameTakenError>"
+	}
 	return fmt.Sprintf("remote: name %q taken by node %s", e.Name, e.Owner)
 }
 
@@ -160,7 +163,7 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 // ctx has none. Errors: those of Export, *NameTakenError, ErrNoJetStream,
 // ErrClosed, ErrTimeout (JetStream did not answer in time).
 func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], methods ...Entry[S]) error {
-	if n == nil {
+	if !n.made() {
 		return ErrNilNode
 	}
 	if ctx == nil {
@@ -261,7 +264,7 @@ func (n *Node) reclaim(ctx context.Context, r *names, name string) (uint64, erro
 // bucket, as Claim does). Errors: ErrNotFound, ErrInvalidName,
 // ErrNoJetStream, ErrClosed, ErrTimeout.
 func Owner(ctx context.Context, n *Node, name string) (string, error) {
-	if n == nil {
+	if !n.made() {
 		return "", ErrNilNode
 	}
 	if ctx == nil {

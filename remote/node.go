@@ -23,7 +23,8 @@ const (
 
 // Node is one runtime's presence on NATS: its connection, the actors it
 // exports, and the replies of the calls its bindings make. Start one per
-// runtime. Safe for concurrent use.
+// runtime. Safe for concurrent use. A Node not made by Start (a zero
+// one) is refused as a nil one is: ErrNilNode.
 //
 // Goroutines: nats.go's (reader, flusher, one per subscription: the reply
 // inbox, the cancel subject, and each exported method), the cast flusher,
@@ -246,6 +247,10 @@ func (n *Node) Refusals() uint64 {
 	}
 	return n.refusals.Load()
 }
+
+// made reports whether n was made by Start: not nil, not a zero Node
+// (whose connection is nil).
+func (n *Node) made() bool { return n != nil && n.nc != nil }
 
 // open reports ErrClosed once the node's stop has begun.
 func (n *Node) open() error {

@@ -50,7 +50,7 @@ type Endpoint struct {
 // before any answer came), ErrTimeout (ctx ended before any answer),
 // ErrUnavailable (the connection is down and cannot take the request).
 func Resolve(ctx context.Context, n *Node, name string) (*Service, error) {
-	if n == nil {
+	if !n.made() {
 		return nil, ErrNilNode
 	}
 	if ctx == nil {

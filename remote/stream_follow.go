@@ -20,7 +20,8 @@ import (
 // items arrive in sequence order, each once, as for a local reader. All
 // and Collected are for one goroutine at a time (another gets
 // ErrFollowBusy); ID and Close are safe from any goroutine. A Follow costs
-// one NATS subscription and no goroutine of its own.
+// one NATS subscription and no goroutine of its own. A nil or zero Follow
+// (not made by Open or Follow) reads and closes as actor.ErrNilStream.
 type Follow[E any] struct {
 	n     *Node
 	label string
@@ -82,7 +83,7 @@ func (f *Follow[E]) ID() uint64 {
 // Ref names the stream for StreamBinding.Follow on any node: its serving
 // node and its id there. It does not block.
 func (f *Follow[E]) Ref() string {
-	if f == nil {
+	if f == nil || f.ctrl == "" {
 		return ""
 	}
 	return streamRef(f.ctrl, f.id)
@@ -91,9 +92,9 @@ func (f *Follow[E]) Ref() string {
 // Close detaches the reader: the serving node is told, an All in progress
 // ends with ErrStreamClosed, and later reads get ErrStreamClosed.
 // Idempotent, safe from any goroutine. It returns actor.ErrNilStream for a
-// nil Follow, else nil.
+// nil or zero Follow, else nil.
 func (f *Follow[E]) Close() error {
-	if f == nil {
+	if f == nil || f.n == nil {
 		return actor.ErrNilStream
 	}
 	f.mu.Lock()
@@ -129,7 +130,7 @@ func (f *Follow[E]) isClosed() bool {
 func (f *Follow[E]) All() iter.Seq2[actor.Item[E], error] {
 	return func(yield func(actor.Item[E], error) bool) {
 		var zero actor.Item[E]
-		if f == nil {
+		if f == nil || f.n == nil {
 			yield(zero, actor.ErrNilStream)
 			return
 		}

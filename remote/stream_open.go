@@ -16,7 +16,8 @@ import (
 
 // StreamBinding opens a stream method of an actor exported under a name,
 // typed like the method: requests Q, items E. Make one with BindStream;
-// it is immutable and safe for concurrent use.
+// it is immutable and safe for concurrent use. A nil or zero one (not made
+// by BindStream) fails every Open and Follow with ErrNilRef.
 type StreamBinding[Q, E any] struct {
 	b *Binding[Q, E] // subject, label, codec, headers, error
 }
@@ -27,7 +28,7 @@ type StreamBinding[Q, E any] struct {
 func BindStream[S, Q, E any](n *Node, name string, s *actor.Stream[S, Q, E], opts ...BindOption) *StreamBinding[Q, E] {
 	b := &Binding[Q, E]{n: n, cfg: bindConfig{codec: JSON}}
 	switch {
-	case n == nil:
+	case !n.made():
 		b.err = ErrNilNode
 	case s == nil:
 		b.err = ErrNilRef
@@ -103,7 +104,7 @@ func (sb *StreamBinding[Q, E]) Follow(ctx context.Context, ref string, opts ...F
 
 // check validates a call of Open or Follow.
 func (sb *StreamBinding[Q, E]) check(ctx context.Context, opts []FollowOption) (*Binding[Q, E], followConfig, error) {
-	if sb == nil {
+	if sb == nil || sb.b == nil { // nil, or zero: not made by BindStream
 		return nil, followConfig{}, ErrNilRef
 	}
 	b := sb.b
