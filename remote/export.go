@@ -301,7 +301,8 @@ func (n *Node) watch(ex *export, done <-chan struct{}) {
 
 // Unexport stops serving name: the node leaves its queue group at once
 // (calls already delivered are answered). It reports whether name was
-// exported. Blocks for a round trip to the server.
+// exported. Blocks for a round trip to the server, bounded by the node's
+// call timeout (and by its stop once forced).
 func (n *Node) Unexport(name string) bool {
 	if n == nil {
 		return false
@@ -322,7 +323,12 @@ func (n *Node) unexport(ex *export) bool {
 		return false
 	}
 	_ = ex.svc.Stop() // idempotent: a concurrent unexport or stop is harmless
-	_ = n.nc.Flush()
+	// Bounded by the call timeout, and cut short by a forced stop: the
+	// watcher that withdraws an export whose actor stopped is one the stop
+	// waits for (nc.Flush waited 10 s with the server gone).
+	ctx, cancel := n.releaseCtx()
+	_ = n.flush(ctx)
+	cancel()
 	n.mu.Lock()
 	gone := n.exports[ex.name] == ex
 	if gone {

@@ -3,6 +3,8 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -295,5 +297,38 @@ func TestCloseDuringExport(t *testing.T) {
 	}
 	if got := n.Exports(); len(got) != 0 {
 		t.Fatalf("Exports after Close = %v; want none", got)
+	}
+}
+
+// TestCloseUnexportServerGone: Close is immediate while an export whose
+// actor stopped is being withdrawn with its server gone: the watcher's
+// wait for the server (that its queue group was left) ends with the
+// forced stop, not after nats.go's 10 s flush timeout.
+func TestCloseUnexportServerGone(t *testing.T) {
+	s := startServer(t)
+	n := startNode(t, s.ClientURL(), remote.WithCallTimeout(time.Minute))
+	ref, _ := export(t, n, "acct")
+	serverDown(t, s, n)
+	ref.Kill()
+	// The export's watcher is withdrawing it, waiting for the server.
+	unexporting := func() bool {
+		buf := make([]byte, 1<<20)
+		return strings.Contains(string(buf[:runtime.Stack(buf, true)]), "remote.(*Node).unexport(")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !unexporting() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if !unexporting() {
+		t.Fatal("the export's watcher did not withdraw it")
+	}
+	start := time.Now()
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Each step of a forced stop waits a second at most for the server;
+	// the withdrawal's flush (nats.go's Flush: 10 s) made it 10 s.
+	if d := time.Since(start); d > 6*time.Second {
+		t.Errorf("Close took %v with an export being withdrawn and its server gone; want about a second", d)
 	}
 }
