@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/troupe-go/troupe/actor"
@@ -217,7 +218,7 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 		if _, taken := errors.AsType[*NameTakenError](err); taken {
 			return err
 		}
-		return fmt.Errorf("remote: claim %q: %w", name, err)
+		return namesErr(ctx, fmt.Sprintf("claim %q", name), err)
 	}
 	if !live {
 		// Released while its Create was on the way — by the node's stop,
@@ -286,9 +287,22 @@ func ownerOf(ctx context.Context, kv jetstream.KeyValue, name string) (string, e
 		return "", fmt.Errorf("%w: name %q", ErrNotFound, name)
 	}
 	if err != nil {
-		return "", fmt.Errorf("remote: owner of %q: %w", name, err)
+		return "", namesErr(ctx, fmt.Sprintf("owner of %q", name), err)
 	}
 	return string(e.Value()), nil
+}
+
+// namesErr is a failed key-value request of the names calls with its
+// sentinel: ctx's end (ErrTimeout for its deadline), ErrClosed for the
+// node's closed connection.
+func namesErr(ctx context.Context, what string, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return ctxErr(ctx, what)
+	case errors.Is(err, nats.ErrConnectionClosed):
+		return fmt.Errorf("%w: %s: %w", ErrClosed, what, err)
+	}
+	return fmt.Errorf("remote: %s: %w", what, err)
 }
 
 // LookupOrSpawn is runtime.LookupOrSpawn across the cluster: it returns

@@ -437,3 +437,51 @@ func namesBucket(ctx context.Context, t *testing.T, n *remote.Node) jetstream.Ke
 	}
 	return kv
 }
+
+// TestNamesAfterClose: once its node is closed, Owner, Claim and
+// LookupOrSpawn fail with ErrClosed, as every other call does, also on a
+// node that used names before (its registry is made).
+func TestNamesAfterClose(t *testing.T) {
+	s := startServer(t)
+	n := startNode(t, s.ClientURL())
+	ctx := ctxTimeout(t, 20*time.Second)
+	if _, err := remote.Owner(ctx, n, "x"); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("Owner before Close: %v; want ErrNotFound", err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, ownerErr := remote.Owner(ctx, n, "x")
+	claimErr := remote.Claim(ctx, n, "x", spawn(t, n), remote.Serve(Deposit))
+	_, _, lookupErr := remote.LookupOrSpawn(ctx, n, "x", newAcct, remote.Serve(Deposit))
+	for name, err := range map[string]error{"Owner": ownerErr, "Claim": claimErr, "LookupOrSpawn": lookupErr} {
+		if !errors.Is(err, remote.ErrClosed) {
+			t.Errorf("%s after Close: %v; want ErrClosed", name, err)
+		}
+	}
+}
+
+// TestNamesCtxExpired: Owner, Claim and LookupOrSpawn whose ctx's
+// deadline has passed fail with ErrTimeout, as their docs say, on a node
+// whose names bucket is ready (so the deadline ends the key-value request
+// itself); and the Claim leaves nothing claimed.
+func TestNamesCtxExpired(t *testing.T) {
+	s := startServer(t)
+	n := startNode(t, s.ClientURL())
+	if _, err := remote.Owner(ctxTimeout(t, 20*time.Second), n, "x"); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("Owner: %v; want ErrNotFound", err)
+	}
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	_, ownerErr := remote.Owner(expired, n, "x")
+	claimErr := remote.Claim(expired, n, "x", spawn(t, n), remote.Serve(Deposit))
+	_, _, lookupErr := remote.LookupOrSpawn(expired, n, "x", newAcct, remote.Serve(Deposit))
+	for name, err := range map[string]error{"Owner": ownerErr, "Claim": claimErr, "LookupOrSpawn": lookupErr} {
+		if !errors.Is(err, remote.ErrTimeout) {
+			t.Errorf("%s with an expired ctx: %v; want ErrTimeout", name, err)
+		}
+	}
+	if _, err := remote.Owner(ctxTimeout(t, 20*time.Second), n, "x"); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("Owner after the expired Claim: %v; want ErrNotFound", err)
+	}
+}
