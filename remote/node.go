@@ -108,8 +108,9 @@ type Node struct {
 // remote/embedded, registered when imported): a server in this process,
 // loopback only, random port, JetStream in a temporary directory, owned
 // by the node and shut down with it. Blocks until connected, bounded by
-// ctx. Errors: ErrInvalidOption, ErrNoServer, ErrNilNode (nil rt), or the
-// connection's error (wrapping nats.go's).
+// ctx. Errors: ErrInvalidOption, ErrNoServer (also when the server
+// function returns a nil Server and no error), ErrNilNode (nil rt), or
+// the connection's error (wrapping nats.go's).
 func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, error) {
 	if ctx == nil {
 		return nil, actor.ErrNilContext
@@ -145,6 +146,9 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 		srv, err := start(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("remote: start server: %w", err)
+		}
+		if srv == nil {
+			return nil, fmt.Errorf("%w: the server function returned none", ErrNoServer)
 		}
 		n.srv, url = srv, srv.ClientURL()
 	}

@@ -96,6 +96,10 @@ func TestStartNoServer(t *testing.T) {
 	if err == nil {
 		t.Fatalf("Start with a failing server: got nil; want an error")
 	}
+	none := func(context.Context) (remote.Server, error) { return nil, nil }
+	if _, err := remote.Start(context.Background(), newRuntime(t), remote.WithServer(none)); !errors.Is(err, remote.ErrNoServer) {
+		t.Fatalf("Start with a server func that returns no server: got %v; want ErrNoServer", err)
+	}
 	remote.RegisterEmbedded(nil)
 	t.Cleanup(func() { remote.RegisterEmbedded(embedded.Starter()) })
 	_, err = remote.Start(context.Background(), newRuntime(t))
