@@ -3,6 +3,9 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,5 +127,65 @@ func TestCallCycleStartingLocally(t *testing.T) {
 	}
 	if id, ok := actor.CallerID(ctx); ok || id != 0 {
 		t.Fatalf("CallerID of a test's ctx: got %d, %v; want 0, false", id, ok)
+	}
+}
+
+// TestChainIDsForgotten: an actor's chain id is forgotten with its last
+// export — withdrawn by Unexport, by its actor's end, or an Export that
+// failed —, so a node exporting short-lived actors one after another (a
+// session actor per user) keeps none of the gone ones: the map of chain
+// ids, copied whenever an actor gets one, stays as large as the actors
+// exported now.
+func TestChainIDsForgotten(t *testing.T) {
+	s := startServer(t)
+	gapErr := errors.New("gap")
+	var failing atomic.Bool
+	n := startNode(t, s.ClientURL(), remote.WithExportGap(func(*remote.Node, string) error {
+		if failing.Load() {
+			return gapErr
+		}
+		return nil
+	}))
+	kept := spawn(t, n)
+	if err := remote.Export(n, "kept", kept, remote.Serve(Deposit)); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Export(n, "kept2", kept, remote.Serve(Deposit)); err != nil { // one actor, two exports: one id
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		ref := spawn(t, n)
+		name := fmt.Sprintf("s%d", i)
+		if err := remote.Export(n, name, ref, remote.Serve(Deposit)); err != nil {
+			t.Fatal(err)
+		}
+		switch i % 3 {
+		case 0:
+			if !n.Unexport(name) {
+				t.Fatal("Unexport: false")
+			}
+		case 1:
+			ref.Kill()
+			deadline := time.Now().Add(10 * time.Second)
+			for slices.Contains(n.Exports(), name) && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+		case 2:
+			failing.Store(true)
+			if err := remote.Export(n, name+"b", spawn(t, n), remote.Serve(Deposit)); !errors.Is(err, gapErr) {
+				t.Fatalf("Export with a failing gap: %v; want its error", err)
+			}
+			failing.Store(false)
+			n.Unexport(name)
+		}
+	}
+	if got := n.ChainIDs(); got != 1 {
+		t.Fatalf("%d actors have a chain id; want 1 (the one still exported)", got)
+	}
+	if !n.Unexport("kept") {
+		t.Fatal("Unexport kept: false")
+	}
+	if got := n.ChainIDs(); got != 1 {
+		t.Fatalf("%d actors have a chain id after one of two exports of an actor was withdrawn; want 1", got)
 	}
 }

@@ -105,6 +105,7 @@ type export struct {
 	name    string
 	svc     micro.Service
 	chainID string // the exported actor's id in wait-for chains
+	actorID uint64 // its actor.Ref.ID, which holds chainID (releaseChainLocked)
 	ref     any
 	release func() // run once when the export is withdrawn, or nil
 	eps     map[string]*endpoint
@@ -180,7 +181,7 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 	chainID := n.chainIDLocked(ref.ID())
 	n.mu.Unlock()
 	defer n.exportWG.Done() // after a withdrawn service's Stop: the node's stop waits for it
-	ex := &export{name: name, ref: ref, chainID: chainID, release: release, eps: map[string]*endpoint{},
+	ex := &export{name: name, ref: ref, chainID: chainID, actorID: ref.ID(), release: release, eps: map[string]*endpoint{},
 		gone: make(chan struct{})}
 	for _, ep := range eps {
 		ex.eps[ep.method] = ep
@@ -195,6 +196,7 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 		err = fmt.Errorf("%w: export %q", ErrClosed, name)
 	}
 	if err != nil {
+		n.releaseChainLocked(ex.actorID)
 		n.mu.Unlock()
 		if ex.svc != nil {
 			_ = ex.svc.Stop()
@@ -246,11 +248,13 @@ func (n *Node) startService(ex *export, eps []*endpoint) error {
 	}
 }
 
-// chainIDLocked returns the chain id of the actor with this actor.Ref.ID,
-// making it on first use: the map is copied with the new id and swapped
-// in (O(exported actors), once per actor), so that readers take no lock.
-// n.mu is held.
+// chainIDLocked returns the chain id of the actor with this actor.Ref.ID
+// for one more export of it (released by releaseChainLocked), making it
+// on first use: the map is copied with the new id and swapped in
+// (O(actors exported now), once per actor while exported), so that
+// readers take no lock. n.mu is held.
 func (n *Node) chainIDLocked(actorID uint64) string {
+	n.chainRefs[actorID]++
 	var old map[uint64]string
 	if m := n.chainIDs.Load(); m != nil {
 		old = *m
@@ -258,12 +262,29 @@ func (n *Node) chainIDLocked(actorID uint64) string {
 	if id, ok := old[actorID]; ok {
 		return id
 	}
-	id := n.id + "/" + strconv.Itoa(len(old)+1)
+	n.chainSeq++
+	id := n.id + "/" + strconv.Itoa(n.chainSeq)
 	m := make(map[uint64]string, len(old)+1)
 	maps.Copy(m, old)
 	m[actorID] = id
 	n.chainIDs.Store(&m)
 	return id
+}
+
+// releaseChainLocked releases what chainIDLocked took for one export: the
+// actor's last export gone, its chain id is forgotten (the map copied
+// without it), so that a node exporting short-lived actors one after
+// another keeps only those exported now. n.mu is held.
+func (n *Node) releaseChainLocked(actorID uint64) {
+	if n.chainRefs[actorID]--; n.chainRefs[actorID] > 0 {
+		return
+	}
+	delete(n.chainRefs, actorID)
+	old := *n.chainIDs.Load()
+	m := make(map[uint64]string, len(old))
+	maps.Copy(m, old)
+	delete(m, actorID)
+	n.chainIDs.Store(&m)
 }
 
 // callerChain is the wait-for chain a request made with ctx carries: the
@@ -334,6 +355,7 @@ func (n *Node) unexport(ex *export) bool {
 	if gone {
 		delete(n.exports, ex.name)
 		close(ex.gone)
+		n.releaseChainLocked(ex.actorID)
 	}
 	n.mu.Unlock()
 	if gone && ex.release != nil {

@@ -16,3 +16,11 @@ func WithExportGap(f func(n *Node, name string) error) Option {
 
 // Halted is closed once n's stop has begun.
 func (n *Node) Halted() <-chan struct{} { return n.halted.Done() }
+
+// ChainIDs is how many actors have a chain id on n (see chainIDLocked).
+func (n *Node) ChainIDs() int {
+	if m := n.chainIDs.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
+}

@@ -53,8 +53,8 @@ type Node struct {
 
 	// chainIDs is each exported actor's chain id, by actor.Ref.ID: an
 	// immutable map, replaced (copied) under mu when an export adds an
-	// id, read without a lock by every request a handler makes
-	// (callerChain).
+	// id or its actor's last export goes, read without a lock by every
+	// request a handler makes (callerChain).
 	chainIDs atomic.Pointer[map[uint64]string]
 
 	mu      sync.Mutex // guards what follows
@@ -62,6 +62,11 @@ type Node struct {
 	serving map[string]canceler // served calls and streams by reply subject
 	early   *earlyCancel        // cancels that came before their call
 	served  sync.WaitGroup      // served calls' and watchers' goroutines (Add under mu)
+
+	// chainRefs (guarded by mu) counts each actor's exports, and exports
+	// in progress, holding its chain id; chainSeq numbers the ids made.
+	chainRefs map[uint64]int
+	chainSeq  int
 
 	// exporting (guarded by mu) is the names of the exports in progress:
 	// reserved, their service made and confirmed by the server without mu.
@@ -129,7 +134,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 		return nil, err
 	}
 	n := &Node{cfg: c, rt: rt, id: c.name, quit: make(chan struct{}), done: make(chan struct{}),
-		exports: map[string]*export{}, exporting: map[string]bool{}, serving: map[string]canceler{}, early: &earlyCancel{set: map[string]struct{}{}},
+		exports: map[string]*export{}, exporting: map[string]bool{}, chainRefs: map[uint64]int{}, serving: map[string]canceler{}, early: &earlyCancel{set: map[string]struct{}{}},
 		streams: map[string]*streamServer{}, codecs: c.codecsByName()}
 	if n.id == "" {
 		n.id = nuid.Next()
