@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/troupe-go/troupe/actor"
@@ -146,5 +147,32 @@ func TestNameChangedDuringCreate(t *testing.T) {
 	n.nameChanged(r, "u1", jetstream.KeyValuePut, 9, []byte("n1"))
 	if killed != 1 || r.claims["u1"] != nil {
 		t.Fatalf("someone else's write: killed %d times, claim kept %v; want lost once", killed, r.claims["u1"] != nil)
+	}
+}
+
+// TestEarlyCancelBounded: a cancel's body is a reply subject; one that
+// cannot be (over maxRefSubject, or not a literal subject) names no call
+// and is not remembered, so that cancels from a careless or hostile client
+// (every node gets every cancel) cannot make a node keep earlyCancels
+// bodies of up to the server's maximum payload (a GiB at 1 MiB each).
+func TestEarlyCancelBounded(t *testing.T) {
+	n := &Node{serving: map[string]canceler{}, early: &earlyCancel{set: map[string]struct{}{}}}
+	big := strings.Repeat("x", 64<<10)
+	for i := range 100 {
+		n.onCancel(&nats.Msg{Data: []byte(fmt.Sprintf("%s.%d", big, i))})
+	}
+	for _, bad := range []string{"", "a b.1", "a.*", "a..b", "a.>"} {
+		n.onCancel(&nats.Msg{Data: []byte(bad)})
+	}
+	kept := 0
+	for s := range n.early.set {
+		kept += len(s)
+	}
+	if kept != 0 {
+		t.Fatalf("%d bytes of cancels kept for subjects no call can have; want 0", kept)
+	}
+	n.onCancel(&nats.Msg{Data: []byte("_INBOX.abc.7")})
+	if !n.early.takeLocked("_INBOX.abc.7") {
+		t.Fatal("a cancel of a reply subject was not remembered")
 	}
 }

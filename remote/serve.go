@@ -220,8 +220,14 @@ func (n *Node) serveCast(ex *export, ep *endpoint, codec Codec, data []byte) {
 }
 
 // onCancel ends the served call named by the message (its reply subject):
-// its caller gave up.
+// its caller gave up. A body that cannot be a reply subject (over
+// maxRefSubject, or not a literal subject) names no call: it is ignored,
+// not remembered (every node gets every cancel; earlyCancels bodies of
+// the server's maximum payload would be a GiB).
 func (n *Node) onCancel(m *nats.Msg) {
+	if len(m.Data) == 0 || len(m.Data) > maxRefSubject || !literalSubject(string(m.Data)) {
+		return
+	}
 	subj := string(m.Data)
 	n.mu.Lock()
 	c := n.serving[subj]
