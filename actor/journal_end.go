@@ -91,19 +91,30 @@ func (j *journal[E]) failedLocked() error {
 }
 
 // endedBy reports whether err says no more than how the journal ended:
-// the same error, or ErrStreamClosed (a Send that found it closed). An
-// error of an uncomparable type (a slice, say) is compared deeply: == on
-// two of them panics.
+// the same error, or ErrStreamClosed (a Send that found it closed).
 func (j *journal[E]) endedBy(err error) bool {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	var same bool
-	if err != nil && !reflect.TypeOf(err).Comparable() {
-		same = reflect.DeepEqual(err, j.err)
-	} else {
-		same = err == j.err
+	return sameError(err, j.err) || errors.Is(err, ErrStreamClosed)
+}
+
+// sameError is a == b for errors of any type. == panics on two values of
+// one type that holds an uncomparable value: an uncomparable type (a
+// slice, say), or a comparable one (a struct, an array) with such a value
+// in an interface field. Those are compared deeply.
+func sameError(a, b error) (same bool) {
+	if a == nil || b == nil || reflect.TypeOf(a) != reflect.TypeOf(b) {
+		return a == b // different dynamic types: == compares no values
 	}
-	return same || errors.Is(err, ErrStreamClosed)
+	if !reflect.TypeOf(a).Comparable() {
+		return reflect.DeepEqual(a, b)
+	}
+	defer func() {
+		if recover() != nil { // an uncomparable value in a field
+			same = reflect.DeepEqual(a, b)
+		}
+	}()
+	return a == b
 }
 
 // context is Out.Context: made on first use, cancelled when the journal

@@ -393,3 +393,35 @@ func TestStreamUncomparableEndError(t *testing.T) {
 		t.Errorf("got %d dead letters (%v); want 0", n, letters.All())
 	}
 }
+
+// errHolder is an error of a comparable struct type whose field holds an
+// error of an uncomparable type: == on two of them panics all the same.
+type errHolder struct{ err error }
+
+func (e errHolder) Error() string { return "holder: " + e.err.Error() }
+func (e errHolder) Unwrap() error { return e.err }
+
+// As TestStreamUncomparableEndError, with the uncomparable error one level
+// down, in a field of a comparable type (reflect calls the type
+// comparable; == on two such values panics).
+func TestStreamUncomparableEndErrorInField(t *testing.T) {
+	var letters recorder
+	rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+	ref, _ := spawnFeed(t, rt, actor.WithSupervision(actor.Supervision{Directive: actor.Terminate}))
+	closeWith := actor.NewStream("closewith", func(_ *Feed, _ *actor.Ctx, _ struct{}, out *actor.Out[int]) error {
+		err := errHolder{errList{errBroken}}
+		out.Close(err)
+		return err
+	})
+	_, err := closeWith.Open(context.Background(), ref, struct{}{})
+	var pe *actor.PanicError
+	if errors.As(err, &pe) || !errors.Is(err, errBroken) {
+		t.Fatalf("Open: got %v; want the handler's errHolder", err)
+	}
+	if ref.Stopped() {
+		t.Errorf("the actor stopped: its handler's error was taken for a panic")
+	}
+	if n := len(letters.All()); n != 0 {
+		t.Errorf("got %d dead letters (%v); want 0", n, letters.All())
+	}
+}
