@@ -153,7 +153,15 @@ func fanOutProto[P any](b *testing.B, mk func(int) P) {
 	<-st.done
 	b.StopTimer()
 	reportFanOut(b)
-	for _, pid := range pids {
-		sys.Root.Stop(pid)
+	// Stopped and waited for, as troupe's are (Ref.Stop): actors still
+	// stopping would run beside the next benchmark.
+	fs := make([]*proto.Future, len(pids))
+	for i, pid := range pids {
+		fs[i] = sys.Root.StopFuture(pid)
+	}
+	for _, f := range fs {
+		if err := f.Wait(); err != nil {
+			b.Fatalf("protoactor stop: %v", err)
+		}
 	}
 }

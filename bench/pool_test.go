@@ -122,7 +122,9 @@ func poolCallProto(b *testing.B) {
 			b.Fatalf("call: %v, %v", r, err)
 		}
 	}
-	sys.Root.Stop(pid)
+	if err := sys.Root.StopFuture(pid).Wait(); err != nil { // not left stopping beside the next benchmark
+		b.Fatalf("protoactor stop: %v", err)
+	}
 }
 
 func BenchmarkPoolUnevenBalancing(b *testing.B) {
