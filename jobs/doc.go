@@ -97,7 +97,7 @@
 //	not_found 404   conflict 409   too_large 413   queue_full 429   unauthorized 401
 //	method_not_allowed 405 (with an Allow header)
 //	unknown_host, unknown_procedure, bad_args, invalid_id, invalid_option, bad_request 400
-//	closed 503      duplicate
+//	closed, unavailable (the backend's store) 503      duplicate
 //	not_finished, cancelled, max_exec, read_idle, expired, unreachable   (job outcomes)
 //	panic {value, stack}, truncated {oldest}, error (a procedure's own error)
 //
