@@ -1,6 +1,9 @@
 package remote
 
-import "github.com/nats-io/nats.go"
+import (
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
 
 // DeliverCancel hands n a cancel for the call or stream whose reply
 // subject is subj, as if it had come over the wire (tests: a cancel that
@@ -12,6 +15,11 @@ func (n *Node) DeliverCancel(subj string) { n.onCancel(&nats.Msg{Data: []byte(su
 // served, not yet listed); f's error fails the Export.
 func WithExportGap(f func(n *Node, name string) error) Option {
 	return optionFunc(func(c *config) { c.exportGap = f })
+}
+
+// WithNamesKV makes the node use wrap(kv) for its names bucket kv.
+func WithNamesKV(wrap func(kv jetstream.KeyValue) jetstream.KeyValue) Option {
+	return optionFunc(func(c *config) { c.namesKV = wrap })
 }
 
 // Halted is closed once n's stop has begun.

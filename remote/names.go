@@ -134,6 +134,9 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 		}
 		return nil, fmt.Errorf("remote: names bucket: %w", err)
 	}
+	if n.cfg.namesKV != nil {
+		kv = n.cfg.namesKV(kv)
+	}
 	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly())
 	if err != nil && n.halted.Err() != nil {
 		return nil, fmt.Errorf("%w: watch names: %w", ErrClosed, err)
@@ -206,6 +209,9 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		rev, err = n.reclaim(ctx, r, name)
 	}
+	if _, taken := errors.AsType[*NameTakenError](err); err != nil && !taken {
+		n.dropLost(r, name)
+	}
 	r.mu.Lock()
 	live := r.claims[name] == c
 	if live && err != nil {
@@ -258,6 +264,26 @@ func (n *Node) reclaim(ctx context.Context, r *names, name string) (uint64, erro
 		return 0, &NameTakenError{Name: name, Owner: string(e.Value())}
 	}
 	return rev, nil
+}
+
+// dropLost deletes name's key if it holds this node's id, after a Claim
+// failed otherwise than by a refusal: its ctx ended, or its connection
+// dropped, after the server had applied its Create (or reclaim's Update)
+// but before the answer came back; the key would otherwise name this
+// node, which does not serve it, the owner until the lease ran out (and
+// refuse the name to other nodes meanwhile). The caller holds the name's
+// placeholder (or the node's stop took it: no Claim then starts), so the
+// key is no live claim of ours. Bounded by releaseCtx, not the Claim's
+// ended ctx. A request still on its way when the key is read is not
+// caught: the lease frees that key (and a later Claim on this node
+// reclaims it).
+func (n *Node) dropLost(r *names, name string) {
+	ctx, cancel := n.releaseCtx()
+	defer cancel()
+	e, err := r.kv.Get(ctx, name)
+	if err == nil && string(e.Value()) == n.id {
+		_ = r.kv.Delete(ctx, name, jetstream.LastRevision(e.Revision())) // if still that write
+	}
 }
 
 // Owner returns the id of the node that owns name, or ErrNotFound. Blocks

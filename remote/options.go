@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Defaults of Start.
@@ -52,6 +53,10 @@ type config struct {
 	// its requests may be served already. An error fails the Export as
 	// startService's would.
 	exportGap func(n *Node, name string) error
+	// namesKV, set by this package's tests only (WithNamesKV), wraps the
+	// names bucket the node uses: a wrapper can make a request's answer
+	// lost, or change the bucket between two requests of a Claim.
+	namesKV func(jetstream.KeyValue) jetstream.KeyValue
 
 	url          string
 	server       ServerFunc

@@ -1,0 +1,80 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/remote"
+)
+
+// gapKV is a names bucket whose next Create of a key runs gap after the
+// server has answered it (once).
+type gapKV struct {
+	jetstream.KeyValue
+	mu  sync.Mutex
+	gap map[string]func(ctx context.Context, rev uint64, err error) (uint64, error)
+}
+
+func newGapKV() *gapKV {
+	return &gapKV{gap: map[string]func(context.Context, uint64, error) (uint64, error){}}
+}
+
+func (g *gapKV) wrap(kv jetstream.KeyValue) jetstream.KeyValue {
+	g.KeyValue = kv
+	return g
+}
+
+// on makes the next Create of key run f with the server's answer; f's
+// result is Create's.
+func (g *gapKV) on(key string, f func(ctx context.Context, rev uint64, err error) (uint64, error)) {
+	g.mu.Lock()
+	g.gap[key] = f
+	g.mu.Unlock()
+}
+
+func (g *gapKV) Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error) {
+	g.mu.Lock()
+	f := g.gap[key]
+	delete(g.gap, key)
+	g.mu.Unlock()
+	if f == nil {
+		return g.KeyValue.Create(ctx, key, value, opts...)
+	}
+	rev, err := g.KeyValue.Create(context.WithoutCancel(ctx), key, value, opts...)
+	return f(ctx, rev, err)
+}
+
+// TestClaimAnswerLost: a Claim whose ctx ends after the server created
+// the name's key but before its answer came back leaves no key behind:
+// the name is free at once for Owner and for other nodes' Claim, not
+// held by a node that does not serve it until its lease runs out.
+func TestClaimAnswerLost(t *testing.T) {
+	s := startServer(t)
+	g := newGapKV()
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(time.Minute), remote.WithNamesKV(g.wrap))
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"), remote.WithLease(time.Minute))
+	ctx := ctxTimeout(t, 20*time.Second)
+	claimCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g.on("lost", func(_ context.Context, rev uint64, err error) (uint64, error) {
+		if err != nil {
+			t.Errorf("Create: %v", err)
+		}
+		cancel() // the ctx ends before the answer arrives
+		return 0, context.Canceled
+	})
+	if err := remote.Claim(claimCtx, n1, "lost", spawn(t, n1), remote.Serve(Deposit)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Claim whose answer was lost: %v; want context.Canceled", err)
+	}
+	if owner, err := remote.Owner(ctx, n2, "lost"); !errors.Is(err, remote.ErrNotFound) {
+		t.Fatalf("Owner after the failed Claim = %q, %v; want ErrNotFound", owner, err)
+	}
+	if err := remote.Claim(ctx, n2, "lost", spawn(t, n2), remote.Serve(Deposit)); err != nil {
+		t.Fatalf("Claim on n2 after n1's failed Claim: %v; want the name free", err)
+	}
+}
