@@ -205,10 +205,7 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 		r.doneCreatingLocked()
 		r.mu.Unlock()
 	}()
-	rev, err := r.kv.Create(ctx, name, []byte(n.id))
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		rev, err = n.reclaim(ctx, r, name)
-	}
+	rev, err := n.create(ctx, r, name)
 	if _, taken := errors.AsType[*NameTakenError](err); err != nil && !taken {
 		n.dropLost(r, name)
 	}
@@ -246,24 +243,54 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 	return nil
 }
 
+// createTries bounds create's attempts at a name that changes between
+// its Create and its reclaim every time.
+const createTries = 8
+
+// errNameChanged is reclaim's: the key was deleted, or written again,
+// since Create found it: create tries again.
+var errNameChanged = errors.New("remote: name changed during its claim")
+
+// create writes this node's id to name's key: Create, or reclaim if the
+// key exists. A key freed or changed between the two is tried again (up
+// to createTries times), so that a free name is never refused. Errors:
+// *NameTakenError, ErrNameTaken (the name changed hands createTries times
+// in a row), the key-value requests'.
+func (n *Node) create(ctx context.Context, r *names, name string) (uint64, error) {
+	for range createTries {
+		rev, err := r.kv.Create(ctx, name, []byte(n.id))
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			rev, err = n.reclaim(ctx, r, name)
+		}
+		if !errors.Is(err, errNameChanged) {
+			return rev, err
+		}
+	}
+	return 0, fmt.Errorf("%w: name %q changes owner too fast", ErrNameTaken, name)
+}
+
 // reclaim takes over a key this node wrote but no longer holds — a Claim
-// whose answer was lost (its ctx ended after the server created the key);
-// the caller holds the name's placeholder, so no live claim of ours is
-// overwritten — and refuses any other owner's with a *NameTakenError.
+// whose answer was lost and whose key dropLost could not delete, or a
+// node restarted under its name — the caller holds the name's
+// placeholder, so no live claim of ours is overwritten; it refuses any
+// other owner's with a *NameTakenError, and returns errNameChanged for a
+// key deleted or written since Create found it.
 func (n *Node) reclaim(ctx context.Context, r *names, name string) (uint64, error) {
 	e, err := r.kv.Get(ctx, name)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return 0, errNameChanged // freed since Create: free now
+	}
 	if err != nil {
-		owner, _ := ownerOf(ctx, r.kv, name)
-		return 0, &NameTakenError{Name: name, Owner: owner}
+		return 0, err
 	}
 	if string(e.Value()) != n.id {
 		return 0, &NameTakenError{Name: name, Owner: string(e.Value())}
 	}
 	rev, err := r.kv.Update(ctx, name, []byte(n.id), e.Revision())
-	if err != nil {
-		return 0, &NameTakenError{Name: name, Owner: string(e.Value())}
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
+		return 0, errNameChanged // written since Get: whose, the next Create tells
 	}
-	return rev, nil
+	return rev, err
 }
 
 // dropLost deletes name's key if it holds this node's id, after a Claim

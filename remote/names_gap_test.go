@@ -78,3 +78,35 @@ func TestClaimAnswerLost(t *testing.T) {
 		t.Fatalf("Claim on n2 after n1's failed Claim: %v; want the name free", err)
 	}
 }
+
+// TestClaimNameFreedDuringClaim: a name released between a Claim's
+// Create (refused: the key exists) and its look at the owner is free: the
+// Claim takes it, rather than report it taken by no one.
+func TestClaimNameFreedDuringClaim(t *testing.T) {
+	s := startServer(t)
+	g := newGapKV()
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"))
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"), remote.WithNamesKV(g.wrap))
+	ctx := ctxTimeout(t, 20*time.Second)
+	if err := remote.Claim(ctx, n1, "freed", spawn(t, n1), remote.Serve(Deposit)); err != nil {
+		t.Fatalf("Claim on n1: %v", err)
+	}
+	if _, err := remote.Owner(ctx, n2, "freed"); err != nil { // n2's bucket ready
+		t.Fatalf("Owner: %v", err)
+	}
+	g.on("freed", func(ctx context.Context, rev uint64, err error) (uint64, error) {
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			t.Errorf("Create of n1's name: %v; want ErrKeyExists", err)
+		}
+		if derr := g.KeyValue.Delete(ctx, "freed"); derr != nil { // n1 lets it go
+			t.Errorf("Delete: %v", derr)
+		}
+		return rev, err
+	})
+	if err := remote.Claim(ctx, n2, "freed", spawn(t, n2), remote.Serve(Deposit)); err != nil {
+		t.Fatalf("Claim of a name freed during the Claim: %v; want nil", err)
+	}
+	if owner, err := remote.Owner(ctx, n1, "freed"); err != nil || owner != "n2" {
+		t.Fatalf("Owner = %q, %v; want n2, nil", owner, err)
+	}
+}
