@@ -115,7 +115,7 @@ type Node struct {
 // by the node and shut down with it. Blocks until connected, bounded by
 // ctx. Errors: ErrInvalidOption, ErrNoServer (also when the server
 // function returns a nil Server and no error), ErrNilNode (nil rt), or
-// the connection's error (wrapping nats.go's).
+// the connection's error (wrapping nats.go's, or ctx's once it ended).
 func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, error) {
 	if ctx == nil {
 		return nil, actor.ErrNilContext
@@ -167,7 +167,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 	}
 	nopts = append(nopts, c.nats...)
 	n.url = url
-	if err := n.connect(url, nopts); err != nil {
+	if err := n.connect(ctx, url, nopts); err != nil {
 		if n.srv != nil {
 			n.srv.Shutdown()
 		}
@@ -181,8 +181,13 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 	return n, nil
 }
 
-// connect dials and makes the node's two subscriptions.
-func (n *Node) connect(url string, opts []nats.Option) error {
+// connectFlush bounds connect's flush when Start's ctx has no deadline
+// (nats.go's Flush waits as long, whatever ctx).
+const connectFlush = 10 * time.Second
+
+// connect dials and makes the node's two subscriptions; their flush is
+// bounded by ctx (and connectFlush).
+func (n *Node) connect(ctx context.Context, url string, opts []nats.Option) error {
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return fmt.Errorf("remote: connect: %w", err)
@@ -195,7 +200,18 @@ func (n *Node) connect(url string, opts []nats.Option) error {
 		n.cancelSub, err = nc.Subscribe(n.cfg.prefix+"._cancel", n.onCancel)
 	}
 	if err == nil {
-		err = nc.Flush() // the subscriptions are in place before the first call
+		// The subscriptions are in place before the first call.
+		// FlushWithContext needs a deadline; nats.go's Flush has one
+		// of its own (10 s) and ignores ctx.
+		fctx, cancel := ctx, context.CancelFunc(func() {})
+		if _, ok := ctx.Deadline(); !ok {
+			fctx, cancel = context.WithTimeout(ctx, connectFlush)
+		}
+		err = nc.FlushWithContext(fctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && fctx.Err() != nil {
+			err = nats.ErrTimeout // connectFlush's, as nats.go's Flush said
+		}
 	}
 	if err != nil {
 		nc.Close()
