@@ -181,10 +181,15 @@ func (r *Reply[R]) end() {
 }
 
 // drop fails the caller, if it still waits, because the actor stopped
-// with the Reply unsent. A Send after it is late.
+// with the Reply unsent. A Send after it is late. It reports a dead letter
+// only if the request still waited for it: a First pool's request that
+// another worker already answered (or whose caller gave up) lost nothing,
+// though the sub-call's settle still takes the failure (so a later Send is
+// late).
 func (r *Reply[R]) drop(err error) {
 	var zero R
-	if r.call.settle(zero, err) {
+	owed := !r.call.settled()
+	if r.call.settle(zero, err) && owed {
 		r.to.deadLetter(engine.ReasonStopped, r.label, err, nil)
 	}
 	r.end()

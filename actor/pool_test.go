@@ -614,3 +614,52 @@ func TestPoolCastFailures(t *testing.T) {
 		t.Errorf("got %d dead letters for the refused cast; want 1", got)
 	}
 }
+
+// First with a deferred method: a worker that stops still owing its Reply
+// to a request another worker already answered lost nothing, and reports
+// no dead letter (as a plain call's owed Reply whose caller has its
+// outcome does not); one that owed the request's last hope failed its
+// caller, and reports it.
+func TestPoolFirstDeferredDrop(t *testing.T) {
+	replies := make(chan *actor.Reply[int], 2)
+	owe := actor.NewDeferred("pw.owe", func(_ *pw, _ *actor.Ctx, _ int, r *actor.Reply[int]) { replies <- r })
+	ctx := context.Background()
+	t.Run("answered by another", func(t *testing.T) {
+		var letters recorder
+		rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+		p := newPool(t, rt, 2, nil, actor.First(0))
+		f := actor.AskPool(ctx, owe, p, 0)
+		first, second := <-replies, <-replies
+		if err := first.Send(7, nil); err != nil {
+			t.Fatalf("Send = %v; want nil", err)
+		}
+		if v, err := f.Await(ctx); v != 7 || err != nil {
+			t.Fatalf("got %d, %v; want 7, nil", v, err)
+		}
+		if err := p.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Context().Err(); err == nil {
+			t.Error("the dropped Reply's Context is not cancelled")
+		}
+		if got := letters.Count(troupe.ReasonStopped, "pw.owe"); got != 0 {
+			t.Errorf("got %d stopped dead letters; want 0 (the caller had its reply): %v", got, letters.All())
+		}
+	})
+	t.Run("the only one", func(t *testing.T) {
+		var letters recorder
+		rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+		p := newPool(t, rt, 1, nil, actor.First(0))
+		f := actor.AskPool(ctx, owe, p, 0)
+		<-replies
+		if err := p.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Await(ctx); !errors.Is(err, actor.ErrStopped) {
+			t.Fatalf("got %v; want ErrStopped", err)
+		}
+		if got := letters.Count(troupe.ReasonStopped, "pw.owe"); got != 1 {
+			t.Errorf("got %d stopped dead letters; want 1: %v", got, letters.All())
+		}
+	})
+}
