@@ -30,8 +30,27 @@ type call[S, Q, R any] struct {
 	ctx     context.Context
 	tm      timer.Timer                 // fires the default deadline, if armed
 	armed   bool                        // tm was started (set before the call is sent)
+	asked   bool                        // an Ask, which Await may abandon (set before the call is sent)
 	unwatch atomic.Pointer[func() bool] // Ask: stops watching ctx
 	to      *cell                       // Ask: the actor it went to, for Await's cycle check
+	aborts  atomic.Pointer[abortNode]   // Ask: cancels of the contexts made for it (see onAbandon)
+}
+
+// abortNode is one cancel in a call's list of contexts to end if the call
+// is abandoned (see call.onAbandon).
+type abortNode struct {
+	cancel context.CancelFunc
+	next   *abortNode
+}
+
+// abandonedList ends a call's list once abandon ran: a later onAbandon
+// cancels at once.
+var abandonedList = &abortNode{}
+
+// abortable is a message whose contexts (the handler's Ctx.Context, a
+// deferred Reply's Context) must end when its caller abandons it.
+type abortable interface {
+	onAbandon(cancel context.CancelFunc)
 }
 
 // arm gives the call the default timeout if ctx has no deadline. It fails
@@ -73,9 +92,40 @@ func (cl *call[S, Q, R]) settle(v R, err error) bool {
 // the actor it was sent to.
 func (cl *call[S, Q, R]) target() *cell { return cl.to }
 
+// abandon fails the call with err (ErrCallCycle: awaiting it would close
+// a cycle) and, if that was its outcome, cancels the contexts made for it:
+// its caller gave up, as at a deadline or cancel, so its handler's
+// Ctx.Context and its Reply's Context end, though the caller's ctx, which
+// they derive from, goes on.
 func (cl *call[S, Q, R]) abandon(err error) {
 	var zero R
-	cl.settle(zero, err)
+	if !cl.settle(zero, err) {
+		return
+	}
+	for n := cl.aborts.Swap(abandonedList); n != nil && n != abandonedList; n = n.next {
+		n.cancel()
+	}
+}
+
+// onAbandon makes abandon call cancel, or calls it now if the call was
+// abandoned already. Only an Ask can be abandoned: for other calls it does
+// nothing. One allocation; lock-free.
+func (cl *call[S, Q, R]) onAbandon(cancel context.CancelFunc) {
+	if !cl.asked {
+		return
+	}
+	n := &abortNode{cancel: cancel}
+	for {
+		head := cl.aborts.Load()
+		if head == abandonedList {
+			cancel()
+			return
+		}
+		n.next = head
+		if cl.aborts.CompareAndSwap(head, n) {
+			return
+		}
+	}
 }
 
 func (cl *call[S, Q, R]) stopTimer() {

@@ -92,11 +92,13 @@ func callerOf(ctx context.Context) *cell {
 
 // Context returns the context of the current message: it carries the
 // caller's deadline (or the default call timeout the call got), and is
-// cancelled when the caller gives up, when the actor is killed (also if
-// Context is first asked for after the kill), and when the handler
-// returns. Sync calls made with it detect call cycles. Pass it to every
-// call a handler makes. The first use per message allocates (~3 objects);
-// handlers that never call it pay nothing.
+// cancelled when the caller gives up (its deadline, its ctx's cancel, or,
+// for an Ask, an Await that abandons the call because it would close a
+// call cycle: ErrCallCycle), when the actor is killed (also if Context is
+// first asked for after the kill), and when the handler returns. Sync
+// calls made with it detect call cycles. Pass it to every call a handler
+// makes. The first use per message allocates (~3 objects, one more for an
+// Ask); handlers that never call it pay nothing.
 func (x *Ctx) Context() context.Context {
 	if x == nil || x.c == nil {
 		return endedContext
@@ -131,6 +133,9 @@ func (x *Ctx) Context() context.Context {
 	x.c.mu.Unlock()
 	if killed {
 		cancel()
+	}
+	if a, ok := x.cur.(abortable); ok {
+		a.onAbandon(cancel) // an Ask whose caller's Await may abandon it
 	}
 	x.cctx = ctx
 	return ctx

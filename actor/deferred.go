@@ -23,7 +23,8 @@ var (
 	// delivered.
 	ErrReplied = errors.New("actor: reply already sent")
 	// ErrLateReply: Reply.Send on a Reply whose caller already has its
-	// outcome: it gave up (deadline or cancel), the actor stopped (the
+	// outcome: it gave up (deadline or cancel, or its Await abandoned the
+	// call: ErrCallCycle), the actor stopped (the
 	// caller got ErrStopped), or the handler panicked (the caller got the
 	// *PanicError). The reply is discarded and reported as a dead letter
 	// (runtime.ReasonLate).
@@ -130,13 +131,15 @@ func (r *Reply[R]) Send(v R, err error) error {
 // Context returns the caller's context, for work done on the reply's
 // behalf after the handler's turn: it carries the caller's deadline (or
 // the default call timeout the call got) and values, and is cancelled
-// when the caller gives up, when the Reply is sent, and when the actor
-// stops with the Reply unsent. Unlike the handler's [Ctx.Context], which
+// when the caller gives up (as [Ctx.Context] is: deadline, cancel, or an
+// Await abandoning an Ask with ErrCallCycle), when the Reply is sent, and
+// when the actor stops with the Reply unsent. Unlike the handler's [Ctx.Context], which
 // ends with the turn, it lives as long as the Reply is owed; and it does
 // not make the goroutine that uses it count as the actor's handler (no
 // cycle detection: a goroutine is not a turn). For a Cast it is cancelled
 // only by Send. A nil or zero Reply returns a cancelled context. Safe from
-// any goroutine; the first use allocates (~3 objects).
+// any goroutine; the first use allocates (~3 objects, one more for an
+// Ask).
 func (r *Reply[R]) Context() context.Context {
 	if r == nil || r.to == nil {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -164,6 +167,8 @@ func (r *Reply[R]) Context() context.Context {
 	}
 	if r.over {
 		cancel()
+	} else if a, ok := r.call.(abortable); ok {
+		a.onAbandon(cancel) // an Ask whose caller's Await may abandon it
 	}
 	r.ctx, r.cancel = ctx, cancel
 	return ctx

@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	goruntime "runtime"
 	"testing"
 	"testing/synctest"
@@ -15,8 +16,10 @@ import (
 // replyDesk hands the Replies of its deferred calls to the test (out), so
 // that the test answers them, from its own goroutine, when it likes.
 type replyDesk struct {
-	out chan *actor.Reply[int]
-	via *actor.Ref[*replyDesk] // relay: the desk it calls
+	out   chan *actor.Reply[int]
+	via   *actor.Ref[*replyDesk] // relay: the desk it calls
+	callA func(c *actor.Ctx) error
+	errs  chan error // deskCallA's outcomes
 }
 
 func newDesk(t *testing.T, rt actor.Spawner) (*actor.Ref[*replyDesk], *replyDesk) {
@@ -515,4 +518,122 @@ func TestDeferredCast(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cycleA asks its desk b (with ask) and, once the test
+// lets it, awaits the future with its Context: the desk then waits for
+// it, so the Await closes a cycle and abandons the Ask.
+// Its turn then reports the Await's outcome (awaited) and lasts until
+// the test closes release.
+type cycleA struct {
+	b       *actor.Ref[*replyDesk]
+	ask     *actor.Method[*replyDesk, int, int]
+	proceed chan struct{}
+	awaited chan error
+	release chan struct{}
+}
+
+func newCycleA(t *testing.T, rt actor.Spawner, b *actor.Ref[*replyDesk], ask *actor.Method[*replyDesk, int, int]) (*actor.Ref[*cycleA], *cycleA) {
+	t.Helper()
+	a := &cycleA{b: b, ask: ask, proceed: make(chan struct{}), awaited: make(chan error, 1), release: make(chan struct{})}
+	ref, err := actor.Spawn(rt, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref, a
+}
+
+var (
+	cycleAwait = actor.NewMethod("await", func(a *cycleA, c *actor.Ctx, _ int) (int, error) {
+		f := a.ask.Ask(c.Context(), a.b, 0)
+		<-a.proceed
+		_, err := f.Await(c.Context())
+		a.awaited <- err
+		<-a.release
+		return 0, err
+	})
+	cycleAPing = actor.NewMethod("ping", func(_ *cycleA, _ *actor.Ctx, n int) (int, error) { return n, nil })
+	// deskCallA waits, in the desk's handler, for A (d.callA) and tells
+	// d.errs how that ended.
+	deskCallA = actor.NewMethod("call a", func(d *replyDesk, c *actor.Ctx, _ int) (int, error) {
+		err := d.callA(c)
+		d.errs <- err
+		return 0, err
+	})
+)
+
+// When Await abandons an Ask because it would close a call cycle, the
+// caller has given up (it got ErrCallCycle), as at a deadline or cancel:
+// the asked handler's Context and its deferred Reply's Context end then,
+// not only when the Ask's ctx does (here the awaiting handler's, which
+// ends with its turn).
+func TestCycleAbandonCancelsContexts(t *testing.T) {
+	for _, before := range []bool{true, false} {
+		// The Reply's Context made before the abandon, or first asked for
+		// after it.
+		t.Run(fmt.Sprintf("deferred Reply, Context made before: %v", before), func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rt := newRuntime(t)
+				b, d := newDesk(t, rt)
+				d.errs = make(chan error, 1)
+				aref, a := newCycleA(t, rt, b, deskHold)
+				d.callA = func(c *actor.Ctx) error { _, err := cycleAPing.Call(c.Context(), aref, 1); return err }
+				fa := cycleAwait.Ask(context.Background(), aref, 0)
+				r := <-d.out // B owes the Reply; its turn is over
+				if before {
+					r.Context()
+				}
+				fb := deskCallA.Ask(context.Background(), b, 0) // B waits for A
+				synctest.Wait()
+				close(a.proceed)
+				if err := <-a.awaited; !errors.Is(err, actor.ErrCallCycle) {
+					t.Fatalf("A's Await: got %v; want ErrCallCycle", err)
+				}
+				if r.Context().Err() == nil {
+					t.Error("the Reply's Context is not cancelled after its caller abandoned the call")
+				}
+				close(a.release)
+				if _, err := fa.Await(context.Background()); !errors.Is(err, actor.ErrCallCycle) {
+					t.Errorf("A's call: got %v; want ErrCallCycle", err)
+				}
+				if _, err := fb.Await(context.Background()); err != nil {
+					t.Errorf("B's call to A: %v", err)
+				}
+				if err := r.Send(1, nil); !errors.Is(err, actor.ErrLateReply) {
+					t.Errorf("Send after the abandon: got %v; want ErrLateReply", err)
+				}
+			})
+		})
+	}
+	t.Run("handler Context", func(t *testing.T) {
+		bubble(t, func(t *testing.T) {
+			rt := newRuntime(t)
+			b, d := newDesk(t, rt)
+			d.errs = make(chan error, 1)
+			aref, a := newCycleA(t, rt, b, deskCallA)
+			d.callA = func(c *actor.Ctx) error { _, err := cycleAPing.Call(c.Context(), aref, 1); return err }
+			fa := cycleAwait.Ask(context.Background(), aref, 0)
+			synctest.Wait() // B's handler for A's Ask waits for A
+			close(a.proceed)
+			if err := <-a.awaited; !errors.Is(err, actor.ErrCallCycle) {
+				t.Fatalf("A's Await: got %v; want ErrCallCycle", err)
+			}
+			// B's handler waits for A with its Context: that ends with the
+			// abandon, so B's call fails with the cancellation at once,
+			// not with A's reply once A's turn is over.
+			synctest.Wait()
+			select {
+			case err := <-d.errs:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("B's handler's call to A: got %v; want context.Canceled", err)
+				}
+			default:
+				t.Error("B's handler's Context is not cancelled after its caller abandoned the call: it still waits for A")
+			}
+			close(a.release)
+			if _, err := fa.Await(context.Background()); !errors.Is(err, actor.ErrCallCycle) {
+				t.Errorf("A's call: got %v; want ErrCallCycle", err)
+			}
+		})
+	})
 }

@@ -64,7 +64,9 @@ func (f *Future[R]) invalid() bool { return f == nil || f.done == nil }
 // waits as a sync call does (guarantee 7): if the call went to this
 // actor, or to one that waits for it, the call is abandoned and the
 // future's outcome is ErrCallCycle, at once (a call through a pool is
-// checked if it went to a member, not a Balancing pool's shared queue).
+// checked if it went to a member, not a Balancing pool's shared queue);
+// the handler's Context (and a deferred Reply's) then ends, as when a
+// caller gives up.
 // Blocks.
 func (f *Future[R]) Await(ctx context.Context) (R, error) {
 	if f.invalid() {

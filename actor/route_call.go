@@ -184,6 +184,7 @@ func AskPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S],
 	if err != nil {
 		return failedFuture[R](err)
 	}
+	pc.asked = true
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { pc.settle(zero, ctxErr(ctx, m.label)) })
 		pc.unwatch.Store(&stop)
