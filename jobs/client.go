@@ -32,9 +32,16 @@ type Client struct {
 	user string
 	pass string
 	auth bool
+	max  int64 // the cap on a response body, or on a line of an output
 }
 
-// ClientOption configures NewClient: [WithHTTPClient], [WithBasicAuth].
+// DefaultMaxResponse is the Client's default cap on what it reads of one
+// response (a status, a result, a list) and of one line of an output (an
+// item, however long the output): see [WithMaxResponse].
+const DefaultMaxResponse = 64 << 20
+
+// ClientOption configures NewClient: [WithHTTPClient], [WithBasicAuth],
+// [WithMaxResponse].
 type ClientOption interface{ applyClient(*Client) }
 
 type clientFunc func(*Client)
@@ -54,16 +61,28 @@ func WithBasicAuth(user, password string) ClientOption {
 	return clientFunc(func(c *Client) { c.user, c.pass, c.auth = user, password, true })
 }
 
+// WithMaxResponse caps what the client reads at n bytes (default
+// DefaultMaxResponse; n > 0, else NewClient returns ErrInvalidOption): a
+// response body, and each line (item) of an output, whose length is not
+// bounded as a whole. Past it the call returns an error wrapping
+// ErrTooLarge (a Follow as its last pair), having read at most about n
+// bytes of it, so that a broken or hostile server cannot exhaust the
+// client's memory.
+func WithMaxResponse(n int64) ClientOption {
+	return clientFunc(func(c *Client) { c.max = n })
+}
+
 // NewClient returns a client of the HTTP face served at baseURL (the
 // handler's prefix included: "http://host:3502/jobs"). Errors:
-// ErrInvalidOption (not an http or https URL, a nil option or client).
+// ErrInvalidOption (not an http or https URL, a nil option or client,
+// a cap ≤ 0).
 // It does not connect.
 func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: base URL %q", ErrInvalidOption, baseURL)
 	}
-	c := &Client{base: strings.TrimSuffix(u.String(), "/"), hc: http.DefaultClient}
+	c := &Client{base: strings.TrimSuffix(u.String(), "/"), hc: http.DefaultClient, max: DefaultMaxResponse}
 	for _, o := range opts {
 		if o == nil {
 			return nil, fmt.Errorf("%w: nil client option", ErrInvalidOption)
@@ -72,6 +91,9 @@ func NewClient(baseURL string, opts ...ClientOption) (*Client, error) {
 	}
 	if c.hc == nil {
 		return nil, fmt.Errorf("%w: nil HTTP client", ErrInvalidOption)
+	}
+	if c.max <= 0 {
+		return nil, fmt.Errorf("%w: WithMaxResponse(%d): must be > 0", ErrInvalidOption, c.max)
 	}
 	return c, nil
 }
@@ -286,9 +308,12 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 		return err
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
+	b, err := io.ReadAll(io.LimitReader(res.Body, c.max+1))
 	if err != nil {
 		return err
+	}
+	if int64(len(b)) > c.max {
+		return fmt.Errorf("%w: %s %s: a response over the client's cap of %d bytes", ErrTooLarge, method, u, c.max)
 	}
 	if res.StatusCode/100 != 2 {
 		return remoteFor(res.StatusCode, b)

@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,7 +50,8 @@ type outputLine struct {
 // cleanly whatever the outcome (ask Result). Any other end is one last
 // pair (zero item, err): a *RemoteError (ErrNotFound, a truncation
 // matching actor.ErrTruncated — resume with Since of its data's oldest),
-// ctx's error, ErrCutShort, a transport error, or actor.ErrNilContext
+// ctx's error, ErrCutShort, ErrTooLarge (an item over the client's cap:
+// WithMaxResponse), a transport error, or actor.ErrNilContext
 // for a nil ctx. Breaking out of the loop closes the connection. Blocks
 // while it waits.
 func (j *RemoteJob) Follow(ctx context.Context, opts ...ReadOption) iter.Seq2[actor.Item[json.RawMessage], error] {
@@ -103,10 +106,22 @@ func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, ea
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 		return remoteFor(res.StatusCode, b)
 	}
-	dec := json.NewDecoder(res.Body)
+	// Line by line, each bounded by the client's cap: the whole output
+	// is not.
+	br := bufio.NewReader(res.Body)
 	for {
 		var l outputLine
-		if err := dec.Decode(&l); err != nil {
+		b, err := readLine(br, j.c.max)
+		if len(bytes.TrimSpace(b)) == 0 && err == nil {
+			continue
+		}
+		if errors.Is(err, ErrTooLarge) {
+			return fmt.Errorf("jobs: follow %s: %w", j.id, err)
+		}
+		if (err == nil || err == io.EOF) && len(bytes.TrimSpace(b)) > 0 {
+			err = json.Unmarshal(b, &l) // a last line without its newline too
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("jobs: follow %s: %w", j.id, context.Cause(ctx))
 			}
@@ -124,5 +139,24 @@ func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, ea
 		default:
 			return nil // the end of a job still running, without follow
 		}
+	}
+}
+
+// readLine reads a line of an output response, its newline dropped: an
+// error wrapping ErrTooLarge past max bytes, having read at most max plus
+// the reader's buffer. At the end of the body it returns what is left
+// (maybe a last line without its newline) with io.EOF.
+func readLine(br *bufio.Reader, max int64) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if int64(len(line))+int64(len(bytes.TrimSuffix(chunk, []byte("\n")))) > max {
+			return nil, fmt.Errorf("%w: a line over the client's cap of %d bytes", ErrTooLarge, max)
+		}
+		line = append(line, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return bytes.TrimSuffix(line, []byte("\n")), err
 	}
 }

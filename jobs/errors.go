@@ -74,7 +74,8 @@ var (
 	ErrMethodNotAllowed = errors.New("jobs: method not allowed")
 	// ErrTooLarge: a request body over the HTTP face's cap, or a job too
 	// large for its backend to store (a NATS server's max payload). HTTP
-	// 413.
+	// 413. A Client's call also returns it for a response, or a line of
+	// an output, over the client's cap (WithMaxResponse).
 	ErrTooLarge = errors.New("jobs: request body too large")
 	// ErrBadRequest: an HTTP request that is not well formed (bad JSON,
 	// a bad query parameter). HTTP 400.
