@@ -242,16 +242,21 @@ func (d *Dispatcher) submitView(ctx context.Context, host, procedure string, arg
 }
 
 // argsJSON returns args as compact JSON: checked against the procedure's
-// type if it is registered here.
+// type if it is registered here. Nil or empty args are stored as none
+// (nil): the zero value, wherever the job runs.
 func (d *Dispatcher) argsJSON(host, procedure string, args any) (json.RawMessage, error) {
 	var raw []byte
+	isJSON := false
 	switch a := args.(type) {
 	case nil:
 		return nil, nil
 	case json.RawMessage:
-		raw = a
+		raw, isJSON = a, true
 	case []byte:
-		raw = a
+		raw, isJSON = a, true
+	}
+	if isJSON && emptyJSON(raw) {
+		return nil, nil // empty JSON args are nil args: the zero value
 	}
 	if p, err := d.lookup(host, procedure); err == nil {
 		a, err := p.args(args)

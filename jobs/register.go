@@ -85,7 +85,8 @@ func As(name string) ProcOption {
 
 // DecodeWith decodes the procedure's args from JSON (HTTP submissions,
 // and json.RawMessage args given to Submit) with decode instead of
-// encoding/json. Q must be the procedure's request type (else
+// encoding/json. Empty args (no bytes, or only whitespace) are not
+// decoded: they are the zero Q, as nil args are. Q must be the procedure's request type (else
 // ErrInvalidOption at registration). decode's error is wrapped in
 // ErrBadArgs.
 func DecodeWith[Q any](decode func([]byte) (Q, error)) ProcOption {
@@ -168,12 +169,23 @@ func (s *spec[Q]) args(v any) (any, error) {
 	case nil:
 		return *new(Q), nil
 	case json.RawMessage:
+		if emptyJSON(a) {
+			return *new(Q), nil
+		}
 		return s.decodeArgs(a)
 	case []byte:
+		if emptyJSON(a) {
+			return *new(Q), nil
+		}
 		return s.decodeArgs(a)
 	}
 	return nil, fmt.Errorf("%w: %s/%s takes %v, got %T", ErrBadArgs, s.host, s.name, reflect.TypeFor[Q](), v)
 }
+
+// emptyJSON reports whether JSON args are empty (no bytes, or only
+// whitespace): they mean the procedure's zero value, as nil args do, in
+// memory and with a backend, and are not handed to its decoder.
+func emptyJSON(b []byte) bool { return len(bytes.TrimSpace(b)) == 0 }
 
 func (s *spec[Q]) decodeArgs(b []byte) (any, error) {
 	q, err := s.decode(b)

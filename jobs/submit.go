@@ -13,7 +13,9 @@ import (
 // ([Queue], [MaxExec], [ReadTimeout], [Info], [ID]), and returns its job
 // at once, queued or running (harp's call). args is the procedure's
 // request type, or JSON of it (json.RawMessage or []byte), or nil for its
-// zero value. ctx bounds the submission only: the job outlives it.
+// zero value; empty JSON args (no bytes, or only whitespace) are its zero
+// value too, in memory and with a backend, and are not handed to its
+// decoder (DecodeWith). ctx bounds the submission only: the job outlives it.
 //
 // With [ID], submitting an id that a retained job has returns that job if
 // host, procedure and args are the same (idempotent: nothing new runs,
