@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,16 +13,16 @@ import (
 // actor stream of its own, filled from the backend by one goroutine, so
 // that every reader here gets the actor stream's semantics (Since,
 // Recent, Collected, read timeouts, truncation) and the backend is read
-// once whatever the number of readers. The pump runs while a reader's
-// ctx is live: it stops, and the mirror is dropped from the map, when the
-// job's output has ended, or when the ctx of every reader it was made
-// for has ended (a later reader makes a new one). Its readers keep it.
+// once whatever the number of readers. The pump runs while the mirror
+// has a reader: it stops, and the mirror is dropped from the map, when
+// the job's output has ended, or when its last reader has detached (its
+// Close, a break out of its All, the end of its ctx, its read timeout:
+// the Out's Context ends with ErrNoReader), or the dispatcher stops. A
+// later reader makes a new one.
 type mirror struct {
 	out  *actor.Out[any]
 	stop context.CancelFunc // stops the pump
 	done chan struct{}      // closed once out has ended: the pump has returned
-
-	readers int // readers whose ctx is live; guarded by the dispatcher's mirMu
 }
 
 // viewFollow is Job.Follow with a backend.
@@ -53,52 +54,69 @@ func (j *Job) viewFollowNow(ctx context.Context, opts ...actor.FollowOption) (*a
 	case <-t.C:
 		return nil, fmt.Errorf("%w: job %s: its output not read within %v", ErrUnavailable, j.id, DefaultBackendTimeout)
 	case <-ctx.Done():
+	}
+	if ctx.Err() != nil { // hold left with ctx: the mirror may have ended short of the output's end
 		return nil, fmt.Errorf("jobs: job %s: output: %w", j.id, context.Cause(ctx))
 	}
 	return m.out.Follow(ctx, opts...)
 }
 
 // followMirror attaches a reader with ctx and opts to the output mirror
-// of job id, starting one if none runs, and counts it until ctx ends.
+// of job id, starting one if none runs. The reader keeps the pump going
+// until it detaches (see mirror): no registration outlives it.
 func (d *Dispatcher) followMirror(ctx context.Context, id string, opts []actor.FollowOption) (*actor.Follow[any], *mirror, error) {
 	d.mirMu.Lock()
 	defer d.mirMu.Unlock()
-	m := d.mirrors[id]
-	if m == nil {
-		if d.life.Err() != nil {
-			return nil, nil, ErrClosed
-		}
-		out, err := d.newOutput()
+	for m := d.mirrors[id]; m != nil; m = d.mirrors[id] {
+		f, err := m.out.Follow(ctx, opts...)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", ErrClosed, err)
+			return nil, nil, err
 		}
-		pctx, stop := context.WithCancel(d.life)
-		m = &mirror{out: out, stop: stop, done: make(chan struct{})}
-		d.mirrors[id] = m
-		d.viewers.Go(func() { d.pump(pctx, id, m) })
+		// Attached, then looked: a live Context means the pump was not
+		// told to stop, and this reader now keeps it from that; else the
+		// last reader left before this one came, and the pump is
+		// stopping (see Out.Context): drop that mirror, make a new one.
+		if !noReader(m.out) {
+			return f, m, nil
+		}
+		_ = f.Close()
+		d.dropLocked(id, m)
 	}
-	f, err := m.out.Follow(ctx, opts...)
+	if d.life.Err() != nil {
+		return nil, nil, ErrClosed
+	}
+	out, err := d.newOutput()
 	if err != nil {
-		d.leftLocked(id, m) // a mirror just made has no reader
+		return nil, nil, fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	f, err := out.Follow(ctx, opts...)
+	if err != nil {
+		_ = out.Close(nil) // no reader, no pump
 		return nil, nil, err
 	}
-	m.readers++
-	context.AfterFunc(ctx, func() {
-		d.mirMu.Lock()
-		m.readers--
-		d.leftLocked(id, m)
-		d.mirMu.Unlock()
-	})
+	// The Out's Context is made now, with its first reader attached:
+	// made with none (newOutput's Open has come and gone) it would be
+	// cancelled at once.
+	_ = out.Context()
+	pctx, stop := context.WithCancel(d.life)
+	m := &mirror{out: out, stop: stop, done: make(chan struct{})}
+	d.mirrors[id] = m
+	d.viewers.Go(func() { d.pump(pctx, id, m) })
+	if noReader(out) { // f's ctx has already ended, and its watch detached it
+		d.dropLocked(id, m)
+	}
 	return f, m, nil
 }
 
-// leftLocked stops m's pump and drops it if no reader's ctx is live: the
-// readers left have ended, or are ending, with their ctx. The caller
-// holds mirMu.
-func (d *Dispatcher) leftLocked(id string, m *mirror) {
-	if m.readers > 0 {
-		return
-	}
+// noReader reports whether out's producer was told that its last reader
+// left.
+func noReader(out *actor.Out[any]) bool {
+	return errors.Is(context.Cause(out.Context()), actor.ErrNoReader)
+}
+
+// dropLocked takes m out of the map, if it is there, and stops its pump.
+// The caller holds mirMu.
+func (d *Dispatcher) dropLocked(id string, m *mirror) {
 	if d.mirrors[id] == m {
 		delete(d.mirrors, id)
 	}
@@ -106,12 +124,16 @@ func (d *Dispatcher) leftLocked(id string, m *mirror) {
 }
 
 // pump copies job id's output from the backend into m until it ends (the
-// job's end), ctx ends (its readers left, or the dispatcher stops). Item
+// job's end), or ctx ends (its last reader left, or the dispatcher
+// stops). Item
 // numbers are kept: items the backend no longer has (its size limits) are
 // nil in the mirror.
 func (d *Dispatcher) pump(ctx context.Context, id string, m *mirror) {
 	defer close(m.done)
 	defer m.stop()
+	// The last reader's leaving (or the end of out, which the pump makes)
+	// stops the copy.
+	defer context.AfterFunc(m.out.Context(), m.stop)()
 	next := uint64(0)
 	err := d.b.Output(ctx, id, func(it OutputItem) bool {
 		if it.Seq < next {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 // sends on items. The dispatcher calls only the methods it defines here.
 type itemBackend struct {
 	Backend
-	items chan OutputItem
+	items   chan OutputItem
+	outputs atomic.Int32 // Output calls
 }
 
 func (b *itemBackend) Attach(*Executor) error                      { return nil }
@@ -32,6 +34,7 @@ func (b *itemBackend) Lookup(_ context.Context, id string) (Record, error) {
 }
 
 func (b *itemBackend) Output(ctx context.Context, _ string, yield func(OutputItem) bool) error {
+	b.outputs.Add(1)
 	for {
 		select {
 		case it := <-b.items:
@@ -46,9 +49,12 @@ func (b *itemBackend) Output(ctx context.Context, _ string, yield func(OutputIte
 
 // TestFollowBellsLeaveMirror: an HTTP follower of a backend job, once
 // caught up, waits for the next item with a bell, a second reader of the
-// output's mirror; each bell was counted as one of the mirror's readers,
-// with an AfterFunc on the request's Context, until the request ended:
-// a follow of a long job piled up one per item waited for.
+// output's mirror, closed after each wait. Each bell was counted as one
+// of the mirror's readers, with an AfterFunc on the request's Context,
+// until the request ended: a follow of a long job piled up one per item
+// waited for. Readers are no longer counted (the mirror lives while it
+// has a reader attached): the bells come and go, and the follower's
+// reader keeps the one mirror, and its one copy from the store, going.
 func TestFollowBellsLeaveMirror(t *testing.T) {
 	rt := testkit.NewRuntime(t)
 	b := &itemBackend{items: make(chan OutputItem)}
@@ -77,20 +83,16 @@ func TestFollowBellsLeaveMirror(t *testing.T) {
 			t.Fatalf("item %d: %v", i, sc.Err())
 		}
 	}
-	readers := func() int {
-		d.mirMu.Lock()
-		defer d.mirMu.Unlock()
-		if m := d.mirrors["x"]; m != nil {
-			return m.readers
-		}
-		return -1
+	d.mirMu.Lock()
+	m := d.mirrors["x"]
+	d.mirMu.Unlock()
+	if m == nil {
+		t.Fatalf("after %d items waited for: no mirror; want the follower's", n)
 	}
-	// The follower's reader, and the bell it waits with now.
-	deadline := time.Now().Add(10 * time.Second)
-	for readers() > 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %d items waited for: the mirror counts %d readers; want 2 (the follower and its bell)", n, readers())
-		}
-		time.Sleep(time.Millisecond)
+	if err := m.out.Context().Err(); err != nil {
+		t.Fatalf("after %d items waited for: the follower's mirror was told to stop: %v", n, context.Cause(m.out.Context()))
+	}
+	if c := b.outputs.Load(); c != 1 {
+		t.Fatalf("after %d items waited for: %d copies from the store; want 1", n, c)
 	}
 }

@@ -149,8 +149,7 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 // bell, a reader placed at the end, wakes on the next item, on the end,
 // or when ctx ends. rd is read once more after the bell is placed, so an
 // item that came in between is not left waiting for the next one. The
-// bell's ctx ends with the wait: a backend job's output mirror counts a
-// reader until its ctx ends, not at its Close, and a follow waits once
+// bell is closed, and its ctx ends, with the wait: a follow waits once
 // per item it catches up with.
 func wait(ctx context.Context, j *Job, rd *actor.Follow[any]) ([]actor.Item[any], error) {
 	ctx, cancel := context.WithCancel(ctx)

@@ -347,8 +347,9 @@ func (j *Job) output() (*actor.Out[any], error) {
 // made). Does not block beyond making the output (a call to the
 // dispatcher's actor); a few allocations. With a backend, the readers of
 // a job on one dispatcher share its copy of the output from the store,
-// which runs while the ctx of one of them is live: end ctx, not only
-// Close, to stop it before the job ends.
+// which runs while one of them is attached: the last one's Close, break
+// out of All or ctx stops it before the job ends (a later reader starts
+// a new copy).
 func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
 	if ctx == nil {
 		return nil, actor.ErrNilContext
