@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // A Timer is one callback scheduled on a [Wheel] by [Wheel.AfterFunc], or
@@ -21,6 +22,19 @@ type Timer struct {
 	w   atomic.Pointer[Wheel]
 	cb  Callback
 	pos pos // due tick, slot and level; guarded by w.mu
+}
+
+// setWheelUnshared sets t.w with a plain store, not an atomic one: for a
+// Timer no other goroutine can reach yet (AfterFunc's, fresh from its
+// slab, linked under w.mu and returned after). Whoever gets t later gets
+// it through that lock or the caller's own synchronisation, which orders
+// this store before their atomic loads. Why unsafe: atomic.Pointer has no
+// plain store, and its Store is an XCHG, a full barrier: measured,
+// alternated A/B of five rounds, medians, ns/op with a million timers
+// pending: AfterFunc+Stop 97.8 -> 93.5, AfterFunc alone 97.4 -> 93.7.
+// v, atomic.Pointer's one field, is at offset 0.
+func (t *Timer) setWheelUnshared(w *Wheel) {
+	*(*unsafe.Pointer)(unsafe.Pointer(&t.w)) = unsafe.Pointer(w)
 }
 
 // A Callback is what a timer armed with [Wheel.Start] runs when it fires,

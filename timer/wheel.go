@@ -93,7 +93,7 @@ func (w *Wheel) AfterFunc(d time.Duration, f func()) (*Timer, error) {
 		return nil, err
 	}
 	t := w.newTimerLocked() // a zero Timer: in no list, no pointer to clear
-	t.w.Store(w)
+	t.setWheelUnshared(w)
 	t.cb = funcCallback(f)
 	w.scheduleLocked(t, when)
 	w.mu.Unlock()
