@@ -246,3 +246,36 @@ func TestPanicWithoutHandlerReported(t *testing.T) {
 		t.Fatalf("standard error got %q; want the panic's value and its stack", got)
 	}
 }
+
+// A loop that wakes from its spin (or park) to take the last queued turn
+// must see turns another loop took into its batch meanwhile: the
+// Schedules that queued them left them to the spinning loop (waking or
+// arming nothing), and the loop that filled its batch did not spin, so
+// it kicks nobody either. Here both loops then get stuck: the held turn
+// must still run (the watchdog starts a loop that steals it). Without
+// the kick nothing is armed and it waits for a stuck turn to end.
+func TestWokenLoopKicksForHeldTurns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spun := make(chan struct{})
+		resume := make(chan struct{})
+		var once sync.Once
+		s := newSched(t, WithPoolSize(2), withIdleProcs(), withSpinHook(func() {
+			once.Do(func() { close(spun); <-resume })
+		}))
+		release, open := newGate(t)
+		first, _ := occupy(t, s)              // loop A
+		schedule(t, s, funcRunner(func() {})) // loop B runs it, then spins
+		<-spun
+		stuck1 := make(chan struct{})
+		schedule(t, s, funcRunner(func() { close(stuck1); <-release }))
+		ran := scheduleMany(t, s, 1) // A holds it with stuck1
+		stuck2 := make(chan struct{})
+		schedule(t, s, funcRunner(func() { close(stuck2); <-release }))
+		close(first) // A takes stuck1 and holds the quick turn; no spin, no kick
+		<-stuck1
+		close(resume) // B takes stuck2, the last queued: the run queue is empty
+		<-stuck2
+		waitFor(t, ran, "a turn held by a stuck loop, taken while another loop spun")
+		open()
+	})
+}

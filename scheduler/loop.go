@@ -102,11 +102,14 @@ func (s *Scheduler) loop() {
 			s.fillLocked(l, k)
 		}
 		n := 0
-		if spins > 0 && (s.q.n > 0 || k > 0) {
+		if spins > 0 && (s.q.n > 0 || s.heldLocked() > 0) {
 			// Schedule left these turns to us while we spun or parked
 			// (it may have signalled us twice: one wake-up): see that
 			// the others queued behind or held with this one are taken
-			// too.
+			// too, and those another loop took into its batch meanwhile
+			// (it did not spin, so it kicked nobody: if it gets stuck
+			// in its turn, only a loop woken, started or watched for
+			// here takes them).
 			n = s.kickLocked()
 		}
 		s.mu.Unlock()
