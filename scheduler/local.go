@@ -36,6 +36,13 @@ type local struct {
 	// loop out of work see the batches in flight, not every loop (a
 	// thousand handlers blocked in calls are a thousand loops).
 	at int
+	// turns counts the batch's fills and the turns its owner took from
+	// it: it changes whenever the owner gets past a turn. Guarded by mu.
+	turns uint32
+	// seen is turns as the watchdog read it at its last check; guarded by
+	// Scheduler.mu. A batch whose turns have not changed between two
+	// checks belongs to a loop stuck in one turn (unhideLocked).
+	seen uint32
 }
 
 // pop takes the first turn of the batch, or nil. Only its owner calls it.
@@ -50,6 +57,7 @@ func (l *local) pop() *Task {
 		l.buf[l.head] = nil
 		l.head++
 		l.n.Store(n - 1)
+		l.turns++
 	}
 	l.mu.Unlock()
 	return t
@@ -64,6 +72,7 @@ func (s *Scheduler) fillLocked(l *local, k int) {
 	}
 	l.head = 0
 	l.n.Store(int32(k))
+	l.turns++
 	l.mu.Unlock()
 	if l.at < 0 {
 		l.at = len(s.locals)
@@ -110,6 +119,32 @@ func (s *Scheduler) stealLocked(own *local) bool {
 		return false
 	}
 	return s.drainLocked(from, false)
+}
+
+// unhideLocked gives back to the run queue every batch whose loop has
+// not got past a turn since the watchdog's last check (its turns count
+// is unchanged: the loop sits in one turn, a stall check or more), and
+// reports whether it moved any. A loop that keeps finding turns in the
+// run queue never steals, so without this a batch held by a loop stuck
+// in a handler waits for the run queue to empty, however many turns the
+// other loops run meanwhile. The watchdog calls it at each check, with
+// s.mu held.
+func (s *Scheduler) unhideLocked() bool {
+	moved := false
+	for i := 0; i < len(s.locals); {
+		l := s.locals[i]
+		l.mu.Lock()
+		turns, n := l.turns, l.n.Load()
+		l.mu.Unlock()
+		if n > 0 && turns == l.seen {
+			s.drainLocked(l, true) // unlists l: s.locals[i] is another now
+			moved = true
+			continue
+		}
+		l.seen = turns
+		i++
+	}
+	return moved
 }
 
 // heldLocked is the number of turns the loops hold in their batches. The

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -279,3 +280,44 @@ func TestWokenLoopKicksForHeldTurns(t *testing.T) {
 		open()
 	})
 }
+
+// A turn held in the batch of a loop stuck in a handler must not wait for
+// the run queue to empty: here the other loop is kept busy by an actor
+// that always has more (each of its turns waits a little, so turns keep
+// completing), and the run queue never empties, so it never steals. The
+// watchdog, seeing turns complete, started no loop and did nothing else:
+// the held turn waited as long as the flood lasted, though a loop kept
+// taking turns queued after it.
+func TestFloodDoesNotHideHeldTurns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t, WithPoolSize(2), withIdleProcs())
+		release, open := newGate(t)
+		var stop atomic.Bool
+		t.Cleanup(func() { stop.Store(true) })
+		first, _ := occupy(t, s)
+		second, _ := occupy(t, s)
+		stuck := make(chan struct{})
+		schedule(t, s, funcRunner(func() { close(stuck); <-release }))
+		ran := scheduleMany(t, s, 1) // held with the stuck turn
+		schedule(t, s, moreRunner(func() bool {
+			time.Sleep(stallCheck / 4)
+			return !stop.Load()
+		}))
+		close(first) // its loop takes the stuck turn and holds the quick one
+		<-stuck
+		close(second) // the other loop runs the flood
+		select {
+		case <-ran:
+		case <-time.After(time.Second):
+			t.Error("a turn held by a stuck loop waited a second (4,000 turns of another actor) and never ran")
+		}
+		stop.Store(true)
+		open()
+	})
+}
+
+// moreRunner runs f once per turn; f reports whether there is more.
+type moreRunner func() bool
+
+func (f moreRunner) Run(int) bool { return f() }
+func (f moreRunner) Abort()       {}

@@ -51,7 +51,11 @@ func (s *Scheduler) watchLocked() {
 // (every loop sits in one turn) and the runtime shows idle Ps: loops
 // running CPU-bound turns are running or runnable goroutines and leave no
 // P idle, while a loop waiting in a handler (sleep, I/O, a channel) is
-// neither. It starts at most min(waiting turns, idle Ps) loops per check,
+// neither. Whatever it finds, it first gives back to the run queue the
+// batches of loops that have not got past a turn since its last check
+// (unhideLocked): turns completing elsewhere do not take them otherwise,
+// as long as the run queue has turns of its own. It starts at most
+// min(waiting turns, idle Ps) loops per check,
 // and never beyond base+maxExtra loops outside Block. It stops when the
 // queue empties, the scheduler closes, or that cap is reached (Block and
 // Schedule re-arm it if loops outside Block drop below it).
@@ -69,6 +73,7 @@ func (s *Scheduler) check() {
 		s.mu.Unlock()
 		return
 	}
+	moved := s.unhideLocked() // turns held behind a stuck one go back to the queue
 	room := s.base + s.maxExtra - (s.loops - s.blocked)
 	waiting := s.q.n + s.heldLocked() // held by stuck loops: new ones steal them
 	if waiting == 0 || s.closed || room <= 0 {
@@ -82,6 +87,8 @@ func (s *Scheduler) check() {
 	if s.parked == 0 && s.spinning == 0 {
 		n = min(waiting, room, free)
 		s.loops += n
+	} else if moved && s.parked > 0 {
+		s.cond.Signal() // a parked loop takes what came back
 	}
 	s.timer.Reset(stallCheck)
 	s.mu.Unlock()
