@@ -37,6 +37,11 @@ func TestDefineProblems(t *testing.T) {
 		{"nil state function", A, opts{st(A, nil, fsm.To(B)), st(B, step, fsm.Terminal())}, fsm.ErrNilStateFunc},
 		{"admit of another actor", A, opts{st(A, step, fsm.To(B), fsm.Admit(Move, otherMethod)), st(B, step, fsm.Terminal())}, fsm.ErrWrongActor},
 		{"nil admitted method", A, opts{st(A, step, fsm.To(B), fsm.Admit(nil)), st(B, step, fsm.Terminal())}, fsm.ErrInvalidOption},
+		// A zero Method or Stream (not made by NewMethod or NewStream) has no
+		// key: actor.Ctx.Only refuses it, and the state's admit set was then
+		// silently never applied (finish drops Only's error).
+		{"zero admitted method", A, opts{st(A, step, fsm.To(B), fsm.Admit(Move, &actor.Method[*bot, int, int]{})), st(B, step, fsm.Terminal())}, fsm.ErrInvalidOption},
+		{"zero admitted stream", A, opts{st(A, step, fsm.To(B), fsm.Admit(new(actor.Stream[*bot, int, int]))), st(B, step, fsm.Terminal())}, fsm.ErrInvalidOption},
 		{"nil entry", A, opts{st(A, step, fsm.Terminal()), nil}, fsm.ErrInvalidOption},
 		{"nil state option", A, opts{st(A, step, fsm.Terminal(), nil)}, fsm.ErrInvalidOption},
 		{"nil callback", A, opts{st(A, step, fsm.Terminal()), fsm.OnEnter[*bot, phase](nil)}, fsm.ErrInvalidOption},

@@ -38,7 +38,9 @@ var (
 	// ErrNilStateFunc: a state declared with a nil function.
 	ErrNilStateFunc = errors.New("fsm: nil state function")
 	// ErrInvalidOption: a nil option, callback, guard or admitted method,
-	// two timeouts on one state, or an invalid definition name.
+	// a zero admitted method (an actor.Method or Stream not made by its
+	// constructor), two timeouts on one state, or an invalid definition
+	// name.
 	ErrInvalidOption = errors.New("fsm: invalid option")
 	// ErrWrongActor: an admit set names a method of another actor type. It
 	// wraps actor.ErrWrongActor.

@@ -58,7 +58,8 @@ func Timeout[P comparable](d time.Duration, target P) StateOption {
 // them (see actor.Ctx.Only). With no methods, every call is held. A state
 // without Admit admits every method. The machine's own method (its state
 // timeout) is always admitted. Define checks that every
-// method belongs to the actor type (ErrWrongActor).
+// method belongs to the actor type (ErrWrongActor) and is neither nil nor
+// a zero value not made by its constructor (ErrInvalidOption).
 func Admit(methods ...actor.Admitter) StateOption {
 	return stateFunc(func(sp *stateSpec) {
 		sp.admit = append(sp.admit, methods...)

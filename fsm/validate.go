@@ -157,12 +157,24 @@ func (v *validator[S, P]) admit(st *stateDef[S, P], methods []actor.Admitter) {
 		switch {
 		case m == nil || nilness.Is(m):
 			v.add(ErrInvalidOption, "state %v: admitted method %d is nil", st.name, i)
+		case zeroAdmitter(m):
+			v.add(ErrInvalidOption, "state %v: admitted method %d is a zero %T, not made by actor.NewMethod or NewStream", st.name, i, m)
 		case !m.Accepts(zero):
 			v.add(ErrWrongActor, "state %v: %s cannot run on %T", st.name, m.Name(), zero)
 		default:
 			st.admit = append(st.admit, m)
 		}
 	}
+}
+
+// zeroAdmitter reports whether m, not nil, points to a zero value: a
+// Method or Stream not made by its constructor, which has no key, so
+// actor.Ctx.Only refuses it (and the state's admit set would never be put
+// in force). Only package actor's pointer types are Admitters, and their
+// fields are unexported: one made by a constructor is never all zero.
+func zeroAdmitter(m actor.Admitter) bool {
+	rv := reflect.ValueOf(m)
+	return rv.Kind() == reflect.Pointer && rv.Elem().IsZero()
 }
 
 // reach reports every state no chain of exits leads to from root.
