@@ -68,9 +68,10 @@
 // Push, PushSystem and Pop are O(1) amortised and allocate nothing in
 // steady state: queues are power-of-two ring buffers that grow by doubling.
 // An emptied ring keeps its buffer unless the buffer is above 1024 entries
-// and its last round used at most a quarter of it, so a load that keeps
-// refilling a queue does not reallocate it, while the memory of a one-off
-// burst goes back at the next, smaller round. A Pop under a filter costs
+// and each of its last 64 rounds (a round ends when the ring empties) used
+// at most a quarter of it, so a load that keeps refilling a queue, even
+// unevenly, does not reallocate it, while the memory of a one-off burst
+// goes back after 64 smaller rounds in a row. A Pop under a filter costs
 // O(k) for the k held keys the filter admits, plus O(1) once per held
 // message: held messages are never rescanned. The full path costs more:
 // O(n) to discard dead messages, O(h) to find the oldest of h held keys
