@@ -38,7 +38,7 @@
 // again and lands on a lower level, closer to its tick, until it reaches
 // level 0, whose slots come due exactly at their tick. A timer due beyond
 // the span sits on the top level and is looked at once per turn of it
-// (every 2^30 ticks) until its remaining delay fits. A timer therefore
+// (every 2^36 ticks) until its remaining delay fits. A timer therefore
 // never fires before its deadline, and fires within one tick after it on
 // an unloaded machine.
 //
