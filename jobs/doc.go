@@ -98,7 +98,8 @@
 //	method_not_allowed 405 (with an Allow header)
 //	unknown_host, unknown_procedure, bad_args, invalid_id, invalid_option, bad_request 400
 //	closed, unavailable (the backend's store) 503      duplicate
-//	not_finished, cancelled, max_exec, read_idle, expired, unreachable   (job outcomes)
+//	not_finished, cancelled, max_exec, read_idle, expired, unreachable,
+//	worker_lost (with a backend)   (job outcomes)
 //	panic {value, stack}, truncated {oldest}, error (a procedure's own error)
 //
 // A procedure may return its own *RemoteError to choose the type and data
