@@ -10,14 +10,15 @@
 //
 // Runnable tasks wait in one FIFO run queue, drained by loops: long-lived
 // goroutines (ants workers, started once) that run one turn after another
-// and park when the queue is empty. A loop takes up to half of what waits
-// (at most 32 turns) in one acquisition of the scheduler's lock and runs
-// that batch in order; a loop that finds the queue empty steals half of
-// another's batch before it parks, a batch held by a loop whose turn
-// waits counts as waiting work for Block and the watchdog, and the
-// watchdog gives back to the run queue a batch whose loop has not got
-// past a turn since its last check (while other loops keep busy with
-// queued turns and never steal), so no turn waits behind a stuck one. About GOMAXPROCS loops run while there
+// and park when the queue is empty. A loop takes the oldest turn that
+// waits and half of the rest (at most 32 more) in one acquisition of the
+// scheduler's lock and runs that batch in order; a loop that finds the
+// queue empty steals half of another's batch before it parks, a batch
+// held by a loop whose turn waits counts as waiting work for Block and
+// the watchdog, and the watchdog gives back to the run queue a batch
+// whose loop has not got past a turn since its last check (while other
+// loops keep busy with queued turns and never steal), so no turn waits
+// behind a stuck one. About GOMAXPROCS loops run while there
 // is work, so scheduling a turn is usually a locked queue push (tens of
 // ns), not a goroutine hand-off: one ants submission costs about twice a
 // bare go statement (~485 ns vs ~238 ns on a 2-core machine) and is paid
