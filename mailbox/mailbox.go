@@ -167,8 +167,8 @@ func (m *Mailbox[T]) lockMade() *queues[T] {
 // New returns an empty, idle mailbox using cfg, which it keeps: cfg must
 // not change afterwards. It returns an error wrapping [ErrInvalidConfig]
 // if cfg is nil, has no Key, a negative Capacity or an unknown Policy.
-// New allocates only the Mailbox itself (a 40-byte heap object on 64-bit
-// platforms): queue storage comes with the first message.
+// New allocates only the Mailbox itself (40 bytes, a 48-byte heap object
+// on 64-bit platforms): queue storage comes with the first message.
 func New[T any](cfg *Config[T]) (*Mailbox[T], error) {
 	m := new(Mailbox[T])
 	if err := m.Init(cfg); err != nil {
