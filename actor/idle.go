@@ -1,7 +1,6 @@
 package actor
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -14,7 +13,9 @@ import (
 // every method. The count starts at spawn and restarts after each turn
 // that ran a call (one clock read per such turn, on this actor only). It
 // fires once per idle spell: a later call re-arms it. m runs as an ordinary
-// Cast (whitelists, supervision and dead letters apply); it often calls
+// Cast (whitelists, supervision and dead letters apply), queued from the
+// actor's own turn without waiting: a full mailbox, whatever its policy,
+// refuses it (a dead letter, runtime.ReasonMailboxFull). It often calls
 // c.Stop(). Errors from Spawn: ErrInvalidOption (d <= 0, or a nil or
 // invalid method), ErrWrongActor (m belongs to another actor type).
 func WithIdleTimeout[S, Q, R any](d time.Duration, m *Method[S, Q, R], req Q) Option {
@@ -25,13 +26,32 @@ func WithIdleTimeout[S, Q, R any](d time.Duration, m *Method[S, Q, R], req Q) Op
 	ic := &idleCall[S, Q, R]{m: m, req: req}
 	ic.self = ic
 	spec.cast = func(c *cell) error {
-		if err := c.push(context.Background(), envelope{msg: &ic.self}); err != nil {
+		if err := c.pushSelf(envelope{msg: &ic.self}); err != nil {
 			c.refused(m.label, err, req)
 			return err
 		}
 		return nil
 	}
 	return optionFunc(func(c *spawnConfig) { c.idle = spec })
+}
+
+// pushSelf queues a message from the actor's own turn (the idle timeout's
+// cast). It never waits: not for room in a full Block-policy mailbox, which
+// only this turn could make (the actor, and any stop, would stall for the
+// call timeout), nor for a flooded backlog. A full mailbox refuses it with
+// ErrMailboxFull, as a Reject-policy one does.
+func (c *cell) pushSelf(e envelope) error {
+	if c.status.Load() != statusRunning {
+		return ErrStopped
+	}
+	sched, err := c.mb.TryPush(e)
+	if err != nil {
+		return pushErr(err)
+	}
+	if sched {
+		c.schedule()
+	}
+	return nil
 }
 
 // IdleOnTouch makes WithIdleTimeout's count restart only when a handler

@@ -1,0 +1,57 @@
+package actor_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+var sessionHold = actor.NewMethod("hold", func(s *session, _ *actor.Ctx, gate chan struct{}) (int, error) {
+	<-gate
+	return len(s.idled), nil
+})
+
+// The idle timeout's cast is queued from the actor's own turn: with a full
+// Block-policy mailbox it must not wait for room (only this turn could make
+// some), which stalled the actor, and any stop, for the call timeout.
+func TestIdleTimeoutFullBlockMailbox(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		var letters recorder
+		rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+		s := &session{start: time.Now()}
+		ref, err := actor.Spawn(rt, s, actor.WithMailbox(2, actor.Block), actor.IdleOnTouch(),
+			actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gate := make(chan struct{})
+		if err := sessionHold.Cast(ref, gate); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // the idle timer fires during the held turn
+		for range 2 {               // fill the mailbox: calls that are not activity
+			if err := sessionTouch.Cast(ref, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		start := time.Now()
+		close(gate)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := sessionTouch.Call(ctx, ref, 0); err != nil {
+			t.Fatalf("call after the queue: %v", err)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Fatalf("the actor stalled %v on its own full mailbox (the idle cast waited for room)", d)
+		}
+		if err := ref.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := letters.Count(troupe.ReasonMailboxFull, "idle"); n != 1 {
+			t.Errorf("%d mailbox-full dead letters for the idle cast; want 1 (%v)", n, letters.All())
+		}
+	})
+}
