@@ -35,8 +35,9 @@ import (
 //     call), and goes idle; each child, as it finalizes, leaves its parent
 //     and wakes it; with the last child gone the turn finalizes.
 //   - finalize runs the Stopping hook once, fails what is left in the
-//     mailbox, frees the name, leaves the parent (or the runtime's roots) and
-//     closes Done. It runs on the actor's turn, or on the goroutine that
+//     mailbox, frees the name, leaves the runtime's roots, closes Done and
+//     then leaves its parent (so a child's Done closes before its parent's
+//     Stopping hook runs and before its parent's Done). It runs on the actor's turn, or on the goroutine that
 //     finds the scheduler closed (the actor can have no turn any more).
 //
 // No step waits for another actor inside a turn, so a child blocked in a
@@ -274,8 +275,8 @@ func (c *cell) finalize() {
 }
 
 // finish is finalize's last part, after the Stopping hook: it fails what
-// is left, runs the atStop functions, frees the name, leaves the parent
-// and closes Done.
+// is left, runs the atStop functions, frees the name, closes Done, then
+// leaves the parent (or left the runtime's roots before Done).
 func (c *cell) finish(r releases) {
 	err := stoppedBy(r.cause)
 	for _, e := range c.mb.Close() {
@@ -287,12 +288,7 @@ func (c *cell) finish(r releases) {
 	if c.name != "" && c.sys.Names != nil {
 		c.sys.Names.Unregister(c.name, c.self.(engine.Stoppable))
 	}
-	if p := c.parent; p != nil {
-		p.removeChild(c)
-		if p.status.Load() >= statusStopping {
-			p.pushSystem(childGone)
-		}
-	} else {
+	if c.parent == nil {
 		c.sys.RemoveRoot(c)
 	}
 	c.mu.Lock()
@@ -305,6 +301,16 @@ func (c *cell) finish(r releases) {
 	}
 	c.status.Store(statusFinalized)
 	c.mu.Unlock()
+	// The parent hears of it only now: once the child has left, the parent
+	// may finalize (its Stopping hook runs, its Done closes), even on this
+	// goroutine if its scheduler is closed, and children stop before their
+	// parent, Done included.
+	if p := c.parent; p != nil {
+		p.removeChild(c)
+		if p.status.Load() >= statusStopping {
+			p.pushSystem(childGone)
+		}
+	}
 }
 
 // atStop registers f to run once when the actor finalizes, on the
