@@ -185,10 +185,11 @@
 // message, and given back once it has run no turn for one to two seconds,
 // so an actor idle after traffic returns to the smaller size; an
 // owner-driven Handler keeps them; measured with 20,000 actors). Opening a
-// stream costs about 10 allocations (13 with a ctx that has a deadline); an uncontended Send about 10 ns and
-// nothing once the journal has grown; a reader about 1.5 KiB (a batch
-// buffer of 64 items). A Cast allocates nothing in steady state: a payload
-// that is one pointer, or a value of at most 16 bytes without pointers (an
+// stream costs about 10 allocations (13 with a ctx that has a deadline);
+// an uncontended Send about 10 ns and nothing once the journal has
+// grown; a reader about 1.5 KiB (a batch buffer of 64 items). A Cast
+// allocates nothing in steady state: a payload that is one pointer, or
+// a value of at most 16 bytes without pointers (an
 // id, a duration, a small struct of numbers), travels in the mailbox entry
 // itself, at the same cost; any other value in a recycled box, somewhat
 // slower with many senders (see Method.Cast). A Call with a ctx deadline
