@@ -3,8 +3,10 @@ package runtime
 import (
 	"bytes"
 	"context"
+	goruntime "runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/troupe-go/troupe/actor"
@@ -65,5 +67,49 @@ func TestDeadLetterHookSendsToStoppedActor(t *testing.T) {
 	}
 	if got := out.String(); !strings.Contains(got, "dead-letter hook nested") || !strings.Contains(got, "dead letter (stopped)") {
 		t.Errorf("written out: %q; want the dead letter past the bound, saying why", got)
+	}
+}
+
+// TestDeadLetterHookGoexitKeepsBound: a dead-letter hook that ends its
+// goroutine with runtime.Goexit (t.FailNow in a hook, say) leaves the
+// count of hook calls in progress as it was: hookDepth such calls, one
+// after another, must not make every later dead letter skip the hook as
+// if the recursion bound were reached.
+func TestDeadLetterHookGoexitKeepsBound(t *testing.T) {
+	var exit atomic.Bool
+	var seen atomic.Int32
+	rt, err := New(WithDeadLetterHook(func(DeadLetter) {
+		seen.Add(1)
+		if exit.Load() {
+			goruntime.Goexit()
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	var out lockedBuffer
+	rt.sink.stderr = &out
+	ref, err := actor.Spawn(rt, &target{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	exit.Store(true)
+	for range hookDepth {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = ping.Cast(ref, 1) // a dead letter; the hook ends this goroutine
+		}()
+		<-done
+	}
+	exit.Store(false)
+	seen.Store(0)
+	_ = ping.Cast(ref, 1)
+	if seen.Load() != 1 {
+		t.Fatalf("after %d hook calls that ended with Goexit, a dead letter reached the hook %d times; want 1 (written out instead: %q)", hookDepth, seen.Load(), out.String())
 	}
 }

@@ -49,14 +49,7 @@ func (s *sink) deliver(why uint8, actor, method string, err error, payload any) 
 		// stack overflows, which kills the process. Go has no goroutine
 		// identity, so the bound counts every call in progress: a hook
 		// kept short never has hookDepth calls running at once.
-		if s.inHook.Add(1) <= hookDepth {
-			s.callHook(d)
-		} else {
-			// Past the bound no user hook runs (the error hook could
-			// recurse the same way): written out, never dropped.
-			s.write(fmt.Errorf("dead-letter hook nested more than %d deep (does it send to a stopped or full actor?): %v", hookDepth, d))
-		}
-		s.inHook.Add(-1)
+		s.hookOrWrite(d)
 	}
 	if s.logger != nil && s.allow() {
 		s.logger.LogAttrs(context.Background(), slog.LevelWarn, "troupe: dead letter",
@@ -65,6 +58,22 @@ func (s *sink) deliver(why uint8, actor, method string, err error, payload any) 
 			slog.String("method", d.Method),
 			slog.Any("error", d.Err))
 	}
+}
+
+// hookOrWrite gives d to the user's hook, or writes it out past the
+// recursion bound (see deliver). The count of calls in progress is given
+// back by a deferred call: a hook that ends its goroutine with
+// runtime.Goexit (which callHook cannot recover) must not leave it raised
+// for good.
+func (s *sink) hookOrWrite(d DeadLetter) {
+	defer s.inHook.Add(-1)
+	if s.inHook.Add(1) <= hookDepth {
+		s.callHook(d)
+		return
+	}
+	// Past the bound no user hook runs (the error hook could recurse the
+	// same way): written out, never dropped.
+	s.write(fmt.Errorf("dead-letter hook nested more than %d deep (does it send to a stopped or full actor?): %v", hookDepth, d))
 }
 
 // callHook runs the user's dead-letter hook. This is the one place its
