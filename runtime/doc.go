@@ -19,7 +19,9 @@
 // backoffs cancelled at once), each finishing what is queued, then drains
 // the pool and stops the timer wheel. If its ctx ends first the stop is
 // forced (as by Close) and Shutdown returns a *actor.StopError naming the
-// actors still running; a second Shutdown never waits for the first.
+// actors still running; a second Shutdown never waits for the first. A
+// handler that calls Shutdown waits for its own actor's stop: it must pass
+// a ctx that ends, or call Close.
 // [Runtime.Close] forces the stop from any state — also during a Shutdown,
 // or after one that timed out — and waits: every actor is killed, running
 // handlers get the call timeout to return (their Context is cancelled),

@@ -110,7 +110,10 @@ func (rt *Runtime) made() bool { return rt != nil && rt.sys != nil }
 // goroutines were left. Call Close to wait for the forced stop to finish.
 //
 // Safe to call many times and concurrently with Close: each caller waits
-// for the one stop sequence, bounded by its own ctx. A nil ctx returns
+// for the one stop sequence, bounded by its own ctx. From a handler, pass
+// a ctx that ends (or call Close): the stop waits for that handler's
+// actor, which waits for Shutdown, so with a ctx that never ends neither
+// returns until something else forces the stop. A nil ctx returns
 // actor.ErrNilContext and stops nothing; a nil or zero *Runtime (not made
 // by New), actor.ErrNilRuntime.
 func (rt *Runtime) Shutdown(ctx context.Context) error {
