@@ -60,7 +60,8 @@ func WithThroughput(n int) Option { return optionFunc(func(c *config) { c.throug
 // never progress.
 func WithPoolSize(n int) Option { return optionFunc(func(c *config) { c.poolSize = n }) }
 
-// WithTick sets the timer wheel's resolution (default 1 ms; must be > 0).
+// WithTick sets the timer wheel's resolution (default 1 ms; must be at
+// least timer.MinTick, 1 µs).
 func WithTick(d time.Duration) Option { return optionFunc(func(c *config) { c.tick = d }) }
 
 // WithLogger logs dead letters to l at a bounded rate (default: not
