@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"sync"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/troupe-go/troupe/internal/engine"
@@ -19,8 +20,11 @@ type registry struct {
 type shard struct {
 	mu sync.RWMutex                // guards m
 	m  map[string]engine.Stoppable // name → the actor holding it
-	_  [40]byte                    // keep shards on separate cache lines
+	_  [shardPad]byte              // 64 bytes: shards on separate cache lines
 }
+
+// shardPad fills a shard to 64 bytes, whatever the word size.
+const shardPad = 64 - unsafe.Sizeof(sync.RWMutex{}) - unsafe.Sizeof(map[string]engine.Stoppable(nil))
 
 var _ engine.Names = (*registry)(nil)
 

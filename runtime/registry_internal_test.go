@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"unsafe"
 
 	"github.com/troupe-go/troupe/internal/engine"
 )
@@ -46,5 +47,15 @@ func TestRegistrySameShard(t *testing.T) {
 	}
 	if err := r.Register(b, &fakeRef{}); !errors.Is(err, engine.ErrNameTaken) {
 		t.Fatalf("Register(%q) again: %v; want ErrNameTaken", b, err)
+	}
+}
+
+// TestRegistryShardSize: a shard fills whole 64-byte cache lines, so that
+// two shards never share one (spawns and lookups of names in neighbouring
+// shards would contend on it otherwise), and the registry's 64 shards make
+// one 4 KiB, page-aligned allocation.
+func TestRegistryShardSize(t *testing.T) {
+	if n := unsafe.Sizeof(shard{}); n%64 != 0 {
+		t.Fatalf("a shard is %d bytes; want a multiple of 64 (a shard shares its cache lines with its neighbours)", n)
 	}
 }
