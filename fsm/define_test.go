@@ -113,6 +113,46 @@ func TestDefineReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// A state declared twice is one problem, and the second declaration's own
+// problems are reported too: Define lists every problem, and fixing the
+// duplicate by renaming it must not reveal new ones.
+func TestDefineDuplicateProblems(t *testing.T) {
+	type opts = []fsm.Option[*bot, phase]
+	st := fsm.State[*bot, phase]
+	tests := []struct {
+		name    string
+		entries opts
+		want    error
+	}{
+		{"unknown target", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal()), st(B, step, fsm.To("nowhere"))}, fsm.ErrUnknownTarget},
+		{"dead end", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal()), st(B, step)}, fsm.ErrDeadEnd},
+		{"terminal with exits", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal()), st(B, step, fsm.Terminal(), fsm.To(A))}, fsm.ErrTerminalExits},
+		{"timeout target", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal()), st(B, step, fsm.To(A), fsm.Timeout(time.Second, B))}, fsm.ErrTimeoutTarget},
+		{"negative timeout", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal()), st(B, step, fsm.To(A), fsm.Timeout(-time.Second, A))}, fsm.ErrNegativeDuration},
+		{"nil state function", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal()), st(B, nil, fsm.Terminal())}, fsm.ErrNilStateFunc},
+		{"nil state option", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal()), st(B, step, fsm.Terminal(), nil)}, fsm.ErrInvalidOption},
+		{"admit of another actor", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal()), st(B, step, fsm.Terminal(), fsm.Admit(otherMethod))}, fsm.ErrWrongActor},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := fsm.Define("bot", A, tt.entries...)
+			if d != nil {
+				t.Errorf("got a definition with error %v", err)
+			}
+			var de *fsm.DefinitionError
+			if !errors.As(err, &de) {
+				t.Fatalf("got %v; want a *DefinitionError", err)
+			}
+			if !errors.Is(err, fsm.ErrDuplicateState) || !errors.Is(err, tt.want) {
+				t.Fatalf("got %v; want it to match %v and %v", err, fsm.ErrDuplicateState, tt.want)
+			}
+			if len(de.Problems) != 2 {
+				t.Errorf("got %d problems; want 2:\n%v", len(de.Problems), err)
+			}
+		})
+	}
+}
+
 func TestDefinitionAccessors(t *testing.T) {
 	d := define(t,
 		fsm.State(A, step, fsm.To(B, C, B)),

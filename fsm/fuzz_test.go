@@ -65,11 +65,7 @@ func decode(data []byte) graph {
 	}
 	for _, name := range names {
 		first := !g.declared[name]
-		fail := func(err error) {
-			if first {
-				g.mustFail = append(g.mustFail, err)
-			}
-		}
+		fail := func(err error) { g.mustFail = append(g.mustFail, err) } // a duplicate's too
 		exits := make([]uint8, r.next()%4)
 		for i := range exits {
 			exits[i] = names[int(r.next())%n]
@@ -120,10 +116,10 @@ func decode(data []byte) graph {
 			opts = append(opts, nil)
 			fail(ErrInvalidOption)
 		}
-		switch {
-		case !first:
+		if !first {
 			g.mustFail = append(g.mustFail, ErrDuplicateState)
-		case fn == nil:
+		}
+		if fn == nil {
 			g.mustFail = append(g.mustFail, ErrNilStateFunc)
 		}
 		g.declared[name] = true

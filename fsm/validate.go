@@ -17,6 +17,13 @@ type validator[S Host[P], P comparable] struct {
 	d        *Definition[S, P]
 	problems []error
 	specs    map[P]*stateSpec // the options of each state, until resolved
+	dups     []declared[S, P] // states declared again, checked but not kept
+}
+
+// declared is a state entry and its options, until resolved.
+type declared[S Host[P], P comparable] struct {
+	st *stateDef[S, P]
+	sp *stateSpec
 }
 
 func problemf(sentinel error, format string, args ...any) error {
@@ -39,6 +46,9 @@ func (v *validator[S, P]) run(entries []*stateOpt[S, P]) {
 	for _, p := range d.order {
 		v.resolve(d.states[p], v.specs[p])
 	}
+	for _, e := range v.dups {
+		v.resolve(e.st, e.sp) // its problems too, against the declared states
+	}
 	root, known := d.initial, hashable(d.initial) && d.states[d.initial] != nil
 	if !known {
 		v.add(ErrUnknownState, "initial state %v is not declared", d.initial)
@@ -49,16 +59,18 @@ func (v *validator[S, P]) run(entries []*stateOpt[S, P]) {
 	v.reach(root)
 }
 
-// declare records one state entry, its duplicates and nil function.
+// declare records one state entry, its duplicates and nil function. A
+// duplicate is kept aside, not in the table, so that resolve still reports
+// its own problems.
 func (v *validator[S, P]) declare(e *stateOpt[S, P]) {
 	d := v.d
 	if !hashable(e.name) {
 		v.add(ErrUnknownState, "state %v of type %T cannot be compared", e.name, e.name)
 		return
 	}
-	if _, dup := d.states[e.name]; dup {
+	_, dup := d.states[e.name]
+	if dup {
 		v.add(ErrDuplicateState, "state %v is declared twice", e.name)
-		return
 	}
 	if e.fn == nil {
 		v.add(ErrNilStateFunc, "state %v", e.name)
@@ -71,7 +83,12 @@ func (v *validator[S, P]) declare(e *stateOpt[S, P]) {
 		}
 		o.applyState(sp)
 	}
-	d.states[e.name] = &stateDef[S, P]{name: e.name, fn: e.fn, arg: e.arg, terminal: sp.terminal}
+	st := &stateDef[S, P]{name: e.name, fn: e.fn, arg: e.arg, terminal: sp.terminal}
+	if dup {
+		v.dups = append(v.dups, declared[S, P]{st, sp})
+		return
+	}
+	d.states[e.name] = st
 	d.order = append(d.order, e.name)
 	v.specs[e.name] = sp
 }
