@@ -104,6 +104,7 @@ type idleSpec struct {
 	err     error  // the method's, if it cannot be called
 	accepts func(state any) bool
 	cast    func(c *cell) error
+	gap     func(c *cell) // test hook: runs between reading the idle timer and re-arming it
 }
 
 func (s *idleSpec) validate(state any) error {
@@ -173,8 +174,25 @@ func (c *cell) touchIdle(touched bool) {
 	it.last = time.Now()
 	if !it.armed {
 		it.armed = true
-		it.wt.Reset(it.spec.d)
+		c.rearmIdle(it, it.spec.d)
 	}
+}
+
+// rearmIdle re-arms the idle timer it, which the caller read from the cell
+// on the actor's turn, unless a stop has taken it since (disarm, under mu):
+// re-armed after that stop's wt.Stop, it would outlive the actor, holding
+// the cell and its state until it fired into the closed mailbox. Under mu,
+// as armIdle starts it, so that the stop's take sees it armed or not at all.
+func (c *cell) rearmIdle(it *idleTimer, d time.Duration) {
+	if it.spec.gap != nil {
+		it.spec.gap(c)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ext == nil || c.ext.idle != it {
+		return // stopped: disarm took it
+	}
+	it.wt.Reset(d)
 }
 
 // checkIdle runs on the turn when the idle timer fires (the idleCheck
@@ -186,7 +204,7 @@ func (c *cell) checkIdle() {
 		return
 	}
 	if rest := it.spec.d - time.Since(it.last); rest > 0 {
-		it.wt.Reset(rest)
+		c.rearmIdle(it, rest)
 		return
 	}
 	it.armed = false
