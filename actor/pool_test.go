@@ -663,3 +663,65 @@ func TestPoolFirstDeferredDrop(t *testing.T) {
 		}
 	})
 }
+
+// First with an ordinary method: a sub-call failed because its worker
+// stopped, while its request still waited, is a dead letter (as a plain
+// call's, and as a deferred sub-call's dropped Reply, TestPoolFirstDeferredDrop);
+// one whose request another worker already answered lost nothing, and is
+// not.
+func TestPoolFirstStoppedDeadLetter(t *testing.T) {
+	ctx := context.Background()
+	spawn := func(t *testing.T, rt actor.Spawner, gate chan struct{}) *actor.Ref[*pw] {
+		t.Helper()
+		ref, err := actor.Spawn(rt, &pw{id: int(pwIDs.Add(1)), gate: gate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	t.Run("the only one", func(t *testing.T) {
+		var letters recorder
+		rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+		gate := make(chan struct{})
+		busy := spawn(t, rt, gate)
+		if err := pwHold.Cast(busy, 0); err != nil {
+			t.Fatal(err)
+		}
+		g, err := actor.NewGroup([]*actor.Ref[*pw]{busy}, actor.First(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		f := actor.AskPool(ctx, pwID, g, 0) // queued behind pw.hold
+		busy.Kill()
+		<-busy.Done()
+		if _, err := f.Await(ctx); !errors.Is(err, actor.ErrStopped) {
+			t.Fatalf("got %v; want ErrStopped", err)
+		}
+		if got := letters.Count(troupe.ReasonStopped, "pw.id"); got != 1 {
+			t.Errorf("got %d stopped dead letters; want 1 (the request failed with ErrStopped): %v", got, letters.All())
+		}
+	})
+	t.Run("answered by another", func(t *testing.T) {
+		var letters recorder
+		rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+		gate := make(chan struct{})
+		busy, free := spawn(t, rt, gate), spawn(t, rt, gate)
+		if err := pwHold.Cast(busy, 0); err != nil {
+			t.Fatal(err)
+		}
+		g, err := actor.NewGroup([]*actor.Ref[*pw]{busy, free}, actor.First(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g.Close()
+		if _, err := actor.CallPool(ctx, pwID, g, 0); err != nil {
+			t.Fatal(err)
+		}
+		busy.Kill()
+		<-busy.Done()
+		if got := letters.Count(troupe.ReasonStopped, "pw.id"); got != 0 {
+			t.Errorf("got %d stopped dead letters; want 0 (the caller had its reply): %v", got, letters.All())
+		}
+	})
+}

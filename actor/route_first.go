@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/troupe-go/troupe/internal/engine"
 	"github.com/troupe-go/troupe/mailbox"
 	"github.com/troupe-go/troupe/timer"
 )
@@ -295,11 +296,21 @@ func (gc *gatherCall[S, Q, R]) run(x *Ctx, _ payload) {
 	g.settle(v, nil) // a late success is dropped
 }
 
-func (gc *gatherCall[S, Q, R]) fail(_ *cell, _ payload, err error, why uint8) {
+// fail counts err as this worker's failure. A sub-call that fails
+// without running (its worker stopped, or its mailbox dropped it) while
+// its request still waited is also a dead letter, as a plain call's is and
+// as a deferred sub-call's dropped Reply is (see Reply.drop); one whose
+// request already had its outcome lost nothing. A handler's panic (why is
+// engine.ReasonFailed) goes to the gather, as a call's goes to its caller.
+func (gc *gatherCall[S, Q, R]) fail(to *cell, _ payload, err error, why uint8) {
 	gc.at.release()
-	if gc.over.CompareAndSwap(false, true) {
-		gc.g.lose(err)
+	if !gc.over.CompareAndSwap(false, true) {
+		return
 	}
+	if why != engine.ReasonFailed && gc.g.state.Load() == callPending {
+		to.deadLetter(why, gc.g.m.label, err, nil)
+	}
+	gc.g.lose(err)
 }
 
 // settle is a deferred sub-call's Reply.Send (or its drop when the worker
