@@ -725,3 +725,42 @@ func TestPoolFirstStoppedDeadLetter(t *testing.T) {
 		}
 	})
 }
+
+// First with a stagger: a request already settled (its caller gave up)
+// asks no further worker when the one it asked fails: that sub-call would
+// only hold a WithMaxQueued slot there, refusing real calls.
+func TestPoolFirstSettledAsksNoMore(t *testing.T) {
+	rt := newRuntime(t)
+	gate := make(chan struct{})
+	defer close(gate)
+	var refs []*actor.Ref[*pw]
+	for range 2 {
+		ref, err := actor.Spawn(rt, &pw{id: int(pwIDs.Add(1)), gate: gate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Busy in a direct cast (not counted by the group), so that
+		// routed calls queue.
+		if err := pwHold.Cast(ref, 0); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	first := refs[0]
+	g, err := actor.NewGroup(refs, actor.First(time.Hour), actor.WithMaxQueued(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	f := actor.AskPool(ctx, pwID, g, 0) // asks first only, for an hour
+	cancel()
+	if _, err := f.Await(context.Background()); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v; want context.Canceled", err)
+	}
+	first.Kill() // fails the settled request's sub-call
+	<-first.Done()
+	if err := actor.CastPool(pwID, g, 0); err != nil {
+		t.Errorf("CastPool = %v; want nil (second has room: nobody asked it)", err)
+	}
+}

@@ -140,14 +140,16 @@ func (g *gather[S, Q, R]) send(mb *member) {
 }
 
 // lose records a failed sub-call. The last failure settles the gather;
-// when every worker asked so far has failed, the next is asked at once.
+// when every worker asked so far has failed, the next is asked at once,
+// unless the gather is settled (its caller gave up): nobody waits for that
+// worker's answer, and the sub-call would only hold a slot there.
 func (g *gather[S, Q, R]) lose(err error) {
 	g.mu.Lock()
 	g.errs = append(g.errs, err)
 	g.failed++
 	all := g.failed == len(g.targets)
 	var next *member
-	if !all && g.failed == g.sent && g.sent < len(g.targets) {
+	if !all && g.failed == g.sent && g.sent < len(g.targets) && g.state.Load() == callPending {
 		next = g.targets[g.sent]
 		g.sent++
 	}
