@@ -764,3 +764,44 @@ func TestPoolFirstSettledAsksNoMore(t *testing.T) {
 		t.Errorf("CastPool = %v; want nil (second has room: nobody asked it)", err)
 	}
 }
+
+// First: a worker whose handler panics after its request was settled (by
+// another worker's reply) reports the panic as a dead letter, as a plain
+// call's handler that panics after its caller gave up does: nobody else
+// sees it.
+func TestPoolFirstLatePanic(t *testing.T) {
+	var letters recorder
+	rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+	ctx := context.Background()
+	lateBoom := actor.NewMethod("pw.lateboom", func(w *pw, _ *actor.Ctx, _ int) (int, error) {
+		if w.gate != nil {
+			<-w.gate
+			panic("too late")
+		}
+		return w.id, nil
+	})
+	gate := make(chan struct{})
+	slow, err := actor.Spawn(rt, &pw{id: int(pwIDs.Add(1)), gate: gate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := actor.Spawn(rt, &pw{id: int(pwIDs.Add(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := actor.NewGroup([]*actor.Ref[*pw]{slow, fast}, actor.First(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if _, err := actor.CallPool(ctx, lateBoom, g, 0); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	if _, err := pwID.Call(ctx, slow, 0); err != nil { // after the panic's turn
+		t.Fatal(err)
+	}
+	if got := letters.Count(troupe.ReasonLate, "pw.lateboom"); got != 1 {
+		t.Errorf("got %d late dead letters; want 1 (the panic nobody saw): %v", got, letters.All())
+	}
+}

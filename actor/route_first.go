@@ -303,13 +303,20 @@ func (gc *gatherCall[S, Q, R]) run(x *Ctx, _ payload) {
 // its request still waited is also a dead letter, as a plain call's is and
 // as a deferred sub-call's dropped Reply is (see Reply.drop); one whose
 // request already had its outcome lost nothing. A handler's panic (why is
-// engine.ReasonFailed) goes to the gather, as a call's goes to its caller.
+// engine.ReasonFailed) goes to the gather, as a call's goes to its caller;
+// if the request already had its outcome, nobody would see it: it is a
+// dead letter (ReasonLate), as a plain call's panic after its caller gave
+// up is.
 func (gc *gatherCall[S, Q, R]) fail(to *cell, _ payload, err error, why uint8) {
 	gc.at.release()
 	if !gc.over.CompareAndSwap(false, true) {
 		return
 	}
-	if why != engine.ReasonFailed && gc.g.state.Load() == callPending {
+	pending := gc.g.state.Load() == callPending
+	switch {
+	case why == engine.ReasonFailed && !pending:
+		to.deadLetter(engine.ReasonLate, gc.g.m.label, err, nil)
+	case why != engine.ReasonFailed && pending:
 		to.deadLetter(why, gc.g.m.label, err, nil)
 	}
 	gc.g.lose(err)
