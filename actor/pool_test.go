@@ -805,3 +805,39 @@ func TestPoolFirstLatePanic(t *testing.T) {
 		t.Errorf("got %d late dead letters; want 1 (the panic nobody saw): %v", got, letters.All())
 	}
 }
+
+// A call the router refuses (here: a group whose only member stopped) is
+// a dead letter, whatever the strategy: First's too.
+func TestPoolFirstRefusedDeadLetter(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  actor.PoolOption
+	}{{"round robin", actor.RoundRobin()}, {"first", actor.First(0)}} {
+		t.Run(tt.name, func(t *testing.T) {
+			var letters recorder
+			rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+			ctx := context.Background()
+			ref, err := actor.Spawn(rt, &pw{id: int(pwIDs.Add(1))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := actor.NewGroup([]*actor.Ref[*pw]{ref}, tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			if err := ref.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := actor.CallPool(ctx, pwID, g, 0); !errors.Is(err, actor.ErrEmptyGroup) {
+				t.Fatalf("CallPool: got %v; want ErrEmptyGroup", err)
+			}
+			if _, err := actor.AskPool(ctx, pwID, g, 0).Await(ctx); !errors.Is(err, actor.ErrEmptyGroup) {
+				t.Fatalf("AskPool: got %v; want ErrEmptyGroup", err)
+			}
+			if got := letters.Count(troupe.ReasonStopped, "pw.id"); got != 2 {
+				t.Errorf("got %d stopped dead letters; want 2 (one per refused call): %v", got, letters.All())
+			}
+		})
+	}
+}

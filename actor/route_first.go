@@ -111,6 +111,7 @@ func callGather[S, Q, R any](ctx context.Context, r *router, m *Method[S, Q, R],
 	var zero R
 	g, err := startGather(ctx, r, m, req, false)
 	if err != nil {
+		r.refused(m.label, err, nil)
 		return zero, err
 	}
 	if caller := callerOf(ctx); caller.lend() {
