@@ -841,3 +841,29 @@ func TestPoolFirstRefusedDeadLetter(t *testing.T) {
 		})
 	}
 }
+
+// BroadcastPool with no worker left to reach is refused by the router: a
+// dead letter, as a CallPool the router refuses is.
+func TestPoolBroadcastRefusedDeadLetter(t *testing.T) {
+	var letters recorder
+	rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+	ctx := context.Background()
+	ref, err := actor.Spawn(rt, &pw{id: int(pwIDs.Add(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := actor.NewGroup([]*actor.Ref[*pw]{ref})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if err := ref.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := actor.BroadcastPool(ctx, pwID, g, 0); !errors.Is(err, actor.ErrEmptyGroup) {
+		t.Fatalf("got %v; want ErrEmptyGroup", err)
+	}
+	if got := letters.Count(troupe.ReasonStopped, "pw.id"); got != 1 {
+		t.Errorf("got %d stopped dead letters; want 1: %v", got, letters.All())
+	}
+}

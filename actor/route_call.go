@@ -260,7 +260,9 @@ func BroadcastPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Rout
 		if caller != nil && len(all) == 1 && all[0].c == caller {
 			return nil, errCycleSelf(caller, m.label)
 		}
-		return nil, r.refusal()
+		err := r.refusal()
+		r.refused(m.label, err, nil)
+		return nil, err
 	}
 	calls := make([]*poolCall[S, Q, R], len(ms))
 	for i, mb := range ms {
