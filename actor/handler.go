@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/troupe-go/troupe/internal/nilness"
+	"github.com/troupe-go/troupe/mailbox"
 )
 
 // Handler is an actor driven by its owner's goroutine instead of the
@@ -28,6 +29,8 @@ type owner struct {
 	busy     atomic.Bool
 	kick     chan struct{} // a turn is wanted (cap 1)
 	stopProc chan struct{} // StopProcessing (cap 1)
+	only     []mailbox.Key // a running Process's Admitting keys (nil: none); whoever holds busy
+	filtered bool          // a running Process admits only keys
 }
 
 // NewHandler makes an owner-driven actor owning state. It takes the same
@@ -70,7 +73,8 @@ func Forever() ProcessOption { return processFunc(func(c *processConfig) { c.for
 
 // Admitting makes Process run only the given methods, for this call (the
 // actor's own whitelist, Ctx.Only, is set aside meanwhile): the others stay
-// held, in order, for a later Process.
+// held, in order, for a later Process. A stop that comes during such a
+// Process fails them with ErrStopped, as it fails what Ctx.Only holds.
 func Admitting(methods ...Admitter) ProcessOption {
 	return processFunc(func(c *processConfig) { c.only, c.filter = methods, true })
 }
@@ -111,6 +115,7 @@ func (h *Handler[S]) Process(ctx context.Context, opts ...ProcessOption) error {
 		if err != nil {
 			return err
 		}
+		o.only, o.filtered = keys, true
 		c.mb.Admit(keys...)
 		defer c.restoreAdmit()
 	}

@@ -203,8 +203,10 @@ func (c *cell) onStop() {
 func (c *cell) settle() (waiting bool) {
 	if !c.kidsAsked {
 		c.kidsAsked = true
-		if c.admit != nil {
-			c.mb.AdmitAll() // c.admit stays: process fails what it does not admit
+		if c.filtering() {
+			// c.admit (and a running Process's Admitting) stays:
+			// process fails what they do not admit.
+			c.mb.AdmitAll()
 		}
 		c.askChildren()
 	}

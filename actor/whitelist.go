@@ -81,16 +81,28 @@ func (c *cell) held() map[string]int {
 	return out
 }
 
-// holds reports whether the actor's whitelist holds e back. A stopping
-// actor that has settled its queue lifts its mailbox's filter and fails
-// what this reports (see settle).
+// holds reports whether the actor's whitelist, or the Admitting filter of
+// the Process running it, holds e back. A stopping actor that has settled
+// its queue lifts its mailbox's filter and fails what this reports (see
+// settle).
 func (c *cell) holds(e envelope) bool {
-	return c.admit != nil && !slices.Contains(*c.admit, e.key())
+	if c.admit != nil && !slices.Contains(*c.admit, e.key()) {
+		return true
+	}
+	o := c.owner
+	return o != nil && o.filtered && !slices.Contains(o.only, e.key())
+}
+
+// filtering reports whether the mailbox's filter holds calls back: the
+// actor's whitelist, or a running Process's Admitting.
+func (c *cell) filtering() bool {
+	return c.admit != nil || c.owner != nil && c.owner.filtered
 }
 
 // restoreAdmit puts back the actor's own whitelist after a Process that had
 // one for the call.
 func (c *cell) restoreAdmit() {
+	c.owner.only, c.owner.filtered = nil, false
 	if c.admit == nil {
 		c.mb.AdmitAll()
 	} else {

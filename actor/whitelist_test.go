@@ -581,3 +581,45 @@ func TestOnlyStopReleasesChildHeldCall(t *testing.T) {
 		}
 	}, troupe.WithDeadLetterHook(letters.Hook))
 }
+
+// As TestOnlyStopReleasesChildHeldCall, for an owner-driven parent whose
+// Process holds the call with Admitting (the actor's own whitelist is
+// unset): the stop fails it too, at once.
+func TestOnlyStopReleasesChildCallHeldByProcess(t *testing.T) {
+	bubbleRuntime(t, func(t *testing.T, rt *troupe.Runtime) {
+		p := &wlParent{}
+		h, err := actor.NewHandler(rt, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := h.Ref()
+		ctx := withDeadline(t, time.Hour)
+		spawnKid := actor.NewMethod("spawnkid", func(p *wlParent, c *actor.Ctx, _ int) (int, error) {
+			k, err := actor.Spawn(c, &wlKid{parent: actor.Self[*wlParent](c)})
+			p.kid = k
+			return 0, err
+		})
+		done := goProcess(ctx, h, actor.Forever(), actor.Admitting(wlpPing, spawnKid))
+		mustCall(t, ctx, spawnKid, ref, 0)
+		kidErr := make(chan error, 1)
+		go func() {
+			_, err := wlkWork.Call(withDeadline(t, time.Minute), p.kid, 1)
+			kidErr <- err
+		}()
+		synctest.Wait() // the kid waits in report, held by Process
+		if got := ref.Held(); got["report"] != 1 {
+			t.Fatalf("Held = %v; want report held", got)
+		}
+		start := time.Now()
+		if err := ref.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		err = <-kidErr
+		if took := time.Since(start); took != 0 || !errors.Is(err, actor.ErrStopped) {
+			t.Fatalf("stop took %v, the kid's held call got %v; want ErrStopped at once", took, err)
+		}
+		if err := <-done; err != nil && !errors.Is(err, actor.ErrStopped) {
+			t.Fatalf("Process: %v", err)
+		}
+	})
+}
