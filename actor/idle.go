@@ -26,32 +26,17 @@ func WithIdleTimeout[S, Q, R any](d time.Duration, m *Method[S, Q, R], req Q) Op
 	ic := &idleCall[S, Q, R]{m: m, req: req}
 	ic.self = ic
 	spec.cast = func(c *cell) error {
-		if err := c.pushSelf(envelope{msg: &ic.self}); err != nil {
+		// From the actor's own turn: tryPush never waits, not for room in
+		// a full Block-policy mailbox, which only this turn could make
+		// (the actor, and any stop, would stall for the call timeout). A
+		// full mailbox refuses it with ErrMailboxFull.
+		if err := tryPush(c, envelope{msg: &ic.self}); err != nil {
 			c.refused(m.label, err, req)
 			return err
 		}
 		return nil
 	}
 	return optionFunc(func(c *spawnConfig) { c.idle = spec })
-}
-
-// pushSelf queues a message from the actor's own turn (the idle timeout's
-// cast). It never waits: not for room in a full Block-policy mailbox, which
-// only this turn could make (the actor, and any stop, would stall for the
-// call timeout), nor for a flooded backlog. A full mailbox refuses it with
-// ErrMailboxFull, as a Reject-policy one does.
-func (c *cell) pushSelf(e envelope) error {
-	if c.status.Load() != statusRunning {
-		return ErrStopped
-	}
-	sched, err := c.mb.TryPush(e)
-	if err != nil {
-		return pushErr(err)
-	}
-	if sched {
-		c.schedule()
-	}
-	return nil
 }
 
 // IdleOnTouch makes WithIdleTimeout's count restart only when a handler
