@@ -175,20 +175,7 @@ func TestViewCollectedEnded(t *testing.T) {
 // dispatcher's stop: an endless job followed once kept a goroutine
 // reading the store for ever.
 func TestViewFollowersLeft(t *testing.T) {
-	rt := testkit.NewRuntime(t)
-	now := time.Now()
-	b := &recordBackend{rec: jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running,
-		Submitted: now, Started: now}, ended: make(chan struct{}), outputs: make(chan error, 8),
-		items: []jobs.OutputItem{{Seq: 0, Value: json.RawMessage(`"hello"`)}}}
-	d, err := jobs.New(rt, jobs.WithBackend(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	j, err := d.Job("x")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, d, j := followedJob(t)
 	stopped := func(how string) {
 		t.Helper()
 		select {
@@ -295,4 +282,26 @@ func TestViewAfterClose(t *testing.T) {
 	if st := j.Status(); st.State != jobs.Running {
 		t.Fatalf("Status after Close: got %s; want the last one read, running", st.State)
 	}
+}
+
+// followedJob is a dispatcher on a backend whose job "x" runs, with one
+// output item, and that job: the store-copy tests' start. The dispatcher
+// is closed when the test ends.
+func followedJob(t *testing.T) (*recordBackend, *jobs.Dispatcher, *jobs.Job) {
+	t.Helper()
+	rt := testkit.NewRuntime(t)
+	now := time.Now()
+	b := &recordBackend{rec: jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running,
+		Submitted: now, Started: now}, ended: make(chan struct{}), outputs: make(chan error, 8),
+		items: []jobs.OutputItem{{Seq: 0, Value: json.RawMessage(`"hello"`)}}}
+	d, err := jobs.New(rt, jobs.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	j, err := d.Job("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, d, j
 }

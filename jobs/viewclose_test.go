@@ -2,12 +2,8 @@ package jobs_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
-
-	"github.com/troupe-go/troupe/internal/testkit"
-	"github.com/troupe-go/troupe/jobs"
 )
 
 // TestViewFollowCloseReleases: closing the last reader of a backend
@@ -17,20 +13,7 @@ import (
 // and closes on one long-lived ctx piled up one registration per Follow,
 // and the copy, holding the output, ran until that ctx ended.
 func TestViewFollowCloseReleases(t *testing.T) {
-	rt := testkit.NewRuntime(t)
-	now := time.Now()
-	b := &recordBackend{rec: jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running,
-		Submitted: now, Started: now}, ended: make(chan struct{}), outputs: make(chan error, 8),
-		items: []jobs.OutputItem{{Seq: 0, Value: json.RawMessage(`"hello"`)}}}
-	d, err := jobs.New(rt, jobs.WithBackend(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	j, err := d.Job("x")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, _, j := followedJob(t)
 	ctx, cancel := context.WithCancel(context.Background()) // lives until the test ends
 	defer cancel()
 	stopped := func(how string) {
