@@ -32,3 +32,6 @@ func (n *Node) ChainIDs() int {
 	}
 	return 0
 }
+
+// FollowLapsed reports whether f's keepalive or Close has detached it.
+func FollowLapsed[E any](f *Follow[E]) bool { return f.isClosed() }

@@ -47,8 +47,9 @@ type Follow[E any] struct {
 
 	acked atomic.Uint64 // the next frame expected, for the keepalive
 
-	mu     sync.Mutex // guards closed and alive
+	mu     sync.Mutex // guards closed, lapsed and alive
 	closed bool
+	lapsed error       // why the keepalive detached the reader (its ctx's end, its node's close), if it did
 	alive  *time.Timer // acks every heartbeat while the reader is open
 }
 
@@ -64,6 +65,9 @@ func (f *Follow[E]) keepalive() {
 	}
 	if f.ctx.Err() != nil || f.n.open() != nil { // its ctx ended, or its node closes, while nobody read it
 		f.closed = true
+		if f.lapsed = f.n.open(); f.ctx.Err() != nil {
+			f.lapsed = ctxErr(f.ctx, f.label)
+		}
 		_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
 		_ = f.sub.Unsubscribe()
 		return
@@ -117,13 +121,25 @@ func (f *Follow[E]) isClosed() bool {
 	return f.closed
 }
 
+// closedBy returns why the reader was detached: ErrStreamClosed for a
+// Close, its ctx's end or ErrClosed (its node closes) for the keepalive's.
+func (f *Follow[E]) closedBy() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lapsed != nil {
+		return f.lapsed
+	}
+	return ErrStreamClosed
+}
+
 // All iterates over the stream: each item as (item, nil), waiting for new
 // ones until the stream ends. A clean end ends the loop; any other end is
 // one last pair (zero item, err): the handler's error ([*Error]) or
 // [*PanicError], ErrStopped, a [*actor.TruncatedError] (resume with
 // Since(err.Oldest)), ErrTooLarge (an item over the serving node's
 // WithMaxMessage or the server's maximum payload: the stream ends before
-// it), ErrClosed (the serving node closed), ErrStreamLost
+// it), ErrClosed (the serving node closed, or this reader's node closed
+// while it was not read), ErrStreamLost
 // (it went silent), ctx's end, or ErrStreamClosed (Close). A break out of
 // the loop closes the reader. Blocks while it waits. Cost per item: the
 // codec's decoding; an acknowledgement per 64 items.
@@ -197,7 +213,7 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 		if err != nil {
 			switch {
 			case f.isClosed():
-				err = ErrStreamClosed
+				err = f.closedBy()
 			case f.ctx.Err() != nil:
 				err = ctxErr(f.ctx, f.label)
 			case errors.Is(err, context.DeadlineExceeded):
