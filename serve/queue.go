@@ -156,6 +156,14 @@ func (c *Conn) write() {
 		c.mu.Lock()
 		c.inflight = 0
 		if c.q == nil || len(c.q.b) == 0 || c.state == connClosed {
+			if c.state != connClosed && batch != nil {
+				// The batch's deadline must not outlive it: once passed,
+				// it would fail the next write that does not wait
+				// (directWriter), as a write timeout of a healthy
+				// connection. Cleared before writing is, under mu, so
+				// that no such write comes first.
+				_ = c.nc.SetWriteDeadline(time.Time{})
+			}
 			c.writing = false
 			putBuf(c.q)
 			c.q = nil
