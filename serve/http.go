@@ -137,7 +137,10 @@ func StatusOf(err error) int {
 // must take from the body all that the call needs. A
 // Target or call error is answered with StatusOf's status, a decode error
 // with 400 (or StatusOf's status if it is a *StatusError or a body over
-// the cap), an encode error with 500 if encode wrote nothing yet. Error
+// the cap), an encode error with 500 if encode wrote nothing yet, else
+// by aborting the response (a panic with http.ErrAbortHandler, which
+// net/http recovers silently: the client sees the connection end, not a
+// truncated 200 that looks whole). Error
 // bodies are the error's message for 4xx and *StatusError, the status text
 // for 5xx (WithErrorWriter changes that).
 //
@@ -190,7 +193,11 @@ func (h *methodHandler[S, Q, R]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	tw := &trackedWriter{ResponseWriter: w}
-	if err := h.encode(tw, v); err != nil && !tw.wrote {
+	if err := h.encode(tw, v); err != nil {
+		if tw.wrote {
+			// Part of a 200 is out: returning would end it as if whole.
+			panic(http.ErrAbortHandler)
+		}
 		h.cfg.fail(w, r, err)
 	}
 }
