@@ -47,6 +47,9 @@ var (
 	// http.ResponseController cannot flush (a middleware's wrapper with
 	// neither Flush nor Unwrap); answered 500, the stream not opened.
 	ErrCannotFlush = errors.New("serve: response writer cannot flush")
+	// ErrTrailingJSON: DecodeJSON given a body with another JSON value
+	// after the first; answered 400 by Method.
+	ErrTrailingJSON = errors.New("serve: JSON body has more after its value")
 	// ErrInvalidOption: New or Method with an option out of range; Serve
 	// with a nil listener.
 	ErrInvalidOption = errors.New("serve: invalid option")

@@ -354,11 +354,22 @@ func (t *trackedWriter) FlushError() error {
 }
 
 // DecodeJSON decodes the request's body as one JSON value of type Q: a
-// decode function for Method. An empty body is an error (io.EOF).
+// decode function for Method. An empty body is an error (io.EOF), and so
+// is anything but white space after the value (ErrTrailingJSON, or the
+// syntax error): Method answers them 400.
 func DecodeJSON[Q any](r *http.Request) (Q, error) {
 	var q Q
-	err := json.NewDecoder(r.Body).Decode(&q)
-	return q, err
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(&q); err != nil {
+		return q, err
+	}
+	switch _, err := dec.Token(); {
+	case err == nil:
+		return q, ErrTrailingJSON
+	case err != io.EOF:
+		return q, err // a syntax error, or the body's (over the cap: 413)
+	}
+	return q, nil
 }
 
 // EncodeJSON writes v as JSON with Content-Type application/json: an
