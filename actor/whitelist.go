@@ -100,8 +100,14 @@ func (c *cell) filtering() bool {
 }
 
 // restoreAdmit puts back the actor's own whitelist after a Process that had
-// one for the call.
+// one for the call. Once a stop has begun, the Process's filter stays, as
+// the stop found it: the stop's turns (see settle) lift the mailbox's
+// filter and fail what it held, and a Process that returns midway (its
+// budget spent) must not make those calls run or hold them again.
 func (c *cell) restoreAdmit() {
+	if c.status.Load() >= statusStopping {
+		return
+	}
 	c.owner.only, c.owner.filtered = nil, false
 	if c.admit == nil {
 		c.mb.AdmitAll()

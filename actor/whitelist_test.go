@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -622,4 +623,90 @@ func TestOnlyStopReleasesChildCallHeldByProcess(t *testing.T) {
 			t.Fatalf("Process: %v", err)
 		}
 	})
+}
+
+// As TestOnlyStopReleasesChildCallHeldByProcess, when the Process returns
+// (its budget spent) after the stop has released the held calls but before
+// its turn has failed them all: restoring the actor's own whitelist then
+// made the rest run (none set) or held them again (Ctx.Only set), where
+// the kid's call waited for its deadline. The stop fails them all.
+func TestOnlyStopReleasesHeldCallsAfterProcessReturns(t *testing.T) {
+	for _, own := range []bool{false, true} {
+		t.Run(fmt.Sprintf("own whitelist %v", own), func(t *testing.T) {
+			testStopReleasesHeldCallsAfterProcessReturns(t, own)
+		})
+	}
+}
+
+func testStopReleasesHeldCallsAfterProcessReturns(t *testing.T, own bool) {
+	var letters recorder
+	bubbleRuntime(t, func(t *testing.T, rt *troupe.Runtime) {
+		p := &wlParent{}
+		h, err := actor.NewHandler(rt, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := h.Ref()
+		ctx := withDeadline(t, time.Hour)
+		spawnKid := actor.NewMethod("spawnkid", func(p *wlParent, c *actor.Ctx, _ int) (int, error) {
+			k, err := actor.Spawn(c, &wlKid{parent: actor.Self[*wlParent](c)})
+			p.kid = k
+			if err == nil && own {
+				err = c.Only() // hold every call, outside Process's Admitting
+			}
+			return 0, err
+		})
+		entered, gate := make(chan struct{}), make(chan struct{})
+		wait := actor.NewMethod("wait", func(_ *wlParent, _ *actor.Ctx, _ int) (int, error) {
+			close(entered)
+			<-gate
+			return 0, nil
+		})
+		done := goProcess(ctx, h, actor.Forever())
+		mustCall(t, ctx, spawnKid, ref, 0)
+		h.StopProcessing()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		// One Process of what is pending now (the wait call): its budget
+		// is spent before it has failed the calls that arrive meanwhile.
+		if err := wait.Cast(ref, 0); err != nil {
+			t.Fatal(err)
+		}
+		done = goProcess(ctx, h, actor.Admitting(wait))
+		<-entered
+		const pings = 200 // more than the Process's budget
+		for range pings {
+			if err := wlpPing.Cast(ref, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		kidErr := make(chan error, 1)
+		go func() {
+			_, err := wlkWork.Call(withDeadline(t, time.Minute), p.kid, 1)
+			kidErr <- err
+		}()
+		synctest.Wait() // the kid waits in report, queued after the pings
+		if got := ref.Queued(); got != pings+1 {
+			t.Fatalf("Queued = %d; want %d pings and report", got, pings)
+		}
+		start := time.Now()
+		stopped := make(chan error, 1)
+		go func() { stopped <- ref.Stop(ctx) }()
+		synctest.Wait() // the stop message waits behind the running call
+		close(gate)
+		if err := <-done; err != nil {
+			t.Fatalf("Process: %v", err)
+		}
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		err = <-kidErr
+		if took := time.Since(start); took != 0 || !errors.Is(err, actor.ErrStopped) {
+			t.Fatalf("stop took %v, the kid's held call got %v; want ErrStopped at once", took, err)
+		}
+		if n := len(lettersFor(&letters, troupe.ReasonStopped, "ping")); n != pings {
+			t.Fatalf("stopped dead letters for ping: %d; want %d", n, pings)
+		}
+	}, troupe.WithDeadLetterHook(letters.Hook))
 }
