@@ -184,7 +184,13 @@ func (rt *Runtime) stop() error {
 			err = &actor.StopError{Actors: late, Err: ctx.Err()}
 			_ = rt.sched.Shutdown(ctx) // returns at once: ctx is done
 		} else {
-			err = rt.sched.Shutdown(ctx)
+			// Every actor has stopped: no turn is left to run, so the
+			// drain ends on its own, as in the graceful stop. Waiting for
+			// it unbounded keeps Close's result to what its doc allows
+			// (nil: nothing of ours is left); the bounded Shutdown(ctx)
+			// returned a bare ctx error when the actors stopped just as
+			// the grace period ended.
+			rt.sched.Close()
 		}
 		cancel()
 	} else {
