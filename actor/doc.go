@@ -81,7 +81,8 @@
 // live pool (a removed worker finishes its queue first); Stats counts
 // ready, busy, queued and restarting workers. [NewGroup] routes the same
 // way over actors spawned elsewhere (found with runtime.Lookup, say); a
-// member leaves when it stops. A pool call costs what a Call to an idle
+// member leaves when it stops, but one waiting out a restart's backoff is
+// not routed around: calls routed to it wait for its restart. A pool call costs what a Call to an idle
 // actor costs: about 1.2× a Call to an actor that is already running.
 //
 // # Guarantees
