@@ -62,7 +62,9 @@
 // that acknowledges nothing is sent heartbeats, not its window again: a
 // paused reader costs a frame per heartbeat and resumes where it
 // stopped. A reader silent for three heartbeats (WithHeartbeat) is
-// dropped; a stream silent that long fails with ErrStreamLost; a serving
+// dropped, and reported (ReasonLate) unless every item sent to it was
+// acknowledged: a reader that got the whole stream but whose
+// acknowledgement of the end was lost is no dead letter; a stream silent that long fails with ErrStreamLost; a serving
 // node that closes ends its streams with ErrClosed (an end frame a reader
 // missed is sent again, as any lost frame, while the stop lasts — while
 // Shutdown waits for the calls it serves, say —, not after: a reader

@@ -35,3 +35,16 @@ func (n *Node) ChainIDs() int {
 
 // FollowLapsed reports whether f's keepalive or Close has detached it.
 func FollowLapsed[E any](f *Follow[E]) bool { return f.isClosed() }
+
+// WithDropControl makes the node drop each control message of its served
+// streams' readers for which drop returns true, as if lost on the way.
+func WithDropControl(drop func(data []byte) bool) Option {
+	return optionFunc(func(c *config) { c.dropControl = drop })
+}
+
+// ServedStreams is how many streams n serves (their keepers run).
+func ServedStreams(n *Node) int {
+	n.streamsMu.Lock()
+	defer n.streamsMu.Unlock()
+	return len(n.streams)
+}

@@ -57,6 +57,10 @@ type config struct {
 	// names bucket the node uses: a wrapper can make a request's answer
 	// lost, or change the bucket between two requests of a Claim.
 	namesKV func(jetstream.KeyValue) jetstream.KeyValue
+	// dropControl, set by this package's tests only (WithDropControl),
+	// sees each control message a reader sends to one of the node's
+	// served streams; true drops it, as if lost on the way.
+	dropControl func(data []byte) bool
 
 	url          string
 	server       ServerFunc

@@ -307,7 +307,9 @@ func (f *Follow[E]) gap() {
 }
 
 // finish ends the reader with err (nil: a clean end) and releases its
-// subscription; the serving node is told if it did not end the stream.
+// subscription; the serving node is told: it gets a close after the ack
+// of its end (either lets it drop the stream), or a close alone if it did
+// not end the stream.
 func (f *Follow[E]) finish(err error) {
 	if f.done {
 		return
@@ -325,10 +327,17 @@ func (f *Follow[E]) finish(err error) {
 		}
 	}
 	f.mu.Lock()
+	was := f.closed
 	f.closed = true
 	if f.alive != nil {
 		f.alive.Stop()
 	}
 	f.mu.Unlock()
+	if !was {
+		// The end's ack may be lost, and the serving node would then wait
+		// for a reader that has gone: a close, a second word that the end
+		// arrived, lets it drop the stream at once.
+		_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
+	}
 	_ = f.sub.Unsubscribe()
 }

@@ -221,6 +221,9 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 
 // onStreamControl routes a reader's message to its stream.
 func (n *Node) onStreamControl(key string, data []byte) {
+	if f := n.cfg.dropControl; f != nil && f(data) {
+		return
+	}
 	n.streamsMu.Lock()
 	st := n.streams[key]
 	n.streamsMu.Unlock()

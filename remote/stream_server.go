@@ -129,7 +129,8 @@ func (st *streamServer) resendLocked() {
 
 // keep sends a heartbeat when nothing was sent for one, and ends the
 // stream once its end is acknowledged, its reader has been silent for
-// three heartbeats, or ctx ends. It resends no window: one unacknowledged
+// three heartbeats (reported, ReasonLate, unless only the end is
+// unacknowledged: then no item is lost), or ctx ends. It resends no window: one unacknowledged
 // for a heartbeat is most often a paused reader's, its frames queued in
 // its subscription, which a window per heartbeat would flood past its
 // pending limit. The heartbeat carries the next frame number, so a reader
@@ -153,12 +154,19 @@ func (st *streamServer) keep(ctx context.Context) {
 		now := time.Now()
 		st.mu.Lock()
 		switch {
-		case now.Sub(st.lastHeard) > 3*st.hb:
-			st.mu.Unlock()
-			st.n.refuse(Refusal{Reason: ReasonLate, Method: st.label, Err: errors.New("stream reader went silent")})
-			return
 		case st.ended && len(st.unacked) == 0:
 			st.mu.Unlock()
+			return
+		case now.Sub(st.lastHeard) > 3*st.hb:
+			// Only the end unacknowledged: every item was, and nothing is
+			// lost whether the reader got the end and its ack was lost,
+			// or it vanished (one that lives and lacks the end asks for
+			// it, or ends ErrStreamLost).
+			lost := !st.ended || len(st.unacked) > 1
+			st.mu.Unlock()
+			if lost {
+				st.n.refuse(Refusal{Reason: ReasonLate, Method: st.label, Err: errors.New("stream reader went silent")})
+			}
 			return
 		case now.Sub(st.lastSend) > st.hb:
 			if st.base == 0 && len(st.unacked) > 0 {

@@ -39,7 +39,10 @@ import (
 // flooded past its pending limit): only frame 0 goes again with each
 // heartbeat until acknowledged, for a reader without it cannot report a
 // gap. 'c' on the control subject closes the stream's reader on the
-// serving node.
+// serving node; a reader sends it after its ack of the end too, so that
+// either confirms the end. A reader silent for three heartbeats is
+// reported as a dead letter only if frames other than the end are
+// unacknowledged: items may then be lost.
 //
 // A reader's Ref ("<node follow subject>#<id>") lets any node attach
 // another reader to a running stream: a request on the serving node's
