@@ -58,17 +58,59 @@ func (j *Job) record() Record {
 // DefaultBackendTimeout; on error the last known one. An ended record is
 // returned as it is: it no longer changes.
 func (j *Job) refresh() (Record, error) {
+	ctx, cancel := context.WithTimeout(j.d.life, DefaultBackendTimeout)
+	defer cancel()
+	return j.refreshIn(ctx)
+}
+
+// refreshIn is refresh bounded by ctx instead.
+func (j *Job) refreshIn(ctx context.Context) (Record, error) {
 	if r := j.record(); r.State.Terminal() {
 		return r, nil
 	}
-	ctx, cancel := context.WithTimeout(j.d.life, DefaultBackendTimeout)
-	defer cancel()
 	r, err := j.d.b.Lookup(ctx, j.id)
 	if err != nil {
 		return j.record(), j.d.storeErr(err)
 	}
 	j.seen(r)
 	return r, nil
+}
+
+// endRetry is how long endedRecord waits between two reads of a record.
+const endRetry = 100 * time.Millisecond
+
+// endedRecord reads the record of a job whose output has ended, and so
+// has the job: its terminal state and outcome, of one moment. A store
+// that cannot be reached this moment (ErrUnavailable), or does not show
+// the end yet, is read again every endRetry, bounded by
+// DefaultBackendTimeout, ctx and the dispatcher's life. Past that it
+// returns the last record known, not ended, and an error wrapping
+// ErrUnavailable; an error no retry helps (ErrNotFound, ErrClosed) as
+// it is. A cached refresh's record, the last one read, is never
+// returned as the end's.
+func (j *Job) endedRecord(ctx context.Context) (Record, error) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultBackendTimeout)
+	defer cancel()
+	defer context.AfterFunc(j.d.life, cancel)()
+	for {
+		r, err := j.refreshIn(ctx)
+		switch {
+		case r.State.Terminal():
+			return r, nil
+		case err != nil && !errors.Is(err, ErrUnavailable) && ctx.Err() == nil:
+			return r, err // not found, closed: no retry helps
+		}
+		if ctx.Err() != nil || !sleepCtx(ctx, endRetry) {
+			if err == nil {
+				err = errors.New("the store does not show its end")
+			}
+			if j.d.life.Err() != nil {
+				return r, j.d.storeErr(err)
+			}
+			return r, fmt.Errorf("%w: job %s: its output has ended, its end state could not be read: %w",
+				ErrUnavailable, j.id, err)
+		}
+	}
 }
 
 // storeErr is the error of a round trip to the store: ErrClosed wrapping

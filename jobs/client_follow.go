@@ -49,7 +49,9 @@ type outputLine struct {
 // kept), then those to come, until the job ends, which ends the loop
 // cleanly whatever the outcome (ask Result). Any other end is one last
 // pair (zero item, err): a *RemoteError (ErrNotFound, a truncation
-// matching actor.ErrTruncated — resume with Since of its data's oldest),
+// matching actor.ErrTruncated — resume with Since of its data's oldest,
+// ErrUnavailable — the output ended but the server's store could not
+// show the job's end: resume with Since of the next item),
 // ctx's error, ErrCutShort, ErrTooLarge (an item over the client's cap:
 // WithMaxResponse), a transport error, or actor.ErrNilContext
 // for a nil ctx. Breaking out of the loop closes the connection. Blocks

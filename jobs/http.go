@@ -71,7 +71,13 @@ func WithPrefix(prefix string) HandlerOption {
 //
 // The output ends with a line (an event named "end") {"end", "state",
 // "error"}: end is true once the job has ended, error the reader's (a
-// truncation) or else the job's outcome. Errors are answered as JSON
+// truncation) or else the job's outcome. With end true, state is the
+// job's terminal state, read with its outcome (with a backend, from the
+// store, retried within DefaultBackendTimeout while it cannot be
+// reached); a store that cannot show the end is said with end false and
+// its error (type "unavailable"; "not_found", "closed"), the state the
+// last one read: the output can be read again from the next item for its
+// end. Errors are answered as JSON
 // {"type", "message", "data"} (see [Remote]) with status 400 (bad input),
 // 401, 404 (unknown job or route), 405 (a route asked with a method it
 // does not serve: type "method_not_allowed", and an Allow header listing

@@ -98,12 +98,14 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		e := endJSON{State: j.Status().State}
+		var e endJSON
 		switch {
 		case err == io.EOF:
-			e.End, e.Error = true, jobError(j)
+			e = endOf(r.Context(), j)
 		case err != nil:
-			e.Error = Remote(err)
+			e = endJSON{State: j.Status().State, Error: Remote(err)}
+		default:
+			e = endJSON{State: j.Status().State}
 		}
 		f.end(&b, e)
 		send()
@@ -132,7 +134,9 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			switch {
 			case err == io.EOF:
-				f.end(&b, endJSON{End: true, State: j.Status().State, Error: jobError(j)})
+				if e := endOf(r.Context(), j); e.End || !clientGone(r) {
+					f.end(&b, e)
+				}
 			case !clientGone(r): // else nobody would read it
 				f.end(&b, endJSON{State: j.Status().State, Error: Remote(err)})
 			}
@@ -180,20 +184,28 @@ func writeItem(b *bytes.Buffer, f outputFormat, it actor.Item[any]) bool {
 	return true
 }
 
-// jobError is the outcome error of an ended job, as sent.
-func jobError(j *Job) *RemoteError {
+// endOf is the end line of an output whose reader has read its end
+// (io.EOF): the job has ended, and the line says so with its terminal
+// state and outcome, read together. With a backend they are read from
+// the store (see endedRecord): its record cached here may not have the
+// end yet, and a line saying end:true with a state of "running" or
+// "queued" would tell a client two moments. If the store cannot show the
+// end within the bound, the line says end:false with that error
+// ("unavailable"; "not_found", "closed"), the reader's: the output can
+// be read again, from the next item, for its end. A job in memory has
+// its state ended before its output (see ending).
+func endOf(ctx context.Context, j *Job) endJSON {
 	if j.view != nil {
-		_, err := j.Result(context.Background(), false)
-		if errors.Is(err, ErrNotFinished) {
-			return nil
+		rec, err := j.endedRecord(ctx)
+		if err != nil {
+			return endJSON{State: rec.State, Error: Remote(err)}
 		}
-		return Remote(err)
+		_, err = rec.Outcome()
+		return endJSON{End: true, State: rec.State, Error: Remote(err)}
 	}
-	ended, _, err := j.outcome()
-	if !ended {
-		return nil
-	}
-	return Remote(err)
+	st := j.Status().State
+	_, _, err := j.outcome()
+	return endJSON{End: true, State: st, Error: Remote(err)}
 }
 
 // position is where a reader starts: Last-Event-ID (SSE), since or

@@ -139,7 +139,7 @@ func TestOutcomeBeforeDone(t *testing.T) {
 	if _, err := j.Result(t.Context(), false); err == nil || err.Error() != "boom" {
 		t.Errorf("Result: got %v; want boom (Status says %s)", err, j.Status().State)
 	}
-	if re := jobError(j); re == nil || re.Message != "boom" {
-		t.Errorf("the end line's error: got %v; want boom", re)
+	if e := endOf(t.Context(), j); !e.End || e.State != Failed || e.Error == nil || e.Error.Message != "boom" {
+		t.Errorf("the end line: got %+v; want end, failed, boom", e)
 	}
 }
