@@ -74,10 +74,12 @@ func WithPrefix(prefix string) HandlerOption {
 // truncation) or else the job's outcome. With end true, state is the
 // job's terminal state, read with its outcome (with a backend, from the
 // store, retried within DefaultBackendTimeout while it cannot be
-// reached); a store that cannot show the end is said with end false and
-// its error (type "unavailable"; "not_found", "closed"), the state the
-// last one read: the output can be read again from the next item for its
-// end. Errors are answered as JSON
+// reached); without end or error (?follow=0 of a running job), a state
+// not ended (a job that ends as it is read is read again, to its end). A
+// store that cannot show the end is said with end false and its error
+// (type "unavailable"; "not_found", "closed"), the state the last one
+// read: the output can be read again from the next item for its end.
+// Errors are answered as JSON
 // {"type", "message", "data"} (see [Remote]) with status 400 (bad input),
 // 401, 404 (unknown job or route), 405 (a route asked with a method it
 // does not serve: type "method_not_allowed", and an Allow header listing

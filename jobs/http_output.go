@@ -92,6 +92,26 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 	}
 	if !follow {
 		items, err := rd.Collected()
+		var st State
+		if err == nil {
+			if st = j.Status().State; st.Terminal() {
+				// It ended as its items were read: they may not be all,
+				// and end:false with an ended state would be two
+				// moments. Read them again, to the end, once the output
+				// has ended (done is closed after it, in memory; a
+				// backend's ended record has closed it).
+				select {
+				case <-j.done:
+					_ = rd.Close()
+					if rd, err = j.followNow(r.Context(), opts...); err == nil {
+						defer rd.Close()
+						items, err = rd.Collected()
+					}
+				case <-r.Context().Done():
+					err = fmt.Errorf("jobs: job %s: output: %w", j.id, context.Cause(r.Context()))
+				}
+			}
+		}
 		for _, it := range items {
 			if !writeItem(&b, f, it) { // it wrote the end line
 				send()
@@ -105,7 +125,7 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 		case err != nil:
 			e = endJSON{State: j.Status().State, Error: Remote(err)}
 		default:
-			e = endJSON{State: j.Status().State}
+			e = endJSON{State: st}
 		}
 		f.end(&b, e)
 		send()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -138,4 +139,48 @@ func TestHTTPOutputEndUnavailable(t *testing.T) {
 			t.Fatalf("the end took %v (fake time); want the retry's bound, %v", took, jobs.DefaultBackendTimeout)
 		}
 	})
+}
+
+// endsOnStatusBackend's job "x" runs, with one output item, until the
+// third lookup (after the route's and the no-follow read's), which finds
+// it done and ends its output: the job ends as an HTTP output without
+// follow has collected its items.
+type endsOnStatusBackend struct {
+	endBlipBackend
+	once  sync.Once
+	ended chan struct{}
+}
+
+func (b *endsOnStatusBackend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
+	r, err := b.endBlipBackend.Lookup(ctx, id)
+	if b.lookups.Load() >= 3 {
+		b.once.Do(func() { close(b.ended) })
+	}
+	return r, err
+}
+
+func (b *endsOnStatusBackend) Output(ctx context.Context, _ string, yield func(jobs.OutputItem) bool) error {
+	yield(jobs.OutputItem{Seq: 0, Value: json.RawMessage(`"hello"`)})
+	select {
+	case <-b.ended:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestHTTPOutputNoFollowEndsMeanwhile: an HTTP output without follow of
+// a job that ends as its items are collected says either that it runs
+// (end:false, its state not terminal) or that it has ended (end:true and
+// its terminal state), never end:false with a terminal state, which its
+// state, read after the items, was: {"end":false,"state":"done"}.
+func TestHTTPOutputNoFollowEndsMeanwhile(t *testing.T) {
+	// Lookups: the route's, the read's (the store blips: it reads the
+	// output as of a running job), the end's.
+	b := &endsOnStatusBackend{endBlipBackend: endBlipBackend{fail: map[int32]bool{2: true}, at: time.Now()},
+		ended: make(chan struct{})}
+	end, raw := endLine(t, b, "?follow=0")
+	if end.End != end.State.Terminal() {
+		t.Fatalf("end line %s: an end and a state of two moments", raw)
+	}
 }
