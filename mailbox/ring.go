@@ -77,8 +77,12 @@ func (r *ring[E]) emptied() {
 	r.peak = 0
 }
 
-// truncate keeps the n oldest elements and zeroes the others' slots. O(removed).
+// truncate keeps the n oldest elements and zeroes the others' slots. One
+// that removes nothing is no round (see emptied). O(removed).
 func (r *ring[E]) truncate(n int32) {
+	if n >= r.n {
+		return
+	}
 	r.peak = max(r.peak, r.n)
 	var zero E
 	for i := n; i < r.n; i++ {

@@ -81,3 +81,25 @@ func TestRingBuffer(t *testing.T) {
 		t.Fatalf("truncated slot not cleared")
 	}
 }
+
+// A truncate that removes nothing (a Live purge of an empty main queue,
+// which happens when the filter has held everything) is no round: it
+// counted as one toward giving back a long buffer, so a bounded, Live
+// mailbox freed and remade its buffer after 64 full pushes rather than
+// 64 real rounds.
+func TestTruncateNothingIsNoRound(t *testing.T) {
+	var r ring[int]
+	for i := range 2 * maxIdleRing {
+		r.push(i)
+	}
+	for r.n > 0 {
+		r.pop()
+	}
+	buf := r.buf
+	for range 2 * leanRounds {
+		r.truncate(0)
+	}
+	if r.buf == nil || &r.buf[0] != &buf[0] {
+		t.Fatalf("%d truncates that removed nothing gave the buffer back", 2*leanRounds)
+	}
+}
