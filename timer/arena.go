@@ -56,14 +56,14 @@ type chunk struct {
 	used  uint32 // nodes handed out at least once (the rest are zero)
 	free  uint32 // first free node (slot+1) of those handed out; 0 if none
 	live  uint32 // nodes handed out and not yet freed
-	spare bool   // in arena.spare
+	spare uint32 // its index in arena.spare plus one; 0 if not there
 }
 
 // arena holds a wheel's chunks. Guarded by the wheel's mu.
 type arena struct {
 	chunks []*chunk // by index; nil where a chunk was released
 	holes  []uint32 // released indices, for the next chunks
-	spare  []*chunk // chunks that had a node freed while not current
+	spare  []*chunk // chunks with a node free, in use, not current
 	cur    *chunk   // the chunk nodes are taken from first
 }
 
@@ -120,15 +120,11 @@ func (a *arena) allocSlow(w *Wheel) (*chunk, int) {
 
 // nextChunk makes a chunk with room current: a spare one, else a new one.
 func (a *arena) nextChunk(w *Wheel) *chunk {
-	for n := len(a.spare); n > 0; n = len(a.spare) {
+	if n := len(a.spare); n > 0 {
 		c := a.spare[n-1]
-		a.spare[n-1] = nil
-		a.spare = a.spare[:n-1]
-		c.spare = false
-		if a.chunks[c.idx] == c && c.room() { // not released since
-			a.cur = c
-			return c
-		}
+		a.unspare(c)
+		a.cur = c
+		return c
 	}
 	c := &chunk{w: w}
 	if n := len(a.holes); n > 0 {
@@ -146,9 +142,25 @@ func (a *arena) nextChunk(w *Wheel) *chunk {
 	return c
 }
 
+// unspare takes c out of a.spare, moving the last spare chunk into its
+// place. Cost: O(1).
+func (a *arena) unspare(c *chunk) {
+	i, last := c.spare-1, len(a.spare)-1
+	if int(i) != last {
+		m := a.spare[last]
+		a.spare[i] = m
+		m.spare = i + 1
+	}
+	a.spare[last] = nil
+	a.spare = a.spare[:last]
+	c.spare = 0
+}
+
 // free ends the scheduling node s of c holds, which is in no list: stale
 // Handles refer to nothing from then on. A chunk left with no node in use
-// is released unless current; otherwise it becomes spare. Cost: O(1).
+// is released unless current, and taken out of a.spare, which would
+// otherwise keep it in memory until a chunk is next needed; otherwise it
+// becomes spare. Cost: O(1).
 func (a *arena) free(c *chunk, s int) {
 	n := &c.nodes[s]
 	n.gen = (n.gen + 1) & genMask
@@ -160,10 +172,13 @@ func (a *arena) free(c *chunk, s int) {
 	switch {
 	case c == a.cur:
 	case c.live == 0:
+		if c.spare != 0 {
+			a.unspare(c)
+		}
 		a.chunks[c.idx] = nil
 		a.holes = append(a.holes, c.idx)
-	case !c.spare:
-		c.spare = true
+	case c.spare == 0:
 		a.spare = append(a.spare, c)
+		c.spare = uint32(len(a.spare))
 	}
 }
