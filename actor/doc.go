@@ -202,7 +202,7 @@
 // # Goroutines and shutdown
 //
 // This package starts no goroutine of its own but [Go]'s: one per
-// function, its ctx cancelled when the actor finalizes (the actor does
+// function, its ctx cancelled when the actor is killed or finalizes (the actor does
 // not wait for it, so the function must honour its ctx). At most
 // [MaxWork] functions of an actor run at once; a goroutine whose function
 // has returned no longer counts, and may still wait for room to deliver

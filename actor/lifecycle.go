@@ -153,18 +153,24 @@ type releases struct {
 	backoff *timer.Timer
 	idle    *idleTimer
 	cancel  context.CancelFunc
+	work    context.CancelFunc // Go's functions' ctx, taken by a kill
 	kids    []*cell
 	atStop  []func()
 	cause   error
 }
 
 // take moves the actor's timers out (and, on a kill, the running handler's
-// cancel). The caller holds the cell's mu.
+// cancel and that of its work off the turn: a killed actor fails whatever
+// reaches it, so work going on would be for nobody). The caller holds the
+// cell's mu.
 func (e *cellExt) take(kill bool) releases {
 	r := releases{timers: e.timers, backoff: e.backoff, idle: e.idle}
 	e.timers, e.backoff, e.idle = nil, nil, nil
 	if kill {
 		r.cancel = e.cancel
+		if e.work != nil {
+			r.work = e.work.cancel
+		}
 	}
 	return r
 }
@@ -178,6 +184,9 @@ func (r *releases) release() (resume bool) {
 	}
 	if r.cancel != nil {
 		r.cancel()
+	}
+	if r.work != nil {
+		r.work()
 	}
 	return r.backoff != nil && r.backoff.Stop()
 }

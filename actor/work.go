@@ -48,10 +48,10 @@ type Result[T any] struct {
 // runtime.Goexit) is recovered there and delivered as a [*PanicError] in
 // Result.Err.
 //
-// fn's ctx is cancelled when the actor finalizes (after a graceful stop
-// has run its queue and stopped its children, or at once on a kill); fn
-// must honour it, as the actor does not wait for fn: nothing is leaked
-// only if fn returns. A result that comes after the actor finalized is a
+// fn's ctx is cancelled at once when the actor is killed (as its running
+// handler's Context is), else when it finalizes (after a graceful stop
+// has run its queue and stopped its children); fn must honour it, as the
+// actor does not wait for fn: nothing is leaked only if fn returns. A result that comes after the actor finalized is a
 // dead letter (runtime.ReasonStopped, the Result as payload). A result that
 // finds the mailbox full waits for room (Block policy, bounded by the
 // call timeout and by the stop) or is a dead letter (Reject).
@@ -113,11 +113,12 @@ func Go[S, T, R any](c *Ctx, fn func(ctx context.Context) (T, error), then *Meth
 }
 
 // workSet is what an actor runs with Go: the context its functions get,
-// cancelled when the actor finalizes (it is the lifetime of the work, not
+// cancelled when the actor is killed or finalizes (it is the lifetime of the work, not
 // of a call, hence kept here), and how many run. The goroutines are the
 // functions', each ending when its fn returns and its result is queued.
 type workSet struct {
 	ctx     context.Context
+	cancel  context.CancelFunc // at the actor's kill (see take) or finalize
 	running atomic.Int32
 }
 
@@ -138,10 +139,16 @@ func (c *cell) workSet() (*workSet, error) {
 		cancel()
 		return nil, ErrStopped
 	}
-	w = &workSet{ctx: ctx}
+	w = &workSet{ctx: ctx, cancel: cancel}
 	c.mu.Lock()
 	c.ext.work = w
+	// A kill that came since the status was read took no cancel: its
+	// take, under mu, ran before this store, after the status changed.
+	killed := c.status.Load() >= statusKilling
 	c.mu.Unlock()
+	if killed {
+		cancel()
+	}
 	return w, nil
 }
 

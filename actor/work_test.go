@@ -253,3 +253,44 @@ func TestGoGracefulStop(t *testing.T) {
 		}
 	})
 }
+
+// busyKid keeps a child's turn for d, deaf to its Context: a kill of its
+// parent waits for it.
+var busyKid = actor.NewMethod("busy", func(_ *Account, _ *actor.Ctx, d time.Duration) (int, error) {
+	time.Sleep(d)
+	return 0, nil
+})
+
+// A kill cancels fn's ctx at once, as it does the running handler's
+// Context, not when the actor finalizes: a killed actor fails whatever
+// reaches it, so work going on meanwhile (here while its child takes 10s
+// to stop) would be for nobody.
+func TestGoCancelledAtKill(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		ref, s := newOffTurn(t, rt)
+		ctx := context.Background()
+		if _, err := workKid.Call(ctx, ref, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := busyKid.Cast(s.kid, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		returned := make(chan time.Duration, 1)
+		fn := func(ctx context.Context) (int, error) {
+			<-ctx.Done()
+			returned <- time.Since(start)
+			return 0, ctx.Err()
+		}
+		if _, err := workStart.Call(ctx, ref, fn); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		ref.Kill()
+		if d := <-returned; d != time.Second {
+			t.Errorf("fn's ctx ended %v after it started; want 1s (at the kill)", d)
+		}
+		<-ref.Done()
+	})
+}
