@@ -310,8 +310,17 @@ func newWheelPending(b *testing.B, arm func(*timer.Wheel, int, time.Duration) er
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { stopWheel(w) }) // if a Fatal skips drop
-	return &wheelPending{w: w, arm: arm}
+	s := &wheelPending{w: w, arm: arm}
+	// If a Fatal skips drop. Through s, not w: drop clears s.w, so a
+	// dropped wheel (with its million timers) is not kept reachable
+	// until the benchmark ends, as a Cleanup holding w kept every
+	// round's, and the collector did not mark them all in later rounds.
+	b.Cleanup(func() {
+		if s.w != nil {
+			stopWheel(s.w)
+		}
+	})
+	return s
 }
 
 func (s *wheelPending) add(b *testing.B, i int, d time.Duration) {
@@ -328,6 +337,7 @@ func (s *wheelPending) drop(b *testing.B) {
 		b.Fatalf("wheel dropped %d pending timers; want %d", got, s.n)
 	}
 	<-s.w.Done()
+	s.w = nil
 }
 
 // rawPending is the standard library's pendingSet.
