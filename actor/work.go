@@ -51,10 +51,11 @@ type Result[T any] struct {
 // fn's ctx is cancelled at once when the actor is killed (as its running
 // handler's Context is), else when it finalizes (after a graceful stop
 // has run its queue and stopped its children); fn must honour it, as the
-// actor does not wait for fn: nothing is leaked only if fn returns. A result that comes after the actor finalized is a
-// dead letter (runtime.ReasonStopped, the Result as payload). A result that
-// finds the mailbox full waits for room (Block policy, bounded by the
-// call timeout and by the stop) or is a dead letter (Reject).
+// actor does not wait for fn: nothing is leaked only if fn returns. A
+// result that comes after the actor finalized is a dead letter
+// (runtime.ReasonStopped, the Result as payload). A result that finds the
+// mailbox full waits for room (Block policy, bounded by the call timeout
+// and by the stop) or is a dead letter (Reject).
 // fn's ctx carries no deadline and no caller: a handler's [Ctx.Context]
 // ends with its turn, so pass fn what it needs (a deferred method's
 // [Reply.Context], say) in its closure.
@@ -113,8 +114,8 @@ func Go[S, T, R any](c *Ctx, fn func(ctx context.Context) (T, error), then *Meth
 }
 
 // workSet is what an actor runs with Go: the context its functions get,
-// cancelled when the actor is killed or finalizes (it is the lifetime of the work, not
-// of a call, hence kept here), and how many run. The goroutines are the
+// cancelled when the actor is killed or finalizes (it is the lifetime of
+// the work, not of a call, hence kept here), and how many run. The goroutines are the
 // functions', each ending when its fn returns and its result is queued.
 type workSet struct {
 	ctx     context.Context
@@ -122,34 +123,22 @@ type workSet struct {
 	running atomic.Int32
 }
 
-// workSet returns the actor's work, making it and registering its cancel
-// at the actor's stop on first use. On the actor's turn only.
+// workSet returns the actor's work, making it on first use. On the
+// actor's turn only. Under mu, as a stop's take: a kill or finalize whose
+// status change this read did not see takes the cancel stored here (take
+// hands it over on a kill and at finalize, so nothing else registers it).
 func (c *cell) workSet() (*workSet, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.status.Load() != statusRunning {
 		return nil, ErrStopped
 	}
-	c.mu.Lock()
-	w := c.extLocked().work
-	c.mu.Unlock()
-	if w != nil {
-		return w, nil
+	e := c.extLocked()
+	if e.work == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		e.work = &workSet{ctx: ctx, cancel: cancel}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if !c.atStop(cancel) {
-		cancel()
-		return nil, ErrStopped
-	}
-	w = &workSet{ctx: ctx, cancel: cancel}
-	c.mu.Lock()
-	c.ext.work = w
-	// A kill that came since the status was read took no cancel: its
-	// take, under mu, ran before this store, after the status changed.
-	killed := c.status.Load() >= statusKilling
-	c.mu.Unlock()
-	if killed {
-		cancel()
-	}
-	return w, nil
+	return e.work, nil
 }
 
 // deliver queues a result, on the work's goroutine. It does not ask
