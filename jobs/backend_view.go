@@ -192,14 +192,8 @@ func (j *Job) viewResult(ctx context.Context, wait bool) (any, error) {
 	return r.Outcome()
 }
 
-func (j *Job) viewCancel() bool {
-	ok, err := j.viewCancelErr()
-	return err == nil && ok
-}
-
-// viewCancelErr is viewCancel, also returning why the store could not be
-// reached: the HTTP face answers that instead of "not cancelled".
-func (j *Job) viewCancelErr() (bool, error) {
+// viewCancel is cancelErr with a backend.
+func (j *Job) viewCancel() (bool, error) {
 	ctx, cancel := context.WithTimeout(j.d.life, DefaultBackendTimeout)
 	defer cancel()
 	ok, err := j.d.b.Cancel(ctx, j.id)

@@ -397,15 +397,10 @@ func (h *httpFace) cancel(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var cancelled bool
-	if j.view != nil {
-		var err error
-		if cancelled, err = j.viewCancelErr(); err != nil {
-			writeError(w, err) // not "not cancelled": the job may run on
-			return
-		}
-	} else {
-		cancelled = j.Cancel()
+	cancelled, err := j.cancelErr()
+	if err != nil {
+		writeError(w, err) // not "not cancelled": the job may run on
+		return
 	}
 	writeJSON(w, http.StatusOK, struct {
 		ID        string `json:"id"`

@@ -213,13 +213,20 @@ func (j *Job) outcome() (ended bool, v any, err error) {
 // cancel its context: a few round trips, bounded by
 // DefaultBackendTimeout; false if the store cannot be reached.
 func (j *Job) Cancel() bool {
+	ok, err := j.cancelErr()
+	return err == nil && ok
+}
+
+// cancelErr is Cancel, also returning why a backend's store could not be
+// reached: the HTTP face answers that instead of "not cancelled".
+func (j *Job) cancelErr() (bool, error) {
 	if !j.made() {
-		return false
+		return false, nil
 	}
 	if j.view != nil {
 		return j.viewCancel()
 	}
-	return j.cancel(ErrCancelled)
+	return j.cancel(ErrCancelled), nil
 }
 
 // cancel ends the job as cancelled with err, if it has not ended.
