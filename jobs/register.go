@@ -169,14 +169,8 @@ func (s *spec[Q]) args(v any) (any, error) {
 	case nil:
 		return *new(Q), nil
 	case json.RawMessage:
-		if emptyJSON(a) {
-			return *new(Q), nil
-		}
 		return s.decodeArgs(a)
 	case []byte:
-		if emptyJSON(a) {
-			return *new(Q), nil
-		}
 		return s.decodeArgs(a)
 	}
 	return nil, fmt.Errorf("%w: %s/%s takes %v, got %T", ErrBadArgs, s.host, s.name, reflect.TypeFor[Q](), v)
@@ -187,7 +181,12 @@ func (s *spec[Q]) args(v any) (any, error) {
 // memory and with a backend, and are not handed to its decoder.
 func emptyJSON(b []byte) bool { return len(bytes.TrimSpace(b)) == 0 }
 
+// decodeArgs decodes JSON args with the procedure's decoder; empty ones
+// are the zero Q.
 func (s *spec[Q]) decodeArgs(b []byte) (any, error) {
+	if emptyJSON(b) {
+		return *new(Q), nil
+	}
 	q, err := s.decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s/%s: %w", ErrBadArgs, s.host, s.name, err)
