@@ -67,7 +67,7 @@ func (j *Job) viewFollowNow(ctx context.Context, opts ...actor.FollowOption) (*a
 func (d *Dispatcher) followMirror(ctx context.Context, id string, opts []actor.FollowOption) (*actor.Follow[any], *mirror, error) {
 	d.mirMu.Lock()
 	defer d.mirMu.Unlock()
-	for m := d.mirrors[id]; m != nil; m = d.mirrors[id] {
+	if m := d.mirrors[id]; m != nil {
 		f, err := m.out.Follow(ctx, opts...)
 		if err != nil {
 			return nil, nil, err
@@ -75,7 +75,8 @@ func (d *Dispatcher) followMirror(ctx context.Context, id string, opts []actor.F
 		// Attached, then looked: a live Context means the pump was not
 		// told to stop, and this reader now keeps it from that; else the
 		// last reader left before this one came, and the pump is
-		// stopping (see Out.Context): drop that mirror, make a new one.
+		// stopping (see Out.Context): drop that mirror (no other can
+		// take its place while mirMu is held), make a new one.
 		if !noReader(m.out) {
 			return f, m, nil
 		}
@@ -125,9 +126,8 @@ func (d *Dispatcher) dropLocked(id string, m *mirror) {
 
 // pump copies job id's output from the backend into m until it ends (the
 // job's end), or ctx ends (its last reader left, or the dispatcher
-// stops). Item
-// numbers are kept: items the backend no longer has (its size limits) are
-// nil in the mirror.
+// stops). Item numbers are kept: items the backend no longer has (its
+// size limits) are nil in the mirror.
 func (d *Dispatcher) pump(ctx context.Context, id string, m *mirror) {
 	defer close(m.done)
 	defer m.stop()
