@@ -91,27 +91,7 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 		return err == nil || errors.Is(err, http.ErrNotSupported)
 	}
 	if !follow {
-		items, err := rd.Collected()
-		var st State
-		if err == nil {
-			if st = j.Status().State; st.Terminal() {
-				// It ended as its items were read: they may not be all,
-				// and end:false with an ended state would be two
-				// moments. Read them again, to the end, once the output
-				// has ended (done is closed after it, in memory; a
-				// backend's ended record has closed it).
-				select {
-				case <-j.done:
-					_ = rd.Close()
-					if rd, err = j.followNow(r.Context(), opts...); err == nil {
-						defer rd.Close()
-						items, err = rd.Collected()
-					}
-				case <-r.Context().Done():
-					err = fmt.Errorf("jobs: job %s: output: %w", j.id, context.Cause(r.Context()))
-				}
-			}
-		}
+		items, st, err := collectedNow(r.Context(), j, rd, opts)
 		for _, it := range items {
 			if !writeItem(&b, f, it) { // it wrote the end line
 				send()
@@ -167,6 +147,36 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// collectedNow reads what rd, placed by followNow, holds now, and the
+// job's state with it (once rd has no error). A job that ended as its
+// items were read may not have given them all, and end:false with an
+// ended state would be two moments: they are read again, to the end, by
+// a new reader placed with opts once the output has ended (done is
+// closed after it, in memory; a backend's ended record has closed it),
+// or ctx's end is the error.
+func collectedNow(ctx context.Context, j *Job, rd *actor.Follow[any], opts []actor.FollowOption) ([]actor.Item[any], State, error) {
+	items, err := rd.Collected()
+	if err != nil {
+		return items, "", err
+	}
+	st := j.Status().State
+	if !st.Terminal() {
+		return items, st, nil
+	}
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		return items, st, fmt.Errorf("jobs: job %s: output: %w", j.id, context.Cause(ctx))
+	}
+	_ = rd.Close()
+	if rd, err = j.followNow(ctx, opts...); err != nil {
+		return items, st, err
+	}
+	defer rd.Close()
+	items, err = rd.Collected()
+	return items, st, err
 }
 
 // wait waits until rd, which has read everything, has more to read: the
