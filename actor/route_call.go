@@ -172,7 +172,6 @@ func AskPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S],
 	if r.kind == firstReply {
 		g, err := startGather(ctx, r, m, req, true)
 		if err != nil {
-			r.refused(m.label, err, nil)
 			return failedFuture[R](err)
 		}
 		return &g.Future

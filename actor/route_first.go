@@ -44,8 +44,14 @@ type gather[S, Q, R any] struct {
 // startGather picks the workers to ask (round robin order; restarting
 // workers only if no other), arms the deadline, and sends the first
 // sub-call, or all of them. watch: settle the gather when ctx ends (an
-// Ask; a Call watches ctx itself).
-func startGather[S, Q, R any](ctx context.Context, r *router, m *Method[S, Q, R], req Q, watch bool) (*gather[S, Q, R], error) {
+// Ask; a Call watches ctx itself). A refusal is also a dead letter, as
+// the router's are for every strategy.
+func startGather[S, Q, R any](ctx context.Context, r *router, m *Method[S, Q, R], req Q, watch bool) (_ *gather[S, Q, R], err error) {
+	defer func() {
+		if err != nil {
+			r.refused(m.label, err, nil)
+		}
+	}()
 	var zero R
 	caller := callerOf(ctx)
 	ms := r.snapshot()
@@ -111,7 +117,6 @@ func callGather[S, Q, R any](ctx context.Context, r *router, m *Method[S, Q, R],
 	var zero R
 	g, err := startGather(ctx, r, m, req, false)
 	if err != nil {
-		r.refused(m.label, err, nil)
 		return zero, err
 	}
 	if caller := callerOf(ctx); caller.lend() {
