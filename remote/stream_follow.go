@@ -43,7 +43,6 @@ type Follow[E any] struct {
 	rctx     context.Context
 	rcancel  context.CancelFunc
 	done     bool
-	end      error // the stream's end (nil: clean), once done
 
 	acked atomic.Uint64 // the next frame expected, for the keepalive
 
@@ -168,8 +167,7 @@ func (f *Follow[E]) All() iter.Seq2[actor.Item[E], error] {
 				return
 			}
 			if !yield(it, nil) {
-				_ = f.Close()
-				f.finish(ErrStreamClosed)
+				f.finish()
 				return
 			}
 		}
@@ -221,7 +219,7 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 			default:
 				err = f.n.publishErr(err)
 			}
-			f.finish(err)
+			f.finish()
 			return zero, err, false
 		}
 		f.lastMsg = time.Now()
@@ -254,13 +252,13 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 			seq, k := binary.Uvarint(payload)
 			if k <= 0 {
 				err := fmt.Errorf("%w: malformed item frame", ErrCodec)
-				f.finish(err)
+				f.finish()
 				return zero, err, false
 			}
 			var v E
 			if err := f.codec.Unmarshal(payload[k:], &v); err != nil {
 				err = fmt.Errorf("%w: decode item %d of %s: %w", ErrCodec, seq, f.label, err)
-				f.finish(err)
+				f.finish()
 				return zero, err, false
 			}
 			if f.received >= streamWindow/4 {
@@ -272,11 +270,11 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 			var w wireError
 			_ = json.Unmarshal(payload, &w)
 			err := streamErrorFrom(w, f.label)
-			f.finish(err)
+			f.finish()
 			return zero, err, false
 		case frameEnd:
 			f.ack(ctrlAck)
-			f.finish(nil)
+			f.finish()
 			return zero, nil, false
 		}
 	}
@@ -306,38 +304,17 @@ func (f *Follow[E]) gap() {
 	f.ack(ctrlGap)
 }
 
-// finish ends the reader with err (nil: a clean end) and releases its
-// subscription; the serving node is told: it gets a close after the ack
-// of its end (either lets it drop the stream), or a close alone if it did
-// not end the stream.
-func (f *Follow[E]) finish(err error) {
+// finish ends the reader and closes it (see Close): the serving node
+// gets a close whether or not it ended the stream — after the ack of its
+// end, a second word that the end arrived, for that ack may be lost and
+// the serving node would then wait for a reader that has gone.
+func (f *Follow[E]) finish() {
 	if f.done {
 		return
 	}
-	f.done, f.end = true, err
+	f.done = true
 	if f.rcancel != nil {
 		f.rcancel()
 	}
-	if err != nil {
-		var e *Error
-		serverEnded := errors.As(err, &e) || errors.Is(err, actor.ErrTruncated)
-		if !serverEnded {
-			_ = f.Close()
-			return
-		}
-	}
-	f.mu.Lock()
-	was := f.closed
-	f.closed = true
-	if f.alive != nil {
-		f.alive.Stop()
-	}
-	f.mu.Unlock()
-	if !was {
-		// The end's ack may be lost, and the serving node would then wait
-		// for a reader that has gone: a close, a second word that the end
-		// arrived, lets it drop the stream at once.
-		_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
-	}
-	_ = f.sub.Unsubscribe()
+	_ = f.Close()
 }
