@@ -106,7 +106,6 @@ type export struct {
 	svc     micro.Service
 	chainID string // the exported actor's id in wait-for chains
 	actorID uint64 // its actor.Ref.ID, which holds chainID (releaseChainLocked)
-	ref     any
 	release func() // run once when the export is withdrawn, or nil
 	eps     map[string]*endpoint
 	gone    chan struct{} // closed when the export is withdrawn: its watcher exits
@@ -181,7 +180,7 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 	chainID := n.chainIDLocked(ref.ID())
 	n.mu.Unlock()
 	defer n.exportWG.Done() // after a withdrawn service's Stop: the node's stop waits for it
-	ex := &export{name: name, ref: ref, chainID: chainID, actorID: ref.ID(), release: release, eps: map[string]*endpoint{},
+	ex := &export{name: name, chainID: chainID, actorID: ref.ID(), release: release, eps: map[string]*endpoint{},
 		gone: make(chan struct{})}
 	for _, ep := range eps {
 		ex.eps[ep.method] = ep
