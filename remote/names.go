@@ -208,6 +208,7 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 	rev, err := n.create(ctx, r, name)
 	if _, taken := errors.AsType[*NameTakenError](err); err != nil && !taken {
 		n.dropLost(r, name)
+		err = namesErr(ctx, fmt.Sprintf("claim %q", name), err)
 	}
 	r.mu.Lock()
 	live := r.claims[name] == c
@@ -218,10 +219,7 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 	}
 	r.mu.Unlock()
 	if err != nil {
-		if _, taken := errors.AsType[*NameTakenError](err); taken {
-			return err
-		}
-		return namesErr(ctx, fmt.Sprintf("claim %q", name), err)
+		return err
 	}
 	if !live {
 		// Released while its Create was on the way — by the node's stop,
