@@ -128,18 +128,17 @@ func (r *Reply[R]) Send(v R, err error) error {
 	return nil
 }
 
-// Context returns the caller's context, for work done on the reply's
-// behalf after the handler's turn: it carries the caller's deadline (or
-// the default call timeout the call got) and values, and is cancelled
-// when the caller gives up (as [Ctx.Context] is: deadline, cancel, or an
-// Await abandoning an Ask with ErrCallCycle), when the Reply is sent, and
-// when the actor stops with the Reply unsent. Unlike the handler's [Ctx.Context], which
-// ends with the turn, it lives as long as the Reply is owed; and it does
-// not make the goroutine that uses it count as the actor's handler (no
-// cycle detection: a goroutine is not a turn). For a Cast it is cancelled
-// only by Send. A nil or zero Reply returns a cancelled context. Safe from
-// any goroutine; the first use allocates (~3 objects, one more for an
-// Ask).
+// Context returns the caller's context, for work done on the reply's behalf
+// after the handler's turn: it carries the caller's deadline (or the default
+// call timeout the call got) and values, and is cancelled when the caller gives
+// up (as [Ctx.Context] is: deadline, cancel, or an Await abandoning an Ask with
+// ErrCallCycle), when the Reply is sent, and when the actor stops with the
+// Reply unsent. Unlike the handler's [Ctx.Context], which ends with the turn,
+// it lives as long as the Reply is owed; and it does not make the goroutine
+// that uses it count as the actor's handler (no cycle detection: a goroutine is
+// not a turn). For a Cast it is cancelled only by Send. A nil or zero Reply
+// returns a cancelled context. Safe from any goroutine; the first use allocates
+// (~3 objects, one more for an Ask).
 func (r *Reply[R]) Context() context.Context {
 	if r == nil || r.to == nil {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -62,28 +62,27 @@
 //
 // # Pools
 //
-// [NewPool] spreads calls over workers of one state type, each an actor
-// made by a factory: [CallPool], [AskPool] and [CastPool] route one call by
-// the pool's strategy, [OpenPool] opens a stream on one worker (freed for
-// other calls once the handler's turn is over, whether or not the stream
-// goes on), [BroadcastPool] reaches every worker. [RoundRobin]
-// (the default) and [Random] cost O(1); [LeastBusy] picks an idle worker,
-// else the shortest queue; [Hash] keeps each key on one worker, across its
-// restarts, and moves only the keys of workers added or removed;
-// [Balancing] keeps one queue that idle workers take from (the best
-// makespan for uneven jobs sent in bursts); [First] asks several workers,
-// all at once or one more per stagger, and takes the first success,
+// [NewPool] spreads calls over workers of one state type, each an actor made by
+// a factory: [CallPool], [AskPool] and [CastPool] route one call by the pool's
+// strategy, [OpenPool] opens a stream on one worker (freed for other calls once
+// the handler's turn is over, whether or not the stream goes on),
+// [BroadcastPool] reaches every worker. [RoundRobin] (the default) and [Random]
+// cost O(1); [LeastBusy] picks an idle worker, else the shortest queue; [Hash]
+// keeps each key on one worker, across its restarts, and moves only the keys of
+// workers added or removed; [Balancing] keeps one queue that idle workers take
+// from (the best makespan for uneven jobs sent in bursts); [First] asks several
+// workers, all at once or one more per stagger, and takes the first success,
 // cancelling the rest. Workers are supervised one by one: only the one that
-// panicked restarts, and the pool routes around it meanwhile; one that
-// stops is replaced. A call never goes to a stopped worker and is never
-// dropped: a busy pool queues it, bounded by its deadline, or with
-// [WithMaxQueued] refuses it with ErrPoolFull. Resize grows and shrinks a
-// live pool (a removed worker finishes its queue first); Stats counts
-// ready, busy, queued and restarting workers. [NewGroup] routes the same
-// way over actors spawned elsewhere (found with runtime.Lookup, say); a
-// member leaves when it stops, but one waiting out a restart's backoff is
-// not routed around: calls routed to it wait for its restart. A pool call costs what a Call to an idle
-// actor costs: about 1.2× a Call to an actor that is already running.
+// panicked restarts, and the pool routes around it meanwhile; one that stops is
+// replaced. A call never goes to a stopped worker and is never dropped: a busy
+// pool queues it, bounded by its deadline, or with [WithMaxQueued] refuses it
+// with ErrPoolFull. Resize grows and shrinks a live pool (a removed worker
+// finishes its queue first); Stats counts ready, busy, queued and restarting
+// workers. [NewGroup] routes the same way over actors spawned elsewhere (found
+// with runtime.Lookup, say); a member leaves when it stops, but one waiting out
+// a restart's backoff is not routed around: calls routed to it wait for its
+// restart. A pool call costs what a Call to an idle actor costs: about 1.2× a
+// Call to an actor that is already running.
 //
 // # Guarantees
 //
@@ -181,37 +180,37 @@
 //
 // # Costs
 //
-// An idle actor costs no goroutine and about 230 bytes if never messaged
-// (about 750 bytes in use: its mailbox's queues are made by its first
-// message, and given back once it has run no turn for one to two seconds,
-// so an actor idle after traffic returns to the smaller size; an
-// owner-driven Handler keeps them; measured with 20,000 actors). Opening a
-// stream costs about 10 allocations (13 with a ctx that has a deadline);
-// an uncontended Send about 10 ns and nothing once the journal has
-// grown; a reader about 1.5 KiB (a batch buffer of 64 items). A Cast
-// allocates nothing in steady state: a payload that is one pointer, or
-// a value of at most 16 bytes without pointers (an
-// id, a duration, a small struct of numbers), travels in the mailbox entry
-// itself, at the same cost; any other value in a recycled box, somewhat
-// slower with many senders (see Method.Cast). A Call with a ctx deadline
-// allocates twice (the call and its reply channel); a Call without one arms a timer on
-// the wheel (embedded in the call: still two allocations). A turn processes
-// up to the runtime's throughput budget of messages, then goes to the back
-// of the scheduler's run queue.
+// An idle actor costs no goroutine and about 230 bytes if never messaged (about
+// 750 bytes in use: its mailbox's queues are made by its first message, and
+// given back once it has run no turn for one to two seconds, so an actor idle
+// after traffic returns to the smaller size; an owner-driven Handler keeps
+// them; measured with 20,000 actors). Opening a stream costs about 10
+// allocations (13 with a ctx that has a deadline); an uncontended Send about 10
+// ns and nothing once the journal has grown; a reader about 1.5 KiB (a batch
+// buffer of 64 items). A Cast allocates nothing in steady state: a payload that
+// is one pointer, or a value of at most 16 bytes without pointers (an id, a
+// duration, a small struct of numbers), travels in the mailbox entry itself, at
+// the same cost; any other value in a recycled box, somewhat slower with many
+// senders (see Method.Cast). A Call with a ctx deadline allocates twice (the
+// call and its reply channel); a Call without one arms a timer on the wheel
+// (embedded in the call: still two allocations). A turn processes up to the
+// runtime's throughput budget of messages, then goes to the back of the
+// scheduler's run queue.
 //
 // # Goroutines and shutdown
 //
-// This package starts no goroutine of its own but [Go]'s: one per
-// function, its ctx cancelled when the actor is killed or finalizes (the actor does
-// not wait for it, so the function must honour its ctx). At most
-// [MaxWork] functions of an actor run at once; a goroutine whose function
-// has returned no longer counts, and may still wait for room to deliver
-// its result to a full Block-policy mailbox, each such wait bounded by
-// the call timeout and the actor's finalize (so more than MaxWork of an
-// actor's goroutines may exist while its mailbox is full). Turns run on the runtime's worker pool, timers on its wheel,
-// and an owner-driven Handler on its owner's goroutine. Streams start no
-// goroutine: a waiting reader parks on a channel the journal signals, and
-// an actor's stop ends its open streams with ErrStopped. A handler that waits in a sync call lends its worker
-// to the pool (the scheduler starts a replacement at once), so waiting
-// never starves other actors. Shutting the runtime down stops every actor.
+// This package starts no goroutine of its own but [Go]'s: one per function, its
+// ctx cancelled when the actor is killed or finalizes (the actor does not wait
+// for it, so the function must honour its ctx). At most [MaxWork] functions of
+// an actor run at once; a goroutine whose function has returned no longer
+// counts, and may still wait for room to deliver its result to a full
+// Block-policy mailbox, each such wait bounded by the call timeout and the
+// actor's finalize (so more than MaxWork of an actor's goroutines may exist
+// while its mailbox is full). Turns run on the runtime's worker pool, timers on
+// its wheel, and an owner-driven Handler on its owner's goroutine. Streams
+// start no goroutine: a waiting reader parks on a channel the journal signals,
+// and an actor's stop ends its open streams with ErrStopped. A handler that
+// waits in a sync call lends its worker to the pool (the scheduler starts a
+// replacement at once), so waiting never starves other actors. Shutting the
+// runtime down stops every actor.
 package actor

@@ -15,13 +15,13 @@ import (
 // AskPool and BroadcastPool.
 //
 // A group never stops or restarts its members, nor does it route around a
-// member waiting out a restart's backoff (a pool does, for its workers):
-// a call routed there waits in the member's mailbox, bounded by its
-// deadline, and runs once the member has restarted; Stats counts such a
-// member as Restarting. Each member that ever joined keeps a reference to
-// the group until it stops (the hook that makes it leave). A Group is safe for concurrent use and runs no
-// goroutine. A nil or zero Group (not made by NewGroup) has no members:
-// calls through it and Add fail with ErrNilPool.
+// member waiting out a restart's backoff (a pool does, for its workers): a call
+// routed there waits in the member's mailbox, bounded by its deadline, and runs
+// once the member has restarted; Stats counts such a member as Restarting. Each
+// member that ever joined keeps a reference to the group until it stops (the
+// hook that makes it leave). A Group is safe for concurrent use and runs no
+// goroutine. A nil or zero Group (not made by NewGroup) has no members: calls
+// through it and Add fail with ErrNilPool.
 type Group[S any] struct {
 	r  router
 	mu sync.Mutex // guards the fields below and r.members' writes

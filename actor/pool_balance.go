@@ -319,9 +319,9 @@ func (q *sharedQueue) serves(m *member) bool {
 	return true
 }
 
-// take is the token's first step: the next call for m, counted at m; or,
-// if none waits or m does not serve (see serves), m is disarmed (and another member armed if
-// calls wait).
+// take is the token's first step: the next call for m, counted at m; or, if
+// none waits or m does not serve (see serves), m is disarmed (and another
+// member armed if calls wait).
 func (q *sharedQueue) take(m *member) (envelope, bool) {
 	q.mu.Lock()
 	if q.n == 0 || !q.serves(m) {

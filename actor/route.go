@@ -248,9 +248,9 @@ func (r *router) start(ms []*member, caller *cell) int {
 	return int((r.next.Add(1) - 1) % uint64(n))
 }
 
-// offer queues e at m, counting it there and recording the caller's wait
-// for the cycle check (if it waits). It fails with errBusy if m is at its limit, with
-// ErrStopped if m stopped, or with ErrCallCycle.
+// offer queues e at m, counting it there and recording the caller's wait for
+// the cycle check (if it waits). It fails with errBusy if m is at its limit,
+// with ErrStopped if m stopped, or with ErrCallCycle.
 func (r *router) offer(m *member, e envelope, rm routed, t target) error {
 	if !m.acquire(r.limit) {
 		return errBusy

@@ -108,18 +108,17 @@ func errCycleSelf(caller *cell, method string) error {
 }
 
 // CallPool sends req to one worker of the pool or group, picked by its
-// strategy, and waits for the outcome, exactly as Method.Call does: the
-// reply, the handler's error, a *PanicError, or a sentinel (ErrTimeout,
-// ErrStopped, ErrCallCycle, ctx's cancellation) — plus the router's own:
-// ErrPoolFull, ErrPoolStopped, ErrEmptyGroup, ErrNoHashKey, ErrHashKey,
-// ErrNilPool; ErrStopped alone if no worker of a running pool can take
-// calls (they stop with the runtime, or the only one is being replaced).
-// A call the router refuses is also a dead letter. The deadline is ctx's, or the runtime's call timeout. Made
-// from a handler, pass c.Context(): the calling actor is never picked
-// (it would wait for itself) and cycles are detected. With First, the
-// first successful reply of several workers. Blocks; safe for concurrent
-// use; the allocations of Method.Call (two), O(1) routing for
-// RoundRobin and Random.
+// strategy, and waits for the outcome, exactly as Method.Call does: the reply,
+// the handler's error, a *PanicError, or a sentinel (ErrTimeout, ErrStopped,
+// ErrCallCycle, ctx's cancellation) — plus the router's own: ErrPoolFull,
+// ErrPoolStopped, ErrEmptyGroup, ErrNoHashKey, ErrHashKey, ErrNilPool;
+// ErrStopped alone if no worker of a running pool can take calls (they stop
+// with the runtime, or the only one is being replaced). A call the router
+// refuses is also a dead letter. The deadline is ctx's, or the runtime's call
+// timeout. Made from a handler, pass c.Context(): the calling actor is never
+// picked (it would wait for itself) and cycles are detected. With First, the
+// first successful reply of several workers. Blocks; safe for concurrent use;
+// the allocations of Method.Call (two), O(1) routing for RoundRobin and Random.
 func CallPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S], req Q) (R, error) {
 	var zero R
 	r, err := prepare(ctx, m, to)

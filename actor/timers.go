@@ -29,11 +29,12 @@ type timerSet struct {
 	m map[string]*keyed
 }
 
-// After casts req to method m of the actor handling c once, after d. Key
-// names the timer: starting a timer under a key in use cancels the old one,
-// and a tick of the old one already queued is not delivered. The timer dies
-// with the actor; Ctx.CancelTimer cancels it. Errors: ErrNegativeDuration, ErrInvalidName (empty key),
-// ErrWrongActor, ErrStopped, ErrNilContext (a nil or zero c). Cost: O(1) on the runtime's timer wheel.
+// After casts req to method m of the actor handling c once, after d. Key names
+// the timer: starting a timer under a key in use cancels the old one, and a
+// tick of the old one already queued is not delivered. The timer dies with the
+// actor; Ctx.CancelTimer cancels it. Errors: ErrNegativeDuration,
+// ErrInvalidName (empty key), ErrWrongActor, ErrStopped, ErrNilContext (a nil
+// or zero c). Cost: O(1) on the runtime's timer wheel.
 func After[S, Q, R any](c *Ctx, key string, d time.Duration, m *Method[S, Q, R], req Q) error {
 	return startTimer(c, key, d, 0, m, req)
 }

@@ -114,9 +114,9 @@ func Go[S, T, R any](c *Ctx, fn func(ctx context.Context) (T, error), then *Meth
 }
 
 // workSet is what an actor runs with Go: the context its functions get,
-// cancelled when the actor is killed or finalizes (it is the lifetime of
-// the work, not of a call, hence kept here), and how many run. The goroutines are the
-// functions', each ending when its fn returns and its result is queued.
+// cancelled when the actor is killed or finalizes (it is the lifetime of the
+// work, not of a call, hence kept here), and how many run. The goroutines are
+// the functions', each ending when its fn returns and its result is queued.
 type workSet struct {
 	ctx     context.Context
 	cancel  context.CancelFunc // at the actor's kill (see take) or finalize

@@ -264,9 +264,10 @@ func (j *RemoteJob) Args(ctx context.Context) (json.RawMessage, error) {
 	return out.Args, nil
 }
 
-// Result returns the JSON of the job's value, as Job.Result: with wait it
-// waits for the job's end, or until ctx ends (ErrNotFinished wrapping
-// ctx's cause); without, a job not finished is ErrNotFinished. A job that did not succeed returns its outcome as a
+// Result returns the JSON of the job's value, as Job.Result: with wait it waits
+// for the job's end, or until ctx ends (ErrNotFinished wrapping ctx's cause);
+// without, a job not finished is ErrNotFinished. A job that did not succeed
+// returns its outcome as a
 // *RemoteError (ErrCancelled, ErrMaxExec and ErrReadIdle match it; a
 // panic has type "panic" with the value and stack in its data; a
 // procedure's error type "error" and its text).

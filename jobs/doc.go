@@ -160,20 +160,19 @@
 //
 // # Goroutines and shutdown
 //
-// A Dispatcher runs a goroutine per running job (a runner, which takes
-// the next job of its queue when its job's handler has returned: a queue
-// of concurrency n has at most n), keeps up to 8 idle runners parked for
-// the next jobs (a parked runner's stack has already grown), one
-// goroutine while it stops, and one short-lived retention timer callback
-// at a time; its job outputs live on one actor of its own. [Dispatcher.Shutdown] refuses new jobs, lets queued and
-// running ones finish, then stops that actor; past its ctx it forces the
-// stop. [Dispatcher.Close] cancels every job and returns once every runner
-// has exited. Both are idempotent; Submit then returns [ErrClosed];
-// finished jobs can still be read (with a backend, a *Job answers from
-// the last record it read, and what would ask the store returns
-// ErrClosed). Shut the dispatcher down before its
-// runtime. The HTTP face starts no goroutine: a follow runs on its
-// request's, and a client that goes away detaches its reader.
+// A Dispatcher runs a goroutine per running job (a runner, which takes the next
+// job of its queue when its job's handler has returned: a queue of concurrency
+// n has at most n), keeps up to 8 idle runners parked for the next jobs (a
+// parked runner's stack has already grown), one goroutine while it stops, and
+// one short-lived retention timer callback at a time; its job outputs live on
+// one actor of its own. [Dispatcher.Shutdown] refuses new jobs, lets queued and
+// running ones finish, then stops that actor; past its ctx it forces the stop.
+// [Dispatcher.Close] cancels every job and returns once every runner has
+// exited. Both are idempotent; Submit then returns [ErrClosed]; finished jobs
+// can still be read (with a backend, a *Job answers from the last record it
+// read, and what would ask the store returns ErrClosed). Shut the dispatcher
+// down before its runtime. The HTTP face starts no goroutine: a follow runs on
+// its request's, and a client that goes away detaches its reader.
 //
 // # Costs
 //

@@ -14,9 +14,10 @@ import (
 // errors.As). Over HTTP each travels as a [*RemoteError] whose Type names
 // it and which matches it with errors.Is.
 var (
-	// ErrClosed: the dispatcher is shutting down or closed (or a nil or
-	// zero one, not made by New): Submit is refused. A job still queued when it was closed is cancelled with an
-	// error wrapping both ErrCancelled and ErrClosed.
+	// ErrClosed: the dispatcher is shutting down or closed (or a nil or zero
+	// one, not made by New): Submit is refused. A job still queued when it was
+	// closed is cancelled with an error wrapping both ErrCancelled and
+	// ErrClosed.
 	ErrClosed = errors.New("jobs: dispatcher closed")
 	// ErrNotFound: no job has that id (never submitted, or no longer
 	// retained), or a nil or zero Job or RemoteJob. HTTP 404.

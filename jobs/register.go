@@ -83,12 +83,11 @@ func As(name string) ProcOption {
 	})
 }
 
-// DecodeWith decodes the procedure's args from JSON (HTTP submissions,
-// and json.RawMessage args given to Submit) with decode instead of
-// encoding/json. Empty args (no bytes, or only whitespace) are not
-// decoded: they are the zero Q, as nil args are. Q must be the procedure's request type (else
-// ErrInvalidOption at registration). decode's error is wrapped in
-// ErrBadArgs.
+// DecodeWith decodes the procedure's args from JSON (HTTP submissions, and
+// json.RawMessage args given to Submit) with decode instead of encoding/json.
+// Empty args (no bytes, or only whitespace) are not decoded: they are the zero
+// Q, as nil args are. Q must be the procedure's request type (else
+// ErrInvalidOption at registration). decode's error is wrapped in ErrBadArgs.
 func DecodeWith[Q any](decode func([]byte) (Q, error)) ProcOption {
 	return procFunc(func(c *procConfig) {
 		if decode == nil {

@@ -88,17 +88,17 @@
 // # Concurrency
 //
 // Push, PushSystem, Close, Len, Held, Scheduled and Admitted are safe for
-// concurrent use. Pop, Idle, Admit and AdmitAll belong to the consumer:
-// one goroutine at a time, the one running its turn. A short mutex guards
-// the queues; a Push takes it once and makes no other atomic write unless
-// the mailbox was empty (or, once every 64 pushes, to publish the backlog). A Push that finds the mutex held while the
-// consumer is behind (a backlog of 64 or more) yields the processor a few
-// times, trying again after each, before it sleeps on the mutex: many
-// producers on few cores then take turns instead of parking one another.
-// Scheduled, Backlog, Idle, the empty-mailbox Pop and Pop within a batch
-// are lock-free.
-// [Config.Key] and [Config.Live] run under that mutex and must be cheap and
-// non-blocking; [Config.OnDrop] runs without it, on the pushing goroutine.
+// concurrent use. Pop, Idle, Admit and AdmitAll belong to the consumer: one
+// goroutine at a time, the one running its turn. A short mutex guards the
+// queues; a Push takes it once and makes no other atomic write unless the
+// mailbox was empty (or, once every 64 pushes, to publish the backlog). A Push
+// that finds the mutex held while the consumer is behind (a backlog of 64 or
+// more) yields the processor a few times, trying again after each, before it
+// sleeps on the mutex: many producers on few cores then take turns instead of
+// parking one another. Scheduled, Backlog, Idle, the empty-mailbox Pop and Pop
+// within a batch are lock-free. [Config.Key] and [Config.Live] run under that
+// mutex and must be cheap and non-blocking; [Config.OnDrop] runs without it, on
+// the pushing goroutine.
 //
 // # Goroutines and shutdown
 //

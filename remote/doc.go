@@ -53,42 +53,40 @@
 // another node and returns a [Follow] with the local reader's semantics:
 // the actor's sequence numbers, [Since] and [Recent], an
 // *actor.TruncatedError when the serving node's reader fell behind the
-// journal, the handler's error or panic as the last pair. Frames are
-// numbered and acknowledged: the serving node keeps a window of 256
-// unacknowledged frames (a slow reader slows it down instead of losing
-// items) and resends what a reader reports missing — heartbeats carry
-// the next frame number, so a lost tail is reported too —, so a stream
-// survives a NATS reconnect whole, in order, each item once. A reader
-// that acknowledges nothing is sent heartbeats, not its window again: a
-// paused reader costs a frame per heartbeat and resumes where it
-// stopped. A reader silent for three heartbeats (WithHeartbeat) is
+// journal, the handler's error or panic as the last pair. Frames are numbered
+// and acknowledged: the serving node keeps a window of 256 unacknowledged
+// frames (a slow reader slows it down instead of losing items) and resends what
+// a reader reports missing — heartbeats carry the next frame number, so a lost
+// tail is reported too —, so a stream survives a NATS reconnect whole, in
+// order, each item once. A reader that acknowledges nothing is sent heartbeats,
+// not its window again: a paused reader costs a frame per heartbeat and resumes
+// where it stopped. A reader silent for three heartbeats (WithHeartbeat) is
 // dropped, and reported (ReasonLate) unless every item sent to it was
-// acknowledged: a reader that got the whole stream but whose
-// acknowledgement of the end was lost is no dead letter; a stream silent that long fails with ErrStreamLost; a serving
-// node that closes ends its streams with ErrClosed (an end frame a reader
-// missed is sent again, as any lost frame, while the stop lasts — while
-// Shutdown waits for the calls it serves, say —, not after: a reader
-// that missed it then gets ErrStreamLost). A reader's
-// [Follow.Ref] names its stream: StreamBinding.Follow attaches another
-// reader to it from any node — to resume where a reader stopped, with
-// Since(last seq + 1) — as actor.Stream.Follow does locally. Opening a
-// stream is bounded as a call is (its caller's deadline, clamped to the
-// serving node's WithMaxDeadline, and the handler's turn sees it); the
-// stream, once open, is not: it lives as long as its readers.
+// acknowledged: a reader that got the whole stream but whose acknowledgement of
+// the end was lost is no dead letter; a stream silent that long fails with
+// ErrStreamLost; a serving node that closes ends its streams with ErrClosed (an
+// end frame a reader missed is sent again, as any lost frame, while the stop
+// lasts — while Shutdown waits for the calls it serves, say —, not after: a
+// reader that missed it then gets ErrStreamLost). A reader's [Follow.Ref] names
+// its stream: StreamBinding.Follow attaches another reader to it from any node
+// — to resume where a reader stopped, with Since(last seq + 1) — as
+// actor.Stream.Follow does locally. Opening a stream is bounded as a call is
+// (its caller's deadline, clamped to the serving node's WithMaxDeadline, and
+// the handler's turn sees it); the stream, once open, is not: it lives as long
+// as its readers.
 //
 // # Deadlines
 //
-// The caller's remaining time travels as a relative duration (no clock
-// sync needed). The serving node clamps it to WithMaxDeadline, drops a
-// request that arrives already expired before decoding it (no reply: its
-// caller has given up), and gives the actor a ctx with that deadline: the
-// handler's c.Context() ends when the caller's deadline passes. A caller
-// that cancels its ctx sends a cancel message (best effort, at most once)
-// and the handler's Context ends too; a cancel that overtakes its call
-// (they travel on different subjects) is remembered, and the call is
-// dropped when it arrives, before it runs (ReasonCancelled). A reply that comes after its caller
-// gave up is discarded on both sides and reported, never delivered to
-// another call.
+// The caller's remaining time travels as a relative duration (no clock sync
+// needed). The serving node clamps it to WithMaxDeadline, drops a request that
+// arrives already expired before decoding it (no reply: its caller has given
+// up), and gives the actor a ctx with that deadline: the handler's c.Context()
+// ends when the caller's deadline passes. A caller that cancels its ctx sends a
+// cancel message (best effort, at most once) and the handler's Context ends
+// too; a cancel that overtakes its call (they travel on different subjects) is
+// remembered, and the call is dropped when it arrives, before it runs
+// (ReasonCancelled). A reply that comes after its caller gave up is discarded
+// on both sides and reported, never delivered to another call.
 //
 // # Call cycles
 //
@@ -130,20 +128,20 @@
 // # Delivery
 //
 // A Call is at most once: a request is sent once and never retried, so a
-// handler runs at most once per call; its reply may be lost (the caller
-// then gets ErrTimeout and cannot know whether the handler ran). Requests
-// from one node reach an exported actor in the order they arrive at the
-// serving node (they are queued at the actor on the subscription's
-// goroutine). A Cast is at most once and unacknowledged. Casts are
-// batched per binding: a node's flusher publishes each binding's queued
-// casts as one NATS message, so casts from one binding reach a node in
-// the order they were made; with several nodes in a queue group, each
-// batch goes to one of them. Casts the connection refused are reported
-// (ReasonCastFailed) on the sending node, and so, at its stop, are those
-// the server never confirmed having (they may have been lost). Core NATS has no flow control: a serving
-// node that falls behind drops messages (reported to its refusal hook as
-// ReasonDropped), never silently. Cancels and name releases are best
-// effort; a name's lease is the bound when they are lost.
+// handler runs at most once per call; its reply may be lost (the caller then
+// gets ErrTimeout and cannot know whether the handler ran). Requests from one
+// node reach an exported actor in the order they arrive at the serving node
+// (they are queued at the actor on the subscription's goroutine). A Cast is at
+// most once and unacknowledged. Casts are batched per binding: a node's flusher
+// publishes each binding's queued casts as one NATS message, so casts from one
+// binding reach a node in the order they were made; with several nodes in a
+// queue group, each batch goes to one of them. Casts the connection refused are
+// reported (ReasonCastFailed) on the sending node, and so, at its stop, are
+// those the server never confirmed having (they may have been lost). Core NATS
+// has no flow control: a serving node that falls behind drops messages
+// (reported to its refusal hook as ReasonDropped), never silently. Cancels and
+// name releases are best effort; a name's lease is the bound when they are
+// lost.
 //
 // # Costs
 //

@@ -356,16 +356,16 @@ func namesErr(ctx context.Context, what string, err error) error {
 	return fmt.Errorf("remote: %s: %w", what, err)
 }
 
-// LookupOrSpawn is runtime.LookupOrSpawn across the cluster: it returns
-// the node that owns name or, if none does, spawns factory() on this
-// node's runtime and claims name for it with the methods (see Claim), so
-// that of concurrent callers on any nodes exactly one claims it: created
-// says whether this call did. A caller that loses the claim kills the
-// actor it spawned before any call reaches it, so that factory (and a
-// Starter hook) may have run for nothing: keep them free of outside
-// effects, or Claim an actor you spawned yourself. Reach the actor with Bind(n, name, method)
-// wherever it lives. Blocks for a few round trips. Errors: those of Claim
-// (but ErrNameTaken) and of actor.SpawnFunc.
+// LookupOrSpawn is runtime.LookupOrSpawn across the cluster: it returns the
+// node that owns name or, if none does, spawns factory() on this node's runtime
+// and claims name for it with the methods (see Claim), so that of concurrent
+// callers on any nodes exactly one claims it: created says whether this call
+// did. A caller that loses the claim kills the actor it spawned before any call
+// reaches it, so that factory (and a Starter hook) may have run for nothing:
+// keep them free of outside effects, or Claim an actor you spawned yourself.
+// Reach the actor with Bind(n, name, method) wherever it lives. Blocks for a
+// few round trips. Errors: those of Claim (but ErrNameTaken) and of
+// actor.SpawnFunc.
 func LookupOrSpawn[S any](ctx context.Context, n *Node, name string, factory func() S, methods ...Entry[S]) (owner string, created bool, err error) {
 	for range 8 {
 		owner, err = Owner(ctx, n, name)

@@ -127,16 +127,16 @@ func (st *streamServer) resendLocked() {
 	st.lastSend = time.Now()
 }
 
-// keep sends a heartbeat when nothing was sent for one, and ends the
-// stream once its end is acknowledged, its reader has been silent for
-// three heartbeats (reported, ReasonLate, unless only the end is
-// unacknowledged: then no item is lost), or ctx ends. It resends no window: one unacknowledged
-// for a heartbeat is most often a paused reader's, its frames queued in
-// its subscription, which a window per heartbeat would flood past its
-// pending limit. The heartbeat carries the next frame number, so a reader
-// that did lose frames answers it with a gap, and control resends. Only
-// frame 0 goes again with the heartbeat while unacknowledged: a reader
-// without it does not know where to report a gap.
+// keep sends a heartbeat when nothing was sent for one, and ends the stream
+// once its end is acknowledged, its reader has been silent for three heartbeats
+// (reported, ReasonLate, unless only the end is unacknowledged: then no item is
+// lost), or ctx ends. It resends no window: one unacknowledged for a heartbeat
+// is most often a paused reader's, its frames queued in its subscription, which
+// a window per heartbeat would flood past its pending limit. The heartbeat
+// carries the next frame number, so a reader that did lose frames answers it
+// with a gap, and control resends. Only frame 0 goes again with the heartbeat
+// while unacknowledged: a reader without it does not know where to report a
+// gap.
 func (st *streamServer) keep(ctx context.Context) {
 	t := time.NewTicker(st.hb / 4)
 	defer t.Stop()

@@ -29,16 +29,16 @@ func putBuf(w *wbuf) {
 }
 
 // Write queues p to be written to the client, as is, and returns without
-// waiting for the network: a slow client never blocks the caller. When
-// nothing is queued, the bytes go to the socket at once with a write that
-// never waits (on Unix, for TCP and Unix sockets); what the socket does not
-// take is queued for the connection's writer goroutine. p is copied. Bytes are accepted until the session closes the connection or,
-// when something else closes it, until its reader is done with the frame
-// in hand. ctx's deadline, if it has one, is the write deadline of these
-// bytes (else WithWriteTimeout from when the writer takes them); a
-// connection whose bytes miss their deadline is closed with
-// ErrWriteTimeout, since a stream cannot take back half a write. Writes
-// from one goroutine reach the client in order.
+// waiting for the network: a slow client never blocks the caller. When nothing
+// is queued, the bytes go to the socket at once with a write that never waits
+// (on Unix, for TCP and Unix sockets); what the socket does not take is queued
+// for the connection's writer goroutine. p is copied. Bytes are accepted until
+// the session closes the connection or, when something else closes it, until
+// its reader is done with the frame in hand. ctx's deadline, if it has one, is
+// the write deadline of these bytes (else WithWriteTimeout from when the writer
+// takes them); a connection whose bytes miss their deadline is closed with
+// ErrWriteTimeout, since a stream cannot take back half a write. Writes from
+// one goroutine reach the client in order.
 //
 // Errors: ctx's error if it is already done, ErrConnClosed if the
 // connection is closing or closed (wrapping the reason; also when the
