@@ -131,3 +131,36 @@ func ExampleRef_Kill() {
 	fmt.Println(errors.Is(err, actor.ErrStopped))
 	// Output: true
 }
+
+// Meter is a state that a panic throws away under Restart.
+type Meter struct{ total int }
+
+var Record = actor.NewMethod("record", func(m *Meter, _ *actor.Ctx, n int) (int, error) {
+	if n < 0 {
+		panic("negative reading")
+	}
+	m.total += n
+	return m.total, nil
+})
+
+func ExampleWithSupervision() {
+	rt, _ := troupe.New()
+	defer rt.Shutdown(context.Background())
+	ctx := context.Background()
+
+	// SpawnFunc keeps the factory: a restart takes a fresh state from it.
+	meter, _ := actor.SpawnFunc(rt, func() *Meter { return &Meter{} },
+		actor.WithSupervision(actor.Supervision{Directive: actor.Restart, Backoff: time.Millisecond}))
+	fmt.Println(Record.Call(ctx, meter, 5))
+
+	_, err := Record.Call(ctx, meter, -1) // the caller gets the panic
+	var pe *actor.PanicError
+	fmt.Println(errors.As(err, &pe), pe.Value)
+
+	// The next call waits out the backoff and runs on the fresh state.
+	fmt.Println(Record.Call(ctx, meter, 1))
+	// Output:
+	// 5 <nil>
+	// true negative reading
+	// 1 <nil>
+}
