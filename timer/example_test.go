@@ -127,3 +127,37 @@ func ExampleWheel_Schedule() {
 	// stale handle stops: false
 	// fired
 }
+
+// reminder embeds its timer and is its own Callback: arming it allocates
+// nothing.
+type reminder struct {
+	t    timer.Timer
+	note string
+	done chan struct{}
+}
+
+func (r *reminder) Fire() {
+	fmt.Println(r.note)
+	close(r.done)
+}
+
+func ExampleWheel_Start() {
+	w, err := timer.New(timer.WithTick(time.Millisecond))
+	if err != nil {
+		panic(err)
+	}
+	defer func() {
+		w.Stop()
+		<-w.Done() // the driver has exited
+	}()
+
+	r := &reminder{note: "tea is ready", done: make(chan struct{})}
+	if err := w.Start(&r.t, 10*time.Millisecond, r); err != nil {
+		panic(err)
+	}
+	<-r.done
+	fmt.Println("stopped after firing:", r.t.Stop())
+	// Output:
+	// tea is ready
+	// stopped after firing: false
+}
