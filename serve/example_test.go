@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,4 +112,37 @@ func ExampleMethod() {
 	// 200 2
 	// 200 5
 	// 400 invalid character 'h' in literal true (expecting 'r')
+}
+
+// Squares streams the first n squares, then ends the stream cleanly.
+var Squares = actor.NewStream("squares", func(_ *Counter, _ *actor.Ctx, n int, out *actor.Out[int]) error {
+	for i := range n {
+		_ = out.Send(i * i)
+	}
+	return out.Close(nil)
+})
+
+func ExampleJSONLines() {
+	rt, _ := troupe.New()
+	defer rt.Shutdown(context.Background())
+	counter, _ := actor.Spawn(rt, &Counter{})
+
+	n := func(r *http.Request) (int, error) { return strconv.Atoi(r.URL.Query().Get("n")) }
+	srv := httptest.NewServer(serve.JSONLines(Squares, serve.To(counter), n))
+	defer srv.Close()
+
+	for _, query := range []string{"?n=3", "?n=3&since=2"} { // since resumes
+		res, err := http.Get(srv.URL + query)
+		if err != nil {
+			panic(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		fmt.Print(string(b))
+	}
+	// Output:
+	// {"seq":0,"value":0}
+	// {"seq":1,"value":1}
+	// {"seq":2,"value":4}
+	// {"seq":2,"value":4}
 }
