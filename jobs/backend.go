@@ -59,19 +59,19 @@ type Record struct {
 	ID          string          `json:"id"`
 	Host        string          `json:"host"`
 	Procedure   string          `json:"procedure"`
-	Queue       string          `json:"queue,omitempty"`
-	Concurrency int             `json:"concurrency,omitempty"`
+	Queue       string          `json:"queue,omitempty"`       // "" for a job submitted without Queue
+	Concurrency int             `json:"concurrency,omitempty"` // the queue's limit its Queue option set
 	Args        json.RawMessage `json:"args,omitempty"`
 	Info        json.RawMessage `json:"info,omitempty"`
-	MaxExec     time.Duration   `json:"max_exec,omitempty"`
-	ReadTimeout time.Duration   `json:"read_timeout,omitempty"`
+	MaxExec     time.Duration   `json:"max_exec,omitempty"`     // 0: no MaxExec
+	ReadTimeout time.Duration   `json:"read_timeout,omitempty"` // 0: no ReadTimeout
 	State       State           `json:"state"`
 	Submitted   time.Time       `json:"submit_time"`
-	Started     time.Time       `json:"start_time,omitzero"`
-	Ended       time.Time       `json:"end_time,omitzero"`
-	Value       json.RawMessage `json:"value,omitempty"`
-	Error       *RemoteError    `json:"error,omitempty"`
-	Node        string          `json:"node,omitempty"` // the node that runs or ran it
+	Started     time.Time       `json:"start_time,omitzero"` // zero while queued, or if cancelled there
+	Ended       time.Time       `json:"end_time,omitzero"`   // zero until it ends
+	Value       json.RawMessage `json:"value,omitempty"`     // a Done job's result
+	Error       *RemoteError    `json:"error,omitempty"`     // why it ended, if not Done (nil: see Outcome)
+	Node        string          `json:"node,omitempty"`      // the node that runs or ran it
 }
 
 // Status is the record's status part; a nil Record's is zero.
