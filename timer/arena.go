@@ -1,5 +1,7 @@
 package timer
 
+import "sync/atomic"
+
 // Schedule's timers are nodes of an arena the wheel owns: chunks of
 // chunkCap nodes, each node a due tick, a generation and two list links
 // (node ids, not pointers), with the node's func in a parallel array of
@@ -47,9 +49,13 @@ type node struct {
 
 // chunk is chunkCap nodes and their funcs, allocated as one object. Its
 // pointers come first (w, then fns), so the garbage collector scans only
-// those and never the nodes. Guarded by w.mu, except w, set once.
+// those and never the nodes. Guarded by w.mu, except w: set when the
+// chunk is made, and cleared (under w.mu) when it is released or the
+// wheel is stopped, after which no Handle into it can stop anything, so
+// that a kept Handle keeps its chunk but not the wheel. Handle.Stop reads
+// it without the lock, hence atomic.
 type chunk struct {
-	w     *Wheel
+	w     atomic.Pointer[Wheel]
 	fns   [chunkCap]func()
 	nodes [chunkCap]node
 	idx   uint32 // index in arena.chunks
@@ -126,7 +132,8 @@ func (a *arena) nextChunk(w *Wheel) *chunk {
 		a.cur = c
 		return c
 	}
-	c := &chunk{w: w}
+	c := &chunk{}
+	c.w.Store(w)
 	if n := len(a.holes); n > 0 {
 		c.idx = a.holes[n-1]
 		a.holes = a.holes[:n-1]
@@ -156,6 +163,16 @@ func (a *arena) unspare(c *chunk) {
 	c.spare = 0
 }
 
+// drop empties the arena of a wheel being stopped, whose nodes are all
+// free: every chunk but the current one has been released, and that one
+// is cut off from the wheel too. Cost: O(1).
+func (a *arena) drop() {
+	if a.cur != nil {
+		a.cur.w.Store(nil)
+	}
+	*a = arena{}
+}
+
 // free ends the scheduling node s of c holds, which is in no list: stale
 // Handles refer to nothing from then on. A chunk left with no node in use
 // is released unless current, and taken out of a.spare, which would
@@ -175,6 +192,7 @@ func (a *arena) free(c *chunk, s int) {
 		if c.spare != 0 {
 			a.unspare(c)
 		}
+		c.w.Store(nil)
 		a.chunks[c.idx] = nil
 		a.holes = append(a.holes, c.idx)
 	case c.spare == 0:

@@ -3,6 +3,7 @@ package timer
 import (
 	"runtime"
 	"testing"
+	"testing/synctest"
 	"time"
 	"weak"
 )
@@ -54,4 +55,46 @@ func TestArenaReleasedChunksCollected(t *testing.T) {
 	}
 	// The wheel still works on the chunk it kept and on new ones.
 	scheduleBurst(t, w, 2*chunkCap)
+}
+
+// A Handle kept after its scheduling ended keeps its chunk, but not the
+// wheel: once the wheel is stopped and dropped, it is collected even
+// while Handles into a chunk released earlier, and into the chunk that
+// was current at Stop, are kept. Their Stop still reports false.
+func TestStoppedWheelNotKeptByHandle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w, err := New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := make([]Handle, chunkCap+1)
+		for i := range hs {
+			hs[i] = mustSchedule(t, w, time.Hour, noop)
+		}
+		if hs[0].c == hs[chunkCap].c {
+			t.Fatal("the schedulings took one chunk; want two")
+		}
+		for _, h := range hs[:chunkCap] {
+			h.Stop() // the first chunk is released, the wheel running
+		}
+		kept := []Handle{hs[0], hs[chunkCap]}
+		hs = nil
+		ww := weak.Make(w)
+		if n := w.Stop(); n != 1 {
+			t.Fatalf("Stop dropped %d; want 1", n)
+		}
+		<-w.Done()
+		synctest.Wait() // the driver has exited, its stack gone
+		w = nil
+		runtime.GC()
+		runtime.GC()
+		if ww.Value() != nil {
+			t.Error("a stopped wheel stays in memory while a Handle of it is kept")
+		}
+		for i, h := range kept {
+			if h.Stop() {
+				t.Errorf("kept Handle %d: Stop after the wheel stopped returned true", i)
+			}
+		}
+	})
 }

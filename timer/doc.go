@@ -109,7 +109,7 @@
 // serve the next schedulings), so a few long timers left from a burst of
 // short ones can hold up to a chunk each until they finish; and a Handle
 // kept long after its scheduling ended, once the wheel has released that
-// chunk, keeps its 32 KiB in memory.
+// chunk, keeps its 32 KiB in memory (but not the wheel, once stopped).
 //
 // # Callbacks
 //

@@ -61,7 +61,10 @@ func (h Handle) Stop() bool {
 	if c == nil {
 		return false
 	}
-	w := c.w
+	w := c.w.Load()
+	if w == nil {
+		return false // its chunk was released, or the wheel stopped
+	}
 	s := int(h.ref & chunkMask)
 	w.mu.Lock()
 	if n := &c.nodes[s]; n.gen != h.ref>>chunkBits || n.pos.level() == notPending {

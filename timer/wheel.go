@@ -197,6 +197,7 @@ func (w *Wheel) Stop() int {
 	}
 	w.stopped = true
 	n := w.dropLocked() + w.held
+	w.arena.drop() // a kept Handle keeps its chunk, not the wheel
 	w.held = 0
 	started := w.started
 	w.mu.Unlock()
