@@ -109,6 +109,9 @@ func (c *Conn) closeWith(reason error) {
 	}
 	c.state, c.reason = connClosing, reason
 	c.mu.Unlock()
+	if h := c.srv.cfg.hooks.waking; h != nil {
+		h(c)
+	}
 	_ = c.nc.SetReadDeadline(aLongTimeAgo)
 }
 
@@ -339,14 +342,31 @@ func (c *Conn) linger(rd *reader, sawEOF bool) {
 	if !ok || d == 0 || cw.CloseWrite() != nil || sawEOF {
 		return
 	}
-	if err := c.nc.SetReadDeadline(time.Now().Add(d)); err != nil {
+	deadline := time.Now().Add(d)
+	if err := c.nc.SetReadDeadline(deadline); err != nil {
 		return
+	}
+	if h := c.srv.cfg.hooks.lingering; h != nil {
+		h(c)
 	}
 	buf := rd.discard()
 	for {
-		if _, err := c.nc.Read(buf); err != nil {
-			return
+		_, err := c.nc.Read(buf)
+		if err == nil {
+			continue
 		}
+		// closeWith's wake-up (a deadline in the past) may land after
+		// this deadline was set: the connection was marked closing by
+		// another goroutine while a frame sent its reader here. The
+		// linger is not over: its own deadline is set again.
+		if errors.Is(err, os.ErrDeadlineExceeded) && time.Now().Before(deadline) &&
+			c.nc.SetReadDeadline(deadline) == nil {
+			continue
+		}
+		if h := c.srv.cfg.hooks.lingered; h != nil {
+			h(c, err)
+		}
+		return
 	}
 }
 

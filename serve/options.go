@@ -45,8 +45,11 @@ type config struct {
 // testHooks let this package's tests act at points no API reaches.
 // Production code never sets them.
 type testHooks struct {
-	closing      func(*Conn) // in binding.closed, just before Closed is queued
-	closedQueued func(*Conn) // in binding.closed, once Closed is queued, before the actor is stopped
+	closing      func(*Conn)        // in binding.closed, just before Closed is queued
+	closedQueued func(*Conn)        // in binding.closed, once Closed is queued, before the actor is stopped
+	waking       func(*Conn)        // in closeWith, once the state is closing, before the reader is woken
+	lingering    func(*Conn)        // in linger, once its read deadline is set
+	lingered     func(*Conn, error) // in linger, with the read error that ends it
 }
 
 func defaults() config {
