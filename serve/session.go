@@ -240,11 +240,13 @@ func (b *binding[S]) wrote(c *Conn) {
 // closed tells the actor why its connection closed (c's reason, settled
 // once its socket is closed) and stops it, waiting for its stop within
 // ctx, the server's forced stop: once that has begun the actor is killed
-// and Closed does not run.
+// and Closed does not run. An actor already stopping is waited for too.
 func (b *binding[S]) closed(ctx context.Context, c *Conn) error {
 	ref := b.ref(c)
 	if ref.Stopped() {
-		return nil
+		// Stopping on its own (nobody to tell): Shutdown still waits for
+		// it to have stopped, its Stopping hook included.
+		return ref.Stop(ctx)
 	}
 	if h := c.srv.cfg.hooks.closing; h != nil {
 		h(c)
