@@ -81,8 +81,9 @@
 // in hand and write what is queued, shuts the server's side and waits
 // briefly ([WithLinger]) for the client's, closes the sockets, stops the
 // actors, and returns once all goroutines have exited; past its ctx it
-// forces the stop. [Server.Close] closes everything now and kills the
-// actors. Both are idempotent; afterwards Serve returns [ErrServerClosed].
+// forces the stop. [Server.Close] closes everything now, kills the
+// actors and waits (within the runtime's call timeout) for them to have
+// stopped. Both are idempotent; afterwards Serve returns [ErrServerClosed].
 // Shut the server down before its runtime. HTTP handlers start no
 // goroutine: they run on net/http's.
 //

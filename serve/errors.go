@@ -57,10 +57,9 @@ var (
 	// troupe.New).
 	ErrNilRuntime = errors.New("serve: nil runtime")
 	// ErrHandlersStuck: Close waited the runtime's call timeout for
-	// handlers that ignore their cancelled Context while they run on
-	// their connections' reader goroutines: Frame, or any message of the
-	// session's actor that the turn Frame began took after it (see
-	// Server.Close). The reader goroutines exit when they return.
+	// connections' actors to stop: a handler that ignores its cancelled
+	// Context, or a Stopping hook that blocks (see Server.Close). The
+	// connections' reader goroutines exit once their actors have stopped.
 	ErrHandlersStuck = errors.New("serve: handlers did not return")
 )
 

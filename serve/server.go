@@ -242,16 +242,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops the server now and waits: listeners and sockets are closed,
 // queued writes dropped, frame calls in flight abandoned (the handlers'
 // Contexts are cancelled), and every connection's actor is killed. It
-// returns nil once every goroutine of the server has exited; the reason
-// given to CloseHandlers is ErrServerClosed (or an earlier one). When a
-// frame finds its actor idle, the actor's turn runs on the connection's
-// reader goroutine: Frame, then up to 15 more messages queued meanwhile,
-// whatever their method (calls from other actors, the idle timeout). So a
-// handler on that turn, Frame or any other, that ignores its cancelled
-// Context keeps that goroutine: Close waits for it up to the runtime's
-// call timeout, then returns ErrHandlersStuck (the goroutine exits when
-// the handler returns). It forces a Shutdown under way. Safe to call many
-// times.
+// returns nil once every goroutine of the server has exited and every
+// connection's actor has stopped (its running handler and its Stopping
+// hook returned): no session code runs after it. The reason given to
+// CloseHandlers is ErrServerClosed (or an earlier one). So a handler of a
+// connection's actor that ignores its cancelled Context, or a Stopping
+// hook that blocks, holds Close: it waits up to the runtime's call
+// timeout, then returns ErrHandlersStuck (the connection's reader
+// goroutine exits once the actor has stopped). When a frame finds its
+// actor idle, the actor's turn runs on that reader goroutine: Frame, then
+// up to 15 more messages queued meanwhile, whatever their method (calls
+// from other actors, the idle timeout). Do not call Close from a handler
+// of a connection's actor: it would wait for that handler. It forces a
+// Shutdown under way. Safe to call many times.
 func (s *Server) Close() error {
 	if !s.made() {
 		return nil

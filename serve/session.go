@@ -181,6 +181,7 @@ func (b *binding[S]) spawn(c *Conn) error {
 		// A forced stop began while the actor was being made: its kill
 		// (after force, reading ref under mu) may have missed it.
 		ref.Kill()
+		<-ref.Done() // Close waits for the actors (see binding.closed)
 		return ErrServerClosed
 	}
 	c.actorDone = ref.Done()
@@ -240,20 +241,23 @@ func (b *binding[S]) wrote(c *Conn) {
 // closed tells the actor why its connection closed (c's reason, settled
 // once its socket is closed) and stops it, waiting for its stop within
 // ctx, the server's forced stop: once that has begun the actor is killed
-// and Closed does not run. An actor already stopping is waited for too.
+// and Closed does not run. It returns once the actor has stopped, however
+// (an actor already stopping on its own is waited for too).
 func (b *binding[S]) closed(ctx context.Context, c *Conn) error {
 	ref := b.ref(c)
-	if ref.Stopped() {
-		// Stopping on its own (nobody to tell): Shutdown still waits for
-		// it to have stopped, its Stopping hook included.
-		return ref.Stop(ctx)
+	if !ref.Stopped() { // else stopping on its own: nobody to tell
+		if h := c.srv.cfg.hooks.closing; h != nil {
+			h(c)
+		}
+		_ = b.closedM.Cast(ref, c) // refused only if the actor is stopping: nobody to tell
+		if h := c.srv.cfg.hooks.closedQueued; h != nil {
+			h(c)
+		}
 	}
-	if h := c.srv.cfg.hooks.closing; h != nil {
-		h(c)
-	}
-	_ = b.closedM.Cast(ref, c) // refused only if the actor is stopping: nobody to tell
-	if h := c.srv.cfg.hooks.closedQueued; h != nil {
-		h(c)
-	}
-	return ref.Stop(ctx)
+	err := ref.Stop(ctx)
+	// Past ctx the stop is a kill: it still ends once the running handler
+	// (its Context cancelled) and the Stopping hook return. Shutdown and
+	// Close wait for it through this goroutine (Close within its bound).
+	<-ref.Done()
+	return err
 }

@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -73,4 +74,75 @@ func TestShutdownWaitsForStoppingActor(t *testing.T) {
 			t.Fatal("Shutdown returned before the actor's Stopping hook ended")
 		}
 	})
+}
+
+// blockedStop is a session whose Stopping hook waits for release.
+type blockedStop struct {
+	entered  chan struct{}
+	release  chan struct{}
+	finished *atomic.Bool
+}
+
+func (*blockedStop) Frame(*actor.Ctx, []byte) error { return nil }
+func (s *blockedStop) Stopping(*actor.Ctx) {
+	close(s.entered)
+	<-s.release
+	s.finished.Store(true)
+}
+
+// Close, like Shutdown, returns nil only once every connection's actor has
+// stopped: after it no session code runs (here, a Stopping hook that takes
+// its time); one that takes longer than the runtime's call timeout makes
+// it return ErrHandlersStuck, as a handler that ignores its Context does.
+// Close used to kill the actors and return once the connections'
+// goroutines were gone, with the hooks still running.
+func TestCloseWaitsForActors(t *testing.T) {
+	for _, stuck := range []bool{false, true} {
+		t.Run(map[bool]string{false: "slow", true: "stuck"}[stuck], func(t *testing.T) {
+			testkit.Bubble(t, func(t *testing.T) {
+				rt := testkit.NewRuntime(t)
+				s := &blockedStop{entered: make(chan struct{}), release: make(chan struct{}), finished: new(atomic.Bool)}
+				srv, err := serve.New(rt, func(*serve.Conn) *blockedStop { return s })
+				if err != nil {
+					t.Fatal(err)
+				}
+				l := newPipeListener()
+				served := make(chan error, 1)
+				go func() { served <- srv.Serve(l) }()
+				var once sync.Once
+				release := func() { once.Do(func() { close(s.release) }) }
+				defer func() {
+					release()
+					_ = srv.Close()
+					<-served
+				}()
+				cli := l.dial(t)
+				if _, err := cli.Write([]byte("x\n")); err != nil { // the actor is made
+					t.Fatal(err)
+				}
+				closed := make(chan error, 1)
+				go func() { closed <- srv.Close() }()
+				<-s.entered
+				if stuck {
+					if err := <-closed; !errors.Is(err, serve.ErrHandlersStuck) {
+						t.Fatalf("Close: %v; want ErrHandlersStuck", err)
+					}
+					return
+				}
+				synctest.Wait()
+				select {
+				case err := <-closed:
+					t.Fatalf("Close returned (%v) while an actor's Stopping hook ran", err)
+				default:
+				}
+				release()
+				if err := <-closed; err != nil {
+					t.Fatalf("Close: %v", err)
+				}
+				if !s.finished.Load() {
+					t.Fatal("Close returned before the actor's Stopping hook ended")
+				}
+			})
+		})
+	}
 }
