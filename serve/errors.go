@@ -25,7 +25,8 @@ var (
 	ErrLineTooLong = errors.New("serve: line too long")
 	// ErrFrameTooLarge: a length prefix over the limit of WithLengthPrefix,
 	// refused before anything is allocated; the close reason is a
-	// *LimitError.
+	// *LimitError. Also Conn.Send's refusal of a frame whose length does
+	// not fit a 4-byte prefix.
 	ErrFrameTooLarge = errors.New("serve: frame too large")
 	// ErrIdleTimeout: the close reason of a connection that delivered no
 	// frame for the idle timeout (unless its IdleHandler chose otherwise).

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"sync"
 )
 
@@ -23,13 +25,19 @@ type framing struct {
 	max  int
 }
 
-// header returns what Send writes before a frame of n bytes, into b.
-func (f framing) header(b *[4]byte, n int) []byte {
+// header returns what Send writes before a frame of n bytes, into b, or
+// ErrFrameTooLarge for a frame whose length its 4-byte prefix cannot
+// hold (it would wrap, and the peer would read the rest as frames).
+func (f framing) header(b *[4]byte, n int) ([]byte, error) {
 	if f.kind == lines {
-		return nil
+		return nil, nil
+	}
+	if uint64(n) > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: a frame of %d bytes, over the 4-byte length prefix's %d",
+			ErrFrameTooLarge, n, uint64(math.MaxUint32))
 	}
 	binary.BigEndian.PutUint32(b[:], uint32(n))
-	return b[:]
+	return b[:], nil
 }
 
 // trailer returns what Send writes after a frame.

@@ -196,3 +196,20 @@ func FuzzLines(f *testing.F) {
 		}
 	})
 }
+
+// TestHeaderTooLarge: a frame whose length a 4-byte prefix cannot hold is
+// refused (it used to wrap: a 4 GiB frame went out with the prefix 0, and
+// the peer read its bytes as frames).
+func TestHeaderTooLarge(t *testing.T) {
+	f := framing{kind: prefixed, max: maxFrame}
+	var b [4]byte
+	if h, err := f.header(&b, 1<<32-1); err != nil || !bytes.Equal(h, []byte{0xff, 0xff, 0xff, 0xff}) {
+		t.Fatalf("header(2^32-1) = %x, %v; want ffffffff, nil", h, err)
+	}
+	if h, err := f.header(&b, 1<<32); !errors.Is(err, ErrFrameTooLarge) || h != nil {
+		t.Fatalf("header(2^32) = %x, %v; want nil, ErrFrameTooLarge", h, err)
+	}
+	if h, err := (framing{kind: lines, max: maxFrame}).header(&b, 1<<32); err != nil || h != nil {
+		t.Fatalf("lines header = %x, %v; want none", h, err)
+	}
+}

@@ -56,14 +56,20 @@ func (c *Conn) Write(ctx context.Context, p []byte) error {
 // Send queues frame as one frame of the server's framing: followed by
 // '\n' with WithLines (frame should hold none), after its 4-byte
 // big-endian length with WithLengthPrefix. Otherwise as Write: it never
-// blocks, the frame's bytes are queued whole or not at all.
+// blocks, the frame's bytes are queued whole or not at all. A frame of
+// 4 GiB or more with WithLengthPrefix is ErrFrameTooLarge (its length does
+// not fit the prefix).
 func (c *Conn) Send(ctx context.Context, frame []byte) error {
 	if !c.made() {
 		return ErrConnClosed
 	}
 	f := c.srv.cfg.framing
 	var hb [4]byte
-	return c.enqueue(ctx, f.header(&hb, len(frame)), frame, f.trailer())
+	head, err := f.header(&hb, len(frame))
+	if err != nil {
+		return err
+	}
+	return c.enqueue(ctx, head, frame, f.trailer())
 }
 
 // enqueue is Write's and Send's: c was made by the server (they check).
