@@ -98,14 +98,9 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		var e endJSON
-		switch {
-		case err == io.EOF:
-			e = endOf(r.Context(), j)
-		case err != nil:
-			e = endJSON{State: j.Status().State, Error: Remote(err)}
-		default:
-			e = endJSON{State: st}
+		e := endJSON{State: st}
+		if err != nil {
+			e = endLine(r.Context(), j, err)
 		}
 		f.end(&b, e)
 		send()
@@ -134,11 +129,11 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			switch {
 			case err == io.EOF:
-				if e := endOf(r.Context(), j); e.End || !clientGone(r) {
+				if e := endLine(r.Context(), j, err); e.End || !clientGone(r) {
 					f.end(&b, e)
 				}
 			case !clientGone(r): // else nobody would read it
-				f.end(&b, endJSON{State: j.Status().State, Error: Remote(err)})
+				f.end(&b, endLine(r.Context(), j, err))
 			}
 			send()
 			return
@@ -212,6 +207,15 @@ func writeItem(b *bytes.Buffer, f outputFormat, it actor.Item[any]) bool {
 	}
 	f.item(b, it.Seq, v)
 	return true
+}
+
+// endLine is the end line of an output whose reader stopped with err:
+// its end (io.EOF, endOf), or end:false with the job's state and err.
+func endLine(ctx context.Context, j *Job, err error) endJSON {
+	if err == io.EOF {
+		return endOf(ctx, j)
+	}
+	return endJSON{State: j.Status().State, Error: Remote(err)}
 }
 
 // endOf is the end line of an output whose reader has read its end
