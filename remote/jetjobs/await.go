@@ -17,10 +17,16 @@ import (
 // ctx's, ErrClosed (matching jobs.ErrClosed) once the backend is closed. Cost: a round trip at the start — none for a job submitted
 // through this backend (the subscription was listening before it was
 // queued, so its notice cannot have been missed).
+//
+// The job is the one id names as Await begins (for a job submitted here:
+// the one submitted); the end notices of another job of the same id (an
+// earlier one, past its retention; a newer one) are not its end, and a
+// record that has become a newer job's is jobs.ErrNotFound.
 func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
 	key := tok(id)
+	gen := b.freshGen(key) // 0: not known yet
 	for first := true; ; first = false {
-		ch, known, err := b.waitEnd(key)
+		ch, known, err := b.waitEnd(key, gen)
 		switch {
 		case err != nil:
 			return jobs.Record{}, err
@@ -28,8 +34,8 @@ func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
 			return *known, nil
 		}
 		var r jobs.Record
-		if !first || !b.isFresh(key) {
-			r, err = b.Lookup(ctx, id)
+		if !first || gen == 0 {
+			r, _, gen, err = b.getGen(ctx, id, gen)
 			if err != nil || r.State.Terminal() {
 				b.unwait(key, ch)
 				return r, err
@@ -39,7 +45,10 @@ func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
 		select {
 		case end := <-ch: // the notice carries the record
 			t.Stop()
-			return end, nil
+			if end.gen == 0 || end.gen == gen {
+				return end.rec, nil
+			}
+			continue // another job's, of the same id (gen was not known as it came): read again
 		case <-t.C:
 		case <-ctx.Done():
 		}
@@ -86,35 +95,44 @@ func (b *Backend) listenEnds(ctx context.Context) error {
 	return nil
 }
 
-// markFresh records that job key is queued by this backend, with the end
-// notices listened to (false: forget it, its submit failed). An end kept
-// for key is dropped: it was a job of the same id whose record has gone
-// past its retention, and the new job's first Await must not get it.
-func (b *Backend) markFresh(key string, on bool) {
+// markFresh records that job key, of generation gen, is queued by this
+// backend, with the end notices listened to (0: forget it, its submit
+// failed). An end kept for key is dropped: it was a job of the same id
+// whose record has gone past its retention, and the new job's first
+// Await must not get it.
+func (b *Backend) markFresh(key string, gen uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	delete(b.ended, key)
-	if !on {
+	if gen == 0 {
 		delete(b.fresh, key)
 		return
 	}
 	if len(b.fresh) >= maxFresh {
 		clear(b.fresh)
 	}
-	b.fresh[key] = struct{}{}
+	b.fresh[key] = gen
 }
 
-func (b *Backend) isFresh(key string) bool {
+// freshGen is the generation of job key if it was queued here and its
+// end notice has not come yet, else 0.
+func (b *Backend) freshGen(key string) uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	_, ok := b.fresh[key]
-	return ok
+	return b.fresh[key]
 }
 
-// waitEnd returns a channel that gets job key's record at its next end
-// notice — or the record itself if the notice came already (a job
-// submitted here) — subscribing to the notices on first use.
-func (b *Backend) waitEnd(key string) (chan jobs.Record, *jobs.Record, error) {
+// endNotice is an end notice's record and generation (0: none given).
+type endNotice struct {
+	rec jobs.Record
+	gen uint64
+}
+
+// waitEnd returns a channel that gets the next end notice of job key of
+// generation gen (0: of any) — or the record itself if the notice came
+// already (a job submitted here) — subscribing to the notices on first
+// use.
+func (b *Backend) waitEnd(key string, gen uint64) (chan endNotice, *jobs.Record, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -131,15 +149,15 @@ func (b *Backend) waitEnd(key string) (chan jobs.Record, *jobs.Record, error) {
 		}
 		b.endSub = sub
 	}
-	ch := make(chan jobs.Record, 1)
+	ch := make(chan endNotice, 1)
 	if b.endWait[key] == nil {
-		b.endWait[key] = map[chan jobs.Record]struct{}{}
+		b.endWait[key] = map[chan endNotice]uint64{}
 	}
-	b.endWait[key][ch] = struct{}{}
+	b.endWait[key][ch] = gen
 	return ch, nil, nil
 }
 
-func (b *Backend) unwait(key string, ch chan jobs.Record) {
+func (b *Backend) unwait(key string, ch chan endNotice) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if w := b.endWait[key]; w != nil {
@@ -150,19 +168,31 @@ func (b *Backend) unwait(key string, ch chan jobs.Record) {
 	}
 }
 
-// onEnd wakes the waiters of the job a notice is about.
+// onEnd wakes the waiters of the job a notice is about: those of its
+// generation (or of any).
 func (b *Backend) onEnd(m *nats.Msg) {
 	key := m.Subject[strings.LastIndexByte(m.Subject, '.')+1:]
 	env, err := decode(m.Subject, m.Data)
 	if err != nil || !env.Job.State.Terminal() {
 		return // a notice of another version: its waiters read the record at their recheck
 	}
+	n := endNotice{rec: env.Job, gen: env.Gen}
+	same := func(gen uint64) bool { return gen == 0 || n.gen == 0 || gen == n.gen }
+	var woken []chan endNotice
 	b.mu.Lock()
 	w := b.endWait[key]
-	delete(b.endWait, key)
-	if _, ok := b.fresh[key]; ok {
+	for ch, gen := range w {
+		if same(gen) {
+			woken = append(woken, ch)
+			delete(w, ch)
+		}
+	}
+	if len(w) == 0 {
+		delete(b.endWait, key)
+	}
+	if gen, ok := b.fresh[key]; ok && same(gen) {
 		delete(b.fresh, key)
-		if len(w) == 0 { // kept for its first Await
+		if len(woken) == 0 { // kept for its first Await
 			if len(b.ended) >= maxEnded {
 				clear(b.ended)
 			}
@@ -170,7 +200,7 @@ func (b *Backend) onEnd(m *nats.Msg) {
 		}
 	}
 	b.mu.Unlock()
-	for ch := range w {
-		ch <- env.Job
+	for _, ch := range woken {
+		ch <- n
 	}
 }

@@ -48,15 +48,15 @@ type Backend struct {
 	closed   bool
 	cancel   *nats.Subscription
 	served   map[string]*served     // by host
-	running  map[string]*runningJob // jobs running or being marked running here, by id
+	running  map[runKey]*runningJob // jobs running or being marked running here
 	known    map[string]bool        // procKeys known to exist
 	ensured  map[string]int         // queueKeys whose consumer has this concurrency
 	watchers []jetstream.KeyWatcher
-	endSub   *nats.Subscription                       // the end notices, once someone awaits
-	endWait  map[string]map[chan jobs.Record]struct{} // the waiters of each job, by its token
-	fresh    map[string]struct{}                      // jobs queued here with endSub listening, until their notice
-	ended    map[string]jobs.Record                   // notices of fresh jobs nobody awaited yet
-	marks    map[string]time.Time                     // jobs marked running here, the mark's answer lost: their start
+	endSub   *nats.Subscription                   // the end notices, once someone awaits
+	endWait  map[string]map[chan endNotice]uint64 // the waiters of each job, by its token: the generation each waits for
+	fresh    map[string]uint64                    // jobs queued here with endSub listening, until their notice: their generation
+	ended    map[string]jobs.Record               // notices of fresh jobs nobody awaited yet
+	marks    map[string]time.Time                 // jobs marked running here, the mark's answer lost: their start
 }
 
 // served is a host this node runs jobs of: its queues' consumers.
@@ -88,8 +88,8 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 	}
 	b := &Backend{cfg: cfg, nc: nc, js: js, served: map[string]*served{},
 		handoff: make(chan jetstream.Msg), stopping: make(chan struct{}),
-		running: map[string]*runningJob{}, known: map[string]bool{}, ensured: map[string]int{},
-		endWait: map[string]map[chan jobs.Record]struct{}{}, fresh: map[string]struct{}{}, ended: map[string]jobs.Record{},
+		running: map[runKey]*runningJob{}, known: map[string]bool{}, ensured: map[string]int{},
+		endWait: map[string]map[chan endNotice]uint64{}, fresh: map[string]uint64{}, ended: map[string]jobs.Record{},
 		marks: map[string]time.Time{}}
 	b.lastWrite = b.leaderGet
 	p := cfg.prefix

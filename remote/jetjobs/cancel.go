@@ -2,7 +2,10 @@ package jetjobs
 
 import (
 	"context"
+	"strconv"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/troupe-go/troupe/jobs"
 )
@@ -28,7 +31,7 @@ import (
 func (b *Backend) Cancel(ctx context.Context, id string) (bool, error) {
 	var was jobs.State
 	var node string
-	r, _, data, ok, err := b.change(ctx, id, jobs.Record{}, 0, func(c *jobs.Record) bool {
+	r, _, gen, data, ok, err := b.change(ctx, id, 0, jobs.Record{}, 0, func(c *jobs.Record) bool {
 		if c.State.Terminal() {
 			return false
 		}
@@ -40,13 +43,15 @@ func (b *Backend) Cancel(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	if was != jobs.Running || node == "" { // no runner: the output ends here
-		b.announceEnd(r, data)
+		b.announceEnd(r, gen, data)
 		return true, nil
 	}
 	// The runner ends the output, after its items in flight: a marker
-	// written here could land before them.
+	// written here could land before them. The request names the job's
+	// generation: a run of an older job of the same id is not cancelled.
 	rctx, cancel := context.WithTimeout(ctx, time.Second)
-	_, _ = b.nc.RequestWithContext(rctx, b.cancelSubject(node), []byte(id))
+	_, _ = b.nc.RequestMsgWithContext(rctx, &nats.Msg{Subject: b.cancelSubject(node), Data: []byte(id),
+		Header: nats.Header{hdrGen: {strconv.FormatUint(gen, 10)}}})
 	cancel()
 	b.notifyEnd(r.ID, data)
 	return true, nil

@@ -39,15 +39,17 @@ func TestCancelOutputEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	put := func(id string, state jobs.State, node string) {
+	put := func(id string, state jobs.State, node string) (gen uint64) {
 		t.Helper()
 		r := jobs.Record{ID: id, Host: "web", Procedure: "lines", State: state, Node: node, Submitted: time.Now()}
 		if state == jobs.Running {
 			r.Started = time.Now()
 		}
-		if _, err := b.jobsKV.Create(ctx, tok(id), encode(r, 0)); err != nil {
+		rev, err := b.jobsKV.Create(ctx, tok(id), encode(r, 0, 0))
+		if err != nil {
 			t.Fatalf("Create %s: %v", id, err)
 		}
+		return rev
 	}
 	cancelJob := func(id string) {
 		t.Helper()
@@ -80,16 +82,16 @@ func TestCancelOutputEnd(t *testing.T) {
 	}
 
 	t.Run("running", func(t *testing.T) {
-		put("run", jobs.Running, "a") // node a: nobody answers its cancel request
+		gen := put("run", jobs.Running, "a") // node a: nobody answers its cancel request
 		cancelJob("run")
 		// The runner's items sent before it saw the cancel, stored after
 		// it; then what run does once the handler has returned.
-		pub := b.newPublisher("run")
+		pub := b.newPublisher("run", gen)
 		for _, v := range []string{"a", "b", "c"} {
 			pub.emit(v)
 		}
 		pub.flush()
-		b.endOutput("run", jobs.Cancelled)
+		b.endOutput("run", gen, jobs.Cancelled)
 		if got, want := follow("run"), []string{`"a"`, `"b"`, `"c"`}; !slices.Equal(got, want) {
 			t.Fatalf("followed %v; want %v", got, want)
 		}

@@ -128,6 +128,13 @@ func decodeFast(data []byte) (e envelope, ok bool) {
 		}
 		e.Rev = uint64(n)
 	}
+	if p.lit(`"gen":`) {
+		n, ok := p.number()
+		if !ok || n <= 0 || !p.lit(",") {
+			return e, false
+		}
+		e.Gen = uint64(n)
+	}
 	if !p.lit(`"job":`) || !p.record(&e.Job) || !p.lit("}") || p.i != len(data) || !json.Valid(data) {
 		return envelope{}, false
 	}

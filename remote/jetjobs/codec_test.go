@@ -60,8 +60,11 @@ func TestAppendJob(t *testing.T) {
 			t.Fatalf("record %d: got %s; want %s (%v)", i, got, want, werr)
 		case ok:
 			fast++
-			if e, ok := decodeFast(wrap(got, 7)); !ok || e.Rev != 7 {
+			if e, ok := decodeFast(wrap(got, 7, 0)); !ok || e.Rev != 7 {
 				t.Fatalf("record %d: decodeFast of its envelope: %v, revision %d", i, ok, e.Rev)
+			}
+			if e, ok := decodeFast(wrap(got, 0, 5)); !ok || e.Rev != 0 || e.Gen != 5 {
+				t.Fatalf("record %d: decodeFast of its envelope of generation 5: %v, revision %d, generation %d", i, ok, e.Rev, e.Gen)
 			}
 		}
 		if werr == nil && !bytes.Equal(encodeJob(&r), want) {
@@ -150,7 +153,7 @@ func TestAppendJobKnowsEveryField(t *testing.T) {
 	if !ok || !bytes.Equal(got, want) {
 		t.Fatalf("appendJob of a record with every field set: got %s, %v; want %s", got, ok, want)
 	}
-	e, ok := decodeFast(wrap(got, 1))
+	e, ok := decodeFast(wrap(got, 1, 0))
 	if !ok || !reflect.DeepEqual(e.Job, r) {
 		t.Fatalf("decodeFast: got %+v, %v; want %+v", e.Job, ok, r)
 	}

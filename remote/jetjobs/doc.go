@@ -119,7 +119,19 @@
 //
 // WithRetention bounds every stream by bytes, and all but the queue
 // stream by age: a job is found by id until its record is older than the
-// age, then jobs.ErrNotFound, and a Submit with its id makes a new job. A running job's record and message are kept
+// age, then jobs.ErrNotFound, and a Submit with its id makes a new job.
+// A job is told from an earlier one of the same id by its generation,
+// the revision its record was created at: every later write of its
+// record carries it ("gen" in the record's envelope; a job message's
+// "rev"), and so do its output items and end marker (the Jobs-Gen
+// header, and their message ids), its end notices and the cancel
+// requests for it. A runner, follower or waiter drops what is of
+// another generation: a node still running the earlier job (its record
+// gone while its store was away) never writes over the new job's
+// record, and a follower of the new job never reads the earlier job's
+// output or its end. What was written without a generation is taken as
+// any generation's. Follow and Await name a job by id: they follow the
+// job the id names as they begin. A running job's record and message are kept
 // however long it runs: its node rewrites its record a third of the lease
 // or of the age apart, whichever is shorter, and its message stays in the
 // queue stream until the job has ended (messages leave it by their ack,

@@ -30,7 +30,7 @@ const gapWait = 3 * ackWait
 // jobs.ErrUnavailable.
 // One round trip.
 func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
-	r, _, err := b.get(ctx, id)
+	r, _, _, err := b.get(ctx, id)
 	return r, err
 }
 
@@ -42,9 +42,17 @@ func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
 // that ended the job died in between; a cancelled job's runner died or
 // its handler overran the cancel: only the runner ends a running job's
 // output), the job's ended record ends the output after two idle
-// rechecks. Errors: jobs.ErrNotFound (no record
-// any more), jobs.ErrUnavailable, ctx's.
+// rechecks. The job is the one id names as Output begins (its record is
+// read first): the items and end marker of an earlier job of the same id
+// (past its retention, though its output may outlast its record for a
+// moment) are skipped, by their generation. Errors: jobs.ErrNotFound (no
+// record, or that of a newer job of the same id), jobs.ErrUnavailable,
+// ctx's.
 func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) error {
+	_, _, gen, err := b.get(ctx, id)
+	if err != nil {
+		return err
+	}
 	subj := b.outSubject(id)
 	lastRead := uint64(0) // the stream sequence of the last message read
 	var it jetstream.MessagesContext
@@ -172,7 +180,7 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 			}
 			// Nothing more stored: done once the job has ended (its end
 			// marker was never written).
-			r, lerr := b.Lookup(ctx, id)
+			r, _, _, lerr := b.getGen(ctx, id, gen)
 			if errors.Is(lerr, jobs.ErrNotFound) {
 				return lerr
 			}
@@ -189,6 +197,9 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 			lastRead = md.Sequence.Stream
 		}
 		h := msg.Headers()
+		if g := h.Get(hdrGen); g != "" && g != strconv.FormatUint(gen, 10) {
+			continue // an earlier job's, of the same id
+		}
 		if h.Get(hdrEnd) != "" {
 			flushAhead()
 			return nil

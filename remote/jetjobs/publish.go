@@ -14,8 +14,9 @@ import (
 
 // publisher sends a running job's output items to its subject: published
 // asynchronously (no round trip per item), each with a message id made of
-// the job's id and the item's number, so that one sent again is stored
-// once. Items whose publish failed (a stream leader being elected) are
+// the job's id, its generation and the item's number, so that one sent
+// again is stored once (and an item of a newer job of the same id is
+// not taken for one sent again). Items whose publish failed (a stream leader being elected) are
 // sent again, in order, at the next flush: so an item may land after a
 // later one, and readers put them back in order (see Output). A flush
 // runs every maxInFlight items, before the next item once one has failed
@@ -26,6 +27,7 @@ import (
 type publisher struct {
 	b   *Backend
 	id  string
+	gen string // the job's generation
 	out string
 
 	mu      sync.Mutex // guards seq, pending and acked
@@ -49,8 +51,8 @@ type sent struct {
 
 const maxInFlight = 256
 
-func (b *Backend) newPublisher(id string) *publisher {
-	return &publisher{b: b, id: id, out: b.outSubject(id)}
+func (b *Backend) newPublisher(id string, gen uint64) *publisher {
+	return &publisher{b: b, id: id, gen: strconv.FormatUint(gen, 10), out: b.outSubject(id)}
 }
 
 // emit publishes v as the next item, after the items whose publish failed
@@ -68,8 +70,8 @@ func (p *publisher) emit(v any) {
 	}
 	seq := strconv.FormatUint(p.seq, 10)
 	p.seq++
-	m := &nats.Msg{Subject: p.out, Data: data, Header: nats.Header{hdrSeq: []string{seq},
-		jetstream.MsgIDHeader: []string{p.id + "/" + seq}}}
+	m := &nats.Msg{Subject: p.out, Data: data, Header: nats.Header{hdrSeq: []string{seq}, hdrGen: []string{p.gen},
+		jetstream.MsgIDHeader: []string{p.id + "@" + p.gen + "/" + seq}}}
 	ack, err := p.b.js.PublishMsgAsync(m)
 	if errors.Is(err, nats.ErrMaxPayload) { // too large ever to be stored: as one that does not encode
 		m.Data = []byte("null")

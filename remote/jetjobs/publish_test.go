@@ -89,14 +89,14 @@ func (f fakeAck) Msg() *nats.Msg               { return f.msg }
 func TestPublisherStop(t *testing.T) {
 	t.Run("retry flushing", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			js := &fakeJS{asyncs: map[string]string{"job/0": "fail"}, gated: "job/0", gate: make(chan struct{})}
+			js := &fakeJS{asyncs: map[string]string{"job@1/0": "fail"}, gated: "job@1/0", gate: make(chan struct{})}
 			b := &Backend{js: js, cfg: config{prefix: "jobs", lease: time.Second}}
-			p := b.newPublisher("job")
+			p := b.newPublisher("job", 1)
 			p.emit("a") // its publish fails: the retry flushes, its publish waits at the gate
 			time.Sleep(retryEvery)
 			synctest.Wait()
-			if _, syncs := js.log(); !slices.Equal(syncs, []string{"job/0"}) {
-				t.Fatalf("after retryEvery: sent again %v; want [job/0] (the retry's flush)", syncs)
+			if _, syncs := js.log(); !slices.Equal(syncs, []string{"job@1/0"}) {
+				t.Fatalf("after retryEvery: sent again %v; want [job@1/0] (the retry's flush)", syncs)
 			}
 			stopped := make(chan struct{})
 			go func() {
@@ -111,31 +111,31 @@ func TestPublisherStop(t *testing.T) {
 			}
 			close(js.gate)
 			<-stopped
-			if stored, _ := js.log(); !slices.Equal(stored, []string{"job/0"}) {
-				t.Fatalf("once stopped: stored %v; want [job/0] (the retry's flush done)", stored)
+			if stored, _ := js.log(); !slices.Equal(stored, []string{"job@1/0"}) {
+				t.Fatalf("once stopped: stored %v; want [job@1/0] (the retry's flush done)", stored)
 			}
 			p.flush()
-			if stored, syncs := js.log(); !slices.Equal(stored, []string{"job/0"}) || len(syncs) != 1 {
-				t.Fatalf("after the last flush: stored %v, sent again %v; want [job/0], once", stored, syncs)
+			if stored, syncs := js.log(); !slices.Equal(stored, []string{"job@1/0"}) || len(syncs) != 1 {
+				t.Fatalf("after the last flush: stored %v, sent again %v; want [job@1/0], once", stored, syncs)
 			}
 		})
 	})
 	t.Run("ack late", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			js := &fakeJS{asyncs: map[string]string{"job/1": "lost"}}
+			js := &fakeJS{asyncs: map[string]string{"job@1/1": "lost"}}
 			b := &Backend{js: js, cfg: config{prefix: "jobs", lease: time.Second}}
-			p := b.newPublisher("job")
+			p := b.newPublisher("job", 1)
 			p.emit("a")
 			p.emit("b") // never answered
 			p.emit("c")
 			p.stop()
 			time.Sleep(10 * ackWait) // a retry would find item 1 late, and send it again
 			synctest.Wait()
-			if stored, syncs := js.log(); !slices.Equal(stored, []string{"job/0", "job/2"}) || len(syncs) != 0 {
-				t.Fatalf("stopped: stored %v, sent again %v; want [job/0 job/2], nothing (no retry)", stored, syncs)
+			if stored, syncs := js.log(); !slices.Equal(stored, []string{"job@1/0", "job@1/2"}) || len(syncs) != 0 {
+				t.Fatalf("stopped: stored %v, sent again %v; want [job@1/0 job@1/2], nothing (no retry)", stored, syncs)
 			}
 			p.flush() // the last: sends item 1 again after its ack's wait
-			if stored, _ := js.log(); !slices.Equal(stored, []string{"job/0", "job/2", "job/1"}) {
+			if stored, _ := js.log(); !slices.Equal(stored, []string{"job@1/0", "job@1/2", "job@1/1"}) {
 				t.Fatalf("after the last flush: stored %v; want [job/0 job/2 job/1]", stored)
 			}
 		})
@@ -156,12 +156,12 @@ func TestFlushLostAcks(t *testing.T) {
 		js := &fakeJS{asyncs: map[string]string{}}
 		var want []string
 		for i := range n {
-			id := "job/" + strconv.Itoa(i)
+			id := "job@1/" + strconv.Itoa(i)
 			js.asyncs[id] = "lost"
 			want = append(want, id)
 		}
 		b := &Backend{js: js, cfg: config{prefix: "jobs", lease: time.Second}}
-		p := b.newPublisher("job")
+		p := b.newPublisher("job", 1)
 		for i := range n {
 			p.emit(i)
 		}

@@ -23,14 +23,36 @@ const version = 1
 // envelope is a record as stored in the jobs bucket, and a job message as
 // published to its queue (which also carries the record's revision at
 // submission, so that a runner can mark it running without reading it).
+//
+// Gen is the job's generation: the revision its record was created at
+// (a stream sequence of the bucket's: never used twice). An id is free
+// again once its record is past its retention age, so the id alone does
+// not name one job: every message about a job carries its generation,
+// and its readers drop those of another. A record as created has no Gen
+// (its revision is its generation); every later write of it carries it.
+// A job message's generation is its Rev. Output items and end markers
+// carry it in the Jobs-Gen header (and in their message ids), cancel
+// requests too; end notices are envelopes. A message without one (0)
+// was written before generations: taken as any generation's.
 type envelope struct {
 	V   int         `json:"v"`
 	Rev uint64      `json:"rev,omitempty"`
+	Gen uint64      `json:"gen,omitempty"`
 	Job jobs.Record `json:"job"`
 }
 
-// encode returns the envelope of r at rev.
-func encode(r jobs.Record, rev uint64) []byte { return wrap(encodeJob(&r), rev) }
+// gen is the generation of the envelope's job, read at revision rev (a
+// job message: its Rev).
+func (e envelope) gen(rev uint64) uint64 {
+	if e.Gen != 0 {
+		return e.Gen
+	}
+	return rev
+}
+
+// encode returns the envelope of r at rev, of generation gen (0: none,
+// a record as created).
+func encode(r jobs.Record, rev, gen uint64) []byte { return wrap(encodeJob(&r), rev, gen) }
 
 // encodeJob returns r's JSON, for wrap: a record encoded once serves
 // several envelopes (its record and its job message; its record and its
@@ -43,16 +65,20 @@ func encodeJob(r *jobs.Record) []byte {
 	return b
 }
 
-// wrap returns the envelope of a record encoded by encodeJob, at rev: the
-// bytes json.Marshal writes for envelope{version, rev, record}
-// (TestWrap).
-func wrap(job []byte, rev uint64) []byte {
-	b := make([]byte, 0, len(job)+48)
+// wrap returns the envelope of a record encoded by encodeJob, at rev, of
+// generation gen: the bytes json.Marshal writes for envelope{version,
+// rev, gen, record} (TestWrap).
+func wrap(job []byte, rev, gen uint64) []byte {
+	b := make([]byte, 0, len(job)+64)
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, version, 10)
 	if rev != 0 {
 		b = append(b, `,"rev":`...)
 		b = strconv.AppendUint(b, rev, 10)
+	}
+	if gen != 0 {
+		b = append(b, `,"gen":`...)
+		b = strconv.AppendUint(b, gen, 10)
 	}
 	b = append(b, `,"job":`...)
 	b = append(b, job...)
@@ -77,6 +103,7 @@ func decodeJSON(where string, data []byte) (envelope, error) {
 	var in struct {
 		V   *int        `json:"v"`
 		Rev uint64      `json:"rev,omitempty"`
+		Gen uint64      `json:"gen,omitempty"`
 		Job jobs.Record `json:"job"`
 	}
 	err := json.Unmarshal(data, &in)
@@ -89,7 +116,7 @@ func decodeJSON(where string, data []byte) (envelope, error) {
 		}
 		in.V = probe.V
 	}
-	e := envelope{Rev: in.Rev, Job: in.Job}
+	e := envelope{Rev: in.Rev, Gen: in.Gen, Job: in.Job}
 	if in.V != nil {
 		e.V = *in.V
 	}
@@ -114,21 +141,32 @@ func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", jobs.ErrUnavailable, err)
 }
 
-// get reads job id's record and its revision. Errors: jobs.ErrNotFound,
-// *VersionError, ErrMalformed, jobs.ErrUnavailable.
-func (b *Backend) get(ctx context.Context, id string) (jobs.Record, uint64, error) {
+// get reads job id's record, its revision and its generation. Errors:
+// jobs.ErrNotFound, *VersionError, ErrMalformed, jobs.ErrUnavailable.
+func (b *Backend) get(ctx context.Context, id string) (jobs.Record, uint64, uint64, error) {
 	data, rev, _, err := b.leaderGet(ctx, tok(id))
 	if err != nil {
 		if errors.Is(err, jobs.ErrNotFound) {
 			err = fmt.Errorf("%w: %q", jobs.ErrNotFound, id)
 		}
-		return jobs.Record{}, 0, err
+		return jobs.Record{}, 0, 0, err
 	}
 	env, err := decode("job "+id, data)
 	if err != nil {
-		return jobs.Record{}, 0, err
+		return jobs.Record{}, 0, 0, err
 	}
-	return env.Job, rev, nil
+	return env.Job, rev, env.gen(rev), nil
+}
+
+// getGen is get for the job of generation gen (0: whichever job id names):
+// a record of another generation is jobs.ErrNotFound (the job's record
+// went past its retention, and its id names a newer job).
+func (b *Backend) getGen(ctx context.Context, id string, gen uint64) (jobs.Record, uint64, uint64, error) {
+	r, rev, g, err := b.get(ctx, id)
+	if err == nil && gen != 0 && g != gen {
+		return jobs.Record{}, 0, 0, fmt.Errorf("%w: %q of generation %d (its id names a newer job, of generation %d)", jobs.ErrNotFound, id, gen, g)
+	}
+	return r, rev, g, err
 }
 
 // leaderGet reads the last value of key in the jobs bucket from its
@@ -172,33 +210,35 @@ func (b *Backend) leaderGet(ctx context.Context, key string) ([]byte, uint64, ti
 	return resp.Message.Data, resp.Message.Seq, resp.Message.Time, nil
 }
 
-// change applies f to job id's record with compare-and-set, starting
-// from r at revision rev if rev is not 0 (else reading it), reading it
-// again after each conflict, until f declines (false: the record is
-// returned as it is) or the write succeeds. It returns the record, its
-// revision and, if it wrote it (ok), its envelope as stored (an end
-// notice sends the same bytes). f must allow only what the job machine
-// allows from the state it sees.
-func (b *Backend) change(ctx context.Context, id string, r jobs.Record, rev uint64, f func(*jobs.Record) bool) (_ jobs.Record, _ uint64, data []byte, ok bool, _ error) {
+// change applies f to the record of job id of generation gen (0: whichever
+// job id names; its generation is returned), with compare-and-set,
+// starting from r at revision rev if rev is not 0 (else reading it),
+// reading it again after each conflict, until f declines (false: the
+// record is returned as it is) or the write succeeds. It returns the
+// record, its revision, its generation and, if it wrote it (ok), its
+// envelope as stored (an end notice sends the same bytes). A record of
+// another generation than gen is jobs.ErrNotFound: the job is gone. f must
+// allow only what the job machine allows from the state it sees.
+func (b *Backend) change(ctx context.Context, id string, gen uint64, r jobs.Record, rev uint64, f func(*jobs.Record) bool) (_ jobs.Record, _, _ uint64, data []byte, ok bool, _ error) {
 	key := tok(id)
 	for {
 		if rev == 0 {
 			var err error
-			if r, rev, err = b.get(ctx, id); err != nil {
-				return r, 0, nil, false, err
+			if r, rev, gen, err = b.getGen(ctx, id, gen); err != nil {
+				return r, 0, gen, nil, false, err
 			}
 		}
 		next := r
 		if !f(&next) {
-			return r, rev, nil, false, nil
+			return r, rev, gen, nil, false, nil
 		}
-		data := encode(next, 0)
+		data := encode(next, 0, gen)
 		nrev, err := b.jobsKV.Update(ctx, key, data, rev)
 		if err == nil {
-			return next, nrev, data, true, nil
+			return next, nrev, gen, data, true, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return r, 0, nil, false, unavailable(err)
+			return r, 0, gen, nil, false, unavailable(err)
 		}
 		rev = 0 // another writer came first: read it again
 	}
@@ -210,6 +250,7 @@ func (b *Backend) change(ctx context.Context, id string, r jobs.Record, rev uint
 type tracked struct {
 	b   *Backend
 	id  string
+	gen uint64     // the job's generation: a record of another is not its
 	mu  sync.Mutex // guards rec and rev; held across a change
 	rec jobs.Record
 	rev uint64
@@ -218,7 +259,7 @@ type tracked struct {
 func (t *tracked) change(ctx context.Context, f func(*jobs.Record) bool) (jobs.Record, []byte, bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	r, rev, data, ok, err := t.b.change(ctx, t.id, t.rec, t.rev, f)
+	r, rev, _, data, ok, err := t.b.change(ctx, t.id, t.gen, t.rec, t.rev, f)
 	t.rec, t.rev = r, rev // rev 0 after an error: read it again next time
 	return r, data, ok, err
 }

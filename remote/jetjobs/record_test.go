@@ -25,22 +25,24 @@ func TestWrap(t *testing.T) {
 		name string
 		r    jobs.Record
 		rev  uint64
-	}{{"full", full, 0}, {"full at a revision", full, 1 << 40}, {"bare", bare, 0}, {"bare at a revision", bare, 7}} {
+		gen  uint64
+	}{{"full", full, 0, 0}, {"full at a revision", full, 1 << 40, 0}, {"bare", bare, 0, 0}, {"bare at a revision", bare, 7, 0},
+		{"full of a generation", full, 0, 1 << 40}, {"bare at a revision of a generation", bare, 7, 3}} {
 		t.Run(c.name, func(t *testing.T) {
-			want, err := json.Marshal(envelope{V: version, Rev: c.rev, Job: c.r})
+			want, err := json.Marshal(envelope{V: version, Rev: c.rev, Gen: c.gen, Job: c.r})
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := wrap(encodeJob(&c.r), c.rev)
+			got := wrap(encodeJob(&c.r), c.rev, c.gen)
 			if string(got) != string(want) {
 				t.Fatalf("wrap: got %s; want %s", got, want)
 			}
-			if enc := encode(c.r, c.rev); string(enc) != string(want) {
+			if enc := encode(c.r, c.rev, c.gen); string(enc) != string(want) {
 				t.Fatalf("encode: got %s; want %s", enc, want)
 			}
 			e, err := decode("test", got)
-			if err != nil || e.V != version || e.Rev != c.rev || !reflect.DeepEqual(e.Job, c.r) {
-				t.Fatalf("decode: got %+v, %v; want version %d, revision %d, %+v", e, err, version, c.rev, c.r)
+			if err != nil || e.V != version || e.Rev != c.rev || e.Gen != c.gen || !reflect.DeepEqual(e.Job, c.r) {
+				t.Fatalf("decode: got %+v, %v; want version %d, revision %d, generation %d, %+v", e, err, version, c.rev, c.gen, c.r)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ import (
 const (
 	hdrSeq    = "Jobs-Seq"    // an item's number
 	hdrEnd    = "Jobs-End"    // the end marker
+	hdrGen    = "Jobs-Gen"    // the job's generation (see envelope), on its items, end marker, cancel requests
 	hdrReason = "Jobs-Reason" // a dead letter's reason
 	hdrFrom   = "Jobs-Subject"
 )
@@ -112,16 +114,17 @@ func (b *Backend) handle(msg jetstream.Msg) {
 	}
 	// Registered before the record says running, so that a cancel request
 	// that follows the mark at once finds the job (onCancel).
-	jctx, rj, ok := b.register(env.Job.ID, msg)
+	gen := env.gen(env.Rev)
+	jctx, rj, ok := b.register(env.Job.ID, gen, msg)
 	if !ok {
 		rj.redelivered(msg) // its consumer's leader changed: the run goes on here
 		return
 	}
-	defer b.unregister(env.Job.ID, rj) // from here on, rj.delivery(): the latest
+	defer b.unregister(env.Job.ID, gen, rj) // from here on, rj.delivery(): the latest
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	now := time.Now().Round(0) // as stored
-	r, rev, _, ok, err := b.change(ctx, env.Job.ID, env.Job, env.Rev, func(c *jobs.Record) bool {
+	r, rev, _, _, ok, err := b.change(ctx, env.Job.ID, gen, env.Job, env.Rev, func(c *jobs.Record) bool {
 		if c.State != jobs.Queued {
 			return false
 		}
@@ -153,7 +156,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		}
 		node := r.Node
 		var data []byte
-		r, _, data, ok, err = b.change(ctx, r.ID, r, rev, func(c *jobs.Record) bool {
+		r, _, _, data, ok, err = b.change(ctx, r.ID, gen, r, rev, func(c *jobs.Record) bool {
 			if c.State != jobs.Running || c.Node != node {
 				return false
 			}
@@ -162,7 +165,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 			return true
 		})
 		if err == nil && ok {
-			b.announceEnd(r, data)
+			b.announceEnd(r, gen, data)
 			_ = rj.delivery().Ack()
 			return
 		}
@@ -178,32 +181,39 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		_ = rj.delivery().Ack()
 		return
 	}
-	b.run(jctx, rj, &tracked{b: b, id: r.ID, rec: r, rev: rev})
+	b.run(jctx, rj, &tracked{b: b, id: r.ID, gen: gen, rec: r, rev: rev})
 }
 
-// register records job id as running here, under a context that
-// onCancel cancels, unless it is already (false: that job's). The caller
-// unregisters it.
-func (b *Backend) register(id string, msg jetstream.Msg) (context.Context, *runningJob, bool) {
+// register records job id of generation gen as running here, under a
+// context that onCancel cancels, unless it is already (false: that
+// job's). The caller unregisters it.
+func (b *Backend) register(id string, gen uint64, msg jetstream.Msg) (context.Context, *runningJob, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if rj := b.running[id]; rj != nil {
+	key := runKey{id, gen}
+	if rj := b.running[key]; rj != nil {
 		return nil, rj, false
 	}
 	jctx, cancel := context.WithCancelCause(context.Background())
 	rj := &runningJob{cancel: cancel, msg: msg}
-	b.running[id] = rj
+	b.running[key] = rj
 	return jctx, rj, true
 }
 
 // unregister forgets job id's run rj, and cancels its context.
-func (b *Backend) unregister(id string, rj *runningJob) {
+func (b *Backend) unregister(id string, gen uint64, rj *runningJob) {
 	b.mu.Lock()
-	if b.running[id] == rj {
-		delete(b.running, id)
+	if key := (runKey{id, gen}); b.running[key] == rj {
+		delete(b.running, key)
 	}
 	b.mu.Unlock()
 	rj.cancel(nil)
+}
+
+// runKey names a job running here: its id and generation.
+type runKey struct {
+	id  string
+	gen uint64
 }
 
 // run runs the job of record t, marked running here, registered as rj
@@ -212,7 +222,7 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 	r := t.rec
 	cancel := rj.cancel
 	keep := b.keepLease(jctx, rj, t)
-	pub := b.newPublisher(r.ID)
+	pub := b.newPublisher(r.ID, t.gen)
 	var end jobs.State // the job's end as stored; set before endedc closes
 	stored := true     // the end is in the store (or nothing can be: no record)
 	endedc := make(chan struct{})
@@ -254,7 +264,7 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 	// last refresh, and the node that gets it fails the job as lost (and
 	// ends its output: a marker written here would name an end not stored).
 	if stored {
-		b.endOutput(r.ID, end)
+		b.endOutput(r.ID, t.gen, end)
 	}
 	cancel(nil)
 	keep.stop()
@@ -367,22 +377,25 @@ func (b *Backend) finish(t *tracked, r jobs.Record) (jobs.State, bool) {
 // after the store could not be reached.
 const storeRetry = 100 * time.Millisecond
 
-// announceEnd ends the output of a job that no runner will end (a queued
-// job cancelled, a running one failed as lost) and wakes those who await
-// it. Called by whoever wrote its end, with the envelope it wrote.
-func (b *Backend) announceEnd(r jobs.Record, data []byte) {
-	b.endOutput(r.ID, r.State)
+// announceEnd ends the output of a job of generation gen that no runner
+// will end (a queued job cancelled, a running one failed as lost) and
+// wakes those who await it. Called by whoever wrote its end, with the
+// envelope it wrote.
+func (b *Backend) announceEnd(r jobs.Record, gen uint64, data []byte) {
+	b.endOutput(r.ID, gen, r.State)
 	b.notifyEnd(r.ID, data)
 }
 
-// endOutput writes job id's end marker, naming its end. Only one writer
+// endOutput writes the end marker of job id of generation gen, naming its
+// end. Only one writer
 // per job: its runner, after its last item is stored (run); or, for a
 // job that has none, whoever ended it (announceEnd). A marker written
 // while a runner still sends would hide its last items from followers,
 // who stop at the marker.
-func (b *Backend) endOutput(id string, end jobs.State) {
-	m := &nats.Msg{Subject: b.outSubject(id), Header: nats.Header{hdrEnd: {string(end)},
-		jetstream.MsgIDHeader: {id + "/end"}}}
+func (b *Backend) endOutput(id string, gen uint64, end jobs.State) {
+	g := strconv.FormatUint(gen, 10)
+	m := &nats.Msg{Subject: b.outSubject(id), Header: nats.Header{hdrEnd: {string(end)}, hdrGen: {g},
+		jetstream.MsgIDHeader: {id + "@" + g + "/end"}}}
 	// Published without a reply subject: the output stream stores it
 	// (once: its message id) and sends no ack, which nobody read — the
 	// marker is not awaited (its items were, by the flush before it).
@@ -420,13 +433,25 @@ func (b *Backend) deadLetter(msg jetstream.Msg, why error) {
 	_ = msg.Term()
 }
 
-// onCancel serves the cancel requests for the jobs running here.
+// onCancel serves the cancel requests for the jobs running here: the
+// job's id, its generation in the Jobs-Gen header. A request without one
+// (from a node of before generations) cancels the runs of any generation.
 func (b *Backend) onCancel(m *nats.Msg) {
+	id := string(m.Data)
+	var gen uint64
+	if m.Header != nil {
+		gen, _ = strconv.ParseUint(m.Header.Get(hdrGen), 10, 64)
+	}
+	var rjs []*runningJob
 	b.mu.Lock()
-	rj := b.running[string(m.Data)]
+	for key, rj := range b.running {
+		if key.id == id && (gen == 0 || key.gen == gen) {
+			rjs = append(rjs, rj)
+		}
+	}
 	b.mu.Unlock()
 	reply := []byte("0")
-	if rj != nil {
+	for _, rj := range rjs {
 		rj.cancel(jobs.ErrCancelled)
 		reply = []byte("1")
 	}

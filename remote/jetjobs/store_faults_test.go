@@ -588,3 +588,43 @@ func TestFollowPastFailedLastItem(t *testing.T) {
 	items <- "b" // its publish fails; the job sends nothing more
 	wantItem(t, got, `"b"`, " (the job still running, quiet)")
 }
+
+// TestIDReusedWhileOldRuns: a job's runner cannot write its record (the
+// store away for it) for longer than the retention age: the record goes,
+// and a new job is submitted with the same id while the old one still
+// runs. Before, the old runner took the new job's record for its own (a
+// job's identity was only its id): its end was written over the new
+// job's record, and the new job's message was taken for a redelivery of
+// the old one's, so the new job never ran. Each submission now has a
+// generation (its record's creation revision), carried by every record
+// write, job message, output item, end notice and cancel request, and
+// checked by their readers.
+func TestIDReusedWhileOldRuns(t *testing.T) {
+	const age = 500 * time.Millisecond
+	a, b, _ := storeNodes(t, WithRetention(age, DefaultBytes))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	submit(t, ctx, a, "gate", "x", jobs.ID("again"))
+	wait(t, "the first job's handler to run on b", b.gate.entered)
+	b.kv.failNext("again", 1<<30, false) // its record is not rewritten: it ages out
+	for {
+		_, err := a.b.Lookup(ctx, "again")
+		if errors.Is(err, jobs.ErrNotFound) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal(ctx.Err())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.kv.failNext("again", 0, false) // the store is back
+	j := submit(t, ctx, a, "gate", "y", jobs.ID("again"))
+	close(b.gate.open) // both return
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	v, err := j.Result(rctx, true)
+	got, _ := v.(json.RawMessage)
+	if err != nil || string(got) != `"y!"` {
+		t.Fatalf("the new job's Result: got %s, %v (state %s); want \"y!\"", got, err, j.Status().State)
+	}
+}

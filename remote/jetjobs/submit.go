@@ -46,19 +46,19 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 		return r, false, fmt.Errorf("%w: job %q: its record (%d bytes) and its end (%d bytes more) must fit the NATS server's max payload (%d bytes)",
 			jobs.ErrTooLarge, r.ID, len(job), recordSlack, limit)
 	}
-	rev, err := b.jobsKV.Create(ctx, key, wrap(job, 0))
+	rev, err := b.jobsKV.Create(ctx, key, wrap(job, 0, 0))
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		old, _, gerr := b.get(ctx, r.ID)
+		old, _, _, gerr := b.get(ctx, r.ID)
 		return old, false, gerr
 	}
 	if err != nil {
 		return r, false, tooLarge(err)
 	}
-	msg := &nats.Msg{Subject: b.runSubject(r.Host, r.Queue), Data: wrap(job, rev),
+	msg := &nats.Msg{Subject: b.runSubject(r.Host, r.Queue), Data: wrap(job, rev, 0), // its generation: rev
 		Header: nats.Header{jetstream.MsgIDHeader: {r.ID + "@" + strconv.FormatUint(rev, 10)}}}
-	b.markFresh(key, true)
+	b.markFresh(key, rev)
 	if _, err = b.js.PublishMsg(ctx, msg); err != nil {
-		b.markFresh(key, false)
+		b.markFresh(key, 0)
 		// Take the record back: bounded on its own, the caller's ctx may
 		// be what ended.
 		dctx, cancel := context.WithTimeout(context.Background(), time.Second)
