@@ -63,8 +63,8 @@ type Record struct {
 	Concurrency int             `json:"concurrency,omitempty"` // the queue's limit its Queue option set
 	Args        json.RawMessage `json:"args,omitempty"`
 	Info        json.RawMessage `json:"info,omitempty"`
-	MaxExec     time.Duration   `json:"max_exec,omitempty"`     // 0: no MaxExec
-	ReadTimeout time.Duration   `json:"read_timeout,omitempty"` // 0: no ReadTimeout
+	MaxExec     time.Duration   `json:"max_exec,omitempty"`  // 0: no MaxExec
+	ReadIdle    time.Duration   `json:"read_idle,omitempty"` // 0: no ReadIdle
 	State       State           `json:"state"`
 	Submitted   time.Time       `json:"submit_time"`
 	Started     time.Time       `json:"start_time,omitzero"` // zero while queued, or if cancelled there

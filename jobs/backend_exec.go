@@ -51,7 +51,7 @@ func (x *Executor) Run(ctx context.Context, r Record, emit func(v any), ended fu
 		r.Started = time.Now()
 	}
 	j := &Job{d: d, p: p, id: r.ID, host: r.Host, proc: r.Procedure, qname: r.Queue, args: a,
-		infoRaw: r.Info, maxExec: r.MaxExec, idle: r.ReadTimeout, done: make(chan struct{}),
+		infoRaw: r.Info, maxExec: r.MaxExec, idle: r.ReadIdle, done: make(chan struct{}),
 		state: Running, submitted: r.Submitted, started: r.Started,
 		exec: &execHooks{rec: r, emit: emit, ended: ended}}
 	d.mu.Lock()

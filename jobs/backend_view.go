@@ -27,7 +27,7 @@ type view struct {
 // newView returns a *Job that shows record r of the backend.
 func (d *Dispatcher) newView(r Record) *Job {
 	j := &Job{d: d, id: r.ID, host: r.Host, proc: r.Procedure, qname: r.Queue, args: r.Args,
-		infoRaw: r.Info, maxExec: r.MaxExec, idle: r.ReadTimeout, done: make(chan struct{}),
+		infoRaw: r.Info, maxExec: r.MaxExec, idle: r.ReadIdle, done: make(chan struct{}),
 		state: r.State, submitted: r.Submitted, view: &view{rec: r}}
 	if len(r.Info) > 0 {
 		j.info = r.Info
@@ -258,7 +258,7 @@ func (d *Dispatcher) submitView(ctx context.Context, host, procedure string, arg
 			id = d.idBase + fmt.Sprint(d.idSeq.Add(1))
 		}
 		r := Record{ID: id, Host: host, Procedure: procedure, Queue: cfg.queue, Concurrency: cfg.concurrency,
-			Args: raw, Info: cfg.infoJSON, MaxExec: cfg.maxExec, ReadTimeout: cfg.readIdle,
+			Args: raw, Info: cfg.infoJSON, MaxExec: cfg.maxExec, ReadIdle: cfg.readIdle,
 			State: Queued, Submitted: time.Now()}
 		stored, created, err := d.b.Submit(ctx, r)
 		switch {

@@ -138,7 +138,7 @@ func TestClientOutcomes(t *testing.T) {
 	if _, err := rj.Result(ctx, true); !errors.Is(err, jobs.ErrCancelled) {
 		t.Fatalf("cancelled: got %v; want ErrCancelled", err)
 	}
-	silentJob, err := cl.Host("a1", jobs.ReadTimeout(20*time.Millisecond)).Call(ctx, "silent", nil)
+	silentJob, err := cl.Host("a1", jobs.ReadIdle(20*time.Millisecond)).Call(ctx, "silent", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@
 // in order as slots free. A job without a queue starts at once. A slot is
 // held from a job's start until its handler has really returned:
 //
-//   - [MaxExec] and [ReadTimeout] cancel the job's context when they pass
+//   - [MaxExec] and [ReadIdle] cancel the job's context when they pass
 //     (the handler's c.Context() for a Method; the producer's
 //     Out.Context() for a Stream), whether or not the handler looks, and
 //     the job ends as expired at once ([ErrMaxExec], [ErrReadIdle]).

@@ -221,7 +221,7 @@ func (s *submitRequest) options() ([]SubmitOption, error) {
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, ReadTimeout(d))
+		opts = append(opts, ReadIdle(d))
 	}
 	if s.Info != nil {
 		opts = append(opts, Info(s.Info))

@@ -105,7 +105,7 @@ func configOf(opts []Option) (config, error) {
 	return c, nil
 }
 
-// SubmitOption configures one job: [Queue], [MaxExec], [ReadTimeout],
+// SubmitOption configures one job: [Queue], [MaxExec], [ReadIdle],
 // [Info], [ID]. The same options configure a [Client]'s host.
 type SubmitOption interface{ applySubmit(*submitConfig) }
 
@@ -163,13 +163,13 @@ func MaxExec(d time.Duration) SubmitOption {
 	})
 }
 
-// ReadTimeout bounds the time between two reads of the job's output
+// ReadIdle bounds the time between two reads of the job's output
 // (harp's timeout): from its start to its first item, between two items,
 // and from its last item to its end. Past it the job ends as expired
 // (ErrReadIdle), its context cancelled as for MaxExec. A Method procedure
-// has no output: its result is its only read, so for it ReadTimeout bounds
+// has no output: its result is its only read, so for it ReadIdle bounds
 // the run as MaxExec does. d must be > 0 (else ErrInvalidOption).
-func ReadTimeout(d time.Duration) SubmitOption {
+func ReadIdle(d time.Duration) SubmitOption {
 	return submitFunc(func(c *submitConfig) {
 		if d <= 0 {
 			c.err = fmt.Errorf("%w: read timeout %v must be > 0", ErrInvalidOption, d)

@@ -10,7 +10,7 @@ import (
 )
 
 // Submit asks for procedure to run on host with args, configured by opts
-// ([Queue], [MaxExec], [ReadTimeout], [Info], [ID]), and returns its job
+// ([Queue], [MaxExec], [ReadIdle], [Info], [ID]), and returns its job
 // at once, queued or running (harp's call). args is the procedure's
 // request type, or JSON of it (json.RawMessage or []byte), or nil for its
 // zero value; empty JSON args (no bytes, or only whitespace) are its zero

@@ -135,7 +135,7 @@ func TestCancelOverrun(t *testing.T) {
 	})
 }
 
-func TestReadTimeout(t *testing.T) {
+func TestReadIdle(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		proc   string
@@ -151,7 +151,7 @@ func TestReadTimeout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			testkit.Bubble(t, func(t *testing.T) {
 				e := newEnv(t, 1)
-				j := e.submit(t, "a0", tc.proc, tc.args(), jobs.ReadTimeout(2*time.Second))
+				j := e.submit(t, "a0", tc.proc, tc.args(), jobs.ReadIdle(2*time.Second))
 				_, err := result(t, j)
 				st := j.Status()
 				if st.State != tc.state || st.Ended.Sub(st.Started) != tc.ranFor {

@@ -300,7 +300,7 @@ func drive(ctx context.Context, w io.Writer, rpc *jobs.Client) error {
 	if err := printResult(ctx, w, "stream_infinity, max_exec_time 0.1s", expiring); err != nil {
 		return err
 	}
-	idle, err := rpc.Host("localhost", jobs.ReadTimeout(100*time.Millisecond)).
+	idle, err := rpc.Host("localhost", jobs.ReadIdle(100*time.Millisecond)).
 		Call(ctx, "logs_for_a_while", logsReq{Lines: 3, EveryMS: 1000})
 	if err != nil {
 		return err

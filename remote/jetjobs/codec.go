@@ -61,7 +61,7 @@ func appendJob(b []byte, r *jobs.Record) ([]byte, bool) {
 	raw(`,"args":`, r.Args)
 	raw(`,"info":`, r.Info)
 	num(`,"max_exec":`, int64(r.MaxExec))
-	num(`,"read_timeout":`, int64(r.ReadTimeout))
+	num(`,"read_idle":`, int64(r.ReadIdle))
 	str(`,"state":`, string(r.State), false)
 	tm(`,"submit_time":`, r.Submitted, false)
 	tm(`,"start_time":`, r.Started, true)
@@ -256,7 +256,7 @@ func (p *parser) time() (time.Time, bool) {
 // writes them.
 var (
 	recordKeys = []string{`"id":`, `"host":`, `"procedure":`, `"queue":`, `"concurrency":`, `"args":`,
-		`"info":`, `"max_exec":`, `"read_timeout":`, `"state":`, `"submit_time":`, `"start_time":`,
+		`"info":`, `"max_exec":`, `"read_idle":`, `"state":`, `"submit_time":`, `"start_time":`,
 		`"end_time":`, `"value":`, `"error":`, `"node":`}
 	errorKeys = []string{`"type":`, `"message":`, `"data":`}
 )
@@ -293,9 +293,9 @@ func (p *parser) record(r *jobs.Record) bool {
 		case `"max_exec":`:
 			n, ok = p.number()
 			r.MaxExec = time.Duration(n)
-		case `"read_timeout":`:
+		case `"read_idle":`:
 			n, ok = p.number()
-			r.ReadTimeout = time.Duration(n)
+			r.ReadIdle = time.Duration(n)
 		case `"state":`:
 			var s string
 			s, ok = p.str()

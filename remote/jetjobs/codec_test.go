@@ -18,7 +18,7 @@ func codecRecords() []jobs.Record {
 	east := time.FixedZone("east", 5*3600+30*60)
 	full := jobs.Record{ID: "d00d-1", Host: "web", Procedure: "echo", Queue: "q", Concurrency: 8,
 		Args: json.RawMessage(`{"a":[1,2,{"b":"c,}"}],"d":"\"q\""}`), Info: json.RawMessage(`"i"`),
-		MaxExec: time.Second, ReadTimeout: -time.Millisecond, State: jobs.Failed, Submitted: at,
+		MaxExec: time.Second, ReadIdle: -time.Millisecond, State: jobs.Failed, Submitted: at,
 		Started: at.In(east), Ended: at.Add(time.Hour).Local(), Value: json.RawMessage(`null`),
 		Error: &jobs.RemoteError{Type: "boom", Message: "it broke", Data: json.RawMessage(`[1]`)}, Node: "b"}
 	recs := []jobs.Record{full, {ID: "x", Host: "h", Procedure: "p", State: jobs.Queued, Submitted: at},

@@ -111,7 +111,7 @@ func TestWatchdogsAcrossNodes(t *testing.T) {
 	if _, err := result(t, j); !errors.Is(err, jobs.ErrMaxExec) || j.Status().State != jobs.Expired {
 		t.Fatalf("max exec: got %v, %s; want ErrMaxExec, expired", err, j.Status().State)
 	}
-	j, err = a.d.Submit(ctx, "web", "lines", linesReq{N: 3, EveryMS: 5000}, jobs.ReadTimeout(100*time.Millisecond))
+	j, err = a.d.Submit(ctx, "web", "lines", linesReq{N: 3, EveryMS: 5000}, jobs.ReadIdle(100*time.Millisecond))
 	must(t, err)
 	if _, err := result(t, j); !errors.Is(err, jobs.ErrReadIdle) || j.Status().State != jobs.Expired {
 		t.Fatalf("read timeout: got %v, %s; want ErrReadIdle, expired", err, j.Status().State)

@@ -17,7 +17,7 @@ func TestWrap(t *testing.T) {
 	at := time.Date(2026, 12, 4, 20, 30, 1, 123456789, time.UTC)
 	full := jobs.Record{ID: "id <&> \u2028 é", Host: "web", Procedure: "echo", Queue: "q", Concurrency: 3,
 		Args: json.RawMessage(`{"a":[1,2]}`), Info: json.RawMessage(`"i"`), MaxExec: time.Second,
-		ReadTimeout: time.Millisecond, State: jobs.Failed, Submitted: at, Started: at.Add(time.Second),
+		ReadIdle: time.Millisecond, State: jobs.Failed, Submitted: at, Started: at.Add(time.Second),
 		Ended: at.Add(2 * time.Second), Value: json.RawMessage(`null`),
 		Error: &jobs.RemoteError{Type: "boom", Message: "it broke", Data: json.RawMessage(`{"x":1}`)}, Node: "b"}
 	bare := jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Queued, Submitted: at}
