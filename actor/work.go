@@ -51,7 +51,9 @@ type Result[T any] struct {
 // fn's ctx is cancelled at once when the actor is killed (as its running
 // handler's Context is), else when it finalizes (after a graceful stop
 // has run its queue and stopped its children); fn must honour it, as the
-// actor does not wait for fn: nothing is leaked only if fn returns. A
+// actor does not wait for fn: nothing is leaked only if fn returns. The
+// runtime's Shutdown and Close do wait for its goroutine (Close as for a
+// running handler: the call timeout, then it names the actor). A
 // result that comes after the actor finalized is a dead letter
 // (runtime.ReasonStopped, the Result as payload). A result that finds the
 // mailbox full waits for room (Block policy, bounded by the call timeout
@@ -89,10 +91,12 @@ func Go[S, T, R any](c *Ctx, fn func(ctx context.Context) (T, error), then *Meth
 	if w.running.Load() >= MaxWork {
 		return fmt.Errorf("%w: %d running", ErrWorkLimit, MaxWork)
 	}
-	w.running.Add(1) // only turns add: no overshoot
+	w.running.Add(1)     // only turns add: no overshoot
+	a.sys.WorkStarted(a) // while a runs: the runtime's stop waits for it
 	go func() {
 		var res Result[T]
 		normal := false
+		defer a.sys.WorkEnded(a)
 		defer func() {
 			if !normal {
 				v := recover()

@@ -294,3 +294,82 @@ func TestGoCancelledAtKill(t *testing.T) {
 		<-ref.Done()
 	})
 }
+
+// Shutdown and Close return with no goroutine of the runtime left: a Go
+// function that honours its ctx returns at the stop, and its goroutine
+// (ours from then on: it hands the result over, here as a dead letter)
+// has ended by the time Shutdown or Close returns. The dead letter of its
+// result is reported before, never after: a hook may not run once the
+// runtime is closed.
+func TestGoEndsBeforeRuntimeStopReturns(t *testing.T) {
+	tests := []struct {
+		name string
+		stop func(rt *troupe.Runtime) error
+	}{
+		{"shutdown", func(rt *troupe.Runtime) error { return rt.Shutdown(context.Background()) }},
+		{"close", func(rt *troupe.Runtime) error { return rt.Close() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				var stopped, late atomic.Bool
+				hook := func(troupe.DeadLetter) {
+					if stopped.Load() {
+						late.Store(true)
+					}
+				}
+				rt := newRuntime(t, troupe.WithDeadLetterHook(hook))
+				ref, _ := newOffTurn(t, rt)
+				fn := func(ctx context.Context) (int, error) {
+					<-ctx.Done()
+					time.Sleep(time.Millisecond) // winds down promptly, not at once
+					return 0, ctx.Err()
+				}
+				if _, err := workStart.Call(context.Background(), ref, fn); err != nil {
+					t.Fatal(err)
+				}
+				if err := tt.stop(rt); err != nil {
+					t.Fatalf("stop: %v", err)
+				}
+				stopped.Store(true)
+				synctest.Wait()
+				time.Sleep(time.Second)
+				if late.Load() {
+					t.Error("a dead letter of a Go function's result was reported after the runtime's stop returned")
+				}
+			})
+		})
+	}
+}
+
+// A Go function that ignores its ctx holds Close up for the call timeout
+// only, as a handler that ignores its Context does, and is named.
+func TestGoIgnoringCtxNamedByClose(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt, err := troupe.New(troupe.WithCallTimeout(time.Second)) // not newRuntime: its cleanup wants a nil Shutdown
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := actor.Spawn(rt, &offTurn{results: make(chan actor.Result[int], 1)}, actor.WithName("worker"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn := func(context.Context) (int, error) {
+			time.Sleep(time.Minute)
+			return 0, nil
+		}
+		if _, err := workStart.Call(context.Background(), ref, fn); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		err = rt.Close()
+		var se *actor.StopError
+		if !errors.As(err, &se) || len(se.Actors) != 1 || se.Actors[0] != "worker" {
+			t.Errorf("Close = %v; want a *StopError naming worker", err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Errorf("Close took %v; want 1s (the call timeout)", d)
+		}
+		time.Sleep(time.Minute) // fn returns; its goroutine exits
+	})
+}

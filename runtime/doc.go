@@ -62,5 +62,7 @@
 // more run while handlers block, see package scheduler), the pool's two
 // housekeeping goroutines, and the timer wheel's driver (from the first
 // timer on, parked while none is pending). Shutdown and Close return after
-// all of them have exited.
+// all of them have exited, and the goroutines of actor.Go too (their
+// functions' ctxs end with their actors; Close names, after its grace,
+// the actors whose functions would not return, as it names handlers).
 package runtime

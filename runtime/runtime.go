@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -147,8 +148,8 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // actor.ErrStopped), then Close waits for running handlers to return,
 // bounded by the call timeout (WithCallTimeout), and for every goroutine
 // of the runtime to exit. It returns nil, or a *actor.StopError naming the
-// actors whose handlers had not returned by then: their goroutines are the
-// only ones left, and exit as those handlers return.
+// actors whose handlers (or actor.Go functions) had not returned by then:
+// their goroutines are the only ones left, and exit as those return.
 //
 // Close forces a Shutdown under way (which then returns), and after a
 // Shutdown that timed out it finishes the job. Safe to call many times;
@@ -181,8 +182,14 @@ func (rt *Runtime) stop() error {
 		// the call timeout to see their cancelled Context and return.
 		ctx, cancel := context.WithTimeout(context.Background(), rt.callTimeout)
 		if late := rt.sys.Wait(ctx); late != nil {
+			late = slices.Compact(slices.Sorted(slices.Values(append(late, rt.sys.WaitWork(ctx)...))))
 			err = &actor.StopError{Actors: late, Err: ctx.Err()}
 			_ = rt.sched.Shutdown(ctx) // returns at once: ctx is done
+		} else if late := rt.sys.WaitWork(ctx); late != nil {
+			// Go's functions that would not return: named as the
+			// actors whose handlers would not return are.
+			err = &actor.StopError{Actors: late, Err: ctx.Err()}
+			rt.sched.Close()
 		} else {
 			// Every actor has stopped: no turn is left to run, so the
 			// drain ends on its own, as in the graceful stop. Waiting for
@@ -195,9 +202,27 @@ func (rt *Runtime) stop() error {
 		cancel()
 	} else {
 		rt.sched.Close() // every actor has stopped: no turn is left to run
+		err = rt.waitWork()
 	}
 	rt.stopWheel()
 	return err
+}
+
+// waitWork waits, once every actor has stopped gracefully, for the
+// goroutines of actor.Go: their functions' ctxs ended with their actors,
+// and each hands its result over (a dead letter by now) and exits. If the
+// stop is forced meanwhile they get the call timeout, as running handlers
+// do; past it, the actors whose functions would not return are named.
+func (rt *Runtime) waitWork() error {
+	if rt.sys.WaitWork(rt.forced) == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), rt.callTimeout)
+	defer cancel()
+	if late := rt.sys.WaitWork(ctx); late != nil {
+		return &actor.StopError{Actors: late, Err: ctx.Err()}
+	}
+	return nil
 }
 
 // stopWheel stops the timer wheel and waits for its driver to exit.

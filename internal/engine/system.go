@@ -54,6 +54,10 @@ type System struct {
 	roots map[Cell]struct{} // top-level actors still running
 
 	trims trims // actors to trim when idle; see trim.go
+
+	workMu   sync.Mutex
+	work     map[Cell]int  // goroutines started by actor.Go, by actor; guarded by workMu
+	workIdle chan struct{} // closed when work becomes empty; nil while it is
 }
 
 // New validates cfg and returns a System. It starts no goroutine.
@@ -108,6 +112,59 @@ func (s *System) rootList() []Cell {
 		roots = append(roots, c)
 	}
 	return roots
+}
+
+// WorkStarted counts a goroutine that c's actor.Go starts; WorkEnded
+// must follow once it has handed its result over. Call it while c is
+// running: the runtime's stop waits for such goroutines (WaitWork) only
+// once every actor has stopped.
+func (s *System) WorkStarted(c Cell) {
+	s.workMu.Lock()
+	if s.work == nil {
+		s.work = make(map[Cell]int)
+	}
+	if len(s.work) == 0 {
+		s.workIdle = make(chan struct{})
+	}
+	s.work[c]++
+	s.workMu.Unlock()
+}
+
+// WorkEnded ends what WorkStarted counted.
+func (s *System) WorkEnded(c Cell) {
+	s.workMu.Lock()
+	if s.work[c]--; s.work[c] <= 0 {
+		delete(s.work, c)
+		if len(s.work) == 0 {
+			close(s.workIdle)
+			s.workIdle = nil
+		}
+	}
+	s.workMu.Unlock()
+}
+
+// WaitWork waits until no goroutine counted by WorkStarted is left, or
+// ctx ends: it then returns the sorted names of the actors whose
+// goroutines are still running.
+func (s *System) WaitWork(ctx context.Context) (late []string) {
+	s.workMu.Lock()
+	idle := s.workIdle
+	s.workMu.Unlock()
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+	}
+	s.workMu.Lock()
+	for c := range s.work {
+		late = append(late, c.String())
+	}
+	s.workMu.Unlock()
+	slices.Sort(late)
+	return late
 }
 
 // Running names the top-level actors that have not finished stopping,
