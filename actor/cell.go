@@ -262,12 +262,18 @@ func (c *cell) turn(x *Ctx, budget int, stop func() bool) bool {
 // the one that panicked included.
 func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used int, panicked bool) {
 	var cur envelope
-	var system, running, active bool
+	var system, running, active, failing bool
 	defer func() {
 		if running {
 			used++
 			panicked = true
 			c.recovered(x, cur, system, recover())
+		}
+		if failing {
+			// The dead-letter hook told of a failed call ended the
+			// goroutine (runtime.Goexit): the flag is still ours; a
+			// fresh turn fails the rest and ends the stop.
+			c.schedule()
 		}
 	}()
 	spins := 0
@@ -315,7 +321,9 @@ func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used in
 			active = false
 		}
 		if !sys && (c.status.Load() >= statusKilling || c.kidsAsked && c.holds(e)) {
+			failing = true
 			e.fail(c, c.stopErr(), engine.ReasonStopped)
+			failing = false
 			continue
 		}
 		cur, system = e, sys

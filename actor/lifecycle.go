@@ -286,16 +286,27 @@ func (c *cell) finalize() {
 }
 
 // finish is finalize's last part, after the Stopping hook: it fails what
-// is left, runs the atStop functions, frees the name, closes Done, then
-// leaves the parent (or left the runtime's roots before Done).
+// is left, runs the atStop functions, then ends the actor (see end). Both
+// report to the dead-letter hook, which may end the goroutine with
+// runtime.Goexit (t.FailNow in a test's hook): what is left of them then
+// runs from deferred calls as the goroutine unwinds, and the actor still
+// ends.
 func (c *cell) finish(r releases) {
+	defer c.end()
 	err := stoppedBy(r.cause)
-	for _, e := range c.mb.Close() {
-		e.fail(c, err, engine.ReasonStopped)
-	}
-	for _, f := range r.atStop {
-		f()
-	}
+	es := c.mb.Close()
+	runEach(len(es)+len(r.atStop), func(i int) {
+		if i < len(es) {
+			es[i].fail(c, err, engine.ReasonStopped)
+			return
+		}
+		r.atStop[i-len(es)]()
+	})
+}
+
+// end frees the name, closes Done, then leaves the parent (or left the
+// runtime's roots before Done).
+func (c *cell) end() {
 	if c.name != "" && c.sys.Names != nil {
 		c.sys.Names.Unregister(c.name, c.self.(engine.Stoppable))
 	}
@@ -321,6 +332,23 @@ func (c *cell) finish(r releases) {
 		if p.status.Load() >= statusStopping {
 			p.pushSystem(childGone)
 		}
+	}
+}
+
+// runEach calls f(0), …, f(n-1) in order, all of them even if one ends the
+// goroutine with runtime.Goexit (or panics): the rest are then called from
+// a deferred call as it unwinds, and the goroutine goes on ending after
+// them.
+func runEach(n int, f func(int)) {
+	i := 0
+	defer func() {
+		if i < n {
+			runEach(n-i, func(j int) { f(i + j) })
+		}
+	}()
+	for i < n {
+		i++
+		f(i - 1)
 	}
 }
 
