@@ -57,7 +57,8 @@ type Result[T any] struct {
 // result that comes after the actor finalized is a dead letter
 // (runtime.ReasonStopped, the Result as payload). A result that finds the
 // mailbox full waits for room (Block policy, bounded by the call timeout
-// and by the stop) or is a dead letter (Reject).
+// and by the stop: cut short by a kill or the finalize, it is a
+// ReasonStopped dead letter) or is a dead letter (Reject).
 // fn's ctx carries no deadline and no caller: a handler's [Ctx.Context]
 // ends with its turn, so pass fn what it needs (a deferred method's
 // [Reply.Context], say) in its closure.
@@ -149,13 +150,21 @@ func (c *cell) workSet() (*workSet, error) {
 // whether the actor is running, as a Cast does: a result that arrives
 // during a graceful stop still runs; once the actor has finalized its
 // mailbox is closed: deliver returns the refusal, and the caller reports
-// the result as a dead letter.
+// the result as a dead letter. A refusal once the actor is killed or
+// finalizing is ErrStopped (ReasonStopped), whatever the mailbox said.
 func (w *workSet) deliver(c *cell, e envelope) error {
 	sched, err := c.mb.TryPush(e)
 	if errors.Is(err, mailbox.ErrFull) && c.mb.Blocks() {
 		sched, err = c.pushWait(w.ctx, e)
 	}
 	if err != nil {
+		if c.status.Load() >= statusKilling || w.ctx.Err() != nil {
+			// Refused by the stop, not by a full mailbox: a kill or
+			// the finalize cancelled the wait for room (context
+			// canceled), or the killed actor's mailbox is full of
+			// calls it is failing.
+			return c.stopErr()
+		}
 		return pushErr(err)
 	}
 	if sched {

@@ -373,3 +373,47 @@ func TestGoIgnoringCtxNamedByClose(t *testing.T) {
 		time.Sleep(time.Minute) // fn returns; its goroutine exits
 	})
 }
+
+// A result that waits for room in a full Block-policy mailbox when the
+// actor is killed is a dead letter of the stop (ReasonStopped, ErrStopped),
+// not of a full mailbox: the kill cancels the wait.
+func TestWorkResultAtKillIsStopped(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rec := &recorder{}
+		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
+		s := &offTurn{results: make(chan actor.Result[int], 1)}
+		ref, err := actor.Spawn(rt, s, actor.WithMailbox(1, actor.Block))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gate, fnGo := make(chan struct{}), make(chan struct{})
+		hold := actor.NewMethod("hold", func(_ *offTurn, c *actor.Ctx, _ int) (struct{}, error) {
+			err := actor.Go(c, func(context.Context) (int, error) { <-fnGo; return 1, nil }, workDone)
+			<-gate
+			return struct{}{}, err
+		})
+		if err := hold.Cast(ref, 0); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if err := hold.Cast(ref, 0); err != nil { // fills the mailbox
+			t.Fatal(err)
+		}
+		close(fnGo)
+		synctest.Wait() // the result waits for room
+		ref.Kill()
+		synctest.Wait()
+		close(gate)
+		<-ref.Done()
+		synctest.Wait()
+		var got []troupe.DeadLetter
+		for _, d := range rec.All() {
+			if d.Method == "done" {
+				got = append(got, d)
+			}
+		}
+		if len(got) != 1 || got[0].Reason != troupe.ReasonStopped || !errors.Is(got[0].Err, actor.ErrStopped) {
+			t.Fatalf("the result's dead letters: %v; want one, stopped, ErrStopped", got)
+		}
+	})
+}
