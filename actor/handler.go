@@ -74,7 +74,8 @@ func Forever() ProcessOption { return processFunc(func(c *processConfig) { c.for
 // Admitting makes Process run only the given methods, for this call (the
 // actor's own whitelist, Ctx.Only, is set aside meanwhile): the others stay
 // held, in order, for a later Process. A stop that comes during such a
-// Process fails them with ErrStopped, as it fails what Ctx.Only holds.
+// Process (or has begun before it) fails them with ErrStopped, as it fails
+// what Ctx.Only holds.
 func Admitting(methods ...Admitter) ProcessOption {
 	return processFunc(func(c *processConfig) { c.only, c.filter = methods, true })
 }
@@ -116,7 +117,14 @@ func (h *Handler[S]) Process(ctx context.Context, opts ...ProcessOption) error {
 			return err
 		}
 		o.only, o.filtered = keys, true
-		c.mb.Admit(keys...)
+		if !c.kidsAsked {
+			c.mb.Admit(keys...)
+		}
+		// else a stop has settled: it lifted the mailbox's filter once
+		// and nothing would lift it again, so what this Process does
+		// not admit is not held but failed (see holds), as a stop fails
+		// what a running Process holds. (We hold the consumer role:
+		// kidsAsked is ours to read.)
 		defer c.restoreAdmit()
 	}
 	select { // StopProcessing applies to a Process running when it is called
