@@ -199,11 +199,13 @@
 //
 // # Goroutines and shutdown
 //
-// This package starts no goroutine of its own but [Go]'s: one per function, its
-// ctx cancelled when the actor is killed or finalizes (the actor does not wait
-// for it, so the function must honour its ctx; the runtime's Shutdown and
-// Close do). At most [MaxWork] functions of an actor run at once; a
-// goroutine whose function has returned no longer
+// This package starts no goroutine of its own but [Go]'s: one per function,
+// its ctx cancelled when the actor is killed, restarted or finalizes (the
+// actor does not wait for it, so the function must honour its ctx; the
+// runtime's Shutdown and Close do); the result of a restarted
+// incarnation's function is a dead letter, never handed to the fresh
+// state. At most [MaxWork] functions of an actor run at once; a goroutine
+// whose function has returned no longer
 // counts, and may still wait for room to deliver its result to a full
 // Block-policy mailbox, each such wait bounded by the call timeout and the
 // actor's finalize (so more than MaxWork of an actor's goroutines may exist

@@ -217,6 +217,11 @@ func (c *cell) restart(x *Ctx) {
 	e.timers, e.backoff = nil, nil
 	c.mu.Unlock()
 	ts.stopAll()
+	var cause error
+	if c.sup.cause != nil {
+		cause = c.sup.cause
+	}
+	c.endWork(cause)
 	if streams != nil {
 		// Streams the dead state produced (an Out kept in it) end with
 		// its panic: their readers are not left waiting for Sends that

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/troupe-go/troupe/internal/engine"
 	"github.com/troupe-go/troupe/mailbox"
 )
 
@@ -54,6 +55,12 @@ type Result[T any] struct {
 // actor does not wait for fn: nothing is leaked only if fn returns. The
 // runtime's Shutdown and Close do wait for its goroutine (Close as for a
 // running handler: the call timeout, then it names the actor). A
+// restart (supervision) ends the incarnation that called Go as a stop
+// would: fn's ctx is cancelled when the fresh state is made, and fn's
+// result, even one queued before the restart, is never handed to the
+// fresh state: it is a dead letter (runtime.ReasonStopped, ErrStopped
+// wrapping the *PanicError that caused the restart). The fresh state's
+// Go counts its own functions toward MaxWork, not the old ones. A
 // result that comes after the actor finalized is a dead letter
 // (runtime.ReasonStopped, the Result as payload). A result that finds the
 // mailbox full waits for room (Block policy, bounded by the call timeout
@@ -107,9 +114,10 @@ func Go[S, T, R any](c *Ctx, fn func(ctx context.Context) (T, error), then *Meth
 				res = Result[T]{Err: newPanicError(then.label, v)}
 			}
 			w.running.Add(-1)
-			e, b := then.oneway(res)
-			if err := w.deliver(a, e); err != nil {
-				then.unsent(a, b, res, err)
+			m := &workResult[S, T, R]{then: then, res: res, w: w}
+			m.self = m
+			if err := w.deliver(a, envelope{msg: &m.self}); err != nil {
+				a.refused(then.label, err, res)
 			}
 		}()
 		res.Value, res.Err = fn(w.ctx)
@@ -124,8 +132,64 @@ func Go[S, T, R any](c *Ctx, fn func(ctx context.Context) (T, error), then *Meth
 // the functions', each ending when its fn returns and its result is queued.
 type workSet struct {
 	ctx     context.Context
-	cancel  context.CancelFunc // at the actor's kill (see take) or finalize
+	cancel  context.CancelFunc // at the actor's kill (see take), restart or finalize
 	running atomic.Int32
+	ended   error // set (under the cell's mu) when a restart ended its incarnation
+}
+
+// workResult is a result of Go as a message: then's oneway, tagged with
+// the work of the incarnation that started it, so that a restart's fresh
+// state is never handed it.
+type workResult[S, T, R any] struct {
+	self message
+	then *Method[S, Result[T], R]
+	res  Result[T]
+	w    *workSet
+}
+
+func (m *workResult[S, T, R]) key() mailbox.Key { return m.then.k }
+func (m *workResult[S, T, R]) name() string     { return m.then.label }
+func (m *workResult[S, T, R]) live() bool       { return true }
+
+// run hands the result to then, unless a restart has ended the
+// incarnation that started the work: it is then a dead letter.
+func (m *workResult[S, T, R]) run(x *Ctx, _ payload) {
+	if err := x.c.workEnded(m.w); err != nil {
+		x.c.deadLetter(engine.ReasonStopped, m.then.label, err, m.res)
+		return
+	}
+	m.then.handle(x, m.res)
+}
+
+func (m *workResult[S, T, R]) fail(to *cell, _ payload, err error, why uint8) {
+	to.deadLetter(why, m.then.label, err, m.res)
+}
+
+// workEnded returns ErrStopped, wrapping the failure that caused it, if a
+// restart has ended the incarnation whose work w is; else nil.
+func (c *cell) workEnded(w *workSet) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return w.ended
+}
+
+// endWork ends the work of the incarnation a restart replaces, because of
+// cause: its functions' ctx is cancelled, the fresh state's Go starts a
+// new set, and results of the old one are dead letters (see workResult).
+// On the actor's turn.
+func (c *cell) endWork(cause error) {
+	c.mu.Lock()
+	var w *workSet
+	if c.ext != nil {
+		w, c.ext.work = c.ext.work, nil
+	}
+	if w != nil {
+		w.ended = stoppedBy(cause)
+	}
+	c.mu.Unlock()
+	if w != nil {
+		w.cancel()
+	}
 }
 
 // workSet returns the actor's work, making it on first use. On the

@@ -417,3 +417,75 @@ func TestWorkResultAtKillIsStopped(t *testing.T) {
 		}
 	})
 }
+
+// incarnation is a restarting actor's state for TestWorkEndsAtRestart.
+type incarnation struct {
+	gen     int
+	results []actor.Result[int]
+}
+
+var (
+	incStart = actor.NewMethod("start", func(_ *incarnation, c *actor.Ctx, fn workFn) (struct{}, error) {
+		return struct{}{}, actor.Go(c, fn, incDone)
+	})
+	incDone = actor.NewMethod("inc done", func(s *incarnation, _ *actor.Ctx, res actor.Result[int]) (struct{}, error) {
+		s.results = append(s.results, res)
+		return struct{}{}, nil
+	})
+	incPanic = actor.NewMethod("panic", func(*incarnation, *actor.Ctx, int) (struct{}, error) { panic("boom") })
+	incGet   = actor.NewMethod("get", func(s *incarnation, _ *actor.Ctx, _ int) (incarnation, error) { return *s, nil })
+)
+
+// A restart ends the incarnation that started work with Go as a stop
+// would: the work's ctx is cancelled, and its result (here one that comes
+// before the restart is done, queued behind the panic, and one that comes
+// after) never reaches the fresh state: it is a dead letter of the stop.
+func TestWorkEndsAtRestart(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rec := &recorder{}
+		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
+		gen := 0
+		ref, err := actor.SpawnFunc(rt, func() *incarnation { gen++; return &incarnation{gen: gen} },
+			actor.WithSupervision(actor.Supervision{Backoff: time.Second}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		cancelled := make(chan struct{})
+		early := make(chan struct{})
+		if _, err := incStart.Call(ctx, ref, func(ctx context.Context) (int, error) {
+			<-ctx.Done()
+			close(cancelled)
+			return 0, ctx.Err()
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := incStart.Call(ctx, ref, func(ctx context.Context) (int, error) {
+			<-early
+			return 2, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_ = incPanic.Cast(ref, 0)
+		synctest.Wait() // the old state panicked; the restart waits its backoff
+		close(early)    // its result is queued before the restart
+		synctest.Wait()
+		time.Sleep(2 * time.Second) // the backoff: the fresh state runs
+		select {
+		case <-cancelled:
+		case <-time.After(time.Minute):
+			t.Fatal("the old incarnation's work ctx is not cancelled a minute after its restart")
+		}
+		synctest.Wait()
+		s, err := incGet.Call(ctx, ref, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.gen != 2 || len(s.results) != 0 {
+			t.Fatalf("fresh state: gen %d, results %v; want gen 2 and none of the old incarnation's", s.gen, s.results)
+		}
+		if n := rec.Count(troupe.ReasonStopped, "inc done"); n != 2 {
+			t.Fatalf("%d stopped dead letters for the old results; want 2 (all: %v)", n, rec.All())
+		}
+	})
+}
