@@ -347,25 +347,41 @@ func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used in
 // v, or called runtime.Goexit if v is nil: to whoever waits for its
 // outcome, and to supervision. It runs in a deferred function, as the
 // handler's frames unwind.
+//
+// Reporting the failure calls the dead-letter hook, which may end the
+// goroutine with runtime.Goexit (t.FailNow in a test's hook): the rest of
+// the report and supervision then still run, and the turn is handed on as
+// after a handler's Goexit.
 func (c *cell) recovered(x *Ctx, e envelope, system bool, v any) {
 	goexit := v == nil
 	if goexit {
 		v = errGoexit
 	}
 	pe := newPanicError(e.name(), v)
-	e.fail(c, pe, engine.ReasonFailed)
-	c.failed(pe, system)
-	x.end()
-	if goexit {
-		// This goroutine is going away and the flag is still ours: arm
-		// the restart's backoff, or hand the rest of the mailbox to a
-		// fresh turn.
-		if c.paused {
-			c.pause()
-		} else if c.status.Load() < statusStopped {
-			c.schedule()
+	normal := false
+	defer func() {
+		if goexit || !normal {
+			// This goroutine is going away and the flag is still
+			// ours: arm the restart's backoff, or hand the rest of
+			// the mailbox to a fresh turn.
+			if c.paused {
+				c.pause()
+			} else if c.status.Load() < statusStopped {
+				c.schedule()
+			}
 		}
-	}
+	}()
+	runEach(3, func(i int) {
+		switch i {
+		case 0:
+			e.fail(c, pe, engine.ReasonFailed)
+		case 1:
+			c.failed(pe, system)
+		default:
+			x.end()
+		}
+	})
+	normal = true
 }
 
 // invoke runs one message outside a turn's loop (the lifecycle hooks),

@@ -76,3 +76,28 @@ func TestDeadLetterHookGoexitAtStop(t *testing.T) {
 		})
 	}
 }
+
+// As TestDeadLetterHookGoexitAtStop, when the hook is told of a oneway
+// whose handler panicked (the report runs as the turn recovers): the actor
+// goes on (here it resumes), and a later stop ends.
+func TestDeadLetterHookGoexitAtPanic(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		g := &goexitOnce{why: troupe.ReasonFailed}
+		rt := newRuntime(t, troupe.WithDeadLetterHook(g.Hook))
+		acct := spawnAccount(t, rt)
+		ctx := context.Background()
+		_ = Boom.Cast(acct, "x")
+		synctest.Wait()
+		call := Deposit.Ask(ctx, acct, 1)
+		synctest.Wait()
+		if v, err := call.Await(ctx); err != nil || v != 1 {
+			t.Fatalf("call after the panic = %v, %v; want 1", v, err)
+		}
+		go func() { _ = acct.Stop(ctx) }()
+		select {
+		case <-acct.Done():
+		case <-time.After(time.Minute):
+			t.Fatal("Done still open a minute after the stop")
+		}
+	})
+}
