@@ -49,6 +49,9 @@ func (e *NameTakenError) Unwrap() error { return ErrNameTaken }
 type names struct {
 	kv      jetstream.KeyValue
 	watcher jetstream.KeyWatcher
+	// unwatch ends the watch's ctx, which nats.go unsubscribes the
+	// watcher on: the stop calls it once the watcher's Stop has returned.
+	unwatch context.CancelFunc
 	quit    chan struct{}
 	done    chan struct{} // closed when keeper and watch have exited
 	mu      sync.Mutex    // guards what follows
@@ -137,7 +140,21 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	if n.cfg.namesKV != nil {
 		kv = n.cfg.namesKV(kv)
 	}
-	w, err := kv.WatchAll(ctx, jetstream.UpdatesOnly())
+	// The watch lives as long as the names (nats.go unsubscribes the
+	// watcher when its ctx ends): its ctx is ended by the stop, or by
+	// ctx's end while it is being made.
+	wctx, unwatch := context.WithCancel(context.Background())
+	bounded := context.AfterFunc(ctx, unwatch)
+	w, err := kv.WatchAll(wctx, jetstream.UpdatesOnly())
+	if !bounded() {
+		if err == nil { // made as ctx ended: unsubscribed already
+			_ = w.Stop()
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		unwatch()
+	}
 	if err != nil && n.halted.Err() != nil {
 		return nil, fmt.Errorf("%w: watch names: %w", ErrClosed, err)
 	}
@@ -147,7 +164,7 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote: watch names: %w", err)
 	}
-	r := &names{kv: kv, watcher: w, quit: make(chan struct{}), done: make(chan struct{}), claims: map[string]*claim{}}
+	r := &names{kv: kv, watcher: w, unwatch: unwatch, quit: make(chan struct{}), done: make(chan struct{}), claims: map[string]*claim{}}
 	var both sync.WaitGroup
 	both.Go(func() { n.keep(r) })
 	both.Go(func() { n.watchNames(r) })

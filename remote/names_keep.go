@@ -145,6 +145,7 @@ func (n *Node) stopNames() <-chan struct{} {
 	go func() {
 		defer close(unwatched)
 		_ = r.watcher.Stop()
+		r.unwatch()
 	}()
 	select {
 	case <-unwatched:

@@ -188,6 +188,28 @@ func TestClaimLost(t *testing.T) {
 	}
 }
 
+// TestClaimLostWatched: a claim overwritten behind its owner's back is
+// lost as the node's watch of the names bucket sees the write, not at the
+// keeper's next refresh (a third of the lease later: here 20 s).
+func TestClaimLostWatched(t *testing.T) {
+	s := startServer(t)
+	rs := newRefusals()
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(time.Minute), remote.WithRefusalHook(rs.hook))
+	ctx := ctxTimeout(t, 20*time.Second)
+	ref := spawn(t, n1)
+	if err := remote.Claim(ctx, n1, "lost", ref, remote.Serve(Deposit)); err != nil {
+		t.Fatal(err)
+	}
+	kv := namesBucket(ctx, t, n1)
+	if _, err := kv.Put(ctx, "lost", []byte("intruder")); err != nil {
+		t.Fatal(err)
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Name != "lost" {
+		t.Fatalf("refusal %+v; want name_lost for \"lost\"", r)
+	}
+	<-ref.Done()
+}
+
 // TestClaimSameNodeRace: of concurrent Claims of one name on one node,
 // exactly one wins; the name then has one owner and one actor.
 func TestClaimSameNodeRace(t *testing.T) {
