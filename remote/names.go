@@ -53,6 +53,10 @@ type names struct {
 	// watcher on: the stop calls it once the watcher's Stop has returned.
 	unwatch context.CancelFunc
 	quit    chan struct{}
+	// stopped ends with quit: it bounds the watch's deletes of stray keys
+	// (see nameChanged), which the stop would otherwise wait for.
+	stopped context.Context
+	stop    context.CancelFunc
 	done    chan struct{} // closed when keeper and watch have exited
 	mu      sync.Mutex    // guards what follows
 	claims  map[string]*claim
@@ -77,6 +81,12 @@ func (r *names) doneCreatingLocked() {
 type claim struct {
 	name string
 	rev  uint64 // the key's revision we last wrote; guarded by names.mu
+	// seen is the last revision at which the watch saw this node's id
+	// written to the key while the claim was being created (rev 0):
+	// perhaps by a request of the Claim whose answer was lost, which the
+	// Claim then deletes if it fails (see nameChanged). Guarded by
+	// names.mu.
+	seen uint64
 	ex   *export
 	kill func() // kills the actor when the claim is lost
 }
@@ -165,6 +175,7 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 		return nil, fmt.Errorf("remote: watch names: %w", err)
 	}
 	r := &names{kv: kv, watcher: w, unwatch: unwatch, quit: make(chan struct{}), done: make(chan struct{}), claims: map[string]*claim{}}
+	r.stopped, r.stop = context.WithCancel(context.Background())
 	var both sync.WaitGroup
 	both.Go(func() { n.keep(r) })
 	both.Go(func() { n.watchNames(r) })
@@ -234,8 +245,18 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 	} else if live {
 		c.rev = rev
 	}
+	seen := c.seen
 	r.mu.Unlock()
 	if err != nil {
+		if seen != 0 {
+			// A write of ours the watch saw while the placeholder was
+			// held, and dropLost missed (it landed after dropLost's
+			// look): deleted if the key is still at it. Once the
+			// placeholder is gone, the watch deletes such writes itself.
+			dctx, cancel := n.releaseCtx() // as dropLost
+			n.dropStray(dctx, r, name, seen)
+			cancel()
+		}
 		return err
 	}
 	if !live {
@@ -316,9 +337,11 @@ func (n *Node) reclaim(ctx context.Context, r *names, name string) (uint64, erro
 // refuse the name to other nodes meanwhile). The caller holds the name's
 // placeholder (or the node's stop took it: no Claim then starts), so the
 // key is no live claim of ours. Bounded by releaseCtx, not the Claim's
-// ended ctx. A request still on its way when the key is read is not
-// caught: the lease frees that key (and a later Claim on this node
-// reclaims it).
+// ended ctx. A request still on its way when the key is read is caught
+// by the watch: a write of ours seen while the placeholder is held is
+// deleted by the Claim as it fails (claim.seen), one seen after by the
+// watch (nameChanged); only one that lands after the node's stop began
+// is left to the lease.
 func (n *Node) dropLost(r *names, name string) {
 	ctx, cancel := n.releaseCtx()
 	defer cancel()
@@ -326,6 +349,15 @@ func (n *Node) dropLost(r *names, name string) {
 	if err == nil && string(e.Value()) == n.id {
 		_ = r.kv.Delete(ctx, name, jetstream.LastRevision(e.Revision())) // if still that write
 	}
+}
+
+// dropStray deletes name's key if it is still at rev, a write of this
+// node's id that no claim holds: a Claim's request whose answer was lost.
+// Any Claim of ours that follows writes another revision (or retries, if
+// this delete lands between its look and its write: see reclaim), so no
+// live claim's key is deleted. Bounded by ctx.
+func (n *Node) dropStray(ctx context.Context, r *names, name string, rev uint64) {
+	_ = r.kv.Delete(ctx, name, jetstream.LastRevision(rev))
 }
 
 // Owner returns the id of the node that owns name, or ErrNotFound. Blocks

@@ -91,14 +91,26 @@ func (n *Node) watchNames(r *names) {
 // its Create has not returned) ignores changes: the watcher may deliver
 // one older than the Create late (the delete that freed the name, say),
 // and a real loss that races the Create is caught by the keeper, whose
-// refresh at the claim's revision then fails.
+// refresh at the claim's revision then fails; it notes a write of this
+// node's id (claim.seen), for the Claim to delete if it fails. A write of
+// this node's id that no claim holds is a Claim's request whose answer
+// was lost, landed after the Claim gave up: it is deleted (dropStray).
 func (n *Node) nameChanged(r *names, key string, op jetstream.KeyValueOp, rev uint64, value []byte) {
+	mine := op == jetstream.KeyValuePut && string(value) == n.id
 	r.mu.Lock()
 	c := r.claims[key]
-	ours := c != nil && (c.rev == 0 || rev <= c.rev ||
-		(op == jetstream.KeyValuePut && string(value) == n.id))
+	ours := c != nil && (c.rev == 0 || rev <= c.rev || mine)
+	if c != nil && c.rev == 0 && mine {
+		c.seen = max(c.seen, rev)
+	}
 	r.mu.Unlock()
-	if c != nil && !ours {
+	switch {
+	case c == nil && mine:
+		// Bounded by the stop, which waits for the watch.
+		ctx, cancel := context.WithTimeout(r.stopped, n.cfg.callTimeout)
+		n.dropStray(ctx, r, key, rev)
+		cancel()
+	case c != nil && !ours:
 		n.lose(r, c, fmt.Errorf("key %s at revision %d", op, rev))
 	}
 }
@@ -140,6 +152,7 @@ func (n *Node) stopNames() <-chan struct{} {
 		close(unwatched)
 		return unwatched
 	}
+	r.stop()
 	close(r.quit)
 	<-r.done
 	go func() {
