@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -159,15 +160,27 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 	}
 	nopts := []nats.Option{nats.Name("troupe-" + n.id), nats.MaxReconnects(-1), nats.ReconnectWait(100 * time.Millisecond),
 		nats.ErrorHandler(n.asyncError)}
-	if p, ok := n.srv.(nats.InProcessConnProvider); ok {
+	p, inProcess := n.srv.(nats.InProcessConnProvider)
+	if inProcess {
 		nopts = append(nopts, nats.InProcessServer(p))
 	}
-	if d, ok := ctx.Deadline(); ok {
+	// nats.go bounds the connect by its Timeout, whatever ctx: ctx's
+	// deadline, for an in-process server; over the network, the dialer
+	// closes the connection as ctx ends (cancelled too), and the Timeout
+	// is a second past the deadline, so that ctx's end comes first.
+	var dialer *startDialer
+	if d, ok := ctx.Deadline(); ok && inProcess {
 		nopts = append(nopts, nats.Timeout(time.Until(d)))
+	} else if ok {
+		nopts = append(nopts, nats.Timeout(time.Until(d)+time.Second))
+	}
+	if !inProcess {
+		dialer = newStartDialer(ctx, append(nopts, c.nats...))
+		nopts = append(nopts, nats.SetCustomDialer(dialer)) // WithNATSOptions' own wins
 	}
 	nopts = append(nopts, c.nats...)
 	n.url = url
-	if err := n.connect(ctx, url, nopts); err != nil {
+	if err := n.connect(ctx, url, nopts, dialer); err != nil {
 		if n.srv != nil {
 			n.srv.Shutdown()
 		}
@@ -186,9 +199,17 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 const connectFlush = 10 * time.Second
 
 // connect dials and makes the node's two subscriptions; their flush is
-// bounded by ctx (and connectFlush).
-func (n *Node) connect(ctx context.Context, url string, opts []nats.Option) error {
+// bounded by ctx (and connectFlush). The dial and the server's greeting
+// are bounded by ctx through dialer (nil for an in-process server).
+func (n *Node) connect(ctx context.Context, url string, opts []nats.Option, dialer *startDialer) error {
 	nc, err := nats.Connect(url, opts...)
+	if dialer != nil && !dialer.connected() && err == nil {
+		nc.Close() // ctx ended as it connected: its connection was closed
+		err = ctx.Err()
+	}
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("remote: connect: %w: %w", ctx.Err(), err)
+	}
 	if err != nil {
 		return fmt.Errorf("remote: connect: %w", err)
 	}
@@ -218,6 +239,61 @@ func (n *Node) connect(ctx context.Context, url string, opts []nats.Option) erro
 		return fmt.Errorf("remote: connect: %w", err)
 	}
 	return nil
+}
+
+// startDialer dials as nats.go's default dialer does (the net.Dialer
+// given by the options, or one with their Timeout); while Start connects,
+// it closes the connections it made when Start's ctx ends, which ends
+// nats.go's wait for the server's greeting (bounded by its Timeout only).
+type startDialer struct {
+	base  net.Dialer
+	mu    sync.Mutex      // guards what follows
+	ctx   context.Context // Start's; nil once connected
+	stops []func() bool   // the AfterFuncs closing the connections
+}
+
+func newStartDialer(ctx context.Context, opts []nats.Option) *startDialer {
+	o := nats.GetDefaultOptions()
+	for _, opt := range opts {
+		_ = opt(&o) // an option's error is Connect's to report
+	}
+	d := &startDialer{ctx: ctx, base: net.Dialer{Timeout: o.Timeout}}
+	if o.Dialer != nil {
+		d.base = *o.Dialer
+	}
+	return d
+}
+
+// Dial implements nats.CustomDialer.
+func (d *startDialer) Dial(network, address string) (net.Conn, error) {
+	d.mu.Lock()
+	ctx := d.ctx
+	d.mu.Unlock()
+	if ctx == nil { // a reconnect
+		return d.base.Dial(network, address)
+	}
+	c, err := d.base.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	d.mu.Lock()
+	d.stops = append(d.stops, stop)
+	d.mu.Unlock()
+	return c, nil
+}
+
+// connected ends Start's hold on the connections, once nats.Connect has
+// returned; false if ctx ended first (a connection may have been closed).
+func (d *startDialer) connected() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ok := true
+	for _, stop := range d.stops {
+		ok = stop() && ok
+	}
+	d.ctx, d.stops = nil, nil
+	return ok
 }
 
 // asyncError reports what nats.go could not return to anyone: messages a
