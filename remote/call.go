@@ -67,9 +67,7 @@ func (b *Binding[Q, R]) Ask(ctx context.Context, req Q) *Future[R] {
 	f := &Future[R]{out: b.outcome}
 	wctx, cancel := ctx, context.CancelFunc(func() {})
 	if ctx != nil {
-		if _, ok := ctx.Deadline(); !ok {
-			wctx, cancel = context.WithTimeout(ctx, b.n.cfgCallTimeout())
-		}
+		wctx, cancel = callBound(ctx, b.n.cfgCallTimeout())
 	}
 	var stop atomic.Pointer[func() bool]
 	p, tok, err := b.send(ctx, req, func() {
@@ -120,10 +118,7 @@ func (b *Binding[Q, R]) send(ctx context.Context, req Q, after func()) (*pending
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w: encode %s: %w", ErrCodec, b.label, err)
 	}
-	remaining := n.cfg.callTimeout
-	if d, ok := ctx.Deadline(); ok {
-		remaining = time.Until(d)
-	}
+	remaining := callRemaining(ctx, n.cfg.callTimeout)
 	p := &pending{done: make(chan struct{}), after: after}
 	tok, err := n.calls.add(p)
 	if err != nil {
@@ -243,6 +238,26 @@ func (n *Node) publishErr(err error) error {
 
 // timeoutFor is ErrTimeout naming the call.
 func timeoutFor(label string) error { return fmt.Errorf("%w (%s)", ErrTimeout, label) }
+
+// callBound bounds ctx as a call is: by its deadline, or by timeout (the
+// node's call timeout) if it has none. cancel releases the timer (a no-op
+// for a ctx with a deadline).
+func callBound(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+// callRemaining is what callBound leaves of ctx now: the time to its
+// deadline, or timeout if it has none (sent with a request, as its
+// timeout header).
+func callRemaining(ctx context.Context, timeout time.Duration) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return time.Until(d)
+	}
+	return timeout
+}
 
 // ctxErr maps a finished caller ctx to the call's outcome.
 func ctxErr(ctx context.Context, label string) error {

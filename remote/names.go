@@ -116,13 +116,10 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	}
 	// Bounded as a call is (ctx's deadline, or the call timeout); the
 	// stop waits for namesMu: it ends the wait (ErrClosed).
-	var cancel context.CancelFunc
-	if _, ok := ctx.Deadline(); ok {
-		ctx, cancel = context.WithCancel(ctx)
-	} else {
-		ctx, cancel = context.WithTimeout(ctx, n.cfg.callTimeout)
-	}
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	ctx, unbound := callBound(ctx, n.cfg.callTimeout)
+	defer unbound()
 	defer context.AfterFunc(n.halted, cancel)()
 	var kv jetstream.KeyValue
 	for {
@@ -138,14 +135,12 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	if err != nil && n.halted.Err() != nil {
 		return nil, fmt.Errorf("%w: names bucket: %w", ErrClosed, err)
 	}
-	if err != nil && ctx.Err() != nil {
-		return nil, ctxErr(ctx, "names bucket")
+	if err != nil && ctx.Err() == nil &&
+		(errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount)) {
+		return nil, fmt.Errorf("%w: %w", ErrNoJetStream, err)
 	}
 	if err != nil {
-		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
-			return nil, fmt.Errorf("%w: %w", ErrNoJetStream, err)
-		}
-		return nil, fmt.Errorf("remote: names bucket: %w", err)
+		return nil, namesErr(ctx, "names bucket", err)
 	}
 	if n.cfg.namesKV != nil {
 		kv = n.cfg.namesKV(kv)
@@ -168,11 +163,8 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	if err != nil && n.halted.Err() != nil {
 		return nil, fmt.Errorf("%w: watch names: %w", ErrClosed, err)
 	}
-	if err != nil && ctx.Err() != nil {
-		return nil, ctxErr(ctx, "watch names")
-	}
 	if err != nil {
-		return nil, fmt.Errorf("remote: watch names: %w", err)
+		return nil, namesErr(ctx, "watch names", err)
 	}
 	r := &names{kv: kv, watcher: w, unwatch: unwatch, quit: make(chan struct{}), done: make(chan struct{}), claims: map[string]*claim{}}
 	r.stopped, r.stop = context.WithCancel(context.Background())
@@ -394,7 +386,8 @@ func ownerOf(ctx context.Context, kv jetstream.KeyValue, name string) (string, e
 
 // namesErr is a failed key-value request of the names calls with its
 // sentinel: ctx's end (ErrTimeout for its deadline), ErrClosed for the
-// node's closed connection.
+// node's closed connection. (registry tells the node's stop, which
+// cancels its ctx, first.)
 func namesErr(ctx context.Context, what string, err error) error {
 	switch {
 	case ctx.Err() != nil:

@@ -75,11 +75,8 @@ func Resolve(ctx context.Context, n *Node, name string) (*Service, error) {
 	if err := n.nc.PublishRequest(subj, inbox, nil); err != nil {
 		return nil, n.publishErr(err)
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, n.cfg.callTimeout)
-		defer cancel()
-	}
+	ctx, cancel := callBound(ctx, n.cfg.callTimeout)
+	defer cancel()
 	var infos []micro.Info
 	wait := ctx
 	for {

@@ -132,10 +132,7 @@ func (sb *StreamBinding[Q, E]) check(ctx context.Context, opts []FollowOption) (
 func (sb *StreamBinding[Q, E]) start(ctx context.Context, subj string, data []byte, h nats.Header, cfg followConfig) (*Follow[E], error) {
 	b := sb.b
 	n := b.n
-	remaining := n.cfg.callTimeout
-	if d, ok := ctx.Deadline(); ok {
-		remaining = time.Until(d)
-	}
+	remaining := callRemaining(ctx, n.cfg.callTimeout)
 	h[hdrTimeout] = []string{encodeTimeout(remaining)}
 	if cfg.hasSince {
 		h[hdrSince] = []string{strconv.FormatUint(cfg.since, 10)}
