@@ -127,9 +127,12 @@ func FuzzMailbox(f *testing.F) {
 	f.Add([]byte{0x23, 0, 8, 0x15, 16, 24, 3, 4, 5, 6, 3, 3, 7, 0, 0, 1})
 	f.Add([]byte{0x0a, 0, 8, 16, 24, 0x15, 3, 3, 0, 8, 0x0f, 8, 16, 6, 4, 4, 0xff})
 	f.Add([]byte{0x3b, 0, 8, 0, 8, 0x25, 3, 7, 15, 0, 0, 0x0e, 3, 3, 3, 3, 0x3d, 4, 4})
-	// Trim (0x1e), Touch (0x5e), TrimIdle (0x7e), Idle (0x0e).
+	// Trim (0x1e), Claim (0x3e), Touch (0x5e), TrimIdle (0x7e), Idle (0x0e);
+	// TryPush is op 1.
 	f.Add([]byte{0, 0x1e, 0, 8, 3, 0x1e, 3, 3, 0x1e, 0x0e, 0x1e, 0, 0x5e, 0x7e, 3, 0x7e, 0x0e, 0x5e, 0x7e, 0x7e, 0x7e, 16, 3})
 	f.Add([]byte{0x0a, 0, 0x15, 3, 0x1e, 0x06, 0x1e, 2, 3, 0x1e, 8, 0x2d, 0x1e, 3, 0x1e, 0x1e, 0x3f})
+	// Block, capacity 3: TryPush fills it, then fails; Claim while scheduled.
+	f.Add([]byte{0x12, 1, 9, 17, 25, 0x3e, 3, 0x3e, 0x0e, 0x3e, 1, 0x0e})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) == 0 {
 			return
@@ -153,7 +156,7 @@ func FuzzMailbox(f *testing.F) {
 		for step, op := range ops[1:] {
 			arg := op >> 3
 			switch op & 7 {
-			case 0, 1: // Push
+			case 0, 1: // Push (0), TryPush (1)
 				v := msg{Key(arg % 4), next}
 				next++
 				if md.policy == Block {
@@ -161,7 +164,13 @@ func FuzzMailbox(f *testing.F) {
 				}
 				wantS, wantErr, wantEv := md.push(v)
 				dropped = dropped[:0]
-				s, err := m.Push(ctx, v)
+				var s bool
+				var err error
+				if op&7 == 1 {
+					s, err = m.TryPush(v)
+				} else {
+					s, err = m.Push(ctx, v)
+				}
 				if s != wantS || !errors.Is(err, wantErr) || (err == nil) != (wantErr == nil) {
 					t.Fatalf("step %d Push(%v): got %v, %v; want %v, %v", step, v, s, err, wantS, wantErr)
 				}
@@ -200,7 +209,7 @@ func FuzzMailbox(f *testing.F) {
 					m.AdmitAll()
 					break
 				}
-				if arg&2 != 0 { // Trim, Touch or TrimIdle, as the consumer
+				if arg&2 != 0 { // Claim, Trim, Touch or TrimIdle, as the consumer
 					if !md.scheduled {
 						if !m.Claim() {
 							t.Fatalf("step %d Claim: got false on an idle mailbox", step)
@@ -208,9 +217,13 @@ func FuzzMailbox(f *testing.F) {
 						md.scheduled = true
 					}
 					switch arg >> 2 & 3 {
-					case 0, 1:
+					case 0:
 						if got, want := m.Trim(), md.trimmed(); got != want {
 							t.Fatalf("step %d Trim: got %v; want %v", step, got, want)
+						}
+					case 1:
+						if m.Claim() {
+							t.Fatalf("step %d Claim: got true on a scheduled mailbox", step)
 						}
 					case 2:
 						want := md.trim&trimListed == 0
