@@ -4,6 +4,7 @@ import (
 	"flag"
 	"runtime"
 	"testing"
+	"time"
 	"weak"
 
 	"github.com/troupe-go/troupe/jobs"
@@ -70,5 +71,43 @@ func TestClosedDispatcherReleased(t *testing.T) {
 	})
 	if kept != 0 {
 		t.Errorf("%d of 3 closed dispatchers still reachable before the benchmark ended; want 0", kept)
+	}
+}
+
+// timerRunning reports whether b's clock runs: b.Elapsed moves while it
+// does and stands still while it is stopped.
+func timerRunning(b *testing.B) bool {
+	e := b.Elapsed()
+	time.Sleep(time.Millisecond)
+	return b.Elapsed() != e
+}
+
+// TestEchoTeardownUntimed: the echo benchmarks time the ping-pongs only;
+// closing the clients and the server (troupe's Close waits for every
+// connection's actor) must happen with the clock stopped, for both
+// systems.
+func TestEchoTeardownUntimed(t *testing.T) {
+	for _, sys := range []struct {
+		name   string
+		server echoServer
+	}{{"troupe", troupeEcho}, {"raw", rawEcho}} {
+		t.Run(sys.name, func(t *testing.T) {
+			calls, timed := 0, 0
+			benchRounds(t, "10x", func(b *testing.B) {
+				benchEcho(b, func(tb testing.TB) (string, func()) {
+					addr, stop := sys.server(tb)
+					return addr, func() {
+						calls++
+						if timerRunning(b) {
+							timed++
+						}
+						stop()
+					}
+				}, 2)
+			})
+			if calls == 0 || timed != 0 {
+				t.Errorf("server stopped %d times, %d of them with the clock running; want none timed", calls, timed)
+			}
+		})
 	}
 }
