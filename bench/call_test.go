@@ -41,12 +41,13 @@ func callTroupe(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background() // the runtime's call timeout applies
-	b.ReportAllocs()
+	report := countAllocs(b)
 	for b.Loop() {
 		if r, err := echo.Call(ctx, ref, payload); err != nil || r != payload {
 			b.Fatalf("call: %v, %v", r, err)
 		}
 	}
+	report()
 }
 
 func callCtxTroupe(b *testing.B) {
@@ -55,7 +56,7 @@ func callCtxTroupe(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
+	report := countAllocs(b)
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		r, err := echo.Call(ctx, ref, payload)
@@ -64,6 +65,7 @@ func callCtxTroupe(b *testing.B) {
 			b.Fatalf("call: %v, %v", r, err)
 		}
 	}
+	report()
 }
 
 // request is the raw Go request: the payload and a channel for the reply,
@@ -124,17 +126,18 @@ func rawCallCtx(ctx context.Context, inbox chan<- request, m *msg) (*msg, error)
 
 func callRaw(b *testing.B) {
 	inbox := rawServer(b)
-	b.ReportAllocs()
+	report := countAllocs(b)
 	for b.Loop() {
 		if r, err := rawCall(inbox, payload); err != nil || r != payload {
 			b.Fatalf("call: %v, %v", r, err)
 		}
 	}
+	report()
 }
 
 func callCtxRaw(b *testing.B) {
 	inbox := rawServer(b)
-	b.ReportAllocs()
+	report := countAllocs(b)
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		r, err := rawCallCtx(ctx, inbox, payload)
@@ -143,6 +146,7 @@ func callCtxRaw(b *testing.B) {
 			b.Fatalf("call: %v, %v", r, err)
 		}
 	}
+	report()
 }
 
 func callProto(b *testing.B) {
@@ -152,12 +156,13 @@ func callProto(b *testing.B) {
 			c.Respond(m)
 		}
 	}))
-	b.ReportAllocs()
+	report := countAllocs(b)
 	for b.Loop() {
 		r, err := sys.Root.RequestFuture(pid, payload, timeout).Result()
 		if err != nil || r != payload {
 			b.Fatalf("call: %v, %v", r, err)
 		}
 	}
+	report()
 	protoStop(b, pid)
 }

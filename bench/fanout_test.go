@@ -86,7 +86,7 @@ func fanOutTroupe[P any](b *testing.B, m *actor.Method[*fanActor, P, struct{}], 
 		}
 		refs[i] = ref
 	}
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	for i := range b.N {
 		if err := m.Cast(refs[i%fanActors], mk(i)); err != nil {
@@ -95,6 +95,7 @@ func fanOutTroupe[P any](b *testing.B, m *actor.Method[*fanActor, P, struct{}], 
 	}
 	<-st.done
 	b.StopTimer()
+	report()
 	reportFanOut(b)
 	ctx := context.Background()
 	for _, ref := range refs {
@@ -120,13 +121,14 @@ func fanOutRaw[P any](b *testing.B, mk func(int) P) {
 			}
 		}()
 	}
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	for i := range b.N {
 		inboxes[i%fanActors] <- mk(i)
 	}
 	<-st.done
 	b.StopTimer()
+	report()
 	reportFanOut(b)
 	for _, inbox := range inboxes {
 		close(inbox)
@@ -145,13 +147,14 @@ func fanOutProto[P any](b *testing.B, mk func(int) P) {
 	for i := range pids {
 		pids[i] = sys.Root.Spawn(props)
 	}
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	for i := range b.N {
 		sys.Root.Send(pids[i%fanActors], mk(i))
 	}
 	<-st.done
 	b.StopTimer()
+	report()
 	reportFanOut(b)
 	// Stopped and waited for, as troupe's are (Ref.Stop): actors still
 	// stopping would run beside the next benchmark.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"flag"
+	"math"
 	"runtime"
 	"testing"
 	"time"
@@ -107,6 +108,58 @@ func TestEchoTeardownUntimed(t *testing.T) {
 			})
 			if calls == 0 || timed != 0 {
 				t.Errorf("server stopped %d times, %d of them with the clock running; want none timed", calls, timed)
+			}
+		})
+	}
+}
+
+// TestAllocsExact: the per-message workloads report their allocations
+// per op exactly (exactAllocs; testing's allocs/op is rounded down to an
+// integer, so 0.9 allocations per message would show as 0 and pass a "0
+// allocs" target). Their count spans testing's (it starts before the
+// clock and ends after it), so it is at least testing's count of
+// allocations; it may be a little more, by what other goroutines
+// allocated as the clock started or stopped, which depends on the
+// machine's load and is only logged.
+func TestAllocsExact(t *testing.T) {
+	for _, w := range []struct {
+		name string
+		f    func(*testing.B)
+	}{
+		{"oneway/troupe", func(b *testing.B) { onewayTroupe(b, 1, count, mkPtr) }},
+		{"oneway/raw", func(b *testing.B) { onewayRaw(b, 1, mkPtr) }},
+		{"oneway/protoactor", func(b *testing.B) { onewayProto(b, 1, mkPtr) }},
+		{"onewayValue8/troupe", func(b *testing.B) { onewayTroupe(b, 8, countVal, mkVal) }},
+		{"onewayValue8/raw", func(b *testing.B) { onewayRaw(b, 8, mkVal) }},
+		{"onewayValue8/protoactor", func(b *testing.B) { onewayProto(b, 8, mkVal) }},
+		{"call/troupe", callTroupe},
+		{"call/raw", callRaw},
+		{"call/protoactor", callProto},
+		{"callCtx/troupe", callCtxTroupe},
+		{"callCtx/raw", callCtxRaw},
+		{"fanOut/troupe", func(b *testing.B) { fanOutTroupe(b, fanCount, mkPtr) }},
+		{"fanOut/raw", func(b *testing.B) { fanOutRaw(b, mkPtr) }},
+		{"fanOut/protoactor", func(b *testing.B) { fanOutProto(b, mkPtr) }},
+		{"stream/troupe", func(b *testing.B) { streamTroupe(b, 1) }},
+		{"stream/raw", func(b *testing.B) { streamRaw(b, 1) }},
+		{"stream/protoactor", streamProto},
+		{"poolCall/troupe", poolCallTroupe},
+		{"poolCall/byhand", poolCallByHand},
+		{"poolCall/raw", poolCallRaw},
+		{"poolCall/protoactor", poolCallProto},
+		{"echo/troupe", func(b *testing.B) { benchEcho(b, troupeEcho, 1) }},
+		{"echo/raw", func(b *testing.B) { benchEcho(b, rawEcho, 1) }},
+	} {
+		t.Run(w.name, func(t *testing.T) {
+			res := benchRounds(t, "100x", w.f)
+			got, ok := res.Extra[exactAllocs]
+			if !ok {
+				t.Fatalf("no exact allocs/op reported (testing's: %d, %d allocations over %d ops)", res.AllocsPerOp(), res.MemAllocs, res.N)
+			}
+			if n := math.Round(got * float64(res.N)); n < float64(res.MemAllocs) {
+				t.Errorf("%s %g over %d ops (%g allocations); testing counted %d", exactAllocs, got, res.N, n, res.MemAllocs)
+			} else if n > float64(res.MemAllocs) {
+				t.Logf("%g allocations counted, testing's %d", n, res.MemAllocs)
 			}
 		})
 	}

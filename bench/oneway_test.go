@@ -93,7 +93,7 @@ func onewayTroupe[P any](b *testing.B, senders int, m *actor.Method[*counter, P,
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	split(b.N, senders, func(n int) {
 		for i := range n {
@@ -105,6 +105,7 @@ func onewayTroupe[P any](b *testing.B, senders int, m *actor.Method[*counter, P,
 	})
 	<-st.done
 	b.StopTimer()
+	report()
 	if err := ref.Stop(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func onewayRaw[P any](b *testing.B, senders int, mk func(int) P) {
 			st.add()
 		}
 	}()
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	split(b.N, senders, func(n int) {
 		for i := range n {
@@ -127,6 +128,7 @@ func onewayRaw[P any](b *testing.B, senders int, mk func(int) P) {
 	})
 	<-st.done
 	b.StopTimer()
+	report()
 	close(inbox)
 }
 
@@ -138,7 +140,7 @@ func onewayProto[P any](b *testing.B, senders int, mk func(int) P) {
 			st.add()
 		}
 	}))
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	split(b.N, senders, func(n int) {
 		for i := range n {
@@ -147,5 +149,6 @@ func onewayProto[P any](b *testing.B, senders int, mk func(int) P) {
 	})
 	<-st.done
 	b.StopTimer()
+	report()
 	protoStop(b, pid)
 }

@@ -68,13 +68,14 @@ func poolCallByHand(b *testing.B) {
 	}
 	ctx := context.Background()
 	next := 0
-	b.ReportAllocs()
+	report := countAllocs(b)
 	for b.Loop() {
 		if r, err := echo.Call(ctx, refs[next], payload); err != nil || r != payload {
 			b.Fatalf("call: %v, %v", r, err)
 		}
 		next = (next + 1) % poolWorkers
 	}
+	report()
 }
 
 func poolCallTroupe(b *testing.B) {
@@ -84,12 +85,13 @@ func poolCallTroupe(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background() // the runtime's call timeout applies
-	b.ReportAllocs()
+	report := countAllocs(b)
 	for b.Loop() {
 		if r, err := actor.CallPool(ctx, echo, p, payload); err != nil || r != payload {
 			b.Fatalf("call: %v, %v", r, err)
 		}
 	}
+	report()
 }
 
 func poolCallRaw(b *testing.B) {
@@ -98,7 +100,7 @@ func poolCallRaw(b *testing.B) {
 		inboxes[i] = rawServer(b)
 	}
 	next := 0
-	b.ReportAllocs()
+	report := countAllocs(b)
 	for b.Loop() {
 		r, err := rawCall(inboxes[next], payload)
 		if err != nil || r != payload {
@@ -106,6 +108,7 @@ func poolCallRaw(b *testing.B) {
 		}
 		next = (next + 1) % poolWorkers
 	}
+	report()
 }
 
 func poolCallProto(b *testing.B) {
@@ -115,13 +118,14 @@ func poolCallProto(b *testing.B) {
 			c.Respond(m)
 		}
 	})))
-	b.ReportAllocs()
+	report := countAllocs(b)
 	for b.Loop() {
 		r, err := sys.Root.RequestFuture(pid, payload, timeout).Result()
 		if err != nil || r != payload {
 			b.Fatalf("call: %v, %v", r, err)
 		}
 	}
+	report()
 	if err := sys.Root.StopFuture(pid).Wait(); err != nil { // not left stopping beside the next benchmark
 		b.Fatalf("protoactor stop: %v", err)
 	}

@@ -201,7 +201,7 @@ func benchEcho(b *testing.B, server echoServer, conns int) {
 	defer closeClients()
 	var left atomic.Int64
 	left.Store(int64(b.N))
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	var wg sync.WaitGroup
 	for _, c := range cs {
@@ -224,6 +224,7 @@ func benchEcho(b *testing.B, server echoServer, conns int) {
 	// The deferred closes (clients, then the server: troupe's waits for
 	// every connection's actor) are not part of an op.
 	b.StopTimer()
+	report()
 }
 
 // BenchmarkEcho1 is the echo ping-pong on one connection.
@@ -374,7 +375,7 @@ func benchHTTP(b *testing.B, h http.Handler) {
 	client := &http.Client{Transport: tr, Timeout: timeout}
 	var left atomic.Int64
 	left.Store(int64(b.N))
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	var wg sync.WaitGroup
 	for range clients {
@@ -400,4 +401,5 @@ func benchHTTP(b *testing.B, h http.Handler) {
 	}
 	wg.Wait()
 	b.StopTimer() // the deferred closes are not part of an op
+	report()
 }

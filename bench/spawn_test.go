@@ -19,7 +19,7 @@ func BenchmarkSpawnStop(b *testing.B) {
 	b.Run("troupe", func(b *testing.B) {
 		rt := newRuntime(b)
 		ctx := context.Background()
-		b.ReportAllocs()
+		report := countAllocs(b)
 		for b.Loop() {
 			ref, err := actor.Spawn(rt, &idler{})
 			if err != nil {
@@ -29,21 +29,24 @@ func BenchmarkSpawnStop(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		report()
 	})
 	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
+		report := countAllocs(b)
 		for b.Loop() {
 			a := spawnRaw()
 			a.stop()
 		}
+		report()
 	})
 	b.Run("protoactor", func(b *testing.B) {
 		sys := protoSystem()
 		props := proto.PropsFromFunc(func(proto.Context) {})
-		b.ReportAllocs()
+		report := countAllocs(b)
 		for b.Loop() {
 			protoStop(b, sys.Root.Spawn(props))
 		}
+		report()
 	})
 }
 

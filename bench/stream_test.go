@@ -81,7 +81,7 @@ func streamTroupe(b *testing.B, readers int) {
 			}
 		})
 	}
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	for range b.N {
 		if err := p.out.SendWait(ctx, payload); err != nil {
@@ -91,6 +91,7 @@ func streamTroupe(b *testing.B, readers int) {
 	_ = p.out.Close(nil)
 	wg.Wait()
 	b.StopTimer()
+	report()
 	if readers > 1 {
 		// What the readers hold once they have read (their buffers are
 		// made on the first read), and a thousandth of the journal's
@@ -125,7 +126,7 @@ func streamRaw(b *testing.B, readers int) {
 			}
 		})
 	}
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	for range b.N {
 		for _, ch := range chans {
@@ -137,6 +138,7 @@ func streamRaw(b *testing.B, readers int) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	report()
 	for i, n := range counts {
 		if n != b.N {
 			b.Fatalf("reader %d read %d items; want %d", i, n, b.N)
@@ -157,13 +159,14 @@ func streamProto(b *testing.B) {
 		}
 		done <- n
 	}()
-	b.ReportAllocs()
+	report := countAllocs(b)
 	b.ResetTimer()
 	for range b.N {
 		sys.Root.Send(s.PID(), payload)
 	}
 	n := <-done
 	b.StopTimer()
+	report()
 	protoStop(b, s.PID())
 	if n != b.N {
 		b.Fatalf("read %d items; want %d", n, b.N)
@@ -185,7 +188,8 @@ func BenchmarkStreamFloor(b *testing.B) {
 			_     [56]byte
 			ring  [4096]*msg
 		}
-		b.ReportAllocs()
+		report := countAllocs(b)
+		b.ResetTimer()
 		for i := range b.N {
 			s := j.state.Load() &^ 1
 			if !j.state.CompareAndSwap(s, s|1) {
@@ -194,6 +198,8 @@ func BenchmarkStreamFloor(b *testing.B) {
 			j.ring[i&(len(j.ring)-1)] = payload
 			j.state.Store(s + 2)
 		}
+		b.StopTimer()
+		report()
 		if got := j.state.Load() >> 1; got != uint64(b.N) {
 			b.Fatalf("tail %d; want %d", got, b.N)
 		}

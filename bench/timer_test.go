@@ -43,7 +43,7 @@ func BenchmarkTimerAddStop(b *testing.B) {
 		}
 		perTimer := float64(heapBytes()-before) / pendingTimers
 		runtime.KeepAlive(ts) // measured with the timers' slice, as for raw Go
-		b.ReportAllocs()
+		report := countAllocs(b)
 		for b.Loop() {
 			t, err := w.AfterFunc(opDelay, nop)
 			if err != nil {
@@ -53,6 +53,7 @@ func BenchmarkTimerAddStop(b *testing.B) {
 				b.Fatal("stop: timer was not pending")
 			}
 		}
+		report()
 		b.ReportMetric(perTimer, "B/timer")
 		if n := w.Len(); n != pendingTimers {
 			b.Fatalf("pending: got %d; want %d", n, pendingTimers)
@@ -80,7 +81,7 @@ func BenchmarkTimerStartStop(b *testing.B) {
 		}
 		perTimer := float64(heapBytes()-before) / pendingTimers
 		var own timer.Timer
-		b.ReportAllocs()
+		report := countAllocs(b)
 		for b.Loop() {
 			if err := w.Start(&own, opDelay, nopCallback{}); err != nil {
 				b.Fatal(err)
@@ -89,6 +90,7 @@ func BenchmarkTimerStartStop(b *testing.B) {
 				b.Fatal("stop: timer was not pending")
 			}
 		}
+		report()
 		b.ReportMetric(perTimer, "B/timer")
 		runtime.KeepAlive(ts)
 	})
@@ -116,7 +118,7 @@ func BenchmarkTimerScheduleStop(b *testing.B) {
 		}
 		perTimer := float64(heapBytes()-before) / pendingTimers
 		runtime.KeepAlive(hs)
-		b.ReportAllocs()
+		report := countAllocs(b)
 		for b.Loop() {
 			h, err := w.Schedule(opDelay, nop)
 			if err != nil {
@@ -126,6 +128,7 @@ func BenchmarkTimerScheduleStop(b *testing.B) {
 				b.Fatal("stop: timer was not pending")
 			}
 		}
+		report()
 		b.ReportMetric(perTimer, "B/timer")
 	})
 	b.Run("raw", rawAfterFuncAddStop)
@@ -158,13 +161,14 @@ func rawAfterFuncAddStop(b *testing.B) {
 			t.Stop()
 		}
 	}()
-	b.ReportAllocs()
+	report := countAllocs(b)
 	for b.Loop() {
 		t := time.AfterFunc(opDelay, nop)
 		if !t.Stop() {
 			b.Fatal("stop: timer was not pending")
 		}
 	}
+	report()
 	b.ReportMetric(perTimer, "B/timer")
 }
 

@@ -88,6 +88,16 @@ func (r *results) value(work, sys, unit string) (float64, bool) {
 	return median(r.bench[work][sys][unit])
 }
 
+// allocs is the median of a benchmark's allocations per op: its
+// exact-allocs/op if it reports them, else go test's allocs/op, an
+// integer rounded down (0.9 allocations per op show as 0).
+func (r *results) allocs(work, sys string) (float64, bool) {
+	if v, ok := r.value(work, sys, "exact-allocs/op"); ok {
+		return v, true
+	}
+	return r.value(work, sys, "allocs/op")
+}
+
 // ratios are the ratios of sys's samples of a metric to peer's, sample by
 // sample, when both have the same number of them (run.sh runs rounds:
 // each round measures every system once, within seconds, so the i-th

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,7 +31,7 @@ func render(w io.Writer, res *results, rows []row) {
 		allocs := map[string]float64{}
 		for _, sys := range []string{troupe, raw, proto} {
 			v, ok := res.value(r.work, sys, r.unit)
-			a, aok := res.value(r.work, sys, "allocs/op")
+			a, aok := res.allocs(r.work, sys)
 			if ok {
 				vals[sys] = v
 			}
@@ -45,7 +46,7 @@ func render(w io.Writer, res *results, rows []row) {
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Times are medians of the runs; allocs are per message (per op where one op is one message). Ratios below 1 mean troupe is faster or smaller; with samples from rounds (run.sh), a ratio is the median of the round-by-round ratios, else the ratio of the medians.")
+	fmt.Fprintln(w, "Times are medians of the runs; allocs are per message (per op where one op is one message), exact where the benchmark reports exact-allocs/op (go test's allocs/op is rounded down to an integer); an allocation target is checked to a thousandth. Ratios below 1 mean troupe is faster or smaller; with samples from rounds (run.sh), a ratio is the median of the round-by-round ratios, else the ratio of the medians.")
 	fmt.Fprintln(w, "Targets marked * come from the issues (7, then 12–18); the others from DESIGN.md. met: ✅ all targets met, ❌ one or more missed, – no target.")
 	renderSpread(w, res, rows)
 }
@@ -144,6 +145,9 @@ func check(res *results, r row, vals, allocs map[string]float64) (goals, met str
 		case t.allocs:
 			parts = append(parts, fmt.Sprintf("≤ %g allocs%s", t.max, star))
 			got, ok = allocs[troupe]
+			// To a thousandth: a few allocations by other goroutines
+			// over millions of ops are not the workload's.
+			got = math.Round(got*1000) / 1000
 		case t.absolute:
 			parts = append(parts, fmt.Sprintf("≤ %g %s%s", t.max, r.unit, star))
 			got, ok = vals[troupe]

@@ -142,3 +142,42 @@ func TestRatios(t *testing.T) {
 		}
 	}
 }
+
+// exact is a run where go test's allocs/op (rounded down) says 0 and 2,
+// and the benchmarks' exact-allocs/op says 0.25 and 2.5.
+const exact = `BenchmarkOneway1to1/troupe-2   	1000	40.0 ns/op	0.2500 exact-allocs/op	8 B/op	0 allocs/op
+BenchmarkOneway1to1/raw-2      	1000	100.0 ns/op	0 exact-allocs/op	0 B/op	0 allocs/op
+BenchmarkOneway1to1/protoactor-2	1000	100.0 ns/op	0.000001 exact-allocs/op	0 B/op	0 allocs/op
+BenchmarkCall/troupe-2	1000	100.0 ns/op	2.500 exact-allocs/op	256 B/op	2 allocs/op
+BenchmarkCall/raw-2	1000	100.0 ns/op	5.000 exact-allocs/op	368 B/op	5 allocs/op
+BenchmarkStream1to1/troupe-2	1000	10.0 ns/op	0.0002 exact-allocs/op	0 B/op	0 allocs/op
+BenchmarkStream1to1/raw-2	1000	100.0 ns/op	0 exact-allocs/op	0 B/op	0 allocs/op
+`
+
+func TestExactAllocs(t *testing.T) {
+	res, err := parse(bufio.NewScanner(strings.NewReader(exact)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := res.allocs("Oneway1to1", troupe); !ok || got != 0.25 {
+		t.Errorf("Oneway1to1/troupe allocs: got %v, %v; want 0.25 (exact-allocs/op, not allocs/op's 0)", got, ok)
+	}
+	var out strings.Builder
+	render(&out, res, rows)
+	got := out.String()
+	for _, want := range []string{
+		// 0.25 per message misses ≤ 0 allocs, which allocs/op's 0 passed.
+		"| oneway 1→1 | ns/op | 40.0 | 0.25 | 100 | 0 | 100 | 1e-06 | 0.4× | 0.4× | ≤ 0.5× protoactor*, ≤ 0 allocs*, ≤ 2× raw Go | ❌ |",
+		// 2.5 misses ≤ 2 allocs, which allocs/op's 2 passed.
+		"| call (timeout) | ns/op | 100 | 2.50 | 100 | 5.00 |",
+		// Two allocations in ten thousand ops are not the workload's.
+		"| stream 1→1 | ns/op | 10.0 | 0.0002 | 100 | 0 | – | – | 0.1× | – | ≤ 0.25× raw Go*, ≤ 0 allocs* | ✅ |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("table lacks %q; got:\n%s", want, got)
+		}
+	}
+	if !strings.Contains(got, "| call (timeout) | ns/op | 100 | 2.50 | 100 | 5.00 | – | – | 1× | – | ≤ 0.2× protoactor*, ≤ 2 allocs*, ≤ 3× raw Go | ❌ |") {
+		t.Errorf("call row: want ≤ 2 allocs missed; got:\n%s", got)
+	}
+}
