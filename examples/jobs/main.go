@@ -142,7 +142,8 @@ func serve(ctx context.Context, l net.Listener, ready func(url string) error) er
 	if err == nil {
 		select {
 		case <-ctx.Done():
-		case err = <-served:
+		case err = <-served: // the listener failed
+			served <- err // for the wait below
 		}
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

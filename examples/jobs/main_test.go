@@ -2,7 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"net"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -49,3 +54,30 @@ const want = `# logs_for_a_while: follow since=0
 # later, by id
   return_immediate: done, result "bar baz"
 `
+
+// failingListener is a listener whose Accept fails at once, as a socket
+// closed behind the server's back does.
+type failingListener struct{ net.Listener }
+
+var errAccept = errors.New("accept failed")
+
+func (failingListener) Accept() (net.Conn, error) { return nil, errAccept }
+
+// A listener that fails ends serve with its error: serve shuts the rest
+// down and returns, it does not wait for the server a second time. In a
+// synctest bubble: a serve that hangs is a deadlock the bubble reports (or
+// the watchdog, should a timer keep the clock moving).
+func TestServeListenerFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := time.AfterFunc(time.Hour, func() { panic("watchdog: serve hung") })
+		defer w.Stop()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = serve(context.Background(), failingListener{l}, func(string) error { return nil })
+		if !errors.Is(err, errAccept) {
+			t.Fatalf("serve: %v; want %v", err, errAccept)
+		}
+	})
+}
