@@ -2,8 +2,10 @@
 // It greets each client with "WELCOME TO ECHO SERVER !", echoes every line
 // it reads (8192 bytes at most, as cogen's ReadLine(sock, 8192)), answers
 // "exit" with "GOOD BYE" and closes, and closes a connection idle for a
-// minute. On SIGINT it shuts down gracefully: every connection gets the
-// replies to the lines it sent, then a clean close.
+// minute. On SIGINT it shuts down gracefully (serve.Server.Shutdown): each
+// connection gets the replies to the lines handled so far, in order and
+// whole (the line in hand is finished; lines not yet handled are
+// dropped), then a clean close.
 //
 //	go run ./examples/echo -addr 127.0.0.1:7777
 //	nc 127.0.0.1 7777
