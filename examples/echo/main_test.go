@@ -74,8 +74,21 @@ func raiseFileLimit(t *testing.T, n uint64) {
 	t.Cleanup(func() { _ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
 }
 
+// dial connects to addr and reads the banner; t.Fatal if it cannot (from
+// the test's goroutine only: clients on goroutines of their own use
+// tryDial).
 func dial(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 	t.Helper()
+	nc, br, err := tryDial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, br
+}
+
+// tryDial is dial for a client's goroutine, where t.Fatal would end only
+// that goroutine: it returns the error instead.
+func tryDial(addr string) (net.Conn, *bufio.Reader, error) {
 	var nc net.Conn
 	var err error
 	for range 50 { // a burst of dials may overflow the accept backlog
@@ -85,15 +98,15 @@ func dial(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	_ = nc.SetDeadline(time.Now().Add(wait))
 	br := bufio.NewReader(nc)
 	if got, err := br.ReadString('\n'); got != banner || err != nil {
 		nc.Close()
-		t.Fatalf("banner: got %q, %v; want %q", got, err, banner)
+		return nil, nil, fmt.Errorf("banner: got %q, %v; want %q", got, err, banner)
 	}
-	return nc, br
+	return nc, br, nil
 }
 
 // cogen's behaviour: the banner, each line back as sent, "exit" answered
@@ -173,7 +186,11 @@ func TestManyClients(t *testing.T) {
 	errs := make(chan error, clients)
 	for i := range clients {
 		wg.Go(func() {
-			nc, br := dial(t, addr)
+			nc, br, err := tryDial(addr)
+			if err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
+				return
+			}
 			defer nc.Close()
 			if got, err := echoLines(nc, br, i, lines); err != nil {
 				errs <- fmt.Errorf("client %d: %d lines, then %w", i, got, err)
@@ -211,7 +228,12 @@ func TestShutdownUnderLoad(t *testing.T) {
 	echoed := make(chan int, clients)
 	for i := range clients {
 		wg.Go(func() {
-			nc, br := dial(t, addr)
+			nc, br, err := tryDial(addr)
+			if err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
+				ready.Done()
+				return
+			}
 			defer nc.Close()
 			credit, done := make(chan struct{}, window), make(chan struct{})
 			for range window {
