@@ -229,7 +229,9 @@ func drive(ctx context.Context, w io.Writer, rpc *jobs.Client, onAgent *jobs.Dis
 		return err
 	}
 	fmt.Fprintf(w, "  cancel it: %v\n", ok)
-	_, err = waiting.Result(ctx, true)
+	if _, err = waiting.Result(ctx, true); err == nil {
+		return errors.New("restart_nginx ran; want it cancelled")
+	}
 	fmt.Fprintf(w, "  restart_nginx: %s\n", jobs.Remote(err).Type)
 	if ok, err = long.Cancel(ctx); err != nil {
 		return err
