@@ -173,6 +173,7 @@ func teller(ctx context.Context, w io.Writer, opts ...remote.Option) error {
 	if err != nil {
 		return err
 	}
+	defer stmt.Close() // on an early return; the break below closes it too
 	deposit := remote.Bind(node, "accounts", Deposit)
 	withdraw := remote.Bind(node, "accounts", Withdraw)
 	bal, err := deposit.Call(ctx, 100)
