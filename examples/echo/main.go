@@ -99,6 +99,7 @@ func main() {
 	fmt.Println("echo server on", l.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	context.AfterFunc(ctx, stop) // from the first Ctrl-C on, a second one ends the process at once
 	if err := run(ctx, l, *idle, 10*time.Second); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

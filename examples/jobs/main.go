@@ -202,6 +202,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	context.AfterFunc(ctx, stop) // from the first Ctrl-C on, a second one ends the process at once
 	err = serve(ctx, l, func(url string) error {
 		fmt.Println("jobs dispatcher on", url)
 		return nil

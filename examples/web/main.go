@@ -50,6 +50,7 @@ func main() {
 func serveUntilInterrupt(l net.Listener, ttl time.Duration, started func()) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	context.AfterFunc(ctx, stop) // from the first Ctrl-C on, a second one ends the process at once
 	return run(ctx, l, ttl, 10*time.Second, started)
 }
 
