@@ -39,8 +39,13 @@ type Backend interface {
 	Cancel(ctx context.Context, id string) (bool, error)
 	// Output calls yield with the job's output items in order, from the
 	// first kept, live, until the job has ended (nil) or yield returns
-	// false (nil) or ctx ends.
-	Output(ctx context.Context, id string, yield func(OutputItem) bool) error
+	// false (nil) or ctx ends. It calls caughtUp once (on yield's
+	// goroutine, between two yields) as soon as it has yielded every item
+	// stored when it was called, or given up those it no longer has: at
+	// once if there were none. Items stored later may come before it. The
+	// dispatcher places a reader whose position depends on the end
+	// (actor.Recent) only once caughtUp is called, or Output has returned.
+	Output(ctx context.Context, id string, caughtUp func(), yield func(OutputItem) bool) error
 	// List returns the records f selects (f.Limit and the order are the
 	// dispatcher's to apply).
 	List(ctx context.Context, f Filter) ([]Record, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
@@ -19,16 +20,65 @@ import (
 // Close, a break out of its All, the end of its ctx, its read timeout:
 // the Out's Context ends with ErrNoReader), or the dispatcher stops. A
 // later reader makes a new one.
+//
+// A reader's position may depend on the output's end (Recent): a mirror
+// just made holds what its pump has copied so far, maybe nothing, so
+// readers are placed only once it has caught up, its pump having copied
+// every item the backend stored when the mirror was made (see
+// Backend.Output). actor.FollowOption is opaque here, so every reader
+// of a mirror not caught up yet waits, whatever its options. Its
+// position is then taken in the mirror's journal as it is, which keeps
+// what an output in memory keeps (the dispatcher's output journal
+// bounds: the oldest kept items are there, and item numbers are the
+// store's, so a Since before them gets a *actor.TruncatedError, as in
+// memory). Only the items the journal dropped during the catch-up, as
+// the store held more than it keeps, are out of reach: a reader placed
+// before it might have read them, if it kept up with the copy.
 type mirror struct {
-	out  *actor.Out[any]
-	stop context.CancelFunc // stops the pump
-	done chan struct{}      // closed once out has ended: the pump has returned
+	out       *actor.Out[any]
+	stop      context.CancelFunc // stops the pump
+	done      chan struct{}      // closed once out has ended: the pump has returned
+	caught    chan struct{}      // closed once out holds every item stored when the pump began, or has ended
+	caughtOne sync.Once          // closes caught
 }
 
-// viewFollow is Job.Follow with a backend.
+// caughtUp marks m as caught up: readers are placed from now on.
+func (m *mirror) caughtUp() { m.caughtOne.Do(func() { close(m.caught) }) }
+
+// isCaught reports whether m has caught up.
+func (m *mirror) isCaught() bool {
+	select {
+	case <-m.caught:
+		return true
+	default:
+		return false
+	}
+}
+
+// viewFollow is Job.Follow with a backend: its reader is placed once the
+// mirror has caught up (see mirror), bounded by DefaultBackendTimeout
+// (ErrUnavailable past it) and ctx.
 func (j *Job) viewFollow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
-	f, _, err := j.d.followMirror(ctx, j.id, opts)
-	return f, err
+	f, m, placed, err := j.d.followMirror(ctx, j.id, opts)
+	if err != nil || placed {
+		return f, err
+	}
+	// f, placed too early, keeps the pump going while this waits.
+	defer f.Close()
+	t := time.NewTimer(DefaultBackendTimeout)
+	defer t.Stop()
+	select {
+	case <-m.caught:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("jobs: job %s: output: %w", j.id, context.Cause(ctx))
+	case !m.isCaught():
+		return nil, fmt.Errorf("%w: job %s: its stored output not read within %v", ErrUnavailable, j.id, DefaultBackendTimeout)
+	}
+	return m.out.Follow(ctx, opts...)
 }
 
 // viewFollowNow is followNow with a backend. A mirror just made holds
@@ -42,7 +92,7 @@ func (j *Job) viewFollowNow(ctx context.Context, opts ...actor.FollowOption) (*a
 		return j.viewFollow(ctx, opts...)
 	}
 	// A reader for ctx keeps the pump going while it waits.
-	hold, m, err := j.d.followMirror(ctx, j.id, []actor.FollowOption{actor.Recent(0)})
+	hold, m, _, err := j.d.followMirror(ctx, j.id, []actor.FollowOption{actor.Recent(0)})
 	if err != nil {
 		return nil, err
 	}
@@ -62,15 +112,18 @@ func (j *Job) viewFollowNow(ctx context.Context, opts ...actor.FollowOption) (*a
 }
 
 // followMirror attaches a reader with ctx and opts to the output mirror
-// of job id, starting one if none runs. The reader keeps the pump going
-// until it detaches (see mirror): no registration outlives it.
-func (d *Dispatcher) followMirror(ctx context.Context, id string, opts []actor.FollowOption) (*actor.Follow[any], *mirror, error) {
+// of job id, starting one if none runs, and reports whether the mirror
+// had caught up as the reader was placed (else its position may be
+// wrong: see mirror). The reader keeps the pump going until it detaches
+// (see mirror): no registration outlives it.
+func (d *Dispatcher) followMirror(ctx context.Context, id string, opts []actor.FollowOption) (*actor.Follow[any], *mirror, bool, error) {
 	d.mirMu.Lock()
 	defer d.mirMu.Unlock()
 	if m := d.mirrors[id]; m != nil {
+		placed := m.isCaught() // before the attach: caught up as it is placed
 		f, err := m.out.Follow(ctx, opts...)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		// Attached, then looked: a live Context means the pump was not
 		// told to stop, and this reader now keeps it from that; else the
@@ -78,35 +131,35 @@ func (d *Dispatcher) followMirror(ctx context.Context, id string, opts []actor.F
 		// stopping (see Out.Context): drop that mirror (no other can
 		// take its place while mirMu is held), make a new one.
 		if !noReader(m.out) {
-			return f, m, nil
+			return f, m, placed, nil
 		}
 		_ = f.Close()
 		d.dropLocked(id, m)
 	}
 	if d.life.Err() != nil {
-		return nil, nil, ErrClosed
+		return nil, nil, false, ErrClosed
 	}
 	out, err := d.newOutput()
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrClosed, err)
+		return nil, nil, false, fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	f, err := out.Follow(ctx, opts...)
 	if err != nil {
 		_ = out.Close(nil) // no reader, no pump
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	// The Out's Context is made now, with its first reader attached:
 	// made with none (newOutput's Open has come and gone) it would be
 	// cancelled at once.
 	_ = out.Context()
 	pctx, stop := context.WithCancel(d.life)
-	m := &mirror{out: out, stop: stop, done: make(chan struct{})}
+	m := &mirror{out: out, stop: stop, done: make(chan struct{}), caught: make(chan struct{})}
 	d.mirrors[id] = m
 	d.viewers.Go(func() { d.pump(pctx, id, m) })
 	if noReader(out) { // f's ctx has already ended, and its watch detached it
 		d.dropLocked(id, m)
 	}
-	return f, m, nil
+	return f, m, false, nil
 }
 
 // noReader reports whether out's producer was told that its last reader
@@ -127,15 +180,17 @@ func (d *Dispatcher) dropLocked(id string, m *mirror) {
 // pump copies job id's output from the backend into m until it ends (the
 // job's end), or ctx ends (its last reader left, or the dispatcher
 // stops). Item numbers are kept: items the backend no longer has (its
-// size limits) are nil in the mirror.
+// size limits) are nil in the mirror. m has caught up once the backend
+// says so, or once out has ended (it no longer changes).
 func (d *Dispatcher) pump(ctx context.Context, id string, m *mirror) {
 	defer close(m.done)
+	defer m.caughtUp() // after out's Close
 	defer m.stop()
 	// The last reader's leaving (or the end of out, which the pump makes)
 	// stops the copy.
 	defer context.AfterFunc(m.out.Context(), m.stop)()
 	next := uint64(0)
-	err := d.b.Output(ctx, id, func(it OutputItem) bool {
+	err := d.b.Output(ctx, id, m.caughtUp, func(it OutputItem) bool {
 		if it.Seq < next {
 			return true // a duplicate
 		}

@@ -33,8 +33,9 @@ func (b *itemBackend) Lookup(_ context.Context, id string) (Record, error) {
 	return Record{ID: "x", Host: "h", Procedure: "p", State: Running, Submitted: time.Now(), Started: time.Now()}, nil
 }
 
-func (b *itemBackend) Output(ctx context.Context, _ string, yield func(OutputItem) bool) error {
+func (b *itemBackend) Output(ctx context.Context, _ string, caughtUp func(), yield func(OutputItem) bool) error {
 	b.outputs.Add(1)
+	caughtUp() // nothing stored yet: what comes is sent later
 	for {
 		select {
 		case it := <-b.items:

@@ -356,7 +356,11 @@ func (j *Job) output() (*actor.Out[any], error) {
 // a job on one dispatcher share its copy of the output from the store,
 // which runs while one of them is attached: the last one's Close, break
 // out of All or ctx stops it before the job ends (a later reader starts
-// a new copy).
+// a new copy). A reader that starts a copy, or comes before it has
+// caught up with the items the store held as it began, is placed once it
+// has, as in memory (Recent counts from the store's end, not from what
+// was copied so far): this waits, bounded by DefaultBackendTimeout
+// (ErrUnavailable past it) and ctx (its error then).
 func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
 	if ctx == nil {
 		return nil, actor.ErrNilContext
@@ -381,9 +385,8 @@ func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Fo
 // keeps. Errors also as Follow's. It does not block beyond making the
 // output; O(items returned). With a backend, an ended job's output is
 // read whole from the store first (bounded by DefaultBackendTimeout;
-// ErrUnavailable past it); a running job's is what this dispatcher has
-// copied from the store so far (the first call may find none yet: Follow
-// waits for them).
+// ErrUnavailable past it); a running job's holds at least the items
+// stored as the call began (see Follow).
 func (j *Job) Collected(opts ...actor.FollowOption) ([]actor.Item[any], error) {
 	if !j.made() {
 		return nil, errNoJob

@@ -62,8 +62,9 @@ func (b *recordBackend) Await(ctx context.Context, id string) (jobs.Record, erro
 	}
 }
 
-// Output yields the job's items, then waits for its end.
-func (b *recordBackend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) (err error) {
+// Output yields the job's items, then waits for its end: caught up
+// once it has yielded them.
+func (b *recordBackend) Output(ctx context.Context, id string, caughtUp func(), yield func(jobs.OutputItem) bool) (err error) {
 	if b.outputs != nil {
 		defer func() { b.outputs <- err }()
 	}
@@ -75,6 +76,7 @@ func (b *recordBackend) Output(ctx context.Context, id string, yield func(jobs.O
 			return nil
 		}
 	}
+	caughtUp()
 	select {
 	case <-b.ended:
 		return nil
@@ -304,4 +306,54 @@ func followedJob(t *testing.T) (*recordBackend, *jobs.Dispatcher, *jobs.Job) {
 		t.Fatal(err)
 	}
 	return b, d, j
+}
+
+// TestViewRecentRunning: a reader of a running backend job placed with
+// Recent(n) on a dispatcher with no copy of its output yet reads the
+// last n items stored, and Collected with Recent returns them, as in
+// memory. The copy (mirror) was made empty and the reader placed at its
+// end at once: it then read every item the store replayed.
+func TestViewRecentRunning(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	now := time.Now()
+	b := &recordBackend{rec: jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running,
+		Submitted: now, Started: now}, ended: make(chan struct{})}
+	for i := range 4 {
+		b.items = append(b.items, jobs.OutputItem{Seq: uint64(i), Value: json.RawMessage(fmt.Sprint(i))})
+	}
+	d, err := jobs.New(rt, jobs.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	j, err := d.Job("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := j.Follow(ctx, actor.Recent(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for it, err := range f.All() {
+		if err != nil {
+			t.Fatalf("read: %v (after %v)", err, got)
+		}
+		if got = append(got, it.Seq); len(got) == 2 {
+			break
+		}
+	}
+	if want := []uint64{2, 3}; !slices.Equal(got, want) {
+		t.Fatalf("Follow(Recent(2)): got %v; want %v", got, want)
+	}
+	j, err = d.Job("x") // the mirror above is gone with its reader
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := j.Collected(actor.Recent(1))
+	if got, _ := seqs(items); err != nil || !slices.Equal(got, []uint64{3}) {
+		t.Fatalf("Collected(Recent(1)): got %v, %v; want [3], nil", got, err)
+	}
 }

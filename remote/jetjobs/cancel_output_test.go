@@ -60,7 +60,7 @@ func TestCancelOutputEnd(t *testing.T) {
 	follow := func(id string) []string {
 		t.Helper()
 		var got []string
-		err := b.Output(ctx, id, func(it jobs.OutputItem) bool {
+		err := b.Output(ctx, id, func() {}, func(it jobs.OutputItem) bool {
 			got = append(got, string(it.Value))
 			return true
 		})

@@ -91,9 +91,13 @@
 // that ended the job died first; a cancelled job's runner died or its
 // handler overruns the cancel), a reader ends by the job's ended record
 // after two idle seconds (two rechecks of a second). Follow reads the
-// output with an ordered consumer from the first item: the dispatcher mirrors it into a local actor stream, so Since,
-// Recent, Collected and read timeouts behave as in memory, and several
-// readers on one node cost one consumer. An ordered consumer whose server
+// output with an ordered consumer from the first item: the dispatcher
+// mirrors it into a local actor stream, so Since, Recent, Collected and
+// read timeouts behave as in memory, and several readers on one node
+// cost one consumer. Output tells the dispatcher when it has read what
+// was stored as it began (up to the subject's last stream sequence then):
+// a reader of a new mirror is placed from then on, so that Recent counts
+// from the stored end. An ordered consumer whose server
 // goes away resumes from the last sequence it delivered (and is opened
 // again from there if it stays behind what is stored); items re-sent out
 // of order are put back in order; missing ones (dropped by the output

@@ -45,15 +45,25 @@ func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
 // rechecks. The job is the one id names as Output begins (its record is
 // read first): the items and end marker of an earlier job of the same id
 // (past its retention, though its output may outlast its record for a
-// moment) are skipped, by their generation. Errors: jobs.ErrNotFound (no
-// record, or that of a newer job of the same id), jobs.ErrUnavailable,
-// ctx's.
-func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputItem) bool) error {
+// moment) are skipped, by their generation. caughtUp is called once the
+// messages of the output's subject stored as Output began (up to the
+// last one's stream sequence, read first) have been read and their items
+// yielded (a gap among them given up at once: see catchUp), or, if some were dropped meanwhile by the
+// stream's limits, once nothing more is stored; at once if there were
+// none. Errors: jobs.ErrNotFound (no record, or that of a newer job of
+// the same id), jobs.ErrUnavailable, ctx's.
+func (b *Backend) Output(ctx context.Context, id string, caughtUp func(), yield func(jobs.OutputItem) bool) error {
 	_, _, gen, err := b.get(ctx, id)
 	if err != nil {
 		return err
 	}
 	subj := b.outSubject(id)
+	target := uint64(0) // the stream sequence of the last message stored now (0: none)
+	if last, err := b.out.GetLastMsgForSubject(ctx, subj); err == nil {
+		target = last.Sequence
+	} else if !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return unavailable(err)
+	}
 	lastRead := uint64(0) // the stream sequence of the last message read
 	var it jetstream.MessagesContext
 	// open (re)opens the reader after the last message read: nats.go's
@@ -132,6 +142,26 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 		}
 		return skip()
 	}
+	// Once the messages stored as Output began are read, a gap among
+	// their items is given up at once (the dispatcher places its readers
+	// then, and a gap waited for would delay it by gapWait): its items
+	// were dropped by the stream's limits, or (rarely) are being sent
+	// again after a failed publish, and then come as nil.
+	caught := false
+	catchUp := func(nothingMore bool) bool { // calls caughtUp once the target is read and its items yielded
+		if caught || (lastRead < target && !nothingMore) {
+			return true
+		}
+		for len(ahead) > 0 {
+			if !skip() {
+				return false
+			}
+		}
+		caught = true
+		caughtUp()
+		return true
+	}
+	catchUp(false)
 	flushAhead := func() {
 		keys := slices.Sorted(maps.Keys(ahead))
 		for _, k := range keys {
@@ -167,19 +197,27 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 			if !skip() {
 				return nil
 			}
+			if !catchUp(false) {
+				return nil
+			}
 			continue
 		case err != nil: // nothing for a while
 			// More stored than read: the reader is stuck; if it stays
 			// so, open it again.
-			if last, gerr := b.out.GetLastMsgForSubject(ctx, subj); gerr == nil && last.Sequence > lastRead {
+			last, gerr := b.out.GetLastMsgForSubject(ctx, subj)
+			if gerr == nil && last.Sequence > lastRead {
 				if behind++; behind >= 2 {
 					behind = 0
 					_ = open()
 				}
 				continue
 			}
-			// Nothing more stored: done once the job has ended (its end
-			// marker was never written).
+			// Nothing more stored (what was has been read, or dropped by
+			// the stream's limits): caught up; done once the job has ended
+			// (its end marker was never written).
+			if !catchUp(gerr == nil || errors.Is(gerr, jetstream.ErrMsgNotFound)) {
+				return nil
+			}
 			r, _, _, lerr := b.getGen(ctx, id, gen)
 			if errors.Is(lerr, jobs.ErrNotFound) {
 				return lerr
@@ -198,6 +236,9 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 		}
 		h := msg.Headers()
 		if g := h.Get(hdrGen); g != "" && g != strconv.FormatUint(gen, 10) {
+			if !catchUp(false) {
+				return nil
+			}
 			continue // an earlier job's, of the same id
 		}
 		if h.Get(hdrEnd) != "" {
@@ -206,9 +247,12 @@ func (b *Backend) Output(ctx context.Context, id string, yield func(jobs.OutputI
 		}
 		seq, perr := strconv.ParseUint(h.Get(hdrSeq), 10, 64)
 		if perr != nil {
+			if !catchUp(false) {
+				return nil
+			}
 			continue // not an item of ours
 		}
-		if !deliver(seq, msg.Data()) {
+		if !deliver(seq, msg.Data()) || !catchUp(false) {
 			return nil
 		}
 	}
