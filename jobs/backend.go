@@ -17,6 +17,13 @@ import (
 // methods must be safe for concurrent use. ctx bounds every blocking
 // method; an unreachable store returns an error wrapping ErrUnavailable,
 // an unknown id one wrapping ErrNotFound.
+//
+// An id is free again once its job is past the backend's retention: a
+// job is told from an earlier one of the same id by its generation
+// (Record.Gen). Await, Cancel and Output take the generation of the job
+// the caller means, as it read it in a record (0: whichever job id names
+// now); a job of another generation is ErrNotFound to them, so that a
+// *Job kept past its job's retention acts on no newer job.
 type Backend interface {
 	// Attach is called once, by New, with the executor that runs on this
 	// dispatcher the jobs the backend hands it.
@@ -33,10 +40,10 @@ type Backend interface {
 	// Lookup returns the job's record as of now.
 	Lookup(ctx context.Context, id string) (Record, error)
 	// Await returns the job's record once it has ended.
-	Await(ctx context.Context, id string) (Record, error)
+	Await(ctx context.Context, id string, gen uint64) (Record, error)
 	// Cancel cancels a queued or running job, wherever it is, and reports
 	// whether it had not ended.
-	Cancel(ctx context.Context, id string) (bool, error)
+	Cancel(ctx context.Context, id string, gen uint64) (bool, error)
 	// Output calls yield with the job's output items in order, from the
 	// first kept, live, until the job has ended (nil) or yield returns
 	// false (nil) or ctx ends. It calls caughtUp once (on yield's
@@ -45,7 +52,7 @@ type Backend interface {
 	// once if there were none. Items stored later may come before it. The
 	// dispatcher places a reader whose position depends on the end
 	// (actor.Recent) only once caughtUp is called, or Output has returned.
-	Output(ctx context.Context, id string, caughtUp func(), yield func(OutputItem) bool) error
+	Output(ctx context.Context, id string, gen uint64, caughtUp func(), yield func(OutputItem) bool) error
 	// List returns the records f selects (f.Limit and the order are the
 	// dispatcher's to apply).
 	List(ctx context.Context, f Filter) ([]Record, error)
@@ -77,6 +84,11 @@ type Record struct {
 	Value       json.RawMessage `json:"value,omitempty"`     // a Done job's result
 	Error       *RemoteError    `json:"error,omitempty"`     // why it ended, if not Done (nil: see Outcome)
 	Node        string          `json:"node,omitempty"`      // the node that runs or ran it
+	// Gen is the backend's submission generation of the job: it tells
+	// the job from an earlier or later one of the same id (see Backend);
+	// 0 if unknown. Not part of the record's JSON: the backend sets it on
+	// each record it returns.
+	Gen uint64 `json:"-"`
 }
 
 // Status is the record's status part; a nil Record's is zero.

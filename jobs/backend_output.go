@@ -59,7 +59,7 @@ func (m *mirror) isCaught() bool {
 // mirror has caught up (see mirror), bounded by DefaultBackendTimeout
 // (ErrUnavailable past it) and ctx.
 func (j *Job) viewFollow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
-	f, m, placed, err := j.d.followMirror(ctx, j.id, opts)
+	f, m, placed, err := j.d.followMirror(ctx, j.ref(), opts)
 	if err != nil || placed {
 		return f, err
 	}
@@ -92,7 +92,7 @@ func (j *Job) viewFollowNow(ctx context.Context, opts ...actor.FollowOption) (*a
 		return j.viewFollow(ctx, opts...)
 	}
 	// A reader for ctx keeps the pump going while it waits.
-	hold, m, _, err := j.d.followMirror(ctx, j.id, []actor.FollowOption{actor.Recent(0)})
+	hold, m, _, err := j.d.followMirror(ctx, j.ref(), []actor.FollowOption{actor.Recent(0)})
 	if err != nil {
 		return nil, err
 	}
@@ -112,11 +112,11 @@ func (j *Job) viewFollowNow(ctx context.Context, opts ...actor.FollowOption) (*a
 }
 
 // followMirror attaches a reader with ctx and opts to the output mirror
-// of job id, starting one if none runs, and reports whether the mirror
+// of job ref, starting one if none runs, and reports whether the mirror
 // had caught up as the reader was placed (else its position may be
 // wrong: see mirror). The reader keeps the pump going until it detaches
 // (see mirror): no registration outlives it.
-func (d *Dispatcher) followMirror(ctx context.Context, id string, opts []actor.FollowOption) (*actor.Follow[any], *mirror, bool, error) {
+func (d *Dispatcher) followMirror(ctx context.Context, id jobRef, opts []actor.FollowOption) (*actor.Follow[any], *mirror, bool, error) {
 	d.mirMu.Lock()
 	defer d.mirMu.Unlock()
 	if m := d.mirrors[id]; m != nil {
@@ -170,19 +170,19 @@ func noReader(out *actor.Out[any]) bool {
 
 // dropLocked takes m out of the map, if it is there, and stops its pump.
 // The caller holds mirMu.
-func (d *Dispatcher) dropLocked(id string, m *mirror) {
+func (d *Dispatcher) dropLocked(id jobRef, m *mirror) {
 	if d.mirrors[id] == m {
 		delete(d.mirrors, id)
 	}
 	m.stop()
 }
 
-// pump copies job id's output from the backend into m until it ends (the
+// pump copies job id's output (of its generation) from the backend into m until it ends (the
 // job's end), or ctx ends (its last reader left, or the dispatcher
 // stops). Item numbers are kept: items the backend no longer has (its
 // size limits) are nil in the mirror. m has caught up once the backend
 // says so, or once out has ended (it no longer changes).
-func (d *Dispatcher) pump(ctx context.Context, id string, m *mirror) {
+func (d *Dispatcher) pump(ctx context.Context, id jobRef, m *mirror) {
 	defer close(m.done)
 	defer m.caughtUp() // after out's Close
 	defer m.stop()
@@ -190,7 +190,7 @@ func (d *Dispatcher) pump(ctx context.Context, id string, m *mirror) {
 	// stops the copy.
 	defer context.AfterFunc(m.out.Context(), m.stop)()
 	next := uint64(0)
-	err := d.b.Output(ctx, id, m.caughtUp, func(it OutputItem) bool {
+	err := d.b.Output(ctx, id.id, id.gen, m.caughtUp, func(it OutputItem) bool {
 		if it.Seq < next {
 			return true // a duplicate
 		}

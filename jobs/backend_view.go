@@ -18,6 +18,7 @@ import (
 
 // view is what a *Job of a backend knows of its record: the last one read.
 type view struct {
+	gen      uint64     // the job's generation (Record.Gen) as first seen: 0 if unknown
 	mu       sync.Mutex // guards rec
 	rec      Record
 	watch    sync.Once // starts the goroutine that closes done at the end
@@ -28,12 +29,32 @@ type view struct {
 func (d *Dispatcher) newView(r Record) *Job {
 	j := &Job{d: d, id: r.ID, host: r.Host, proc: r.Procedure, qname: r.Queue, args: r.Args,
 		infoRaw: r.Info, maxExec: r.MaxExec, idle: r.ReadIdle, done: make(chan struct{}),
-		state: r.State, submitted: r.Submitted, view: &view{rec: r}}
+		state: r.State, submitted: r.Submitted, view: &view{gen: r.Gen, rec: r}}
 	if len(r.Info) > 0 {
 		j.info = r.Info
 	}
 	j.seen(r)
 	return j
+}
+
+// jobRef names a backend's job: its id, and its generation as a view
+// first saw it (0: unknown, whichever job the id names).
+type jobRef struct {
+	id  string
+	gen uint64
+}
+
+// ref is the job's jobRef.
+func (j *Job) ref() jobRef { return jobRef{id: j.id, gen: j.view.gen} }
+
+// sameJob returns nil if r is of the job's generation (or either is
+// unknown), else ErrNotFound: the view outlived its job's retention,
+// and its id names a newer job.
+func (j *Job) sameJob(r Record) error {
+	if g := j.view.gen; g != 0 && r.Gen != 0 && r.Gen != g {
+		return fmt.Errorf("%w: job %s of generation %d (its id names a newer job, of generation %d)", ErrNotFound, j.id, g, r.Gen)
+	}
+	return nil
 }
 
 // seen keeps r as the job's last known record.
@@ -69,6 +90,9 @@ func (j *Job) refreshIn(ctx context.Context) (Record, error) {
 		return r, nil
 	}
 	r, err := j.d.b.Lookup(ctx, j.id)
+	if err == nil {
+		err = j.sameJob(r)
+	}
 	if err != nil {
 		return j.record(), j.d.storeErr(err)
 	}
@@ -136,7 +160,7 @@ func (j *Job) watchView() {
 		d := j.d
 		d.goView(func() {
 			for {
-				r, err := d.b.Await(d.life, j.id)
+				r, err := d.b.Await(d.life, j.id, j.view.gen)
 				switch {
 				case err == nil:
 					j.seen(r)
@@ -181,7 +205,7 @@ func (j *Job) viewResult(ctx context.Context, wait bool) (any, error) {
 	defer cancel()
 	stop := context.AfterFunc(j.d.life, cancel)
 	defer stop()
-	r, err := j.d.b.Await(actx, j.id)
+	r, err := j.d.b.Await(actx, j.id, j.view.gen)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNotFinished, context.Cause(ctx))
@@ -196,7 +220,7 @@ func (j *Job) viewResult(ctx context.Context, wait bool) (any, error) {
 func (j *Job) viewCancel() (bool, error) {
 	ctx, cancel := context.WithTimeout(j.d.life, DefaultBackendTimeout)
 	defer cancel()
-	ok, err := j.d.b.Cancel(ctx, j.id)
+	ok, err := j.d.b.Cancel(ctx, j.id, j.view.gen)
 	return ok, j.d.storeErr(err)
 }
 

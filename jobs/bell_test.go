@@ -33,7 +33,7 @@ func (b *itemBackend) Lookup(_ context.Context, id string) (Record, error) {
 	return Record{ID: "x", Host: "h", Procedure: "p", State: Running, Submitted: time.Now(), Started: time.Now()}, nil
 }
 
-func (b *itemBackend) Output(ctx context.Context, _ string, caughtUp func(), yield func(OutputItem) bool) error {
+func (b *itemBackend) Output(ctx context.Context, _ string, _ uint64, caughtUp func(), yield func(OutputItem) bool) error {
 	b.outputs.Add(1)
 	caughtUp() // nothing stored yet: what comes is sent later
 	for {
@@ -85,7 +85,7 @@ func TestFollowBellsLeaveMirror(t *testing.T) {
 		}
 	}
 	d.mirMu.Lock()
-	m := d.mirrors["x"]
+	m := d.mirrors[jobRef{id: "x"}]
 	d.mirMu.Unlock()
 	if m == nil {
 		t.Fatalf("after %d items waited for: no mirror; want the follower's", n)

@@ -67,7 +67,7 @@ type Dispatcher struct {
 	endLife context.CancelFunc // ends life
 	viewers sync.WaitGroup     // the goroutines of backend views: Done watchers, output mirrors
 	mirMu   sync.Mutex         // guards mirrors
-	mirrors map[string]*mirror // the outputs of backend jobs followed here, by id
+	mirrors map[jobRef]*mirror // the outputs of backend jobs followed here
 
 	stopOnce  sync.Once
 	forceOnce sync.Once
@@ -105,7 +105,7 @@ func New(rt *troupe.Runtime, opts ...Option) (*Dispatcher, error) {
 	d.forced, d.force = context.WithCancel(context.Background())
 	d.life, d.endLife = context.WithCancel(context.Background())
 	if cfg.backend != nil {
-		d.b, d.execs, d.mirrors = cfg.backend, map[*Job]struct{}{}, map[string]*mirror{}
+		d.b, d.execs, d.mirrors = cfg.backend, map[*Job]struct{}{}, map[jobRef]*mirror{}
 		if err := d.b.Attach(&Executor{d}); err != nil {
 			d.outputs.Kill()
 			<-d.outputs.Done()

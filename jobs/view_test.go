@@ -31,6 +31,7 @@ type recordBackend struct {
 	failures atomic.Int32  // Awaits still to fail
 	items    []jobs.OutputItem
 	outputs  chan error // if set, gets what each Output returns
+	cancels  atomic.Int32
 }
 
 func (b *recordBackend) Attach(*jobs.Executor) error                 { return nil }
@@ -50,25 +51,47 @@ func (b *recordBackend) Lookup(ctx context.Context, id string) (jobs.Record, err
 	return b.rec, nil
 }
 
-func (b *recordBackend) Await(ctx context.Context, id string) (jobs.Record, error) {
+// lookupGen is Lookup for the job of generation gen (0: any).
+func (b *recordBackend) lookupGen(ctx context.Context, id string, gen uint64) (jobs.Record, error) {
+	r, err := b.Lookup(ctx, id)
+	if err == nil && gen != 0 && r.Gen != gen {
+		return jobs.Record{}, fmt.Errorf("%w: %q of generation %d", jobs.ErrNotFound, id, gen)
+	}
+	return r, err
+}
+
+func (b *recordBackend) Await(ctx context.Context, id string, gen uint64) (jobs.Record, error) {
+	if _, err := b.lookupGen(ctx, id, gen); err != nil {
+		return jobs.Record{}, err
+	}
 	if b.failures.Add(-1) >= 0 {
 		return jobs.Record{}, fmt.Errorf("%w: a blip", jobs.ErrUnavailable)
 	}
 	select {
 	case <-b.ended:
-		return b.Lookup(ctx, id)
+		return b.lookupGen(ctx, id, gen)
 	case <-ctx.Done():
 		return jobs.Record{}, ctx.Err()
 	}
 }
 
+// Cancel cancels the job as a running one (whose runner would end it):
+// it counts the calls that reached the job.
+func (b *recordBackend) Cancel(ctx context.Context, id string, gen uint64) (bool, error) {
+	if _, err := b.lookupGen(ctx, id, gen); err != nil {
+		return false, err
+	}
+	b.cancels.Add(1)
+	return true, nil
+}
+
 // Output yields the job's items, then waits for its end: caught up
 // once it has yielded them.
-func (b *recordBackend) Output(ctx context.Context, id string, caughtUp func(), yield func(jobs.OutputItem) bool) (err error) {
+func (b *recordBackend) Output(ctx context.Context, id string, gen uint64, caughtUp func(), yield func(jobs.OutputItem) bool) (err error) {
 	if b.outputs != nil {
 		defer func() { b.outputs <- err }()
 	}
-	if _, err := b.Lookup(ctx, id); err != nil {
+	if _, err := b.lookupGen(ctx, id, gen); err != nil {
 		return err
 	}
 	for _, it := range b.items {
@@ -355,5 +378,51 @@ func TestViewRecentRunning(t *testing.T) {
 	items, err := j.Collected(actor.Recent(1))
 	if got, _ := seqs(items); err != nil || !slices.Equal(got, []uint64{3}) {
 		t.Fatalf("Collected(Recent(1)): got %v, %v; want [3], nil", got, err)
+	}
+}
+
+// TestViewStaleGen: a *Job kept past its job's retention, whose id the
+// backend now gives a newer job (another Record.Gen), acts on no job:
+// Result, Collected and Cancel get ErrNotFound. The dispatcher named
+// the job to the backend by id alone: the handle awaited the new job,
+// read its output and cancelled it, and took its record for its own.
+func TestViewStaleGen(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	now := time.Now()
+	b := &recordBackend{rec: jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running,
+		Submitted: now, Started: now, Gen: 1}, ended: make(chan struct{})}
+	d, err := jobs.New(rt, jobs.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	stale, err := d.Job("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	b.rec.Gen = 2 // the job is gone, its id a new job's
+	b.items = []jobs.OutputItem{{Seq: 0, Value: json.RawMessage(`"new"`)}}
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := stale.Result(ctx, true); !errors.Is(err, jobs.ErrNotFound) {
+		t.Errorf("Result(wait): %v; want ErrNotFound", err)
+	}
+	if _, err := stale.Result(ctx, false); !errors.Is(err, jobs.ErrNotFound) {
+		t.Errorf("Result(no wait): %v; want ErrNotFound", err)
+	}
+	if items, err := stale.Collected(); !errors.Is(err, jobs.ErrNotFound) {
+		t.Errorf("Collected: %v, %v; want ErrNotFound", items, err)
+	}
+	if stale.Cancel() || b.cancels.Load() != 0 {
+		t.Errorf("Cancel: reached the new job (%d)", b.cancels.Load())
+	}
+	j, err := d.Job("x") // a new handle: the new job
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !j.Cancel() || b.cancels.Load() != 1 {
+		t.Errorf("Cancel of the new job's handle: did not reach it")
 	}
 }

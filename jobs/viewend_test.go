@@ -44,7 +44,7 @@ func (b *endBlipBackend) Lookup(_ context.Context, id string) (jobs.Record, erro
 	return r, nil
 }
 
-func (b *endBlipBackend) Output(_ context.Context, _ string, caughtUp func(), yield func(jobs.OutputItem) bool) error {
+func (b *endBlipBackend) Output(_ context.Context, _ string, _ uint64, caughtUp func(), yield func(jobs.OutputItem) bool) error {
 	yield(jobs.OutputItem{Seq: 0, Value: json.RawMessage(`"hello"`)})
 	caughtUp()
 	return nil // the job has ended
@@ -160,7 +160,7 @@ func (b *endsOnStatusBackend) Lookup(ctx context.Context, id string) (jobs.Recor
 	return r, err
 }
 
-func (b *endsOnStatusBackend) Output(ctx context.Context, _ string, caughtUp func(), yield func(jobs.OutputItem) bool) error {
+func (b *endsOnStatusBackend) Output(ctx context.Context, _ string, _ uint64, caughtUp func(), yield func(jobs.OutputItem) bool) error {
 	yield(jobs.OutputItem{Seq: 0, Value: json.RawMessage(`"hello"`)})
 	caughtUp()
 	select {

@@ -125,7 +125,7 @@ func (cancelDownBackend) Lookup(_ context.Context, id string) (jobs.Record, erro
 	return jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running, Submitted: time.Now(), Started: time.Now()}, nil
 }
 
-func (cancelDownBackend) Cancel(context.Context, string) (bool, error) {
+func (cancelDownBackend) Cancel(context.Context, string, uint64) (bool, error) {
 	return false, fmt.Errorf("%w: the store is down", jobs.ErrUnavailable)
 }
 

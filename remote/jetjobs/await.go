@@ -18,13 +18,19 @@ import (
 // through this backend (the subscription was listening before it was
 // queued, so its notice cannot have been missed).
 //
-// The job is the one id names as Await begins (for a job submitted here:
-// the one submitted); the end notices of another job of the same id (an
-// earlier one, past its retention; a newer one) are not its end, and a
-// record that has become a newer job's is jobs.ErrNotFound.
-func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
+// The job is the one of generation gen (a record's Gen), or if gen is 0
+// the one id names as Await begins (for a job submitted here: the one
+// submitted); the end notices of another job of the same id (an earlier
+// one, past its retention; a newer one) are not its end, and a record
+// that has become another job's is jobs.ErrNotFound. The record returned
+// has its Gen set.
+func (b *Backend) Await(ctx context.Context, id string, gen uint64) (jobs.Record, error) {
 	key := tok(id)
-	gen := b.freshGen(key) // 0: not known yet
+	fresh := b.freshGen(key) // 0: not submitted here, or ended
+	if gen == 0 {
+		gen = fresh // 0: not known yet
+	}
+	listening := gen != 0 && gen == fresh // its notice cannot have been missed
 	for first := true; ; first = false {
 		ch, known, err := b.waitEnd(key, gen)
 		switch {
@@ -34,7 +40,7 @@ func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
 			return *known, nil
 		}
 		var r jobs.Record
-		if !first || gen == 0 {
+		if !first || !listening {
 			r, _, gen, err = b.getGen(ctx, id, gen)
 			if err != nil || r.State.Terminal() {
 				b.unwait(key, ch)
@@ -46,6 +52,9 @@ func (b *Backend) Await(ctx context.Context, id string) (jobs.Record, error) {
 		case end := <-ch: // the notice carries the record
 			t.Stop()
 			if end.gen == 0 || end.gen == gen {
+				if end.rec.Gen == 0 {
+					end.rec.Gen = gen
+				}
 				return end.rec, nil
 			}
 			continue // another job's, of the same id (gen was not known as it came): read again
@@ -138,7 +147,7 @@ func (b *Backend) waitEnd(key string, gen uint64) (chan endNotice, *jobs.Record,
 	if b.closed {
 		return nil, nil, ErrClosed
 	}
-	if r, ok := b.ended[key]; ok {
+	if r, ok := b.ended[key]; ok && (gen == 0 || r.Gen == 0 || r.Gen == gen) {
 		delete(b.ended, key)
 		return nil, &r, nil
 	}
@@ -177,6 +186,7 @@ func (b *Backend) onEnd(m *nats.Msg) {
 		return // a notice of another version: its waiters read the record at their recheck
 	}
 	n := endNotice{rec: env.Job, gen: env.Gen}
+	n.rec.Gen = env.Gen
 	same := func(gen uint64) bool { return gen == 0 || n.gen == 0 || gen == n.gen }
 	var woken []chan endNotice
 	b.mu.Lock()
@@ -196,7 +206,7 @@ func (b *Backend) onEnd(m *nats.Msg) {
 			if len(b.ended) >= maxEnded {
 				clear(b.ended)
 			}
-			b.ended[key] = env.Job
+			b.ended[key] = n.rec
 		}
 	}
 	b.mu.Unlock()

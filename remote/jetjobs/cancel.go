@@ -26,12 +26,14 @@ import (
 // cancel may be stored after Cancel returns), once the handler has
 // returned. If that node is dead, or its handler overruns the cancel,
 // followers end by the cancelled record after two idle rechecks of a
-// second. Errors: jobs.ErrNotFound, jobs.ErrUnavailable, *VersionError,
-// ErrMalformed.
-func (b *Backend) Cancel(ctx context.Context, id string) (bool, error) {
+// second. The job is the one of generation gen (a record's Gen; 0:
+// whichever id names): a record of another is jobs.ErrNotFound, and is
+// left as it is. Errors: jobs.ErrNotFound, jobs.ErrUnavailable,
+// *VersionError, ErrMalformed.
+func (b *Backend) Cancel(ctx context.Context, id string, gen uint64) (bool, error) {
 	var was jobs.State
 	var node string
-	r, _, gen, data, ok, err := b.change(ctx, id, 0, jobs.Record{}, 0, func(c *jobs.Record) bool {
+	r, _, gen, data, ok, err := b.change(ctx, id, gen, jobs.Record{}, 0, func(c *jobs.Record) bool {
 		if c.State.Terminal() {
 			return false
 		}

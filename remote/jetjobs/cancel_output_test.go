@@ -53,14 +53,14 @@ func TestCancelOutputEnd(t *testing.T) {
 	}
 	cancelJob := func(id string) {
 		t.Helper()
-		if ok, err := b.Cancel(ctx, id); !ok || err != nil {
+		if ok, err := b.Cancel(ctx, id, 0); !ok || err != nil {
 			t.Fatalf("Cancel %s: got %v, %v; want true, nil", id, ok, err)
 		}
 	}
 	follow := func(id string) []string {
 		t.Helper()
 		var got []string
-		err := b.Output(ctx, id, func() {}, func(it jobs.OutputItem) bool {
+		err := b.Output(ctx, id, 0, func() {}, func(it jobs.OutputItem) bool {
 			got = append(got, string(it.Value))
 			return true
 		})

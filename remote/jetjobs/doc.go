@@ -134,8 +134,11 @@
 // gone while its store was away) never writes over the new job's
 // record, and a follower of the new job never reads the earlier job's
 // output or its end. What was written without a generation is taken as
-// any generation's. Follow and Await name a job by id: they follow the
-// job the id names as they begin. A running job's record and message are kept
+// any generation's. Each record returned has its generation in
+// jobs.Record.Gen, and Await, Cancel and Output take the generation of
+// the job meant (0: the one the id names as they begin): a *jobs.Job
+// kept past its job's retention gets jobs.ErrNotFound from its Result,
+// Follow and Cancel, and never acts on a newer job of its id. A running job's record and message are kept
 // however long it runs: its node rewrites its record a third of the lease
 // or of the age apart, whichever is shorter, and its message stays in the
 // queue stream until the job has ended (messages leave it by their ack,

@@ -25,7 +25,7 @@ const recheck = time.Second
 // comes).
 const gapWait = 3 * ackWait
 
-// Lookup returns job id's record. Errors: jobs.ErrNotFound (never
+// Lookup returns job id's record, its Gen set. Errors: jobs.ErrNotFound (never
 // submitted, or past its retention), *VersionError, ErrMalformed,
 // jobs.ErrUnavailable.
 // One round trip.
@@ -42,8 +42,9 @@ func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
 // that ended the job died in between; a cancelled job's runner died or
 // its handler overran the cancel: only the runner ends a running job's
 // output), the job's ended record ends the output after two idle
-// rechecks. The job is the one id names as Output begins (its record is
-// read first): the items and end marker of an earlier job of the same id
+// rechecks. The job is the one of generation gen (a record's Gen), or if
+// gen is 0 the one id names as Output begins (its record is read first):
+// the items and end marker of an earlier job of the same id
 // (past its retention, though its output may outlast its record for a
 // moment) are skipped, by their generation. caughtUp is called once the
 // messages of the output's subject stored as Output began (up to the
@@ -52,8 +53,8 @@ func (b *Backend) Lookup(ctx context.Context, id string) (jobs.Record, error) {
 // stream's limits, once nothing more is stored; at once if there were
 // none. Errors: jobs.ErrNotFound (no record, or that of a newer job of
 // the same id), jobs.ErrUnavailable, ctx's.
-func (b *Backend) Output(ctx context.Context, id string, caughtUp func(), yield func(jobs.OutputItem) bool) error {
-	_, _, gen, err := b.get(ctx, id)
+func (b *Backend) Output(ctx context.Context, id string, gen uint64, caughtUp func(), yield func(jobs.OutputItem) bool) error {
+	_, _, gen, err := b.getGen(ctx, id, gen)
 	if err != nil {
 		return err
 	}
@@ -284,6 +285,7 @@ func (b *Backend) List(ctx context.Context, f jobs.Filter) ([]jobs.Record, error
 				continue // a record of another version is not listed
 			}
 			r := env.Job
+			r.Gen = env.gen(e.Revision())
 			if (f.Queue == "" || r.Queue == f.Queue) && (f.Host == "" || r.Host == f.Host) &&
 				(f.Procedure == "" || r.Procedure == f.Procedure) {
 				out = append(out, r)

@@ -155,7 +155,9 @@ func (b *Backend) get(ctx context.Context, id string) (jobs.Record, uint64, uint
 	if err != nil {
 		return jobs.Record{}, 0, 0, err
 	}
-	return env.Job, rev, env.gen(rev), nil
+	r := env.Job
+	r.Gen = env.gen(rev)
+	return r, rev, r.Gen, nil
 }
 
 // getGen is get for the job of generation gen (0: whichever job id names):

@@ -403,7 +403,7 @@ func TestCancelAsItStarts(t *testing.T) {
 	defer cancel()
 	cancelled := make(chan bool, 1)
 	b.kv.afterNext("first", func() { // the runner's mark, stored
-		ok, err := a.b.Cancel(ctx, "first")
+		ok, err := a.b.Cancel(ctx, "first", 0)
 		if err != nil {
 			t.Errorf("Cancel: %v", err)
 		}

@@ -69,6 +69,7 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 		}
 		return r, false, tooLarge(err)
 	}
+	r.Gen = rev
 	return r, true, nil
 }
 
