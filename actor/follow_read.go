@@ -194,8 +194,28 @@ func (f *Follow[E]) park(timed bool) {
 	case <-f.ctx.Done():
 		f.detach(followCtxErr(f.ctx, f.j.label))
 	case <-expired:
-		f.detach(fmt.Errorf("%w: no item for %v (%s)", ErrTimeout, f.timeout, f.j.label))
+		f.expire()
 	}
+}
+
+// expire ends f with ErrTimeout, its read timeout having fired, unless
+// what it waited for came meanwhile: an item at or past its position, or
+// the stream's end. A reader woken by a Send but run only after its timer
+// fired too (a loaded machine) finds both ready, and select picks either:
+// its item came in time, so fetch reads it (or the truncation or the end
+// that came with it) instead. Under mu, as a Send that publishes its item
+// after the look came too late.
+func (f *Follow[E]) expire() {
+	j := f.j
+	j.mu.Lock()
+	if f.next < j.tailNow() || j.closed.Load() {
+		j.mu.Unlock()
+		return
+	}
+	f.halted.Store(true)
+	fx, _ := f.detachLocked(fmt.Errorf("%w: no item for %v (%s)", ErrTimeout, f.timeout, j.label))
+	j.mu.Unlock()
+	fx.run(j)
 }
 
 // ctxEnded detaches f if its ctx has ended: the watch does too, but on a

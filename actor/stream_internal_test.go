@@ -171,3 +171,29 @@ func TestFollowRecentPlacedPastHead(t *testing.T) {
 		t.Fatalf("Recent(2) placed at %d, before the oldest item kept (5); want 5", next)
 	}
 }
+
+// A reader whose item came before its read timeout, but which runs only
+// after the timer has fired too (a loaded machine schedules it late),
+// finds both its wake-up and the timer ready, and select picks either at
+// random. The item came in time: the reader must read it, not end with
+// ErrTimeout (ReadTimeout ends a reader that waits more than d for an
+// item). Each round parks a reader with the item sent and signalled and
+// the timer already expired: a coin flip per round without the fix.
+func TestFollowReadTimeoutItemInTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		for i := range 32 {
+			j := newJournal(nil, "test", 1, limits[int]{items: 8, bytes: 1 << 20})
+			f := j.newFollow(context.Background(), followConfig{timeout: time.Second})
+			f.tm = time.NewTimer(time.Second)
+			_ = j.out.Send(i) // before the deadline
+			f.signal()        // the Send's wake-up, as if the reader had parked
+			time.Sleep(2 * time.Second)
+			f.park(true) // the reader runs only now: both are ready
+			items, err := f.Collected()
+			if len(items) != 1 || items[0].V != i || err != nil {
+				t.Fatalf("round %d: got %v, %v after an item sent before the read timeout; want [%d], nil", i, items, err, i)
+			}
+			f.Close()
+		}
+	})
+}
