@@ -130,7 +130,9 @@ type OutputItem struct {
 
 // DefaultBackendTimeout bounds the backend calls of the methods that take
 // no ctx ([Dispatcher.Job], [Dispatcher.List], [Job.Status],
-// [Job.Cancel]).
+// [Job.Cancel]), and how long a backend job's reader waits for the next
+// item of the store's copy before it gives up ([Job.Follow],
+// [Job.Collected]).
 const DefaultBackendTimeout = 5 * time.Second
 
 // WithBackend keeps the dispatcher's jobs in b instead of in memory

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
@@ -40,6 +41,32 @@ type mirror struct {
 	done      chan struct{}      // closed once out has ended: the pump has returned
 	caught    chan struct{}      // closed once out holds every item stored when the pump began, or has ended
 	caughtOne sync.Once          // closes caught
+	copied    atomic.Uint64      // items the pump has copied: its progress, for wait
+}
+
+// wait waits for ch (m's catch-up or its end) and reports whether it
+// came; false if ctx ended first, or if the pump copied nothing for
+// DefaultBackendTimeout: a long replay takes as long as it takes, while
+// a stalled store does not hold a reader for ever.
+func (m *mirror) wait(ctx context.Context, ch <-chan struct{}) bool {
+	t := time.NewTimer(DefaultBackendTimeout)
+	defer t.Stop()
+	last := m.copied.Load()
+	for {
+		select {
+		case <-ch:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			n := m.copied.Load()
+			if n == last {
+				return false
+			}
+			last = n
+			t.Reset(DefaultBackendTimeout)
+		}
+	}
 }
 
 // caughtUp marks m as caught up: readers are placed from now on.
@@ -56,8 +83,8 @@ func (m *mirror) isCaught() bool {
 }
 
 // viewFollow is Job.Follow with a backend: its reader is placed once the
-// mirror has caught up (see mirror), bounded by DefaultBackendTimeout
-// (ErrUnavailable past it) and ctx.
+// mirror has caught up (see mirror), bounded by ctx and by
+// DefaultBackendTimeout without progress (ErrUnavailable past it).
 func (j *Job) viewFollow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
 	f, m, placed, err := j.d.followMirror(ctx, j.ref(), opts)
 	if err != nil || placed {
@@ -65,18 +92,12 @@ func (j *Job) viewFollow(ctx context.Context, opts ...actor.FollowOption) (*acto
 	}
 	// f, placed too early, keeps the pump going while this waits.
 	defer f.Close()
-	t := time.NewTimer(DefaultBackendTimeout)
-	defer t.Stop()
-	select {
-	case <-m.caught:
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	caught := m.wait(ctx, m.caught)
 	switch {
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("jobs: job %s: output: %w", j.id, context.Cause(ctx))
-	case !m.isCaught():
-		return nil, fmt.Errorf("%w: job %s: its stored output not read within %v", ErrUnavailable, j.id, DefaultBackendTimeout)
+	case !caught:
+		return nil, fmt.Errorf("%w: job %s: its stored output: nothing read for %v", ErrUnavailable, j.id, DefaultBackendTimeout)
 	}
 	return m.out.Follow(ctx, opts...)
 }
@@ -97,13 +118,8 @@ func (j *Job) viewFollowNow(ctx context.Context, opts ...actor.FollowOption) (*a
 		return nil, err
 	}
 	defer hold.Close()
-	t := time.NewTimer(DefaultBackendTimeout)
-	defer t.Stop()
-	select {
-	case <-m.done:
-	case <-t.C:
-		return nil, fmt.Errorf("%w: job %s: its output not read within %v", ErrUnavailable, j.id, DefaultBackendTimeout)
-	case <-ctx.Done():
+	if !m.wait(ctx, m.done) && ctx.Err() == nil {
+		return nil, fmt.Errorf("%w: job %s: its output: nothing read for %v", ErrUnavailable, j.id, DefaultBackendTimeout)
 	}
 	if ctx.Err() != nil { // hold left with ctx: the mirror may have ended short of the output's end
 		return nil, fmt.Errorf("jobs: job %s: output: %w", j.id, context.Cause(ctx))
@@ -191,6 +207,7 @@ func (d *Dispatcher) pump(ctx context.Context, id jobRef, m *mirror) {
 	defer context.AfterFunc(m.out.Context(), m.stop)()
 	next := uint64(0)
 	err := d.b.Output(ctx, id.id, id.gen, m.caughtUp, func(it OutputItem) bool {
+		m.copied.Add(1)
 		if it.Seq < next {
 			return true // a duplicate
 		}

@@ -359,8 +359,9 @@ func (j *Job) output() (*actor.Out[any], error) {
 // a new copy). A reader that starts a copy, or comes before it has
 // caught up with the items the store held as it began, is placed once it
 // has, as in memory (Recent counts from the store's end, not from what
-// was copied so far): this waits, bounded by DefaultBackendTimeout
-// (ErrUnavailable past it) and ctx (its error then).
+// was copied so far): this waits, bounded by ctx (its error then) and by
+// DefaultBackendTimeout without an item copied (ErrUnavailable past it:
+// a long output takes as long as its copy, a stalled store does not).
 func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Follow[any], error) {
 	if ctx == nil {
 		return nil, actor.ErrNilContext
@@ -384,8 +385,8 @@ func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Fo
 // ended, or an *actor.TruncatedError for a position the output no longer
 // keeps. Errors also as Follow's. It does not block beyond making the
 // output; O(items returned). With a backend, an ended job's output is
-// read whole from the store first (bounded by DefaultBackendTimeout;
-// ErrUnavailable past it); a running job's holds at least the items
+// read whole from the store first (ErrUnavailable if no item comes for
+// DefaultBackendTimeout); a running job's holds at least the items
 // stored as the call began (see Follow).
 func (j *Job) Collected(opts ...actor.FollowOption) ([]actor.Item[any], error) {
 	if !j.made() {

@@ -30,7 +30,8 @@ type recordBackend struct {
 	ended    chan struct{} // closed when rec has ended
 	failures atomic.Int32  // Awaits still to fail
 	items    []jobs.OutputItem
-	outputs  chan error // if set, gets what each Output returns
+	itemGap  time.Duration // Output's wait before each stored item: a slow store
+	outputs  chan error    // if set, gets what each Output returns
 	cancels  atomic.Int32
 }
 
@@ -95,6 +96,7 @@ func (b *recordBackend) Output(ctx context.Context, id string, gen uint64, caugh
 		return err
 	}
 	for _, it := range b.items {
+		time.Sleep(b.itemGap)
 		if !yield(it) {
 			return nil
 		}
@@ -425,4 +427,57 @@ func TestViewStaleGen(t *testing.T) {
 	if !j.Cancel() || b.cancels.Load() != 1 {
 		t.Errorf("Cancel of the new job's handle: did not reach it")
 	}
+}
+
+// TestViewSlowReplay: a reader of a backend job whose stored output takes
+// longer than DefaultBackendTimeout to replay, item after item, is
+// placed once the replay has caught up. Before, its wait for the catch-up
+// was bounded by DefaultBackendTimeout in all: an output long enough, or
+// a store slow enough, made every Follow fail with ErrUnavailable though
+// the copy went on. The bound is now on a stall: no item copied for
+// DefaultBackendTimeout.
+func TestViewSlowReplay(t *testing.T) {
+	testkit.Bubble(t, func(t *testing.T) {
+		rt := testkit.NewRuntime(t)
+		now := time.Now()
+		b := &recordBackend{rec: jobs.Record{ID: "x", Host: "h", Procedure: "p", State: jobs.Running,
+			Submitted: now, Started: now}, ended: make(chan struct{}), itemGap: time.Second}
+		for i := range 8 { // 8 s to replay
+			b.items = append(b.items, jobs.OutputItem{Seq: uint64(i), Value: json.RawMessage(fmt.Sprint(i))})
+		}
+		d, err := jobs.New(rt, jobs.WithBackend(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		j, err := d.Job("x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := j.Follow(context.Background(), actor.Recent(1))
+		if err != nil {
+			t.Fatalf("Follow(Recent(1)) of a slow 8-item replay: %v; want a reader", err)
+		}
+		defer f.Close()
+		b.end()
+		items, err := f.Collected()
+		if got, _ := seqs(items); !slices.Equal(got, []uint64{7}) {
+			t.Fatalf("Collected: %v, %v; want [7]", got, err)
+		}
+		// A store that stalls: nothing copied for longer than the bound.
+		stalled := &recordBackend{rec: b.rec, ended: make(chan struct{}), items: b.items[:1], itemGap: 6 * time.Second}
+		d2, err := jobs.New(rt, jobs.WithBackend(stalled))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d2.Close()
+		defer stalled.end()
+		j, err = d2.Job("x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := j.Follow(context.Background()); !errors.Is(err, jobs.ErrUnavailable) {
+			t.Fatalf("Follow with the store stalled: %v; want ErrUnavailable", err)
+		}
+	})
 }
