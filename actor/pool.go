@@ -37,7 +37,8 @@ var (
 	// ErrHashKey: the Hash key function panicked; the error wraps the
 	// *PanicError. The call was not sent.
 	ErrHashKey = errors.New("actor: hash key function failed")
-	// ErrNilPool: a call through a nil *Pool or *Group.
+	// ErrNilPool: a call through a nil or zero *Pool or *Group (one not
+	// made by NewPool or NewGroup).
 	ErrNilPool = errors.New("actor: nil pool")
 )
 
@@ -52,6 +53,10 @@ var (
 // its own is replaced. Calls never go to a stopped worker, and are never
 // dropped: a busy pool queues them, bounded by each call's deadline, or
 // refuses them with ErrPoolFull under WithMaxQueued.
+//
+// A nil or zero Pool (not made by NewPool) has no workers: calls through
+// it, Stop and Resize fail with ErrNilPool; it reports itself stopped,
+// its Done is closed, and Kill ignores it.
 //
 // A Pool is safe for concurrent use. It runs no goroutine of its own: its
 // workers are actors of its runtime (children of the spawning actor, if
@@ -138,16 +143,19 @@ func NewPool[S any](sp Spawner, size int, factory func() S, opts ...PoolOption) 
 }
 
 func (p *Pool[S]) route() (*router, *S) {
-	if p == nil {
+	if !p.made() {
 		return nil, nil
 	}
 	return &p.r, nil
 }
 
+// made reports whether p was made by NewPool (which sets its runtime).
+func (p *Pool[S]) made() bool { return p != nil && p.r.sys != nil }
+
 // Size is the number of workers now (a worker being replaced is not
 // counted until its replacement runs). O(1).
 func (p *Pool[S]) Size() int {
-	if p == nil {
+	if !p.made() {
 		return 0
 	}
 	return len(p.r.snapshot())
@@ -157,14 +165,14 @@ func (p *Pool[S]) Size() int {
 // last worker, or (Balancing) its workers are stopping with their owner:
 // calls fail with ErrPoolStopped. O(1).
 func (p *Pool[S]) Stopped() bool {
-	return p == nil || p.r.state.Load() != routerRunning
+	return !p.made() || p.r.state.Load() != routerRunning
 }
 
 // Done is closed once the pool has stopped and every worker with it (also
 // the ones a Resize shrank away, and a replacement being made when the
 // pool stopped). It does not block.
 func (p *Pool[S]) Done() <-chan struct{} {
-	if p == nil {
+	if !p.made() {
 		return closedChan
 	}
 	return p.done
@@ -185,7 +193,7 @@ func (p *Pool[S]) Done() <-chan struct{} {
 // handlers (it would wait for itself): call Kill, or Stop from elsewhere.
 // Errors: ErrNilPool, ErrNilContext, *StopError.
 func (p *Pool[S]) Stop(ctx context.Context) error {
-	if p == nil {
+	if !p.made() {
 		return ErrNilPool
 	}
 	if ctx == nil {
@@ -248,9 +256,9 @@ func (p *Pool[S]) forced(ctx context.Context) error {
 // Kill stops the pool now: new calls fail with ErrPoolStopped, calls
 // waiting in the shared queue (Balancing) fail with ErrStopped, and every
 // worker is killed (see Ref.Kill). It does not wait; use Done for that.
-// Idempotent; a nil Pool is ignored.
+// Idempotent; a nil or zero Pool is ignored.
 func (p *Pool[S]) Kill() {
-	if p == nil {
+	if !p.made() {
 		return
 	}
 	p.r.state.Store(routerKilled)

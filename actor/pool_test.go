@@ -166,6 +166,7 @@ func TestPoolCallBadInput(t *testing.T) {
 		return k
 	}))
 	var nilPool *actor.Pool[*pw]
+	zeroPool := &actor.Pool[*pw]{} // not made by NewPool
 	var nilGroup *actor.Group[*pw]
 	var nilMethod *actor.Method[*pw, int, int]
 	cancelled, cancel := context.WithCancel(context.Background())
@@ -181,6 +182,7 @@ func TestPoolCallBadInput(t *testing.T) {
 		{"nil ctx", nil, pwID, p, []error{actor.ErrNilContext}},
 		{"nil router", bg, pwID, nil, []error{actor.ErrNilPool}},
 		{"nil pool", bg, pwID, nilPool, []error{actor.ErrNilPool}},
+		{"zero pool", bg, pwID, zeroPool, []error{actor.ErrNilPool}},
 		{"nil group", bg, pwID, nilGroup, []error{actor.ErrNilPool}},
 		{"nil method", bg, nilMethod, p, []error{actor.ErrNilHandler}},
 		{"zero method", bg, &actor.Method[*pw, int, int]{}, p, []error{actor.ErrNilHandler}},
@@ -241,6 +243,21 @@ func TestPoolCallBadInput(t *testing.T) {
 		nilPool.Kill() // ignored
 		if !nilPool.Stopped() || nilPool.Size() != 0 || nilPool.Stats() != (actor.PoolStats{}) {
 			t.Errorf("a nil pool: got running or with workers; want stopped and empty")
+		}
+		if err := zeroPool.Resize(3); !errors.Is(err, actor.ErrNilPool) {
+			t.Errorf("Resize of a zero pool: got %v; want ErrNilPool", err)
+		}
+		if err := zeroPool.Stop(bg); !errors.Is(err, actor.ErrNilPool) {
+			t.Errorf("Stop of a zero pool: got %v; want ErrNilPool", err)
+		}
+		zeroPool.Kill() // ignored
+		if !zeroPool.Stopped() || zeroPool.Size() != 0 || zeroPool.Stats() != (actor.PoolStats{}) {
+			t.Errorf("a zero pool: got running or with workers; want stopped and empty")
+		}
+		select {
+		case <-zeroPool.Done():
+		default:
+			t.Errorf("a zero pool: Done not closed")
 		}
 	})
 }

@@ -223,7 +223,7 @@ func cmpU64(a, b uint64) int {
 // and, when growing, those of NewPool: the workers made before the error
 // stay. Cost: one spawn per worker added.
 func (p *Pool[S]) Resize(n int) error {
-	if p == nil {
+	if !p.made() {
 		return ErrNilPool
 	}
 	if n <= 0 {
@@ -308,7 +308,7 @@ type PoolStats struct {
 // figures are read one worker at a time, not atomically. Safe for
 // concurrent use; O(workers), a mailbox lock per worker.
 func (p *Pool[S]) Stats() PoolStats {
-	if p == nil {
+	if !p.made() {
 		return PoolStats{}
 	}
 	return p.r.stats()
