@@ -92,7 +92,7 @@ func (q *sharedQueue) submit(e envelope, caller *cell, label string) error {
 		}
 	}
 	q.pushLocked(e)
-	m := q.armLocked()
+	m := q.armForLocked(caller)
 	q.mu.Unlock()
 	if q.test.armed != nil {
 		q.test.armed()
@@ -148,10 +148,24 @@ func (q *sharedQueue) popLocked() envelope {
 // once (an idle actor with nothing queued), and the call it was armed
 // for would wait for a worker that never comes. A worker's mailbox is
 // unbounded (see spawn): the push calls back nothing.
-func (q *sharedQueue) armLocked() *member {
-	for q.n > 0 && len(q.idle) > 0 {
-		m := q.idle[len(q.idle)-1]
-		q.idle = q.idle[:len(q.idle)-1]
+func (q *sharedQueue) armLocked() *member { return q.armForLocked(nil) }
+
+// armForLocked is armLocked passing over caller (nil: none), a worker
+// that submitted from a handler run outside the queue (a direct call, a
+// timer, a BroadcastPool) and waits: its token would queue behind that
+// wait, and the call it was armed for would wait for it while other
+// workers idle. It stays idle, for the next call. Under mu.
+func (q *sharedQueue) armForLocked(caller *cell) *member {
+	for q.n > 0 {
+		i := len(q.idle) - 1
+		for i >= 0 && q.idle[i].c == caller {
+			i--
+		}
+		if i < 0 {
+			return nil
+		}
+		m := q.idle[i]
+		q.idle = slices.Delete(q.idle, i, i+1)
 		sched, err := m.c.mb.TryPush(envelope{msg: &m.pull.self})
 		if err != nil {
 			continue

@@ -227,3 +227,32 @@ func TestBalancingCallAcceptedBeforeStopRuns(t *testing.T) {
 		}
 	})
 }
+
+// pwVia calls the pool it is given from the worker's handler, as a worker
+// calls its own pool for a sub-task.
+var pwVia = actor.NewMethod("pw.via", func(w *pw, c *actor.Ctx, p *actor.Pool[*pw]) (int, error) {
+	return actor.CallPool(c.Context(), pwID, p, 0)
+})
+
+// Balancing: a worker that calls its own pool from a handler it runs
+// outside the shared queue (here a direct call; also a timer, a
+// BroadcastPool) is not armed for that call: it would hold it queued
+// behind its own wait, while the other worker idles, until the deadline.
+func TestPoolBalancingCallerNotArmed(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		p := newPool(t, rt, 2, nil, actor.Balancing())
+		ctx := context.Background()
+		refs, err := actor.BroadcastPool(ctx, pwSelf, p, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ref := range refs {
+			cctx, cancel := context.WithTimeout(ctx, time.Second)
+			if _, err := pwVia.Call(cctx, ref, p); err != nil {
+				t.Errorf("worker %d calling its pool: %v; want the other worker's reply", i, err)
+			}
+			cancel()
+		}
+	})
+}
