@@ -116,7 +116,10 @@ func errCycleSelf(caller *cell, method string) error {
 // with the runtime, or the only one is being replaced). A call the router
 // refuses is also a dead letter. The deadline is ctx's, or the runtime's call
 // timeout. Made from a handler, pass c.Context(): the calling actor is never
-// picked (it would wait for itself) and cycles are detected. With First, the
+// picked (it would wait for itself), and cycles through the worker picked
+// are detected, except with Balancing (the worker is picked when it takes
+// the call, after the caller began to wait) and First (several workers):
+// there a cycle ends at the deadline, with ErrTimeout. With First, the
 // first successful reply of several workers. Blocks; safe for concurrent use;
 // the allocations of Method.Call (two), O(1) routing for RoundRobin and Random.
 func CallPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S], req Q) (R, error) {
