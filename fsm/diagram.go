@@ -10,7 +10,8 @@ import (
 // Mermaid draws the definition as a Mermaid state diagram: the initial
 // state, every exit (a timeout's edge labelled "after d"), terminal states
 // leading to [*], and admit sets as notes. States are shown with fmt's %v;
-// a state whose text is not a plain identifier gets an id sN and its text as
+// a state whose text is not a plain identifier, or is one of Mermaid's
+// keywords in any case ("Default", "State"), gets an id sN and its text as
 // a label. The output is deterministic (declaration order). Cost: O(states
 // + exits + admitted methods).
 func (d *Definition[S, P]) Mermaid() string {
@@ -48,7 +49,7 @@ func (d *Definition[S, P]) Mermaid() string {
 }
 
 // mermaidIDs names each state: its text if that is a plain identifier not
-// used by another state nor a Mermaid keyword, else sN.
+// used by another state nor a Mermaid keyword (in any case), else sN.
 func (d *Definition[S, P]) mermaidIDs() map[P]string {
 	ids := make(map[P]string, len(d.order))
 	count := make(map[string]int, len(d.order))
@@ -57,7 +58,7 @@ func (d *Definition[S, P]) mermaidIDs() map[P]string {
 	}
 	for i, p := range d.order {
 		text := fmt.Sprint(p)
-		if plainID(text) && count[text] == 1 && !mermaidKeywords[text] {
+		if plainID(text) && count[text] == 1 && !mermaidKeywords[strings.ToLower(text)] {
 			ids[p] = text
 		} else {
 			ids[p] = fmt.Sprintf("s%d", i)
@@ -66,8 +67,12 @@ func (d *Definition[S, P]) mermaidIDs() map[P]string {
 	return ids
 }
 
+// mermaidKeywords are the words of Mermaid's state diagram syntax, in lower
+// case: its lexer is case-insensitive, so "Default" or "State" is a keyword
+// too, and an edge to it would not parse.
 var mermaidKeywords = map[string]bool{"state": true, "note": true, "end": true, "as": true,
-	"direction": true, "class": true, "classDef": true, "style": true, "click": true, "left": true, "right": true, "of": true}
+	"direction": true, "class": true, "classdef": true, "style": true, "click": true, "left": true, "right": true, "of": true,
+	"default": true, "scale": true, "statediagram": true, "hide": true}
 
 func plainID(s string) bool {
 	if s == "" || (s[0] >= '0' && s[0] <= '9') || strings.HasPrefix(s, "s") && isDigits(s[1:]) {

@@ -2,8 +2,10 @@ package fsm_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,5 +55,23 @@ func golden(t *testing.T, file, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("%s differs (go test -update rewrites it); got:\n%s\nwant:\n%s", file, got, want)
+	}
+}
+
+// Mermaid's state diagram lexer is case-insensitive and takes "default",
+// "scale", "stateDiagram" (and "state", "note", "class", … in any case) as
+// keywords: a state with such a text must get an sN id and a label, or
+// its edges do not parse ("a --> Default" lexes as a DEFAULT token).
+func TestMermaidKeywordStates(t *testing.T) {
+	texts := []phase{"Default", "default", "scale", "Scale", "State", "Note", "Class", "ClassDef", "stateDiagram", "STYLE", "Click", "Direction"}
+	opts := []fsm.Option[*bot, phase]{fsm.State(A, step, fsm.To(texts...))}
+	for _, p := range texts {
+		opts = append(opts, fsm.State(p, step, fsm.To(A)))
+	}
+	m := define(t, opts...).Mermaid()
+	for i, p := range texts {
+		if want := fmt.Sprintf("    state %q as s%d\n", string(p), i+1); !strings.Contains(m, want) {
+			t.Errorf("state %q has no sN id: no line %q in\n%s", p, want, m)
+		}
 	}
 }
