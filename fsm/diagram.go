@@ -95,8 +95,11 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
+// mermaidText makes s safe in a state's label and a note: a quote would
+// end the label, and a colon or semicolon the note (Mermaid's entity codes
+// show them).
 func mermaidText(s string) string {
-	return strings.NewReplacer(`"`, "#quot;", ";", "#59;", "\n", " ").Replace(s)
+	return strings.NewReplacer(`"`, "#quot;", ";", "#59;", ":", "#58;", "\n", " ").Replace(s)
 }
 
 // DOT draws the definition in Graphviz's DOT language: a point for the

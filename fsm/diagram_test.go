@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/fsm"
 )
 
@@ -73,5 +75,26 @@ func TestMermaidKeywordStates(t *testing.T) {
 		if want := fmt.Sprintf("    state %q as s%d\n", string(p), i+1); !strings.Contains(m, want) {
 			t.Errorf("state %q has no sN id: no line %q in\n%s", p, want, m)
 		}
+	}
+}
+
+// A note's text ends at a colon in Mermaid (NOTE_TEXT is ":" then
+// [^:\n;]+): an admitted method whose name has one must not cut the note.
+func TestMermaidNoteColon(t *testing.T) {
+	get := actor.NewMethod("kv:get", func(b *bot, c *actor.Ctx, _ int) (int, error) { return 0, nil })
+	m := define(t,
+		fsm.State(A, step, fsm.To(B), fsm.Admit(get, Move)),
+		fsm.State(B, step, fsm.To(A)),
+	).Mermaid()
+	const head = "    note right of a: "
+	i := strings.Index(m, head)
+	if i < 0 {
+		t.Fatalf("no note of a in\n%s", m)
+	}
+	line, _, _ := strings.Cut(m[i+len(head):], "\n")
+	// Mermaid takes entity codes (#58;) out before it parses.
+	if bare := regexp.MustCompile(`#\w+;`).ReplaceAllString(line, "&"); strings.ContainsAny(bare, ":;") ||
+		!strings.HasPrefix(line, "admits kv") || !strings.HasSuffix(line, "get, move") {
+		t.Fatalf("note text %q: want the whole list, with no ':' or ';' but in entity codes", line)
 	}
 }
