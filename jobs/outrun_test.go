@@ -124,3 +124,55 @@ func intsFrom(from, to int) []int {
 	}
 	return s
 }
+
+// TestStreamJobFailsBehindCopy: a stream that fails while the job's copy
+// is behind its journal fails the job. The copy is held in emit on item
+// 0 while the producer sends past the journal's 8 items and ends with
+// errBoom, so the copy's reader is truncated and the stream is gone when
+// it would resume. Before the fix the end was lost with the items and
+// the job was done; it is now failed with the stream's error, read by a
+// reader placed past every item (never truncated).
+func TestStreamJobFailsBehindCopy(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	b := &execBackend{}
+	d, err := jobs.New(rt, jobs.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	copying := make(chan struct{}) // the copy holds item 0
+	ended := make(chan struct{})   // the producer has sent 1..31 and failed
+	burst := actor.NewStream("burst", func(_ *agent, _ *actor.Ctx, _ int, out *actor.Out[int]) error {
+		go func() {
+			_ = out.Send(0)
+			<-copying
+			for i := 1; i < 32; i++ {
+				_ = out.Send(i)
+			}
+			_ = out.Close(errBoom)
+			close(ended)
+		}()
+		return nil
+	}, actor.WithJournal(8, 1<<20))
+	ref, err := actor.Spawn(rt, &agent{p: &probe{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.RegisterStream(d, jobs.Ref("h", ref), burst); err != nil {
+		t.Fatal(err)
+	}
+	emit := func(v any) { // on the job's goroutine
+		if v.(int) == 0 {
+			close(copying)
+			<-ended
+		}
+	}
+	var end jobs.Record
+	rec := jobs.Record{ID: "behind", Host: "h", Procedure: "burst", Args: json.RawMessage("0"), State: jobs.Running}
+	if err := b.x.Run(context.Background(), rec, emit, func(r jobs.Record) { end = r }); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if end.State != jobs.Failed || end.Error == nil || end.Error.Message != errBoom.Error() {
+		t.Fatalf("a stream that failed behind the copy: got %s, %v; want failed, %v", end.State, end.Error, errBoom)
+	}
+}

@@ -129,7 +129,8 @@ func Register[S, Q, R any](d *Dispatcher, h Host[S], m *actor.Method[S, Q, R], o
 // output (Job.Follow), its end the job's end (a nil result, or the
 // stream's error). Items that s's journal drops before the job's copy
 // reads them are lost to the output (the copy goes on from the oldest
-// kept; SendWait avoids it). The stream's producer sees the job's cancel,
+// kept; SendWait avoids it); the stream's end is not (a stream that
+// fails while the copy is behind fails the job). The stream's producer sees the job's cancel,
 // max exec and read timeout on its Out.Context (the dispatcher's reader
 // leaves); a copy that fell behind does not cancel it.
 // Otherwise as Register.

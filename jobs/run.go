@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
@@ -33,7 +34,9 @@ import (
 // kept, and closes the truncated reader only once the new one is
 // attached: a truncated reader counts as one until it is closed, so the
 // producer's ctx is never cancelled for that (the items dropped are lost
-// to the job's output). A producer that first asks for Out.Context only after that
+// to the job's output). The stream's end is not lost with them: a second
+// reader, placed past every item, is never truncated and reads the end
+// of a stream that ended before the copy could resume. A producer that first asks for Out.Context only after that
 // re-attachment sees a live context: watch it from the start.
 
 // outcome is how a handler ended; a zero outcome means the job's end was
@@ -216,6 +219,17 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 	}
 	defer func() { _ = f.Close() }() // the last reader: a truncated one counts until closed
 	id := f.ID()
+	// The stream's end, whatever the copy's fate: a reader placed past
+	// every item is never truncated and reads the end alone, so that a
+	// copy that fell behind a stream that has ended since still gets its
+	// end (nil if the stream had already ended: f, placed after the
+	// handler's turn, then reads it).
+	endw, err := p.s.Follow(r.ctx, ref, id, actor.Since(math.MaxUint64))
+	if err != nil {
+		endw = nil
+	} else {
+		defer func() { _ = endw.Close() }()
+	}
 	end := copyItems(r, f, out)
 	for {
 		var te *actor.TruncatedError
@@ -229,9 +243,9 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 		// before, the producer's Out.Context never sees no reader.
 		g, err := p.s.Follow(r.ctx, ref, id, actor.Since(te.Oldest))
 		if err != nil {
-			end = nil // it has ended since: its end is lost with the items
-			if !errors.Is(err, actor.ErrNoStream) {
-				end = err
+			end = err
+			if errors.Is(err, actor.ErrNoStream) { // it has ended since
+				end = streamEnd(endw)
 			}
 			break
 		}
@@ -246,8 +260,29 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 		return outcome{state: Failed, err: failure(end, ref.Stopped())}
 	}
 	r.endByContext()
+	if endw != nil {
+		// Detached now, not when its ctx's callback runs: the producer's
+		// Out.Context is cancelled once no reader is left, before
+		// awaitEnd attaches one.
+		_ = endw.Close()
+	}
 	p.awaitEnd(r.d, ref, id)
 	return outcome{}
+}
+
+// streamEnd is how the stream that endw follows ended (nil for a clean
+// end), waiting for it; nil if there is no endw (its end is lost with the
+// items the copy missed).
+func streamEnd[E any](endw *actor.Follow[E]) error {
+	if endw == nil {
+		return nil
+	}
+	for _, err := range endw.All() { // no item: it is placed past them all
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // copyItems appends the stream's items to the job's output until it ends, and
