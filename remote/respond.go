@@ -23,20 +23,60 @@ func (n *Node) reject(r micro.Request, ex *export, ep *endpoint, reason, code, m
 	if r.Reply() == "" {
 		return
 	}
-	body, _ := json.Marshal(wireError{Code: code, Message: msg, Method: ep.label, Node: n.id})
-	_ = r.Error(code, headerSafe(msg), body)
+	hs := headerSafe(msg)
+	body := n.errorBody(wireError{Code: code, Message: msg, Method: ep.label, Node: n.id}, errorHeaderRoom(code, hs))
+	_ = r.Error(code, hs, body)
 }
 
 // respondErr answers a call with an error (off the subscription's
 // goroutine: published directly, not through micro).
 func (n *Node) respondErr(reply string, ep *endpoint, w wireError) {
 	w.Method, w.Node = ep.label, n.id
-	body, _ := json.Marshal(w)
+	hs := headerSafe(w.Message)
+	body := n.errorBody(w, errorHeaderRoom(w.Code, hs))
 	_ = n.nc.PublishMsg(&nats.Msg{Subject: reply, Data: body, Header: nats.Header{
 		micro.ErrorCodeHeader: {w.Code},
-		micro.ErrorHeader:     {headerSafe(w.Message)},
+		micro.ErrorHeader:     {hs},
 	}})
 }
+
+// errorHeaderRoom is the most bytes an error reply's headers (code and
+// message hs) take on the wire, as nats.go counts them against the
+// maximum payload.
+func errorHeaderRoom(code, hs string) int {
+	return len("NATS/1.0\r\n") + len(micro.ErrorCodeHeader) + len(code) + len(": \r\n") +
+		len(micro.ErrorHeader) + len(hs) + len(": \r\n") + len("\r\n")
+}
+
+// errorBody encodes w to fit one message with overhead bytes beside it
+// (payloadLimit): an error too large to publish would never reach its
+// caller, who would wait for its deadline (a call) or for ever (a
+// stream's end, resent in vain). The longest of the stack, the panic's
+// value and the message is cut until it fits, marked as cut.
+func (n *Node) errorBody(w wireError, overhead int) []byte {
+	limit := n.payloadLimit(overhead)
+	for {
+		body, _ := json.Marshal(w)
+		if len(body) <= limit {
+			return body
+		}
+		f := &w.Stack
+		if len(w.Value) > len(*f) {
+			f = &w.Value
+		}
+		if len(w.Message) > len(*f) {
+			f = &w.Message
+		}
+		if len(*f) <= len(cutMark) {
+			return body // nothing left to cut: the node's limit is below an error's bare fields
+		}
+		keep := max(0, len(*f)-len(cutMark)-(len(body)-limit))
+		*f = strings.ToValidUTF8((*f)[:keep], "") + cutMark
+	}
+}
+
+// cutMark ends a field errorBody cut.
+const cutMark = "…(cut)"
 
 // canceler ends a served call (*callCtx) or stream (cancelFunc).
 type canceler interface{ cancel() }

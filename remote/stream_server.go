@@ -3,7 +3,6 @@ package remote
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -48,6 +47,10 @@ func (st *streamServer) send(kind byte, payload []byte) {
 	st.mu.Unlock()
 }
 
+// frameRoom is the most bytes a frame takes besides its payload: its kind
+// and number.
+const frameRoom = 1 + binary.MaxVarintLen64
+
 // emit sends an item, waiting for room in the window; false once closed
 // or ended.
 func (st *streamServer) emit(seq uint64, data []byte) bool {
@@ -65,8 +68,7 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 		st.ended = true
 		w := wireError{Code: CodeTooLarge, Message: fmt.Sprintf("item %d of %d bytes over the limit of %d", seq, len(data), limit),
 			Method: st.label, Node: st.n.id}
-		body, _ := json.Marshal(w)
-		st.sendLocked(frameError, body)
+		st.sendLocked(frameError, st.n.errorBody(w, frameRoom))
 		return false
 	}
 	payload := binary.AppendUvarint(make([]byte, 0, len(data)+10), seq)
@@ -90,8 +92,7 @@ func (st *streamServer) end(err error) {
 	}
 	w := streamEndError(err)
 	w.Method, w.Node = st.label, st.n.id
-	body, _ := json.Marshal(w)
-	st.sendLocked(frameError, body)
+	st.sendLocked(frameError, st.n.errorBody(w, frameRoom))
 }
 
 // control handles a message from the reader.
