@@ -216,6 +216,17 @@ func (n *Node) connect(ctx context.Context, url string, opts []nats.Option, dial
 	n.nc = nc
 	n.inbox = nc.NewInbox() + "."
 	n.calls.init()
+	// A connection closed for good (no reconnect left, or the node's
+	// stop) ends the calls waiting for replies it can no longer bring:
+	// ErrClosed now, not ErrTimeout at their deadlines. WithNATSOptions'
+	// closed handler still runs.
+	user := nc.Opts.ClosedCB
+	nc.SetClosedHandler(func(c *nats.Conn) {
+		n.calls.failAll(fmt.Errorf("%w: %w", ErrClosed, nats.ErrConnectionClosed))
+		if user != nil {
+			user(c)
+		}
+	})
 	if n.replies, err = nc.Subscribe(n.inbox+"*", n.onReply); err == nil {
 		_ = n.replies.SetPendingLimits(-1, -1) // replies are never dropped for being many
 		n.cancelSub, err = nc.Subscribe(n.cfg.prefix+"._cancel", n.onCancel)
