@@ -128,7 +128,8 @@ func Export[S any](n *Node, name string, ref *actor.Ref[S], methods ...Entry[S])
 }
 
 // exportRef exports ref; release, if not nil, runs once the export is
-// withdrawn (its actor stopped, Unexport, the node's stop).
+// withdrawn by unexport (its actor stopped, Unexport). The node's stop
+// does not run it: stopNames releases every claim itself, first.
 func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S], release func()) (*export, error) {
 	if !n.made() {
 		return nil, ErrNilNode
