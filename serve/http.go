@@ -130,7 +130,10 @@ func StatusOf(err error) int {
 //
 // A client that goes away cancels the call (the handler's c.Context() is
 // cancelled; a call not started yet never runs) and nothing is written:
-// so does any cancel of r's Context. A deadline r's Context has of its
+// the response is aborted (a panic with http.ErrAbortHandler, as below).
+// So does any cancel of r's Context, a middleware's with its client still
+// there included: a handler that returned without writing would be
+// answered 200 OK with an empty body. A deadline r's Context has of its
 // own (a middleware's timeout) ends the call too, answered 504.
 // So that net/http notices it, what decode left of the body is read and
 // discarded before the call (a body over the cap is then 413): decode
@@ -284,11 +287,10 @@ func (cfg *methodConfig) bound(r *http.Request, arrived time.Time) (context.Cont
 	return context.WithDeadline(r.Context(), arrived.Add(cfg.timeout))
 }
 
-// fail answers err, unless the client has gone: then nobody would read it.
+// fail answers err, unless the client has gone: then the response is
+// aborted (abortIfGone).
 func (cfg *methodConfig) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if clientGone(r) {
-		return
-	}
+	abortIfGone(r)
 	code := StatusOf(err)
 	if errors.Is(err, actor.ErrMailboxFull) {
 		w.Header().Set("Retry-After", "1")
@@ -301,6 +303,18 @@ func (cfg *methodConfig) fail(w http.ResponseWriter, r *http.Request, err error)
 // timeout) that has passed is not that: the client still waits for the
 // answer, a 504.
 func clientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
+
+// abortIfGone aborts the response if the client has gone (clientGone),
+// with panic(http.ErrAbortHandler), which net/http recovers silently: it
+// closes the connection. Returning instead would end the response as
+// whole, a 200 OK if nothing was written, a stream's clean end if one was
+// under way, which a client still there (r's Context cancelled by a
+// middleware) would take for the answer.
+func abortIfGone(r *http.Request) {
+	if clientGone(r) {
+		panic(http.ErrAbortHandler)
+	}
+}
 
 // writeError is the default error writer: http.Error with the error's
 // message for 4xx and *StatusError, the status text for 5xx.

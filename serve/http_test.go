@@ -240,7 +240,7 @@ func (w noWrites) WriteHeader(code int) {
 
 // A client that goes away cancels the call — the running handler's
 // Context is cancelled, a call not yet started never runs — and nothing
-// is written. A call past its deadline is 504.
+// is written: the response is aborted. A call past its deadline is 504.
 func TestMethodCallContext(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		rt := testkit.NewRuntime(t)
@@ -252,8 +252,13 @@ func TestMethodCallContext(t *testing.T) {
 		for range 2 { // the first runs and waits; the second waits in the mailbox
 			r := httptest.NewRequestWithContext(ctx, "POST", "/", strings.NewReader(`{"n": 1}`))
 			go func() {
+				defer func() {
+					if v := recover(); v != http.ErrAbortHandler {
+						t.Errorf("the handler ended with %v; want the response aborted (http.ErrAbortHandler)", v)
+					}
+					served <- struct{}{}
+				}()
 				h.ServeHTTP(noWrites{t}, r)
-				served <- struct{}{}
 			}()
 		}
 		time.Sleep(time.Second)

@@ -25,8 +25,9 @@ import (
 // the reader fell behind the journal). Errors before the first byte — the
 // Target's, decode's, Open's — are answered with StatusOf's status, as by
 // Method; a client that goes away detaches the reader (the producer's
-// Out.Context is cancelled once it was the last) and nothing more is
-// written. Each event is flushed as it is written, through
+// Out.Context is cancelled once it was the last) and the response is
+// aborted, as by Method (so is it on any cancel of r's Context: the client
+// does not take the cut for the stream's end). Each event is flushed as it is written, through
 // http.ResponseController (so a middleware's writer must have Flush, or
 // Unwrap to one that has): a writer that cannot flush is answered 500
 // with ErrCannotFlush before the stream is opened, rather than a stream
@@ -138,10 +139,9 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 			err = h.f.item(&b, it)
 		}
 		if err != nil {
-			if !clientGone(r) {
-				h.f.end(&b, err)
-				send()
-			}
+			abortIfGone(r) // not a clean end, nor an error event nobody reads
+			h.f.end(&b, err)
+			send()
 			return
 		}
 		if !send() {
