@@ -59,7 +59,7 @@ func WithMaxBody(n int64) MethodOption {
 // http.Server's ReadTimeout ends first): a client that stalls in the
 // middle of its body is answered 504 at the deadline, and its connection
 // closed after the answer. Without WithTimeout only the http.Server's
-// ReadTimeout bounds it.
+// ReadTimeout bounds it (a body past it is answered 504 too).
 func WithTimeout(d time.Duration) MethodOption {
 	return methodOption(func(c *methodConfig) { c.timeout, c.timeoutSet = d, true })
 }
@@ -229,10 +229,11 @@ func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request
 		// call's ctx, only once the body has been read to its end.
 		_, err = io.Copy(io.Discard, r.Body)
 	}
-	if bounded && errors.Is(err, os.ErrDeadlineExceeded) {
-		// The body did not come in time: 504, as for a call past the
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The body did not come in time, by WithTimeout's deadline or
+		// the http.Server's ReadTimeout: 504, as for a call past the
 		// timeout. The failed read ended r's Context, so fail would
-		// answer nothing, but the client is still there, waiting.
+		// take the client for gone, but it is still there, waiting.
 		cfg.writeErr(w, r, http.StatusGatewayTimeout, fmt.Errorf("%w: reading the body: %w", context.DeadlineExceeded, err))
 		return nil, q, false
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -62,6 +63,58 @@ func TestMethodTimeoutStalledBody(t *testing.T) {
 			res.Body.Close()
 			if res.StatusCode != http.StatusGatewayTimeout {
 				t.Fatalf("got %d; want 504", res.StatusCode)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			if n, err := Ran.Call(ctx, acct, struct{}{}); err != nil || n != 0 {
+				t.Fatalf("Deposit ran %d times (%v); want 0", n, err)
+			}
+		})
+	}
+}
+
+// A body that stalls past the http.Server's ReadTimeout, which bounds it
+// when WithTimeout does not (none given, or a later one), is answered
+// 504 as one past WithTimeout is: the client is still there. The failed
+// read cancels r's Context, which was taken for a client gone: nothing
+// was answered, which net/http sent as 200 OK with an empty body for a
+// call that never ran.
+func TestMethodReadTimeoutStalledBody(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []serve.MethodOption
+	}{
+		{"no WithTimeout", nil},
+		{"a later WithTimeout", []serve.MethodOption{serve.WithTimeout(time.Hour)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := testkit.NewRuntime(t)
+			acct, err := actor.Spawn(rt, &Account{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(serve.Method(Deposit, serve.To(acct), serve.DecodeJSON[deposit], serve.EncodeJSON[int], tt.opts...))
+			srv.Config.ReadTimeout = time.Second
+			srv.Start()
+			defer srv.Close()
+			nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			if _, err := nc.Write([]byte("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"n\": ")); err != nil {
+				t.Fatal(err)
+			}
+			_ = nc.SetReadDeadline(time.Now().Add(wait))
+			res, err := http.ReadResponse(bufio.NewReader(nc), nil)
+			if err != nil {
+				t.Fatalf("response: %v; want 504", err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusGatewayTimeout {
+				t.Fatalf("got %d %q; want 504", res.StatusCode, b)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
