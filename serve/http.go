@@ -293,8 +293,8 @@ func (cfg *methodConfig) bound(r *http.Request, arrived time.Time) (context.Cont
 func (cfg *methodConfig) fail(w http.ResponseWriter, r *http.Request, err error) {
 	abortIfGone(r)
 	code := StatusOf(err)
-	if errors.Is(err, actor.ErrMailboxFull) {
-		w.Header().Set("Retry-After", "1")
+	if code == http.StatusServiceUnavailable && errors.Is(err, actor.ErrMailboxFull) {
+		w.Header().Set("Retry-After", "1") // not on a 504: a full Block mailbox past the deadline
 	}
 	cfg.writeErr(w, r, code, err)
 }
