@@ -148,3 +148,38 @@ func TestAsk(t *testing.T) {
 		}
 	})
 }
+
+// An Ask refused by a full Block-policy mailbox, with a ctx that has no
+// deadline, fails with ErrMailboxFull (as Call does), not a bare ErrTimeout:
+// the call's default deadline, armed before the push, fires at the same
+// moment as the push's wait ends, and must not take the outcome.
+func TestAskBlockFullDefaultDeadline(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rec := &recorder{}
+		rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook), troupe.WithCallTimeout(time.Second))
+		acct := spawnAccount(t, rt, actor.WithMailbox(1, actor.Block))
+		gate := make(chan struct{})
+		hold := actor.NewMethod("hold", func(a *Account, _ *actor.Ctx, _ int) (int, error) {
+			<-gate
+			return 0, nil
+		})
+		if err := hold.Cast(acct, 0); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if err := hold.Cast(acct, 0); err != nil { // fills the mailbox
+			t.Fatal(err)
+		}
+		_, cerr := Deposit.Call(context.Background(), acct, 1)
+		f := Deposit.Ask(context.Background(), acct, 1)
+		_, aerr := f.Await(context.Background())
+		close(gate)
+		synctest.Wait()
+		if !errors.Is(cerr, actor.ErrMailboxFull) {
+			t.Errorf("Call: got %v; want ErrMailboxFull", cerr)
+		}
+		if !errors.Is(aerr, actor.ErrMailboxFull) {
+			t.Errorf("Ask: got %v; want ErrMailboxFull", aerr)
+		}
+	})
+}

@@ -205,7 +205,13 @@ func (m *Method[S, Q, R]) ask(ctx context.Context, to *Ref[S], req Q, watch bool
 	// (after waiting out ctx on a Block policy) is ErrMailboxFull, as for
 	// Call, not the ctx's expiry racing it.
 	if err := c.push(ctx, envelope{msg: &cl.self}); err != nil {
-		cl.settle(zero, err)
+		if !cl.settle(zero, err) {
+			// The default deadline fired while a Block-policy push
+			// waited, as that wait ended: the refusal is the outcome,
+			// as for Call. Nobody has the future yet to see the other.
+			<-cl.done
+			cl.err = err
+		}
 		c.refused(m.label, err, nil)
 		return &cl.Future
 	}
