@@ -173,7 +173,14 @@ const floodWait = time.Millisecond
 // up to about twice as many: ~512 KiB of 32-byte entries.
 const floodBacklog = 8192
 
+// pushWait waits for room in a full Block-policy mailbox. A handler that
+// waits here (a Call or Ask made with its Context) waits for this actor's
+// turn, as in a sync call: it lends its loop meanwhile (see lend), so a
+// pool whose loops all wait for room still runs the actors that make it.
 func (c *cell) pushWait(ctx context.Context, e envelope) (bool, error) {
+	if caller := callerOf(ctx); caller.lend() {
+		defer caller.reclaim()
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.sys.CallTimeout)
