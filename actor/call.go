@@ -32,7 +32,7 @@ type call[S, Q, R any] struct {
 	armed   bool                        // tm was started (set before the call is sent)
 	asked   bool                        // an Ask, which Await may abandon (set before the call is sent)
 	unwatch atomic.Pointer[func() bool] // Ask: stops watching ctx
-	to      *cell                       // Ask: the actor it went to, for Await's cycle check
+	edge    waitEdge                    // the wait for it, for the cycle check (Call, and Await of an Ask)
 	aborts  atomic.Pointer[abortNode]   // Ask: cancels of the contexts made for it (see onAbandon)
 }
 
@@ -88,9 +88,9 @@ func (cl *call[S, Q, R]) settle(v R, err error) bool {
 	return true
 }
 
-// target and abandon make a call an awaited one (see Future.call): to is
-// the actor it was sent to.
-func (cl *call[S, Q, R]) target() *cell { return cl.to }
+// wait and abandon make a call an awaited one (see Future.call): its edge
+// names the actor it was sent to.
+func (cl *call[S, Q, R]) wait() *waitEdge { return &cl.edge }
 
 // abandon fails the call with err (ErrCallCycle: awaiting it would close
 // a cycle) and, if that was its outcome, cancels the contexts made for it:

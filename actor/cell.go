@@ -54,8 +54,8 @@ type cell struct {
 	parent *cell
 	sup    *supervisor // nil: Resume, no factory
 
-	waitingOn atomic.Pointer[cell] // the actor this one's handler waits for in a sync call
-	admit     *[]mailbox.Key       // the actor's whitelist (nil: all), set by Ctx.Only
+	waitingOn atomic.Pointer[waitEdge] // what this actor's handler waits for in a sync call
+	admit     *[]mailbox.Key           // the actor's whitelist (nil: all), set by Ctx.Only
 
 	mu  sync.Mutex // guards ext
 	ext *cellExt

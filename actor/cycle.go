@@ -1,28 +1,57 @@
 package actor
 
-import "fmt"
+import (
+	"fmt"
+	"sync/atomic"
+)
 
 // maxChain bounds the walk of the wait-for chain; chains longer than this
 // are not checked (and fall back to the deadline).
 const maxChain = 1024
 
-// enterCall records that caller's handler now waits for target, failing
-// with ErrCallCycle if target already waits, directly or through others,
-// for caller. Each actor waits for at most one other (its handler is in at
+// waitEdge is a wait of an actor's handler for another actor (see
+// cell.waitingOn), kept in what it waits for (a call, a stream's opening
+// request): to, the actor, and done, closed once the wait has its outcome.
+// An edge whose done is closed no longer counts, though its waiter has not
+// yet woken to clear it: the actor waited for may go on (reply, then call
+// its caller on its next turn) before then, and that is no cycle. Awaiters
+// of one Future share its call's edge.
+type waitEdge struct {
+	to   atomic.Pointer[cell] // set before the edge is recorded; a pool call's changes only while it is not
+	done <-chan struct{}
+}
+
+// over reports whether the wait has its outcome.
+func (e *waitEdge) over() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// enterCall records that caller's handler now waits along e, failing with
+// ErrCallCycle if e's actor already waits, directly or through others, for
+// caller. Each actor waits for at most one other (its handler is in at
 // most one sync call), so the wait-for graph is a set of chains and the
 // check is a walk: O(chain length), no allocation.
 //
 // The store comes before the walk: of two actors closing a cycle at the
 // same moment, at least one sees the other's edge.
-func enterCall(caller, target *cell, method string) error {
+func enterCall(caller *cell, e *waitEdge, method string) error {
+	target := e.to.Load()
 	if caller == target {
 		return fmt.Errorf("%w: %s calls itself (%s)", ErrCallCycle, caller, method)
 	}
-	caller.waitingOn.Store(target)
+	caller.waitingOn.Store(e)
 	n := target
 	for i := 0; n != nil && i < maxChain; i++ {
-		n = n.waitingOn.Load()
-		if n == caller {
+		w := n.waitingOn.Load()
+		if w == nil || w.over() {
+			return nil
+		}
+		if n = w.to.Load(); n == caller {
 			caller.waitingOn.Store(nil)
 			return fmt.Errorf("%w: %s → %s → … → %s (%s)", ErrCallCycle, caller, target, caller, method)
 		}

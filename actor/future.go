@@ -20,7 +20,7 @@ type Future[R any] struct {
 // awaited is the call behind a Future, for Await's cycle check: the
 // actor it went to, and how to fail it.
 type awaited interface {
-	target() *cell
+	wait() *waitEdge
 	abandon(err error)
 }
 
@@ -32,7 +32,7 @@ func (f *Future[R]) enterAwait(caller *cell) bool {
 	if caller == nil || f.call == nil {
 		return false
 	}
-	if err := enterCall(caller, f.call.target(), "await"); err != nil {
+	if err := enterCall(caller, f.call.wait(), "await"); err != nil {
 		f.call.abandon(err)
 		return false
 	}

@@ -146,16 +146,18 @@ func (m *Method[S, Q, R]) Call(ctx context.Context, to *Ref[S], req Q) (R, error
 		return zero, ctxErr(ctx, m.label)
 	}
 	c := &to.c
-	caller := callerOf(ctx)
-	if caller != nil {
-		if err := enterCall(caller, c, m.label); err != nil {
-			return zero, err
-		}
-		defer caller.waitingOn.Store(nil)
-	}
 	cl, err := m.newCall(c, ctx, req)
 	if err != nil {
 		return zero, err
+	}
+	caller := callerOf(ctx)
+	if caller != nil {
+		cl.edge.to.Store(c)
+		if err := enterCall(caller, &cl.edge, m.label); err != nil {
+			cl.stopTimer()
+			return zero, err
+		}
+		defer caller.waitingOn.Store(nil)
 	}
 	if err := c.push(ctx, envelope{msg: &cl.self}); err != nil {
 		cl.stopTimer()
@@ -222,7 +224,8 @@ func (m *Method[S, Q, R]) ask(ctx context.Context, to *Ref[S], req Q, watch bool
 			stop() // settled before the watch was stored
 		}
 	}
-	cl.to, cl.Future.call = c, cl
+	cl.edge.to.Store(c)
+	cl.Future.call = cl
 	return &cl.Future
 }
 
@@ -232,6 +235,7 @@ func (m *Method[S, Q, R]) newCall(to *cell, ctx context.Context, req Q) (*call[S
 	cl := &call[S, Q, R]{m: m, req: req, ctx: ctx}
 	cl.self = cl
 	cl.done = make(chan struct{})
+	cl.edge.done = cl.done
 	if err := cl.arm(to.sys); err != nil {
 		return nil, err
 	}

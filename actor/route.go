@@ -257,11 +257,12 @@ func (r *router) offer(m *member, e envelope, rm routed, t target) error {
 	}
 	rm.bind(m)
 	caller := t.caller
-	if !t.wait {
+	if t.wait == nil {
 		caller = nil
 	}
 	if caller != nil {
-		if err := enterCall(caller, m.c, t.label); err != nil {
+		t.wait.to.Store(m.c)
+		if err := enterCall(caller, t.wait, t.label); err != nil {
 			m.release()
 			return err
 		}

@@ -65,9 +65,9 @@ func prepareRoute[S any](ctx context.Context, label string, unusable error, to R
 
 // target is how one routed message is to be placed.
 type target struct {
-	h      uint64 // Hash: the key's hash
-	caller *cell  // the actor calling from its handler: never picked
-	wait   bool   // the caller will wait: record it for the cycle check
+	h      uint64    // Hash: the key's hash
+	caller *cell     // the actor calling from its handler: never picked
+	wait   *waitEdge // the caller will wait along it: record it for the cycle check
 	label  string
 }
 
@@ -140,7 +140,7 @@ func CallPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S]
 		return zero, err
 	}
 	caller := callerOf(ctx)
-	at, err := r.dispatch(envelope{msg: &pc.self}, pc, target{h: h, caller: caller, wait: true, label: m.label})
+	at, err := r.dispatch(envelope{msg: &pc.self}, pc, target{h: h, caller: caller, wait: &pc.edge, label: m.label})
 	if err != nil {
 		pc.stopTimer()
 		r.refused(m.label, err, nil)
@@ -199,7 +199,8 @@ func AskPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S],
 		pc.settle(zero, err)
 		r.refused(m.label, err, nil)
 	} else if at != nil { // a member (not the shared queue): Await checks cycles
-		pc.to, pc.Future.call = at.c, pc
+		pc.edge.to.Store(at.c)
+		pc.Future.call = pc
 	}
 	return &pc.Future
 }
@@ -320,6 +321,7 @@ func newPoolCall[S, Q, R any](r *router, m *Method[S, Q, R], ctx context.Context
 	pc.self = pc
 	pc.m, pc.req, pc.ctx = m, req, ctx
 	pc.done = make(chan struct{})
+	pc.edge.done = pc.done
 	if err := pc.arm(r.sys); err != nil {
 		return nil, err
 	}

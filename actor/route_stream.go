@@ -41,7 +41,7 @@ func OpenPool[S, Q, E any](ctx context.Context, s *Stream[S, Q, E], to Router[S]
 	ps := &poolStream[S, Q, E]{streamCall: cl}
 	ps.self = ps
 	caller := callerOf(ctx)
-	at, err := r.dispatch(envelope{msg: &ps.self}, ps, target{h: h, caller: caller, wait: true, label: label})
+	at, err := r.dispatch(envelope{msg: &ps.self}, ps, target{h: h, caller: caller, wait: &cl.edge, label: label})
 	if err != nil {
 		cl.refused(err)
 		r.refused(label, err, nil)

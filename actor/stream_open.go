@@ -47,16 +47,18 @@ func (s *Stream[S, Q, E]) Open(ctx context.Context, to *Ref[S], req Q, opts ...F
 		return nil, ctxErr(ctx, s.label)
 	}
 	c := &to.c
-	caller := callerOf(ctx)
-	if caller != nil {
-		if err := enterCall(caller, c, s.label); err != nil {
-			return nil, err
-		}
-		defer caller.waitingOn.Store(nil)
-	}
 	cl, f, err := s.newCall(ctx, c.sys, c, req, cfg)
 	if err != nil {
 		return nil, err
+	}
+	caller := callerOf(ctx)
+	if caller != nil {
+		cl.edge.to.Store(c)
+		if err := enterCall(caller, &cl.edge, s.label); err != nil {
+			cl.refused(err)
+			return nil, err
+		}
+		defer caller.waitingOn.Store(nil)
 	}
 	if err := c.push(ctx, envelope{msg: &cl.self}); err != nil {
 		cl.refused(err)
@@ -77,6 +79,7 @@ func (s *Stream[S, Q, E]) newCall(ctx context.Context, sys *engine.System, owner
 	f := j.newFollow(ctx, cfg)
 	cl := &streamCall[S, Q, E]{s: s, req: req, ctx: ctx, j: j, done: make(chan struct{})}
 	cl.self = cl
+	cl.edge.done = cl.done
 	if err := cl.arm(sys); err != nil {
 		j.end(err, true)
 		return nil, nil, err
@@ -166,6 +169,7 @@ type streamCall[S, Q, E any] struct {
 	err   error
 	tm    timer.Timer // fires the default deadline, if armed
 	armed bool
+	edge  waitEdge // the wait for it, for the cycle check
 }
 
 // arm gives the call the default timeout if ctx has no deadline (as
