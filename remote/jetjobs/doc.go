@@ -64,8 +64,10 @@
 // record then puts the message back for later).
 // A record still queued (the node died before marking it) runs; an ended
 // one is dropped; one that a live node marked running though the answer
-// to its mark was lost runs when the message comes back to that node,
-// which knows its mark (its start time). A node that cannot store the
+// to its mark was lost runs: that node reads the record again, keeping
+// the message, until it finds its mark (its start time) or the record
+// still queued (for up to a lease while its store is away; past that,
+// when the message comes back to it). A node that cannot store the
 // end of a job it ran (its store away for a lease, though tried again)
 // leaves the job's message unacknowledged: the job is failed as lost the
 // same way, never left running. Jobs waiting in the queue are in the

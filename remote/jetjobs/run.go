@@ -124,13 +124,27 @@ func (b *Backend) handle(msg jetstream.Msg) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	now := time.Now().Round(0) // as stored
-	r, rev, _, _, ok, err := b.change(ctx, env.Job.ID, gen, env.Job, env.Rev, func(c *jobs.Record) bool {
+	mark := func(c *jobs.Record) bool {
 		if c.State != jobs.Queued {
 			return false
 		}
 		c.State, c.Started, c.Node = jobs.Running, now, b.cfg.node
 		return true
-	})
+	}
+	r, rev, _, _, ok, err := b.change(ctx, env.Job.ID, gen, env.Job, env.Rev, mark)
+	// The mark's answer lost (the store away for a moment): it may be
+	// stored all the same. Find out here, reading the record again
+	// storeRetry apart for up to a lease, the message's lease kept: put
+	// back, the message could come to another node serving the host,
+	// which would take the mark for that of a node that stopped renewing
+	// its lease, and fail the job, never run, as lost.
+	for err != nil && errors.Is(err, jobs.ErrUnavailable) && pause(ctx, storeRetry) {
+		_ = rj.delivery().InProgress()
+		r, rev, _, _, ok, err = b.change(ctx, env.Job.ID, gen, jobs.Record{}, 0, mark)
+		if err == nil && !ok && r.State == jobs.Running && r.Node == b.cfg.node && r.Started.Equal(now) {
+			ok = true // its own mark, stored though its answer was lost
+		}
+	}
 	unsure, had := b.takeMark(env.Job.ID)
 	switch {
 	case err != nil && errors.Is(err, jobs.ErrUnavailable):
@@ -363,13 +377,21 @@ func (b *Backend) finish(t *tracked, r jobs.Record) (jobs.State, bool) {
 		case !errors.Is(err, jobs.ErrUnavailable):
 			return r.State, true
 		}
-		pause := time.NewTimer(storeRetry)
-		select {
-		case <-pause.C:
-		case <-ctx.Done():
-			pause.Stop()
+		if !pause(ctx, storeRetry) {
 			return r.State, false
 		}
+	}
+}
+
+// pause waits for d, and reports whether ctx is still live then.
+func pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return ctx.Err() == nil
+	case <-ctx.Done():
+		return false
 	}
 }
 

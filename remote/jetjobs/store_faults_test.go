@@ -630,3 +630,52 @@ func TestIDReusedWhileOldRuns(t *testing.T) {
 		t.Fatalf("the new job's Result: got %s, %v (state %s); want \"y!\"", got, err, j.Status().State)
 	}
 }
+
+// TestMarkAnswerLostOtherNode: a runner's mark of a job as running is
+// stored, but its answer is lost, on a host served by several nodes.
+// Before, the runner put the message back (for a third of a lease), and
+// it could come back to another node serving the host, which found the
+// record running on the runner and not rewritten for a lease, and failed
+// the job as lost, never run, though the runner was alive all along
+// (TestMarkRunningAnswerLost passes only when it comes back to the
+// runner). The runner now finds out itself whether its mark was stored
+// (reading the record again while the store is away, for up to a lease,
+// keeping the message's lease), and runs the job. The delivery is
+// handed to handle by the test: b cannot consume the job's queue, so the
+// real message stays in the stream for c's handle.
+func TestMarkAnswerLostOtherNode(t *testing.T) {
+	a, b, url := storeNodes(t, WithLease(shortLease))
+	c := startStoreNode(t, url, "c", false, WithLease(shortLease))
+	b.q.failNext(1 << 20) // b never consumes the queue "slow"
+	defer b.q.failNext(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j := submit(t, ctx, a, "gate", "x", jobs.ID("mark2"), jobs.Queue("slow", 1))
+	raw, err := a.b.queue.GetLastMsgForSubject(ctx, a.b.runSubject("web", "slow"))
+	if err != nil {
+		t.Fatalf("the job's message: %v", err)
+	}
+	b.kv.failNext("mark2", 1, true) // b's mark: stored, its answer lost
+	m := &fakeMsg{subject: raw.Subject, data: raw.Data, settled: make(chan string, 4)}
+	go b.b.handle(m)
+	select {
+	case <-b.gate.entered:
+	case got := <-m.settled:
+		// Put back: the next delivery may be another node's.
+		for deadline := time.Now().Add(20 * time.Second); got == "nak" && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+			mc := &fakeMsg{subject: raw.Subject, data: raw.Data, settled: make(chan string, 4)}
+			c.b.handle(mc)
+			got = <-mc.settled
+		}
+		r, err := c.b.Lookup(ctx, "mark2")
+		t.Fatalf("b settled the job's message (%s) without running it; redelivered to c: the job %s, %v, %v; want it run on b", got, r.State, r.Error, err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the job neither ran nor was put back")
+	}
+	close(b.gate.open)
+	wantX(t, ctx, j)
+	if got := wait(t, "the delivery to be settled", m.settled); got != "ack" {
+		t.Fatalf("the delivery: got %s; want ack", got)
+	}
+}
