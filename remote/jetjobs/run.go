@@ -248,14 +248,22 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 	err := b.x.Run(jctx, r, pub.emit, ended)
 	switch {
 	case errors.Is(err, jobs.ErrClosed): // this dispatcher is stopping: hand it back
+		// Queued again, for another node; written again while the store
+		// is away (for up to a lease): a record left running here, never
+		// run, would be failed as lost by the node that gets the message.
 		ctx, cancelStore := b.storeCtx()
-		_, _, _, _ = t.change(ctx, func(c *jobs.Record) bool {
-			if c.State != jobs.Running || c.Node != b.cfg.node {
-				return false
+		for {
+			_, _, _, err := t.change(ctx, func(c *jobs.Record) bool {
+				if c.State != jobs.Running || c.Node != b.cfg.node {
+					return false
+				}
+				c.State, c.Started, c.Node = jobs.Queued, time.Time{}, ""
+				return true
+			})
+			if err == nil || !errors.Is(err, jobs.ErrUnavailable) || !pause(ctx, storeRetry) {
+				break
 			}
-			c.State, c.Started, c.Node = jobs.Queued, time.Time{}, ""
-			return true
-		})
+		}
 		cancelStore()
 		cancel(nil)
 		keep.stop()

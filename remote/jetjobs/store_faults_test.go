@@ -679,3 +679,27 @@ func TestMarkAnswerLostOtherNode(t *testing.T) {
 		t.Fatalf("the delivery: got %s; want ack", got)
 	}
 }
+
+// TestHandBackAfterBlip: a node marks a job running as its dispatcher
+// stops (the dispatcher refuses to run it: ErrClosed), and its write
+// putting the record back to queued fails (the store away for a moment).
+// Before, the record stayed running on that node, never run: the message
+// came to another node serving the host, which failed the job as lost
+// a lease later. The node now writes the record back again while the
+// store is away (for up to a lease), and the other node runs the job.
+func TestHandBackAfterBlip(t *testing.T) {
+	a, b, url := storeNodes(t, WithLease(shortLease))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b.kv.afterNext("back", func() { // b's mark is stored: b's dispatcher stops
+		sctx, scancel := context.WithCancel(context.Background())
+		scancel()
+		_ = b.d.Shutdown(sctx)
+		b.kv.failNext("back", 1, false) // the hand-back's first write
+	})
+	j := submit(t, ctx, a, "gate", "x", jobs.ID("back"))
+	wait(t, "the hand-back's write to fail", b.kv.failed)
+	c := startStoreNode(t, url, "c", true, WithLease(shortLease))
+	close(c.gate.open)
+	wantX(t, ctx, j)
+}
