@@ -63,13 +63,18 @@ var (
 	work = actor.NewDeferred("work", func(a *agent, _ *actor.Ctx, ms int, r *actor.Reply[int]) {
 		a.p.enter()
 		go func() {
-			defer a.p.exit()
+			// The probe's count is left before the reply is sent: once
+			// sent, the job's slot may go to the next job, on any node,
+			// before this goroutine runs on, and the peak would read one
+			// too high.
 			t := time.NewTimer(time.Duration(ms) * time.Millisecond)
 			defer t.Stop()
 			select {
 			case <-t.C:
+				a.p.exit()
 				_ = r.Send(ms, nil)
 			case <-r.Context().Done():
+				a.p.exit()
 				_ = r.Send(0, r.Context().Err())
 			}
 		}()
@@ -80,8 +85,8 @@ var (
 		a.p.enter()
 		a.p.entered <- tag
 		go func() {
-			defer a.p.exit()
 			<-r.Context().Done()
+			a.p.exit() // before the reply: see work
 			_ = r.Send("", r.Context().Err())
 		}()
 	})
