@@ -76,6 +76,15 @@ func (cl *call[S, Q, R]) Fire() {
 	cl.settle(zero, timeoutFor(cl.m.label))
 }
 
+// Dropped is told by the wheel that it was stopped (the runtime closed)
+// with the default deadline still pending, or taken out but not run: the
+// caller, who waits for that deadline, gets ErrStopped instead (the
+// handler it waits on is one Close gave up on, and may never return).
+func (cl *call[S, Q, R]) Dropped() {
+	var zero R
+	cl.settle(zero, ErrStopped)
+}
+
 // settle moves a pending or running call to done with (v, err). It reports
 // whether this call won; a loser does nothing (the winner's outcome stands).
 func (cl *call[S, Q, R]) settle(v R, err error) bool {

@@ -240,6 +240,13 @@ func (g *gather[S, Q, R]) Fire() {
 	g.settle(zero, timeoutFor(g.m.label))
 }
 
+// Dropped: the wheel stopped with the default deadline pending (as
+// call.Dropped): the gather fails with ErrStopped.
+func (g *gather[S, Q, R]) Dropped() {
+	var zero R
+	g.settle(zero, ErrStopped)
+}
+
 // lateErr is the outcome of a gather whose caller gave up, as a handler
 // that watched its Context saw it, or nil.
 func (g *gather[S, Q, R]) lateErr(x *Ctx) error {

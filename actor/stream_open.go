@@ -189,6 +189,10 @@ func (cl *streamCall[S, Q, E]) arm(sys *engine.System) error {
 // Fire is the default deadline's callback, on the wheel's goroutine.
 func (cl *streamCall[S, Q, E]) Fire() { cl.settle(timeoutFor(cl.s.label)) }
 
+// Dropped: the wheel stopped with the default deadline pending (as
+// call.Dropped): Open fails with ErrStopped.
+func (cl *streamCall[S, Q, E]) Dropped() { cl.settle(ErrStopped) }
+
 // settle moves the call to done with err; it reports whether it won.
 func (cl *streamCall[S, Q, E]) settle(err error) bool {
 	if !cl.state.CompareAndSwap(callPending, callDone) && !cl.state.CompareAndSwap(callRunning, callDone) {

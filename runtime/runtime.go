@@ -149,7 +149,10 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // bounded by the call timeout (WithCallTimeout), and for every goroutine
 // of the runtime to exit. It returns nil, or a *actor.StopError naming the
 // actors whose handlers (or actor.Go functions) had not returned by then:
-// their goroutines are the only ones left, and exit as those return.
+// their goroutines are the only ones left, and exit as those return. A
+// sync caller still waiting on such a handler without a deadline of its
+// own (on the call timeout) gets actor.ErrStopped when Close stops the
+// timer wheel, if its timeout has not fired by then.
 //
 // Close forces a Shutdown under way (which then returns), and after a
 // Shutdown that timed out it finishes the job. Safe to call many times;

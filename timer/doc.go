@@ -127,7 +127,9 @@
 // For each scheduling of a timer exactly one of these happens: its
 // callback runs, a [Timer.Stop] or [Timer.Reset] returns true, a
 // [Wheel.Start] re-arms the still pending Timer (which Start does not
-// report: Stop it first to know), or [Wheel.Stop] drops it and counts it.
+// report: Stop it first to know), or [Wheel.Stop] drops it and counts it
+// (and, if its callback is a [Dropper], calls its Dropped method instead
+// of Fire: a waiter that depends on the callback is not stranded).
 // The driver takes due timers out of
 // the wheel in batches (Timer.Stop returns false from then on) and begins
 // their callbacks one by one; Wheel.Stop drops, and counts, those of a

@@ -63,7 +63,8 @@ func (w *Wheel) run() {
 // fire runs the callbacks fs taken out to run, the first of which the
 // driver has begun already. Before each of the others it takes the lock
 // to begin it, unless the wheel has been stopped: then Stop has counted
-// the rest among those it dropped, and none of them runs. So no callback
+// the rest among those it dropped, and none of them runs (the Droppers
+// among them are told, here, before the driver exits). So no callback
 // begins once Stop has returned, and Stop need not wait for the driver.
 // Cost: one uncontended lock per callback after the first of a batch.
 func (w *Wheel) fire(fs []Callback) {
@@ -72,6 +73,11 @@ func (w *Wheel) fire(fs []Callback) {
 			w.mu.Lock()
 			if w.stopped {
 				w.mu.Unlock()
+				for _, f := range fs[i:] {
+					if d, ok := f.(Dropper); ok {
+						w.drop(d)
+					}
+				}
 				return
 			}
 			w.held--

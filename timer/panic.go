@@ -39,6 +39,18 @@ func (w *Wheel) call(f Callback) {
 	f.Fire()
 }
 
+// drop tells d that its timer was dropped, recovering a panic as call
+// does (on the driver, or on the goroutine calling Wheel.Stop).
+func (w *Wheel) drop(d Dropper) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.panics.Add(1)
+			w.onPanic(&PanicError{Value: v, Stack: debug.Stack()})
+		}
+	}()
+	d.Dropped()
+}
+
 // writePanic returns the default panic handler: it writes the panic and
 // its stack to out (standard error), in one Write.
 func writePanic(out io.Writer) func(*PanicError) {

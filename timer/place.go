@@ -71,13 +71,19 @@ func (w *Wheel) removeNodeLocked(c *chunk, s int) {
 	w.n--
 }
 
-// dropLocked unlinks every pending timer and returns how many there were.
-func (w *Wheel) dropLocked() int {
+// dropLocked unlinks every pending timer and returns how many there were,
+// and the callbacks among them that are Droppers (to be told, outside the
+// lock).
+func (w *Wheel) dropLocked() (int, []Dropper) {
+	var ds []Dropper
 	for l := range w.levels {
 		for s := range w.levels[l].slots {
 			sl := &w.levels[l].slots[s].timers
 			for t := sl.popFront(); t != nil; t = sl.popFront() {
 				t.setPos(notPending, 0)
+				if d, ok := t.cb.(Dropper); ok {
+					ds = append(ds, d)
+				}
 			}
 			nl := &w.levels[l].slots[s].nodes
 			for c, i, ok := w.arena.popFront(nl); ok; c, i, ok = w.arena.popFront(nl) {
@@ -88,5 +94,5 @@ func (w *Wheel) dropLocked() int {
 	}
 	n := w.n
 	w.n = 0
-	return n
+	return n, ds
 }

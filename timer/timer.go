@@ -42,6 +42,20 @@ func (t *Timer) setWheelUnshared(w *Wheel) {
 // without allocating.
 type Callback interface{ Fire() }
 
+// A Dropper is a [Callback] that wants to know when [Wheel.Stop] drops
+// its timer instead of running it: the wheel calls Dropped, once, in
+// place of Fire (see Wheel.Stop for when and on which goroutine). Use it
+// where a waiter depends on the callback, so that stopping the wheel
+// cannot strand it. It applies to timers armed with [Wheel.Start] (the
+// callbacks of AfterFunc and Schedule are plain funcs). Dropped runs
+// outside the wheel's lock: it may call Stop and Reset (which find the
+// timer not pending and the wheel stopped); it must not wait on
+// [Wheel.Done]. A panic in it is recovered as one in Fire.
+type Dropper interface {
+	Callback
+	Dropped()
+}
+
 // funcCallback adapts a func to Callback; a func is pointer-shaped, so the
 // conversion allocates nothing.
 type funcCallback func()

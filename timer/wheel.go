@@ -174,6 +174,12 @@ func (w *Wheel) startLocked(t *Timer, when uint64, cb Callback) error {
 // [Wheel.AfterFunc], [Wheel.Start] and [Wheel.Schedule] return
 // [ErrStopped] and [Timer.Reset] does nothing; there is no restart.
 //
+// A dropped callback that is a [Dropper] (a Timer armed with
+// [Wheel.Start]) is told: its Dropped method is called once, outside the
+// lock, by Stop before it returns for a pending timer, or by the driver,
+// before [Wheel.Done] is closed, for one taken out to run. Once Done is
+// closed, every Dropped has returned.
+//
 // Like [time.Timer.Stop], Stop never waits for a callback: the one the
 // driver has begun when Stop is called (perhaps the caller itself: Stop
 // may be called from a callback or the panic handler) runs to its end,
@@ -196,13 +202,17 @@ func (w *Wheel) Stop() int {
 		return 0
 	}
 	w.stopped = true
-	n := w.dropLocked() + w.held
+	n, ds := w.dropLocked()
+	n += w.held
 	w.arena.drop() // a kept Handle keeps its chunk, not the wheel
 	w.held = 0
 	started := w.started
 	w.mu.Unlock()
+	for _, d := range ds {
+		w.drop(d)
+	}
 	if started {
-		w.notify() // the driver sees stopped, exits and closes done
+		w.notify() // the driver sees stopped, tells the Droppers it held, exits and closes done
 	} else {
 		close(w.done) // no driver, and none can start now
 	}

@@ -1,0 +1,67 @@
+package timer
+
+import (
+	"sync/atomic"
+	"testing"
+)
+
+// dropRecorder is a Dropper counting its Fires and Droppeds; the first to
+// fire of a group sharing stopper stops the wheel.
+type dropRecorder struct {
+	tm             Timer
+	w              *Wheel
+	fired, dropped atomic.Int32
+	stopper        *atomic.Bool
+}
+
+func (r *dropRecorder) Fire() {
+	r.fired.Add(1)
+	if r.stopper.CompareAndSwap(false, true) {
+		r.w.Stop()
+	}
+}
+
+func (r *dropRecorder) Dropped() { r.dropped.Add(1) }
+
+// Wheel.Stop tells every Dropper it drops, once, instead of firing it:
+// the pending ones before Stop returns, those the driver had taken out to
+// run but not begun before Done is closed.
+func TestStopTellsDroppers(t *testing.T) {
+	w := newWheel(t)
+	var stopper atomic.Bool
+	now := make([]*dropRecorder, 5) // due together: one batch
+	for i := range now {
+		now[i] = &dropRecorder{w: w, stopper: &stopper}
+		if err := w.Start(&now[i].tm, 0, now[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late := &dropRecorder{w: w, stopper: &stopper}
+	if err := w.Start(&late.tm, 1<<40, late); err != nil {
+		t.Fatal(err)
+	}
+	<-w.Done()
+	for i, r := range now {
+		f, d := r.fired.Load(), r.dropped.Load()
+		switch {
+		case i == 0 && (f != 1 || d != 0):
+			t.Errorf("first to fire: fired %d, dropped %d; want 1, 0", f, d)
+		case i > 0 && (f != 0 || d != 1):
+			t.Errorf("#%d (held, or pending): fired %d, dropped %d; want 0, 1", i, f, d)
+		}
+	}
+	if f, d := late.fired.Load(), late.dropped.Load(); f != 0 || d != 1 {
+		t.Errorf("pending: fired %d, dropped %d; want 0, 1", f, d)
+	}
+
+	// Stop from outside: the pending Dropper is told before Stop returns.
+	w2 := newWheel(t)
+	r := &dropRecorder{w: w2, stopper: &stopper}
+	if err := w2.Start(&r.tm, 1<<40, r); err != nil {
+		t.Fatal(err)
+	}
+	if n := w2.Stop(); n != 1 || r.dropped.Load() != 1 || r.fired.Load() != 0 {
+		t.Errorf("Stop: %d dropped, told %d, fired %d; want 1, 1, 0", n, r.dropped.Load(), r.fired.Load())
+	}
+	<-w2.Done()
+}
