@@ -30,25 +30,24 @@ func (e *PanicError) Unwrap() error {
 // a *PanicError to w.onPanic (never nil: see newConfig); a panic in
 // onPanic itself is not recovered and ends the program.
 func (w *Wheel) call(f Callback) {
-	defer func() {
-		if v := recover(); v != nil {
-			w.panics.Add(1)
-			w.onPanic(&PanicError{Value: v, Stack: debug.Stack()})
-		}
-	}()
+	defer w.recovered()
 	f.Fire()
 }
 
 // drop tells d that its timer was dropped, recovering a panic as call
 // does (on the driver, or on the goroutine calling Wheel.Stop).
 func (w *Wheel) drop(d Dropper) {
-	defer func() {
-		if v := recover(); v != nil {
-			w.panics.Add(1)
-			w.onPanic(&PanicError{Value: v, Stack: debug.Stack()})
-		}
-	}()
+	defer w.recovered()
 	d.Dropped()
+}
+
+// recovered, deferred, recovers a panic of call's or drop's and reports
+// it.
+func (w *Wheel) recovered() {
+	if v := recover(); v != nil {
+		w.panics.Add(1)
+		w.onPanic(&PanicError{Value: v, Stack: debug.Stack()})
+	}
 }
 
 // writePanic returns the default panic handler: it writes the panic and
