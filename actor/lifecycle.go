@@ -82,11 +82,14 @@ func (c *cell) requestStop(kill bool) {
 	if c.owner == nil && c.mb.Claim() {
 		// The actor is idle and we hold its scheduled flag: this is its
 		// turn, on our goroutine. With nothing to settle it finalizes
-		// here, unless it has a Stopping hook: user code that may take
-		// its time must run on the actor's own turn, not on the asker's
-		// goroutine (a Stop bounded by its ctx, the runtime's stop
-		// bounded by the call timeout, would wait for it unbounded).
-		if _, hook := c.state.(Stopper); !kids && !hook && (kill || c.mb.Len() == 0) {
+		// here, unless it has a Stopping hook or calls to fail: user code
+		// that may take its time (the hook, or the dead-letter hook a
+		// failed oneway is reported to) must run on the actor's own turn,
+		// not on the asker's goroutine (a Stop bounded by its ctx, the
+		// runtime's stop bounded by the call timeout, would wait for it
+		// unbounded, and a dead-letter hook calling the runtime's Close
+		// on the runtime's stop goroutine would wait for itself).
+		if _, hook := c.state.(Stopper); !kids && !hook && c.mb.Len() == 0 {
 			c.finalize()
 			return
 		}

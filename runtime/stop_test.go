@@ -300,3 +300,67 @@ func stopBoundedDespiteStoppingHook(t *testing.T, spawn func(*troupe.Runtime) (*
 		})
 	})
 }
+
+var holdAll = actor.NewMethod("hold all", func(_ *Counter, c *actor.Ctx, _ struct{}) (struct{}, error) {
+	return struct{}{}, c.Only()
+})
+
+// The dead-letter hook is user code: the runtime's stop must not run it on
+// its own goroutine, where a slow hook would hold Close past the call
+// timeout, and a hook calling Close (or Shutdown) would wait for itself.
+// "a", idle, holds a oneway (Only with no methods); "b", newer, is busy, so
+// the forced stop kills "a" without having asked it to stop gracefully:
+// its held oneway becomes a dead letter. The hook must run on a's turn,
+// which the stop bounds by the call timeout, as it does a handler.
+func TestStopBoundedDespiteDeadLetterHook(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hook func(rt *troupe.Runtime) error // called for the held oneway
+	}{
+		{"slow hook", func(*troupe.Runtime) error { time.Sleep(time.Minute); return nil }},
+		{"hook calls Close", func(rt *troupe.Runtime) error { return rt.Close() }},
+		{"hook calls Shutdown", func(rt *troupe.Runtime) error { return rt.Shutdown(context.Background()) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var rt *troupe.Runtime
+				hooked := make(chan error, 1)
+				rt, err := troupe.New(troupe.WithCallTimeout(time.Second), troupe.WithDeadLetterHook(func(d troupe.DeadLetter) {
+					if d.Reason == troupe.ReasonStopped && d.Actor == "a" {
+						hooked <- tc.hook(rt)
+					}
+				}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, _ := actor.Spawn(rt, &Counter{}, actor.WithName("a"))
+				if _, err := holdAll.Call(context.Background(), a, struct{}{}); err != nil {
+					t.Fatal(err)
+				}
+				if err := Inc.Cast(a, 1); err != nil {
+					t.Fatal(err)
+				}
+				b, _ := actor.Spawn(rt, &Counter{}, actor.WithName("b"))
+				if err := hold.Cast(b, work{d: time.Hour, polite: true}); err != nil {
+					t.Fatal(err)
+				}
+				synctest.Wait()
+				closed := make(chan error, 1)
+				start := time.Now()
+				go func() { closed <- rt.Close() }()
+				select {
+				case err = <-closed:
+				case <-time.After(time.Hour):
+					t.Fatal("Close did not return within an hour")
+				}
+				within(t, "Close", start, time.Second)
+				var se *actor.StopError
+				if !errors.As(err, &se) || len(se.Actors) != 1 || se.Actors[0] != "a" {
+					t.Errorf("Close = %v; want a StopError naming a (its turn is in the hook)", err)
+				}
+				<-hooked
+				<-a.Done()
+			})
+		})
+	}
+}
