@@ -74,8 +74,13 @@ func WithLogRate(n int) Option { return optionFunc(func(c *config) { c.logRate =
 
 // WithDeadLetterHook calls f with every dead letter, on the goroutine that
 // produced it (often an actor's turn): keep it short and non-blocking. A
-// blocked f stalls that goroutine (the actor's turn, or the sender); a
-// panic in f is recovered and reported to the error hook. f should not
+// blocked f stalls that goroutine (the actor's turn, or the sender, or,
+// for a timer's tick refused by a full mailbox or evicting a message, the
+// timer wheel's, and with it every timer and call deadline of the
+// runtime); a panic in f is recovered and reported to the error hook. f
+// may call Close (it waits for the stop, which gives the goroutine f runs
+// on the call timeout, as it does a handler, and names its actor) or
+// Shutdown with a ctx that ends. f should not
 // send to an actor that may be stopped or full: a refused send is itself a
 // dead letter, reported by calling f again on the same goroutine. That
 // recursion is cut at 1,024 calls of f in progress (nested, or at once on

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,7 +66,7 @@ func New(opts ...Option) (*Runtime, error) {
 	sched, err := scheduler.New(scheduler.WithThroughput(c.throughput), scheduler.WithPoolSize(c.poolSize),
 		scheduler.WithPanicHandler(rt.sink.loopPanic))
 	if err != nil {
-		rt.stopWheel()
+		wheel.Stop() // no timer was started: no driver to wait for
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	rt.sched = sched
@@ -78,7 +79,7 @@ func New(opts ...Option) (*Runtime, error) {
 	})
 	if err != nil {
 		sched.Close()
-		rt.stopWheel()
+		wheel.Stop() // no timer was started: no driver to wait for
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	rt.forced, rt.force = context.WithCancel(context.Background())
@@ -148,11 +149,12 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // actor.ErrStopped), then Close waits for running handlers to return,
 // bounded by the call timeout (WithCallTimeout), and for every goroutine
 // of the runtime to exit. It returns nil, or a *actor.StopError naming the
-// actors whose handlers (or actor.Go functions) had not returned by then:
-// their goroutines are the only ones left, and exit as those return. A
-// sync caller still waiting on such a handler without a deadline of its
-// own (on the call timeout) gets actor.ErrStopped when Close stops the
-// timer wheel, if its timeout has not fired by then.
+// actors whose handlers (or actor.Go functions, or the dead-letter hook
+// handling their dead letters on the timer wheel's goroutine) had not
+// returned by then: their goroutines are the only ones left, and exit as
+// those return. A sync caller still waiting on such a handler without a
+// deadline of its own (on the call timeout) gets actor.ErrStopped when
+// Close stops the timer wheel, if its timeout has not fired by then.
 //
 // Close forces a Shutdown under way (which then returns), and after a
 // Shutdown that timed out it finishes the job. Safe to call many times;
@@ -179,11 +181,13 @@ func (rt *Runtime) startStop() {
 
 // stop is the stop sequence; see Runtime.
 func (rt *Runtime) stop() error {
+	g := grace{d: rt.callTimeout}
+	defer g.end()
 	var err error
 	if late := rt.sys.Close(rt.forced); late != nil {
 		// Forced: what was left is being killed. Give running handlers
 		// the call timeout to see their cancelled Context and return.
-		ctx, cancel := context.WithTimeout(context.Background(), rt.callTimeout)
+		ctx := g.ctx()
 		if late := rt.sys.Wait(ctx); late != nil {
 			late = slices.Compact(slices.Sorted(slices.Values(append(late, rt.sys.WaitWork(ctx)...))))
 			err = &actor.StopError{Actors: late, Err: ctx.Err()}
@@ -202,13 +206,32 @@ func (rt *Runtime) stop() error {
 			// the grace period ended.
 			rt.sched.Close()
 		}
-		cancel()
 	} else {
 		rt.sched.Close() // every actor has stopped: no turn is left to run
-		err = rt.waitWork()
+		err = rt.waitWork(&g)
 	}
-	rt.stopWheel()
-	return err
+	return joinLate(err, rt.stopWheel(&g))
+}
+
+// grace bounds what is left of a forced stop: the call timeout, from the
+// first time it is asked for (on the stop's goroutine only).
+type grace struct {
+	d      time.Duration
+	c      context.Context
+	cancel context.CancelFunc
+}
+
+func (g *grace) ctx() context.Context {
+	if g.c == nil {
+		g.c, g.cancel = context.WithTimeout(context.Background(), g.d)
+	}
+	return g.c
+}
+
+func (g *grace) end() {
+	if g.cancel != nil {
+		g.cancel()
+	}
 }
 
 // waitWork waits, once every actor has stopped gracefully, for the
@@ -216,22 +239,51 @@ func (rt *Runtime) stop() error {
 // and each hands its result over (a dead letter by now) and exits. If the
 // stop is forced meanwhile they get the call timeout, as running handlers
 // do; past it, the actors whose functions would not return are named.
-func (rt *Runtime) waitWork() error {
+func (rt *Runtime) waitWork(g *grace) error {
 	if rt.sys.WaitWork(rt.forced) == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), rt.callTimeout)
-	defer cancel()
+	ctx := g.ctx()
 	if late := rt.sys.WaitWork(ctx); late != nil {
 		return &actor.StopError{Actors: late, Err: ctx.Err()}
 	}
 	return nil
 }
 
-// stopWheel stops the timer wheel and waits for its driver to exit.
-func (rt *Runtime) stopWheel() {
+// stopWheel stops the timer wheel and waits for its driver to exit. The
+// driver may be in the user's dead-letter hook (a timer's tick refused by
+// a full mailbox, or evicting a message, is reported on it), which may
+// not return, or may itself wait for the stop (it calls Close): once the
+// stop is forced the driver gets what is left of the call timeout, as
+// running handlers do; past it, the actors whose dead letters the hook is
+// handling are named.
+func (rt *Runtime) stopWheel(g *grace) error {
 	rt.wheel.Stop()
-	<-rt.wheel.Done()
+	select {
+	case <-rt.wheel.Done():
+		return nil
+	case <-rt.forced.Done():
+	}
+	ctx := g.ctx()
+	select {
+	case <-rt.wheel.Done():
+		return nil
+	case <-ctx.Done():
+		return &actor.StopError{Actors: rt.sink.hooked(), Err: ctx.Err()}
+	}
+}
+
+// joinLate is err and more, either of which may be nil or a
+// *actor.StopError, as one result: their late actors together.
+func joinLate(err, more error) error {
+	var a, b *actor.StopError
+	if !errors.As(err, &a) {
+		return cmp.Or(err, more)
+	}
+	if !errors.As(more, &b) {
+		return err
+	}
+	return &actor.StopError{Actors: slices.Compact(slices.Sorted(slices.Values(append(a.Actors, b.Actors...)))), Err: a.Err}
 }
 
 // LookupOrSpawn returns the running actor named name or, if there is none,

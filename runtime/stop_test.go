@@ -364,3 +364,76 @@ func TestStopBoundedDespiteDeadLetterHook(t *testing.T) {
 		})
 	}
 }
+
+// tickThenHold starts a 10 ms Every timer, then holds its turn for an
+// hour or until its Context ends.
+var tickThenHold = actor.NewMethod("tick then hold", func(_ *Counter, c *actor.Ctx, _ struct{}) (struct{}, error) {
+	if err := actor.Every(c, "t", 10*time.Millisecond, Inc, 1); err != nil {
+		return struct{}{}, err
+	}
+	select {
+	case <-time.After(time.Hour):
+	case <-c.Context().Done():
+	}
+	return struct{}{}, nil
+})
+
+// A timer's tick refused by a full mailbox is a dead letter reported on the
+// timer wheel's goroutine, which the runtime's stop waits for: a hook that
+// does not return there (slow, or calling Close, which waits for the stop)
+// must hold Close no longer than the call timeout, as a handler would, and
+// be named by it.
+func TestStopBoundedDespiteDeadLetterHookOnWheel(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hook func(rt *troupe.Runtime) error // called for the refused tick
+	}{
+		{"slow hook", func(*troupe.Runtime) error { time.Sleep(time.Minute); return nil }},
+		{"hook calls Close", func(rt *troupe.Runtime) error { return rt.Close() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var rt *troupe.Runtime
+				hooked := make(chan error, 1)
+				var once sync.Once
+				entered := make(chan struct{})
+				rt, err := troupe.New(troupe.WithCallTimeout(time.Second), troupe.WithDeadLetterHook(func(d troupe.DeadLetter) {
+					if d.Reason == troupe.ReasonMailboxFull {
+						once.Do(func() {
+							close(entered)
+							hooked <- tc.hook(rt)
+						})
+					}
+				}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, _ := actor.Spawn(rt, &Counter{}, actor.WithName("a"), actor.WithMailbox(1, actor.Reject))
+				if err := tickThenHold.Cast(a, struct{}{}); err != nil {
+					t.Fatal(err)
+				}
+				synctest.Wait()
+				if err := Inc.Cast(a, 1); err != nil { // full: the next tick is refused
+					t.Fatal(err)
+				}
+				<-entered // the next tick was refused: the hook is running
+				start := time.Now()
+				closed := make(chan error, 1)
+				go func() { closed <- rt.Close() }()
+				select {
+				case err = <-closed:
+				case <-time.After(time.Hour):
+					t.Fatal("Close did not return within an hour")
+				}
+				within(t, "Close", start, time.Second)
+				var se *actor.StopError
+				if !errors.As(err, &se) || len(se.Actors) != 1 || se.Actors[0] != "a" {
+					t.Errorf("Close = %v; want a StopError naming a (its dead letter's hook is running)", err)
+				}
+				<-hooked
+				<-a.Done()
+				time.Sleep(time.Minute) // let the slow hook return
+			})
+		})
+	}
+}
