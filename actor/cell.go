@@ -271,6 +271,14 @@ func (c *cell) process(x *Ctx, budget int, stop func() bool) (more bool, used in
 	var cur envelope
 	var system, running, active, failing bool
 	defer func() {
+		if active && c.idling {
+			// Calls ran since the idle count last restarted, and this
+			// turn ends before it finds the mailbox empty (its budget is
+			// spent, a handler panicked, a Handler's owner stopped it):
+			// they restart the count here, while the turn is still ours
+			// (recovered below may hand it on).
+			c.touchIdle(false)
+		}
 		if running {
 			used++
 			panicked = true

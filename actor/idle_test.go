@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
 )
 
 type session struct {
@@ -139,6 +140,55 @@ func TestIdleTimeoutNotDuringBusyTurn(t *testing.T) {
 		want := []time.Duration{3500 * time.Millisecond}
 		if len(s.idled) != len(want) || s.idled[0] != want[0] {
 			t.Fatalf("idle calls at %v; want %v (1 s after the call ended)", s.idled, want)
+		}
+	})
+}
+
+// A turn that ends on the throughput budget still ran calls: they restart
+// the idle count, though the next turn finds the mailbox empty.
+func TestIdleTimeoutBudgetTurn(t *testing.T) {
+	bubbleRuntime(t, func(t *testing.T, rt *troupe.Runtime) {
+		s := &session{start: time.Now()}
+		ref, err := actor.Spawn(rt, s, actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		time.Sleep(900 * time.Millisecond)
+		_, _ = sessionTouch.Call(ctx, ref, 0) // at 0.9 s: the count restarts
+		time.Sleep(5 * time.Second)
+		if err := ref.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := []time.Duration{1900 * time.Millisecond}
+		if len(s.idled) != len(want) || s.idled[0] != want[0] {
+			t.Fatalf("idle calls at %v; want %v (a call at 0.9 s)", s.idled, want)
+		}
+	}, troupe.WithThroughput(1))
+}
+
+var sessionPanic = actor.NewMethod("panic", func(s *session, _ *actor.Ctx, _ int) (int, error) { panic("boom") })
+
+// A call that panicked ran too: it restarts the idle count (the actor
+// resumes).
+func TestIdleTimeoutAfterPanic(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		s := &session{start: time.Now()}
+		ref, err := actor.Spawn(rt, s, actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		time.Sleep(900 * time.Millisecond)
+		_, _ = sessionPanic.Call(ctx, ref, 0) // at 0.9 s: the count restarts
+		time.Sleep(5 * time.Second)
+		if err := ref.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := []time.Duration{1900 * time.Millisecond}
+		if len(s.idled) != len(want) || s.idled[0] != want[0] {
+			t.Fatalf("idle calls at %v; want %v (a call at 0.9 s)", s.idled, want)
 		}
 	})
 }
