@@ -97,17 +97,46 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 		// Lookup) before its idle timer is armed.
 		c.idling = true
 	}
+	// A named actor can be found (Lookup) and sent calls as soon as its
+	// name is claimed, before Spawn queues its Started hook: its turn is
+	// held until then, so that the hook runs before any call. (A
+	// Handler's owner runs its turns only once NewHandler has returned.)
+	held := false
+	if _, ok := c.state.(Starter); ok && c.name != "" && own == nil {
+		held = c.mb.Claim()
+	}
 	if err := c.register(); err != nil {
+		c.unhold(held)
 		return nil, err
 	}
 	if o.idle != nil {
 		if err := c.armIdle(o.idle, o.idleTouched); err != nil {
 			c.requestStop(true)
+			c.unhold(held)
 			return nil, err
 		}
 	}
+	if held && c.status.Load() != statusRunning {
+		// Stopped as it joined (the runtime closing): the held turn
+		// finalizes it, without running the Started hook on a stopping
+		// actor (an idle one stopped before Spawn queued it never does).
+		c.unhold(held)
+		return r, nil
+	}
 	c.start()
+	if held {
+		c.schedule()
+	}
 	return r, nil
+}
+
+// unhold hands the turn spawn held (see spawn) to a stop that came while
+// it held it (the stop could not claim it): the turn finalizes the actor.
+// An actor nobody stopped is left held: nobody can reach it.
+func (c *cell) unhold(held bool) {
+	if held && c.status.Load() != statusRunning {
+		c.schedule()
+	}
 }
 
 // register claims the name and joins the parent (or the runtime's roots).
