@@ -189,8 +189,12 @@ func (c *cell) planRestart(pe *PanicError) {
 		return
 	}
 	sv.restarts = append(sv.restarts, now)
-	sv.backoff = p.Backoff << (len(sv.restarts) - 1)
-	if sv.backoff > p.MaxBackoff || sv.backoff <= 0 {
+	// Backoff doubled once per earlier restart, capped: compared before
+	// the shift, which would wrap around (to a short delay, even 0) once
+	// the doubling passes 2^63.
+	if n := len(sv.restarts) - 1; n < 63 && p.Backoff <= p.MaxBackoff>>n {
+		sv.backoff = p.Backoff << n
+	} else {
 		sv.backoff = p.MaxBackoff
 	}
 	sv.cause = pe

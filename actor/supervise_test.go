@@ -329,3 +329,41 @@ func failWithCallQueued(ctx context.Context, ref *actor.Ref[*Worker]) (gate chan
 	synctest.Wait()
 	return gate, p
 }
+
+// The backoff doubles each restart up to MaxBackoff and stays there: it
+// never wraps around to a short one, whatever the shift. (synctest.Test,
+// not bubble: the backoffs add up to more than its watchdog's hour.)
+func TestRestartBackoffNeverWraps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		const (
+			backoff = 1<<40 + 1 // about 18 min: doubled 24 times, it passes 2^64
+			maxB    = 1 << 41   // about 37 min
+		)
+		ref, err := actor.SpawnFunc(rt, newWorker, actor.WithSupervision(actor.Supervision{
+			Directive: actor.Restart, MaxRestarts: 30, Window: 1 << 62, Backoff: backoff, MaxBackoff: maxB,
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 1<<62)
+		defer cancel()
+		var last time.Duration
+		for i := range 26 {
+			if _, err := Work.Call(ctx, ref, -1); err == nil {
+				t.Fatal("want a panic error")
+			}
+			start := time.Now()
+			if _, err := Work.Call(ctx, ref, 0); err != nil { // waits out the backoff
+				t.Fatal(err)
+			}
+			wait := time.Since(start)
+			if wait < last || wait < min(time.Duration(backoff), maxB) {
+				t.Fatalf("restart %d waited %v, after %v; want the backoff doubled, capped at %v", i+1, wait, last, time.Duration(maxB))
+			}
+			last = wait
+		}
+		ref.Kill()
+		<-ref.Done()
+	})
+}
