@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 // fires once per idle spell: a later call re-arms it. m runs as an ordinary
 // Cast (whitelists, supervision and dead letters apply), queued from the
 // actor's own turn without waiting: a full mailbox, whatever its policy,
-// refuses it (a dead letter, runtime.ReasonMailboxFull). It often calls
+// refuses it (a dead letter, runtime.ReasonMailboxFull), and it is cast
+// again d later if the actor is still idle then. It often calls
 // c.Stop(). Errors from Spawn: ErrInvalidOption (d <= 0, or a nil or
 // invalid method), ErrWrongActor (m belongs to another actor type).
 func WithIdleTimeout[S, Q, R any](d time.Duration, m *Method[S, Q, R], req Q) Option {
@@ -193,6 +195,12 @@ func (c *cell) checkIdle() {
 		return
 	}
 	it.armed = false
-	_ = it.spec.cast(c) // a Cast that cannot be queued reports itself
-
+	if err := it.spec.cast(c); err != nil && !errors.Is(err, ErrStopped) {
+		// Refused (the cast reported it): the mailbox is full. That was
+		// not this idle spell's cast, and with IdleOnTouch nothing else
+		// would re-arm the count: it is tried again d later, unless a
+		// call restarts the count first.
+		it.armed = true
+		c.rearmIdle(it, it.spec.d)
+	}
 }

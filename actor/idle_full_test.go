@@ -55,3 +55,42 @@ func TestIdleTimeoutFullBlockMailbox(t *testing.T) {
 		}
 	})
 }
+
+// An idle cast the full mailbox refused is not the idle spell's cast: the
+// actor, still idle (with IdleOnTouch nothing else restarts its count),
+// gets one later, not never.
+func TestIdleTimeoutRefusedRetried(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		var letters recorder
+		rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+		s := &session{start: time.Now()}
+		ref, err := actor.Spawn(rt, s, actor.WithMailbox(2, actor.Block), actor.IdleOnTouch(),
+			actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gate := make(chan struct{})
+		if err := sessionHold.Cast(ref, gate); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // the idle timer fires during the held turn
+		for range 2 {               // fill the mailbox: calls that are not activity
+			if err := sessionTouch.Cast(ref, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(gate) // the idle cast is refused: the mailbox is full
+		ctx := context.Background()
+		time.Sleep(5 * time.Second) // idle all along
+		n, err := sessionTouch.Call(ctx, ref, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			t.Fatalf("no idle cast in 7 s of idleness after one was refused (%v)", letters.All())
+		}
+		if err := ref.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
