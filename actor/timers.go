@@ -113,7 +113,7 @@ func (t *keyed) tick() {
 	sched, err := c.mb.TryPush(envelope{msg: &t.self}) // never waits: this is the wheel's goroutine
 	if err != nil {
 		c.mu.Lock()
-		t.queued = false
+		t.lostLocked()
 		c.mu.Unlock()
 		if err = pushErr(err); errors.Is(err, ErrStopped) {
 			// The actor stopped since this tick began, and its timers
@@ -125,6 +125,18 @@ func (t *keyed) tick() {
 	}
 	if sched {
 		c.schedule()
+	}
+}
+
+// lostLocked is a tick that never ran (refused by the mailbox, evicted,
+// dropped by a stop): it is no longer queued, and an After whose one tick
+// that was is over, as if it had run: its key is free (CancelTimer finds
+// no timer), and a key used once per request does not stay in the set.
+// The caller holds the cell's mu.
+func (t *keyed) lostLocked() {
+	t.queued = false
+	if t.period == 0 && t.liveLocked() {
+		delete(t.c.ext.timers.m, t.tkey)
 	}
 }
 
@@ -209,13 +221,14 @@ func (m *timerMsg) run(x *Ctx, _ payload) {
 // may still look live: a stop moves the status before it takes the
 // timers, and the turn may fail the tick in between.) A tick that never
 // ran is no longer queued: a periodic timer whose tick was evicted from a
-// full mailbox queues the next one. (One that ran and panicked was
-// unqueued by run; a later tick may be queued by now.)
+// full mailbox queues the next one; an After is over (see lostLocked).
+// (One that ran and panicked was unqueued by run; a later tick may be
+// queued by now.)
 func (m *timerMsg) fail(to *cell, _ payload, err error, why uint8) {
 	if why != engine.ReasonFailed {
 		t := (*keyed)(m)
 		t.c.mu.Lock()
-		t.queued = false
+		t.lostLocked()
 		t.c.mu.Unlock()
 	}
 	if why == engine.ReasonStopped {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/mailbox"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
@@ -315,4 +316,44 @@ func TestKillWhileTickingQuiet(t *testing.T) {
 			t.Fatalf("%d dead letters, first %v; want none (the ticks died with their timers)", len(all), all[0])
 		}
 	})
+}
+
+// An After whose one tick never ran (refused by the full mailbox, or
+// evicted from it) is over, as one whose tick ran is: reported as a dead
+// letter, it leaves no timer under its key (CancelTimer finds none), and
+// per-request keys do not pile up in the actor.
+func TestAfterTickLostIsOver(t *testing.T) {
+	for _, policy := range []mailbox.Policy{actor.Block, actor.DropOldest} {
+		t.Run(policy.String(), func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rec := &recorder{}
+				rt := newRuntime(t, troupe.WithDeadLetterHook(rec.Hook))
+				ref, _ := actor.Spawn(rt, &Clock{}, actor.WithMailbox(1, policy))
+				ctx := context.Background()
+				if _, err := Arm.Call(ctx, ref, armReq{key: "k", d: time.Second, label: "a"}); err != nil {
+					t.Fatal(err)
+				}
+				gate := make(chan struct{})
+				hold := actor.NewMethod("hold", func(*Clock, *actor.Ctx, int) (struct{}, error) { <-gate; return struct{}{}, nil })
+				_ = hold.Cast(ref, 0) // busy while the tick fires
+				synctest.Wait()
+				if policy == actor.Block {
+					_ = Tick.Cast(ref, "x") // the mailbox is full: the tick is refused
+				}
+				time.Sleep(2 * time.Second)
+				synctest.Wait()
+				if policy == actor.DropOldest {
+					_ = Tick.Cast(ref, "x") // evicts the queued tick
+				}
+				close(gate)
+				if n := len(rec.All()); n != 1 {
+					t.Fatalf("dead letters %v; want the lost tick", rec.All())
+				}
+				if had, err := Cancel.Call(ctx, ref, "k"); err != nil || had {
+					t.Fatalf("CancelTimer after the After's tick was lost = %v, %v; want false (no timer)", had, err)
+				}
+				ref.Kill()
+			})
+		})
+	}
 }
