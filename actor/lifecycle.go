@@ -341,12 +341,15 @@ func (c *cell) end() {
 // runEach calls f(0), …, f(n-1) in order, all of them even if one ends the
 // goroutine with runtime.Goexit (or panics): the rest are then called from
 // a deferred call as it unwinds, and the goroutine goes on ending after
-// them.
-func runEach(n int, f func(int)) {
-	i := 0
+// them. It allocates nothing: f does not escape, and the offset is a
+// parameter of runFrom, not a variable a closure shares.
+func runEach(n int, f func(int)) { runFrom(0, n, f) }
+
+// runFrom is runEach from f(i) on.
+func runFrom(i, n int, f func(int)) {
 	defer func() {
 		if i < n {
-			runEach(n-i, func(j int) { f(i + j) })
+			runFrom(i, n, f)
 		}
 	}()
 	for i < n {
