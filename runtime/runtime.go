@@ -269,7 +269,23 @@ func (rt *Runtime) stopWheel(g *grace) error {
 	case <-rt.wheel.Done():
 		return nil
 	case <-ctx.Done():
-		return &actor.StopError{Actors: rt.sink.hooked(), Err: ctx.Err()}
+	}
+	// The grace is over, maybe used up before the wheel's turn (by a
+	// handler, or the scheduler's drain): a driver in no hook is about to
+	// exit, and is not late. It gets one more grace period, looked at
+	// every millisecond; the actors whose dead letters a hook holds it
+	// for are named at once.
+	poll := time.NewTimer(time.Millisecond)
+	defer poll.Stop()
+	for end := time.Now().Add(g.d); ; poll.Reset(time.Millisecond) {
+		if names := rt.sink.hooked(); len(names) > 0 || !time.Now().Before(end) {
+			return &actor.StopError{Actors: names, Err: ctx.Err()}
+		}
+		select {
+		case <-rt.wheel.Done():
+			return nil
+		case <-poll.C:
+		}
 	}
 }
 
