@@ -43,6 +43,20 @@ func prepare[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S])
 // prepareRoute is prepare for a method or stream named label that cannot
 // be called if unusable is not nil.
 func prepareRoute[S any](ctx context.Context, label string, unusable error, to Router[S]) (*router, error) {
+	r, err := checkRoute(ctx, label, unusable, to)
+	if err != nil {
+		if r != nil {
+			r.refused(label, err, nil)
+		}
+		return nil, err
+	}
+	return r, nil
+}
+
+// checkRoute is prepareRoute without the dead letter: a refusal by a
+// stopped router returns the router with ErrPoolStopped, for the caller
+// to report (CastPool, with its payload).
+func checkRoute[S any](ctx context.Context, label string, unusable error, to Router[S]) (*router, error) {
 	if ctx == nil {
 		return nil, ErrNilContext
 	}
@@ -54,8 +68,7 @@ func prepareRoute[S any](ctx context.Context, label string, unusable error, to R
 		return nil, ErrNilPool
 	}
 	if r.state.Load() != routerRunning {
-		r.refused(label, ErrPoolStopped, nil)
-		return nil, ErrPoolStopped
+		return r, ErrPoolStopped
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, ctxErr(ctx, label)
@@ -213,8 +226,15 @@ func AskPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S],
 // error or panic goes to the dead letters. Safe for concurrent use; one
 // allocation (the message, which carries req and the worker it went to).
 func CastPool[S, Q, R any](m *Method[S, Q, R], to Router[S], req Q) error {
-	r, err := prepare(context.Background(), m, to)
+	label := ""
+	if m != nil {
+		label = m.label
+	}
+	r, err := checkRoute(context.Background(), label, m.usable(), to)
 	if err != nil {
+		if r != nil { // stopped: a refused payload, like one refused below
+			r.refused(label, err, req)
+		}
 		return err
 	}
 	h, err := keyHash(r, req)
