@@ -73,7 +73,9 @@ func Forever() ProcessOption { return processFunc(func(c *processConfig) { c.for
 
 // Admitting makes Process run only the given methods, for this call (the
 // actor's own whitelist, Ctx.Only, is set aside meanwhile): the others stay
-// held, in order, for a later Process. A stop that comes during such a
+// held, in order, for a later Process. A handler that calls Only or
+// AdmitAll meanwhile changes the whitelist the actor has once this Process
+// returns, not what this Process admits. A stop that comes during such a
 // Process (or has begun before it) fails them with ErrStopped, as it fails
 // what Ctx.Only holds.
 func Admitting(methods ...Admitter) ProcessOption {

@@ -60,7 +60,7 @@ func (x *Ctx) Only(methods ...Admitter) error {
 		return err
 	}
 	x.c.admit = &keys
-	x.c.mb.Admit(keys...)
+	x.c.applyAdmit()
 	return nil
 }
 
@@ -71,7 +71,22 @@ func (x *Ctx) AdmitAll() {
 		return
 	}
 	x.c.admit = nil
-	x.c.mb.AdmitAll()
+	x.c.applyAdmit()
+}
+
+// applyAdmit sets the mailbox's filter to the actor's whitelist, unless a
+// running Process's Admitting sets it aside: that Process admits only its
+// own methods until it returns, and then restoreAdmit puts the whitelist
+// (as the handlers left it) in place. On the actor's turn.
+func (c *cell) applyAdmit() {
+	if c.owner != nil && c.owner.filtered {
+		return
+	}
+	if c.admit == nil {
+		c.mb.AdmitAll()
+	} else {
+		c.mb.Admit(*c.admit...)
+	}
 }
 
 // held counts held calls per method name.
@@ -109,9 +124,5 @@ func (c *cell) restoreAdmit() {
 		return
 	}
 	c.owner.only, c.owner.filtered = nil, false
-	if c.admit == nil {
-		c.mb.AdmitAll()
-	} else {
-		c.mb.Admit(*c.admit...)
-	}
+	c.applyAdmit()
 }
