@@ -37,6 +37,9 @@ type spawnConfig struct {
 	// restarting, set by pools for their workers, is told when a panic
 	// has the actor restart (before its backoff), on the actor's turn.
 	restarting func()
+	// admitted, set by Balancing pools for their workers, is told when
+	// the actor's whitelist changed, on the actor's turn.
+	admitted func()
 }
 
 type optionFunc func(*spawnConfig)

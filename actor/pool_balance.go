@@ -158,7 +158,7 @@ func (q *sharedQueue) armLocked() *member { return q.armForLocked(nil) }
 func (q *sharedQueue) armForLocked(caller *cell) *member {
 	for q.n > 0 {
 		i := len(q.idle) - 1
-		for i >= 0 && q.idle[i].c == caller {
+		for i >= 0 && (q.idle[i].c == caller || !q.idle[i].takes()) {
 			i--
 		}
 		if i < 0 {
@@ -366,7 +366,7 @@ func (q *sharedQueue) disarmLocked(m *member) *member {
 // if calls wait, m sends itself its token again; else it goes idle.
 func (q *sharedQueue) after(m *member) {
 	q.mu.Lock()
-	if q.n > 0 && q.serves(m) {
+	if q.n > 0 && q.serves(m) && m.takes() {
 		q.mu.Unlock()
 		if sendToken(m) == nil {
 			return
@@ -379,6 +379,28 @@ func (q *sharedQueue) after(m *member) {
 		return
 	}
 	next := q.disarmLocked(m)
+	q.mu.Unlock()
+	q.wake(next)
+}
+
+// takes reports whether m's whitelist (Ctx.Only) lets its pull token
+// run: a worker whose whitelist holds the token is passed over, neither
+// armed nor re-armed, and the others take the calls (its token would
+// wait, held, and the call it was armed for with it, while other workers
+// idle). Safe under mu: it takes the mailbox's lock, never the other way.
+func (m *member) takes() bool { return m.c.mb.Admitted(pullKey) }
+
+// readmit is told that m's whitelist changed, on m's turn: if it now
+// holds m's token, queued already, another idle member is armed for the
+// calls that wait; if it lets the token run again, m may be armed. A
+// member not yet joined is armed (or not) when it joins.
+func (q *sharedQueue) readmit(m *member) {
+	q.mu.Lock()
+	if !slices.Contains(q.joined, m) {
+		q.mu.Unlock()
+		return
+	}
+	next := q.armLocked()
 	q.mu.Unlock()
 	q.wake(next)
 }

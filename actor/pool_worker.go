@@ -36,7 +36,12 @@ func (p *Pool[S]) spawn(seed uint64) (*member, error) {
 	}
 	// Whatever panicked (a routed call, or the worker's own timer or
 	// Started hook), a planned restart routes around the worker.
-	restarting := optionFunc(func(c *spawnConfig) { c.restarting = func() { m.restarting.Store(true) } })
+	restarting := optionFunc(func(c *spawnConfig) {
+		c.restarting = func() { m.restarting.Store(true) }
+		if q := p.r.shared; q != nil {
+			c.admitted = func() { q.readmit(m) }
+		}
+	})
 	ref, err := SpawnFunc(p.spawner, fresh, WithSupervision(p.sup), restarting)
 	if err != nil {
 		return nil, err

@@ -79,6 +79,7 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 	c.sup = newSupervisor(o.sup, factory)
 	if c.sup != nil {
 		c.sup.restarting = o.restarting
+		c.sup.admitted = o.admitted
 	}
 	if x, ok := sp.(*Ctx); ok {
 		c.parent = x.c

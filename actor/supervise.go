@@ -110,6 +110,9 @@ type supervisor struct {
 	// restarting is told of each planned restart (a pool routes around
 	// the worker until its fresh state is made); nil for most actors.
 	restarting func()
+	// admitted is told when the actor's whitelist changed (a Balancing
+	// pool arms its workers by it); nil for most actors.
+	admitted func()
 }
 
 func newSupervisor[S any](s Supervision, factory func() S) *supervisor {
@@ -246,6 +249,7 @@ func (c *cell) restart(x *Ctx) {
 	c.state = s
 	c.admit = nil
 	c.mb.AdmitAll()
+	c.admitChanged()
 	if _, ok := c.state.(Starter); ok {
 		c.invoke(x, startedMsg.env(), true)
 	}

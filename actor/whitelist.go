@@ -87,6 +87,15 @@ func (c *cell) applyAdmit() {
 	} else {
 		c.mb.Admit(*c.admit...)
 	}
+	c.admitChanged()
+}
+
+// admitChanged tells whoever asked (a Balancing pool, of its worker) that
+// the mailbox's filter changed. On the actor's turn.
+func (c *cell) admitChanged() {
+	if c.sup != nil && c.sup.admitted != nil {
+		c.sup.admitted()
+	}
 }
 
 // held counts held calls per method name.
