@@ -85,11 +85,11 @@ func Admitting(methods ...Admitter) ProcessOption {
 // Process runs the pending calls on the calling goroutine, one at a time:
 // by default what is pending now, then returns; with Forever, until
 // StopProcessing or ctx ends. It returns ErrProcessing if another Process
-// (or a stop) is running the handler, ErrWrongActor for a bad Admitting, ctx's
-// error if ctx ended (calls already run stay run), ErrStopped once the
-// actor has stopped, ErrNilContext, ErrNilRef (a nil or zero Handler),
-// ErrInvalidOption (a nil option). Calls whose deadline passed while
-// waiting are never run.
+// (or a stop) is running the handler, ErrWrongActor or ErrNilHandler for
+// a bad Admitting (as Ctx.Only), ctx's error if ctx ended (calls already
+// run stay run), ErrStopped once the actor has stopped, ErrNilContext,
+// ErrNilRef (a nil or zero Handler), ErrInvalidOption (a nil option).
+// Calls whose deadline passed while waiting are never run.
 func (h *Handler[S]) Process(ctx context.Context, opts ...ProcessOption) error {
 	if ctx == nil {
 		return ErrNilContext

@@ -8,8 +8,8 @@ import (
 	"github.com/troupe-go/troupe/mailbox"
 )
 
-// Admitter is a method as a whitelist sees it: every *Method is one, and
-// nothing else (the interface is sealed).
+// Admitter is a method as a whitelist sees it: every *Method and every
+// *Stream is one, and nothing else (the interface is sealed).
 type Admitter interface {
 	Name() string
 	// Accepts reports whether the method can run on an actor with this
@@ -49,8 +49,9 @@ func keysFor(state any, methods []Admitter) ([]mailbox.Key, error) {
 // to dead letters). Held calls count toward the mailbox capacity. System
 // messages (stop, restarts) ignore the whitelist. Only with no methods holds
 // every call. It fails with ErrWrongActor if a method belongs to another
-// actor type, leaving the whitelist as it was (ErrNilContext for a nil or
-// zero Ctx). Cost: O(len(methods)).
+// actor type, or ErrNilHandler if one is nil or zero (not made by
+// NewMethod, NewDeferred or NewStream), leaving the whitelist as it was
+// (ErrNilContext for a nil or zero Ctx). Cost: O(len(methods)).
 func (x *Ctx) Only(methods ...Admitter) error {
 	if x == nil || x.c == nil {
 		return ErrNilContext
