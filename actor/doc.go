@@ -103,7 +103,8 @@
 //     when its caller gives up, when the actor is killed, and when the
 //     handler returns; a reply that comes too late is discarded (and
 //     counted as a dead letter), never delivered to a later call.
-//  5. Whitelists hold, never drop: see [Ctx.Only].
+//  5. Whitelists hold, never drop: see [Ctx.Only] (held calls count toward
+//     the mailbox's capacity: a DropOldest mailbox may evict one).
 //  6. Oneway failures are never silent: a Cast's error or panic, and every
 //     message refused or left over by a stopped actor, is a dead letter
 //     (a runtime.DeadLetter) with the method name.

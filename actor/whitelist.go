@@ -46,7 +46,10 @@ func keysFor(state any, methods []Admitter) ([]mailbox.Key, error) {
 // admits it, a restart lifts the whitelist (the fresh state starts with
 // none), its deadline passes (its caller gets ErrTimeout and it never
 // runs), or the actor stops (its caller gets ErrStopped; a held oneway goes
-// to dead letters). Held calls count toward the mailbox capacity. System
+// to dead letters). Held calls count toward the mailbox capacity: a
+// DropOldest mailbox evicts a held call like any other when it is the
+// oldest (ErrDropped), and a Reject or Block one refuses or holds up new
+// calls, admitted ones too, while held calls fill it. System
 // messages (stop, restarts) ignore the whitelist. Only with no methods holds
 // every call. It fails with ErrWrongActor if a method belongs to another
 // actor type, or ErrNilHandler if one is nil or zero (not made by
