@@ -27,7 +27,10 @@ const (
 	// ReasonLate: the handler finished after its caller gave up; the reply
 	// was discarded.
 	ReasonLate Reason = Reason(engine.ReasonLate)
-	// ReasonNoHandler: no handler accepts the message (fsm: no state takes it).
+	// ReasonNoHandler: no handler accepts the message. Reserved: troupe's
+	// own packages never report it (an fsm transition refused with no
+	// caller to tell is a ReasonFailed dead letter whose error matches
+	// fsm.ErrInvalidTransition).
 	ReasonNoHandler Reason = Reason(engine.ReasonNoHandler)
 )
 

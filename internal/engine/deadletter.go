@@ -9,7 +9,7 @@ const (
 	ReasonDropped                  // evicted by a newer message (DropOldest)
 	ReasonExpired                  // its caller gave up before it ran
 	ReasonLate                     // its reply came after its caller gave up
-	ReasonNoHandler                // no handler accepts it (fsm: no state takes it)
+	ReasonNoHandler                // no handler accepts it (reserved: nothing reports it)
 	NumReasons        = iota
 )
 
