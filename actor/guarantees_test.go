@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -242,6 +243,57 @@ func TestPoolCallCancelReachesHandler(t *testing.T) {
 					for len(ended) > 0 {
 						<-ended
 					}
+				}
+			})
+		})
+	}
+}
+
+// Guarantee 4 for pool calls: a call whose caller gave up before the
+// worker started it never runs, under every routing, BroadcastPool's
+// sub-calls included.
+func TestPoolExpiredCallNeverRuns(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  actor.PoolOption
+	}{
+		{"round robin", actor.RoundRobin()},
+		{"least busy", actor.LeastBusy()},
+		{"hash", actor.Hash(func(int) string { return "k" })},
+		{"balancing", actor.Balancing()},
+		{"first", actor.First(0)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rt := newRuntime(t)
+				gate := make(chan struct{})
+				p := newPool(t, rt, 2, gate, tc.opt)
+				var ran atomic.Int32
+				count := actor.NewMethod("pw.count", func(*pw, *actor.Ctx, int) (int, error) { ran.Add(1); return 0, nil })
+				// Every worker busy until the gate opens.
+				go actor.BroadcastPool(context.Background(), pwHold, p, 0)
+				synctest.Wait()
+				for _, op := range []struct {
+					name string
+					call func(ctx context.Context) error
+				}{
+					{"CallPool", func(ctx context.Context) error { _, err := actor.CallPool(ctx, count, p, 0); return err }},
+					{"AskPool", func(ctx context.Context) error {
+						_, err := actor.AskPool(ctx, count, p, 0).Await(context.Background())
+						return err
+					}},
+					{"BroadcastPool", func(ctx context.Context) error { _, err := actor.BroadcastPool(ctx, count, p, 0); return err }},
+				} {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+					if err := op.call(ctx); !errors.Is(err, actor.ErrTimeout) {
+						t.Errorf("%s: got %v; want ErrTimeout", op.name, err)
+					}
+					cancel()
+				}
+				close(gate)
+				synctest.Wait()
+				if n := ran.Load(); n != 0 {
+					t.Errorf("%d calls ran after their callers gave up; want none", n)
 				}
 			})
 		})
