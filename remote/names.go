@@ -26,7 +26,9 @@ import (
 // node shuts down. The node watches the bucket: a claim of ours deleted,
 // purged or taken over by another node (say after a partition longer than
 // the lease) is lost — its actor is killed, so that no name ever has two
-// live owners for longer than the keeper's period.
+// live owners for longer than the keeper's period. A claim the keeper
+// cannot refresh (the bucket out of reach, the node paused) is lost as
+// well once its lease may have run out, before another node can take it.
 
 // NameTakenError is returned by Claim for a name another node owns.
 type NameTakenError struct {
@@ -81,6 +83,11 @@ func (r *names) doneCreatingLocked() {
 type claim struct {
 	name string
 	rev  uint64 // the key's revision we last wrote; guarded by names.mu
+	// held is when the write at rev was sent: the key's lease (the
+	// bucket's TTL) runs from no earlier; the keeper gives the claim up
+	// once it can no longer refresh it before held + lease. Guarded by
+	// names.mu.
+	held time.Time
 	// seen is the last revision at which the watch saw this node's id
 	// written to the key while the claim was being created (rev 0):
 	// perhaps by a request of the Claim whose answer was lost, which the
@@ -225,6 +232,7 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 		r.doneCreatingLocked()
 		r.mu.Unlock()
 	}()
+	sent := time.Now() // the lease runs from no earlier than this
 	rev, err := n.create(ctx, r, name)
 	if _, taken := errors.AsType[*NameTakenError](err); err != nil && !taken {
 		n.dropLost(r, name)
@@ -235,7 +243,7 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 	if live && err != nil {
 		delete(r.claims, name)
 	} else if live {
-		c.rev = rev
+		c.rev, c.held = rev, sent
 	}
 	seen := c.seen
 	r.mu.Unlock()

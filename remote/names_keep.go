@@ -38,13 +38,28 @@ func (n *Node) keep(r *names) {
 // then it is a refresh the server applied whose answer never came (the
 // connection dropped meanwhile, or its ctx ended first), and the claim is
 // refreshed at that revision. Other errors (a reconnect, a slow server)
-// are left to the next tick: the lease is three ticks long.
+// are left to the next tick, while it comes before the lease may have run
+// out (a lease after the last write that took, held): past that the
+// server may have dropped the key and another node taken the name, so
+// the claim is lost (fenced) rather than served by two nodes — also when
+// the keeper itself ran late (the process paused longer than the lease).
 func (n *Node) refresh(r *names, c *claim) {
-	ctx, cancel := context.WithTimeout(n.forced, n.cfg.lease/3) // Close does not wait for it
-	defer cancel()
+	period := n.cfg.lease / 3
 	r.mu.Lock()
-	rev := c.rev
+	rev, expires := c.rev, c.held.Add(n.cfg.lease)
 	r.mu.Unlock()
+	sent := time.Now()
+	if !sent.Before(expires) {
+		n.lose(r, c, fmt.Errorf("not refreshed for %v, its lease", n.cfg.lease))
+		return
+	}
+	// Close does not wait for it; no use waiting past the lease.
+	deadline := sent.Add(period)
+	if expires.Before(deadline) {
+		deadline = expires
+	}
+	ctx, cancel := context.WithDeadline(n.forced, deadline)
+	defer cancel()
 	nrev, err := r.kv.Update(ctx, c.name, []byte(n.id), rev)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		e, gerr := r.kv.Get(ctx, c.name)
@@ -54,18 +69,21 @@ func (n *Node) refresh(r *names, c *claim) {
 		case gerr == nil, errors.Is(gerr, jetstream.ErrKeyNotFound), errors.Is(gerr, jetstream.ErrKeyDeleted):
 			// Another node's, or gone: lost (below).
 		default:
-			return // unknown yet: the next tick asks again
+			err = gerr // unknown yet: the next tick asks again, if in time
 		}
 	}
 	switch {
 	case err == nil:
 		r.mu.Lock()
 		if c.rev == rev {
-			c.rev = nrev
+			c.rev, c.held = nrev, sent
 		}
 		r.mu.Unlock()
 	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
 		n.lose(r, c, err) // wrong revision: the key expired or changed hands
+	case n.forced.Err() == nil && !time.Now().Add(period).Before(expires):
+		// The next tick comes too late to refresh it.
+		n.lose(r, c, fmt.Errorf("not refreshed within its lease (%v): %w", n.cfg.lease, err))
 	}
 }
 
