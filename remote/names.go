@@ -29,6 +29,8 @@ import (
 // live owners for longer than the keeper's period. A claim the keeper
 // cannot refresh (the bucket out of reach, the node paused) is lost as
 // well once its lease may have run out, before another node can take it.
+// The bucket is kept in memory: a Claim or Owner that finds it gone (its
+// server restarted) makes it again.
 
 // NameTakenError is returned by Claim for a name another node owns.
 type NameTakenError struct {
@@ -114,13 +116,7 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoJetStream, err)
 	}
-	cfg := jetstream.KeyValueConfig{
-		Bucket:   n.cfg.prefix + "_names",
-		TTL:      n.cfg.lease,
-		History:  1,
-		Storage:  jetstream.MemoryStorage,
-		Replicas: n.cfg.nameReplicas,
-	}
+	cfg := n.bucketConfig()
 	// Bounded as a call is (ctx's deadline, or the call timeout); the
 	// stop waits for namesMu: it ends the wait (ErrClosed).
 	ctx, cancel := context.WithCancel(ctx)
@@ -183,6 +179,38 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	return r, nil
 }
 
+// bucketConfig is the names bucket's.
+func (n *Node) bucketConfig() jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:   n.cfg.prefix + "_names",
+		TTL:      n.cfg.lease,
+		History:  1,
+		Storage:  jetstream.MemoryStorage,
+		Replicas: n.cfg.nameReplicas,
+	}
+}
+
+// bucketGone reports whether a names request failed for want of the
+// bucket: no stream took it (a server restarted without it — the bucket
+// is kept in memory — or an operator deleted it).
+func bucketGone(err error) bool {
+	return errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound)
+}
+
+// remake makes the names bucket again after bucketGone, bounded by ctx
+// (the node's key-value handle addresses it by name: it carries on). It
+// reports whether the bucket is there now; the claims whose keys went
+// with it are lost by the keeper (their refreshes fail).
+func (n *Node) remake(ctx context.Context) bool {
+	js, err := jetstream.New(n.nc)
+	if err != nil {
+		return false
+	}
+	_, err = js.CreateOrUpdateKeyValue(ctx, n.bucketConfig())
+	return err == nil
+}
+
 // Claim claims name across the cluster for ref and exports the methods
 // under it (as Export does): while ref lives and this node is up, Claim on
 // any other node fails with a *NameTakenError (ErrNameTaken), and calls to
@@ -234,6 +262,10 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 	}()
 	sent := time.Now() // the lease runs from no earlier than this
 	rev, err := n.create(ctx, r, name)
+	if bucketGone(err) && n.remake(ctx) {
+		sent = time.Now()
+		rev, err = n.create(ctx, r, name)
+	}
 	if _, taken := errors.AsType[*NameTakenError](err); err != nil && !taken {
 		n.dropLost(r, name)
 		err = namesErr(ctx, fmt.Sprintf("claim %q", name), err)
@@ -378,7 +410,11 @@ func Owner(ctx context.Context, n *Node, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return ownerOf(ctx, r.kv, name)
+	owner, err := ownerOf(ctx, r.kv, name)
+	if bucketGone(err) && n.remake(ctx) {
+		owner, err = ownerOf(ctx, r.kv, name)
+	}
+	return owner, err
 }
 
 func ownerOf(ctx context.Context, kv jetstream.KeyValue, name string) (string, error) {
