@@ -26,7 +26,10 @@ import (
 // node shuts down. The node watches the bucket: a claim of ours deleted,
 // purged or taken over by another node (say after a partition longer than
 // the lease) is lost — its actor is killed, so that no name ever has two
-// live owners for longer than the keeper's period. A claim the keeper
+// live owners for longer than the keeper's period. The watch is made
+// again when the connection reconnects (its consumer may be gone with a
+// restarted server), and the keeper then refreshes every claim at once,
+// for what changed meanwhile. A claim the keeper
 // cannot refresh (the bucket out of reach, the node paused) is lost as
 // well once its lease may have run out, before another node can take it.
 // The bucket is kept in memory: a Claim or Owner that finds it gone (its
@@ -51,11 +54,17 @@ func (e *NameTakenError) Unwrap() error { return ErrNameTaken }
 
 // names is a node's part in the registry; made on first use.
 type names struct {
-	kv      jetstream.KeyValue
+	kv jetstream.KeyValue
+	// watcher is the watch of the bucket, made again by the watch's
+	// goroutine (renewWatch), read by the stop once that goroutine has
+	// exited.
 	watcher jetstream.KeyWatcher
 	// unwatch ends the watch's ctx, which nats.go unsubscribes the
 	// watcher on: the stop calls it once the watcher's Stop has returned.
 	unwatch context.CancelFunc
+	// recheck asks the keeper for a refresh of every claim now: a
+	// watch made again missed what changed while it was away.
+	recheck chan struct{}
 	quit    chan struct{}
 	// stopped ends with quit: it bounds the watch's deletes of stray keys
 	// (see nameChanged), which the stop would otherwise wait for.
@@ -169,7 +178,8 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	if err != nil {
 		return nil, namesErr(ctx, "watch names", err)
 	}
-	r := &names{kv: kv, watcher: w, unwatch: unwatch, quit: make(chan struct{}), done: make(chan struct{}), claims: map[string]*claim{}}
+	r := &names{kv: kv, watcher: w, unwatch: unwatch, recheck: make(chan struct{}, 1),
+		quit: make(chan struct{}), done: make(chan struct{}), claims: map[string]*claim{}}
 	r.stopped, r.stop = context.WithCancel(context.Background())
 	var both sync.WaitGroup
 	both.Go(func() { n.keep(r) })
@@ -199,16 +209,31 @@ func bucketGone(err error) bool {
 }
 
 // remake makes the names bucket again after bucketGone, bounded by ctx
-// (the node's key-value handle addresses it by name: it carries on). It
-// reports whether the bucket is there now; the claims whose keys went
-// with it are lost by the keeper (their refreshes fail).
+// (the node's key-value handle addresses it by name: it carries on; the
+// watch is made again). It reports whether the bucket is there now; the
+// claims whose keys went with it are lost by the keeper (their refreshes
+// fail).
 func (n *Node) remake(ctx context.Context) bool {
 	js, err := jetstream.New(n.nc)
 	if err != nil {
 		return false
 	}
-	_, err = js.CreateOrUpdateKeyValue(ctx, n.bucketConfig())
-	return err == nil
+	if _, err = js.CreateOrUpdateKeyValue(ctx, n.bucketConfig()); err != nil {
+		return false
+	}
+	n.askRewatch()
+	return true
+}
+
+// askRewatch asks the names watch to make itself again (see renewWatch):
+// a watch made before a restart of the server, or of the bucket, may see
+// nothing more (its consumer is gone, or reads from the old stream's
+// sequence on, past the new stream's writes).
+func (n *Node) askRewatch() {
+	select {
+	case n.rewatch <- struct{}{}:
+	default: // asked already
+	}
 }
 
 // Claim claims name across the cluster for ref and exports the methods

@@ -9,7 +9,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// keep refreshes every claim a third of a lease apart (see refresh).
+// keep refreshes every claim a third of a lease apart (see refresh), and
+// when asked (recheck).
 func (n *Node) keep(r *names) {
 	t := time.NewTicker(n.cfg.lease / 3)
 	defer t.Stop()
@@ -18,6 +19,7 @@ func (n *Node) keep(r *names) {
 		case <-r.quit:
 			return
 		case <-t.C:
+		case <-r.recheck:
 		}
 		r.mu.Lock()
 		cs := make([]*claim, 0, len(r.claims))
@@ -88,18 +90,63 @@ func (n *Node) refresh(r *names, c *claim) {
 }
 
 // watchNames loses a claim whose key someone else changed or deleted.
+// A watch that ends (nats.go gave its consumer up) is made again, and so
+// is one asked to (askRewatch: the connection reconnected, or the bucket
+// was made again).
 func (n *Node) watchNames(r *names) {
 	for {
 		select {
 		case <-r.quit:
 			return
+		case <-n.rewatch:
+			if !n.renewWatch(r) {
+				return
+			}
 		case e, ok := <-r.watcher.Updates():
-			if !ok {
+			if !ok && !n.renewWatch(r) {
 				return
 			}
 			if e != nil {
 				n.nameChanged(r, e.Key(), e.Operation(), e.Revision(), e.Value())
 			}
+		}
+	}
+}
+
+// rewatchWait is how long the watch waits between attempts to make
+// itself again.
+const rewatchWait = time.Second
+
+// renewWatch replaces r's watcher by a new one, trying every rewatchWait
+// until it is made or the node stops (false). The old one is
+// unsubscribed (its ctx ended). Changes between the two watches are not
+// seen: the keeper refreshes every claim at once (recheck), which finds
+// one lost meanwhile.
+func (n *Node) renewWatch(r *names) bool {
+	for {
+		wctx, unwatch := context.WithCancel(context.Background())
+		ctx, cancel := context.WithTimeout(r.stopped, n.cfg.callTimeout)
+		bounded := context.AfterFunc(ctx, unwatch)
+		w, err := r.kv.WatchAll(wctx, jetstream.UpdatesOnly())
+		if !bounded() && err == nil { // made as the stop began
+			_ = w.Stop()
+			err = ctx.Err()
+		}
+		cancel()
+		if err == nil {
+			r.unwatch() // the old watcher's
+			r.watcher, r.unwatch = w, unwatch
+			select {
+			case r.recheck <- struct{}{}:
+			default:
+			}
+			return true
+		}
+		unwatch()
+		select {
+		case <-r.quit:
+			return false
+		case <-time.After(rewatchWait):
 		}
 	}
 }

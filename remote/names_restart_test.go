@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -80,4 +81,71 @@ func TestNamesAfterServerRestart(t *testing.T) {
 		}
 		return err
 	})
+}
+
+// TestNamesWatchAfterServerRestart: after its server restarted (the names
+// bucket lost with it, made again), a node still notices at once a claim
+// of its overwritten behind its back — not at the keeper's next refresh,
+// a third of a lease (here 40 s) later. The watch made before the
+// restart, once nats.go makes its consumer again, reads from the old
+// stream's sequence on: past the new stream's first writes.
+func TestNamesWatchAfterServerRestart(t *testing.T) {
+	port := freePort(t)
+	opts := []embedded.Option{embedded.WithStoreDir(t.TempDir()),
+		embedded.WithConfig(func(o *server.Options) { o.Port = port })}
+	s, err := embedded.Start(context.Background(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://127.0.0.1:" + strconv.Itoa(port)
+	n1 := startNode(t, url, remote.WithName("n1"), remote.WithLease(2*time.Minute))
+	n2 := startNode(t, url, remote.WithName("n2"), remote.WithLease(2*time.Minute))
+	ctx := ctxTimeout(t, 50*time.Second)
+	for _, n := range []*remote.Node{n1, n2} {
+		if _, err := remote.Owner(ctx, n, "x"); !errors.Is(err, remote.ErrNotFound) {
+			t.Fatal(err)
+		}
+	}
+	kv := namesBucket(ctx, t, n2)
+	for i := range 20 { // the stream's sequence, before the restart
+		if _, err := kv.Put(ctx, fmt.Sprintf("k%d", i), []byte("someone")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Shutdown()
+	if s, err = embedded.Start(context.Background(), opts...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	eventually := func(what string, f func(ctx context.Context) error) {
+		t.Helper()
+		for {
+			actx, cancel := context.WithTimeout(ctx, time.Second)
+			err := f(actx)
+			cancel()
+			if err == nil {
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	ref := spawn(t, n1)
+	eventually("Claim on n1 after the restart", func(ctx context.Context) error {
+		err := remote.Claim(ctx, n1, "watched", ref, remote.Serve(Deposit))
+		if errors.Is(err, remote.ErrNameTaken) { // an earlier try's
+			return nil
+		}
+		return err
+	})
+	if _, err := namesBucket(ctx, t, n2).Put(ctx, "watched", []byte("n2")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ref.Done():
+	case <-time.After(25 * time.Second):
+		t.Fatal("n1 still serves a claim overwritten 25 s ago")
+	}
 }

@@ -93,6 +93,10 @@ type Node struct {
 
 	namesMu sync.Mutex // guards names
 	names   *names     // the name registry, made on first use
+	// rewatch asks the names watch to make itself again: the connection
+	// reconnected (the server may have restarted, its consumer gone with
+	// it), or the names bucket was made again (see remake).
+	rewatch chan struct{}
 
 	replies   *nats.Subscription
 	cancelSub *nats.Subscription
@@ -140,6 +144,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 	if n.id == "" {
 		n.id = nuid.Next()
 	}
+	n.rewatch = make(chan struct{}, 1)
 	url := c.url
 	if url == "" {
 		start := c.server
@@ -225,6 +230,15 @@ func (n *Node) connect(ctx context.Context, url string, opts []nats.Option, dial
 		n.calls.failAll(fmt.Errorf("%w: %w", ErrClosed, nats.ErrConnectionClosed))
 		if user != nil {
 			user(c)
+		}
+	})
+	// The names watch's consumer may be gone with a restarted server,
+	// and nats.go does not tell: it is made again.
+	reconnected := nc.Opts.ReconnectedCB
+	nc.SetReconnectHandler(func(c *nats.Conn) {
+		n.askRewatch()
+		if reconnected != nil {
+			reconnected(c)
 		}
 	})
 	if n.replies, err = nc.Subscribe(n.inbox+"*", n.onReply); err == nil {
