@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // keep refreshes every claim a third of a lease apart (see refresh), and
-// when asked (recheck).
+// when asked (recheck), several at once; a round ends when each of its
+// refreshes has (each bounded by a third of a lease).
 func (n *Node) keep(r *names) {
 	t := time.NewTicker(n.cfg.lease / 3)
 	defer t.Stop()
@@ -29,11 +31,23 @@ func (n *Node) keep(r *names) {
 			}
 		}
 		r.mu.Unlock()
+		// Up to refreshesInFlight at a time: one after the other, a
+		// round of many claims could take longer than a lease.
+		var wg sync.WaitGroup
+		slots := make(chan struct{}, refreshesInFlight)
 		for _, c := range cs {
-			n.refresh(r, c)
+			slots <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				n.refresh(r, c)
+			})
 		}
+		wg.Wait()
 	}
 }
+
+// refreshesInFlight bounds the keeper's refreshes under way at once.
+const refreshesInFlight = 64
 
 // refresh writes c's key again at its revision. A claim whose key has
 // another revision is lost — unless the key still holds this node's id:
