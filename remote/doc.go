@@ -68,7 +68,10 @@
 // ErrStreamLost; a serving node that closes ends its streams with ErrClosed (an
 // end frame a reader missed is sent again, as any lost frame, while the stop
 // lasts — while Shutdown waits for the calls it serves, say —, not after: a
-// reader that missed it then gets ErrStreamLost). A reader's [Follow.Ref] names
+// reader that missed it then gets ErrStreamLost); a reader's node that closes
+// ends its readers with ErrClosed and tells their serving nodes, which release
+// them at once (the actor's Out sees actor.ErrNoReader once it has no reader
+// left). A reader's [Follow.Ref] names
 // its stream: StreamBinding.Follow attaches another reader to it from any node
 // — to resume where a reader stopped, with Since(last seq + 1) — as
 // actor.Stream.Follow does locally. Opening a stream is bounded as a call is

@@ -89,6 +89,8 @@ func (n *Node) stop() error {
 	// turn, which a served call may hold: once forced, they are all
 	// cancelled (waitForced below).
 	n.endStreams()
+	// Its own readers are detached (ErrClosed), their serving nodes told.
+	n.closeReaders()
 	n.mu.Lock()
 	exports := n.exports
 	n.exports = map[string]*export{}

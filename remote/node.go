@@ -86,8 +86,12 @@ type Node struct {
 	// reports as maybe lost if its final flush fails.
 	castsOut, castsSeen atomic.Uint64
 
-	streamWG  sync.WaitGroup // served streams' goroutines (Add under mu)
-	streamsMu sync.Mutex     // guards streams and streamSeq
+	streamWG sync.WaitGroup // served streams' goroutines (Add under mu)
+	// readers is this node's open remote readers (Follows), each with
+	// its lapse: the stop detaches them, telling their serving nodes.
+	readersMu sync.Mutex
+	readers   map[any]func(error)
+	streamsMu sync.Mutex // guards streams and streamSeq
 	streams   map[string]*streamServer
 	streamSeq uint64
 

@@ -70,10 +70,64 @@ func (f *Follow[E]) keepalive() {
 		}
 		_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
 		_ = f.sub.Unsubscribe()
+		f.n.dropReader(f)
 		return
 	}
 	_ = f.n.nc.Publish(f.ctrl, binary.AppendUvarint([]byte{ctrlAck}, f.acked.Load()))
 	f.alive.Reset(f.n.cfg.heartbeat)
+}
+
+// lapse detaches the reader for err (its node closes): as Close, but an
+// All in progress, and later reads, end with err.
+func (f *Follow[E]) lapse(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	f.closed, f.lapsed = true, err
+	if f.alive != nil {
+		f.alive.Stop()
+	}
+	_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
+	_ = f.sub.Unsubscribe()
+	f.n.dropReader(f)
+}
+
+// addReader registers an open reader for the stop to detach; false if
+// the node no longer runs (the stop may have detached the others).
+func (n *Node) addReader(key any, lapse func(error)) bool {
+	n.readersMu.Lock()
+	defer n.readersMu.Unlock()
+	if n.open() != nil {
+		return false
+	}
+	if n.readers == nil {
+		n.readers = map[any]func(error){}
+	}
+	n.readers[key] = lapse
+	return true
+}
+
+func (n *Node) dropReader(key any) {
+	n.readersMu.Lock()
+	delete(n.readers, key)
+	n.readersMu.Unlock()
+}
+
+// closeReaders detaches every open reader with ErrClosed (the node
+// stops), telling each one's serving node, which would otherwise keep
+// its side for three heartbeats and report it as gone silent.
+func (n *Node) closeReaders() {
+	n.readersMu.Lock()
+	all := make([]func(error), 0, len(n.readers))
+	for _, lapse := range n.readers {
+		all = append(all, lapse)
+	}
+	n.readersMu.Unlock()
+	for _, lapse := range all {
+		lapse(fmt.Errorf("%w: node closed", ErrClosed))
+	}
 }
 
 // ID is the stream's id on its serving node. It does not block.
@@ -111,6 +165,7 @@ func (f *Follow[E]) Close() error {
 	if !was {
 		_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
 		_ = f.sub.Unsubscribe()
+		f.n.dropReader(f)
 	}
 	return nil
 }
@@ -138,8 +193,8 @@ func (f *Follow[E]) closedBy() error {
 // [*PanicError], ErrStopped, a [*actor.TruncatedError] (resume with
 // Since(err.Oldest)), ErrTooLarge (an item over the serving node's
 // WithMaxMessage or the server's maximum payload: the stream ends before
-// it), ErrClosed (the serving node closed, or this reader's node closed
-// while it was not read), ErrStreamLost
+// it), ErrClosed (the serving node closed, or this reader's node did:
+// its serving node is told), ErrStreamLost
 // (it went silent), ctx's end, or ErrStreamClosed (Close). A break out of
 // the loop closes the reader. Blocks while it waits. Cost per item: the
 // codec's decoding; an acknowledgement per 64 items.

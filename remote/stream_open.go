@@ -186,6 +186,10 @@ func (sb *StreamBinding[Q, E]) start(ctx context.Context, subj string, data []by
 		f.mu.Lock()
 		f.alive = time.AfterFunc(n.cfg.heartbeat, f.keepalive)
 		f.mu.Unlock()
+		if !n.addReader(f, f.lapse) { // the node began to stop meanwhile
+			f.lapse(ErrClosed)
+			return nil, fmt.Errorf("%w: node closed", ErrClosed)
+		}
 		return f, nil
 	}
 }
