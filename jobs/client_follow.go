@@ -138,8 +138,12 @@ func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, ea
 			return io.EOF
 		case l.Error != nil:
 			return l.Error
-		default:
+		case !follow && l.State != "":
 			return nil // the end of a job still running, without follow
+		default:
+			// A follow's response has no such line, and a line without a
+			// state ({}, null) is no end: the loop must not end cleanly.
+			return fmt.Errorf("%w: %s: a line that is neither an item nor an end: %.64q", ErrCutShort, j.id, b)
 		}
 	}
 }

@@ -82,7 +82,8 @@ var (
 	// a bad query parameter). HTTP 400.
 	ErrBadRequest = errors.New("jobs: bad request")
 	// ErrCutShort: a RemoteJob's output response ended without its end
-	// line (the connection broke).
+	// line (the connection broke, or a line was not one an output
+	// response has: not JSON, or neither an item nor an end).
 	ErrCutShort = errors.New("jobs: output cut short")
 	// ErrWorkerLost: the node running the job died (or lost its store)
 	// before the job ended, and its lease ran out: the job is failed with

@@ -1,0 +1,70 @@
+package jobs_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// hostile serves mux on loopback and returns a client of its /jobs.
+func hostile(t *testing.T, mux *http.ServeMux, copts ...jobs.ClientOption) *jobs.Client {
+	t.Helper()
+	srv := httptest.NewServer(mux)
+	tr := &http.Transport{}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		srv.Close()
+	})
+	cl, err := jobs.NewClient(srv.URL+"/jobs", append([]jobs.ClientOption{jobs.WithHTTPClient(&http.Client{Transport: tr})}, copts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+// TestClientFollowOddLine: a follow whose response has a line that is
+// neither an item nor an end nor an error ({}, null, an end:false
+// without error, which the server only sends without follow), then
+// ends, is cut short: the loop ended cleanly, as if the job had ended.
+func TestClientFollowOddLine(t *testing.T) {
+	lines := map[string]string{
+		"empty object": `{}`,
+		"null":         `null`,
+		"end false":    `{"end":false,"state":"running"}`,
+	}
+	mux := http.NewServeMux()
+	for name, l := range lines {
+		mux.HandleFunc("GET /jobs/"+name+"/output", func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, `{"seq":0,"value":"a"}`+"\n"+l+"\n")
+		})
+	}
+	cl := hostile(t, mux)
+	for name := range lines {
+		n := 0
+		var last error
+		for _, err := range cl.Job(name).Follow(bg(t)) {
+			if err != nil {
+				last = err
+				break
+			}
+			n++
+		}
+		if n != 1 || !errors.Is(last, jobs.ErrCutShort) {
+			t.Errorf("%s: %d items, then %v; want 1, then ErrCutShort", name, n, last)
+		}
+		// Without follow, end:false with a state is a job still running;
+		// a line without a state is not.
+		items, err := cl.Job(name).Collected(bg(t))
+		if name == "end false" {
+			if len(items) != 1 || err != nil {
+				t.Errorf("Collected of %s: %d items, %v; want 1, nil", name, len(items), err)
+			}
+		} else if len(items) != 1 || !errors.Is(err, jobs.ErrCutShort) {
+			t.Errorf("Collected of %s: %d items, %v; want 1, ErrCutShort", name, len(items), err)
+		}
+	}
+}
