@@ -21,7 +21,8 @@ import (
 // package's sentinels with errors.Is (ErrNotFound, ErrConflict,
 // ErrQueueFull, ErrCancelled, ErrExpired, …); a 405 (a server or proxy
 // that refuses the request's method) is ErrMethodNotAllowed, never
-// ErrNotFound. Safe for concurrent use; it starts no goroutine of its
+// ErrNotFound, and so is a POST (Call, Cancel) that a 301, 302 or 303
+// redirected, which net/http follows with a GET: nothing was done. Safe for concurrent use; it starts no goroutine of its
 // own (net/http's transport has its own). A nil or zero *Client (not made
 // by NewClient), and the RemoteHosts and RemoteJobs it gives, send
 // nothing: their calls return ErrInvalidOption (a RemoteJob's whose id no
@@ -309,6 +310,11 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 		return err
 	}
 	defer res.Body.Close()
+	if res.Request != nil && res.Request.Method != method {
+		// A 301, 302 or 303 made net/http send a GET, without the body,
+		// to the new place: its answer is not that of this request.
+		return Remote(fmt.Errorf("%w: %s %s was redirected as %s %s", ErrMethodNotAllowed, method, u, res.Request.Method, res.Request.URL))
+	}
 	b, err := io.ReadAll(io.LimitReader(res.Body, c.max+1))
 	if err != nil {
 		return err

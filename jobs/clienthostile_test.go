@@ -68,3 +68,48 @@ func TestClientFollowOddLine(t *testing.T) {
 		}
 	}
 }
+
+// TestClientCallRedirected: a Call whose POST a server redirects with
+// 301, 302 or 303 (net/http then sends a GET to the new place, without
+// the body: GET /jobs/ is the list) must not return a job: nothing was
+// submitted. A 307 or 308 keeps the method and the body, and submits.
+func TestClientCallRedirected(t *testing.T) {
+	e := newEnv(t, 1)
+	h := jobs.Handler(e.d)
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		mux := http.NewServeMux()
+		mux.Handle("/jobs/", h)
+		mux.HandleFunc("/old/", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/jobs/"+r.URL.Path[len("/old/"):], code)
+		})
+		srv := httptest.NewServer(mux)
+		tr := &http.Transport{}
+		t.Cleanup(func() {
+			tr.CloseIdleConnections()
+			srv.Close()
+		})
+		cl, err := jobs.NewClient(srv.URL+"/old", jobs.WithHTTPClient(&http.Client{Transport: tr}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := cl.Host("a0").Call(bg(t), "echo", "x")
+		if code == http.StatusTemporaryRedirect || code == http.StatusPermanentRedirect {
+			if err != nil {
+				t.Errorf("%d: Call: %v", code, err)
+				continue
+			}
+			if v, err := cl.Job(j.ID()).Result(bg(t), true); err != nil || string(v) != `"x!"` {
+				t.Errorf("%d: Result: %s, %v", code, v, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%d: Call returned job %q and no error; want an error (nothing was submitted)", code, j.ID())
+		} else if !errors.Is(err, jobs.ErrMethodNotAllowed) {
+			t.Errorf("%d: Call: got %v; want ErrMethodNotAllowed", code, err)
+		}
+		if _, err := cl.Job("x").Cancel(bg(t)); !errors.Is(err, jobs.ErrMethodNotAllowed) {
+			t.Errorf("%d: Cancel: got %v; want ErrMethodNotAllowed", code, err)
+		}
+	}
+}
