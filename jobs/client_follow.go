@@ -105,7 +105,12 @@ func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, ea
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+		// Within the cap, as every answer (a body cut short is read
+		// by its status).
+		b, _ := io.ReadAll(io.LimitReader(res.Body, j.c.max+1))
+		if int64(len(b)) > j.c.max {
+			return fmt.Errorf("%w: follow %s: an error answer (HTTP %d) over the client's cap of %d bytes", ErrTooLarge, j.id, res.StatusCode, j.c.max)
+		}
 		return remoteFor(res.StatusCode, b)
 	}
 	// Line by line, each bounded by the client's cap: the whole output

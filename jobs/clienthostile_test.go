@@ -2,9 +2,11 @@ package jobs_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/troupe-go/troupe/jobs"
@@ -111,5 +113,29 @@ func TestClientCallRedirected(t *testing.T) {
 		if _, err := cl.Job("x").Cancel(bg(t)); !errors.Is(err, jobs.ErrMethodNotAllowed) {
 			t.Errorf("%d: Cancel: got %v; want ErrMethodNotAllowed", code, err)
 		}
+	}
+}
+
+// TestClientFollowErrorCap: an output request's error answer is read
+// within the client's cap, as every other answer: one over it is
+// ErrTooLarge, as Status's is. It was read up to 1 MiB whatever the cap.
+func TestClientFollowErrorCap(t *testing.T) {
+	const max = 1000
+	msg := strings.Repeat("a", 4*max)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /jobs/hugeerr/", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"type":"not_found","message":"`+msg+`"}`)
+	})
+	cl := hostile(t, mux, jobs.WithMaxResponse(max))
+	var last error
+	for _, err := range cl.Job("hugeerr").Follow(bg(t)) {
+		last = err
+	}
+	if !errors.Is(last, jobs.ErrTooLarge) {
+		t.Errorf("Follow with a %d-byte error answer (cap %d): got an error of %d bytes; want ErrTooLarge", len(msg), max, len(fmt.Sprint(last)))
+	}
+	if _, err := cl.Job("hugeerr").Collected(bg(t)); !errors.Is(err, jobs.ErrTooLarge) {
+		t.Errorf("Collected of it: got an error of %d bytes; want ErrTooLarge", len(fmt.Sprint(err)))
 	}
 }
