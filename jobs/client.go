@@ -119,8 +119,8 @@ func (c *Client) Host(name string, opts ...SubmitOption) *RemoteHost {
 // it is) and the host's options followed by opts, and returns the job
 // (harp's host.procedure(args...)). Errors: the option sentinels, a
 // *RemoteError from the server (ErrUnknownHost, ErrBadArgs, ErrConflict,
-// ErrQueueFull, …), ctx's error, a transport error. Blocks for one round
-// trip.
+// ErrQueueFull, …; of type "error" for a success answer without a job
+// id), ctx's error, a transport error. Blocks for one round trip.
 func (h *RemoteHost) Call(ctx context.Context, procedure string, args any, opts ...SubmitOption) (*RemoteJob, error) {
 	if h == nil || !h.c.made() {
 		return nil, errNoClient
@@ -153,6 +153,11 @@ func (h *RemoteHost) Call(ctx context.Context, procedure string, args any, opts 
 	var out jobJSON
 	if err := h.c.do(ctx, http.MethodPost, h.c.base+"/", body, &out); err != nil {
 		return nil, err
+	}
+	if validID(out.ID) != nil {
+		// A 2xx that is not a job's (a proxy's, another route's): no
+		// job can be found again by it.
+		return nil, &RemoteError{Type: typeError, Message: fmt.Sprintf("jobs: submit to %s: an answer without a job id (%.64q)", h.c.base, out.ID)}
 	}
 	return &RemoteJob{c: h.c, id: out.ID}, nil
 }

@@ -139,3 +139,22 @@ func TestClientFollowErrorCap(t *testing.T) {
 		t.Errorf("Collected of it: got an error of %d bytes; want ErrTooLarge", len(fmt.Sprint(err)))
 	}
 }
+
+// TestClientCallAnswerWithoutID: a Call whose 2xx answer holds no job id
+// ({}, a proxy's page of JSON) returns an error, not a job whose id no
+// job can have: it returned job "" and no error.
+func TestClientCallAnswerWithoutID(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /jobs/", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"jobs":[]}`)
+	})
+	cl := hostile(t, mux)
+	j, err := cl.Host("a0").Call(bg(t), "echo", "x")
+	var re *jobs.RemoteError
+	if err == nil || !errors.As(err, &re) {
+		t.Fatalf("Call answered {\"jobs\":[]}: got job %q, %v; want a *RemoteError", j.ID(), err)
+	}
+	if j != nil {
+		t.Fatalf("Call answered without an id: got job %q with its error", j.ID())
+	}
+}
