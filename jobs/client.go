@@ -22,8 +22,10 @@ import (
 // ErrQueueFull, ErrCancelled, ErrExpired, …); a 405 (a server or proxy
 // that refuses the request's method) is ErrMethodNotAllowed, never
 // ErrNotFound, and so is a POST (Call, Cancel) that a 301, 302 or 303
-// redirected, which net/http follows with a GET: nothing was done. Safe for concurrent use; it starts no goroutine of its
-// own (net/http's transport has its own). A nil or zero *Client (not made
+// redirected, which net/http follows with a GET: nothing was done. A
+// success answer that is not the handler's JSON (a proxy's page) is a
+// *RemoteError of type "error". Safe for concurrent use; it starts no
+// goroutine of its own (net/http's transport has its own). A nil or zero *Client (not made
 // by NewClient), and the RemoteHosts and RemoteJobs it gives, send
 // nothing: their calls return ErrInvalidOption (a RemoteJob's whose id no
 // job can have, ErrNotFound, as always).
@@ -330,7 +332,12 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 	if res.StatusCode/100 != 2 {
 		return remoteFor(res.StatusCode, b)
 	}
-	return json.Unmarshal(b, out)
+	if err := json.Unmarshal(b, out); err != nil {
+		// Not the server's answer (a proxy's page): read as a non-JSON
+		// error answer is, by its status.
+		return &RemoteError{Type: typeError, Message: fmt.Sprintf("jobs: %s %s: HTTP %d: an answer that is not the handler's JSON: %v", method, u, res.StatusCode, err)}
+	}
+	return nil
 }
 
 // send sends a request.

@@ -158,3 +158,29 @@ func TestClientCallAnswerWithoutID(t *testing.T) {
 		t.Fatalf("Call answered without an id: got job %q with its error", j.ID())
 	}
 }
+
+// TestClientAnswerNotJSON: a 2xx answer that is not JSON (a proxy's HTML
+// page) is a *RemoteError, as a non-JSON error answer is; it was the
+// decoder's *json.SyntaxError, which no doc names.
+func TestClientAnswerNotJSON(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/jobs/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, `<html>welcome</html>`)
+	})
+	cl := hostile(t, mux)
+	ctx := bg(t)
+	calls := map[string]func() error{
+		"Call":   func() error { _, err := cl.Host("a0").Call(ctx, "echo", "x"); return err },
+		"Status": func() error { _, err := cl.Job("x").Status(ctx); return err },
+		"Result": func() error { _, err := cl.Job("x").Result(ctx, false); return err },
+		"Cancel": func() error { _, err := cl.Job("x").Cancel(ctx); return err },
+		"List":   func() error { _, err := cl.List(ctx, jobs.Filter{}); return err },
+	}
+	for name, call := range calls {
+		var re *jobs.RemoteError
+		if err := call(); !errors.As(err, &re) {
+			t.Errorf("%s: got %T %v; want a *RemoteError", name, err, err)
+		}
+	}
+}
