@@ -36,7 +36,6 @@ type Follow[E any] struct {
 	// Touched by the reading goroutine only.
 	next     uint64 // the next frame number expected
 	received int    // frames since the last ack
-	recvSize int    // their bytes
 	gapAt    uint64 // the frame a gap was last reported at
 	gapSent  time.Time
 	heard    time.Time // when we last acked
@@ -303,7 +302,6 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 		}
 		f.next++
 		f.received++
-		f.recvSize += len(m.Data)
 		switch kind {
 		case frameItem:
 			seq, k := binary.Uvarint(payload)
@@ -318,7 +316,7 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 				f.finish()
 				return zero, err, false
 			}
-			if f.received >= streamWindow/4 || f.recvSize >= streamWindowBytes/4 {
+			if f.received >= streamWindow/4 {
 				f.ack(ctrlAck)
 			}
 			return actor.Item[E]{Seq: seq, V: v}, nil, true
@@ -346,7 +344,7 @@ func (f *Follow[E]) pending() bool {
 // ack tells the serving node the next frame we expect.
 func (f *Follow[E]) ack(kind byte) {
 	f.acked.Store(f.next)
-	f.received, f.recvSize = 0, 0
+	f.received = 0
 	f.heard = time.Now()
 	_ = f.n.nc.Publish(f.ctrl, binary.AppendUvarint([]byte{kind}, f.next))
 }

@@ -22,7 +22,6 @@ type streamServer struct {
 	cond      *sync.Cond // window room, or closed
 	base      uint64     // frame number of unacked[0]
 	unacked   [][]byte
-	bytes     int       // the size of unacked's frames
 	next      uint64    // the next frame's number
 	lastHeard time.Time // the reader's last control message
 	lastSend  time.Time
@@ -38,7 +37,6 @@ func (st *streamServer) sendLocked(kind byte, payload []byte) {
 	b = append(b, payload...)
 	st.next++
 	st.unacked = append(st.unacked, b)
-	st.bytes += len(b)
 	st.lastSend = time.Now()
 	_ = st.n.nc.Publish(st.to, b)
 }
@@ -58,7 +56,7 @@ const frameRoom = 1 + binary.MaxVarintLen64
 func (st *streamServer) emit(seq uint64, data []byte) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for st.full(len(data)) && !st.closed && !st.ended {
+	for len(st.unacked) >= streamWindow && !st.closed && !st.ended {
 		st.cond.Wait()
 	}
 	if st.closed || st.ended {
@@ -76,13 +74,6 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 	payload := binary.AppendUvarint(make([]byte, 0, len(data)+10), seq)
 	st.sendLocked(frameItem, append(payload, data...))
 	return true
-}
-
-// full reports whether the window has no room for an item of size
-// bytes: streamWindow frames, or streamWindowBytes (an item larger than
-// that goes alone).
-func (st *streamServer) full(size int) bool {
-	return len(st.unacked) >= streamWindow || len(st.unacked) > 0 && st.bytes+size+frameRoom > streamWindowBytes
 }
 
 // end queues the stream's end frame, once: no item follows it. The
@@ -121,9 +112,6 @@ func (st *streamServer) control(data []byte) {
 	defer st.mu.Unlock()
 	st.lastHeard = time.Now()
 	if no > st.base && no <= st.next {
-		for _, b := range st.unacked[:no-st.base] {
-			st.bytes -= len(b)
-		}
 		st.unacked = st.unacked[no-st.base:]
 		st.base = no
 		st.cond.Broadcast()
