@@ -188,15 +188,8 @@ func (rt *Runtime) stop() error {
 		// Forced: what was left is being killed. Give running handlers
 		// the call timeout to see their cancelled Context and return.
 		ctx := g.ctx()
-		if late := rt.sys.Wait(ctx); late != nil {
-			late = slices.Compact(slices.Sorted(slices.Values(append(late, rt.sys.WaitWork(ctx)...))))
-			err = &actor.StopError{Actors: late, Err: ctx.Err()}
+		if late = rt.sys.Wait(ctx); late != nil {
 			_ = rt.sched.Shutdown(ctx) // returns at once: ctx is done
-		} else if late := rt.sys.WaitWork(ctx); late != nil {
-			// Go's functions that would not return: named as the
-			// actors whose handlers would not return are.
-			err = &actor.StopError{Actors: late, Err: ctx.Err()}
-			rt.sched.Close()
 		} else {
 			// Every actor has stopped: no turn is left to run, so the
 			// drain ends on its own, as in the graceful stop. Waiting for
@@ -205,6 +198,11 @@ func (rt *Runtime) stop() error {
 			// returned a bare ctx error when the actors stopped just as
 			// the grace period ended.
 			rt.sched.Close()
+		}
+		// Go's functions that would not return are named as the actors
+		// whose handlers would not return are.
+		if late = mergeNames(late, rt.sys.WaitWork(ctx)); late != nil {
+			err = &actor.StopError{Actors: late, Err: ctx.Err()}
 		}
 	} else {
 		rt.sched.Close() // every actor has stopped: no turn is left to run
@@ -299,7 +297,18 @@ func joinLate(err, more error) error {
 	if !errors.As(more, &b) {
 		return err
 	}
-	return &actor.StopError{Actors: slices.Compact(slices.Sorted(slices.Values(append(a.Actors, b.Actors...)))), Err: a.Err}
+	return &actor.StopError{Actors: mergeNames(a.Actors, b.Actors), Err: a.Err}
+}
+
+// mergeNames returns the names of a and b, sorted, each once; nil if
+// there are none.
+func mergeNames(a, b []string) []string {
+	if len(a)+len(b) == 0 {
+		return nil
+	}
+	all := slices.Concat(a, b)
+	slices.Sort(all)
+	return slices.Compact(all)
 }
 
 // LookupOrSpawn returns the running actor named name or, if there is none,
