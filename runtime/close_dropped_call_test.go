@@ -93,3 +93,43 @@ func TestCloseSettlesOpenOfStuckHandler(t *testing.T) {
 		synctest.Wait()
 	})
 }
+
+// The same for a First pool's call: its gather (the first reply of
+// several workers) waits on the same default deadline.
+func TestCloseSettlesFirstPoolCallOfStuckHandlers(t *testing.T) {
+	const ct = 50 * time.Millisecond
+	synctest.Test(t, func(t *testing.T) {
+		rt, err := troupe.New(troupe.WithCallTimeout(ct), troupe.WithTick(time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool, err := actor.NewPool(rt, 2, func() *Counter { return &Counter{} }, actor.First(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Microsecond)
+		got := make(chan error, 1)
+		go func() {
+			// Both workers ignore their Context: they return an hour later.
+			_, err := actor.CallPool(context.Background(), hold, pool, work{d: time.Hour})
+			got <- err
+		}()
+		synctest.Wait()
+		var se *actor.StopError
+		if err := rt.Close(); !errors.As(err, &se) {
+			t.Fatalf("Close: %v; want a *actor.StopError", err)
+		}
+		synctest.Wait()
+		select {
+		case err := <-got:
+			if !errors.Is(err, actor.ErrTimeout) && !errors.Is(err, actor.ErrStopped) {
+				t.Errorf("CallPool: %v; want ErrTimeout or ErrStopped", err)
+			}
+		default:
+			t.Error("CallPool still waiting after Close returned: its deadline was dropped with the wheel")
+			<-got
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+	})
+}
