@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,8 +31,7 @@ type sink struct {
 	quiet   atomic.Uint64
 	inHook  atomic.Int32 // hook calls in progress (see deliver)
 
-	hookMu  sync.Mutex     // guards hooking
-	hooking map[string]int // hook calls in progress, by the dead letter's actor (see hooked)
+	hooking engine.Tally[string] // hook calls in progress, by the dead letter's actor (see hooked)
 }
 
 // hookDepth bounds the dead-letter hook calls in progress at once, nested
@@ -73,8 +70,8 @@ func (s *sink) deliver(why uint8, actor, method string, err error, payload any) 
 func (s *sink) hookOrWrite(d DeadLetter) {
 	defer s.inHook.Add(-1)
 	if s.inHook.Add(1) <= hookDepth {
-		s.enterHook(d.Actor)
-		defer s.leaveHook(d.Actor)
+		s.hooking.Add(d.Actor)
+		defer s.hooking.Done(d.Actor)
 		s.callHook(d)
 		return
 	}
@@ -83,37 +80,11 @@ func (s *sink) hookOrWrite(d DeadLetter) {
 	s.write(fmt.Errorf("dead-letter hook nested more than %d deep (does it send to a stopped or full actor?): %v", hookDepth, d))
 }
 
-// enterHook and leaveHook count the hook calls in progress by actor, for
-// hooked. O(1), under hookMu.
-func (s *sink) enterHook(actor string) {
-	s.hookMu.Lock()
-	if s.hooking == nil {
-		s.hooking = make(map[string]int)
-	}
-	s.hooking[actor]++
-	s.hookMu.Unlock()
-}
-
-func (s *sink) leaveHook(actor string) {
-	s.hookMu.Lock()
-	if s.hooking[actor]--; s.hooking[actor] <= 0 {
-		delete(s.hooking, actor)
-	}
-	s.hookMu.Unlock()
-}
-
 // hooked returns, sorted, the actors whose dead letters the hook is
 // handling now: the runtime's stop names them when the hook holds the
 // timer wheel's goroutine past its grace (see Runtime.stopWheel).
 func (s *sink) hooked() []string {
-	s.hookMu.Lock()
-	defer s.hookMu.Unlock()
-	names := make([]string, 0, len(s.hooking))
-	for a := range s.hooking {
-		names = append(names, a)
-	}
-	slices.Sort(names)
-	return names
+	return s.hooking.Names(func(a string) string { return a })
 }
 
 // callHook runs the user's dead-letter hook. This is the one place its

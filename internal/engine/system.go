@@ -55,9 +55,7 @@ type System struct {
 
 	trims trims // actors to trim when idle; see trim.go
 
-	workMu   sync.Mutex
-	work     map[Cell]int  // goroutines started by actor.Go, by actor; guarded by workMu
-	workIdle chan struct{} // closed when work becomes empty; nil while it is
+	work Tally[Cell] // goroutines started by actor.Go, by actor
 }
 
 // New validates cfg and returns a System. It starts no goroutine.
@@ -118,38 +116,16 @@ func (s *System) rootList() []Cell {
 // must follow once it has handed its result over. Call it while c is
 // running: the runtime's stop waits for such goroutines (WaitWork) only
 // once every actor has stopped.
-func (s *System) WorkStarted(c Cell) {
-	s.workMu.Lock()
-	if s.work == nil {
-		s.work = make(map[Cell]int)
-	}
-	if len(s.work) == 0 {
-		s.workIdle = make(chan struct{})
-	}
-	s.work[c]++
-	s.workMu.Unlock()
-}
+func (s *System) WorkStarted(c Cell) { s.work.Add(c) }
 
 // WorkEnded ends what WorkStarted counted.
-func (s *System) WorkEnded(c Cell) {
-	s.workMu.Lock()
-	if s.work[c]--; s.work[c] <= 0 {
-		delete(s.work, c)
-		if len(s.work) == 0 {
-			close(s.workIdle)
-			s.workIdle = nil
-		}
-	}
-	s.workMu.Unlock()
-}
+func (s *System) WorkEnded(c Cell) { s.work.Done(c) }
 
 // WaitWork waits until no goroutine counted by WorkStarted is left, or
 // ctx ends: it then returns the sorted names of the actors whose
 // goroutines are still running.
 func (s *System) WaitWork(ctx context.Context) (late []string) {
-	s.workMu.Lock()
-	idle := s.workIdle
-	s.workMu.Unlock()
+	idle := s.work.Idle()
 	if idle == nil {
 		return nil
 	}
@@ -158,13 +134,7 @@ func (s *System) WaitWork(ctx context.Context) (late []string) {
 		return nil
 	case <-ctx.Done():
 	}
-	s.workMu.Lock()
-	for c := range s.work {
-		late = append(late, c.String())
-	}
-	s.workMu.Unlock()
-	slices.Sort(late)
-	return late
+	return s.work.Names(Cell.String)
 }
 
 // Running names the top-level actors that have not finished stopping,
