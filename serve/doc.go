@@ -69,7 +69,9 @@
 // the request's, so a client that goes away cancels it, and only the
 // handler writes the response, after the call. Errors map to statuses
 // through [StatusOf] (timeout 504, stopped or full mailbox 503, body over
-// the cap 413). [SSE] and [JSONLines] serve an actor.Stream as
+// the cap 413); a panic in the route's Target, decode or encode, which
+// run on net/http's goroutine, is answered 500 as a *actor.PanicError,
+// as the handler's is. [SSE] and [JSONLines] serve an actor.Stream as
 // server-sent events (Last-Event-ID resumes) or JSON lines.
 //
 // # Goroutines and shutdown

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -147,6 +148,15 @@ func StatusOf(err error) int {
 // bodies are the error's message for 4xx and *StatusError, the status text
 // for 5xx (WithErrorWriter changes that).
 //
+// A panic in to, decode or encode (they run on net/http's goroutine, not
+// on the actor's turn) is recovered as a *actor.PanicError with the
+// function's name ("serve.target", "serve.decode", "serve.encode") and
+// the stack, and answered 500 through the error writer, as a panic of the
+// handler is. A panic in encode after it wrote goes on to net/http: the
+// response is aborted as above, and net/http logs the panic, with its
+// stack, to the http.Server's ErrorLog. A panic with http.ErrAbortHandler
+// is net/http's abort in any of them.
+//
 // It panics if m, to, decode or encode is nil or an option is out of
 // range: programmer errors. The handler is safe for concurrent use; its
 // cost is the call's (two allocations) plus decode's and encode's.
@@ -196,13 +206,64 @@ func (h *methodHandler[S, Q, R]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	tw := &trackedWriter{ResponseWriter: w}
-	if err := h.encode(tw, v); err != nil {
+	if err := encodeReply(h.encode, tw, v); err != nil {
 		if tw.wrote {
 			// Part of a 200 is out: returning would end it as if whole.
 			panic(http.ErrAbortHandler)
 		}
 		h.cfg.fail(w, r, err)
 	}
+}
+
+// The user's functions that run on net/http's goroutine, not on an
+// actor's turn, have their panics recovered here, one function each, as
+// a *actor.PanicError named after the function: the handler answers it
+// as it does an error (500, through the error writer). Left to net/http,
+// a panic would cut the connection without an answer. A panic with
+// http.ErrAbortHandler is net/http's way to abort a response: it goes on.
+
+// target calls to, recovering a panic (Method "serve.target").
+func target[S any](to Target[S], r *http.Request) (_ *actor.Ref[S], err error) {
+	defer recoverUser(&err, "serve.target", nil)
+	return to(r)
+}
+
+// decodeRequest calls decode, recovering a panic (Method "serve.decode").
+func decodeRequest[Q any](decode func(*http.Request) (Q, error), r *http.Request) (_ Q, err error) {
+	defer recoverUser(&err, "serve.decode", nil)
+	return decode(r)
+}
+
+// encodeReply calls encode, recovering a panic (Method "serve.encode")
+// unless encode wrote before it: the response is then under way, and the
+// panic goes on to net/http, which cuts the connection (the client does
+// not take the part for the whole) and logs the panic, with its stack,
+// to the http.Server's ErrorLog.
+func encodeReply[R any](encode func(http.ResponseWriter, R) error, tw *trackedWriter, v R) (err error) {
+	defer recoverUser(&err, "serve.encode", tw)
+	return encode(tw, v)
+}
+
+// encodeItem calls an SSE item's encode, recovering a panic (Method
+// "serve.encode").
+func encodeItem[E any](encode func(E) ([]byte, error), v E) (_ []byte, err error) {
+	defer recoverUser(&err, "serve.encode", nil)
+	return encode(v)
+}
+
+// recoverUser, deferred by the functions above, sets *err to a
+// *actor.PanicError if the user's function panicked, but for
+// http.ErrAbortHandler and a panic after tw (if not nil) was written to,
+// which it panics on with.
+func recoverUser(err *error, method string, tw *trackedWriter) {
+	v := recover()
+	switch {
+	case v == nil:
+		return
+	case v == http.ErrAbortHandler, tw != nil && tw.wrote:
+		panic(v)
+	}
+	*err = &actor.PanicError{Method: method, Value: v, Stack: debug.Stack()}
 }
 
 // prepare caps the body, picks the actor and decodes the request, reading
@@ -217,12 +278,12 @@ func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
 	restore, bounded := cfg.readDeadline(w, r, arrived)
-	ref, err := to(r)
+	ref, err := target(to, r)
 	if err != nil {
 		cfg.fail(w, r, err)
 		return nil, q, false
 	}
-	q, err = decode(r)
+	q, err = decodeRequest(decode, r)
 	if err == nil {
 		// What decode left is read (discarded) now, within the cap:
 		// net/http notices a client that goes away, and so cancels the
@@ -238,7 +299,8 @@ func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request
 		return nil, q, false
 	}
 	if err != nil {
-		if code := StatusOf(err); code == http.StatusInternalServerError {
+		var pe *actor.PanicError
+		if code := StatusOf(err); code == http.StatusInternalServerError && !errors.As(err, &pe) {
 			err = &StatusError{Code: http.StatusBadRequest, Err: err}
 		}
 		cfg.fail(w, r, err)

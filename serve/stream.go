@@ -23,8 +23,8 @@ import (
 // EventSource can close instead of reconnecting), any other end an event
 // named "error" whose data is the error's message (*actor.TruncatedError:
 // the reader fell behind the journal). Errors before the first byte — the
-// Target's, decode's, Open's — are answered with StatusOf's status, as by
-// Method; a client that goes away detaches the reader (the producer's
+// Target's, decode's, Open's, and their panics — are answered with
+// StatusOf's status, as by Method; a client that goes away detaches the reader (the producer's
 // Out.Context is cancelled once it was the last) and the response is
 // aborted, as by Method (so is it on any cancel of r's Context: the client
 // does not take the cut for the stream's end). Each event is flushed as it is written, through
@@ -56,8 +56,9 @@ func SSE[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decode func(*http.
 // {"seq":N,"value":V} per item, V marshalled with encoding/json. A since=N
 // query parameter opens the stream with actor.Since(N), to resume; one
 // that is not a sequence number is answered 400. A clean end ends the
-// body; any other end is a last line {"error":"message"}. Otherwise as
-// SSE.
+// body; any other end is a last line {"error":"message"}, an item that
+// cannot be marshalled (its error, or its MarshalJSON's panic as a
+// *actor.PanicError) included. Otherwise as SSE.
 func JSONLines[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decode func(*http.Request) (Q, error),
 	opts ...MethodOption) http.Handler {
 	return newStreamHandler(s, to, decode, opts, jsonLines[E]{})
@@ -186,7 +187,7 @@ func (sse[E]) position(r *http.Request) ([]actor.FollowOption, error) {
 }
 
 func (f sse[E]) item(b *bytes.Buffer, it actor.Item[E]) error {
-	data, err := f.encode(it.V)
+	data, err := encodeItem(f.encode, it.V)
 	if err != nil {
 		return err
 	}
@@ -238,10 +239,12 @@ func (jsonLines[E]) position(r *http.Request) ([]actor.FollowOption, error) {
 }
 
 func (jsonLines[E]) item(b *bytes.Buffer, it actor.Item[E]) error {
-	line, err := json.Marshal(struct {
+	// A MarshalJSON method is the user's code: encodeItem recovers its
+	// panic, which json.Marshal passes on.
+	line, err := encodeItem(json.Marshal, any(struct {
 		Seq   uint64 `json:"seq"`
 		Value E      `json:"value"`
-	}{it.Seq, it.V})
+	}{it.Seq, it.V}))
 	if err != nil {
 		return err
 	}
