@@ -22,7 +22,13 @@ import (
 // The stream's clean end is an event named "end" (so the browser's
 // EventSource can close instead of reconnecting), any other end an event
 // named "error" whose data is the error's message (*actor.TruncatedError:
-// the reader fell behind the journal). Errors before the first byte — the
+// the reader fell behind the journal). An item that encode fails on (its
+// error, or its panic as a *actor.PanicError) is an event named
+// "skipped", with the item's id and the error's message as data, and the
+// stream goes on: ending it there would have the EventSource reconnect
+// with the id before it, fail on it again, and so on for ever; with the
+// id, a reconnect resumes after it. A client sees it only if it listens
+// for "skipped" events (addEventListener). Errors before the first byte — the
 // Target's, decode's, Open's, and their panics — are answered with
 // StatusOf's status, as by Method; a client that goes away detaches the reader (the producer's
 // Out.Context is cancelled once it was the last) and the response is
@@ -186,14 +192,19 @@ func (sse[E]) position(r *http.Request) ([]actor.FollowOption, error) {
 	return []actor.FollowOption{actor.Since(n + 1)}, nil
 }
 
+// item writes it as an event, or, if it cannot be encoded, an event named
+// "skipped" with its id and the error as data: ending the stream there
+// instead would have an EventSource reconnect with the id before it, hit
+// it again, and so on for ever. It never fails.
 func (f sse[E]) item(b *bytes.Buffer, it actor.Item[E]) error {
 	data, err := encodeItem(f.encode, it.V)
-	if err != nil {
-		return err
-	}
 	b.WriteString("id: ")
 	b.WriteString(strconv.FormatUint(it.Seq, 10))
 	b.WriteByte('\n')
+	if err != nil {
+		b.WriteString("event: skipped\n")
+		data = []byte(err.Error())
+	}
 	writeData(b, data)
 	return nil
 }
