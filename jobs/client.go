@@ -22,9 +22,12 @@ import (
 // ErrQueueFull, ErrCancelled, ErrExpired, …); a 405 (a server or proxy
 // that refuses the request's method) is ErrMethodNotAllowed, never
 // ErrNotFound, and so is a POST (Call, Cancel) that a 301, 302 or 303
-// redirected, which net/http follows with a GET: nothing was done. A
-// success answer that is not the handler's JSON (a proxy's page) is a
-// *RemoteError of type "error". Safe for concurrent use; it starts no
+// redirected, which net/http follows with a GET: nothing was done. An
+// answer that no troupe jobs server sends (a proxy's page, a 2xx without
+// its route's fields, an error status without a {"type", "message"}
+// body: a bare 503 or 404) is an error wrapping [ErrBadResponse], not a
+// *RemoteError, with its status and the start of its body (a bare 405 is
+// also ErrMethodNotAllowed, as above). Safe for concurrent use; it starts no
 // goroutine of its own (net/http's transport has its own). A nil or zero *Client (not made
 // by NewClient), and the RemoteHosts and RemoteJobs it gives, send
 // nothing: their calls return ErrInvalidOption (a RemoteJob's whose id no
@@ -121,8 +124,8 @@ func (c *Client) Host(name string, opts ...SubmitOption) *RemoteHost {
 // it is) and the host's options followed by opts, and returns the job
 // (harp's host.procedure(args...)). Errors: the option sentinels, a
 // *RemoteError from the server (ErrUnknownHost, ErrBadArgs, ErrConflict,
-// ErrQueueFull, …; of type "error" for a success answer without a job
-// id), ctx's error, a transport error. Blocks for one round trip.
+// ErrQueueFull, …), ErrBadResponse (an answer that is not a job's),
+// ctx's error, a transport error. Blocks for one round trip.
 func (h *RemoteHost) Call(ctx context.Context, procedure string, args any, opts ...SubmitOption) (*RemoteJob, error) {
 	if h == nil || !h.c.made() {
 		return nil, errNoClient
@@ -153,13 +156,10 @@ func (h *RemoteHost) Call(ctx context.Context, procedure string, args any, opts 
 		return nil, err
 	}
 	var out jobJSON
-	if err := h.c.do(ctx, http.MethodPost, h.c.base+"/", body, &out); err != nil {
+	// A 2xx that is not a job's (a proxy's, another route's) is no job:
+	// none could be found again by it.
+	if err := h.c.do(ctx, http.MethodPost, h.c.base+"/", body, &out, func() string { return out.lacks(cfg.id) }); err != nil {
 		return nil, err
-	}
-	if validID(out.ID) != nil {
-		// A 2xx that is not a job's (a proxy's, another route's): no
-		// job can be found again by it.
-		return nil, &RemoteError{Type: typeError, Message: fmt.Sprintf("jobs: submit to %s: an answer without a job id (%.64q)", h.c.base, out.ID)}
 	}
 	return &RemoteJob{c: h.c, id: out.ID}, nil
 }
@@ -189,7 +189,18 @@ func (c *Client) List(ctx context.Context, f Filter) ([]Status, error) {
 	var out struct {
 		Jobs []jobJSON `json:"jobs"`
 	}
-	if err := c.do(ctx, http.MethodGet, c.base+"/?"+q.Encode(), nil, &out); err != nil {
+	lacks := func() string {
+		if out.Jobs == nil {
+			return "no job list"
+		}
+		for i := range out.Jobs {
+			if why := out.Jobs[i].lacks(""); why != "" {
+				return fmt.Sprintf("job %d: %s", i, why)
+			}
+		}
+		return ""
+	}
+	if err := c.do(ctx, http.MethodGet, c.base+"/?"+q.Encode(), nil, &out, lacks); err != nil {
 		return nil, err
 	}
 	st := make([]Status, len(out.Jobs))
@@ -233,27 +244,48 @@ func (j *RemoteJob) url(suffix string) (string, error) {
 }
 
 // do sends a request to the job's route suffix, as Client.do.
-func (j *RemoteJob) do(ctx context.Context, method, suffix string, out any) error {
+func (j *RemoteJob) do(ctx context.Context, method, suffix string, out any, lacks func() string) error {
 	u, err := j.url(suffix)
 	if err != nil {
 		return err
 	}
-	return j.c.do(ctx, method, u, nil, out)
+	return j.c.do(ctx, method, u, nil, out, lacks)
+}
+
+// status reads the job's answer (its status, args and info).
+func (j *RemoteJob) status(ctx context.Context) (jobJSON, error) {
+	var out jobJSON
+	err := j.do(ctx, http.MethodGet, "", &out, func() string { return out.lacks(j.id) })
+	return out, err
+}
+
+// lacks names what a troupe server's answer of a job always has and o
+// lacks, o's id if it is not id (unless id is ""), or "" if nothing.
+func (o *jobJSON) lacks(id string) string {
+	switch {
+	case validID(o.ID) != nil:
+		return "no job id"
+	case id != "" && o.ID != id:
+		return fmt.Sprintf("job %.64q's", o.ID)
+	case !o.State.valid():
+		return "no job state"
+	}
+	return ""
 }
 
 // Status returns the job's state and times. Errors: ErrNotFound (a
-// *RemoteError), ctx's, the transport's.
+// *RemoteError), ErrBadResponse (an answer that is not this job's),
+// ctx's, the transport's.
 func (j *RemoteJob) Status(ctx context.Context) (Status, error) {
-	var out jobJSON
-	err := j.do(ctx, http.MethodGet, "", &out)
+	out, err := j.status(ctx)
 	return out.Status, err
 }
 
 // Info returns the JSON of the job's info (null without one). Errors as
 // Status.
 func (j *RemoteJob) Info(ctx context.Context) (json.RawMessage, error) {
-	var out jobJSON
-	if err := j.do(ctx, http.MethodGet, "", &out); err != nil {
+	out, err := j.status(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if out.Info == nil {
@@ -265,8 +297,8 @@ func (j *RemoteJob) Info(ctx context.Context) (json.RawMessage, error) {
 // Args returns the JSON of the request the job's procedure got. Errors as
 // Status.
 func (j *RemoteJob) Args(ctx context.Context) (json.RawMessage, error) {
-	var out jobJSON
-	if err := j.do(ctx, http.MethodGet, "", &out); err != nil {
+	out, err := j.status(ctx)
+	if err != nil {
 		return nil, err
 	}
 	return out.Args, nil
@@ -278,10 +310,24 @@ func (j *RemoteJob) Args(ctx context.Context) (json.RawMessage, error) {
 // returns its outcome as a
 // *RemoteError (ErrCancelled, ErrMaxExec and ErrReadIdle match it; a
 // panic has type "panic" with the value and stack in its data; a
-// procedure's error type "error" and its text).
+// procedure's error type "error" and its text). An answer that is not
+// this job's result is ErrBadResponse.
 func (j *RemoteJob) Result(ctx context.Context, wait bool) (json.RawMessage, error) {
 	var out resultJSON
-	if err := j.do(ctx, http.MethodGet, "/result?wait="+strconv.FormatBool(wait), &out); err != nil {
+	lacks := func() string {
+		switch {
+		case out.ID != j.id:
+			return fmt.Sprintf("job %.64q's", out.ID)
+		case !out.State.valid():
+			return "no job state"
+		case (out.Value == nil) == (out.Error == nil):
+			return "neither a value nor an error, or both"
+		case out.Error != nil && out.Error.Type == "":
+			return "an error without a type"
+		}
+		return ""
+	}
+	if err := j.do(ctx, http.MethodGet, "/result?wait="+strconv.FormatBool(wait), &out, lacks); err != nil {
 		if wait && ctx != nil && ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNotFinished, context.Cause(ctx))
 		}
@@ -297,10 +343,22 @@ func (j *RemoteJob) Result(ctx context.Context, wait bool) (json.RawMessage, err
 // running, as Job.Cancel. Errors as Status.
 func (j *RemoteJob) Cancel(ctx context.Context) (bool, error) {
 	var out struct {
-		Cancelled bool `json:"cancelled"`
+		ID        string `json:"id"`
+		Cancelled *bool  `json:"cancelled"`
 	}
-	err := j.do(ctx, http.MethodPost, "/cancel", &out)
-	return out.Cancelled, err
+	lacks := func() string {
+		switch {
+		case out.ID != j.id:
+			return fmt.Sprintf("job %.64q's", out.ID)
+		case out.Cancelled == nil:
+			return `no "cancelled"`
+		}
+		return ""
+	}
+	if err := j.do(ctx, http.MethodPost, "/cancel", &out, lacks); err != nil {
+		return false, err
+	}
+	return *out.Cancelled, nil
 }
 
 // made reports whether c was made by NewClient (see Client).
@@ -310,8 +368,10 @@ func (c *Client) made() bool { return c != nil && c.hc != nil }
 var errNoClient = fmt.Errorf("%w: a Client not made by NewClient", ErrInvalidOption)
 
 // do sends a request and decodes a JSON answer into out, or returns the
-// error the server answered.
-func (c *Client) do(ctx context.Context, method, u string, body []byte, out any) error {
+// error the server answered. lacks names what out lacks of its route's
+// answer, once decoded ("" for nothing): an answer that lacks something
+// is ErrBadResponse.
+func (c *Client) do(ctx context.Context, method, u string, body []byte, out any, lacks func() string) error {
 	res, err := c.send(ctx, method, u, body, "application/json")
 	if err != nil {
 		return err
@@ -330,12 +390,13 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte, out any)
 		return fmt.Errorf("%w: %s %s: a response over the client's cap of %d bytes", ErrTooLarge, method, u, c.max)
 	}
 	if res.StatusCode/100 != 2 {
-		return remoteFor(res.StatusCode, b)
+		return errorAnswer(method, u, res.StatusCode, b)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		// Not the server's answer (a proxy's page): read as a non-JSON
-		// error answer is, by its status.
-		return &RemoteError{Type: typeError, Message: fmt.Sprintf("jobs: %s %s: HTTP %d: an answer that is not the handler's JSON: %v", method, u, res.StatusCode, err)}
+		return badResponse(method, u, res.StatusCode, "not JSON", b)
+	}
+	if why := lacks(); why != "" {
+		return badResponse(method, u, res.StatusCode, why, b)
 	}
 	return nil
 }

@@ -52,7 +52,8 @@ type outputLine struct {
 // matching actor.ErrTruncated — resume with Since of its data's oldest,
 // ErrUnavailable — the output ended but the server's store could not
 // show the job's end: resume with Since of the next item),
-// ctx's error, ErrCutShort, ErrTooLarge (an item over the client's cap:
+// ctx's error, ErrCutShort (with ErrBadResponse for a line that no
+// output response has), ErrBadResponse, ErrTooLarge (an item over the client's cap:
 // WithMaxResponse), a transport error, or actor.ErrNilContext
 // for a nil ctx. Breaking out of the loop closes the connection. Blocks
 // while it waits.
@@ -111,7 +112,15 @@ func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, ea
 		if int64(len(b)) > j.c.max {
 			return fmt.Errorf("%w: follow %s: an error answer (HTTP %d) over the client's cap of %d bytes", ErrTooLarge, j.id, res.StatusCode, j.c.max)
 		}
-		return remoteFor(res.StatusCode, b)
+		if res.StatusCode/100 == 2 {
+			return badResponse(http.MethodGet, u, res.StatusCode, "not an output", b)
+		}
+		return errorAnswer(http.MethodGet, u, res.StatusCode, b)
+	}
+	// bad is the error of a line that no output response has: the
+	// response is cut short, and not a troupe jobs server's.
+	bad := func(why string, b []byte) error {
+		return fmt.Errorf("%w: %s: %w", ErrCutShort, j.id, badResponse(http.MethodGet, u, res.StatusCode, why, b))
 	}
 	// Line by line, each bounded by the client's cap: the whole output
 	// is not.
@@ -126,7 +135,15 @@ func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, ea
 			return fmt.Errorf("jobs: follow %s: %w", j.id, err)
 		}
 		if (err == nil || err == io.EOF) && len(bytes.TrimSpace(b)) > 0 {
-			err = json.Unmarshal(b, &l) // a last line without its newline too
+			// A last line without its newline too.
+			if uerr := json.Unmarshal(b, &l); uerr != nil {
+				if err == nil || !errors.Is(json.NewDecoder(bytes.NewReader(b)).Decode(new(any)), io.ErrUnexpectedEOF) {
+					return bad("a line that is not JSON", b)
+				}
+				err = uerr // a last line cut short
+			} else {
+				err = nil
+			}
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -141,14 +158,14 @@ func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, ea
 			}
 		case l.End:
 			return io.EOF
-		case l.Error != nil:
+		case l.Error != nil && l.Error.Type != "":
 			return l.Error
-		case !follow && l.State != "":
+		case !follow && l.Error == nil && l.State.valid():
 			return nil // the end of a job still running, without follow
 		default:
 			// A follow's response has no such line, and a line without a
 			// state ({}, null) is no end: the loop must not end cleanly.
-			return fmt.Errorf("%w: %s: a line that is neither an item nor an end: %.64q", ErrCutShort, j.id, b)
+			return bad("a line that is neither an item nor an end", b)
 		}
 	}
 }

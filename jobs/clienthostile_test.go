@@ -142,7 +142,9 @@ func TestClientFollowErrorCap(t *testing.T) {
 
 // TestClientCallAnswerWithoutID: a Call whose 2xx answer holds no job id
 // ({}, a proxy's page of JSON) returns an error, not a job whose id no
-// job can have: it returned job "" and no error.
+// job can have: it returned job "" and no error. The error is
+// ErrBadResponse (it was a *RemoteError of type "error", as a procedure's
+// failure is).
 func TestClientCallAnswerWithoutID(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /jobs/", func(w http.ResponseWriter, _ *http.Request) {
@@ -150,9 +152,8 @@ func TestClientCallAnswerWithoutID(t *testing.T) {
 	})
 	cl := hostile(t, mux)
 	j, err := cl.Host("a0").Call(bg(t), "echo", "x")
-	var re *jobs.RemoteError
-	if err == nil || !errors.As(err, &re) {
-		t.Fatalf("Call answered {\"jobs\":[]}: got job %q, %v; want a *RemoteError", j.ID(), err)
+	if !errors.Is(err, jobs.ErrBadResponse) {
+		t.Fatalf("Call answered {\"jobs\":[]}: got job %q, %v; want ErrBadResponse", j.ID(), err)
 	}
 	if j != nil {
 		t.Fatalf("Call answered without an id: got job %q with its error", j.ID())
@@ -160,8 +161,9 @@ func TestClientCallAnswerWithoutID(t *testing.T) {
 }
 
 // TestClientAnswerNotJSON: a 2xx answer that is not JSON (a proxy's HTML
-// page) is a *RemoteError, as a non-JSON error answer is; it was the
-// decoder's *json.SyntaxError, which no doc names.
+// page) is ErrBadResponse, as a non-JSON error answer is; it was the
+// decoder's *json.SyntaxError, which no doc names, then a *RemoteError of
+// type "error", as a procedure's failure is.
 func TestClientAnswerNotJSON(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/jobs/", func(w http.ResponseWriter, _ *http.Request) {
@@ -178,9 +180,8 @@ func TestClientAnswerNotJSON(t *testing.T) {
 		"List":   func() error { _, err := cl.List(ctx, jobs.Filter{}); return err },
 	}
 	for name, call := range calls {
-		var re *jobs.RemoteError
-		if err := call(); !errors.As(err, &re) {
-			t.Errorf("%s: got %T %v; want a *RemoteError", name, err, err)
+		if err := call(); !errors.Is(err, jobs.ErrBadResponse) {
+			t.Errorf("%s: got %T %v; want ErrBadResponse", name, err, err)
 		}
 	}
 }

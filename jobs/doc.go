@@ -104,7 +104,8 @@
 //
 // A procedure may return its own *RemoteError to choose the type and data
 // its HTTP callers see. The [Client] returns *RemoteError values, which
-// match the sentinels with errors.Is.
+// match the sentinels with errors.Is, and [ErrBadResponse] for an answer
+// that no troupe jobs server sends (a proxy's page, a bare 503).
 //
 // # Output
 //

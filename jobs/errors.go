@@ -83,8 +83,20 @@ var (
 	ErrBadRequest = errors.New("jobs: bad request")
 	// ErrCutShort: a RemoteJob's output response ended without its end
 	// line (the connection broke, or a line was not one an output
-	// response has: not JSON, or neither an item nor an end).
+	// response has: not JSON, or neither an item nor an end; then it
+	// is ErrBadResponse too).
 	ErrCutShort = errors.New("jobs: output cut short")
+	// ErrBadResponse: a Client's call got an answer that no troupe jobs
+	// server sends (a proxy's or a load balancer's): a 2xx that is not
+	// its route's JSON (not JSON, null, a field it always has missing),
+	// an error status without its {"type", "message"} body (a bare 503
+	// or 404 says nothing of the dispatcher: it is not ErrClosed or
+	// ErrNotFound), or an output line that is neither an item nor an end
+	// (with ErrCutShort). The error names the status and quotes the
+	// start of the body. A bare 400, 401, 403, 405, 413 or 429 also
+	// matches that status's sentinel (the request was refused, nothing
+	// was done). Client only: it has no wire type of its own.
+	ErrBadResponse = errors.New("jobs: not a jobs server's answer")
 	// ErrWorkerLost: the node running the job died (or lost its store)
 	// before the job ended, and its lease ran out: the job is failed with
 	// it and not run again (a job runs at most once). Backend only.

@@ -105,25 +105,40 @@ func TestWireTypes(t *testing.T) {
 	}
 }
 
-func TestRemoteFor(t *testing.T) {
+// TestErrorAnswer: an error answer is the troupe error its body holds;
+// without one it is ErrBadResponse, and also the sentinel of a status
+// that refuses the request whoever sent it (nothing was done); a bare 404
+// or 503 is not ErrNotFound or ErrClosed (it says nothing of the
+// dispatcher).
+func TestErrorAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		code int
 		body string
-		typ  string
+		typ  string // the *RemoteError's type, "" for none
+		bad  bool   // ErrBadResponse
 	}{
-		{404, `{"type":"not_found","message":"m"}`, "not_found"},
-		{404, `not json`, "not_found"},
-		{409, ``, "conflict"},
-		{413, `<html>`, "too_large"},
-		{429, ``, "queue_full"},
-		{401, ``, "unauthorized"},
-		{405, ``, "method_not_allowed"},
-		{400, ``, "bad_request"},
-		{503, ``, "closed"},
-		{502, ``, "error"},
+		{404, `{"type":"not_found","message":"m"}`, "not_found", false},
+		{503, `{"type":"closed","message":"m"}`, "closed", false},
+		{404, `not json`, "", true},
+		{409, ``, "", true},
+		{413, `<html>`, "too_large", true},
+		{429, ``, "queue_full", true},
+		{401, ``, "unauthorized", true},
+		{403, ``, "unauthorized", true},
+		{405, ``, "method_not_allowed", true},
+		{400, ``, "bad_request", true},
+		{503, ``, "", true},
+		{502, ``, "", true},
+		{500, `{"type":""}`, "", true},
 	} {
-		if re := remoteFor(tc.code, []byte(tc.body)); re.Type != tc.typ {
-			t.Errorf("%d %q: got %q; want %q", tc.code, tc.body, re.Type, tc.typ)
+		err := errorAnswer("GET", "u", tc.code, []byte(tc.body))
+		var re *RemoteError
+		typ := ""
+		if errors.As(err, &re) {
+			typ = re.Type
+		}
+		if typ != tc.typ || errors.Is(err, ErrBadResponse) != tc.bad {
+			t.Errorf("%d %q: got %v (type %q); want type %q, ErrBadResponse %v", tc.code, tc.body, err, typ, tc.typ, tc.bad)
 		}
 	}
 }

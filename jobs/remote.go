@@ -76,31 +76,43 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// remoteFor rebuilds the error a server sent with an HTTP status: the
-// body's *RemoteError if it has one, else one of the status's type.
-func remoteFor(code int, body []byte) *RemoteError {
+// errorAnswer is the error of an answer with status code (not 2xx) and
+// body: the *RemoteError the body holds, as a troupe jobs server always
+// sends one, or else an error wrapping ErrBadResponse (a proxy's page, a
+// load balancer's bare 503: nothing said of the dispatcher). A status
+// that refuses the request, whoever sent it (nothing was done), also
+// makes it match that status's sentinel, as a *RemoteError of its type.
+func errorAnswer(method, u string, code int, body []byte) error {
 	var re RemoteError
 	if json.Unmarshal(body, &re) == nil && re.Type != "" {
 		return &re
 	}
-	typ := typeError
+	err := badResponse(method, u, code, "no jobs error", body)
+	typ := ""
 	switch code {
-	case http.StatusNotFound:
-		typ = typeNotFound
-	case http.StatusConflict:
-		typ = typeConflict
-	case http.StatusRequestEntityTooLarge:
-		typ = typeTooLarge
-	case http.StatusTooManyRequests:
-		typ = typeQueueFull
+	case http.StatusBadRequest:
+		typ = typeBadRequest
 	case http.StatusUnauthorized, http.StatusForbidden:
 		typ = typeUnauthorized
 	case http.StatusMethodNotAllowed:
 		typ = typeMethodNotAllowed
-	case http.StatusBadRequest:
-		typ = typeBadRequest
-	case http.StatusServiceUnavailable:
-		typ = typeClosed
+	case http.StatusRequestEntityTooLarge:
+		typ = typeTooLarge
+	case http.StatusTooManyRequests:
+		typ = typeQueueFull
+	default:
+		return err
 	}
-	return &RemoteError{Type: typ, Message: fmt.Sprintf("jobs: HTTP %d: %s", code, http.StatusText(code))}
+	return fmt.Errorf("%w (%w)", err, &RemoteError{Type: typ, Message: fmt.Sprintf("jobs: HTTP %d: %s", code, http.StatusText(code))})
+}
+
+// badResponse is the error of an answer that no troupe jobs server sends:
+// ErrBadResponse with the request, the status, why, and the body's start.
+func badResponse(method, u string, code int, why string, body []byte) error {
+	const show = 64
+	more := ""
+	if len(body) > show {
+		body, more = body[:show], "…"
+	}
+	return fmt.Errorf("%w: %s %s: HTTP %d: %s: %q%s", ErrBadResponse, method, u, code, why, body, more)
 }
