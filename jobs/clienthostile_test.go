@@ -82,7 +82,9 @@ func TestClientCallRedirected(t *testing.T) {
 		mux := http.NewServeMux()
 		mux.Handle("/jobs/", h)
 		mux.HandleFunc("/old/", func(w http.ResponseWriter, r *http.Request) {
-			http.Redirect(w, r, "/jobs/"+r.URL.Path[len("/old/"):], code)
+			u := *r.URL // the query too: Result's wait=true
+			u.Path = "/jobs/" + r.URL.Path[len("/old/"):]
+			http.Redirect(w, r, u.RequestURI(), code)
 		})
 		srv := httptest.NewServer(mux)
 		tr := &http.Transport{}
