@@ -1,6 +1,7 @@
 // Command web is vanilla's HTTP server on troupe: every user session is an
 // actor, got or made by name on each request (runtime.LookupOrSpawn) and
-// stopped after a spell without requests (actor.WithIdleTimeout). A page
+// stopped after a spell without requests (actor.WithIdleTimeout), unless
+// a stream of its notes is open (a user watching them live). A page
 // and a small JSON API make calls against the session; its notes are also
 // a stream, served as server-sent events and as JSON lines. On SIGINT the
 // http.Server shuts down first (requests finish; streams end so that
@@ -31,7 +32,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	ttl := flag.Duration("ttl", 10*time.Minute, "a session stops after this long without a request")
+	ttl := flag.Duration("ttl", 10*time.Minute, "a session stops after this long without a request or an open stream")
 	flag.Parse()
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {

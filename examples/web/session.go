@@ -66,8 +66,18 @@ var (
 		s.feeds = append(s.feeds, out)
 		return nil
 	})
-	// Expire stops the session: its idle timeout.
-	Expire = actor.NewMethod("expire", func(_ *Session, c *actor.Ctx, _ struct{}) (struct{}, error) {
+	// Expire stops the session: its idle timeout. A session with a Notes
+	// stream open (a user watching the notes live) is not idle: it
+	// restarts its idle count instead, so that it expires a ttl or two
+	// after its last stream closed, not under an open one.
+	Expire = actor.NewMethod("expire", func(s *Session, c *actor.Ctx, _ struct{}) (struct{}, error) {
+		s.feeds = slices.DeleteFunc(s.feeds, func(o *actor.Out[string]) bool {
+			return o.Context().Err() != nil // nobody reads it
+		})
+		if len(s.feeds) > 0 {
+			c.TouchIdle()
+			return struct{}{}, nil
+		}
 		c.Stop()
 		return struct{}{}, nil
 	})
