@@ -131,7 +131,7 @@ func TestSemver(t *testing.T) {
 // lost its fresh claim, and its actor, to one about once in ten runs).
 // Once created, someone else's change loses it, and stops its actor.
 func TestNameChangedDuringCreate(t *testing.T) {
-	n := &Node{id: "n2"}
+	n := &Node{id: "n2", claimMark: claimValue("n2", "p1")}
 	killed := 0
 	c := &claim{name: "u1", kill: func() { killed++ }}
 	r := &names{claims: map[string]*claim{"u1": c}}
@@ -140,11 +140,11 @@ func TestNameChangedDuringCreate(t *testing.T) {
 		t.Fatal("a claim being created was lost to a change delivered during its Create")
 	}
 	c.rev = 8
-	n.nameChanged(r, "u1", jetstream.KeyValuePut, 8, []byte("n2")) // our own write
+	n.nameChanged(r, "u1", jetstream.KeyValuePut, 8, []byte(n.claimMark)) // our own write
 	if killed != 0 {
 		t.Fatal("a claim was lost to its own write")
 	}
-	n.nameChanged(r, "u1", jetstream.KeyValuePut, 9, []byte("n1"))
+	n.nameChanged(r, "u1", jetstream.KeyValuePut, 9, []byte(claimValue("n2", "p2"))) // a twin's
 	if killed != 1 || r.claims["u1"] != nil {
 		t.Fatalf("someone else's write: killed %d times, claim kept %v; want lost once", killed, r.claims["u1"] != nil)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +17,11 @@ import (
 // Names across nodes.
 //
 // A claimed name is a key of the JetStream key-value bucket
-// "<prefix>_names" whose value is the owner node's id. Claim creates it
+// "<prefix>_names" whose value is the owner node's id and a random id of
+// its process (claimValue): what Owner reports is the node's id, and a
+// node takes for its own only the keys with its process's mark, not those
+// of another node started under the same name (WithName), nor its own
+// from before a restart. Claim creates it
 // (Create: refused while the key exists) and exports the actor under the
 // name; the owner's keeper refreshes every claim a third of a lease apart
 // (Update at the last revision), and the bucket's TTL — the lease — makes
@@ -99,7 +104,7 @@ type claim struct {
 	// once it can no longer refresh it before held + lease. Guarded by
 	// names.mu.
 	held time.Time
-	// seen is the last revision at which the watch saw this node's id
+	// seen is the last revision at which the watch saw this node's mark
 	// written to the key while the claim was being created (rev 0):
 	// perhaps by a request of the Claim whose answer was lost, which the
 	// Claim then deletes if it fails (see nameChanged). Guarded by
@@ -107,6 +112,17 @@ type claim struct {
 	seen uint64
 	ex   *export
 	kill func() // kills the actor when the claim is lost
+}
+
+// claimValue is the value of the keys a node claims: its id, '/' (which
+// no id has), and inc, its process's random id.
+func claimValue(id, inc string) string { return id + "/" + inc }
+
+// claimOwner is the node id in a key's value (see claimValue); a value
+// without '/' (written by hand, or by an older node) is all id.
+func claimOwner(value []byte) string {
+	id, _, _ := strings.Cut(string(value), "/")
+	return id
 }
 
 // registry returns the node's names, connecting to the bucket on first
@@ -344,14 +360,14 @@ const createTries = 8
 // since Create found it: create tries again.
 var errNameChanged = errors.New("remote: name changed during its claim")
 
-// create writes this node's id to name's key: Create, or reclaim if the
-// key exists. A key freed or changed between the two is tried again (up
-// to createTries times), so that a free name is never refused. Errors:
-// *NameTakenError, ErrNameTaken (the name changed hands createTries times
-// in a row), the key-value requests'.
+// create writes this node's mark (claimValue) to name's key: Create, or
+// reclaim if the key exists. A key freed or changed between the two is
+// tried again (up to createTries times), so that a free name is never
+// refused. Errors: *NameTakenError, ErrNameTaken (the name changed hands
+// createTries times in a row), the key-value requests'.
 func (n *Node) create(ctx context.Context, r *names, name string) (uint64, error) {
 	for range createTries {
-		rev, err := r.kv.Create(ctx, name, []byte(n.id))
+		rev, err := r.kv.Create(ctx, name, []byte(n.claimMark))
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			rev, err = n.reclaim(ctx, r, name)
 		}
@@ -363,11 +379,15 @@ func (n *Node) create(ctx context.Context, r *names, name string) (uint64, error
 }
 
 // reclaim takes over a key this node wrote but no longer holds — a Claim
-// whose answer was lost and whose key dropLost could not delete, or a
-// node restarted under its name — the caller holds the name's
-// placeholder, so no live claim of ours is overwritten; it refuses any
-// other owner's with a *NameTakenError, and returns errNameChanged for a
-// key deleted or written since Create found it.
+// whose answer was lost and whose key dropLost could not delete — the
+// caller holds the name's placeholder, so no live claim of ours is
+// overwritten; it refuses any other owner's with a *NameTakenError, and
+// returns errNameChanged for a key deleted or written since Create found
+// it. Another node's key is refused also when it bears this node's id:
+// the key of a node started under the same name (or of this node's
+// process before a restart, which cannot be told from a live one) is not
+// ours; the name is free once that node releases it, or within a lease of
+// its last refresh.
 func (n *Node) reclaim(ctx context.Context, r *names, name string) (uint64, error) {
 	e, err := r.kv.Get(ctx, name)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
@@ -376,17 +396,17 @@ func (n *Node) reclaim(ctx context.Context, r *names, name string) (uint64, erro
 	if err != nil {
 		return 0, err
 	}
-	if string(e.Value()) != n.id {
-		return 0, &NameTakenError{Name: name, Owner: string(e.Value())}
+	if string(e.Value()) != n.claimMark {
+		return 0, &NameTakenError{Name: name, Owner: claimOwner(e.Value())}
 	}
-	rev, err := r.kv.Update(ctx, name, []byte(n.id), e.Revision())
+	rev, err := r.kv.Update(ctx, name, []byte(n.claimMark), e.Revision())
 	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
 		return 0, errNameChanged // written since Get: whose, the next Create tells
 	}
 	return rev, err
 }
 
-// dropLost deletes name's key if it holds this node's id, after a Claim
+// dropLost deletes name's key if it holds this node's mark, after a Claim
 // failed otherwise than by a refusal: its ctx ended, or its connection
 // dropped, after the server had applied its Create (or reclaim's Update)
 // but before the answer came back; the key would otherwise name this
@@ -403,13 +423,13 @@ func (n *Node) dropLost(r *names, name string) {
 	ctx, cancel := n.releaseCtx()
 	defer cancel()
 	e, err := r.kv.Get(ctx, name)
-	if err == nil && string(e.Value()) == n.id {
+	if err == nil && string(e.Value()) == n.claimMark {
 		_ = r.kv.Delete(ctx, name, jetstream.LastRevision(e.Revision())) // if still that write
 	}
 }
 
 // dropStray deletes name's key if it is still at rev, a write of this
-// node's id that no claim holds: a Claim's request whose answer was lost.
+// node's mark that no claim holds: a Claim's request whose answer was lost.
 // Any Claim of ours that follows writes another revision (or retries, if
 // this delete lands between its look and its write: see reclaim), so no
 // live claim's key is deleted. Bounded by ctx.
@@ -450,7 +470,7 @@ func ownerOf(ctx context.Context, kv jetstream.KeyValue, name string) (string, e
 	if err != nil {
 		return "", namesErr(ctx, fmt.Sprintf("owner of %q", name), err)
 	}
-	return string(e.Value()), nil
+	return claimOwner(e.Value()), nil
 }
 
 // namesErr is a failed key-value request of the names calls with its

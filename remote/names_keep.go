@@ -50,7 +50,7 @@ func (n *Node) keep(r *names) {
 const refreshesInFlight = 64
 
 // refresh writes c's key again at its revision. A claim whose key has
-// another revision is lost — unless the key still holds this node's id:
+// another revision is lost — unless the key still holds this node's mark:
 // then it is a refresh the server applied whose answer never came (the
 // connection dropped meanwhile, or its ctx ended first), and the claim is
 // refreshed at that revision. Other errors (a reconnect, a slow server)
@@ -76,12 +76,12 @@ func (n *Node) refresh(r *names, c *claim) {
 	}
 	ctx, cancel := context.WithDeadline(n.forced, deadline)
 	defer cancel()
-	nrev, err := r.kv.Update(ctx, c.name, []byte(n.id), rev)
+	nrev, err := r.kv.Update(ctx, c.name, []byte(n.claimMark), rev)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		e, gerr := r.kv.Get(ctx, c.name)
 		switch {
-		case gerr == nil && string(e.Value()) == n.id:
-			nrev, err = r.kv.Update(ctx, c.name, []byte(n.id), e.Revision())
+		case gerr == nil && string(e.Value()) == n.claimMark:
+			nrev, err = r.kv.Update(ctx, c.name, []byte(n.claimMark), e.Revision())
 		case gerr == nil, errors.Is(gerr, jetstream.ErrKeyNotFound), errors.Is(gerr, jetstream.ErrKeyDeleted):
 			// Another node's, or gone: lost (below).
 		default:
@@ -171,11 +171,11 @@ func (n *Node) renewWatch(r *names) bool {
 // one older than the Create late (the delete that freed the name, say),
 // and a real loss that races the Create is caught by the keeper, whose
 // refresh at the claim's revision then fails; it notes a write of this
-// node's id (claim.seen), for the Claim to delete if it fails. A write of
-// this node's id that no claim holds is a Claim's request whose answer
+// node's mark (claim.seen), for the Claim to delete if it fails. A write of
+// this node's mark that no claim holds is a Claim's request whose answer
 // was lost, landed after the Claim gave up: it is deleted (dropStray).
 func (n *Node) nameChanged(r *names, key string, op jetstream.KeyValueOp, rev uint64, value []byte) {
-	mine := op == jetstream.KeyValuePut && string(value) == n.id
+	mine := op == jetstream.KeyValuePut && string(value) == n.claimMark
 	r.mu.Lock()
 	c := r.claims[key]
 	ours := c != nil && (c.rev == 0 || rev <= c.rev || mine)

@@ -400,7 +400,11 @@ func TestClaimRefreshAnswerLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = w.Stop() }()
-	rev, err := kv.Put(ctx, "kept", []byte("n1")) // the refresh whose answer was lost
+	own, err := kv.Get(ctx, "kept") // the owner's value: its id and process
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv.Put(ctx, "kept", own.Value()) // the refresh whose answer was lost
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +413,7 @@ func TestClaimRefreshAnswerLost(t *testing.T) {
 	for {
 		select {
 		case e := <-w.Updates():
-			if e != nil && e.Revision() > rev && e.Operation() == jetstream.KeyValuePut && string(e.Value()) == "n1" {
+			if e != nil && e.Revision() > rev && e.Operation() == jetstream.KeyValuePut && string(e.Value()) == string(own.Value()) {
 				if ref.Stopped() {
 					t.Fatal("the claim's actor stopped")
 				}

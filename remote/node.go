@@ -95,8 +95,13 @@ type Node struct {
 	streams   map[string]*streamServer
 	streamSeq uint64
 
-	namesMu sync.Mutex // guards names
-	names   *names     // the name registry, made on first use
+	// claimMark is what the node writes to the keys of the names it
+	// claims: its id and a random id of this process (see claimValue),
+	// so that a claim is recognised as its own only by the node that
+	// made it, not by another one started under the same name.
+	claimMark string
+	namesMu   sync.Mutex // guards names
+	names     *names     // the name registry, made on first use
 	// rewatch asks the names watch to make itself again: the connection
 	// reconnected (the server may have restarted, its consumer gone with
 	// it), or the names bucket was made again (see remake).
@@ -148,6 +153,7 @@ func Start(ctx context.Context, rt *troupe.Runtime, opts ...Option) (*Node, erro
 	if n.id == "" {
 		n.id = nuid.Next()
 	}
+	n.claimMark = claimValue(n.id, nuid.Next())
 	n.rewatch = make(chan struct{}, 1)
 	url := c.url
 	if url == "" {

@@ -162,8 +162,15 @@ func WithURL(url string) Option { return optionFunc(func(c *config) { c.url = ur
 func WithServer(f ServerFunc) Option { return optionFunc(func(c *config) { c.server = f }) }
 
 // WithName names the node (letters, digits, '-', '_'; default a random
-// id). The name is the node's id in Resolve's answers and in errors: keep
-// it unique in a cluster.
+// id). The name is the node's id in Resolve's answers, in errors and in
+// Owner's: keep it unique in a cluster. Start does not refuse a name
+// another live node has (a check would also refuse a node restarted under
+// its name while the server still holds its old, dead connection, and
+// miss two nodes starting at once); names claimed (Claim) are each
+// node's own nonetheless: a node does not take another's claim for its
+// own because they share a name, and, restarted under its name, takes
+// back a name it had claimed only once its old claim is released or its
+// lease ends.
 func WithName(name string) Option { return optionFunc(func(c *config) { c.name = name }) }
 
 // WithPrefix sets the first token of the node's subjects (default
