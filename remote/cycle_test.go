@@ -189,3 +189,18 @@ func TestChainIDsForgotten(t *testing.T) {
 		t.Fatalf("%d actors have a chain id after one of two exports of an actor was withdrawn; want 1", got)
 	}
 }
+
+// TestCallCycleTwinNodes: two nodes started with the same name
+// (WithName) give their actors distinct chain ids: a call from one's
+// actor to the other's, which is no cycle, is not refused as one.
+func TestCallCycleTwinNodes(t *testing.T) {
+	s := startServer(t)
+	n1 := startNode(t, s.ClientURL(), remote.WithName("twin"))
+	n2 := startNode(t, s.ClientURL(), remote.WithName("twin"))
+	relay(t, n2, "b", func(context.Context, int) (int, error) { return 0, nil })
+	relay(t, n1, "a", remote.Bind(n1, "b", Hop).Call)
+	ctx := ctxTimeout(t, 10*time.Second)
+	if got, err := remote.Bind(n1, "a", Hop).Call(ctx, 2); err != nil || got != 2 {
+		t.Fatalf("a (on one twin) → b (on the other) = %d, %v; want 2, nil", got, err)
+	}
+}

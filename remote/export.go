@@ -263,7 +263,7 @@ func (n *Node) chainIDLocked(actorID uint64) string {
 		return id
 	}
 	n.chainSeq++
-	id := n.id + "/" + strconv.Itoa(n.chainSeq)
+	id := n.claimMark + "/" + strconv.Itoa(n.chainSeq) // the process's, as its claims
 	m := make(map[uint64]string, len(old)+1)
 	maps.Copy(m, old)
 	m[actorID] = id

@@ -98,7 +98,8 @@ type Node struct {
 	// claimMark is what the node writes to the keys of the names it
 	// claims: its id and a random id of this process (see claimValue),
 	// so that a claim is recognised as its own only by the node that
-	// made it, not by another one started under the same name.
+	// made it, not by another one started under the same name. Its
+	// actors' chain ids begin with it, for the same reason.
 	claimMark string
 	namesMu   sync.Mutex // guards names
 	names     *names     // the name registry, made on first use
