@@ -91,10 +91,21 @@ func (n *Node) refresh(r *names, c *claim) {
 	switch {
 	case err == nil:
 		r.mu.Lock()
-		if c.rev == rev {
+		live := r.claims[c.name] == c
+		if live && c.rev == rev {
 			c.rev, c.held = nrev, sent
 		}
 		r.mu.Unlock()
+		if !live {
+			// Released (or lost) while the refresh was on the way: the
+			// release's delete, at rev, missed the refresh's write, which
+			// the watch leaves if it saw it while c was live. It is
+			// deleted here, if still at nrev, rather than name this node,
+			// which serves the name no more, for a lease.
+			dctx, cancel := n.releaseCtx()
+			n.dropStray(dctx, r, c.name, nrev)
+			cancel()
+		}
 	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyNotFound):
 		n.lose(r, c, err) // wrong revision: the key expired or changed hands
 	case n.forced.Err() == nil && !time.Now().Add(period).Before(expires):
