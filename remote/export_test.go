@@ -22,6 +22,21 @@ func WithNamesKV(wrap func(kv jetstream.KeyValue) jetstream.KeyValue) Option {
 	return optionFunc(func(c *config) { c.namesKV = wrap })
 }
 
+// ClaimAwaited reports whether a Claim of name under way on n is waited
+// for by a LookupOrSpawn (see awaitClaim).
+func ClaimAwaited(n *Node, name string) bool {
+	n.namesMu.Lock()
+	r := n.names
+	n.namesMu.Unlock()
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.claims[name]
+	return c != nil && c.settled != nil
+}
+
 // Halted is closed once n's stop has begun.
 func (n *Node) Halted() <-chan struct{} { return n.halted.Done() }
 

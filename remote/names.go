@@ -112,6 +112,10 @@ type claim struct {
 	seen uint64
 	ex   *export
 	kill func() // kills the actor when the claim is lost
+	// settled, made by the first LookupOrSpawn that waits for this
+	// claim's Claim (see awaitClaim) while it creates the key (rev 0), is
+	// closed when that Claim returns. Guarded by names.mu.
+	settled chan struct{}
 }
 
 // claimValue is the value of the keys a node claims: its id, '/' (which
@@ -299,6 +303,9 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 	defer func() {
 		r.mu.Lock()
 		r.doneCreatingLocked()
+		if c.settled != nil {
+			close(c.settled)
+		}
 		r.mu.Unlock()
 	}()
 	sent := time.Now() // the lease runs from no earlier than this
@@ -515,10 +522,43 @@ func LookupOrSpawn[S any](ctx context.Context, n *Node, name string, factory fun
 		if !errors.Is(err, ErrNameTaken) {
 			return "", false, err
 		}
-		// Another node claimed it first: look it up again (it may also
-		// have gone already).
+		// Another node claimed it first, or another Claim of it is under
+		// way on this node (its key not made yet: Owner does not see
+		// it): waited for, then looked up again (it may also have gone
+		// already, or that Claim failed).
+		if err := n.awaitClaim(ctx, name); err != nil {
+			return "", false, err
+		}
 	}
 	return "", false, fmt.Errorf("%w: name %q changes owner too fast", ErrNameTaken, name)
+}
+
+// awaitClaim waits, bounded by ctx, for the Claim of name under way on
+// this node, if any, to return. Errors: ctx's (ErrTimeout for its
+// deadline).
+func (n *Node) awaitClaim(ctx context.Context, name string) error {
+	r, err := n.registry(ctx)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	c := r.claims[name]
+	if c == nil || c.rev != 0 { // none, or its key made: Owner sees it
+		r.mu.Unlock()
+		return nil
+	}
+	if c.settled == nil {
+		c.settled = make(chan struct{})
+	}
+	settled := c.settled
+	r.mu.Unlock()
+	// The node's stop waits for Claims under way to return.
+	select {
+	case <-settled:
+		return nil
+	case <-ctx.Done():
+		return ctxErr(ctx, fmt.Sprintf("claim of %q under way", name))
+	}
 }
 
 // release deletes c's key if it is still ours, once, waiting for the
