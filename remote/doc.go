@@ -55,7 +55,9 @@
 // *actor.TruncatedError when the serving node's reader fell behind the
 // journal, the handler's error or panic as the last pair. Frames are numbered
 // and acknowledged: the serving node keeps a window of 256 unacknowledged
-// frames (a slow reader slows it down instead of losing items) and resends what
+// frames and 16 MiB, a quarter of a reader's subscription's pending limit (a
+// slow reader slows it down instead of losing items; a paused one's
+// subscription holds its window, however large the items) and resends what
 // a reader reports missing — heartbeats carry the next frame number, so a lost
 // tail is reported too —, so a stream survives a NATS reconnect whole, in
 // order, each item once. A reader that acknowledges nothing is sent heartbeats,

@@ -63,3 +63,45 @@ func ServedStreams(n *Node) int {
 	defer n.streamsMu.Unlock()
 	return len(n.streams)
 }
+
+// WithWindowFull makes f run, its stream's lock held, each time a served
+// stream's pump waits for room in its window (f must not block).
+func WithWindowFull(f func()) Option {
+	return optionFunc(func(c *config) { c.windowFull = f })
+}
+
+// WithStreamPending sets the pending limit in bytes of the node's stream
+// readers' subscriptions (streamPendingBytes by default) and so, on a
+// serving node, its window's bound in bytes (a quarter of it).
+func WithStreamPending(bytes int) Option {
+	return optionFunc(func(c *config) { c.streamPending = bytes })
+}
+
+// Flush round-trips to n's NATS server: what n published before is
+// processed by the server, and what the server sent n before is
+// delivered to n's subscriptions (or dropped by them).
+func (n *Node) Flush() error { return n.nc.Flush() }
+
+// InFlight is the size in bytes of the unacknowledged frames of the
+// streams n serves.
+func InFlight(n *Node) int {
+	n.streamsMu.Lock()
+	defer n.streamsMu.Unlock()
+	total := 0
+	for _, st := range n.streams {
+		st.mu.Lock()
+		for _, b := range st.unacked {
+			total += len(b)
+		}
+		st.mu.Unlock()
+	}
+	return total
+}
+
+// FollowPending reports what waits in f's subscription (frames, bytes)
+// and how many frames it dropped, over its pending limit.
+func FollowPending[E any](f *Follow[E]) (msgs, bytes, dropped int) {
+	msgs, bytes, _ = f.sub.Pending()
+	dropped, _ = f.sub.Dropped()
+	return msgs, bytes, dropped
+}

@@ -61,6 +61,13 @@ type config struct {
 	// sees each control message a reader sends to one of the node's
 	// served streams; true drops it, as if lost on the way.
 	dropControl func(data []byte) bool
+	// windowFull, set by this package's tests only (WithWindowFull), is
+	// called, its stream's lock held, each time a served stream's pump
+	// waits for room in its window.
+	windowFull func()
+	// streamPending, set by this package's tests only
+	// (WithStreamPending), replaces streamPendingBytes (see pending).
+	streamPending int
 
 	url          string
 	server       ServerFunc
@@ -100,6 +107,14 @@ var (
 	tokenRe  = regexp.MustCompile(`^[A-Za-z0-9\-_]{1,64}$`)
 	semverRe = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
 )
+
+// pending is the pending limit in bytes of a stream reader's subscription.
+func (c *config) pending() int {
+	if c.streamPending > 0 {
+		return c.streamPending
+	}
+	return streamPendingBytes
+}
 
 func (c *config) validate() error {
 	switch {

@@ -36,6 +36,8 @@ type Follow[E any] struct {
 	// Touched by the reading goroutine only.
 	next     uint64 // the next frame number expected
 	received int    // frames since the last ack
+	recvSize int    // their bytes
+	ackBytes int    // ack once recvSize reaches it: a quarter of the window's bytes
 	gapAt    uint64 // the frame a gap was last reported at
 	gapSent  time.Time
 	heard    time.Time // when we last acked
@@ -196,7 +198,7 @@ func (f *Follow[E]) closedBy() error {
 // its serving node is told), ErrStreamLost
 // (it went silent), ctx's end, or ErrStreamClosed (Close). A break out of
 // the loop closes the reader. Blocks while it waits. Cost per item: the
-// codec's decoding; an acknowledgement per 64 items.
+// codec's decoding; an acknowledgement per 64 items or 4 MiB.
 func (f *Follow[E]) All() iter.Seq2[actor.Item[E], error] {
 	return func(yield func(actor.Item[E], error) bool) {
 		var zero actor.Item[E]
@@ -302,6 +304,7 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 		}
 		f.next++
 		f.received++
+		f.recvSize += len(m.Data)
 		switch kind {
 		case frameItem:
 			seq, k := binary.Uvarint(payload)
@@ -316,7 +319,7 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 				f.finish()
 				return zero, err, false
 			}
-			if f.received >= streamWindow/4 {
+			if f.received >= streamWindow/4 || f.recvSize >= f.ackBytes {
 				f.ack(ctrlAck)
 			}
 			return actor.Item[E]{Seq: seq, V: v}, nil, true
@@ -344,7 +347,7 @@ func (f *Follow[E]) pending() bool {
 // ack tells the serving node the next frame we expect.
 func (f *Follow[E]) ack(kind byte) {
 	f.acked.Store(f.next)
-	f.received = 0
+	f.received, f.recvSize = 0, 0
 	f.heard = time.Now()
 	_ = f.n.nc.Publish(f.ctrl, binary.AppendUvarint([]byte{kind}, f.next))
 }

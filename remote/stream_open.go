@@ -140,12 +140,12 @@ func (sb *StreamBinding[Q, E]) start(ctx context.Context, subj string, data []by
 	if cfg.hasRecent {
 		h[hdrRecent] = []string{strconv.FormatUint(cfg.recent, 10)}
 	}
-	f := &Follow[E]{n: n, label: b.label, codec: b.cfg.codec, ctx: ctx, inbox: n.nc.NewInbox()}
+	f := &Follow[E]{n: n, label: b.label, codec: b.cfg.codec, ctx: ctx, inbox: n.nc.NewInbox(), ackBytes: n.cfg.pending() / 16}
 	var err error
 	if f.sub, err = n.nc.SubscribeSync(f.inbox); err != nil {
 		return nil, n.publishErr(err)
 	}
-	_ = f.sub.SetPendingLimits(4*streamWindow, 64<<20)
+	_ = f.sub.SetPendingLimits(4*streamWindow, n.cfg.pending())
 	if err := n.nc.PublishMsg(&nats.Msg{Subject: subj, Reply: f.inbox, Data: data, Header: h}); err != nil {
 		_ = f.sub.Unsubscribe()
 		return nil, n.publishErr(err)

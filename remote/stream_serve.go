@@ -187,7 +187,8 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 		}
 		return
 	}
-	st := &streamServer{n: n, to: reply, r: r, label: ep.label, hb: n.cfg.heartbeat, done: make(chan struct{})}
+	st := &streamServer{n: n, to: reply, r: r, label: ep.label, hb: n.cfg.heartbeat,
+		window: n.cfg.pending() / 4, done: make(chan struct{})}
 	st.cond = sync.NewCond(&st.mu)
 	st.lastHeard = time.Now()
 	n.streamsMu.Lock()

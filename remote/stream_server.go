@@ -22,6 +22,8 @@ type streamServer struct {
 	cond      *sync.Cond // window room, or closed
 	base      uint64     // frame number of unacked[0]
 	unacked   [][]byte
+	bytes     int       // the size of unacked's frames
+	window    int       // the most bytes unacked (but one frame)
 	next      uint64    // the next frame's number
 	lastHeard time.Time // the reader's last control message
 	lastSend  time.Time
@@ -37,6 +39,7 @@ func (st *streamServer) sendLocked(kind byte, payload []byte) {
 	b = append(b, payload...)
 	st.next++
 	st.unacked = append(st.unacked, b)
+	st.bytes += len(b)
 	st.lastSend = time.Now()
 	_ = st.n.nc.Publish(st.to, b)
 }
@@ -56,7 +59,10 @@ const frameRoom = 1 + binary.MaxVarintLen64
 func (st *streamServer) emit(seq uint64, data []byte) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for len(st.unacked) >= streamWindow && !st.closed && !st.ended {
+	for st.full(len(data)) && !st.closed && !st.ended {
+		if f := st.n.cfg.windowFull; f != nil {
+			f()
+		}
 		st.cond.Wait()
 	}
 	if st.closed || st.ended {
@@ -74,6 +80,13 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 	payload := binary.AppendUvarint(make([]byte, 0, len(data)+10), seq)
 	st.sendLocked(frameItem, append(payload, data...))
 	return true
+}
+
+// full reports whether the window has no room for an item of size
+// bytes: streamWindow frames, or st.window bytes (an item larger than
+// that goes alone).
+func (st *streamServer) full(size int) bool {
+	return len(st.unacked) >= streamWindow || len(st.unacked) > 0 && st.bytes+size+2*frameRoom > st.window
 }
 
 // end queues the stream's end frame, once: no item follows it. The
@@ -112,6 +125,9 @@ func (st *streamServer) control(data []byte) {
 	defer st.mu.Unlock()
 	st.lastHeard = time.Now()
 	if no > st.base && no <= st.next {
+		for _, b := range st.unacked[:no-st.base] {
+			st.bytes -= len(b)
+		}
 		st.unacked = st.unacked[no-st.base:]
 		st.base = no
 		st.cond.Broadcast()

@@ -27,9 +27,10 @@ import (
 //
 // Each frame is a kind byte, the frame number as a uvarint, then its
 // payload. The reader acknowledges cumulatively ('a' + the next frame
-// number it expects) on the control subject, every quarter window, on
-// each heartbeat and at once on a gap; the serving node keeps at most a
-// window of unacknowledged frames (flow control: a slow reader slows the
+// number it expects) on the control subject, every quarter window (of
+// frames or of bytes), on each heartbeat and at once on a gap; the
+// serving node keeps at most a window of unacknowledged frames (256, and
+// 16 MiB: see streamPendingBytes) (flow control: a slow reader slows the
 // sender down instead of losing frames), resends them from the first
 // unacknowledged one when the reader reports a gap — a frame, or a
 // heartbeat's number, past the one it expects: so frames lost in a
@@ -73,6 +74,12 @@ const (
 
 	// streamWindow is the most frames a serving node sends unacknowledged.
 	streamWindow = 256
+	// streamPendingBytes is a reader's subscription's pending limit. A
+	// serving node sends at most a quarter of it unacknowledged (but one
+	// frame, however large), so that a paused reader's subscription holds
+	// its window, a resend of it and the heartbeats of a long pause; a
+	// reader acknowledges every quarter of that.
+	streamPendingBytes = 64 << 20
 )
 
 // appendFrame starts a frame: kind and number.

@@ -1,0 +1,82 @@
+package remote_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/remote"
+)
+
+// padded is JSON with every string padded to 32 KB.
+type padded struct{}
+
+const padSize = 32 << 10
+
+func (padded) Name() string { return "padded" }
+func (padded) Marshal(v any) ([]byte, error) {
+	b, err := remote.JSON.Marshal(v)
+	if _, ok := v.(string); ok {
+		b = append(b, strings.Repeat(" ", padSize)...)
+	}
+	return b, err
+}
+func (padded) Unmarshal(d []byte, v any) error { return remote.JSON.Unmarshal(d, v) }
+
+// TestStreamWindowBytes: the serving node keeps in flight no more bytes
+// than a quarter of its reader's subscription's pending limit, so a
+// reader that does not read (a paused one) is not sent more than its
+// subscription holds: it drops nothing, and then reads every item, in
+// order, once. The window counted frames only (256): items of 400 KB
+// (WithMaxMessage 1 MB) put 100 MB in flight, over a reader's 64 MiB, and
+// its subscription dropped frames (All could end "slow consumer"). Here
+// the pending limit is 1 MiB and items are 32 KB, so 256 frames (8 MB)
+// overrun it eightfold: no timing decides it. The test waits for the
+// serving node's pump to wait for room in its window (it has sent all it
+// may), then round-trips both nodes to their NATS server, so that every
+// frame sent has reached the reader's subscription or been dropped by it.
+// Heartbeats are long: no silence is noticed on a loaded machine.
+func TestStreamWindowBytes(t *testing.T) {
+	s := startServer(t)
+	const (
+		hb      = 10 * time.Second
+		pending = 1 << 20
+		total   = 400
+	)
+	full := make(chan struct{}, 1)
+	srv := startNode(t, s.ClientURL(), remote.WithHeartbeat(hb), remote.WithCodecs(padded{}), remote.WithStreamPending(pending),
+		remote.WithWindowFull(func() {
+			select {
+			case full <- struct{}{}:
+			default:
+			}
+		}))
+	cli := startNode(t, s.ClientURL(), remote.WithHeartbeat(hb), remote.WithStreamPending(pending))
+	feed(t, srv)
+	ctx := ctxTimeout(t, 60*time.Second)
+	f, err := remote.BindStream(cli, "feed", Tail, remote.WithCodec(padded{})).Open(ctx, TailReq{N: total})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	select {
+	case <-full:
+	case <-ctx.Done():
+		t.Fatal("the serving node's window never filled")
+	}
+	inFlight := remote.InFlight(srv)
+	if err := srv.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, bytes, dropped := remote.FollowPending(f)
+	t.Logf("in flight %d bytes; the reader's subscription holds %d frames, %d bytes, dropped %d", inFlight, msgs, bytes, dropped)
+	if dropped > 0 {
+		t.Fatalf("the reader's subscription (pending limit %d bytes) dropped %d frames: %d bytes were in flight", pending, dropped, inFlight)
+	}
+	if inFlight > pending/4 {
+		t.Fatalf("%d bytes in flight; want at most %d (a quarter of the reader's pending limit)", inFlight, pending/4)
+	}
+	readLines(t, f, total, nil)
+}
