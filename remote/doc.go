@@ -61,9 +61,9 @@
 // a reader reports missing — heartbeats carry the next frame number, so a lost
 // tail is reported too —, so a stream survives a NATS reconnect whole, in
 // order, each item once. A reader that acknowledges nothing is sent heartbeats,
-// not its window again: a paused reader costs a frame per heartbeat and resumes
-// where it stopped. A reader silent for three heartbeats (WithHeartbeat) is
-// dropped, and reported (ReasonLate) unless every item sent to it was
+// not its window again, and a paused reader (frames waiting unread) not even
+// those: it resumes where it stopped, however long it paused. A reader silent
+// for three heartbeats (WithHeartbeat) is dropped, and reported (ReasonLate) unless every item sent to it was
 // acknowledged: a reader that got the whole stream but whose acknowledgement of
 // the end was lost is no dead letter; a stream silent that long fails with
 // ErrStreamLost; a serving node that closes ends its streams with ErrClosed (an

@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"time"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -104,4 +106,18 @@ func FollowPending[E any](f *Follow[E]) (msgs, bytes, dropped int) {
 	msgs, bytes, _ = f.sub.Pending()
 	dropped, _ = f.sub.Dropped()
 	return msgs, bytes, dropped
+}
+
+// WithStreamPendingMsgs sets the pending limit in messages of the node's
+// stream readers' subscriptions (4 windows by default).
+func WithStreamPendingMsgs(msgs int) Option {
+	return optionFunc(func(c *config) { c.streamPendingMsgs = msgs })
+}
+
+// WithSilence sets how long the node's stream readers and served streams
+// wait to hear from the other side before giving up (three heartbeats by
+// default), so that tests with short heartbeats do not depend on the
+// machine's load.
+func WithSilence(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.silence = d })
 }

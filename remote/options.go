@@ -68,6 +68,14 @@ type config struct {
 	// streamPending, set by this package's tests only
 	// (WithStreamPending), replaces streamPendingBytes (see pending).
 	streamPending int
+	// streamPendingMsgs, set by this package's tests only
+	// (WithStreamPendingMsgs), replaces a reader's subscription's pending
+	// limit in messages (4 windows).
+	streamPendingMsgs int
+	// silence, set by this package's tests only (WithSilence), replaces
+	// three heartbeats as the silence after which a stream's reader or
+	// its serving node gives up on the other (see silent).
+	silence time.Duration
 
 	url          string
 	server       ServerFunc
@@ -114,6 +122,24 @@ func (c *config) pending() int {
 		return c.streamPending
 	}
 	return streamPendingBytes
+}
+
+// pendingMsgs is the pending limit in messages of a stream reader's
+// subscription.
+func (c *config) pendingMsgs() int {
+	if c.streamPendingMsgs > 0 {
+		return c.streamPendingMsgs
+	}
+	return 4 * streamWindow
+}
+
+// silent is how long a stream's reader or its serving node waits to hear
+// from the other before giving up: three heartbeats.
+func (c *config) silent() time.Duration {
+	if c.silence > 0 {
+		return c.silence
+	}
+	return 3 * c.heartbeat
 }
 
 func (c *config) validate() error {

@@ -74,7 +74,11 @@ func (f *Follow[E]) keepalive() {
 		f.n.dropReader(f)
 		return
 	}
-	_ = f.n.nc.Publish(f.ctrl, binary.AppendUvarint([]byte{ctrlAck}, f.acked.Load()))
+	kind := byte(ctrlAck)
+	if f.pending() { // our owner pauses: no heartbeats, they would pile up
+		kind = ctrlPaused
+	}
+	_ = f.n.nc.Publish(f.ctrl, binary.AppendUvarint([]byte{kind}, f.acked.Load()))
 	f.alive.Reset(f.n.cfg.heartbeat)
 }
 
@@ -251,13 +255,13 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 	if f.done {
 		return zero, ErrStreamClosed, false
 	}
-	hb := f.n.cfg.heartbeat
+	silent := f.n.cfg.silent()
 	for {
 		if f.rctx == nil {
-			f.rctx, f.rcancel = context.WithTimeout(f.ctx, 3*hb)
+			f.rctx, f.rcancel = context.WithTimeout(f.ctx, silent)
 		}
 		m, err := f.sub.NextMsgWithContext(f.rctx)
-		if err != nil && errors.Is(err, context.DeadlineExceeded) && f.ctx.Err() == nil && (time.Since(f.lastMsg) < 3*hb || f.pending()) {
+		if err != nil && errors.Is(err, context.DeadlineExceeded) && f.ctx.Err() == nil && (time.Since(f.lastMsg) < silent || f.pending()) {
 			// The silence bound was set long ago, and we have heard since
 			// (or frames wait: the bound passed while our owner paused,
 			// and NextMsgWithContext checks the bound before them).
@@ -272,7 +276,7 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 			case f.ctx.Err() != nil:
 				err = ctxErr(f.ctx, f.label)
 			case errors.Is(err, context.DeadlineExceeded):
-				err = fmt.Errorf("%w: %s silent for %v", ErrStreamLost, f.label, 3*hb)
+				err = fmt.Errorf("%w: %s silent for %v", ErrStreamLost, f.label, silent)
 			default:
 				err = f.n.publishErr(err)
 			}

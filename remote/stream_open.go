@@ -145,7 +145,7 @@ func (sb *StreamBinding[Q, E]) start(ctx context.Context, subj string, data []by
 	if f.sub, err = n.nc.SubscribeSync(f.inbox); err != nil {
 		return nil, n.publishErr(err)
 	}
-	_ = f.sub.SetPendingLimits(4*streamWindow, n.cfg.pending())
+	_ = f.sub.SetPendingLimits(n.cfg.pendingMsgs(), n.cfg.pending())
 	if err := n.nc.PublishMsg(&nats.Msg{Subject: subj, Reply: f.inbox, Data: data, Header: h}); err != nil {
 		_ = f.sub.Unsubscribe()
 		return nil, n.publishErr(err)

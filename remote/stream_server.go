@@ -27,6 +27,7 @@ type streamServer struct {
 	next      uint64    // the next frame's number
 	lastHeard time.Time // the reader's last control message
 	lastSend  time.Time
+	paused    bool // the reader's last word: frames wait in its subscription
 	ended     bool // the end frame is queued
 	closed    bool
 	done      chan struct{} // closed with closed
@@ -124,6 +125,7 @@ func (st *streamServer) control(data []byte) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.lastHeard = time.Now()
+	st.paused = data[0] == ctrlPaused
 	if no > st.base && no <= st.next {
 		for _, b := range st.unacked[:no-st.base] {
 			st.bytes -= len(b)
@@ -153,7 +155,8 @@ func (st *streamServer) resendLocked() {
 // carries the next frame number, so a reader that did lose frames answers it
 // with a gap, and control resends. Only frame 0 goes again with the heartbeat
 // while unacknowledged: a reader without it does not know where to report a
-// gap.
+// gap. No heartbeat goes to a reader that says it pauses (ctrlPaused): its
+// subscription would fill with them.
 func (st *streamServer) keep(ctx context.Context) {
 	t := time.NewTicker(st.hb / 4)
 	defer t.Stop()
@@ -174,7 +177,7 @@ func (st *streamServer) keep(ctx context.Context) {
 		case st.ended && len(st.unacked) == 0:
 			st.mu.Unlock()
 			return
-		case now.Sub(st.lastHeard) > 3*st.hb:
+		case now.Sub(st.lastHeard) > st.n.cfg.silent():
 			// Only the end unacknowledged: every item was, and nothing is
 			// lost whether the reader got the end and its ack was lost,
 			// or it vanished (one that lives and lacks the end asks for
@@ -185,7 +188,7 @@ func (st *streamServer) keep(ctx context.Context) {
 				st.n.refuse(Refusal{Reason: ReasonLate, Method: st.label, Err: errors.New("stream reader went silent")})
 			}
 			return
-		case now.Sub(st.lastSend) > st.hb:
+		case now.Sub(st.lastSend) > st.hb && !st.paused:
 			if st.base == 0 && len(st.unacked) > 0 {
 				_ = st.n.nc.Publish(st.to, st.unacked[0])
 			}

@@ -2,8 +2,11 @@ package remote_test
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/troupe-go/troupe/remote"
 )
@@ -77,6 +80,70 @@ func TestStreamWindowBytes(t *testing.T) {
 	}
 	if inFlight > pending/4 {
 		t.Fatalf("%d bytes in flight; want at most %d (a quarter of the reader's pending limit)", inFlight, pending/4)
+	}
+	readLines(t, f, total, nil)
+}
+
+// TestStreamPausedReaderHeartbeats: a reader that pauses, its window of
+// frames waiting unread, is not sent a heartbeat per heartbeat for as long
+// as it pauses: its keepalive says it has frames waiting, and the serving
+// node sends none until it reads again. Each heartbeat took a place in the
+// reader's subscription (4 windows: 1024 messages), so a reader paused for
+// 768 heartbeats after a full window (26 min at the default 2 s) dropped
+// them and All ended "slow consumer, messages dropped". Here the limit is
+// 300 messages (a window and 44), heartbeats are 10 ms and the test waits
+// for 300 of the reader's control messages (its keepalives, one per
+// heartbeat) while it reads nothing; the silence bounds are a minute, so
+// no load makes either side give up on the other.
+func TestStreamPausedReaderHeartbeats(t *testing.T) {
+	s := startServer(t)
+	const (
+		hb    = 10 * time.Millisecond
+		total = 2000
+	)
+	var controls atomic.Int64
+	srv := startNode(t, s.ClientURL(), remote.WithHeartbeat(hb), remote.WithSilence(time.Minute),
+		remote.WithDropControl(func([]byte) bool { controls.Add(1); return false }))
+	cli := startNode(t, s.ClientURL(), remote.WithHeartbeat(hb), remote.WithSilence(time.Minute), remote.WithStreamPendingMsgs(300))
+	feed(t, srv)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	var beats atomic.Int64
+	sub, err := nc.Subscribe("_INBOX.>", func(m *nats.Msg) {
+		if len(m.Data) > 1 && m.Data[0] == 'h' {
+			beats.Add(1)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	_ = nc.Flush()
+	ctx := ctxTimeout(t, 60*time.Second)
+	f, err := remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{N: total})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	for controls.Load() < 300 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%d control messages from the reader; want 300", controls.Load())
+		case <-time.After(hb):
+		}
+	}
+	if err := srv.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _, dropped := remote.FollowPending(f)
+	t.Logf("%d heartbeats; the reader's subscription holds %d frames, dropped %d", beats.Load(), msgs, dropped)
+	if dropped > 0 {
+		t.Fatalf("the paused reader's subscription dropped %d frames (%d heartbeats sent)", dropped, beats.Load())
 	}
 	readLines(t, f, total, nil)
 }

@@ -39,7 +39,11 @@ import (
 // paused reader, its frames waiting in its subscription, would be
 // flooded past its pending limit): only frame 0 goes again with each
 // heartbeat until acknowledged, for a reader without it cannot report a
-// gap. 'c' on the control subject closes the stream's reader on the
+// gap. Nor is a heartbeat sent to a reader whose keepalive says it has
+// frames waiting unread ('p' for 'a'): each would take a place in its
+// subscription, which a long pause would overflow; its next keepalive
+// after it has read them, or its ack of one, asks for heartbeats again.
+// 'c' on the control subject closes the stream's reader on the
 // serving node; a reader sends it after its ack of the end too, so that
 // either confirms the end. A reader silent for three heartbeats is
 // reported as a dead letter only if frames other than the end are
@@ -71,6 +75,11 @@ const (
 	ctrlAck   = 'a'
 	ctrlGap   = 'g' // an ack that also asks for a resend
 	ctrlClose = 'c'
+	// ctrlPaused is a keepalive's ack while frames wait unread in the
+	// reader's subscription: the serving node sends it no heartbeat (one
+	// would only take a place there) until another control message. A
+	// node that does not know it takes it for an ack.
+	ctrlPaused = 'p'
 
 	// streamWindow is the most frames a serving node sends unacknowledged.
 	streamWindow = 256
