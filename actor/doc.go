@@ -58,7 +58,9 @@
 // reader's ctx detaches it; a producer that watches Out.Context stops when
 // nobody reads. A truncated reader still counts as one until it is closed
 // or its ctx ends: resume with Since(Oldest), then Close the old reader,
-// and the producer never sees a moment without a reader.
+// and the producer never sees a moment without a reader. [Follow.Follow]
+// attaches a reader through one at hand, even to a stream that has ended
+// (Stream.Follow by ID finds only open ones).
 //
 // # Pools
 //

@@ -144,6 +144,34 @@ func (f *Follow[E]) ID() uint64 {
 	return f.j.id
 }
 
+// Follow attaches another reader to f's stream, placed by opts as for
+// [Stream.Follow], whether f is attached, truncated, closed or ended, and
+// whether or not the stream has ended: unlike Stream.Follow, which finds
+// only open streams (ErrNoStream once one has ended), it reaches the
+// stream through f, as [Out.Follow] does through the Out, so the new
+// reader gets what the journal keeps and then the end. Resume a reader
+// that got a [*TruncatedError] with f.Follow(ctx, Since(te.Oldest)), then
+// Close f: a stream that ended meanwhile still gives its end. The reader
+// lives until ctx ends or it is detached (see [Follow]); it does not
+// block. Errors: ErrNilStream (a nil Follow), ErrNilContext,
+// ErrInvalidOption, ErrNegativeDuration. Safe for concurrent use; a few
+// allocations.
+func (f *Follow[E]) Follow(ctx context.Context, opts ...FollowOption) (*Follow[E], error) {
+	if f == nil || f.j == nil {
+		return nil, ErrNilStream
+	}
+	if ctx == nil {
+		return nil, ErrNilContext
+	}
+	cfg, err := followConfigOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	g := f.j.newFollow(ctx, cfg)
+	g.watch()
+	return g, nil
+}
+
 // Close detaches the reader: an All in progress yields no item begun
 // after Close and ends with (zero, ErrStreamClosed) as its last pair, and later reads get
 // ErrStreamClosed (a reader that had already ended keeps its end: a

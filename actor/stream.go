@@ -210,7 +210,8 @@ type Item[E any] struct {
 
 // TruncatedError is the last error of a reader whose next item the
 // journal no longer keeps (it fell behind, or asked for it with Since).
-// Resume with Since(Oldest) to read on from the oldest item kept. It
+// Resume with Since(Oldest) to read on from the oldest item kept
+// ([Follow.Follow] finds the stream even if it has ended since). It
 // matches ErrTruncated.
 //
 // The reader it ends holds no position any more (SendWait does not wait

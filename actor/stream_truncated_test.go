@@ -136,3 +136,55 @@ func TestStreamTruncatedReaderCounts(t *testing.T) {
 		}
 	}
 }
+
+// A reader truncated by a stream that has ended since resumes with
+// Follow.Follow, which reaches the ended stream through the reader: it
+// gets the items kept and the end, where Stream.Follow by id finds no
+// stream (ErrNoStream) and the end would be lost.
+func TestFollowFollowAfterEnd(t *testing.T) {
+	small := actor.NewStream("small", func(f *Feed, _ *actor.Ctx, _ int, out *actor.Out[int]) error {
+		f.outs["s"] = out
+		return nil
+	}, actor.WithJournal(4, 1<<20))
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		ref, feed := spawnFeed(t, rt)
+		f, err := small.Open(context.Background(), ref, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := feed.outs["s"]
+		for i := range 10 {
+			_ = out.Send(i)
+		}
+		boom := errors.New("boom")
+		_ = out.Close(boom)
+		var te *actor.TruncatedError
+		if _, _, err := drain(f); !errors.As(err, &te) || te.Oldest != 6 {
+			t.Fatalf("got %v; want *TruncatedError{Oldest: 6}", err)
+		}
+		if _, err := small.Follow(context.Background(), ref, f.ID(), actor.Since(te.Oldest)); !errors.Is(err, actor.ErrNoStream) {
+			t.Fatalf("Stream.Follow of the ended stream: got %v; want ErrNoStream", err)
+		}
+		g, err := f.Follow(context.Background(), actor.Since(te.Oldest))
+		if err != nil {
+			t.Fatalf("Follow.Follow: %v", err)
+		}
+		_ = f.Close()
+		vals, _, err := drain(g)
+		if len(vals) != 4 || vals[0] != 6 || !errors.Is(err, boom) {
+			t.Fatalf("resumed reader: got %v, %v; want 6..9, boom", vals, err)
+		}
+		var nilF *actor.Follow[int]
+		if _, err := nilF.Follow(context.Background()); !errors.Is(err, actor.ErrNilStream) {
+			t.Fatalf("nil Follow: got %v; want ErrNilStream", err)
+		}
+		//nolint:staticcheck // a nil ctx on purpose
+		if _, err := g.Follow(nil); !errors.Is(err, actor.ErrNilContext) {
+			t.Fatalf("nil ctx: got %v; want ErrNilContext", err)
+		}
+		if _, err := g.Follow(context.Background(), actor.Recent(-1)); !errors.Is(err, actor.ErrInvalidOption) {
+			t.Fatalf("Recent(-1): got %v; want ErrInvalidOption", err)
+		}
+	})
+}

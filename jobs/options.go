@@ -27,6 +27,11 @@ type config struct {
 	outBytes    int
 	backend     Backend
 	err         error
+
+	// opened, if set (tests only), runs in a stream job's runner once
+	// Open has returned its reader, before anything else is attached to
+	// the stream.
+	opened func()
 }
 
 type optionFunc func(*config)

@@ -219,12 +219,16 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 	}
 	defer func() { _ = f.Close() }() // the last reader: a truncated one counts until closed
 	id := f.ID()
+	if h := r.d.cfg.opened; h != nil {
+		h()
+	}
 	// The stream's end, whatever the copy's fate: a reader placed past
 	// every item is never truncated and reads the end alone, so that a
 	// copy that fell behind a stream that has ended since still gets its
-	// end (nil if the stream had already ended: f, placed after the
-	// handler's turn, then reads it).
-	endw, err := p.s.Follow(r.ctx, ref, id, actor.Since(math.MaxUint64))
+	// end. Attached through f, not by id: a stream that overran f and
+	// ended since Open returned is no longer found by id, and its end
+	// would be lost with the items f missed.
+	endw, err := f.Follow(r.ctx, actor.Since(math.MaxUint64))
 	if err != nil {
 		endw = nil
 	} else {
