@@ -34,10 +34,11 @@ import (
 // kept, and closes the truncated reader only once the new one is
 // attached: a truncated reader counts as one until it is closed, so the
 // producer's ctx is never cancelled for that (the items dropped are lost
-// to the job's output). The stream's end is not lost with them: a second
-// reader, placed past every item, is never truncated and reads the end
-// of a stream that ended before the copy could resume. A producer that first asks for Out.Context only after that
-// re-attachment sees a live context: watch it from the start.
+// to the job's output). The stream's end is not lost with them: the new
+// reader is attached through the old one (Follow.Follow), which reaches
+// a stream that has ended, or whose host has stopped, since. A producer
+// that first asks for Out.Context only after that re-attachment sees a
+// live context: watch it from the start.
 
 // outcome is how a handler ended; a zero outcome means the job's end was
 // already decided (its context ended) and only its slot is left.
@@ -222,12 +223,12 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 	if h := r.d.cfg.opened; h != nil {
 		h()
 	}
-	// The stream's end, whatever the copy's fate: a reader placed past
-	// every item is never truncated and reads the end alone, so that a
-	// copy that fell behind a stream that has ended since still gets its
-	// end. Attached through f, not by id: a stream that overran f and
-	// ended since Open returned is no longer found by id, and its end
-	// would be lost with the items f missed.
+	// A reader placed past every item, never truncated, attached as long
+	// as the copy runs: a stream that ends while the copy's reader is
+	// truncated has a reader attached to receive its error, which is
+	// then not reported as a dead letter as well as the job's. Attached
+	// through f, not by id: a stream that overran f and ended since Open
+	// returned is no longer found by id.
 	endw, err := f.Follow(r.ctx, actor.Since(math.MaxUint64))
 	if err != nil {
 		endw = nil
@@ -245,12 +246,11 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 		// truncated reader still counts as the stream's reader until it
 		// is closed: closing it once the new one is attached, never
 		// before, the producer's Out.Context never sees no reader.
-		g, err := p.s.Follow(r.ctx, ref, id, actor.Since(te.Oldest))
+		// Through f, not by id: a stream that has ended since, or whose
+		// host has stopped since, is still reached, with its end.
+		g, err := f.Follow(r.ctx, actor.Since(te.Oldest))
 		if err != nil {
 			end = err
-			if errors.Is(err, actor.ErrNoStream) { // it has ended since
-				end = streamEnd(endw)
-			}
 			break
 		}
 		_ = f.Close()
@@ -272,21 +272,6 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 	}
 	p.awaitEnd(r.d, ref, id)
 	return outcome{}
-}
-
-// streamEnd is how the stream that endw follows ended (nil for a clean
-// end), waiting for it; nil if there is no endw (its end is lost with the
-// items the copy missed).
-func streamEnd[E any](endw *actor.Follow[E]) error {
-	if endw == nil {
-		return nil
-	}
-	for _, err := range endw.All() { // no item: it is placed past them all
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // copyItems appends the stream's items to the job's output until it ends, and
