@@ -32,6 +32,10 @@ type config struct {
 	// Open has returned its reader, before anything else is attached to
 	// the stream.
 	opened func()
+	// copied, if set (tests only), runs in a stream job's runner each
+	// time a reader of its copy has ended, with how, before the runner
+	// looks at it.
+	copied func(end error)
 }
 
 type optionFunc func(*config)

@@ -264,10 +264,12 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 		return outcome{state: Failed, err: failure(end, ref.Stopped())}
 	}
 	r.endByContext()
+	// Both detached now, not when their ctx's callbacks run: the
+	// producer's Out.Context is cancelled once no reader is left, before
+	// awaitEnd attaches one. f may be a truncated reader (the ctx ended
+	// as it fell behind), which counts as one until it is closed.
+	_ = f.Close()
 	if endw != nil {
-		// Detached now, not when its ctx's callback runs: the producer's
-		// Out.Context is cancelled once no reader is left, before
-		// awaitEnd attaches one.
 		_ = endw.Close()
 	}
 	p.awaitEnd(r.d, ref, id)
@@ -279,6 +281,9 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 func copyItems[E any](r *runner, f *actor.Follow[E], out *actor.Out[any]) error {
 	for it, err := range f.All() {
 		if err != nil {
+			if h := r.d.cfg.copied; h != nil {
+				h(err)
+			}
 			return err
 		}
 		if r.idle != nil {

@@ -71,3 +71,70 @@ func TestStreamJobEndInOpenGap(t *testing.T) {
 		})
 	}
 }
+
+// A stream job cancelled just as its copy's reader was truncated (the
+// copied hook cancels it there) cancels its producer's Out.Context: the
+// producer, which watches it, stops, and the job's slot is freed. Before
+// the fix the truncated reader, which counts as a reader until it is
+// closed, was left to its ctx's watch, on a goroutine of its own: if the
+// runner closed its end watcher and attached awaitEnd's reader before
+// that watch ran, the stream never had a moment without a reader, the
+// producer's context stayed live, and the job overran until the
+// dispatcher's forced stop.
+func TestStreamJobCancelledAsCopyTruncated(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	d, err := New(rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	h := &gapHost{outs: make(chan *actor.Out[int], 1)}
+	ref, err := actor.Spawn(rt, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1) // the producer's ctx's cause once it has stopped
+	spill := actor.NewStream("spill", func(h *gapHost, _ *actor.Ctx, _ int, out *actor.Out[int]) error {
+		ctx := out.Context()
+		go func() {
+			<-ctx.Done()
+			stopped <- context.Cause(ctx)
+			_ = out.Close(nil)
+		}()
+		h.outs <- out
+		return nil
+	}, actor.WithJournal(4, 1<<20))
+	if err := RegisterStream(d, Ref("gap", ref), spill); err != nil {
+		t.Fatal(err)
+	}
+	jobs := make(chan *Job, 1)
+	d.cfg.opened = func() {
+		out := <-h.outs
+		for i := range 10 {
+			_ = out.Send(i)
+		}
+	}
+	d.cfg.copied = func(end error) {
+		if errors.Is(end, actor.ErrTruncated) {
+			(<-jobs).Cancel()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	j, err := d.Submit(ctx, "gap", "spill", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs <- j
+	select {
+	case cause := <-stopped:
+		if !errors.Is(cause, actor.ErrNoReader) {
+			t.Fatalf("producer's context: got cause %v; want ErrNoReader", cause)
+		}
+	case <-ctx.Done():
+		t.Fatalf("producer's context still live 10 s after its job was cancelled (status %+v)", j.Status())
+	}
+	if _, err := j.Result(ctx, false); !errors.Is(err, ErrCancelled) {
+		t.Fatalf("got %v; want ErrCancelled", err)
+	}
+}
