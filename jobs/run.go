@@ -298,15 +298,32 @@ func copyItems[E any](r *runner, f *actor.Follow[E], out *actor.Out[any]) error 
 }
 
 // awaitEnd waits for the end of the host's stream id, bounded by the
-// dispatcher's forced stop.
+// dispatcher's forced stop. A producer that ignores the cancel may send
+// faster than this reads: a truncation is not the end, and the wait goes
+// on from the oldest item kept.
 func (p *streamProc[S, Q, E]) awaitEnd(d *Dispatcher, ref *actor.Ref[S], id uint64) {
 	g, err := p.s.Follow(d.forced, ref, id, actor.Recent(0))
 	if err != nil {
 		return // ended (ErrNoStream), or its actor stopped
 	}
-	for _, err := range g.All() {
+	defer func() { _ = g.Close() }()
+	for {
+		var end error
+		for _, err := range g.All() {
+			if err != nil {
+				end = err
+				break
+			}
+		}
+		var te *actor.TruncatedError
+		if !errors.As(end, &te) || d.forced.Err() != nil {
+			return
+		}
+		next, err := g.Follow(d.forced, actor.Since(te.Oldest))
 		if err != nil {
 			return
 		}
+		_ = g.Close()
+		g = next
 	}
 }

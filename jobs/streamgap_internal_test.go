@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
@@ -137,4 +138,56 @@ func TestStreamJobCancelledAsCopyTruncated(t *testing.T) {
 	if _, err := j.Result(ctx, false); !errors.Is(err, ErrCancelled) {
 		t.Fatalf("got %v; want ErrCancelled", err)
 	}
+}
+
+// A cancelled stream job whose producer ignores the cancel keeps its slot
+// until the stream ends, even if the producer then sends faster than the
+// runner's end watch (awaitEnd) reads: a burst of 10 items into a
+// journal of 4 truncates that reader. Before the fix awaitEnd took the
+// truncation for the end: the job stopped overrunning and freed its slot
+// while its producer still ran.
+func TestStreamJobOverrunOutrunsAwaitEnd(t *testing.T) {
+	testkit.Bubble(t, func(t *testing.T) {
+		rt := testkit.NewRuntime(t)
+		d, err := New(rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close() })
+		h := &gapHost{outs: make(chan *actor.Out[int], 1)}
+		ref, err := actor.Spawn(rt, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spill := actor.NewStream("spill", func(h *gapHost, _ *actor.Ctx, _ int, out *actor.Out[int]) error {
+			h.outs <- out // the producer (the test) ignores its context
+			return nil
+		}, actor.WithJournal(4, 1<<20))
+		if err := RegisterStream(d, Ref("gap", ref), spill); err != nil {
+			t.Fatal(err)
+		}
+		j, err := d.Submit(context.Background(), "gap", "spill", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := <-h.outs
+		synctest.Wait()
+		j.Cancel()
+		synctest.Wait() // the runner waits for the stream's end in awaitEnd
+		if st := j.Status(); st.State != Cancelled || !st.Overrunning {
+			t.Fatalf("after the cancel: got %+v; want cancelled, overrunning", st)
+		}
+		for i := range 10 {
+			_ = out.Send(i)
+		}
+		synctest.Wait()
+		if st := j.Status(); !st.Overrunning {
+			t.Fatalf("after the producer's burst: got %+v; want overrunning until the stream ends", st)
+		}
+		_ = out.Close(nil)
+		synctest.Wait()
+		if st := j.Status(); st.State != Cancelled || st.Overrunning {
+			t.Fatalf("after the stream's end: got %+v; want cancelled, not overrunning", st)
+		}
+	})
 }
