@@ -7,9 +7,10 @@ import (
 )
 
 // message is what an envelope carries: a oneway (its *Method, or a
-// *castMsg), a sync call (*call), a timer's tick
-// (*timerMsg) or a system message (sysMsg). Implementations decide how an
-// outcome reaches whoever waits for it.
+// *castMsg), a sync call (*call), a timer's tick (*timerMsg, or *tickHop
+// for one that found its mailbox full: a system message) or a lifecycle
+// system message (sysMsg). Implementations decide how an outcome reaches
+// whoever waits for it.
 type message interface {
 	key() mailbox.Key
 	name() string

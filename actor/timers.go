@@ -14,6 +14,7 @@ import (
 // self-casts of a method, run on the actor's turn like any call.
 type keyed struct {
 	self   message // the timer's tick, (*timerMsg)(itself) (see envelope)
+	hop    message // the tick past a full mailbox, (*tickHop)(itself): a system message (see tick)
 	c      *cell
 	tkey   string
 	period time.Duration // 0 for After
@@ -69,6 +70,7 @@ func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Met
 	c := x.c
 	t := &keyed{c: c, tkey: key, period: period, label: m.label, mkey: m.k}
 	t.self = (*timerMsg)(t)
+	t.hop = (*tickHop)(t)
 	t.fire = func(x *Ctx) { m.handle(x, req) }
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -93,7 +95,14 @@ func startTimer[S, Q, R any](x *Ctx, key string, d, period time.Duration, m *Met
 func (t *keyed) Fire() { t.tick() }
 
 // tick runs on the wheel's goroutine: queue a tick (never blocking the
-// wheel) and re-arm a periodic timer.
+// wheel) and re-arm a periodic timer. It only offers the tick to the
+// mailbox: a full one would refuse it, or make room for it (evicting a
+// message, discarding the dead ones), and each such loss is a dead letter,
+// whose hook is user code, which must not run here (a hook that blocks
+// would stall every timer of the runtime, call deadlines included). So on
+// a full mailbox the tick goes to the actor's system lane (unbounded: it
+// refuses nothing), and the actor's turn pushes it (see queue), where the
+// hook is bounded as a handler is.
 func (t *keyed) tick() {
 	c := t.c
 	c.mu.Lock()
@@ -110,15 +119,43 @@ func (t *keyed) tick() {
 	if !send {
 		return
 	}
-	sched, err := c.mb.TryPush(envelope{msg: &t.self}) // never waits: this is the wheel's goroutine
+	sched, err := c.mb.Offer(envelope{msg: &t.self})
+	if errors.Is(err, mailbox.ErrFull) {
+		sched, err = c.mb.PushSystem(envelope{msg: &t.hop})
+	}
+	if err != nil {
+		// Closed: the actor stopped since this tick began, and its
+		// timers died with it: dropped quietly, as a queued tick is
+		// (fail).
+		c.mu.Lock()
+		t.lostLocked()
+		c.mu.Unlock()
+		return
+	}
+	if sched {
+		c.schedule()
+	}
+}
+
+// queue pushes a tick that found its mailbox full (see tick) on the
+// actor's turn, as the wheel would have: the mailbox makes room for it per
+// its policy, or refuses it.
+func (t *keyed) queue() {
+	c := t.c
+	c.mu.Lock()
+	live := t.liveLocked()
+	c.mu.Unlock()
+	if !live {
+		return // stopped or replaced since it fired
+	}
+	// Never waits: a full Block mailbox would wait for this very turn.
+	sched, err := c.mb.TryPush(envelope{msg: &t.self})
 	if err != nil {
 		c.mu.Lock()
 		t.lostLocked()
 		c.mu.Unlock()
 		if err = pushErr(err); errors.Is(err, ErrStopped) {
-			// The actor stopped since this tick began, and its timers
-			// died with it: dropped quietly, as a queued tick is (fail).
-			return
+			return // the actor stopped: the tick goes quietly (see tick)
 		}
 		c.refused(t.label, err, nil)
 		return
@@ -235,4 +272,25 @@ func (m *timerMsg) fail(to *cell, _ payload, err error, why uint8) {
 		return
 	}
 	to.deadLetter(why, m.label, err, nil)
+}
+
+// tickHop is a tick that found its mailbox full, on its way from the wheel
+// to the actor's user lane: a system message, run on the actor's turn (see
+// tick).
+type tickHop keyed
+
+func (m *tickHop) key() mailbox.Key      { return sysKey }
+func (m *tickHop) name() string          { return m.label }
+func (m *tickHop) live() bool            { return true }
+func (m *tickHop) run(_ *Ctx, _ payload) { (*keyed)(m).queue() }
+
+// fail: the actor stopped with the tick on its way, which goes quietly (as
+// a queued tick does), or the dead-letter hook told of its loss ended the
+// turn (runtime.Goexit, reported as the hop's failure): either way it is
+// no longer queued.
+func (m *tickHop) fail(*cell, payload, error, uint8) {
+	t := (*keyed)(m)
+	t.c.mu.Lock()
+	t.lostLocked()
+	t.c.mu.Unlock()
 }

@@ -346,6 +346,7 @@ func TestAfterTickLostIsOver(t *testing.T) {
 					_ = Tick.Cast(ref, "x") // evicts the queued tick
 				}
 				close(gate)
+				synctest.Wait() // a refused tick is reported on the actor's turn, once hold returns (never on the wheel's goroutine)
 				if n := len(rec.All()); n != 1 {
 					t.Fatalf("dead letters %v; want the lost tick", rec.All())
 				}

@@ -151,3 +151,36 @@ func TestTryPush(t *testing.T) {
 		t.Fatalf("TryPush on a full Block mailbox = %v; want ErrFull", err)
 	}
 }
+
+// Offer never makes room: on a full mailbox it returns ErrFull whatever the
+// policy, evicting nothing and discarding no dead message (it calls neither
+// OnDrop nor OnExpire); with room it pushes as TryPush does.
+func TestOfferNeverMakesRoom(t *testing.T) {
+	for _, p := range []Policy{Reject, DropOldest, Block} {
+		t.Run(p.String(), func(t *testing.T) {
+			calls := 0
+			m := newTest(t, Config[msg]{
+				Capacity: 1, Policy: p,
+				Live:     func(msg) bool { return false }, // every message is dead
+				OnDrop:   func(msg) { calls++ },
+				OnExpire: func(msg) { calls++ },
+			})
+			if s, err := m.Offer(msg{0, 1}); err != nil || !s {
+				t.Fatalf("Offer on an empty mailbox = %v, %v; want true, nil", s, err)
+			}
+			if _, err := m.Offer(msg{0, 2}); !errors.Is(err, ErrFull) {
+				t.Fatalf("Offer on a full mailbox = %v; want ErrFull", err)
+			}
+			if calls != 0 || m.Len() != 1 {
+				t.Fatalf("after Offer on a full mailbox: %d OnDrop/OnExpire calls, Len %d; want 0, 1", calls, m.Len())
+			}
+			if _, err := m.TryPush(msg{0, 3}); err != nil || calls != 1 {
+				t.Fatalf("TryPush on it = %v with %d calls; want nil with 1 (its dead message discarded)", err, calls)
+			}
+			m.Close()
+			if _, err := m.Offer(msg{0, 4}); !errors.Is(err, ErrClosed) {
+				t.Fatalf("Offer after Close = %v; want ErrClosed", err)
+			}
+		})
+	}
+}

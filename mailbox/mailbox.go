@@ -203,16 +203,35 @@ func (m *Mailbox[T]) Init(cfg *Config[T]) error {
 // Cost: O(1) amortised, no allocation in steady state; O(n) on the full
 // path when Live is set, O(h) with DropOldest when h keys are held.
 func (m *Mailbox[T]) Push(ctx context.Context, msg T) (schedule bool, err error) {
-	return m.push(ctx, true, msg)
+	return m.push(ctx, pushWait, msg)
 }
 
 // TryPush is Push without waiting: on a full [Block] mailbox it returns
 // [ErrFull] at once, like [Reject]. Safe for concurrent use; O(1) amortised.
 func (m *Mailbox[T]) TryPush(msg T) (schedule bool, err error) {
-	return m.push(context.Background(), false, msg)
+	return m.push(context.Background(), pushTry, msg)
 }
 
-func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool, err error) {
+// Offer is TryPush that never makes room: on a full mailbox it returns
+// [ErrFull] at once, whatever the [Policy], and discards nothing (no dead
+// message goes to [Config.OnExpire], none is evicted to [Config.OnDrop]).
+// So it runs no callback: a caller that must not run the owner's code
+// (a timer's goroutine, say) offers first, and pushes from elsewhere on
+// ErrFull. schedule means what it means for [Mailbox.Push]; after
+// [Mailbox.Close] Offer returns [ErrClosed]. Safe for concurrent use;
+// O(1) amortised.
+func (m *Mailbox[T]) Offer(msg T) (schedule bool, err error) {
+	return m.push(context.Background(), pushOffer, msg)
+}
+
+// How push makes room on a full mailbox.
+const (
+	pushWait  = iota // per the Policy; Block waits (Push)
+	pushTry          // per the Policy; Block never waits (TryPush)
+	pushOffer        // never: ErrFull (Offer)
+)
+
+func (m *Mailbox[T]) push(ctx context.Context, mode uint8, msg T) (schedule bool, err error) {
 	var evicted T
 	var expired []T
 	dropped := false
@@ -223,7 +242,11 @@ func (m *Mailbox[T]) push(ctx context.Context, wait bool, msg T) (schedule bool,
 	}
 	full := m.fullLocked(q)
 	if full {
-		q, evicted, dropped, err = m.makeRoomLocked(q, ctx, wait, &expired)
+		if mode == pushOffer {
+			q.mu.Unlock()
+			return false, ErrFull
+		}
+		q, evicted, dropped, err = m.makeRoomLocked(q, ctx, mode == pushWait, &expired)
 		if err != nil {
 			q.mu.Unlock()
 			m.expired(expired)

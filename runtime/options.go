@@ -73,11 +73,11 @@ func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.l
 func WithLogRate(n int) Option { return optionFunc(func(c *config) { c.logRate = n }) }
 
 // WithDeadLetterHook calls f with every dead letter, on the goroutine that
-// produced it (often an actor's turn): keep it short and non-blocking. A
-// blocked f stalls that goroutine (the actor's turn, or the sender, or,
-// for a timer's tick refused by a full mailbox or evicting a message, the
-// timer wheel's, and with it every timer and call deadline of the
-// runtime); a panic in f is recovered and reported to the error hook. f
+// produced it (often an actor's turn; for a timer's tick refused by a full
+// mailbox or evicting a message, its actor's turn, never the timer
+// wheel's): keep it short and non-blocking. A blocked f stalls that
+// goroutine (the actor's turn, or the sender); a panic in f is recovered
+// and reported to the error hook. f
 // may call Close (it waits for the stop, which gives the goroutine f runs
 // on the call timeout, as it does a handler, and names its actor) or
 // Shutdown with a ctx that ends. f should not
