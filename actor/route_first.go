@@ -100,14 +100,14 @@ func startGather[S, Q, R any](ctx context.Context, r *router, m *Method[S, Q, R]
 	if r.stagger == 0 {
 		g.sent = len(ts)
 		for _, mb := range ts {
-			g.send(mb)
+			g.send(mb, false)
 		}
 		return g, nil
 	}
 	g.sent = 1
-	g.send(ts[0])
+	g.send(ts[0], false)
 	if len(ts) > 1 {
-		g.scheduleChop()
+		g.scheduleChop(false)
 	}
 	return g, nil
 }
@@ -131,25 +131,60 @@ func callGather[S, Q, R any](ctx context.Context, r *router, m *Method[S, Q, R],
 	return g.val, g.err
 }
 
-// send asks mb; a refusal counts as that worker's failure.
-func (g *gather[S, Q, R]) send(mb *member) {
+// send asks mb; a refusal counts as that worker's failure. On the timer
+// wheel's goroutine (wheel: a stagger's chop) the sub-call is only
+// offered (see offer).
+func (g *gather[S, Q, R]) send(mb *member, wheel bool) {
 	if !mb.acquire(g.r.limit) {
-		g.lose(ErrPoolFull)
+		g.lose(ErrPoolFull, wheel)
 		return
 	}
 	gc := &gatherCall[S, Q, R]{g: g, at: mb}
 	gc.self = gc
-	if err := tryPush(mb.c, envelope{msg: &gc.self}); err != nil {
-		mb.release()
-		g.lose(err)
+	var err error
+	if wheel {
+		err = gc.offer()
+	} else {
+		err = tryPush(mb.c, envelope{msg: &gc.self})
 	}
+	if err != nil {
+		mb.release()
+		g.lose(err, wheel)
+	}
+}
+
+// offer queues the sub-call from the timer wheel's goroutine, which must
+// run no user code: a full mailbox would make room for it (evicting a
+// message, discarding the dead ones), and each such loss is a dead letter,
+// whose hook is user code. So on a full mailbox the sub-call goes to the
+// worker's system lane (gatherHop: unbounded, refuses nothing), and the
+// worker's turn pushes it as tryPush would have here.
+func (gc *gatherCall[S, Q, R]) offer() error {
+	c := gc.at.c
+	if c.status.Load() != statusRunning {
+		return ErrStopped
+	}
+	sched, err := c.mb.Offer(envelope{msg: &gc.self})
+	if errors.Is(err, mailbox.ErrFull) {
+		h := &gatherHop[S, Q, R]{gc: gc}
+		h.self = h
+		sched, err = c.mb.PushSystem(envelope{msg: &h.self})
+	}
+	if err != nil {
+		return pushErr(err)
+	}
+	if sched {
+		c.schedule()
+	}
+	return nil
 }
 
 // lose records a failed sub-call. The last failure settles the gather;
 // when every worker asked so far has failed, the next is asked at once,
 // unless the gather is settled (its caller gave up): nobody waits for that
-// worker's answer, and the sub-call would only hold a slot there.
-func (g *gather[S, Q, R]) lose(err error) {
+// worker's answer, and the sub-call would only hold a slot there. wheel:
+// on the timer wheel's goroutine (see send).
+func (g *gather[S, Q, R]) lose(err error, wheel bool) {
 	g.mu.Lock()
 	g.errs = append(g.errs, err)
 	g.failed++
@@ -167,11 +202,13 @@ func (g *gather[S, Q, R]) lose(err error) {
 		return
 	}
 	if next != nil {
-		g.send(next)
+		g.send(next, wheel)
 	}
 }
 
-func (g *gather[S, Q, R]) scheduleChop() {
+// scheduleChop arms the next stagger; wheel: on the timer wheel's
+// goroutine (see send).
+func (g *gather[S, Q, R]) scheduleChop(wheel bool) {
 	h, err := g.r.sys.Wheel.Schedule(g.r.stagger, g.chopFn)
 	if err != nil {
 		// The wheel stopped (the runtime is closing): ask the rest now,
@@ -185,7 +222,7 @@ func (g *gather[S, Q, R]) scheduleChop() {
 			next := g.targets[g.sent]
 			g.sent++
 			g.mu.Unlock()
-			g.send(next)
+			g.send(next, wheel)
 		}
 	}
 	g.mu.Lock()
@@ -207,9 +244,9 @@ func (g *gather[S, Q, R]) chopFire() {
 	g.sent++
 	more := g.sent < len(g.targets)
 	g.mu.Unlock()
-	g.send(next)
+	g.send(next, true)
 	if more {
-		g.scheduleChop()
+		g.scheduleChop(true)
 	}
 }
 
@@ -304,7 +341,7 @@ func (gc *gatherCall[S, Q, R]) run(x *Ctx, _ payload) {
 		return
 	}
 	if err != nil {
-		g.lose(err)
+		g.lose(err, false)
 		return
 	}
 	x.replied = true
@@ -332,7 +369,7 @@ func (gc *gatherCall[S, Q, R]) fail(to *cell, _ payload, err error, why uint8) {
 	case why != engine.ReasonFailed && pending:
 		to.deadLetter(why, gc.g.m.label, err, nil)
 	}
-	gc.g.lose(err)
+	gc.g.lose(err, false)
 }
 
 // settle is a deferred sub-call's Reply.Send (or its drop when the worker
@@ -354,7 +391,7 @@ func (gc *gatherCall[S, Q, R]) settle(v R, err error) bool {
 			g.settle(zero, ctxErr(g.caller, g.m.label))
 			return true
 		}
-		g.lose(err)
+		g.lose(err, false)
 		return true
 	}
 	g.settle(v, nil)
@@ -362,3 +399,38 @@ func (gc *gatherCall[S, Q, R]) settle(v R, err error) bool {
 }
 
 func (gc *gatherCall[S, Q, R]) settled() bool { return gc.over.Load() || gc.g.state.Load() == callDone }
+
+// gatherHop is a sub-call asked from the timer wheel's goroutine that
+// found its worker's mailbox full, on its way to the worker's user lane: a
+// system message, run on the worker's turn (see gatherCall.offer).
+type gatherHop[S, Q, R any] struct {
+	self message // the gatherHop itself (see envelope)
+	gc   *gatherCall[S, Q, R]
+}
+
+func (h *gatherHop[S, Q, R]) key() mailbox.Key { return sysKey }
+func (h *gatherHop[S, Q, R]) name() string     { return h.gc.g.m.label }
+func (h *gatherHop[S, Q, R]) live() bool       { return true }
+
+// run pushes the sub-call, on the worker's turn, as send's tryPush would
+// have: a refusal counts as the worker's failure.
+func (h *gatherHop[S, Q, R]) run(x *Ctx, _ payload) {
+	gc := h.gc
+	if err := tryPush(x.c, envelope{msg: &gc.self}); err != nil {
+		gc.at.release()
+		gc.g.lose(err, false)
+	}
+}
+
+// fail: the worker stopped with the sub-call on its way, which counts as
+// its failure (as tryPush's refusal would). A failure of run itself (a
+// dead-letter hook that ended the turn with runtime.Goexit: run's only
+// user code) came after the push, which either queued the sub-call or
+// had its refusal counted: nothing is left to do.
+func (h *gatherHop[S, Q, R]) fail(_ *cell, _ payload, err error, why uint8) {
+	if why == engine.ReasonFailed {
+		return
+	}
+	h.gc.at.release()
+	h.gc.g.lose(err, false)
+}

@@ -156,3 +156,121 @@ func TestStopBoundedDespiteTickDeadLetterHook(t *testing.T) {
 		}
 	}
 }
+
+// A First group's tail-chopping asks its next member on the timer wheel's
+// goroutine: a member whose full DropOldest mailbox evicts a message for
+// that sub-call must not have the eviction's dead letter reported there.
+// While the hook blocks on it, a call to "b" with no deadline of its own
+// must still time out at the call timeout.
+func TestCallTimeoutDespiteFirstChopDeadLetterHook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		entered := make(chan struct{})
+		var once sync.Once
+		rt, err := troupe.New(troupe.WithCallTimeout(100*time.Millisecond), troupe.WithDeadLetterHook(func(d troupe.DeadLetter) {
+			if d.Reason == troupe.ReasonDropped && d.Actor == "w2" {
+				once.Do(func() {
+					close(entered)
+					<-release
+				})
+			}
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w1, _ := actor.Spawn(rt, &Counter{}, actor.WithName("w1"))
+		w2, _ := actor.Spawn(rt, &Counter{}, actor.WithName("w2"), actor.WithMailbox(1, actor.DropOldest))
+		b, _ := actor.Spawn(rt, &Counter{}, actor.WithName("b"))
+		if _, err := holdAll.Call(context.Background(), w2, struct{}{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := Inc.Cast(w2, 1); err != nil { // held: w2's mailbox is full
+			t.Fatal(err)
+		}
+		g, err := actor.NewGroup([]*actor.Ref[*Counter]{w1, w2}, actor.First(10*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unblock := make(chan struct{})
+		pooled := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			_, err := actor.CallPool(ctx, waitOn, g, unblock) // w1 waits; 10 ms later w2 is asked, evicting its Inc
+			pooled <- err
+		}()
+		<-entered // the eviction is reported: the hook is running, and blocks
+		start := time.Now()
+		called := make(chan error, 1)
+		go func() {
+			_, err := waitOn.Call(context.Background(), b, unblock)
+			called <- err
+		}()
+		select {
+		case err := <-called:
+			within(t, "the call", start, 100*time.Millisecond)
+			if !errors.Is(err, actor.ErrTimeout) {
+				t.Errorf("call = %v; want ErrTimeout", err)
+			}
+		case <-time.After(time.Minute):
+			t.Error("the call had no outcome a minute after its 100 ms deadline: the wheel is stuck in the dead-letter hook")
+		}
+		close(release)
+		close(unblock)
+		<-pooled
+		if err := rt.Close(); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	})
+}
+
+// failOn holds its turn until ch is closed, then fails.
+var failOn = actor.NewMethod("fail on", func(_ *Counter, _ *actor.Ctx, ch chan struct{}) (struct{}, error) {
+	<-ch
+	return struct{}{}, errors.New("failed")
+})
+
+// A sub-call that a First group's stagger found at a full mailbox waits in
+// the worker's system lane for its turn (see TestCallTimeoutDespiteFirst
+// ChopDeadLetterHook); a worker killed meanwhile still counts as that
+// worker's failure: the gather gets its one outcome once every worker
+// failed, and nothing of it is left behind.
+func TestFirstChopToFullWorkerKilled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newRT(t)
+		w1, _ := actor.Spawn(rt, &Counter{}, actor.WithName("w1"))
+		w2, _ := actor.Spawn(rt, &Counter{}, actor.WithName("w2"), actor.WithMailbox(1, actor.Reject))
+		busy := make(chan struct{})
+		if err := waitOn.Cast(w2, busy); err != nil { // w2's turn is busy
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if err := Inc.Cast(w2, 1); err != nil { // and its mailbox full
+			t.Fatal(err)
+		}
+		g, err := actor.NewGroup([]*actor.Ref[*Counter]{w1, w2}, actor.First(10*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fail1 := make(chan struct{})
+		pooled := make(chan error, 1)
+		go func() {
+			_, err := actor.CallPool(context.Background(), failOn, g, fail1)
+			pooled <- err
+		}()
+		time.Sleep(20 * time.Millisecond) // the stagger asked w2
+		synctest.Wait()
+		w2.Kill()
+		close(busy)
+		<-w2.Done()
+		close(fail1) // w1 fails: every worker has
+		select {
+		case err := <-pooled:
+			if !errors.Is(err, actor.ErrStopped) && !errors.Is(err, actor.ErrMailboxFull) {
+				t.Errorf("CallPool = %v; want w2's failure (stopped or full) among the errors", err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("CallPool had no outcome a minute after every worker failed")
+		}
+	})
+}
