@@ -145,7 +145,10 @@
 // [After] and [Every] schedule self-casts on the runtime's timer wheel, keyed
 // by name; restarting a key cancels the old timer ([Ctx.CancelTimer] too),
 // and a tick already queued for it is not delivered. An actor's timers die
-// with it: a stop cancels them at once. [WithIdleTimeout] casts a method
+// with it: a stop cancels them at once. A tick that finds the mailbox full
+// is pushed on the actor's next turn instead, where the mailbox's policy
+// refuses it or evicts for it, and the dead letter is reported: no user
+// code runs on the wheel's goroutine. [WithIdleTimeout] casts a method
 // once the actor has been idle for a while: a session's expiry.
 //
 // # Supervision

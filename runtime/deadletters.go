@@ -30,8 +30,6 @@ type sink struct {
 	logged  atomic.Int64 // entries logged in that second
 	quiet   atomic.Uint64
 	inHook  atomic.Int32 // hook calls in progress (see deliver)
-
-	hooking engine.Tally[string] // hook calls in progress, by the dead letter's actor (see hooked)
 }
 
 // hookDepth bounds the dead-letter hook calls in progress at once, nested
@@ -70,21 +68,12 @@ func (s *sink) deliver(why uint8, actor, method string, err error, payload any) 
 func (s *sink) hookOrWrite(d DeadLetter) {
 	defer s.inHook.Add(-1)
 	if s.inHook.Add(1) <= hookDepth {
-		s.hooking.Add(d.Actor)
-		defer s.hooking.Done(d.Actor)
 		s.callHook(d)
 		return
 	}
 	// Past the bound no user hook runs (the error hook could recurse the
 	// same way): written out, never dropped.
 	s.write(fmt.Errorf("dead-letter hook nested more than %d deep (does it send to a stopped or full actor?): %v", hookDepth, d))
-}
-
-// hooked returns, sorted, the actors whose dead letters the hook is
-// handling now: the runtime's stop names them when the hook holds the
-// timer wheel's goroutine past its grace (see Runtime.stopWheel).
-func (s *sink) hooked() []string {
-	return s.hooking.Names(func(a string) string { return a })
 }
 
 // callHook runs the user's dead-letter hook. This is the one place its

@@ -16,8 +16,8 @@
 // runtime owns, that every caller waits for on its own terms.
 // [Runtime.Shutdown] is graceful: it refuses new actors and stops every
 // actor (children before parents, newest first; timers and restart
-// backoffs cancelled at once), each finishing what is queued, then drains
-// the pool and stops the timer wheel. If its ctx ends first the stop is
+// backoffs cancelled at once), each finishing what is queued, then stops
+// the timer wheel and drains the pool. If its ctx ends first the stop is
 // forced (as by Close) and Shutdown returns a *actor.StopError naming the
 // actors still running; a second Shutdown never waits for the first. A
 // handler that calls Shutdown waits for its own actor's stop: it must pass

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,8 +20,8 @@ import (
 // Its stop is one sequence, run once on a goroutine the runtime owns and
 // started by the first Shutdown or Close: stop every actor gracefully
 // (newest first, children before parents) until forced, then kill what is
-// left and wait for it (bounded by the call timeout), then drain the
-// scheduler and stop the timer wheel. Shutdown and Close only start it,
+// left and wait for it (bounded by the call timeout), then stop the timer
+// wheel and drain the scheduler. Shutdown and Close only start it,
 // force it, and wait for it, each bounded by its own terms: like
 // net/http.Server, a second Shutdown does not wait for the first.
 type Runtime struct {
@@ -103,7 +102,7 @@ func (rt *Runtime) made() bool { return rt != nil && rt.sys != nil }
 // Shutdown stops the runtime gracefully and waits: it refuses new actors,
 // stops every actor (each finishes what is queued; children before
 // parents, newest first; timers and restart backoffs are cancelled at
-// once), then drains the pool and stops the timer wheel. It returns nil
+// once), then stops the timer wheel and drains the pool. It returns nil
 // once every goroutine of the runtime has exited.
 //
 // If ctx ends first, the stop is forced, as by Close, and Shutdown returns
@@ -149,10 +148,8 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // actor.ErrStopped), then Close waits for running handlers to return,
 // bounded by the call timeout (WithCallTimeout), and for every goroutine
 // of the runtime to exit. It returns nil, or a *actor.StopError naming the
-// actors whose handlers (or actor.Go functions, or the dead-letter hook
-// handling their dead letters on the timer wheel's goroutine) had not
-// returned by then: their goroutines are the only ones left, and exit as
-// those return. A sync caller still waiting on such a handler without a
+// actors whose handlers (or actor.Go functions) had not returned by then:
+// their goroutines are the only ones left, and exit as those return. A sync caller still waiting on such a handler without a
 // deadline of its own (on the call timeout) gets actor.ErrStopped when
 // Close stops the timer wheel, if its timeout has not fired by then.
 //
@@ -188,7 +185,9 @@ func (rt *Runtime) stop() error {
 		// Forced: what was left is being killed. Give running handlers
 		// the call timeout to see their cancelled Context and return.
 		ctx := g.ctx()
-		if late = rt.sys.Wait(ctx); late != nil {
+		late = rt.sys.Wait(ctx)
+		rt.stopWheel()
+		if late != nil {
 			_ = rt.sched.Shutdown(ctx) // returns at once: ctx is done
 		} else {
 			// Every actor has stopped: no turn is left to run, so the
@@ -205,10 +204,11 @@ func (rt *Runtime) stop() error {
 			err = &actor.StopError{Actors: late, Err: ctx.Err()}
 		}
 	} else {
+		rt.stopWheel()
 		rt.sched.Close() // every actor has stopped: no turn is left to run
 		err = rt.waitWork(&g)
 	}
-	return joinLate(err, rt.stopWheel(&g))
+	return err
 }
 
 // grace bounds what is left of a forced stop: the call timeout, from the
@@ -248,56 +248,20 @@ func (rt *Runtime) waitWork(g *grace) error {
 	return nil
 }
 
-// stopWheel stops the timer wheel and waits for its driver to exit. The
-// driver may be in the user's dead-letter hook (a timer's tick refused by
-// a full mailbox, or evicting a message, is reported on it), which may
-// not return, or may itself wait for the stop (it calls Close): once the
-// stop is forced the driver gets what is left of the call timeout, as
-// running handlers do; past it, the actors whose dead letters the hook is
-// handling are named.
-func (rt *Runtime) stopWheel(g *grace) error {
+// stopWheel stops the timer wheel and waits for its driver to exit, which
+// it does as soon as the callback in progress, if any, returns: before the
+// scheduler closes, no callback runs user code, so each is short. (A tick,
+// an idle check, a backoff's end or a First group's stagger only offers a
+// message to a mailbox, or hands it to the actor's system lane, and
+// schedules a turn: the dead letters of a full mailbox, and the hooks of
+// an actor's stop, run on that turn. Once the scheduler has closed, a
+// turn that cannot be scheduled runs where it was asked for: on the
+// driver, if the wheel still ran.) A sync caller still waiting on a
+// handler Close gave up on, on the call timeout, gets actor.ErrStopped
+// here (the wheel drops its deadline).
+func (rt *Runtime) stopWheel() {
 	rt.wheel.Stop()
-	select {
-	case <-rt.wheel.Done():
-		return nil
-	case <-rt.forced.Done():
-	}
-	ctx := g.ctx()
-	select {
-	case <-rt.wheel.Done():
-		return nil
-	case <-ctx.Done():
-	}
-	// The grace is over, maybe used up before the wheel's turn (by a
-	// handler, or the scheduler's drain): a driver in no hook is about to
-	// exit, and is not late. It gets one more grace period, looked at
-	// every millisecond; the actors whose dead letters a hook holds it
-	// for are named at once.
-	poll := time.NewTimer(time.Millisecond)
-	defer poll.Stop()
-	for end := time.Now().Add(g.d); ; poll.Reset(time.Millisecond) {
-		if names := rt.sink.hooked(); len(names) > 0 || !time.Now().Before(end) {
-			return &actor.StopError{Actors: names, Err: ctx.Err()}
-		}
-		select {
-		case <-rt.wheel.Done():
-			return nil
-		case <-poll.C:
-		}
-	}
-}
-
-// joinLate is err and more, either of which may be nil or a
-// *actor.StopError, as one result: their late actors together.
-func joinLate(err, more error) error {
-	var a, b *actor.StopError
-	if !errors.As(err, &a) {
-		return cmp.Or(err, more)
-	}
-	if !errors.As(more, &b) {
-		return err
-	}
-	return &actor.StopError{Actors: mergeNames(a.Actors, b.Actors), Err: a.Err}
+	<-rt.wheel.Done()
 }
 
 // mergeNames returns the names of a and b, sorted, each once; nil if

@@ -6,9 +6,8 @@ import (
 )
 
 // Tally counts what is in progress, by key: the goroutines of actor.Go by
-// actor (System's work), the dead-letter hook's calls by actor (the
-// runtime's sink), for a stop that names whoever holds it up. Safe for
-// concurrent use; its zero value is empty.
+// actor (System's work), for a stop that names whoever holds it up. Safe
+// for concurrent use; its zero value is empty.
 type Tally[K comparable] struct {
 	mu   sync.Mutex
 	n    map[K]int
