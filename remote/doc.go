@@ -128,7 +128,11 @@
 // whichever node the user lands on). The registry is a JetStream
 // key-value bucket (Create, a TTL, a keeper refreshing each claim three
 // times per lease, and a watch that kills the actor of a claim taken over
-// behind its owner's back); it needs JetStream (ErrNoJetStream).
+// behind its owner's back); it needs JetStream (ErrNoJetStream). A claim
+// whose lease runs out unrefreshed (its node paused, or cut off from
+// JetStream) is fenced at once: what reaches the name on that node is
+// refused as for a name nobody serves (ErrNotFound), not run, even before
+// the keeper gives the claim up.
 //
 // # Delivery
 //

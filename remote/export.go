@@ -7,6 +7,7 @@ import (
 	"maps"
 	"reflect"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/micro"
 
@@ -107,8 +108,12 @@ type export struct {
 	chainID string // the exported actor's id in wait-for chains
 	actorID uint64 // its actor.Ref.ID, which holds chainID (releaseChainLocked)
 	release func() // run once when the export is withdrawn, or nil
-	eps     map[string]*endpoint
-	gone    chan struct{} // closed when the export is withdrawn: its watcher exits
+	// fence, for a claimed name, is its claim's lease end (claim.until):
+	// nothing is served under the name past it (see fenced). Nil for
+	// Export.
+	fence *atomic.Int64
+	eps   map[string]*endpoint
+	gone  chan struct{} // closed when the export is withdrawn: its watcher exits
 }
 
 // Export makes the given methods of ref reachable from other nodes under
@@ -123,14 +128,15 @@ type export struct {
 // progress), ErrStopped, ErrClosed, ErrTimeout (the server did not
 // answer in time), ErrUnavailable, or the connection's error.
 func Export[S any](n *Node, name string, ref *actor.Ref[S], methods ...Entry[S]) error {
-	_, err := exportRef(n, name, ref, methods, nil)
+	_, err := exportRef(n, name, ref, methods, nil, nil)
 	return err
 }
 
-// exportRef exports ref; release, if not nil, runs once the export is
-// withdrawn by unexport (its actor stopped, Unexport). The node's stop
-// does not run it: stopNames releases every claim itself, first.
-func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S], release func()) (*export, error) {
+// exportRef exports ref; fence, if not nil, is its claim's lease end (see
+// fenced); release, if not nil, runs once the export is withdrawn by
+// unexport (its actor stopped, Unexport). The node's stop does not run
+// it: stopNames releases every claim itself, first.
+func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S], fence *atomic.Int64, release func()) (*export, error) {
 	if !n.made() {
 		return nil, ErrNilNode
 	}
@@ -181,7 +187,7 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 	chainID := n.chainIDLocked(ref.ID())
 	n.mu.Unlock()
 	defer n.exportWG.Done() // after a withdrawn service's Stop: the node's stop waits for it
-	ex := &export{name: name, chainID: chainID, actorID: ref.ID(), release: release, eps: map[string]*endpoint{},
+	ex := &export{name: name, chainID: chainID, actorID: ref.ID(), release: release, fence: fence, eps: map[string]*endpoint{},
 		gone: make(chan struct{})}
 	for _, ep := range eps {
 		ex.eps[ep.method] = ep

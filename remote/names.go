@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -36,7 +37,13 @@ import (
 // restarted server), and the keeper then refreshes every claim at once,
 // for what changed meanwhile. A claim the keeper
 // cannot refresh (the bucket out of reach, the node paused) is lost as
-// well once its lease may have run out, before another node can take it.
+// well once its lease may have run out, before another node can take it;
+// and until the keeper gets to it (a node paused longer than a lease
+// resumes with calls to serve before its keeper runs), each call, cast,
+// stream open or follow that reaches the name is fenced: once the lease
+// has run out without a refresh, it is refused as for a name nobody
+// serves (CodeNotFound: the caller gets ErrNotFound; ReasonNameLost), not
+// run (see fenced).
 // The bucket is kept in memory: a Claim or Owner that finds it gone (its
 // server restarted) makes it again.
 
@@ -104,6 +111,10 @@ type claim struct {
 	// once it can no longer refresh it before held + lease. Guarded by
 	// names.mu.
 	held time.Time
+	// until is the lease's end, held + lease on the monotonic clock (see
+	// mono): every call served under the name reads it (fenced), without
+	// names.mu. 0 until the key is made, and once the claim is lost.
+	until atomic.Int64
 	// seen is the last revision at which the watch saw this node's mark
 	// written to the key while the claim was being created (rev 0):
 	// perhaps by a request of the Claim whose answer was lost, which the
@@ -116,6 +127,22 @@ type claim struct {
 	// claim's Claim (see awaitClaim) while it creates the key (rev 0), is
 	// closed when that Claim returns. Guarded by names.mu.
 	settled chan struct{}
+}
+
+// monoBase is the origin of mono.
+var monoBase = time.Now()
+
+// mono is t on the monotonic clock, in nanoseconds since the package was
+// loaded (> 0 for any time after): a claim's lease end (claim.until).
+func mono(t time.Time) int64 { return int64(t.Sub(monoBase)) }
+
+// fenced reports whether ex serves a claimed name whose lease has run out
+// at now (a time read from the clock, with its monotonic reading): the
+// keeper did not refresh it in time (the node paused, or the bucket out
+// of reach) or lost it, and another node may own the name. One atomic
+// load per served message.
+func fenced(ex *export, now time.Time) bool {
+	return ex.fence != nil && mono(now) >= ex.fence.Load()
 }
 
 // claimValue is the value of the keys a node claims: its id, '/' (which
@@ -324,6 +351,7 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 		delete(r.claims, name)
 	} else if live {
 		c.rev, c.held = rev, sent
+		c.until.Store(mono(sent.Add(n.cfg.lease)))
 	}
 	seen := c.seen
 	r.mu.Unlock()
@@ -348,7 +376,7 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 		cancel()
 		return ErrClosed
 	}
-	ex, err := exportRef(n, name, ref, methods, func() { n.releaseOne(r, c) })
+	ex, err := exportRef(n, name, ref, methods, &c.until, func() { n.releaseOne(r, c) })
 	if err != nil {
 		n.releaseOne(r, c)
 		return err

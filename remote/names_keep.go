@@ -94,6 +94,7 @@ func (n *Node) refresh(r *names, c *claim) {
 		live := r.claims[c.name] == c
 		if live && c.rev == rev {
 			c.rev, c.held = nrev, sent
+			c.until.Store(mono(sent.Add(n.cfg.lease)))
 		}
 		r.mu.Unlock()
 		if !live {
@@ -215,6 +216,7 @@ func (n *Node) lose(r *names, c *claim, why error) {
 	delete(r.claims, c.name)
 	ex := c.ex
 	r.mu.Unlock()
+	c.until.Store(0) // fenced: what arrives before the unexport is refused
 	n.refuse(Refusal{Reason: ReasonNameLost, Name: c.name, Err: fmt.Errorf("%w: %q lost: %w", ErrNameTaken, c.name, why)})
 	if ex != nil {
 		n.unexport(ex)

@@ -20,8 +20,8 @@ const finishSpins = 64
 
 // serve handles one request or cast for ep, on the endpoint's
 // subscription goroutine. Everything that can refuse it runs before the
-// body is decoded, cheapest first: size, deadline, authorization, cycle,
-// codec. A call is then queued at the actor, and its outcome awaited on a
+// body is decoded, cheapest first: a claimed name's lease (fenced), size,
+// deadline, authorization, cycle, codec. A call is then queued at the actor, and its outcome awaited on a
 // goroutine of its own, so one slow actor never holds up the subscription.
 func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 	arrived := time.Now()
@@ -31,6 +31,13 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 		// before the connection closes (settle), and are refused at once,
 		// neither authorized nor decoded. track checks again.
 		n.reject(r, ex, ep, ReasonClosing, CodeClosed, "node "+n.id+" is closing")
+		return
+	}
+	if fenced(ex, arrived) {
+		// The claim's lease ran out unrefreshed: another node may own
+		// the name now. Refused as a name nobody serves (the caller
+		// looks again), not run here.
+		n.reject(r, ex, ep, ReasonNameLost, CodeNotFound, fmt.Sprintf("name %q: its claim's lease ran out on node %s", ex.name, n.id))
 		return
 	}
 	h := nats.Header(r.Headers())

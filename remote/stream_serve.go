@@ -275,6 +275,10 @@ func (n *Node) onFollow(m *nats.Msg) {
 		n.refuse(Refusal{Reason: reason, Name: name, Method: method, Err: &Error{Code: code, Message: msg, Method: ep.label, Node: n.id}})
 		n.respondErr(reply, ep, wireError{Code: code, Message: msg})
 	}
+	if fenced(ex, time.Now()) { // as serve
+		refuse(ReasonNameLost, CodeNotFound, fmt.Sprintf("name %q: its claim's lease ran out on node %s", name, n.id))
+		return
+	}
 	if len(m.Data) > n.cfg.maxMessage {
 		refuse(ReasonTooLarge, CodeTooLarge, "follow request over the size limit")
 		return

@@ -1,0 +1,116 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/remote"
+)
+
+// pausedKV is a names bucket whose node stands still for it while away is
+// set, as a process paused (a long GC pause, SIGSTOP) or cut off: the
+// keeper's refresh blocks in Update until resume is closed (then fails),
+// and the watch sees nothing (awayKV). last is when the last write that
+// went through was sent: the claim's lease runs from no later.
+type pausedKV struct {
+	awayKV
+	mu      sync.Mutex // guards last with the check of away
+	last    time.Time
+	blocked chan struct{} // gets a value when a refresh blocks
+	resume  chan struct{}
+}
+
+func (p *pausedKV) wrap(kv jetstream.KeyValue) jetstream.KeyValue {
+	p.KeyValue = kv
+	return p
+}
+
+func (p *pausedKV) sent() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.away.Load() {
+		return false
+	}
+	p.last = time.Now()
+	return true
+}
+
+func (p *pausedKV) Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error) {
+	p.sent()
+	return p.KeyValue.Create(ctx, key, value, opts...)
+}
+
+func (p *pausedKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if !p.sent() {
+		select {
+		case p.blocked <- struct{}{}:
+		default:
+		}
+		<-p.resume
+		return 0, nats.ErrTimeout
+	}
+	return p.KeyValue.Update(ctx, key, value, rev)
+}
+
+// pause sets away and returns when the last write went out.
+func (p *pausedKV) pause() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.away.Store(true)
+	return p.last
+}
+
+// TestClaimFencedWhilePaused: a node paused past its claim's lease (its
+// keeper stands still, so the claim is not given up yet) refuses the
+// calls and casts that reach the name once the lease has run out — when
+// another node may own it — as for a name nobody serves (ErrNotFound),
+// rather than run them on an actor that may no longer own the name.
+func TestClaimFencedWhilePaused(t *testing.T) {
+	s := startServer(t)
+	rs := newRefusals()
+	p := &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
+		blocked: make(chan struct{}, 1), resume: make(chan struct{})}
+	const lease = 900 * time.Millisecond
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
+		remote.WithNamesKV(p.wrap), remote.WithRefusalHook(rs.hook))
+	var resumeOnce sync.Once
+	resume := func() { resumeOnce.Do(func() { close(p.resume) }) }
+	t.Cleanup(func() { resume(); close(p.stop) }) // before n1's Close
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
+	ctx := ctxTimeout(t, 30*time.Second)
+	ref := spawn(t, n1)
+	if err := remote.Claim(ctx, n1, "paused", ref, remote.Serve(Deposit)); err != nil {
+		t.Fatal(err)
+	}
+	dep := remote.Bind(n2, "paused", Deposit)
+	if got, err := dep.Call(ctx, 1); err != nil || got != 1 {
+		t.Fatalf("Call before the pause: %d, %v", got, err)
+	}
+	last := p.pause()
+	<-p.blocked // the keeper stands still
+	time.Sleep(time.Until(last.Add(lease)))
+	// The lease has run out: the key may be gone, the name another's.
+	if got, err := dep.Call(ctx, 2); !errors.Is(err, remote.ErrNotFound) {
+		t.Errorf("Call after the lease ran out: %d, %v; want ErrNotFound", got, err)
+	}
+	if err := dep.Cast(4); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the call's and the cast's
+		if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Name != "paused" || !errors.Is(r.Err, remote.ErrNotFound) {
+			t.Errorf("refusal %+v; want name_lost for \"paused\", ErrNotFound", r)
+		}
+	}
+	resume() // the keeper gives the claim up
+	select {
+	case <-ref.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the claim outlived its lease by 10 s once the keeper resumed")
+	}
+}
