@@ -57,7 +57,8 @@
 // and acknowledged: the serving node keeps a window of 256 unacknowledged
 // frames and 16 MiB, a quarter of a reader's subscription's pending limit (a
 // slow reader slows it down instead of losing items; a paused one's
-// subscription holds its window, however large the items) and resends what
+// subscription holds its window; an item over 16 MiB ends the stream with
+// ErrTooLarge, whatever WithMaxMessage allows) and resends what
 // a reader reports missing — heartbeats carry the next frame number, so a lost
 // tail is reported too —, so a stream survives a NATS reconnect whole, in
 // order, each item once. A reader that acknowledges nothing is sent heartbeats,

@@ -240,7 +240,9 @@ func WithMaxDeadline(d time.Duration) Option {
 // of up to 64 KiB (or the sending node's cap, if smaller); a receiving
 // node holds each cast of a batch to its own cap, so a larger batch of
 // casts that each fit is served, and a cast over it is refused alone
-// (and reported, as ReasonTooLarge).
+// (and reported, as ReasonTooLarge). A stream's items are held to it and
+// to the stream's window (16 MiB, a quarter of a reader's pending limit):
+// a larger item ends the stream with ErrTooLarge.
 func WithMaxMessage(n int) Option { return optionFunc(func(c *config) { c.maxMessage = n }) }
 
 // WithResolveWait sets how long Resolve keeps gathering answers after the

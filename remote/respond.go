@@ -54,7 +54,11 @@ func errorHeaderRoom(code, hs string) int {
 // stream's end, resent in vain). The longest of the stack, the panic's
 // value and the message is cut until it fits, marked as cut.
 func (n *Node) errorBody(w wireError, overhead int) []byte {
-	limit := n.payloadLimit(overhead)
+	return n.errorBodyWithin(w, n.payloadLimit(overhead))
+}
+
+// errorBodyWithin is errorBody cut to limit bytes.
+func (n *Node) errorBodyWithin(w wireError, limit int) []byte {
 	for {
 		body, _ := json.Marshal(w)
 		if len(body) <= limit {

@@ -197,8 +197,8 @@ func (f *Follow[E]) closedBy() error {
 // one last pair (zero item, err): the handler's error ([*Error]) or
 // [*PanicError], ErrStopped, a [*actor.TruncatedError] (resume with
 // Since(err.Oldest)), ErrTooLarge (an item over the serving node's
-// WithMaxMessage or the server's maximum payload: the stream ends before
-// it), ErrClosed (the serving node closed, or this reader's node did:
+// WithMaxMessage, the server's maximum payload or a stream's window of
+// 16 MiB: the stream ends before it), ErrClosed (the serving node closed, or this reader's node did:
 // its serving node is told), ErrStreamLost
 // (it went silent), ctx's end, or ErrStreamClosed (Close). A break out of
 // the loop closes the reader. Blocks while it waits. Cost per item: the

@@ -23,7 +23,7 @@ type streamServer struct {
 	base      uint64     // frame number of unacked[0]
 	unacked   [][]byte
 	bytes     int       // the size of unacked's frames
-	window    int       // the most bytes unacked (but one frame)
+	window    int       // the most bytes unacked; no frame is larger (see frameLimit)
 	next      uint64    // the next frame's number
 	lastHeard time.Time // the reader's last control message
 	lastSend  time.Time
@@ -69,13 +69,14 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 	if st.closed || st.ended {
 		return false
 	}
-	if limit := st.n.payloadLimit(1 + 2*binary.MaxVarintLen64); len(data) > limit { // its frame: kind, number, sequence number
-		// Its frame could not be published (nor resent): the stream ends
-		// here, as a reply that large is refused.
+	if limit := st.frameLimit(1 + 2*binary.MaxVarintLen64); len(data) > limit { // its frame: kind, number, sequence number
+		// Its frame could not be published (nor resent), or not within
+		// the window: the stream ends here, as a reply that large is
+		// refused.
 		st.ended = true
 		w := wireError{Code: CodeTooLarge, Message: fmt.Sprintf("item %d of %d bytes over the limit of %d", seq, len(data), limit),
 			Method: st.label, Node: st.n.id}
-		st.sendLocked(frameError, st.n.errorBody(w, frameRoom))
+		st.sendLocked(frameError, st.n.errorBodyWithin(w, st.frameLimit(frameRoom)))
 		return false
 	}
 	payload := binary.AppendUvarint(make([]byte, 0, len(data)+10), seq)
@@ -83,9 +84,19 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 	return true
 }
 
+// frameLimit is the largest payload a frame may carry besides overhead
+// bytes (its kind, number, and an item's sequence number): what the node
+// publishes (WithMaxMessage, the server's maximum payload) and what its
+// window holds, so that no frame exceeds the window. A reader's
+// subscription then holds a window and its resend, however large
+// WithMaxMessage (streamPendingBytes).
+func (st *streamServer) frameLimit(overhead int) int {
+	return min(st.n.payloadLimit(overhead), st.window-overhead)
+}
+
 // full reports whether the window has no room for an item of size
-// bytes: streamWindow frames, or st.window bytes (an item larger than
-// that goes alone).
+// bytes: streamWindow frames, or st.window bytes (an item alone always
+// fits: see frameLimit).
 func (st *streamServer) full(size int) bool {
 	return len(st.unacked) >= streamWindow || len(st.unacked) > 0 && st.bytes+size+2*frameRoom > st.window
 }
@@ -106,7 +117,7 @@ func (st *streamServer) end(err error) {
 	}
 	w := streamEndError(err)
 	w.Method, w.Node = st.label, st.n.id
-	st.sendLocked(frameError, st.n.errorBody(w, frameRoom))
+	st.sendLocked(frameError, st.n.errorBodyWithin(w, st.frameLimit(frameRoom)))
 }
 
 // control handles a message from the reader.

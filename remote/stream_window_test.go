@@ -1,6 +1,7 @@
 package remote_test
 
 import (
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -146,4 +147,49 @@ func TestStreamPausedReaderHeartbeats(t *testing.T) {
 		t.Fatalf("the paused reader's subscription dropped %d frames (%d heartbeats sent)", dropped, beats.Load())
 	}
 	readLines(t, f, total, nil)
+}
+
+// bigPadded is JSON with every string padded to bigPad bytes.
+type bigPadded struct{}
+
+const bigPad = 200 << 10
+
+func (bigPadded) Name() string { return "bigpadded" }
+func (bigPadded) Marshal(v any) ([]byte, error) {
+	b, err := remote.JSON.Marshal(v)
+	if _, ok := v.(string); ok {
+		b = append(b, strings.Repeat(" ", bigPad)...)
+	}
+	return b, err
+}
+func (bigPadded) Unmarshal(d []byte, v any) error { return remote.JSON.Unmarshal(d, v) }
+
+// TestStreamItemOverWindow: an item too large for the serving node's
+// window (a quarter of a reader's pending limit) ends the stream with
+// ErrTooLarge, as one over WithMaxMessage does, rather than go alone. A
+// frame over the window broke what the window's bound is for — that a
+// reader's subscription holds a window and its resend —: with
+// WithMaxMessage over 16 MiB, a frame and its resend after a gap
+// overran the reader's 64 MiB and it dropped them. Here the pending limit
+// is 128 KiB (a window of 32 KiB) and the item 200 KB, under
+// WithMaxMessage: the frame alone overruns the reader's subscription,
+// which drops it, and the stream ended 'slow consumer'.
+func TestStreamItemOverWindow(t *testing.T) {
+	s := startServer(t)
+	const pending = 128 << 10
+	srv := startNode(t, s.ClientURL(), remote.WithCodecs(bigPadded{}), remote.WithStreamPending(pending),
+		remote.WithMaxMessage(512<<10))
+	cli := startNode(t, s.ClientURL(), remote.WithStreamPending(pending), remote.WithMaxMessage(512<<10))
+	feed(t, srv)
+	ctx := ctxTimeout(t, 15*time.Second)
+	f, err := remote.BindStream(cli, "feed", Tail, remote.WithCodec(bigPadded{})).Open(ctx, TailReq{N: 1})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer f.Close()
+	for it, err := range f.All() {
+		if !errors.Is(err, remote.ErrTooLarge) {
+			t.Fatalf("got %d bytes, %v; want ErrTooLarge", len(it.V), err)
+		}
+	}
 }

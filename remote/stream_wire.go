@@ -84,10 +84,12 @@ const (
 	// streamWindow is the most frames a serving node sends unacknowledged.
 	streamWindow = 256
 	// streamPendingBytes is a reader's subscription's pending limit. A
-	// serving node sends at most a quarter of it unacknowledged (but one
-	// frame, however large), so that a paused reader's subscription holds
-	// its window, a resend of it and the heartbeats of a long pause; a
-	// reader acknowledges every quarter of that.
+	// serving node sends at most a quarter of it unacknowledged, and no
+	// larger item (an item over it ends the stream with ErrTooLarge,
+	// whatever WithMaxMessage allows: see frameLimit), so that a paused
+	// reader's subscription holds its window, a resend of it and the
+	// heartbeats of a long pause; a reader acknowledges every quarter of
+	// that.
 	streamPendingBytes = 64 << 20
 )
 
