@@ -259,3 +259,42 @@ func TestDefineUncomparableStructState(t *testing.T) {
 		t.Errorf("Exits(uncomparable) = %v; want nil", got)
 	}
 }
+
+// A Terminal state's exits are a problem whether or not their targets are
+// declared: Define lists every problem, so fixing an exit's unknown
+// target (by declaring it) must not reveal that the state is Terminal
+// with exits.
+func TestDefineTerminalProblems(t *testing.T) {
+	type opts = []fsm.Option[*bot, phase]
+	st := fsm.State[*bot, phase]
+	tests := []struct {
+		name    string
+		entries opts
+		want    []error
+	}{
+		{"terminal with an unknown exit", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal(), fsm.To(phase("nowhere")))},
+			[]error{fsm.ErrUnknownTarget, fsm.ErrTerminalExits}},
+		{"terminal with an exit of another type", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal(), fsm.To(1))},
+			[]error{fsm.ErrUnknownTarget, fsm.ErrTerminalExits}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := fsm.Define("bot", A, tt.entries...)
+			if d != nil {
+				t.Errorf("got a definition with error %v", err)
+			}
+			var de *fsm.DefinitionError
+			if !errors.As(err, &de) {
+				t.Fatalf("got %v; want a *DefinitionError", err)
+			}
+			for _, want := range tt.want {
+				if !errors.Is(err, want) {
+					t.Errorf("got %v; want it to match %v", err, want)
+				}
+			}
+			if len(de.Problems) != len(tt.want) {
+				t.Errorf("got %d problems; want %d:\n%v", len(de.Problems), len(tt.want), err)
+			}
+		})
+	}
+}

@@ -117,9 +117,11 @@ func (v *validator[S, P]) resolve(st *stateDef[S, P], sp *stateSpec) {
 			st.exits = append(st.exits, to)
 		}
 	}
+	// Both count the exits as written, resolved or not: an unknown target
+	// is its own problem, and declaring it must not reveal another.
 	switch {
-	case st.terminal && len(st.exits) > 0:
-		v.add(ErrTerminalExits, "state %v is marked Terminal but has %d exit(s)", st.name, len(st.exits))
+	case st.terminal && len(sp.exits) > 0:
+		v.add(ErrTerminalExits, "state %v is marked Terminal but has %d exit(s)", st.name, len(sp.exits))
 	case !st.terminal && len(sp.exits) == 0:
 		v.add(ErrDeadEnd, "state %v has no exits and is not marked Terminal", st.name)
 	}
