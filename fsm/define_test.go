@@ -276,6 +276,10 @@ func TestDefineTerminalProblems(t *testing.T) {
 			[]error{fsm.ErrUnknownTarget, fsm.ErrTerminalExits}},
 		{"terminal with an exit of another type", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal(), fsm.To(1))},
 			[]error{fsm.ErrUnknownTarget, fsm.ErrTerminalExits}},
+		// Terminal: "no exits and no timeout". The timeout's target is an
+		// exit here, but not once the exit is taken away.
+		{"terminal with a timeout to one of its exits", opts{st(A, step, fsm.To(B)), st(B, step, fsm.Terminal(), fsm.To(A), fsm.Timeout(time.Second, A))},
+			[]error{fsm.ErrTerminalExits, fsm.ErrTimeoutTarget}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,7 +33,7 @@ var (
 	// ErrTerminalExits: a state marked Terminal has exits.
 	ErrTerminalExits = errors.New("fsm: terminal state with exits")
 	// ErrTimeoutTarget: a state timeout's target is not among the state's
-	// exits.
+	// exits (a Terminal state has none: any timeout of it is one).
 	ErrTimeoutTarget = errors.New("fsm: timeout target not an exit")
 	// ErrNilStateFunc: a state declared with a nil function.
 	ErrNilStateFunc = errors.New("fsm: nil state function")

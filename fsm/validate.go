@@ -133,7 +133,9 @@ func (v *validator[S, P]) resolve(st *stateDef[S, P], sp *stateSpec) {
 			v.add(ErrNegativeDuration, "state %v: %v", st.name, t.d)
 		}
 		to, err := v.target(t.to)
-		if err != nil || !slices.Contains(st.exits, to) {
+		if err != nil || st.terminal || !slices.Contains(st.exits, to) {
+			// A Terminal state has no exits (its own are a problem above),
+			// so no target can be one of them.
 			v.add(ErrTimeoutTarget, "state %v: timeout target %v is not among its exits", st.name, describe[P](t.to))
 			continue
 		}
