@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
@@ -30,7 +32,22 @@ import (
 // id, a reconnect resumes after it. A client sees it only if it listens
 // for "skipped" events (addEventListener). Errors before the first byte — the
 // Target's, decode's, Open's, and their panics — are answered with
-// StatusOf's status, as by Method; a client that goes away detaches the reader (the producer's
+// StatusOf's status, as by Method.
+//
+// The status and headers wait for the stream's first item for this
+// request, or its end, for at most a second: a stream that ends with an
+// error before it has an item for the request — a producer that fails on
+// every Open, once past the items a resumed request has seen, or soon
+// after Open — is answered with StatusOf's status too (5xx for most),
+// which stops an EventSource, instead of a 200 and an "error" event,
+// after which it would reconnect, meet the same failure, and so on for
+// ever. A stream with no item for a second is answered 200 then (its
+// client's onopen waits that long); an error after that is an "error"
+// event, as after an item (a producer that fails only later on every
+// connection still has its EventSource reconnect: send the client an
+// item early, or have it close on "error" events).
+//
+// A client that goes away detaches the reader (the producer's
 // Out.Context is cancelled once it was the last) and the response is
 // aborted, as by Method (so is it on any cancel of r's Context: the client
 // does not take the cut for the stream's end). Each event is flushed as it is written, through
@@ -64,7 +81,10 @@ func SSE[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decode func(*http.
 // that is not a sequence number is answered 400. A clean end ends the
 // body; any other end is a last line {"error":"message"}, an item that
 // cannot be marshalled (its error, or its MarshalJSON's panic as a
-// *actor.PanicError) included. Otherwise as SSE.
+// *actor.PanicError) included. Its headers do not wait for a first item,
+// but a stream that has already ended with an error, with no item for
+// the request, when Open returns is answered with StatusOf's status, as
+// SSE does. Otherwise as SSE.
 func JSONLines[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decode func(*http.Request) (Q, error),
 	opts ...MethodOption) http.Handler {
 	return newStreamHandler(s, to, decode, opts, jsonLines[E]{})
@@ -76,6 +96,7 @@ type format[E any] interface {
 	position(r *http.Request) ([]actor.FollowOption, error)
 	item(b *bytes.Buffer, it actor.Item[E]) error
 	end(b *bytes.Buffer, err error) // err nil: a clean end
+	hold() time.Duration            // how long the headers wait for a first item or the end
 }
 
 type streamHandler[S, Q, E any] struct {
@@ -116,7 +137,29 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		h.cfg.fail(w, r, err)
 		return
 	}
-	defer f.Close()
+	defer func() { f.Close() }()
+	// The headers wait for what the stream holds as Open returns: an end
+	// with an error before any item for this reader (a producer that
+	// failed again, past the items a resumed reader had) is answered with
+	// a status, so that an EventSource, which reconnects after a 200's
+	// end, does not reconnect to it for ever.
+	items, end := f.Collected()
+	if hold := h.f.hold(); len(items) == 0 && end == nil && hold > 0 {
+		// Nothing yet: wait for the first item or the end, briefly (a
+		// quiet stream's client waits for its headers meanwhile), with
+		// a second reader at the same place, which waits with a timeout.
+		if g, err := f.Follow(ctx, append(pos, actor.ReadTimeout(hold))...); err == nil {
+			for range g.All() {
+				break
+			}
+			g.Close()
+			items, end = f.Collected()
+		}
+	}
+	if end != nil && end != io.EOF && len(items) == 0 {
+		h.cfg.fail(w, r, end)
+		return
+	}
 	rc := http.NewResponseController(w)
 	if h.cfg.timeout > 0 {
 		// The deadline bounds the writes too: a client that stays but
@@ -141,21 +184,40 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		b.Reset()
 		return err == nil && rc.Flush() == nil
 	}
-	for it, err := range f.All() {
-		if err == nil {
-			err = h.f.item(&b, it)
-		}
-		if err != nil {
+	// put writes it, or the end its encoding failed with; it reports
+	// whether the stream goes on.
+	put := func(it actor.Item[E]) bool {
+		if err := h.f.item(&b, it); err != nil {
 			abortIfGone(r) // not a clean end, nor an error event nobody reads
 			h.f.end(&b, err)
 			send()
-			return
+			return false
 		}
-		if !send() {
+		return send()
+	}
+	for i, it := range items {
+		items[i] = actor.Item[E]{}
+		if !put(it) {
 			return
 		}
 	}
-	h.f.end(&b, nil)
+	if end == nil {
+		for it, err := range f.All() {
+			if err != nil {
+				end = err
+				break
+			}
+			if !put(it) {
+				return
+			}
+		}
+	}
+	if end == io.EOF || end == nil {
+		h.f.end(&b, nil)
+	} else {
+		abortIfGone(r) // not a clean end, nor an error event nobody reads
+		h.f.end(&b, end)
+	}
 	send()
 }
 
@@ -179,6 +241,14 @@ func canFlush(w http.ResponseWriter) bool {
 type sse[E any] struct{ encode func(E) ([]byte, error) }
 
 func (sse[E]) contentType() string { return "text/event-stream" }
+
+// sseHold is how long SSE holds its headers back for a stream that has
+// nothing yet: see SSE. A variable for the tests.
+var sseHold atomic.Int64
+
+func init() { sseHold.Store(int64(time.Second)) }
+
+func (sse[E]) hold() time.Duration { return time.Duration(sseHold.Load()) }
 
 func (sse[E]) position(r *http.Request) ([]actor.FollowOption, error) {
 	id := r.Header.Get("Last-Event-ID")
@@ -236,6 +306,8 @@ func writeData(b *bytes.Buffer, data []byte) {
 type jsonLines[E any] struct{}
 
 func (jsonLines[E]) contentType() string { return "application/x-ndjson" }
+
+func (jsonLines[E]) hold() time.Duration { return 0 }
 
 func (jsonLines[E]) position(r *http.Request) ([]actor.FollowOption, error) {
 	s := r.URL.Query().Get("since")
