@@ -76,7 +76,8 @@
 // that fails before its first item for the request (SSE waits up to a
 // second for it) is answered with a status, not a 200 that ends in an
 // error, so that a browser's EventSource does not reconnect to it for
-// ever.
+// ever. A request for items the journal no longer keeps goes on from the
+// oldest kept, after a "truncated" event (or line) that says so.
 //
 // # Goroutines and shutdown
 //

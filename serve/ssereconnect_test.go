@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +73,58 @@ func TestSSEFailingProducerStopsEventSource(t *testing.T) {
 	want := []event{{"0", "", "line 0"}, {"1", "", "line 1\nsecond half\nthird"}, {"", "error", "disk gone"}}
 	if fmt.Sprint(evs) != fmt.Sprint(want) {
 		t.Fatalf("events %+v; want %+v", evs, want)
+	}
+}
+
+// Short keeps the last 2 items of its streams.
+var Short = actor.NewStream("short", func(_ *Log, _ *actor.Ctx, n int, out *actor.Out[string]) error {
+	for i := range n {
+		_ = out.Send(fmt.Sprintf("line %d", i))
+	}
+	return out.Close(nil)
+}, actor.WithJournal(2, 1<<20))
+
+func shortServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	rt := testkit.NewRuntime(t)
+	ref, err := actor.Spawn(rt, &Log{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	five := func(*http.Request) (int, error) { return 5, nil }
+	mux := http.NewServeMux()
+	mux.Handle("GET /sse", serve.SSE(Short, serve.To(ref), five, func(s string) ([]byte, error) { return []byte(s), nil }))
+	mux.Handle("GET /lines", serve.JSONLines(Short, serve.To(ref), five))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A reconnect whose Last-Event-ID is older than what the journal keeps
+// resumes at the oldest item kept, after an event named "truncated" whose
+// id is the one before it and whose data is its id. It used to get the
+// reader's *actor.TruncatedError, an "error" event: the EventSource
+// reconnected with the same id, for ever.
+func TestSSETruncatedResumes(t *testing.T) {
+	srv := shortServer(t)
+	code, _, body := get(t, srv.URL+"/sse", map[string]string{"Last-Event-ID": "0"})
+	want := "id: 2\nevent: truncated\ndata: 3\n\nid: 3\ndata: line 3\n\nid: 4\ndata: line 4\n\nevent: end\ndata:\n\n"
+	if code != http.StatusOK || body != want {
+		t.Fatalf("got %d %q; want 200 %q", code, body, want)
+	}
+}
+
+// JSONLines' since=N older than what the journal keeps resumes at the
+// oldest item kept, after a line {"truncated":oldest}. It used to be a
+// lone {"error"} line.
+func TestJSONLinesTruncatedResumes(t *testing.T) {
+	srv := shortServer(t)
+	code, _, body := get(t, srv.URL+"/lines?since=1", nil)
+	want := "{\"truncated\":3}\n{\"seq\":3,\"value\":\"line 3\"}\n{\"seq\":4,\"value\":\"line 4\"}\n"
+	if code != http.StatusOK || body != want {
+		t.Fatalf("got %d %q; want 200 %q", code, body, want)
 	}
 }
 
@@ -183,5 +237,101 @@ func TestSSEHoldEnds(t *testing.T) {
 			}
 			_ = out.Close(nil)
 		})
+	}
+}
+
+// A reader that falls behind the journal in the middle of a stream (its
+// client reads nothing while the producer sends 256 items of 1 MiB, far
+// more than the socket buffers hold, into a journal of 2) goes on from the
+// oldest item kept, after a "truncated" event: it used to end with an
+// "error" event, and its EventSource reconnected.
+func TestSSETruncatedMidStream(t *testing.T) {
+	rt := testkit.NewRuntime(t)
+	l := &Later{outs: make(chan *actor.Out[string], 1)}
+	ref, err := actor.Spawn(rt, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := actor.NewStream("burst", func(l *Later, _ *actor.Ctx, _ int, out *actor.Out[string]) error {
+		_ = out.Send("first")
+		l.outs <- out
+		return nil
+	}, actor.WithJournal(2, 1<<30))
+	zero := func(*http.Request) (int, error) { return 0, nil }
+	srv := httptest.NewServer(serve.SSE(stream, serve.To(ref), zero, func(s string) ([]byte, error) { return []byte(s), nil }))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out := <-l.outs
+	br := bufio.NewReader(res.Body)
+	// An event: its id, its name, the length of its data.
+	type ev struct {
+		id, name string
+		n        int
+	}
+	next := func() ev {
+		var e ev
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("read: %v after %+v", err, e)
+			}
+			line = strings.TrimSuffix(line, "\n")
+			if line == "" {
+				return e
+			}
+			field, value, _ := strings.Cut(line, ": ")
+			switch field {
+			case "id":
+				e.id = value
+			case "event":
+				e.name = value
+			case "data":
+				if e.name == "truncated" {
+					e.id += "/" + value
+				}
+				e.n += len(value)
+			}
+		}
+	}
+	if e := next(); e.id != "0" || e.n != len("first") {
+		t.Fatalf("first event %+v; want item 0", e)
+	}
+	const n = 256
+	for range n {
+		if err := out.Send(bigItem); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = out.Close(nil)
+	var got []ev
+	truncated := false
+	for seq := 1; ; {
+		e := next()
+		got = append(got, ev{e.id, e.name, 0})
+		var id, oldest int
+		switch {
+		case e.name == "end":
+			if !truncated || seq != n+1 {
+				t.Fatalf("end after %+v; want items to %d, after a truncated event", got, n)
+			}
+			return
+		case e.name == "truncated":
+			// id: the one before the oldest kept; data: the oldest kept.
+			if _, err := fmt.Sscanf(e.id, "%d/%d", &id, &oldest); err != nil || id != oldest-1 || oldest <= seq {
+				t.Fatalf("truncated event %+v after %+v; want id k-1, data k > %d", e, got, seq)
+			}
+			truncated, seq = true, oldest
+		case e.name == "" && e.id == fmt.Sprint(seq) && e.n == len(bigItem):
+			seq++
+		default:
+			t.Fatalf("event %+v after %+v; want item %d, or a truncated event", e, got, seq)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package serve
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -23,9 +24,16 @@ import (
 //
 // The stream's clean end is an event named "end" (so the browser's
 // EventSource can close instead of reconnecting), any other end an event
-// named "error" whose data is the error's message (*actor.TruncatedError:
-// the reader fell behind the journal). An item that encode fails on (its
-// error, or its panic as a *actor.PanicError) is an event named
+// named "error" whose data is the error's message. A request that asks
+// for items the journal no longer keeps (a Last-Event-ID older than its
+// oldest item) or whose reader falls behind it (a slow client) goes on
+// from the oldest item kept, after an event named "truncated" whose data
+// is that item's id and whose id is the one before it (so a reconnect
+// after it resumes there): the items between were lost to the client.
+// Ending there instead, with an "error" event for the
+// *actor.TruncatedError, would have an EventSource ask for the same lost
+// items again, for ever. An item that encode fails on (its error, or its
+// panic as a *actor.PanicError) is an event named
 // "skipped", with the item's id and the error's message as data, and the
 // stream goes on: ending it there would have the EventSource reconnect
 // with the id before it, fail on it again, and so on for ever; with the
@@ -81,10 +89,13 @@ func SSE[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decode func(*http.
 // that is not a sequence number is answered 400. A clean end ends the
 // body; any other end is a last line {"error":"message"}, an item that
 // cannot be marshalled (its error, or its MarshalJSON's panic as a
-// *actor.PanicError) included. Its headers do not wait for a first item,
-// but a stream that has already ended with an error, with no item for
-// the request, when Open returns is answered with StatusOf's status, as
-// SSE does. Otherwise as SSE.
+// *actor.PanicError) included. A since older than the journal's oldest
+// item, or a reader that falls behind it, goes on from the oldest item
+// kept after a line {"truncated":N}, N its seq (the items before it were
+// lost to the client), as SSE's "truncated" event. Its headers do not
+// wait for a first item, but a stream that has already ended with an
+// error, with no item for the request, when Open returns is answered
+// with StatusOf's status, as SSE does. Otherwise as SSE.
 func JSONLines[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decode func(*http.Request) (Q, error),
 	opts ...MethodOption) http.Handler {
 	return newStreamHandler(s, to, decode, opts, jsonLines[E]{})
@@ -95,8 +106,9 @@ type format[E any] interface {
 	contentType() string
 	position(r *http.Request) ([]actor.FollowOption, error)
 	item(b *bytes.Buffer, it actor.Item[E]) error
-	end(b *bytes.Buffer, err error) // err nil: a clean end
-	hold() time.Duration            // how long the headers wait for a first item or the end
+	end(b *bytes.Buffer, err error)           // err nil: a clean end
+	truncated(b *bytes.Buffer, oldest uint64) // the items before oldest are gone
+	hold() time.Duration                      // how long the headers wait for a first item or the end
 }
 
 type streamHandler[S, Q, E any] struct {
@@ -138,12 +150,35 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	defer func() { f.Close() }()
+	var b bytes.Buffer
+	// resume moves the request on to the oldest item kept, for a reader
+	// that fell behind the journal (or asked for less than it keeps),
+	// with the format's notice of it in b, instead of ending with te,
+	// after which an EventSource would ask for the same items again.
+	resume := func(te *actor.TruncatedError) bool {
+		g, err := f.Follow(ctx, actor.Since(te.Oldest))
+		if err != nil {
+			return false
+		}
+		f.Close() // after g is attached: the producer never sees no reader
+		f, pos = g, []actor.FollowOption{actor.Since(te.Oldest)}
+		h.f.truncated(&b, te.Oldest)
+		return true
+	}
+	var items []actor.Item[E]
+	var end error
+	collect := func() {
+		items, end = f.Collected()
+		for te := truncation(end); te != nil && resume(te); te = truncation(end) {
+			items, end = f.Collected()
+		}
+	}
 	// The headers wait for what the stream holds as Open returns: an end
 	// with an error before any item for this reader (a producer that
 	// failed again, past the items a resumed reader had) is answered with
 	// a status, so that an EventSource, which reconnects after a 200's
 	// end, does not reconnect to it for ever.
-	items, end := f.Collected()
+	collect()
 	if hold := h.f.hold(); len(items) == 0 && end == nil && hold > 0 {
 		// Nothing yet: wait for the first item or the end, briefly (a
 		// quiet stream's client waits for its headers meanwhile), with
@@ -153,7 +188,7 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 				break
 			}
 			g.Close()
-			items, end = f.Collected()
+			collect()
 		}
 	}
 	if end != nil && end != io.EOF && len(items) == 0 {
@@ -178,7 +213,6 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		// while the client, answered, reuses the connection.
 		return
 	}
-	var b bytes.Buffer
 	send := func() bool {
 		_, err := w.Write(b.Bytes())
 		b.Reset()
@@ -195,13 +229,17 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		}
 		return send()
 	}
+	if b.Len() > 0 && !send() {
+		return
+	}
 	for i, it := range items {
 		items[i] = actor.Item[E]{}
 		if !put(it) {
 			return
 		}
 	}
-	if end == nil {
+	for end == nil {
+		end = io.EOF // a clean end, unless All says otherwise
 		for it, err := range f.All() {
 			if err != nil {
 				end = err
@@ -211,6 +249,12 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 				return
 			}
 		}
+		if te := truncation(end); te != nil && resume(te) {
+			if !send() {
+				return
+			}
+			end = nil
+		}
 	}
 	if end == io.EOF || end == nil {
 		h.f.end(&b, nil)
@@ -219,6 +263,15 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		h.f.end(&b, end)
 	}
 	send()
+}
+
+// truncation returns err's *actor.TruncatedError, if it is one.
+func truncation(err error) *actor.TruncatedError {
+	var te *actor.TruncatedError
+	if errors.As(err, &te) {
+		return te
+	}
+	return nil
 }
 
 // canFlush reports whether http.ResponseController can flush w: w, or a
@@ -288,6 +341,16 @@ func (sse[E]) end(b *bytes.Buffer, err error) {
 	writeData(b, []byte(err.Error()))
 }
 
+// truncated writes an event named "truncated" whose data is oldest and
+// whose id is the one before it: a reconnect after it resumes at oldest.
+func (sse[E]) truncated(b *bytes.Buffer, oldest uint64) {
+	b.WriteString("id: ")
+	b.WriteString(strconv.FormatUint(oldest-1, 10)) // oldest ≥ 1: some item was dropped
+	b.WriteString("\nevent: truncated\ndata: ")
+	b.WriteString(strconv.FormatUint(oldest, 10))
+	b.WriteString("\n\n")
+}
+
 // writeData writes data as an event's data lines (a line end is "\n",
 // "\r\n" or "\r") and ends the event.
 func writeData(b *bytes.Buffer, data []byte) {
@@ -345,4 +408,11 @@ func (jsonLines[E]) end(b *bytes.Buffer, err error) {
 	}{err.Error()})
 	b.Write(line)
 	b.WriteByte('\n')
+}
+
+// truncated writes a line {"truncated":oldest}.
+func (jsonLines[E]) truncated(b *bytes.Buffer, oldest uint64) {
+	b.WriteString(`{"truncated":`)
+	b.WriteString(strconv.FormatUint(oldest, 10))
+	b.WriteString("}\n")
 }
