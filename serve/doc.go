@@ -74,7 +74,7 @@
 // as the handler's is. [SSE] and [JSONLines] serve an actor.Stream as
 // server-sent events (Last-Event-ID resumes) or JSON lines. A stream
 // that fails before its first item for the request (SSE waits up to a
-// second for it) is answered with a status, not a 200 that ends in an
+// tenth of a second for it) is answered with a status, not a 200 that ends in an
 // error, so that a browser's EventSource does not reconnect to it for
 // ever. A request for items the journal no longer keeps goes on from the
 // oldest kept, after a "truncated" event (or line) that says so.

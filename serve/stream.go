@@ -43,13 +43,13 @@ import (
 // StatusOf's status, as by Method.
 //
 // The status and headers wait for the stream's first item for this
-// request, or its end, for at most a second: a stream that ends with an
+// request, or its end, for at most a tenth of a second: a stream that ends with an
 // error before it has an item for the request — a producer that fails on
 // every Open, once past the items a resumed request has seen, or soon
 // after Open — is answered with StatusOf's status too (5xx for most),
 // which stops an EventSource, instead of a 200 and an "error" event,
 // after which it would reconnect, meet the same failure, and so on for
-// ever. A stream with no item for a second is answered 200 then (its
+// ever. A stream with no item by then is answered 200 (its
 // client's onopen waits that long); an error after that is an "error"
 // event, as after an item (a producer that fails only later on every
 // connection still has its EventSource reconnect: send the client an
@@ -296,10 +296,14 @@ type sse[E any] struct{ encode func(E) ([]byte, error) }
 func (sse[E]) contentType() string { return "text/event-stream" }
 
 // sseHold is how long SSE holds its headers back for a stream that has
-// nothing yet: see SSE. A variable for the tests.
+// nothing yet: see SSE. A tenth of a second: long enough for a producer
+// that fails as it starts (the usual way a stream fails on every
+// connection) to be answered with a status, short enough that a quiet
+// stream's client does not notice the wait for its onopen. A variable
+// for the tests.
 var sseHold atomic.Int64
 
-func init() { sseHold.Store(int64(time.Second)) }
+func init() { sseHold.Store(int64(100 * time.Millisecond)) }
 
 func (sse[E]) hold() time.Duration { return time.Duration(sseHold.Load()) }
 
