@@ -16,11 +16,12 @@ import (
 // own waits between refreshes, and a job that ends within a third of a
 // lease — most — costs a timer set and stopped.
 type leaseKeeper struct {
-	b     *Backend
-	ctx   context.Context // the job's: ends a refresh in progress
-	rj    *runningJob
-	t     *tracked
-	every time.Duration
+	b       *Backend
+	ctx     context.Context // the job's: ends a refresh in progress
+	rj      *runningJob
+	t       *tracked
+	started time.Time // the job's start here: its mark's
+	every   time.Duration
 
 	mu      sync.Mutex // guards timer and stopped
 	timer   *time.Timer
@@ -30,7 +31,7 @@ type leaseKeeper struct {
 
 // keepLease starts refreshing the lease of the job run under ctx.
 func (b *Backend) keepLease(ctx context.Context, rj *runningJob, t *tracked) *leaseKeeper {
-	k := &leaseKeeper{b: b, ctx: ctx, rj: rj, t: t, every: min(b.cfg.lease, b.cfg.age) / 3}
+	k := &leaseKeeper{b: b, ctx: ctx, rj: rj, t: t, started: t.rec.Started, every: min(b.cfg.lease, b.cfg.age) / 3}
 	k.mu.Lock()
 	k.timer = time.AfterFunc(k.every, k.refresh)
 	k.mu.Unlock()
@@ -53,7 +54,7 @@ func (k *leaseKeeper) refresh() {
 	_ = k.rj.delivery().InProgress()
 	sctx, cancel := context.WithTimeout(k.ctx, k.every)
 	_, _, ok, err := k.t.change(sctx, func(c *jobs.Record) bool {
-		return c.State == jobs.Running && c.Node == k.b.cfg.node // rewritten as it is: its age starts again
+		return k.b.ranHere(c, k.started) // rewritten as it is: its age starts again
 	})
 	cancel()
 	if err == nil && !ok {

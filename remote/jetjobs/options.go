@@ -53,8 +53,11 @@ func WithPrefix(p string) Option {
 }
 
 // WithNode names this node in job records and cancel requests (default:
-// a unique id; give remote.Node's ID()). Must be unique among live
-// nodes.
+// a unique id; give remote.Node's ID()). Keep it unique among live
+// nodes: it is what a job's record shows. Two nodes with one name (a
+// node restarted while its old process lingers, which remote.WithName
+// allows) still tell their runs apart: a node takes a record's running
+// mark for its own only if it has its start time too.
 func WithNode(name string) Option {
 	return optionFunc(func(c *config) {
 		if name == "" {

@@ -141,7 +141,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 	for err != nil && errors.Is(err, jobs.ErrUnavailable) && pause(ctx, storeRetry) {
 		_ = rj.delivery().InProgress()
 		r, rev, _, _, ok, err = b.change(ctx, env.Job.ID, gen, jobs.Record{}, 0, mark)
-		if err == nil && !ok && r.State == jobs.Running && r.Node == b.cfg.node && r.Started.Equal(now) {
+		if err == nil && !ok && b.ranHere(&r, now) {
 			ok = true // its own mark, stored though its answer was lost
 		}
 	}
@@ -149,7 +149,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 	switch {
 	case err != nil && errors.Is(err, jobs.ErrUnavailable):
 		b.putMark(env.Job.ID, now) // the mark may be stored all the same
-	case err == nil && !ok && r.State == jobs.Running && r.Node == b.cfg.node && had && r.Started.Equal(unsure):
+	case err == nil && !ok && had && b.ranHere(&r, unsure):
 		// This node's own mark, stored though its answer was lost: the
 		// job never ran. Run it now, not fail it as lost.
 		ok = true
@@ -168,10 +168,10 @@ func (b *Backend) handle(msg jetstream.Msg) {
 			_ = rj.delivery().NakWithDelay(b.cfg.lease / 2)
 			return
 		}
-		node := r.Node
+		node, started := r.Node, r.Started // that run's (a node's name may be another's too)
 		var data []byte
 		r, _, _, data, ok, err = b.change(ctx, r.ID, gen, r, rev, func(c *jobs.Record) bool {
-			if c.State != jobs.Running || c.Node != node {
+			if c.State != jobs.Running || c.Node != node || !c.Started.Equal(started) {
 				return false
 			}
 			c.State, c.Ended = jobs.Failed, time.Now()
@@ -254,7 +254,7 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 		ctx, cancelStore := b.storeCtx()
 		for {
 			_, _, _, err := t.change(ctx, func(c *jobs.Record) bool {
-				if c.State != jobs.Running || c.Node != b.cfg.node {
+				if !b.ranHere(c, r.Started) { // read again (an answer lost): maybe another's mark
 					return false
 				}
 				c.State, c.Started, c.Node = jobs.Queued, time.Time{}, ""
@@ -293,6 +293,15 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 	if stored {
 		_ = rj.delivery().Ack()
 	}
+}
+
+// ranHere reports whether c says running on this node from started: a
+// run of this node's, marked at started. The node's name alone does not
+// say it: another node may have been started under the same name
+// (WithNode; a node restarted while its old process lingers, as
+// remote.WithName allows), and the job handed back and marked by it.
+func (b *Backend) ranHere(c *jobs.Record, started time.Time) bool {
+	return c.State == jobs.Running && c.Node == b.cfg.node && c.Started.Equal(started)
 }
 
 // maxMarks bounds the marks kept whose outcome is unknown: past it, they

@@ -34,6 +34,7 @@ type flakyKV struct {
 	written bool // write them, then fail
 	failed  chan struct{}
 	after   func() // called once, after the next Update of key is stored
+	lost    func() // called once, after the next failing Update of key is stored (written)
 }
 
 func newFlakyKV(kv jetstream.KeyValue) *flakyKV {
@@ -56,6 +57,14 @@ func (k *flakyKV) failNext(id string, n int, written bool) {
 	k.key, k.n, k.written = tok(id), n, written
 }
 
+// loseNext makes the next Update of job id's record be stored, then call
+// f, then fail: its answer lost.
+func (k *flakyKV) loseNext(id string, f func()) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.key, k.n, k.written, k.lost = tok(id), 1, true, f
+}
+
 func (k *flakyKV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
 	k.mu.Lock()
 	fail := key == k.key && k.n > 0
@@ -63,9 +72,12 @@ func (k *flakyKV) Update(ctx context.Context, key string, value []byte, rev uint
 		k.n--
 	}
 	written := k.written
-	var after func()
+	var after, lost func()
 	if key == k.key && !fail {
 		after, k.after = k.after, nil
+	}
+	if fail {
+		lost, k.lost = k.lost, nil
 	}
 	k.mu.Unlock()
 	if !fail {
@@ -79,6 +91,9 @@ func (k *flakyKV) Update(ctx context.Context, key string, value []byte, rev uint
 	if written {
 		if _, err := k.KeyValue.Update(ctx, key, value, rev); err != nil {
 			return 0, err
+		}
+		if lost != nil {
+			lost()
 		}
 	}
 	return 0, errFlaky
@@ -702,4 +717,56 @@ func TestHandBackAfterBlip(t *testing.T) {
 	c := startStoreNode(t, url, "c", true, WithLease(shortLease))
 	close(c.gate.open)
 	wantX(t, ctx, j)
+}
+
+// TestHandBackTwinMark: a node whose dispatcher stops as it starts a job
+// hands the job back (queued again, for another node); the write is
+// stored but its answer lost, and before the node reads the record again
+// another node started under the same name (WithNode: a twin, or the
+// node restarted while its old process lingers) marks the job running.
+// Before, the node took that mark for its own (same node name) and
+// queued the job again under the twin, which runs it: the twin's lease
+// refresh then found it not running and cancelled it, though nobody had
+// cancelled it (and its message, handed back, could run it again
+// elsewhere). A node now takes a running mark for its own only if it has
+// its start time too.
+func TestHandBackTwinMark(t *testing.T) {
+	s, err := embedded.Start(context.Background(), embedded.WithStoreDir(t.TempDir()))
+	if err != nil {
+		t.Fatalf("embedded.Start: %v", err)
+	}
+	t.Cleanup(s.Shutdown)
+	a := startStoreNode(t, s.ClientURL(), "twin", true, WithLease(time.Minute))
+	twin := startStoreNode(t, s.ClientURL(), "twin", false, WithLease(time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	twinStart := time.Now().Add(time.Hour).Round(0)
+	stopped := make(chan error, 1)
+	a.kv.afterNext("j", func() { // a's mark, stored: a's dispatcher stops before it runs the job
+		go func() { stopped <- a.d.Shutdown(ctx) }()
+		<-a.b.stopping
+		a.kv.loseNext("j", func() { // a's hand-back, stored, its answer lost
+			_, _, _, _, ok, err := twin.b.change(ctx, "j", 0, jobs.Record{}, 0, func(c *jobs.Record) bool {
+				if c.State != jobs.Queued {
+					return false
+				}
+				c.State, c.Started, c.Node = jobs.Running, twinStart, twin.b.Node()
+				return true
+			})
+			if err != nil || !ok {
+				t.Errorf("the twin's mark: %v, %v", ok, err)
+			}
+		})
+	})
+	submit(t, ctx, a, "gate", "x", jobs.ID("j"))
+	if err := wait(t, "a's dispatcher to stop", stopped); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	r, _, _, err := twin.b.get(ctx, "j")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != jobs.Running || !r.Started.Equal(twinStart) {
+		t.Fatalf("the job after a's hand-back: %s, started %v; want running on the twin, started %v", r.State, r.Started, twinStart)
+	}
 }
