@@ -82,7 +82,7 @@ type journal[E any] struct {
 	waiters   []*Follow[E] // readers parked on their wake channel
 	readers   []*Follow[E] // attached readers; each knows its index
 	cut       []*Follow[E] // readers ended by truncation, not yet closed: no position, but readers for Out.Context
-	stopped   bool         // ended by its actor's stop
+	stopped   bool         // ended by its actor's stop, or by its Open's failure: no dead letter
 	err       error        // why it ended; nil for a clean end
 	seen      bool         // err has reached a reader or the dead letters
 	hadReader bool

@@ -9,7 +9,8 @@ import (
 )
 
 // end closes the journal with err (nil: a clean end; stopped: its actor
-// stopped). It reports false if it was already closed. Readers get what
+// stopped, or its Open failed, and err is no dead letter: those have
+// their own). It reports false if it was already closed. Readers get what
 // is kept, then err; producers waiting for room get ErrStreamClosed; the
 // producer's Context is cancelled. The attached readers stay watched: the
 // end of a reader's ctx still detaches it (it reads nothing more, and an
@@ -17,10 +18,22 @@ import (
 // leaves the readers of an Out kept for later readers. Readers ended by
 // truncation are released: they have nothing left to count for. An error
 // that no reader is attached to receive goes to the dead letters.
-func (j *journal[E]) end(err error, stopped bool) bool {
+func (j *journal[E]) end(err error, stopped bool) bool { return j.endIf(err, stopped, false) }
+
+// abandon ends the open journal of an Open that gave up (with err, what
+// Open returns, so no dead letter) if no reader is left on it: nobody got
+// a reader of it or its id from Open, so nobody would read it, and its
+// producer, told only by an Out.Context it may not watch, would send on
+// into a journal kept until its actor stops. A reader that followed it
+// by id meanwhile keeps it open (the check and the end are one step under
+// mu, the lock readers attach under). It reports whether it ended it.
+func (j *journal[E]) abandon(err error) bool { return j.endIf(err, true, true) }
+
+// endIf is end; unread: only if no reader is left (noReaderLocked).
+func (j *journal[E]) endIf(err error, stopped, unread bool) bool {
 	j.lockP() // no Send is halfway
 	j.mu.Lock()
-	if j.closed.Load() {
+	if j.closed.Load() || unread && !j.noReaderLocked() {
 		j.mu.Unlock()
 		j.unlockP()
 		return false

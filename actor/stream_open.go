@@ -22,7 +22,12 @@ import (
 // here, with the same sentinels as [Method.Call]. That wait is bounded by
 // ctx's deadline, or the runtime's call timeout if ctx has none. A
 // handler that fails after sending items does not fail Open: its error is
-// the last pair of the reader's All.
+// the last pair of the reader's All. An Open that fails once the
+// handler's turn has begun (ctx ended, or the wait expired, mid-turn)
+// ends the stream that turn made, with Open's error, unless a reader
+// followed it by id meanwhile: nobody else could read it. The producer's
+// Sends then fail with ErrStreamClosed and its Out.Context is cancelled;
+// an error the handler returns later is a dead letter.
 //
 // ctx then bounds the reader: when it ends, the reader detaches (see
 // [Follow]). Pass a ctx without a deadline to follow a stream for longer
@@ -104,7 +109,13 @@ func (cl *streamCall[S, Q, E]) await(ctx context.Context, f *Follow[E], cfg foll
 	}
 	cl.stopTimer()
 	if cl.err != nil {
+		// A stream Open gave up on (ctx, deadline, call timeout) while
+		// its handler's turn ran exists, read by nobody: it ends, unless
+		// a reader followed it by id meanwhile. (A failed stream has
+		// ended already; one whose turn never ran ends here too, before
+		// the request is dequeued.)
 		f.detach(cl.err)
+		cl.j.abandon(cl.err)
 		return nil, cl.err
 	}
 	if !cfg.hasSince {
@@ -242,8 +253,17 @@ func (cl *streamCall[S, Q, E]) run(x *Ctx, _ payload) {
 	j.owner.Store(c) // a pool's stream: the worker that took it
 	set := c.addStream(j.id, j)
 	j.mu.Lock()
-	j.set = set
-	j.mu.Unlock()
+	if j.closed.Load() {
+		// Open gave up as the turn began and ended the stream (abandon)
+		// before it was in the set: end left it there.
+		j.mu.Unlock()
+		if set != nil {
+			set.remove(j.id)
+		}
+	} else {
+		j.set = set
+		j.mu.Unlock()
+	}
 	err := cl.s.fn(c.state.(S), x, cl.req, &j.out)
 	cl.finish(c, err)
 	if set == nil {

@@ -75,7 +75,9 @@
 // How the end of a handler is watched (run.go): after a Method's call
 // returns on a cancel, a barrier call on the same host returns once the
 // handler's turn is over (one turn at a time, FIFO mailbox); after a
-// Stream's reader left, a new reader waits for the stream's end. Three
+// Stream's reader left, a new reader waits for the stream's end (a
+// cancel during the stream's opening turn makes actor's Open give up,
+// which ends the stream that turn made: the barrier waits for it). Three
 // limits follow. A deferred method's work handed to another goroutine is
 // not waited for past its turn (its Reply.Context is cancelled all the
 // same). A host that holds calls with a whitelist holds the barrier too,

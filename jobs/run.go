@@ -215,7 +215,9 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 			return outcome{state: Failed, err: failure(err, ref.Stopped())}
 		}
 		r.endByContext()
-		awaitTurn(r.d, ref, p.barrier) // the opening turn; its stream, if any, has no reader left
+		// Open gave up: a stream the opening turn made was ended by it
+		// (nobody could read it), so its end is that turn's.
+		awaitTurn(r.d, ref, p.barrier)
 		return outcome{}
 	}
 	defer func() { _ = f.Close() }() // the last reader: a truncated one counts until closed
