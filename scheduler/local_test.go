@@ -321,3 +321,27 @@ type moreRunner func() bool
 
 func (f moreRunner) Run(int) bool { return f() }
 func (f moreRunner) Abort()       {}
+
+// A turn that panics past its runner, with the run queue empty and another
+// loop stuck in a handler holding a turn in its batch: had the turn
+// returned, its loop would have stolen the held turn; the dead loop must
+// see it waiting too and replace itself. It restarted only for turns in
+// the run queue (and only with no loop parked), so here, with the
+// watchdog off, the held turn waited for the stuck one.
+func TestPanickedLoopReplacedForHeldTurns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t, WithPoolSize(2), WithMaxExtra(0), WithPanicHandler(func(any) {}))
+		release, open := newGate(t)
+		first, _ := occupy(t, s)  // loop A
+		second, _ := occupy(t, s) // loop B
+		stuck := make(chan struct{})
+		schedule(t, s, funcRunner(func() { close(stuck); <-release }))
+		ran := scheduleMany(t, s, 1) // A holds it with the stuck turn
+		schedule(t, s, funcRunner(func() { panic("turn") }))
+		close(first) // A takes the stuck turn and holds the quick one
+		<-stuck
+		close(second) // B takes the panicking turn, the last queued
+		waitFor(t, ran, "a turn held by a stuck loop when the other loop's turn panicked")
+		open()
+	})
+}

@@ -52,7 +52,12 @@ func (s *Scheduler) loop() {
 		// A turn panicked past its runner, or called runtime.Goexit: this
 		// loop is gone; give back its batch, count it out and replace it
 		// if work waits (also once closed: queued turns still run, and
-		// this may have been the last loop).
+		// this may have been the last loop). Work held in another loop's
+		// batch waits too: this loop would have stolen it (that loop may
+		// be stuck in a handler). A spinning loop takes or steals it; a
+		// parked one is woken for it; else a loop takes this one's place
+		// (not kickLocked: the base may be full of stuck loops, and this
+		// one did drain).
 		if v := recover(); v != nil {
 			s.panics(v)
 		}
@@ -60,9 +65,15 @@ func (s *Scheduler) loop() {
 		s.drainLocked(l, true) // give back its batch
 		s.loops--
 		n := 0
-		if s.q.n > 0 && s.parked == 0 {
-			s.loops++
-			n = 1
+		if s.q.n > 0 || s.heldLocked() > 0 {
+			switch {
+			case s.spinning > 0:
+			case s.parked > 0:
+				s.cond.Signal()
+			default:
+				s.loops++
+				n = 1
+			}
 		}
 		s.maybeIdleLocked()
 		s.mu.Unlock()
