@@ -6,8 +6,9 @@ import "errors"
 // [New] wraps [ErrInvalidConfig] with the details of what is wrong.
 var (
 	// ErrFull is returned by [Mailbox.Push] when the mailbox is at capacity
-	// and the policy is [Reject], or [Block] with a nil context; and by
-	// [Mailbox.TryPush] at capacity with Reject or Block.
+	// and the policy is [Reject], or [Block] with a nil context; by
+	// [Mailbox.TryPush] at capacity with Reject or Block; and by
+	// [Mailbox.Offer] at capacity whatever the policy.
 	ErrFull = errors.New("mailbox: full")
 
 	// ErrClosed is returned by [Mailbox.Push] and [Mailbox.PushSystem]

@@ -38,17 +38,23 @@ func (md *model) trimmed() bool {
 
 func (md *model) admits(k Key) bool { return !md.only || slices.Contains(md.admitted, k) }
 
-// push returns what Push must return and the message it must evict.
-func (md *model) push(v msg) (schedule bool, err error, evicted *msg) {
+// push returns what Push must return, the message it must evict and the
+// dead ones it must discard (to OnExpire), by id.
+func (md *model) push(v msg) (schedule bool, err error, evicted *msg, expired []int) {
 	if md.closed {
-		return false, ErrClosed, nil
+		return false, ErrClosed, nil, nil
 	}
 	if md.capacity > 0 && len(md.user) >= md.capacity && md.withLive {
-		md.user = slices.DeleteFunc(md.user, func(u msg) bool { return md.dead[u.id] })
+		md.user = slices.DeleteFunc(md.user, func(u msg) bool {
+			if md.dead[u.id] {
+				expired = append(expired, u.id)
+			}
+			return md.dead[u.id]
+		})
 	}
 	if md.capacity > 0 && len(md.user) >= md.capacity {
 		if md.policy != DropOldest {
-			return false, ErrFull, nil
+			return false, ErrFull, nil, expired
 		}
 		evicted = &md.user[0]
 		md.user = md.user[1:]
@@ -56,7 +62,21 @@ func (md *model) push(v msg) (schedule bool, err error, evicted *msg) {
 	md.user = append(md.user, v)
 	md.made = true
 	schedule, md.scheduled = !md.scheduled, true
-	return schedule, nil, evicted
+	return schedule, nil, evicted, expired
+}
+
+// offer returns what Offer must return: Push that makes no room.
+func (md *model) offer(v msg) (schedule bool, err error) {
+	if md.closed {
+		return false, ErrClosed
+	}
+	if md.capacity > 0 && len(md.user) >= md.capacity {
+		return false, ErrFull
+	}
+	md.user = append(md.user, v)
+	md.made = true
+	schedule, md.scheduled = !md.scheduled, true
+	return schedule, nil
 }
 
 func (md *model) pushSystem(v msg) (bool, error) {
@@ -123,6 +143,13 @@ func (md *model) hasAdmitted() bool {
 // requires the same results. The first byte picks the configuration; each
 // following byte is an operation (low 3 bits) and its argument.
 func FuzzMailbox(f *testing.F) {
+	// Offer (op 1 with 0x20) on a full mailbox of each policy, with a dead
+	// message (Live): ErrFull, nothing evicted or expired; then Push.
+	f.Add([]byte{0x32, 0, 8, 0x07, 0x21, 0x29, 0, 3})    // reject, unbounded
+	f.Add([]byte{0x34, 0, 8, 0x07, 0x21, 0x29, 0, 3, 3}) // reject, capacity 2
+	f.Add([]byte{0x20, 0, 8, 0x07, 0x21, 0x29, 0, 3, 3}) // drop-oldest
+	f.Add([]byte{0x2a, 0, 8, 0x07, 0x21, 0x29, 1, 0, 3}) // block
+	f.Add([]byte{0x0a, 0, 0x15, 3, 8, 0x21, 0x0e, 0x21, 0x3d, 3, 3})
 	f.Add([]byte{0, 0, 8, 16, 3, 4, 2, 3, 3, 3})
 	f.Add([]byte{0x23, 0, 8, 0x15, 16, 24, 3, 4, 5, 6, 3, 3, 7, 0, 0, 1})
 	f.Add([]byte{0x0a, 0, 8, 16, 24, 0x15, 3, 3, 0, 8, 0x0f, 8, 16, 6, 4, 4, 0xff})
@@ -146,7 +173,12 @@ func FuzzMailbox(f *testing.F) {
 			held:     map[int]bool{},
 		}
 		var dropped []msg
-		cfg := Config[msg]{Capacity: md.capacity, Policy: md.policy, OnDrop: func(v msg) { dropped = append(dropped, v) }}
+		var expired []int
+		cfg := Config[msg]{
+			Capacity: md.capacity, Policy: md.policy,
+			OnDrop:   func(v msg) { dropped = append(dropped, v) },
+			OnExpire: func(v msg) { expired = append(expired, v.id) },
+		}
 		if md.withLive {
 			cfg.Live = func(v msg) bool { return !md.dead[v.id] }
 		}
@@ -156,20 +188,37 @@ func FuzzMailbox(f *testing.F) {
 		for step, op := range ops[1:] {
 			arg := op >> 3
 			switch op & 7 {
-			case 0, 1: // Push (0), TryPush (1)
+			case 0, 1: // Push (0), TryPush (1), Offer (1 with arg&4)
 				v := msg{Key(arg % 4), next}
 				next++
 				if md.policy == Block {
 					ctx = nil // fail instead of waiting
 				}
-				wantS, wantErr, wantEv := md.push(v)
-				dropped = dropped[:0]
+				dropped, expired = dropped[:0], expired[:0]
+				var wantS bool
+				var wantErr error
+				var wantEv *msg
+				var wantExp []int
+				offer := op&7 == 1 && arg&4 != 0
+				if offer {
+					wantS, wantErr = md.offer(v)
+				} else {
+					wantS, wantErr, wantEv, wantExp = md.push(v)
+				}
 				var s bool
 				var err error
-				if op&7 == 1 {
+				switch {
+				case offer:
+					s, err = m.Offer(v)
+				case op&7 == 1:
 					s, err = m.TryPush(v)
-				} else {
+				default:
 					s, err = m.Push(ctx, v)
+				}
+				slices.Sort(expired)
+				slices.Sort(wantExp)
+				if !slices.Equal(expired, wantExp) {
+					t.Fatalf("step %d Push(%v) (offer %v): expired %v; want %v", step, v, offer, expired, wantExp)
 				}
 				if s != wantS || !errors.Is(err, wantErr) || (err == nil) != (wantErr == nil) {
 					t.Fatalf("step %d Push(%v): got %v, %v; want %v, %v", step, v, s, err, wantS, wantErr)
