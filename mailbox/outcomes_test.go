@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// TestConcurrentOutcomes: four producers Push (with short contexts) and
-// TryPush while the consumer pops, admits, lifts the filter, trims and
+// TestConcurrentOutcomes: four producers Push (with short contexts),
+// TryPush and Offer while the consumer pops, admits, lifts the filter, trims and
 // checks Len, then closes the mailbox with producers still running or
 // blocked; for every policy, with and without Live, at several
 // capacities. Every accepted message comes out exactly once (popped,
@@ -67,9 +67,12 @@ func stressOnce(t *testing.T, pol Policy, withLive bool, capa int, seed uint64) 
 				v := msg{Key(r.IntN(3)), id}
 				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(200))*time.Microsecond)
 				var err error
-				if r.IntN(4) == 0 {
+				switch r.IntN(8) {
+				case 0, 1:
 					_, err = m.TryPush(v)
-				} else {
+				case 2:
+					_, err = m.Offer(v)
+				default:
 					_, err = m.Push(ctx, v)
 				}
 				cancel()
