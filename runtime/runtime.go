@@ -31,6 +31,7 @@ type Runtime struct {
 	names       *registry
 	spawning    spawning // LookupOrSpawn's spawns in progress, by name
 	sink        sink
+	reports     reporter // reports the wheel's errors off its goroutine
 	callTimeout time.Duration
 
 	begin  sync.Once          // starts the stop sequence
@@ -57,7 +58,10 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	rt := &Runtime{names: newRegistry(), done: make(chan struct{}), callTimeout: c.callTimeout}
 	rt.sink = sink{hook: c.hook, errHook: c.errHook, logger: c.logger, rate: int64(c.logRate), start: time.Now()}
-	wheel, err := timer.New(timer.WithTick(c.tick), timer.WithPanicHandler(func(pe *timer.PanicError) { rt.sink.report(pe) }))
+	rt.reports = reporter{report: rt.sink.report, write: rt.sink.write}
+	// A callback's panic (a bug of troupe's) is reported off the wheel's
+	// goroutine: the error hook is user code, and may block.
+	wheel, err := timer.New(timer.WithTick(c.tick), timer.WithPanicHandler(func(pe *timer.PanicError) { rt.reports.put(pe) }))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
@@ -149,9 +153,14 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // bounded by the call timeout (WithCallTimeout), and for every goroutine
 // of the runtime to exit. It returns nil, or a *actor.StopError naming the
 // actors whose handlers (or actor.Go functions) had not returned by then:
-// their goroutines are the only ones left, and exit as those return. A sync caller still waiting on such a handler without a
-// deadline of its own (on the call timeout) gets actor.ErrStopped when
-// Close stops the timer wheel, if its timeout has not fired by then.
+// their goroutines are the only ones left, and exit as those return. A
+// sync caller still waiting on such a handler without a deadline of its
+// own (on the call timeout) gets actor.ErrStopped when Close stops the
+// timer wheel, if its timeout has not fired by then. An error hook
+// (WithErrorHook) still running a timer callback's panic report by then
+// is given up on the same way: Close then returns an error matching
+// context.DeadlineExceeded (joined with the *actor.StopError, if any),
+// and the hook's goroutine exits as the hook returns.
 //
 // Close forces a Shutdown under way (which then returns), and after a
 // Shutdown that timed out it finishes the job. Safe to call many times;
@@ -203,10 +212,11 @@ func (rt *Runtime) stop() error {
 		if late = mergeNames(late, rt.sys.WaitWork(ctx)); late != nil {
 			err = &actor.StopError{Actors: late, Err: ctx.Err()}
 		}
+		err = joinErr(err, rt.waitReports(&g))
 	} else {
 		rt.stopWheel()
 		rt.sched.Close() // every actor has stopped: no turn is left to run
-		err = rt.waitWork(&g)
+		err = joinErr(rt.waitWork(&g), rt.waitReports(&g))
 	}
 	return err
 }
@@ -248,9 +258,39 @@ func (rt *Runtime) waitWork(g *grace) error {
 	return nil
 }
 
+// waitReports waits, once the wheel has stopped, for the errors its
+// goroutine handed to the reporter to be reported (the error hook is user
+// code and may block): until the stop is forced, then for what is left of
+// the grace. Past it, the rest is written out as the hook returns, and
+// the stop returns an error matching the grace's.
+func (rt *Runtime) waitReports(g *grace) error {
+	if rt.reports.wait(rt.forced) {
+		return nil
+	}
+	ctx := g.ctx()
+	if rt.reports.wait(ctx) {
+		return nil
+	}
+	rt.reports.abandon()
+	return fmt.Errorf("troupe: the error hook did not return from a report: %w", ctx.Err())
+}
+
+// joinErr joins the stop's errors: a, b, or both.
+func joinErr(a, b error) error {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return errors.Join(a, b)
+}
+
 // stopWheel stops the timer wheel and waits for its driver to exit, which
 // it does as soon as the callback in progress, if any, returns: before the
-// scheduler closes, no callback runs user code, so each is short. (A tick,
+// scheduler closes, no callback runs user code, so each is short (a
+// callback's panic goes to the error hook through rt.reports, off the
+// driver; the stop waits for it after the scheduler). (A tick,
 // an idle check, a backoff's end or a First group's stagger only offers a
 // message to a mailbox, or hands it to the actor's system lane, and
 // schedules a turn: the dead letters of a full mailbox, and the hooks of

@@ -1,0 +1,147 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	goruntime "runtime"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// blockingErrorHook returns an error hook that blocks on its first call
+// until release is closed (entered is closed as it begins), and records
+// every error it is given.
+func blockingErrorHook() (hook func(error), entered, release chan struct{}, got func() []error) {
+	entered, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	var errs []error
+	hook = func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		once.Do(func() {
+			close(entered)
+			<-release
+		})
+	}
+	got = func() []error {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]error(nil), errs...)
+	}
+	return hook, entered, release, got
+}
+
+// A panic in a timer callback (a troupe bug) is reported to the error
+// hook, user code: not on the timer wheel's goroutine, where a hook that
+// blocks stalls every timer of the runtime (call deadlines included) and
+// the stop, which waits for the wheel's goroutine. While the hook blocks
+// on such a report, a call with no deadline of its own must still time
+// out at the call timeout, and Close must still return within the call
+// timeout, reporting the hook that would not return.
+func TestWheelPanicReportOffWheel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const callTimeout = 100 * time.Millisecond
+		hook, entered, release, got := blockingErrorHook()
+		rt, err := New(WithCallTimeout(callTimeout), WithErrorHook(hook))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := actor.Spawn(rt, &target{}, actor.WithName("b"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rt.wheel.AfterFunc(time.Millisecond, func() { panic("timer callback") }); err != nil {
+			t.Fatal(err)
+		}
+		<-entered // the panic is being reported: the hook blocks
+		start := time.Now()
+		unblock := make(chan struct{})
+		called := make(chan error, 1)
+		go func() {
+			_, err := stall.Call(context.Background(), b, unblock)
+			called <- err
+		}()
+		select {
+		case err := <-called:
+			if d := time.Since(start); d != callTimeout {
+				t.Errorf("the call returned after %v; want %v", d, callTimeout)
+			}
+			if !errors.Is(err, actor.ErrTimeout) {
+				t.Errorf("call = %v; want ErrTimeout", err)
+			}
+		case <-time.After(time.Minute):
+			t.Error("the call had no outcome a minute after its deadline: the wheel is stuck in the error hook")
+		}
+		close(unblock)
+		start = time.Now()
+		closed := make(chan error, 1)
+		go func() { closed <- rt.Close() }()
+		select {
+		case err = <-closed:
+			if d := time.Since(start); d > callTimeout {
+				t.Errorf("Close returned after %v; want at most the call timeout, %v", d, callTimeout)
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Close = %v; want an error matching context.DeadlineExceeded (the error hook did not return)", err)
+			}
+		case <-time.After(time.Hour):
+			t.Error("Close did not return within an hour: the stop waits for the wheel's goroutine, stuck in the error hook")
+			close(release)
+			<-closed
+		}
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+		<-b.Done()
+		synctest.Wait() // the hook's goroutine exits as the hook returns
+		if errs := got(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "timer callback") {
+			t.Errorf("error hook got %v; want the callback's panic, once", errs)
+		}
+	})
+}
+
+// An error hook that ends its goroutine (runtime.Goexit) on a timer
+// callback's panic report does not lose the reports after it, nor leave
+// the stop waiting for a reporter that is gone.
+func TestWheelPanicReportHookGoexit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var got []string
+		rt, err := New(WithErrorHook(func(err error) {
+			mu.Lock()
+			got = append(got, err.Error())
+			n := len(got)
+			mu.Unlock()
+			if n == 1 {
+				goruntime.Goexit()
+			}
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []string{"first", "second"} {
+			if _, err := rt.wheel.AfterFunc(time.Millisecond, func() { panic(v) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if err := rt.Close(); err != nil {
+			t.Errorf("Close = %v; want nil", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != 2 || !strings.Contains(got[0], "first") || !strings.Contains(got[1], "second") {
+			t.Errorf("error hook got %q; want both panics, in order", got)
+		}
+	})
+}
