@@ -60,8 +60,11 @@ func New(opts ...Option) (*Runtime, error) {
 	rt.sink = sink{hook: c.hook, errHook: c.errHook, logger: c.logger, rate: int64(c.logRate), start: time.Now()}
 	rt.reports = reporter{report: rt.sink.report, write: rt.sink.write}
 	// A callback's panic (a bug of troupe's) is reported off the wheel's
-	// goroutine: the error hook is user code, and may block.
-	wheel, err := timer.New(timer.WithTick(c.tick), timer.WithPanicHandler(func(pe *timer.PanicError) { rt.reports.put(pe) }))
+	// goroutine: the error hook is user code, and may block. It gets an
+	// *actor.PanicError, as WithErrorHook says.
+	wheel, err := timer.New(timer.WithTick(c.tick), timer.WithPanicHandler(func(pe *timer.PanicError) {
+		rt.reports.put(&actor.PanicError{Method: "timer callback", Value: pe.Value, Stack: pe.Stack})
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}

@@ -145,3 +145,26 @@ func TestWheelPanicReportHookGoexit(t *testing.T) {
 		}
 	})
 }
+
+// WithErrorHook's doc: a panic that escaped the runtime's own goroutines
+// reaches the hook as an *actor.PanicError carrying the stack; a timer
+// callback's too.
+func TestWheelPanicReportIsActorPanicError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		got := make(chan error, 1)
+		rt, err := New(WithErrorHook(func(err error) { got <- err }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Close()
+		boom := errors.New("boom")
+		if _, err := rt.wheel.AfterFunc(time.Millisecond, func() { panic(boom) }); err != nil {
+			t.Fatal(err)
+		}
+		err = <-got
+		var pe *actor.PanicError
+		if !errors.As(err, &pe) || pe.Value != boom || len(pe.Stack) == 0 || !errors.Is(err, boom) {
+			t.Errorf("error hook got %v (%T); want an *actor.PanicError of the callback's panic, with its stack, matching its error", err, err)
+		}
+	})
+}
