@@ -88,12 +88,6 @@ func (s *sink) callHook(d DeadLetter) {
 	s.hook(d)
 }
 
-// loopPanic reports a panic that escaped a scheduler loop (a bug: turns
-// recover their handlers' panics).
-func (s *sink) loopPanic(v any) {
-	s.report(&actor.PanicError{Method: "scheduler loop", Value: v, Stack: debug.Stack()})
-}
-
 // report hands err, which nobody else can receive, to the error hook; or,
 // without one, logs it at error level; or, without a logger, writes it to
 // standard error. Nothing is dropped. A panic in the error hook itself is

@@ -96,10 +96,11 @@ func WithDeadLetterHook(f func(DeadLetter)) Option {
 // the stack. Without it such errors are logged at error level through the
 // WithLogger logger, or written to standard error if there is none: they
 // are never dropped. f runs on the goroutine where the error happened,
-// except for a panic in a timer callback: that one is reported on a
-// goroutine of the runtime's, one report at a time, so that f never holds
-// the timer wheel (past 1,024 reports waiting for f, the rest are written
-// to standard error). Keep f short and non-blocking: the runtime's stop
+// except for a panic that escaped the runtime's own goroutines (a timer
+// callback, a scheduler loop): that is reported on a goroutine of the
+// runtime's, one report at a time, so that f never holds the timer wheel
+// or the worker pool (past 1,024 reports waiting for f, the rest are
+// written to standard error). Keep f short and non-blocking: the runtime's stop
 // waits for those reports as it waits for handlers (Runtime.Close).
 func WithErrorHook(f func(error)) Option {
 	return optionFunc(func(c *config) { c.errHook = f })

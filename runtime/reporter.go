@@ -3,7 +3,10 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"sync"
+
+	"github.com/troupe-go/troupe/actor"
 )
 
 // reportBacklog bounds the errors a reporter holds while the error hook
@@ -13,11 +16,11 @@ const reportBacklog = 1024
 // reporter reports, on a goroutine of its own, the errors raised on a
 // goroutine the runtime cannot let user code hold: the timer wheel's,
 // which every timer of the runtime (call deadlines included) and the stop
-// wait for. The error hook is user code and may
+// wait for, and a scheduler loop's, which the stop's drain waits for. The error hook is user code and may
 // block; here it blocks only this goroutine, started when there is an
 // error to report and gone once there is none. Its stop path is close,
-// wait, called by the stop sequence once the wheel has stopped, then
-// abandon if the stop gives up on it. Safe
+// wait, called by the stop sequence once the wheel has stopped and the
+// scheduler has drained, then abandon if the stop gives up on it. Safe
 // for concurrent use; its zero value needs report and write set.
 type reporter struct {
 	report func(error) // the sink's report: may run the error hook
@@ -121,4 +124,10 @@ func (r *reporter) abandon() {
 	r.mu.Lock()
 	r.abandoned = true
 	r.mu.Unlock()
+}
+
+// loopPanic reports a panic that escaped a scheduler loop (a bug: turns
+// recover their handlers' panics), with the loop's stack, off the loop.
+func (r *reporter) loopPanic(v any) {
+	r.put(&actor.PanicError{Method: "scheduler loop", Value: v, Stack: debug.Stack()})
 }

@@ -31,7 +31,7 @@ type Runtime struct {
 	names       *registry
 	spawning    spawning // LookupOrSpawn's spawns in progress, by name
 	sink        sink
-	reports     reporter // reports the wheel's errors off its goroutine
+	reports     reporter // reports the wheel's and the loops' panics off their goroutines
 	callTimeout time.Duration
 
 	begin  sync.Once          // starts the stop sequence
@@ -70,7 +70,7 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	rt.wheel = wheel
 	sched, err := scheduler.New(scheduler.WithThroughput(c.throughput), scheduler.WithPoolSize(c.poolSize),
-		scheduler.WithPanicHandler(rt.sink.loopPanic))
+		scheduler.WithPanicHandler(rt.reports.loopPanic))
 	if err != nil {
 		wheel.Stop() // no timer was started: no driver to wait for
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOption, err)
@@ -160,8 +160,8 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // sync caller still waiting on such a handler without a deadline of its
 // own (on the call timeout) gets actor.ErrStopped when Close stops the
 // timer wheel, if its timeout has not fired by then. An error hook
-// (WithErrorHook) still running a timer callback's panic report by then
-// is given up on the same way: Close then returns an error matching
+// (WithErrorHook) still running, by then, the report of a panic that
+// escaped the runtime's own goroutines is given up on the same way: Close then returns an error matching
 // context.DeadlineExceeded (joined with the *actor.StopError, if any),
 // and the hook's goroutine exits as the hook returns.
 //

@@ -168,3 +168,51 @@ func TestWheelPanicReportIsActorPanicError(t *testing.T) {
 		}
 	})
 }
+
+// panicTurn is a scheduler turn that panics past its runner: a bug of
+// troupe's that the scheduler's loop reports.
+type panicTurn struct{}
+
+func (panicTurn) Run(int) bool { panic("scheduler turn") }
+func (panicTurn) Abort()       {}
+
+// A panic that escaped a scheduler loop is reported to the error hook,
+// user code: not on the loop's goroutine, which the stop's drain of the
+// scheduler waits for. While the hook blocks on such a report, Close must
+// return within the call timeout.
+func TestLoopPanicReportOffLoop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const callTimeout = 100 * time.Millisecond
+		hook, entered, release, got := blockingErrorHook()
+		rt, err := New(WithCallTimeout(callTimeout), WithErrorHook(hook))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.sched.Schedule(rt.sched.NewTask(panicTurn{})); err != nil {
+			t.Fatal(err)
+		}
+		<-entered // the panic is being reported: the hook blocks
+		start := time.Now()
+		closed := make(chan error, 1)
+		go func() { closed <- rt.Close() }()
+		select {
+		case err = <-closed:
+			if d := time.Since(start); d > callTimeout {
+				t.Errorf("Close returned after %v; want at most the call timeout, %v", d, callTimeout)
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("Close = %v; want an error matching context.DeadlineExceeded (the error hook did not return)", err)
+			}
+			close(release)
+		case <-time.After(time.Hour):
+			t.Error("Close did not return within an hour: the scheduler's drain waits for the loop, stuck in the error hook")
+			close(release)
+			<-closed
+		}
+		synctest.Wait() // the hook's goroutine exits as the hook returns
+		var pe *actor.PanicError
+		if errs := got(); len(errs) != 1 || !errors.As(errs[0], &pe) || pe.Value != "scheduler turn" {
+			t.Errorf("error hook got %v; want the turn's panic, once", errs)
+		}
+	})
+}
