@@ -216,3 +216,38 @@ func TestLoopPanicReportOffLoop(t *testing.T) {
 		}
 	})
 }
+
+// Shutdown waits for the error hook's reports as it waits for handlers:
+// bounded by its ctx (then ctx's error: only the runtime's own goroutines
+// are left), after which Close gives the hook the call timeout.
+func TestShutdownBoundedDespiteBlockedErrorHook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const callTimeout = 100 * time.Millisecond
+		hook, entered, release, _ := blockingErrorHook()
+		rt, err := New(WithCallTimeout(callTimeout), WithErrorHook(hook))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rt.wheel.AfterFunc(time.Millisecond, func() { panic("timer callback") }); err != nil {
+			t.Fatal(err)
+		}
+		<-entered
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := rt.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Shutdown = %v; want ctx's error", err)
+		}
+		if d := time.Since(start); d != time.Second {
+			t.Errorf("Shutdown returned after %v; want its ctx's 1s", d)
+		}
+		start = time.Now()
+		if err := rt.Close(); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Close = %v; want an error matching context.DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d > callTimeout {
+			t.Errorf("Close returned after %v; want at most %v", d, callTimeout)
+		}
+		close(release)
+	})
+}
