@@ -251,9 +251,14 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 		// Queued again, for another node; written again while the store
 		// is away (for up to a lease): a record left running here, never
 		// run, would be failed as lost by the node that gets the message.
+		// A job that ended under this run's mark meanwhile (a cancel,
+		// whose node leaves the end marker to the runner) gets its
+		// marker here: its handler never ran, so no item can follow it.
 		ctx, cancelStore := b.storeCtx()
+		var now jobs.Record
+		var err error
 		for {
-			_, _, _, err := t.change(ctx, func(c *jobs.Record) bool {
+			now, _, _, err = t.change(ctx, func(c *jobs.Record) bool {
 				if !b.ranHere(c, r.Started) { // read again (an answer lost): maybe another's mark
 					return false
 				}
@@ -268,6 +273,11 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 		cancel(nil)
 		keep.stop()
 		pub.stop()
+		if err == nil && now.State.Terminal() && now.Node == b.cfg.node && now.Started.Equal(r.Started) {
+			b.endOutput(r.ID, t.gen, now.State)
+			_ = rj.delivery().Ack() // it has ended
+			return
+		}
 		_ = rj.delivery().Nak()
 		return
 	case err != nil: // not runnable here: its procedure, its args

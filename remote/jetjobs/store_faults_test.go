@@ -770,3 +770,48 @@ func TestHandBackTwinMark(t *testing.T) {
 		t.Fatalf("the job after a's hand-back: %s, started %v; want running on the twin, started %v", r.State, r.Started, twinStart)
 	}
 }
+
+// endMarker waits up to 10 s for the end marker of job id in node n's
+// output stream, and returns the end it names ("" if none came).
+func endMarker(ctx context.Context, n *storeNode, id string) string {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		m, err := n.b.out.GetLastMsgForSubject(ctx, n.b.outSubject(id))
+		if err == nil && m.Header.Get(hdrEnd) != "" {
+			return m.Header.Get(hdrEnd)
+		}
+	}
+	return ""
+}
+
+// TestCancelledAsHandedBack: a job is cancelled from another node right
+// after its runner marked it running, as the runner's dispatcher stops
+// (it refuses to run the job: the runner hands it back). Before, the
+// hand-back found the record cancelled and left it so, but nobody wrote
+// the job's end marker: Cancel leaves a running job's to its runner, and
+// the runner, handing the job back, wrote none; a follower ended only by
+// the record, two idle seconds later. The runner now writes the marker
+// of a job that ended under its mark, as the handler never ran (no item
+// can follow it), and acknowledges its message (the job has ended).
+func TestCancelledAsHandedBack(t *testing.T) {
+	a, b, _ := storeNodes(t, WithLease(time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stopped := make(chan error, 1)
+	b.kv.afterNext("hb", func() { // b's mark, stored: b's dispatcher stops, a cancels the job
+		go func() { stopped <- b.d.Shutdown(ctx) }()
+		<-b.b.stopping
+		if ok, err := a.b.Cancel(ctx, "hb", 0); !ok || err != nil {
+			t.Errorf("Cancel: %v, %v; want true", ok, err)
+		}
+	})
+	j := submit(t, ctx, a, "gate", "x", jobs.ID("hb"))
+	if err := wait(t, "b's dispatcher to stop", stopped); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, err := j.Result(ctx, true); !errors.Is(err, jobs.ErrCancelled) {
+		t.Fatalf("Result: %v; want ErrCancelled", err)
+	}
+	if got := endMarker(ctx, a, "hb"); got != string(jobs.Cancelled) {
+		t.Fatalf("the job's end marker: %q; want %q", got, jobs.Cancelled)
+	}
+}
