@@ -183,6 +183,18 @@ func (b *Backend) handle(msg jetstream.Msg) {
 			_ = rj.delivery().Ack()
 			return
 		}
+		if err == nil && !r.State.Terminal() {
+			// That run went meanwhile: handed back (queued: it runs when
+			// its message comes again), or marked by another run, which
+			// keeps the message's lease. Acknowledged, the one message of
+			// the job would be gone while it has not ended.
+			if r.State == jobs.Queued {
+				_ = rj.delivery().Nak()
+			} else {
+				_ = rj.delivery().NakWithDelay(b.cfg.lease / 2)
+			}
+			return
+		}
 	}
 	switch {
 	case err != nil && errors.Is(err, jobs.ErrUnavailable):

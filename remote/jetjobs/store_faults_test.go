@@ -815,3 +815,57 @@ func TestCancelledAsHandedBack(t *testing.T) {
 		t.Fatalf("the job's end marker: %q; want %q", got, jobs.Cancelled)
 	}
 }
+
+// TestLostRuleFindsHandedBack: a job's message comes to node c while its
+// record says running on b, not rewritten for a lease; before c fails it
+// as lost, b (alive, its dispatcher stopping) hands it back: queued. c's
+// compare-and-set then finds the record queued and declines. Before, c
+// acknowledged its delivery all the same: the job's message gone while
+// its record says queued, the job never ran (b's hand-back puts the same
+// message back; whichever settle came last won). A node now acknowledges
+// a delivery only for a job that has ended; one it finds queued, or
+// running on another run, it puts back.
+func TestLostRuleFindsHandedBack(t *testing.T) {
+	a, b, url := storeNodes(t, WithLease(time.Minute))
+	c := startStoreNode(t, url, "c", false, WithLease(time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	inLost := make(chan struct{})
+	handedBack := make(chan struct{})
+	c.b.lastWrite = func(context.Context, string) ([]byte, uint64, time.Time, error) {
+		close(inLost)
+		<-handedBack
+		return nil, 0, time.Time{}, nil // not rewritten for ever: lost
+	}
+	m := &fakeMsg{settled: make(chan string, 4)}
+	stopped := make(chan error, 1)
+	b.kv.afterNext("lr", func() { // b's mark, stored
+		msg, err := a.b.queue.GetLastMsgForSubject(ctx, a.b.runSubject("web", ""))
+		if err != nil {
+			t.Errorf("the job's message: %v", err)
+			close(handedBack)
+			return
+		}
+		m.subject, m.data = msg.Subject, msg.Data
+		go c.b.handle(m)
+		<-inLost // c has read the record: running on b
+		b.kv.afterNext("lr", func() { close(handedBack) })
+		go func() { stopped <- b.d.Shutdown(ctx) }()
+		<-b.b.stopping // b hands the job back
+	})
+	submit(t, ctx, a, "gate", "x", jobs.ID("lr"))
+	got := wait(t, "c to settle its delivery", m.settled)
+	if err := wait(t, "b's dispatcher to stop", stopped); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	r, err := a.b.Lookup(ctx, "lr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != jobs.Queued {
+		t.Fatalf("the job: %s; want queued (handed back)", r.State)
+	}
+	if got == "ack" {
+		t.Fatalf("c's delivery of the queued job: %s; want it put back (nak)", got)
+	}
+}
