@@ -246,6 +246,7 @@ type runKey struct {
 // under jctx.
 func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 	r := t.rec
+	started := r.Started // this run's mark's: the record is this run's while it says so
 	cancel := rj.cancel
 	keep := b.keepLease(jctx, rj, t)
 	pub := b.newPublisher(r.ID, t.gen)
@@ -254,7 +255,7 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 	endedc := make(chan struct{})
 	ended := func(r jobs.Record) {
 		pub.flush() // the items so far, stored before the record says ended
-		end, stored = b.finish(t, r)
+		end, stored = b.finish(t, r, started)
 		close(endedc)
 	}
 	err := b.x.Run(jctx, r, pub.emit, ended)
@@ -307,6 +308,8 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 	// never settle. Left unacknowledged, it comes back a lease after its
 	// last refresh, and the node that gets it fails the job as lost (and
 	// ends its output: a marker written here would name an end not stored).
+	// A record that another run has marked is that run's: its message
+	// and its output too.
 	if stored {
 		b.endOutput(r.ID, t.gen, end)
 	}
@@ -374,23 +377,25 @@ func (rj *runningJob) redelivered(msg jetstream.Msg) {
 	_ = msg.InProgress()
 }
 
-// finish stores the end of a job run here — unless it has ended already
-// (a cancel from another node came first: the first end stands) — and
-// announces it. It returns the end stored, and whether it is stored: a
-// store that is away is tried again, storeRetry apart, for up to a lease
-// (false after that: r's state; true also if the record is gone or
-// unreadable, as nothing can be stored then). An end whose result or
+// finish stores the end of a job run here, marked at started — unless it
+// has ended already (a cancel from another node came first: the first
+// end stands), or another run has marked it since (its end is that
+// run's to store: false) — and announces it. It returns the end stored,
+// and whether it is stored: a store that is away is tried again,
+// storeRetry apart, for up to a lease (false after that: r's state; true
+// also if the record is gone or unreadable, as nothing can be stored
+// then). An end whose result or
 // error would make the record exceed the server's max payload is stored
 // as a failure with jobs.ErrTooLarge. The end marker is run's,
 // after the handler has returned.
-func (b *Backend) finish(t *tracked, r jobs.Record) (jobs.State, bool) {
+func (b *Backend) finish(t *tracked, r jobs.Record, started time.Time) (jobs.State, bool) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	r.Node = b.cfg.node
 	shrunk := false // r's result or error replaced by ErrTooLarge
 	for {
 		next, data, ok, err := t.change(ctx, func(c *jobs.Record) bool {
-			if c.State.Terminal() {
+			if !b.ranHere(c, started) { // ended, or another run's
 				return false
 			}
 			c.State, c.Ended, c.Value, c.Error, c.Node = r.State, r.Ended, r.Value, r.Error, r.Node
@@ -401,7 +406,7 @@ func (b *Backend) finish(t *tracked, r jobs.Record) (jobs.State, bool) {
 			b.notifyEnd(next.ID, data)
 			return next.State, true
 		case err == nil:
-			return next.State, true
+			return next.State, next.State.Terminal()
 		case errors.Is(err, nats.ErrMaxPayload) && !shrunk:
 			// Its result (or error) makes the record too large to store
 			// (Submit kept room for an end without one): the job fails.

@@ -869,3 +869,52 @@ func TestLostRuleFindsHandedBack(t *testing.T) {
 		t.Fatalf("c's delivery of the queued job: %s; want it put back (nak)", got)
 	}
 }
+
+// TestStaleFinishKeepsOtherRun: a job's record comes to say running on
+// another run (another node's mark, here written by the test: no path of
+// this package's gives a live run's job to a second run today — the
+// record goes back to queued only by its own run's hand-back — but the
+// record's rule is that only the run that marked it ends it) while the
+// first run's handler still runs. Before, the first run's end was
+// written over the other run's mark (finish took any record not ended
+// for its own), its end marker written and its message acknowledged
+// under the other run. Its end is now stored only over its own mark
+// (compare-and-set, and ranHere); the message and the output are left
+// to the run that has the record.
+func TestStaleFinishKeepsOtherRun(t *testing.T) {
+	a, b, _ := storeNodes(t, WithLease(time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	submit(t, ctx, a, "gate", "x", jobs.ID("sf"))
+	wait(t, "the handler to run on b", b.gate.entered)
+	otherStart := time.Now().Add(time.Hour).Round(0)
+	_, _, _, _, ok, err := a.b.change(ctx, "sf", 0, jobs.Record{}, 0, func(c *jobs.Record) bool {
+		c.State, c.Started, c.Node = jobs.Running, otherStart, "d"
+		return true
+	})
+	if err != nil || !ok {
+		t.Fatalf("the other run's mark: %v, %v", ok, err)
+	}
+	close(b.gate.open)
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b.b.mu.Lock()
+		n := len(b.b.running)
+		b.b.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("b's run never ended")
+		}
+	}
+	r, err := a.b.Lookup(ctx, "sf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != jobs.Running || r.Node != "d" || !r.Started.Equal(otherStart) {
+		t.Fatalf("the record after b's run: %s on %q, started %v; want running on d, started %v", r.State, r.Node, r.Started, otherStart)
+	}
+	if _, err := a.b.queue.GetLastMsgForSubject(ctx, a.b.runSubject("web", "")); err != nil {
+		t.Fatalf("the job's message after b's run: %v; want it left to d's run", err)
+	}
+}
