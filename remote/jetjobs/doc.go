@@ -86,7 +86,9 @@
 // the end is written), then,
 // once the handler has returned, the end marker. Only the runner writes
 // a running job's marker, after its last item is stored, also when
-// another node ended the job (a cancel): readers stop at the marker, and
+// another node ended the job (a cancel), and also if it never ran its
+// handler (its dispatcher stopping as the job starts, its mark's answer
+// lost): readers stop at the marker, and
 // one written while items are in flight would hide them. A job with no
 // runner gets its marker from whoever ends it: a cancel of a queued job,
 // the node that fails a job as lost. If the marker never comes (the node

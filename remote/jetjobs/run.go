@@ -204,6 +204,12 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		b.deadLetter(rj.delivery(), err) // its record is gone (retention) or unreadable
 		return
 	case !ok: // ended: cancelled while queued, or ended before its ack was lost
+		if r.Node == b.cfg.node && (r.Started.Equal(now) || had && r.Started.Equal(unsure)) {
+			// Ended (cancelled) under this node's own mark, whose answer
+			// was lost: never run, so no item can follow the marker, and
+			// the node that cancelled it left the marker to this one.
+			b.endOutput(r.ID, gen, r.State)
+		}
 		_ = rj.delivery().Ack()
 		return
 	}

@@ -918,3 +918,29 @@ func TestStaleFinishKeepsOtherRun(t *testing.T) {
 		t.Fatalf("the job's message after b's run: %v; want it left to d's run", err)
 	}
 }
+
+// TestCancelledAsMarkAnswerLost: a runner's mark of a job as running is
+// stored but its answer lost, and the job is cancelled from another node
+// before the runner reads its record again. Before, the runner found the
+// record cancelled and acknowledged the message, but nobody wrote the
+// job's end marker (Cancel leaves a running job's to the node of its
+// mark: this one): a follower ended only by the record, two idle seconds
+// later. The runner now writes the marker of a job that ended under its
+// own mark, never run.
+func TestCancelledAsMarkAnswerLost(t *testing.T) {
+	a, b, _ := storeNodes(t, WithLease(time.Minute))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b.kv.loseNext("ml", func() { // b's mark, stored; its answer is lost
+		if ok, err := a.b.Cancel(ctx, "ml", 0); !ok || err != nil {
+			t.Errorf("Cancel: %v, %v; want true", ok, err)
+		}
+	})
+	j := submit(t, ctx, a, "gate", "x", jobs.ID("ml"))
+	if _, err := j.Result(ctx, true); !errors.Is(err, jobs.ErrCancelled) {
+		t.Fatalf("Result: %v; want ErrCancelled", err)
+	}
+	if got := endMarker(ctx, a, "ml"); got != string(jobs.Cancelled) {
+		t.Fatalf("the job's end marker: %q; want %q", got, jobs.Cancelled)
+	}
+}
