@@ -19,7 +19,9 @@ import (
 // returns a [RemoteJob], and a job is found again by id ([Client.Job]).
 // Errors the server answers are *RemoteError values, which match this
 // package's sentinels with errors.Is (ErrNotFound, ErrConflict,
-// ErrQueueFull, ErrCancelled, ErrExpired, …); a 405 (a server or proxy
+// ErrQueueFull, ErrCancelled, ErrExpired, …) as the server's error did (a
+// job cancelled as its dispatcher closed matches ErrCancelled and
+// ErrClosed; see [RemoteError]'s Also); a 405 (a server or proxy
 // that refuses the request's method) is ErrMethodNotAllowed, never
 // ErrNotFound, and so is a POST (Call, Cancel) that a 301, 302 or 303
 // redirected, which net/http follows with a GET: nothing was done. An
@@ -308,7 +310,8 @@ func (j *RemoteJob) Args(ctx context.Context) (json.RawMessage, error) {
 // for the job's end, or until ctx ends (ErrNotFinished wrapping ctx's cause);
 // without, a job not finished is ErrNotFinished. A job that did not succeed
 // returns its outcome as a
-// *RemoteError (ErrCancelled, ErrMaxExec and ErrReadIdle match it; a
+// *RemoteError (ErrCancelled, ErrMaxExec and ErrReadIdle match it, and
+// ErrClosed too for a job its dispatcher's close cancelled; a
 // panic has type "panic" with the value and stack in its data; a
 // procedure's error type "error" and its text). An answer that is not
 // this job's result is ErrBadResponse.

@@ -104,10 +104,17 @@
 //	worker_lost (with a backend)   (job outcomes)
 //	panic {value, stack}, truncated {oldest}, error (a procedure's own error)
 //
+// An error that wraps more than one sentinel travels as the type of the
+// first above, with the others' types in "also": a job cancelled because
+// its dispatcher closed is {"type": "cancelled", "also": ["closed"]}, and
+// ErrCancelled and ErrClosed both match it, remotely as in process (a
+// client that does not know "also" reads its type as before).
+//
 // A procedure may return its own *RemoteError to choose the type and data
 // its HTTP callers see. The [Client] returns *RemoteError values, which
-// match the sentinels with errors.Is, and [ErrBadResponse] for an answer
-// that no troupe jobs server sends (a proxy's page, a bare 503).
+// match with errors.Is the sentinels that the error matched on the
+// server, and [ErrBadResponse] for an answer that no troupe jobs server
+// sends (a proxy's page, a bare 503).
 //
 // # Output
 //

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/troupe-go/troupe/actor"
 )
@@ -15,9 +16,11 @@ import (
 // it and which matches it with errors.Is.
 var (
 	// ErrClosed: the dispatcher is shutting down or closed (or a nil or zero
-	// one, not made by New): Submit is refused. A job still queued when it was
-	// closed is cancelled with an error wrapping both ErrCancelled and
-	// ErrClosed.
+	// one, not made by New): Submit is refused. A job still queued or
+	// running when it is closed (Close, or Shutdown past its ctx) is
+	// cancelled with an error wrapping both ErrCancelled and ErrClosed
+	// (over HTTP: type "cancelled", also ["closed"]; a Client's error
+	// matches both too).
 	ErrClosed = errors.New("jobs: dispatcher closed")
 	// ErrNotFound: no job has that id (never submitted, or no longer
 	// retained), or a nil or zero Job or RemoteJob. HTTP 404.
@@ -111,16 +114,25 @@ var (
 // returns it: harp's RemoteException{type, message, data}. Type is stable
 // and names what happened ("not_found", "cancelled", "panic", "error", …;
 // see the package doc); Message is the error's text; Data is optional JSON
-// context (a panic's value and stack, a truncation's oldest item).
+// context (a panic's value and stack, a truncation's oldest item); Also
+// lists the types of the other sentinels the error wraps (a job cancelled
+// as its dispatcher closed: type "cancelled", also ["closed"]).
 //
 // A procedure may return a *RemoteError itself to choose the type and data
-// its callers see over HTTP. errors.Is(err, s) is true when Type is the
-// type of sentinel s (or of a sentinel wrapping s): a RemoteError of type
-// "max_exec" matches ErrMaxExec and ErrExpired.
+// its callers see over HTTP. errors.Is(err, s) is true when Type, or a
+// type in Also, is the type of sentinel s (or of a sentinel wrapping s): a
+// RemoteError of type "max_exec" matches ErrMaxExec and ErrExpired. So a
+// RemoteError made by [Remote] matches the sentinels of this package (and
+// actor.ErrTruncated) that the error it was made from matches.
 type RemoteError struct {
 	Type    string          `json:"type"`
 	Message string          `json:"message"`
 	Data    json.RawMessage `json:"data,omitempty"`
+	// Also: the wire types of the other sentinels the error matches, most
+	// specific first; unknown ones are ignored. Omitted when empty: an
+	// answer without it (an older server's) matches its Type's only, and
+	// an older client, which does not know it, reads Type as before.
+	Also []string `json:"also,omitempty"`
 }
 
 // Error is the message, or the type if there is none.
@@ -134,14 +146,21 @@ func (e *RemoteError) Error() string {
 	return e.Message
 }
 
-// Is reports whether e's type is that of target or of a sentinel that
-// wraps target. A nil RemoteError matches none.
+// Is reports whether e's type, or a type in e.Also, is that of target or
+// of a sentinel that wraps target. A nil RemoteError matches none.
 func (e *RemoteError) Is(target error) bool {
 	if e == nil {
 		return false
 	}
-	s, ok := sentinelOf[e.Type]
-	return ok && errors.Is(s, target)
+	if s, ok := sentinelOf[e.Type]; ok && errors.Is(s, target) {
+		return true
+	}
+	for _, t := range e.Also {
+		if s, ok := sentinelOf[t]; ok && errors.Is(s, target) {
+			return true
+		}
+	}
+	return false
 }
 
 // The wire types of the sentinels and of job outcomes. Tests pin them:
@@ -175,7 +194,8 @@ const (
 )
 
 // sentinels lists each sentinel with its wire type, most specific first
-// (ErrMaxExec before ErrExpired): typeOf takes the first that matches.
+// (ErrMaxExec before ErrExpired): typeOf takes the first that matches,
+// and alsoOf the others.
 var sentinels = []struct {
 	err error
 	typ string
@@ -203,6 +223,13 @@ var sentinels = []struct {
 	{ErrWorkerLost, typeWorkerLost},
 	{ErrUnavailable, typeUnavailable},
 }
+
+// wireSentinels are the sentinels with a wire type: those of this
+// package, then actor.ErrTruncated (type "truncated").
+var wireSentinels = append(slices.Clip(sentinels), struct {
+	err error
+	typ string
+}{actor.ErrTruncated, typeTruncated})
 
 // sentinelOf maps a wire type back to its sentinel.
 var sentinelOf = func() map[string]error {

@@ -80,7 +80,8 @@ func WithPrefix(prefix string) HandlerOption {
 // (type "unavailable"; "not_found", "closed"), the state the last one
 // read: the output can be read again from the next item for its end.
 // Errors are answered as JSON
-// {"type", "message", "data"} (see [Remote]) with status 400 (bad input),
+// {"type", "message", "data", "also"} (see [Remote]; "data" and "also"
+// only when there are some) with status 400 (bad input),
 // 401, 404 (unknown job or route), 405 (a route asked with a method it
 // does not serve: type "method_not_allowed", and an Allow header listing
 // those it does), 409 (id reused with other arguments), 413 (body over

@@ -1,9 +1,11 @@
 package jobs
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/troupe-go/troupe/actor"
@@ -82,10 +84,16 @@ func TestWireTypes(t *testing.T) {
 				t.Fatalf("status: got %d; want %d", code, tc.code)
 			}
 			target := tc.err
-			if tc.typ == "truncated" {
+			switch {
+			case tc.typ == "truncated":
 				target = actor.ErrTruncated
+			case tc.err == errClosedCancel: // type cancelled, also closed
+				if !errors.Is(re, ErrCancelled) || !errors.Is(re, ErrClosed) || !slices.Equal(re.Also, []string{"closed"}) {
+					t.Fatalf("got %+v; want also [closed], matching ErrCancelled and ErrClosed", re)
+				}
+				target = ErrClosed
 			}
-			if _, ok := sentinelOf[tc.typ]; ok && !errors.Is(re, target) && tc.err != errClosedCancel {
+			if _, ok := sentinelOf[tc.typ]; ok && !errors.Is(re, target) {
 				t.Fatalf("the RemoteError does not match %v", tc.err)
 			}
 		})
@@ -102,6 +110,41 @@ func TestWireTypes(t *testing.T) {
 	}
 	if Remote(nil) != nil {
 		t.Fatal("Remote(nil) is not nil")
+	}
+}
+
+// TestRemoteSentinelsRoundTrip: an error wrapping two sentinels (a job
+// cancelled as its dispatcher closed: ErrCancelled and ErrClosed; a store
+// round trip after the stop: ErrClosed and ErrNotFound or
+// ErrUnavailable; …) is, once sent as JSON and read back, a RemoteError
+// that matches with errors.Is exactly the sentinels the error matches.
+// Only its first sentinel's type was sent: the others did not match.
+func TestRemoteSentinelsRoundTrip(t *testing.T) {
+	all := append(slices.Clip(wireSentinels), struct {
+		err error
+		typ string
+	}{&actor.TruncatedError{Oldest: 7}, typeTruncated}, struct {
+		err error
+		typ string
+	}{&actor.PanicError{Method: "m", Value: "v"}, typePanic})
+	for _, a := range all {
+		for _, b := range all {
+			for _, err := range []error{
+				fmt.Errorf("%w: %w", a.err, b.err),
+				fmt.Errorf("%w: %w", Remote(a.err), b.err), // a procedure's own RemoteError, wrapped
+			} {
+				wire, jerr := json.Marshal(Remote(err))
+				var re RemoteError
+				if jerr != nil || json.Unmarshal(wire, &re) != nil {
+					t.Fatalf("%v: %s, %v", err, wire, jerr)
+				}
+				for _, s := range wireSentinels {
+					if l, r := errors.Is(err, s.err), errors.Is(&re, s.err); l != r {
+						t.Errorf("%v: errors.Is(%v): %v in process, %v read back from %s", err, s.err, l, r, wire)
+					}
+				}
+			}
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/troupe-go/troupe/actor"
 )
@@ -14,13 +15,24 @@ import (
 // *actor.PanicError as type "panic" with data {"value", "stack"}; an
 // *actor.TruncatedError as type "truncated" with data {"oldest"}; a
 // sentinel of this package as its type (see the package doc); anything
-// else as type "error" with err's text. It does not block; O(len(chain)).
+// else as type "error" with err's text. The other sentinels err wraps
+// (of this package, and actor.ErrTruncated) are listed in Also, so that
+// the RemoteError matches with errors.Is the sentinels err matches: a job
+// cancelled as its dispatcher closed is type "cancelled", also
+// ["closed"]. A *RemoteError in the chain wrapped with sentinels it does
+// not match is a copy, with them added to its Also. It does not block;
+// O(len(chain)·sentinels).
 func Remote(err error) *RemoteError {
 	if err == nil {
 		return nil
 	}
 	var re *RemoteError
 	if errors.As(err, &re) {
+		if also := alsoOf(err, re); len(also) > 0 {
+			cp := *re
+			cp.Also = append(slices.Clip(re.Also), also...)
+			return &cp
+		}
 		return re
 	}
 	var pe *actor.PanicError
@@ -29,16 +41,32 @@ func Remote(err error) *RemoteError {
 			Value string `json:"value"`
 			Stack string `json:"stack"`
 		}{fmt.Sprint(pe.Value), string(pe.Stack)})
-		return &RemoteError{Type: typePanic, Message: err.Error(), Data: data}
-	}
-	var te *actor.TruncatedError
-	if errors.As(err, &te) {
+		re = &RemoteError{Type: typePanic, Message: err.Error(), Data: data}
+	} else if te := (*actor.TruncatedError)(nil); errors.As(err, &te) {
 		data, _ := json.Marshal(struct {
 			Oldest uint64 `json:"oldest"`
 		}{te.Oldest})
-		return &RemoteError{Type: typeTruncated, Message: err.Error(), Data: data}
+		re = &RemoteError{Type: typeTruncated, Message: err.Error(), Data: data}
+	} else {
+		re = &RemoteError{Type: typeOf(err), Message: err.Error()}
 	}
-	return &RemoteError{Type: typeOf(err), Message: err.Error()}
+	re.Also = alsoOf(err, re)
+	return re
+}
+
+// alsoOf lists the wire types of the sentinels err matches and re does
+// not, most specific first (one that an earlier one wraps is left out:
+// "max_exec" implies "expired"); nil for none.
+func alsoOf(err error, re *RemoteError) []string {
+	var also []string
+	for _, s := range wireSentinels {
+		if errors.Is(err, s.err) && !re.Is(s.err) && !slices.ContainsFunc(also, func(t string) bool {
+			return errors.Is(sentinelOf[t], s.err)
+		}) {
+			also = append(also, s.typ)
+		}
+	}
+	return also
 }
 
 // typeOf is the wire type of err: its sentinel's, or "error".

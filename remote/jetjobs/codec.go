@@ -72,6 +72,17 @@ func appendJob(b []byte, r *jobs.Record) ([]byte, bool) {
 		str(`"type":`, e.Type, false)
 		str(`,"message":`, e.Message, false)
 		raw(`,"data":`, e.Data)
+		for i, t := range e.Also {
+			if i == 0 {
+				b = append(b, `,"also":[`...)
+			} else {
+				b = append(b, ',')
+			}
+			str("", t, false)
+		}
+		if len(e.Also) > 0 {
+			b = append(b, ']')
+		}
 		b = append(b, '}')
 	}
 	str(`,"node":`, r.Node, true)
@@ -194,6 +205,23 @@ func (p *parser) str() (string, bool) {
 	return "", false
 }
 
+// strs reads a non-empty array of strings as str does (json.Marshal
+// omits an empty one, and decodes [] as an empty slice, not nil).
+func (p *parser) strs() ([]string, bool) {
+	if !p.lit("[") {
+		return nil, false
+	}
+	var ss []string
+	for first := true; first || p.lit(","); first = false {
+		s, ok := p.str()
+		if !ok {
+			return nil, false
+		}
+		ss = append(ss, s)
+	}
+	return ss, p.lit("]")
+}
+
 // number reads an integer as json.Marshal writes one.
 func (p *parser) number() (int64, bool) {
 	start := p.i
@@ -258,7 +286,7 @@ var (
 	recordKeys = []string{`"id":`, `"host":`, `"procedure":`, `"queue":`, `"concurrency":`, `"args":`,
 		`"info":`, `"max_exec":`, `"read_idle":`, `"state":`, `"submit_time":`, `"start_time":`,
 		`"end_time":`, `"value":`, `"error":`, `"node":`}
-	errorKeys = []string{`"type":`, `"message":`, `"data":`}
+	errorKeys = []string{`"type":`, `"message":`, `"data":`, `"also":`}
 )
 
 // record reads a record's object: its keys in their order, each once.
@@ -336,6 +364,8 @@ func (p *parser) remoteError() (*jobs.RemoteError, bool) {
 			e.Message, ok = p.str()
 		case `"data":`:
 			e.Data, ok = p.raw()
+		case `"also":`:
+			e.Also, ok = p.strs()
 		}
 		k++
 	}

@@ -34,6 +34,10 @@ func codecRecords() []jobs.Record {
 		func(r *jobs.Record) { r.Info = json.RawMessage(`"é"`) },
 		func(r *jobs.Record) { r.Value = json.RawMessage(`{"a":`) },
 		func(r *jobs.Record) { r.Error.Data = json.RawMessage(`not json`) },
+		func(r *jobs.Record) { r.Error.Also = []string{"closed"} },
+		func(r *jobs.Record) { r.Error.Also = []string{"closed", "not_found"} },
+		func(r *jobs.Record) { r.Error.Also = []string{"é"} },
+		func(r *jobs.Record) { r.Error.Also = []string{} },
 		func(r *jobs.Record) { r.Submitted = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
 		func(r *jobs.Record) { r.Started = time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC) },
 		func(r *jobs.Record) { r.Ended = at.In(time.FixedZone("far", 25*3600)) },
@@ -133,6 +137,8 @@ func TestAppendJobKnowsEveryField(t *testing.T) {
 				f.Set(reflect.ValueOf(time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC).Add(time.Duration(i) * time.Second)))
 			case f.Type() == reflect.TypeFor[json.RawMessage]():
 				f.Set(reflect.ValueOf(json.RawMessage(fmt.Sprint(i))))
+			case f.Type() == reflect.TypeFor[[]string]():
+				f.Set(reflect.ValueOf([]string{fmt.Sprint("s", i), fmt.Sprint("t", i)}))
 			case f.Kind() == reflect.String:
 				f.SetString(fmt.Sprint("s", i))
 			case f.Kind() == reflect.Int || f.Kind() == reflect.Int64:

@@ -288,8 +288,9 @@ func TestStopWithJobs(t *testing.T) {
 		t.Fatalf("Shutdown with a job that does not end: got %v; want the deadline", err)
 	}
 	_ = b.d.Close()
-	// Across nodes an outcome is a *jobs.RemoteError of one type: cancelled.
-	if _, err := result(t, running); !errors.Is(err, jobs.ErrCancelled) || !strings.Contains(err.Error(), "dispatcher closed") {
+	// Across nodes an outcome is a *jobs.RemoteError: type cancelled, also
+	// closed, as in process.
+	if _, err := result(t, running); !errors.Is(err, jobs.ErrCancelled) || !errors.Is(err, jobs.ErrClosed) || !strings.Contains(err.Error(), "dispatcher closed") {
 		t.Fatalf("the running job: got %v; want cancelled, closed", err)
 	}
 	if st := waiting.Status().State; st != jobs.Queued {
