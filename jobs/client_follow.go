@@ -49,7 +49,8 @@ type outputLine struct {
 // kept), then those to come, until the job ends, which ends the loop
 // cleanly whatever the outcome (ask Result). Any other end is one last
 // pair (zero item, err): a *RemoteError (ErrNotFound, a truncation
-// matching actor.ErrTruncated — resume with Since of its data's oldest,
+// matching actor.ErrTruncated, which errors.As makes an
+// *actor.TruncatedError as in process — resume with Since(te.Oldest),
 // ErrUnavailable — the output ended but the server's store could not
 // show the job's end: resume with Since of the next item),
 // ctx's error, ErrCutShort (with ErrBadResponse for a line that no

@@ -1,7 +1,9 @@
 package jobs_test
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/troupe-go/troupe/actor"
@@ -57,4 +59,64 @@ func TestClientClosedCancelIsErrClosed(t *testing.T) {
 			t.Fatalf("job %s over HTTP: got %#v; want a *RemoteError of type cancelled (what older clients know)", j.ID(), remote)
 		}
 	}
+}
+
+// TestClientFollowTruncatedAs: a Client's follower that fell behind the
+// output got a *RemoteError of type "truncated" whose oldest item kept
+// was only in its Data JSON; in process it is an *actor.TruncatedError
+// (errors.As gives Oldest). Now the Client's error is both.
+func TestClientFollowTruncatedAs(t *testing.T) {
+	e := newEnv(t, 1, jobs.WithOutputLimit(4, 1<<20))
+	cl := e.client(t, nil)
+	ctx := bg(t)
+	j, err := cl.Host("a0").Call(ctx, "lines", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Result(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, err error) uint64 {
+		t.Helper()
+		var te *actor.TruncatedError
+		if !errors.As(err, &te) || te.Oldest != 6 {
+			t.Fatalf("%s: got %v; want an error that errors.As makes a *actor.TruncatedError with Oldest 6", what, err)
+		}
+		var re *jobs.RemoteError
+		if !errors.As(err, &re) || re.Type != "truncated" || !errors.Is(err, actor.ErrTruncated) {
+			t.Fatalf("%s: got %#v; want still a *RemoteError of type truncated, matching actor.ErrTruncated", what, err)
+		}
+		return te.Oldest
+	}
+	follow := func(opts ...jobs.ReadOption) ([]uint64, error) {
+		var seqs []uint64
+		for it, err := range j.Follow(ctx, opts...) {
+			if err != nil {
+				return seqs, err
+			}
+			seqs = append(seqs, it.Seq)
+		}
+		return seqs, nil
+	}
+	_, err = follow(jobs.Since(0))
+	oldest := check("Follow", err)
+	_, err = j.Collected(ctx, jobs.Since(0))
+	check("Collected", err)
+	got, err := follow(jobs.Since(oldest))
+	if err != nil || !slices.Equal(got, []uint64{6, 7, 8, 9}) {
+		t.Fatalf("resumed with Since(Oldest): got %v, %v; want [6 7 8 9]", got, err)
+	}
+	// The local follower, for comparison: the same answers.
+	lj, err := e.d.Job(j.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := lj.Follow(context.Background(), actor.Since(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, local := f.Collected()
+	_, remote := j.Collected(ctx, jobs.Since(0))
+	sameSentinels(t, "truncated", local, remote)
 }

@@ -123,7 +123,9 @@ var (
 // type in Also, is the type of sentinel s (or of a sentinel wrapping s): a
 // RemoteError of type "max_exec" matches ErrMaxExec and ErrExpired. So a
 // RemoteError made by [Remote] matches the sentinels of this package (and
-// actor.ErrTruncated) that the error it was made from matches.
+// actor.ErrTruncated) that the error it was made from matches. errors.As
+// makes one of type "truncated" an *actor.TruncatedError, with Oldest
+// from its data, as a reader in process gets.
 type RemoteError struct {
 	Type    string          `json:"type"`
 	Message string          `json:"message"`
@@ -161,6 +163,25 @@ func (e *RemoteError) Is(target error) bool {
 		}
 	}
 	return false
+}
+
+// As makes a RemoteError of type "truncated" whose data has its "oldest"
+// an *actor.TruncatedError (target a **actor.TruncatedError): a
+// truncation read over HTTP resumes as one read in process does, with
+// Since(te.Oldest). Any other target, type or data: false.
+func (e *RemoteError) As(target any) bool {
+	te, ok := target.(**actor.TruncatedError)
+	if e == nil || !ok || e.Type != typeTruncated {
+		return false
+	}
+	var d struct {
+		Oldest *uint64 `json:"oldest"`
+	}
+	if json.Unmarshal(e.Data, &d) != nil || d.Oldest == nil {
+		return false
+	}
+	*te = &actor.TruncatedError{Oldest: *d.Oldest}
+	return true
 }
 
 // The wire types of the sentinels and of job outcomes. Tests pin them:

@@ -201,3 +201,31 @@ func TestOutcomeBeforeDone(t *testing.T) {
 		t.Errorf("the end line: got %+v; want end, failed, boom", e)
 	}
 }
+
+// TestRemoteTruncatedAs: errors.As makes a RemoteError of type
+// "truncated" with its data's oldest (as any server sends it) an
+// *actor.TruncatedError; no other type, target or data.
+func TestRemoteTruncatedAs(t *testing.T) {
+	var te *actor.TruncatedError
+	re := Remote(fmt.Errorf("x: %w", &actor.TruncatedError{Oldest: 9}))
+	if !errors.As(fmt.Errorf("y: %w", re), &te) || te.Oldest != 9 {
+		t.Fatalf("got %v, %+v; want Oldest 9", re, te)
+	}
+	for _, e := range []*RemoteError{
+		nil,
+		{Type: "truncated"},
+		{Type: "truncated", Data: []byte(`{}`)},
+		{Type: "truncated", Data: []byte(`{"oldest":-1}`)},
+		{Type: "error", Data: []byte(`{"oldest":3}`)},
+		{Type: "closed", Also: []string{"truncated"}, Data: []byte(`{"oldest":3}`)},
+	} {
+		te = nil
+		if errors.As(e, &te) || te != nil {
+			t.Fatalf("%+v: errors.As gave %+v; want no *actor.TruncatedError", e, te)
+		}
+	}
+	var pe *actor.PanicError
+	if errors.As(re, &pe) {
+		t.Fatal("a truncation is no *actor.PanicError")
+	}
+}
