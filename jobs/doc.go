@@ -33,7 +33,10 @@
 // reads them (a producer that sends faster than the copy, with Send) are
 // lost to the job's output, which goes on from the oldest kept; the job
 // runs on, and its producer's Out.Context is not cancelled for that. A
-// producer that must lose nothing sends with SendWait.
+// producer that must lose nothing sends with SendWait. A stream that ends
+// with a truncation error of its own (one its producer met reading
+// another output, in process or through a Client) is not taken for the
+// copy's: its job fails with it.
 //
 // One host actor runs one turn at a time: two plain Method jobs on one
 // host run one after the other, whatever their queue allows, though both
