@@ -77,7 +77,9 @@
 // tenth of a second for it) is answered with a status, not a 200 that ends in an
 // error, so that a browser's EventSource does not reconnect to it for
 // ever. A request for items the journal no longer keeps goes on from the
-// oldest kept, after a "truncated" event (or line) that says so.
+// oldest kept, after a "truncated" event (or line) that says so; a
+// stream that ends with a truncation error of its own (its producer met
+// one reading something else) ends there, as with any other error.
 //
 // # Goroutines and shutdown
 //

@@ -2,8 +2,8 @@ package serve
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -169,7 +169,7 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	var end error
 	collect := func() {
 		items, end = f.Collected()
-		for te := truncation(end); te != nil && resume(te); te = truncation(end) {
+		for te := truncation(ctx, f, end); te != nil && resume(te); te = truncation(ctx, f, end) {
 			items, end = f.Collected()
 		}
 	}
@@ -249,7 +249,7 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 				return
 			}
 		}
-		if te := truncation(end); te != nil && resume(te) {
+		if te := truncation(ctx, f, end); te != nil && resume(te) {
 			if !send() {
 				return
 			}
@@ -265,13 +265,30 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	send()
 }
 
-// truncation returns err's *actor.TruncatedError, if it is one.
-func truncation(err error) *actor.TruncatedError {
-	var te *actor.TruncatedError
-	if errors.As(err, &te) {
-		return te
+// truncation returns the *actor.TruncatedError that reader f stopped
+// with (err) if f fell behind the journal, or nil. A producer may end its
+// stream with a truncation it met reading something else (another
+// stream, a jobs Client's follow): every reader gets that very error as
+// the end, and resuming from its Oldest would read the same items and
+// meet it again, for ever. So it is f's only if it is a bare
+// *actor.TruncatedError (as a journal gives its readers) and the stream
+// has not ended with that same error, which a reader placed past the
+// end, through f, would get (attached and closed here, only for a
+// truncation).
+func truncation[E any](ctx context.Context, f *actor.Follow[E], err error) *actor.TruncatedError {
+	te, ok := err.(*actor.TruncatedError)
+	if !ok {
+		return nil
 	}
-	return nil
+	probe, perr := f.Follow(ctx, actor.Since(math.MaxUint64))
+	if perr != nil {
+		return nil // ctx ended: no resume either
+	}
+	defer probe.Close()
+	if _, end := probe.Collected(); end == err { // err is a pointer: comparable
+		return nil
+	}
+	return te
 }
 
 // canFlush reports whether http.ResponseController can flush w: w, or a
