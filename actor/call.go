@@ -28,6 +28,7 @@ type call[S, Q, R any] struct {
 	m       *Method[S, Q, R]
 	req     Q
 	ctx     context.Context
+	gate    engine.Gate                 // AskUnwatched: ctx as an engine.Gate, or nil
 	tm      timer.Timer                 // fires the default deadline, if armed
 	armed   bool                        // tm was started (set before the call is sent)
 	asked   bool                        // an Ask, which Await may abandon (set before the call is sent)
@@ -160,13 +161,19 @@ func (cl *call[S, Q, R]) callContext() (context.Context, time.Time) {
 }
 
 // run handles the call on the actor's turn. A call whose caller gave up
-// before it started never runs; a reply that comes after the caller gave up
+// before it started never runs, nor one its gate refuses (see
+// engine.Gate); a reply that comes after the caller gave up
 // is discarded.
 func (cl *call[S, Q, R]) run(x *Ctx, _ payload) {
 	c := x.c
 	if cl.ctx.Err() != nil {
 		var zero R
 		cl.settle(zero, ctxErr(cl.ctx, cl.m.label))
+	} else if cl.gate != nil {
+		if err := cl.gate.Admit(); err != nil {
+			var zero R
+			cl.settle(zero, err)
+		}
 	}
 	if !cl.state.CompareAndSwap(callPending, callRunning) {
 		<-cl.done // the winner closes it right after writing err

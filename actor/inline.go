@@ -64,7 +64,8 @@ func (c *cell) pushInline(e envelope) error {
 // the actor reaches it does not run (a dead letter, as for Ask), and one
 // that runs settles when its handler returns. It saves Ask's watch of ctx
 // (a context.AfterFunc: about 0.7 µs and five allocations on a fresh
-// ctx). The caller must stop waiting on the future when ctx ends, so it is
+// ctx). A ctx that implements engine.Gate is asked on the call's turn
+// whether it still may run. The caller must stop waiting on the future when ctx ends, so it is
 // sealed: only troupe's own packages can call it. Errors as Ask's.
 func (m *Method[S, Q, R]) AskUnwatched(_ engine.Seal, ctx context.Context, to *Ref[S], req Q) *Future[R] {
 	return m.ask(ctx, to, req, false)

@@ -90,3 +90,51 @@ func TestAskUnwatched(t *testing.T) {
 		t.Fatalf("stopped actor: got %v; want ErrStopped", err)
 	}
 }
+
+// gateCtx is a call's context that is also its gate (engine.Gate): Admit
+// fails with shut once shut is closed.
+type gateCtx struct {
+	context.Context
+	shut chan struct{}
+}
+
+var errGateShut = errors.New("gate shut")
+
+func (g gateCtx) Admit() error {
+	select {
+	case <-g.shut:
+		return errGateShut
+	default:
+		return nil
+	}
+}
+
+// TestAskUnwatchedGate: an AskUnwatched call whose ctx is an engine.Gate
+// is asked on its turn, not when queued: one the gate lets through runs;
+// one queued while it admitted, and shut before the actor reached it,
+// does not run, and settles with the gate's error.
+func TestAskUnwatchedGate(t *testing.T) {
+	rt := newRuntime(t)
+	ref, err := actor.Spawn(rt, &ledger{got: map[int][]amount{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gateCtx{Context: context.Background(), shut: make(chan struct{})}
+	f := credit.AskUnwatched(engine.Seal{}, g, ref, amount{Sender: 1})
+	if _, err := f.Await(context.Background()); err != nil {
+		t.Fatalf("admitted: %v", err)
+	}
+	stop := make(chan struct{})
+	if err := stuck.Cast(ref, stop); err != nil {
+		t.Fatal(err)
+	}
+	f = credit.AskUnwatched(engine.Seal{}, g, ref, amount{Sender: 2})
+	close(g.shut)
+	close(stop)
+	if _, err := f.Await(context.Background()); !errors.Is(err, errGateShut) {
+		t.Fatalf("shut while queued: got %v; want the gate's error", err)
+	}
+	if n, err := ledgerLen.Call(context.Background(), ref, struct{}{}); err != nil || n != 1 {
+		t.Fatalf("credits run: %d, %v; want 1 (the refused one not run)", n, err)
+	}
+}

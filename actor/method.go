@@ -203,6 +203,9 @@ func (m *Method[S, Q, R]) ask(ctx context.Context, to *Ref[S], req Q, watch bool
 		return failedFuture[R](err)
 	}
 	cl.asked = true
+	if !watch {
+		cl.gate, _ = ctx.(engine.Gate)
+	}
 	// Queue first, then watch ctx: a push refused by a full mailbox
 	// (after waiting out ctx on a Block policy) is ErrMailboxFull, as for
 	// Call, not the ctx's expiry racing it.

@@ -2,8 +2,12 @@ package remote
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
 // callCtx is a served call's context: the caller's deadline (clamped by
@@ -16,9 +20,14 @@ import (
 // timer and closures (four allocations), nor for a WithValue layer. Until
 // then Err reads the clock: a call past its deadline is expired whether
 // or not its context was made.
+//
+// For a claimed name, it is also the call's gate (engine.Gate): on the
+// call's turn at the actor, before its handler, Admit refuses it if the
+// claim's lease has run out meanwhile (fence: see fenced).
 type callCtx struct {
 	deadline time.Time
 	chain    string
+	fence    *atomic.Int64 // the claim's lease end (claim.until), or nil
 
 	mu       sync.Mutex // guards what follows
 	inner    context.Context
@@ -28,8 +37,25 @@ type callCtx struct {
 
 var _ context.Context = (*callCtx)(nil)
 
-func newCallCtx(deadline time.Time, chain string) *callCtx {
-	return &callCtx{deadline: deadline, chain: chain}
+func newCallCtx(deadline time.Time, chain string, fence *atomic.Int64) *callCtx {
+	return &callCtx{deadline: deadline, chain: chain, fence: fence}
+}
+
+var _ engine.Gate = (*callCtx)(nil)
+
+// errFenced is a served call's outcome when its turn at the actor came
+// after its claim's lease had run out (Admit): it did not run, and its
+// caller is answered as for a name nobody serves (finish).
+var errFenced = errors.New("remote: the claim's lease ran out before the call's turn")
+
+// Admit refuses the call (errFenced) if its name's claim's lease has run
+// out: another node may own the name. One atomic load and a read of the
+// monotonic clock; nothing for an exported (not claimed) name.
+func (c *callCtx) Admit() error {
+	if c.fence != nil && int64(time.Since(monoBase)) >= c.fence.Load() {
+		return errFenced
+	}
+	return nil
 }
 
 // Deadline is the call's deadline. It does not block.

@@ -37,7 +37,7 @@ func TestCallCtx(t *testing.T) {
 	}
 	t.Run("values", func(t *testing.T) {
 		d := time.Now().Add(time.Hour)
-		c := newCallCtx(d, "n/1")
+		c := newCallCtx(d, "n/1", nil)
 		if got, ok := c.Deadline(); !ok || !got.Equal(d) {
 			t.Fatalf("Deadline = %v, %v; want %v, true", got, ok, d)
 		}
@@ -59,7 +59,7 @@ func TestCallCtx(t *testing.T) {
 	for _, made := range []bool{false, true} {
 		name := map[bool]string{false: "unmade", true: "made"}[made]
 		t.Run("cancel/"+name, func(t *testing.T) {
-			c := newCallCtx(time.Now().Add(time.Hour), "n/1")
+			c := newCallCtx(time.Now().Add(time.Hour), "n/1", nil)
 			var child context.Context
 			if made {
 				child = derive(c)
@@ -79,7 +79,7 @@ func TestCallCtx(t *testing.T) {
 		})
 		t.Run("deadline/"+name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := newCallCtx(time.Now().Add(time.Second), "n/1")
+				c := newCallCtx(time.Now().Add(time.Second), "n/1", nil)
 				var child context.Context
 				if made {
 					child = derive(c)

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/remote"
 )
 
@@ -106,6 +107,82 @@ func TestClaimFencedWhilePaused(t *testing.T) {
 		if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Name != "paused" || !errors.Is(r.Err, remote.ErrNotFound) {
 			t.Errorf("refusal %+v; want name_lost for \"paused\", ErrNotFound", r)
 		}
+	}
+	resume() // the keeper gives the claim up
+	select {
+	case <-ref.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the claim outlived its lease by 10 s once the keeper resumed")
+	}
+}
+
+// TestClaimFencedQueuedCall: a call that reached a claimed name while its
+// lease held, but waited at the actor (its turn taken by a slow call)
+// until the lease had run out unrefreshed, does not run — another node
+// may own the name by then —, and its caller gets ErrNotFound (looks
+// again), not the handler's reply nor a timeout.
+func TestClaimFencedQueuedCall(t *testing.T) {
+	s := startServer(t)
+	rs := newRefusals()
+	p := &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
+		blocked: make(chan struct{}, 1), resume: make(chan struct{})}
+	const lease = 1500 * time.Millisecond
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
+		remote.WithNamesKV(p.wrap), remote.WithRefusalHook(rs.hook))
+	var resumeOnce sync.Once
+	resume := func() { resumeOnce.Do(func() { close(p.resume) }) }
+	t.Cleanup(func() { resume(); close(p.stop) }) // before n1's Close
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
+	ctx := ctxTimeout(t, 30*time.Second)
+	a := newAcct()
+	ref, err := actor.Spawn(n1.Runtime(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Claim(ctx, n1, "queued", ref, remote.Serve(Deposit)); err != nil {
+		t.Fatal(err)
+	}
+	dep := remote.Bind(n2, "queued", Deposit)
+	if got, err := dep.Call(ctx, 1); err != nil || got != 1 {
+		t.Fatalf("Call before the pause: %d, %v", got, err)
+	}
+	// A local call holds the actor's turn.
+	hold, release := context.WithCancel(ctx)
+	defer release()
+	held := make(chan error, 1)
+	go func() { _, err := Block.Call(hold, ref, "hold"); held <- err }()
+	<-a.entered
+	last := p.pause()
+	type result struct {
+		v   int
+		err error
+	}
+	res := make(chan result, 1)
+	go func() { v, err := dep.Call(ctx, 2); res <- result{v, err} }()
+	for ref.Queued() < 1 { // accepted within the lease, waiting its turn
+		select {
+		case r := <-res:
+			t.Fatalf("the call was answered before it was queued: %d, %v", r.v, r.err)
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if !time.Now().Before(last.Add(lease)) {
+		t.Fatal("the call was queued after the lease had run out: the machine is too slow for this test's lease")
+	}
+	<-p.blocked // the keeper stands still
+	time.Sleep(time.Until(last.Add(lease)))
+	release() // the call's turn comes, past the lease
+	<-held
+	r := <-res
+	if !errors.Is(r.err, remote.ErrNotFound) {
+		t.Errorf("queued call, its turn past the lease: %d, %v; want ErrNotFound", r.v, r.err)
+	}
+	if got := a.hits.Load(); got != 2 { // the first Deposit and Block
+		t.Errorf("%d handler runs; want 2 (the queued Deposit not run)", got)
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Name != "queued" || !errors.Is(r.Err, remote.ErrNotFound) {
+		t.Errorf("refusal %+v; want name_lost for \"queued\", ErrNotFound", r)
 	}
 	resume() // the keeper gives the claim up
 	select {

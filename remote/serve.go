@@ -125,7 +125,7 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 	// Not derived from n.base: a child of a shared cancelCtx costs a map
 	// insert and delete under its lock per call. Close cancels served
 	// calls through n.serving instead.
-	ctx := newCallCtx(arrived.Add(d), appendChain(chain, ex.chainID))
+	ctx := newCallCtx(arrived.Add(d), appendChain(chain, ex.chainID), ex.fence)
 	if !n.track(r, ex, ep, reply, ctx, &n.served) {
 		return
 	}
@@ -148,7 +148,9 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 
 // finish runs a served call and answers it, unless its caller has given up
 // (the reply would be late: discarded and reported). A call cut short by
-// the node's maximum deadline (clamped) is answered ErrTimeout.
+// the node's maximum deadline (clamped) is answered ErrTimeout; one whose
+// turn came after its claim's lease ran out (errFenced: it did not run) is
+// refused as serve refuses a call arriving then.
 func (n *Node) finish(ctx *callCtx, reply string, clamped bool, ex *export, ep *endpoint, codec Codec, q queued) {
 	defer n.served.Done()
 	defer ctx.cancel()
@@ -158,6 +160,14 @@ func (n *Node) finish(ctx *callCtx, reply string, clamped bool, ex *export, ep *
 	case n.base.Err() != nil:
 		// Closed under it: tell the caller now rather than at its deadline.
 		n.respondErr(reply, ep, wireError{Code: CodeClosed, Message: "node " + n.id + " closed"})
+		return
+	case errors.Is(err, errFenced):
+		// Not run: as for a call that arrives past the lease (serve).
+		// Answered even if the caller's deadline has just passed: it
+		// discards a late answer.
+		msg := fmt.Sprintf("name %q: its claim's lease ran out on node %s", ex.name, n.id)
+		n.refuse(Refusal{Reason: ReasonNameLost, Name: ex.name, Method: ep.method, Err: &Error{Code: CodeNotFound, Message: msg, Method: ep.label, Node: n.id}})
+		n.respondErr(reply, ep, wireError{Code: CodeNotFound, Message: msg})
 		return
 	case clamped && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		// The node's maximum passed, not the caller's deadline: the

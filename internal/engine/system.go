@@ -21,6 +21,15 @@ import (
 // too), so only they can implement Spawner or call those methods.
 type Seal struct{}
 
+// Gate is implemented by the context of a call queued by actor's
+// Method.AskUnwatched whose admission can lapse while it waits (remote's
+// served calls to a claimed name: the claim's lease). On the call's turn,
+// after its context's Err and before its handler, Admit is asked: an error
+// is the call's outcome, and the handler does not run (a dead letter,
+// ReasonExpired, as for a call whose caller gave up). Admit must be cheap
+// and must not block: it runs on the actor's turn.
+type Gate interface{ Admit() error }
+
 // Config assembles a System.
 type Config struct {
 	Scheduler   *scheduler.Scheduler // required: runs actor turns
