@@ -52,7 +52,7 @@ var errFenced = errors.New("remote: the claim's lease ran out before the call's 
 // out: another node may own the name. One atomic load and a read of the
 // monotonic clock; nothing for an exported (not claimed) name.
 func (c *callCtx) Admit() error {
-	if c.fence != nil && int64(time.Since(monoBase)) >= c.fence.Load() {
+	if leaseOut(c.fence) {
 		return errFenced
 	}
 	return nil

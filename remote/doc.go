@@ -70,7 +70,10 @@
 // ErrStreamLost; a serving node that closes ends its streams with ErrClosed (an
 // end frame a reader missed is sent again, as any lost frame, while the stop
 // lasts — while Shutdown waits for the calls it serves, say —, not after: a
-// reader that missed it then gets ErrStreamLost); a reader's node that closes
+// reader that missed it then gets ErrStreamLost); a stream served under a
+// claimed name ends with ErrNotFound at its first item or end past the
+// claim's lease (see Names across nodes): its reader opens it again, against the name's
+// owner; a reader's node that closes
 // ends its readers with ErrClosed and tells their serving nodes, which release
 // them at once (the actor's Out sees actor.ErrNoReader once it has no reader
 // left). A reader's [Follow.Ref] names
@@ -134,7 +137,9 @@
 // JetStream) is fenced at once: what reaches the name on that node is
 // refused as for a name nobody serves (ErrNotFound), not run, even before
 // the keeper gives the claim up — a call queued at the actor in time
-// whose turn comes later too (a handler already running finishes).
+// whose turn comes later too (a handler already running finishes), and a
+// stream opened in time sends no item past the lease (it ends with
+// ErrNotFound).
 //
 // # Delivery
 //

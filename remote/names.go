@@ -148,6 +148,20 @@ func fenced(ex *export, now time.Time) bool {
 	return ex.fence != nil && mono(now) >= ex.fence.Load()
 }
 
+// leaseOut reports whether the lease ending at *fence (a claim's until)
+// has run out now; false for a nil fence (an exported name). One atomic
+// load and a read of the monotonic clock: a served call's turn (Admit)
+// and a served stream's items (emit) ask it.
+func leaseOut(fence *atomic.Int64) bool {
+	return fence != nil && int64(time.Since(monoBase)) >= fence.Load()
+}
+
+// leaseRanOut is the message of what is refused under name past its
+// claim's lease.
+func (n *Node) leaseRanOut(name string) string {
+	return fmt.Sprintf("name %q: its claim's lease ran out on node %s", name, n.id)
+}
+
 // claimValue is the value of the keys a node claims: its id, '/' (which
 // no id has), and inc, its process's random id.
 func claimValue(id, inc string) string { return id + "/" + inc }

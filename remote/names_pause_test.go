@@ -3,6 +3,7 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"iter"
 	"sync"
 	"testing"
 	"time"
@@ -184,6 +185,86 @@ func TestClaimFencedQueuedCall(t *testing.T) {
 	if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Name != "queued" || !errors.Is(r.Err, remote.ErrNotFound) {
 		t.Errorf("refusal %+v; want name_lost for \"queued\", ErrNotFound", r)
 	}
+	resume() // the keeper gives the claim up
+	select {
+	case <-ref.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the claim outlived its lease by 10 s once the keeper resumed")
+	}
+}
+
+// endLive ends a Feed's Live stream cleanly.
+var endLive = actor.NewMethod("endlive", func(f *Feed, c *actor.Ctx, _ int) (int, error) {
+	return 0, f.live.Close(nil)
+})
+
+// TestClaimFencedStream: a stream served under a claimed name, opened
+// while its lease held, sends no item past the lease (another node may
+// own the name by then), nor the end its actor gives it then: it ends
+// there with ErrNotFound, so that its reader opens it again, against the
+// name's owner.
+func TestClaimFencedStream(t *testing.T) {
+	t.Run("item", func(t *testing.T) {
+		testClaimFencedStream(t, func(ctx context.Context, ref *actor.Ref[*Feed]) error {
+			_, err := Push.Call(ctx, ref, 1)
+			return err
+		})
+	})
+	t.Run("end", func(t *testing.T) {
+		testClaimFencedStream(t, func(ctx context.Context, ref *actor.Ref[*Feed]) error {
+			_, err := endLive.Call(ctx, ref, 0)
+			return err
+		})
+	})
+}
+
+// testClaimFencedStream: past the lease, then does what its reader must
+// not see.
+func testClaimFencedStream(t *testing.T, then func(context.Context, *actor.Ref[*Feed]) error) {
+	s := startServer(t)
+	rs := newRefusals()
+	p := &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
+		blocked: make(chan struct{}, 1), resume: make(chan struct{})}
+	const lease = 900 * time.Millisecond
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
+		remote.WithNamesKV(p.wrap), remote.WithRefusalHook(rs.hook))
+	var resumeOnce sync.Once
+	resume := func() { resumeOnce.Do(func() { close(p.resume) }) }
+	t.Cleanup(func() { resume(); close(p.stop) }) // before n1's Close
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
+	ctx := ctxTimeout(t, 30*time.Second)
+	ref, err := actor.Spawn(n1.Runtime(), &Feed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Claim(ctx, n1, "feed", ref, remote.ServeStream(Live)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := remote.BindStream(n2, "feed", Live).Open(ctx, struct{}{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	next, stop := iter.Pull2(f.All())
+	defer stop()
+	if _, err := Push.Call(ctx, ref, 1); err != nil {
+		t.Fatal(err)
+	}
+	if it, err, ok := next(); err != nil || !ok || it.V != "line 0" {
+		t.Fatalf("item before the pause: %+v, %v, %v", it, err, ok)
+	}
+	last := p.pause()
+	<-p.blocked // the keeper stands still
+	time.Sleep(time.Until(last.Add(lease)))
+	if err := then(ctx, ref); err != nil { // the actor, unaware, streams on
+		t.Fatal(err)
+	}
+	if it, err, ok := next(); !errors.Is(err, remote.ErrNotFound) {
+		t.Errorf("stream past the lease: %+v, %v, %v; want its end, ErrNotFound", it, err, ok)
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Name != "feed" || !errors.Is(r.Err, remote.ErrNotFound) {
+		t.Errorf("refusal %+v; want name_lost for \"feed\", ErrNotFound", r)
+	}
+	stop()
 	resume() // the keeper gives the claim up
 	select {
 	case <-ref.Done():

@@ -37,7 +37,7 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 		// The claim's lease ran out unrefreshed: another node may own
 		// the name now. Refused as a name nobody serves (the caller
 		// looks again), not run here.
-		n.reject(r, ex, ep, ReasonNameLost, CodeNotFound, fmt.Sprintf("name %q: its claim's lease ran out on node %s", ex.name, n.id))
+		n.reject(r, ex, ep, ReasonNameLost, CodeNotFound, n.leaseRanOut(ex.name))
 		return
 	}
 	h := nats.Header(r.Headers())
@@ -165,7 +165,7 @@ func (n *Node) finish(ctx *callCtx, reply string, clamped bool, ex *export, ep *
 		// Not run: as for a call that arrives past the lease (serve).
 		// Answered even if the caller's deadline has just passed: it
 		// discards a late answer.
-		msg := fmt.Sprintf("name %q: its claim's lease ran out on node %s", ex.name, n.id)
+		msg := n.leaseRanOut(ex.name)
 		n.refuse(Refusal{Reason: ReasonNameLost, Name: ex.name, Method: ep.method, Err: &Error{Code: CodeNotFound, Message: msg, Method: ep.label, Node: n.id}})
 		n.respondErr(reply, ep, wireError{Code: CodeNotFound, Message: msg})
 		return

@@ -200,7 +200,8 @@ func (f *Follow[E]) closedBy() error {
 // WithMaxMessage, the server's maximum payload or a stream's window of
 // 16 MiB: the stream ends before it), ErrClosed (the serving node closed, or this reader's node did:
 // its serving node is told), ErrStreamLost
-// (it went silent), ctx's end, or ErrStreamClosed (Close). A break out of
+// (it went silent), ErrNotFound (its serving node's claim on the name ran
+// out: open it again, against the name's owner), ctx's end, or ErrStreamClosed (Close). A break out of
 // the loop closes the reader. Blocks while it waits. Cost per item: the
 // codec's decoding; an acknowledgement per 64 items or 4 MiB.
 func (f *Follow[E]) All() iter.Seq2[actor.Item[E], error] {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -108,7 +109,7 @@ func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, re
 	if !n.track(r, ex, ep, reply, cancelFunc(cancel), &n.streamWG) {
 		return
 	}
-	go n.runStream(ctx, cancel, reply, ep, codec, n.openBy(open, deadline, clamped), pos)
+	go n.runStream(ctx, cancel, reply, ep, ex.fence, codec, n.openBy(open, deadline, clamped), pos)
 }
 
 // openBy bounds open by deadline, without bounding the stream it opens:
@@ -157,8 +158,9 @@ func first(h map[string][]string, k string) string {
 	return ""
 }
 
-// runStream opens the local stream, then keeps the remote one.
-func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply string, ep *endpoint, codec Codec,
+// runStream opens the local stream, then keeps the remote one; fence is
+// its claim's lease end, for a claimed name (see streamServer.fence).
+func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply string, ep *endpoint, fence *atomic.Int64, codec Codec,
 	open func(context.Context, []actor.FollowOption) (streamReader, error), pos []actor.FollowOption) {
 	defer n.streamWG.Done()
 	defer cancel()
@@ -187,7 +189,7 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 		}
 		return
 	}
-	st := &streamServer{n: n, to: reply, r: r, label: ep.label, hb: n.cfg.heartbeat,
+	st := &streamServer{n: n, to: reply, r: r, label: ep.label, method: ep.method, fence: fence, hb: n.cfg.heartbeat,
 		window: n.cfg.pending() / 4, done: make(chan struct{})}
 	st.cond = sync.NewCond(&st.mu)
 	st.lastHeard = time.Now()
@@ -276,7 +278,7 @@ func (n *Node) onFollow(m *nats.Msg) {
 		n.respondErr(reply, ep, wireError{Code: code, Message: msg})
 	}
 	if fenced(ex, time.Now()) { // as serve
-		refuse(ReasonNameLost, CodeNotFound, fmt.Sprintf("name %q: its claim's lease ran out on node %s", name, n.id))
+		refuse(ReasonNameLost, CodeNotFound, n.leaseRanOut(name))
 		return
 	}
 	if len(m.Data) > n.cfg.maxMessage {
@@ -324,5 +326,5 @@ func (n *Node) onFollow(m *nats.Msg) {
 	open := func(ctx context.Context, pos []actor.FollowOption) (streamReader, error) {
 		return ep.follow(ctx, id, pos)
 	}
-	go n.runStream(ctx, cancel, reply, ep, codec, open, pos)
+	go n.runStream(ctx, cancel, reply, ep, ex.fence, codec, open, pos)
 }

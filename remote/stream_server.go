@@ -5,17 +5,24 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // streamServer is the serving side of one remote reader.
 type streamServer struct {
-	n     *Node
-	to    string // the reader's inbox
-	key   string // our control token: acks arrive on n.inbox + key
-	r     streamReader
-	label string
+	n      *Node
+	to     string // the reader's inbox
+	key    string // our control token: acks arrive on n.inbox + key
+	r      streamReader
+	label  string // "name.method"
+	method string
+	// fence, for a claimed name, is its claim's lease end (claim.until):
+	// no item is sent past it (emit), as serve refuses what arrives
+	// then. Nil for an exported name.
+	fence *atomic.Int64
 	hb    time.Duration
 
 	mu        sync.Mutex // guards what follows
@@ -56,10 +63,41 @@ func (st *streamServer) send(kind byte, payload []byte) {
 const frameRoom = 1 + binary.MaxVarintLen64
 
 // emit sends an item, waiting for room in the window; false once closed
-// or ended.
+// or ended. Past its claim's lease (fence) it sends the stream's end
+// instead, CodeNotFound (the reader gets ErrNotFound and opens it again,
+// against the name's owner), and reports ReasonNameLost: another node may
+// own the name by then.
 func (st *streamServer) emit(seq uint64, data []byte) bool {
 	st.mu.Lock()
-	defer st.mu.Unlock()
+	ok, lost := st.emitLocked(seq, data)
+	st.mu.Unlock()
+	if lost {
+		st.reportLost()
+	}
+	return ok
+}
+
+// lostLocked ends the stream past its claim's lease: CodeNotFound, as
+// serve refuses what arrives then. st.mu is held; the caller then reports
+// it (reportLost), out of the lock.
+func (st *streamServer) lostLocked() {
+	st.ended = true
+	st.cond.Broadcast() // a pump waiting for room gives up
+	name, _, _ := strings.Cut(st.label, ".")
+	w := wireError{Code: CodeNotFound, Message: st.n.leaseRanOut(name), Method: st.label, Node: st.n.id}
+	st.sendLocked(frameError, st.n.errorBodyWithin(w, st.frameLimit(frameRoom)))
+}
+
+// reportLost reports the end lostLocked sent (ReasonNameLost).
+func (st *streamServer) reportLost() {
+	name, _, _ := strings.Cut(st.label, ".")
+	st.n.refuse(Refusal{Reason: ReasonNameLost, Name: name, Method: st.method,
+		Err: &Error{Code: CodeNotFound, Message: st.n.leaseRanOut(name), Method: st.label, Node: st.n.id}})
+}
+
+// emitLocked is emit under st.mu; lost: it ended the stream past the
+// claim's lease.
+func (st *streamServer) emitLocked(seq uint64, data []byte) (ok, lost bool) {
 	for st.full(len(data)) && !st.closed && !st.ended {
 		if f := st.n.cfg.windowFull; f != nil {
 			f()
@@ -67,7 +105,11 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 		st.cond.Wait()
 	}
 	if st.closed || st.ended {
-		return false
+		return false, false
+	}
+	if leaseOut(st.fence) { // after the wait for room, which may be long
+		st.lostLocked()
+		return false, true
 	}
 	if limit := st.frameLimit(1 + 2*binary.MaxVarintLen64); len(data) > limit { // its frame: kind, number, sequence number
 		// Its frame could not be published (nor resent), or not within
@@ -77,11 +119,11 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 		w := wireError{Code: CodeTooLarge, Message: fmt.Sprintf("item %d of %d bytes over the limit of %d", seq, len(data), limit),
 			Method: st.label, Node: st.n.id}
 		st.sendLocked(frameError, st.n.errorBodyWithin(w, st.frameLimit(frameRoom)))
-		return false
+		return false, false
 	}
 	payload := binary.AppendUvarint(make([]byte, 0, len(data)+10), seq)
 	st.sendLocked(frameItem, append(payload, data...))
-	return true
+	return true, false
 }
 
 // frameLimit is the largest payload a frame may carry besides overhead
@@ -102,9 +144,18 @@ func (st *streamServer) full(size int) bool {
 }
 
 // end queues the stream's end frame, once: no item follows it. The
-// stream stays until its reader acknowledges it (see keep).
+// stream stays until its reader acknowledges it (see keep). Past its
+// claim's lease, whatever the end, it is CodeNotFound (lostLocked): the
+// actor that ended it may no longer own the name, so its reader opens it
+// again rather than take that end for the stream's.
 func (st *streamServer) end(err error) {
 	st.mu.Lock()
+	if !st.closed && !st.ended && leaseOut(st.fence) {
+		st.lostLocked()
+		st.mu.Unlock()
+		st.reportLost()
+		return
+	}
 	defer st.mu.Unlock()
 	if st.closed || st.ended {
 		return
