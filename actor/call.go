@@ -170,7 +170,7 @@ func (cl *call[S, Q, R]) run(x *Ctx, _ payload) {
 		var zero R
 		cl.settle(zero, ctxErr(cl.ctx, cl.m.label))
 	} else if cl.gate != nil {
-		if err := cl.gate.Admit(); err != nil {
+		if err := cl.gate.Admit(engine.Seal{}); err != nil {
 			var zero R
 			cl.settle(zero, err)
 		}

@@ -3,7 +3,9 @@ package actor_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/engine"
@@ -100,7 +102,7 @@ type gateCtx struct {
 
 var errGateShut = errors.New("gate shut")
 
-func (g gateCtx) Admit() error {
+func (g gateCtx) Admit(engine.Seal) error {
 	select {
 	case <-g.shut:
 		return errGateShut
@@ -136,5 +138,50 @@ func TestAskUnwatchedGate(t *testing.T) {
 	}
 	if n, err := ledgerLen.Call(context.Background(), ref, struct{}{}); err != nil || n != 1 {
 		t.Fatalf("credits run: %d, %v; want 1 (the refused one not run)", n, err)
+	}
+}
+
+// TestStreamOpenGate: a stream's opening request whose ctx is an
+// engine.Gate is asked on its turn: one shut while it was queued does
+// not run its handler, and Open returns the gate's error.
+func TestStreamOpenGate(t *testing.T) {
+	rt := newRuntime(t)
+	ref, err := actor.Spawn(rt, &ledger{got: map[int][]amount{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ran atomic.Int64
+	lines := actor.NewStream("lines", func(_ *ledger, _ *actor.Ctx, n int, out *actor.Out[int]) error {
+		ran.Add(1)
+		return out.Close(nil)
+	})
+	g := gateCtx{Context: context.Background(), shut: make(chan struct{})}
+	f, err := lines.Open(g, ref, 1)
+	if err != nil {
+		t.Fatalf("admitted: %v", err)
+	}
+	_ = f.Close()
+	stop := make(chan struct{})
+	if err := stuck.Cast(ref, stop); err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan error, 1)
+	go func() {
+		f, err := lines.Open(g, ref, 1)
+		if err == nil {
+			_ = f.Close()
+		}
+		opened <- err
+	}()
+	for ref.Queued() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	close(g.shut)
+	close(stop)
+	if err := <-opened; !errors.Is(err, errGateShut) {
+		t.Fatalf("shut while queued: got %v; want the gate's error", err)
+	}
+	if n := ran.Load(); n != 1 {
+		t.Fatalf("handler runs: %d; want 1 (the refused open not run)", n)
 	}
 }

@@ -83,6 +83,7 @@ func (s *Stream[S, Q, E]) newCall(ctx context.Context, sys *engine.System, owner
 	j := newJournal(owner, s.label, s.k, s.lim)
 	f := j.newFollow(ctx, cfg)
 	cl := &streamCall[S, Q, E]{s: s, req: req, ctx: ctx, j: j, done: make(chan struct{})}
+	cl.gate, _ = ctx.(engine.Gate)
 	cl.self = cl
 	cl.edge.done = cl.done
 	if err := cl.arm(sys); err != nil {
@@ -174,6 +175,7 @@ type streamCall[S, Q, E any] struct {
 	s     *Stream[S, Q, E]
 	req   Q
 	ctx   context.Context
+	gate  engine.Gate // ctx as an engine.Gate, or nil
 	j     *journal[E]
 	state atomic.Uint32 // callPending → callRunning → callDone
 	done  chan struct{} // closed by the settle winner once err is written
@@ -237,11 +239,15 @@ func (cl *streamCall[S, Q, E]) callContext() (context.Context, time.Time) {
 // run starts the stream on the actor's turn: the journal joins the
 // actor's set (so the actor's stop ends it), the handler runs, and Open
 // learns the outcome. A request whose caller gave up before it started
-// never runs.
+// never runs, nor one its gate refuses (see engine.Gate).
 func (cl *streamCall[S, Q, E]) run(x *Ctx, _ payload) {
 	c := x.c
 	if cl.ctx.Err() != nil {
 		cl.settle(ctxErr(cl.ctx, cl.s.label))
+	} else if cl.gate != nil {
+		if err := cl.gate.Admit(engine.Seal{}); err != nil {
+			cl.settle(err)
+		}
 	}
 	if !cl.state.CompareAndSwap(callPending, callRunning) {
 		<-cl.done

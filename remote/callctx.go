@@ -43,15 +43,16 @@ func newCallCtx(deadline time.Time, chain string, fence *atomic.Int64) *callCtx 
 
 var _ engine.Gate = (*callCtx)(nil)
 
-// errFenced is a served call's outcome when its turn at the actor came
-// after its claim's lease had run out (Admit): it did not run, and its
-// caller is answered as for a name nobody serves (finish).
+// errFenced is a served call's (or stream open's) outcome when its turn
+// at the actor came after its claim's lease had run out (Admit): it did
+// not run, and its caller is answered as for a name nobody serves (finish,
+// runStream).
 var errFenced = errors.New("remote: the claim's lease ran out before the call's turn")
 
 // Admit refuses the call (errFenced) if its name's claim's lease has run
 // out: another node may own the name. One atomic load and a read of the
 // monotonic clock; nothing for an exported (not claimed) name.
-func (c *callCtx) Admit() error {
+func (c *callCtx) Admit(engine.Seal) error {
 	if leaseOut(c.fence) {
 		return errFenced
 	}

@@ -272,3 +272,80 @@ func testClaimFencedStream(t *testing.T, then func(context.Context, *actor.Ref[*
 		t.Fatal("the claim outlived its lease by 10 s once the keeper resumed")
 	}
 }
+
+// liveOpen reports whether a Feed's Live stream was opened.
+var liveOpen = actor.NewMethod("liveopen", func(f *Feed, c *actor.Ctx, _ int) (bool, error) {
+	return f.live != nil, nil
+})
+
+// TestClaimFencedQueuedOpen: a stream open that reached a claimed name
+// while its lease held, but whose turn at the actor came past the lease,
+// does not run its handler, and its opener gets ErrNotFound, as a call's
+// caller does (TestClaimFencedQueuedCall).
+func TestClaimFencedQueuedOpen(t *testing.T) {
+	s := startServer(t)
+	rs := newRefusals()
+	p := &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
+		blocked: make(chan struct{}, 1), resume: make(chan struct{})}
+	const lease = 1500 * time.Millisecond
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
+		remote.WithNamesKV(p.wrap), remote.WithRefusalHook(rs.hook))
+	var resumeOnce sync.Once
+	resume := func() { resumeOnce.Do(func() { close(p.resume) }) }
+	t.Cleanup(func() { resume(); close(p.stop) }) // before n1's Close
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
+	ctx := ctxTimeout(t, 30*time.Second)
+	fd := &Feed{held: make(chan struct{}, 1)}
+	ref, err := actor.Spawn(n1.Runtime(), fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Claim(ctx, n1, "feed", ref, remote.ServeStream(Live)); err != nil {
+		t.Fatal(err)
+	}
+	waitServed(t, n2, "feed")
+	hold, release := context.WithCancel(ctx)
+	defer release()
+	held := make(chan error, 1)
+	go func() { _, err := Hold.Call(hold, ref, 0); held <- err }()
+	<-fd.held
+	last := p.pause()
+	opened := make(chan error, 1)
+	go func() {
+		f, err := remote.BindStream(n2, "feed", Live).Open(ctx, struct{}{})
+		if err == nil {
+			_ = f.Close()
+		}
+		opened <- err
+	}()
+	for ref.Queued() < 1 { // accepted within the lease, waiting its turn
+		select {
+		case err := <-opened:
+			t.Fatalf("the open was answered before it was queued: %v", err)
+		default:
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if !time.Now().Before(last.Add(lease)) {
+		t.Fatal("the open was queued after the lease had run out: the machine is too slow for this test's lease")
+	}
+	<-p.blocked // the keeper stands still
+	time.Sleep(time.Until(last.Add(lease)))
+	release() // the open's turn comes, past the lease
+	<-held
+	if err := <-opened; !errors.Is(err, remote.ErrNotFound) {
+		t.Errorf("queued open, its turn past the lease: %v; want ErrNotFound", err)
+	}
+	if ran, err := liveOpen.Call(ctx, ref, 0); err != nil || ran {
+		t.Errorf("the stream's handler ran: %v, %v; want not", ran, err)
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Name != "feed" || !errors.Is(r.Err, remote.ErrNotFound) {
+		t.Errorf("refusal %+v; want name_lost for \"feed\", ErrNotFound", r)
+	}
+	resume() // the keeper gives the claim up
+	select {
+	case <-ref.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the claim outlived its lease by 10 s once the keeper resumed")
+	}
+}

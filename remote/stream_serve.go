@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
 // ServeStream makes stream method s an Entry for Export: a remote reader
@@ -109,7 +110,7 @@ func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, re
 	if !n.track(r, ex, ep, reply, cancelFunc(cancel), &n.streamWG) {
 		return
 	}
-	go n.runStream(ctx, cancel, reply, ep, ex.fence, codec, n.openBy(open, deadline, clamped), pos)
+	go n.runStream(ctx, cancel, reply, ep, ex.fence, codec, n.openBy(open, deadline, clamped, ex.fence), pos)
 }
 
 // openBy bounds open by deadline, without bounding the stream it opens:
@@ -119,12 +120,14 @@ func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, re
 // cancelled when it passes if Open has not returned by then, but not
 // after: the reader then lives as long as the stream's context. An open
 // cut short by the deadline fails with errOpenExpired, or CodeTimeout if
-// the node's maximum cut it (clamped: its caller still waits).
-func (n *Node) openBy(open func(context.Context, []actor.FollowOption) (streamReader, error), deadline time.Time, clamped bool) func(context.Context, []actor.FollowOption) (streamReader, error) {
+// the node's maximum cut it (clamped: its caller still waits). For a
+// claimed name, the open's turn at the actor is gated by its claim's
+// lease (fence: see openCtx.Admit).
+func (n *Node) openBy(open func(context.Context, []actor.FollowOption) (streamReader, error), deadline time.Time, clamped bool, fence *atomic.Int64) func(context.Context, []actor.FollowOption) (streamReader, error) {
 	return func(ctx context.Context, pos []actor.FollowOption) (streamReader, error) {
 		octx, cancel := context.WithCancel(ctx)
 		tm := time.AfterFunc(time.Until(deadline), cancel)
-		r, err := open(openCtx{octx, deadline}, pos)
+		r, err := open(openCtx{octx, deadline, fence}, pos)
 		if tm.Stop() {
 			return r, err // opened in time: octx lives on with the reader
 		}
@@ -143,13 +146,27 @@ func (n *Node) openBy(open func(context.Context, []actor.FollowOption) (streamRe
 var errOpenExpired = errors.New("remote: stream open expired")
 
 // openCtx is a stream's context during its open: it reports the open's
-// deadline, which openBy enforces only until the open returns.
+// deadline, which openBy enforces only until the open returns; for a
+// claimed name, it is the open's gate (engine.Gate), as a served call's
+// callCtx is.
 type openCtx struct {
 	context.Context
 	deadline time.Time
+	fence    *atomic.Int64 // the claim's lease end (claim.until), or nil
 }
 
+var _ engine.Gate = openCtx{}
+
 func (c openCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Admit refuses the open (errFenced: its handler does not run) if its
+// name's claim's lease has run out (as callCtx.Admit).
+func (c openCtx) Admit(engine.Seal) error {
+	if leaseOut(c.fence) {
+		return errFenced
+	}
+	return nil
+}
 
 func first(h map[string][]string, k string) string {
 	if v := h[k]; len(v) > 0 {
@@ -178,6 +195,13 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 			w = wireError{Code: CodeClosed, Message: "node " + n.id + " closed"}
 		case errors.Is(err, actor.ErrNoStream):
 			w.Code = CodeNotFound // ended, or never was: as for a name nobody serves
+		case errors.Is(err, errFenced):
+			// Its turn came past the claim's lease: not run, refused as
+			// serve refuses an open that arrives then.
+			name, _, _ := strings.Cut(ep.label, ".")
+			w = wireError{Code: CodeNotFound, Message: n.leaseRanOut(name)}
+			n.refuse(Refusal{Reason: ReasonNameLost, Name: name, Method: ep.method,
+				Err: &Error{Code: CodeNotFound, Message: w.Message, Method: ep.label, Node: n.id}})
 		}
 		if errors.Is(err, errOpenExpired) && n.base.Err() == nil {
 			name, _, _ := strings.Cut(ep.label, ".")

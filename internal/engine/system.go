@@ -22,13 +22,15 @@ import (
 type Seal struct{}
 
 // Gate is implemented by the context of a call queued by actor's
-// Method.AskUnwatched whose admission can lapse while it waits (remote's
-// served calls to a claimed name: the claim's lease). On the call's turn,
+// Method.AskUnwatched, or of a stream's opening request (Stream.Open),
+// whose admission can lapse while it waits (remote's served calls and
+// stream opens to a claimed name: the claim's lease). On the call's turn,
 // after its context's Err and before its handler, Admit is asked: an error
 // is the call's outcome, and the handler does not run (a dead letter,
 // ReasonExpired, as for a call whose caller gave up). Admit must be cheap
-// and must not block: it runs on the actor's turn.
-type Gate interface{ Admit() error }
+// and must not block: it runs on the actor's turn. Sealed (Seal), so that
+// no user's context is taken for one.
+type Gate interface{ Admit(Seal) error }
 
 // Config assembles a System.
 type Config struct {
