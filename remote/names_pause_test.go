@@ -169,7 +169,7 @@ func TestClaimFencedQueuedCall(t *testing.T) {
 		}
 	}
 	if !time.Now().Before(last.Add(lease)) {
-		t.Fatal("the call was queued after the lease had run out: the machine is too slow for this test's lease")
+		t.Skip("the call was queued after the lease had run out: the machine is too slow for this test's lease")
 	}
 	<-p.blocked // the keeper stands still
 	time.Sleep(time.Until(last.Add(lease)))
@@ -327,7 +327,7 @@ func TestClaimFencedQueuedOpen(t *testing.T) {
 		}
 	}
 	if !time.Now().Before(last.Add(lease)) {
-		t.Fatal("the open was queued after the lease had run out: the machine is too slow for this test's lease")
+		t.Skip("the open was queued after the lease had run out: the machine is too slow for this test's lease")
 	}
 	<-p.blocked // the keeper stands still
 	time.Sleep(time.Until(last.Add(lease)))
