@@ -92,3 +92,24 @@ func (c *cell) endRoutedWait(marked, lent bool) {
 		c.reclaim()
 	}
 }
+
+// enterStop records that caller's handler now waits for c's stop (a
+// Ref.Stop made with its Context), failing with ErrCallCycle if that stop
+// waits for this very handler: c is caller, or one of its ancestors (a
+// stop waits for the children's), or c waits for caller, directly or
+// through others, in a sync call (its turn, which the stop waits for, is
+// stuck in that call). The caller then clears its mark once the wait is
+// over, as after a call.
+func (c *cell) enterStop(caller *cell) error {
+	if caller == c {
+		return fmt.Errorf("%w: %s waits for its own stop (use Ctx.Stop)", ErrCallCycle, c)
+	}
+	for p := caller.parent; p != nil; p = p.parent {
+		if p == c {
+			return fmt.Errorf("%w: %s waits for the stop of %s, which waits for its children's", ErrCallCycle, caller, c)
+		}
+	}
+	e := &waitEdge{done: c.doneCh()}
+	e.to.Store(c)
+	return enterCall(caller, e, "stop")
+}

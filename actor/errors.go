@@ -24,6 +24,8 @@ var (
 	ErrDropped = fmt.Errorf("actor: dropped from a full mailbox: %w", ErrMailboxFull)
 	// ErrCallCycle: the sync call would close a cycle of actors waiting for
 	// each other (A→A, A→B→A, …); it fails at once instead of at the deadline.
+	// Also a Ref.Stop from a handler whose stop waits for that handler (see
+	// Ref.Stop): the stop is asked for, not waited for.
 	ErrCallCycle = errors.New("actor: call cycle")
 	// ErrNilRef: a call on a nil or zero *Ref (not made by Spawn), a
 	// Process of a nil or zero *Handler, or a nil or zero *Future awaited.

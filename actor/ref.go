@@ -233,14 +233,26 @@ func (r *Ref[S]) AtStop(_ engine.Seal, f func()) bool {
 // A restart's backoff is cut short. If ctx ends first, the stop turns into
 // a Kill and Stop returns a *StopError matching ctx's error without
 // waiting further (wait on Done).
-// Idempotent. Do not wait for an actor's own stop from its handler: use
-// Ctx.Stop. Errors: ErrNilRef, ErrNilContext, *StopError.
+// Idempotent. From a handler, pass its Context (or a ctx derived from
+// it), as to a call: a stop that waits for that handler's turn to end
+// cannot be waited for there — the handler's own actor's (use Ctx.Stop),
+// an ancestor's (it waits for its children), or that of an actor waiting
+// for the handler in a sync call —, so Stop then asks for it, as Ctx.Stop
+// does, and returns ErrCallCycle at once instead of waiting until ctx
+// ends. Errors: ErrNilRef, ErrNilContext, ErrCallCycle, *StopError.
 func (r *Ref[S]) Stop(ctx context.Context) error {
 	if !r.valid() {
 		return ErrNilRef
 	}
 	if ctx == nil {
 		return ErrNilContext
+	}
+	if caller := callerOf(ctx); caller != nil {
+		if err := r.c.enterStop(caller); err != nil {
+			r.c.requestStop(false)
+			return err
+		}
+		defer caller.waitingOn.Store(nil)
 	}
 	return stopError(ctx, engine.StopAll(ctx, []engine.Cell{&r.c}))
 }
