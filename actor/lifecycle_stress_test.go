@@ -46,6 +46,8 @@ const (
 	lCallChild // a sync call to its newest child
 	lOnly      // admits only lAdmit: lwork calls are held
 	lAfter     // casts itself an lwork (ID -1, mode D%lNumModes) after D
+	lStopOther // stops another actor (by ID), waiting up to D with its Context
+	lKillOther // kills another actor (by ID)
 	lNumModes
 )
 
@@ -197,6 +199,21 @@ func init() {
 			if err != nil && !errors.Is(err, actor.ErrStopped) {
 				s.t.Errorf("After: %v", err)
 			}
+		case lStopOther, lKillOther:
+			s.mu.Lock()
+			o := s.actors[(uint64(q.ID)+uint64(q.D))%uint64(len(s.actors))]
+			s.mu.Unlock()
+			if q.Mode == lKillOther {
+				o.ref.Kill()
+				break
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), q.D)
+			err := o.ref.Stop(ctx)
+			cancel()
+			var se *actor.StopError
+			if err != nil && !errors.As(err, &se) && !errors.Is(err, actor.ErrCallCycle) {
+				s.t.Errorf("Stop of another actor from a handler = %v", err)
+			}
 		case lCallChild:
 			s.mu.Lock()
 			var k *lactor
@@ -324,7 +341,7 @@ func (s *lstress) op(rng *rand.Rand) lop {
 	s.ids++
 	id := s.ids
 	s.mu.Unlock()
-	mode := []uint8{lOK, lOK, lOK, lSleep, lSleep, lDeaf, lChild, lChild, lCallChild, lCallChild, lErr, lAfter, lOnly}[rng.IntN(13)]
+	mode := []uint8{lOK, lOK, lOK, lSleep, lSleep, lDeaf, lChild, lChild, lCallChild, lCallChild, lErr, lAfter, lOnly, lStopOther}[rng.IntN(14)]
 	if rng.IntN(4) == 0 {
 		mode = uint8(rng.IntN(int(lNumModes)))
 	}
