@@ -204,7 +204,7 @@ func (m *Method[S, Q, R]) ask(ctx context.Context, to *Ref[S], req Q, watch bool
 	}
 	cl.asked = true
 	if !watch {
-		cl.gate, _ = ctx.(engine.Gate)
+		_, cl.gated = ctx.(engine.Gate)
 	}
 	// Queue first, then watch ctx: a push refused by a full mailbox
 	// (after waiting out ctx on a Block policy) is ErrMailboxFull, as for
