@@ -9,6 +9,7 @@ import (
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/engine"
+	troupe "github.com/troupe-go/troupe/runtime"
 )
 
 // TestCastInline: to an idle actor, CastInline returns once the handler
@@ -138,6 +139,51 @@ func TestAskUnwatchedGate(t *testing.T) {
 	}
 	if n, err := ledgerLen.Call(context.Background(), ref, struct{}{}); err != nil || n != 1 {
 		t.Fatalf("credits run: %d, %v; want 1 (the refused one not run)", n, err)
+	}
+}
+
+// TestCastGated: a CastGated oneway's gate is asked on its turn, not when
+// queued: one it lets through runs; one queued while it admitted, and
+// shut before the actor reached it, does not run and is a dead letter
+// (expired, the gate's error, with its request). A nil gate is Cast.
+func TestCastGated(t *testing.T) {
+	var letters recorder
+	rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+	ref, err := actor.Spawn(rt, &ledger{got: map[int][]amount{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := gateCtx{Context: context.Background(), shut: make(chan struct{})}
+	if err := credit.CastGated(engine.Seal{}, g, ref, amount{Sender: 1, Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := credit.CastGated(engine.Seal{}, nil, ref, amount{Sender: 1, Seq: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ledgerLen.Call(context.Background(), ref, struct{}{}); err != nil || n != 2 {
+		t.Fatalf("admitted: %d credits run, %v; want 2", n, err)
+	}
+	stop := make(chan struct{})
+	if err := stuck.Cast(ref, stop); err != nil {
+		t.Fatal(err)
+	}
+	if err := credit.CastGated(engine.Seal{}, g, ref, amount{Sender: 1, Seq: 3}); err != nil {
+		t.Fatal(err)
+	}
+	close(g.shut)
+	close(stop)
+	if n, err := ledgerLen.Call(context.Background(), ref, struct{}{}); err != nil || n != 2 {
+		t.Fatalf("credits run: %d, %v; want 2 (the refused one not run)", n, err)
+	}
+	all := letters.All()
+	if len(all) != 1 || all[0].Reason != troupe.ReasonExpired || !errors.Is(all[0].Err, errGateShut) || all[0].Payload != (amount{Sender: 1, Seq: 3}) {
+		t.Fatalf("dead letters %v; want the refused credit's, expired with the gate's error", all)
+	}
+	if err := ref.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := credit.CastGated(engine.Seal{}, g, ref, amount{}); !errors.Is(err, actor.ErrStopped) {
+		t.Fatalf("stopped actor: got %v; want ErrStopped", err)
 	}
 }
 

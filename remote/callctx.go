@@ -43,11 +43,11 @@ func newCallCtx(deadline time.Time, chain string, fence *atomic.Int64) *callCtx 
 
 var _ engine.Gate = (*callCtx)(nil)
 
-// errFenced is a served call's (or stream open's) outcome when its turn
-// at the actor came after its claim's lease had run out (Admit): it did
-// not run, and its caller is answered as for a name nobody serves (finish,
-// runStream).
-var errFenced = errors.New("remote: the claim's lease ran out before the call's turn")
+// errFenced is a served call's (or stream open's, or cast's) outcome when
+// its turn at the actor came after its claim's lease had run out (Admit):
+// it did not run, and its caller is answered as for a name nobody serves
+// (finish, runStream; a cast is reported: castGate).
+var errFenced = errors.New("remote: the claim's lease ran out before the message's turn")
 
 // Admit refuses the call (errFenced) if its name's claim's lease has run
 // out: another node may own the name. One atomic load and a read of the
@@ -57,6 +57,33 @@ func (c *callCtx) Admit(engine.Seal) error {
 		return errFenced
 	}
 	return nil
+}
+
+// castGate is the gate of the casts served under a claimed name (one per
+// endpoint, made at the export): on a cast's turn at the actor, before
+// its handler, Admit refuses it if the claim's lease has run out
+// meanwhile (fence: see fenced), and reports it (ReasonNameLost,
+// CodeNotFound, as for a cast arriving then): a cast has no caller to
+// tell. The actor reports it too, as a dead letter (Method.CastGated).
+type castGate struct {
+	n  *Node
+	ex *export
+	ep *endpoint
+}
+
+var _ engine.Gate = (*castGate)(nil)
+
+// Admit refuses the cast (errFenced) and reports it if its name's
+// claim's lease has run out. One atomic load and a read of the monotonic
+// clock while it holds; runs on the actor's turn.
+func (g *castGate) Admit(engine.Seal) error {
+	if !leaseOut(g.ex.fence) {
+		return nil
+	}
+	n, ex, ep := g.n, g.ex, g.ep
+	n.refuse(Refusal{Reason: ReasonNameLost, Name: ex.name, Method: ep.method,
+		Err: &Error{Code: CodeNotFound, Message: n.leaseRanOut(ex.name), Method: ep.label, Node: n.id}})
+	return errFenced
 }
 
 // Deadline is the call's deadline. It does not block.

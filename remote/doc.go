@@ -136,9 +136,9 @@
 // whose lease runs out unrefreshed (its node paused, or cut off from
 // JetStream) is fenced at once: what reaches the name on that node is
 // refused as for a name nobody serves (ErrNotFound), not run, even before
-// the keeper gives the claim up — a call or stream open queued at the
-// actor in time whose turn comes later too (a handler already running
-// finishes), and a
+// the keeper gives the claim up — a call, cast or stream open queued at
+// the actor in time whose turn comes later too (a handler already running
+// finishes; a cast refused so is reported, ReasonNameLost), and a
 // stream opened in time sends no item past the lease (it ends with
 // ErrNotFound).
 //

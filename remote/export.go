@@ -49,10 +49,13 @@ func (s served[S, Q, R]) endpoint(ref *actor.Ref[S]) *endpoint {
 		ask: func(ctx context.Context, req any) queued {
 			return askFuture[R]{m.AskUnwatched(engine.Seal{}, ctx, ref, *req.(*Q))}
 		},
-		cast: func(c Codec, data []byte) (decodeErr, err error) {
+		cast: func(c Codec, data []byte, gate engine.Gate) (decodeErr, err error) {
 			var q Q
 			if err := c.Unmarshal(data, &q); err != nil {
 				return err, nil
+			}
+			if gate != nil {
+				return nil, m.CastGated(engine.Seal{}, gate, ref, q)
 			}
 			return nil, m.Cast(ref, q)
 		},
@@ -76,7 +79,12 @@ type endpoint struct {
 	// follow, for a stream method, attaches a reader to its running
 	// stream id.
 	follow func(ctx context.Context, id uint64, opts []actor.FollowOption) (streamReader, error)
-	cast   func(c Codec, data []byte) (decodeErr, err error)
+	// cast decodes a cast and queues it at the actor: through gate, if
+	// not nil (m.CastGated: asked on the cast's turn), else m.Cast.
+	cast func(c Codec, data []byte, gate engine.Gate) (decodeErr, err error)
+	// gate, for a claimed name, is its casts' gate (see castGate); nil
+	// for an exported name.
+	gate engine.Gate
 }
 
 // queued is a served call queued at its actor.
@@ -191,6 +199,9 @@ func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S
 		gone: make(chan struct{})}
 	for _, ep := range eps {
 		ex.eps[ep.method] = ep
+		if fence != nil {
+			ep.gate = &castGate{n: n, ex: ex, ep: ep}
+		}
 	}
 	err := n.startService(ex, eps)
 	if err == nil && n.cfg.exportGap != nil {

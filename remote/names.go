@@ -43,9 +43,9 @@ import (
 // stream open or follow that reaches the name is fenced: once the lease
 // has run out without a refresh, it is refused as for a name nobody
 // serves (CodeNotFound: the caller gets ErrNotFound; ReasonNameLost), not
-// run (see fenced). So is a call or stream open that arrived in time but
-// whose turn at the actor comes past the lease (callCtx.Admit,
-// openCtx.Admit: its handler does not run), and a
+// run (see fenced). So is a call, cast or stream open that arrived in
+// time but whose turn at the actor comes past the lease (callCtx.Admit,
+// castGate.Admit, openCtx.Admit: its handler does not run), and a
 // stream served under the name ends at its next item past the lease. A
 // handler that started within the lease runs to its end.
 // The bucket is kept in memory: a Claim or Owner that finds it gone (its

@@ -349,3 +349,72 @@ func TestClaimFencedQueuedOpen(t *testing.T) {
 		t.Fatal("the claim outlived its lease by 10 s once the keeper resumed")
 	}
 }
+
+// TestClaimFencedQueuedCast: casts (one or a batch) that reached a
+// claimed name while its lease held, but whose turn at the actor came
+// past the lease, do not run — another node may own the name by then —
+// and each is reported (name_lost, ErrNotFound): a cast has no caller to
+// answer.
+func TestClaimFencedQueuedCast(t *testing.T) {
+	s := startServer(t)
+	rs := newRefusals()
+	p := &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
+		blocked: make(chan struct{}, 1), resume: make(chan struct{})}
+	const lease = 1500 * time.Millisecond
+	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
+		remote.WithNamesKV(p.wrap), remote.WithRefusalHook(rs.hook))
+	var resumeOnce sync.Once
+	resume := func() { resumeOnce.Do(func() { close(p.resume) }) }
+	t.Cleanup(func() { resume(); close(p.stop) }) // before n1's Close
+	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
+	ctx := ctxTimeout(t, 30*time.Second)
+	a := newAcct()
+	ref, err := actor.Spawn(n1.Runtime(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Claim(ctx, n1, "queued", ref, remote.Serve(Deposit)); err != nil {
+		t.Fatal(err)
+	}
+	dep := remote.Bind(n2, "queued", Deposit)
+	if got, err := dep.Call(ctx, 1); err != nil || got != 1 {
+		t.Fatalf("Call before the pause: %d, %v", got, err)
+	}
+	// A local call holds the actor's turn.
+	hold, release := context.WithCancel(ctx)
+	defer release()
+	held := make(chan error, 1)
+	go func() { _, err := Block.Call(hold, ref, "hold"); held <- err }()
+	<-a.entered
+	last := p.pause()
+	const casts = 3 // one message or a batch, as the flusher finds them
+	for i := range casts {
+		if err := dep.Cast(10 << i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for ref.Queued() < casts { // accepted within the lease, waiting their turn
+		time.Sleep(time.Millisecond)
+	}
+	if !time.Now().Before(last.Add(lease)) {
+		t.Skip("the casts were queued after the lease had run out: the machine is too slow for this test's lease")
+	}
+	<-p.blocked // the keeper stands still
+	time.Sleep(time.Until(last.Add(lease)))
+	release() // the casts' turns come, past the lease
+	<-held
+	if bal, err := Balance.Call(ctx, ref, struct{}{}); err != nil || bal != 1 { // after the casts
+		t.Errorf("balance after the queued casts: %d, %v; want 1 (none of them run)", bal, err)
+	}
+	for range casts {
+		if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Name != "queued" || r.Method != "deposit" || !errors.Is(r.Err, remote.ErrNotFound) {
+			t.Errorf("refusal %+v; want name_lost for \"queued\".deposit, ErrNotFound", r)
+		}
+	}
+	resume() // the keeper gives the claim up
+	select {
+	case <-ref.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the claim outlived its lease by 10 s once the keeper resumed")
+	}
+}

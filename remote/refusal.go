@@ -20,7 +20,7 @@ const (
 	ReasonCastFailed   = "cast_failed"  // a remote Cast could not be queued (stopped, mailbox full), or casts were lost (or, at the stop, may have been) on the connection
 	ReasonLate         = "late"         // a reply for a caller that had given up: discarded
 	ReasonClosing      = "closing"      // arrived while the node was closing
-	ReasonNameLost     = "name_lost"    // a claimed name was taken over or deleted: its actor is killed; or a message to it (on arrival, or a call on its turn), or a stream's item or end, was refused (ErrNotFound to its caller or reader) as its claim's lease had run out unrefreshed
+	ReasonNameLost     = "name_lost"    // a claimed name was taken over or deleted: its actor is killed; or a message to it (on arrival, or a call, cast or stream open on its turn), or a stream's item or end, was refused (ErrNotFound to its caller or reader) as its claim's lease had run out unrefreshed
 	ReasonDropped      = "dropped"      // nats.go dropped messages of a subscription too slow to keep up, or another async error
 )
 

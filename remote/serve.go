@@ -225,9 +225,10 @@ func (n *Node) untrack(reply string) {
 }
 
 // serveCast decodes a cast and queues it; a failure has no caller, so it
-// is reported.
+// is reported. For a claimed name, the cast's turn at the actor is gated
+// by its claim's lease (castGate).
 func (n *Node) serveCast(ex *export, ep *endpoint, codec Codec, data []byte) {
-	decErr, err := ep.cast(codec, data)
+	decErr, err := ep.cast(codec, data, ep.gate)
 	switch {
 	case decErr != nil:
 		n.refuse(Refusal{Reason: ReasonMalformed, Name: ex.name, Method: ep.method, Err: fmt.Errorf("%w: %w", ErrBadRequest, decErr)})

@@ -15,7 +15,8 @@ import (
 
 // Seal is the first argument of troupe's sealed methods: Engine, the
 // method that makes a type an actor.Spawner, and the methods users must
-// not call (actor's Ref.AtStop, Method.CastInline, Method.AskUnwatched).
+// not call (actor's Ref.AtStop, Method.CastInline, Method.CastGated,
+// Method.AskUnwatched).
 // Only packages under github.com/troupe-go/troupe can name it (Go's
 // internal rule goes by import path: the remote module's packages can
 // too), so only they can implement Spawner or call those methods.
@@ -27,9 +28,12 @@ type Seal struct{}
 // stream opens to a claimed name: the claim's lease). On the call's turn,
 // after its context's Err and before its handler, Admit is asked: an error
 // is the call's outcome, and the handler does not run (a dead letter,
-// ReasonExpired, as for a call whose caller gave up). Admit must be cheap
-// and must not block: it runs on the actor's turn. Sealed (Seal), so that
-// no user's context is taken for one.
+// ReasonExpired, as for a call whose caller gave up). It is also the
+// gate of a oneway sent by actor's Method.CastGated (remote's served casts
+// to a claimed name), asked on its turn alike: an error is a dead letter
+// (ReasonExpired, with the request), as a oneway has nobody to answer.
+// Admit must be cheap and must not block: it runs on the actor's turn.
+// Sealed (Seal), so that no user's context is taken for one.
 type Gate interface{ Admit(Seal) error }
 
 // Config assembles a System.
