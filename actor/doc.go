@@ -177,7 +177,8 @@
 //     message. An idle actor with nothing to settle is stopped right
 //     there, on that goroutine (no message, no pool submission).
 //   - On the actor's turn: a stopping actor runs what is queued, a killed
-//     one fails it; then it asks its children to stop (one at a time,
+//     one fails it (and skips its Started hook if it had not run yet: see
+//     [Starter]); then it asks its children to stop (one at a time,
 //     newest first; all at once on a kill) and goes idle until each has
 //     reported, having failed the calls its whitelist holds (a child may
 //     be waiting in one); then the Stopping hook runs, what is left (held

@@ -98,7 +98,10 @@ func (m sysMsg) run(x *Ctx, _ payload) {
 	c := x.c
 	switch m {
 	case startedMsg:
-		if s, ok := c.state.(Starter); ok {
+		// A kill before the first turn skips the hook, as a kill during a
+		// restart's factory does (see Starter): the actor will run
+		// nothing, and its Stopping hook still runs.
+		if s, ok := c.state.(Starter); ok && c.status.Load() < statusKilling {
 			s.Started(x)
 		}
 	case stoppingMsg:

@@ -28,7 +28,8 @@ import (
 //   - Everything else runs on the actor's turn (a scheduler loop, or the
 //     owner's goroutine for a Handler, whose stop runs on a scheduler
 //     loop while its owner is away): a stopping actor runs what is
-//     queued, a killing one fails it with ErrStopped; once its queue is
+//     queued, a killing one fails it with ErrStopped (and skips a Started
+//     hook not yet run); once its queue is
 //     settled it asks its children to stop (gracefully one at a time,
 //     newest first; all at once on a kill), fails what its whitelist
 //     holds if it has children to wait for (one may be waiting in such a

@@ -85,6 +85,11 @@ func (s Supervision) validate() error {
 
 // Starter is implemented by states that want to run code when the actor
 // starts (and after each restart), on the actor's turn before any call.
+// It does not run on an actor killed before that turn (a Kill right after
+// Spawn, a kill while a restart makes the fresh state): the actor will run
+// nothing, and its Context would be cancelled already. A graceful stop
+// before that turn still runs it, then the queue. A [Stopper]'s hook runs
+// either way, so it must not assume that Started ran.
 type Starter interface {
 	Started(c *Ctx)
 }
