@@ -5,7 +5,8 @@ import (
 	"sync/atomic"
 )
 
-// maxChain bounds the walk of the wait-for chain; chains longer than this
+// maxChain bounds the walk of the wait-for chain (and of the descendants a
+// wait for a stop looks through: see leadsTo); chains longer than this
 // are not checked (and fall back to the deadline).
 const maxChain = 1024
 
@@ -35,7 +36,9 @@ func (e *waitEdge) over() bool {
 // ErrCallCycle if e's actor already waits, directly or through others, for
 // caller. Each actor waits for at most one other (its handler is in at
 // most one sync call), so the wait-for graph is a set of chains and the
-// check is a walk: O(chain length), no allocation.
+// check is a walk: O(chain length), no allocation. A wait for a stop
+// (see enterStop) also waits for the stopped actor's descendants: the
+// walk looks through them there (see leadsTo).
 //
 // The store comes before the walk: of two actors closing a cycle at the
 // same moment, at least one sees the other's edge.
@@ -45,18 +48,92 @@ func enterCall(caller *cell, e *waitEdge, method string) error {
 		return fmt.Errorf("%w: %s calls itself (%s)", ErrCallCycle, caller, method)
 	}
 	caller.waitingOn.Store(e)
-	n := target
-	for i := 0; n != nil && i < maxChain; i++ {
-		w := n.waitingOn.Load()
-		if w == nil || w.over() {
-			return nil
-		}
-		if n = w.to.Load(); n == caller {
-			caller.waitingOn.Store(nil)
-			return fmt.Errorf("%w: %s → %s → … → %s (%s)", ErrCallCycle, caller, target, caller, method)
-		}
+	budget := maxChain
+	if leadsTo(caller, e, &budget) {
+		caller.waitingOn.Store(nil)
+		return fmt.Errorf("%w: %s → %s → … → %s (%s)", ErrCallCycle, caller, target, caller, method)
 	}
 	return nil
+}
+
+// leadsTo reports whether a wait along w waits, directly or through
+// others, for caller's handler: whether the chain of waits from w's actor
+// reaches caller, or a wait for a stop on it waits for a descendant of the
+// stopped actor whose own chain does (or for caller itself, a descendant).
+// Each step spends one of budget; an exhausted budget reports no cycle
+// (the wait then ends at its deadline).
+func leadsTo(caller *cell, w *waitEdge, budget *int) bool {
+	for ; *budget > 0; *budget-- {
+		t := w.to.Load()
+		if t == nil {
+			return false
+		}
+		if t == caller {
+			return true
+		}
+		if isStopEdge(w, t) && stopWaitsFor(caller, t, budget) {
+			return true
+		}
+		if w = t.waitingOn.Load(); w == nil || w.over() {
+			return false
+		}
+	}
+	return false
+}
+
+// stopWaits counts the handlers waiting in a Ref.Stop (see enterStop):
+// while there is none, no edge is a stop's and the walk looks for none.
+var stopWaits atomic.Int64
+
+// isStopEdge reports whether w, an edge to t, is a wait for t's stop: its
+// done is t's Done (a call's is its own channel).
+func isStopEdge(w *waitEdge, t *cell) bool {
+	if stopWaits.Load() == 0 {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ext != nil && t.ext.done != nil && w.done == t.ext.done
+}
+
+// stopWaitsFor reports whether t's stop waits for caller's handler: caller
+// is one of t's descendants (a stop waits for its children's), or one of
+// them waits for caller along its chain (its turn, which its stop waits
+// for, is stuck in that wait). O(descendants + their chains), within
+// budget; it runs only where a chain meets a handler waiting in Ref.Stop.
+func stopWaitsFor(caller, t *cell, budget *int) bool {
+	for p := caller.parent; p != nil; p = p.parent {
+		if p == t {
+			return true
+		}
+	}
+	return kidsLeadTo(caller, t, budget)
+}
+
+// kidsLeadTo reports whether a descendant of t waits for caller along its
+// chain; see stopWaitsFor.
+func kidsLeadTo(caller, t *cell, budget *int) bool {
+	t.mu.Lock()
+	var kids []*cell
+	if t.ext != nil {
+		for k := range t.ext.children {
+			kids = append(kids, k)
+		}
+	}
+	t.mu.Unlock()
+	for _, k := range kids {
+		if *budget <= 0 {
+			return false
+		}
+		*budget--
+		if w := k.waitingOn.Load(); w != nil && !w.over() && leadsTo(caller, w, budget) {
+			return true
+		}
+		if kidsLeadTo(caller, k, budget) {
+			return true
+		}
+	}
+	return false
 }
 
 // lend tells the scheduler that the handler of c, running on a scheduler
@@ -96,10 +173,10 @@ func (c *cell) endRoutedWait(marked, lent bool) {
 // enterStop records that caller's handler now waits for c's stop (a
 // Ref.Stop made with its Context), failing with ErrCallCycle if that stop
 // waits for this very handler: c is caller, or one of its ancestors (a
-// stop waits for the children's), or c waits for caller, directly or
-// through others, in a sync call (its turn, which the stop waits for, is
-// stuck in that call). The caller then clears its mark once the wait is
-// over, as after a call.
+// stop waits for the children's), or c or one of its descendants waits
+// for caller, directly or through others, in a sync call (its turn, which
+// the stop waits for, is stuck in that call). On success the caller ends
+// the wait with leaveStop once it is over.
 func (c *cell) enterStop(caller *cell) error {
 	if caller == c {
 		return fmt.Errorf("%w: %s waits for its own stop (use Ctx.Stop)", ErrCallCycle, c)
@@ -111,5 +188,16 @@ func (c *cell) enterStop(caller *cell) error {
 	}
 	e := &waitEdge{done: c.doneCh()}
 	e.to.Store(c)
-	return enterCall(caller, e, "stop")
+	stopWaits.Add(1) // before the edge: a walk that sees it looks through it
+	if err := enterCall(caller, e, "stop"); err != nil {
+		stopWaits.Add(-1)
+		return err
+	}
+	return nil
+}
+
+// leaveStop ends a wait enterStop recorded.
+func (c *cell) leaveStop() {
+	c.waitingOn.Store(nil)
+	stopWaits.Add(-1)
 }

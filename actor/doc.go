@@ -116,8 +116,9 @@
 //     c.Context() (or a context derived from it). Awaiting an Ask's
 //     [Future] with it is such a wait too: the call fails with
 //     ErrCallCycle; so does a [Ref.Stop] made with it whose stop waits
-//     for the handler (its own actor's, an ancestor's, or one waiting
-//     for it in a call): the stop is asked for, not waited for. A call through a pool is checked where it waits for
+//     for the handler (its own actor's, an ancestor's, or one that, or a
+//     descendant of which, waits for it in a call): the stop is asked
+//     for, not waited for. A call through a pool is checked where it waits for
 //     one actor: a member it was routed to, or itself as its pool's only
 //     worker (any call through the pool, BroadcastPool too, which reaches
 //     every worker but the caller). A wait on several (First,

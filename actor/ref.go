@@ -236,10 +236,15 @@ func (r *Ref[S]) AtStop(_ engine.Seal, f func()) bool {
 // Idempotent. From a handler, pass its Context (or a ctx derived from
 // it), as to a call: a stop that waits for that handler's turn to end
 // cannot be waited for there — the handler's own actor's (use Ctx.Stop),
-// an ancestor's (it waits for its children), or that of an actor waiting
-// for the handler in a sync call —, so Stop then asks for it, as Ctx.Stop
-// does, and returns ErrCallCycle at once instead of waiting until ctx
-// ends. Errors: ErrNilRef, ErrNilContext, ErrCallCycle, *StopError.
+// an ancestor's (it waits for its children), or that of an actor which,
+// or a descendant of which, waits for the handler in a sync call, directly
+// or through others —, so Stop then asks for it, as Ctx.Stop does, and
+// returns ErrCallCycle at once instead of waiting until ctx ends. While
+// Stop waits, a sync call that would close such a cycle (one from a
+// descendant of the actor to the waiting handler's) fails with
+// ErrCallCycle. The check looks through at most a thousand or so actors
+// (descendants and their waits); past that, the wait ends with ctx.
+// Errors: ErrNilRef, ErrNilContext, ErrCallCycle, *StopError.
 func (r *Ref[S]) Stop(ctx context.Context) error {
 	if !r.valid() {
 		return ErrNilRef
@@ -252,7 +257,7 @@ func (r *Ref[S]) Stop(ctx context.Context) error {
 			r.c.requestStop(false)
 			return err
 		}
-		defer caller.waitingOn.Store(nil)
+		defer caller.leaveStop()
 	}
 	return stopError(ctx, engine.StopAll(ctx, []engine.Cell{&r.c}))
 }
