@@ -282,7 +282,10 @@ func (r *router) offer(m *member, e envelope, rm routed, t target) error {
 
 // tryPush is push without waiting: a Block-policy mailbox that is full
 // refuses at once (ErrMailboxFull), so routing never blocks on a member
-// and can try another. It is safe from the timer wheel's goroutine.
+// and can try another. Not for the timer wheel's goroutine: a full
+// mailbox makes room per its policy (evicting a message, discarding the
+// dead ones), and each such loss runs the dead-letter hook, user code
+// (the wheel offers instead: see keyed.tick, gatherCall.offer).
 func tryPush(c *cell, e envelope) error {
 	if c.status.Load() != statusRunning {
 		return ErrStopped
