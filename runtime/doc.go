@@ -26,7 +26,10 @@
 // or after one that timed out — and waits: every actor is killed, running
 // handlers get the call timeout to return (their Context is cancelled),
 // and Close returns once every goroutine of the runtime has exited, or a
-// *actor.StopError naming the actors whose handlers would not return.
+// *actor.StopError naming the actors whose handlers would not return (or,
+// if the error hook is still reporting a panic of the runtime's own
+// goroutines by then, an error matching context.DeadlineExceeded, joined
+// with it: the hook's goroutine exits as the hook returns).
 // Both are idempotent; afterwards every spawn and call returns
 // actor.ErrStopped.
 //
@@ -60,9 +63,12 @@
 // A runtime runs the scheduler's loops on its pool's workers (started as
 // actors get work; once it is over, up to GOMAXPROCS of them stay parked;
 // more run while handlers block, see package scheduler), the pool's two
-// housekeeping goroutines, and the timer wheel's driver (from the first
-// timer on, parked while none is pending). Shutdown and Close return after
-// all of them have exited, and the goroutines of actor.Go too (their
-// functions' ctxs end with their actors; Close names, after its grace,
-// the actors whose functions would not return, as it names handlers).
+// housekeeping goroutines, the timer wheel's driver (from the first
+// timer on, parked while none is pending), and, while a panic of the
+// wheel's or a loop's is reported to the error hook, one goroutine that
+// reports it (see WithErrorHook). Shutdown and Close return after all of
+// them have exited, and the goroutines of actor.Go too (their functions'
+// ctxs end with their actors; Close names, after its grace, the actors
+// whose functions would not return, as it names handlers, and says so of
+// an error hook that would not return).
 package runtime
