@@ -53,7 +53,8 @@ const refreshesInFlight = 64
 // another revision is lost — unless the key still holds this node's mark:
 // then it is a refresh the server applied whose answer never came (the
 // connection dropped meanwhile, or its ctx ended first), and the claim is
-// refreshed at that revision. Other errors (a reconnect, a slow server)
+// refreshed at that revision, if it is still live (a claim released
+// meanwhile leaves the key alone: the name may be claimed here again). Other errors (a reconnect, a slow server)
 // are left to the next tick, while it comes before the lease may have run
 // out (a lease after the last write that took, held): past that the
 // server may have dropped the key and another node taken the name, so
@@ -81,7 +82,17 @@ func (n *Node) refresh(r *names, c *claim) {
 		e, gerr := r.kv.Get(ctx, c.name)
 		switch {
 		case gerr == nil && string(e.Value()) == n.claimMark:
-			nrev, err = r.kv.Update(ctx, c.name, []byte(n.claimMark), e.Revision())
+			// Ours, but c's only while c is live: one released since may
+			// have its name claimed again here, with the same mark, and
+			// that claim's key must be neither taken over nor deleted
+			// as this refresh's stray (below). While c is live no other
+			// claim of the name can be made here (its placeholder).
+			r.mu.Lock()
+			live := r.claims[c.name] == c
+			r.mu.Unlock()
+			if live {
+				nrev, err = r.kv.Update(ctx, c.name, []byte(n.claimMark), e.Revision())
+			} // else: lose (below) finds c gone, and does nothing
 		case gerr == nil, errors.Is(gerr, jetstream.ErrKeyNotFound), errors.Is(gerr, jetstream.ErrKeyDeleted):
 			// Another node's, or gone: lost (below).
 		default:
