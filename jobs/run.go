@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/behind"
 )
 
 // Design: how a job's handler is watched.
@@ -239,8 +240,8 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 	}
 	end := copyItems(r, f, out)
 	for {
-		te, behind := fellBehind(r.ctx, f, end)
-		if !behind || r.ctx.Err() != nil {
+		te := behind.Truncation(r.ctx, f, end)
+		if te == nil || r.ctx.Err() != nil {
 			break
 		}
 		// The copy fell behind the host's journal: go on from what it
@@ -276,32 +277,6 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 	}
 	p.awaitEnd(r.d, ref, id)
 	return outcome{}
-}
-
-// fellBehind reports whether end, what reader f stopped with, is f's own
-// truncation (it fell behind the journal: resume with Since(te.Oldest)),
-// not the stream's end. A producer may end its stream with a truncation
-// it met reading something else (another job's output, in process or a
-// Client's): every reader gets that very error as the end, and resuming
-// from its Oldest would copy the items again and meet it again, for ever.
-// So a truncation is f's only if it is a bare *actor.TruncatedError (as a
-// journal gives its readers) and the stream has not ended with that same
-// error, which a reader placed past the end, through f, would get. Only
-// when end is a truncation: a reader attached and closed.
-func fellBehind[E any](ctx context.Context, f *actor.Follow[E], end error) (*actor.TruncatedError, bool) {
-	te, ok := end.(*actor.TruncatedError)
-	if !ok {
-		return nil, false
-	}
-	probe, err := f.Follow(ctx, actor.Since(math.MaxUint64))
-	if err != nil {
-		return nil, false // ctx ended: no resume either
-	}
-	defer func() { _ = probe.Close() }()
-	if _, streamEnd := probe.Collected(); streamEnd == end { // end is a pointer: comparable
-		return nil, false
-	}
-	return te, true
 }
 
 // copyItems appends the stream's items to the job's output until it ends, and
@@ -343,8 +318,8 @@ func (p *streamProc[S, Q, E]) awaitEnd(d *Dispatcher, ref *actor.Ref[S], id uint
 				break
 			}
 		}
-		te, behind := fellBehind(d.forced, g, end)
-		if !behind || d.forced.Err() != nil {
+		te := behind.Truncation(d.forced, g, end)
+		if te == nil || d.forced.Err() != nil {
 			return
 		}
 		next, err := g.Follow(d.forced, actor.Since(te.Oldest))

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/behind"
 )
 
 // SSE serves stream s, opened on the actor to picks, as server-sent
@@ -169,7 +169,7 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	var end error
 	collect := func() {
 		items, end = f.Collected()
-		for te := truncation(ctx, f, end); te != nil && resume(te); te = truncation(ctx, f, end) {
+		for te := behind.Truncation(ctx, f, end); te != nil && resume(te); te = behind.Truncation(ctx, f, end) {
 			items, end = f.Collected()
 		}
 	}
@@ -249,7 +249,7 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 				return
 			}
 		}
-		if te := truncation(ctx, f, end); te != nil && resume(te) {
+		if te := behind.Truncation(ctx, f, end); te != nil && resume(te) {
 			if !send() {
 				return
 			}
@@ -263,32 +263,6 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		h.f.end(&b, end)
 	}
 	send()
-}
-
-// truncation returns the *actor.TruncatedError that reader f stopped
-// with (err) if f fell behind the journal, or nil. A producer may end its
-// stream with a truncation it met reading something else (another
-// stream, a jobs Client's follow): every reader gets that very error as
-// the end, and resuming from its Oldest would read the same items and
-// meet it again, for ever. So it is f's only if it is a bare
-// *actor.TruncatedError (as a journal gives its readers) and the stream
-// has not ended with that same error, which a reader placed past the
-// end, through f, would get (attached and closed here, only for a
-// truncation).
-func truncation[E any](ctx context.Context, f *actor.Follow[E], err error) *actor.TruncatedError {
-	te, ok := err.(*actor.TruncatedError)
-	if !ok {
-		return nil
-	}
-	probe, perr := f.Follow(ctx, actor.Since(math.MaxUint64))
-	if perr != nil {
-		return nil // ctx ended: no resume either
-	}
-	defer probe.Close()
-	if _, end := probe.Collected(); end == err { // err is a pointer: comparable
-		return nil
-	}
-	return te
 }
 
 // canFlush reports whether http.ResponseController can flush w: w, or a

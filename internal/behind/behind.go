@@ -1,0 +1,38 @@
+// Package behind tells a reader's own truncation from a stream's end,
+// for the packages that resume a reader that fell behind a journal (jobs'
+// output copy, serve's SSE and JSON lines). Internal: no public API.
+package behind
+
+import (
+	"context"
+	"math"
+
+	"github.com/troupe-go/troupe/actor"
+)
+
+// Truncation returns the *actor.TruncatedError that reader f stopped
+// with (end) if f fell behind the journal (resume with Since(te.Oldest)),
+// or nil if end is not f's own truncation. A producer may end its stream
+// with a truncation it met reading something else (another stream, a
+// jobs Client's follow): every reader gets that very error as the end,
+// and resuming from its Oldest would read the same items and meet it
+// again, for ever. So it is f's only if it is a bare *actor.TruncatedError
+// (as a journal gives its readers) and the stream has not ended with that
+// same error, which a reader placed past the end, through f, would get.
+// Only when end is a truncation: a reader attached and closed. nil too if
+// ctx has ended (no resume either).
+func Truncation[E any](ctx context.Context, f *actor.Follow[E], end error) *actor.TruncatedError {
+	te, ok := end.(*actor.TruncatedError)
+	if !ok {
+		return nil
+	}
+	probe, err := f.Follow(ctx, actor.Since(math.MaxUint64))
+	if err != nil {
+		return nil
+	}
+	defer func() { _ = probe.Close() }()
+	if _, streamEnd := probe.Collected(); streamEnd == end { // end is a pointer: comparable
+		return nil
+	}
+	return te
+}
