@@ -101,7 +101,7 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: p + "_queue", Subjects: []string{p + ".run.>"},
 			Retention: jetstream.WorkQueuePolicy, Storage: cfg.storage, Replicas: cfg.replicas,
 			MaxBytes: cfg.bytes, MaxMsgsPerSubject: cfg.maxQueued,
-			Discard: jetstream.DiscardNew, DiscardNewPerSubject: true, Duplicates: min(cfg.age, 2*time.Minute)})
+			Discard: jetstream.DiscardNew, DiscardNewPerSubject: true, Duplicates: dupWindow(cfg.age)})
 	}); err != nil {
 		return nil, unavailable(fmt.Errorf("queue stream: %w", err))
 	}

@@ -43,7 +43,21 @@
 // # Records
 //
 // A job's record is created with KV Create (an id that exists returns its
-// job: idempotent submits, or jobs.ErrConflict) and changed only by
+// job: idempotent submits, or jobs.ErrConflict), then its message is
+// published, with the job's id and generation as its message id
+// (Nats-Msg-Id): the queue stream stores a message id once within its
+// duplicate window (the retention age, at most 2 minutes). A Submit that
+// finds its id's job still queued as created makes sure that its message
+// is in the queue (a Submit that failed may have left the record without
+// it, see Bad input): it publishes the message again, which the stream
+// drops if it has it; past half the window (by the submitting node's
+// clock) it first looks for the message among those of its host and
+// queue stored within seconds of the record (one request each), and
+// publishes it only if it is not there. A job whose message may be gone
+// thus runs once it is submitted again, and has one message. The job's
+// message, if that publish fails, is not known to be stored: the Submit
+// returns the publish's error (jobs.ErrUnavailable, jobs.ErrQueueFull),
+// and the job stays queued. The record is changed only by
 // compare-and-set at the last revision, each change one the job machine
 // allows: queued → running by the node that got its message, running →
 // an end by that node, queued or running → cancelled by any node, running

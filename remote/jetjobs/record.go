@@ -144,20 +144,26 @@ func unavailable(err error) error {
 // get reads job id's record, its revision and its generation. Errors:
 // jobs.ErrNotFound, *VersionError, ErrMalformed, jobs.ErrUnavailable.
 func (b *Backend) get(ctx context.Context, id string) (jobs.Record, uint64, uint64, error) {
-	data, rev, _, err := b.leaderGet(ctx, tok(id))
+	r, rev, gen, _, err := b.getAt(ctx, id)
+	return r, rev, gen, err
+}
+
+// getAt is get, and the time its record was written (the store's clock).
+func (b *Backend) getAt(ctx context.Context, id string) (jobs.Record, uint64, uint64, time.Time, error) {
+	data, rev, at, err := b.leaderGet(ctx, tok(id))
 	if err != nil {
 		if errors.Is(err, jobs.ErrNotFound) {
 			err = fmt.Errorf("%w: %q", jobs.ErrNotFound, id)
 		}
-		return jobs.Record{}, 0, 0, err
+		return jobs.Record{}, 0, 0, time.Time{}, err
 	}
 	env, err := decode("job "+id, data)
 	if err != nil {
-		return jobs.Record{}, 0, 0, err
+		return jobs.Record{}, 0, 0, time.Time{}, err
 	}
 	r := env.Job
 	r.Gen = env.gen(rev)
-	return r, rev, r.Gen, nil
+	return r, rev, r.Gen, at, nil
 }
 
 // getGen is get for the job of generation gen (0: whichever job id names):
@@ -177,39 +183,52 @@ func (b *Backend) getGen(ctx context.Context, id string, gen uint64) (jobs.Recor
 // that has ended would still look running. Errors: jobs.ErrNotFound (no
 // such key, or deleted), jobs.ErrUnavailable.
 func (b *Backend) leaderGet(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
-	req, _ := json.Marshal(struct {
-		LastBySubject string `json:"last_by_subj"`
-	}{"$KV." + b.cfg.prefix + "_jobs." + key})
-	msg, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+b.cfg.prefix+"_jobs", req)
+	m, err := b.streamGet(ctx, "KV_"+b.cfg.prefix+"_jobs", map[string]string{"last_by_subj": "$KV." + b.cfg.prefix + "_jobs." + key})
+	switch {
+	case err != nil:
+		return nil, 0, time.Time{}, err
+	case bytes.Contains(m.Hdrs, []byte("KV-Operation")): // a delete or purge marker
+		return nil, 0, time.Time{}, jobs.ErrNotFound
+	}
+	return m.Data, m.Seq, m.Time, nil
+}
+
+// storedMsg is a message as its stream's leader gives it (streamGet).
+type storedMsg struct {
+	Seq  uint64    `json:"seq"`
+	Time time.Time `json:"time"`
+	Hdrs []byte    `json:"hdrs"`
+	Data []byte    `json:"data"`
+}
+
+// streamGet asks stream's leader for the message that req (a JetStream
+// message get request) names. Errors: jobs.ErrNotFound (no such message),
+// jobs.ErrUnavailable.
+func (b *Backend) streamGet(ctx context.Context, stream string, req any) (storedMsg, error) {
+	data, _ := json.Marshal(req)
+	msg, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, data)
 	if err != nil {
-		return nil, 0, time.Time{}, unavailable(err)
+		return storedMsg{}, unavailable(err)
 	}
 	var resp struct {
-		Message *struct {
-			Seq  uint64    `json:"seq"`
-			Time time.Time `json:"time"`
-			Hdrs []byte    `json:"hdrs"`
-			Data []byte    `json:"data"`
-		} `json:"message"`
-		Error *struct {
+		Message *storedMsg `json:"message"`
+		Error   *struct {
 			Code        int    `json:"code"`
 			Description string `json:"description"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return nil, 0, time.Time{}, unavailable(err)
+		return storedMsg{}, unavailable(err)
 	}
 	switch {
 	case resp.Error != nil && resp.Error.Code == 404:
-		return nil, 0, time.Time{}, jobs.ErrNotFound
+		return storedMsg{}, jobs.ErrNotFound
 	case resp.Error != nil:
-		return nil, 0, time.Time{}, unavailable(fmt.Errorf("jetjobs: get: %s", resp.Error.Description))
+		return storedMsg{}, unavailable(fmt.Errorf("jetjobs: get: %s", resp.Error.Description))
 	case resp.Message == nil:
-		return nil, 0, time.Time{}, unavailable(errors.New("jetjobs: get: an empty answer"))
-	case bytes.Contains(resp.Message.Hdrs, []byte("KV-Operation")): // a delete or purge marker
-		return nil, 0, time.Time{}, jobs.ErrNotFound
+		return storedMsg{}, unavailable(errors.New("jetjobs: get: an empty answer"))
 	}
-	return resp.Message.Data, resp.Message.Seq, resp.Message.Time, nil
+	return *resp.Message, nil
 }
 
 // change applies f to the record of job id of generation gen (0: whichever

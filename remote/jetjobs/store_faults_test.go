@@ -35,6 +35,27 @@ type flakyKV struct {
 	failed  chan struct{}
 	after   func() // called once, after the next Update of key is stored
 	lost    func() // called once, after the next failing Update of key is stored (written)
+	purges  int    // Purges still to fail (any key)
+}
+
+// failPurges makes the next n Purges fail, nothing purged.
+func (k *flakyKV) failPurges(n int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.purges = n
+}
+
+func (k *flakyKV) Purge(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error {
+	k.mu.Lock()
+	fail := k.purges > 0
+	if fail {
+		k.purges--
+	}
+	k.mu.Unlock()
+	if fail {
+		return errFlaky
+	}
+	return k.KeyValue.Purge(ctx, key, opts...)
 }
 
 func newFlakyKV(kv jetstream.KeyValue) *flakyKV {
@@ -129,11 +150,41 @@ func (s *flakyStream) Consumer(ctx context.Context, name string) (jetstream.Cons
 }
 
 // flakyJS is a JetStream whose asynchronous publish of one message id
-// fails (its ack future gives an error; nothing is sent).
+// fails (its ack future gives an error; nothing is sent), and whose next
+// synchronous publishes fail: before they are sent (lost), or after
+// they are stored (the answer lost).
 type flakyJS struct {
 	jetstream.JetStream
-	mu    sync.Mutex // guards msgID
-	msgID string
+	mu       sync.Mutex // guards the fields below
+	msgID    string
+	pubs     int  // PublishMsgs still to fail
+	pubsSent bool // store them, then fail
+}
+
+// failPublishes makes the next n PublishMsgs fail; stored: after the
+// message is stored.
+func (j *flakyJS) failPublishes(n int, stored bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.pubs, j.pubsSent = n, stored
+}
+
+func (j *flakyJS) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	j.mu.Lock()
+	fail, stored := j.pubs > 0, j.pubsSent
+	if fail {
+		j.pubs--
+	}
+	j.mu.Unlock()
+	if !fail {
+		return j.JetStream.PublishMsg(ctx, m, opts...)
+	}
+	if stored {
+		if _, err := j.JetStream.PublishMsg(ctx, m, opts...); err != nil {
+			return nil, err
+		}
+	}
+	return nil, errFlaky
 }
 
 func (j *flakyJS) failAsync(msgID string) {
@@ -942,5 +993,74 @@ func TestCancelledAsMarkAnswerLost(t *testing.T) {
 	}
 	if got := endMarker(ctx, a, "ml"); got != string(jobs.Cancelled) {
 		t.Fatalf("the job's end marker: %q; want %q", got, jobs.Cancelled)
+	}
+}
+
+// TestSubmitAgainAfterLostPublish: a Submit's publish of its job message
+// fails and so does the purge of the record it had written (the store
+// away): the record stays queued. Before, a Submit of the same id again
+// found the record and reported the job submitted, but it never ran (no
+// message; until its record aged out). A Submit that finds its job queued
+// now makes sure its message is in the queue: it publishes it again with
+// the same message id, which JetStream stores once ("stored": the first
+// publish's answer was lost, its message is in the queue: one message).
+// The job waits in a queue of concurrency 1 behind a job that holds it.
+//
+// "late": the same, past the queue stream's duplicate window (lowered to
+// 200 ms), where JetStream would store a message id again: the Submit
+// finds the job's message in the queue first ("stored": one message),
+// else publishes it.
+func TestSubmitAgainAfterLostPublish(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		for _, stored := range []bool{false, true} {
+			name := map[bool]string{false: "lost", true: "stored"}[stored] + map[bool]string{false: "", true: "/late"}[late]
+			t.Run(name, func(t *testing.T) { submitAgain(t, stored, late) })
+		}
+	}
+}
+
+func submitAgain(t *testing.T, stored, late bool) {
+	const window = 200 * time.Millisecond
+	if late {
+		was := maxDupWindow
+		maxDupWindow = window
+		t.Cleanup(func() { maxDupWindow = was })
+	}
+	a, b, _ := storeNodes(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	one := jobs.Queue("one", 1)
+	submit(t, ctx, a, "gate", "b", one)
+	if got := wait(t, "the blocker to run on b", b.gate.entered); got != "b" {
+		t.Fatalf("%q ran; want the blocker", got)
+	}
+	a.js.failPublishes(1, stored)
+	a.kv.failPurges(1)
+	if _, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("orphan"), one); !errors.Is(err, jobs.ErrUnavailable) {
+		t.Fatalf("Submit: got %v; want jobs.ErrUnavailable", err)
+	}
+	if r, err := a.b.Lookup(ctx, "orphan"); err != nil || r.State != jobs.Queued {
+		t.Fatalf("Lookup: got %v, %v; want the record left queued", r.State, err)
+	}
+	if late {
+		time.Sleep(5 * window) // the server forgets the message id
+	}
+	j := submit(t, ctx, a, "gate", "x", jobs.ID("orphan"), one)
+	info, err := a.b.queue.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 2 {
+		t.Fatalf("the queue holds %d messages; want 2: the blocker's and the job's", info.State.Msgs)
+	}
+	close(b.gate.open)
+	if got := wait(t, "the job to run on b", b.gate.entered); got != "x" {
+		t.Fatalf("%q ran; want the job", got)
+	}
+	wantX(t, ctx, j)
+	select {
+	case got := <-b.gate.entered:
+		t.Fatalf("%q ran again", got)
+	case <-time.After(100 * time.Millisecond):
 	}
 }

@@ -1,9 +1,12 @@
 package jetjobs
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"strconv"
 	"time"
 
@@ -14,7 +17,8 @@ import (
 )
 
 // Submit stores r (create-if-absent: an id that exists returns its
-// record, created false) and publishes its job message to its host's
+// record, created false, having made sure that a job still queued has
+// its message: submitted) and publishes its job message to its host's
 // queue. A failed publish deletes the record again, so that nothing is
 // left half-written. Errors: jobs.ErrUnknownHost, jobs.ErrUnknownProcedure
 // (no node registered it), jobs.ErrQueueFull (the host's queue holds
@@ -48,16 +52,14 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 	}
 	rev, err := b.jobsKV.Create(ctx, key, wrap(job, 0, 0))
 	if errors.Is(err, jetstream.ErrKeyExists) {
-		old, _, _, gerr := b.get(ctx, r.ID)
-		return old, false, gerr
+		return b.submitted(ctx, r.ID)
 	}
 	if err != nil {
 		return r, false, tooLarge(err)
 	}
-	msg := &nats.Msg{Subject: b.runSubject(r.Host, r.Queue), Data: wrap(job, rev, 0), // its generation: rev
-		Header: nats.Header{jetstream.MsgIDHeader: {r.ID + "@" + strconv.FormatUint(rev, 10)}}}
+	msg := b.jobMsg(&r, job, rev)
 	b.markFresh(key, rev)
-	if _, err = b.js.PublishMsg(ctx, msg); err != nil {
+	if _, err = b.publishJob(ctx, msg); err != nil {
 		b.markFresh(key, 0)
 		// Take the record back: bounded on its own, the caller's ctx may
 		// be what ended.
@@ -71,6 +73,110 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 	}
 	r.Gen = rev
 	return r, true, nil
+}
+
+// jobMsg is the message of job r (encoded: job) of generation rev. Its
+// message id names the job and its generation: JetStream stores it once
+// within the queue stream's duplicate window (dupWindow), however often
+// it is published.
+func (b *Backend) jobMsg(r *jobs.Record, job []byte, rev uint64) *nats.Msg {
+	return &nats.Msg{Subject: b.runSubject(r.Host, r.Queue), Data: wrap(job, rev, 0), // its generation: rev
+		Header: nats.Header{jetstream.MsgIDHeader: {r.ID + "@" + strconv.FormatUint(rev, 10)}}}
+}
+
+// publishWait bounds the publish of a job message: stored at all, it is
+// stored within it (and clock skew) of its record's creation, which
+// findJobMsg relies on.
+const publishWait = 10 * time.Second
+
+// publishJob publishes a job message, for up to publishWait.
+func (b *Backend) publishJob(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, error) {
+	ctx, cancel := context.WithTimeout(ctx, publishWait)
+	defer cancel()
+	return b.js.PublishMsg(ctx, msg)
+}
+
+// submitted returns the job that has id already, for a Submit of its id
+// again (created false). A job still queued as it was created (its record
+// never written since) may have no message: a Submit whose publish failed,
+// and whose purge of the record failed too (the store away), left it so,
+// and it would never run. So its message is published again, with its
+// message id: JetStream stores it only if it is not stored already,
+// within the queue stream's duplicate window. A record older than half
+// the window (by this node's clock; the window covers a record's whole
+// life when the retention age is at most 2 minutes) is first looked for
+// in the queue (findJobMsg). Errors: those of get, and of the publish
+// (jobs.ErrQueueFull, jobs.ErrUnavailable: the job stays queued, its
+// message not known to be stored; submitting it again tries again).
+func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, error) {
+	old, rev, gen, at, err := b.getAt(ctx, id)
+	if err != nil || old.State != jobs.Queued || gen != rev {
+		return old, false, err // taken, ended, or handed back by its runner: its message is there
+	}
+	q := old
+	q.Gen = 0
+	msg := b.jobMsg(&q, encodeJob(&q), rev)
+	window := dupWindow(b.cfg.age)
+	if window < b.cfg.age && time.Since(at) > window/2 {
+		found, err := b.findJobMsg(ctx, msg, at)
+		if err != nil || found {
+			return old, false, err
+		}
+	}
+	if _, err := b.publishJob(ctx, msg); err != nil {
+		if why, ok := queueFull(err); ok {
+			return old, false, fmt.Errorf("%w: %s/%s: %s", jobs.ErrQueueFull, old.Host, old.Queue, why)
+		}
+		return old, false, tooLarge(err)
+	}
+	return old, false, nil
+}
+
+// maxDupWindow caps the queue stream's duplicate window: the server keeps
+// every message id for the window. A variable for the tests.
+var maxDupWindow = 2 * time.Minute
+
+// dupWindow is the queue stream's duplicate window for a retention age.
+func dupWindow(age time.Duration) time.Duration { return min(age, maxDupWindow) }
+
+// scanMargin is the clock skew allowed between the servers that lead the
+// jobs bucket and the queue stream, for findJobMsg.
+const scanMargin = 10 * time.Second
+
+// findJobMsg reports whether job message msg, whose record was created at
+// at (the store's clock), is in the queue stream: it reads the messages of
+// msg's subject stored from scanMargin before at to publishWait and
+// scanMargin after it, one request each, for one with msg's message id.
+// Cost: the jobs of its host and queue submitted about then and still in
+// the queue. Errors: jobs.ErrUnavailable.
+func (b *Backend) findJobMsg(ctx context.Context, msg *nats.Msg, at time.Time) (bool, error) {
+	want := msg.Header.Get(jetstream.MsgIDHeader)
+	from, until := at.Add(-scanMargin), at.Add(publishWait+scanMargin)
+	var seq uint64
+	for {
+		req := map[string]any{"next_by_subj": msg.Subject}
+		if seq == 0 {
+			req["start_time"] = from
+		} else {
+			req["seq"] = seq + 1
+		}
+		m, err := b.streamGet(ctx, b.cfg.prefix+"_queue", req)
+		switch {
+		case errors.Is(err, jobs.ErrNotFound):
+			return false, nil
+		case err != nil:
+			return false, err
+		case m.Time.After(until):
+			return false, nil
+		}
+		tr := textproto.NewReader(bufio.NewReader(bytes.NewReader(m.Hdrs)))
+		if _, err := tr.ReadLine(); err == nil { // NATS/1.0
+			if hdr, _ := tr.ReadMIMEHeader(); hdr.Get(jetstream.MsgIDHeader) == want {
+				return true, nil
+			}
+		}
+		seq = m.Seq
+	}
 }
 
 // recordSlack is the room a submitted job's record keeps under the
