@@ -35,7 +35,9 @@ type Backend interface {
 	// job that already has r.ID with created false (the dispatcher then
 	// checks for a conflict). Errors: ErrUnknownHost and
 	// ErrUnknownProcedure (no node has it), ErrQueueFull, ErrUnavailable;
-	// on error nothing is left stored.
+	// on error nothing is left stored, unless the backend's store failed
+	// as it took back what it had written (the backend documents what may
+	// be left then, and how its error tells).
 	Submit(ctx context.Context, r Record) (stored Record, created bool, err error)
 	// Lookup returns the job's record as of now.
 	Lookup(ctx context.Context, id string) (Record, error)

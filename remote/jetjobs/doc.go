@@ -184,7 +184,16 @@
 // in a loop. Submit on a node whose connection is down fails at once with
 // jobs.ErrUnavailable, before anything is sent (nats.go would send a
 // buffered request after its caller gave up); a Submit whose message
-// cannot be published deletes its record again. A job whose record,
+// cannot be published deletes its record again (a purge at its revision).
+// If that fails too, the record is read: taken by a runner (or ended),
+// the message was stored after all and the Submit succeeds; else, unless
+// the server refused the message (jobs.ErrQueueFull, jobs.ErrTooLarge;
+// then it will not run unless its id is submitted again, see Records),
+// the job may run, and the Submit returns ErrOutcomeUnknown (matching
+// jobs.ErrUnavailable), which names it: submit its id again to find out
+// (and have it run), or look it up and cancel it. A Submit whose record's
+// Create was stored but whose answer was lost leaves the record queued
+// without a message: it runs only once submitted again. A job whose record,
 // with a kilobyte to spare for its running mark and an end, exceeds the
 // server's max payload is refused with jobs.ErrTooLarge: accepted, it
 // could neither run nor be cancelled. A result or error that would make

@@ -21,6 +21,14 @@ var (
 	// ErrClosed: the backend has been closed (its dispatcher stopped).
 	// It matches jobs.ErrClosed too.
 	ErrClosed = fmt.Errorf("jetjobs: closed: %w", jobs.ErrClosed)
+	// ErrOutcomeUnknown: Submit could not tell whether it stored its
+	// job: the publish of the job's message failed without a refusal
+	// (its answer lost: it may be stored) and the record could not be
+	// taken back (the store away). The job may run. Submit it again with
+	// its id (named in the error) to find out: that returns the job if it
+	// is stored, and then makes sure that it runs, else submits it; or
+	// look it up and cancel it. It matches jobs.ErrUnavailable too.
+	ErrOutcomeUnknown = fmt.Errorf("jetjobs: submit's outcome unknown: %w", jobs.ErrUnavailable)
 	// ErrNilConn: New was given no NATS connection.
 	ErrNilConn = errors.New("jetjobs: nil connection")
 	// ErrInvalidOption: an option out of range.

@@ -157,8 +157,9 @@ type flakyJS struct {
 	jetstream.JetStream
 	mu       sync.Mutex // guards the fields below
 	msgID    string
-	pubs     int  // PublishMsgs still to fail
-	pubsSent bool // store them, then fail
+	pubs     int    // PublishMsgs still to fail
+	pubsSent bool   // store them, then fail
+	pubsLost func() // called once, after the next failing PublishMsg's message is stored
 }
 
 // failPublishes makes the next n PublishMsgs fail; stored: after the
@@ -172,8 +173,10 @@ func (j *flakyJS) failPublishes(n int, stored bool) {
 func (j *flakyJS) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
 	j.mu.Lock()
 	fail, stored := j.pubs > 0, j.pubsSent
+	var lost func()
 	if fail {
 		j.pubs--
+		lost, j.pubsLost = j.pubsLost, nil
 	}
 	j.mu.Unlock()
 	if !fail {
@@ -182,6 +185,9 @@ func (j *flakyJS) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream
 	if stored {
 		if _, err := j.JetStream.PublishMsg(ctx, m, opts...); err != nil {
 			return nil, err
+		}
+		if lost != nil {
+			lost()
 		}
 	}
 	return nil, errFlaky
@@ -1063,4 +1069,66 @@ func submitAgain(t *testing.T, stored, late bool) {
 		t.Fatalf("%q ran again", got)
 	case <-time.After(100 * time.Millisecond):
 	}
+}
+
+// TestSubmitErrorButRuns: a Submit's publish of its job message is
+// stored, but its answer is lost. Before, Submit took the record back
+// with a purge at its revision and returned jobs.ErrUnavailable whatever
+// the purge did: "taken", the job was marked running before the purge
+// (which then failed) and ran, though its Submit had failed; "away", the
+// purge failed (the store away) while the job waited in its queue, the
+// job ran later, and the caller could not tell this error from one that
+// left nothing ("refused": one that did). Now a Submit whose
+// purge fails reads the record: found taken (or ended) at the job's
+// generation, the job is submitted (created, no error); else, unless the
+// publish was refused (its message not stored), the error is
+// ErrOutcomeUnknown, which names the job.
+func TestSubmitErrorButRuns(t *testing.T) {
+	t.Run("taken", func(t *testing.T) {
+		a, b, _ := storeNodes(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		a.js.mu.Lock()
+		a.js.pubs, a.js.pubsSent = 1, true
+		a.js.pubsLost = func() { wait(t, "the job to run on b", b.gate.entered) }
+		a.js.mu.Unlock()
+		j, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("taken"))
+		if err != nil {
+			t.Fatalf("Submit: got %v; want the job (it runs)", err)
+		}
+		close(b.gate.open)
+		wantX(t, ctx, j)
+	})
+	t.Run("away", func(t *testing.T) {
+		a, b, _ := storeNodes(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		one := jobs.Queue("one", 1)
+		submit(t, ctx, a, "gate", "b", one) // runs: the job waits behind it, queued
+		wait(t, "the blocker to run on b", b.gate.entered)
+		a.js.failPublishes(1, true)
+		a.kv.failPurges(1)
+		_, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("away"), one)
+		if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, jobs.ErrUnavailable) {
+			t.Fatalf("Submit: got %v; want ErrOutcomeUnknown (it may run)", err)
+		}
+		close(b.gate.open)
+		if got := wait(t, "the job to run on b", b.gate.entered); got != "x" {
+			t.Fatalf("%q ran; want the job", got)
+		}
+		j := submit(t, ctx, a, "gate", "x", jobs.ID("away"), one) // to find out
+		wantX(t, ctx, j)
+	})
+	t.Run("refused", func(t *testing.T) {
+		a, _, _ := storeNodes(t, WithMaxQueued(1))
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		one := jobs.Queue("one", 1)
+		submit(t, ctx, a, "gate", "b", one) // runs, holding the queue's one place
+		a.kv.failPurges(1)
+		_, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("refused"), one)
+		if !errors.Is(err, jobs.ErrQueueFull) || errors.Is(err, ErrOutcomeUnknown) {
+			t.Fatalf("Submit: got %v; want jobs.ErrQueueFull (nothing runs)", err)
+		}
+	})
 }

@@ -20,12 +20,13 @@ import (
 // record, created false, having made sure that a job still queued has
 // its message: submitted) and publishes its job message to its host's
 // queue. A failed publish deletes the record again, so that nothing is
-// left half-written. Errors: jobs.ErrUnknownHost, jobs.ErrUnknownProcedure
+// left half-written (unpublished: the job may be submitted all the same,
+// or ErrOutcomeUnknown). Errors: jobs.ErrUnknownHost, jobs.ErrUnknownProcedure
 // (no node registered it), jobs.ErrQueueFull (the host's queue holds
 // WithMaxQueued jobs, or the queue stream its bytes), jobs.ErrTooLarge
 // (the job's record, with room for its running mark and an end without a
 // value, would not fit the NATS server's max payload), jobs.ErrUnavailable,
-// ErrClosed (matching jobs.ErrClosed), ctx's.
+// ErrOutcomeUnknown (matching jobs.ErrUnavailable: the job may run), ErrClosed (matching jobs.ErrClosed), ctx's.
 // A connection that is down refuses at once. Cost: two round trips (the record, the message); the first job of a
 // host, procedure or queue seen here costs two or three more.
 func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool, error) {
@@ -61,18 +62,52 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 	b.markFresh(key, rev)
 	if _, err = b.publishJob(ctx, msg); err != nil {
 		b.markFresh(key, 0)
-		// Take the record back: bounded on its own, the caller's ctx may
-		// be what ended.
-		dctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_ = b.jobsKV.Purge(dctx, key, jetstream.LastRevision(rev))
-		cancel()
-		if why, ok := queueFull(err); ok {
-			return r, false, fmt.Errorf("%w: %s/%s: %s", jobs.ErrQueueFull, r.Host, r.Queue, why)
-		}
-		return r, false, tooLarge(err)
+		return b.unpublished(r, rev, err)
 	}
 	r.Gen = rev
 	return r, true, nil
+}
+
+// unpublished takes back the record of job r, created at rev, whose
+// message's publish failed (err): a purge at that revision, bounded on
+// its own (the caller's ctx may be what ended). If the purge fails, the
+// record is read: found taken by a runner (or ended) at the job's
+// generation, the message was stored after all, and the job is submitted
+// (created, no error). Else, unless the server refused the message (or
+// it was never sent), it may be stored and the job may run:
+// ErrOutcomeUnknown. A record left queued without its message is not run
+// unless its id is submitted again (submitted).
+func (b *Backend) unpublished(r jobs.Record, rev uint64, err error) (jobs.Record, bool, error) {
+	var apiErr *jetstream.APIError
+	refused := errors.As(err, &apiErr) || errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, jetstream.ErrNoStreamResponse)
+	bounded := func(f func(context.Context) error) error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return f(ctx)
+	}
+	if perr := bounded(func(ctx context.Context) error {
+		return b.jobsKV.Purge(ctx, tok(r.ID), jetstream.LastRevision(rev))
+	}); perr != nil {
+		var cur jobs.Record
+		var gen uint64
+		gerr := bounded(func(ctx context.Context) (err error) {
+			cur, _, gen, err = b.get(ctx, r.ID)
+			return err
+		})
+		switch {
+		case gerr == nil && gen == rev && cur.State != jobs.Queued:
+			return cur, true, nil // taken (or cancelled since): its message was stored
+		case errors.Is(gerr, jobs.ErrNotFound) || gerr == nil && gen != rev:
+			// purged all the same (its answer lost)
+		case !refused:
+			return r, false, fmt.Errorf("%w: job %q: its message's publish failed (%w), and its record could not be taken back (%w)",
+				ErrOutcomeUnknown, r.ID, err, perr)
+		}
+	}
+	if why, ok := queueFull(err); ok {
+		return r, false, fmt.Errorf("%w: %s/%s: %s", jobs.ErrQueueFull, r.Host, r.Queue, why)
+	}
+	return r, false, tooLarge(err)
 }
 
 // jobMsg is the message of job r (encoded: job) of generation rev. Its
