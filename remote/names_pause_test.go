@@ -68,24 +68,42 @@ func (p *pausedKV) pause() time.Time {
 	return p.last
 }
 
+// fenceRig is the lease-fence tests' setup: n1 claims under lease, with
+// its names bucket wrapped by p, which pauses the keeper as a paused
+// process would be; n2 calls it; rs gets n1's refusals; resume lets the
+// keeper go on (done at cleanup too, before n1 closes).
+type fenceRig struct {
+	p      *pausedKV
+	rs     *refusals
+	n1, n2 *remote.Node
+	ctx    context.Context
+	resume func()
+}
+
+func newFenceRig(t *testing.T, lease time.Duration) *fenceRig {
+	t.Helper()
+	s := startServer(t)
+	f := &fenceRig{rs: newRefusals(), p: &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
+		blocked: make(chan struct{}, 1), resume: make(chan struct{})}}
+	f.n1 = startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
+		remote.WithNamesKV(f.p.wrap), remote.WithRefusalHook(f.rs.hook))
+	var once sync.Once
+	f.resume = func() { once.Do(func() { close(f.p.resume) }) }
+	t.Cleanup(func() { f.resume(); close(f.p.stop) }) // before n1's Close
+	f.n2 = startNode(t, s.ClientURL(), remote.WithName("n2"))
+	f.ctx = ctxTimeout(t, 30*time.Second)
+	return f
+}
+
 // TestClaimFencedWhilePaused: a node paused past its claim's lease (its
 // keeper stands still, so the claim is not given up yet) refuses the
 // calls and casts that reach the name once the lease has run out — when
 // another node may own it — as for a name nobody serves (ErrNotFound),
 // rather than run them on an actor that may no longer own the name.
 func TestClaimFencedWhilePaused(t *testing.T) {
-	s := startServer(t)
-	rs := newRefusals()
-	p := &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
-		blocked: make(chan struct{}, 1), resume: make(chan struct{})}
 	const lease = 900 * time.Millisecond
-	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
-		remote.WithNamesKV(p.wrap), remote.WithRefusalHook(rs.hook))
-	var resumeOnce sync.Once
-	resume := func() { resumeOnce.Do(func() { close(p.resume) }) }
-	t.Cleanup(func() { resume(); close(p.stop) }) // before n1's Close
-	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
-	ctx := ctxTimeout(t, 30*time.Second)
+	rig := newFenceRig(t, lease)
+	p, rs, n1, n2, ctx, resume := rig.p, rig.rs, rig.n1, rig.n2, rig.ctx, rig.resume
 	ref := spawn(t, n1)
 	if err := remote.Claim(ctx, n1, "paused", ref, remote.Serve(Deposit)); err != nil {
 		t.Fatal(err)
@@ -123,18 +141,9 @@ func TestClaimFencedWhilePaused(t *testing.T) {
 // may own the name by then —, and its caller gets ErrNotFound (looks
 // again), not the handler's reply nor a timeout.
 func TestClaimFencedQueuedCall(t *testing.T) {
-	s := startServer(t)
-	rs := newRefusals()
-	p := &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
-		blocked: make(chan struct{}, 1), resume: make(chan struct{})}
 	const lease = 1500 * time.Millisecond
-	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
-		remote.WithNamesKV(p.wrap), remote.WithRefusalHook(rs.hook))
-	var resumeOnce sync.Once
-	resume := func() { resumeOnce.Do(func() { close(p.resume) }) }
-	t.Cleanup(func() { resume(); close(p.stop) }) // before n1's Close
-	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
-	ctx := ctxTimeout(t, 30*time.Second)
+	rig := newFenceRig(t, lease)
+	p, rs, n1, n2, ctx, resume := rig.p, rig.rs, rig.n1, rig.n2, rig.ctx, rig.resume
 	a := newAcct()
 	ref, err := actor.Spawn(n1.Runtime(), a)
 	if err != nil {
@@ -221,18 +230,9 @@ func TestClaimFencedStream(t *testing.T) {
 // testClaimFencedStream: past the lease, then does what its reader must
 // not see.
 func testClaimFencedStream(t *testing.T, then func(context.Context, *actor.Ref[*Feed]) error) {
-	s := startServer(t)
-	rs := newRefusals()
-	p := &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
-		blocked: make(chan struct{}, 1), resume: make(chan struct{})}
 	const lease = 900 * time.Millisecond
-	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
-		remote.WithNamesKV(p.wrap), remote.WithRefusalHook(rs.hook))
-	var resumeOnce sync.Once
-	resume := func() { resumeOnce.Do(func() { close(p.resume) }) }
-	t.Cleanup(func() { resume(); close(p.stop) }) // before n1's Close
-	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
-	ctx := ctxTimeout(t, 30*time.Second)
+	rig := newFenceRig(t, lease)
+	p, rs, n1, n2, ctx, resume := rig.p, rig.rs, rig.n1, rig.n2, rig.ctx, rig.resume
 	ref, err := actor.Spawn(n1.Runtime(), &Feed{})
 	if err != nil {
 		t.Fatal(err)
@@ -283,18 +283,9 @@ var liveOpen = actor.NewMethod("liveopen", func(f *Feed, c *actor.Ctx, _ int) (b
 // does not run its handler, and its opener gets ErrNotFound, as a call's
 // caller does (TestClaimFencedQueuedCall).
 func TestClaimFencedQueuedOpen(t *testing.T) {
-	s := startServer(t)
-	rs := newRefusals()
-	p := &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
-		blocked: make(chan struct{}, 1), resume: make(chan struct{})}
 	const lease = 1500 * time.Millisecond
-	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
-		remote.WithNamesKV(p.wrap), remote.WithRefusalHook(rs.hook))
-	var resumeOnce sync.Once
-	resume := func() { resumeOnce.Do(func() { close(p.resume) }) }
-	t.Cleanup(func() { resume(); close(p.stop) }) // before n1's Close
-	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
-	ctx := ctxTimeout(t, 30*time.Second)
+	rig := newFenceRig(t, lease)
+	p, rs, n1, n2, ctx, resume := rig.p, rig.rs, rig.n1, rig.n2, rig.ctx, rig.resume
 	fd := &Feed{held: make(chan struct{}, 1)}
 	ref, err := actor.Spawn(n1.Runtime(), fd)
 	if err != nil {
@@ -356,18 +347,9 @@ func TestClaimFencedQueuedOpen(t *testing.T) {
 // and each is reported (name_lost, ErrNotFound): a cast has no caller to
 // answer.
 func TestClaimFencedQueuedCast(t *testing.T) {
-	s := startServer(t)
-	rs := newRefusals()
-	p := &pausedKV{awayKV: awayKV{stop: make(chan struct{})},
-		blocked: make(chan struct{}, 1), resume: make(chan struct{})}
 	const lease = 1500 * time.Millisecond
-	n1 := startNode(t, s.ClientURL(), remote.WithName("n1"), remote.WithLease(lease),
-		remote.WithNamesKV(p.wrap), remote.WithRefusalHook(rs.hook))
-	var resumeOnce sync.Once
-	resume := func() { resumeOnce.Do(func() { close(p.resume) }) }
-	t.Cleanup(func() { resume(); close(p.stop) }) // before n1's Close
-	n2 := startNode(t, s.ClientURL(), remote.WithName("n2"))
-	ctx := ctxTimeout(t, 30*time.Second)
+	rig := newFenceRig(t, lease)
+	p, rs, n1, n2, ctx, resume := rig.p, rig.rs, rig.n1, rig.n2, rig.ctx, rig.resume
 	a := newAcct()
 	ref, err := actor.Spawn(n1.Runtime(), a)
 	if err != nil {
