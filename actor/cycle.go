@@ -113,15 +113,7 @@ func stopWaitsFor(caller, t *cell, budget *int) bool {
 // kidsLeadTo reports whether a descendant of t waits for caller along its
 // chain; see stopWaitsFor.
 func kidsLeadTo(caller, t *cell, budget *int) bool {
-	t.mu.Lock()
-	var kids []*cell
-	if t.ext != nil {
-		for k := range t.ext.children {
-			kids = append(kids, k)
-		}
-	}
-	t.mu.Unlock()
-	for _, k := range kids {
+	for _, k := range t.children() {
 		if *budget <= 0 {
 			return false
 		}

@@ -438,15 +438,21 @@ func (c *cell) hasChildren() bool {
 
 // childList returns the children, newest first.
 func (c *cell) childList() []*cell {
+	kids := c.children()
+	slices.SortFunc(kids, func(a, b *cell) int { return cmp.Compare(b.id, a.id) })
+	return kids
+}
+
+// children returns the children, in no order (a copy: taken under c.mu).
+func (c *cell) children() []*cell {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	var kids []*cell
 	if c.ext != nil {
 		for k := range c.ext.children {
 			kids = append(kids, k)
 		}
 	}
-	c.mu.Unlock()
-	slices.SortFunc(kids, func(a, b *cell) int { return cmp.Compare(b.id, a.id) })
 	return kids
 }
 
