@@ -43,7 +43,8 @@ var (
 	// ErrInvalidName: a method or actor name that is empty, longer than 255
 	// bytes, or holds control characters.
 	ErrInvalidName = engine.ErrInvalidName
-	// ErrNameTaken: an actor with that name is already running.
+	// ErrNameTaken: an actor with that name is already running, or is
+	// still stopping (the name is free once its Done closes).
 	ErrNameTaken = engine.ErrNameTaken
 	// ErrNegativeDuration: a negative timeout, delay or period.
 	ErrNegativeDuration = errors.New("actor: negative duration")

@@ -46,9 +46,12 @@ type optionFunc func(*spawnConfig)
 
 func (f optionFunc) apply(c *spawnConfig) { f(c) }
 
-// WithName registers the actor under name in the runtime's registry while it
-// runs (see runtime.Lookup). The name must be free, non-empty, at most 255
-// bytes of UTF-8 without control characters (else ErrInvalidName).
+// WithName registers the actor under name in the runtime's registry until
+// it has stopped: it is freed as Done closes, not when the actor begins
+// stopping (see runtime.Lookup). The name must be free (else
+// ErrNameTaken, also while the actor that held it is stopping),
+// non-empty, at most 255 bytes of UTF-8 without control characters (else
+// ErrInvalidName).
 func WithName(name string) Option {
 	return optionFunc(func(c *spawnConfig) { c.name, c.badName = name, name == "" })
 }

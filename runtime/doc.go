@@ -37,9 +37,14 @@
 //
 // Actors spawned with actor.WithName are found with [Lookup]. The registry
 // is split into shards chosen by the xxhash of the name, so concurrent
-// spawns and lookups rarely contend. A name is unique among running actors
-// and free again once its actor stops; a Ref never reaches a later actor of
-// the same name.
+// spawns and lookups rarely contend. A name is unique among live actors:
+// it stays taken while its actor stops (its queued calls and Stopping hook
+// run) and is free again once the actor has stopped, as its Done closes
+// (a restart keeps it), so two actors of one name never run at once.
+// Lookup does not find a stopping actor (ErrNotFound); a spawn with its
+// name fails with actor.ErrNameTaken (the message says the holder is
+// stopping); LookupOrSpawn waits for its Done, bounded by the call
+// timeout. A Ref never reaches a later actor of the same name.
 //
 // # Dead letters and errors
 //

@@ -40,13 +40,17 @@ func (r *registry) shard(name string) *shard {
 	return &r.shards[xxhash.Sum64String(name)&(shards-1)]
 }
 
-// Register claims name for a. A name held by a stopping or stopped actor
-// is free. O(1).
+// Register claims name for a. A name stays held while its actor stops
+// (its queued calls and Stopping hook still run): its end frees it
+// (Unregister), just before its Done closes. O(1).
 func (r *registry) Register(name string, a engine.Stoppable) error {
 	s := r.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.m[name]; ok && !old.Stopped() {
+	if old, ok := s.m[name]; ok {
+		if old.Stopped() {
+			return fmt.Errorf("%w: %q (its actor is stopping)", engine.ErrNameTaken, name)
+		}
 		return fmt.Errorf("%w: %q", engine.ErrNameTaken, name)
 	}
 	s.m[name] = a
@@ -61,6 +65,18 @@ func (r *registry) Unregister(name string, a engine.Stoppable) {
 		delete(s.m, name)
 	}
 	s.mu.Unlock()
+}
+
+// stopping returns the stopping actor that holds name, if one does. O(1).
+func (r *registry) stopping(name string) (engine.Stoppable, bool) {
+	s := r.shard(name)
+	s.mu.RLock()
+	a, ok := s.m[name]
+	s.mu.RUnlock()
+	if !ok || !a.Stopped() {
+		return nil, false
+	}
+	return a, true
 }
 
 // lookup returns the running actor holding name. O(1).

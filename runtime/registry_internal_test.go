@@ -13,6 +13,8 @@ type fakeRef struct{ stopped bool }
 
 func (f *fakeRef) Stopped() bool { return f.stopped }
 
+func (f *fakeRef) Done() <-chan struct{} { return nil }
+
 // TestRegistrySameShard: names whose hashes pick the same shard (a
 // collision of the hash as the registry uses it) are kept apart: the
 // registry compares whole names, so Register never refuses one for the

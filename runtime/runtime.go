@@ -327,14 +327,35 @@ func mergeNames(a, b []string) []string {
 // says whether this call spawned it. The one exception to "factory runs
 // once": a plain Spawn that takes the name between this call's lookup and
 // its spawn leaves the state factory made unused; LookupOrSpawn then
-// returns that actor. Errors: those of Lookup (but ErrNotFound) and of
-// actor.SpawnFunc; a factory that panics panics here, and the next caller
-// tries again. O(1) when the actor exists.
+// returns that actor. A name whose actor is stopping is still taken (see
+// Names in the package doc): LookupOrSpawn waits for that actor's Done,
+// then spawns, so that two actors of one name never run at once; it waits
+// at most the call timeout (WithCallTimeout), then fails with an error
+// wrapping actor.ErrTimeout. Errors: those of Lookup (but ErrNotFound) and
+// of actor.SpawnFunc, and that timeout; a factory that panics panics here,
+// and the next caller tries again. O(1) when the actor exists.
 func LookupOrSpawn[S any](rt *Runtime, name string, factory func() S, opts ...actor.Option) (ref *actor.Ref[S], created bool, err error) {
+	var expiry *time.Timer // bounds the waits for stopping actors, from the first
+	defer func() {
+		if expiry != nil {
+			expiry.Stop()
+		}
+	}()
 	for {
 		ref, err = Lookup[S](rt, name)
 		if !errors.Is(err, ErrNotFound) {
 			return ref, false, err
+		}
+		if old, ok := rt.names.stopping(name); ok {
+			if expiry == nil {
+				expiry = time.NewTimer(rt.callTimeout)
+			}
+			select {
+			case <-old.Done():
+				continue // its end freed the name: look again
+			case <-expiry.C:
+				return nil, false, fmt.Errorf("%w: the actor named %q is still stopping", actor.ErrTimeout, name)
+			}
 		}
 		done, first := rt.spawning.begin(name)
 		if !first {

@@ -34,7 +34,9 @@ func ValidName(name string) error {
 // refs (*actor.Ref[S]); each has a Stopped() bool method.
 type Names interface {
 	// Register claims name for ref; it returns an error wrapping
-	// ErrNameTaken if another running actor holds it.
+	// ErrNameTaken if another actor holds it, running or stopping: a
+	// name is held until its actor's end frees it (Unregister), just
+	// before its Done closes.
 	Register(name string, ref Stoppable) error
 	// Unregister frees name if ref still holds it.
 	Unregister(name string, ref Stoppable)
@@ -44,4 +46,6 @@ type Names interface {
 type Stoppable interface {
 	// Stopped reports whether the actor is stopping or stopped.
 	Stopped() bool
+	// Done is closed once the actor has stopped.
+	Done() <-chan struct{}
 }

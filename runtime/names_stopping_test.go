@@ -1,0 +1,123 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	troupe "github.com/troupe-go/troupe/runtime"
+)
+
+// Owner is a singleton-per-name actor: while one of a name runs a handler
+// or its Stopping hook, no other of that name may.
+type Owner struct {
+	gen  int
+	prev *actor.Ref[*Owner] // the actor of the name before this one
+	slow time.Duration      // its Stopping hook's length
+	bad  *[]string          // handlers that ran while prev was not done
+}
+
+func (o *Owner) Stopping(*actor.Ctx) { time.Sleep(o.slow) }
+
+var own = actor.NewMethod("own", func(o *Owner, _ *actor.Ctx, d time.Duration) (int, error) {
+	if o.prev != nil {
+		select {
+		case <-o.prev.Done():
+		default:
+			*o.bad = append(*o.bad, "a handler of the second actor ran before the first's Done")
+		}
+	}
+	time.Sleep(d)
+	return o.gen, nil
+})
+
+// A name stays taken while its actor stops (its queued calls, its Stopping
+// hook): LookupOrSpawn waits for that actor's Done before it spawns the
+// next one, bounded by the call timeout; Spawn with the name is refused
+// with ErrNameTaken, saying the holder is stopping.
+func TestNameHeldWhileStopping(t *testing.T) {
+	// stopping spawns "acct", queues a 1 s call, then stops it gracefully
+	// (the call, then a Stopping hook of hook): on return the actor is
+	// stopping, its call running.
+	stopping := func(t *testing.T, rt *troupe.Runtime, hook time.Duration, bad *[]string) *actor.Ref[*Owner] {
+		t.Helper()
+		old, created, err := troupe.LookupOrSpawn(rt, "acct", func() *Owner { return &Owner{gen: 1, slow: hook, bad: bad} })
+		if err != nil || !created {
+			t.Fatalf("first LookupOrSpawn = %v, %v", created, err)
+		}
+		if err := own.Cast(old, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = old.Stop(context.Background()) }()
+		synctest.Wait()
+		if !old.Stopped() {
+			t.Fatal("the first actor is not stopping")
+		}
+		return old
+	}
+	t.Run("LookupOrSpawn waits for Done", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt := newRT(t)
+			var bad []string
+			old := stopping(t, rt, time.Second, &bad)
+			if _, err := troupe.Lookup[*Owner](rt, "acct"); !errors.Is(err, troupe.ErrNotFound) {
+				t.Errorf("Lookup of a stopping actor = %v; want ErrNotFound", err)
+			}
+			start := time.Now()
+			ref, created, err := troupe.LookupOrSpawn(rt, "acct", func() *Owner { return &Owner{gen: 2, prev: old, bad: &bad} })
+			if err != nil || !created {
+				t.Fatalf("second LookupOrSpawn = %v, %v", created, err)
+			}
+			within(t, "the second LookupOrSpawn", start, 2*time.Second) // the call's 1 s, then the hook's
+			if gen, err := own.Call(context.Background(), ref, 0); err != nil || gen != 2 {
+				t.Errorf("call to the second actor = %d, %v; want 2", gen, err)
+			}
+			if len(bad) > 0 {
+				t.Error(bad[0])
+			}
+		})
+	})
+	t.Run("LookupOrSpawn gives up at the call timeout", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt := newRT(t, troupe.WithCallTimeout(3*time.Second))
+			var bad []string
+			old := stopping(t, rt, time.Hour, &bad)
+			start := time.Now()
+			_, _, err := troupe.LookupOrSpawn(rt, "acct", func() *Owner { return &Owner{gen: 2, prev: old, bad: &bad} })
+			if !errors.Is(err, actor.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("LookupOrSpawn of a name whose actor stops for an hour = %v; want ErrTimeout", err)
+			}
+			within(t, "LookupOrSpawn", start, 3*time.Second)
+			<-old.Done()
+			if len(bad) > 0 {
+				t.Error(bad[0])
+			}
+		})
+	})
+	t.Run("Spawn with the name is refused", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt := newRT(t)
+			var bad []string
+			old := stopping(t, rt, time.Second, &bad)
+			_, err := actor.Spawn(rt, &Owner{gen: 2, prev: old, bad: &bad}, actor.WithName("acct"))
+			if !errors.Is(err, actor.ErrNameTaken) || !strings.Contains(err.Error(), "stopping") {
+				t.Errorf("Spawn with a stopping actor's name = %v; want ErrNameTaken, saying it is stopping", err)
+			}
+			<-old.Done()
+			ref, err := actor.Spawn(rt, &Owner{gen: 3, prev: old, bad: &bad}, actor.WithName("acct"))
+			if err != nil {
+				t.Fatalf("Spawn after Done = %v; want the name free", err)
+			}
+			if gen, err := own.Call(context.Background(), ref, 0); err != nil || gen != 3 {
+				t.Errorf("call to the third actor = %d, %v; want 3", gen, err)
+			}
+			if len(bad) > 0 {
+				t.Error(bad[0])
+			}
+		})
+	})
+}
