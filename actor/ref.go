@@ -156,10 +156,10 @@ func (c *cell) register() error {
 	if err != nil && c.name != "" && c.sys.Names != nil {
 		// A Lookup may have found the name since it was claimed: the ref
 		// it holds must not reach an actor that runs unowned. Stop it as
-		// an idle actor is killed (calls refused with ErrStopped, Done
-		// closed); its finalize frees the name.
+		// an idle actor is killed (calls refused with ErrStopped, its
+		// Stopping hook run, Done closed); its finalize frees the name,
+		// as any stopping actor's: not before, while its hook may run.
 		c.requestStop(true)
-		c.sys.Names.Unregister(c.name, c.self.(engine.Stoppable))
 	}
 	return err
 }

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -119,5 +120,54 @@ func TestNameHeldWhileStopping(t *testing.T) {
 				t.Error(bad[0])
 			}
 		})
+	})
+}
+
+// hooked records its Stopping hook's start and end.
+type hooked struct{ ran chan string }
+
+func (h *hooked) Stopping(*actor.Ctx) {
+	h.ran <- "hook start"
+	time.Sleep(time.Second)
+	h.ran <- "hook end"
+}
+
+var spawnKid = actor.NewMethod("kid", func(_ *Counter, x *actor.Ctx, h *hooked) (int, error) {
+	if _, err := actor.Spawn(x, h, actor.WithName("kid")); !errors.Is(err, actor.ErrStopped) {
+		h.ran <- fmt.Sprintf("Spawn under a stopping parent = %v; want ErrStopped", err)
+	}
+	return 0, nil
+})
+
+// A named child refused because its parent is stopping is killed, and its
+// Stopping hook runs: its name stays taken until that ends, as any
+// stopping actor's does.
+func TestRefusedChildHoldsNameWhileStopping(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newRT(t)
+		parent, err := actor.Spawn(rt, &Counter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &hooked{ran: make(chan string, 10)}
+		_ = hold.Cast(parent, work{d: time.Second})
+		_ = spawnKid.Cast(parent, h) // runs while the parent stops
+		go func() { _ = parent.Stop(context.Background()) }()
+		time.Sleep(1500 * time.Millisecond) // the refused child's hook runs
+		synctest.Wait()
+		if got := <-h.ran; got != "hook start" {
+			t.Fatal(got)
+		}
+		_, err = actor.Spawn(rt, &Counter{}, actor.WithName("kid"))
+		if !errors.Is(err, actor.ErrNameTaken) {
+			t.Errorf("Spawn with the name while the refused child's Stopping hook runs = %v; want ErrNameTaken", err)
+		}
+		if got := <-h.ran; got != "hook end" {
+			t.Fatal(got)
+		}
+		synctest.Wait()
+		if _, err := actor.Spawn(rt, &Counter{}, actor.WithName("kid")); err != nil {
+			t.Errorf("Spawn with the name after the refused child ended = %v; want it free", err)
+		}
 	})
 }
