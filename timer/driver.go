@@ -13,9 +13,10 @@ const (
 // taken out of them outside the lock, and sleeps until the next occupied
 // slot comes due (on one reused time.Timer) or, with nothing pending,
 // until a timer is added. It exits when the wheel is stopped, closing
-// w.done.
+// w.done, unless Wheel.Stop is still telling the Droppers it dropped:
+// then Stop closes it once they have returned.
 func (w *Wheel) run() {
-	defer close(w.done)
+	defer w.exit()
 	s := sleeper{armed: never}
 	defer s.stop()
 	var batch [fireBatch]Callback
@@ -57,6 +58,19 @@ func (w *Wheel) run() {
 		w.mu.Unlock()
 		w.fire(fs)
 		clear(fs)
+	}
+}
+
+// exit closes w.done as the driver exits, or leaves that to Wheel.Stop
+// if it is still calling the Dropped methods of the pending timers it
+// dropped (Done is closed only once every Dropped has returned).
+func (w *Wheel) exit() {
+	w.mu.Lock()
+	leave := w.dropping
+	w.exited = leave // only then: a driver ended by a Goexit closed done already
+	w.mu.Unlock()
+	if !leave {
+		close(w.done)
 	}
 }
 

@@ -3,6 +3,8 @@ package timer
 import (
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 // dropRecorder is a Dropper counting its Fires and Droppeds; the first to
@@ -64,4 +66,51 @@ func TestStopTellsDroppers(t *testing.T) {
 		t.Errorf("Stop: %d dropped, told %d, fired %d; want 1, 1, 0", n, r.dropped.Load(), r.fired.Load())
 	}
 	<-w2.Done()
+}
+
+// blockingDropper's Dropped waits for release, then records that it
+// returned.
+type blockingDropper struct {
+	tm       Timer
+	release  chan struct{}
+	returned atomic.Bool
+}
+
+func (b *blockingDropper) Fire() {}
+func (b *blockingDropper) Dropped() {
+	<-b.release
+	b.returned.Store(true)
+}
+
+// Once Done is closed every Dropped has returned, also those Wheel.Stop
+// calls, from another goroutine, for the pending timers: the driver,
+// waking on its own meanwhile, saw the wheel stopped and closed Done
+// while Stop was still in a Dropped.
+func TestDoneWaitsForStopsDroppeds(t *testing.T) {
+	bubble(t, time.Hour, func(t *testing.T) {
+		w := newWheel(t)
+		b := &blockingDropper{release: make(chan struct{})}
+		if err := w.Start(&b.tm, time.Hour, b); err != nil {
+			t.Fatal(err)
+		}
+		mustAfter(t, w, time.Millisecond, func() {}) // the driver wakes at 1ms
+		synctest.Wait()
+		stopped := make(chan int)
+		go func() { stopped <- w.Stop() }()
+		time.Sleep(10 * time.Millisecond) // Stop is in Dropped; the driver woke
+		synctest.Wait()
+		select {
+		case <-w.Done():
+			t.Errorf("Done closed while Wheel.Stop's Dropped had not returned (returned: %v)", b.returned.Load())
+		default:
+		}
+		close(b.release)
+		if n := <-stopped; n != 2 {
+			t.Errorf("Stop = %d; want 2", n)
+		}
+		<-w.Done()
+		if !b.returned.Load() {
+			t.Error("Done closed before Dropped returned")
+		}
+	})
 }

@@ -40,6 +40,12 @@ type Wheel struct {
 	held    int    // callbacks taken out to run that the driver has not begun
 	started bool   // the driver goroutine has been started
 	stopped bool   // Stop has been called
+	// dropping is set while Stop, on its caller's goroutine, tells the
+	// Droppers it dropped; a driver exiting meanwhile sets exited and
+	// leaves closing done to Stop, so that Done waits for those Droppeds
+	// (exited is set only then).
+	dropping bool
+	exited   bool
 
 	// timers is AfterFunc's current slab of fresh timers (see slab.go),
 	// of which the first nTimers are handed out; arena holds Schedule's
@@ -207,21 +213,35 @@ func (w *Wheel) Stop() int {
 	w.arena.drop() // a kept Handle keeps its chunk, not the wheel
 	w.held = 0
 	started := w.started
+	w.dropping = started && len(ds) > 0
 	w.mu.Unlock()
 	for _, d := range ds {
 		w.drop(d)
 	}
-	if started {
-		w.notify() // the driver sees stopped, tells the Droppers it held, exits and closes done
-	} else {
+	if !started {
 		close(w.done) // no driver, and none can start now
+		return n
 	}
+	if len(ds) > 0 {
+		// The driver may have seen stopped and exited meanwhile: then
+		// closing done is left to us, now that the Droppeds have returned.
+		w.mu.Lock()
+		w.dropping = false
+		exited := w.exited
+		w.mu.Unlock()
+		if exited {
+			close(w.done)
+			return n
+		}
+	}
+	w.notify() // the driver sees stopped, tells the Droppers it held, exits and closes done
 	return n
 }
 
 // Done returns a channel that is closed once the wheel is stopped and its
 // driver goroutine has exited: after [Wheel.Stop], as soon as the callback
-// in progress, if any, has returned (at once if no driver ever started).
+// in progress, if any, and every [Dropper.Dropped] the stop calls have
+// returned (at once if no driver ever started and no Dropper was dropped).
 // It is never closed before Stop is called. Receive from it to wait for
 // the last callback, as with [context.Context.Done]; never from inside a
 // callback, which would wait for itself.
