@@ -114,3 +114,35 @@ func TestDoneWaitsForStopsDroppeds(t *testing.T) {
 		}
 	})
 }
+
+// panicDropper panics in Dropped.
+type panicDropper struct{ tm Timer }
+
+func (p *panicDropper) Fire()    {}
+func (p *panicDropper) Dropped() { panic("dropped") }
+
+// The panic handler gets a pending Dropper's panic on Wheel.Stop's
+// caller, before Stop returns, not on the driver (as its doc said): it
+// may run alongside the driver's callbacks.
+func TestDroppedPanicHandledByStopsCaller(t *testing.T) {
+	bubble(t, time.Hour, func(t *testing.T) {
+		var got rec[any]
+		w := newWheel(t, WithPanicHandler(func(e *PanicError) { got.add(e.Value) }))
+		p := &panicDropper{}
+		if err := w.Start(&p.tm, time.Hour, p); err != nil {
+			t.Fatal(err)
+		}
+		release := make(chan struct{})
+		mustAfter(t, w, time.Millisecond, func() { <-release }) // the driver is busy
+		time.Sleep(2 * time.Millisecond)
+		synctest.Wait()
+		if n := w.Stop(); n != 1 {
+			t.Errorf("Stop = %d; want 1", n)
+		}
+		if v := got.all(); len(v) != 1 || v[0] != "dropped" || w.Panics() != 1 {
+			t.Errorf("after Stop returned, while the driver runs a callback: handled %v, Panics %d; want [dropped], 1", v, w.Panics())
+		}
+		close(release)
+		<-w.Done()
+	})
+}

@@ -49,10 +49,14 @@ func WithTick(d time.Duration) Option {
 
 // WithPanicHandler sets the function that receives each callback panic
 // the wheel recovers, as a [*PanicError] holding the value and the stack.
-// It runs on the driver goroutine, after the panic is counted in
-// [Wheel.Panics] and before the next callback, so it must be short, like
-// a callback; it may call [Wheel.Stop]. A panic in f is not recovered: it
-// ends the program.
+// It runs on the goroutine that recovered the panic, after the panic is
+// counted in [Wheel.Panics]: for a callback, on the driver before the next
+// callback, so it must be short, like a callback; it may call
+// [Wheel.Stop]. For a [Dropper.Dropped] called by Wheel.Stop (a pending
+// timer dropped), it runs on Stop's caller before Stop returns, perhaps
+// while the driver runs a callback or f itself: if Droppers may panic, f
+// must be safe for concurrent use. A panic in f is not recovered: it ends
+// the program.
 //
 // Without this option (or with a nil f) the wheel writes each recovered
 // panic and its stack to standard error, as net/http does for a handler's
