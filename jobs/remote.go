@@ -11,7 +11,9 @@ import (
 )
 
 // Remote returns err as a *RemoteError, the shape the HTTP face sends
-// (nil for nil): a *RemoteError in err's chain as it is; a
+// (nil for nil): a *RemoteError in err's chain as it is (one without a
+// Type gets the type err's sentinels give, else "error"; a nil one is
+// any error's); a
 // *actor.PanicError as type "panic" with data {"value", "stack"}; an
 // *actor.TruncatedError as type "truncated" with data {"oldest"}; a
 // sentinel of this package as its type (see the package doc); anything
@@ -27,13 +29,20 @@ func Remote(err error) *RemoteError {
 		return nil
 	}
 	var re *RemoteError
-	if errors.As(err, &re) {
-		if also := alsoOf(err, re); len(also) > 0 {
-			cp := *re
-			cp.Also = append(slices.Clip(re.Also), also...)
-			return &cp
+	if errors.As(err, &re) && re != nil {
+		cp := *re
+		if cp.Type == "" {
+			// Every error on the wire has a type: a Client takes an
+			// answer without one for no jobs server's.
+			cp.Type = typeOf(err)
 		}
-		return re
+		if also := alsoOf(err, &cp); len(also) > 0 {
+			cp.Also = append(slices.Clip(re.Also), also...)
+		}
+		if cp.Type == re.Type && len(cp.Also) == len(re.Also) {
+			return re
+		}
+		return &cp
 	}
 	var pe *actor.PanicError
 	if errors.As(err, &pe) {
