@@ -89,8 +89,8 @@ func WithPrefix(prefix string) HandlerOption {
 // unavailable: a list it cannot read, or a cancel it cannot make, is
 // that, not an empty list or "cancelled": false). A client that goes
 // away mid-follow detaches its reader; nothing is left running. A
-// deadline of the request's Context (a middleware's timeout) ends a wait
-// as ?timeout= does: a result answers not_finished, an output its end
+// deadline or a cancel of the request's Context (a middleware's timeout,
+// a server's BaseContext) ends a wait as ?timeout= does: a result answers not_finished, an output its end
 // line with the error.
 // Each batch of items is flushed as it is written; behind a
 // ResponseWriter that cannot flush (a middleware's wrapper without
@@ -368,10 +368,12 @@ func (h *httpFace) result(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
+	// Answered even when r's Context was cancelled: net/http does that
+	// when the client goes away (then the answer goes nowhere, at no
+	// cost), but so does a server's BaseContext or a middleware while
+	// the client waits; no answer would be an empty 200, no jobs
+	// server's.
 	v, err := j.Result(ctx, wait)
-	if clientGone(r) {
-		return // nobody would read the answer
-	}
 	res := resultJSON{ID: j.id, State: j.Status().State}
 	if errors.Is(err, ErrNotFinished) && res.State.Terminal() {
 		// It ended between the two reads: the outcome of the state shown
@@ -386,12 +388,6 @@ func (h *httpFace) result(w http.ResponseWriter, r *http.Request) {
 	res.Error = Remote(err)
 	writeJSON(w, http.StatusOK, res)
 }
-
-// clientGone reports whether r's Context was cancelled, as net/http does
-// when the client goes away. A deadline of its own (a middleware's
-// timeout) that has passed is not that: the client still waits for an
-// answer (net/http would send an empty 200 for none).
-func clientGone(r *http.Request) bool { return errors.Is(r.Context().Err(), context.Canceled) }
 
 func (h *httpFace) cancel(w http.ResponseWriter, r *http.Request) {
 	j, ok := h.job(w, r)

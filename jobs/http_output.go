@@ -127,14 +127,10 @@ func (h *httpFace) output(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if err != nil {
-			switch {
-			case err == io.EOF:
-				if e := endLine(r.Context(), j, err); e.End || !clientGone(r) {
-					f.end(&b, e)
-				}
-			case !clientGone(r): // else nobody would read it
-				f.end(&b, endLine(r.Context(), j, err))
-			}
+			// The end line, even when r's Context was cancelled: a
+			// client gone reads nothing, but one whose request a server
+			// or a middleware cancelled still waits for it.
+			f.end(&b, endLine(r.Context(), j, err))
 			send()
 			return
 		}

@@ -1,8 +1,11 @@
 package jobs_test
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 
 	"github.com/troupe-go/troupe/actor"
@@ -49,5 +52,66 @@ func TestHTTPRemoteErrorWithoutType(t *testing.T) {
 	})})
 	if _, err := cl.List(bg(t), jobs.Filter{}); errors.Is(err, jobs.ErrBadResponse) || !errors.Is(err, jobs.ErrUnauthorized) {
 		t.Errorf("a hook's untyped RemoteError: List got %T %v; want ErrUnauthorized", err, err)
+	}
+}
+
+// TestHTTPRequestContextCancelled: a request's Context cancelled while
+// its client still waits (a server's BaseContext cancelled for a
+// shutdown, a middleware's cancel) is not the client gone: a Result
+// that waits still answers (not_finished), as a deadline does, not an
+// empty 200 that a Client takes for no jobs server's answer; and an
+// output still ends with its end line.
+func TestHTTPRequestContextCancelled(t *testing.T) {
+	e := newEnv(t, 2)
+	base, stop := context.WithCancel(context.Background())
+	defer stop()
+	srv := httptest.NewUnstartedServer(http.StripPrefix("", jobs.Handler(e.d)))
+	srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+	srv.Start()
+	tr := &http.Transport{}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		srv.Close()
+	})
+	cl, err := jobs.NewClient(srv.URL+"/jobs", jobs.WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGate()
+	defer close(g.release)
+	j := e.submit(t, "a0", "hold", g)
+	<-g.entered
+	sj := e.submit(t, "a1", "silent", struct{}{})
+	type answer struct {
+		err   error
+		items int
+	}
+	res, out := make(chan answer, 1), make(chan answer, 1)
+	go func() {
+		_, err := cl.Job(j.ID()).Result(bg(t), true)
+		res <- answer{err: err}
+	}()
+	go func() {
+		n := 0
+		for _, err := range cl.Job(sj.ID()).Follow(bg(t)) {
+			if err != nil {
+				out <- answer{err, n}
+				return
+			}
+			if n++; n == 1 {
+				out <- answer{nil, n} // reading: now cancel
+			}
+		}
+		out <- answer{nil, n}
+	}()
+	<-out
+	// Both requests are being served (the follow has its first item;
+	// the result's wait is polled for).
+	stop()
+	if a := <-res; !errors.Is(a.err, jobs.ErrNotFinished) || errors.Is(a.err, jobs.ErrBadResponse) {
+		t.Errorf("Result(wait) as the request's Context is cancelled: got %v; want ErrNotFinished", a.err)
+	}
+	if a := <-out; errors.Is(a.err, jobs.ErrCutShort) || a.err == nil {
+		t.Errorf("Follow as the request's Context is cancelled: got %v; want its end line's error, not cut short", a.err)
 	}
 }
