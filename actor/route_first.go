@@ -153,28 +153,21 @@ func (g *gather[S, Q, R]) send(mb *member, wheel bool) {
 	}
 }
 
-// offer queues the sub-call from the timer wheel's goroutine, which must
-// run no user code: a full mailbox would make room for it (evicting a
-// message, discarding the dead ones), and each such loss is a dead letter,
-// whose hook is user code. So on a full mailbox the sub-call goes to the
-// worker's system lane (gatherHop: unbounded, refuses nothing), and the
-// worker's turn pushes it as tryPush would have here.
+// offer queues the sub-call from the timer wheel's goroutine (see
+// cell.offerFromWheel): on a full mailbox a gatherHop, and the worker's
+// turn pushes it as tryPush would have here.
 func (gc *gatherCall[S, Q, R]) offer() error {
 	c := gc.at.c
 	if c.status.Load() != statusRunning {
 		return ErrStopped
 	}
-	sched, err := c.mb.Offer(envelope{msg: &gc.self})
-	if errors.Is(err, mailbox.ErrFull) {
+	err := c.offerFromWheel(envelope{msg: &gc.self}, func() envelope {
 		h := &gatherHop[S, Q, R]{gc: gc}
 		h.self = h
-		sched, err = c.mb.PushSystem(envelope{msg: &h.self})
-	}
+		return envelope{msg: &h.self}
+	})
 	if err != nil {
 		return pushErr(err)
-	}
-	if sched {
-		c.schedule()
 	}
 	return nil
 }

@@ -119,22 +119,32 @@ func (t *keyed) tick() {
 	if !send {
 		return
 	}
-	sched, err := c.mb.Offer(envelope{msg: &t.self})
-	if errors.Is(err, mailbox.ErrFull) {
-		sched, err = c.mb.PushSystem(envelope{msg: &t.hop})
-	}
-	if err != nil {
+	if err := c.offerFromWheel(envelope{msg: &t.self}, func() envelope { return envelope{msg: &t.hop} }); err != nil {
 		// Closed: the actor stopped since this tick began, and its
 		// timers died with it: dropped quietly, as a queued tick is
 		// (fail).
 		c.mu.Lock()
 		t.lostLocked()
 		c.mu.Unlock()
-		return
 	}
-	if sched {
+}
+
+// offerFromWheel queues e from the timer wheel's goroutine, which must run
+// no user code: a full mailbox would make room for e (evicting a message,
+// discarding dead ones), and each such loss is a dead letter, whose hook
+// is user code. So e is only offered; on a full mailbox hop's message (a
+// system message that pushes e on the actor's turn, where such losses are
+// reported) goes to the unbounded system lane instead. The actor is
+// scheduled if this took its flag. Errors: mailbox.ErrClosed.
+func (c *cell) offerFromWheel(e envelope, hop func() envelope) error {
+	sched, err := c.mb.Offer(e)
+	if errors.Is(err, mailbox.ErrFull) {
+		sched, err = c.mb.PushSystem(hop())
+	}
+	if err == nil && sched {
 		c.schedule()
 	}
+	return err
 }
 
 // queue pushes a tick that found its mailbox full (see tick) on the
