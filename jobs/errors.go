@@ -254,10 +254,9 @@ var wireSentinels = append(slices.Clip(sentinels), struct {
 
 // sentinelOf maps a wire type back to its sentinel.
 var sentinelOf = func() map[string]error {
-	m := make(map[string]error, len(sentinels)+1)
-	for _, s := range sentinels {
+	m := make(map[string]error, len(wireSentinels))
+	for _, s := range wireSentinels {
 		m[s.typ] = s.err
 	}
-	m[typeTruncated] = actor.ErrTruncated
 	return m
 }()

@@ -67,26 +67,27 @@ func (r *registry) Unregister(name string, a engine.Stoppable) {
 	s.mu.Unlock()
 }
 
-// stopping returns the stopping actor that holds name, if one does. O(1).
-func (r *registry) stopping(name string) (engine.Stoppable, bool) {
+// holder returns the actor holding name, running or stopping. O(1).
+func (r *registry) holder(name string) (engine.Stoppable, bool) {
 	s := r.shard(name)
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	a, ok := s.m[name]
-	s.mu.RUnlock()
-	if !ok || !a.Stopped() {
-		return nil, false
+	return a, ok
+}
+
+// stopping returns the stopping actor that holds name, if one does. O(1).
+func (r *registry) stopping(name string) (engine.Stoppable, bool) {
+	if a, ok := r.holder(name); ok && a.Stopped() {
+		return a, true
 	}
-	return a, true
+	return nil, false
 }
 
 // lookup returns the running actor holding name. O(1).
 func (r *registry) lookup(name string) (engine.Stoppable, bool) {
-	s := r.shard(name)
-	s.mu.RLock()
-	a, ok := s.m[name]
-	s.mu.RUnlock()
-	if !ok || a.Stopped() {
-		return nil, false
+	if a, ok := r.holder(name); ok && !a.Stopped() {
+		return a, true
 	}
-	return a, true
+	return nil, false
 }
