@@ -33,30 +33,14 @@ func routerOf[S any](to Router[S]) *router {
 // prepare checks what every pool call checks first. A call refused by a
 // stopped router is a dead letter, as one refused by a stopped actor is.
 func prepare[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S]) (*router, error) {
-	label := ""
-	if m != nil {
-		label = m.label
-	}
-	return prepareRoute(ctx, label, m.usable(), to)
+	return prepareRoute(ctx, m.Name(), m.usable(), to, nil)
 }
 
 // prepareRoute is prepare for a method or stream named label that cannot
-// be called if unusable is not nil.
-func prepareRoute[S any](ctx context.Context, label string, unusable error, to Router[S]) (*router, error) {
-	r, err := checkRoute(ctx, label, unusable, to)
-	if err != nil {
-		if r != nil {
-			r.refused(label, err, nil)
-		}
-		return nil, err
-	}
-	return r, nil
-}
-
-// checkRoute is prepareRoute without the dead letter: a refusal by a
-// stopped router returns the router with ErrPoolStopped, for the caller
-// to report (CastPool, with its payload).
-func checkRoute[S any](ctx context.Context, label string, unusable error, to Router[S]) (*router, error) {
+// be called if unusable is not nil; a refusal by a stopped router is a
+// dead letter carrying payload (CastPool's request; nil for a call, whose
+// caller gets the error).
+func prepareRoute[S any](ctx context.Context, label string, unusable error, to Router[S], payload any) (*router, error) {
 	if ctx == nil {
 		return nil, ErrNilContext
 	}
@@ -68,7 +52,8 @@ func checkRoute[S any](ctx context.Context, label string, unusable error, to Rou
 		return nil, ErrNilPool
 	}
 	if r.state.Load() != routerRunning {
-		return r, ErrPoolStopped
+		r.refused(label, ErrPoolStopped, payload)
+		return nil, ErrPoolStopped
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, ctxErr(ctx, label)
@@ -226,15 +211,8 @@ func AskPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S],
 // error or panic goes to the dead letters. Safe for concurrent use; one
 // allocation (the message, which carries req and the worker it went to).
 func CastPool[S, Q, R any](m *Method[S, Q, R], to Router[S], req Q) error {
-	label := ""
-	if m != nil {
-		label = m.label
-	}
-	r, err := checkRoute(context.Background(), label, m.usable(), to)
+	r, err := prepareRoute(context.Background(), m.Name(), m.usable(), to, req)
 	if err != nil {
-		if r != nil { // stopped: a refused payload, like one refused below
-			r.refused(label, err, req)
-		}
 		return err
 	}
 	h, err := keyHash(r, req)

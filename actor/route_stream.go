@@ -22,7 +22,7 @@ func OpenPool[S, Q, E any](ctx context.Context, s *Stream[S, Q, E], to Router[S]
 	if s != nil {
 		label = s.label
 	}
-	r, err := prepareRoute(ctx, label, unusable, to)
+	r, err := prepareRoute(ctx, label, unusable, to, nil)
 	if err != nil {
 		return nil, err
 	}
