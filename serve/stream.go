@@ -218,13 +218,21 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		b.Reset()
 		return err == nil && rc.Flush() == nil
 	}
+	// finish writes the stream's end: clean at io.EOF, else the error.
+	finish := func(end error) {
+		if end == io.EOF {
+			h.f.end(&b, nil)
+		} else {
+			abortIfGone(r) // not a clean end, nor an error event nobody reads
+			h.f.end(&b, end)
+		}
+		send()
+	}
 	// put writes it, or the end its encoding failed with; it reports
 	// whether the stream goes on.
 	put := func(it actor.Item[E]) bool {
 		if err := h.f.item(&b, it); err != nil {
-			abortIfGone(r) // not a clean end, nor an error event nobody reads
-			h.f.end(&b, err)
-			send()
+			finish(err)
 			return false
 		}
 		return send()
@@ -256,13 +264,7 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 			end = nil
 		}
 	}
-	if end == io.EOF || end == nil {
-		h.f.end(&b, nil)
-	} else {
-		abortIfGone(r) // not a clean end, nor an error event nobody reads
-		h.f.end(&b, end)
-	}
-	send()
+	finish(end) // not nil: the loop ends only on an end
 }
 
 // canFlush reports whether http.ResponseController can flush w: w, or a
