@@ -54,10 +54,7 @@ func (s served[S, Q, R]) endpoint(ref *actor.Ref[S]) *endpoint {
 			if err := c.Unmarshal(data, &q); err != nil {
 				return err, nil
 			}
-			if gate != nil {
-				return nil, m.CastGated(engine.Seal{}, gate, ref, q)
-			}
-			return nil, m.Cast(ref, q)
+			return nil, m.CastGated(engine.Seal{}, gate, ref, q) // a nil gate is Cast
 		},
 	}
 }
