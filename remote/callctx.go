@@ -23,7 +23,7 @@ import (
 //
 // For a claimed name, it is also the call's gate (engine.Gate): on the
 // call's turn at the actor, before its handler, Admit refuses it if the
-// claim's lease has run out meanwhile (fence: see fenced).
+// claim's lease has run out meanwhile (fence: see leaseOutAt).
 type callCtx struct {
 	deadline time.Time
 	chain    string
@@ -52,17 +52,12 @@ var errFenced = errors.New("remote: the claim's lease ran out before the message
 // Admit refuses the call (errFenced) if its name's claim's lease has run
 // out: another node may own the name. One atomic load and a read of the
 // monotonic clock; nothing for an exported (not claimed) name.
-func (c *callCtx) Admit(engine.Seal) error {
-	if leaseOut(c.fence) {
-		return errFenced
-	}
-	return nil
-}
+func (c *callCtx) Admit(engine.Seal) error { return admit(c.fence) }
 
 // castGate is the gate of the casts served under a claimed name (one per
 // endpoint, made at the export): on a cast's turn at the actor, before
 // its handler, Admit refuses it if the claim's lease has run out
-// meanwhile (fence: see fenced), and reports it (ReasonNameLost,
+// meanwhile (fence: see leaseOutAt), and reports it (ReasonNameLost,
 // CodeNotFound, as for a cast arriving then): a cast has no caller to
 // tell. The actor reports it too, as a dead letter (Method.CastGated).
 type castGate struct {

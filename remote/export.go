@@ -114,7 +114,7 @@ type export struct {
 	actorID uint64 // its actor.Ref.ID, which holds chainID (releaseChainLocked)
 	release func() // run once when the export is withdrawn, or nil
 	// fence, for a claimed name, is its claim's lease end (claim.until):
-	// nothing is served under the name past it (see fenced). Nil for
+	// nothing is served under the name past it (see leaseOutAt). Nil for
 	// Export.
 	fence *atomic.Int64
 	eps   map[string]*endpoint
@@ -138,7 +138,7 @@ func Export[S any](n *Node, name string, ref *actor.Ref[S], methods ...Entry[S])
 }
 
 // exportRef exports ref; fence, if not nil, is its claim's lease end (see
-// fenced); release, if not nil, runs once the export is withdrawn by
+// leaseOutAt); release, if not nil, runs once the export is withdrawn by
 // unexport (its actor stopped, Unexport). The node's stop does not run
 // it: stopNames releases every claim itself, first.
 func exportRef[S any](n *Node, name string, ref *actor.Ref[S], methods []Entry[S], fence *atomic.Int64, release func()) (*export, error) {

@@ -43,7 +43,7 @@ import (
 // stream open or follow that reaches the name is fenced: once the lease
 // has run out without a refresh, it is refused as for a name nobody
 // serves (CodeNotFound: the caller gets ErrNotFound; ReasonNameLost), not
-// run (see fenced). So is a call, cast or stream open that arrived in
+// run (see leaseOutAt). So is a call, cast or stream open that arrived in
 // time but whose turn at the actor comes past the lease (callCtx.Admit,
 // castGate.Admit, openCtx.Admit: its handler does not run), and a
 // stream served under the name ends at its next item past the lease. A
@@ -116,7 +116,7 @@ type claim struct {
 	// names.mu.
 	held time.Time
 	// until is the lease's end, held + lease on the monotonic clock (see
-	// mono): every call served under the name reads it (fenced), without
+	// mono): every call served under the name reads it (leaseOutAt), without
 	// names.mu. 0 until the key is made, and once the claim is lost.
 	until atomic.Int64
 	// seen is the last revision at which the watch saw this node's mark
@@ -140,21 +140,27 @@ var monoBase = time.Now()
 // loaded (> 0 for any time after): a claim's lease end (claim.until).
 func mono(t time.Time) int64 { return int64(t.Sub(monoBase)) }
 
-// fenced reports whether ex serves a claimed name whose lease has run out
-// at now (a time read from the clock, with its monotonic reading): the
-// keeper did not refresh it in time (the node paused, or the bucket out
-// of reach) or lost it, and another node may own the name. One atomic
-// load per served message.
-func fenced(ex *export, now time.Time) bool {
-	return ex.fence != nil && mono(now) >= ex.fence.Load()
+// leaseOutAt reports whether the lease ending at *fence (a claim's until)
+// has run out at now (a time read from the clock, with its monotonic
+// reading): the keeper did not refresh it in time (the node paused, or
+// the bucket out of reach) or lost it, and another node may own the name.
+// False for a nil fence (an exported name). One atomic load: every
+// message served under a claimed name asks it (serve, serveFollow).
+func leaseOutAt(fence *atomic.Int64, now time.Time) bool {
+	return fence != nil && mono(now) >= fence.Load()
 }
 
-// leaseOut reports whether the lease ending at *fence (a claim's until)
-// has run out now; false for a nil fence (an exported name). One atomic
-// load and a read of the monotonic clock: a served call's turn (Admit)
-// and a served stream's items (emit) ask it.
-func leaseOut(fence *atomic.Int64) bool {
-	return fence != nil && int64(time.Since(monoBase)) >= fence.Load()
+// leaseOut is leaseOutAt now: a served call's turn (Admit) and a served
+// stream's items (emit) ask it.
+func leaseOut(fence *atomic.Int64) bool { return leaseOutAt(fence, time.Now()) }
+
+// admit is a served call's or stream open's gate (callCtx.Admit,
+// openCtx.Admit): errFenced if the lease ending at *fence has run out.
+func admit(fence *atomic.Int64) error {
+	if leaseOut(fence) {
+		return errFenced
+	}
+	return nil
 }
 
 // leaseRanOut is the message of what is refused under name past its

@@ -20,7 +20,7 @@ const finishSpins = 64
 
 // serve handles one request or cast for ep, on the endpoint's
 // subscription goroutine. Everything that can refuse it runs before the
-// body is decoded, cheapest first: a claimed name's lease (fenced), size,
+// body is decoded, cheapest first: a claimed name's lease (leaseOutAt), size,
 // deadline, authorization, cycle, codec. A call is then queued at the actor, and its outcome awaited on a
 // goroutine of its own, so one slow actor never holds up the subscription.
 func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
@@ -33,7 +33,7 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 		n.reject(r, ex, ep, ReasonClosing, CodeClosed, "node "+n.id+" is closing")
 		return
 	}
-	if fenced(ex, arrived) {
+	if leaseOutAt(ex.fence, arrived) {
 		// The claim's lease ran out unrefreshed: another node may own
 		// the name now. Refused as a name nobody serves (the caller
 		// looks again), not run here.

@@ -161,12 +161,7 @@ func (c openCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 
 // Admit refuses the open (errFenced: its handler does not run) if its
 // name's claim's lease has run out (as callCtx.Admit).
-func (c openCtx) Admit(engine.Seal) error {
-	if leaseOut(c.fence) {
-		return errFenced
-	}
-	return nil
-}
+func (c openCtx) Admit(engine.Seal) error { return admit(c.fence) }
 
 func first(h map[string][]string, k string) string {
 	if v := h[k]; len(v) > 0 {
@@ -301,7 +296,7 @@ func (n *Node) onFollow(m *nats.Msg) {
 		n.refuse(Refusal{Reason: reason, Name: name, Method: method, Err: &Error{Code: code, Message: msg, Method: ep.label, Node: n.id}})
 		n.respondErr(reply, ep, wireError{Code: code, Message: msg})
 	}
-	if fenced(ex, time.Now()) { // as serve
+	if leaseOutAt(ex.fence, time.Now()) { // as serve
 		refuse(ReasonNameLost, CodeNotFound, n.leaseRanOut(name))
 		return
 	}
