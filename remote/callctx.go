@@ -75,9 +75,7 @@ func (g *castGate) Admit(engine.Seal) error {
 	if !leaseOut(g.ex.fence) {
 		return nil
 	}
-	n, ex, ep := g.n, g.ex, g.ep
-	n.refuse(Refusal{Reason: ReasonNameLost, Name: ex.name, Method: ep.method,
-		Err: &Error{Code: CodeNotFound, Message: n.leaseRanOut(ex.name), Method: ep.label, Node: n.id}})
+	g.n.refuseLeaseLost(g.ex.name, g.ep.method, g.ep.label)
 	return errFenced
 }
 

@@ -169,6 +169,23 @@ func (n *Node) leaseRanOut(name string) string {
 	return fmt.Sprintf("name %q: its claim's lease ran out on node %s", name, n.id)
 }
 
+// leaseLost is the error of what is refused under name (label: the
+// endpoint's "name.method") past its claim's lease: CodeNotFound, as for
+// a name nobody serves (the caller looks again).
+func (n *Node) leaseLost(name, label string) wireError {
+	return wireError{Code: CodeNotFound, Message: n.leaseRanOut(name), Method: label, Node: n.id}
+}
+
+// refuseLeaseLost reports what is refused under name past its claim's
+// lease (ReasonNameLost) and returns its error (leaseLost), for the
+// caller to answer with, if it has one to answer.
+func (n *Node) refuseLeaseLost(name, method, label string) wireError {
+	w := n.leaseLost(name, label)
+	n.refuse(Refusal{Reason: ReasonNameLost, Name: name, Method: method,
+		Err: &Error{Code: w.Code, Message: w.Message, Method: w.Method, Node: w.Node}})
+	return w
+}
+
 // claimValue is the value of the keys a node claims: its id, '/' (which
 // no id has), and inc, its process's random id.
 func claimValue(id, inc string) string { return id + "/" + inc }

@@ -165,9 +165,7 @@ func (n *Node) finish(ctx *callCtx, reply string, clamped bool, ex *export, ep *
 		// Not run: as for a call that arrives past the lease (serve).
 		// Answered even if the caller's deadline has just passed: it
 		// discards a late answer.
-		msg := n.leaseRanOut(ex.name)
-		n.refuse(Refusal{Reason: ReasonNameLost, Name: ex.name, Method: ep.method, Err: &Error{Code: CodeNotFound, Message: msg, Method: ep.label, Node: n.id}})
-		n.respondErr(reply, ep, wireError{Code: CodeNotFound, Message: msg})
+		n.respondErr(reply, ep, n.refuseLeaseLost(ex.name, ep.method, ep.label))
 		return
 	case clamped && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		// The node's maximum passed, not the caller's deadline: the

@@ -194,9 +194,7 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 			// Its turn came past the claim's lease: not run, refused as
 			// serve refuses an open that arrives then.
 			name, _, _ := strings.Cut(ep.label, ".")
-			w = wireError{Code: CodeNotFound, Message: n.leaseRanOut(name)}
-			n.refuse(Refusal{Reason: ReasonNameLost, Name: name, Method: ep.method,
-				Err: &Error{Code: CodeNotFound, Message: w.Message, Method: ep.label, Node: n.id}})
+			w = n.refuseLeaseLost(name, ep.method, ep.label)
 		}
 		if errors.Is(err, errOpenExpired) && n.base.Err() == nil {
 			name, _, _ := strings.Cut(ep.label, ".")
@@ -297,7 +295,7 @@ func (n *Node) onFollow(m *nats.Msg) {
 		n.respondErr(reply, ep, wireError{Code: code, Message: msg})
 	}
 	if leaseOutAt(ex.fence, time.Now()) { // as serve
-		refuse(ReasonNameLost, CodeNotFound, n.leaseRanOut(name))
+		n.respondErr(reply, ep, n.refuseLeaseLost(name, method, ep.label))
 		return
 	}
 	if len(m.Data) > n.cfg.maxMessage {

@@ -84,15 +84,14 @@ func (st *streamServer) lostLocked() {
 	st.ended = true
 	st.cond.Broadcast() // a pump waiting for room gives up
 	name, _, _ := strings.Cut(st.label, ".")
-	w := wireError{Code: CodeNotFound, Message: st.n.leaseRanOut(name), Method: st.label, Node: st.n.id}
+	w := st.n.leaseLost(name, st.label)
 	st.sendLocked(frameError, st.n.errorBodyWithin(w, st.frameLimit(frameRoom)))
 }
 
 // reportLost reports the end lostLocked sent (ReasonNameLost).
 func (st *streamServer) reportLost() {
 	name, _, _ := strings.Cut(st.label, ".")
-	st.n.refuse(Refusal{Reason: ReasonNameLost, Name: name, Method: st.method,
-		Err: &Error{Code: CodeNotFound, Message: st.n.leaseRanOut(name), Method: st.label, Node: st.n.id}})
+	st.n.refuseLeaseLost(name, st.method, st.label)
 }
 
 // emitLocked is emit under st.mu; lost: it ended the stream past the
