@@ -21,9 +21,7 @@ import (
 // then Err reads the clock: a call past its deadline is expired whether
 // or not its context was made.
 //
-// For a claimed name, it is also the call's gate (engine.Gate): on the
-// call's turn at the actor, before its handler, Admit refuses it if the
-// claim's lease has run out meanwhile (fence: see leaseOutAt).
+// For a claimed name, the call is queued under gatedCall, its gate.
 type callCtx struct {
 	deadline time.Time
 	chain    string
@@ -41,7 +39,15 @@ func newCallCtx(deadline time.Time, chain string, fence *atomic.Int64) *callCtx 
 	return &callCtx{deadline: deadline, chain: chain, fence: fence}
 }
 
-var _ engine.Gate = (*callCtx)(nil)
+// gatedCall is a served call's context for a claimed name: the call's
+// gate (engine.Gate), queued in place of its callCtx. On the call's turn
+// at the actor, before its handler, Admit refuses it if the claim's lease
+// has run out meanwhile (fence: see leaseOutAt). A call to an exported
+// name is queued with its callCtx, not a gate: its turn neither asserts
+// nor asks one. One pointer: no allocation as a context.
+type gatedCall struct{ *callCtx }
+
+var _ engine.Gate = gatedCall{}
 
 // errFenced is a served call's (or stream open's, or cast's) outcome when
 // its turn at the actor came after its claim's lease had run out (Admit):
@@ -52,7 +58,7 @@ var errFenced = errors.New("remote: the claim's lease ran out before the message
 // Admit refuses the call (errFenced) if its name's claim's lease has run
 // out: another node may own the name. One atomic load and a read of the
 // monotonic clock; nothing for an exported (not claimed) name.
-func (c *callCtx) Admit(engine.Seal) error { return admit(c.fence) }
+func (c gatedCall) Admit(engine.Seal) error { return admit(c.fence) }
 
 // castGate is the gate of the casts served under a claimed name (one per
 // endpoint, made at the export): on a cast's turn at the actor, before

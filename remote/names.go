@@ -44,8 +44,8 @@ import (
 // has run out without a refresh, it is refused as for a name nobody
 // serves (CodeNotFound: the caller gets ErrNotFound; ReasonNameLost), not
 // run (see leaseOutAt). So is a call, cast or stream open that arrived in
-// time but whose turn at the actor comes past the lease (callCtx.Admit,
-// castGate.Admit, openCtx.Admit: its handler does not run), and a
+// time but whose turn at the actor comes past the lease (gatedCall.Admit,
+// castGate.Admit, gatedOpen.Admit: its handler does not run), and a
 // stream served under the name ends at its next item past the lease. A
 // handler that started within the lease runs to its end.
 // The bucket is kept in memory: a Claim or Owner that finds it gone (its
@@ -154,8 +154,8 @@ func leaseOutAt(fence *atomic.Int64, now time.Time) bool {
 // stream's items (emit) ask it.
 func leaseOut(fence *atomic.Int64) bool { return leaseOutAt(fence, time.Now()) }
 
-// admit is a served call's or stream open's gate (callCtx.Admit,
-// openCtx.Admit): errFenced if the lease ending at *fence has run out.
+// admit is a served call's or stream open's gate (gatedCall.Admit,
+// gatedOpen.Admit): errFenced if the lease ending at *fence has run out.
 func admit(fence *atomic.Int64) error {
 	if leaseOut(fence) {
 		return errFenced

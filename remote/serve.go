@@ -132,7 +132,11 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 	// Queued here, on the subscription's goroutine: calls reach the actor
 	// in the order they arrived. Only the wait for the outcome moves to a
 	// goroutine of its own.
-	q := ep.ask(ctx, req)
+	var qctx context.Context = ctx
+	if ex.fence != nil {
+		qctx = gatedCall{ctx} // a claimed name's call: gated by its lease
+	}
+	q := ep.ask(qctx, req)
 	done := q.done()
 	for range finishSpins {
 		select {

@@ -122,12 +122,16 @@ func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, re
 // cut short by the deadline fails with errOpenExpired, or CodeTimeout if
 // the node's maximum cut it (clamped: its caller still waits). For a
 // claimed name, the open's turn at the actor is gated by its claim's
-// lease (fence: see openCtx.Admit).
+// lease (fence: see gatedOpen.Admit).
 func (n *Node) openBy(open func(context.Context, []actor.FollowOption) (streamReader, error), deadline time.Time, clamped bool, fence *atomic.Int64) func(context.Context, []actor.FollowOption) (streamReader, error) {
 	return func(ctx context.Context, pos []actor.FollowOption) (streamReader, error) {
 		octx, cancel := context.WithCancel(ctx)
 		tm := time.AfterFunc(time.Until(deadline), cancel)
-		r, err := open(openCtx{octx, deadline, fence}, pos)
+		var oc context.Context = openCtx{octx, deadline, fence}
+		if fence != nil {
+			oc = gatedOpen{openCtx{octx, deadline, fence}} // a claimed name's open: gated by its lease
+		}
+		r, err := open(oc, pos)
 		if tm.Stop() {
 			return r, err // opened in time: octx lives on with the reader
 		}
@@ -146,22 +150,26 @@ func (n *Node) openBy(open func(context.Context, []actor.FollowOption) (streamRe
 var errOpenExpired = errors.New("remote: stream open expired")
 
 // openCtx is a stream's context during its open: it reports the open's
-// deadline, which openBy enforces only until the open returns; for a
-// claimed name, it is the open's gate (engine.Gate), as a served call's
-// callCtx is.
+// deadline, which openBy enforces only until the open returns. For a
+// claimed name, the open is made under gatedOpen, its gate.
 type openCtx struct {
 	context.Context
 	deadline time.Time
 	fence    *atomic.Int64 // the claim's lease end (claim.until), or nil
 }
 
-var _ engine.Gate = openCtx{}
+// gatedOpen is a stream's context during its open for a claimed name: the
+// open's gate (engine.Gate), as gatedCall is a served call's. An open
+// under an exported name is not gated.
+type gatedOpen struct{ openCtx }
+
+var _ engine.Gate = gatedOpen{}
 
 func (c openCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 
 // Admit refuses the open (errFenced: its handler does not run) if its
-// name's claim's lease has run out (as callCtx.Admit).
-func (c openCtx) Admit(engine.Seal) error { return admit(c.fence) }
+// name's claim's lease has run out (as gatedCall.Admit).
+func (c gatedOpen) Admit(engine.Seal) error { return admit(c.fence) }
 
 func first(h map[string][]string, k string) string {
 	if v := h[k]; len(v) > 0 {
