@@ -1,12 +1,9 @@
 package jetjobs
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/textproto"
 	"strconv"
 	"time"
 
@@ -204,11 +201,8 @@ func (b *Backend) findJobMsg(ctx context.Context, msg *nats.Msg, at time.Time) (
 		case m.Time.After(until):
 			return false, nil
 		}
-		tr := textproto.NewReader(bufio.NewReader(bytes.NewReader(m.Hdrs)))
-		if _, err := tr.ReadLine(); err == nil { // NATS/1.0
-			if hdr, _ := tr.ReadMIMEHeader(); hdr.Get(jetstream.MsgIDHeader) == want {
-				return true, nil
-			}
+		if hdr, err := nats.DecodeHeadersMsg(m.Hdrs); err == nil && hdr.Get(jetstream.MsgIDHeader) == want {
+			return true, nil
 		}
 		seq = m.Seq
 	}
