@@ -7,11 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/troupe-go/troupe/actor"
 )
 
 // DefaultMaxBody is the HTTP face's default cap on a request body.
@@ -35,6 +39,9 @@ func (f handlerFunc) applyHandler(c *handlerConfig) { f(c) }
 // its body is read): a non-nil error answers 401 with type
 // "unauthorized" and the error's text. harp's server takes a user and a
 // password: check r.BasicAuth here. auth runs on the request's goroutine.
+// A panic of auth is answered 500 with type "panic" (neither its value
+// nor its stack is shown to the client), and logged with its stack to the
+// http.Server's ErrorLog.
 func WithAuthorize(auth func(r *http.Request) error) HandlerOption {
 	return handlerFunc(func(c *handlerConfig) { c.auth = auth })
 }
@@ -174,13 +181,50 @@ type httpFace struct {
 
 func (h *httpFace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.auth != nil {
-		if err := h.cfg.auth(r); err != nil {
-			writeError(w, fmt.Errorf("%w: %w", ErrUnauthorized, err))
+		if err := authorize(h.cfg.auth, r); err != nil {
+			writeError(w, err)
 			return
 		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.maxBody)
 	h.mux.ServeHTTP(w, r)
+}
+
+// authorize runs the authorization hook: its error wraps
+// ErrUnauthorized. A panic of the hook (but http.ErrAbortHandler,
+// net/http's abort) is answered, not left to net/http, which would cut
+// the connection without an answer: it is a *RemoteError of type "panic"
+// that names the hook but shows neither the panic's value nor its stack
+// to the client, which is not authorized; they are logged, as a
+// *actor.PanicError "jobs.authorize", to the http.Server's ErrorLog,
+// where net/http logs a handler's panic.
+func authorize(auth func(*http.Request) error, r *http.Request) (err error) {
+	defer func() {
+		v := recover()
+		switch {
+		case v == nil:
+			return
+		case v == http.ErrAbortHandler:
+			panic(v)
+		}
+		pe := &actor.PanicError{Method: "jobs.authorize", Value: v, Stack: debug.Stack()}
+		logf(r, "jobs: %s %s: %v\n%s", r.Method, r.URL.Path, pe, pe.Stack)
+		err = &RemoteError{Type: typePanic, Message: "jobs: the authorization hook panicked"}
+	}()
+	if err := auth(r); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	}
+	return nil
+}
+
+// logf logs to r's http.Server's ErrorLog, or else the log package's
+// standard logger, as net/http does.
+func logf(r *http.Request, format string, args ...any) {
+	if s, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && s.ErrorLog != nil {
+		s.ErrorLog.Printf(format, args...)
+		return
+	}
+	log.Printf(format, args...)
 }
 
 // submitRequest is the body of a submission.
