@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -66,7 +67,10 @@ func WithTimeout(d time.Duration) MethodOption {
 }
 
 // WithErrorWriter writes error responses with f instead of http.Error;
-// code is the status StatusOf chose (400 for a decode error).
+// code is the status StatusOf chose (400 for a decode error). A panic of
+// f before it wrote is answered 500 by http.Error and logged, with its
+// stack, to the http.Server's ErrorLog; after it wrote, it aborts the
+// response, as encode's does.
 func WithErrorWriter(f func(w http.ResponseWriter, r *http.Request, code int, err error)) MethodOption {
 	return methodOption(func(c *methodConfig) { c.writeErr = f })
 }
@@ -295,7 +299,7 @@ func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request
 		// the http.Server's ReadTimeout: 504, as for a call past the
 		// timeout. The failed read ended r's Context, so fail would
 		// take the client for gone, but it is still there, waiting.
-		cfg.writeErr(w, r, http.StatusGatewayTimeout, fmt.Errorf("%w: reading the body: %w", context.DeadlineExceeded, err))
+		cfg.answer(w, r, http.StatusGatewayTimeout, fmt.Errorf("%w: reading the body: %w", context.DeadlineExceeded, err))
 		return nil, q, false
 	}
 	if err != nil {
@@ -358,7 +362,38 @@ func (cfg *methodConfig) fail(w http.ResponseWriter, r *http.Request, err error)
 	if code == http.StatusServiceUnavailable && errors.Is(err, actor.ErrMailboxFull) {
 		w.Header().Set("Retry-After", "1") // not on a 504: a full Block mailbox past the deadline
 	}
-	cfg.writeErr(w, r, code, err)
+	cfg.answer(w, r, code, err)
+}
+
+// answer writes err with the error writer. Its panic (user code on
+// net/http's goroutine) is recovered as the other user functions' are, as
+// a *actor.PanicError "serve.writeError": logged, with the error it was
+// writing and its stack, to the http.Server's ErrorLog (where net/http
+// logs a handler's panic: the writer, which the other panics are reported
+// to, is the one that failed), and answered 500 by the default writer.
+// A panic after the writer wrote goes on to net/http, as encode's does.
+func (cfg *methodConfig) answer(w http.ResponseWriter, r *http.Request, code int, err error) {
+	tw := &trackedWriter{ResponseWriter: w}
+	var perr error
+	func() {
+		defer recoverUser(&perr, "serve.writeError", tw)
+		cfg.writeErr(tw, r, code, err)
+	}()
+	if perr != nil {
+		pe := perr.(*actor.PanicError)
+		logf(r, "serve: %s %s: %v (writing %d: %v)\n%s", r.Method, r.URL.Path, pe, code, err, pe.Stack)
+		writeError(w, r, http.StatusInternalServerError, pe)
+	}
+}
+
+// logf logs to r's http.Server's ErrorLog, or else the log package's
+// standard logger, as net/http does.
+func logf(r *http.Request, format string, args ...any) {
+	if s, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && s.ErrorLog != nil {
+		s.ErrorLog.Printf(format, args...)
+		return
+	}
+	log.Printf(format, args...)
 }
 
 // clientGone reports whether r's Context was cancelled, as net/http does
