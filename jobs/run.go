@@ -245,18 +245,12 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 			break
 		}
 		// The copy fell behind the host's journal: go on from what it
-		// keeps (the items dropped are lost to the job's output). The
-		// truncated reader still counts as the stream's reader until it
-		// is closed: closing it once the new one is attached, never
-		// before, the producer's Out.Context never sees no reader.
-		// Through f, not by id: a stream that has ended since, or whose
-		// host has stopped since, is still reached, with its end.
-		g, err := f.Follow(r.ctx, actor.Since(te.Oldest))
+		// keeps (the items dropped are lost to the job's output).
+		g, err := behind.Resume(r.ctx, f, te)
 		if err != nil {
 			end = err
 			break
 		}
-		_ = f.Close()
 		f = g
 		end = copyItems(r, f, out)
 	}
@@ -322,11 +316,10 @@ func (p *streamProc[S, Q, E]) awaitEnd(d *Dispatcher, ref *actor.Ref[S], id uint
 		if te == nil || d.forced.Err() != nil {
 			return
 		}
-		next, err := g.Follow(d.forced, actor.Since(te.Oldest))
+		next, err := behind.Resume(d.forced, g, te)
 		if err != nil {
 			return
 		}
-		_ = g.Close()
 		g = next
 	}
 }

@@ -156,11 +156,10 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	// with the format's notice of it in b, instead of ending with te,
 	// after which an EventSource would ask for the same items again.
 	resume := func(te *actor.TruncatedError) bool {
-		g, err := f.Follow(ctx, actor.Since(te.Oldest))
+		g, err := behind.Resume(ctx, f, te)
 		if err != nil {
 			return false
 		}
-		f.Close() // after g is attached: the producer never sees no reader
 		f, pos = g, []actor.FollowOption{actor.Since(te.Oldest)}
 		h.f.truncated(&b, te.Oldest)
 		return true

@@ -36,3 +36,19 @@ func Truncation[E any](ctx context.Context, f *actor.Follow[E], end error) *acto
 	}
 	return te
 }
+
+// Resume attaches a reader to f's stream at te.Oldest, the oldest item its
+// journal keeps, for a reader f that fell behind it (te from Truncation),
+// and then closes f: a truncated reader counts as the stream's reader
+// until it is closed, so closing it once the new one is attached, never
+// before, the producer's Out.Context never sees no reader. Through f, not
+// by id: a stream that has ended since, or whose actor has stopped since,
+// is still reached, with its end. On an error of Follow, f is left open.
+func Resume[E any](ctx context.Context, f *actor.Follow[E], te *actor.TruncatedError) (*actor.Follow[E], error) {
+	g, err := f.Follow(ctx, actor.Since(te.Oldest))
+	if err != nil {
+		return nil, err
+	}
+	_ = f.Close()
+	return g, nil
+}
