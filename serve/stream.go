@@ -348,15 +348,23 @@ func (sse[E]) truncated(b *bytes.Buffer, oldest uint64) {
 }
 
 // writeData writes data as an event's data lines (a line end is "\n",
-// "\r\n" or "\r") and ends the event.
+// "\r\n" or "\r") and ends the event. It copies data into b only: no
+// other copy of it, however large.
 func writeData(b *bytes.Buffer, data []byte) {
-	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
-	for line := range bytes.SplitSeq(data, []byte("\n")) {
-		for part := range bytes.SplitSeq(line, []byte("\r")) {
-			b.WriteString("data: ")
-			b.Write(part)
+	for {
+		b.WriteString("data: ")
+		i := bytes.IndexAny(data, "\r\n")
+		if i < 0 {
+			b.Write(data)
 			b.WriteByte('\n')
+			break
 		}
+		b.Write(data[:i])
+		b.WriteByte('\n')
+		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i++ // "\r\n" is one line end
+		}
+		data = data[i+1:]
 	}
 	b.WriteByte('\n')
 }
