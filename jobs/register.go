@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"reflect"
+	"runtime/debug"
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/engine"
@@ -87,7 +88,9 @@ func As(name string) ProcOption {
 // json.RawMessage args given to Submit) with decode instead of encoding/json.
 // Empty args (no bytes, or only whitespace) are not decoded: they are the zero
 // Q, as nil args are. Q must be the procedure's request type (else
-// ErrInvalidOption at registration). decode's error is wrapped in ErrBadArgs.
+// ErrInvalidOption at registration). decode's error is wrapped in ErrBadArgs,
+// and so is its panic, as a *actor.PanicError with its stack (over HTTP: 400,
+// type "panic", also "bad_args").
 func DecodeWith[Q any](decode func([]byte) (Q, error)) ProcOption {
 	return procFunc(func(c *procConfig) {
 		if decode == nil {
@@ -182,16 +185,30 @@ func (s *spec[Q]) args(v any) (any, error) {
 func emptyJSON(b []byte) bool { return len(bytes.TrimSpace(b)) == 0 }
 
 // decodeArgs decodes JSON args with the procedure's decoder; empty ones
-// are the zero Q.
+// are the zero Q. A panic of the decoder (the user's, DecodeWith) is the
+// args' error, a *actor.PanicError "jobs.decode" with its stack: it runs
+// on Submit's caller, an HTTP request's goroutine, or a backend's
+// executor.
 func (s *spec[Q]) decodeArgs(b []byte) (any, error) {
 	if emptyJSON(b) {
 		return *new(Q), nil
 	}
-	q, err := s.decode(b)
+	q, err := s.safeDecode(b)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s/%s: %w", ErrBadArgs, s.host, s.name, err)
 	}
 	return q, nil
+}
+
+// safeDecode runs the decoder, recovering its panic as a
+// *actor.PanicError.
+func (s *spec[Q]) safeDecode(b []byte) (q Q, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &actor.PanicError{Method: "jobs.decode", Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return s.decode(b)
 }
 
 // decodeJSON is the default decoder: strict encoding/json (unknown fields
