@@ -102,7 +102,7 @@ func (j *Job) reportEnd() {
 	if err != nil {
 		r.Error = Remote(err)
 	} else if v != nil {
-		b, merr := json.Marshal(v)
+		b, merr := marshalJSON(v)
 		if merr != nil {
 			r.State = Failed
 			r.Error = Remote(fmt.Errorf("jobs: the result does not encode as JSON: %w", merr))

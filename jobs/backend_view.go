@@ -324,12 +324,12 @@ func (d *Dispatcher) argsJSON(host, procedure string, args any) (json.RawMessage
 			return nil, err
 		}
 		if raw == nil {
-			if raw, err = json.Marshal(a); err != nil {
+			if raw, err = marshalJSON(a); err != nil {
 				return nil, fmt.Errorf("%w: %s/%s: %w", ErrBadArgs, host, procedure, err)
 			}
 		}
 	} else if raw == nil {
-		if raw, err = json.Marshal(args); err != nil {
+		if raw, err = marshalJSON(args); err != nil {
 			return nil, fmt.Errorf("%w: %s/%s: %w", ErrBadArgs, host, procedure, err)
 		}
 	}

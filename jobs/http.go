@@ -348,7 +348,7 @@ type jobJSON struct {
 }
 
 func jobJSONOf(j *Job) jobJSON {
-	args, err := json.Marshal(j.args)
+	args, err := marshalJSON(j.args)
 	if err != nil {
 		args = nil // args that do not encode are not shown
 	}
@@ -425,7 +425,7 @@ func (h *httpFace) result(w http.ResponseWriter, r *http.Request) {
 		v, err = j.Result(context.Background(), false)
 	}
 	if err == nil {
-		if res.Value, err = json.Marshal(v); err != nil {
+		if res.Value, err = marshalJSON(v); err != nil {
 			err = fmt.Errorf("jobs: the result does not encode as JSON: %w", err)
 		}
 	}

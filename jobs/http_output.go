@@ -196,7 +196,7 @@ func wait(ctx context.Context, j *Job, rd *actor.Follow[any]) ([]actor.Item[any]
 // writeItem writes one item; an item that does not encode ends the
 // response with an error line.
 func writeItem(b *bytes.Buffer, f outputFormat, it actor.Item[any]) bool {
-	v, err := json.Marshal(it.V)
+	v, err := marshalJSON(it.V)
 	if err != nil {
 		f.end(b, endJSON{Error: Remote(fmt.Errorf("jobs: item %d does not encode as JSON: %w", it.Seq, err))})
 		return false

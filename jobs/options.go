@@ -192,7 +192,7 @@ func ReadIdle(d time.Duration) SubmitOption {
 // must encode as JSON (else ErrInvalidOption), and is kept as given.
 func Info(v any) SubmitOption {
 	return submitFunc(func(c *submitConfig) {
-		b, err := json.Marshal(v)
+		b, err := marshalJSON(v)
 		if err != nil {
 			c.err = fmt.Errorf("%w: info does not encode as JSON: %w", ErrInvalidOption, err)
 			return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"slices"
 
 	"github.com/troupe-go/troupe/actor"
@@ -152,4 +153,19 @@ func badResponse(method, u string, code int, why string, body []byte) error {
 		body, more = body[:show], "…"
 	}
 	return fmt.Errorf("%w: %s %s: HTTP %d: %s: %q%s", ErrBadResponse, method, u, code, why, body, more)
+}
+
+// marshalJSON is json.Marshal that returns a panic of v's MarshalJSON (the
+// user's code, run wherever the dispatcher encodes a value: on a Submit
+// caller's, a request's or a job's goroutine) as an error, a
+// *actor.PanicError "jobs.marshal" with its stack, rather than let it go
+// on (encoding/json passes it on): it would cut an HTTP answer, or crash
+// a backend's node as it reports a result.
+func marshalJSON(v any) (b []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b, err = nil, &actor.PanicError{Method: "jobs.marshal", Value: p, Stack: debug.Stack()}
+		}
+	}()
+	return json.Marshal(v)
 }
