@@ -72,8 +72,9 @@
 // the cap 413); a panic in the route's Target, decode or encode, which
 // run on net/http's goroutine, is answered 500 as a *actor.PanicError,
 // as the handler's is (one in the error writer, [WithErrorWriter], by the
-// default writer, and logged to the http.Server's ErrorLog). [SSE] and [JSONLines] serve an actor.Stream as
-// server-sent events (Last-Event-ID resumes) or JSON lines. A stream
+// default writer, and logged to the http.Server's ErrorLog). [SSE] and
+// [JSONLines] serve an actor.Stream as server-sent events (Last-Event-ID
+// resumes) or JSON lines. A stream
 // that fails before its first item for the request (SSE waits up to a
 // tenth of a second for it) is answered with a status, not a 200 that ends in an
 // error, so that a browser's EventSource does not reconnect to it for
