@@ -95,7 +95,9 @@ func WithMaxExtra(n int) Option { return optionFunc(func(c *config) { c.maxExtra
 // goroutine, where [runtime/debug.Stack] shows the panic's stack. Runners
 // are expected to recover their own panics; this is the last line of
 // defence. Without it (or with nil) the panic's value and stack are
-// written to standard error: a panic is never dropped.
+// written to standard error: a panic is never dropped. A panic in f is
+// recovered: it and the panic f was handling are written to standard
+// error, and the loops go on. f must not call [runtime.Goexit].
 func WithPanicHandler(f func(any)) Option {
 	return optionFunc(func(c *config) {
 		if f != nil {
@@ -114,5 +116,25 @@ func writePanic(out io.Writer) func(any) {
 	}
 	return func(v any) {
 		fmt.Fprintf(out, "scheduler: panic escaped a turn: %v\n\n%s\n", v, debug.Stack())
+	}
+}
+
+// guardPanics wraps the handler of [WithPanicHandler]: a panic in f is
+// recovered, and it and v (the panic f was handed) are written to out
+// (standard error unless testHooks.panicOut), so that it neither escapes
+// the loop's deferred recover (skipping the loop's bookkeeping) nor
+// reaches ants, whose own recover would hand it to f again and end the
+// program.
+func guardPanics(f func(any), out io.Writer) func(any) {
+	if out == nil {
+		out = os.Stderr
+	}
+	return func(v any) {
+		defer func() {
+			if w := recover(); w != nil {
+				fmt.Fprintf(out, "scheduler: panic handler panicked: %v\n\n%s\nwhile handling a panic that escaped a turn: %v\n", w, debug.Stack(), v)
+			}
+		}()
+		f(v)
 	}
 }

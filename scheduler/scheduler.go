@@ -113,6 +113,8 @@ func New(opts ...Option) (*Scheduler, error) {
 	}
 	if c.onPanic == nil {
 		c.onPanic = writePanic(c.hooks.panicOut)
+	} else {
+		c.onPanic = guardPanics(c.onPanic, c.hooks.panicOut)
 	}
 	p, err := ants.NewPool(c.poolSize, ants.WithNonblocking(true), ants.WithPanicHandler(c.onPanic))
 	if err != nil {
