@@ -78,6 +78,9 @@ type cellExt struct {
 	// the Stopping hook's Context is cancelled. Set by finalize and
 	// requestStop; read by Ctx.Context.
 	killed bool
+	// refused: Spawn failed after the actor joined (see cell.refuse): it
+	// runs no hook, its state being its spawner's again.
+	refused bool
 }
 
 // extLocked returns the cell's rare fields, making them on first use. The

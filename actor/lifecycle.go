@@ -90,7 +90,7 @@ func (c *cell) requestStop(kill bool) {
 		// runtime's stop bounded by the call timeout, would wait for it
 		// unbounded, and a dead-letter hook calling the runtime's Close
 		// on the runtime's stop goroutine would wait for itself).
-		if _, hook := c.state.(Stopper); !kids && !hook && c.mb.Len() == 0 {
+		if !kids && !c.hasStopping() && c.mb.Len() == 0 {
 			c.finalize()
 			return
 		}
@@ -481,12 +481,23 @@ func (c *cell) start() {
 // runStopping runs the Stopping hook once, through invoke so that a panic
 // in it is recovered and reported like any other.
 func (c *cell) runStopping() {
-	if _, ok := c.state.(Stopper); !ok {
+	if !c.hasStopping() {
 		return
 	}
 	x := getCtx(c)
 	c.invoke(x, stoppingMsg.env(), true)
 	putCtx(x)
+}
+
+// hasStopping reports whether the actor has a Stopping hook to run: its
+// state is a Stopper and its Spawn was not refused (see refuse).
+func (c *cell) hasStopping() bool {
+	if _, ok := c.state.(Stopper); !ok {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ext == nil || !c.ext.refused
 }
 
 // pause holds the actor's turn for a restart backoff: it keeps the

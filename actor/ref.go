@@ -22,7 +22,12 @@ var _ engine.Stoppable = (*Ref[int])(nil)
 // arrives. sp is a *runtime.Runtime (a top-level actor) or a handler's *Ctx
 // (a child, stopped before its parent). Errors: ErrNilRuntime,
 // ErrNilState, ErrInvalidName, ErrNameTaken, ErrInvalidOption, ErrStopped
-// (runtime closed or parent stopping). Cost: about 3 allocations.
+// (runtime closed or parent stopping). A Spawn that fails runs none of
+// the state's hooks (Started, Stopping) and leaves it to the caller; a
+// named actor refused after claiming its name (its parent stopping, say)
+// may have been found by a Lookup meanwhile: calls sent to it fail with
+// ErrStopped, and the name is free again once they have. Cost: about 3
+// allocations.
 func Spawn[S any](sp Spawner, state S, opts ...Option) (*Ref[S], error) {
 	if nilness.Is(state) {
 		return nil, ErrNilState
@@ -112,7 +117,7 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 	}
 	if o.idle != nil {
 		if err := c.armIdle(o.idle, o.idleTouched); err != nil {
-			c.requestStop(true)
+			c.refuse()
 			c.unhold(held)
 			return nil, err
 		}
@@ -155,13 +160,25 @@ func (c *cell) register() error {
 	}
 	if err != nil && c.name != "" && c.sys.Names != nil {
 		// A Lookup may have found the name since it was claimed: the ref
-		// it holds must not reach an actor that runs unowned. Stop it as
-		// an idle actor is killed (calls refused with ErrStopped, its
-		// Stopping hook run, Done closed); its finalize frees the name,
-		// as any stopping actor's: not before, while its hook may run.
-		c.requestStop(true)
+		// it holds must not reach an actor that runs unowned. Kill it
+		// (calls refused with ErrStopped, Done closed, no hook run: see
+		// refuse); its finalize frees the name, as any stopping actor's.
+		c.refuse()
 	}
 	return err
+}
+
+// refuse kills an actor whose Spawn fails after it has joined (its name
+// claimed, perhaps found by a Lookup since): calls that reached it fail
+// with ErrStopped and its Done closes, but neither its Started nor its
+// Stopping hook runs. Spawn returns an error, so the state is its
+// caller's again (who may spawn it anew): no hook may run on it later,
+// on another goroutine.
+func (c *cell) refuse() {
+	c.mu.Lock()
+	c.extLocked().refused = true
+	c.mu.Unlock()
+	c.requestStop(true)
 }
 
 // valid reports whether r is a ref made by Spawn: not nil, not a zero

@@ -96,7 +96,9 @@ type Starter interface {
 
 // Stopper is implemented by states that want to run code when the actor
 // stops, on its turn, after the queue is done and the children stopped.
-// It runs exactly once, however many times Stop is called. Its Context is
+// It runs exactly once, however many times Stop is called, and never for
+// a Spawn that failed (even one refused after a Lookup found its name,
+// see Spawn): the state is then its caller's again. Its Context is
 // cancelled if the actor is killed, before the hook or while it runs (a
 // Stop whose ctx ends is a kill), not by a graceful stop.
 type Stopper interface {
