@@ -242,6 +242,32 @@ func (r *Ref[S]) AtStop(_ engine.Seal, f func()) bool {
 	return r.valid() && r.c.atStop(f)
 }
 
+// WaitDone waits until the actor has stopped (Done is closed) or ctx
+// ends, without asking it to stop: nil, or ctx's error. From a handler
+// (ctx its Context, or derived from it), a wait that only ctx's end could
+// end — for the handler's own actor, an ancestor, or an actor which, or a
+// descendant of which, waits for the handler in a sync call, as Stop
+// checks — fails at once with ErrCallCycle. Sealed: only troupe's own
+// packages can call it (runtime's LookupOrSpawn waits so for the stopping
+// actor of its name). A nil or zero Ref has stopped; ctx must not be nil.
+func (r *Ref[S]) WaitDone(_ engine.Seal, ctx context.Context) error {
+	if !r.valid() {
+		return nil
+	}
+	if caller := callerOf(ctx); caller != nil {
+		if err := r.c.enterStop(caller); err != nil {
+			return err
+		}
+		defer caller.leaveStop()
+	}
+	select {
+	case <-r.c.doneCh():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Stop stops the actor gracefully and waits: new calls are refused with
 // ErrStopped at once, its timers are cancelled, what is queued runs, then
 // children stop (newest first) and the stopping hook runs. Whatever is

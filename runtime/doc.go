@@ -43,8 +43,10 @@
 // (a restart keeps it), so two actors of one name never run at once.
 // Lookup does not find a stopping actor (ErrNotFound); a spawn with its
 // name fails with actor.ErrNameTaken (the message says the holder is
-// stopping); LookupOrSpawn waits for its Done, bounded by the call
-// timeout. A Ref never reaches a later actor of the same name.
+// stopping); LookupOrSpawn waits for its Done, bounded by its ctx or the
+// call timeout, or, called from a handler whose turn that stop waits for
+// (its own actor's name, an ancestor's), fails at once with
+// actor.ErrCallCycle. A Ref never reaches a later actor of the same name.
 //
 // # Dead letters and errors
 //

@@ -72,7 +72,7 @@ func ExampleLookupOrSpawn() {
 	ctx := context.Background()
 
 	for _, item := range []string{"tea", "milk"} {
-		cart, created, err := troupe.LookupOrSpawn(rt, "cart:ada", func() *Cart { return &Cart{} })
+		cart, created, err := troupe.LookupOrSpawn(ctx, rt, "cart:ada", func() *Cart { return &Cart{} })
 		if err != nil {
 			panic(err)
 		}

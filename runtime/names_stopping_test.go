@@ -46,7 +46,7 @@ func TestNameHeldWhileStopping(t *testing.T) {
 	// stopping, its call running.
 	stopping := func(t *testing.T, rt *troupe.Runtime, hook time.Duration, bad *[]string) *actor.Ref[*Owner] {
 		t.Helper()
-		old, created, err := troupe.LookupOrSpawn(rt, "acct", func() *Owner { return &Owner{gen: 1, slow: hook, bad: bad} })
+		old, created, err := troupe.LookupOrSpawn(context.Background(), rt, "acct", func() *Owner { return &Owner{gen: 1, slow: hook, bad: bad} })
 		if err != nil || !created {
 			t.Fatalf("first LookupOrSpawn = %v, %v", created, err)
 		}
@@ -69,7 +69,7 @@ func TestNameHeldWhileStopping(t *testing.T) {
 				t.Errorf("Lookup of a stopping actor = %v; want ErrNotFound", err)
 			}
 			start := time.Now()
-			ref, created, err := troupe.LookupOrSpawn(rt, "acct", func() *Owner { return &Owner{gen: 2, prev: old, bad: &bad} })
+			ref, created, err := troupe.LookupOrSpawn(context.Background(), rt, "acct", func() *Owner { return &Owner{gen: 2, prev: old, bad: &bad} })
 			if err != nil || !created {
 				t.Fatalf("second LookupOrSpawn = %v, %v", created, err)
 			}
@@ -88,7 +88,7 @@ func TestNameHeldWhileStopping(t *testing.T) {
 			var bad []string
 			old := stopping(t, rt, time.Hour, &bad)
 			start := time.Now()
-			_, _, err := troupe.LookupOrSpawn(rt, "acct", func() *Owner { return &Owner{gen: 2, prev: old, bad: &bad} })
+			_, _, err := troupe.LookupOrSpawn(context.Background(), rt, "acct", func() *Owner { return &Owner{gen: 2, prev: old, bad: &bad} })
 			if !errors.Is(err, actor.ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("LookupOrSpawn of a name whose actor stops for an hour = %v; want ErrTimeout", err)
 			}
@@ -97,6 +97,28 @@ func TestNameHeldWhileStopping(t *testing.T) {
 			if len(bad) > 0 {
 				t.Error(bad[0])
 			}
+		})
+	})
+	t.Run("LookupOrSpawn gives up as its ctx ends", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt := newRT(t, troupe.WithCallTimeout(3*time.Second))
+			var bad []string
+			old := stopping(t, rt, time.Hour, &bad)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			start := time.Now()
+			_, _, err := troupe.LookupOrSpawn(ctx, rt, "acct", func() *Owner { return &Owner{gen: 2, prev: old, bad: &bad} })
+			if !errors.Is(err, actor.ErrTimeout) {
+				t.Errorf("LookupOrSpawn with a 1 s ctx = %v; want ErrTimeout", err)
+			}
+			within(t, "LookupOrSpawn", start, time.Second)
+			cause := errors.New("gave up")
+			ctx, stop := context.WithCancelCause(context.Background())
+			time.AfterFunc(time.Second, func() { stop(cause) })
+			if _, _, err := troupe.LookupOrSpawn(ctx, rt, "acct", func() *Owner { return &Owner{} }); !errors.Is(err, cause) {
+				t.Errorf("LookupOrSpawn with a ctx cancelled = %v; want its cause", err)
+			}
+			<-old.Done()
 		})
 	})
 	t.Run("Spawn with the name is refused", func(t *testing.T) {
@@ -163,5 +185,89 @@ func TestRefusedChildRunsNoHook(t *testing.T) {
 		if _, err := actor.Spawn(rt, &Counter{}, actor.WithName("kid")); err != nil {
 			t.Errorf("Spawn with the name after the refused child = %v; want it free", err)
 		}
+	})
+}
+
+// Selfie looks up its own name (or, as a child, its parent's) while the
+// actor of that name stops.
+type Selfie struct {
+	rt   *troupe.Runtime
+	name string        // the name it looks up
+	gate chan struct{} // lookup waits for it, in a handler
+	out  chan error    // the lookup's outcome, after how long it took
+}
+
+func (s *Selfie) lookUp(ctx context.Context) {
+	start := time.Now()
+	_, _, err := troupe.LookupOrSpawn(ctx, s.rt, s.name, func() *Selfie { return &Selfie{} })
+	if d := time.Since(start); d > 0 {
+		err = fmt.Errorf("after %v: %w", d, err)
+	}
+	s.out <- err
+}
+
+func (s *Selfie) Stopping(c *actor.Ctx) {
+	if s.gate == nil {
+		s.lookUp(c.Context())
+	}
+}
+
+var lookUp = actor.NewMethod("look up", func(s *Selfie, c *actor.Ctx, _ struct{}) (struct{}, error) {
+	<-s.gate
+	s.lookUp(c.Context())
+	return struct{}{}, nil
+})
+
+var adopt = actor.NewMethod("adopt", func(_ *Selfie, c *actor.Ctx, kid *Selfie) (*actor.Ref[*Selfie], error) {
+	return actor.Spawn(c, kid)
+})
+
+// LookupOrSpawn of a name whose stopping actor waits for the caller's
+// handler — the name is the caller's own (its Stopping hook looks it up)
+// or its parent's (a child's handler, which the parent's stop waits for)
+// — fails at once with ErrCallCycle, given the handler's Context. It
+// waited for that actor's Done, which waited for the caller: the call
+// timeout (5 s here), then ErrTimeout.
+func TestLookupOrSpawnOwnStoppingName(t *testing.T) {
+	t.Run("its Stopping hook", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt := newRT(t, troupe.WithCallTimeout(5*time.Second))
+			s := &Selfie{rt: rt, name: "me", out: make(chan error, 1)}
+			ref, _, err := troupe.LookupOrSpawn(context.Background(), rt, "me", func() *Selfie { return s })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ref.Stop(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-s.out; !errors.Is(err, actor.ErrCallCycle) || strings.HasPrefix(err.Error(), "after") {
+				t.Errorf("LookupOrSpawn of its own name from its Stopping hook = %v; want ErrCallCycle at once", err)
+			}
+		})
+	})
+	t.Run("a child's handler", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			rt := newRT(t, troupe.WithCallTimeout(5*time.Second))
+			boss, _, err := troupe.LookupOrSpawn(context.Background(), rt, "boss", func() *Selfie { return &Selfie{gate: make(chan struct{})} })
+			if err != nil {
+				t.Fatal(err)
+			}
+			kid := &Selfie{rt: rt, name: "boss", gate: make(chan struct{}), out: make(chan error, 1)}
+			ref, err := adopt.Call(context.Background(), boss, kid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = lookUp.Cast(ref, struct{}{})
+			stopped := make(chan error)
+			go func() { stopped <- boss.Stop(context.Background()) }()
+			synctest.Wait() // boss stops, waiting for its child's turn
+			close(kid.gate)
+			if err := <-kid.out; !errors.Is(err, actor.ErrCallCycle) || strings.HasPrefix(err.Error(), "after") {
+				t.Errorf("LookupOrSpawn of its stopping parent's name from a child's handler = %v; want ErrCallCycle at once", err)
+			}
+			if err := <-stopped; err != nil {
+				t.Error(err)
+			}
+		})
 	})
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -14,6 +15,11 @@ type fakeRef struct{ stopped bool }
 func (f *fakeRef) Stopped() bool { return f.stopped }
 
 func (f *fakeRef) Done() <-chan struct{} { return nil }
+
+func (f *fakeRef) WaitDone(_ engine.Seal, ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
 
 // TestRegistrySameShard: names whose hashes pick the same shard (a
 // collision of the hash as the registry uses it) are kept apart: the

@@ -330,32 +330,36 @@ func mergeNames(a, b []string) []string {
 // returns that actor. A name whose actor is stopping is still taken (see
 // Names in the package doc): LookupOrSpawn waits for that actor's Done,
 // then spawns, so that two actors of one name never run at once; it waits
-// at most the call timeout (WithCallTimeout), then fails with an error
-// wrapping actor.ErrTimeout. Errors: those of Lookup (but ErrNotFound) and
-// of actor.SpawnFunc, and that timeout; a factory that panics panics here,
-// and the next caller tries again. O(1) when the actor exists.
-func LookupOrSpawn[S any](rt *Runtime, name string, factory func() S, opts ...actor.Option) (ref *actor.Ref[S], created bool, err error) {
-	var expiry *time.Timer // bounds the waits for stopping actors, from the first
-	defer func() {
-		if expiry != nil {
-			expiry.Stop()
-		}
-	}()
+// until ctx's deadline, or at most the call timeout (WithCallTimeout) if
+// ctx has none, then fails with an error wrapping actor.ErrTimeout (an
+// error wrapping ctx's cause if ctx is cancelled first). From a handler,
+// pass its Context (or a ctx derived from it), as to a call: a wait for
+// a stop that waits for that handler — the name is its own actor's or an
+// ancestor's (a handler or the Stopping hook of a stopping actor looking
+// up its own name, say), or, as for Ref.Stop, an actor's that waits for
+// it in a sync call — fails at once with an error wrapping
+// actor.ErrCallCycle instead of waiting out the deadline. Errors: those
+// of Lookup (but ErrNotFound) and of actor.SpawnFunc, actor.ErrNilContext,
+// that timeout, actor.ErrCallCycle; a factory that panics panics here, and
+// the next caller tries again. O(1) when the actor exists.
+func LookupOrSpawn[S any](ctx context.Context, rt *Runtime, name string, factory func() S, opts ...actor.Option) (ref *actor.Ref[S], created bool, err error) {
+	if ctx == nil {
+		return nil, false, actor.ErrNilContext
+	}
+	var until time.Time // the waits' end without a ctx deadline: the call timeout from the first
 	for {
 		ref, err = Lookup[S](rt, name)
 		if !errors.Is(err, ErrNotFound) {
 			return ref, false, err
 		}
 		if old, ok := rt.names.stopping(name); ok {
-			if expiry == nil {
-				expiry = time.NewTimer(rt.callTimeout)
+			if _, has := ctx.Deadline(); !has && until.IsZero() {
+				until = time.Now().Add(rt.callTimeout)
 			}
-			select {
-			case <-old.Done():
-				continue // its end freed the name: look again
-			case <-expiry.C:
-				return nil, false, fmt.Errorf("%w: the actor named %q is still stopping", actor.ErrTimeout, name)
+			if err := waitStopped(ctx, old, name, until); err != nil {
+				return nil, false, err
 			}
+			continue // its end freed the name: look again
 		}
 		done, first := rt.spawning.begin(name)
 		if !first {
@@ -368,6 +372,26 @@ func LookupOrSpawn[S any](rt *Runtime, name string, factory func() S, opts ...ac
 		}
 		// A plain Spawn took the name first: look it up again.
 	}
+}
+
+// waitStopped waits for old, the stopping actor named name, to end,
+// until ctx ends or, if until is not zero, until then.
+func waitStopped(ctx context.Context, old engine.Stoppable, name string, until time.Time) error {
+	if !until.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, until)
+		defer cancel()
+	}
+	err := old.WaitDone(engine.Seal{}, ctx)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, actor.ErrCallCycle):
+		return fmt.Errorf("runtime: LookupOrSpawn %q: %w", name, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: the actor named %q is still stopping", actor.ErrTimeout, name)
+	}
+	return fmt.Errorf("runtime: LookupOrSpawn %q: the actor of the name is still stopping: %w", name, context.Cause(ctx))
 }
 
 // spawnNamed is LookupOrSpawn's spawn, by the caller that began the

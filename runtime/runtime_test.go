@@ -223,7 +223,7 @@ func TestLookupOrSpawnFactoryPanics(t *testing.T) {
 	panicked := make(chan any, 1)
 	go func() {
 		defer func() { panicked <- recover() }()
-		_, _, _ = troupe.LookupOrSpawn(rt, "flaky", func() *Counter {
+		_, _, _ = troupe.LookupOrSpawn(context.Background(), rt, "flaky", func() *Counter {
 			close(entered)
 			<-release
 			panic("factory boom")
@@ -232,7 +232,7 @@ func TestLookupOrSpawnFactoryPanics(t *testing.T) {
 	<-entered
 	waited := make(chan bool, 1)
 	go func() {
-		_, created, err := troupe.LookupOrSpawn(rt, "flaky", func() *Counter { return &Counter{} })
+		_, created, err := troupe.LookupOrSpawn(context.Background(), rt, "flaky", func() *Counter { return &Counter{} })
 		if err != nil {
 			t.Error(err)
 		}
@@ -277,7 +277,7 @@ func TestLookupOrSpawn(t *testing.T) {
 		wg.Go(func() {
 			started.Add(1)
 			var err error
-			refs[i], created[i], err = troupe.LookupOrSpawn(rt, "session-42", factory)
+			refs[i], created[i], err = troupe.LookupOrSpawn(context.Background(), rt, "session-42", factory)
 			if err != nil {
 				t.Error(err)
 			}
@@ -296,7 +296,7 @@ func TestLookupOrSpawn(t *testing.T) {
 	if n != 1 || made.Load() != 1 {
 		t.Fatalf("%d callers created, factory ran %d times; want 1 and 1", n, made.Load())
 	}
-	if _, _, err := troupe.LookupOrSpawn(rt, "session-42", func() *struct{ x int } { return &struct{ x int }{} }); !errors.Is(err, troupe.ErrWrongType) {
+	if _, _, err := troupe.LookupOrSpawn(context.Background(), rt, "session-42", func() *struct{ x int } { return &struct{ x int }{} }); !errors.Is(err, troupe.ErrWrongType) {
 		t.Fatalf("LookupOrSpawn with another type = %v; want ErrWrongType", err)
 	}
 }
@@ -355,7 +355,7 @@ func TestNilRuntime(t *testing.T) {
 			check("Close", rt.Close)
 			check("Lookup", func() error { _, err := troupe.Lookup[*Counter](rt, "c"); return err })
 			check("LookupOrSpawn", func() error {
-				_, _, err := troupe.LookupOrSpawn(rt, "c", func() *Counter { return &Counter{} })
+				_, _, err := troupe.LookupOrSpawn(context.Background(), rt, "c", func() *Counter { return &Counter{} })
 				return err
 			})
 			check("Spawn", func() error { _, err := actor.Spawn(rt, &Counter{}); return err })

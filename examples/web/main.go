@@ -122,7 +122,7 @@ func (a *app) routes() http.Handler {
 // request's session id, made on its first request.
 func (a *app) session(r *http.Request) (*actor.Ref[*Session], error) {
 	id := sessionID(r)
-	ref, _, err := troupe.LookupOrSpawn(a.rt, "session:"+id, func() *Session { return &Session{ID: id} },
+	ref, _, err := troupe.LookupOrSpawn(r.Context(), a.rt, "session:"+id, func() *Session { return &Session{ID: id} },
 		actor.WithIdleTimeout(a.ttl, Expire, struct{}{}))
 	if err == nil && a.picked != nil {
 		a.picked(ref)

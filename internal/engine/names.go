@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"unicode"
 	"unicode/utf8"
@@ -48,4 +49,8 @@ type Stoppable interface {
 	Stopped() bool
 	// Done is closed once the actor has stopped.
 	Done() <-chan struct{}
+	// WaitDone waits for Done or ctx's end, failing at once with an
+	// error wrapping actor's ErrCallCycle where ctx is a handler's whose
+	// turn the actor's stop waits for (see actor's Ref.WaitDone).
+	WaitDone(_ Seal, ctx context.Context) error
 }
