@@ -53,8 +53,11 @@
 // drops if it has it; past half the window (by the submitting node's
 // clock) it first looks for the message among those of its host and
 // queue stored within seconds of the record (one request each), and
-// publishes it only if it is not there. A job whose message may be gone
-// thus runs once it is submitted again, and has one message. The job's
+// publishes it only if it is not there; with its message stored, it
+// writes the record again as it is, so that the Submit that created it,
+// if its own publish fails meanwhile, finds the job queued rather than
+// take it back (both callers get the job). A job whose message may be
+// gone thus runs once it is submitted again, and has one message. The job's
 // message, if that publish fails, is not known to be stored: the Submit
 // returns the publish's error (jobs.ErrUnavailable, jobs.ErrQueueFull),
 // and the job stays queued. The record is changed only by

@@ -36,6 +36,22 @@ type flakyKV struct {
 	after   func() // called once, after the next Update of key is stored
 	lost    func() // called once, after the next failing Update of key is stored (written)
 	purges  int    // Purges still to fail (any key)
+	exists  func() // called once, by the next Create that finds its key, before it returns
+}
+
+// Create calls exists, once, if its key exists.
+func (k *flakyKV) Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error) {
+	rev, err := k.KeyValue.Create(ctx, key, value, opts...)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		k.mu.Lock()
+		f := k.exists
+		k.exists = nil
+		k.mu.Unlock()
+		if f != nil {
+			f()
+		}
+	}
+	return rev, err
 }
 
 // failPurges makes the next n Purges fail, nothing purged.
@@ -159,7 +175,7 @@ type flakyJS struct {
 	msgID    string
 	pubs     int    // PublishMsgs still to fail
 	pubsSent bool   // store them, then fail
-	pubsLost func() // called once, after the next failing PublishMsg's message is stored
+	pubsLost func() // called once, at the next failing PublishMsg (after its message is stored, if it is)
 }
 
 // failPublishes makes the next n PublishMsgs fail; stored: after the
@@ -186,9 +202,9 @@ func (j *flakyJS) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream
 		if _, err := j.JetStream.PublishMsg(ctx, m, opts...); err != nil {
 			return nil, err
 		}
-		if lost != nil {
-			lost()
-		}
+	}
+	if lost != nil {
+		lost()
 	}
 	return nil, errFlaky
 }
@@ -1130,5 +1146,86 @@ func TestSubmitErrorButRuns(t *testing.T) {
 		if !errors.Is(err, jobs.ErrQueueFull) || errors.Is(err, ErrOutcomeUnknown) {
 			t.Fatalf("Submit: got %v; want jobs.ErrQueueFull (nothing runs)", err)
 		}
+	})
+}
+
+// TestConcurrentSubmitSameID: two Submits of one id at once, on two
+// nodes; the first's publish fails (its caller's ctx ended, its
+// connection dropped) as the second finds the record.
+//
+// "adopted": the second Submit published the job's message and returned
+// the job; then the first took the record back (its purge at the
+// record's revision, which nothing had changed). Before, the second
+// caller held a job whose record was gone and whose message was
+// dead-lettered: it never ran, its Result was jobs.ErrNotFound. A Submit
+// that publishes the message of a job it found queued now rewrites the
+// record (its revision moves on), so that the first Submit's purge
+// fails and finds the job taken up by another Submit: both get the job,
+// which runs once.
+//
+// "recreated": the second Submit found the record existing, then gone
+// (taken back by the first) as it read it. Before, it returned
+// jobs.ErrNotFound, which Submit never means; it now creates the job.
+func TestConcurrentSubmitSameID(t *testing.T) {
+	t.Run("adopted", func(t *testing.T) {
+		a, b, _ := storeNodes(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		one := jobs.Queue("one", 1)
+		submit(t, ctx, a, "gate", "b", one) // runs: the job waits behind it, queued
+		wait(t, "the blocker to run on b", b.gate.entered)
+		var second *jobs.Job
+		a.js.mu.Lock()
+		a.js.pubs, a.js.pubsSent = 1, false
+		a.js.pubsLost = func() { second = submit(t, ctx, b, "gate", "x", jobs.ID("dup"), one) }
+		a.js.mu.Unlock()
+		first, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("dup"), one)
+		close(b.gate.open)
+		wantX(t, ctx, second)
+		if err != nil {
+			t.Fatalf("the first Submit: got %v; want the job (the second Submit queued it)", err)
+		}
+		wantX(t, ctx, first)
+		<-b.gate.entered // the job's run
+		select {
+		case got := <-b.gate.entered:
+			t.Fatalf("%q ran again", got)
+		case <-time.After(100 * time.Millisecond):
+		}
+	})
+	t.Run("recreated", func(t *testing.T) {
+		a, b, _ := storeNodes(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		reached, release := make(chan struct{}), make(chan struct{})
+		b.kv.mu.Lock()
+		b.kv.exists = func() { close(reached); <-release }
+		b.kv.mu.Unlock()
+		type outcome struct {
+			j   *jobs.Job
+			err error
+		}
+		second := make(chan outcome, 1)
+		a.js.mu.Lock()
+		a.js.pubs, a.js.pubsSent = 1, false
+		a.js.pubsLost = func() {
+			go func() {
+				j, err := b.d.Submit(ctx, "web", "gate", "x", jobs.ID("dup"))
+				second <- outcome{j, err}
+			}()
+			wait(t, "the second Submit to find the record", reached)
+		}
+		a.js.mu.Unlock()
+		_, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("dup"))
+		if !errors.Is(err, jobs.ErrUnavailable) || errors.Is(err, ErrOutcomeUnknown) {
+			t.Fatalf("the first Submit: got %v; want jobs.ErrUnavailable (taken back)", err)
+		}
+		close(release)
+		got := wait(t, "the second Submit", second)
+		if got.err != nil {
+			t.Fatalf("the second Submit: got %v; want the job", got.err)
+		}
+		close(b.gate.open)
+		wantX(t, ctx, got.j)
 	})
 }

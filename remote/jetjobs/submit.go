@@ -48,16 +48,28 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 		return r, false, fmt.Errorf("%w: job %q: its record (%d bytes) and its end (%d bytes more) must fit the NATS server's max payload (%d bytes)",
 			jobs.ErrTooLarge, r.ID, len(job), recordSlack, limit)
 	}
-	rev, err := b.jobsKV.Create(ctx, key, wrap(job, 0, 0))
-	if errors.Is(err, jetstream.ErrKeyExists) {
-		return b.submitted(ctx, r.ID)
-	}
-	if err != nil {
-		return r, false, tooLarge(err)
+	var rev uint64
+	for tries := 1; ; tries++ {
+		var err error
+		rev, err = b.jobsKV.Create(ctx, key, wrap(job, 0, 0))
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			old, _, err := b.submitted(ctx, r.ID)
+			if errors.Is(err, errGone) && tries < maxCreates {
+				continue // taken back by its Submit, whose publish failed: create it
+			}
+			if errors.Is(err, errGone) {
+				err = unavailable(err)
+			}
+			return old, false, err
+		}
+		if err != nil {
+			return r, false, tooLarge(err)
+		}
+		break
 	}
 	msg := b.jobMsg(&r, job, rev)
 	b.markFresh(key, rev)
-	if _, err = b.publishJob(ctx, msg); err != nil {
+	if _, err := b.publishJob(ctx, msg); err != nil {
 		b.markFresh(key, 0)
 		return b.unpublished(r, rev, err)
 	}
@@ -86,14 +98,17 @@ func (b *Backend) unpublished(r jobs.Record, rev uint64, err error) (jobs.Record
 		return b.jobsKV.Purge(ctx, tok(r.ID), jetstream.LastRevision(rev))
 	}); perr != nil {
 		var cur jobs.Record
-		var gen uint64
+		var curRev, gen uint64
 		gerr := bounded(func(ctx context.Context) (err error) {
-			cur, _, gen, err = b.get(ctx, r.ID)
+			cur, curRev, gen, err = b.get(ctx, r.ID)
 			return err
 		})
 		switch {
-		case gerr == nil && gen == rev && cur.State != jobs.Queued:
-			return cur, true, nil // taken (or cancelled since): its message was stored
+		case gerr == nil && gen == rev && (cur.State != jobs.Queued || curRev != rev):
+			// Taken (or cancelled since), or written again by a Submit of
+			// its id that published its message (submitted): its message
+			// was stored.
+			return cur, true, nil
 		case errors.Is(gerr, jobs.ErrNotFound) || gerr == nil && gen != rev:
 			// purged all the same (its answer lost)
 		case !refused:
@@ -137,11 +152,21 @@ func (b *Backend) publishJob(ctx context.Context, msg *nats.Msg) (*jetstream.Pub
 // within the queue stream's duplicate window. A record older than half
 // the window (by this node's clock; the window covers a record's whole
 // life when the retention age is at most 2 minutes) is first looked for
-// in the queue (findJobMsg). Errors: those of get, and of the publish
+// in the queue (findJobMsg). Once its message is stored, the record is
+// written again as it is: a record queued but written since its creation
+// has its message, and the Submit that created it, if its own publish
+// failed meanwhile, finds its purge at the creation's revision refused,
+// and the job queued (unpublished) — rather than take back the record of
+// a job returned here. Errors: those of get, and of the publish
 // (jobs.ErrQueueFull, jobs.ErrUnavailable: the job stays queued, its
-// message not known to be stored; submitting it again tries again).
+// message not known to be stored; submitting it again tries again);
+// errGone if the record is gone (taken back by the Submit that created
+// it: Submit creates it again).
 func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, error) {
 	old, rev, gen, at, err := b.getAt(ctx, id)
+	if errors.Is(err, jobs.ErrNotFound) {
+		return old, false, fmt.Errorf("%w: job %q", errGone, id)
+	}
 	if err != nil || old.State != jobs.Queued || gen != rev {
 		return old, false, err // taken, ended, or handed back by its runner: its message is there
 	}
@@ -161,8 +186,36 @@ func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, 
 		}
 		return old, false, tooLarge(err)
 	}
+	_, err = b.jobsKV.Update(ctx, tok(id), wrap(encodeJob(&q), 0, rev), rev)
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		// Written meanwhile: taken, cancelled — or taken back by the
+		// Submit that created it (its message, published here, is then
+		// dead-lettered when it comes up).
+		cur, _, gen, gerr := b.get(ctx, id)
+		switch {
+		case errors.Is(gerr, jobs.ErrNotFound) || gerr == nil && gen != rev:
+			return old, false, fmt.Errorf("%w: job %q", errGone, id)
+		case gerr != nil:
+			return old, false, gerr
+		}
+		return cur, false, nil
+	}
+	if err != nil {
+		// Its message is stored, but the record may yet be taken back:
+		// the job is not known to be queued.
+		return old, false, unavailable(err)
+	}
 	return old, false, nil
 }
+
+// errGone: a record found existing by Create was gone by the time it was
+// read (taken back by the Submit that created it). Submit creates it
+// again, up to maxCreates times.
+var errGone = errors.New("jetjobs: the job's record went as it was read")
+
+// maxCreates bounds a Submit's Creates of its record: each one after the
+// first follows a record of its id that was taken back meanwhile.
+const maxCreates = 3
 
 // maxDupWindow caps the queue stream's duplicate window: the server keeps
 // every message id for the window. A variable for the tests.
