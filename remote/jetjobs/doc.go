@@ -192,8 +192,9 @@
 // the message was stored after all and the Submit succeeds; else, unless
 // the server refused the message (jobs.ErrQueueFull, jobs.ErrTooLarge;
 // then it will not run unless its id is submitted again, see Records),
-// the job may run, and the Submit returns ErrOutcomeUnknown (matching
-// jobs.ErrUnavailable), which names it: submit its id again to find out
+// the job may run, and the Submit returns an *OutcomeUnknownError
+// (matching ErrOutcomeUnknown and jobs.ErrUnavailable), whose ID names
+// it (also an id the dispatcher drew): submit its id again to find out
 // (and have it run), or look it up and cancel it. A Submit whose record's
 // Create was stored but whose answer was lost leaves the record queued
 // without a message: it runs only once submitted again. A job whose record,

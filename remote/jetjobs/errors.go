@@ -28,6 +28,8 @@ var (
 	// its id (named in the error) to find out: that returns the job if it
 	// is stored, and then makes sure that it runs, else submits it; or
 	// look it up and cancel it. It matches jobs.ErrUnavailable too.
+	// Submit returns it as an *OutcomeUnknownError, whose ID is the job's
+	// (errors.As), also one the dispatcher drew.
 	ErrOutcomeUnknown = fmt.Errorf("jetjobs: submit's outcome unknown: %w", jobs.ErrUnavailable)
 	// ErrNilConn: New was given no NATS connection.
 	ErrNilConn = errors.New("jetjobs: nil connection")
@@ -48,3 +50,23 @@ func (e *VersionError) Error() string {
 
 // Unwrap makes a VersionError match ErrVersion.
 func (e *VersionError) Unwrap() error { return ErrVersion }
+
+// OutcomeUnknownError is the error of a Submit whose outcome is unknown
+// (see ErrOutcomeUnknown, which it matches, as it does jobs.ErrUnavailable
+// and Err): the job may be stored and run. ID names it, so that the
+// caller can find out without parsing the error's text: submit its id
+// again (jobs.ID) — which returns the job if it is stored and makes sure
+// that it runs, else submits it — or look it up and cancel it.
+type OutcomeUnknownError struct {
+	ID  string // the job's id: the caller's, or the one the dispatcher drew
+	Err error  // what failed: the publish of the job's message, and the purge of its record
+}
+
+// Error names the job and what failed.
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("%v: job %q: %v", ErrOutcomeUnknown, e.ID, e.Err)
+}
+
+// Unwrap makes an OutcomeUnknownError match ErrOutcomeUnknown (so
+// jobs.ErrUnavailable) and Err.
+func (e *OutcomeUnknownError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.Err} }

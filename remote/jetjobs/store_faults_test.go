@@ -1229,3 +1229,31 @@ func TestConcurrentSubmitSameID(t *testing.T) {
 		wantX(t, ctx, got.j)
 	})
 }
+
+// TestOutcomeUnknownNamesJob: a Submit without an id (the dispatcher
+// draws one) whose outcome is unknown (its publish's answer lost, its
+// record's purge failed). Before, the id was only in the error's text:
+// the caller could not submit it again or look it up but by parsing it.
+// The error is now an *OutcomeUnknownError (matching ErrOutcomeUnknown
+// and jobs.ErrUnavailable) whose ID names the job.
+func TestOutcomeUnknownNamesJob(t *testing.T) {
+	a, b, _ := storeNodes(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	one := jobs.Queue("one", 1)
+	submit(t, ctx, a, "gate", "b", one) // runs: the job waits behind it, queued
+	wait(t, "the blocker to run on b", b.gate.entered)
+	a.js.failPublishes(1, true)
+	a.kv.failPurges(1)
+	_, err := a.d.Submit(ctx, "web", "gate", "x", one)
+	var unknown *OutcomeUnknownError
+	if !errors.As(err, &unknown) || !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, jobs.ErrUnavailable) {
+		t.Fatalf("Submit: got %v; want an *OutcomeUnknownError", err)
+	}
+	if r, err := a.b.Lookup(ctx, unknown.ID); err != nil || r.State != jobs.Queued {
+		t.Fatalf("Lookup(%q): got %v, %v; want the job queued", unknown.ID, r.State, err)
+	}
+	j := submit(t, ctx, a, "gate", "x", jobs.ID(unknown.ID), one) // to find out
+	close(b.gate.open)
+	wantX(t, ctx, j)
+}

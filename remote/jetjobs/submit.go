@@ -23,7 +23,7 @@ import (
 // WithMaxQueued jobs, or the queue stream its bytes), jobs.ErrTooLarge
 // (the job's record, with room for its running mark and an end without a
 // value, would not fit the NATS server's max payload), jobs.ErrUnavailable,
-// ErrOutcomeUnknown (matching jobs.ErrUnavailable: the job may run), ErrClosed (matching jobs.ErrClosed), ctx's.
+// *OutcomeUnknownError (matching ErrOutcomeUnknown and jobs.ErrUnavailable: the job may run), ErrClosed (matching jobs.ErrClosed), ctx's.
 // A connection that is down refuses at once. Cost: two round trips (the record, the message); the first job of a
 // host, procedure or queue seen here costs two or three more.
 func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool, error) {
@@ -112,8 +112,8 @@ func (b *Backend) unpublished(r jobs.Record, rev uint64, err error) (jobs.Record
 		case errors.Is(gerr, jobs.ErrNotFound) || gerr == nil && gen != rev:
 			// purged all the same (its answer lost)
 		case !refused:
-			return r, false, fmt.Errorf("%w: job %q: its message's publish failed (%w), and its record could not be taken back (%w)",
-				ErrOutcomeUnknown, r.ID, err, perr)
+			return r, false, &OutcomeUnknownError{ID: r.ID,
+				Err: fmt.Errorf("its message's publish failed (%w), and its record could not be taken back (%w)", err, perr)}
 		}
 	}
 	if why, ok := queueFull(err); ok {
