@@ -1,7 +1,8 @@
 // Package jetjobs keeps the jobs of troupe's dispatcher (package jobs) on
 // NATS JetStream, so that dispatchers on several machines share them:
 // harp's dispatcher (HarpCaller) and its agents (harpd) as nodes. Any
-// node submits; a node where the job's host is registered runs it; any
+// node submits; a node where the job's host and procedure are registered
+// runs it; any
 // node follows, cancels or finds it by id; a node's death loses no job.
 //
 //	b, err := jetjobs.New(ctx, node.Conn(), jetjobs.WithNode(node.ID()), jetjobs.WithReplicas(3))
@@ -38,7 +39,13 @@
 // the one this node last set updates the consumer. WithMaxQueued bounds
 // the messages of each pair (jobs.ErrQueueFull beyond, cluster-wide), and
 // WithRetention's bytes those of all pairs together (jobs.ErrQueueFull
-// too).
+// too). Every node serving a host consumes all its queues: one that has
+// not registered the job's procedure (registered on another node: Submit
+// refuses a procedure no node has registered, jobs.ErrUnknownProcedure)
+// leaves the job queued and puts its message back, to come again a
+// second later, to whichever node serving the host asks first. A job
+// whose procedure only dead nodes had waits so until one comes back; its
+// message meanwhile takes one of its queue's places.
 //
 // # Records
 //

@@ -124,14 +124,23 @@ func (b *Backend) handle(msg jetstream.Msg) {
 	ctx, cancel := b.storeCtx()
 	defer cancel()
 	now := time.Now().Round(0) // as stored
+	// A job whose procedure is not registered here is not marked: it is
+	// put back for a node serving host that has it (some node registered
+	// it: Submit checked), once its record is read and found queued. One
+	// running on a node that died gets the lost rule here all the same.
+	here := b.runsHere(host, env.Job.Procedure)
 	mark := func(c *jobs.Record) bool {
-		if c.State != jobs.Queued {
+		if c.State != jobs.Queued || !here {
 			return false
 		}
 		c.State, c.Started, c.Node = jobs.Running, now, b.cfg.node
 		return true
 	}
-	r, rev, _, _, ok, err := b.change(ctx, env.Job.ID, gen, env.Job, env.Rev, mark)
+	from, fromRev := env.Job, env.Rev
+	if !here {
+		from, fromRev = jobs.Record{}, 0 // the record as stored, not as in the message
+	}
+	r, rev, _, _, ok, err := b.change(ctx, env.Job.ID, gen, from, fromRev, mark)
 	// The mark's answer lost (the store away for a moment): it may be
 	// stored all the same. Find out here, reading the record again
 	// storeRetry apart for up to a lease, the message's lease kept: put
@@ -153,6 +162,10 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		// This node's own mark, stored though its answer was lost: the
 		// job never ran. Run it now, not fail it as lost.
 		ok = true
+	}
+	if err == nil && !ok && !here && r.State == jobs.Queued {
+		_ = rj.delivery().NakWithDelay(elsewhereDelay) // for a node that has its procedure
+		return
 	}
 	if err == nil && !ok && r.State == jobs.Running {
 		// Started by a delivery before this one. Lost if its node has not

@@ -14,8 +14,9 @@ import (
 // here (so that any node's Submit knows it) and, on host's first
 // procedure, starts consuming its queues: the one for jobs without a
 // queue, every queue a node has submitted to, and each new one as it
-// appears (a watch of the queues bucket). Errors: jobs.ErrUnavailable,
-// jobs.ErrClosed.
+// appears (a watch of the queues bucket). A job of host whose procedure
+// is not registered here is left to the nodes that have it (handle).
+// Errors: jobs.ErrUnavailable, jobs.ErrClosed.
 func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 	if _, err := b.procs.Put(ctx, procKey(host, procedure), []byte(b.cfg.node)); err != nil {
 		return unavailable(err)
@@ -25,6 +26,7 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 		b.mu.Unlock()
 		return jobs.ErrClosed
 	}
+	b.here[procKey(host, procedure)] = true
 	if b.served[host] != nil {
 		b.mu.Unlock()
 		return nil
@@ -41,6 +43,7 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 			}
 			delete(b.served, host)
 		}
+		delete(b.here, procKey(host, procedure)) // Register takes it back
 		b.mu.Unlock()
 		return err
 	}
@@ -119,6 +122,18 @@ func (b *Backend) watchQueues(w jetstream.KeyWatcher, s *served, host string) {
 		}
 	}
 }
+
+// runsHere reports whether host's procedure is registered here.
+func (b *Backend) runsHere(host, procedure string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.here[procKey(host, procedure)]
+}
+
+// elsewhereDelay is how long a job message whose procedure is not
+// registered here is put back for, before it is delivered again (to a
+// node serving its host: another one, if there is one, or this one).
+const elsewhereDelay = time.Second
 
 // consumeRetry is how long a node waits before it tries again to consume
 // a queue whose consumer it could not reach.
