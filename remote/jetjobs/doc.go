@@ -99,6 +99,17 @@
 // over its HTTP face. Until a node serving the host comes back, a dead
 // node's running job stays "running".
 //
+// Clocks: "not rewritten for a lease" is the node's clock against the
+// time the NATS server leading the jobs bucket stored the record. The
+// rule assumes every node's clock within a few seconds of the servers'
+// (NTP), and at most a third of a lease ahead: a node whose clock is two
+// thirds of a lease or more ahead takes a live node's record, rewritten a
+// third of a lease ago, for a lease old, and fails its job as lost when
+// its message comes back early (a queue consumer's leader changing). Keep
+// WithLease well above the nodes' skew: the default 30 s allows about
+// 10 s. Submit's look for a job's message past half the duplicate window
+// (see Records) assumes the servers' clocks within 10 s of each other.
+//
 // # Output
 //
 // The running node publishes each output item to p.out.<id> (as JSON;

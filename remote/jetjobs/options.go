@@ -73,7 +73,11 @@ func WithNode(name string) Option {
 // consumers' AckWait. A node refreshes the lease of each job it runs a
 // third of a lease apart (an in-progress ack). A node that dies while
 // running a job: the job is failed with jobs.ErrWorkerLost a lease after
-// its last refresh, by the next node that serves its host.
+// its last refresh, by the next node that serves its host. That node
+// reads the record's last write time (the NATS server's clock) with its
+// own clock: keep the lease above three times the largest skew between a
+// node's clock and the servers' (the default allows about 10 s), else a
+// live node's job may be failed as lost (see the package doc, Clocks).
 func WithLease(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d < 100*time.Millisecond {
