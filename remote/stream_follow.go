@@ -69,9 +69,7 @@ func (f *Follow[E]) keepalive() {
 		if f.lapsed = f.n.open(); f.ctx.Err() != nil {
 			f.lapsed = ctxErr(f.ctx, f.label)
 		}
-		_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
-		_ = f.sub.Unsubscribe()
-		f.n.dropReader(f)
+		f.detach()
 		return
 	}
 	kind := byte(ctrlAck)
@@ -94,6 +92,14 @@ func (f *Follow[E]) lapse(err error) {
 	if f.alive != nil {
 		f.alive.Stop()
 	}
+	f.detach()
+}
+
+// detach tells the serving node that the reader has gone (it releases its
+// side at once) and drops the reader's subscription and its registration
+// with the node (addReader): once, by whoever closed the reader
+// (keepalive, lapse, Close).
+func (f *Follow[E]) detach() {
 	_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
 	_ = f.sub.Unsubscribe()
 	f.n.dropReader(f)
@@ -168,9 +174,7 @@ func (f *Follow[E]) Close() error {
 	}
 	f.mu.Unlock()
 	if !was {
-		_ = f.n.nc.Publish(f.ctrl, []byte{ctrlClose})
-		_ = f.sub.Unsubscribe()
-		f.n.dropReader(f)
+		f.detach()
 	}
 	return nil
 }
