@@ -245,21 +245,8 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	if n.cfg.namesKV != nil {
 		kv = n.cfg.namesKV(kv)
 	}
-	// The watch lives as long as the names (nats.go unsubscribes the
-	// watcher when its ctx ends): its ctx is ended by the stop, or by
-	// ctx's end while it is being made.
-	wctx, unwatch := context.WithCancel(context.Background())
-	bounded := context.AfterFunc(ctx, unwatch)
-	w, err := kv.WatchAll(wctx, jetstream.UpdatesOnly())
-	if !bounded() {
-		if err == nil { // made as ctx ended: unsubscribed already
-			_ = w.Stop()
-			err = ctx.Err()
-		}
-	}
-	if err != nil {
-		unwatch()
-	}
+	// The watch lives as long as the names: the stop ends it (unwatch).
+	w, unwatch, err := watchNamesKV(ctx, kv)
 	if err != nil && n.halted.Err() != nil {
 		return nil, fmt.Errorf("%w: watch names: %w", ErrClosed, err)
 	}
@@ -275,6 +262,26 @@ func (n *Node) registry(ctx context.Context) (*names, error) {
 	go func() { both.Wait(); close(r.done) }()
 	n.names = r
 	return r, nil
+}
+
+// watchNamesKV makes a watch of kv's changes (updates only), bounded by
+// ctx while it is being made, not after: it lives until unwatch, which
+// ends its ctx (nats.go then unsubscribes the watcher). One made as ctx
+// ended is stopped, and ctx's error returned; on an error the watch's
+// ctx is ended already.
+func watchNamesKV(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyWatcher, context.CancelFunc, error) {
+	wctx, unwatch := context.WithCancel(context.Background())
+	bounded := context.AfterFunc(ctx, unwatch)
+	w, err := kv.WatchAll(wctx, jetstream.UpdatesOnly())
+	if !bounded() && err == nil { // made as ctx ended: unsubscribed already
+		_ = w.Stop()
+		err = ctx.Err()
+	}
+	if err != nil {
+		unwatch()
+		return nil, nil, err
+	}
+	return w, unwatch, nil
 }
 
 // bucketConfig is the names bucket's.

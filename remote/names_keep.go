@@ -161,14 +161,8 @@ const rewatchWait = time.Second
 // one lost meanwhile.
 func (n *Node) renewWatch(r *names) bool {
 	for {
-		wctx, unwatch := context.WithCancel(context.Background())
 		ctx, cancel := context.WithTimeout(r.stopped, n.cfg.callTimeout)
-		bounded := context.AfterFunc(ctx, unwatch)
-		w, err := r.kv.WatchAll(wctx, jetstream.UpdatesOnly())
-		if !bounded() && err == nil { // made as the stop began
-			_ = w.Stop()
-			err = ctx.Err()
-		}
+		w, unwatch, err := watchNamesKV(ctx, r.kv) // stopped if made as the stop began
 		cancel()
 		if err == nil {
 			r.unwatch() // the old watcher's
@@ -179,7 +173,6 @@ func (n *Node) renewWatch(r *names) bool {
 			}
 			return true
 		}
-		unwatch()
 		select {
 		case <-r.quit:
 			return false
