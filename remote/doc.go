@@ -137,10 +137,13 @@
 // JetStream) is fenced at once: what reaches the name on that node is
 // refused as for a name nobody serves (ErrNotFound), not run, even before
 // the keeper gives the claim up — a call, cast or stream open queued at
-// the actor in time whose turn comes later too (a handler already running
-// finishes; a cast refused so is reported, ReasonNameLost), and a
-// stream opened in time sends no item past the lease (it ends with
-// ErrNotFound).
+// the actor in time whose turn comes later too (a cast refused so is
+// reported, ReasonNameLost), and a stream opened in time sends no item past
+// the lease (it ends with ErrNotFound). A handler already running when the
+// lease runs out finishes, and its reply is sent, past the lease as it may
+// be: the call began while the name was this node's, and its caller gets
+// that one outcome (ErrNotFound would have it call the name's next owner
+// for what may have run here already).
 //
 // # Delivery
 //

@@ -47,7 +47,10 @@ import (
 // time but whose turn at the actor comes past the lease (gatedCall.Admit,
 // castGate.Admit, gatedOpen.Admit: its handler does not run), and a
 // stream served under the name ends at its next item past the lease. A
-// handler that started within the lease runs to its end.
+// handler that started within the lease runs to its end, and its call is
+// answered with its outcome (finish does not ask the fence): the caller
+// gets the one outcome of what ran, not ErrNotFound and a second run at
+// the name's next owner.
 // The bucket is kept in memory: a Claim or Owner that finds it gone (its
 // server restarted) makes it again.
 

@@ -202,6 +202,64 @@ func TestClaimFencedQueuedCall(t *testing.T) {
 	}
 }
 
+// TestClaimFencedRunningHandler: a call whose handler began while its
+// claim's lease held and is still running when the lease runs out
+// unrefreshed finishes, and its caller gets its reply — the one outcome of
+// what ran —, not ErrNotFound (which would have it call the name's next
+// owner for what ran here), while a call arriving then is refused.
+func TestClaimFencedRunningHandler(t *testing.T) {
+	const lease = 900 * time.Millisecond
+	rig := newFenceRig(t, lease)
+	p, rs, n1, n2, ctx, resume := rig.p, rig.rs, rig.n1, rig.n2, rig.ctx, rig.resume
+	entered, finish := make(chan struct{}, 1), make(chan struct{})
+	slow := actor.NewMethod("slow", func(a *Acct, c *actor.Ctx, n int) (int, error) {
+		a.hits.Add(1)
+		entered <- struct{}{}
+		<-finish
+		a.bal += n
+		return a.bal, nil
+	})
+	a := newAcct()
+	ref, err := actor.Spawn(n1.Runtime(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Claim(ctx, n1, "running", ref, remote.Serve(slow), remote.Serve(Deposit)); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		v   int
+		err error
+	}
+	res := make(chan result, 1)
+	go func() { v, err := remote.Bind(n2, "running", slow).Call(ctx, 5); res <- result{v, err} }()
+	<-entered // the handler runs, within the lease
+	last := p.pause()
+	<-p.blocked // the keeper stands still
+	time.Sleep(time.Until(last.Add(lease)))
+	if got, err := remote.Bind(n2, "running", Deposit).Call(ctx, 1); !errors.Is(err, remote.ErrNotFound) {
+		t.Errorf("Call after the lease ran out: %d, %v; want ErrNotFound", got, err)
+	}
+	if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Method != "deposit" {
+		t.Errorf("refusal %+v; want name_lost for \"running\".deposit", r)
+	}
+	close(finish) // the running handler returns, past the lease
+	if r := <-res; r.err != nil || r.v != 5 {
+		t.Errorf("call whose handler ran past the lease: %d, %v; want its reply, 5", r.v, r.err)
+	}
+	select {
+	case r := <-rs.ch:
+		t.Errorf("refusal %+v; want none for the call that ran", r)
+	default:
+	}
+	resume() // the keeper gives the claim up
+	select {
+	case <-ref.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the claim outlived its lease by 10 s once the keeper resumed")
+	}
+}
+
 // endLive ends a Feed's Live stream cleanly.
 var endLive = actor.NewMethod("endlive", func(f *Feed, c *actor.Ctx, _ int) (int, error) {
 	return 0, f.live.Close(nil)
