@@ -13,6 +13,7 @@ import (
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/remote"
+	troupe "github.com/troupe-go/troupe/runtime"
 )
 
 // pausedKV is a names bucket whose node stands still for it while away is
@@ -455,6 +456,10 @@ func TestClaimFencedQueuedCast(t *testing.T) {
 		if r := rs.wait(t); r.Reason != remote.ReasonNameLost || r.Name != "queued" || r.Method != "deposit" || !errors.Is(r.Err, remote.ErrNotFound) {
 			t.Errorf("refusal %+v; want name_lost for \"queued\".deposit, ErrNotFound", r)
 		}
+	}
+	// The runtime reports each from the actor's side, once (WithRefusalHook).
+	if got := n1.Runtime().DeadLetters().ByReason[troupe.ReasonExpired]; got != casts {
+		t.Errorf("%d expired dead letters; want %d (each fenced cast once)", got, casts)
 	}
 	resume() // the keeper gives the claim up
 	select {

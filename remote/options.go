@@ -278,8 +278,14 @@ func WithNameReplicas(r int) Option { return optionFunc(func(c *config) { c.name
 func WithAuthorizer(f Authorizer) Option { return optionFunc(func(c *config) { c.authorize = f }) }
 
 // WithRefusalHook calls f with every request the node refuses or drops and
-// every reply it discards, so none is silent. f runs on the goroutine
-// where it happened: keep it short and non-blocking.
+// every reply it discards, so none is silent: each once. What the node
+// handed to its actor and the actor did not run — a cast its mailbox
+// refused (ReasonCastFailed), a call, cast or stream open whose turn came
+// past its claim's lease (ReasonNameLost), a call whose caller gave up
+// before its turn (ReasonLate) — is also a dead letter of the runtime
+// (runtime.WithDeadLetterHook), which reports it from the actor's side.
+// f runs on the goroutine where it happened: keep it short and
+// non-blocking.
 func WithRefusalHook(f func(Refusal)) Option { return optionFunc(func(c *config) { c.refused = f }) }
 
 // WithCodecs lets the node decode requests in these codecs besides JSON
