@@ -155,8 +155,11 @@ func (d *Dispatcher) followMirror(ctx context.Context, id jobRef, opts []actor.F
 	if d.life.Err() != nil {
 		return nil, nil, false, ErrClosed
 	}
-	out, err := d.newOutput()
+	out, err := d.newOutput(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, false, err
+		}
 		return nil, nil, false, fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	f, err := out.Follow(ctx, opts...)

@@ -44,8 +44,9 @@ type Job struct {
 	err       error
 	stop      context.CancelCauseFunc // cancels the running job's context
 	out       *actor.Out[any]         // its output, once made
-
-	outMu sync.Mutex // serializes making out
+	// making is closed once the output being made is made, or its making
+	// failed; nil while nobody makes it (see output).
+	making chan struct{}
 
 	// Guarded by d.mu.
 	queue      *queue
@@ -313,25 +314,46 @@ func (j *Job) endLocked(to State, v any, err error, now time.Time) (ending, bool
 // output returns the job's output stream, making it on first use: a
 // stream procedure's job makes it as it starts; a follower may make it
 // earlier (it then waits for the job's items) or for a job that has none
-// (it then ends with the job). Errors: those of opening a stream on the
+// (it then ends with the job). One caller makes it; the others wait for
+// it, or for their ctx to end (its error then), and make it themselves if
+// that making failed. Errors: ctx's, and those of opening a stream on the
 // outputs' actor (actor.ErrStopped once the dispatcher has stopped).
-func (j *Job) output() (*actor.Out[any], error) {
-	j.outMu.Lock()
-	defer j.outMu.Unlock()
-	j.mu.Lock()
-	out := j.out
-	j.mu.Unlock()
-	if out != nil {
-		return out, nil
+func (j *Job) output(ctx context.Context) (*actor.Out[any], error) {
+	for {
+		j.mu.Lock()
+		out, making := j.out, j.making
+		if out == nil && making == nil {
+			j.making = make(chan struct{})
+		}
+		j.mu.Unlock()
+		switch {
+		case out != nil:
+			return out, nil
+		case making == nil:
+			return j.makeOutput(ctx)
+		}
+		select {
+		case <-making:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
-	out, err := j.d.newOutput()
+}
+
+// makeOutput makes the job's output for output, whose caller has set
+// j.making, and closes j.making.
+func (j *Job) makeOutput(ctx context.Context) (*actor.Out[any], error) {
+	out, err := j.d.newOutput(ctx)
+	j.mu.Lock()
+	making := j.making
+	j.making = nil
+	j.out = out // nil if err
+	ended := j.state.Terminal()
+	j.mu.Unlock()
+	close(making)
 	if err != nil {
 		return nil, err
 	}
-	j.mu.Lock()
-	j.out = out
-	ended := j.state.Terminal()
-	j.mu.Unlock()
 	if ended {
 		_ = out.Close(nil)
 	}
@@ -351,8 +373,10 @@ func (j *Job) output() (*actor.Out[any], error) {
 // reader that falls behind it gets an *actor.TruncatedError. Errors:
 // actor.ErrNilContext, actor.ErrInvalidOption, actor.ErrNegativeDuration,
 // ErrClosed (the dispatcher has stopped and the job's output was never
-// made). Does not block beyond making the output (a call to the
-// dispatcher's actor); a few allocations. With a backend, the readers of
+// made), ctx's error if it ends while the output is being made. Does not
+// block beyond making the output (a call to the dispatcher's actor, or a
+// wait for another caller making it), and not past ctx's end; a few
+// allocations. With a backend, the readers of
 // a job on one dispatcher share its copy of the output from the store,
 // which runs while one of them is attached: the last one's Close, break
 // out of All or ctx stops it before the job ends (a later reader starts
@@ -372,8 +396,11 @@ func (j *Job) Follow(ctx context.Context, opts ...actor.FollowOption) (*actor.Fo
 	if j.view != nil {
 		return j.viewFollow(ctx, opts...)
 	}
-	out, err := j.output()
+	out, err := j.output(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	return out.Follow(ctx, opts...)
@@ -425,10 +452,11 @@ func keepOutput(_ *outputs, _ *actor.Ctx, slot *outSlot, out *actor.Out[any]) er
 	return nil
 }
 
-// newOutput makes a job output stream on the outputs' actor.
-func (d *Dispatcher) newOutput() (*actor.Out[any], error) {
+// newOutput makes a job output stream on the outputs' actor, waiting for
+// its turn at most until ctx ends.
+func (d *Dispatcher) newOutput(ctx context.Context) (*actor.Out[any], error) {
 	slot := &outSlot{}
-	f, err := d.output.Open(context.Background(), d.outputs, slot)
+	f, err := d.output.Open(ctx, d.outputs, slot)
 	if err != nil {
 		return nil, err
 	}

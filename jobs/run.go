@@ -201,7 +201,7 @@ func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 	if err != nil {
 		return outcome{state: Failed, err: err}
 	}
-	out, err := j.output()
+	out, err := j.output(context.Background()) // the outputs' actor refuses it once the dispatcher stops
 	if err != nil {
 		return outcome{state: Failed, err: fmt.Errorf("jobs: job output: %w", err)}
 	}
