@@ -119,3 +119,43 @@ func TestCallbacksUseTheWheel(t *testing.T) {
 		}
 	})
 }
+
+// A panic handler that itself panics does not end the program: its panic
+// is recovered and written to standard error (a buffer here) with the
+// panic it was handling, and the driver goes on firing later timers. So
+// does Wheel.Stop's caller when the handler panics on a Dropper's panic.
+// The handler's panic used to escape the driver goroutine and end the
+// program.
+func TestPanicHandlerPanics(t *testing.T) {
+	bubble(t, time.Hour, func(t *testing.T) {
+		var buf strings.Builder
+		w := newWheel(t, WithPanicHandler(func(e *PanicError) { panic(fmt.Sprint("handler-value:", e.Value)) }),
+			optionFunc(func(c *config) { c.stderr = &buf }))
+		var fired rec[int]
+		mustAfter(t, w, time.Millisecond, func() { panic("callback-value") })
+		mustAfter(t, w, 2*time.Millisecond, func() { fired.add(2) })
+		mustAfter(t, w, 3*time.Millisecond, func() { panic("again") })
+		mustAfter(t, w, 4*time.Millisecond, func() { fired.add(4) })
+		time.Sleep(10 * time.Millisecond)
+		if got := fired.all(); !slices.Equal(got, []int{2, 4}) {
+			t.Errorf("fired after the handler panicked: got %v; want [2 4]", got)
+		}
+		p := &panicDropper{}
+		if err := w.Start(&p.tm, time.Hour, p); err != nil {
+			t.Fatal(err)
+		}
+		if n := w.Stop(); n != 1 {
+			t.Errorf("Stop = %d; want 1", n)
+		}
+		<-w.Done()
+		if got := w.Panics(); got != 3 {
+			t.Errorf("Panics: got %d; want 3", got)
+		}
+		out := buf.String()
+		for _, want := range []string{"handler-value:callback-value", "callback-value\n", "handler-value:again", "handler-value:dropped", "TestPanicHandlerPanics"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("stderr: got %q; want it to hold %q", out, want)
+			}
+		}
+	})
+}

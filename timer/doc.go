@@ -120,7 +120,8 @@
 //
 // A panicking callback is recovered and counted by [Wheel.Panics]; later
 // timers still fire. The panic, as a [*PanicError] with its value and
-// stack, goes to the [WithPanicHandler] function, or without one to
+// stack, goes to the [WithPanicHandler] function (whose own panic is
+// recovered and written to standard error with it), or without one to
 // standard error: no panic passes unseen. A callback must not call
 // [runtime.Goexit] (as t.FailNow does), which would end the driver.
 //

@@ -55,8 +55,10 @@ func WithTick(d time.Duration) Option {
 // [Wheel.Stop]. For a [Dropper.Dropped] called by Wheel.Stop (a pending
 // timer dropped), it runs on Stop's caller before Stop returns, perhaps
 // while the driver runs a callback or f itself: if Droppers may panic, f
-// must be safe for concurrent use. A panic in f is not recovered: it ends
-// the program.
+// must be safe for concurrent use. A panic in f is recovered: it and the
+// panic f was handling are written to standard error, and the driver
+// goes on with later callbacks (or Stop goes on). f must not call
+// [runtime.Goexit].
 //
 // Without this option (or with a nil f) the wheel writes each recovered
 // panic and its stack to standard error, as net/http does for a handler's
@@ -76,6 +78,8 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.onPanic == nil {
 		c.onPanic = writePanic(c.stderr)
+	} else {
+		c.onPanic = guardPanics(c.onPanic, c.stderr)
 	}
 	if c.tick < MinTick {
 		return config{}, fmt.Errorf("%w: tick %v is below %v", ErrInvalidOption, c.tick, MinTick)

@@ -27,8 +27,8 @@ func (e *PanicError) Unwrap() error {
 }
 
 // call runs f on the driver. A panic is recovered, counted, and handed as
-// a *PanicError to w.onPanic (never nil: see newConfig); a panic in
-// onPanic itself is not recovered and ends the program.
+// a *PanicError to w.onPanic (never nil: see newConfig), which recovers a
+// panic of its own (see guardPanics).
 func (w *Wheel) call(f Callback) {
 	defer w.recovered()
 	f.Fire()
@@ -55,5 +55,20 @@ func (w *Wheel) recovered() {
 func writePanic(out io.Writer) func(*PanicError) {
 	return func(e *PanicError) {
 		fmt.Fprintf(out, "%v\n\n%s\n", e, e.Stack)
+	}
+}
+
+// guardPanics wraps the handler of [WithPanicHandler]: a panic in f is
+// recovered, and it and e (the panic f was handed) are written to out, in
+// one Write, so that it neither ends the driver (and the program) nor
+// escapes [Wheel.Stop] on its caller when f handles a Dropper's panic.
+func guardPanics(f func(*PanicError), out io.Writer) func(*PanicError) {
+	return func(e *PanicError) {
+		defer func() {
+			if v := recover(); v != nil {
+				fmt.Fprintf(out, "timer: panic handler panicked: %v\n\n%s\nwhile handling %v\n\n%s\n", v, debug.Stack(), e, e.Stack)
+			}
+		}()
+		f(e)
 	}
 }
