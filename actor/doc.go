@@ -124,7 +124,8 @@
 //     every worker but the caller). A wait on several (First,
 //     BroadcastPool, a Balancing pool's shared queue) is not a chain, and
 //     a cycle through one ends at the call's deadline. A handler blocked
-//     in a call (or an Await) never starves the worker pool.
+//     in a call (or an Await, or a wait for a stop: Ref.Stop, Pool.Stop)
+//     never starves the worker pool.
 //  8. Stop ends, and loses nothing silently: [Ref.Stop] runs what is
 //     queued, then fails what a whitelist still holds with ErrStopped;
 //     [Ref.Kill] fails everything queued with ErrStopped. Whatever the
@@ -223,7 +224,7 @@
 // its wheel, and an owner-driven Handler on its owner's goroutine. Streams
 // start no goroutine: a waiting reader parks on a channel the journal signals,
 // and an actor's stop ends its open streams with ErrStopped. A handler that
-// waits in a sync call lends its worker to the pool (the scheduler starts a
-// replacement at once), so waiting never starves other actors. Shutting the
-// runtime down stops every actor.
+// waits in a sync call (or for another actor's stop) lends its worker to
+// the pool (the scheduler starts a replacement at once), so waiting never
+// starves other actors. Shutting the runtime down stops every actor.
 package actor

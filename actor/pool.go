@@ -199,6 +199,9 @@ func (p *Pool[S]) Stop(ctx context.Context) error {
 	if ctx == nil {
 		return ErrNilContext
 	}
+	if caller := callerOf(ctx); caller.lend() { // waits for other actors, as a sync call does
+		defer caller.reclaim()
+	}
 	if q := p.r.shared; q != nil {
 		q.stopping()
 	} else {

@@ -259,6 +259,9 @@ func (r *Ref[S]) WaitDone(_ engine.Seal, ctx context.Context) error {
 			return err
 		}
 		defer caller.leaveStop()
+		if caller.lend() {
+			defer caller.reclaim()
+		}
 	}
 	select {
 	case <-r.c.doneCh():
@@ -301,6 +304,9 @@ func (r *Ref[S]) Stop(ctx context.Context) error {
 			return err
 		}
 		defer caller.leaveStop()
+		if caller.lend() {
+			defer caller.reclaim()
+		}
 	}
 	return stopError(ctx, engine.StopAll(ctx, []engine.Cell{&r.c}))
 }
