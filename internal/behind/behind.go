@@ -20,10 +20,11 @@ import (
 // (as a journal gives its readers) and the stream has not ended with that
 // same error, which a reader placed past the end, through f, would get.
 // Only when end is a truncation: a reader attached and closed. nil too if
-// ctx has ended (no resume either).
+// ctx has ended (no resume either): checked, since a reader attached with
+// an ended ctx (the probe) ends with ctx's error, not the stream's end.
 func Truncation[E any](ctx context.Context, f *actor.Follow[E], end error) *actor.TruncatedError {
 	te, ok := end.(*actor.TruncatedError)
-	if !ok {
+	if !ok || ctx.Err() != nil {
 		return nil
 	}
 	probe, err := f.Follow(ctx, actor.Since(math.MaxUint64))
@@ -31,7 +32,7 @@ func Truncation[E any](ctx context.Context, f *actor.Follow[E], end error) *acto
 		return nil
 	}
 	defer func() { _ = probe.Close() }()
-	if _, streamEnd := probe.Collected(); streamEnd == end { // end is a pointer: comparable
+	if _, streamEnd := probe.Collected(); streamEnd == end || ctx.Err() != nil { // end is a pointer: comparable
 		return nil
 	}
 	return te
