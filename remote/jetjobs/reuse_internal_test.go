@@ -28,6 +28,19 @@ func TestIDReusedOutputOwn(t *testing.T) {
 	defer cancel()
 	old := submit(t, ctx, a, "ticks", struct{}{}, jobs.ID("again"))
 	b.gate.items <- "old"
+	// Cancelled once its item is in its output: handed to the producer,
+	// the item may not be sent yet, and a Cancel then drops it.
+	of, err := old.Follow(ctx, actor.Since(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for it, err := range of.All() {
+		if err != nil || string(it.V.(json.RawMessage)) != `"old"` {
+			t.Fatalf("the old job's first item: got %v, %v; want \"old\"", it.V, err)
+		}
+		break
+	}
+	_ = of.Close()
 	if !old.Cancel() {
 		t.Fatal("the old job: not cancelled")
 	}
@@ -46,9 +59,6 @@ func TestIDReusedOutputOwn(t *testing.T) {
 	}
 	j := submit(t, ctx, a, "ticks", struct{}{}, jobs.ID("again"))
 	b.gate.items <- "new"
-	if !j.Cancel() {
-		t.Fatal("the new job: not cancelled")
-	}
 	f, err := j.Follow(ctx, actor.Since(0))
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +69,9 @@ func TestIDReusedOutputOwn(t *testing.T) {
 			t.Fatalf("follow: %v", err)
 		}
 		items = append(items, string(it.V.(json.RawMessage)))
+		if len(items) == 1 && !j.Cancel() { // once its item is in its output, as above
+			t.Fatal("the new job: not cancelled")
+		}
 	}
 	if want := []string{`"new"`}; !slices.Equal(items, want) {
 		t.Fatalf("the new job's output: got %v; want %v", items, want)

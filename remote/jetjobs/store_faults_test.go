@@ -260,7 +260,8 @@ var ticks = actor.NewStream("ticks", func(a *gateAgent, _ *actor.Ctx, _ struct{}
 					_ = out.Close(nil)
 					return
 				}
-				if out.SendWait(ctx, v) != nil {
+				if err := out.SendWait(ctx, v); err != nil {
+					_ = out.Close(err) // cancelled as it sent: end, as below
 					return
 				}
 			case <-ctx.Done():
