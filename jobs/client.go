@@ -126,8 +126,10 @@ func (c *Client) Host(name string, opts ...SubmitOption) *RemoteHost {
 // it is) and the host's options followed by opts, and returns the job
 // (harp's host.procedure(args...)). Errors: the option sentinels, a
 // *RemoteError from the server (ErrUnknownHost, ErrBadArgs, ErrConflict,
-// ErrQueueFull, …), ErrBadResponse (an answer that is not a job's),
-// ctx's error, a transport error. Blocks for one round trip.
+// ErrQueueFull, …), ErrBadArgs for args that do not encode (their
+// MarshalJSON's panic as a *actor.PanicError), ErrBadResponse (an answer
+// that is not a job's), ctx's error, a transport error. Blocks for one
+// round trip.
 func (h *RemoteHost) Call(ctx context.Context, procedure string, args any, opts ...SubmitOption) (*RemoteJob, error) {
 	if h == nil || !h.c.made() {
 		return nil, errNoClient
@@ -138,7 +140,7 @@ func (h *RemoteHost) Call(ctx context.Context, procedure string, args any, opts 
 	}
 	req := submitRequest{Host: h.name, Procedure: procedure, ID: cfg.id, Queue: cfg.queue, Info: cfg.infoJSON}
 	if args != nil {
-		if req.Args, err = json.Marshal(args); err != nil {
+		if req.Args, err = marshalJSON(args); err != nil { // a panic of args' MarshalJSON too
 			return nil, fmt.Errorf("%w: %w", ErrBadArgs, err)
 		}
 	}
