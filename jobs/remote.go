@@ -18,7 +18,8 @@ import (
 // *actor.PanicError as type "panic" with data {"value", "stack"}; an
 // *actor.TruncatedError as type "truncated" with data {"oldest"}; a
 // sentinel of this package as its type (see the package doc); anything
-// else as type "error" with err's text. The other sentinels err wraps
+// else as type "error" with err's text (if err's Error method panics, a
+// text naming err's type and the panic). The other sentinels err wraps
 // (of this package, and actor.ErrTruncated) are listed in Also, so that
 // the RemoteError matches with errors.Is the sentinels err matches: a job
 // cancelled as its dispatcher closed is type "cancelled", also
@@ -51,17 +52,31 @@ func Remote(err error) *RemoteError {
 			Value string `json:"value"`
 			Stack string `json:"stack"`
 		}{fmt.Sprint(pe.Value), string(pe.Stack)})
-		re = &RemoteError{Type: typePanic, Message: err.Error(), Data: data}
+		re = &RemoteError{Type: typePanic, Message: errorText(err), Data: data}
 	} else if te := (*actor.TruncatedError)(nil); errors.As(err, &te) {
 		data, _ := json.Marshal(struct {
 			Oldest uint64 `json:"oldest"`
 		}{te.Oldest})
-		re = &RemoteError{Type: typeTruncated, Message: err.Error(), Data: data}
+		re = &RemoteError{Type: typeTruncated, Message: errorText(err), Data: data}
 	} else {
-		re = &RemoteError{Type: typeOf(err), Message: err.Error()}
+		re = &RemoteError{Type: typeOf(err), Message: errorText(err)}
 	}
 	re.Also = alsoOf(err, re)
 	return re
+}
+
+// errorText is err.Error(), or, if that panics (the user's Error method:
+// a nil *T returned as an error, say), a text naming err's type and the
+// panic: Remote runs on a request's goroutine, or on a backend's job's as
+// its end is reported, where the panic would cut the answer or crash the
+// node.
+func errorText(err error) (s string) {
+	defer func() {
+		if v := recover(); v != nil {
+			s = fmt.Sprintf("jobs: the Error method of %T panicked: %v", err, v)
+		}
+	}()
+	return err.Error()
 }
 
 // alsoOf lists the wire types of the sentinels err matches and re does
