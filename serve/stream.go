@@ -322,7 +322,7 @@ func (f sse[E]) item(b *bytes.Buffer, it actor.Item[E]) error {
 	b.WriteByte('\n')
 	if err != nil {
 		b.WriteString("event: skipped\n")
-		data = []byte(err.Error())
+		data = []byte(errText(err))
 	}
 	writeData(b, data)
 	return nil
@@ -334,7 +334,7 @@ func (sse[E]) end(b *bytes.Buffer, err error) {
 		return
 	}
 	b.WriteString("event: error\n")
-	writeData(b, []byte(err.Error()))
+	writeData(b, []byte(errText(err)))
 }
 
 // truncated writes an event named "truncated" whose data is oldest and
@@ -409,7 +409,7 @@ func (jsonLines[E]) end(b *bytes.Buffer, err error) {
 	}
 	line, _ := json.Marshal(struct {
 		Error string `json:"error"`
-	}{err.Error()})
+	}{errText(err)})
 	b.Write(line)
 	b.WriteByte('\n')
 }
@@ -419,4 +419,18 @@ func (jsonLines[E]) truncated(b *bytes.Buffer, oldest uint64) {
 	b.WriteString(`{"truncated":`)
 	b.WriteString(strconv.FormatUint(oldest, 10))
 	b.WriteString("}\n")
+}
+
+// errText is err.Error(), or, if that panics (the user's Error method: a
+// nil *T returned as an error, say), a text naming err's type and the
+// panic. A stream's error is written after the 200, on net/http's
+// goroutine, where the panic would cut the stream with neither its error
+// nor its end.
+func errText(err error) (s string) {
+	defer func() {
+		if v := recover(); v != nil {
+			s = fmt.Sprintf("serve: the Error method of %T panicked: %v", err, v)
+		}
+	}()
+	return err.Error()
 }
