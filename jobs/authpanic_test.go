@@ -1,37 +1,17 @@
 package jobs_test
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/jobs"
 )
-
-// lockedBuffer is a bytes.Buffer for a log that net/http writes to from
-// its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestHTTPAuthorizePanic: an authorization hook that panics is answered
 // (500, a jobs error of type "panic" that a Client reads), not a
@@ -45,7 +25,7 @@ func TestHTTPAuthorizePanic(t *testing.T) {
 		panic("hook boom: token s3cr3t")
 	})))
 	srv := httptest.NewUnstartedServer(mux)
-	var logged lockedBuffer
+	var logged testkit.LockedBuffer
 	srv.Config.ErrorLog = log.New(&logged, "", 0)
 	srv.Start()
 	tr := &http.Transport{}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
-	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/jobs"
 )
 
@@ -44,26 +43,8 @@ type remoteSeen struct {
 }
 
 func runJobsHTTPModel(t *testing.T, seed uint64) {
-	rt := testkit.NewRuntime(t)
-	d, err := jobs.New(rt, jobs.WithRetention(time.Hour, 100_000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &modelState{t: t, running: map[string]int{}, entered: map[int]bool{}, exited: map[int]bool{}, ok: map[int]bool{}}
-	const hosts = 3
-	for i := range hosts {
-		ref, err := actor.Spawn(rt, &modelHost{m: m})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := jobs.Ref(fmt.Sprintf("h%d", i), ref)
-		if err := jobs.Register(d, h, modelCall); err != nil {
-			t.Fatal(err)
-		}
-		if err := jobs.RegisterStream(d, h, modelStream); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d, _ := newModelDispatcher(t)
+	const hosts = modelHosts
 	srv, hc := serveHandler(t, jobs.Handler(d))
 	c, err := jobs.NewClient(srv.URL+"/jobs", jobs.WithHTTPClient(hc))
 	if err != nil {

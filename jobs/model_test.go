@@ -178,27 +178,8 @@ func TestJobsModelRandom(t *testing.T) {
 
 func runJobsModel(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x6a6f6273))
-	rt := testkit.NewRuntime(t)
-	d, err := jobs.New(rt, jobs.WithRetention(time.Hour, 100_000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &modelState{t: t, running: map[string]int{}, entered: map[int]bool{}, exited: map[int]bool{}, ok: map[int]bool{}}
-	const hosts = 3
-	for i := range hosts {
-		ref, err := actor.Spawn(rt, &modelHost{m: m})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h := jobs.Ref(fmt.Sprintf("h%d", i), ref)
-		if err := jobs.Register(d, h, modelCall); err != nil {
-			t.Fatal(err)
-		}
-		if err := jobs.RegisterStream(d, h, modelStream); err != nil {
-			t.Fatal(err)
-		}
-	}
-
+	d, m := newModelDispatcher(t)
+	const hosts = modelHosts
 	var (
 		js        []*modelJob
 		followers sync.WaitGroup
@@ -403,4 +384,35 @@ func checkModelJob(t *testing.T, d *jobs.Dispatcher, m *modelState, mj *modelJob
 			t.Errorf("job %d: after a graceful shutdown, ended %s (%v); want %s", id, st.State, err, want)
 		}
 	}
+}
+
+// modelHosts is how many host actors the model dispatchers have: "h0",
+// "h1", ….
+const modelHosts = 3
+
+// newModelDispatcher returns a dispatcher on a fresh runtime, with
+// modelHosts hosts that each have the model's two procedures, and the
+// state their handlers record into.
+func newModelDispatcher(t *testing.T) (*jobs.Dispatcher, *modelState) {
+	t.Helper()
+	rt := testkit.NewRuntime(t)
+	d, err := jobs.New(rt, jobs.WithRetention(time.Hour, 100_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &modelState{t: t, running: map[string]int{}, entered: map[int]bool{}, exited: map[int]bool{}, ok: map[int]bool{}}
+	for i := range modelHosts {
+		ref, err := actor.Spawn(rt, &modelHost{m: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := jobs.Ref(fmt.Sprintf("h%d", i), ref)
+		if err := jobs.Register(d, h, modelCall); err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs.RegisterStream(d, h, modelStream); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d, m
 }

@@ -1,38 +1,17 @@
 package serve_test
 
 import (
-	"bytes"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/serve"
 )
-
-// lockedBuffer is a bytes.Buffer for a log that net/http writes to from
-// its goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // A panic in the error writer (WithErrorWriter: user code on net/http's
 // goroutine) that wrote nothing is answered 500 by the default writer,
@@ -60,7 +39,7 @@ func TestErrorWriterPanic(t *testing.T) {
 			panic("writer boom after writing")
 		})))
 	srv := httptest.NewUnstartedServer(mux)
-	var logged lockedBuffer
+	var logged testkit.LockedBuffer
 	srv.Config.ErrorLog = log.New(&logged, "", 0)
 	srv.Start()
 	defer srv.Close()

@@ -4,6 +4,7 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"sync"
@@ -77,4 +78,24 @@ func (l *Letters) Count(why troupe.Reason, method string) int {
 		}
 	}
 	return n
+}
+
+// LockedBuffer is a bytes.Buffer safe for concurrent writes: a log that
+// net/http or the runtime writes to from their goroutines.
+type LockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns what was written so far.
+func (l *LockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
