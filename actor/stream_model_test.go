@@ -881,7 +881,12 @@ func (st *smStream) check(abandon bool) {
 		return
 	}
 	if st.first == nil {
-		return // Open failed: nobody read it
+		// Open failed once the handler's turn had begun: the stream
+		// ended, read by nobody.
+		if err := st.out.Send(-1); !errors.Is(err, actor.ErrStreamClosed) || st.out.Context().Err() == nil {
+			m.errs = append(m.errs, fmt.Sprintf("stream %d: its Open failed, yet Send gets %v and its Context's error is %v", st.id, err, st.out.Context().Err()))
+		}
+		return
 	}
 	cause := context.Cause(st.out.Context())
 	smCount(fmt.Sprintf("out ctx %v (abandon %v)", cause, abandon))
