@@ -63,7 +63,10 @@
 // publishes it only if it is not there; with its message stored, it
 // writes the record again as it is, so that the Submit that created it,
 // if its own publish fails meanwhile, finds the job queued rather than
-// take it back (both callers get the job). A job whose message may be
+// take it back (both callers get the job). If that write fails, it reads
+// the record: written again (its answer lost) or taken, it returns the
+// job; still as created (or unreadable), the job may run or yet be taken
+// back, and it returns an *OutcomeUnknownError (see Bad input). A job whose message may be
 // gone thus runs once it is submitted again, and has one message. The job's
 // message, if that publish fails, is not known to be stored: the Submit
 // returns the publish's error (jobs.ErrUnavailable, jobs.ErrQueueFull),

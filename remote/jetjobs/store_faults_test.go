@@ -1258,3 +1258,50 @@ func TestOutcomeUnknownNamesJob(t *testing.T) {
 	close(b.gate.open)
 	wantX(t, ctx, j)
 }
+
+// TestResubmitRewriteFails: a Submit of an id whose job is queued as
+// created (its creating Submit's outcome unknown) publishes the job's
+// message, then fails to write the record again (its store away).
+// Before, it returned jobs.ErrUnavailable in both cases below, though
+// the job's message is stored: the job may run ("lost": the rewrite not
+// stored, the record still as created, so the Submit that created it
+// could yet take it back), or is known queued ("answer lost": the
+// rewrite stored, its answer lost). The Submit now reads the record
+// again: still as created, it returns an *OutcomeUnknownError naming the
+// job, as a Submit that cannot tell whether its job was queued does;
+// written again (or taken), the job.
+func TestResubmitRewriteFails(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		written bool
+	}{{"lost", false}, {"answer lost", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b, _ := storeNodes(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			one := jobs.Queue("one", 1)
+			submit(t, ctx, a, "gate", "b", one) // runs: the job waits behind it, queued
+			wait(t, "the blocker to run on b", b.gate.entered)
+			a.js.failPublishes(1, true)
+			a.kv.failPurges(1)
+			if _, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("dup"), one); !errors.Is(err, ErrOutcomeUnknown) {
+				t.Fatalf("the first Submit: got %v; want ErrOutcomeUnknown", err)
+			}
+			b.kv.failNext("dup", 1, tc.written)
+			j, err := b.d.Submit(ctx, "web", "gate", "x", jobs.ID("dup"), one)
+			if tc.written {
+				if err != nil {
+					t.Fatalf("the second Submit: got %v; want the job (its record written again)", err)
+				}
+			} else {
+				var unknown *OutcomeUnknownError
+				if !errors.As(err, &unknown) || unknown.ID != "dup" || !errors.Is(err, jobs.ErrUnavailable) {
+					t.Fatalf("the second Submit: got %v; want an *OutcomeUnknownError of job \"dup\"", err)
+				}
+				j = submit(t, ctx, b, "gate", "x", jobs.ID("dup"), one) // to find out
+			}
+			close(b.gate.open)
+			wantX(t, ctx, j)
+		})
+	}
+}

@@ -157,11 +157,14 @@ func (b *Backend) publishJob(ctx context.Context, msg *nats.Msg) (*jetstream.Pub
 // has its message, and the Submit that created it, if its own publish
 // failed meanwhile, finds its purge at the creation's revision refused,
 // and the job queued (unpublished) — rather than take back the record of
-// a job returned here. Errors: those of get, and of the publish
-// (jobs.ErrQueueFull, jobs.ErrUnavailable: the job stays queued, its
-// message not known to be stored; submitting it again tries again);
-// errGone if the record is gone (taken back by the Submit that created
-// it: Submit creates it again).
+// a job returned here. A rewrite that fails is followed by a read of the
+// record: written again or taken, the job is returned; still as created
+// (or unread), the job may run or be taken back: *OutcomeUnknownError.
+// Errors: those of get, and of the publish (jobs.ErrQueueFull,
+// jobs.ErrUnavailable: the job stays queued, its message not known to be
+// stored; submitting it again tries again); *OutcomeUnknownError; errGone
+// if the record is gone (taken back by the Submit that created it:
+// Submit creates it again).
 func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, error) {
 	old, rev, gen, at, err := b.getAt(ctx, id)
 	if errors.Is(err, jobs.ErrNotFound) {
@@ -187,25 +190,30 @@ func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, 
 		return old, false, tooLarge(err)
 	}
 	_, err = b.jobsKV.Update(ctx, tok(id), wrap(encodeJob(&q), 0, rev), rev)
-	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		// Written meanwhile: taken, cancelled — or taken back by the
-		// Submit that created it (its message, published here, is then
-		// dead-lettered when it comes up).
-		cur, _, gen, gerr := b.get(ctx, id)
-		switch {
-		case errors.Is(gerr, jobs.ErrNotFound) || gerr == nil && gen != rev:
-			return old, false, fmt.Errorf("%w: job %q", errGone, id)
-		case gerr != nil:
-			return old, false, gerr
-		}
-		return cur, false, nil
+	if err == nil {
+		return old, false, nil
 	}
-	if err != nil {
-		// Its message is stored, but the record may yet be taken back:
-		// the job is not known to be queued.
-		return old, false, unavailable(err)
+	// Not written, written meanwhile (taken, cancelled, written again by
+	// another Submit of its id, or taken back by the Submit that created
+	// it: its message, published here, is then dead-lettered when it
+	// comes up), or written with its answer lost: the record tells. Read
+	// past ctx's end for a second, as unpublished does.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	cur, curRev, gen, gerr := b.get(rctx, id)
+	switch {
+	case errors.Is(gerr, jobs.ErrNotFound) || gerr == nil && gen != rev:
+		return old, false, fmt.Errorf("%w: job %q", errGone, id)
+	case gerr == nil && (cur.State != jobs.Queued || curRev != rev):
+		return cur, false, nil // its message is stored, and the record can no longer be taken back
+	case gerr == nil:
+		// Still as created: its message is stored, but the Submit that
+		// created it may yet take it back. The job may run.
+		return old, false, &OutcomeUnknownError{ID: id,
+			Err: fmt.Errorf("its message was published, but its record could not be written again (%w)", err)}
 	}
-	return old, false, nil
+	return old, false, &OutcomeUnknownError{ID: id,
+		Err: fmt.Errorf("its message was published, but its record could not be written again (%w), nor read (%w)", err, gerr)}
 }
 
 // errGone: a record found existing by Create was gone by the time it was
