@@ -63,6 +63,7 @@ type Backend struct {
 // served is a host this node runs jobs of: its queues' consumers.
 type served struct {
 	consuming map[string]jetstream.ConsumeContext // by consumer name
+	ready     chan struct{}                       // closed once the Serve that started serving it has returned
 }
 
 var _ jobs.Backend = (*Backend)(nil)

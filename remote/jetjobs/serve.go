@@ -2,6 +2,7 @@ package jetjobs
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -16,38 +17,60 @@ import (
 // queue, every queue a node has submitted to, and each new one as it
 // appears (a watch of the queues bucket). A job of host whose procedure
 // is not registered here is left to the nodes that have it (handle).
+// A Serve of a host that another Serve is starting to serve waits for
+// that one's outcome (for up to ctx), and starts serving the host itself
+// if that one failed: it returns nil only once the host is consumed.
 // Errors: jobs.ErrUnavailable, jobs.ErrClosed.
 func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 	if _, err := b.procs.Put(ctx, procKey(host, procedure), []byte(b.cfg.node)); err != nil {
 		return unavailable(err)
 	}
+	key := procKey(host, procedure)
 	b.mu.Lock()
-	if b.stopped {
+	var s *served
+	for {
+		if b.stopped {
+			b.mu.Unlock()
+			return jobs.ErrClosed
+		}
+		b.here[key] = true // before its host is consumed: a job handed over at once finds it
+		if s = b.served[host]; s == nil {
+			break
+		}
+		select {
+		case <-s.ready: // served (a start that failed leaves served)
+			b.mu.Unlock()
+			return nil
+		default:
+		}
 		b.mu.Unlock()
-		return jobs.ErrClosed
+		select { // another Serve is starting to serve host: its outcome
+		case <-s.ready:
+			b.mu.Lock()
+		case <-ctx.Done():
+			b.mu.Lock()
+			delete(b.here, key) // Register takes it back
+			b.mu.Unlock()
+			return unavailable(fmt.Errorf("host %s: waiting for its queues to be consumed: %w", host, context.Cause(ctx)))
+		}
 	}
-	b.here[procKey(host, procedure)] = true
-	if b.served[host] != nil {
-		b.mu.Unlock()
-		return nil
-	}
-	s := &served{consuming: map[string]jetstream.ConsumeContext{}}
+	s = &served{consuming: map[string]jetstream.ConsumeContext{}, ready: make(chan struct{})}
 	b.served[host] = s
 	b.mu.Unlock()
 	w, err := b.startServing(ctx, s, host)
+	b.mu.Lock()
+	defer close(s.ready) // after the unlock: a waiter finds served as it was left
 	if err != nil {
-		b.mu.Lock()
 		if !b.stopped { // the next registration tries again
 			for _, cc := range s.consuming {
 				cc.Stop()
 			}
 			delete(b.served, host)
 		}
-		delete(b.here, procKey(host, procedure)) // Register takes it back
+		delete(b.here, key) // Register takes it back
 		b.mu.Unlock()
 		return err
 	}
-	b.mu.Lock()
 	if b.stopped {
 		b.mu.Unlock()
 		_ = w.Stop()

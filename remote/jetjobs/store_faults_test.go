@@ -141,6 +141,7 @@ type flakyStream struct {
 	jetstream.Stream
 	mu     sync.Mutex // guards n
 	n      int        // Consumer calls still to fail
+	block  func()     // called once, by the next failing Consumer call, before it returns
 	failed chan struct{}
 }
 
@@ -154,11 +155,16 @@ func (s *flakyStream) failNext(n int) {
 func (s *flakyStream) Consumer(ctx context.Context, name string) (jetstream.Consumer, error) {
 	s.mu.Lock()
 	fail := s.n > 0
+	var block func()
 	if fail {
 		s.n--
+		block, s.block = s.block, nil
 	}
 	s.mu.Unlock()
 	if fail {
+		if block != nil {
+			block()
+		}
 		s.failed <- struct{}{}
 		return nil, errFlaky
 	}
@@ -288,6 +294,7 @@ var gate = actor.NewDeferred("gate", func(a *gateAgent, _ *actor.Ctx, s string, 
 // storeNode is a dispatcher on its own runtime and connection, with its
 // backend's jobs bucket behind a flakyKV.
 type storeNode struct {
+	rt   *troupe.Runtime
 	b    *Backend
 	d    *jobs.Dispatcher
 	kv   *flakyKV
@@ -315,7 +322,7 @@ func startStoreNode(t *testing.T, url, name string, host bool, opts ...Option) *
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	n := &storeNode{b: b, kv: newFlakyKV(b.jobsKV), q: &flakyStream{Stream: b.queue, failed: make(chan struct{}, 64)}}
+	n := &storeNode{rt: rt, b: b, kv: newFlakyKV(b.jobsKV), q: &flakyStream{Stream: b.queue, failed: make(chan struct{}, 64)}}
 	n.js = &flakyJS{JetStream: b.js}
 	b.jobsKV, b.queue, b.js = n.kv, n.q, n.js
 	if n.d, err = jobs.New(rt, jobs.WithBackend(b)); err != nil {
@@ -1304,4 +1311,51 @@ func TestResubmitRewriteFails(t *testing.T) {
 			wantX(t, ctx, j)
 		})
 	}
+}
+
+// TestServeRace: two Serves of one host at once; the first to come
+// starts serving it (consuming its queues) and fails (the store away),
+// while the second, a jobs.Register of another procedure, has found the
+// host being started. Before, the second returned at once (nil): its
+// procedure stayed registered here, but the host, taken back by the
+// first, was consumed by no one, and its jobs never ran. The second now
+// waits for the first's outcome and, that one failed, starts serving the
+// host itself.
+func TestServeRace(t *testing.T) {
+	a, _, url := storeNodes(t)
+	c := startStoreNode(t, url, "c", false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ga := &gateAgent{entered: make(chan string, 8), open: make(chan struct{}), items: make(chan string)}
+	close(ga.open)
+	ref, err := actor.Spawn(c.rt, ga)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reached, release := make(chan struct{}), make(chan struct{})
+	c.q.mu.Lock()
+	c.q.n, c.q.block = 1, func() { close(reached); <-release }
+	c.q.mu.Unlock()
+	first := make(chan error, 1)
+	go func() { first <- c.b.Serve(ctx, "api", "other") }()
+	wait(t, "the first Serve to look up the host's consumer", reached)
+	second := make(chan error, 1)
+	go func() { second <- jobs.Register(c.d, jobs.Ref("api", ref), gate) }()
+	for deadline := time.Now().Add(20 * time.Second); !c.b.runsHere("api", "gate"); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the second Serve to register its procedure")
+		}
+	}
+	close(release)
+	if err := wait(t, "the first Serve", first); !errors.Is(err, jobs.ErrUnavailable) {
+		t.Fatalf("the first Serve: got %v; want jobs.ErrUnavailable", err)
+	}
+	if err := wait(t, "Register", second); err != nil {
+		t.Fatalf("Register: got %v; want the host served", err)
+	}
+	j, err := a.d.Submit(ctx, "api", "gate", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantX(t, ctx, j)
 }
