@@ -10,7 +10,10 @@ import (
 // Backend keeps a dispatcher's jobs outside its process, so that several
 // dispatchers — on several machines — share them: any submits, any that
 // has the procedure registered runs it, any follows, cancels or finds it
-// by id. [WithBackend] plugs one into [New]; the remote module's jetjobs
+// by id. A job whose procedure no running dispatcher has registered
+// waits queued, in its queue's order, until one that has it serves its
+// host or the job is cancelled: the jobs behind it in its queue may
+// wait too (jetjobs holds its place in the queue). [WithBackend] plugs one into [New]; the remote module's jetjobs
 // package is one on NATS JetStream. Without one, jobs live in memory.
 //
 // The dispatcher calls a Backend from many goroutines at once: its

@@ -148,9 +148,12 @@
 //
 // [WithBackend] keeps the jobs in a store that several dispatchers share
 // — the remote module's jetjobs package puts them on NATS JetStream — so
-// that any dispatcher submits, the ones where the job's host is
-// registered run it, and any follows, cancels or finds it by id, and a
-// node's death loses no job. The API and the HTTP face stay the same;
+// that any dispatcher submits, the ones where the job's host and
+// procedure are registered run it, and any follows, cancels or finds it
+// by id, and a node's death loses no job. A job whose procedure no
+// running dispatcher has waits queued, in its queue's order (so the jobs
+// behind it may wait too), until one that has it comes or the job is
+// cancelled. The API and the HTTP face stay the same;
 // what changes: a *Job is a view of the stored record (Result values,
 // Args, Info and output items are JSON: json.RawMessage), Status, Cancel,
 // Result, Job and List ask the store (a round trip; bounded by

@@ -16,6 +16,12 @@ import (
 // Backend is a jobs.Backend on NATS JetStream: give it to jobs.New with
 // jobs.WithBackend, one per dispatcher. Safe for concurrent use.
 //
+// A job runs on a node serving its host that registered its procedure;
+// one whose procedure no live node has waits queued, holding its place
+// in its queue (the jobs behind it in a queue of concurrency 1 wait too),
+// until such a node serves the host or the job is cancelled (package
+// doc, Queues).
+//
 // Goroutines: per host served, a watcher of its queues and a consumer of
 // each (nats.go's); per job running here, one that runs it (kept for
 // 100 ms after it, for the next) and, while it refreshes the job's lease

@@ -43,9 +43,23 @@
 // not registered the job's procedure (registered on another node: Submit
 // refuses a procedure no node has registered, jobs.ErrUnknownProcedure)
 // leaves the job queued and puts its message back, to come again a
-// second later, to whichever node serving the host asks first. A job
-// whose procedure only dead nodes had waits so until one comes back; its
-// message meanwhile takes one of its queue's places.
+// second later, to whichever node serving the host asks first.
+//
+// A job whose procedure no live node has (only nodes since stopped or
+// dead registered it: the procedure bucket keeps a registration for
+// good, so Submit accepts such jobs) waits so, queued, until a node that
+// registers the procedure serves its host: its message comes back every
+// second to a node serving the host, which reads its record (one
+// request). Meanwhile its message holds one of its queue's places
+// (JetStream counts a message put back against MaxAckPending): in a
+// queue of concurrency 1 every job behind it waits, as a queue's jobs
+// start in order, and in a queue of concurrency n, n such jobs stop it.
+// A job without a queue holds no other job back. Such a job shows as
+// queued (no start time, no node) in Lookup, List and the HTTP face
+// while its queue stands still. The operator either starts a node that
+// registers the procedure, or cancels the job (from any node): its place
+// is freed at its next delivery, within a second, and the jobs behind it
+// start.
 //
 // # Records
 //

@@ -53,3 +53,56 @@ func TestProcedureElsewhere(t *testing.T) {
 		t.Fatalf("Result: %v, %v; want it run on d", v, err)
 	}
 }
+
+// TestProcedureOnlyOnDeadNode: the head job of a queue of concurrency 1
+// has a procedure that only a node now gone registered. The nodes that
+// serve its host put its message back, a second apart, and it holds the
+// queue's one place (JetStream counts a message put back with a delay
+// against the consumer's MaxAckPending): the jobs behind it wait, in
+// order, as the package doc says. Cancelling it frees the place at its
+// next delivery, and the jobs behind it run.
+func TestProcedureOnlyOnDeadNode(t *testing.T) {
+	s := startServer(t)
+	p := newProbe()
+	b := startNode(t, s.ClientURL(), "b", p, true) // registers web's procedures
+	must(t, b.d.Close())                           // and goes: they stay known
+	c := startNode(t, s.ClientURL(), "c", p, false)
+	ref, err := actor.Spawn(c.rt, &agent{p: p})
+	must(t, err)
+	must(t, jobs.Register(c.d, jobs.Ref("web", ref), echo)) // web on c: echo only
+	a := startNode(t, s.ClientURL(), "a", p, false)
+	ctx := ctxTimeout(t, 30*time.Second)
+	one := jobs.Queue("one", 1)
+	head, err := a.d.Submit(ctx, "web", "work", 1, one)
+	must(t, err)
+	next, err := a.d.Submit(ctx, "web", "echo", "y", one)
+	must(t, err)
+	js, err := jetstream.New(a.nc)
+	must(t, err)
+	var info *jetstream.ConsumerInfo
+	waitFor(t, "the head job to be put back twice", func() bool {
+		st, err := js.Stream(ctx, "jobs_queue")
+		if err != nil {
+			return false
+		}
+		found := false
+		for i := range st.ListConsumers(ctx).Info() { // all of them: a lister left behind leaks its goroutine
+			if i.Config.MaxAckPending == 1 && i.Delivered.Consumer >= 3 {
+				info, found = i, true
+			}
+		}
+		return found
+	})
+	if info.NumAckPending != 1 || info.NumPending != 1 {
+		t.Fatalf("queue one: %d delivered and not acknowledged, %d not delivered; want 1 (the head), 1 (the next)", info.NumAckPending, info.NumPending)
+	}
+	if r, err := a.b.Lookup(ctx, next.ID()); err != nil || r.State != jobs.Queued {
+		t.Fatalf("the job behind the head: %v, %v; want queued", r.State, err)
+	}
+	if !head.Cancel() {
+		t.Fatal("Cancel: false; want true (the head job queued)")
+	}
+	if v, err := result(t, next); err != nil {
+		t.Fatalf("the job behind the head: %v, %v; want it run on c once the head is cancelled", v, err)
+	}
+}
