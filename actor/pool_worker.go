@@ -122,14 +122,19 @@ func (p *Pool[S]) gone(m *member) {
 		p.replacing = append(p.replacing, m.seed)
 	}
 	p.mu.Unlock()
-	if replace {
-		if nm, err := p.spawn(m.seed); err == nil {
-			p.add(nm, true)
-		} else {
+	for replace {
+		nm, err := p.spawn(m.seed)
+		if err != nil {
 			p.mu.Lock()
 			p.unreplaceLocked(m.seed)
 			p.mu.Unlock()
+			break
 		}
+		// A replacement that stopped before add counted it (it joined
+		// the shared queue first, and may take at once a call that
+		// stops it) is replaced in its turn: add keeps its seed being
+		// replaced. Each such try ran a call, so this ends.
+		replace = !p.add(nm, true) && p.replacingSeed(m.seed)
 	}
 	if q := p.r.shared; q != nil {
 		q.leave(m) // after the replacement joined: waiting calls stay for it
@@ -162,14 +167,16 @@ func (p *Pool[S]) add(m *member, replacement bool) bool {
 		q.join(m)
 	}
 	p.mu.Lock()
-	wanted := !replacement || p.unreplaceLocked(m.seed)
 	if m.left.Load() {
-		// It has stopped already (the runtime is stopping), and left the
+		// It has stopped already (the runtime is stopping, or it took
+		// from the shared queue a call that stopped it), and left the
 		// pool (see gone): it must not be counted, or Done would wait
-		// for it forever.
+		// for it forever. A replacement's seed stays being replaced, for
+		// gone to try again (or give up, if the runtime is stopping).
 		p.mu.Unlock()
 		return false
 	}
+	wanted := !replacement || p.unreplaceLocked(m.seed)
 	state := p.r.state.Load()
 	switch {
 	case wanted && state == routerRunning:
@@ -202,6 +209,14 @@ func (p *Pool[S]) unreplaceLocked(seed uint64) bool {
 	}
 	p.replacing = slices.Delete(p.replacing, i, i+1)
 	return true
+}
+
+// replacingSeed reports whether the replacement of the worker with seed is
+// still under way (a Resize may have cancelled it).
+func (p *Pool[S]) replacingSeed(seed uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Contains(p.replacing, seed)
 }
 
 // sizeLocked is the number of workers, counting those being replaced.
