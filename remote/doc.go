@@ -143,7 +143,11 @@
 // lease runs out finishes, and its reply is sent, past the lease as it may
 // be: the call began while the name was this node's, and its caller gets
 // that one outcome (ErrNotFound would have it call the name's next owner
-// for what may have run here already).
+// for what may have run here already). A claim released — by its node's
+// Shutdown or Close, or Unexport — is fenced so too before another node
+// can take the name: a call, cast or stream open queued at the actor
+// whose turn comes after the release is refused (ErrNotFound), not run
+// beside the name's next owner; a handler already running finishes.
 //
 // # Delivery
 //

@@ -16,14 +16,16 @@ import (
 // are released, every export leaves its queue group (so other nodes
 // serving the name get its calls), the requests it had received but not
 // yet handled are refused (ErrClosed), the calls it is serving finish and
-// are answered, the calls its bindings made get their replies, queued casts
-// are published and flushed (casts the server does not confirm by the
-// call timeout may have been lost, and are reported: see Cast); then its
-// connection closes and its own
-// server, if any, shuts down. If ctx ends first the stop is
-// forced as by Close, and Shutdown returns ctx's error without waiting
-// further. The node's runtime is not stopped. Idempotent and safe for
-// concurrent use with Close: each caller waits on its own ctx.
+// are answered (but one queued at a claimed name's actor whose turn comes
+// after the name's release is refused as for a name nobody serves,
+// ErrNotFound: the name's next owner may serve it already), the calls its
+// bindings made get their replies, queued casts are published and flushed
+// (casts the server does not confirm by the call timeout may have been
+// lost, and are reported: see Cast); then its connection closes and its
+// own server, if any, shuts down. If ctx ends first the stop is forced as
+// by Close, and Shutdown returns ctx's error without waiting further. The
+// node's runtime is not stopped. Idempotent and safe for concurrent use
+// with Close: each caller waits on its own ctx.
 func (n *Node) Shutdown(ctx context.Context) error {
 	if !n.made() {
 		return ErrNilNode

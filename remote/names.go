@@ -50,7 +50,10 @@ import (
 // handler that started within the lease runs to its end, and its call is
 // answered with its outcome (finish does not ask the fence): the caller
 // gets the one outcome of what ran, not ErrNotFound and a second run at
-// the name's next owner.
+// the name's next owner. A claim released (its node's stop, Unexport) is
+// fenced as one lost, before its key is deleted: a call queued at the
+// actor whose turn comes after — when another node may own the name and
+// serve it — is refused so too.
 // The bucket is kept in memory: a Claim or Owner that finds it gone (its
 // server restarted) makes it again.
 
@@ -169,7 +172,7 @@ func admit(fence *atomic.Int64) error {
 // leaseRanOut is the message of what is refused under name past its
 // claim's lease.
 func (n *Node) leaseRanOut(name string) string {
-	return fmt.Sprintf("name %q: its claim's lease ran out on node %s", name, n.id)
+	return fmt.Sprintf("name %q: its claim's lease ran out, or the claim was released, on node %s", name, n.id)
 }
 
 // leaseLost is the error of what is refused under name (label: the
@@ -649,6 +652,13 @@ func (n *Node) release(ctx context.Context, r *names, c *claim) {
 		return
 	}
 	delete(r.claims, c.name)
+	// Fenced before the key goes (under mu: no refresh extends it after):
+	// once it is deleted another node may own the name, and what is
+	// queued at the actor and whose turn comes after (a served call
+	// behind one running as the node stops, say) must not run here; it is
+	// refused as past the lease (ErrNotFound: the caller looks again),
+	// as lose does.
+	c.until.Store(0)
 	rev := c.rev
 	r.mu.Unlock()
 	if rev == 0 { // never created: nothing of ours to delete
