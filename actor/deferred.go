@@ -132,8 +132,9 @@ func (r *Reply[R]) Send(v R, err error) error {
 // after the handler's turn: it carries the caller's deadline (or the default
 // call timeout the call got) and values, and is cancelled when the caller gives
 // up (as [Ctx.Context] is: deadline, cancel, or an Await abandoning an Ask with
-// ErrCallCycle), when the Reply is sent, and when the actor stops with the
-// Reply unsent. Unlike the handler's [Ctx.Context], which ends with the turn,
+// ErrCallCycle), when the Reply is sent, when the actor stops with the
+// Reply unsent, and when the handler panics (its caller then has the
+// [*PanicError]; a Send is late). Unlike the handler's [Ctx.Context], which ends with the turn,
 // it lives as long as the Reply is owed; and it does not make the goroutine
 // that uses it count as the actor's handler (no cycle detection: a goroutine is
 // not a turn). For a Cast it is cancelled only by Send. A nil or zero Reply
@@ -220,7 +221,18 @@ func (cl *call[S, Q, R]) runDeferred(x *Ctx) {
 func runDeferred[S, Q, R any](x *Ctx, m *Method[S, Q, R], req Q, oc owedCall[R]) {
 	c := x.c
 	r := &Reply[R]{to: c, call: oc, label: m.label}
+	normal := false
+	defer func() {
+		if !normal {
+			// fn panicked (or called runtime.Goexit): the caller gets
+			// the *PanicError, so the Reply, which never joins the owed
+			// ones, is owed to nobody. Its Context ends now, as at a
+			// stop (r may have been handed to a goroutine).
+			r.end()
+		}
+	}()
 	m.dfn(c.state.(S), x, req, r)
+	normal = true
 	if r.sent.Load() {
 		x.replied = true // the caller may send its next call at once
 		return

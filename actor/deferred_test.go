@@ -259,6 +259,45 @@ func TestDeferredPanic(t *testing.T) {
 	}
 }
 
+// A Reply handed out by a handler that then panicked is owed to nobody:
+// its caller has the *PanicError. Its Context ends (Reply.Context: when
+// the actor stops with the Reply unsent, at the latest), so that work done
+// on its behalf stops; before, it lived until the caller's deadline,
+// across the actor's stop, as the Reply never joined the owed ones.
+func TestDeferredPanicEndsReplyContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		ref, d := newDesk(t, rt)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		for _, taken := range []bool{false, true} {
+			f := deskPanic.Ask(ctx, ref, 0)
+			r := <-d.out
+			var rc context.Context
+			if taken {
+				rc = r.Context() // taken before the panic
+			}
+			var pe *actor.PanicError
+			if _, err := f.Await(ctx); !errors.As(err, &pe) {
+				t.Fatalf("got %v; want a *PanicError", err)
+			}
+			if err := ref.Stop(context.Background()); err != nil && !errors.Is(err, actor.ErrStopped) {
+				t.Fatal(err)
+			}
+			if !taken {
+				rc = r.Context()
+			}
+			if rc.Err() == nil {
+				t.Errorf("Context taken before the panic %v: live after the actor stopped", taken)
+			}
+			if err := r.Send(1, nil); !errors.Is(err, actor.ErrLateReply) {
+				t.Errorf("Send after the panic = %v; want ErrLateReply", err)
+			}
+			ref, d = newDesk(t, rt)
+		}
+	})
+}
+
 // replyFront hands each job to a worker, which answers the front's
 // caller directly: the front's turn is free for the next job.
 type replyFront struct {
