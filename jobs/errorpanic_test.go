@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/troupe-go/troupe/actor"
-	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/jobs"
 )
 
@@ -57,32 +55,8 @@ func TestErrorMethodPanic(t *testing.T) {
 	}
 
 	// With a backend: the end is encoded for the store on the job's goroutine.
-	rt := testkit.NewRuntime(t)
-	bk := &execBackend{}
-	d, err := jobs.New(rt, jobs.WithBackend(bk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	ref, err := actor.Spawn(rt, &agent{p: &probe{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := jobs.Register(d, jobs.Ref("h", ref), typedNil); err != nil {
-		t.Fatal(err)
-	}
-	var end jobs.Record
-	rec := jobs.Record{ID: "x", Host: "h", Procedure: "typed_nil", Args: json.RawMessage(`0`), State: jobs.Running}
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				t.Fatalf("Executor.Run panicked: %v", v)
-			}
-		}()
-		if err := bk.x.Run(context.Background(), rec, func(any) {}, func(r jobs.Record) { end = r }); err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-	}()
+	end := execEnd(t, func(d *jobs.Dispatcher, h jobs.Host[*agent]) error { return jobs.Register(d, h, typedNil) },
+		jobs.Record{ID: "x", Host: "h", Procedure: "typed_nil", Args: json.RawMessage(`0`), State: jobs.Running})
 	if end.State != jobs.Failed || end.Error == nil || !strings.Contains(end.Error.Message, "panicked") {
 		t.Fatalf("backend record: got %s, %+v; want failed with an error naming the panic", end.State, end.Error)
 	}

@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/troupe-go/troupe/actor"
-	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/jobs"
 )
 
@@ -103,27 +101,8 @@ func TestMarshalPanic(t *testing.T) {
 	}
 
 	// With a backend: the result is encoded for the store on the job's goroutine.
-	rt := testkit.NewRuntime(t)
-	bk := &execBackend{}
-	d, err := jobs.New(rt, jobs.WithBackend(bk))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	ref, err := actor.Spawn(rt, &agent{p: &probe{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := jobs.Register(d, jobs.Ref("h", ref), touchyResult); err != nil {
-		t.Fatal(err)
-	}
-	var end jobs.Record
-	rec := jobs.Record{ID: "x", Host: "h", Procedure: "touchy_result", Args: json.RawMessage(`"bad"`), State: jobs.Running}
-	if err := noPanic("Executor.Run", func() error {
-		return bk.x.Run(context.Background(), rec, func(any) {}, func(r jobs.Record) { end = r })
-	}); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	end := execEnd(t, func(d *jobs.Dispatcher, h jobs.Host[*agent]) error { return jobs.Register(d, h, touchyResult) },
+		jobs.Record{ID: "x", Host: "h", Procedure: "touchy_result", Args: json.RawMessage(`"bad"`), State: jobs.Running})
 	if end.State != jobs.Failed || end.Error == nil || end.Error.Type != "panic" {
 		t.Fatalf("backend record: got %s, %v; want failed with an error of type panic", end.State, fmt.Sprint(end.Error))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/jobs"
+	troupe "github.com/troupe-go/troupe/runtime"
 )
 
 // execBackend only hands jobs to its Executor, for tests that run a job
@@ -26,6 +27,47 @@ func (b *execBackend) Serve(context.Context, string, string) error { return nil 
 func (b *execBackend) Stop()                                       {}
 func (b *execBackend) Close() error                                { return nil }
 
+// newExecDispatcher returns a dispatcher on a fresh runtime with an
+// execBackend, closed with the test.
+func newExecDispatcher(t *testing.T) (*troupe.Runtime, *jobs.Dispatcher, *execBackend) {
+	t.Helper()
+	rt := testkit.NewRuntime(t)
+	b := &execBackend{}
+	d, err := jobs.New(rt, jobs.WithBackend(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return rt, d, b
+}
+
+// execEnd registers a procedure (register) on host "h", an agent, of an
+// execBackend's dispatcher, runs rec on its Executor, and returns the
+// record the run ended with; a panic out of Run fails the test.
+func execEnd(t *testing.T, register func(*jobs.Dispatcher, jobs.Host[*agent]) error, rec jobs.Record) jobs.Record {
+	t.Helper()
+	rt, d, bk := newExecDispatcher(t)
+	ref, err := actor.Spawn(rt, &agent{p: &probe{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := register(d, jobs.Ref("h", ref)); err != nil {
+		t.Fatal(err)
+	}
+	var end jobs.Record
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				t.Fatalf("Executor.Run panicked: %v", v)
+			}
+		}()
+		if err := bk.x.Run(context.Background(), rec, func(any) {}, func(r jobs.Record) { end = r }); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}()
+	return end
+}
+
 // A stream job whose producer outruns the copy into the job's output runs
 // to its end: the copy falls behind the host's journal, gets a
 // *actor.TruncatedError and resumes with Since, and the producer, which
@@ -37,13 +79,7 @@ func (b *execBackend) Close() error                                { return nil 
 // truncated reader left at once, the producer's context was cancelled
 // with ErrNoReader, and it stopped with most of its items unsent.
 func TestStreamJobOutrunsCopy(t *testing.T) {
-	rt := testkit.NewRuntime(t)
-	b := &execBackend{}
-	d, err := jobs.New(rt, jobs.WithBackend(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
+	rt, d, b := newExecDispatcher(t)
 	const n = 32                   // the first run: item 0, then 1..31, of which 24..31 are kept
 	copying := make(chan struct{}) // the copy holds item 0
 	ahead := make(chan struct{})   // the producer has sent 1..31
@@ -133,13 +169,7 @@ func intsFrom(from, to int) []int {
 // the job was done; it is now failed with the stream's error, read by a
 // reader placed past every item (never truncated).
 func TestStreamJobFailsBehindCopy(t *testing.T) {
-	rt := testkit.NewRuntime(t)
-	b := &execBackend{}
-	d, err := jobs.New(rt, jobs.WithBackend(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
+	rt, d, b := newExecDispatcher(t)
 	copying := make(chan struct{}) // the copy holds item 0
 	ended := make(chan struct{})   // the producer has sent 1..31 and failed
 	burst := actor.NewStream("burst", func(_ *agent, _ *actor.Ctx, _ int, out *actor.Out[int]) error {
