@@ -1128,11 +1128,7 @@ func TestSubmitErrorButRuns(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		one := jobs.Queue("one", 1)
-		submit(t, ctx, a, "gate", "b", one) // runs: the job waits behind it, queued
-		wait(t, "the blocker to run on b", b.gate.entered)
-		a.js.failPublishes(1, true)
-		a.kv.failPurges(1)
-		_, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("away"), one)
+		err := submitAway(t, ctx, a, b, one, jobs.ID("away"))
 		if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, jobs.ErrUnavailable) {
 			t.Fatalf("Submit: got %v; want ErrOutcomeUnknown (it may run)", err)
 		}
@@ -1238,6 +1234,21 @@ func TestConcurrentSubmitSameID(t *testing.T) {
 	})
 }
 
+// submitAway submits a "gate" job with opts in queue (a Queue of
+// concurrency 1) on a, to run on b behind a blocker that holds the
+// queue, with its publish's answer lost and its record's purge failing:
+// its outcome is unknown. It returns Submit's error; the job is queued,
+// and runs once b's gate opens.
+func submitAway(t *testing.T, ctx context.Context, a, b *storeNode, queue jobs.SubmitOption, opts ...jobs.SubmitOption) error {
+	t.Helper()
+	submit(t, ctx, a, "gate", "b", queue) // runs: the job waits behind it, queued
+	wait(t, "the blocker to run on b", b.gate.entered)
+	a.js.failPublishes(1, true)
+	a.kv.failPurges(1)
+	_, err := a.d.Submit(ctx, "web", "gate", "x", append(opts, queue)...)
+	return err
+}
+
 // TestOutcomeUnknownNamesJob: a Submit without an id (the dispatcher
 // draws one) whose outcome is unknown (its publish's answer lost, its
 // record's purge failed). Before, the id was only in the error's text:
@@ -1249,11 +1260,7 @@ func TestOutcomeUnknownNamesJob(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	one := jobs.Queue("one", 1)
-	submit(t, ctx, a, "gate", "b", one) // runs: the job waits behind it, queued
-	wait(t, "the blocker to run on b", b.gate.entered)
-	a.js.failPublishes(1, true)
-	a.kv.failPurges(1)
-	_, err := a.d.Submit(ctx, "web", "gate", "x", one)
+	err := submitAway(t, ctx, a, b, one)
 	var unknown *OutcomeUnknownError
 	if !errors.As(err, &unknown) || !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, jobs.ErrUnavailable) {
 		t.Fatalf("Submit: got %v; want an *OutcomeUnknownError", err)
