@@ -358,11 +358,7 @@ func (cfg *methodConfig) bound(r *http.Request, arrived time.Time) (context.Cont
 // aborted (abortIfGone).
 func (cfg *methodConfig) fail(w http.ResponseWriter, r *http.Request, err error) {
 	abortIfGone(r)
-	code := StatusOf(err)
-	if code == http.StatusServiceUnavailable && errors.Is(err, actor.ErrMailboxFull) {
-		w.Header().Set("Retry-After", "1") // not on a 504: a full Block mailbox past the deadline
-	}
-	cfg.answer(w, r, code, err)
+	cfg.answer(w, r, StatusOf(err), err)
 }
 
 // answer writes err with the error writer. Its panic (user code on
@@ -371,8 +367,17 @@ func (cfg *methodConfig) fail(w http.ResponseWriter, r *http.Request, err error)
 // writing and its stack, to the http.Server's ErrorLog (where net/http
 // logs a handler's panic: the writer, which the other panics are reported
 // to, is the one that failed), and answered 500 by the default writer.
-// A panic after the writer wrote goes on to net/http, as encode's does.
+// The 500 goes out with the headers as they were before the answer (a
+// middleware's): not with those set for the answer it replaces, by the
+// writer (a Content-Encoding would have the client decode plain text)
+// or by answer (Retry-After). A panic after the writer wrote goes on to
+// net/http, as encode's does.
 func (cfg *methodConfig) answer(w http.ResponseWriter, r *http.Request, code int, err error) {
+	h := w.Header()
+	before := h.Clone()
+	if code == http.StatusServiceUnavailable && errors.Is(err, actor.ErrMailboxFull) {
+		h.Set("Retry-After", "1") // not on a 504: a full Block mailbox past the deadline
+	}
 	tw := &trackedWriter{ResponseWriter: w}
 	var perr error
 	func() {
@@ -382,6 +387,10 @@ func (cfg *methodConfig) answer(w http.ResponseWriter, r *http.Request, code int
 	if perr != nil {
 		pe := perr.(*actor.PanicError)
 		logf(r, "serve: %s %s: %v (writing %d: %v)\n%s", r.Method, r.URL.Path, pe, code, err, pe.Stack)
+		clear(h)
+		for k, v := range before {
+			h[k] = v
+		}
 		writeError(w, r, http.StatusInternalServerError, pe)
 	}
 }
