@@ -37,12 +37,13 @@ func TestProcedureElsewhere(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		for info := range st.ListConsumers(ctx).Info() {
+		found := false
+		for info := range st.ListConsumers(ctx).Info() { // all of them: a lister left behind leaks its goroutine
 			if info.Delivered.Stream > 0 {
-				return true
+				found = true
 			}
 		}
-		return false
+		return found
 	})
 	must(t, c.d.Close()) // c's delivery settled
 	if r, err := a.b.Lookup(ctx, j.ID()); err != nil || r.State != jobs.Queued {
