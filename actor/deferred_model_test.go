@@ -343,12 +343,13 @@ func (m *dmModel) handle(d *dmDesk, c *actor.Ctx, cl *dmCall, r *actor.Reply[int
 	cl.logf("handled by actor %d inc %d, plan %d", d.idx, d.inc, cl.plan)
 	dmCount(fmt.Sprintf("plan %d", cl.plan))
 	m.mu.Lock()
-	for k, w := range m.works[d.idx] {
+	works := slices.Clone(m.works[d.idx])
+	m.mu.Unlock()
+	for k, w := range works { // not under m.mu, which fail takes
 		if w.inc < d.inc && w.ctx.Err() == nil {
 			m.fail("actor %d: incarnation %d runs, Go function %d of incarnation %d has its ctx live", d.idx, d.inc, k, w.inc)
 		}
 	}
-	m.mu.Unlock()
 	switch cl.plan {
 	case dpTurn:
 		cl.send(r)
