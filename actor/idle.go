@@ -10,10 +10,12 @@ import (
 )
 
 // WithIdleTimeout casts req to method m of the actor once it has handled
-// no call for d: the session actor's timeout, without re-arming a timer in
-// every method. The count starts at spawn and restarts after each turn
-// that ran a call (one clock read per such turn, on this actor only). It
-// fires once per idle spell: a later call re-arms it. m runs as an ordinary
+// no message for d: the session actor's timeout, without re-arming a timer
+// in every method. The count starts at spawn and restarts after each turn
+// that ran a user message other than m's idle cast (a call, a cast, a
+// timer's tick; one clock read per such turn, on this actor only). It
+// fires once per idle spell: a later message re-arms it (an idle cast
+// already queued still runs). m runs as an ordinary
 // Cast (whitelists, supervision and dead letters apply), queued from the
 // actor's own turn without waiting: a full mailbox, whatever its policy,
 // refuses it (a dead letter, runtime.ReasonMailboxFull), and it is cast
