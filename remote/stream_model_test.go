@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,15 +23,18 @@ import (
 // kept), read fast, slowly or with a pause longer than three heartbeats,
 // break out early, Close from another goroutine or cancel their ctx, and
 // resume after a truncation with Since(Oldest); the actor may be killed
-// mid-stream. Each reader checks, as it reads, that items come in order
-// with no gap, each the value sent at its sequence number, the first one
-// where its position says, and that nothing follows the end; once every
-// goroutine is done, that each end is one the docs allow: clean, the
-// producer's error or ErrStopped after every item sent, a truncation whose
-// Oldest lies past the reader's next item and within the stream, the
-// reader's own Close or ctx's end (and no truncation past a reader's
-// first item when the producer uses SendWait), ErrNotFound or ErrStopped for a Follow
-// or Open only once the stream ended or the actor was killed.
+// mid-stream (even seeds), the serving node shut down (seeds divisible by
+// 3), the second client node closed (when there is one). Each reader
+// checks, as it reads, that items come in order with no gap, each the
+// value sent at its sequence number, the first one where its position
+// says, and that nothing follows the end; once every goroutine is done,
+// that each end is one the docs allow: clean, the producer's error or
+// ErrStopped after every item sent, a truncation whose Oldest lies past
+// the reader's next item and within the stream (and none past a reader's
+// first item when the producer uses SendWait), the reader's own Close or
+// ctx's end, ErrNotFound or ErrStopped for a Follow or Open only once the
+// stream ended or the actor was killed, ErrClosed only once the reader's
+// node or the serving node closed.
 
 // smSrc is the serving actor: its Gen stream runs the model's plans.
 type smSrc struct{ m *streamModel }
@@ -88,11 +92,13 @@ type smEnd struct {
 }
 
 type streamModel struct {
-	t      *testing.T
-	rng    *rand.Rand
-	rngMu  sync.Mutex
-	wg     sync.WaitGroup
-	killed atomic.Bool
+	t       *testing.T
+	rng     *rand.Rand
+	rngMu   sync.Mutex
+	wg      sync.WaitGroup
+	killed  atomic.Bool
+	cClosed atomic.Bool // client c1 closed
+	sDown   atomic.Bool // the serving node stopped
 
 	mu      sync.Mutex
 	streams map[int]*smStream
@@ -218,6 +224,8 @@ func (m *streamModel) reader(st *smStream, b *remote.StreamBinding[int, string],
 			m.record(e)
 			m.resume(st, b, who, te, resumes)
 		case (errors.Is(err, remote.ErrNotFound) || errors.Is(err, remote.ErrStopped)) && (m.killed.Load() || st.ended()):
+		case errors.Is(err, remote.ErrClosed) && m.cClosed.Load() && strings.Contains(who, "@c1"):
+		case (errors.Is(err, remote.ErrClosed) || errors.Is(err, remote.ErrNotFound)) && m.sDown.Load():
 		case open && st.fail != "" && st.ended() && isGenErr(err, st.fail):
 			// the producer failed before any item: Open returns its error
 		default:
@@ -351,6 +359,8 @@ func (m *streamModel) check(e smEnd) {
 		complete("ErrStopped")
 	case errors.Is(e.err, context.Canceled) && e.cancel:
 	case errors.Is(e.err, remote.ErrStreamClosed) && e.closed:
+	case errors.Is(e.err, remote.ErrClosed) && m.cClosed.Load() && strings.Contains(e.who, "@c1"):
+	case errors.Is(e.err, remote.ErrClosed) && m.sDown.Load():
 	default:
 		m.badf("%s: stream %d: ended with %v (%T); stream: fail %q stopped %v; next %d of %d sent; closed %v cancel %v",
 			e.who, st.id, e.err, e.err, st.fail, st.stopped, e.next, sent, e.closed, e.cancel)
@@ -375,6 +385,8 @@ func endKind(e smEnd) string {
 		return "cancel"
 	case errors.Is(e.err, remote.ErrStreamClosed):
 		return "close"
+	case errors.Is(e.err, remote.ErrClosed):
+		return "node closed"
 	}
 	return "other"
 }
@@ -458,6 +470,26 @@ func runStreamModel(t *testing.T, seed uint64) {
 			time.Sleep(killIn)
 			m.killed.Store(true)
 			ref.Kill()
+		}()
+	}
+	if seed%3 == 0 {
+		downIn := time.Duration(m.intn(800)) * time.Millisecond
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			time.Sleep(downIn)
+			m.sDown.Store(true)
+			_ = srv.Shutdown(context.Background())
+		}()
+	}
+	if len(clients) == 2 {
+		closeIn := time.Duration(m.intn(800)) * time.Millisecond
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			time.Sleep(closeIn)
+			m.cClosed.Store(true)
+			_ = clients[1].Close()
 		}()
 	}
 	all := make(chan struct{})
