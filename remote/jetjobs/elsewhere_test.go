@@ -18,15 +18,7 @@ import (
 // run it. It now puts the message back, untouched, for a node that has
 // it: the job stays queued and runs there.
 func TestProcedureElsewhere(t *testing.T) {
-	s := startServer(t)
-	p := newProbe()
-	b := startNode(t, s.ClientURL(), "b", p, true) // registers web's procedures
-	must(t, b.d.Close())                           // and goes: they stay known
-	c := startNode(t, s.ClientURL(), "c", p, false)
-	ref, err := actor.Spawn(c.rt, &agent{p: p})
-	must(t, err)
-	must(t, jobs.Register(c.d, jobs.Ref("web", ref), echo)) // web on c: echo only
-	a := startNode(t, s.ClientURL(), "a", p, false)
+	a, c, url, p := elsewhereNodes(t)
 	ctx := ctxTimeout(t, 30*time.Second)
 	j, err := a.d.Submit(ctx, "web", "work", 1)
 	must(t, err)
@@ -49,7 +41,7 @@ func TestProcedureElsewhere(t *testing.T) {
 	if r, err := a.b.Lookup(ctx, j.ID()); err != nil || r.State != jobs.Queued {
 		t.Fatalf("the job after c had it: %v, %v; want queued", r.State, err)
 	}
-	startNode(t, s.ClientURL(), "d", p, true)
+	startNode(t, url, "d", p, true)
 	if v, err := result(t, j); err != nil {
 		t.Fatalf("Result: %v, %v; want it run on d", v, err)
 	}
@@ -63,15 +55,7 @@ func TestProcedureElsewhere(t *testing.T) {
 // order, as the package doc says. Cancelling it frees the place at its
 // next delivery, and the jobs behind it run.
 func TestProcedureOnlyOnDeadNode(t *testing.T) {
-	s := startServer(t)
-	p := newProbe()
-	b := startNode(t, s.ClientURL(), "b", p, true) // registers web's procedures
-	must(t, b.d.Close())                           // and goes: they stay known
-	c := startNode(t, s.ClientURL(), "c", p, false)
-	ref, err := actor.Spawn(c.rt, &agent{p: p})
-	must(t, err)
-	must(t, jobs.Register(c.d, jobs.Ref("web", ref), echo)) // web on c: echo only
-	a := startNode(t, s.ClientURL(), "a", p, false)
+	a, _, _, _ := elsewhereNodes(t)
 	ctx := ctxTimeout(t, 30*time.Second)
 	one := jobs.Queue("one", 1)
 	head, err := a.d.Submit(ctx, "web", "work", 1, one)
@@ -106,4 +90,21 @@ func TestProcedureOnlyOnDeadNode(t *testing.T) {
 	if v, err := result(t, next); err != nil {
 		t.Fatalf("the job behind the head: %v, %v; want it run on c once the head is cancelled", v, err)
 	}
+}
+
+// elsewhereNodes starts the cluster of the tests above on a server of
+// their own: b registered web's procedures and went (they stay known), c
+// serves web with echo only, and a, where jobs are submitted, serves
+// nothing; url is the server's, p the nodes' probe.
+func elsewhereNodes(t *testing.T) (a, c *node, url string, p *probe) {
+	t.Helper()
+	s := startServer(t)
+	url, p = s.ClientURL(), newProbe()
+	b := startNode(t, url, "b", p, true)
+	must(t, b.d.Close())
+	c = startNode(t, url, "c", p, false)
+	ref, err := actor.Spawn(c.rt, &agent{p: p})
+	must(t, err)
+	must(t, jobs.Register(c.d, jobs.Ref("web", ref), echo))
+	return startNode(t, url, "a", p, false), c, url, p
 }
