@@ -102,12 +102,7 @@ func isStopEdge(w *waitEdge, t *cell) bool {
 // for, is stuck in that wait). O(descendants + their chains), within
 // budget; it runs only where a chain meets a handler waiting in Ref.Stop.
 func stopWaitsFor(caller, t *cell, budget *int) bool {
-	for p := caller.parent; p != nil; p = p.parent {
-		if p == t {
-			return true
-		}
-	}
-	return kidsLeadTo(caller, t, budget)
+	return caller.descendsFrom(t) || kidsLeadTo(caller, t, budget)
 }
 
 // kidsLeadTo reports whether a descendant of t waits for caller along its
@@ -148,12 +143,12 @@ func (c *cell) lend() bool {
 // scheduler's queue.
 func (c *cell) reclaim() { c.sys.Scheduler.Unblock() }
 
-// endRoutedWait ends the wait of c, a caller in a handler, for a call a
-// router placed: it clears c's wait-for mark if the router set one (the
-// call went to a member, not the shared queue) and reclaims its loop if
-// it was lent. CallPool, OpenPool, Await and AwaitAll defer it, with
-// lend's result.
-func (c *cell) endRoutedWait(marked, lent bool) {
+// endWait ends a wait of c, a caller in a handler, for another actor: it
+// clears c's wait-for mark if one was set (a call a router placed on a
+// member rather than the shared queue, a wait for a stop) and reclaims
+// its loop if it was lent. CallPool, OpenPool, Await and AwaitAll defer
+// it, with lend's result; leaveStop calls it.
+func (c *cell) endWait(marked, lent bool) {
 	if marked {
 		c.waitingOn.Store(nil)
 	}
@@ -163,33 +158,43 @@ func (c *cell) endRoutedWait(marked, lent bool) {
 }
 
 // enterStop records that caller's handler now waits for c's stop (a
-// Ref.Stop made with its Context), failing with ErrCallCycle if that stop
-// waits for this very handler: c is caller, or one of its ancestors (a
-// stop waits for the children's), or c or one of its descendants waits
-// for caller, directly or through others, in a sync call (its turn, which
-// the stop waits for, is stuck in that call). On success the caller ends
-// the wait with leaveStop once it is over.
-func (c *cell) enterStop(caller *cell) error {
+// Ref.Stop or WaitDone made with its Context), failing with ErrCallCycle
+// if that stop waits for this very handler: c is caller, or one of its
+// ancestors (a stop waits for the children's), or c or one of its
+// descendants waits for caller, directly or through others, in a sync
+// call (its turn, which the stop waits for, is stuck in that call). On
+// success it lends caller's loop for the wait, as a sync call does, and
+// the caller ends the wait with leaveStop(lent) once it is over.
+func (c *cell) enterStop(caller *cell) (lent bool, err error) {
 	if caller == c {
-		return fmt.Errorf("%w: %s waits for its own stop (use Ctx.Stop)", ErrCallCycle, c)
+		return false, fmt.Errorf("%w: %s waits for its own stop (use Ctx.Stop)", ErrCallCycle, c)
 	}
-	for p := caller.parent; p != nil; p = p.parent {
-		if p == c {
-			return fmt.Errorf("%w: %s waits for the stop of %s, which waits for its children's", ErrCallCycle, caller, c)
-		}
+	if caller.descendsFrom(c) {
+		return false, fmt.Errorf("%w: %s waits for the stop of %s, which waits for its children's", ErrCallCycle, caller, c)
 	}
 	e := &waitEdge{done: c.doneCh()}
 	e.to.Store(c)
 	stopWaits.Add(1) // before the edge: a walk that sees it looks through it
 	if err := enterCall(caller, e, "stop"); err != nil {
 		stopWaits.Add(-1)
-		return err
+		return false, err
 	}
-	return nil
+	return caller.lend(), nil
 }
 
-// leaveStop ends a wait enterStop recorded.
-func (c *cell) leaveStop() {
-	c.waitingOn.Store(nil)
+// leaveStop ends a wait enterStop recorded, reclaiming the loop if it was
+// lent.
+func (c *cell) leaveStop(lent bool) {
 	stopWaits.Add(-1)
+	c.endWait(true, lent)
+}
+
+// descendsFrom reports whether a is one of c's ancestors. O(depth).
+func (c *cell) descendsFrom(a *cell) bool {
+	for p := c.parent; p != nil; p = p.parent {
+		if p == a {
+			return true
+		}
+	}
+	return false
 }

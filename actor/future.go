@@ -83,7 +83,7 @@ func (f *Future[R]) Await(ctx context.Context) (R, error) {
 		return zero, ErrNilContext
 	}
 	caller := callerOf(ctx) // a handler's ctx: wait as a sync call does
-	defer caller.endRoutedWait(f.enterAwait(caller), caller.lend())
+	defer caller.endWait(f.enterAwait(caller), caller.lend())
 	select {
 	case <-f.done:
 		return f.val, f.err
@@ -133,7 +133,7 @@ func awaitOne[R any](ctx context.Context, caller *cell, f *Future[R]) bool {
 		return true
 	default:
 	}
-	defer caller.endRoutedWait(f.enterAwait(caller), false)
+	defer caller.endWait(f.enterAwait(caller), false)
 	select {
 	case <-f.done:
 		return true

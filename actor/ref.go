@@ -255,13 +255,11 @@ func (r *Ref[S]) WaitDone(_ engine.Seal, ctx context.Context) error {
 		return nil
 	}
 	if caller := callerOf(ctx); caller != nil {
-		if err := r.c.enterStop(caller); err != nil {
+		lent, err := r.c.enterStop(caller)
+		if err != nil {
 			return err
 		}
-		defer caller.leaveStop()
-		if caller.lend() {
-			defer caller.reclaim()
-		}
+		defer caller.leaveStop(lent)
 	}
 	select {
 	case <-r.c.doneCh():
@@ -299,14 +297,12 @@ func (r *Ref[S]) Stop(ctx context.Context) error {
 		return ErrNilContext
 	}
 	if caller := callerOf(ctx); caller != nil {
-		if err := r.c.enterStop(caller); err != nil {
+		lent, err := r.c.enterStop(caller)
+		if err != nil {
 			r.c.requestStop(false)
 			return err
 		}
-		defer caller.leaveStop()
-		if caller.lend() {
-			defer caller.reclaim()
-		}
+		defer caller.leaveStop(lent)
 	}
 	return stopError(ctx, engine.StopAll(ctx, []engine.Cell{&r.c}))
 }

@@ -145,7 +145,7 @@ func CallPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S]
 		return zero, err
 	}
 	if caller != nil { // its loop's place is lent while it waits
-		defer caller.endRoutedWait(at != nil, caller.lend())
+		defer caller.endWait(at != nil, caller.lend())
 	}
 	select {
 	case <-pc.done:

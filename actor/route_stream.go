@@ -48,7 +48,7 @@ func OpenPool[S, Q, E any](ctx context.Context, s *Stream[S, Q, E], to Router[S]
 		return nil, err
 	}
 	if caller != nil {
-		defer caller.endRoutedWait(at != nil, caller.lend())
+		defer caller.endWait(at != nil, caller.lend())
 	}
 	return cl.await(ctx, f, cfg)
 }
