@@ -110,7 +110,7 @@ func (n *Node) openStream(ex *export, ep *endpoint, codec Codec, data []byte, re
 	if !n.track(r, ex, ep, reply, cancelFunc(cancel), &n.streamWG) {
 		return
 	}
-	go n.runStream(ctx, cancel, reply, ep, ex.fence, codec, n.openBy(open, deadline, clamped, ex.fence), pos)
+	go n.runStream(ctx, cancel, reply, ex, ep, codec, n.openBy(open, deadline, clamped, ex.fence), pos)
 }
 
 // openBy bounds open by deadline, without bounding the stream it opens:
@@ -127,11 +127,12 @@ func (n *Node) openBy(open func(context.Context, []actor.FollowOption) (streamRe
 	return func(ctx context.Context, pos []actor.FollowOption) (streamReader, error) {
 		octx, cancel := context.WithCancel(ctx)
 		tm := time.AfterFunc(time.Until(deadline), cancel)
-		var oc context.Context = openCtx{octx, deadline, fence}
+		oc := openCtx{octx, deadline, fence}
+		var c context.Context = oc
 		if fence != nil {
-			oc = gatedOpen{openCtx{octx, deadline, fence}} // a claimed name's open: gated by its lease
+			c = gatedOpen{oc} // a claimed name's open: gated by its lease
 		}
-		r, err := open(oc, pos)
+		r, err := open(c, pos)
 		if tm.Stop() {
 			return r, err // opened in time: octx lives on with the reader
 		}
@@ -178,9 +179,9 @@ func first(h map[string][]string, k string) string {
 	return ""
 }
 
-// runStream opens the local stream, then keeps the remote one; fence is
-// its claim's lease end, for a claimed name (see streamServer.fence).
-func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply string, ep *endpoint, fence *atomic.Int64, codec Codec,
+// runStream opens the local stream of ep, an endpoint of ex, then keeps
+// the remote one.
+func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply string, ex *export, ep *endpoint, codec Codec,
 	open func(context.Context, []actor.FollowOption) (streamReader, error), pos []actor.FollowOption) {
 	defer n.streamWG.Done()
 	defer cancel()
@@ -201,12 +202,10 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 		case errors.Is(err, errFenced):
 			// Its turn came past the claim's lease: not run, refused as
 			// serve refuses an open that arrives then.
-			name, _, _ := strings.Cut(ep.label, ".")
-			w = n.refuseLeaseLost(name, ep.method, ep.label)
+			w = n.refuseLeaseLost(ex.name, ep.method, ep.label)
 		}
 		if errors.Is(err, errOpenExpired) && n.base.Err() == nil {
-			name, _, _ := strings.Cut(ep.label, ".")
-			n.refuse(Refusal{Reason: ReasonLate, Name: name, Method: ep.method, Err: err})
+			n.refuse(Refusal{Reason: ReasonLate, Name: ex.name, Method: ep.method, Err: err})
 			return
 		}
 		if ctx.Err() == nil || n.base.Err() != nil {
@@ -214,7 +213,7 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 		}
 		return
 	}
-	st := &streamServer{n: n, to: reply, r: r, label: ep.label, method: ep.method, fence: fence, hb: n.cfg.heartbeat,
+	st := &streamServer{n: n, to: reply, r: r, label: ep.label, name: ex.name, method: ep.method, fence: ex.fence, hb: n.cfg.heartbeat,
 		window: n.cfg.pending() / 4, done: make(chan struct{})}
 	st.cond = sync.NewCond(&st.mu)
 	st.lastHeard = time.Now()
@@ -351,5 +350,5 @@ func (n *Node) onFollow(m *nats.Msg) {
 	open := func(ctx context.Context, pos []actor.FollowOption) (streamReader, error) {
 		return ep.follow(ctx, id, pos)
 	}
-	go n.runStream(ctx, cancel, reply, ep, ex.fence, codec, open, pos)
+	go n.runStream(ctx, cancel, reply, ex, ep, codec, open, pos)
 }

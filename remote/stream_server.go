@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +17,7 @@ type streamServer struct {
 	key    string // our control token: acks arrive on n.inbox + key
 	r      streamReader
 	label  string // "name.method"
+	name   string
 	method string
 	// fence, for a claimed name, is its claim's lease end (claim.until):
 	// no item is sent past it (emit), as serve refuses what arrives
@@ -83,15 +83,13 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 func (st *streamServer) lostLocked() {
 	st.ended = true
 	st.cond.Broadcast() // a pump waiting for room gives up
-	name, _, _ := strings.Cut(st.label, ".")
-	w := st.n.leaseLost(name, st.label)
+	w := st.n.leaseLost(st.name, st.label)
 	st.sendLocked(frameError, st.n.errorBodyWithin(w, st.frameLimit(frameRoom)))
 }
 
 // reportLost reports the end lostLocked sent (ReasonNameLost).
 func (st *streamServer) reportLost() {
-	name, _, _ := strings.Cut(st.label, ".")
-	st.n.refuseLeaseLost(name, st.method, st.label)
+	st.n.refuseLeaseLost(st.name, st.method, st.label)
 }
 
 // emitLocked is emit under st.mu; lost: it ended the stream past the
