@@ -116,10 +116,7 @@ func (b *Backend) unpublished(r jobs.Record, rev uint64, err error) (jobs.Record
 				Err: fmt.Errorf("its message's publish failed (%w), and its record could not be taken back (%w)", err, perr)}
 		}
 	}
-	if why, ok := queueFull(err); ok {
-		return r, false, fmt.Errorf("%w: %s/%s: %s", jobs.ErrQueueFull, r.Host, r.Queue, why)
-	}
-	return r, false, tooLarge(err)
+	return r, false, publishErr(&r, err)
 }
 
 // jobMsg is the message of job r (encoded: job) of generation rev. Its
@@ -184,10 +181,7 @@ func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, 
 		}
 	}
 	if _, err := b.publishJob(ctx, msg); err != nil {
-		if why, ok := queueFull(err); ok {
-			return old, false, fmt.Errorf("%w: %s/%s: %s", jobs.ErrQueueFull, old.Host, old.Queue, why)
-		}
-		return old, false, tooLarge(err)
+		return old, false, publishErr(&old, err)
 	}
 	_, err = b.jobsKV.Update(ctx, tok(id), wrap(encodeJob(&q), 0, rev), rev)
 	if err == nil {
@@ -283,6 +277,16 @@ func tooLarge(err error) error {
 		return fmt.Errorf("%w: %w", jobs.ErrTooLarge, err)
 	}
 	return unavailable(err)
+}
+
+// publishErr is the error of job r's message's publish that failed
+// (err): jobs.ErrQueueFull if the queue stream refused it over one of its
+// limits (queueFull), else as tooLarge.
+func publishErr(r *jobs.Record, err error) error {
+	if why, ok := queueFull(err); ok {
+		return fmt.Errorf("%w: %s/%s: %s", jobs.ErrQueueFull, r.Host, r.Queue, why)
+	}
+	return tooLarge(err)
 }
 
 // knownProc checks that some node registered host's procedure.
