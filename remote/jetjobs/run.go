@@ -217,7 +217,7 @@ func (b *Backend) handle(msg jetstream.Msg) {
 		b.deadLetter(rj.delivery(), err) // its record is gone (retention) or unreadable
 		return
 	case !ok: // ended: cancelled while queued, or ended before its ack was lost
-		if r.Node == b.cfg.node && (r.Started.Equal(now) || had && r.Started.Equal(unsure)) {
+		if b.markedHere(&r, now) || had && b.markedHere(&r, unsure) {
 			// Ended (cancelled) under this node's own mark, whose answer
 			// was lost: never run, so no item can follow the marker, and
 			// the node that cancelled it left the marker to this one.
@@ -305,7 +305,7 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 		cancel(nil)
 		keep.stop()
 		pub.stop()
-		if err == nil && now.State.Terminal() && now.Node == b.cfg.node && now.Started.Equal(r.Started) {
+		if err == nil && now.State.Terminal() && b.markedHere(&now, r.Started) {
 			b.endOutput(r.ID, t.gen, now.State)
 			_ = rj.delivery().Ack() // it has ended
 			return
@@ -345,7 +345,13 @@ func (b *Backend) run(jctx context.Context, rj *runningJob, t *tracked) {
 // (WithNode; a node restarted while its old process lingers, as
 // remote.WithName allows), and the job handed back and marked by it.
 func (b *Backend) ranHere(c *jobs.Record, started time.Time) bool {
-	return c.State == jobs.Running && c.Node == b.cfg.node && c.Started.Equal(started)
+	return c.State == jobs.Running && b.markedHere(c, started)
+}
+
+// markedHere reports whether c bears this node's mark of started, in
+// whatever state (see ranHere): a record ended under that mark keeps it.
+func (b *Backend) markedHere(c *jobs.Record, started time.Time) bool {
+	return c.Node == b.cfg.node && c.Started.Equal(started)
 }
 
 // maxMarks bounds the marks kept whose outcome is unknown: past it, they
