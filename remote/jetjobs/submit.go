@@ -172,7 +172,8 @@ func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, 
 	}
 	q := old
 	q.Gen = 0
-	msg := b.jobMsg(&q, encodeJob(&q), rev)
+	job := encodeJob(&q)
+	msg := b.jobMsg(&q, job, rev)
 	window := dupWindow(b.cfg.age)
 	if window < b.cfg.age && time.Since(at) > window/2 {
 		found, err := b.findJobMsg(ctx, msg, at)
@@ -183,7 +184,7 @@ func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, 
 	if _, err := b.publishJob(ctx, msg); err != nil {
 		return old, false, publishErr(&old, err)
 	}
-	_, err = b.jobsKV.Update(ctx, tok(id), wrap(encodeJob(&q), 0, rev), rev)
+	_, err = b.jobsKV.Update(ctx, tok(id), wrap(job, 0, rev), rev)
 	if err == nil {
 		return old, false, nil
 	}
