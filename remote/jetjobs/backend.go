@@ -56,7 +56,7 @@ type Backend struct {
 	served   map[string]*served     // by host
 	running  map[runKey]*runningJob // jobs running or being marked running here
 	known    map[string]bool        // procKeys known to exist
-	here     map[string]bool        // procKeys registered here (Serve)
+	here     map[string]int         // procKeys registered here: the Serves of each that succeeded or are under way
 	ensured  map[string]int         // queueKeys whose consumer has this concurrency
 	watchers []jetstream.KeyWatcher
 	endSub   *nats.Subscription                   // the end notices, once someone awaits
@@ -96,7 +96,7 @@ func New(ctx context.Context, nc *nats.Conn, opts ...Option) (*Backend, error) {
 	}
 	b := &Backend{cfg: cfg, nc: nc, js: js, served: map[string]*served{},
 		handoff: make(chan jetstream.Msg), stopping: make(chan struct{}),
-		running: map[runKey]*runningJob{}, known: map[string]bool{}, here: map[string]bool{}, ensured: map[string]int{},
+		running: map[runKey]*runningJob{}, known: map[string]bool{}, here: map[string]int{}, ensured: map[string]int{},
 		endWait: map[string]map[chan endNotice]uint64{}, fresh: map[string]uint64{}, ended: map[string]jobs.Record{},
 		marks: map[string]time.Time{}}
 	b.lastWrite = b.leaderGet

@@ -27,13 +27,17 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 	}
 	key := procKey(host, procedure)
 	b.mu.Lock()
+	// Registered before its host is consumed: a job handed over at once
+	// finds it. Counted, so that a Serve that fails takes back its own
+	// registration only, not that of another Serve of the procedure.
+	b.here[key]++
 	var s *served
 	for {
 		if b.stopped {
+			b.unhereLocked(key)
 			b.mu.Unlock()
 			return jobs.ErrClosed
 		}
-		b.here[key] = true // before its host is consumed: a job handed over at once finds it
 		if s = b.served[host]; s == nil {
 			break
 		}
@@ -49,7 +53,7 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 			b.mu.Lock()
 		case <-ctx.Done():
 			b.mu.Lock()
-			delete(b.here, key) // Register takes it back
+			b.unhereLocked(key) // Register takes it back
 			b.mu.Unlock()
 			return unavailable(fmt.Errorf("host %s: waiting for its queues to be consumed: %w", host, context.Cause(ctx)))
 		}
@@ -67,11 +71,12 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 			}
 			delete(b.served, host)
 		}
-		delete(b.here, key) // Register takes it back
+		b.unhereLocked(key) // Register takes it back
 		b.mu.Unlock()
 		return err
 	}
 	if b.stopped {
+		b.unhereLocked(key)
 		b.mu.Unlock()
 		_ = w.Stop()
 		return jobs.ErrClosed
@@ -80,6 +85,14 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 	b.work.Go(func() { b.watchQueues(w, s, host) })
 	b.mu.Unlock()
 	return nil
+}
+
+// unhereLocked takes back one registration of procedure key here (a
+// Serve's that failed). b.mu is held.
+func (b *Backend) unhereLocked(key string) {
+	if b.here[key]--; b.here[key] <= 0 {
+		delete(b.here, key)
+	}
 }
 
 // startServing consumes host's queue without a cap and starts watching
@@ -150,7 +163,7 @@ func (b *Backend) watchQueues(w jetstream.KeyWatcher, s *served, host string) {
 func (b *Backend) runsHere(host, procedure string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.here[procKey(host, procedure)]
+	return b.here[procKey(host, procedure)] > 0
 }
 
 // elsewhereDelay is how long a job message whose procedure is not

@@ -142,6 +142,7 @@ type flakyStream struct {
 	mu     sync.Mutex // guards n
 	n      int        // Consumer calls still to fail
 	block  func()     // called once, by the next failing Consumer call, before it returns
+	stall  func()     // called once, by the next Consumer call, before it looks the consumer up
 	failed chan struct{}
 }
 
@@ -160,7 +161,12 @@ func (s *flakyStream) Consumer(ctx context.Context, name string) (jetstream.Cons
 		s.n--
 		block, s.block = s.block, nil
 	}
+	stall := s.stall
+	s.stall = nil
 	s.mu.Unlock()
+	if stall != nil {
+		stall()
+	}
 	if fail {
 		if block != nil {
 			block()

@@ -1,0 +1,83 @@
+package jetjobs
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/jobs"
+)
+
+// hookKV is a procedures bucket that calls afterPut, once, after the next
+// Put returns.
+type hookKV struct {
+	jetstream.KeyValue
+	mu       sync.Mutex // guards afterPut
+	afterPut func()
+}
+
+func (k *hookKV) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	rev, err := k.KeyValue.Put(ctx, key, value)
+	k.mu.Lock()
+	f := k.afterPut
+	k.afterPut = nil
+	k.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return rev, err
+}
+
+// TestServeWaiterGivesUp: a Serve of a procedure that another Serve of
+// the same procedure is starting to serve waits for that one, and its ctx
+// ends first. Before, the waiter's give-up took the procedure's
+// registration here back, though the first Serve went on to serve it:
+// this node then handed back every job of the procedure (not registered
+// here), and they never ran. The waiter now takes back only its own
+// registration.
+func TestServeWaiterGivesUp(t *testing.T) {
+	a, _, url := storeNodes(t)
+	c := startStoreNode(t, url, "c", false)
+	procs := &hookKV{KeyValue: c.b.procs}
+	c.b.procs = procs
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ga := &gateAgent{entered: make(chan string, 8), open: make(chan struct{}), items: make(chan string)}
+	close(ga.open)
+	ref, err := actor.Spawn(c.rt, ga)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reached, release := make(chan struct{}), make(chan struct{})
+	c.q.mu.Lock()
+	c.q.stall = func() { close(reached); <-release }
+	c.q.mu.Unlock()
+	first := make(chan error, 1)
+	go func() { first <- jobs.Register(c.d, jobs.Ref("api", ref), gate) }()
+	wait(t, "the first Serve to look up the host's consumer", reached)
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	procs.mu.Lock()
+	procs.afterPut = wcancel // the waiter's ctx ends as it begins to wait
+	procs.mu.Unlock()
+	if err := c.b.Serve(wctx, "api", "gate"); !errors.Is(err, jobs.ErrUnavailable) {
+		t.Fatalf("the waiting Serve: got %v; want jobs.ErrUnavailable", err)
+	}
+	close(release)
+	if err := wait(t, "Register", first); err != nil {
+		t.Fatalf("Register: got %v; want the host served", err)
+	}
+	if !c.b.runsHere("api", "gate") {
+		t.Fatal("api/gate: not registered here after its Register returned nil")
+	}
+	j, err := a.d.Submit(ctx, "api", "gate", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantX(t, ctx, j)
+}
