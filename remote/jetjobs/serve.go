@@ -2,6 +2,7 @@ package jetjobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,12 +21,32 @@ import (
 // A Serve of a host that another Serve is starting to serve waits for
 // that one's outcome (for up to ctx), and starts serving the host itself
 // if that one failed: it returns nil only once the host is consumed.
+// A Serve that fails leaves no trace (the caller may try again): its
+// registration here is taken back, and so is the procedure's record, if
+// this Serve created it (a record some node wrote before stays), unless
+// the store cannot be reached then: Submits then take the procedure's
+// jobs, which wait queued for a node that serves it.
 // Errors: jobs.ErrUnavailable, jobs.ErrClosed.
-func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
-	if _, err := b.procs.Put(ctx, procKey(host, procedure), []byte(b.cfg.node)); err != nil {
+func (b *Backend) Serve(ctx context.Context, host, procedure string) (err error) {
+	key := procKey(host, procedure)
+	rev, err := b.procs.Create(ctx, key, []byte(b.cfg.node))
+	created := err == nil
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		// Written again (its revision moves on), so that a failed Serve
+		// that created it, taking it back only at its own revision,
+		// leaves it to this one.
+		_, err = b.procs.Put(ctx, key, []byte(b.cfg.node))
+	}
+	if err != nil {
 		return unavailable(err)
 	}
-	key := procKey(host, procedure)
+	if created {
+		defer func() {
+			if err != nil {
+				b.unrecord(ctx, key, rev)
+			}
+		}()
+	}
 	b.mu.Lock()
 	// Registered before its host is consumed: a job handed over at once
 	// finds it. Counted, so that a Serve that fails takes back its own
@@ -85,6 +106,16 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) error {
 	b.work.Go(func() { b.watchQueues(w, s, host) })
 	b.mu.Unlock()
 	return nil
+}
+
+// unrecord takes back the procedures bucket's record of key, created at
+// rev by a Serve that failed, unless it was written since (by another
+// Serve of the procedure, here or on another node). Bounded on its own
+// (ctx may be what ended); a failure leaves the record.
+func (b *Backend) unrecord(ctx context.Context, key string, rev uint64) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_ = b.procs.Delete(ctx, key, jetstream.LastRevision(rev))
 }
 
 // unhereLocked takes back one registration of procedure key here (a

@@ -81,3 +81,56 @@ func TestServeWaiterGivesUp(t *testing.T) {
 	}
 	wantX(t, ctx, j)
 }
+
+// TestServeFailedLeavesNoTrace: a Serve whose start fails (the store
+// away as it looks up its host's consumer). Before, the procedure stayed
+// recorded in the procedures bucket (its first step), so that every
+// node's Submit took jobs of it, as served, though no node consumed its
+// host: they waited queued, and the caller was told it submitted. A
+// failed Serve now takes back the record it created ("alone": a Submit
+// is refused, jobs.ErrUnknownHost, and a Register again serves it), and
+// leaves one that another node wrote ("elsewhere": its jobs run there).
+func TestServeFailedLeavesNoTrace(t *testing.T) {
+	for _, elsewhere := range []bool{false, true} {
+		name := "alone"
+		if elsewhere {
+			name = "elsewhere"
+		}
+		t.Run(name, func(t *testing.T) {
+			a, b, url := storeNodes(t)
+			c := startStoreNode(t, url, "c", false)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			host := "web" // served by b
+			if !elsewhere {
+				host = "api"
+			}
+			ga := &gateAgent{entered: make(chan string, 8), open: make(chan struct{}), items: make(chan string)}
+			close(ga.open)
+			ref, err := actor.Spawn(c.rt, ga)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.q.failNext(1)
+			if err := jobs.Register(c.d, jobs.Ref(host, ref), gate); !errors.Is(err, jobs.ErrUnavailable) {
+				t.Fatalf("Register: got %v; want jobs.ErrUnavailable", err)
+			}
+			if elsewhere {
+				close(b.gate.open)
+				wantX(t, ctx, submit(t, ctx, a, "gate", "x"))
+				return
+			}
+			if _, err := a.d.Submit(ctx, host, "gate", "x"); !errors.Is(err, jobs.ErrUnknownHost) {
+				t.Fatalf("Submit after the failed Serve: got %v; want jobs.ErrUnknownHost", err)
+			}
+			if err := jobs.Register(c.d, jobs.Ref(host, ref), gate); err != nil {
+				t.Fatalf("Register again: %v", err)
+			}
+			j, err := a.d.Submit(ctx, host, "gate", "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantX(t, ctx, j)
+		})
+	}
+}
