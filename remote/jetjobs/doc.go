@@ -81,10 +81,11 @@
 // the record: written again (its answer lost) or taken, it returns the
 // job; still as created (or unreadable), the job may run or yet be taken
 // back, and it returns an *OutcomeUnknownError (see Bad input). A job whose message may be
-// gone thus runs once it is submitted again, and has one message. The job's
-// message, if that publish fails, is not known to be stored: the Submit
-// returns the publish's error (jobs.ErrUnavailable, jobs.ErrQueueFull),
-// and the job stays queued. The record is changed only by
+// gone thus runs once it is submitted again, and has one message. If the
+// message's publish again is refused (not stored), the Submit returns its
+// error (jobs.ErrQueueFull, jobs.ErrUnavailable), and the job stays
+// queued; if it fails otherwise (its answer lost: the message may be
+// stored, and the job may run), an *OutcomeUnknownError. The record is changed only by
 // compare-and-set at the last revision, each change one the job machine
 // allows: queued → running by the node that got its message, running →
 // an end by that node, queued or running → cancelled by any node, running

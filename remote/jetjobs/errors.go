@@ -26,7 +26,8 @@ var (
 	// (its answer lost: it may be stored) and the record could not be
 	// taken back (the store away); or, for a Submit of an id whose job it
 	// found queued as created, the job's message was published but its
-	// record could not be written again (see the package doc, Records).
+	// record could not be written again, or its publish failed without a
+	// refusal (see the package doc, Records).
 	// The job may run. Submit it again with
 	// its id (named in the error) to find out: that returns the job if it
 	// is stored, and then makes sure that it runs, else submits it; or
@@ -62,7 +63,7 @@ func (e *VersionError) Unwrap() error { return ErrVersion }
 // that it runs, else submits it — or look it up and cancel it.
 type OutcomeUnknownError struct {
 	ID  string // the job's id: the caller's, or the one the dispatcher drew
-	Err error  // what failed: the publish of the job's message and the purge of its record, or the rewrite of a found job's record
+	Err error  // what failed: the publish of the job's message and the purge of its record, or the publish again or the rewrite of a found job's record
 }
 
 // Error names the job and what failed.

@@ -1326,6 +1326,40 @@ func TestResubmitRewriteFails(t *testing.T) {
 	}
 }
 
+// TestResubmitPublishAnswerLost: a Submit of an id whose job it finds
+// queued as created, without its message (its first Submit's publish
+// failed and so did the purge of its record), publishes the message
+// again, and that publish fails without a refusal: its message stored,
+// the answer lost. Before, that Submit returned plain jobs.ErrUnavailable
+// (which says that it left nothing stored), yet the message it stored ran
+// the job. It now returns an *OutcomeUnknownError naming the job (which
+// matches jobs.ErrUnavailable too): the job may run. A publish the
+// server refused still returns its error (TestSubmitErrorButRuns).
+func TestResubmitPublishAnswerLost(t *testing.T) {
+	a, b, _ := storeNodes(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	one := jobs.Queue("one", 1)
+	submit(t, ctx, a, "gate", "b", one) // runs: the job waits behind it, queued
+	wait(t, "the blocker to run on b", b.gate.entered)
+	a.js.failPublishes(1, false)
+	a.kv.failPurges(1)
+	if _, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("dup"), one); !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("the first Submit: got %v; want ErrOutcomeUnknown", err)
+	}
+	b.js.failPublishes(1, true)
+	_, err := b.d.Submit(ctx, "web", "gate", "x", jobs.ID("dup"), one)
+	close(b.gate.open)
+	if got := wait(t, "the job to run on b", b.gate.entered); got != "x" {
+		t.Fatalf("%q ran; want the job", got)
+	}
+	var unknown *OutcomeUnknownError
+	if !errors.As(err, &unknown) || unknown.ID != "dup" || !errors.Is(err, jobs.ErrUnavailable) {
+		t.Fatalf("the second Submit: got %v, and the job ran; want an *OutcomeUnknownError of job \"dup\"", err)
+	}
+	wantX(t, ctx, submit(t, ctx, a, "gate", "x", jobs.ID("dup"), one)) // to find out
+}
+
 // TestServeRace: two Serves of one host at once; the first to come
 // starts serving it (consuming its queues) and fails (the store away),
 // while the second, a jobs.Register of another procedure, has found the

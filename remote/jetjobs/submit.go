@@ -87,8 +87,7 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 // ErrOutcomeUnknown. A record left queued without its message is not run
 // unless its id is submitted again (submitted).
 func (b *Backend) unpublished(r jobs.Record, rev uint64, err error) (jobs.Record, bool, error) {
-	var apiErr *jetstream.APIError
-	refused := errors.As(err, &apiErr) || errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, jetstream.ErrNoStreamResponse)
+	refused := refusedPub(err)
 	bounded := func(f func(context.Context) error) error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
@@ -157,9 +156,11 @@ func (b *Backend) publishJob(ctx context.Context, msg *nats.Msg) (*jetstream.Pub
 // a job returned here. A rewrite that fails is followed by a read of the
 // record: written again or taken, the job is returned; still as created
 // (or unread), the job may run or be taken back: *OutcomeUnknownError.
-// Errors: those of get, and of the publish (jobs.ErrQueueFull,
-// jobs.ErrUnavailable: the job stays queued, its message not known to be
-// stored; submitting it again tries again); *OutcomeUnknownError; errGone
+// Errors: those of get, and of a publish the server refused
+// (jobs.ErrQueueFull, jobs.ErrTooLarge, jobs.ErrUnavailable: the job stays
+// queued without its message; submitting it again tries again);
+// *OutcomeUnknownError if the publish failed otherwise (its answer lost:
+// the message may be stored, and the job may run); errGone
 // if the record is gone (taken back by the Submit that created it:
 // Submit creates it again).
 func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, error) {
@@ -182,6 +183,10 @@ func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, 
 		}
 	}
 	if _, err := b.publishJob(ctx, msg); err != nil {
+		if !refusedPub(err) { // its answer lost: it may be stored
+			return old, false, &OutcomeUnknownError{ID: id,
+				Err: fmt.Errorf("its message was published again and the publish failed (%w): it may be stored", err)}
+		}
 		return old, false, publishErr(&old, err)
 	}
 	_, err = b.jobsKV.Update(ctx, tok(id), wrap(job, 0, rev), rev)
@@ -278,6 +283,15 @@ func tooLarge(err error) error {
 		return fmt.Errorf("%w: %w", jobs.ErrTooLarge, err)
 	}
 	return unavailable(err)
+}
+
+// refusedPub reports whether err, a job message's publish error, says
+// that the message was not stored: the server refused it, or it was
+// never sent. Any other failure (a timeout, a connection that dropped)
+// may have lost only the answer.
+func refusedPub(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) || errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // publishErr is the error of job r's message's publish that failed
