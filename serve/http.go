@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -145,8 +146,9 @@ func StatusOf(err error) int {
 // must take from the body all that the call needs. A
 // Target or call error is answered with StatusOf's status, a decode error
 // with 400 (or StatusOf's status if it is a *StatusError or a body over
-// the cap), an encode error with 500 if encode wrote nothing yet, else
-// by aborting the response (a panic with http.ErrAbortHandler, which
+// the cap), an encode error with 500 if encode wrote nothing yet (with
+// the headers as they were before encode: not those it set for the reply
+// it did not give), else by aborting the response (a panic with http.ErrAbortHandler, which
 // net/http recovers silently: the client sees the connection end, not a
 // truncated 200 that looks whole). Error
 // bodies are the error's message for 4xx and *StatusError, the status text
@@ -209,12 +211,14 @@ func (h *methodHandler[S, Q, R]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		h.cfg.fail(w, r, err)
 		return
 	}
+	saved := saveHeader(w.Header())
 	tw := &trackedWriter{ResponseWriter: w}
 	if err := encodeReply(h.encode, tw, v); err != nil {
 		if tw.wrote {
 			// Part of a 200 is out: returning would end it as if whole.
 			panic(http.ErrAbortHandler)
 		}
+		saved.restore() // not the failed reply's headers on the error answer
 		h.cfg.fail(w, r, err)
 	}
 }
@@ -374,7 +378,7 @@ func (cfg *methodConfig) fail(w http.ResponseWriter, r *http.Request, err error)
 // net/http, as encode's does.
 func (cfg *methodConfig) answer(w http.ResponseWriter, r *http.Request, code int, err error) {
 	h := w.Header()
-	before := h.Clone()
+	saved := saveHeader(h)
 	if code == http.StatusServiceUnavailable && errors.Is(err, actor.ErrMailboxFull) {
 		h.Set("Retry-After", "1") // not on a 504: a full Block mailbox past the deadline
 	}
@@ -387,12 +391,34 @@ func (cfg *methodConfig) answer(w http.ResponseWriter, r *http.Request, code int
 	if perr != nil {
 		pe := perr.(*actor.PanicError)
 		logf(r, "serve: %s %s: %v (writing %d: %v)\n%s", r.Method, r.URL.Path, pe, code, err, pe.Stack)
-		clear(h)
-		for k, v := range before {
-			h[k] = v
-		}
+		saved.restore()
 		writeError(w, r, http.StatusInternalServerError, pe)
 	}
+}
+
+// savedHeader is a response's headers as they were before an answer
+// (a middleware's), to put back when that answer is not given: an
+// error answer in its place must not go out with the headers set for it
+// (a Content-Encoding would have the client decode plain text, a
+// Content-Type mislabel the error's body).
+type savedHeader struct {
+	h      http.Header
+	before http.Header // nil if h was empty
+}
+
+// saveHeader saves h; it allocates only if h is not empty. O(len(h)).
+func saveHeader(h http.Header) savedHeader {
+	s := savedHeader{h: h}
+	if len(h) > 0 {
+		s.before = h.Clone()
+	}
+	return s
+}
+
+// restore puts the saved headers back in h, dropping those set since.
+func (s savedHeader) restore() {
+	clear(s.h)
+	maps.Copy(s.h, s.before)
 }
 
 // logf logs to r's http.Server's ErrorLog, or else the log package's
