@@ -207,7 +207,10 @@ func AskPool[S, Q, R any](ctx context.Context, m *Method[S, Q, R], to Router[S],
 // First: round robin). It returns once the message is queued, with an
 // error only if it could not be: ErrPoolFull, ErrPoolStopped,
 // ErrEmptyGroup, ErrNoHashKey, ErrHashKey, ErrNilPool, ErrNilHandler,
-// ErrInvalidName; a refused payload is also a dead letter. The handler's
+// ErrInvalidName; ErrStopped alone if no worker of a running pool can
+// take it (they stop with the runtime, or the only one is being replaced:
+// with Balancing it waits in the shared queue for the replacement, as a
+// call does); a refused payload is also a dead letter. The handler's
 // error or panic goes to the dead letters. Safe for concurrent use; one
 // allocation (the message, which carries req and the worker it went to).
 func CastPool[S, Q, R any](m *Method[S, Q, R], to Router[S], req Q) error {
