@@ -425,8 +425,19 @@ type pullMsg struct {
 }
 
 func (t *pullMsg) key() mailbox.Key { return pullKey }
-func (t *pullMsg) name() string     { return "balancing" }
 func (t *pullMsg) live() bool       { return true }
+
+// name is the running call's method, so that its handler's panic is a
+// *PanicError naming it (see cell.recovered), as through any other
+// strategy; else (the token queued or held, see Ref.Held) "balancing".
+// cur is written on the worker's turn, and zero whenever the token is in
+// the mailbox: a read under the mailbox's lock does not race.
+func (t *pullMsg) name() string {
+	if t.cur.msg != nil {
+		return t.cur.name()
+	}
+	return "balancing"
+}
 
 func (t *pullMsg) run(x *Ctx, _ payload) {
 	e, ok := t.q.take(t.m)
