@@ -129,26 +129,30 @@ func TestNewPoolBadInput(t *testing.T) {
 			t.Errorf("got %v; want a *PanicError with the factory's value", err)
 		}
 	})
-	t.Run("fails on the third worker", func(t *testing.T) {
-		var stopped atomic.Int32
-		n := 0
-		_, err := actor.NewPool(rt, 5, func() *pwStopper {
-			if n++; n == 3 {
-				panic("third")
+	// With every strategy (First's and Balancing's routers are made
+	// before the workers join them).
+	for _, s := range strategies() {
+		t.Run("fails on the third worker/"+s.name, func(t *testing.T) {
+			var stopped atomic.Int32
+			n := 0
+			p, err := actor.NewPool(rt, 5, func() *pwStopper {
+				if n++; n == 3 {
+					panic("third")
+				}
+				return &pwStopper{stopped: &stopped}
+			}, s.opt)
+			if p != nil || !errors.Is(err, actor.ErrFactory) {
+				t.Fatalf("got %v, %v; want no pool, ErrFactory", p, err)
 			}
-			return &pwStopper{stopped: &stopped}
+			deadline := time.Now().Add(5 * time.Second)
+			for stopped.Load() != 2 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if got := stopped.Load(); got != 2 {
+				t.Errorf("got %d workers stopped; want the 2 made before the failure", got)
+			}
 		})
-		if !errors.Is(err, actor.ErrFactory) {
-			t.Fatalf("got %v; want ErrFactory", err)
-		}
-		deadline := time.Now().Add(5 * time.Second)
-		for stopped.Load() != 2 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		if got := stopped.Load(); got != 2 {
-			t.Errorf("got %d workers stopped; want the 2 made before the failure", got)
-		}
-	})
+	}
 }
 
 // Bad input to the calls, and calls to a stopped pool: sentinels.
