@@ -50,15 +50,19 @@
 // waiting in a handler is neither. It starts a loop per waiting turn, but
 // no more than there are idle Ps, and never more than [WithMaxExtra]
 // (default [DefaultMaxExtra], 64) beyond the base. So CPU-bound turns,
-// which leave no P idle, add no loop; waiting handlers get up to 64 more
+// which leave no P idle, add no loop (unless none completes for 64
+// checks: see below); waiting handlers get up to 64 more
 // loops, at most one per idle P at each check. At the cap the watchdog stops: a
 // turn then waits for a loop to come back, and a handler that waits that
 // way routinely should use Block. The counts are approximate (a goroutine
 // moving between run queues is briefly in none), so a rare extra loop
 // may start; the cap bounds that too. They count every goroutine of the
-// program: if other goroutines keep every P busy, the watchdog waits for
-// one to come idle. On a runtime without these metrics the cap alone
-// bounds the watchdog.
+// program, so they cannot tell a P kept busy by a CPU-bound turn from one
+// kept busy by other goroutines (which may be waiting, polling, for the
+// very turn that waits): once no turn has completed for 64 checks in a
+// row, the watchdog starts one loop even with no P idle, and again after
+// 128, 256, ... checks, within the cap. On a runtime without these
+// metrics the cap alone bounds the watchdog.
 //
 // # Goroutines and blocking
 //
@@ -70,7 +74,8 @@
 //     bounded by the number of handlers blocked in calls at once, which the
 //     application controls; none without Block.
 //   - at most [WithMaxExtra] loops started by the watchdog for unknown
-//     blocking, and only while Ps are idle.
+//     blocking, and only while Ps are idle (or, one at a time, after a
+//     stall of 64, 128, ... checks in a row).
 //   - the watchdog: not a goroutine of its own but a time.AfterFunc timer,
 //     armed only while turns wait and no loop is free; each firing runs
 //     briefly on a goroutine of the timer's and re-arms it or stops.

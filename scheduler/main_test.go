@@ -104,3 +104,8 @@ func noteMax(m *atomic.Int64, v int) {
 		}
 	}
 }
+
+// withFreeProcs makes the watchdog read f as the runtime's idle Ps.
+func withFreeProcs(f func() int) Option {
+	return optionFunc(func(c *config) { c.hooks.freeProcs = f })
+}

@@ -43,8 +43,9 @@ const DefaultPoolSize = 4096
 // beyond the base (see [WithMaxExtra]).
 //
 // It is a fixed number, not a multiple of GOMAXPROCS, because extras are
-// not there for CPU: the watchdog starts them only while Ps sit idle, so
-// they never oversubscribe the CPUs, however many. They stand in for
+// not there for CPU: the watchdog starts them while Ps sit idle (or,
+// one at a time, after a long stall), so they do not oversubscribe the
+// CPUs, however many. They stand in for
 // handlers stuck in waits the scheduler was not told of (time.Sleep, I/O,
 // a channel), and how many of those an application has at once depends
 // on its code, not on the machine's cores. 64 such handlers keep the

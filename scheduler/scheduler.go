@@ -89,6 +89,7 @@ type Scheduler struct {
 	spinning int         // loops yielding a few times before they park
 	blocked  int         // loops whose turn sits between Block and Unblock
 	watching bool        // timer is armed, or its callback is due to run
+	stalls   int         // checks in a row that found no turn completed (starveChecks)
 	timer    *time.Timer // the watchdog's: made on first use, armed only while watching
 	closed   bool
 	idle     chan struct{} // closed once closed, with no loop and no watchdog

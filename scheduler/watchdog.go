@@ -11,6 +11,17 @@ import (
 // scheduler. Turns that complete (even slowly) reset its count.
 const stallCheck = time.Millisecond
 
+// starveChecks is how many checks in a row may find no turn completed and
+// no idle P before the watchdog starts a loop all the same: the probe
+// cannot tell a P kept busy by a CPU-bound turn from one kept busy by a
+// goroutine outside the scheduler (another package's work, a goroutine
+// polling with Gosched), and one that trusted it alone would let a turn
+// queued behind loops waiting in handlers wait for ever, if what keeps
+// the Ps busy waits for that turn. It starts one such loop after
+// starveChecks stalled checks, then after 2, 4, ... times as many, so a
+// CPU-bound stall that lasts a second adds about 4, within the cap.
+const starveChecks = 64
+
 // The runtime/metrics the watchdog reads, by index in s.probe. The
 // goroutine-state ones are Go 1.26's; on an older runtime they read as
 // unsupported and the watchdog falls back to its cap alone.
@@ -37,6 +48,7 @@ func (s *Scheduler) watchLocked() {
 		return
 	}
 	s.watching = true
+	s.stalls = 0
 	s.ticked.Store(false)
 	if s.timer == nil {
 		s.timer = time.AfterFunc(stallCheck, s.check)
@@ -55,15 +67,18 @@ func (s *Scheduler) watchLocked() {
 // batches of loops that have not got past a turn since its last check
 // (unhideLocked): turns completing elsewhere do not take them otherwise,
 // as long as the run queue has turns of its own. It starts at most
-// min(waiting turns, idle Ps) loops per check,
-// and never beyond base+maxExtra loops outside Block. It stops when the
+// min(waiting turns, idle Ps) loops per check, and one even with no P
+// idle once no turn has completed for starveChecks checks in a row (and
+// again after twice, four times as many, ...), and never beyond
+// base+maxExtra loops outside Block. It stops when the
 // queue empties, the scheduler closes, or that cap is reached (Block and
 // Schedule re-arm it if loops outside Block drop below it).
 func (s *Scheduler) check() {
 	// Read the runtime's counts before taking the lock, and only if no
 	// turn completed since the last check: Schedule never waits on them.
 	free := 0
-	if !s.ticked.Swap(false) {
+	stalled := !s.ticked.Swap(false)
+	if stalled {
 		free = s.freeProcs()
 	}
 	s.mu.Lock()
@@ -82,6 +97,14 @@ func (s *Scheduler) check() {
 		s.maybeIdleLocked()
 		s.mu.Unlock()
 		return
+	}
+	if stalled {
+		s.stalls++
+	} else {
+		s.stalls = 0
+	}
+	if free == 0 && s.stalls >= starveChecks && s.stalls&(s.stalls-1) == 0 {
+		free = 1 // no P idle for too long: starveChecks
 	}
 	n := 0
 	if s.parked == 0 && s.spinning == 0 {

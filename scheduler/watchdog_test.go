@@ -185,3 +185,37 @@ func TestSlowProgressIsNoStall(t *testing.T) {
 		}
 	})
 }
+
+// A turn that waits (without Block) for a turn it queued itself gets that
+// turn run even while the runtime shows no idle P for as long as the stall
+// lasts: other goroutines of the program (one polling with Gosched, with
+// GOMAXPROCS=1, is enough) keep every P busy in the probe's counts, and
+// a watchdog that trusts them alone never starts a loop, so the only loop
+// waits for ever for a turn queued behind it. The probe is faked to read
+// no idle P (testHooks.freeProcs) at every check. Fails if a stall that
+// outlasts starveChecks checks still starts no loop.
+func TestStallWithoutIdleProcsStillRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSched(t, WithPoolSize(1), withFreeProcs(func() int { return 0 }))
+		release, _ := newGate(t) // lets the stuck turn go if the test fails
+		start := time.Now()
+		done := make(chan struct{})
+		schedule(t, s, funcRunner(func() {
+			partner := make(chan struct{})
+			schedule(t, s, funcRunner(func() { close(partner) }))
+			select {
+			case <-partner:
+			case <-release:
+			}
+			close(done)
+		}))
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("a turn waiting for one it queued, no P idle: the queued turn never ran")
+		}
+		if d := time.Since(start); d > 2*starveChecks*stallCheck {
+			t.Errorf("queued turn ran after %v; want within %v", d, 2*starveChecks*stallCheck)
+		}
+	})
+}
