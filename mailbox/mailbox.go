@@ -86,6 +86,15 @@ type queues[T any] struct {
 	// pending is 1 while main is not empty (set by the push into an empty
 	// main, cleared when Pop empties it), for the consumer's lock-free
 	// checks.
+	//
+	// Two ways to save its write were measured (alternated A/B, five
+	// rounds, 2 cores) and not kept. One word for pending and the
+	// scheduled flag, so a push into an empty main publishes and claims in
+	// one Or: fan-out 5–12% faster, but 1→1 9–17% and 8→1 8–15% slower (the
+	// flag's word sits on the Mailbox line the consumer reads at every
+	// Pop). A push that claims an idle consumer skipping the write, the
+	// consumer's turn starting "cold" under the lock: no change beyond
+	// noise (±5%) on any oneway or fan-out row.
 	pending atomic.Uint32
 	// backlog is main's length, published every backlogEvery pushes and
 	// when main empties: a cheap hint for producers (Backlog).
