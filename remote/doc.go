@@ -147,7 +147,10 @@
 // Shutdown or Close, or Unexport — is fenced so too before another node
 // can take the name: a call, cast or stream open queued at the actor
 // whose turn comes after the release is refused (ErrNotFound), not run
-// beside the name's next owner; a handler already running finishes.
+// beside the name's next owner; a handler already running finishes. The
+// node leaves the name's queue group before it releases the claim: a call
+// made once another node has taken the name reaches that node, not the
+// one giving it up (which would refuse it, closing, with ErrClosed).
 //
 // # Delivery
 //
@@ -187,8 +190,8 @@
 // the names' keeper and watch once names are used, and, if it started
 // one, the embedded server's. A remote reader ([Follow]) has no goroutine:
 // a timer acknowledges for it while it is open. [Node.Shutdown] is
-// graceful (claims are released, streams end with ErrClosed, exports
-// leave their queue groups, requests received but not yet handled are
+// graceful (exports leave their queue groups, then claims are released,
+// streams end with ErrClosed, requests received but not yet handled are
 // refused, served calls finish, the bindings' calls get their replies,
 // casts are flushed; then the connection closes, then the server),
 // [Node.Close] immediate (served calls are cancelled); both are

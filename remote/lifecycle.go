@@ -12,9 +12,10 @@ import (
 )
 
 // Shutdown stops the node gracefully and waits: new exports, bindings'
-// calls and incoming requests are refused (ErrClosed), its claimed names
-// are released, every export leaves its queue group (so other nodes
-// serving the name get its calls), the requests it had received but not
+// calls and incoming requests are refused (ErrClosed), every export
+// leaves its queue group (so other nodes serving the name get its calls),
+// then its claimed names are released (a call made once another node has
+// taken one is not delivered here), the requests it had received but not
 // yet handled are refused (ErrClosed), the calls it is serving finish and
 // are answered (but one queued at a claimed name's actor whose turn comes
 // after the name's release is refused as for a name nobody serves,
@@ -83,7 +84,38 @@ func (n *Node) stop() error {
 	// halted) and withdraw what they made: their services are stopped
 	// before settle.
 	n.exportWG.Wait()
-	// Watchers first: the names' keeper and watch stop, claims are released.
+	// Every export leaves its queue group before the claims are released,
+	// and, if it serves a claimed name, the server confirms it (a flush):
+	// once a claimed name is free another node may take it and serve it,
+	// and a call to it must not be delivered here any more — this node,
+	// closing, would refuse it (ErrClosed) though the name is served. A
+	// name is served by nobody meanwhile (ErrNotFound: its caller looks
+	// again). What the subscriptions had received is refused below
+	// (settle). No export is added any more (the node is closing, and
+	// those in progress are done): these are all.
+	n.mu.Lock()
+	exports := make([]*export, 0, len(n.exports))
+	for _, ex := range n.exports {
+		exports = append(exports, ex)
+	}
+	n.mu.Unlock()
+	var errs []error
+	claimed := false
+	for _, ex := range exports {
+		if err := ex.svc.Stop(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, err)
+		}
+		claimed = claimed || ex.fence != nil
+	}
+	// Down, the connection has no subscription on the server, and
+	// nats.go does not make a draining one again when it reconnects.
+	if claimed && n.nc.IsConnected() {
+		ctx, cancel := n.releaseCtx()
+		_ = n.flush(ctx)
+		cancel()
+	}
+	// Then the watchers: the names' keeper and watch stop, claims are
+	// released.
 	unwatched := n.stopNames()
 	// Streams end with ErrClosed: their readers are told, not left
 	// waiting; a reader that missed its end gets it again while the stop
@@ -94,16 +126,9 @@ func (n *Node) stop() error {
 	// Its own readers are detached (ErrClosed), their serving nodes told.
 	n.closeReaders()
 	n.mu.Lock()
-	exports := n.exports
 	n.exports = map[string]*export{}
 	n.mu.Unlock()
 	close(n.quit)
-	var errs []error
-	for _, ex := range exports {
-		if err := ex.svc.Stop(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-			errs = append(errs, err)
-		}
-	}
 	// Requests the endpoints had received: refused, before the connection
 	// closes.
 	n.settle()
