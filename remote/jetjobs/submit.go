@@ -87,35 +87,55 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 // ErrOutcomeUnknown. A record left queued without its message is not run
 // unless its id is submitted again (submitted).
 func (b *Backend) unpublished(r jobs.Record, rev uint64, err error) (jobs.Record, bool, error) {
-	refused := refusedPub(err)
-	bounded := func(f func(context.Context) error) error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		return f(ctx)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	perr := b.jobsKV.Purge(ctx, tok(r.ID), jetstream.LastRevision(rev))
+	cancel()
+	if perr == nil {
+		return r, false, publishErr(&r, err)
 	}
-	if perr := bounded(func(ctx context.Context) error {
-		return b.jobsKV.Purge(ctx, tok(r.ID), jetstream.LastRevision(rev))
-	}); perr != nil {
-		var cur jobs.Record
-		var curRev, gen uint64
-		gerr := bounded(func(ctx context.Context) (err error) {
-			cur, curRev, gen, err = b.get(ctx, r.ID)
-			return err
-		})
-		switch {
-		case gerr == nil && gen == rev && (cur.State != jobs.Queued || curRev != rev):
-			// Taken (or cancelled since), or written again by a Submit of
-			// its id that published its message (submitted): its message
-			// was stored.
-			return cur, true, nil
-		case errors.Is(gerr, jobs.ErrNotFound) || gerr == nil && gen != rev:
-			// purged all the same (its answer lost)
-		case !refused:
-			return r, false, &OutcomeUnknownError{ID: r.ID,
-				Err: fmt.Errorf("its message's publish failed (%w), and its record could not be taken back (%w)", err, perr)}
-		}
+	cur, fate, _ := b.reread(context.Background(), r.ID, rev)
+	switch fate {
+	case recordWritten:
+		// Taken (or cancelled since), or written again by a Submit of
+		// its id that published its message (submitted): its message
+		// was stored.
+		return cur, true, nil
+	case recordGone:
+		// purged all the same (its answer lost)
+		return r, false, publishErr(&r, err)
 	}
-	return r, false, publishErr(&r, err)
+	return r, false, publishFailed(r.ID, &r, err,
+		fmt.Errorf("its message's publish failed (%w), and its record could not be taken back (%w)", err, perr))
+}
+
+// recordFate is what became of the record of a job created at a
+// revision, as read again (reread).
+type recordFate int
+
+const (
+	recordUnread    recordFate = iota // the read failed
+	recordGone                        // not found, or of another generation: taken back
+	recordWritten                     // taken, cancelled, ended, or written again since its creation: its message is stored
+	recordAsCreated                   // still queued as created
+)
+
+// reread reads the record of job id, created at rev, again, for up to a
+// second past ctx's end (ctx may be what ended), and tells what became
+// of it. Its error is the read's (nil but for recordGone and
+// recordUnread).
+func (b *Backend) reread(ctx context.Context, id string, rev uint64) (jobs.Record, recordFate, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	cur, curRev, gen, err := b.get(ctx, id)
+	switch {
+	case errors.Is(err, jobs.ErrNotFound) || err == nil && gen != rev:
+		return cur, recordGone, err
+	case err != nil:
+		return cur, recordUnread, err
+	case cur.State != jobs.Queued || curRev != rev:
+		return cur, recordWritten, nil
+	}
+	return cur, recordAsCreated, nil
 }
 
 // jobMsg is the message of job r (encoded: job) of generation rev. Its
@@ -183,11 +203,8 @@ func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, 
 		}
 	}
 	if _, err := b.publishJob(ctx, msg); err != nil {
-		if !refusedPub(err) { // its answer lost: it may be stored
-			return old, false, &OutcomeUnknownError{ID: id,
-				Err: fmt.Errorf("its message was published again and the publish failed (%w): it may be stored", err)}
-		}
-		return old, false, publishErr(&old, err)
+		return old, false, publishFailed(id, &old, err,
+			fmt.Errorf("its message was published again and the publish failed (%w): it may be stored", err))
 	}
 	_, err = b.jobsKV.Update(ctx, tok(id), wrap(job, 0, rev), rev)
 	if err == nil {
@@ -197,16 +214,14 @@ func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, 
 	// another Submit of its id, or taken back by the Submit that created
 	// it: its message, published here, is then dead-lettered when it
 	// comes up), or written with its answer lost: the record tells. Read
-	// past ctx's end for a second, as unpublished does.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	cur, curRev, gen, gerr := b.get(rctx, id)
-	switch {
-	case errors.Is(gerr, jobs.ErrNotFound) || gerr == nil && gen != rev:
+	// past ctx's end for a second, as unpublished does (reread).
+	cur, fate, gerr := b.reread(ctx, id, rev)
+	switch fate {
+	case recordGone:
 		return old, false, fmt.Errorf("%w: job %q", errGone, id)
-	case gerr == nil && (cur.State != jobs.Queued || curRev != rev):
+	case recordWritten:
 		return cur, false, nil // its message is stored, and the record can no longer be taken back
-	case gerr == nil:
+	case recordAsCreated:
 		// Still as created: its message is stored, but the Submit that
 		// created it may yet take it back. The job may run.
 		return old, false, &OutcomeUnknownError{ID: id,
@@ -302,6 +317,17 @@ func publishErr(r *jobs.Record, err error) error {
 		return fmt.Errorf("%w: %s/%s: %s", jobs.ErrQueueFull, r.Host, r.Queue, why)
 	}
 	return tooLarge(err)
+}
+
+// publishFailed is the error of job id's (r's) message's publish that
+// failed (err): as publishErr if the message was not stored
+// (refusedPub), else *OutcomeUnknownError of id with why (its answer
+// lost: the message may be stored, and the job may run).
+func publishFailed(id string, r *jobs.Record, err, why error) error {
+	if refusedPub(err) {
+		return publishErr(r, err)
+	}
+	return &OutcomeUnknownError{ID: id, Err: why}
 }
 
 // knownProc checks that some node registered host's procedure.
