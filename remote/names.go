@@ -187,9 +187,15 @@ func (n *Node) leaseLost(name, label string) wireError {
 // caller to answer with, if it has one to answer.
 func (n *Node) refuseLeaseLost(name, method, label string) wireError {
 	w := n.leaseLost(name, label)
+	n.reportLeaseLost(name, method, w)
+	return w
+}
+
+// reportLeaseLost reports what was refused under name past its claim's
+// lease with w, its error (leaseLost): ReasonNameLost.
+func (n *Node) reportLeaseLost(name, method string, w wireError) {
 	n.refuse(Refusal{Reason: ReasonNameLost, Name: name, Method: method,
 		Err: &Error{Code: w.Code, Message: w.Message, Method: w.Method, Node: w.Node}})
-	return w
 }
 
 // claimValue is the value of the keys a node claims: its id, '/' (which

@@ -71,30 +71,31 @@ func (st *streamServer) emit(seq uint64, data []byte) bool {
 	st.mu.Lock()
 	ok, lost := st.emitLocked(seq, data)
 	st.mu.Unlock()
-	if lost {
-		st.reportLost()
+	if lost != nil {
+		st.reportLost(*lost)
 	}
 	return ok
 }
 
 // lostLocked ends the stream past its claim's lease: CodeNotFound, as
 // serve refuses what arrives then. st.mu is held; the caller then reports
-// it (reportLost), out of the lock.
-func (st *streamServer) lostLocked() {
+// the error it returns, the one sent (reportLost), out of the lock.
+func (st *streamServer) lostLocked() wireError {
 	st.ended = true
 	st.cond.Broadcast() // a pump waiting for room gives up
 	w := st.n.leaseLost(st.name, st.label)
 	st.sendLocked(frameError, st.n.errorBodyWithin(w, st.frameLimit(frameRoom)))
+	return w
 }
 
-// reportLost reports the end lostLocked sent (ReasonNameLost).
-func (st *streamServer) reportLost() {
-	st.n.refuseLeaseLost(st.name, st.method, st.label)
+// reportLost reports the end lostLocked sent, w (ReasonNameLost).
+func (st *streamServer) reportLost(w wireError) {
+	st.n.reportLeaseLost(st.name, st.method, w)
 }
 
-// emitLocked is emit under st.mu; lost: it ended the stream past the
-// claim's lease.
-func (st *streamServer) emitLocked(seq uint64, data []byte) (ok, lost bool) {
+// emitLocked is emit under st.mu; lost (non-nil): it ended the stream
+// past the claim's lease with that error (lostLocked).
+func (st *streamServer) emitLocked(seq uint64, data []byte) (ok bool, lost *wireError) {
 	for st.full(len(data)) && !st.closed && !st.ended {
 		if f := st.n.cfg.windowFull; f != nil {
 			f()
@@ -102,11 +103,11 @@ func (st *streamServer) emitLocked(seq uint64, data []byte) (ok, lost bool) {
 		st.cond.Wait()
 	}
 	if st.closed || st.ended {
-		return false, false
+		return false, nil
 	}
 	if leaseOut(st.fence) { // after the wait for room, which may be long
-		st.lostLocked()
-		return false, true
+		w := st.lostLocked()
+		return false, &w
 	}
 	if limit := st.frameLimit(1 + 2*binary.MaxVarintLen64); len(data) > limit { // its frame: kind, number, sequence number
 		// Its frame could not be published (nor resent), or not within
@@ -116,11 +117,11 @@ func (st *streamServer) emitLocked(seq uint64, data []byte) (ok, lost bool) {
 		w := wireError{Code: CodeTooLarge, Message: fmt.Sprintf("item %d of %d bytes over the limit of %d", seq, len(data), limit),
 			Method: st.label, Node: st.n.id}
 		st.sendLocked(frameError, st.n.errorBodyWithin(w, st.frameLimit(frameRoom)))
-		return false, false
+		return false, nil
 	}
 	payload := binary.AppendUvarint(make([]byte, 0, len(data)+10), seq)
 	st.sendLocked(frameItem, append(payload, data...))
-	return true, false
+	return true, nil
 }
 
 // frameLimit is the largest payload a frame may carry besides overhead
@@ -148,9 +149,9 @@ func (st *streamServer) full(size int) bool {
 func (st *streamServer) end(err error) {
 	st.mu.Lock()
 	if !st.closed && !st.ended && leaseOut(st.fence) {
-		st.lostLocked()
+		w := st.lostLocked()
 		st.mu.Unlock()
-		st.reportLost()
+		st.reportLost(w)
 		return
 	}
 	defer st.mu.Unlock()
