@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/jobs"
 )
 
@@ -47,12 +46,7 @@ func TestServeWaiterGivesUp(t *testing.T) {
 	c.b.procs = procs
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ga := &gateAgent{entered: make(chan string, 8), open: make(chan struct{}), items: make(chan string)}
-	close(ga.open)
-	ref, err := actor.Spawn(c.rt, ga)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := spawnOpenGate(t, c)
 	reached, release := make(chan struct{}), make(chan struct{})
 	c.q.mu.Lock()
 	c.q.stall = func() { close(reached); <-release }
@@ -105,12 +99,7 @@ func TestServeFailedLeavesNoTrace(t *testing.T) {
 			if !elsewhere {
 				host = "api"
 			}
-			ga := &gateAgent{entered: make(chan string, 8), open: make(chan struct{}), items: make(chan string)}
-			close(ga.open)
-			ref, err := actor.Spawn(c.rt, ga)
-			if err != nil {
-				t.Fatal(err)
-			}
+			ref := spawnOpenGate(t, c)
 			c.q.failNext(1)
 			if err := jobs.Register(c.d, jobs.Ref(host, ref), gate); !errors.Is(err, jobs.ErrUnavailable) {
 				t.Fatalf("Register: got %v; want jobs.ErrUnavailable", err)

@@ -364,6 +364,19 @@ func storeNodes(t *testing.T, opts ...Option) (a, b *storeNode, url string) {
 	return startStoreNode(t, url, "a", false, opts...), startStoreNode(t, url, "b", true, opts...), url
 }
 
+// spawnOpenGate spawns on n's runtime a gateAgent whose gate is open: a
+// gate job runs at once.
+func spawnOpenGate(t *testing.T, n *storeNode) *actor.Ref[*gateAgent] {
+	t.Helper()
+	ga := &gateAgent{entered: make(chan string, 8), open: make(chan struct{}), items: make(chan string)}
+	close(ga.open)
+	ref, err := actor.Spawn(n.rt, ga)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
 // wait returns what ch gives, or fails the test after 20 s.
 func wait[T any](t *testing.T, what string, ch <-chan T) T {
 	t.Helper()
@@ -1373,12 +1386,7 @@ func TestServeRace(t *testing.T) {
 	c := startStoreNode(t, url, "c", false)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ga := &gateAgent{entered: make(chan string, 8), open: make(chan struct{}), items: make(chan string)}
-	close(ga.open)
-	ref, err := actor.Spawn(c.rt, ga)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := spawnOpenGate(t, c)
 	reached, release := make(chan struct{}), make(chan struct{})
 	c.q.mu.Lock()
 	c.q.n, c.q.block = 1, func() { close(reached); <-release }
