@@ -1147,7 +1147,7 @@ func TestSubmitErrorButRuns(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		one := jobs.Queue("one", 1)
-		err := submitAway(t, ctx, a, b, one, jobs.ID("away"))
+		err := submitAway(t, ctx, a, b, true, one, jobs.ID("away"))
 		if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, jobs.ErrUnavailable) {
 			t.Fatalf("Submit: got %v; want ErrOutcomeUnknown (it may run)", err)
 		}
@@ -1255,14 +1255,16 @@ func TestConcurrentSubmitSameID(t *testing.T) {
 
 // submitAway submits a "gate" job with opts in queue (a Queue of
 // concurrency 1) on a, to run on b behind a blocker that holds the
-// queue, with its publish's answer lost and its record's purge failing:
-// its outcome is unknown. It returns Submit's error; the job is queued,
-// and runs once b's gate opens.
-func submitAway(t *testing.T, ctx context.Context, a, b *storeNode, queue jobs.SubmitOption, opts ...jobs.SubmitOption) error {
+// queue, with its publish failing unrefused (stored: its message stored
+// and the answer lost; else not sent) and its record's purge failing:
+// its outcome is unknown. It returns Submit's error; the job is queued
+// (without its message unless stored), and, its message stored, runs
+// once b's gate opens.
+func submitAway(t *testing.T, ctx context.Context, a, b *storeNode, stored bool, queue jobs.SubmitOption, opts ...jobs.SubmitOption) error {
 	t.Helper()
 	submit(t, ctx, a, "gate", "b", queue) // runs: the job waits behind it, queued
 	wait(t, "the blocker to run on b", b.gate.entered)
-	a.js.failPublishes(1, true)
+	a.js.failPublishes(1, stored)
 	a.kv.failPurges(1)
 	_, err := a.d.Submit(ctx, "web", "gate", "x", append(opts, queue)...)
 	return err
@@ -1279,7 +1281,7 @@ func TestOutcomeUnknownNamesJob(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	one := jobs.Queue("one", 1)
-	err := submitAway(t, ctx, a, b, one)
+	err := submitAway(t, ctx, a, b, true, one)
 	var unknown *OutcomeUnknownError
 	if !errors.As(err, &unknown) || !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, jobs.ErrUnavailable) {
 		t.Fatalf("Submit: got %v; want an *OutcomeUnknownError", err)
@@ -1313,11 +1315,7 @@ func TestResubmitRewriteFails(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			one := jobs.Queue("one", 1)
-			submit(t, ctx, a, "gate", "b", one) // runs: the job waits behind it, queued
-			wait(t, "the blocker to run on b", b.gate.entered)
-			a.js.failPublishes(1, true)
-			a.kv.failPurges(1)
-			if _, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("dup"), one); !errors.Is(err, ErrOutcomeUnknown) {
+			if err := submitAway(t, ctx, a, b, true, one, jobs.ID("dup")); !errors.Is(err, ErrOutcomeUnknown) {
 				t.Fatalf("the first Submit: got %v; want ErrOutcomeUnknown", err)
 			}
 			b.kv.failNext("dup", 1, tc.written)
@@ -1353,11 +1351,7 @@ func TestResubmitPublishAnswerLost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	one := jobs.Queue("one", 1)
-	submit(t, ctx, a, "gate", "b", one) // runs: the job waits behind it, queued
-	wait(t, "the blocker to run on b", b.gate.entered)
-	a.js.failPublishes(1, false)
-	a.kv.failPurges(1)
-	if _, err := a.d.Submit(ctx, "web", "gate", "x", jobs.ID("dup"), one); !errors.Is(err, ErrOutcomeUnknown) {
+	if err := submitAway(t, ctx, a, b, false, one, jobs.ID("dup")); !errors.Is(err, ErrOutcomeUnknown) {
 		t.Fatalf("the first Submit: got %v; want ErrOutcomeUnknown", err)
 	}
 	b.js.failPublishes(1, true)
