@@ -12,12 +12,14 @@ import (
 // stopped, or its Open failed, and err is no dead letter: those have
 // their own). It reports false if it was already closed. Readers get what
 // is kept, then err; producers waiting for room get ErrStreamClosed; the
-// producer's Context is cancelled. The attached readers stay watched: the
-// end of a reader's ctx still detaches it (it reads nothing more, and an
-// error that no reader received then goes to the dead letters), and it
-// leaves the readers of an Out kept for later readers. Readers ended by
-// truncation are released: they have nothing left to count for. An error
-// that no reader is attached to receive goes to the dead letters.
+// producer's Context is cancelled, under mu with the close, so a reader
+// that gets the end finds it cancelled. The attached readers stay
+// watched: the end of a reader's ctx still detaches it (it reads nothing
+// more, and an error that no reader received then goes to the dead
+// letters), and it leaves the readers of an Out kept for later readers.
+// Readers ended by truncation are released: they have nothing left to
+// count for. An error that no reader is attached to receive goes to the
+// dead letters.
 func (j *journal[E]) end(err error, stopped bool) bool { return j.endIf(err, stopped, false) }
 
 // abandon ends the open journal of an Open that gave up (with err, what
@@ -53,15 +55,18 @@ func (j *journal[E]) endIf(err error, stopped, unread bool) bool {
 	clear(j.cut)
 	j.cut = nil
 	report := j.unseenLocked()
-	set, cancel := j.set, j.cancel
+	if j.cancel != nil {
+		// Under mu, as the end is: a reader that gets the end finds the
+		// Context cancelled (cancelling runs no user code, see
+		// cancelIfNoReaderLocked).
+		j.cancel(ErrStreamClosed)
+	}
+	set := j.set
 	j.set = nil
 	j.mu.Unlock()
 	j.unlockP()
 	for _, u := range unwatch {
 		u()
-	}
-	if cancel != nil {
-		cancel(ErrStreamClosed)
 	}
 	if set != nil {
 		set.remove(j.id)

@@ -3,6 +3,7 @@ package actor
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 	"time"
 )
@@ -70,5 +71,55 @@ func TestOutContextLastReaderLeavesAsOneAttaches(t *testing.T) {
 	}
 	if atAttach != nil && !errors.Is(context.Cause(pctx), ErrNoReader) {
 		t.Fatalf("Out.Context cancelled with %v; want ErrNoReader", context.Cause(pctx))
+	}
+}
+
+// The stream's end and the cancel of the producer's Context are one step
+// for readers: a reader that has got the end finds Out.Context cancelled
+// (cause ErrStreamClosed), whoever ended the stream (Close on another
+// goroutine, the actor's stop on the one that stops it). The test reads
+// the end from the stop of a truncated reader's ctx watch, which the end
+// calls once it has released the journal's lock. Before the fix, the end
+// cancelled the Context after that: a reader could get the end (and leave,
+// and whoever waited for it look) while the Context was live, as the
+// stream model test found after an asynchronous Kill.
+func TestOutContextDoneOnceAReaderGotTheEnd(t *testing.T) {
+	j := testJournal[int](t, WithJournal(2, 1<<20))
+	pctx := j.out.Context()
+	rc := &stopHookCtx{done: make(chan struct{})}
+	a, err := j.out.Follow(rc) // to be truncated: a reader for Out.Context until closed
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for i := range 4 {
+		if err := j.out.Send(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := j.out.Follow(context.Background(), Recent(0)) // at the tail
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := a.Collected(); !errors.As(err, new(*TruncatedError)) {
+		t.Fatalf("reader A: %v; want a *TruncatedError", err)
+	}
+	var got, atEnd error
+	rc.onStop = func() { // in the end, once it has released mu
+		_, got = b.Collected()
+		atEnd = context.Cause(pctx)
+	}
+	if err := j.out.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		t.Fatal("the end did not stop watching the truncated reader's ctx")
+	}
+	if got != io.EOF {
+		t.Fatalf("reader B got %v; want io.EOF, the clean end", got)
+	}
+	if !errors.Is(atEnd, ErrStreamClosed) {
+		t.Fatalf("reader B got the stream's end while Out.Context was live (cause %v); want it cancelled with ErrStreamClosed", atEnd)
 	}
 }

@@ -157,7 +157,10 @@ func (o *Out[E]) Close(err error) error {
 // so a reader that resumes with Since before closing the truncated one
 // keeps it alive. Streams whose producer should go on without readers (a
 // job's log, read later with Since) just do not watch it. Once cancelled
-// it stays so, even if a reader attaches later.
+// it stays so, even if a reader attaches later. The stream's end cancels
+// it in one step too: a reader that has got the end (and whoever it tells)
+// finds it cancelled, whoever ended the stream (a Close on another
+// goroutine, the actor's stop after Kill).
 //
 // The last reader's leaving cancels it in one step with respect to
 // attaching: a reader attached while the Context is live keeps it from
