@@ -134,24 +134,27 @@ var (
 		ctx := out.Context() // taken as the stream opens (see the package doc)
 		h.m.enter(w)
 		go func() {
-			ok := false
-			defer func() { h.m.exit(w, ok) }()
+			// The handler has exited once its stream ends (its queue's
+			// slot frees then): exit is recorded before the Close.
+			end := func(ok bool, err error) {
+				h.m.exit(w, ok)
+				_ = out.Close(err)
+			}
 			for i := range w.Items {
 				if !pause(ctx, w.Dur, w.Ignore) {
-					_ = out.Close(context.Cause(ctx))
+					end(false, context.Cause(ctx))
 					return
 				}
 				if err := out.Send(i); err != nil && !w.Ignore {
-					_ = out.Close(err)
+					end(false, err)
 					return
 				}
 			}
 			if w.Fail != 0 {
-				_ = out.Close(errBoom)
+				end(false, errBoom)
 				return
 			}
-			ok = true
-			_ = out.Close(nil)
+			end(true, nil)
 		}()
 		return nil
 	})
