@@ -30,6 +30,9 @@ import (
 // from the oldest item kept, after an event named "truncated" whose data
 // is that item's id and whose id is the one before it (so a reconnect
 // after it resumes there): the items between were lost to the client.
+// So does a request without a Last-Event-ID, which asks for the stream
+// from its first item, if the handler's turn sent more than the journal
+// keeps before the request's reader could read them.
 // Ending there instead, with an "error" event for the
 // *actor.TruncatedError, would have an EventSource ask for the same lost
 // items again, for ever. An item that encode fails on (its error, or its
@@ -92,7 +95,8 @@ func SSE[S, Q, E any](s *actor.Stream[S, Q, E], to Target[S], decode func(*http.
 // *actor.PanicError) included. A since older than the journal's oldest
 // item, or a reader that falls behind it, goes on from the oldest item
 // kept after a line {"truncated":N}, N its seq (the items before it were
-// lost to the client), as SSE's "truncated" event. Its headers do not
+// lost to the client), as SSE's "truncated" event; so does a request
+// without since (from the first item) that the handler's turn outran. Its headers do not
 // wait for a first item, but a stream that has already ended with an
 // error, with no item for the request, when Open returns is answered
 // with StatusOf's status, as SSE does. Otherwise as SSE.
@@ -137,6 +141,12 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	if err != nil {
 		h.cfg.fail(w, r, &StatusError{Code: http.StatusBadRequest, Err: err})
 		return
+	}
+	if pos == nil {
+		// From the first item: Open's default, the oldest kept when it
+		// returns, would drop what the handler's turn sent past the
+		// journal without the notice that says so.
+		pos = []actor.FollowOption{actor.Since(0)}
 	}
 	ref, q, ok := prepare(&h.cfg, w, r, arrived, h.to, h.decode)
 	if !ok {
