@@ -56,6 +56,7 @@ type Backend struct {
 	served   map[string]*served     // by host
 	running  map[runKey]*runningJob // jobs running or being marked running here
 	known    map[string]bool        // procKeys known to exist
+	forgot   uint64                 // unrecord's takings back of a procKey's record: knownProc keeps what it read only if none came meanwhile
 	here     map[string]int         // procKeys registered here: the Serves of each that succeeded or are under way
 	ensured  map[string]int         // queueKeys whose consumer has this concurrency
 	watchers []jetstream.KeyWatcher

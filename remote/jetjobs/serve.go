@@ -25,7 +25,9 @@ import (
 // registration here is taken back, and so is the procedure's record, if
 // this Serve created it (a record some node wrote before stays), unless
 // the store cannot be reached then: Submits then take the procedure's
-// jobs, which wait queued for a node that serves it.
+// jobs, which wait queued for a node that serves it (as do the Submits of
+// another node that read the record while this Serve started: that node
+// remembers the procedure).
 // Errors: jobs.ErrUnavailable, jobs.ErrClosed.
 func (b *Backend) Serve(ctx context.Context, host, procedure string) (err error) {
 	key := procKey(host, procedure)
@@ -111,11 +113,20 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) (err error)
 // unrecord takes back the procedures bucket's record of key, created at
 // rev by a Serve that failed, unless it was written since (by another
 // Serve of the procedure, here or on another node). Bounded on its own
-// (ctx may be what ended); a failure leaves the record.
+// (ctx may be what ended); a failure leaves the record. This node forgets
+// that the record exists (known, which a Submit made meanwhile may have
+// set), whatever the outcome (a delete whose answer was lost may have
+// been done): a Submit here reads it again. Other nodes' Submits that
+// read it meanwhile keep it (as they keep a record of a procedure nobody
+// serves any more).
 func (b *Backend) unrecord(ctx context.Context, key string, rev uint64) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
 	_ = b.procs.Delete(ctx, key, jetstream.LastRevision(rev))
+	b.mu.Lock()
+	delete(b.known, key)
+	b.forgot++ // a knownProc that read the record before the delete does not keep it
+	b.mu.Unlock()
 }
 
 // unhereLocked takes back one registration of procedure key here (a

@@ -123,3 +123,37 @@ func TestServeFailedLeavesNoTrace(t *testing.T) {
 		})
 	}
 }
+
+// TestServeFailedForgetsKnown: a Submit on the node of a Serve that then
+// fails, made while that Serve starts (its procedure recorded, its host's
+// consumer being looked up): the Submit finds the record and this node
+// remembers the procedure as existing (known). Before, the failed Serve
+// took the record back but not that memory, so every later Submit on
+// this node took jobs of the procedure though no node served it (they
+// waited queued), where the failed Serve was to leave no trace. Now the
+// Submit made meanwhile is taken (the record was there), and a later one
+// is refused, jobs.ErrUnknownHost, as on any other node.
+func TestServeFailedForgetsKnown(t *testing.T) {
+	a, _, url := storeNodes(t)
+	c := startStoreNode(t, url, "c", false)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ref := spawnOpenGate(t, c)
+	var meanwhile error
+	c.q.mu.Lock()
+	c.q.n = 1 // the Serve's lookup of its host's consumer fails
+	c.q.stall = func() { _, meanwhile = c.d.Submit(ctx, "api", "gate", "early") }
+	c.q.mu.Unlock()
+	if err := jobs.Register(c.d, jobs.Ref("api", ref), gate); !errors.Is(err, jobs.ErrUnavailable) {
+		t.Fatalf("Register: got %v; want jobs.ErrUnavailable", err)
+	}
+	if meanwhile != nil {
+		t.Fatalf("the Submit made while the Serve started: %v", meanwhile)
+	}
+	if _, err := a.d.Submit(ctx, "api", "gate", "x"); !errors.Is(err, jobs.ErrUnknownHost) {
+		t.Fatalf("Submit on another node after the failed Serve: got %v; want jobs.ErrUnknownHost", err)
+	}
+	if _, err := c.d.Submit(ctx, "api", "gate", "x"); !errors.Is(err, jobs.ErrUnknownHost) {
+		t.Fatalf("Submit on the failed Serve's node after it: got %v; want jobs.ErrUnknownHost", err)
+	}
+}

@@ -334,7 +334,7 @@ func publishFailed(id string, r *jobs.Record, err, why error) error {
 func (b *Backend) knownProc(ctx context.Context, host, proc string) error {
 	key := procKey(host, proc)
 	b.mu.Lock()
-	ok := b.known[key]
+	ok, forgot := b.known[key], b.forgot
 	b.mu.Unlock()
 	if ok {
 		return nil
@@ -343,7 +343,9 @@ func (b *Backend) knownProc(ctx context.Context, host, proc string) error {
 	switch {
 	case err == nil:
 		b.mu.Lock()
-		b.known[key] = true
+		if b.forgot == forgot { // else a failed Serve here may have taken back what it read (unrecord)
+			b.known[key] = true
+		}
 		b.mu.Unlock()
 		return nil
 	case !errors.Is(err, jetstream.ErrKeyNotFound):
