@@ -48,9 +48,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // (their handlers' Context ends; their callers get ErrClosed), the
 // requests it had received but not yet handled are refused (ErrClosed;
 // waiting a second at most for its subscriptions to hand them over), its
-// bindings' calls fail with ErrClosed, its claimed names are released
-// (waiting a second at most for them all: names the server does not free
-// by then are left to their lease), its queued casts are published and
+// bindings' calls fail with ErrClosed, its exports leave their queue
+// groups (if one serves a claimed name and the connection is up, waiting
+// a second at most for the server to confirm it), its claimed names are
+// released (waiting a second at most for them all: names the server does
+// not free by then are left to their lease), its queued casts are published and
 // the server is asked to confirm those not yet confirmed (a second at
 // most, and not if the connection is down: those not confirmed may have
 // been lost, and are reported, see Cast), its connection closes and its own
