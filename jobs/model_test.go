@@ -96,29 +96,12 @@ func (m *modelState) exit(w modelWork, ok bool) {
 	}
 }
 
-// pause waits d, or until ctx ends unless ignore; it reports whether it
-// waited all of d.
-func pause(ctx context.Context, d time.Duration, ignore bool) bool {
-	if ignore {
-		time.Sleep(d)
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 var (
 	modelCall = actor.NewMethod("model_call", func(h *modelHost, c *actor.Ctx, w modelWork) (int, error) {
 		h.m.enter(w)
 		ok := false
 		defer func() { h.m.exit(w, ok) }()
-		if !pause(c.Context(), w.Dur, w.Ignore) {
+		if !testkit.Pause(c.Context(), w.Dur, w.Ignore) {
 			return 0, c.Context().Err()
 		}
 		switch w.Fail {
@@ -141,7 +124,7 @@ var (
 				_ = out.Close(err)
 			}
 			for i := range w.Items {
-				if !pause(ctx, w.Dur, w.Ignore) {
+				if !testkit.Pause(ctx, w.Dur, w.Ignore) {
 					end(false, context.Cause(ctx))
 					return
 				}

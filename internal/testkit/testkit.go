@@ -99,3 +99,21 @@ func (l *LockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// Pause waits d, or until ctx ends unless ignore (a handler that ignores
+// its cancel); it reports whether it waited all of d. The model tests'
+// handlers work this way.
+func Pause(ctx context.Context, d time.Duration, ignore bool) bool {
+	if ignore {
+		time.Sleep(d)
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/jobs"
 	"github.com/troupe-go/troupe/remote/jetjobs"
 )
@@ -136,30 +137,12 @@ func (m *jmState) kill(node string) {
 	}
 }
 
-// jmPause waits ms milliseconds, or until ctx ends unless ignore; it
-// reports whether it waited all of it.
-func jmPause(ctx context.Context, ms int, ignore bool) bool {
-	d := time.Duration(ms) * time.Millisecond
-	if ignore {
-		time.Sleep(d)
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 var (
 	jmCall = actor.NewMethod("jm_call", func(h *jmHost, c *actor.Ctx, w jmWork) (int, error) {
 		h.m.enter(w, h.node)
 		ok := false
 		defer func() { h.m.exit(w, ok) }() // before the reply is sent
-		if !jmPause(c.Context(), w.DurMS, w.Ignore) {
+		if !testkit.Pause(c.Context(), time.Duration(w.DurMS)*time.Millisecond, w.Ignore) {
 			return 0, c.Context().Err()
 		}
 		if w.Fail {
@@ -174,7 +157,7 @@ var (
 	jmDefer = actor.NewDeferred("jm_defer", func(h *jmHost, c *actor.Ctx, w jmWork, r *actor.Reply[int]) {
 		h.m.enter(w, h.node)
 		go func() {
-			if !jmPause(r.Context(), w.DurMS, false) {
+			if !testkit.Pause(r.Context(), time.Duration(w.DurMS)*time.Millisecond, false) {
 				h.m.exit(w, false) // before the reply: see probe's work
 				_ = r.Send(0, r.Context().Err())
 				return
@@ -193,7 +176,7 @@ var (
 		h.m.enter(w, h.node)
 		go func() {
 			for i := range w.Items {
-				if !jmPause(ctx, w.DurMS, w.Ignore) {
+				if !testkit.Pause(ctx, time.Duration(w.DurMS)*time.Millisecond, w.Ignore) {
 					h.m.exit(w, false)
 					_ = out.Close(context.Cause(ctx))
 					return
