@@ -276,6 +276,15 @@ func runJetJobsModel(t *testing.T, seed uint64) {
 		}
 		return nodes[rng.IntN(nn)]
 	}
+	// jobOn finds mj on n (any node: it fails the test if n cannot).
+	jobOn := func(step int, mj *jmJob, n *node) (*node, *jobs.Job, bool) {
+		j, err := n.d.Job(mj.id)
+		if err != nil {
+			t.Errorf("step %d: job %d: Job(%q) on %s: %v", step, mj.w.ID, mj.id, n.name, err)
+			return n, nil, false
+		}
+		return n, j, true
+	}
 	var (
 		js        []*jmJob
 		followers sync.WaitGroup
@@ -383,10 +392,8 @@ func runJetJobsModel(t *testing.T, seed uint64) {
 				continue
 			}
 			mj := js[rng.IntN(len(js))]
-			n := anyNode(isStopped)
-			j, err := n.d.Job(mj.id)
-			if err != nil {
-				t.Errorf("step %d: job %d: Job(%q) on %s: %v", step, mj.w.ID, mj.id, n.name, err)
+			_, j, ok := jobOn(step, mj, anyNode(isStopped))
+			if !ok {
 				continue
 			}
 			if j.Cancel() {
@@ -400,10 +407,8 @@ func runJetJobsModel(t *testing.T, seed uint64) {
 			if !mj.stream {
 				continue
 			}
-			n := anyNode(isStopped)
-			j, err := n.d.Job(mj.id)
-			if err != nil {
-				t.Errorf("step %d: job %d: Job(%q) on %s: %v", step, mj.w.ID, mj.id, n.name, err)
+			n, j, ok := jobOn(step, mj, anyNode(isStopped))
+			if !ok {
 				continue
 			}
 			fl := &jmFollow{mj: mj, node: n.name}
@@ -441,10 +446,8 @@ func runJetJobsModel(t *testing.T, seed uint64) {
 				continue
 			}
 			mj := js[rng.IntN(len(js))]
-			n := anyNode(isStopped)
-			j, err := n.d.Job(mj.id)
-			if err != nil {
-				t.Errorf("step %d: job %d: Job(%q) on %s: %v", step, mj.w.ID, mj.id, n.name, err)
+			n, j, ok := jobOn(step, mj, anyNode(isStopped))
+			if !ok {
 				continue
 			}
 			if j.Host() != mj.w.Host {
