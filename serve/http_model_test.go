@@ -60,8 +60,48 @@ import (
 //     (goleak, in TestMain).
 func TestHTTPModelRandom(t *testing.T) {
 	for seed := range uint64(7) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { runHTTPModel(t, seed) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { runHTTPModel(t, seed, hmMode{}) })
 	}
+}
+
+// TestHTTPModelRuntimeStop runs the model of TestHTTPModelRandom with
+// what it leaves out: sessions whose actor has a small bounded mailbox
+// (WithMailbox, Reject), on which clients also make bursts of concurrent
+// calls, and, in most seeds, the runtime's stop (Shutdown or Close, at
+// random) at a random moment while requests run, before the http.Server
+// shuts down (requests go on meanwhile, on the stopped runtime). Besides
+// TestHTTPModelRandom's checks:
+//
+//   - on a bounded session any call, and any stream request, may be
+//     answered as for a full mailbox (503 with Retry-After: 1), and a
+//     burst's calls each get either their reply or that;
+//   - a request answered after the runtime's stop began gets its answer
+//     as before or 503 without Retry-After (actor.ErrStopped), a call
+//     that waited for its WithTimeout possibly 500 (its handler returns
+//     its Context's error, cancelled by Close: a handler's error), a
+//     stream request 503 too if its stream ended before an item for it
+//     (its producer ends with an error wrapping actor.ErrStopped); a
+//     stream under way ends with an "error" event (or line), whatever
+//     its message, at any point: never a body cut without its end
+//     (only the http.Server's shutdown may cut one) nor a hang;
+//   - every request is bounded: none waits its 10 s deadline.
+func TestHTTPModelRuntimeStop(t *testing.T) {
+	var fulls atomic.Int64
+	for seed := range uint64(7) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			runHTTPModel(t, seed, hmMode{bounded: true, rtStop: seed%4 != 3, fulls: &fulls})
+		})
+	}
+	if fulls.Load() == 0 {
+		t.Errorf("no request was answered for a full mailbox: the bounded sessions were not exercised")
+	}
+}
+
+// hmMode is what a run of the model adds to TestHTTPModelRandom's.
+type hmMode struct {
+	bounded bool          // odd clients' sessions have a mailbox of 1, and burst
+	rtStop  bool          // the runtime stops before the http.Server's shutdown
+	fulls   *atomic.Int64 // counts the full-mailbox answers (bounded)
 }
 
 // hmSess is a session's actor.
@@ -97,6 +137,8 @@ var hmCall = actor.NewMethod("hm.call", func(s *hmSess, c *actor.Ctx, op hmOp) (
 	case "slow":
 		<-c.Context().Done() // past WithTimeout
 		return hmReply{}, c.Context().Err()
+	case "hold": // a burst's: holds the actor, so that the others queue
+		time.Sleep(time.Duration(1+op.N%3) * time.Millisecond)
 	}
 	return hmReply{Sess: s.name, N: 2 * op.N}, nil
 })
@@ -132,8 +174,8 @@ var hmStream = actor.NewStream("hm.stream", func(s *hmSess, c *actor.Ctx, req hm
 		for i := 1; i < req.N; i++ {
 			select {
 			case <-time.After(time.Duration(req.Pace) * time.Microsecond):
-			case <-ctx.Done(): // the actor stops
-				return struct{}{}, out.Close(ctx.Err())
+			case <-ctx.Done(): // the actor stops: a request with no item yet gets a 503
+				return struct{}{}, out.Close(fmt.Errorf("producer: %w", actor.ErrStopped))
 			case <-out.Context().Done(): // no reader left
 				return struct{}{}, nil
 			}
@@ -173,27 +215,66 @@ func (l smallBufListener) Accept() (net.Conn, error) {
 
 type hmModel struct {
 	t         *testing.T
+	mode      hmMode
 	url       string
 	hc        *http.Client
-	stopping  atomic.Bool
+	stopping  atomic.Bool // the http.Server's shutdown began
+	rtStopped atomic.Bool // the runtime's stop began
 	producers atomic.Int64
 	// For the log: what the seed exercised.
 	calls, streams, truncs, midTruncs, resumes, inFlight, cut atomic.Int64
+	bursts, fulls, stopAnswers, stopEnds                      atomic.Int64
 	inFlightAtStop                                            int64
 }
 
-func runHTTPModel(t *testing.T, seed uint64) {
+// hmAnswer is a response's status, body and Retry-After.
+type hmAnswer struct {
+	code        int
+	body, retry string
+}
+
+// The answers of a full mailbox, of a stopped actor, and of a 500.
+var (
+	hmFull    = hmAnswer{503, "Service Unavailable\n", "1"}
+	hmStopped = hmAnswer{503, "Service Unavailable\n", ""}
+	hm500     = hmAnswer{500, "Internal Server Error\n", ""}
+)
+
+// otherwise reports whether got, not the answer the request's outcome
+// maps to, is one that the mode allows: a full mailbox's on a bounded
+// session, a stopped actor's (or, if may500, a 500) once the runtime's
+// stop began. Call it after the response came.
+func (m *hmModel) otherwise(sess string, got hmAnswer, may500 bool) bool {
+	switch {
+	case hmBounded(sess) && got == hmFull:
+		m.fulls.Add(1)
+		return true
+	case m.rtStopped.Load() && (got == hmStopped || may500 && got == hm500):
+		m.stopAnswers.Add(1)
+		return true
+	}
+	return false
+}
+
+// hmBounded reports whether sess's actor has a bounded mailbox.
+func hmBounded(sess string) bool { return strings.HasPrefix(sess, "b") }
+
+func runHTTPModel(t *testing.T, seed uint64, mode hmMode) {
 	rng := rand.New(rand.NewPCG(seed, 0x68747470))
 	rt := testkit.NewRuntime(t)
-	m := &hmModel{t: t}
+	m := &hmModel{t: t, mode: mode}
 	to := func(r *http.Request) (*actor.Ref[*hmSess], error) {
 		name := r.URL.Query().Get("s")
 		if name == "" {
 			return troupe.Lookup[*hmSess](rt, "hm:nobody")
 		}
+		opts := []actor.Option{actor.WithSupervision(actor.Supervision{Directive: actor.Resume})}
+		if hmBounded(name) {
+			opts = append(opts, actor.WithMailbox(1, actor.Reject))
+		}
 		ref, _, err := troupe.LookupOrSpawn(r.Context(), rt, "hm:"+name, func() *hmSess {
 			return &hmSess{name: name, producers: &m.producers}
-		}, actor.WithSupervision(actor.Supervision{Directive: actor.Resume}))
+		}, opts...)
 		return ref, err
 	}
 	decodeStream := func(r *http.Request) (hmStreamReq, error) {
@@ -228,9 +309,16 @@ func runHTTPModel(t *testing.T, seed uint64) {
 	const clients = 5
 	for k := range clients {
 		crng := rand.New(rand.NewPCG(seed, uint64(k)))
-		wg.Go(func() { m.client(fmt.Sprintf("c%d", k), crng) })
+		sess := fmt.Sprintf("c%d", k)
+		if mode.bounded && k%2 == 1 {
+			sess = fmt.Sprintf("b%d", k)
+		}
+		wg.Go(func() { m.client(sess, crng) })
 	}
 	time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
+	if mode.rtStop {
+		m.stopRuntime(rt, rng)
+	}
 	m.stopping.Store(true)
 	m.inFlightAtStop = m.inFlight.Load()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
@@ -256,6 +344,13 @@ func runHTTPModel(t *testing.T, seed uint64) {
 	<-shut
 	t.Logf("%d calls, %d stream requests (%d resumed, %d truncation notices, %d of them mid-stream, %d cut by the shutdown), %d in flight at the shutdown",
 		m.calls.Load(), m.streams.Load(), m.resumes.Load(), m.truncs.Load(), m.midTruncs.Load(), m.cut.Load(), m.inFlightAtStop)
+	if mode.bounded || mode.rtStop {
+		t.Logf("%d bursts, %d full-mailbox answers, %d answers and %d stream error ends after the runtime's stop",
+			m.bursts.Load(), m.fulls.Load(), m.stopAnswers.Load(), m.stopEnds.Load())
+	}
+	if mode.fulls != nil {
+		mode.fulls.Add(m.fulls.Load())
+	}
 	deadline := time.Now().Add(wait)
 	for m.producers.Load() != 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -265,13 +360,35 @@ func runHTTPModel(t *testing.T, seed uint64) {
 	}
 }
 
+// stopRuntime stops rt, by Shutdown or Close, while the clients run on,
+// then lets them make requests on the stopped runtime for a while.
+func (m *hmModel) stopRuntime(rt *troupe.Runtime, rng *rand.Rand) {
+	m.rtStopped.Store(true)
+	if rng.IntN(2) == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		if err := rt.Shutdown(ctx); err != nil {
+			m.t.Errorf("runtime Shutdown: %v", err)
+		}
+	} else if err := rt.Close(); err != nil {
+		m.t.Errorf("runtime Close: %v", err)
+	}
+	time.Sleep(time.Duration(rng.IntN(100)) * time.Millisecond)
+}
+
 // client runs random operations on its session until the shutdown.
 func (m *hmModel) client(sess string, rng *rand.Rand) {
+	ops := 3
+	if hmBounded(sess) {
+		ops = 4 // bursts too
+	}
 	for i := 0; !m.stopping.Load() && !m.t.Failed(); i++ {
 		m.inFlight.Add(1)
-		switch rng.IntN(3) {
+		switch rng.IntN(ops) {
 		case 0:
-			m.call(sess, rng, i)
+			m.call(sess, hmCallKinds[rng.IntN(len(hmCallKinds))], i)
+		case 3:
+			m.burst(sess, rng, i)
 		default:
 			m.stream(sess, rng)
 		}
@@ -281,10 +398,20 @@ func (m *hmModel) client(sess string, rng *rand.Rand) {
 
 var hmCallKinds = []string{"ok", "conflict", "busy", "gone", "fail", "panic", "slow", "badjson", "nobody"}
 
-// call makes one call and checks its answer.
-func (m *hmModel) call(sess string, rng *rand.Rand, n int) {
+// burst makes 2 to 8 concurrent "hold" calls on sess: on a mailbox of
+// 1, some find it full.
+func (m *hmModel) burst(sess string, rng *rand.Rand, n int) {
+	m.bursts.Add(1)
+	var wg sync.WaitGroup
+	for j := range 2 + rng.IntN(7) {
+		wg.Go(func() { m.call(sess, "hold", n*16+j) })
+	}
+	wg.Wait()
+}
+
+// call makes one call of kind and checks its answer.
+func (m *hmModel) call(sess, kind string, n int) {
 	m.calls.Add(1)
-	kind := hmCallKinds[rng.IntN(len(hmCallKinds))]
 	body := fmt.Sprintf(`{"kind":%q,"n":%d}`, kind, n)
 	u := m.url + "/call?s=" + sess
 	switch kind {
@@ -293,9 +420,13 @@ func (m *hmModel) call(sess string, rng *rand.Rand, n int) {
 	case "nobody":
 		u = m.url + "/call"
 	}
-	res, err := m.hc.Post(u, "application/json", strings.NewReader(body))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	hr, _ := http.NewRequestWithContext(ctx, "POST", u, strings.NewReader(body))
+	hr.Header.Set("Content-Type", "application/json")
+	res, err := m.hc.Do(hr)
 	if err != nil {
-		if !m.stopping.Load() {
+		if !m.stopping.Load() || errors.Is(err, context.DeadlineExceeded) {
 			m.t.Errorf("%s: call %s: %v", sess, kind, err)
 		}
 		return
@@ -308,7 +439,7 @@ func (m *hmModel) call(sess string, rng *rand.Rand, n int) {
 	}
 	code, want, retry := 0, "", ""
 	switch kind {
-	case "ok":
+	case "ok", "hold":
 		rep, _ := json.Marshal(hmReply{Sess: sess, N: 2 * n})
 		code, want = 200, string(rep)+"\n"
 	case "conflict":
@@ -326,7 +457,8 @@ func (m *hmModel) call(sess string, rng *rand.Rand, n int) {
 	case "nobody":
 		code, want = 404, `runtime: actor not found: "hm:nobody"`+"\n"
 	}
-	if res.StatusCode != code || string(b) != want || res.Header.Get("Retry-After") != retry {
+	got := hmAnswer{res.StatusCode, string(b), res.Header.Get("Retry-After")}
+	if got != (hmAnswer{code, want, retry}) && !m.otherwise(sess, got, kind == "slow") {
 		m.t.Errorf("%s: call %s: got %d %q, Retry-After %q; want %d %q, Retry-After %q",
 			sess, kind, res.StatusCode, b, res.Header.Get("Retry-After"), code, want, retry)
 	}
@@ -401,7 +533,7 @@ func (m *hmModel) readStream(name, sess string, sse bool, req hmStreamReq, start
 	}
 	res, err := m.hc.Do(hr)
 	if err != nil {
-		if !m.stopping.Load() {
+		if !m.stopping.Load() || errors.Is(err, context.DeadlineExceeded) {
 			m.t.Errorf("%s from %d: %v", name, start, err)
 		}
 		return 0, false
@@ -411,9 +543,10 @@ func (m *hmModel) readStream(name, sess string, sse bool, req hmStreamReq, start
 	nItems := uint64(req.N)
 	if res.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(res.Body)
+		got := hmAnswer{res.StatusCode, string(b), res.Header.Get("Retry-After")}
 		// Failing before any item for the request: a status (SSE waits
 		// for it; JSON lines only if it has failed by Open's return).
-		if !req.Fail || start < nItems || res.StatusCode != 500 || string(b) != "Internal Server Error\n" {
+		if (!req.Fail || start < nItems || got != hm500) && !m.otherwise(sess, got, false) {
 			m.t.Errorf("%s from %d: got %d %q; want 200", name, start, res.StatusCode, b)
 		}
 		return 0, false
@@ -435,7 +568,7 @@ func (m *hmModel) readStream(name, sess string, sse bool, req hmStreamReq, start
 		ev, err := readHMEvent(br, sse)
 		if err != nil {
 			m.cut.Add(1)
-			if !cutOK || !errors.Is(err, io.ErrUnexpectedEOF) {
+			if !cutOK || !errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) {
 				m.t.Errorf("%s from %d: after %v: %v", name, start, seen, err)
 			}
 			return 0, false
@@ -453,6 +586,13 @@ func (m *hmModel) readStream(name, sess string, sse bool, req hmStreamReq, start
 				m.midTruncs.Add(1) // a reader that fell behind, not the turn's burst
 			}
 			want = ev.seq
+		case ev.err != "" && ev.err != hmFailMsg && m.rtStopped.Load():
+			// The actor stopped under the stream: its error end.
+			m.stopEnds.Add(1)
+			if _, err := br.ReadByte(); err != io.EOF {
+				m.t.Errorf("%s from %d: after the end %v: %v; want EOF", name, start, seen, err)
+			}
+			return 0, false
 		case ev.end || ev.err != "":
 			if want < nItems || ev.end == req.Fail || ev.err != "" && ev.err != hmFailMsg {
 				m.t.Errorf("%s from %d: end %+v after %v; want items to %d, then fail %t", name, start,
