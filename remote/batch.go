@@ -204,7 +204,7 @@ func (n *Node) confirmCasts() {
 	if err == nil {
 		return
 	}
-	out := n.castsOut.Load() - n.castsSeen.Load() // the flusher is done: no more are added
+	out := n.settleCasts() // the flusher is done: no more are added
 	if out == 0 {
 		return
 	}
@@ -243,4 +243,38 @@ func (n *Node) payloadLimit(overhead int) int {
 		limit = min(limit, int(mp)-overhead)
 	}
 	return limit
+}
+
+// settleCasts moves castsSeen up to castsOut and returns by how much: the
+// casts neither confirmed nor reported yet, which its caller reports —
+// each cast is settled once.
+func (n *Node) settleCasts() uint64 {
+	for {
+		seen, out := n.castsSeen.Load(), n.castsOut.Load()
+		if seen >= out {
+			return 0
+		}
+		if n.castsSeen.CompareAndSwap(seen, out) {
+			return out - seen
+		}
+	}
+}
+
+// castsDropped reports, when the connection drops, the casts published
+// since the server last confirmed having them: some may have reached it,
+// the others died with the connection (those nats.go keeps for the
+// reconnect are counted too: "may have been lost").
+func (n *Node) castsDropped(err error) {
+	out := n.settleCasts()
+	if out == 0 {
+		return
+	}
+	if err == nil {
+		err = nats.ErrDisconnected
+	}
+	sentinel := ErrUnavailable
+	if n.nc.IsClosed() {
+		sentinel = ErrClosed
+	}
+	n.refuse(Refusal{Reason: ReasonCastFailed, Err: fmt.Errorf("%d casts may have been lost: %w: the connection dropped before the server confirmed them: %w", out, sentinel, err)})
 }

@@ -15,7 +15,10 @@ import "fmt"
 // published since the server last confirmed may have been lost — some may have
 // reached it before the connection dropped — and are reported once, with their
 // count ("N casts may have been lost", ReasonCastFailed, wrapping
-// ErrUnavailable, or ErrClosed if the connection was closed); so does Close.
+// ErrUnavailable, or ErrClosed if the connection was closed); so does Close,
+// and so does a connection that drops: the casts published since the server
+// last confirmed having them are reported then (they may have died with the
+// old connection), not confirmed by a later flush on the new one.
 // Errors: ErrCodec, ErrTooLarge, ErrClosed, ErrUnavailable (a full batch this
 // Cast published, refused by a connection that is down: that batch's casts are
 // lost and reported, as ReasonCastFailed; this one was not queued), and the

@@ -163,8 +163,9 @@
 // publishes each binding's queued casts as one NATS message, so casts from one
 // binding reach a node in the order they were made; with several nodes in a
 // queue group, each batch goes to one of them. Casts the connection refused are
-// reported (ReasonCastFailed) on the sending node, and so, at its stop, are
-// those the server never confirmed having (they may have been lost). Core NATS
+// reported (ReasonCastFailed) on the sending node, and so, when its connection
+// drops and at its stop, are those the server never confirmed having (they
+// may have been lost). Core NATS
 // has no flow control: a serving node that falls behind drops messages
 // (reported to its refusal hook as ReasonDropped), never silently. Cancels and
 // name releases are best effort; a name's lease is the bound when they are

@@ -252,6 +252,20 @@ func (n *Node) connect(ctx context.Context, url string, opts []nats.Option, dial
 			reconnected(c)
 		}
 	})
+	// Casts handed to nats.go before the connection dropped and not yet
+	// confirmed may have died with it (written to the old socket): they
+	// are reported now, as a stop reports them, not confirmed later by a
+	// flush on the new connection. WithNATSOptions' handler still runs.
+	disconnectedErr, disconnected := nc.Opts.DisconnectedErrCB, nc.Opts.DisconnectedCB
+	nc.SetDisconnectErrHandler(func(c *nats.Conn, err error) {
+		n.castsDropped(err)
+		switch {
+		case disconnectedErr != nil:
+			disconnectedErr(c, err)
+		case disconnected != nil:
+			disconnected(c)
+		}
+	})
 	if n.replies, err = nc.Subscribe(n.inbox+"*", n.onReply); err == nil {
 		_ = n.replies.SetPendingLimits(-1, -1) // replies are never dropped for being many
 		n.cancelSub, err = nc.Subscribe(n.cfg.prefix+"._cancel", n.onCancel)

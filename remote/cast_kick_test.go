@@ -1,0 +1,110 @@
+package remote_test
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/remote"
+)
+
+// TestCastsLostOnKickReported: a sender whose connection the server drops
+// while it casts (it reconnects) loses what it had written to the dead
+// socket; those casts are reported (ReasonCastFailed, "N casts may have
+// been lost"), not confirmed by a later flush on the new connection: every
+// cast its Cast accepted reaches the receiver (the server and the receiver
+// stay up) or is counted in a report.
+func TestCastsLostOnKickReported(t *testing.T) {
+	s := startServer(t, embeddedWithoutJS())
+	var reported atomic.Int64
+	hook := func(r remote.Refusal) {
+		if r.Reason != remote.ReasonCastFailed {
+			return
+		}
+		if m := castCount.FindStringSubmatch(r.Err.Error()); m != nil {
+			k, _ := strconv.Atoi(m[1])
+			reported.Add(int64(k))
+		}
+	}
+	snd := startNode(t, s.ClientURL(), remote.WithRefusalHook(hook),
+		remote.WithNATSOptions(nats.ReconnectWait(10*time.Millisecond), nats.MaxReconnects(-1)))
+	rcv := startNode(t, s.ClientURL())
+	got := new(sync.Map)
+	ref, err := actor.Spawn(rcv.Runtime(), &Sink{got: got})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Export(rcv, "sink", ref, remote.Serve(Jot)); err != nil {
+		t.Fatal(err)
+	}
+	b := remote.Bind(snd, "sink", Jot)
+	var accepted atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := int64(0); ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if b.Cast(i) == nil {
+				accepted.Add(1)
+			}
+			if i%16 == 0 {
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+	})
+	for range 4 {
+		time.Sleep(100 * time.Millisecond)
+		kick(t, s.NATS(), snd)
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := snd.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (k int64) {
+		got.Range(func(any, any) bool { k++; return true })
+		return k
+	}
+	for prev := int64(-1); ; prev = count() { // until the receiver has all the server delivers
+		time.Sleep(200 * time.Millisecond)
+		if count() == prev {
+			break
+		}
+	}
+	if d, a, r := count(), accepted.Load(), reported.Load(); d+r < a {
+		t.Fatalf("%d casts accepted, %d delivered, %d reported lost: %d lost unreported", a, d, r, a-d-r)
+	}
+}
+
+// kick has the server drop n's connection, once n is connected (it may
+// still be reconnecting from the previous kick).
+func kick(t *testing.T, s *server.Server, n *remote.Node) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		id, err := n.Conn().GetClientID()
+		if err == nil && n.Conn().IsConnected() {
+			if err = s.DisconnectClientByID(id); err == nil {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kick: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
