@@ -167,11 +167,23 @@ func (n *Node) flushReady() {
 }
 
 // flush is nc.FlushWithContext; once the server confirms it, it has the
-// casts published before it: castsSeen moves up to them.
+// casts published before it: castsSeen moves up to them — unless the
+// connection changed since they were published (castsGen), whose
+// disconnect handler has not run yet: flush reports them then.
 func (n *Node) flush(ctx context.Context) error {
 	out := n.castsOut.Load()
 	err := n.nc.FlushWithContext(ctx)
-	for err == nil {
+	if err != nil {
+		return err
+	}
+	if gen := n.nc.Stats().Reconnects; gen != n.castsGen.Load() {
+		// The connection changed since those casts were published, and
+		// its disconnect handler has not settled them yet: some may have
+		// died with the old one. They are reported now, not confirmed.
+		n.castsLost(gen, nats.ErrDisconnected)
+		return nil
+	}
+	for {
 		seen := n.castsSeen.Load()
 		if seen >= out || n.castsSeen.CompareAndSwap(seen, out) {
 			break
@@ -263,14 +275,27 @@ func (n *Node) settleCasts() uint64 {
 // castsDropped reports, when the connection drops, the casts published
 // since the server last confirmed having them: some may have reached it,
 // the others died with the connection (those nats.go keeps for the
-// reconnect are counted too: "may have been lost").
+// reconnect are counted too: "may have been lost"). The casts published
+// from now on go to the next connection (or this one if it is back).
 func (n *Node) castsDropped(err error) {
-	out := n.settleCasts()
-	if out == 0 {
-		return
+	gen := n.nc.Stats().Reconnects
+	if n.nc.IsReconnecting() {
+		gen++ // a count off by failed attempts only reports more, at the next flush
 	}
 	if err == nil {
 		err = nats.ErrDisconnected
+	}
+	n.castsLost(gen, err)
+}
+
+// castsLost settles and reports the casts published since the server
+// last confirmed having them, those that follow being published on
+// connection gen (see castsGen).
+func (n *Node) castsLost(gen uint64, err error) {
+	out := n.settleCasts()
+	n.castsGen.Store(gen) // after: a flush meanwhile reports, never confirms
+	if out == 0 {
+		return
 	}
 	sentinel := ErrUnavailable
 	if n.nc.IsClosed() {

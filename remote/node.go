@@ -85,6 +85,13 @@ type Node struct {
 	// flush the server confirmed began. The difference is what the stop
 	// reports as maybe lost if its final flush fails.
 	castsOut, castsSeen atomic.Uint64
+	// castsGen is the connection (nats.go's count of reconnects) the
+	// casts published since castsSeen last moved went to: a flush
+	// confirms them only if the connection that answered it is that one
+	// (the disconnect handler that settles those of a dropped connection
+	// runs late, on nats.go's callback goroutine, possibly after a flush
+	// on the next connection).
+	castsGen atomic.Uint64
 
 	streamWG sync.WaitGroup // served streams' goroutines (Add under mu)
 	// readers is this node's open remote readers (Follows), each with
@@ -255,7 +262,9 @@ func (n *Node) connect(ctx context.Context, url string, opts []nats.Option, dial
 	// Casts handed to nats.go before the connection dropped and not yet
 	// confirmed may have died with it (written to the old socket): they
 	// are reported now, as a stop reports them, not confirmed later by a
-	// flush on the new connection. WithNATSOptions' handler still runs.
+	// flush on the new connection (which checks castsGen, should this
+	// handler run late). WithNATSOptions' handler still runs.
+	n.castsGen.Store(nc.Stats().Reconnects)
 	disconnectedErr, disconnected := nc.Opts.DisconnectedErrCB, nc.Opts.DisconnectedCB
 	nc.SetDisconnectErrHandler(func(c *nats.Conn, err error) {
 		n.castsDropped(err)
