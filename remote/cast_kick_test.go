@@ -2,7 +2,6 @@ package remote_test
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,20 +20,31 @@ import (
 // been lost"), not confirmed by a later flush on the new connection: every
 // cast its Cast accepted reaches the receiver (the server and the receiver
 // stay up) or is counted in a report.
-func TestCastsLostOnKickReported(t *testing.T) {
+func TestCastsLostOnKickReported(t *testing.T) { castThroughKicks(t, 4, false) }
+
+// TestCastsLostOnKickReportedSlowHandler: as TestCastsLostOnKickReported,
+// but the user's disconnect handler (WithNATSOptions) is slow the first
+// time: nats.go runs every connection callback on one goroutine, so the
+// node's own disconnect handler for the later drops runs only after the
+// sender has reconnected and its stop's flush on the new connection has
+// succeeded.
+func TestCastsLostOnKickReportedSlowHandler(t *testing.T) { castThroughKicks(t, 3, true) }
+
+// castThroughKicks casts from a sender whose connection the server drops
+// kicks times, then stops it and checks that every cast Cast accepted was
+// delivered or reported lost. With slowHandler the sender's own
+// disconnect handler (WithNATSOptions) blocks nats.go's callbacks from a
+// first kick, before the casts, until the sender has stopped.
+func castThroughKicks(t *testing.T, kicks int, slowHandler bool) {
 	s := startServer(t, embeddedWithoutJS())
 	var reported atomic.Int64
-	hook := func(r remote.Refusal) {
-		if r.Reason != remote.ReasonCastFailed {
-			return
-		}
-		if m := castCount.FindStringSubmatch(r.Err.Error()); m != nil {
-			k, _ := strconv.Atoi(m[1])
-			reported.Add(int64(k))
-		}
+	opts := []nats.Option{nats.ReconnectWait(10 * time.Millisecond), nats.MaxReconnects(-1)}
+	release := make(chan struct{})
+	if slowHandler {
+		var first sync.Once
+		opts = append(opts, nats.DisconnectErrHandler(func(*nats.Conn, error) { first.Do(func() { <-release }) }))
 	}
-	snd := startNode(t, s.ClientURL(), remote.WithRefusalHook(hook),
-		remote.WithNATSOptions(nats.ReconnectWait(10*time.Millisecond), nats.MaxReconnects(-1)))
+	snd := startNode(t, s.ClientURL(), remote.WithRefusalHook(countCastsLost(&reported)), remote.WithNATSOptions(opts...))
 	rcv := startNode(t, s.ClientURL())
 	got := new(sync.Map)
 	ref, err := actor.Spawn(rcv.Runtime(), &Sink{got: got})
@@ -45,6 +55,9 @@ func TestCastsLostOnKickReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := remote.Bind(snd, "sink", Jot)
+	if slowHandler {
+		kick(t, s.NATS(), snd) // the slow handler holds nats.go's callbacks from now on
+	}
 	var accepted atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -63,7 +76,7 @@ func TestCastsLostOnKickReported(t *testing.T) {
 			}
 		}
 	})
-	for range 4 {
+	for range kicks {
 		time.Sleep(100 * time.Millisecond)
 		kick(t, s.NATS(), snd)
 	}
@@ -72,7 +85,9 @@ func TestCastsLostOnKickReported(t *testing.T) {
 	wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := snd.Shutdown(ctx); err != nil {
+	err = snd.Shutdown(ctx)
+	close(release)
+	if err != nil {
 		t.Fatal(err)
 	}
 	count := func() (k int64) {

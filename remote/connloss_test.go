@@ -41,6 +41,20 @@ var ClHopOn = actor.NewMethod("hop_on", func(r *ClHop, c *actor.Ctx, req WorkReq
 // "N casts may have been lost").
 var castCount = regexp.MustCompile(`^(\d+) casts`)
 
+// countCastsLost returns a refusal hook that adds the count of each
+// ReasonCastFailed refusal to *reported.
+func countCastsLost(reported *atomic.Int64) func(remote.Refusal) {
+	return func(r remote.Refusal) {
+		if r.Reason != remote.ReasonCastFailed {
+			return
+		}
+		if m := castCount.FindStringSubmatch(r.Err.Error()); m != nil {
+			k, _ := strconv.Atoi(m[1])
+			reported.Add(int64(k))
+		}
+	}
+}
+
 // TestConnectionLossModel: three nodes on one server — a client C, a
 // victim V and another O — with traffic through V: C calls V's relay,
 // whose handler calls O (a sync call in flight to V and from it), V calls
@@ -84,15 +98,7 @@ func connLossRun(t *testing.T, seed uint64) {
 		return remote.WithNATSOptions(nats.ReconnectWait(20*time.Millisecond), nats.MaxReconnects(-1))
 	}
 	var reported atomic.Int64 // V's casts reported lost
-	vHook := func(r remote.Refusal) {
-		if r.Reason != remote.ReasonCastFailed {
-			return
-		}
-		if m := castCount.FindStringSubmatch(r.Err.Error()); m != nil {
-			k, _ := strconv.Atoi(m[1])
-			reported.Add(int64(k))
-		}
-	}
+	vHook := countCastsLost(&reported)
 	cNode := startNode(t, url, remote.WithName("c"), remote.WithHeartbeat(hb), remote.WithCallTimeout(time.Second), natsOpts(true))
 	vNode := startNode(t, url, remote.WithName("v"), remote.WithHeartbeat(hb), remote.WithCallTimeout(time.Second), natsOpts(fault != "close"), remote.WithRefusalHook(vHook))
 	oNode := startNode(t, url, remote.WithName("o"), remote.WithHeartbeat(hb), remote.WithCallTimeout(time.Second), natsOpts(true))
