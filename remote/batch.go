@@ -183,12 +183,7 @@ func (n *Node) flush(ctx context.Context) error {
 		n.castsLost(gen, nats.ErrDisconnected)
 		return nil
 	}
-	for {
-		seen := n.castsSeen.Load()
-		if seen >= out || n.castsSeen.CompareAndSwap(seen, out) {
-			break
-		}
-	}
+	n.seenUpTo(out)
 	return err
 }
 
@@ -216,15 +211,8 @@ func (n *Node) confirmCasts() {
 	if err == nil {
 		return
 	}
-	out := n.settleCasts() // the flusher is done: no more are added
-	if out == 0 {
-		return
-	}
-	sentinel := ErrUnavailable
-	if errors.Is(err, nats.ErrConnectionClosed) {
-		sentinel = ErrClosed
-	}
-	n.refuse(Refusal{Reason: ReasonCastFailed, Err: fmt.Errorf("%d casts may have been lost: %w: the server did not confirm them: %w", out, sentinel, err)})
+	// The flusher is done: no more are added.
+	n.reportUnconfirmed(n.settleCasts(), errors.Is(err, nats.ErrConnectionClosed), "the server did not confirm them", err)
 }
 
 // frames calls f with each cast of a batch body; it stops at the first
@@ -260,9 +248,13 @@ func (n *Node) payloadLimit(overhead int) int {
 // settleCasts moves castsSeen up to castsOut and returns by how much: the
 // casts neither confirmed nor reported yet, which its caller reports —
 // each cast is settled once.
-func (n *Node) settleCasts() uint64 {
+func (n *Node) settleCasts() uint64 { return n.seenUpTo(n.castsOut.Load()) }
+
+// seenUpTo moves castsSeen up to out (never down: a flush confirms, a
+// drop or a failed stop settles) and returns by how much.
+func (n *Node) seenUpTo(out uint64) uint64 {
 	for {
-		seen, out := n.castsSeen.Load(), n.castsOut.Load()
+		seen := n.castsSeen.Load()
 		if seen >= out {
 			return 0
 		}
@@ -294,12 +286,19 @@ func (n *Node) castsDropped(err error) {
 func (n *Node) castsLost(gen uint64, err error) {
 	out := n.settleCasts()
 	n.castsGen.Store(gen) // after: a flush meanwhile reports, never confirms
+	n.reportUnconfirmed(out, n.nc.IsClosed(), "the connection dropped before the server confirmed them", err)
+}
+
+// reportUnconfirmed reports out settled casts (if any) as maybe lost,
+// once: ReasonCastFailed wrapping ErrClosed if the connection is closed,
+// else ErrUnavailable, and err, with why.
+func (n *Node) reportUnconfirmed(out uint64, closed bool, why string, err error) {
 	if out == 0 {
 		return
 	}
 	sentinel := ErrUnavailable
-	if n.nc.IsClosed() {
+	if closed {
 		sentinel = ErrClosed
 	}
-	n.refuse(Refusal{Reason: ReasonCastFailed, Err: fmt.Errorf("%d casts may have been lost: %w: the connection dropped before the server confirmed them: %w", out, sentinel, err)})
+	n.refuse(Refusal{Reason: ReasonCastFailed, Err: fmt.Errorf("%d casts may have been lost: %w: %s: %w", out, sentinel, why, err)})
 }
