@@ -54,10 +54,18 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) (err error)
 	// finds it. Counted, so that a Serve that fails takes back its own
 	// registration only, not that of another Serve of the procedure.
 	b.here[key]++
+	defer func() {
+		if err != nil { // a failed Serve takes back its own registration
+			b.mu.Lock()
+			if b.here[key]--; b.here[key] <= 0 {
+				delete(b.here, key)
+			}
+			b.mu.Unlock()
+		}
+	}()
 	var s *served
 	for {
 		if b.stopped {
-			b.unhereLocked(key)
 			b.mu.Unlock()
 			return jobs.ErrClosed
 		}
@@ -75,9 +83,6 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) (err error)
 		case <-s.ready:
 			b.mu.Lock()
 		case <-ctx.Done():
-			b.mu.Lock()
-			b.unhereLocked(key) // Register takes it back
-			b.mu.Unlock()
 			return unavailable(fmt.Errorf("host %s: waiting for its queues to be consumed: %w", host, context.Cause(ctx)))
 		}
 	}
@@ -94,12 +99,10 @@ func (b *Backend) Serve(ctx context.Context, host, procedure string) (err error)
 			}
 			delete(b.served, host)
 		}
-		b.unhereLocked(key) // Register takes it back
 		b.mu.Unlock()
 		return err
 	}
 	if b.stopped {
-		b.unhereLocked(key)
 		b.mu.Unlock()
 		_ = w.Stop()
 		return jobs.ErrClosed
@@ -127,14 +130,6 @@ func (b *Backend) unrecord(ctx context.Context, key string, rev uint64) {
 	delete(b.known, key)
 	b.forgot++ // a knownProc that read the record before the delete does not keep it
 	b.mu.Unlock()
-}
-
-// unhereLocked takes back one registration of procedure key here (a
-// Serve's that failed). b.mu is held.
-func (b *Backend) unhereLocked(key string) {
-	if b.here[key]--; b.here[key] <= 0 {
-		delete(b.here, key)
-	}
 }
 
 // startServing consumes host's queue without a cap and starts watching
