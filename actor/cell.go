@@ -173,7 +173,7 @@ const floodWait = time.Millisecond
 // floodBacklog is the queue length past which a sender yields after each
 // push (see push). It counts the calls queued since the actor last took
 // its queue as a batch (see mailbox.Backlog), so a flooded mailbox holds
-// up to about twice as many: ~512 KiB of 32-byte entries.
+// up to about twice as many: ~640 KiB of 40-byte slots.
 const floodBacklog = 8192
 
 // pushWait waits for room in a full Block-policy mailbox. A handler that

@@ -7,11 +7,12 @@ import (
 
 // TestCellLayout keeps an actor within its budget (issue 7: <= 256 bytes
 // per idle actor) and in a size class whose objects start on a cache
-// line (192), with the per-message fields leading.
+// line (192: a cell of 177 to 192 bytes), with the per-message fields
+// leading.
 func TestCellLayout(t *testing.T) {
 	var c cell
-	if s := unsafe.Sizeof(c); s != 192 {
-		t.Errorf("cell is %d bytes; want 192 (a cache-line-aligned size class), or revisit this test and bench/IdleActor", s)
+	if s := unsafe.Sizeof(c); s <= 176 || s > 192 {
+		t.Errorf("cell is %d bytes; want 177 to 192 (the 192-byte size class, aligned to cache lines), or revisit this test and bench/IdleActor", s)
 	}
 	if end := unsafe.Offsetof(c.task) + unsafe.Sizeof(c.task); end > 128 {
 		t.Errorf("per-message fields end at byte %d; want them within the first two cache lines", end)

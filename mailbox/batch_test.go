@@ -3,12 +3,13 @@ package mailbox
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 )
 
-// The consumer's batch (the main queue taken by a swap) stays behind the
-// system lane, and a filter set mid-batch holds the batch's messages in
-// order, like any queued ones.
+// The consumer's batch (what the lane held when it began reading it)
+// stays behind the system lane, and a filter set mid-batch holds the
+// batch's messages in order, like any queued ones.
 func TestBatchKeepsLanesAndFilter(t *testing.T) {
 	m := newTest(t, Config[msg]{})
 	ctx := context.Background()
@@ -20,8 +21,8 @@ func TestBatchKeepsLanesAndFilter(t *testing.T) {
 	if v, _, ok := m.Pop(); !ok || v.id != 1 {
 		t.Fatalf("first Pop = %v, %v; want id 1", v, ok)
 	}
-	if m.out == nil || m.out.r.n != 5 {
-		t.Fatal("the main queue was not taken as a batch")
+	if b := m.Backlog(); b != 0 || m.Len() != 5 {
+		t.Fatalf("Backlog %d, Len %d after the first Pop; want 0 and 5 (the lane taken as a batch)", b, m.Len())
 	}
 	if _, err := m.PushSystem(msg{9, 100}); err != nil {
 		t.Fatal(err)
@@ -99,45 +100,63 @@ func TestClaim(t *testing.T) {
 	}
 }
 
-// Backlog is the main queue's length as of the last multiple of
-// backlogEvery pushes, plus system messages: it drops to 0 when the
-// consumer takes the main queue, and held messages are not in it.
+// Backlog counts the system messages and the user messages queued since
+// the consumer began its current batch: exactly, in an unbounded mailbox
+// (where a batch is what the lane held when the consumer had read the
+// previous one through); in a bounded one, main's length as of the last
+// multiple of backlogEvery pushes. It drops to 0 when the consumer takes
+// the queue, and held messages are not in it.
 func TestBacklog(t *testing.T) {
-	m := newTest(t, Config[msg]{})
-	if got := m.Backlog(); got != 0 {
-		t.Fatalf("Backlog of a new mailbox = %d; want 0", got)
-	}
-	for i := 1; i <= 2*backlogEvery+5; i++ {
-		_, _ = m.Push(context.Background(), msg{0, i})
-		if want := i - i%backlogEvery; m.Backlog() != want {
-			t.Fatalf("after %d pushes: Backlog = %d; want %d", i, m.Backlog(), want)
-		}
-	}
-	_, _ = m.PushSystem(msg{0, 0})
-	if got, want := m.Backlog(), 2*backlogEvery+1; got != want {
-		t.Fatalf("with a system message: Backlog = %d; want %d", got, want)
-	}
-	m.Pop() // the system message
-	m.Pop() // takes the main queue as its batch; pops one
-	if got := m.Backlog(); got != 0 || m.Len() != 2*backlogEvery+4 {
-		t.Fatalf("Backlog = %d, Len = %d; want 0 and %d", got, m.Len(), 2*backlogEvery+4)
-	}
-	for {
-		if _, _, ok := m.Pop(); !ok {
-			break
-		}
-	}
-	m.Idle()
-	if got := m.Backlog(); got != 0 || m.Len() != 0 {
-		t.Fatalf("after draining and Idle: Backlog = %d, Len = %d; want 0 and 0", got, m.Len())
-	}
-	m.Admit(1)
-	for i := range backlogEvery {
-		_, _ = m.Push(context.Background(), msg{0, i})
-	}
-	m.Pop() // holds them all
-	if got := m.Backlog(); got != 0 || m.Len() != backlogEvery {
-		t.Fatalf("Backlog = %d, Len = %d with %d held messages; want 0 and %d", got, m.Len(), backlogEvery, backlogEvery)
+	for _, capacity := range []int{0, 1 << 20} {
+		t.Run(fmt.Sprintf("capacity %d", capacity), func(t *testing.T) {
+			m := newTest(t, Config[msg]{Capacity: capacity})
+			queued := func(i int) int {
+				if capacity == 0 {
+					return i
+				}
+				return i - i%backlogEvery
+			}
+			if got := m.Backlog(); got != 0 {
+				t.Fatalf("Backlog of a new mailbox = %d; want 0", got)
+			}
+			const n = 2*backlogEvery + 5
+			for i := 1; i <= n; i++ {
+				_, _ = m.Push(context.Background(), msg{0, i})
+				if want := queued(i); m.Backlog() != want {
+					t.Fatalf("after %d pushes: Backlog = %d; want %d", i, m.Backlog(), want)
+				}
+			}
+			_, _ = m.PushSystem(msg{0, 0})
+			if got, want := m.Backlog(), queued(n)+1; got != want {
+				t.Fatalf("with a system message: Backlog = %d; want %d", got, want)
+			}
+			m.Pop() // the system message
+			m.Pop() // begins a batch of the whole queue (unbounded); pops one
+			want := 0
+			if capacity != 0 {
+				want = queued(n) // not published again until a multiple of 64
+			}
+			if got := m.Backlog(); got != want || m.Len() != n-1 {
+				t.Fatalf("Backlog = %d, Len = %d; want %d and %d", got, m.Len(), want, n-1)
+			}
+			for {
+				if _, _, ok := m.Pop(); !ok {
+					break
+				}
+			}
+			m.Idle()
+			if got := m.Backlog(); got != 0 || m.Len() != 0 {
+				t.Fatalf("after draining and Idle: Backlog = %d, Len = %d; want 0 and 0", got, m.Len())
+			}
+			m.Admit(1)
+			for i := range backlogEvery {
+				_, _ = m.Push(context.Background(), msg{0, i})
+			}
+			m.Pop() // holds them all
+			if got := m.Backlog(); got != 0 || m.Len() != backlogEvery {
+				t.Fatalf("Backlog = %d, Len = %d with %d held messages; want 0 and %d", got, m.Len(), backlogEvery, backlogEvery)
+			}
+		})
 	}
 }
 

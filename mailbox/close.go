@@ -13,7 +13,7 @@ import (
 //
 // Close is idempotent: a second call returns nil. Producers may run
 // concurrently with it, but not Pop: call it from the consumer, or when no
-// consumer runs (the consumer owns a batch of the queue that Close takes).
+// consumer runs (Close reads the user queue as the consumer does).
 // It never blocks beyond the internal lock. Cost: O(n + h log h) for n
 // messages of which h are held; it allocates the returned slice and frees
 // the queues' storage (on a mailbox that never had a message, it makes
@@ -26,8 +26,15 @@ func (m *Mailbox[T]) Close() []T {
 	}
 	m.closed = true
 	q.wakeLocked()
+	var queued []T
+	if m.unbounded() {
+		q.lane.drain(q.lane.seal(), func(msg T) { queued = append(queued, msg) })
+		if q.lane.spare.Load() != nil {
+			q.lane.spare.Store(nil) // for the garbage collector
+		}
+	}
 	var out []T
-	if n := int(q.sys.n) + m.lenLocked(q); n > 0 {
+	if n := int(q.sys.n) + q.heldN + len(queued) + int(q.main.n); n > 0 {
 		out = make([]T, 0, n)
 	}
 	for i := range q.sys.n {
@@ -43,18 +50,13 @@ func (m *Mailbox[T]) Close() []T {
 	for _, e := range held {
 		out = append(out, e.msg)
 	}
-	if m.out != nil {
-		for i := range m.out.r.n {
-			out = append(out, *m.out.r.at(i))
-		}
-	}
+	out = append(out, queued...)
 	for i := range q.main.n {
 		out = append(out, *q.main.at(i))
 	}
 	q.sys, q.main, q.held, q.nonEmpty, q.active = ring[T]{}, ring[T]{}, nil, nil, nil
-	q.heldN, q.batchN = 0, 0
+	q.heldN = 0
 	q.mainEmptied()
-	m.out = nil
 	m.sysN.Store(0)
 	m.active.Store(0)
 	return out

@@ -9,21 +9,30 @@ package mailbox
 // nothing admitted is pending.
 //
 // Pop is for the consumer only. It never blocks (beyond the internal
-// lock). Cost: O(k), k being the number of held keys the filter admits,
+// lock, which an unbounded mailbox's Pop takes only for a system message,
+// a filter or an admitted held message). Cost: O(k), k being the number of held keys the filter admits,
 // plus amortised O(1) per message moved to held; no allocation in steady
 // state.
 func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
-	if o := m.out; o != nil && o.r.n > 0 && !m.filtered && m.sysN.Load() == 0 && m.active.Load() == 0 {
-		// Fast path: the consumer's own batch, no lock, and no write to
-		// a line the producers write.
-		msg = o.r.pop()
-		o.popped.Add(1)
-		return msg, false, true
+	q := m.q.Load()
+	if q == nil {
+		return msg, false, false
+	}
+	if m.unbounded() && !m.filtered && m.sysN.Load() == 0 && m.active.Load() == 0 {
+		// Fast path: the lane, without the lock.
+		l := &q.lane
+		if l.head >= l.batchEnd {
+			if !l.ready() {
+				return msg, false, false
+			}
+			m.nextBatch(q, false)
+		}
+		msg, ok = l.pop()
+		return msg, false, ok
 	}
 	if !m.hasWork() {
 		return msg, false, false
 	}
-	q := m.q.Load() // not nil: hasWork saw messages
 	q.mu.Lock()
 	if q.sys.n > 0 {
 		msg = q.sys.pop()
@@ -37,38 +46,30 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 		q.mu.Unlock()
 		return msg, false, true
 	}
-	m.foldLocked(q)
-	if !q.filter.only && q.main.n > 1 && m.swaps() {
-		if m.out == nil {
-			m.out = new(batch[T])
-		}
-		if m.out.r.n == 0 {
-			// Take the whole main queue as the next batch: O(1), and both
-			// rings keep their buffers, so no allocation in steady state.
-			m.out.r, q.main = q.main, m.out.r
-			q.batchN = int(m.out.r.n)
-			q.mainEmptied()
-		}
-	}
 	took := false // anything taken from the queue, even if only to hold it
 	for {
-		src, batch := &q.main, false
-		if m.out != nil && m.out.r.n > 0 {
-			src, batch = &m.out.r, true // the older part of the main queue
-		}
-		if src.n == 0 {
-			break
-		}
 		var e T
-		e, ok, took = src.pop(), true, true
-		switch {
-		case batch:
-			q.batchN--
-		case src.n == 0:
-			q.mainEmptied()
-		case src.n&(backlogEvery-1) == 0:
-			q.backlog.Store(src.n)
+		if m.unbounded() {
+			l := &q.lane
+			if l.head >= l.batchEnd && l.ready() {
+				m.nextBatch(q, true)
+			}
+			if e, ok = l.pop(); !ok {
+				break
+			}
+		} else {
+			if q.main.n == 0 {
+				break
+			}
+			e, ok = q.main.pop(), true
+			switch n := q.main.n; {
+			case n == 0:
+				q.mainEmptied()
+			case n&(backlogEvery-1) == 0:
+				q.backlog.Store(n)
+			}
 		}
+		took = true
 		if !q.filter.only {
 			msg = e
 			break
@@ -81,38 +82,54 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 		m.holdLocked(q, k, e)
 		ok = false
 	}
-	if took { // Taken's waiters (and Block's, which look again)
+	if took && !m.unbounded() { // Block's waiters look again
 		q.wakeLocked()
 	}
 	q.mu.Unlock()
 	return msg, false, ok
 }
 
-// swaps reports whether the consumer may take the main queue as a batch:
-// only for an unbounded mailbox, since a full one must reach every queued
-// message from a producer (to purge dead ones, evict the oldest, or wake a
-// waiter under the lock).
-func (m *Mailbox[T]) swaps() bool { return m.cfg.Capacity == 0 }
+// nextBatch begins the consumer's next batch of the lane (see
+// lane.batch), and wakes the producers waiting for it (Taken), taking the
+// lock unless the caller holds it.
+func (m *Mailbox[T]) nextBatch(q *queues[T], locked bool) {
+	q.lane.batch()
+	if !q.spaceWanted.Load() {
+		return
+	}
+	if !locked {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+	}
+	q.spaceWanted.Store(false)
+	q.wakeLocked()
+}
 
 // Idle ends a consumer turn and says whether the consumer must stop.
 //
 // If admitted work may be pending (a system message, an admitted held
-// message, or anything in the main queue) it returns false: the consumer
+// message, or anything in the user queue) it returns false: the consumer
 // keeps the scheduled flag and must go on popping. Otherwise it sets the
 // flag to idle, then checks again for work pushed in the meantime; if some
 // appeared it takes the flag back (returns false) unless a producer took it
 // first (that producer schedules the consumer: returns true). True means
 // the consumer must stop; a later Push will report schedule == true.
 //
-// Idle may return false spuriously (the main queue may hold only messages
+// Idle may return false spuriously (the user queue may hold only messages
 // the filter will hold back: Pop then returns ok == false and the consumer
 // calls Idle again), but never returns true while an admitted message is
-// pending with nobody scheduled. Consumer only; O(1), lock-free (the
-// batch's pops are settled into the counters by the next Pop that takes
-// the lock, or by Trim).
+// pending with nobody scheduled. Consumer only; O(1), lock-free.
 func (m *Mailbox[T]) Idle() bool {
 	if m.hasWork() {
 		return false
+	}
+	// In an unbounded mailbox, the one message to look for is the lane's
+	// next: note its slot now, while the lane is ours to read.
+	q := m.q.Load()
+	var next *laneSlot[T]
+	var tag uint64
+	if q != nil && m.unbounded() {
+		next, tag = q.lane.next()
 	}
 	if h := m.cfg.idleHook; h != nil {
 		h()
@@ -120,40 +137,54 @@ func (m *Mailbox[T]) Idle() bool {
 	m.sched.Store(flagIdle)
 	// Re-check: a Push that enqueued after the check above and saw the
 	// flag still scheduled did not schedule anyone. From the store on, a
-	// producer may have become the consumer: read only shared state (the
-	// batch is empty: hasWork said so).
-	if !m.sharedWork() {
+	// producer may have become the consumer: read only shared state, and
+	// the noted slot's tag (atomic: the slot may be read, or even reused,
+	// by that consumer meanwhile; either way a tag that matches means a
+	// message, and one that does not means its producer is yet to claim).
+	if !m.sharedWork(q, next, tag) {
 		return true
 	}
 	return !m.sched.CompareAndSwap(flagIdle, flagScheduled)
 }
 
-// foldLocked takes the batch's lock-free pops off batchN, under the lock
-// so that lenLocked never sees half of it. Consumer only.
-func (m *Mailbox[T]) foldLocked(q *queues[T]) {
-	if o := m.out; o != nil {
-		if p := o.popped.Load(); p > 0 {
-			q.batchN -= int(p)
-			o.popped.Store(0)
-		}
-	}
-}
-
-// hasWork reports whether a system message, a user message in the batch
-// or the main queue, or an admitted held message may be pending.
-// Consumer only; lock-free.
+// hasWork reports whether a system message, a user message in the user
+// queue, or an admitted held message may be pending. Consumer only;
+// lock-free.
 func (m *Mailbox[T]) hasWork() bool {
-	return (m.out != nil && m.out.r.n > 0) || m.sharedWork()
-}
-
-// sharedWork is hasWork without the consumer's batch: what producers
-// publish. Lock-free.
-func (m *Mailbox[T]) sharedWork() bool {
 	if m.sysN.Load() != 0 || m.active.Load() != 0 {
 		return true
 	}
 	q := m.q.Load()
-	return q != nil && q.pending.Load() != 0
+	if q == nil {
+		return false
+	}
+	if m.unbounded() {
+		return q.lane.ready()
+	}
+	return q.pending.Load() != 0
+}
+
+// sharedWork is Idle's second look, after its store: for work published
+// by producers, and in an unbounded mailbox for the lane's next message
+// in the slot noted before (next, holding tag once written) of the queues
+// seen then (was). Lock-free.
+func (m *Mailbox[T]) sharedWork(was *queues[T], next *laneSlot[T], tag uint64) bool {
+	if m.sysN.Load() != 0 || m.active.Load() != 0 {
+		return true
+	}
+	q := m.q.Load()
+	switch {
+	case q == nil:
+		return false
+	case q != was:
+		return true // new queues since: look
+	case m.unbounded():
+		if next == nil { // no first block then
+			return q.lane.first.Load() != nil
+		}
+		return next.tag.Load() == tag
+	}
+	return q.pending.Load() != 0
 }
 
 // wakeLocked wakes the producers waiting for room, if any.

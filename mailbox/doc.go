@@ -66,39 +66,60 @@
 // # Costs
 //
 // Push, PushSystem and Pop are O(1) amortised and allocate nothing in
-// steady state: queues are power-of-two ring buffers that grow by doubling.
-// An emptied ring keeps its buffer unless the buffer is above 1024 entries
-// and each of its last 64 rounds (a round ends when the ring empties) used
-// at most a quarter of it, so a load that keeps refilling a queue, even
-// unevenly, does not reallocate it, while the memory of a one-off burst
-// goes back after 64 smaller rounds in a row. A Pop under a filter costs
+// steady state. An unbounded mailbox's user queue is a lock-free list of
+// blocks of 31 slots (1.25 KB with 32-byte messages), the block read
+// through recycled for the next, so
+// steady traffic allocates nothing and a backlog's blocks go back to the
+// garbage collector as they are read. The other queues (the system lane,
+// a bounded mailbox's user queue, held queues) are power-of-two ring
+// buffers that grow by doubling. An emptied ring keeps its buffer unless
+// the buffer is above 1024 entries and each of its last 64 rounds (a round
+// ends when the ring empties) used at most a quarter of it, so a load that
+// keeps refilling a queue, even unevenly, does not reallocate it, while
+// the memory of a one-off burst goes back after 64 smaller rounds in a
+// row. A Pop under a filter costs
 // O(k) for the k held keys the filter admits, plus O(1) once per held
 // message: held messages are never rescanned. The full path costs more:
 // O(n) to discard dead messages, O(h) to find the oldest of h held keys
-// for DropOldest. New allocates only the Mailbox (40 bytes, a 48-byte heap
-// object on 64-bit platforms); the lock, the queues and their storage come
-// with the first message, in a separate 256-byte object that keeps what
-// producers write off the consumer's cache lines.
+// for DropOldest. New allocates only the Mailbox (32 bytes); the lock, the
+// queues and their storage come with the first message, in a separate
+// 320-byte object, cache-line aligned, that keeps what producers write off
+// the consumer's cache lines (and, with the first user message of an
+// unbounded mailbox, its first block). [Mailbox.Trim] gives them back.
 //
 // In one benchmark run on a 2-core machine (BenchmarkPushPop), a Push and
 // a Pop of a four-word message from one producer cost about 25ns against
 // 36ns for a buffered channel; with 8 producers, 69ns unbounded and 56ns
-// with a capacity of 1024 (Block), against 67ns.
+// with a capacity of 1024 (Block), against 67ns. (Before the lane; see
+// bench/RESULTS.md for the actor-level figures since.)
 //
 // # Concurrency
 //
 // Push, PushSystem, Close, Len, Held, Scheduled and Admitted are safe for
 // concurrent use. Pop, Idle, Admit and AdmitAll belong to the consumer: one
-// goroutine at a time, the one running its turn. A short mutex guards the
-// queues; a Push takes it once and makes no other atomic write unless the
-// mailbox was empty (or, once every 64 pushes, to publish the backlog). A Push
-// that finds the mutex held while the consumer is behind (a backlog of 64 or
-// more) yields the processor a few times, trying again after each, before it
-// sleeps on the mutex: many producers on few cores then take turns instead of
-// parking one another. Scheduled, Backlog, Idle, the empty-mailbox Pop and Pop
-// within a batch are lock-free. [Config.Key] and [Config.Live] run under that
-// mutex and must be cheap and non-blocking; [Config.OnDrop] runs without it, on
-// the pushing goroutine.
+// goroutine at a time, the one running its turn.
+//
+// A Push into an unbounded mailbox is lock-free: it reserves a position
+// with one compare-and-swap on the queue's tail and publishes its message
+// with one atomic store into the position's slot; producers never wait
+// for one another (a failed compare-and-swap is retried at once) nor for
+// the consumer, which reads the slots in order without the lock. With 8
+// or 64 senders on 2 cores that made a oneway 2 to 2.5 times faster than
+// the mutex it replaced, whose parking and waking were most of a
+// message's cost.
+//
+// A short mutex guards the rest: the system lane, the held queues and
+// filter, and a bounded mailbox's user queue, where a Push takes it once
+// and makes no other atomic write unless the mailbox was empty (or, once
+// every 64 pushes, to publish the backlog). A Push that finds that mutex
+// held while the consumer is behind (a backlog of 64 or more) yields the
+// processor a few times, trying again after each, before it sleeps on the
+// mutex: many producers on few cores then take turns instead of parking
+// one another. Scheduled, Backlog, Idle and an unbounded mailbox's Pop
+// (with no system message, filter or admitted held message) are
+// lock-free. [Config.Key] and [Config.Live] run under that mutex and must
+// be cheap and non-blocking; [Config.OnDrop] runs without it, on the
+// pushing goroutine.
 //
 // # Goroutines and shutdown
 //

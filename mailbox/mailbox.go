@@ -27,14 +27,6 @@ type Mailbox[T any] struct {
 	cfg *Config[T]
 	q   atomic.Pointer[queues[T]] // nil until the first Push, PushSystem, Admit or Close
 
-	// out is the consumer's side of the main queue: Pop swaps it with the
-	// (empty-for-it) main ring under one lock, then pops from it without
-	// the lock, so producers and the consumer rarely meet on the lock.
-	// Owned by the consumer; its entries are older than main's and newer
-	// than the held ones, and counted in queues.batchN until popped. Only
-	// unbounded mailboxes swap (see swaps). Made on the first swap.
-	out *batch[T]
-
 	// sched is the flag: flagIdle or flagScheduled. A producer that moves
 	// it from idle to scheduled must schedule the consumer.
 	sched atomic.Uint32
@@ -67,21 +59,31 @@ type entry[T any] struct {
 	msg T
 }
 
-// queues holds what a mailbox allocates lazily: the lock and everything
-// producers write. Fields after mu are guarded by it; pending and backlog
-// are also read without it.
+// queues holds what a mailbox allocates lazily: the user queue (lane, for
+// an unbounded mailbox; main, under the lock, for a bounded one), the lock
+// and the rest. Fields after mu are guarded by it; pending and backlog are
+// also read without it.
 //
-// A Push makes two atomic writes (the lock and its release), not three:
-// the consumer learns of new messages from pending, which only the push
-// into an empty main queue sets, and Len is computed under the lock from
-// the queues' lengths rather than kept in a shared counter.
+// A Push into a bounded mailbox makes two atomic writes (the lock and its
+// release), not three: the consumer learns of new messages from pending,
+// which only the push into an empty main queue sets, and Len is computed
+// under the lock from the queues' lengths rather than kept in a shared
+// counter.
 //
-// Layout: what a Push touches (mu, pending, backlog, main's header)
-// fills the first 64 bytes, and the struct's size is a multiple of 64 so
-// the allocator places it on a cache-line boundary: a Push to a cold
-// actor misses on one line of it, not two (fan-out over 10,000 actors is
-// bound by such misses).
+// Layout: the struct's size is a multiple of 64, so the allocator places
+// it on a cache-line boundary, and what one Push touches is one line: the
+// lane's producer half (its first 64 bytes) for an unbounded mailbox, mu
+// to main's header (the third 64 bytes) for a bounded one. A Push to a
+// cold actor misses on one line of it, not two (fan-out over 10,000
+// actors is bound by such misses). The second line is the consumer's: the
+// lane's consumer half and the held queues.
 type queues[T any] struct {
+	lane lane[T] // the user queue of an unbounded mailbox
+	// The held queues, on the lane's consumer line: the consumer writes
+	// them (under mu), producers of a bounded mailbox only to evict.
+	held     map[Key]*heldQueue[T] // every key ever held; reused when empty
+	nonEmpty []*heldQueue[T]       // the held queues with messages; see active
+
 	mu sync.Mutex
 	// pending is 1 while main is not empty (set by the push into an empty
 	// main, cleared when Pop empties it), for the consumer's lock-free
@@ -99,26 +101,27 @@ type queues[T any] struct {
 	// backlog is main's length, published every backlogEvery pushes and
 	// when main empties: a cheap hint for producers (Backlog).
 	backlog atomic.Int32
-	main    ring[T] // user messages not yet looked at by Pop
+	main    ring[T] // a bounded mailbox's user messages not yet looked at by Pop
 	seq     uint64  // arrival number of the last message moved to held
 
-	heldN  int // messages in the held queues
-	batchN int // messages the consumer took as its batch, less its folded pops
+	heldN int // messages in the held queues
 
-	space  chan struct{} // closed when room frees; made by a waiting Push
-	sys    ring[T]
-	filter filter
-	held   map[Key]*heldQueue[T] // every key ever held; reused when empty
-	// nonEmpty lists the held queues with messages; active those of them
-	// the filter admits. Each queue knows its index in both.
-	nonEmpty []*heldQueue[T]
-	active   []*heldQueue[T]
-	_        [queuesPad]byte
+	space chan struct{} // closed when room frees or a batch is taken; made by a waiter
+	// spaceWanted is set when space is made in an unbounded mailbox, so
+	// that the consumer, which reads the lane without the lock, takes it
+	// to close space at its next batch.
+	spaceWanted atomic.Bool
+	sys         ring[T]
+	filter      filter
+	// active lists the held queues of nonEmpty the filter admits. Each
+	// queue knows its index in both.
+	active []*heldQueue[T]
+	_      [queuesPad]byte
 }
 
-// queuesPad rounds queues up to 256 bytes, a size class whose objects
+// queuesPad rounds queues up to 320 bytes, a size class whose objects
 // start on 64-byte boundaries; TestQueuesLayout checks it.
-const queuesPad = 40
+const queuesPad = 8
 
 // backlogEvery is how often (in pushes, a power of two) a push publishes
 // main's length.
@@ -135,13 +138,7 @@ func (m *Mailbox[T]) pushLock() *queues[T] { return m.lockFor(true) }
 // lockFor is lock, or pushLock for a producer.
 func (m *Mailbox[T]) lockFor(producer bool) *queues[T] {
 	for {
-		q := m.q.Load()
-		if q == nil {
-			q = new(queues[T])
-			if !m.q.CompareAndSwap(nil, q) {
-				continue
-			}
-		}
+		q := m.made()
 		if producer {
 			q.lockPush()
 		} else {
@@ -153,6 +150,25 @@ func (m *Mailbox[T]) lockFor(producer bool) *queues[T] {
 		q.mu.Unlock()
 	}
 }
+
+// made returns the queues, made if there are none. Lock-free.
+func (m *Mailbox[T]) made() *queues[T] {
+	for {
+		if q := m.q.Load(); q != nil {
+			return q
+		}
+		q := new(queues[T])
+		if m.q.CompareAndSwap(nil, q) {
+			return q
+		}
+	}
+}
+
+// unbounded reports whether the user queue is the lane: for a mailbox
+// without a Capacity. A bounded one keeps its user messages under the
+// lock, in main, since a full one must reach every queued message from a
+// producer (to purge dead ones, evict the oldest, or wake a waiter).
+func (m *Mailbox[T]) unbounded() bool { return m.cfg.Capacity == 0 }
 
 // lockMade is lock for those who only read: it returns nil, and makes
 // nothing, if the mailbox has no queues (no message yet, or Trim gave them
@@ -176,8 +192,8 @@ func (m *Mailbox[T]) lockMade() *queues[T] {
 // New returns an empty, idle mailbox using cfg, which it keeps: cfg must
 // not change afterwards. It returns an error wrapping [ErrInvalidConfig]
 // if cfg is nil, has no Key, a negative Capacity or an unknown Policy.
-// New allocates only the Mailbox itself (40 bytes, a 48-byte heap object
-// on 64-bit platforms): queue storage comes with the first message.
+// New allocates only the Mailbox itself (32 bytes on 64-bit platforms):
+// queue storage comes with the first message.
 func New[T any](cfg *Config[T]) (*Mailbox[T], error) {
 	m := new(Mailbox[T])
 	if err := m.Init(cfg); err != nil {
@@ -209,8 +225,9 @@ func (m *Mailbox[T]) Init(cfg *Config[T]) error {
 // used only to wait: a Push that need not wait succeeds even if ctx is
 // done. After [Mailbox.Close], Push returns [ErrClosed].
 //
-// Cost: O(1) amortised, no allocation in steady state; O(n) on the full
-// path when Live is set, O(h) with DropOldest when h keys are held.
+// Cost: O(1) amortised, no allocation in steady state, lock-free in an
+// unbounded mailbox; O(n) on the full path when Live is set, O(h) with
+// DropOldest when h keys are held.
 func (m *Mailbox[T]) Push(ctx context.Context, msg T) (schedule bool, err error) {
 	return m.push(ctx, pushWait, msg)
 }
@@ -241,6 +258,9 @@ const (
 )
 
 func (m *Mailbox[T]) push(ctx context.Context, mode uint8, msg T) (schedule bool, err error) {
+	if m.unbounded() {
+		return m.pushLane(msg)
+	}
 	var evicted T
 	var expired []T
 	dropped := false
@@ -276,6 +296,25 @@ func (m *Mailbox[T]) push(ctx context.Context, mode uint8, msg T) (schedule bool
 		}
 	}
 	return m.claim(), nil
+}
+
+// pushLane is push for an unbounded mailbox: into the lane, lock-free.
+func (m *Mailbox[T]) pushLane(msg T) (schedule bool, err error) {
+	for {
+		q := m.made()
+		t := q.lane.push(msg)
+		if t == 0 {
+			return m.claim(), nil
+		}
+		if t&laneRetired == 0 {
+			return false, ErrClosed
+		}
+		// Trim retired these queues: push into the next ones, once Trim
+		// has let go of these (it is between two instructions).
+		if m.q.Load() == q {
+			runtime.Gosched()
+		}
+	}
 }
 
 // expired hands discarded dead messages to OnExpire, without the lock.
@@ -333,40 +372,30 @@ func (m *Mailbox[T]) Len() int {
 }
 
 // Backlog is about how many messages wait for the consumer to take them:
-// system messages, and user messages queued since it last took the main
-// queue as a batch (as of the last multiple of 64 pushes: it may lag by up
-// to 63; held messages and the consumer's current batch are excluded).
-// Without the lock: a cheap hint for producers of how far ahead of the
-// consumer they are. O(1), two atomic loads.
+// system messages, and user messages queued since the consumer began its
+// current batch (held messages excluded). In an unbounded mailbox a batch
+// is what was queued when the consumer had read the previous one
+// through; in a bounded one, Backlog counts the queued user messages as
+// of the last multiple of 64 pushes (it may lag by up to 63). Without the
+// lock: a cheap hint for producers of how far ahead of the consumer they
+// are. O(1), a few atomic loads.
 func (m *Mailbox[T]) Backlog() int {
 	q := m.q.Load()
 	if q == nil {
 		return 0
+	}
+	if m.unbounded() {
+		return q.lane.backlog() + int(m.sysN.Load())
 	}
 	return int(q.backlog.Load()) + int(m.sysN.Load())
 }
 
 // lenLocked is Len for a caller holding q's lock.
 func (m *Mailbox[T]) lenLocked(q *queues[T]) int {
-	return int(q.main.n) + q.heldN + q.batchN - m.owed()
-}
-
-// batch is the consumer's side of the main queue (see Mailbox.out).
-type batch[T any] struct {
-	r ring[T]
-	// popped counts the messages the consumer took from r without the
-	// lock and has not yet taken off queues.batchN: it writes this line,
-	// not the one producers write, for every message. Folded under the
-	// lock at each swap.
-	popped atomic.Int64
-}
-
-// owed is how many popped batch messages batchN still includes.
-func (m *Mailbox[T]) owed() int {
-	if m.out == nil {
-		return 0
+	if m.unbounded() {
+		return q.lane.len() + q.heldN
 	}
-	return int(m.out.popped.Load())
+	return int(q.main.n) + q.heldN
 }
 
 // Blocks reports whether a Push on a full mailbox waits for room (a
@@ -411,6 +440,10 @@ func (q *queues[T]) lockPush() {
 // times, and reports whether it did; the caller, whose own try failed,
 // then sleeps on mu with Lock.
 //
+// It serves bounded mailboxes (unbounded ones push into the lane, without
+// the lock); the figures below were measured on unbounded ones, before
+// the lane.
+//
 // Why: with many producers on few cores, sync.Mutex does not spin when
 // other goroutines are runnable, so a Push that finds the lock held parks
 // at once, and the Unlock that wakes it pays a hand-off: with 64 senders
@@ -425,9 +458,9 @@ func (q *queues[T]) lockPush() {
 // and pool calls unchanged. Call latency with 64 callers of one actor
 // and 200 busy goroutines did not change even when every contended Push
 // yielded (p50 140 µs, p99 320–390 µs).
-// The consumer's lock (Pop's batch swap, Idle, Close) stays a plain Lock:
-// it is taken once per batch, and a consumer that yielded would only let
-// producers refill the queue it is waiting to take.
+// The consumer's lock (Pop, Close) stays a plain Lock: a consumer that
+// yielded would only let producers refill the queue it is waiting to take.
+// (Unbounded mailboxes push into the lane, without the lock.)
 func yieldLock(mu *sync.Mutex) bool {
 	for range yieldTries {
 		runtime.Gosched()

@@ -2,7 +2,7 @@ package mailbox
 
 // Trim gives back what the mailbox's first message made (its queues: the
 // lock, the rings and their buffers, about 0.5 KB) if nothing is in them:
-// no message queued, held or in the consumer's batch, no admit filter set,
+// no message queued or held, no admit filter set,
 // no producer waiting for room, not closed. The next Push makes them
 // again. It reports whether it freed them.
 //
@@ -14,19 +14,21 @@ package mailbox
 // pushes into new ones: nothing is lost. O(1); no allocation.
 func (m *Mailbox[T]) Trim() bool {
 	q := m.q.Load()
-	if q == nil || (m.out != nil && m.out.r.n > 0) {
+	if q == nil {
 		return false
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	m.foldLocked(q)
-	if m.closed || q.main.n != 0 || q.sys.n != 0 || q.heldN != 0 || q.batchN != 0 ||
+	if m.closed || q.main.n != 0 || q.sys.n != 0 || q.heldN != 0 ||
 		q.filter.only || q.space != nil {
 		return false
 	}
-	// out first: a producer that loads the nil m.q reads out (lenLocked)
-	// under the lock of queues it makes, not this one.
-	m.out = nil
+	// The lane last: retire fails if a producer reserved a position,
+	// and once it succeeds no producer can (they push into the next
+	// queues).
+	if m.unbounded() && !q.lane.retire() {
+		return false
+	}
 	m.q.Store(nil)
 	return true
 }
@@ -68,8 +70,8 @@ func (m *Mailbox[T]) TrimIdle() (again bool) {
 }
 
 // Taken returns a channel closed when the consumer next takes messages
-// under the lock (in an unbounded mailbox: when it takes the main queue as
-// its next batch), or when the mailbox closes: a producer far ahead of its
+// (in an unbounded mailbox: when it begins its next batch, see Backlog),
+// or when the mailbox closes: a producer far ahead of its
 // consumer may wait on it, with a bound of its own, instead of queueing
 // more (see actor's flood rule). Safe for concurrent use; O(1); the first
 // waiter of a round makes the channel.
@@ -81,6 +83,7 @@ func (m *Mailbox[T]) Taken() <-chan struct{} {
 	}
 	if q.space == nil {
 		q.space = make(chan struct{})
+		q.spaceWanted.Store(m.unbounded())
 	}
 	return q.space
 }

@@ -1,0 +1,254 @@
+package mailbox
+
+import (
+	"runtime"
+	"sync/atomic"
+)
+
+// lane is the user queue of an unbounded mailbox: a lock-free queue of
+// many producers and one consumer, on a list of blocks of slots (the
+// design of crossbeam's SegQueue). A producer reserves a position with
+// one compare-and-swap on tail, writes the message into the position's
+// slot and publishes it by storing the slot's tag; the consumer reads the
+// slots in order, each once its tag says it is written. Producers never
+// wait for one another nor for the consumer (no lock to park on: with 8
+// or 64 senders on 2 cores the mutex's park and wake-up were most of a
+// message's cost), and the consumer reads only the slots, not the line
+// producers write, but once per batch.
+//
+// Positions are numbered from 0 in laps of laneLap: a lap's last position
+// is a marker, the others are the slots of one block. The producer that
+// reserves a block's last slot installs the next block before it writes
+// that slot: tail passes the marker only once the new block is tailBlock,
+// and a producer that finds tail on a marker waits for that (a few
+// instructions, unless the installer is preempted). The consumer, having
+// read a block's last slot, moves to the next block (installed, then) at
+// once. A producer reads nothing of a block before its compare-and-swap
+// succeeds: if tailBlock changed after its load of tail, tail did too, and
+// the compare-and-swap fails. So a push touches two cache lines, tail's
+// and its slot's.
+//
+// Blocks are recycled: the consumer hands the block it has read through
+// to the next installer (spare), so steady traffic allocates nothing. A
+// recycled block is safe to reuse: every producer that reserved one of
+// its positions has written it (the consumer read it), and a producer
+// holding a stale tailBlock fails its compare-and-swap; its tags (old
+// positions + 1) cannot match any later position.
+//
+// Sealing (a bit in tail) ends pushes for good: Close seals the lane,
+// Trim seals an empty one and marks it retired, so that a producer that
+// finds it sealed knows to push into the mailbox's next queues.
+type lane[T any] struct {
+	// Written by producers.
+	tail      atomic.Uint64 // position<<laneShift | laneRetired | laneSealed
+	tailBlock atomic.Pointer[laneBlock[T]]
+	spare     atomic.Pointer[laneBlock[T]] // a read-through block, for the next install
+	first     atomic.Pointer[laneBlock[T]] // the first block, made by the first push
+	// taken is how many messages were pushed when the consumer's current
+	// batch began (see batch). The consumer writes it once per batch;
+	// producers read it after every push (Backlog), so it lives on their
+	// line, not the consumer's.
+	taken atomic.Uint64
+	_     [64 - 40]byte
+
+	// Written by the consumer.
+	head      uint64 // the next position to read; never a marker
+	headBlock *laneBlock[T]
+	batchEnd  uint64        // tail's position when the current batch began
+	popped    atomic.Uint64 // messages read, for Len
+	// The consumer's half is 32 bytes: queues fills the rest of its line
+	// with fields of its own that only the consumer writes.
+}
+
+const (
+	laneSealed  = 1 << 0
+	laneRetired = 1 << 1
+	laneShift   = 2
+
+	laneLap    = 32          // positions per lap: a block's slots and a marker
+	laneBlockN = laneLap - 1 // slots per block (1.25 KB with 32-byte messages)
+)
+
+// laneSlot is one position's message; tag is the position + 1 once msg
+// is written for it.
+type laneSlot[T any] struct {
+	msg T
+	tag atomic.Uint64
+}
+
+// laneBlock is the block of one lap's slots.
+type laneBlock[T any] struct {
+	next  atomic.Pointer[laneBlock[T]]
+	slots [laneBlockN]laneSlot[T]
+}
+
+// slotOf is the offset of position pos in its block; laneBlockN for a
+// marker.
+func slotOf(pos uint64) uint64 { return pos % laneLap }
+
+// push appends msg and returns 0, or, appending nothing, the tail word of
+// a sealed lane (see laneRetired). Lock-free; no allocation but one block
+// per laneBlockN messages when none is spare.
+func (l *lane[T]) push(msg T) (sealed uint64) {
+	var next *laneBlock[T]
+	for {
+		t := l.tail.Load()
+		if t&laneSealed != 0 {
+			l.keep(next)
+			return t
+		}
+		pos := t >> laneShift
+		off := slotOf(pos)
+		if off == laneBlockN {
+			runtime.Gosched() // on the marker: the next block is being installed
+			continue
+		}
+		b := l.tailBlock.Load()
+		if b == nil { // no push yet
+			if l.first.Load() == nil {
+				l.makeFirst()
+			} else {
+				runtime.Gosched() // another push is making it
+			}
+			continue
+		}
+		last := off+1 == laneBlockN
+		if last && next == nil {
+			if next = l.spare.Swap(nil); next == nil {
+				next = new(laneBlock[T])
+			}
+		}
+		if !l.tail.CompareAndSwap(t, t+1<<laneShift) {
+			continue
+		}
+		if last {
+			l.tailBlock.Store(next)
+			l.tail.Add(1 << laneShift) // past the marker
+			b.next.Store(next)
+			next = nil
+		}
+		s := &b.slots[off]
+		s.msg = msg
+		s.tag.Store(pos + 1)
+		l.keep(next)
+		return 0
+	}
+}
+
+// makeFirst makes the first block, for the first push (a mailbox that
+// only ever gets system messages, as an actor spawned and stopped, makes
+// none): the producer whose compare-and-swap installs it publishes it as
+// tailBlock, and the others wait for that.
+func (l *lane[T]) makeFirst() {
+	b := new(laneBlock[T])
+	if l.first.CompareAndSwap(nil, b) {
+		l.tailBlock.Store(b)
+	}
+}
+
+// keep offers an unused block to the next installer.
+func (l *lane[T]) keep(b *laneBlock[T]) {
+	if b != nil {
+		l.spare.CompareAndSwap(nil, b)
+	}
+}
+
+// next returns the slot of the next position to read, and the tag it
+// holds once written; nil before the first push. Consumer only.
+func (l *lane[T]) next() (*laneSlot[T], uint64) {
+	b := l.headBlock
+	if b == nil {
+		if b = l.first.Load(); b == nil {
+			return nil, 0
+		}
+		l.headBlock = b
+	}
+	return &b.slots[slotOf(l.head)], l.head + 1
+}
+
+// ready reports whether the next position is written. Consumer only.
+func (l *lane[T]) ready() bool {
+	s, tag := l.next()
+	return s != nil && s.tag.Load() == tag
+}
+
+// pop removes and returns the next message if it is written. Consumer
+// only; O(1).
+func (l *lane[T]) pop() (msg T, ok bool) {
+	s, tag := l.next()
+	if s == nil || s.tag.Load() != tag {
+		return msg, false
+	}
+	msg = s.msg
+	var zero T
+	s.msg = zero // for the garbage collector
+	l.head++
+	if slotOf(l.head) == laneBlockN {
+		l.advance()
+	}
+	l.popped.Store(l.popped.Load() + 1)
+	return msg, true
+}
+
+// advance moves the consumer past a marker, from the block it has read
+// through to the next one (installed before the last slot was written),
+// and offers the block read through for reuse.
+func (l *lane[T]) advance() {
+	b := l.headBlock
+	l.headBlock = b.next.Load()
+	l.head++
+	b.next.Store(nil)
+	l.spare.Store(b)
+}
+
+// batch begins the consumer's next batch: every message pushed until now.
+// The consumer calls it once it has read the last batch through (and has
+// a message to read); it reads tail, the producers' line, once per batch.
+func (l *lane[T]) batch() {
+	l.batchEnd = l.tail.Load() >> laneShift
+	l.taken.Store(count(l.batchEnd))
+}
+
+// count is the number of slots below position pos (the markers below it
+// left out).
+func count(pos uint64) uint64 { return pos - pos/laneLap }
+
+// pushed is how many messages producers have reserved positions for.
+func (l *lane[T]) pushed() uint64 { return count(l.tail.Load() >> laneShift) }
+
+// len is how many messages are pushed and not yet popped. popped is read
+// first, so that the difference is never negative.
+func (l *lane[T]) len() int {
+	popped := l.popped.Load()
+	return int(l.pushed() - popped)
+}
+
+// backlog is how many messages were pushed since the current batch began.
+func (l *lane[T]) backlog() int {
+	taken := l.taken.Load()
+	return int(l.pushed() - taken)
+}
+
+// seal ends pushes and returns tail's position then. Pushes that reserved
+// a position before it still write their slots: see drain.
+func (l *lane[T]) seal() uint64 { return l.tail.Or(laneSealed) >> laneShift }
+
+// retire seals the lane, as Trim's, if it is empty (no position reserved
+// beyond the consumer's), and reports whether it did. Consumer only.
+func (l *lane[T]) retire() bool {
+	t := l.head << laneShift
+	return l.tail.CompareAndSwap(t, t|laneSealed|laneRetired)
+}
+
+// drain pops every message below position end, waiting for those reserved
+// but not yet written (their producers are between two instructions), in
+// order, into f. Consumer only, after seal.
+func (l *lane[T]) drain(end uint64, f func(T)) {
+	for l.head < end {
+		if msg, ok := l.pop(); ok {
+			f(msg)
+		} else {
+			runtime.Gosched()
+		}
+	}
+}
