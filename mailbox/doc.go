@@ -67,8 +67,8 @@
 //
 // Push, PushSystem and Pop are O(1) amortised and allocate nothing in
 // steady state. An unbounded mailbox's user queue is a lock-free list of
-// blocks of 31 slots (1.25 KB with 32-byte messages), the block read
-// through recycled for the next, so
+// blocks: a first one of 7 slots (288 bytes with 32-byte messages), then
+// blocks of 31 (1.25 KB), the block read through recycled for the next, so
 // steady traffic allocates nothing and a backlog's blocks go back to the
 // garbage collector as they are read. The other queues (the system lane,
 // a bounded mailbox's user queue, held queues) are power-of-two ring

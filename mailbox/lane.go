@@ -16,8 +16,12 @@ import (
 // message's cost), and the consumer reads only the slots, not the line
 // producers write, but once per batch.
 //
-// Positions are numbered from 0 in laps of laneLap: a lap's last position
-// is a marker, the others are the slots of one block. The producer that
+// Positions are numbered from 0 in laps: a lap's last position is a
+// marker, the others are the slots of one block. The first lap is short
+// (laneFirstN slots, a 288-byte block with 32-byte messages), so that the
+// many actors that get a message now and then hold little; the others
+// are laneLap long. The first block is never recycled (the lane keeps it
+// in first); a producer finds it there, without reading tailBlock. The producer that
 // reserves a block's last slot installs the next block before it writes
 // that slot: tail passes the marker only once the new block is tailBlock,
 // and a producer that finds tail on a marker waits for that (a few
@@ -43,7 +47,7 @@ type lane[T any] struct {
 	tail      atomic.Uint64 // position<<laneShift | laneRetired | laneSealed
 	tailBlock atomic.Pointer[laneBlock[T]]
 	spare     atomic.Pointer[laneBlock[T]] // a read-through block, for the next install
-	first     atomic.Pointer[laneBlock[T]] // the first block, made by the first push
+	first     atomic.Pointer[laneFirst[T]] // the first block, made by the first push
 	// taken is how many messages were pushed when the consumer's current
 	// batch began (see batch). The consumer writes it once per batch;
 	// producers read it after every push (Backlog), so it lives on their
@@ -65,8 +69,10 @@ const (
 	laneRetired = 1 << 1
 	laneShift   = 2
 
-	laneLap    = 32          // positions per lap: a block's slots and a marker
-	laneBlockN = laneLap - 1 // slots per block (1.25 KB with 32-byte messages)
+	laneFirstN   = 7              // slots of the first block
+	laneFirstLap = laneFirstN + 1 // positions of the first lap
+	laneLap      = 32             // positions of every later lap
+	laneBlockN   = laneLap - 1    // slots of every later block (1.25 KB with 32-byte messages)
 )
 
 // laneSlot is one position's message; tag is the position + 1 once msg
@@ -76,15 +82,38 @@ type laneSlot[T any] struct {
 	tag atomic.Uint64
 }
 
-// laneBlock is the block of one lap's slots.
+// laneBlock is the block of one lap's slots; laneFirst the first one.
 type laneBlock[T any] struct {
 	next  atomic.Pointer[laneBlock[T]]
 	slots [laneBlockN]laneSlot[T]
 }
 
-// slotOf is the offset of position pos in its block; laneBlockN for a
-// marker.
-func slotOf(pos uint64) uint64 { return pos % laneLap }
+type laneFirst[T any] struct {
+	next  atomic.Pointer[laneBlock[T]]
+	slots [laneFirstN]laneSlot[T]
+}
+
+// where returns the offset of position pos in its block (n, the block's
+// length, for a marker), and whether the block is the first.
+func where(pos uint64) (off, n uint64, first bool) {
+	if pos < laneFirstLap {
+		return pos, laneFirstN, true
+	}
+	return (pos - laneFirstLap) % laneLap, laneBlockN, false
+}
+
+// at returns the slot of position pos, at offset off (see where), and the
+// link to the block after pos's block; nil before the first push.
+func (l *lane[T]) at(off uint64, first bool, b *laneBlock[T]) (*laneSlot[T], *atomic.Pointer[laneBlock[T]]) {
+	if first {
+		f := l.first.Load()
+		if f == nil {
+			return nil, nil
+		}
+		return &f.slots[off], &f.next
+	}
+	return &b.slots[off], &b.next
+}
 
 // push appends msg and returns 0, or, appending nothing, the tail word of
 // a sealed lane (see laneRetired). Lock-free; no allocation but one block
@@ -98,21 +127,21 @@ func (l *lane[T]) push(msg T) (sealed uint64) {
 			return t
 		}
 		pos := t >> laneShift
-		off := slotOf(pos)
-		if off == laneBlockN {
+		off, n, first := where(pos)
+		if off == n {
 			runtime.Gosched() // on the marker: the next block is being installed
 			continue
 		}
-		b := l.tailBlock.Load()
-		if b == nil { // no push yet
-			if l.first.Load() == nil {
-				l.makeFirst()
-			} else {
-				runtime.Gosched() // another push is making it
-			}
+		var b *laneBlock[T]
+		if !first {
+			b = l.tailBlock.Load()
+		}
+		s, link := l.at(off, first, b)
+		if s == nil { // the first push
+			l.first.CompareAndSwap(nil, new(laneFirst[T]))
 			continue
 		}
-		last := off+1 == laneBlockN
+		last := off+1 == n
 		if last && next == nil {
 			if next = l.spare.Swap(nil); next == nil {
 				next = new(laneBlock[T])
@@ -124,25 +153,13 @@ func (l *lane[T]) push(msg T) (sealed uint64) {
 		if last {
 			l.tailBlock.Store(next)
 			l.tail.Add(1 << laneShift) // past the marker
-			b.next.Store(next)
+			link.Store(next)
 			next = nil
 		}
-		s := &b.slots[off]
 		s.msg = msg
 		s.tag.Store(pos + 1)
 		l.keep(next)
 		return 0
-	}
-}
-
-// makeFirst makes the first block, for the first push (a mailbox that
-// only ever gets system messages, as an actor spawned and stopped, makes
-// none): the producer whose compare-and-swap installs it publishes it as
-// tailBlock, and the others wait for that.
-func (l *lane[T]) makeFirst() {
-	b := new(laneBlock[T])
-	if l.first.CompareAndSwap(nil, b) {
-		l.tailBlock.Store(b)
 	}
 }
 
@@ -156,14 +173,9 @@ func (l *lane[T]) keep(b *laneBlock[T]) {
 // next returns the slot of the next position to read, and the tag it
 // holds once written; nil before the first push. Consumer only.
 func (l *lane[T]) next() (*laneSlot[T], uint64) {
-	b := l.headBlock
-	if b == nil {
-		if b = l.first.Load(); b == nil {
-			return nil, 0
-		}
-		l.headBlock = b
-	}
-	return &b.slots[slotOf(l.head)], l.head + 1
+	off, _, first := where(l.head)
+	s, _ := l.at(off, first, l.headBlock)
+	return s, l.head + 1
 }
 
 // ready reports whether the next position is written. Consumer only.
@@ -183,20 +195,24 @@ func (l *lane[T]) pop() (msg T, ok bool) {
 	var zero T
 	s.msg = zero // for the garbage collector
 	l.head++
-	if slotOf(l.head) == laneBlockN {
-		l.advance()
+	if off, n, first := where(l.head); off == n {
+		l.advance(first)
 	}
 	l.popped.Store(l.popped.Load() + 1)
 	return msg, true
 }
 
 // advance moves the consumer past a marker, from the block it has read
-// through to the next one (installed before the last slot was written),
-// and offers the block read through for reuse.
-func (l *lane[T]) advance() {
+// through (the first one, if first) to the next one (installed before the
+// last slot was written), and offers the block read through for reuse.
+func (l *lane[T]) advance(first bool) {
+	l.head++
+	if first {
+		l.headBlock = l.first.Load().next.Load()
+		return
+	}
 	b := l.headBlock
 	l.headBlock = b.next.Load()
-	l.head++
 	b.next.Store(nil)
 	l.spare.Store(b)
 }
@@ -211,7 +227,13 @@ func (l *lane[T]) batch() {
 
 // count is the number of slots below position pos (the markers below it
 // left out).
-func count(pos uint64) uint64 { return pos - pos/laneLap }
+func count(pos uint64) uint64 {
+	if pos < laneFirstLap {
+		return min(pos, laneFirstN)
+	}
+	p := pos - laneFirstLap
+	return laneFirstN + p - p/laneLap
+}
 
 // pushed is how many messages producers have reserved positions for.
 func (l *lane[T]) pushed() uint64 { return count(l.tail.Load() >> laneShift) }

@@ -132,7 +132,7 @@ func TestLaneDrainWaitsForReserved(t *testing.T) {
 	var l lane[int]
 	l.push(1)
 	// Reserve position 1 as push does, without writing it yet.
-	b := l.tailBlock.Load()
+	b := l.first.Load()
 	if !l.tail.CompareAndSwap(1<<laneShift, 2<<laneShift) {
 		t.Fatal("could not reserve position 1")
 	}
