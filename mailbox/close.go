@@ -29,8 +29,8 @@ func (m *Mailbox[T]) Close() []T {
 	var queued []T
 	if m.unbounded() {
 		q.lane.drain(q.lane.seal(), func(msg T) { queued = append(queued, msg) })
-		if q.lane.spare.Load() != nil {
-			q.lane.spare.Store(nil) // for the garbage collector
+		if q.lane.free.Load() != nil {
+			q.lane.free.Store(nil) // for the garbage collector
 		}
 	}
 	var out []T

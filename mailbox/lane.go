@@ -32,8 +32,9 @@ import (
 // the compare-and-swap fails. So a push touches two cache lines, tail's
 // and its slot's.
 //
-// Blocks are recycled: the consumer hands the block it has read through
-// to the next installer (spare), so steady traffic allocates nothing. A
+// Blocks are recycled: the consumer pushes the block it has read through
+// on a stack of free blocks (up to laneKeep of them) that installers pop,
+// so traffic whose backlog comes and goes allocates nothing. A
 // recycled block is safe to reuse: every producer that reserved one of
 // its positions has written it (the consumer read it), and a producer
 // holding a stale tailBlock fails its compare-and-swap; its tags (old
@@ -46,14 +47,15 @@ type lane[T any] struct {
 	// Written by producers.
 	tail      atomic.Uint64 // position<<laneShift | laneRetired | laneSealed
 	tailBlock atomic.Pointer[laneBlock[T]]
-	spare     atomic.Pointer[laneBlock[T]] // a read-through block, for the next install
+	free      atomic.Pointer[laneBlock[T]] // blocks read through, for the next installs: a stack linked by next
 	first     atomic.Pointer[laneFirst[T]] // the first block, made by the first push
 	// taken is how many messages were pushed when the consumer's current
 	// batch began (see batch). The consumer writes it once per batch;
 	// producers read it after every push (Backlog), so it lives on their
 	// line, not the consumer's.
 	taken atomic.Uint64
-	_     [64 - 40]byte
+	freeN atomic.Int32 // blocks in free (about: it lags the stack)
+	_     [64 - 44]byte
 
 	// Written by the consumer.
 	head      uint64 // the next position to read; never a marker
@@ -73,6 +75,12 @@ const (
 	laneFirstLap = laneFirstN + 1 // positions of the first lap
 	laneLap      = 32             // positions of every later lap
 	laneBlockN   = laneLap - 1    // slots of every later block (1.25 KB with 32-byte messages)
+
+	// laneKeep is how many blocks read through the lane keeps for reuse:
+	// enough for a backlog of 8,000 messages (the actor layer's flood
+	// threshold) to come and go without allocating, about 320 KB with
+	// 32-byte messages at most, given back with the queues by Trim.
+	laneKeep = 256
 )
 
 // laneSlot is one position's message; tag is the position + 1 once msg
@@ -117,13 +125,11 @@ func (l *lane[T]) at(off uint64, first bool, b *laneBlock[T]) (*laneSlot[T], *at
 
 // push appends msg and returns 0, or, appending nothing, the tail word of
 // a sealed lane (see laneRetired). Lock-free; no allocation but one block
-// per laneBlockN messages when none is spare.
+// per laneBlockN messages when none is free.
 func (l *lane[T]) push(msg T) (sealed uint64) {
-	var next *laneBlock[T]
 	for {
 		t := l.tail.Load()
 		if t&laneSealed != 0 {
-			l.keep(next)
 			return t
 		}
 		pos := t >> laneShift
@@ -141,32 +147,56 @@ func (l *lane[T]) push(msg T) (sealed uint64) {
 			l.first.CompareAndSwap(nil, new(laneFirst[T]))
 			continue
 		}
-		last := off+1 == n
-		if last && next == nil {
-			if next = l.spare.Swap(nil); next == nil {
-				next = new(laneBlock[T])
-			}
-		}
 		if !l.tail.CompareAndSwap(t, t+1<<laneShift) {
 			continue
 		}
-		if last {
+		if off+1 == n { // the block's last slot: install the next block
+			next := l.reuse()
 			l.tailBlock.Store(next)
 			l.tail.Add(1 << laneShift) // past the marker
 			link.Store(next)
-			next = nil
 		}
 		s.msg = msg
 		s.tag.Store(pos + 1)
-		l.keep(next)
 		return 0
 	}
 }
 
-// keep offers an unused block to the next installer.
-func (l *lane[T]) keep(b *laneBlock[T]) {
-	if b != nil {
-		l.spare.CompareAndSwap(nil, b)
+// reuse returns a block for an install: a free one, else a new one. Only
+// the installer calls it, and installs are one at a time (the next cannot
+// begin before tail passes this one's marker), so the free stack has one
+// popper: a block it finds on top cannot be popped and pushed back
+// between its loads and its compare-and-swap (no ABA), and the consumer's
+// pushes only make that compare-and-swap fail and retry.
+func (l *lane[T]) reuse() *laneBlock[T] {
+	for {
+		b := l.free.Load()
+		if b == nil {
+			return new(laneBlock[T])
+		}
+		if l.free.CompareAndSwap(b, b.next.Load()) {
+			l.freeN.Add(-1)
+			b.next.Store(nil)
+			return b
+		}
+	}
+}
+
+// recycle pushes b, read through, on the free stack, unless it holds
+// laneKeep blocks already (then b is left to the garbage collector).
+// Consumer only.
+func (l *lane[T]) recycle(b *laneBlock[T]) {
+	if l.freeN.Load() >= laneKeep {
+		b.next.Store(nil)
+		return
+	}
+	for {
+		top := l.free.Load()
+		b.next.Store(top)
+		if l.free.CompareAndSwap(top, b) {
+			l.freeN.Add(1)
+			return
+		}
 	}
 }
 
@@ -213,8 +243,7 @@ func (l *lane[T]) advance(first bool) {
 	}
 	b := l.headBlock
 	l.headBlock = b.next.Load()
-	b.next.Store(nil)
-	l.spare.Store(b)
+	l.recycle(b)
 }
 
 // batch begins the consumer's next batch: every message pushed until now.

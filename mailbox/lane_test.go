@@ -124,6 +124,37 @@ func TestLaneLenAcrossBlocks(t *testing.T) {
 	}
 }
 
+// TestLaneBurstsReuseBlocks: a backlog that comes and goes (20 blocks'
+// worth, pushed then popped, again and again) allocates its blocks once:
+// the lane keeps the blocks read through for the next installs.
+func TestLaneBurstsReuseBlocks(t *testing.T) {
+	m := newTest(t, Config[msg]{})
+	ctx := context.Background()
+	const burst = 20 * laneBlockN
+	round := func() {
+		for i := range burst {
+			if _, err := m.Push(ctx, msg{id: i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range burst {
+			if v, _, ok := m.Pop(); !ok || v.id != i {
+				t.Fatalf("Pop = %v, %v; want message %d", v, ok, i)
+			}
+		}
+	}
+	round()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 5 {
+		round()
+	}
+	runtime.ReadMemStats(&after)
+	if n := after.Mallocs - before.Mallocs; n > 2 {
+		t.Fatalf("5 more bursts of %d messages: %d allocations; want none (blocks reused)", burst, n)
+	}
+}
+
 // TestLaneDrainWaitsForReserved: Close's drain of a sealed lane waits for
 // a position a producer reserved before the seal but has not written yet
 // (the producer is between its compare-and-swap and its write), and
