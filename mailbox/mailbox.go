@@ -90,7 +90,8 @@ type queues[T any] struct {
 	// checks.
 	//
 	// Two ways to save its write were measured (alternated A/B, five
-	// rounds, 2 cores) and not kept. One word for pending and the
+	// rounds, 2 cores, on unbounded mailboxes, before they had the lane)
+	// and not kept. One word for pending and the
 	// scheduled flag, so a push into an empty main publishes and claims in
 	// one Or: fan-out 5–12% faster, but 1→1 9–17% and 8→1 8–15% slower (the
 	// flag's word sits on the Mailbox line the consumer reads at every
