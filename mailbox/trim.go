@@ -1,17 +1,18 @@
 package mailbox
 
 // Trim gives back what the mailbox's first message made (its queues: the
-// lock, the rings and their buffers, about 0.5 KB) if nothing is in them:
-// no message queued or held, no admit filter set,
-// no producer waiting for room, not closed. The next Push makes them
+// lock, the lane's blocks or the rings and their buffers, from about 0.6
+// KB) if nothing is in them: no message queued or held, no admit filter
+// set, no producer waiting for room, not closed. The next Push makes them
 // again. It reports whether it freed them.
 //
 // Consumer only: call it while holding the scheduled flag (in a turn, or
 // after [Mailbox.Claim]), and only when the consumer has been idle for a
 // while, not at every idle: a mailbox that is trimmed between each request
 // and the next pays two allocations per request. A producer that had found
-// the queues before Trim and waits for their lock finds them retired and
-// pushes into new ones: nothing is lost. O(1); no allocation.
+// the queues before Trim (waiting for their lock, or about to reserve a
+// position in their lane) finds them retired and pushes into new ones:
+// nothing is lost. O(1); no allocation.
 func (m *Mailbox[T]) Trim() bool {
 	q := m.q.Load()
 	if q == nil {
