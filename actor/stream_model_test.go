@@ -661,7 +661,12 @@ func (m *smModel) readOne(r *smReader, f *actor.Follow[int], live bool) (smEnd, 
 		}
 		if r.broke {
 			items, err := f.Collected()
-			if len(items) != 0 || !errors.Is(err, actor.ErrStreamClosed) {
+			// A cancellation of the reader's ctx (cancelAll, or its
+			// own deadline) may detach it between its last item and
+			// the break: it then keeps that end, as Close documents
+			// ("a reader that had already ended keeps its end").
+			cancelled := r.ctx.Err() != nil && errors.Is(err, context.Cause(r.ctx))
+			if len(items) != 0 || !errors.Is(err, actor.ErrStreamClosed) && !cancelled {
 				r.fail("Collected after a break: %d items, %v; want none, ErrStreamClosed", len(items), err)
 			}
 			return smEndOwn, nil, false
