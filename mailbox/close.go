@@ -26,15 +26,12 @@ func (m *Mailbox[T]) Close() []T {
 	}
 	m.closed = true
 	q.wakeLocked()
-	var queued []T
+	var end uint64 // the lane's end: pushes reserved below it are in
 	if m.unbounded() {
-		q.lane.drain(q.lane.seal(), func(msg T) { queued = append(queued, msg) })
-		if q.lane.free.Load() != nil {
-			q.lane.free.Store(nil) // for the garbage collector
-		}
+		end = q.lane.seal()
 	}
 	var out []T
-	if n := int(q.sys.n) + q.heldN + len(queued) + int(q.main.n); n > 0 {
+	if n := int(q.sys.n) + m.lenLocked(q); n > 0 {
 		out = make([]T, 0, n)
 	}
 	for i := range q.sys.n {
@@ -50,7 +47,12 @@ func (m *Mailbox[T]) Close() []T {
 	for _, e := range held {
 		out = append(out, e.msg)
 	}
-	out = append(out, queued...)
+	if m.unbounded() {
+		q.lane.drain(end, func(msg T) { out = append(out, msg) })
+		if q.lane.free.Load() != nil {
+			q.lane.free.Store(nil) // for the garbage collector
+		}
+	}
 	for i := range q.main.n {
 		out = append(out, *q.main.at(i))
 	}
