@@ -275,11 +275,7 @@ func BenchmarkTimerAddPending(b *testing.B) {
 	b.Run("troupe", func(b *testing.B) {
 		runAddPending(b, func() pendingSet {
 			clear(ts)
-			return newWheelPending(b, func(w *timer.Wheel, i int, d time.Duration) error {
-				var err error
-				ts[i], err = w.AfterFunc(d, nop)
-				return err
-			})
+			return afterPending{newWheelPending(b), ts}
 		})
 	})
 	b.Run("raw", rawAddPending)
@@ -291,30 +287,57 @@ func BenchmarkTimerSchedulePending(b *testing.B) {
 	b.Run("troupe", func(b *testing.B) {
 		runAddPending(b, func() pendingSet {
 			clear(hs)
-			return newWheelPending(b, func(w *timer.Wheel, i int, d time.Duration) error {
-				var err error
-				hs[i], err = w.Schedule(d, nop)
-				return err
-			})
+			return schedulePending{newWheelPending(b), hs}
 		})
 	})
 	b.Run("raw", rawAddPending)
 }
 
-// wheelPending is troupe's pendingSet: a fresh wheel per load, arming
-// with arm (AfterFunc or Schedule).
-type wheelPending struct {
-	w   *timer.Wheel
-	arm func(w *timer.Wheel, i int, d time.Duration) error
-	n   int // timers armed
+// afterPending is troupe's pendingSet through Wheel.AfterFunc, and
+// schedulePending through Wheel.Schedule: each calls the wheel directly,
+// as the caller of time.AfterFunc does, with no func value between them.
+type (
+	afterPending struct {
+		*wheelPending
+		ts []*timer.Timer
+	}
+	schedulePending struct {
+		*wheelPending
+		hs []timer.Handle
+	}
+)
+
+func (s afterPending) add(b *testing.B, i int, d time.Duration) {
+	t, err := s.w.AfterFunc(d, nop)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.ts[i] = t
+	s.n++
 }
 
-func newWheelPending(b *testing.B, arm func(*timer.Wheel, int, time.Duration) error) *wheelPending {
+func (s schedulePending) add(b *testing.B, i int, d time.Duration) {
+	h, err := s.w.Schedule(d, nop)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.hs[i] = h
+	s.n++
+}
+
+// wheelPending is what troupe's pendingSets share: a fresh wheel per load
+// and the count of timers armed on it.
+type wheelPending struct {
+	w *timer.Wheel
+	n int // timers armed
+}
+
+func newWheelPending(b *testing.B) *wheelPending {
 	w, err := timer.New()
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &wheelPending{w: w, arm: arm}
+	s := &wheelPending{w: w}
 	// If a Fatal skips drop. Through s, not w: drop clears s.w, so a
 	// dropped wheel (with its million timers) is not kept reachable
 	// until the benchmark ends, as a Cleanup holding w kept every
@@ -325,13 +348,6 @@ func newWheelPending(b *testing.B, arm func(*timer.Wheel, int, time.Duration) er
 		}
 	})
 	return s
-}
-
-func (s *wheelPending) add(b *testing.B, i int, d time.Duration) {
-	if err := s.arm(s.w, i, d); err != nil {
-		b.Fatal(err)
-	}
-	s.n++
 }
 
 // drop checks that every timer is still pending (none fired, none was
