@@ -2,6 +2,7 @@ package bench
 
 import (
 	"runtime"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -383,4 +384,34 @@ func (s *rawPending) drop(b *testing.B) {
 func rawAddPending(b *testing.B) {
 	s := &rawPending{ts: make([]*time.Timer, 2*pendingTimers)}
 	runAddPending(b, func() pendingSet { return s })
+}
+
+// BenchmarkTimerFloor is the least arming a timer can cost on this
+// machine, whoever arms it: one read of the monotonic clock (a timer is
+// due d after now, so now must be read: time.AfterFunc reads it too)
+// and one uncontended lock and unlock of a sync.Mutex (the timers are
+// shared by every goroutine: the runtime's timer heap takes a lock too).
+// Nothing else is counted, so this is a floor, not a timer: Wheel.AfterFunc
+// and Wheel.Schedule are these and their placement. It runs as "raw" (raw
+// Go, no troupe code). On the 2-core VMs of bench/RESULTS.md the clock
+// read alone costs about 50 ns.
+func BenchmarkTimerFloor(b *testing.B) {
+	b.Run("raw", func(b *testing.B) {
+		var (
+			mu    sync.Mutex
+			start = time.Now()
+			when  time.Duration
+		)
+		report := countAllocs(b)
+		for b.Loop() {
+			now := time.Since(start)
+			mu.Lock()
+			when = now + addDelay
+			mu.Unlock()
+		}
+		report()
+		if when <= addDelay {
+			b.Fatal("the clock did not move")
+		}
+	})
 }

@@ -78,6 +78,9 @@ var rows = []row{
 		{peer: raw, max: 0.35, issueGoal: true}}},
 	{label: "pending pooled timer, nothing recyclable", work: "TimerSchedulePending", unit: "B/timer", targets: []target{
 		{absolute: true, max: 64, issueGoal: true}}},
+	// The floor under arming a timer (raw only): a clock read and a lock
+	// taken and released, nothing else. See BenchmarkTimerFloor.
+	{label: "timer arm floor: clock read + lock and unlock", work: "TimerFloor", unit: "ns/op", perOp: 1},
 	{label: "whitelist 100k held+100k admitted", work: "Whitelist", unit: "ns/msg", perOp: 200_000},
 	// Issue 13's pools. "direct" is BenchmarkPoolCall/direct: the same
 	// call to one actor, without the pool.
