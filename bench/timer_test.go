@@ -276,7 +276,7 @@ func BenchmarkTimerAddPending(b *testing.B) {
 	b.Run("troupe", func(b *testing.B) {
 		runAddPending(b, func() pendingSet {
 			clear(ts)
-			return afterPending{newWheelPending(b), ts}
+			return &afterPending{newWheelPending(b), ts}
 		})
 	})
 	b.Run("raw", rawAddPending)
@@ -288,7 +288,7 @@ func BenchmarkTimerSchedulePending(b *testing.B) {
 	b.Run("troupe", func(b *testing.B) {
 		runAddPending(b, func() pendingSet {
 			clear(hs)
-			return schedulePending{newWheelPending(b), hs}
+			return &schedulePending{newWheelPending(b), hs}
 		})
 	})
 	b.Run("raw", rawAddPending)
@@ -308,7 +308,7 @@ type (
 	}
 )
 
-func (s afterPending) add(b *testing.B, i int, d time.Duration) {
+func (s *afterPending) add(b *testing.B, i int, d time.Duration) {
 	t, err := s.w.AfterFunc(d, nop)
 	if err != nil {
 		b.Fatal(err)
@@ -317,7 +317,7 @@ func (s afterPending) add(b *testing.B, i int, d time.Duration) {
 	s.n++
 }
 
-func (s schedulePending) add(b *testing.B, i int, d time.Duration) {
+func (s *schedulePending) add(b *testing.B, i int, d time.Duration) {
 	h, err := s.w.Schedule(d, nop)
 	if err != nil {
 		b.Fatal(err)
