@@ -190,7 +190,13 @@ func (n *Node) flush(ctx context.Context) error {
 // confirmCasts is the stop's last word on casts, once the flusher has
 // published them all: a flush (bounded by releaseCtx: Shutdown's by the call timeout, a
 // forced stop's by a second, and none if the connection is down)
-// confirms the server has them. If it fails, the casts published since
+// confirms the server has them. It flushes even with no cast to confirm,
+// for the answers the stop published (a served call's ErrClosed, a
+// stream's end): nats.go's Close writes what it buffered and closes the
+// socket at once, and a socket closed with messages for it still unread
+// is reset, which can discard what it had not yet sent — those callers
+// would wait out their deadlines (TestCloseAnswersUnderInboundFlood). If
+// it fails, the casts published since
 // the last confirmed flush may have been lost — nats.go drops what it
 // still holds when the connection closes, while some may have reached the
 // server before the connection dropped — and are reported once, with
@@ -199,7 +205,7 @@ func (n *Node) flush(ctx context.Context) error {
 func (n *Node) confirmCasts() {
 	var err error
 	switch forced := n.forced.Err() != nil; {
-	case forced && n.castsOut.Load() == n.castsSeen.Load():
+	case forced && !n.nc.IsConnected() && n.castsOut.Load() == n.castsSeen.Load():
 		return
 	case forced && !n.nc.IsConnected():
 		err = nats.ErrDisconnected

@@ -52,11 +52,12 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // groups (if one serves a claimed name and the connection is up, waiting
 // a second at most for the server to confirm it), its claimed names are
 // released (waiting a second at most for them all: names the server does
-// not free by then are left to their lease), its queued casts are published and
-// the server is asked to confirm those not yet confirmed (a second at
-// most, and not if the connection is down: those not confirmed may have
-// been lost, and are reported, see Cast), its connection closes and its own
-// server shuts down. It returns once no goroutine of the node is left but
+// not free by then are left to their lease), its queued casts are published,
+// and the server is asked to confirm that it has everything the node
+// published, the ErrClosed answers among them (a second at most, and not
+// if the connection is down: casts not confirmed may have been lost, and
+// are reported, see Cast), then its connection closes and its own server
+// shuts down. It returns once no goroutine of the node is left but
 // the runtime's. Idempotent; returns what the stop sequence returned.
 func (n *Node) Close() error {
 	if !n.made() {
@@ -153,7 +154,7 @@ func (n *Node) stop() error {
 	n.castMu.Unlock()
 	close(n.flusherQuit)
 	<-n.flusherDone
-	n.confirmCasts() // casts reach the server, or are reported
+	n.confirmCasts() // answers and casts reach the server; casts not confirmed are reported
 	_ = n.replies.Unsubscribe()
 	_ = n.cancelSub.Unsubscribe()
 	n.nc.Close()
