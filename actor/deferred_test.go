@@ -607,6 +607,7 @@ var (
 // not only when the Ask's ctx does (here the awaiting handler's, which
 // ends with its turn).
 func TestCycleAbandonCancelsContexts(t *testing.T) {
+	procs(t, 2) // B's handler runs while A's waits at its gate
 	for _, before := range []bool{true, false} {
 		// The Reply's Context made before the abandon, or first asked for
 		// after it.

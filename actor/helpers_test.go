@@ -12,6 +12,7 @@ import (
 var (
 	newRuntime = testkit.NewRuntime
 	bubble     = testkit.Bubble
+	procs      = testkit.Procs
 )
 
 // recorder collects dead letters.

@@ -224,6 +224,7 @@ var (
 )
 
 func TestKillParentWithChildInCall(t *testing.T) {
+	procs(t, 2) // the child's call starts while the parent waits at its gate
 	bubble(t, func(t *testing.T) {
 		rec := &recorder{}
 		rt := newRuntime(t, troupe.WithCallTimeout(2*time.Second), troupe.WithDeadLetterHook(rec.Hook))

@@ -47,6 +47,7 @@ var (
 // ErrCallCycle (and asks for the stop); and a call from K to X, while X's
 // handler waits for P's stop, fails at once with ErrCallCycle.
 func TestStopWaitsForDescendant(t *testing.T) {
+	procs(t, 2) // X's handler runs while K waits at its gate
 	t.Run("stop", func(t *testing.T) {
 		bubble(t, func(t *testing.T) {
 			rt := newRuntime(t)

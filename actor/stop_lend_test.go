@@ -33,6 +33,7 @@ var slStop = actor.NewMethod("slStop", func(s *slStopper, c *actor.Ctx, v *actor
 // need, and the handlers wait until the scheduler's watchdog starts a
 // loop or their ctx ends.
 func TestStopFromHandlerLendsLoop(t *testing.T) {
+	procs(t, 2) // a pool of 2 runs 2 loops
 	for _, loops := range []int{1, 2} {
 		t.Run(string(rune('0'+loops))+" loops", func(t *testing.T) {
 			bubble(t, func(t *testing.T) {

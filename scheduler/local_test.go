@@ -113,6 +113,7 @@ func waitFor(t *testing.T, done <-chan struct{}, what string) {
 // the batch. Without the watchdog (cap 0) nothing else would take it:
 // fails if Block looks at the run queue alone.
 func TestBlockKicksForHeldTurns(t *testing.T) {
+	procs(t, 2) // two base loops
 	synctest.Test(t, func(t *testing.T) {
 		s := newSched(t, WithPoolSize(2), WithMaxExtra(0))
 		release, open := newGate(t)
@@ -329,6 +330,7 @@ func (f moreRunner) Abort()       {}
 // the run queue (and only with no loop parked), so here, with the
 // watchdog off, the held turn waited for the stuck one.
 func TestPanickedLoopReplacedForHeldTurns(t *testing.T) {
+	procs(t, 2) // two base loops
 	synctest.Test(t, func(t *testing.T) {
 		s := newSched(t, WithPoolSize(2), WithMaxExtra(0), WithPanicHandler(func(any) {}))
 		release, open := newGate(t)

@@ -22,6 +22,19 @@ func newSched(t *testing.T, opts ...Option) *Scheduler {
 	return s
 }
 
+// procs makes GOMAXPROCS at least n for the rest of t (restored after),
+// for a test that needs n base loops (base = min(GOMAXPROCS, pool size)):
+// under -cpu 1 it would wait for a loop that never starts. Call it before
+// New; not from a parallel test. (testkit.Procs, which this package cannot
+// import: testkit imports the runtime, which imports this package.)
+func procs(t *testing.T, n int) {
+	t.Helper()
+	if old := runtime.GOMAXPROCS(0); old < n {
+		runtime.GOMAXPROCS(n)
+		t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	}
+}
+
 // newGate returns a channel turns wait on and the func that closes it.
 // The test's cleanup opens it before the scheduler's closes (make it after
 // the scheduler), so that a failing test does not leave turns waiting, and

@@ -6,6 +6,7 @@ package testkit
 import (
 	"bytes"
 	"context"
+	goruntime "runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -47,6 +48,22 @@ func Bubble(t *testing.T, f func(t *testing.T)) {
 		defer w.Stop()
 		f(t)
 	})
+}
+
+// Procs makes GOMAXPROCS at least n for the rest of t (restored after),
+// for a test whose interleaving needs n scheduler loops: a scheduler runs
+// min(GOMAXPROCS, pool size) loops, a handler in a wait the scheduler
+// cannot see holds its loop until the stall watchdog starts another, and
+// in a synctest bubble the watchdog's timer waits for fake time to move.
+// Under -cpu 1 such a test would check another interleaving than the one
+// it describes. Call it before the runtime is made; not from a parallel
+// test.
+func Procs(t testing.TB, n int) {
+	t.Helper()
+	if old := goruntime.GOMAXPROCS(0); old < n {
+		goruntime.GOMAXPROCS(n)
+		t.Cleanup(func() { goruntime.GOMAXPROCS(old) })
+	}
 }
 
 // Letters records dead letters; pass its Hook to troupe.WithDeadLetterHook.
