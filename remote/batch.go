@@ -193,9 +193,10 @@ func (n *Node) flush(ctx context.Context) error {
 // confirms the server has them. It flushes even with no cast to confirm,
 // for the answers the stop published (a served call's ErrClosed, a
 // stream's end): nats.go's Close writes what it buffered and closes the
-// socket at once, and a socket closed with messages for it still unread
-// is reset, which can discard what it had not yet sent — those callers
-// would wait out their deadlines (TestCloseAnswersUnderInboundFlood). If
+// socket at once; closed with messages for it still unread, the socket
+// resets the connection, and answers just written can be lost with it —
+// their callers would wait out their deadlines
+// (TestCloseAnswersUnderInboundFlood). If
 // it fails, the casts published since
 // the last confirmed flush may have been lost — nats.go drops what it
 // still holds when the connection closes, while some may have reached the

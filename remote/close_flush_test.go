@@ -16,9 +16,10 @@ import (
 // node's connection is flooded with messages it has not read yet. The
 // stop used to flush only when it had casts to confirm: nats.go's Close
 // wrote the answer into the socket and closed it at once, and a socket
-// closed with unread data is reset, losing what it had not sent yet. The
-// caller then waited out its deadline (a failure seen once in a loaded
-// CI-like run as TestCloseStreamOpening's; here every time).
+// closed with data unread resets the connection, which could lose the
+// answer. The caller then waited out its deadline (seen once under load
+// as TestCloseStreamOpening's failure; here in most runs without the
+// flush).
 func TestCloseAnswersUnderInboundFlood(t *testing.T) {
 	for round := range 5 {
 		s := startServer(t)
