@@ -205,5 +205,8 @@
 // ErrClosed). The connection closes only once every subscription on it
 // with a handler (the node's, and any made on [Node.Conn]) has handled
 // what it had received; a forced stop (Close, or Shutdown's ctx ended)
-// waits for that a second at most, then drops what is left.
+// waits for that a second at most, then drops what is left. Before it
+// closes, the server confirms having everything the node published, the
+// ErrClosed answers and stream ends of the stop among them (one flush: a
+// second at most in a forced stop, none if the connection is down).
 package remote
