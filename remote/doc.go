@@ -207,6 +207,7 @@
 // what it had received; a forced stop (Close, or Shutdown's ctx ended)
 // waits for that a second at most, then drops what is left. Before it
 // closes, the server confirms having everything the node published, the
-// ErrClosed answers and stream ends of the stop among them (one flush: a
-// second at most in a forced stop, none if the connection is down).
+// ErrClosed answers and stream ends of the stop among them (one flush,
+// bounded by the call timeout; a forced stop waits a second at most, and
+// skips it if the connection is down).
 package remote
