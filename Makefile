@@ -48,5 +48,9 @@ lint: vet
 
 ## fuzz: a short run of each fuzz target.
 fuzz:
-	$(GO) test -run '^$$' -fuzz=FuzzMailbox -fuzztime=30s ./mailbox/
-	$(GO) test -run '^$$' -fuzz=FuzzSlotArithmetic -fuzztime=30s ./timer/
+	$(GO) test -run '^$$' -fuzz='^FuzzMailbox$$' -fuzztime=30s ./mailbox/
+	$(GO) test -run '^$$' -fuzz='^FuzzSlotArithmetic$$' -fuzztime=30s ./timer/
+	$(GO) test -run '^$$' -fuzz='^FuzzJournal$$' -fuzztime=30s ./actor/
+	$(GO) test -run '^$$' -fuzz='^FuzzDefine$$' -fuzztime=30s ./fsm/
+	$(GO) test -run '^$$' -fuzz='^FuzzLines$$' -fuzztime=30s ./serve/
+	cd remote && $(GO) test -run '^$$' -fuzz='^FuzzCodec$$' -fuzztime=30s ./jetjobs/
