@@ -19,15 +19,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 		return msg, false, false
 	}
 	if m.unbounded() && !m.filtered && m.sysN.Load() == 0 && m.active.Load() == 0 {
-		// Fast path: the lane, without the lock.
-		l := &q.lane
-		if l.head >= l.batchEnd {
-			if !l.ready() {
-				return msg, false, false
-			}
-			m.nextBatch(q, false)
-		}
-		msg, ok = l.pop()
+		msg, ok = m.popLane(q, false) // fast path: the lane, without the lock
 		return msg, false, ok
 	}
 	if !m.hasWork() {
@@ -50,11 +42,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 	for {
 		var e T
 		if m.unbounded() {
-			l := &q.lane
-			if l.head >= l.batchEnd && l.ready() {
-				m.nextBatch(q, true)
-			}
-			if e, ok = l.pop(); !ok {
+			if e, ok = m.popLane(q, true); !ok {
 				break
 			}
 		} else {
@@ -87,6 +75,21 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 	}
 	q.mu.Unlock()
 	return msg, false, ok
+}
+
+// popLane pops the lane's next message, if it is written, beginning the
+// next batch first if the consumer has read the last one through (locked:
+// the caller holds q's lock). A message is popped only within a batch.
+// Consumer only.
+func (m *Mailbox[T]) popLane(q *queues[T], locked bool) (msg T, ok bool) {
+	l := &q.lane
+	if l.head >= l.batchEnd {
+		if !l.ready() {
+			return msg, false
+		}
+		m.nextBatch(q, locked)
+	}
+	return l.pop()
 }
 
 // nextBatch begins the consumer's next batch of the lane (see

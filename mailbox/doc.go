@@ -68,9 +68,10 @@
 // Push, PushSystem and Pop are O(1) amortised and allocate nothing in
 // steady state. An unbounded mailbox's user queue is a lock-free list of
 // blocks: a first one of 7 slots (288 bytes with 32-byte messages), then
-// blocks of 31 (1.25 KB), the block read through recycled for the next, so
-// steady traffic allocates nothing and a backlog's blocks go back to the
-// garbage collector as they are read. The other queues (the system lane,
+// blocks of 31 (1.25 KB). Blocks read through are kept for the next (up
+// to 256, given back with the queues by [Mailbox.Trim]; any beyond go to
+// the garbage collector as they are read), so traffic whose backlog comes
+// and goes allocates nothing. The other queues (the system lane,
 // a bounded mailbox's user queue, held queues) are power-of-two ring
 // buffers that grow by doubling. An emptied ring keeps its buffer unless
 // the buffer is above 1024 entries and each of its last 64 rounds (a round

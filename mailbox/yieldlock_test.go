@@ -85,8 +85,9 @@ func countYields(t *testing.T) *atomic.Int64 {
 
 // TestPushYieldsOnlyWhenBehind: a Push yields on contention only once the
 // consumer is yieldBacklog messages behind; a consumer that keeps up
-// leaves producers to sleep on the lock, and taking the queue as a batch
-// resets it.
+// leaves producers to sleep on the lock, and a consumer that empties the
+// queue resets it. (A bounded mailbox: unbounded ones push without the
+// lock.)
 func TestPushYieldsOnlyWhenBehind(t *testing.T) {
 	m, err := New(&Config[int]{Key: func(int) Key { return 0 }, Capacity: 1 << 20})
 	if err != nil {

@@ -187,23 +187,23 @@ func (n *Node) flush(ctx context.Context) error {
 	return err
 }
 
-// confirmCasts is the stop's last word on casts, once the flusher has
-// published them all: a flush (bounded by releaseCtx: Shutdown's by the call timeout, a
-// forced stop's by a second, and none if the connection is down)
-// confirms the server has them. It flushes even with no cast to confirm,
-// for the answers the stop published (a served call's ErrClosed, a
-// stream's end): nats.go's Close writes what it buffered and closes the
-// socket at once; closed with messages for it still unread, the socket
-// resets the connection, and answers just written can be lost with it —
-// their callers would wait out their deadlines
-// (TestCloseAnswersUnderInboundFlood). If
-// it fails, the casts published since
-// the last confirmed flush may have been lost — nats.go drops what it
-// still holds when the connection closes, while some may have reached the
-// server before the connection dropped — and are reported once, with
+// confirmPublished is the stop's last word on what the node published,
+// casts (once the flusher has published them all) and answers: a flush
+// (bounded by releaseCtx: Shutdown's by the call timeout, a forced
+// stop's by a second, and none if the connection is down) confirms the
+// server has them. It flushes even with no cast to confirm, for the
+// answers the stop published (a served call's ErrClosed, a stream's
+// end): nats.go's Close writes what it buffered and closes the socket at
+// once; closed with messages for it still unread, the socket resets the
+// connection, and answers just written can be lost with it — their
+// callers would wait out their deadlines
+// (TestCloseAnswersUnderInboundFlood). If it fails, the casts published
+// since the last confirmed flush may have been lost — nats.go drops what
+// it still holds when the connection closes, while some may have reached
+// the server before the connection dropped — and are reported once, with
 // their count (ReasonCastFailed, wrapping ErrUnavailable, or ErrClosed if
 // the connection was closed).
-func (n *Node) confirmCasts() {
+func (n *Node) confirmPublished() {
 	var err error
 	switch forced := n.forced.Err() != nil; {
 	case forced && !n.nc.IsConnected() && n.castsOut.Load() == n.castsSeen.Load():

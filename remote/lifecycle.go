@@ -154,7 +154,7 @@ func (n *Node) stop() error {
 	n.castMu.Unlock()
 	close(n.flusherQuit)
 	<-n.flusherDone
-	n.confirmCasts() // answers and casts reach the server; casts not confirmed are reported
+	n.confirmPublished() // answers and casts reach the server; casts not confirmed are reported
 	_ = n.replies.Unsubscribe()
 	_ = n.cancelSub.Unsubscribe()
 	n.nc.Close()
