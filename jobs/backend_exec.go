@@ -75,15 +75,8 @@ func (x *Executor) Run(ctx context.Context, r Record, emit func(v any), ended fu
 	if !stop() { // the cancel has begun: Run returns after it, and after ended
 		<-cancelled
 	}
-	now := time.Now()
-	var fx ending
 	d.mu.Lock()
-	j.mu.Lock()
-	if o.state != "" {
-		fx, _ = j.endLocked(o.state, o.value, o.err, now)
-	}
-	j.released = true
-	j.mu.Unlock()
+	fx := j.returnedLocked(o, time.Now())
 	delete(d.execs, j)
 	d.releasedLocked()
 	d.mu.Unlock()

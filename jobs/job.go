@@ -291,6 +291,21 @@ func (e ending) run() {
 	}
 }
 
+// returnedLocked records that j's handler has returned (or was never
+// started), so that it holds no slot: it ends j with o, unless o is zero
+// (its end was decided already, by its context). The caller holds d.mu
+// (not j.mu), and runs the returned ending once it has released it.
+func (j *Job) returnedLocked(o outcome, now time.Time) ending {
+	var fx ending
+	j.mu.Lock()
+	if o.state != "" {
+		fx, _ = j.endLocked(o.state, o.value, o.err, now)
+	}
+	j.released = true
+	j.mu.Unlock()
+	return fx
+}
+
 // endLocked moves the job to a terminal state with its outcome, if the
 // job machine allows it (it does not once the job has ended: the first
 // outcome stands). The caller holds j.mu, runs the returned ending

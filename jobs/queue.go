@@ -147,14 +147,8 @@ func (d *Dispatcher) runChain(q *queue, j *Job) {
 	for j != nil {
 		o := d.run(j)
 		now := time.Now()
-		var fx ending
 		d.mu.Lock()
-		j.mu.Lock()
-		if o.state != "" {
-			fx, _ = j.endLocked(o.state, o.value, o.err, now)
-		}
-		j.released = true
-		j.mu.Unlock()
+		fx := j.returnedLocked(o, now)
 		// Ended now, or before (a cancel, an expiry) and left unretained
 		// while its handler held the slot: retained now either way.
 		d.retainLocked(j, now)

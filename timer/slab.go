@@ -28,6 +28,15 @@ package timer
 //
 // A slab's timers are handed out once each, in order: the wheel never
 // reuses a Timer (a caller may still hold it).
+//
+// What the collector's share is (an experiment, not kept: 2026-12-06,
+// bench/ TimerAddPending, three alternated rounds on a 2-core VM whose
+// clock read costs about 50 ns): slabs allocated as pointer-free memory
+// kept alive by the wheel, so that the collector scanned no pending
+// timer at all, took AfterFunc from 137 to 126 ns (0.47 -> 0.39 times
+// time.AfterFunc's). That is the most any layout of a pointerful Timer
+// could win; the rest above the clock read and the lock is the fresh
+// memory and the placement, which Schedule's pointer-free nodes pay too.
 
 // timerSlab is the number of timers per slab: the most that fit in 512
 // bytes (480 bytes, a size class of the Go allocator). Above 512 bytes,
