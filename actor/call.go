@@ -35,10 +35,13 @@ type call[S, Q, R any] struct {
 	// sent). A flag, with ctx asserted again at the turn, rather than the
 	// Gate itself: a 16-byte field took every call from 192 bytes (a size
 	// class of whole cache lines) to 208, for the sake of remote's calls.
-	gated   bool
-	unwatch atomic.Pointer[func() bool] // Ask: stops watching ctx
-	edge    waitEdge                    // the wait for it, for the cycle check (Call, and Await of an Ask)
-	aborts  atomic.Pointer[abortNode]   // Ask: cancels of the contexts made for it (see onAbandon)
+	gated bool
+	// unwatch is run by the settle, once, after the outcome is written:
+	// an Ask's stop of its ctx watch, or CallThen's hand-off of the
+	// outcome.
+	unwatch atomic.Pointer[func() bool]
+	edge    waitEdge                  // the wait for it, for the cycle check (Call, and Await of an Ask)
+	aborts  atomic.Pointer[abortNode] // Ask: cancels of the contexts made for it (see onAbandon)
 }
 
 // abortNode is one cancel in a call's list of contexts to end if the call

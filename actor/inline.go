@@ -70,3 +70,56 @@ func (c *cell) pushInline(e envelope) error {
 func (m *Method[S, Q, R]) AskUnwatched(_ engine.Seal, ctx context.Context, to *Ref[S], req Q) *Future[R] {
 	return m.ask(ctx, to, req, false)
 }
+
+// CallThen sends req as a call with ctx, queued as by AskUnwatched, and
+// hands its outcome to then instead of a Future: then(v, err) is called
+// exactly once, on the goroutine that settles the call (the actor's turn
+// as the handler returns, the replying goroutine of a deferred Reply, the
+// wheel's at a default deadline, or this one if the call is refused), so
+// it must be short, and must neither block nor panic. ctx is not watched:
+// a call whose ctx has ended when the actor reaches it does not run (then
+// gets ctx's error), and one that runs settles when its handler returns.
+// It saves the caller a goroutine that would wait for the reply (jobs'
+// runs: the goroutine hand-offs to and from it are most of a short
+// job's latency).
+//
+// The soft back-pressure of a flooded mailbox is skipped: it does not
+// wait, except for room in a full mailbox that blocks senders (see
+// BlocksSenders), bounded by ctx as for Ask. Sealed: only troupe's own
+// packages can call it. Errors, handed to then: Ask's.
+func (m *Method[S, Q, R]) CallThen(_ engine.Seal, ctx context.Context, to *Ref[S], req Q, then func(R, error)) {
+	var zero R
+	if ctx == nil {
+		then(zero, ErrNilContext)
+		return
+	}
+	if err := m.check(to); err != nil {
+		then(zero, err)
+		return
+	}
+	c := &to.c
+	cl, err := m.newCall(c, ctx, req)
+	if err != nil {
+		then(zero, err)
+		return
+	}
+	_, cl.gated = ctx.(engine.Gate)
+	hook := func() bool { then(cl.val, cl.err); return true }
+	cl.unwatch.Store(&hook) // before the call can be settled
+	sched, err := c.enqueue(ctx, envelope{msg: &cl.self})
+	if err != nil {
+		cl.settle(zero, err)
+		c.refused(m.label, err, nil)
+		return
+	}
+	if sched {
+		c.schedule()
+	}
+}
+
+// BlocksSenders reports whether r's mailbox makes a sender wait for room
+// when it is full (the Block policy). It does not change over r's life.
+// Sealed.
+func (r *Ref[S]) BlocksSenders(engine.Seal) bool {
+	return r.valid() && r.c.mb.Blocks()
+}

@@ -233,11 +233,16 @@ func (d *Dispatcher) forceStop() {
 	d.forceOnce.Do(func() {
 		d.force()
 		d.mu.Lock()
-		var live []*Job
+		var live, fast []*Job
 		for _, j := range d.jobs {
-			if !j.isEnded() {
+			j.mu.Lock()
+			if !j.state.Terminal() {
 				live = append(live, j)
 			}
+			if j.fast && !j.released {
+				fast = append(fast, j)
+			}
+			j.mu.Unlock()
 		}
 		for j := range d.execs {
 			live = append(live, j)
@@ -246,6 +251,12 @@ func (d *Dispatcher) forceStop() {
 		for _, j := range live {
 			j.cancel(errClosedCancel)
 		}
+		// A job run without a runner is released by its call's outcome:
+		// one whose handler ignores the cancel is no longer waited for,
+		// as a runner's awaitTurn gives up at the forced stop.
+		for _, j := range fast {
+			d.releaseFast(j, outcome{})
+		}
 	})
 }
 
@@ -253,7 +264,10 @@ func (d *Dispatcher) forceStop() {
 // holds mu.
 func (d *Dispatcher) newIDLocked() string {
 	for {
-		id := d.idBase + strconv.FormatUint(d.idSeq.Add(1), 10)
+		// One allocation, the string: FormatUint and a concatenation
+		// would make two.
+		b := strconv.AppendUint(append(make([]byte, 0, 48), d.idBase...), d.idSeq.Add(1), 10)
+		id := string(b)
 		if d.jobs[id] == nil {
 			return id
 		}

@@ -40,10 +40,14 @@ type Job struct {
 	started   time.Time
 	ended     time.Time
 	released  bool // its handler has returned (or was never started): it holds no slot
-	value     any
-	err       error
-	stop      context.CancelCauseFunc // cancels the running job's context
-	out       *actor.Out[any]         // its output, once made
+	// fast: it runs without a runner (see methodProc.start), so a forced
+	// stop releases it if its handler has not returned. Set once, before
+	// its call is sent.
+	fast  bool
+	value any
+	err   error
+	stop  context.CancelCauseFunc // cancels the running job's context
+	out   *actor.Out[any]         // its output, once made
 	// making is closed once the output being made is made, or its making
 	// failed; nil while nobody makes it (see output).
 	making chan struct{}
@@ -258,13 +262,6 @@ func (j *Job) cancel(err error) bool {
 	d.mu.Unlock()
 	fx.run()
 	return true
-}
-
-// isEnded reports whether the job has ended.
-func (j *Job) isEnded() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.state.Terminal()
 }
 
 // ending is what an end leaves to do once the locks are released.

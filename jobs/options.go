@@ -36,6 +36,9 @@ type config struct {
 	// time a reader of its copy has ended, with how, before the runner
 	// looks at it.
 	copied func(end error)
+	// handed, if set (tests only), runs as a job is handed to a runner
+	// goroutine (parked or new), not run by its call's outcome.
+	handed func()
 }
 
 type optionFunc func(*config)
@@ -229,6 +232,13 @@ func validID(id string) error {
 }
 
 func submitConfigOf(opts []SubmitOption) (submitConfig, error) {
+	if len(opts) == 0 {
+		return submitConfig{}, nil // applying options moves c to the heap
+	}
+	return applySubmitOptions(opts)
+}
+
+func applySubmitOptions(opts []SubmitOption) (submitConfig, error) {
 	var c submitConfig
 	for _, o := range opts {
 		if o == nil {

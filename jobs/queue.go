@@ -102,11 +102,19 @@ type work struct {
 // parked one's has grown already.
 const maxParked = 8
 
-// hand gives jobs marked running to runners: a parked one if any, else a
-// new goroutine. The caller holds no lock, and the jobs count in
-// inflight (so the stop cannot be waiting for the goroutines yet).
+// hand starts jobs marked running: a job in no queue by its procedure's
+// start if it can (no goroutine: see methodProc.start), the others on
+// runners, a parked one if any, else a new goroutine. The caller holds no
+// lock, and the jobs count in inflight (so the stop cannot be waiting for
+// the goroutines yet).
 func (d *Dispatcher) hand(q *queue, start []*Job) {
 	for _, j := range start {
+		if q == nil && j.p.start(d, j) {
+			continue
+		}
+		if h := d.cfg.handed; h != nil {
+			h()
+		}
 		select {
 		case d.handoff <- work{q, j}:
 		default:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/internal/behind"
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
 // Design: how a job's handler is watched.
@@ -23,6 +24,22 @@ import (
 // was dropped, never started). A deferred method's turn ends when it hands
 // its Reply off: work it does after that on another goroutine is not
 // waited for (its Reply.Context is cancelled all the same).
+//
+// A Method job in no queue, without MaxExec or ReadIdle, on a host whose
+// mailbox never makes a sender wait, runs without a runner: its call is
+// sent by Submit's goroutine (actor's sealed CallThen) and its outcome
+// ends and releases the job on the goroutine that settles the call, the
+// host's turn as the handler returns. That saves the two goroutine
+// hand-offs through the runner, most of a short job's latency. The call
+// is not watched: a Cancel ends the job at once (as for any job) and
+// cancels the handler's context, and the slot is released when the
+// handler returns, as a runner's barrier would find. An outcome that
+// comes with the job's context ended (a Cancel, a forced stop) is
+// handled as a runner handles it, on a goroutine of its own: the turn
+// must not wait for the barrier. A forced stop releases such jobs whose
+// handler has not returned, as a runner's barrier gives up then. Jobs
+// with a deadline keep a runner, whose Call returns at the deadline; so
+// do queued jobs, whose runner goes on with the next in the queue.
 //
 // A Stream procedure is opened with the job's ctx, and the runner copies
 // its items into the job's own output (the host's stream ends with its
@@ -162,6 +179,105 @@ func (p *methodProc[S, Q, R]) run(r *runner, j *Job) outcome {
 	return outcome{}
 }
 
+func (p *methodProc[S, Q, R]) start(d *Dispatcher, j *Job) bool {
+	if j.maxExec > 0 || j.idle > 0 {
+		return false // its deadline is a runner's to watch
+	}
+	ref, err := p.h.resolve(d.rt)
+	if err != nil || ref.BlocksSenders(engine.Seal{}) {
+		return false // the runner fails it, or waits for room in its mailbox
+	}
+	root, cancel := context.WithCancelCause(context.Background())
+	j.mu.Lock()
+	// Cancelled since Submit marked it running, or the stop is forced:
+	// the runner releases it, or knows to give up on its handler. A
+	// forced stop looks for the fast jobs (under j.mu) after forcing:
+	// either it finds this one, or this finds it forced.
+	if j.state != Running || d.forced.Err() != nil {
+		j.mu.Unlock()
+		cancel(context.Canceled)
+		return false
+	}
+	j.stop, j.fast = cancel, true
+	j.mu.Unlock()
+	f := &fastRun[S, Q, R]{ctx: farCtx{root}, p: p, d: d, j: j, ref: ref, cancel: cancel}
+	q, _ := j.args.(Q)
+	p.m.CallThen(engine.Seal{}, &f.ctx, ref, q, f.settled)
+	return true
+}
+
+// fastRun is a Method job run without a runner: its context (the call's,
+// by pointer: no allocation to make it a Context) and what the call's
+// outcome needs.
+type fastRun[S, Q, R any] struct {
+	ctx    farCtx
+	p      *methodProc[S, Q, R]
+	d      *Dispatcher
+	j      *Job
+	ref    *actor.Ref[S]
+	cancel context.CancelCauseFunc
+}
+
+// settled is the call's outcome, on the goroutine that settled it: it
+// ends and releases the job as a runner would after its Call.
+func (f *fastRun[S, Q, R]) settled(v R, err error) {
+	defer f.cancel(context.Canceled)
+	switch {
+	case err == nil:
+		f.d.releaseFast(f.j, outcome{state: Done, value: v})
+	case f.ctx.Err() == nil:
+		f.d.releaseFast(f.j, outcome{state: Failed, err: failure(err, f.ref.Stopped())})
+	default:
+		f.d.overrun(f.j, func() {
+			r := &runner{d: f.d, j: f.j, ctx: &f.ctx, cancel: f.cancel}
+			r.endByContext()
+			awaitTurn(f.d, f.ref, f.p.barrier)
+			f.d.releaseFast(f.j, outcome{})
+		})
+	}
+}
+
+// releaseFast releases j, run without a runner, with its outcome o (zero:
+// its end was decided by its context) unless it was released already (by
+// a forced stop, or its outcome, whichever came first), and retains it.
+func (d *Dispatcher) releaseFast(j *Job, o outcome) {
+	now := time.Now()
+	d.mu.Lock()
+	j.mu.Lock()
+	done := j.released
+	j.mu.Unlock()
+	if done {
+		d.mu.Unlock()
+		return
+	}
+	fx := j.returnedLocked(o, now)
+	d.retainLocked(j, now)
+	d.releasedLocked()
+	d.mu.Unlock()
+	fx.run()
+}
+
+// overrun runs f, which waits for j's handler and releases j, on a
+// goroutine of the dispatcher's, unless j is released already (a forced
+// stop): then the stop may be waiting for the goroutines, and there is
+// nothing left to wait for.
+func (d *Dispatcher) overrun(j *Job, f func()) {
+	d.mu.Lock()
+	j.mu.Lock()
+	released := j.released
+	j.mu.Unlock()
+	if !released {
+		d.goroutines.Add(1) // j counts in inflight: the stop waits for it before the goroutines
+	}
+	d.mu.Unlock()
+	if !released {
+		go func() {
+			defer d.goroutines.Done()
+			f()
+		}()
+	}
+}
+
 // awaitTurn waits until the host has run a turn of the barrier method:
 // the turn of a call sent before it has ended. Bounded by the
 // dispatcher's forced stop.
@@ -195,6 +311,9 @@ type streamProc[S, Q, E any] struct {
 }
 
 func (p *streamProc[S, Q, E]) streams() {}
+
+// start declines: a stream's copy needs a runner.
+func (p *streamProc[S, Q, E]) start(*Dispatcher, *Job) bool { return false }
 
 func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 	ref, err := p.h.resolve(r.d.rt)

@@ -27,7 +27,8 @@ import (
 // ErrInvalidID, ErrConflict, ErrQueueFull, ErrClosed. Never blocks beyond
 // a short critical section. Cost: a few allocations (the job, its done
 // channel, its id); a job that starts at once costs a goroutine, or none
-// if a runner of its queue is free.
+// if a runner of its queue is free, or if it can run without one (see the
+// package doc's Goroutines section).
 func (d *Dispatcher) Submit(ctx context.Context, host, procedure string, args any, opts ...SubmitOption) (*Job, error) {
 	j, _, err := d.submit(ctx, host, procedure, args, opts)
 	return j, err

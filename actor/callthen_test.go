@@ -1,0 +1,153 @@
+package actor_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
+)
+
+// outcome is one call of a CallThen's then.
+type outcome struct {
+	v   int
+	err error
+}
+
+// thenOnce returns a then for CallThen and the channel its calls go to,
+// roomy enough that a second call would be seen (see once).
+func thenOnce() (func(int, error), chan outcome) {
+	ch := make(chan outcome, 2)
+	return func(v int, err error) { ch <- outcome{v, err} }, ch
+}
+
+// once waits for then's call and checks that no second one follows.
+func once(t *testing.T, ch chan outcome) outcome {
+	t.Helper()
+	var o outcome
+	select {
+	case o = <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("then was not called")
+	}
+	// A second call would come from a second settle, on the same
+	// goroutine as the first or racing it: the tests' next step settles
+	// another call, so one that came late is caught by the next once.
+	select {
+	case o2 := <-ch:
+		t.Fatalf("then called twice: %+v, then %+v", o, o2)
+	default:
+	}
+	return o
+}
+
+// TestCallThen: then gets the outcome a Call would, exactly once: the
+// reply, the handler's error, its panic as a *PanicError, a deferred
+// Reply's value sent from another goroutine; a refusal (a stopped actor,
+// a nil ref or ctx) on the calling goroutine, before CallThen returns.
+func TestCallThen(t *testing.T) {
+	rt := newRuntime(t)
+	ref := spawnAccount(t, rt)
+	ctx := context.Background()
+	then, ch := thenOnce()
+
+	Deposit.CallThen(engine.Seal{}, ctx, ref, 5, then)
+	if o := once(t, ch); o.v != 5 || o.err != nil {
+		t.Errorf("reply: got %+v; want 5, nil", o)
+	}
+	Deposit.CallThen(engine.Seal{}, ctx, ref, -1, then)
+	if o := once(t, ch); !errors.Is(o.err, errNegative) {
+		t.Errorf("handler's error: got %+v; want errNegative", o)
+	}
+	Boom.CallThen(engine.Seal{}, ctx, ref, "kaboom", then)
+	var pe *actor.PanicError
+	if o := once(t, ch); !errors.As(o.err, &pe) || pe.Value != "kaboom" {
+		t.Errorf("panic: got %+v; want a *PanicError of kaboom", o)
+	}
+
+	later := actor.NewDeferred("later", func(_ *Account, _ *actor.Ctx, n int, r *actor.Reply[int]) {
+		go func() { _ = r.Send(n*2, nil) }()
+	})
+	later.CallThen(engine.Seal{}, ctx, ref, 21, then)
+	if o := once(t, ch); o.v != 42 || o.err != nil {
+		t.Errorf("deferred reply: got %+v; want 42, nil", o)
+	}
+
+	Deposit.CallThen(engine.Seal{}, ctx, nil, 1, then)
+	if o := once(t, ch); !errors.Is(o.err, actor.ErrNilRef) {
+		t.Errorf("nil ref: got %+v; want ErrNilRef", o)
+	}
+	Deposit.CallThen(engine.Seal{}, nil, ref, 1, then)
+	if o := once(t, ch); !errors.Is(o.err, actor.ErrNilContext) {
+		t.Errorf("nil ctx: got %+v; want ErrNilContext", o)
+	}
+	if err := ref.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	Deposit.CallThen(engine.Seal{}, ctx, ref, 1, then)
+	select {
+	case o := <-ch:
+		if !errors.Is(o.err, actor.ErrStopped) {
+			t.Errorf("stopped actor: got %+v; want ErrStopped", o)
+		}
+	default:
+		t.Error("stopped actor: then not called before CallThen returned")
+	}
+}
+
+// TestCallThenUnwatched: a CallThen whose ctx ends while it is queued is
+// not settled then (nothing watches ctx); when the actor reaches it, it
+// does not run, and then gets ctx's error.
+func TestCallThenUnwatched(t *testing.T) {
+	rt := newRuntime(t)
+	ref := spawnAccount(t, rt)
+	gate := make(chan struct{})
+	wait := actor.NewMethod("wait", func(_ *Account, _ *actor.Ctx, g chan struct{}) (int, error) {
+		<-g
+		return 0, nil
+	})
+	f := wait.Ask(context.Background(), ref, gate)
+	ctx, cancel := context.WithCancel(context.Background())
+	then, ch := thenOnce()
+	Deposit.CallThen(engine.Seal{}, ctx, ref, 7, then)
+	cancel()
+	select {
+	case o := <-ch:
+		t.Fatalf("settled while queued behind a stuck handler: %+v; want pending", o)
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(gate)
+	if _, err := f.Await(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if o := once(t, ch); !errors.Is(o.err, context.Canceled) {
+		t.Errorf("cancelled while queued: got %+v; want context.Canceled", o)
+	}
+	if bal, err := Balance.Call(context.Background(), ref, struct{}{}); err != nil || bal != 0 {
+		t.Errorf("balance: got %d, %v; want 0 (the cancelled deposit never ran)", bal, err)
+	}
+}
+
+// TestBlocksSenders: true only for a bounded mailbox with the Block
+// policy, and for no invalid ref.
+func TestBlocksSenders(t *testing.T) {
+	rt := newRuntime(t)
+	for _, tc := range []struct {
+		name string
+		opts []actor.Option
+		want bool
+	}{
+		{"unbounded", nil, false},
+		{"bounded, Block", []actor.Option{actor.WithMailbox(4, actor.Block)}, true},
+		{"bounded, Reject", []actor.Option{actor.WithMailbox(4, actor.Reject)}, false},
+	} {
+		if got := spawnAccount(t, rt, tc.opts...).BlocksSenders(engine.Seal{}); got != tc.want {
+			t.Errorf("%s: got %v; want %v", tc.name, got, tc.want)
+		}
+	}
+	if (*actor.Ref[*Account])(nil).BlocksSenders(engine.Seal{}) {
+		t.Error("nil ref: got true")
+	}
+}
