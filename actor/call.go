@@ -36,9 +36,9 @@ type call[S, Q, R any] struct {
 	// Gate itself: a 16-byte field took every call from 192 bytes (a size
 	// class of whole cache lines) to 208, for the sake of remote's calls.
 	gated bool
-	// unwatch is run by the settle, once, after the outcome is written:
-	// an Ask's stop of its ctx watch, or CallThen's hand-off of the
-	// outcome.
+	// unwatch is taken and run by the settle, after the outcome is
+	// written: an Ask's stop of its ctx watch, or CallThen's hand-off of
+	// the outcome.
 	unwatch atomic.Pointer[func() bool]
 	edge    waitEdge                  // the wait for it, for the cycle check (Call, and Await of an Ask)
 	aborts  atomic.Pointer[abortNode] // Ask: cancels of the contexts made for it (see onAbandon)
@@ -149,7 +149,7 @@ func (cl *call[S, Q, R]) stopTimer() {
 	if cl.armed {
 		cl.tm.Stop()
 	}
-	if f := cl.unwatch.Load(); f != nil {
+	if f := cl.unwatch.Swap(nil); f != nil { // once: CallThen's hook is an outcome
 		(*f)()
 	}
 }

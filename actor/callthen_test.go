@@ -45,55 +45,93 @@ func once(t *testing.T, ch chan outcome) outcome {
 
 // TestCallThen: then gets the outcome a Call would, exactly once: the
 // reply, the handler's error, its panic as a *PanicError, a deferred
-// Reply's value sent from another goroutine; a refusal (a stopped actor,
-// a nil ref or ctx) on the calling goroutine, before CallThen returns.
+// Reply's value sent from another goroutine. A call that cannot be queued
+// (a stopped actor, a nil ref or ctx, a full Reject mailbox) is refused by
+// CallThen's return, and then is never called.
 func TestCallThen(t *testing.T) {
 	rt := newRuntime(t)
 	ref := spawnAccount(t, rt)
 	ctx := context.Background()
 	then, ch := thenOnce()
+	queued := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("CallThen: %v; want queued", err)
+		}
+	}
 
-	Deposit.CallThen(engine.Seal{}, ctx, ref, 5, then)
+	queued(Deposit.CallThen(engine.Seal{}, ctx, ref, 5, then))
 	if o := once(t, ch); o.v != 5 || o.err != nil {
 		t.Errorf("reply: got %+v; want 5, nil", o)
 	}
-	Deposit.CallThen(engine.Seal{}, ctx, ref, -1, then)
+	queued(Deposit.CallThen(engine.Seal{}, ctx, ref, -1, then))
 	if o := once(t, ch); !errors.Is(o.err, errNegative) {
 		t.Errorf("handler's error: got %+v; want errNegative", o)
 	}
-	Boom.CallThen(engine.Seal{}, ctx, ref, "kaboom", then)
+	queued(Boom.CallThen(engine.Seal{}, ctx, ref, "kaboom", then))
 	var pe *actor.PanicError
 	if o := once(t, ch); !errors.As(o.err, &pe) || pe.Value != "kaboom" {
 		t.Errorf("panic: got %+v; want a *PanicError of kaboom", o)
 	}
-
 	later := actor.NewDeferred("later", func(_ *Account, _ *actor.Ctx, n int, r *actor.Reply[int]) {
 		go func() { _ = r.Send(n*2, nil) }()
 	})
-	later.CallThen(engine.Seal{}, ctx, ref, 21, then)
+	queued(later.CallThen(engine.Seal{}, ctx, ref, 21, then))
 	if o := once(t, ch); o.v != 42 || o.err != nil {
 		t.Errorf("deferred reply: got %+v; want 42, nil", o)
 	}
 
-	Deposit.CallThen(engine.Seal{}, ctx, nil, 1, then)
-	if o := once(t, ch); !errors.Is(o.err, actor.ErrNilRef) {
-		t.Errorf("nil ref: got %+v; want ErrNilRef", o)
+	refused := func(what string, err, want error) {
+		t.Helper()
+		if !errors.Is(err, want) {
+			t.Errorf("%s: CallThen returned %v; want %v", what, err, want)
+		}
+		select {
+		case o := <-ch:
+			t.Errorf("%s: then called with %+v; want not called", what, o)
+		default:
+		}
 	}
-	Deposit.CallThen(engine.Seal{}, nil, ref, 1, then)
-	if o := once(t, ch); !errors.Is(o.err, actor.ErrNilContext) {
-		t.Errorf("nil ctx: got %+v; want ErrNilContext", o)
+	refused("nil ref", Deposit.CallThen(engine.Seal{}, ctx, nil, 1, then), actor.ErrNilRef)
+	refused("nil ctx", Deposit.CallThen(engine.Seal{}, nil, ref, 1, then), actor.ErrNilContext)
+
+	full := spawnAccount(t, rt, actor.WithMailbox(1, actor.Reject))
+	gate := make(chan struct{})
+	if err := wait.Cast(full, gate); err != nil {
+		t.Fatal(err)
 	}
+	waitEntered(t)
+	queued(Deposit.CallThen(engine.Seal{}, ctx, full, 1, then)) // fills the mailbox
+	refused("full mailbox", Deposit.CallThen(engine.Seal{}, ctx, full, 1, then), actor.ErrMailboxFull)
+	close(gate)
+	if o := once(t, ch); o.v != 1 || o.err != nil {
+		t.Errorf("the queued one: got %+v; want 1, nil", o)
+	}
+
 	if err := ref.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	Deposit.CallThen(engine.Seal{}, ctx, ref, 1, then)
+	refused("stopped actor", Deposit.CallThen(engine.Seal{}, ctx, ref, 1, then), actor.ErrStopped)
+}
+
+// wait is a oneway that blocks its actor until its channel is closed, and
+// says so on entered.
+var (
+	entered = make(chan struct{}, 1)
+	wait    = actor.NewMethod("wait", func(_ *Account, _ *actor.Ctx, g chan struct{}) (struct{}, error) {
+		entered <- struct{}{}
+		<-g
+		return struct{}{}, nil
+	})
+)
+
+// waitEntered waits until a wait handler has begun.
+func waitEntered(t *testing.T) {
+	t.Helper()
 	select {
-	case o := <-ch:
-		if !errors.Is(o.err, actor.ErrStopped) {
-			t.Errorf("stopped actor: got %+v; want ErrStopped", o)
-		}
-	default:
-		t.Error("stopped actor: then not called before CallThen returned")
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait handler never began")
 	}
 }
 
@@ -104,14 +142,13 @@ func TestCallThenUnwatched(t *testing.T) {
 	rt := newRuntime(t)
 	ref := spawnAccount(t, rt)
 	gate := make(chan struct{})
-	wait := actor.NewMethod("wait", func(_ *Account, _ *actor.Ctx, g chan struct{}) (int, error) {
-		<-g
-		return 0, nil
-	})
 	f := wait.Ask(context.Background(), ref, gate)
+	waitEntered(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	then, ch := thenOnce()
-	Deposit.CallThen(engine.Seal{}, ctx, ref, 7, then)
+	if err := Deposit.CallThen(engine.Seal{}, ctx, ref, 7, then); err != nil {
+		t.Fatal(err)
+	}
 	cancel()
 	select {
 	case o := <-ch:

@@ -72,49 +72,54 @@ func (m *Method[S, Q, R]) AskUnwatched(_ engine.Seal, ctx context.Context, to *R
 }
 
 // CallThen sends req as a call with ctx, queued as by AskUnwatched, and
-// hands its outcome to then instead of a Future: then(v, err) is called
-// exactly once, on the goroutine that settles the call (the actor's turn
-// as the handler returns, the replying goroutine of a deferred Reply, the
-// wheel's at a default deadline, or this one if the call is refused), so
-// it must be short, and must neither block nor panic. ctx is not watched:
-// a call whose ctx has ended when the actor reaches it does not run (then
-// gets ctx's error), and one that runs settles when its handler returns.
-// It saves the caller a goroutine that would wait for the reply (jobs'
-// runs: the goroutine hand-offs to and from it are most of a short
-// job's latency).
+// hands its outcome to then instead of a Future. If the call cannot be
+// queued, CallThen returns the refusal, as Ask's future would hold it,
+// and then is not called. Otherwise it returns nil, and then(v, err) is
+// called exactly once, on the goroutine that settles the call (the
+// actor's turn as the handler returns, the replying goroutine of a
+// deferred Reply, the wheel's at a default deadline), so it must be
+// short, and must neither block nor panic. ctx is not watched: a call
+// whose ctx has ended when the actor reaches it does not run (then gets
+// ctx's error), and one that runs settles when its handler returns. It
+// saves the caller a goroutine that would wait for the reply (jobs' runs:
+// the goroutine hand-offs to and from it are most of a short job's
+// latency).
 //
 // The soft back-pressure of a flooded mailbox is skipped: it does not
 // wait, except for room in a full mailbox that blocks senders (see
 // BlocksSenders), bounded by ctx as for Ask. Sealed: only troupe's own
-// packages can call it. Errors, handed to then: Ask's.
-func (m *Method[S, Q, R]) CallThen(_ engine.Seal, ctx context.Context, to *Ref[S], req Q, then func(R, error)) {
-	var zero R
+// packages can call it. Errors: Ask's refusals.
+func (m *Method[S, Q, R]) CallThen(_ engine.Seal, ctx context.Context, to *Ref[S], req Q, then func(R, error)) error {
 	if ctx == nil {
-		then(zero, ErrNilContext)
-		return
+		return ErrNilContext
 	}
 	if err := m.check(to); err != nil {
-		then(zero, err)
-		return
+		return err
 	}
 	c := &to.c
 	cl, err := m.newCall(c, ctx, req)
 	if err != nil {
-		then(zero, err)
-		return
+		return err
 	}
 	_, cl.gated = ctx.(engine.Gate)
 	hook := func() bool { then(cl.val, cl.err); return true }
 	cl.unwatch.Store(&hook) // before the call can be settled
 	sched, err := c.enqueue(ctx, envelope{msg: &cl.self})
 	if err != nil {
-		cl.settle(zero, err)
 		c.refused(m.label, err, nil)
-		return
+		if cl.unwatch.Swap(nil) == nil {
+			// A default deadline settled it while a Block-policy send
+			// waited, and handed that outcome on.
+			return nil
+		}
+		var zero R
+		cl.settle(zero, err)
+		return err
 	}
 	if sched {
 		c.schedule()
 	}
+	return nil
 }
 
 // BlocksSenders reports whether r's mailbox makes a sender wait for room

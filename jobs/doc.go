@@ -178,32 +178,35 @@
 //
 // # Goroutines and shutdown
 //
-// A Dispatcher runs a goroutine per running job (a runner, which takes the next
-// job of its queue when its job's handler has returned: a queue of concurrency
-// n has at most n), except a Method job in no queue, without [MaxExec] or
-// [ReadIdle], on a host whose mailbox does not make senders wait (not the
-// Block policy): its call is sent by Submit and its outcome ends it, with no
-// goroutine of its own until its context ends before its handler returns
-// (a cancel). It keeps up to 8 idle runners parked for the next jobs (a
-// parked runner's stack has already grown), one goroutine while it stops, and
-// one short-lived retention timer callback at a time; its job outputs live on
-// one actor of its own. [Dispatcher.Shutdown] refuses new jobs, lets queued and
-// running ones finish, then stops that actor; past its ctx it forces the stop.
+// A Dispatcher runs a goroutine per running job (a runner, which takes the
+// next job of its queue when its job's handler has returned: a queue of
+// concurrency n has at most n), except a Method job without [MaxExec] or
+// [ReadIdle] on a host whose mailbox does not make senders wait (not the
+// Block policy): its call is sent by Submit (or by the end of the job
+// before it in its queue) and its outcome ends it and hands its slot on,
+// with no goroutine of its own unless its context ends before its handler
+// returns (a cancel), or its call is refused at once. It keeps up to 8
+// idle runners parked for the next jobs (a parked runner's stack has
+// already grown), one goroutine while it stops, and one short-lived
+// retention timer callback at a time; its job outputs live on one actor of
+// its own. [Dispatcher.Shutdown] refuses new jobs, lets queued and running
+// ones finish, then stops that actor; past its ctx it forces the stop.
 // [Dispatcher.Close] cancels every job and returns once every runner has
-// exited; a handler that ignores the cancel is not waited for. Both are idempotent; Submit then returns [ErrClosed]; finished jobs
-// can still be read (with a backend, a *Job answers from the last record it
-// read, and what would ask the store returns ErrClosed). Shut the dispatcher
-// down before its runtime. The HTTP face starts no goroutine: a follow runs on
+// exited; a handler that ignores the cancel is not waited for. Both are
+// idempotent; Submit then returns [ErrClosed]; finished jobs can still be
+// read (with a backend, a *Job answers from the last record it read, and
+// what would ask the store returns ErrClosed). Shut the dispatcher down
+// before its runtime. The HTTP face starts no goroutine: a follow runs on
 // its request's, and a client that goes away detaches its reader.
 //
 // # Costs
 //
-// Measured in bench/jobs_test.go on a 2-CPU VM: Submit → run → Result of
-// an empty Method job takes about 3.7 µs in process on a VM where a sync
-// call takes 1.3 µs (11 allocations: the job, its id, its context, the
-// call and its hand-off of the outcome; no goroutine); 100,000 such jobs
-// from 64 goroutines through one
-// queue of concurrency 8 run at about 300,000 jobs/s; a finished job
-// retained costs about 600 bytes plus its args, info, result and output.
+// Measured in bench/jobs_test.go on a 2-CPU VM where a sync call takes
+// 1.3 µs: Submit → run → Result of an empty Method job takes about 3.6 µs
+// in process (11 allocations: the job, its id, its context, the call and
+// its hand-off of the outcome; no goroutine); 100,000 such jobs from 64
+// goroutines through one queue of concurrency 8 take about 4.3 µs a job
+// (230,000 jobs/s); a finished job retained costs about 600 bytes plus its
+// args, info, result and output.
 // Status, Cancel, Result and Job are O(1); List is O(jobs·log jobs).
 package jobs

@@ -71,10 +71,9 @@ func newFast(t *testing.T) (*Dispatcher, *fastHost, *atomic.Int64) {
 	return d, h, handed
 }
 
-// A Method job in no queue, without a deadline, on a host that never
-// makes a sender wait, runs without a runner goroutine (its call's
-// outcome ends it); every other job is handed to a runner. Before the
-// change every job was.
+// A Method job without a deadline, on a host that never makes a sender
+// wait, runs without a runner goroutine (its call's outcome ends it);
+// every other job is handed to a runner. Before the change every job was.
 func TestWhichJobsRunWithoutRunner(t *testing.T) {
 	d, _, handed := newFast(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -86,7 +85,7 @@ func TestWhichJobsRunWithoutRunner(t *testing.T) {
 		runner     bool
 	}{
 		{"method in no queue", "h", "echo", nil, false},
-		{"method in a queue", "h", "echo", []SubmitOption{Queue("q", 1)}, true},
+		{"method in a queue", "h", "echo", []SubmitOption{Queue("q", 1)}, false},
 		{"method with MaxExec", "h", "echo", []SubmitOption{MaxExec(time.Hour)}, true},
 		{"method with ReadIdle", "h", "echo", []SubmitOption{ReadIdle(time.Hour)}, true},
 		{"method on a Block-policy host", "blocking", "echo", nil, true},
@@ -194,5 +193,75 @@ func TestCloseReleasesHungFastJob(t *testing.T) {
 	}
 	if n := inflight(d); n != 0 {
 		t.Errorf("inflight after the handler's late outcome: %d; want 0", n)
+	}
+}
+
+// The jobs of a queue that run without a runner keep its limit: the slot
+// of one goes to the next waiting when its outcome comes (on the host's
+// turn), still with no runner; a forced stop starts none of those left.
+func TestFastQueueChain(t *testing.T) {
+	d, h, handed := newFast(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var js []*Job
+	for range 3 {
+		j, err := d.Submit(ctx, "h", "hang", nil, Queue("c", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		js = append(js, j)
+	}
+	for i, j := range js {
+		<-h.entered
+		for k, o := range js {
+			want := map[bool]State{true: Running, false: Queued}[k == i]
+			if k < i {
+				want = Done
+			}
+			if got := o.Status().State; got != want {
+				t.Fatalf("job %d running: job %d is %s; want %s", i, k, got, want)
+			}
+		}
+		h.release <- struct{}{}
+		if _, err := j.Result(ctx, true); err != nil {
+			t.Fatalf("job %d: %v", i, err)
+		}
+	}
+	if n := handed.Load(); n != 0 {
+		t.Errorf("handed to %d runners; want 0", n)
+	}
+}
+
+// A queue of jobs to a stopped host fails them all, one after another:
+// the first's refusal hands it to a runner, which goes on with the rest
+// (their calls refused at once too), not a start inside a start as deep
+// as the queue.
+func TestFastQueueToStoppedHost(t *testing.T) {
+	d, h, handed := newFast(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	j0 := mustJob(t, d, ctx, "h", "hang", nil) // holds the host while the queue fills
+	<-h.entered
+	var js []*Job
+	for range 500 {
+		j, err := d.Submit(ctx, "h", "echo", 1, Queue("dead", 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		js = append(js, j)
+	}
+	h.ref.Kill()
+	close(h.release)
+	<-h.ref.Done()
+	_, _ = j0.Result(ctx, true) // done or failed, as the kill and the release race
+	for i, j := range js {
+		if _, err := j.Result(ctx, true); !errors.Is(err, ErrUnreachable) && !errors.Is(err, actor.ErrStopped) {
+			t.Fatalf("job %d: %v; want unreachable", i, err)
+		}
+	}
+	// js[0]'s call was queued before the kill, and failed with it; the
+	// refusal of js[1]'s began the one runner.
+	if n := handed.Load(); n != 1 {
+		t.Errorf("handed to %d runners; want 1", n)
 	}
 }

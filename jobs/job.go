@@ -44,6 +44,7 @@ type Job struct {
 	// stop releases it if its handler has not returned. Set once, before
 	// its call is sent.
 	fast  bool
+	slot  *queue // the queue whose slot a fast job holds; nil for none
 	value any
 	err   error
 	stop  context.CancelCauseFunc // cancels the running job's context

@@ -102,25 +102,29 @@ type work struct {
 // parked one's has grown already.
 const maxParked = 8
 
-// hand starts jobs marked running: a job in no queue by its procedure's
-// start if it can (no goroutine: see methodProc.start), the others on
-// runners, a parked one if any, else a new goroutine. The caller holds no
-// lock, and the jobs count in inflight (so the stop cannot be waiting for
-// the goroutines yet).
+// hand starts jobs marked running, each holding a slot of q (nil for
+// none): by its procedure's start if it can (no goroutine: see
+// methodProc.start), else on a runner, a parked one if any, else a new
+// goroutine. It never waits. The caller holds no lock, and the jobs count
+// in inflight (so the stop cannot be waiting for the goroutines yet).
 func (d *Dispatcher) hand(q *queue, start []*Job) {
 	for _, j := range start {
-		if q == nil && j.p.start(d, j) {
-			continue
-		}
-		if h := d.cfg.handed; h != nil {
-			h()
-		}
-		select {
-		case d.handoff <- work{q, j}:
-		default:
-			d.goroutines.Add(1)
-			go d.runner(work{q, j})
-		}
+		d.handOne(q, j)
+	}
+}
+
+func (d *Dispatcher) handOne(q *queue, j *Job) {
+	if j.p.start(d, q, j) {
+		return
+	}
+	if h := d.cfg.handed; h != nil {
+		h()
+	}
+	select {
+	case d.handoff <- work{q, j}:
+	default:
+		d.goroutines.Add(1)
+		go d.runner(work{q, j})
 	}
 }
 
@@ -150,7 +154,8 @@ func (d *Dispatcher) park() (work, bool) {
 }
 
 // runChain runs j, then, while its queue has jobs waiting and the slot is
-// still within the queue's limit, the next one.
+// still within the queue's limit, the next one (unless that one can run
+// without a runner: the slot is then its).
 func (d *Dispatcher) runChain(q *queue, j *Job) {
 	for j != nil {
 		o := d.run(j)
@@ -163,17 +168,26 @@ func (d *Dispatcher) runChain(q *queue, j *Job) {
 		d.releasedLocked()
 		j = nil
 		if q != nil {
-			// A forced stop starts nothing more: the jobs still queued
-			// are its to cancel. (Its cancel of the running job is what
-			// ends this one's run, so the check cannot come too early.)
-			if q.running <= q.limit && q.head != nil && d.forced.Err() == nil {
-				j = d.popLocked(q, now)
-			} else {
-				q.running--
-				d.dropIdleLocked(q)
-			}
+			j = d.nextLocked(q, now)
 		}
 		d.mu.Unlock()
 		fx.run()
+		if j != nil && j.p.start(d, q, j) {
+			j = nil
+		}
 	}
+}
+
+// nextLocked is what a slot of q does once its job is released: it takes
+// the oldest waiting job, marked running, if the slot is still within the
+// queue's limit, else it is given up. A forced stop starts nothing more:
+// the jobs still queued are its to cancel. (Its cancel of the running job
+// is what ends that one's run, so the check cannot come too early.)
+func (d *Dispatcher) nextLocked(q *queue, now time.Time) *Job {
+	if q.running <= q.limit && q.head != nil && d.forced.Err() == nil {
+		return d.popLocked(q, now)
+	}
+	q.running--
+	d.dropIdleLocked(q)
+	return nil
 }

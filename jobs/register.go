@@ -163,10 +163,11 @@ type procedure interface {
 	args(v any) (any, error)
 	// run runs job j to its end; see run.go.
 	run(r *runner, j *Job) outcome
-	// start runs job j without a runner, if it can, and reports whether
-	// it did (see run.go): j then ends, and is released, on the goroutine
-	// that settles its call.
-	start(d *Dispatcher, j *Job) bool
+	// start runs job j, marked running, holding a slot of q (nil for
+	// none), without a runner, if it can, and reports whether it did (see
+	// run.go): j then ends, and is released, on the goroutine that
+	// settles its call.
+	start(d *Dispatcher, q *queue, j *Job) bool
 }
 
 func (s *spec[Q]) args(v any) (any, error) {

@@ -25,21 +25,23 @@ import (
 // its Reply off: work it does after that on another goroutine is not
 // waited for (its Reply.Context is cancelled all the same).
 //
-// A Method job in no queue, without MaxExec or ReadIdle, on a host whose
-// mailbox never makes a sender wait, runs without a runner: its call is
-// sent by Submit's goroutine (actor's sealed CallThen) and its outcome
-// ends and releases the job on the goroutine that settles the call, the
-// host's turn as the handler returns. That saves the two goroutine
-// hand-offs through the runner, most of a short job's latency. The call
-// is not watched: a Cancel ends the job at once (as for any job) and
-// cancels the handler's context, and the slot is released when the
-// handler returns, as a runner's barrier would find. An outcome that
-// comes with the job's context ended (a Cancel, a forced stop) is
-// handled as a runner handles it, on a goroutine of its own: the turn
-// must not wait for the barrier. A forced stop releases such jobs whose
-// handler has not returned, as a runner's barrier gives up then. Jobs
-// with a deadline keep a runner, whose Call returns at the deadline; so
-// do queued jobs, whose runner goes on with the next in the queue.
+// A Method job without MaxExec or ReadIdle, on a host whose mailbox never
+// makes a sender wait, runs without a runner: its call is sent by Submit's
+// goroutine, or by whatever ended the job before it in its queue (actor's
+// sealed CallThen), and its outcome ends and releases the job on the
+// goroutine that settles the call, the host's turn as the handler returns,
+// and starts the next job waiting for its slot. That saves the two
+// goroutine hand-offs through the runner, most of a short job's latency.
+// The call is not watched: a Cancel ends the job at once (as for any job)
+// and cancels the handler's context, and the slot is released when the
+// handler returns, as a runner's barrier would find. An outcome that comes
+// with the job's context ended (a Cancel, a forced stop) is handled as a
+// runner handles it, on a goroutine of its own: the turn must not wait for
+// the barrier. A forced stop releases such jobs whose handler has not
+// returned, as a runner's barrier gives up then. Jobs with a deadline keep
+// a runner, whose Call returns at the deadline, and so does a job whose
+// call is refused at once (a stopped host): its runner goes on with the
+// queue, rather than starts inside starts as deep as the queue.
 //
 // A Stream procedure is opened with the job's ctx, and the runner copies
 // its items into the job's own output (the host's stream ends with its
@@ -179,7 +181,7 @@ func (p *methodProc[S, Q, R]) run(r *runner, j *Job) outcome {
 	return outcome{}
 }
 
-func (p *methodProc[S, Q, R]) start(d *Dispatcher, j *Job) bool {
+func (p *methodProc[S, Q, R]) start(d *Dispatcher, q *queue, j *Job) bool {
 	if j.maxExec > 0 || j.idle > 0 {
 		return false // its deadline is a runner's to watch
 	}
@@ -198,12 +200,28 @@ func (p *methodProc[S, Q, R]) start(d *Dispatcher, j *Job) bool {
 		cancel(context.Canceled)
 		return false
 	}
-	j.stop, j.fast = cancel, true
+	j.stop, j.fast, j.slot = cancel, true, q
 	j.mu.Unlock()
 	f := &fastRun[S, Q, R]{ctx: farCtx{root}, p: p, d: d, j: j, ref: ref, cancel: cancel}
-	q, _ := j.args.(Q)
-	p.m.CallThen(engine.Seal{}, &f.ctx, ref, q, f.settled)
-	return true
+	req, _ := j.args.(Q)
+	if err := p.m.CallThen(engine.Seal{}, &f.ctx, ref, req, f.settled); err == nil {
+		return true
+	}
+	// Refused at once (the host stopped, its mailbox full): a runner
+	// fails the job, as its Call is refused too. Not here: releasing it
+	// here would start the next job of its queue from inside this start,
+	// and a queue of jobs to a stopped host would recurse that deep.
+	defer cancel(context.Canceled)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.released {
+		return true // a forced stop found it fast and released it
+	}
+	j.fast, j.slot = false, nil
+	if j.state == Running {
+		j.stop = nil // the runner's run makes its own context
+	}
+	return false
 }
 
 // fastRun is a Method job run without a runner: its context (the call's,
@@ -239,12 +257,16 @@ func (f *fastRun[S, Q, R]) settled(v R, err error) {
 
 // releaseFast releases j, run without a runner, with its outcome o (zero:
 // its end was decided by its context) unless it was released already (by
-// a forced stop, or its outcome, whichever came first), and retains it.
+// a forced stop, or its outcome, whichever came first) or handed to a
+// runner after all (its call refused at once: a forced stop may have
+// found it fast just before), and retains it.
+// The slot it held in its queue goes to the next job waiting there, which
+// starts as a job handed to a runner does, without waiting.
 func (d *Dispatcher) releaseFast(j *Job, o outcome) {
 	now := time.Now()
 	d.mu.Lock()
 	j.mu.Lock()
-	done := j.released
+	done, q := j.released || !j.fast, j.slot
 	j.mu.Unlock()
 	if done {
 		d.mu.Unlock()
@@ -253,8 +275,15 @@ func (d *Dispatcher) releaseFast(j *Job, o outcome) {
 	fx := j.returnedLocked(o, now)
 	d.retainLocked(j, now)
 	d.releasedLocked()
+	var next *Job
+	if q != nil {
+		next = d.nextLocked(q, now)
+	}
 	d.mu.Unlock()
 	fx.run()
+	if next != nil {
+		d.handOne(q, next)
+	}
 }
 
 // overrun runs f, which waits for j's handler and releases j, on a
@@ -313,7 +342,7 @@ type streamProc[S, Q, E any] struct {
 func (p *streamProc[S, Q, E]) streams() {}
 
 // start declines: a stream's copy needs a runner.
-func (p *streamProc[S, Q, E]) start(*Dispatcher, *Job) bool { return false }
+func (p *streamProc[S, Q, E]) start(*Dispatcher, *queue, *Job) bool { return false }
 
 func (p *streamProc[S, Q, E]) run(r *runner, j *Job) outcome {
 	ref, err := p.h.resolve(r.d.rt)
