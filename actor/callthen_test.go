@@ -167,24 +167,25 @@ func TestCallThenUnwatched(t *testing.T) {
 	}
 }
 
-// TestBlocksSenders: true only for a bounded mailbox with the Block
-// policy, and for no invalid ref.
-func TestBlocksSenders(t *testing.T) {
+// TestUnbounded: true only for a mailbox without a capacity, and for no
+// invalid ref.
+func TestUnbounded(t *testing.T) {
 	rt := newRuntime(t)
 	for _, tc := range []struct {
 		name string
 		opts []actor.Option
 		want bool
 	}{
-		{"unbounded", nil, false},
-		{"bounded, Block", []actor.Option{actor.WithMailbox(4, actor.Block)}, true},
+		{"unbounded", nil, true},
+		{"bounded, Block", []actor.Option{actor.WithMailbox(4, actor.Block)}, false},
 		{"bounded, Reject", []actor.Option{actor.WithMailbox(4, actor.Reject)}, false},
+		{"bounded, DropOldest", []actor.Option{actor.WithMailbox(4, actor.DropOldest)}, false},
 	} {
-		if got := spawnAccount(t, rt, tc.opts...).BlocksSenders(engine.Seal{}); got != tc.want {
+		if got := spawnAccount(t, rt, tc.opts...).Unbounded(engine.Seal{}); got != tc.want {
 			t.Errorf("%s: got %v; want %v", tc.name, got, tc.want)
 		}
 	}
-	if (*actor.Ref[*Account])(nil).BlocksSenders(engine.Seal{}) {
+	if (*actor.Ref[*Account])(nil).Unbounded(engine.Seal{}) {
 		t.Error("nil ref: got true")
 	}
 }

@@ -85,9 +85,11 @@ func (m *Method[S, Q, R]) AskUnwatched(_ engine.Seal, ctx context.Context, to *R
 // the goroutine hand-offs to and from it are most of a short job's
 // latency).
 //
-// The soft back-pressure of a flooded mailbox is skipped: it does not
-// wait, except for room in a full mailbox that blocks senders (see
-// BlocksSenders), bounded by ctx as for Ask. Sealed: only troupe's own
+// The soft back-pressure of a flooded mailbox is skipped. To a bounded
+// mailbox (see Unbounded) that is full, the send is as Ask's: it waits
+// for room (Block, bounded by ctx), is refused (Reject), or evicts the
+// oldest call (DropOldest), whose own outcome is then settled on this
+// goroutine. Sealed: only troupe's own
 // packages can call it. Errors: Ask's refusals.
 func (m *Method[S, Q, R]) CallThen(_ engine.Seal, ctx context.Context, to *Ref[S], req Q, then func(R, error)) error {
 	if ctx == nil {
@@ -122,9 +124,10 @@ func (m *Method[S, Q, R]) CallThen(_ engine.Seal, ctx context.Context, to *Ref[S
 	return nil
 }
 
-// BlocksSenders reports whether r's mailbox makes a sender wait for room
-// when it is full (the Block policy). It does not change over r's life.
+// Unbounded reports whether r's mailbox has no capacity bound: a send to
+// it never waits for room, is never refused for want of it, and never
+// evicts another (see WithMailbox). It does not change over r's life.
 // Sealed.
-func (r *Ref[S]) BlocksSenders(engine.Seal) bool {
-	return r.valid() && r.c.mb.Blocks()
+func (r *Ref[S]) Unbounded(engine.Seal) bool {
+	return r.valid() && !r.c.mb.Bounded()
 }

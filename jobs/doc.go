@@ -181,8 +181,7 @@
 // A Dispatcher runs a goroutine per running job (a runner, which takes the
 // next job of its queue when its job's handler has returned: a queue of
 // concurrency n has at most n), except a Method job without [MaxExec] or
-// [ReadIdle] on a host whose mailbox does not make senders wait (not the
-// Block policy): its call is sent by Submit (or by the end of the job
+// [ReadIdle] on a host whose mailbox is unbounded (see actor.WithMailbox): its call is sent by Submit (or by the end of the job
 // before it in its queue) and its outcome ends it and hands its slot on,
 // with no goroutine of its own unless its context ends before its handler
 // returns (a cancel), or its call is refused at once. It keeps up to 8

@@ -33,7 +33,7 @@ var (
 )
 
 // newFast is a dispatcher with hosts "h" (its mailbox unbounded) and
-// "blocking" (a Block-policy mailbox), each serving echo, hang and spill,
+// "blocking" (a bounded, Block-policy mailbox), each serving echo, hang and spill,
 // and the count of jobs handed to a runner.
 func newFast(t *testing.T) (*Dispatcher, *fastHost, *atomic.Int64) {
 	t.Helper()
@@ -71,8 +71,8 @@ func newFast(t *testing.T) (*Dispatcher, *fastHost, *atomic.Int64) {
 	return d, h, handed
 }
 
-// A Method job without a deadline, on a host that never makes a sender
-// wait, runs without a runner goroutine (its call's outcome ends it);
+// A Method job without a deadline, on a host whose mailbox is unbounded,
+// runs without a runner goroutine (its call's outcome ends it);
 // every other job is handed to a runner. Before the change every job was.
 func TestWhichJobsRunWithoutRunner(t *testing.T) {
 	d, _, handed := newFast(t)
@@ -88,7 +88,7 @@ func TestWhichJobsRunWithoutRunner(t *testing.T) {
 		{"method in a queue", "h", "echo", []SubmitOption{Queue("q", 1)}, false},
 		{"method with MaxExec", "h", "echo", []SubmitOption{MaxExec(time.Hour)}, true},
 		{"method with ReadIdle", "h", "echo", []SubmitOption{ReadIdle(time.Hour)}, true},
-		{"method on a Block-policy host", "blocking", "echo", nil, true},
+		{"method on a bounded host", "blocking", "echo", nil, true},
 		{"stream", "h", "spill", nil, true},
 	} {
 		before := handed.Load()

@@ -25,8 +25,8 @@ import (
 // its Reply off: work it does after that on another goroutine is not
 // waited for (its Reply.Context is cancelled all the same).
 //
-// A Method job without MaxExec or ReadIdle, on a host whose mailbox never
-// makes a sender wait, runs without a runner: its call is sent by Submit's
+// A Method job without MaxExec or ReadIdle, on a host whose mailbox is
+// unbounded (a send never waits, nor evicts another), runs without a runner: its call is sent by Submit's
 // goroutine, or by whatever ended the job before it in its queue (actor's
 // sealed CallThen), and its outcome ends and releases the job on the
 // goroutine that settles the call, the host's turn as the handler returns,
@@ -186,8 +186,11 @@ func (p *methodProc[S, Q, R]) start(d *Dispatcher, q *queue, j *Job) bool {
 		return false // its deadline is a runner's to watch
 	}
 	ref, err := p.h.resolve(d.rt)
-	if err != nil || ref.BlocksSenders(engine.Seal{}) {
-		return false // the runner fails it, or waits for room in its mailbox
+	if err != nil || !ref.Unbounded(engine.Seal{}) {
+		// The runner fails it; or its bounded mailbox could make the send
+		// wait, or evict another job's call, whose outcome would start
+		// the next job of its queue inside this start.
+		return false
 	}
 	root, cancel := context.WithCancelCause(context.Background())
 	j.mu.Lock()

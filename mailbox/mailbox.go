@@ -403,6 +403,11 @@ func (m *Mailbox[T]) lenLocked(q *queues[T]) int {
 // bounded mailbox with the [Block] policy). O(1).
 func (m *Mailbox[T]) Blocks() bool { return m.cfg.Capacity > 0 && m.cfg.Policy == Block }
 
+// Bounded reports whether the mailbox has a capacity, so that its
+// Overflow policy applies to a push when it is full. It does not change
+// after Init. Safe for concurrent use, O(1).
+func (m *Mailbox[T]) Bounded() bool { return m.cfg.Capacity > 0 }
+
 // Scheduled reports the flag: true if the consumer is scheduled or
 // running, false if it is idle. For tests and debugging: the value may be
 // stale by the time it is used. Safe for concurrent use, O(1).

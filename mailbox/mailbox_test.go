@@ -34,6 +34,27 @@ func TestNewInvalidConfig(t *testing.T) {
 	}
 }
 
+// TestBoundedAndBlocks: Bounded is true for any capacity, whatever the
+// policy; Blocks only with the Block policy too.
+func TestBoundedAndBlocks(t *testing.T) {
+	for _, tc := range []struct {
+		cfg             Config[msg]
+		bounded, blocks bool
+	}{
+		{Config[msg]{}, false, false},
+		{Config[msg]{Policy: Block}, false, false},
+		{Config[msg]{Capacity: 3, Policy: Block}, true, true},
+		{Config[msg]{Capacity: 3, Policy: Reject}, true, false},
+		{Config[msg]{Capacity: 3, Policy: DropOldest}, true, false},
+	} {
+		m := newTest(t, tc.cfg)
+		if m.Bounded() != tc.bounded || m.Blocks() != tc.blocks {
+			t.Errorf("capacity %d, policy %v: Bounded %v, Blocks %v; want %v, %v",
+				tc.cfg.Capacity, tc.cfg.Policy, m.Bounded(), m.Blocks(), tc.bounded, tc.blocks)
+		}
+	}
+}
+
 func TestFIFO(t *testing.T) {
 	m := newTest(t, Config[msg]{})
 	for i := range 100 {
