@@ -90,7 +90,10 @@ func (c *cell) requestStop(kill bool) {
 		// runtime's stop bounded by the call timeout, would wait for it
 		// unbounded, and a dead-letter hook calling the runtime's Close
 		// on the runtime's stop goroutine would wait for itself).
-		if !kids && !c.hasStopping() && c.mb.Len() == 0 {
+		// The mailbox closes only if empty, as one step: a send that
+		// passed its status check before the stop either is refused, or
+		// is queued, and runs (see settle).
+		if !kids && !c.hasStopping() && c.mb.CloseIfEmpty() {
 			c.finalize()
 			return
 		}
@@ -212,7 +215,8 @@ func (c *cell) onStop() {
 // by the turn (see process: nothing admits them now, and a child may be
 // waiting in one of them, which the stop would otherwise wait for until
 // its deadline), and asks the children to stop. It reports whether the
-// actor still waits for some; if none is left it finalizes.
+// actor still waits, for a child or for a message that came in meanwhile;
+// if it waits for nothing it finalizes.
 func (c *cell) settle() (waiting bool) {
 	if !c.kidsAsked {
 		c.kidsAsked = true
@@ -224,6 +228,14 @@ func (c *cell) settle() (waiting bool) {
 		c.askChildren()
 	}
 	if c.hasChildren() {
+		return true
+	}
+	// The queue was found empty, but a send that passed its status check
+	// before the stop (or a pool's token, a work's result, which a
+	// graceful stop still takes) may have landed since: close the mailbox
+	// only if it is still empty, in one step, so that what was accepted
+	// runs rather than fails with the close. Otherwise the turn goes on.
+	if !c.mb.CloseIfEmpty() {
 		return true
 	}
 	c.finalize()

@@ -24,6 +24,37 @@ func (m *Mailbox[T]) Close() []T {
 	if m.closed {
 		return nil
 	}
+	return m.closeLocked(q)
+}
+
+// CloseIfEmpty closes the mailbox if it holds no message at all (none in
+// the system lane, none queued or held) and reports whether it is closed
+// (by this call or before). The emptiness and the close are one step as
+// producers see it: a Push or PushSystem either lands before, and
+// CloseIfEmpty reports false, or fails with [ErrClosed]; none succeeds
+// only to be left behind. A consumer that drains, then closes, uses it
+// so that whatever a producer got in past its last look is still its to
+// take: an actor's graceful stop runs every message accepted before.
+// Consumer only, as Close; it never blocks beyond the internal lock.
+// Cost: O(1).
+func (m *Mailbox[T]) CloseIfEmpty() bool {
+	q := m.lock()
+	defer q.mu.Unlock()
+	if m.closed {
+		return true
+	}
+	if q.sys.n > 0 || m.lenLocked(q) > 0 {
+		return false
+	}
+	if m.unbounded() && !q.lane.sealIfEmpty() {
+		return false // a push has reserved its place: its message is coming
+	}
+	m.closeLocked(q)
+	return true
+}
+
+// closeLocked is Close, the lock held and the mailbox open.
+func (m *Mailbox[T]) closeLocked(q *queues[T]) []T {
 	m.closed = true
 	q.wakeLocked()
 	var end uint64 // the lane's end: pushes reserved below it are in

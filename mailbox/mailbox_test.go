@@ -55,6 +55,52 @@ func TestBoundedAndBlocks(t *testing.T) {
 	}
 }
 
+// TestCloseIfEmpty: a mailbox holding a message of any kind (system,
+// queued, held) stays open and keeps it; an empty one closes, after which
+// every push fails with ErrClosed. In both kinds of mailbox.
+func TestCloseIfEmpty(t *testing.T) {
+	for _, capacity := range []int{0, 4} {
+		for _, kind := range []string{"system", "queued", "held"} {
+			m := newTest(t, Config[msg]{Capacity: capacity})
+			if kind == "held" {
+				m.Admit() // admits nothing: the message is held
+			}
+			var err error
+			if kind == "system" {
+				_, err = m.PushSystem(msg{id: 1})
+			} else {
+				_, err = m.TryPush(msg{id: 1})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.CloseIfEmpty() {
+				t.Fatalf("capacity %d, a %s message: closed", capacity, kind)
+			}
+			if got := m.Close(); len(got) != 1 || got[0].id != 1 {
+				t.Errorf("capacity %d, a %s message: Close returned %v; want it", capacity, kind, got)
+			}
+		}
+		m := newTest(t, Config[msg]{Capacity: capacity})
+		mustPush(t, m, msg{id: 1})
+		if got, _, ok := m.Pop(); !ok || got.id != 1 {
+			t.Fatalf("Pop: %v, %v", got, ok)
+		}
+		if !m.CloseIfEmpty() || !m.CloseIfEmpty() {
+			t.Fatalf("capacity %d, emptied: not closed", capacity)
+		}
+		if _, err := m.TryPush(msg{id: 2}); !errors.Is(err, ErrClosed) {
+			t.Errorf("capacity %d: TryPush after CloseIfEmpty: %v; want ErrClosed", capacity, err)
+		}
+		if _, err := m.PushSystem(msg{id: 3}); !errors.Is(err, ErrClosed) {
+			t.Errorf("capacity %d: PushSystem after CloseIfEmpty: %v; want ErrClosed", capacity, err)
+		}
+		if got := m.Close(); got != nil {
+			t.Errorf("capacity %d: Close after CloseIfEmpty: %v; want nil", capacity, got)
+		}
+	}
+}
+
 func TestFIFO(t *testing.T) {
 	m := newTest(t, Config[msg]{})
 	for i := range 100 {
