@@ -89,8 +89,8 @@ func (m *Method[S, Q, R]) AskUnwatched(_ engine.Seal, ctx context.Context, to *R
 // mailbox (see Unbounded) that is full, the send is as Ask's: it waits
 // for room (Block, bounded by ctx), is refused (Reject), or evicts the
 // oldest call (DropOldest), whose own outcome is then settled on this
-// goroutine. Sealed: only troupe's own
-// packages can call it. Errors: Ask's refusals.
+// goroutine. Sealed: only troupe's own packages can call it. Errors:
+// Ask's refusals.
 func (m *Method[S, Q, R]) CallThen(_ engine.Seal, ctx context.Context, to *Ref[S], req Q, then func(R, error)) error {
 	if ctx == nil {
 		return ErrNilContext

@@ -41,10 +41,11 @@ type Job struct {
 	ended     time.Time
 	released  bool // its handler has returned (or was never started): it holds no slot
 	// fast: it runs without a runner (see methodProc.start), so a forced
-	// stop releases it if its handler has not returned. Set once, before
-	// its call is sent.
+	// stop releases it if its handler has not returned; slot is the queue
+	// whose slot it holds (nil for none). Set before its call is sent,
+	// cleared if the call is refused at once (a runner then takes over).
 	fast  bool
-	slot  *queue // the queue whose slot a fast job holds; nil for none
+	slot  *queue
 	value any
 	err   error
 	stop  context.CancelCauseFunc // cancels the running job's context
