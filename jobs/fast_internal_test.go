@@ -233,9 +233,9 @@ func TestFastQueueChain(t *testing.T) {
 }
 
 // A queue of jobs to a stopped host fails them all, one after another:
-// the first's refusal hands it to a runner, which goes on with the rest
-// (their calls refused at once too), not a start inside a start as deep
-// as the queue.
+// the first whose call is refused at once goes to a runner, which goes on
+// with the rest (their calls refused at once too), not a start inside a
+// start as deep as the queue.
 func TestFastQueueToStoppedHost(t *testing.T) {
 	d, h, handed := newFast(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
