@@ -149,8 +149,12 @@ func (cl *call[S, Q, R]) stopTimer() {
 	if cl.armed {
 		cl.tm.Stop()
 	}
-	if f := cl.unwatch.Swap(nil); f != nil { // once: CallThen's hook is an outcome
-		(*f)()
+	// Taken once (CallThen's hook is an outcome). Loaded first: a Call
+	// has none, and comes here twice; a swap is a locked instruction.
+	if cl.unwatch.Load() != nil {
+		if f := cl.unwatch.Swap(nil); f != nil {
+			(*f)()
+		}
 	}
 }
 

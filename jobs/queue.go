@@ -161,21 +161,30 @@ func (d *Dispatcher) runChain(q *queue, j *Job) {
 		o := d.run(j)
 		now := time.Now()
 		d.mu.Lock()
-		fx := j.returnedLocked(o, now)
-		// Ended now, or before (a cancel, an expiry) and left unretained
-		// while its handler held the slot: retained now either way.
-		d.retainLocked(j, now)
-		d.releasedLocked()
-		j = nil
-		if q != nil {
-			j = d.nextLocked(q, now)
-		}
+		fx, next := d.releaseLocked(q, j, o, now)
 		d.mu.Unlock()
 		fx.run()
-		if j != nil && j.p.start(d, q, j) {
+		if j = next; j != nil && j.p.start(d, q, j) {
 			j = nil
 		}
 	}
+}
+
+// releaseLocked ends the run of j, whose handler has returned (or was
+// given up on): j ends with o unless its end was decided already, and is
+// retained (ended now, or before, by a cancel or an expiry, and left
+// unretained while its handler held the slot); it leaves the dispatcher's
+// work, and its slot of q (nil for none) goes to the next waiting job,
+// returned marked running, or is given up. The caller holds d.mu, runs
+// the ending once it has released it, then starts the next job.
+func (d *Dispatcher) releaseLocked(q *queue, j *Job, o outcome, now time.Time) (ending, *Job) {
+	fx := j.returnedLocked(o, now)
+	d.retainLocked(j, now)
+	d.releasedLocked()
+	if q == nil {
+		return fx, nil
+	}
+	return fx, d.nextLocked(q, now)
 }
 
 // nextLocked is what a slot of q does once its job is released: it takes

@@ -275,13 +275,7 @@ func (d *Dispatcher) releaseFast(j *Job, o outcome) {
 		d.mu.Unlock()
 		return
 	}
-	fx := j.returnedLocked(o, now)
-	d.retainLocked(j, now)
-	d.releasedLocked()
-	var next *Job
-	if q != nil {
-		next = d.nextLocked(q, now)
-	}
+	fx, next := d.releaseLocked(q, j, o, now)
 	d.mu.Unlock()
 	fx.run()
 	if next != nil {
