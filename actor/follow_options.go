@@ -3,9 +3,13 @@ package actor
 import (
 	"fmt"
 	"time"
+
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
-// FollowOption configures a reader: Open, Stream.Follow, Out.Follow.
+// FollowOption configures a reader: Open, Stream.Follow, Out.Follow, and
+// the readers of other processes' streams, which take the same options:
+// remote.StreamBinding's and jobs.RemoteJob's.
 type FollowOption interface{ applyFollow(*followConfig) }
 
 type followConfig struct {
@@ -70,4 +74,18 @@ func followConfigOf(opts []FollowOption) (followConfig, error) {
 		return c, fmt.Errorf("%w: Since and Recent together", ErrInvalidOption)
 	}
 	return c, nil
+}
+
+// PositionOf returns what opts ask of a reader, or the error a local Open
+// or Follow would return for them (an ErrInvalidOption or an
+// ErrNegativeDuration). Sealed: for troupe's remote readers and jobs'
+// HTTP client, which carry a reader's options to the process that holds
+// the stream.
+func PositionOf(_ engine.Seal, opts ...FollowOption) (engine.Position, error) {
+	c, err := followConfigOf(opts)
+	if err != nil {
+		return engine.Position{}, err
+	}
+	return engine.Position{Since: c.since, HasSince: c.hasSince, Recent: c.recent,
+		HasRecent: c.hasRecent, ReadTimeout: c.timeout}, nil
 }

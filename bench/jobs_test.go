@@ -245,7 +245,7 @@ func BenchmarkJobFollowHTTP(b *testing.B) {
 			go func() {
 				defer done.Done()
 				n, first := 0, true
-				for _, err := range cl.Job(job.ID()).Follow(ctx, jobs.Since(0)) {
+				for _, err := range cl.Job(job.ID()).Follow(ctx, actor.Since(0)) {
 					if first {
 						ready.Done()
 						first = false

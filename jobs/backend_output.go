@@ -26,8 +26,9 @@ import (
 // just made holds what its pump has copied so far, maybe nothing, so
 // readers are placed only once it has caught up, its pump having copied
 // every item the backend stored when the mirror was made (see
-// Backend.Output). actor.FollowOption is opaque here, so every reader
-// of a mirror not caught up yet waits, whatever its options. Its
+// Backend.Output). Every reader of a mirror not caught up yet waits,
+// whatever its options (a Since reader could be placed sooner; the one
+// rule keeps the catch-up simple). Its
 // position is then taken in the mirror's journal as it is, which keeps
 // what an output in memory keeps (the dispatcher's output journal
 // bounds: the oldest kept items are there, and item numbers are the

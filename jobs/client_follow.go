@@ -12,28 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 )
-
-// ReadOption places a [RemoteJob]'s reader, as actor.Since and
-// actor.Recent place a Job's: [Since], [Recent].
-type ReadOption interface{ applyRead(url.Values) }
-
-type readFunc func(url.Values)
-
-func (f readFunc) applyRead(q url.Values) { f(q) }
-
-// Since reads from item seq on (harp's since), as actor.Since.
-func Since(seq uint64) ReadOption {
-	return readFunc(func(q url.Values) { q.Set("since", strconv.FormatUint(seq, 10)) })
-}
-
-// Recent reads from n items before the end (harp's recent), as
-// actor.Recent. A negative n is refused by the server (ErrBadRequest).
-func Recent(n int) ReadOption {
-	return readFunc(func(q url.Values) { q.Set("recent", strconv.Itoa(n)) })
-}
 
 // outputLine is a line of an output response: an item or the end.
 type outputLine struct {
@@ -45,20 +28,22 @@ type outputLine struct {
 }
 
 // Follow reads the job's output over HTTP (harp's follow, numbered): the
-// items kept from the reader's position (opts; by default the oldest
-// kept), then those to come, until the job ends, which ends the loop
+// items kept from the reader's position (opts, as for a Job's reader:
+// actor.Since, actor.Recent; by default the oldest kept), then those to
+// come, until the job ends, which ends the loop
 // cleanly whatever the outcome (ask Result). Any other end is one last
 // pair (zero item, err): a *RemoteError (ErrNotFound, a truncation
 // matching actor.ErrTruncated, which errors.As makes an
-// *actor.TruncatedError as in process — resume with Since(te.Oldest),
+// *actor.TruncatedError as in process — resume with actor.Since(te.Oldest),
 // ErrUnavailable — the output ended but the server's store could not
-// show the job's end: resume with Since of the next item),
-// ctx's error, ErrCutShort (with ErrBadResponse for a line that no
+// show the job's end: resume with actor.Since of the next item),
+// actor.ErrTimeout (actor.ReadTimeout: no item came for that long; the
+// loop body's time does not count), ctx's error, ErrCutShort (with ErrBadResponse for a line that no
 // output response has), ErrBadResponse, ErrTooLarge (an item over the client's cap:
-// WithMaxResponse), a transport error, or actor.ErrNilContext
-// for a nil ctx. Breaking out of the loop closes the connection. Blocks
+// WithMaxResponse), a transport error, ErrInvalidOption (with actor's
+// error) for a bad option, or actor.ErrNilContext for a nil ctx. Breaking out of the loop closes the connection. Blocks
 // while it waits.
-func (j *RemoteJob) Follow(ctx context.Context, opts ...ReadOption) iter.Seq2[actor.Item[json.RawMessage], error] {
+func (j *RemoteJob) Follow(ctx context.Context, opts ...actor.FollowOption) iter.Seq2[actor.Item[json.RawMessage], error] {
 	return func(yield func(actor.Item[json.RawMessage], error) bool) {
 		err := j.read(ctx, true, opts, func(it actor.Item[json.RawMessage]) bool { return yield(it, nil) })
 		if err != nil && err != errStop && err != io.EOF {
@@ -70,7 +55,7 @@ func (j *RemoteJob) Follow(ctx context.Context, opts ...ReadOption) iter.Seq2[ac
 // Collected returns the items the job's output holds now from the
 // reader's position, without waiting (harp's stream): err is nil while
 // the job runs, io.EOF once it has ended, or the error as for Follow.
-func (j *RemoteJob) Collected(ctx context.Context, opts ...ReadOption) ([]actor.Item[json.RawMessage], error) {
+func (j *RemoteJob) Collected(ctx context.Context, opts ...actor.FollowOption) ([]actor.Item[json.RawMessage], error) {
 	var items []actor.Item[json.RawMessage]
 	err := j.read(ctx, false, opts, func(it actor.Item[json.RawMessage]) bool {
 		items = append(items, it)
@@ -84,23 +69,51 @@ var errStop = errors.New("jobs: stop")
 
 // read reads an output response: each item to each, then io.EOF for an
 // ended job, nil for one still running (follow false), or the error.
-func (j *RemoteJob) read(ctx context.Context, follow bool, opts []ReadOption, each func(actor.Item[json.RawMessage]) bool) error {
+func (j *RemoteJob) read(ctx context.Context, follow bool, opts []actor.FollowOption, each func(actor.Item[json.RawMessage]) bool) error {
 	if ctx == nil {
 		return actor.ErrNilContext
 	}
+	pos, err := actor.PositionOf(engine.Seal{}, opts...)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidOption, err)
+	}
 	q := url.Values{"follow": {strconv.FormatBool(follow)}}
-	for _, o := range opts {
-		if o == nil {
-			return fmt.Errorf("%w: nil read option", ErrInvalidOption)
-		}
-		o.applyRead(q)
+	if pos.HasSince {
+		q.Set("since", strconv.FormatUint(pos.Since, 10))
+	}
+	if pos.HasRecent {
+		q.Set("recent", strconv.Itoa(pos.Recent))
 	}
 	u, err := j.url("/output?" + q.Encode())
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // a break closes the connection
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil) // a break closes the connection
+	d := pos.ReadTimeout
+	if d <= 0 {
+		return j.readOutput(ctx, follow, u, each)
+	}
+	// The read timeout cancels the request; the wait for each item is
+	// timed, not the loop body (each).
+	idle := fmt.Errorf("%w: no item for %v (job %s)", actor.ErrTimeout, d, j.id)
+	t := time.AfterFunc(d, func() { cancel(idle) })
+	defer t.Stop()
+	err = j.readOutput(ctx, follow, u, func(it actor.Item[json.RawMessage]) bool {
+		t.Stop()
+		ok := each(it)
+		t.Reset(d)
+		return ok
+	})
+	if err != nil && err != errStop && err != io.EOF && context.Cause(ctx) == idle && !errors.Is(err, idle) {
+		err = fmt.Errorf("jobs: follow %s: %w", j.id, idle) // the request's own error says "canceled"
+	}
+	return err
+}
+
+// readOutput is read once the URL is made: it sends the request with ctx,
+// which ends it.
+func (j *RemoteJob) readOutput(ctx context.Context, follow bool, u string, each func(actor.Item[json.RawMessage]) bool) error {
 	res, err := j.c.send(ctx, http.MethodGet, u, nil, "application/x-ndjson")
 	if err != nil {
 		return err

@@ -31,7 +31,7 @@ func bg(t *testing.T) context.Context {
 }
 
 // remoteItems reads a RemoteJob's output until its end or n items.
-func remoteItems(t *testing.T, j *jobs.RemoteJob, n int, opts ...jobs.ReadOption) ([]string, error) {
+func remoteItems(t *testing.T, j *jobs.RemoteJob, n int, opts ...actor.FollowOption) ([]string, error) {
 	t.Helper()
 	var got []string
 	for it, err := range j.Follow(bg(t), opts...) {
@@ -66,10 +66,10 @@ func TestClientHarpShape(t *testing.T) {
 	if want := []string{"tick 0", "tick 1", "tick 2", "tick 3", "tick 4"}; err != nil || !slices.Equal(got, want) {
 		t.Fatalf("follow: got %v, %v; want %v", got, err, want)
 	}
-	if got, err := remoteItems(t, job, 0, jobs.Since(3)); err != nil || !slices.Equal(got, []string{"tick 3", "tick 4"}) {
+	if got, err := remoteItems(t, job, 0, actor.Since(3)); err != nil || !slices.Equal(got, []string{"tick 3", "tick 4"}) {
 		t.Fatalf("resumed with since 3: got %v, %v", got, err)
 	}
-	if got, err := remoteItems(t, job, 0, jobs.Recent(1)); err != nil || !slices.Equal(got, []string{"tick 4"}) {
+	if got, err := remoteItems(t, job, 0, actor.Recent(1)); err != nil || !slices.Equal(got, []string{"tick 4"}) {
 		t.Fatalf("recent 1: got %v, %v", got, err)
 	}
 	if v, err := job.Result(ctx, true); err != nil || string(v) != "null" {
@@ -367,5 +367,68 @@ func TestClientResultWaitPastCtx(t *testing.T) {
 	defer cancel()
 	if _, err := cl.Job(j.ID()).Result(ctx, true); !errors.Is(err, jobs.ErrNotFinished) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("wait past ctx: got %v; want ErrNotFinished and DeadlineExceeded", err)
+	}
+}
+
+// TestClientReadTimeout: actor.ReadTimeout bounds a RemoteJob reader's
+// wait for each item, as a Job's local reader's: the loop body's time
+// does not count; past it the loop ends with actor.ErrTimeout. Bad
+// options are refused before any request.
+func TestClientReadTimeout(t *testing.T) {
+	e := newEnv(t, 1)
+	cl := e.client(t, nil)
+	// No deadline: a read timeout that did not work would end the reader
+	// with the watchdog's cancel, not ErrTimeout.
+	ctx, cancel := context.WithCancel(context.Background())
+	watchdog := time.AfterFunc(20*time.Second, cancel)
+	t.Cleanup(func() { watchdog.Stop(); cancel() })
+	const d = 300 * time.Millisecond
+
+	// Ticks come every 100 ms; the body of the first takes twice the
+	// timeout, and the reader still reads to the job's clean end.
+	ticks, err := cl.Host("a0").Call(ctx, "ticker", tickReq{Every: 100 * time.Millisecond, N: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for it, err := range ticks.Follow(ctx, actor.ReadTimeout(d)) {
+		if err != nil {
+			t.Fatalf("ticks: item %d: %v", n, err)
+		}
+		if n++; it.Seq == 0 {
+			time.Sleep(2 * d)
+		}
+	}
+	if n != 3 {
+		t.Fatalf("ticks: read %d items; want 3", n)
+	}
+
+	// One item, then silence: the reader ends with ErrTimeout.
+	quiet, err := cl.Host("a0").Call(ctx, "silent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var end error
+	for it, err := range quiet.Follow(ctx, actor.ReadTimeout(d)) {
+		if err != nil {
+			end = err
+			break
+		}
+		got = append(got, string(it.V))
+	}
+	if !slices.Equal(got, []string{`"hello"`}) || !errors.Is(end, actor.ErrTimeout) {
+		t.Fatalf("silent: got %v, then %v; want \"hello\", then ErrTimeout", got, end)
+	}
+
+	for _, opts := range [][]actor.FollowOption{{actor.ReadTimeout(-1)}, {actor.Since(1), actor.Recent(1)}, {nil}} {
+		for _, err := range quiet.Follow(ctx, opts...) {
+			if !errors.Is(err, jobs.ErrInvalidOption) {
+				t.Fatalf("options %v: got %v; want ErrInvalidOption", opts, err)
+			}
+		}
+		if _, err := quiet.Collected(ctx, opts...); !errors.Is(err, jobs.ErrInvalidOption) {
+			t.Fatalf("Collected with options %v: got %v; want ErrInvalidOption", opts, err)
+		}
 	}
 }

@@ -88,7 +88,7 @@ func TestClientFollowTruncatedAs(t *testing.T) {
 		}
 		return te.Oldest
 	}
-	follow := func(opts ...jobs.ReadOption) ([]uint64, error) {
+	follow := func(opts ...actor.FollowOption) ([]uint64, error) {
 		var seqs []uint64
 		for it, err := range j.Follow(ctx, opts...) {
 			if err != nil {
@@ -98,11 +98,11 @@ func TestClientFollowTruncatedAs(t *testing.T) {
 		}
 		return seqs, nil
 	}
-	_, err = follow(jobs.Since(0))
+	_, err = follow(actor.Since(0))
 	oldest := check("Follow", err)
-	_, err = j.Collected(ctx, jobs.Since(0))
+	_, err = j.Collected(ctx, actor.Since(0))
 	check("Collected", err)
-	got, err := follow(jobs.Since(oldest))
+	got, err := follow(actor.Since(oldest))
 	if err != nil || !slices.Equal(got, []uint64{6, 7, 8, 9}) {
 		t.Fatalf("resumed with Since(Oldest): got %v, %v; want [6 7 8 9]", got, err)
 	}
@@ -117,6 +117,6 @@ func TestClientFollowTruncatedAs(t *testing.T) {
 	}
 	defer f.Close()
 	_, local := f.Collected()
-	_, remote := j.Collected(ctx, jobs.Since(0))
+	_, remote := j.Collected(ctx, actor.Since(0))
 	sameSentinels(t, "truncated", local, remote)
 }

@@ -316,7 +316,7 @@ func connLossRun(t *testing.T, seed uint64) {
 						mu.Unlock()
 						return
 					}
-					f, err = sb.Follow(rctx, ref, remote.Since(next))
+					f, err = sb.Follow(rctx, ref, actor.Since(next))
 					if err == nil {
 						resumes++
 						break

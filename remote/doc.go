@@ -51,7 +51,8 @@
 //
 // [ServeStream] exports an actor.Stream; [BindStream] opens it from
 // another node and returns a [Follow] with the local reader's semantics:
-// the actor's sequence numbers, [Since] and [Recent], an
+// the actor's sequence numbers, placed by the local reader's options
+// (actor.Since, actor.Recent, actor.ReadTimeout), an
 // *actor.TruncatedError when the serving node's reader fell behind the
 // journal, the handler's error or panic as the last pair. Frames are numbered
 // and acknowledged: the serving node keeps a window of 256 unacknowledged
@@ -78,7 +79,7 @@
 // them at once (the actor's Out sees actor.ErrNoReader once it has no reader
 // left). A reader's [Follow.Ref] names
 // its stream: StreamBinding.Follow attaches another reader to it from any node
-// — to resume where a reader stopped, with Since(last seq + 1) — as
+// — to resume where a reader stopped, with actor.Since(last seq + 1) — as
 // actor.Stream.Follow does locally. Opening a stream is bounded as a call is
 // (its caller's deadline, clamped to the serving node's WithMaxDeadline, and
 // the handler's turn sees it); the stream, once open, is not: it lives as long

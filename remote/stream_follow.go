@@ -31,6 +31,8 @@ type Follow[E any] struct {
 	sub   *nats.Subscription
 	id    uint64
 	ctrl  string // the serving node's control subject
+	// timeout, if positive, bounds each wait for an item (actor.ReadTimeout).
+	timeout time.Duration
 
 	busy atomic.Bool
 	// Touched by the reading goroutine only.
@@ -200,7 +202,9 @@ func (f *Follow[E]) closedBy() error {
 // ones until the stream ends. A clean end ends the loop; any other end is
 // one last pair (zero item, err): the handler's error ([*Error]) or
 // [*PanicError], ErrStopped, a [*actor.TruncatedError] (resume with
-// Since(err.Oldest)), ErrTooLarge (an item over the serving node's
+// actor.Since(err.Oldest)), ErrTimeout (actor.ReadTimeout: no item came
+// for that long; heartbeats do not count, nor the time the loop's body
+// takes), ErrTooLarge (an item over the serving node's
 // WithMaxMessage, the server's maximum payload or a stream's window of
 // 16 MiB: the stream ends before it), ErrClosed (the serving node closed, or this reader's node did:
 // its serving node is told), ErrStreamLost
@@ -261,11 +265,26 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 		return zero, ErrStreamClosed, false
 	}
 	silent := f.n.cfg.silent()
+	// until is when this wait for an item ends for the read timeout. The
+	// bound f.rctx carries from an earlier read comes no later: it was set
+	// at most silent, or that read's timeout, ahead.
+	var until time.Time
+	if f.timeout > 0 {
+		until = time.Now().Add(f.timeout)
+	}
 	for {
 		if f.rctx == nil {
-			f.rctx, f.rcancel = context.WithTimeout(f.ctx, silent)
+			wait := silent
+			if f.timeout > 0 {
+				wait = min(wait, time.Until(until))
+			}
+			f.rctx, f.rcancel = context.WithTimeout(f.ctx, wait)
 		}
 		m, err := f.sub.NextMsgWithContext(f.rctx)
+		if err != nil && errors.Is(err, context.DeadlineExceeded) && f.ctx.Err() == nil && f.timeout > 0 && !time.Now().Before(until) && !f.pending() && !f.isClosed() {
+			f.finish()
+			return zero, fmt.Errorf("%w: no item for %v (%s)", ErrTimeout, f.timeout, f.label), false
+		}
 		if err != nil && errors.Is(err, context.DeadlineExceeded) && f.ctx.Err() == nil && (time.Since(f.lastMsg) < silent || f.pending()) {
 			// The silence bound was set long ago, and we have heard since
 			// (or frames wait: the bound passed while our owner paused,

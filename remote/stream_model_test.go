@@ -176,7 +176,7 @@ func (m *streamModel) produce(id int, out *actor.Out[string]) {
 // up to resumes times.
 func (m *streamModel) reader(st *smStream, b *remote.StreamBinding[int, string], who string, open, resume bool, since uint64, resumes int) {
 	e := smEnd{st: st, who: who, next: -1}
-	var opts []remote.FollowOption
+	var opts []actor.FollowOption
 	before := st.sentNow()
 	recent := 0
 	switch {
@@ -184,20 +184,20 @@ func (m *streamModel) reader(st *smStream, b *remote.StreamBinding[int, string],
 		e.start = "open"
 	case open:
 		e.start, e.since = "since", 0
-		opts = append(opts, remote.Since(0))
+		opts = append(opts, actor.Since(0))
 	case resume:
 		e.start, e.since = "since", since
-		opts = append(opts, remote.Since(since))
+		opts = append(opts, actor.Since(since))
 	default:
 		switch m.intn(3) {
 		case 0:
 			e.start = "oldest"
 		case 1:
 			e.start, e.since = "since", uint64(m.intn(st.n+5))
-			opts = append(opts, remote.Since(e.since))
+			opts = append(opts, actor.Since(e.since))
 		default:
 			e.start, recent = "recent", 1+m.intn(20)
-			opts = append(opts, remote.Recent(recent))
+			opts = append(opts, actor.Recent(recent))
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/engine"
 )
 
 // StreamBinding opens a stream method of an actor exported under a name,
@@ -57,15 +58,16 @@ func BindStream[S, Q, E any](n *Node, name string, s *actor.Stream[S, Q, E], opt
 }
 
 // Open sends req to the stream method and returns a reader of the stream
-// it produces, positioned by opts (Since, Recent; default: from the oldest
-// item kept). It waits until the serving node has opened the stream, so
+// it produces, placed by opts as a local reader is (actor.Since,
+// actor.Recent; default: from the oldest item kept; actor.ReadTimeout
+// ends it with ErrTimeout after a wait that long for an item). It waits until the serving node has opened the stream, so
 // that a refusal — the same outcomes as Call: ErrNotFound, ErrStopped,
 // ErrTimeout, ErrCallCycle, ErrUnauthorized, the handler's error or panic
 // before any item, … — is returned here; that wait is bounded by ctx's
 // deadline, or the node's call timeout if ctx has none. ctx then bounds
 // the reader: when it ends, so does the reader (pass a ctx without a
 // deadline to follow a stream for long). Blocks; safe for concurrent use.
-func (sb *StreamBinding[Q, E]) Open(ctx context.Context, req Q, opts ...FollowOption) (*Follow[E], error) {
+func (sb *StreamBinding[Q, E]) Open(ctx context.Context, req Q, opts ...actor.FollowOption) (*Follow[E], error) {
 	b, cfg, err := sb.check(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -81,12 +83,13 @@ func (sb *StreamBinding[Q, E]) Open(ctx context.Context, req Q, opts ...FollowOp
 
 // Follow attaches another reader to a running remote stream, named by a
 // reader's Ref — from any node (harp's rpc.job(id).follow(since)): to
-// resume a stream from where a reader stopped, pass Since(last seq + 1).
+// resume a stream from where a reader stopped, pass actor.Since(last
+// seq + 1).
 // It sends nothing to the actor. Outcomes as for Open, and ErrNotFound
 // when the stream's node is gone or the stream has ended (an [*Error]
 // with CodeNotFound), ErrBadRequest for a malformed ref.
 // Blocks like Open; safe for concurrent use.
-func (sb *StreamBinding[Q, E]) Follow(ctx context.Context, ref string, opts ...FollowOption) (*Follow[E], error) {
+func (sb *StreamBinding[Q, E]) Follow(ctx context.Context, ref string, opts ...actor.FollowOption) (*Follow[E], error) {
 	b, cfg, err := sb.check(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -103,20 +106,21 @@ func (sb *StreamBinding[Q, E]) Follow(ctx context.Context, ref string, opts ...F
 }
 
 // check validates a call of Open or Follow.
-func (sb *StreamBinding[Q, E]) check(ctx context.Context, opts []FollowOption) (*Binding[Q, E], followConfig, error) {
+func (sb *StreamBinding[Q, E]) check(ctx context.Context, opts []actor.FollowOption) (*Binding[Q, E], engine.Position, error) {
+	var cfg engine.Position
 	if sb == nil || sb.b == nil { // nil, or zero: not made by BindStream
-		return nil, followConfig{}, ErrNilRef
+		return nil, cfg, ErrNilRef
 	}
 	b := sb.b
 	if b.err != nil {
-		return nil, followConfig{}, b.err
+		return nil, cfg, b.err
 	}
 	if ctx == nil {
-		return nil, followConfig{}, actor.ErrNilContext
+		return nil, cfg, actor.ErrNilContext
 	}
-	cfg, err := followConfigOf(opts)
+	cfg, err := actor.PositionOf(engine.Seal{}, opts...)
 	if err != nil {
-		return nil, cfg, err
+		return nil, cfg, fmt.Errorf("%w: %w", ErrInvalidOption, err)
 	}
 	if ctx.Err() != nil {
 		return nil, cfg, ctxErr(ctx, b.label)
@@ -129,18 +133,19 @@ func (sb *StreamBinding[Q, E]) check(ctx context.Context, opts []FollowOption) (
 
 // start sends an open or follow request to subj and waits for the
 // stream's first frame.
-func (sb *StreamBinding[Q, E]) start(ctx context.Context, subj string, data []byte, h nats.Header, cfg followConfig) (*Follow[E], error) {
+func (sb *StreamBinding[Q, E]) start(ctx context.Context, subj string, data []byte, h nats.Header, cfg engine.Position) (*Follow[E], error) {
 	b := sb.b
 	n := b.n
 	remaining := callRemaining(ctx, n.cfg.callTimeout)
 	h[hdrTimeout] = []string{encodeTimeout(remaining)}
-	if cfg.hasSince {
-		h[hdrSince] = []string{strconv.FormatUint(cfg.since, 10)}
+	if cfg.HasSince {
+		h[hdrSince] = []string{strconv.FormatUint(cfg.Since, 10)}
 	}
-	if cfg.hasRecent {
-		h[hdrRecent] = []string{strconv.FormatUint(cfg.recent, 10)}
+	if cfg.HasRecent {
+		h[hdrRecent] = []string{strconv.Itoa(cfg.Recent)}
 	}
-	f := &Follow[E]{n: n, label: b.label, codec: b.cfg.codec, ctx: ctx, inbox: n.nc.NewInbox(), ackBytes: n.cfg.pending() / 16}
+	f := &Follow[E]{n: n, label: b.label, codec: b.cfg.codec, ctx: ctx, inbox: n.nc.NewInbox(),
+		ackBytes: n.cfg.pending() / 16, timeout: cfg.ReadTimeout}
 	var err error
 	if f.sub, err = n.nc.SubscribeSync(f.inbox); err != nil {
 		return nil, n.publishErr(err)

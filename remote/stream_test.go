@@ -1,8 +1,10 @@
 package remote_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -121,13 +123,13 @@ func TestStreamPositions(t *testing.T) {
 	ctx := ctxTimeout(t, 30*time.Second)
 	tests := []struct {
 		name  string
-		opts  []remote.FollowOption
+		opts  []actor.FollowOption
 		first uint64
 		count int
 	}{
 		{"from the start", nil, 0, 50},
-		{"since 45", []remote.FollowOption{remote.Since(45)}, 45, 5},
-		{"recent 3", []remote.FollowOption{remote.Recent(3)}, 47, 3},
+		{"since 45", []actor.FollowOption{actor.Since(45)}, 45, 5},
+		{"recent 3", []actor.FollowOption{actor.Recent(3)}, 47, 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,7 +144,7 @@ func TestStreamPositions(t *testing.T) {
 		})
 	}
 	t.Run("truncated", func(t *testing.T) {
-		f, err := remote.BindStream(cli, "feed", Short).Open(ctx, 100, remote.Since(3))
+		f, err := remote.BindStream(cli, "feed", Short).Open(ctx, 100, actor.Since(3))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
@@ -153,15 +155,87 @@ func TestStreamPositions(t *testing.T) {
 		}
 	})
 	t.Run("bad options", func(t *testing.T) {
-		_, err := remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{}, remote.Since(1), remote.Recent(1))
+		_, err := remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{}, actor.Since(1), actor.Recent(1))
 		if !errors.Is(err, remote.ErrInvalidOption) {
 			t.Fatalf("Since and Recent: got %v; want ErrInvalidOption", err)
 		}
-		_, err = remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{}, remote.Recent(-1))
+		_, err = remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{}, actor.Recent(-1))
+		if !errors.Is(err, remote.ErrInvalidOption) || !errors.Is(err, actor.ErrInvalidOption) {
+			t.Fatalf("Recent(-1): got %v; want ErrInvalidOption, remote's and actor's", err)
+		}
+		_, err = remote.BindStream(cli, "feed", Tail).Follow(ctx, "x", actor.ReadTimeout(-1))
+		if !errors.Is(err, remote.ErrInvalidOption) || !errors.Is(err, actor.ErrNegativeDuration) {
+			t.Fatalf("ReadTimeout(-1): got %v; want ErrInvalidOption and ErrNegativeDuration", err)
+		}
+		_, err = remote.BindStream(cli, "feed", Tail).Open(ctx, TailReq{}, nil)
 		if !errors.Is(err, remote.ErrInvalidOption) {
-			t.Fatalf("Recent(-1): got %v; want ErrInvalidOption", err)
+			t.Fatalf("a nil option: got %v; want ErrInvalidOption", err)
 		}
 	})
+}
+
+// TestStreamReadTimeout: actor.ReadTimeout bounds a remote reader's wait
+// for each item, as a local reader's: neither the loop body's time nor
+// the heartbeats that come meanwhile count; past it the reader ends with
+// ErrTimeout and is closed. Without it, the same reader waits on.
+func TestStreamReadTimeout(t *testing.T) {
+	s := startServer(t)
+	hb := remote.WithHeartbeat(20 * time.Millisecond)
+	srv, cli := startNode(t, s.ClientURL(), hb), startNode(t, s.ClientURL(), hb)
+	feed(t, srv)
+	// No deadline: a read timeout that did not work would end the reader
+	// with the watchdog's cancel, not ErrTimeout.
+	ctx, cancel := context.WithCancel(context.Background())
+	watchdog := time.AfterFunc(20*time.Second, cancel)
+	t.Cleanup(func() { watchdog.Stop(); cancel() })
+	const d = 300 * time.Millisecond
+	f, err := remote.BindStream(cli, "feed", Short).Open(ctx, 2, actor.ReadTimeout(d))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	var got []uint64
+	var end error
+	start := time.Now()
+	for it, err := range f.All() {
+		if err != nil {
+			end = err
+			break
+		}
+		got = append(got, it.Seq)
+		if it.Seq == 0 {
+			time.Sleep(2 * d) // the body's time: item 1 is there after it
+		}
+	}
+	if !slices.Equal(got, []uint64{0, 1}) {
+		t.Fatalf("read %v before the end; want items 0 and 1", got)
+	}
+	if !errors.Is(end, remote.ErrTimeout) || !errors.Is(end, actor.ErrTimeout) {
+		t.Fatalf("end: got %v; want ErrTimeout", end)
+	}
+	if el := time.Since(start); el < 3*d {
+		t.Fatalf("ended %v after the first read; want the body's %v and a wait of %v", el, 2*d, d)
+	}
+	if _, err := f.Collected(); !errors.Is(err, remote.ErrStreamClosed) {
+		t.Fatalf("a read after the timeout: got %v; want ErrStreamClosed", err)
+	}
+
+	// The same stream read without a timeout is still open after as long.
+	g, err := remote.BindStream(cli, "feed", Short).Open(ctx, 2)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer g.Close()
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	h, err := remote.BindStream(cli, "feed", Short).Follow(rctx, g.Ref(), actor.Since(2))
+	if err != nil {
+		t.Fatalf("Follow: %v", err)
+	}
+	time.AfterFunc(2*d, rcancel)
+	_, err = h.Collected()
+	if !errors.Is(err, context.Canceled) || errors.Is(err, remote.ErrTimeout) {
+		t.Fatalf("a reader without a timeout: got %v; want its ctx's end", err)
+	}
 }
 
 // TestStreamErrors: a handler's error ends the remote stream as it ends a
@@ -418,7 +492,7 @@ func TestStreamFollowRef(t *testing.T) {
 	if _, err := push.Call(ctx, 4); err != nil {
 		t.Fatal(err)
 	}
-	g, err := remote.BindStream(cli2, "feed", Live).Follow(ctx, ref, remote.Since(last+1))
+	g, err := remote.BindStream(cli2, "feed", Live).Follow(ctx, ref, actor.Since(last+1))
 	if err != nil {
 		t.Fatalf("Follow(%q): %v", ref, err)
 	}

@@ -137,53 +137,6 @@ func streamErrorFrom(w wireError, label string) error {
 	return &Error{Code: w.Code, Message: w.Message, Method: w.Method, Node: w.Node}
 }
 
-// FollowOption positions a remote reader, as actor.Since and actor.Recent
-// position a local one.
-type FollowOption interface{ applyFollow(*followConfig) }
-
-type followConfig struct {
-	since, recent       uint64
-	hasSince, hasRecent bool
-	err                 error
-}
-
-type followOption func(*followConfig)
-
-func (f followOption) applyFollow(c *followConfig) { f(c) }
-
-// Since starts the reader at sequence number seq (see actor.Since).
-func Since(seq uint64) FollowOption {
-	return followOption(func(c *followConfig) { c.since, c.hasSince = seq, true })
-}
-
-// Recent starts the reader n items before the end (see actor.Recent); a
-// negative n is ErrInvalidOption.
-func Recent(n int) FollowOption {
-	return followOption(func(c *followConfig) {
-		if n < 0 {
-			c.err = fmt.Errorf("%w: Recent(%d) < 0", ErrInvalidOption, n)
-		}
-		c.recent, c.hasRecent = uint64(max(n, 0)), true
-	})
-}
-
-func followConfigOf(opts []FollowOption) (followConfig, error) {
-	var c followConfig
-	for _, o := range opts {
-		if o == nil {
-			return c, fmt.Errorf("%w: nil follow option", ErrInvalidOption)
-		}
-		o.applyFollow(&c)
-		if c.err != nil {
-			return c, c.err
-		}
-	}
-	if c.hasSince && c.hasRecent {
-		return c, fmt.Errorf("%w: Since and Recent together", ErrInvalidOption)
-	}
-	return c, nil
-}
-
 // actorOptions is the local form of a position read from headers.
 func positionOf(since, recent string) ([]actor.FollowOption, error) {
 	switch {

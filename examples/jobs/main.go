@@ -226,7 +226,7 @@ func drive(ctx context.Context, w io.Writer, rpc *jobs.Client) error {
 	}
 	fmt.Fprintln(w, "# logs_for_a_while: follow since=0")
 	var last uint64
-	for it, err := range logs.Follow(ctx, jobs.Since(0)) {
+	for it, err := range logs.Follow(ctx, actor.Since(0)) {
 		if err != nil {
 			return err
 		}
@@ -234,7 +234,7 @@ func drive(ctx context.Context, w io.Writer, rpc *jobs.Client) error {
 		last = it.Seq
 	}
 	fmt.Fprintf(w, "# resume since=%d\n", last-1)
-	for it, err := range logs.Follow(ctx, jobs.Since(last-1)) {
+	for it, err := range logs.Follow(ctx, actor.Since(last-1)) {
 		if err != nil {
 			return err
 		}
@@ -264,7 +264,7 @@ func drive(ctx context.Context, w io.Writer, rpc *jobs.Client) error {
 		}
 		fmt.Fprintf(w, "  %s: %s\n", st.Procedure, st.State)
 	}
-	for it, err := range infinite[0].Follow(ctx, jobs.Since(0)) {
+	for it, err := range infinite[0].Follow(ctx, actor.Since(0)) {
 		if err != nil {
 			return err
 		}

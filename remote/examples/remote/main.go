@@ -209,7 +209,7 @@ func teller(ctx context.Context, w io.Writer, opts ...remote.Option) error {
 	if _, err := deposit.Call(ctx, 5); err != nil {
 		return err
 	}
-	resumed, err := remote.BindStream(node, "accounts", Statement).Follow(ctx, stmt.Ref(), remote.Since(last+1))
+	resumed, err := remote.BindStream(node, "accounts", Statement).Follow(ctx, stmt.Ref(), actor.Since(last+1))
 	if err != nil {
 		return err
 	}

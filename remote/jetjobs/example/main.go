@@ -169,14 +169,14 @@ func drive(ctx context.Context, w io.Writer, rpc *jobs.Client, onAgent *jobs.Dis
 	if err != nil {
 		return err
 	}
-	for it, err := range job.Follow(ctx, jobs.Since(0)) {
+	for it, err := range job.Follow(ctx, actor.Since(0)) {
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "  dispatcher (HTTP) [%d] %s\n", it.Seq, it.V)
 	}
 	fmt.Fprintln(w, "# resume since=3, on the dispatcher")
-	for it, err := range job.Follow(ctx, jobs.Since(3)) {
+	for it, err := range job.Follow(ctx, actor.Since(3)) {
 		if err != nil {
 			return err
 		}
