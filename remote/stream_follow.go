@@ -265,30 +265,40 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 		return zero, ErrStreamClosed, false
 	}
 	silent := f.n.cfg.silent()
-	// until is when this wait for an item ends for the read timeout. The
-	// bound f.rctx carries from an earlier read comes no later: it was set
-	// at most silent, or that read's timeout, ahead.
+	// until is when this wait for an item ends for the read timeout: the
+	// bound on f.rctx, which outlives a read, is kept at or before it.
 	var until time.Time
 	if f.timeout > 0 {
 		until = time.Now().Add(f.timeout)
 	}
 	for {
+		if f.timeout > 0 {
+			if !time.Now().Before(until) && !f.pending() && f.ctx.Err() == nil && !f.isClosed() {
+				f.finish()
+				return zero, fmt.Errorf("%w: no item for %v (%s)", ErrTimeout, f.timeout, f.label), false
+			}
+			if f.rctx != nil {
+				if dl, _ := f.rctx.Deadline(); dl.After(until) {
+					f.rcancel()
+					f.rctx = nil
+				}
+			}
+		}
 		if f.rctx == nil {
 			wait := silent
-			if f.timeout > 0 {
-				wait = min(wait, time.Until(until))
+			if u := time.Until(until); f.timeout > 0 && u > 0 {
+				// Past until, frames wait (else the reader has ended):
+				// a bound already passed would keep them from being read.
+				wait = min(wait, u)
 			}
 			f.rctx, f.rcancel = context.WithTimeout(f.ctx, wait)
 		}
 		m, err := f.sub.NextMsgWithContext(f.rctx)
-		if err != nil && errors.Is(err, context.DeadlineExceeded) && f.ctx.Err() == nil && f.timeout > 0 && !time.Now().Before(until) && !f.pending() && !f.isClosed() {
-			f.finish()
-			return zero, fmt.Errorf("%w: no item for %v (%s)", ErrTimeout, f.timeout, f.label), false
-		}
 		if err != nil && errors.Is(err, context.DeadlineExceeded) && f.ctx.Err() == nil && (time.Since(f.lastMsg) < silent || f.pending()) {
 			// The silence bound was set long ago, and we have heard since
 			// (or frames wait: the bound passed while our owner paused,
-			// and NextMsgWithContext checks the bound before them).
+			// and NextMsgWithContext checks the bound before them); or
+			// the read timeout's bound came (checked above).
 			f.rcancel()
 			f.rctx = nil
 			continue
