@@ -13,9 +13,11 @@ import (
 // Cluster starts n servers routed to each other on loopback (random client
 // and route ports) under one cluster name, and waits until every server
 // has a route to every other (bounded by ctx's deadline, or by 10 s if it
-// has none). With JetStream on
-// (the default) each server has its own temporary store and a name, and
-// the JetStream meta group forms among them. On error every server
+// has none). With JetStream on (the default) each server has its own
+// temporary store and a name, the JetStream meta group forms among them,
+// and Cluster also waits until its leader can place a stream on every
+// server (a stream of n replicas made sooner may be refused: "no
+// suitable peers for placement, peer offline"). On error every server
 // started is shut down. Shut the cluster down with Shutdown on each.
 func Cluster(ctx context.Context, n int, opts ...Option) ([]*Server, error) {
 	if ctx == nil {
@@ -68,6 +70,9 @@ func Cluster(ctx context.Context, n int, opts ...Option) ([]*Server, error) {
 		}
 	}
 	if err := waitRoutes(ctx, out); err != nil {
+		return fail(err)
+	}
+	if err := waitPeers(ctx, out); err != nil {
 		return fail(err)
 	}
 	return out, nil

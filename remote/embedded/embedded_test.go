@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
 	"github.com/troupe-go/troupe/remote/embedded"
@@ -89,6 +90,36 @@ func TestCluster(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no message across the cluster")
 		}
+	}
+}
+
+// TestClusterJetStream: once Cluster returns, a stream kept on all three
+// servers can be made at the first try: the meta group's leader has
+// heard from every server (before that it refuses, "no suitable peers
+// for placement, peer offline").
+func TestClusterJetStream(t *testing.T) {
+	ss, err := embedded.Cluster(context.Background(), 3)
+	if err != nil {
+		t.Fatalf("Cluster: %v", err)
+	}
+	defer func() {
+		for _, s := range ss {
+			s.Shutdown()
+		}
+	}()
+	nc, err := nats.Connect(ss[1].ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "r3", Subjects: []string{"r3.>"}, Replicas: 3}); err != nil {
+		t.Fatalf("CreateStream with 3 replicas: %v", err)
 	}
 }
 
