@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/testkit"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
@@ -51,7 +52,7 @@ func TestDeferredModelRandom(t *testing.T) {
 	if testing.Short() {
 		seeds = 150
 	}
-	for seed := range uint64(seeds) {
+	for seed := range testkit.Seeds(seeds) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			bubble(t, func(t *testing.T) { runDeferredModel(t, seed) })
 		})

@@ -508,7 +508,7 @@ func runLifecycleStress(t *testing.T, seed uint64, steps int) {
 }
 
 func TestLifecycleStress(t *testing.T) {
-	for seed := range uint64(lstressSeeds) {
+	for seed := range testkit.Seeds(lstressSeeds) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			testkit.Bubble(t, func(t *testing.T) { runLifecycleStress(t, seed, lstressSteps) })
 		})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/testkit"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
@@ -54,10 +55,10 @@ func TestPoolModelRandom(t *testing.T) {
 	if testing.Short() {
 		seeds = 48
 	}
-	for seed := range seeds {
-		strat := pmStrategies[seed%len(pmStrategies)]
+	for seed := range testkit.Seeds(seeds) {
+		strat := pmStrategies[seed%uint64(len(pmStrategies))]
 		t.Run(fmt.Sprintf("%s/%d", strat.name, seed), func(t *testing.T) {
-			bubble(t, func(t *testing.T) { runPoolModel(t, uint64(seed), strat) })
+			bubble(t, func(t *testing.T) { runPoolModel(t, seed, strat) })
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/testkit"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
@@ -49,7 +50,7 @@ func TestStreamModelRandom(t *testing.T) {
 	if testing.Short() {
 		seeds = 100
 	}
-	for seed := range uint64(seeds) {
+	for seed := range testkit.Seeds(seeds) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			bubble(t, func(t *testing.T) { runStreamModel(t, seed) })
 		})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/testkit"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
@@ -53,7 +54,7 @@ func TestTimersModelRandom(t *testing.T) {
 	if testing.Short() {
 		seeds = 200
 	}
-	for seed := range uint64(seeds) {
+	for seed := range testkit.Seeds(seeds) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			bubble(t, func(t *testing.T) { runTimersModel(t, seed) })
 		})

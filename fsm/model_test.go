@@ -13,6 +13,7 @@ import (
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/fsm"
+	"github.com/troupe-go/troupe/internal/testkit"
 	troupe "github.com/troupe-go/troupe/runtime"
 )
 
@@ -53,7 +54,7 @@ func TestFSMModelRandom(t *testing.T) {
 	if testing.Short() {
 		seeds = 50
 	}
-	for seed := range uint64(seeds) {
+	for seed := range testkit.Seeds(seeds) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 0x5eed))
 			sp := randomSpec(rng)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/jobs"
 )
 
@@ -29,7 +30,7 @@ import (
 //     for a done job reads them all;
 //   - nothing is left running (goleak, in TestMain).
 func TestJobsHTTPModelRandom(t *testing.T) {
-	for seed := range uint64(6) {
+	for seed := range testkit.Seeds(6) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { runJobsHTTPModel(t, seed) })
 	}
 }

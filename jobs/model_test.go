@@ -155,7 +155,7 @@ type modelJob struct {
 }
 
 func TestJobsModelRandom(t *testing.T) {
-	for seed := range uint64(24) {
+	for seed := range testkit.Seeds(24) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) { runJobsModel(t, seed) })
 		})

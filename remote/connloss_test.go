@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/remote"
 	"github.com/troupe-go/troupe/remote/embedded"
 )
@@ -71,7 +72,7 @@ func countCastsLost(reported *atomic.Int64) func(remote.Refusal) {
 // kept running (a kick: a restarted server loses what it held, which
 // core NATS allows); no goroutine is left (TestMain).
 func TestConnectionLossModel(t *testing.T) {
-	for seed := range uint64(3) {
+	for seed := range testkit.Seeds(3) {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) { connLossRun(t, seed) })
 	}
 }

@@ -59,7 +59,7 @@ import (
 //     finished reader's Out.Context ends) and nothing is left running
 //     (goleak, in TestMain).
 func TestHTTPModelRandom(t *testing.T) {
-	for seed := range uint64(7) {
+	for seed := range testkit.Seeds(7) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { runHTTPModel(t, seed, hmMode{}) })
 	}
 }
@@ -87,7 +87,7 @@ func TestHTTPModelRandom(t *testing.T) {
 //   - every request is bounded: none waits its 10 s deadline.
 func TestHTTPModelRuntimeStop(t *testing.T) {
 	var fulls atomic.Int64
-	for seed := range uint64(7) {
+	for seed := range testkit.Seeds(7) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			runHTTPModel(t, seed, hmMode{bounded: true, rtStop: seed%4 != 3, fulls: &fulls})
 		})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
+	"github.com/troupe-go/troupe/internal/testkit"
 	"github.com/troupe-go/troupe/serve"
 )
 
@@ -60,7 +61,7 @@ const (
 )
 
 func TestServeModelRandom(t *testing.T) {
-	for seed := range uint64(12) {
+	for seed := range testkit.Seeds(12) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { runServeModel(t, seed) })
 	}
 }

@@ -6,8 +6,11 @@ package testkit
 import (
 	"bytes"
 	"context"
+	"iter"
+	"os"
 	goruntime "runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -132,5 +135,20 @@ func Pause(ctx context.Context, d time.Duration, ignore bool) bool {
 		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// Seeds returns the n seeds a model test runs: 0 to n-1, or, with
+// TROUPE_SEED_BASE=b in the environment, b to b+n-1, so that a stress run
+// explores seeds the default runs never try. A failing seed is in its
+// subtest's name: run it again with the same base.
+func Seeds(n int) iter.Seq[uint64] {
+	base, _ := strconv.ParseUint(os.Getenv("TROUPE_SEED_BASE"), 10, 64)
+	return func(yield func(uint64) bool) {
+		for i := range uint64(n) {
+			if !yield(base + i) {
+				return
+			}
+		}
 	}
 }

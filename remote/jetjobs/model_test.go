@@ -51,7 +51,7 @@ import (
 //     and its follower's node lived;
 //   - everything stops (goleak in TestMain).
 func TestJetJobsModelRandom(t *testing.T) {
-	for seed := range uint64(4) {
+	for seed := range testkit.Seeds(4) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { runJetJobsModel(t, seed) })
 	}
 }
