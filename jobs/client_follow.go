@@ -30,19 +30,19 @@ type outputLine struct {
 // Follow reads the job's output over HTTP (harp's follow, numbered): the
 // items kept from the reader's position (opts, as for a Job's reader:
 // actor.Since, actor.Recent; by default the oldest kept), then those to
-// come, until the job ends, which ends the loop
-// cleanly whatever the outcome (ask Result). Any other end is one last
-// pair (zero item, err): a *RemoteError (ErrNotFound, a truncation
-// matching actor.ErrTruncated, which errors.As makes an
-// *actor.TruncatedError as in process — resume with actor.Since(te.Oldest),
-// ErrUnavailable — the output ended but the server's store could not
-// show the job's end: resume with actor.Since of the next item),
-// actor.ErrTimeout (actor.ReadTimeout: no item came for that long; the
-// loop body's time does not count), ctx's error, ErrCutShort (with ErrBadResponse for a line that no
-// output response has), ErrBadResponse, ErrTooLarge (an item over the client's cap:
+// come, until the job ends, which ends the loop cleanly whatever the
+// outcome (ask Result). Any other end is one last pair (zero item, err): a
+// *RemoteError (ErrNotFound, a truncation matching actor.ErrTruncated,
+// which errors.As makes an *actor.TruncatedError as in process — resume
+// with actor.Since(te.Oldest), ErrUnavailable — the output ended but the
+// server's store could not show the job's end: resume with actor.Since of
+// the next item), actor.ErrTimeout (actor.ReadTimeout: no item came for
+// that long; the loop body's time does not count), ctx's error, ErrCutShort
+// (with ErrBadResponse for a line that no output response has),
+// ErrBadResponse, ErrTooLarge (an item over the client's cap:
 // WithMaxResponse), a transport error, ErrInvalidOption (with actor's
-// error) for a bad option, or actor.ErrNilContext for a nil ctx. Breaking out of the loop closes the connection. Blocks
-// while it waits.
+// error) for a bad option, or actor.ErrNilContext for a nil ctx. Breaking
+// out of the loop closes the connection. Blocks while it waits.
 func (j *RemoteJob) Follow(ctx context.Context, opts ...actor.FollowOption) iter.Seq2[actor.Item[json.RawMessage], error] {
 	return func(yield func(actor.Item[json.RawMessage], error) bool) {
 		err := j.read(ctx, true, opts, func(it actor.Item[json.RawMessage]) bool { return yield(it, nil) })

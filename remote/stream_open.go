@@ -57,16 +57,17 @@ func BindStream[S, Q, E any](n *Node, name string, s *actor.Stream[S, Q, E], opt
 	return &StreamBinding[Q, E]{b}
 }
 
-// Open sends req to the stream method and returns a reader of the stream
-// it produces, placed by opts as a local reader is (actor.Since,
-// actor.Recent; default: from the oldest item kept; actor.ReadTimeout
-// ends it with ErrTimeout after a wait that long for an item). It waits until the serving node has opened the stream, so
-// that a refusal — the same outcomes as Call: ErrNotFound, ErrStopped,
-// ErrTimeout, ErrCallCycle, ErrUnauthorized, the handler's error or panic
-// before any item, … — is returned here; that wait is bounded by ctx's
-// deadline, or the node's call timeout if ctx has none. ctx then bounds
-// the reader: when it ends, so does the reader (pass a ctx without a
-// deadline to follow a stream for long). Blocks; safe for concurrent use.
+// Open sends req to the stream method and returns a reader of the stream it
+// produces, placed by opts as a local reader is (actor.Since, actor.Recent;
+// default: from the oldest item kept; actor.ReadTimeout ends it with
+// ErrTimeout after a wait that long for an item). It waits until the
+// serving node has opened the stream, so that a refusal — the same outcomes
+// as Call: ErrNotFound, ErrStopped, ErrTimeout, ErrCallCycle,
+// ErrUnauthorized, the handler's error or panic before any item, … — is
+// returned here; that wait is bounded by ctx's deadline, or the node's call
+// timeout if ctx has none. ctx then bounds the reader: when it ends, so
+// does the reader (pass a ctx without a deadline to follow a stream for
+// long). Blocks; safe for concurrent use.
 func (sb *StreamBinding[Q, E]) Open(ctx context.Context, req Q, opts ...actor.FollowOption) (*Follow[E], error) {
 	b, cfg, err := sb.check(ctx, opts)
 	if err != nil {
@@ -83,12 +84,11 @@ func (sb *StreamBinding[Q, E]) Open(ctx context.Context, req Q, opts ...actor.Fo
 
 // Follow attaches another reader to a running remote stream, named by a
 // reader's Ref — from any node (harp's rpc.job(id).follow(since)): to
-// resume a stream from where a reader stopped, pass actor.Since(last
-// seq + 1).
-// It sends nothing to the actor. Outcomes as for Open, and ErrNotFound
-// when the stream's node is gone or the stream has ended (an [*Error]
-// with CodeNotFound), ErrBadRequest for a malformed ref.
-// Blocks like Open; safe for concurrent use.
+// resume a stream from where a reader stopped, pass actor.Since(last seq +
+// 1). It sends nothing to the actor. Outcomes as for Open, and ErrNotFound
+// when the stream's node is gone or the stream has ended (an [*Error] with
+// CodeNotFound), ErrBadRequest for a malformed ref. Blocks like Open; safe
+// for concurrent use.
 func (sb *StreamBinding[Q, E]) Follow(ctx context.Context, ref string, opts ...actor.FollowOption) (*Follow[E], error) {
 	b, cfg, err := sb.check(ctx, opts)
 	if err != nil {
