@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
 	"github.com/troupe-go/troupe/remote"
@@ -83,4 +84,61 @@ func ExampleResolve() {
 	// greeter 2.1.0 n1
 	// greet troupe.greeter.greet string string
 	// true
+}
+
+type Ticker struct{ out *actor.Out[int] }
+
+// Ticks sends n numbers and keeps its stream open for more.
+var Ticks = actor.NewStream("ticks", func(t *Ticker, _ *actor.Ctx, n int, out *actor.Out[int]) error {
+	for i := range n {
+		_ = out.Send(i * 10)
+	}
+	t.out = out
+	return nil
+})
+
+// A remote reader takes the local reader's options: actor.Recent and
+// actor.Since place it, actor.ReadTimeout ends it when no item comes.
+func ExampleBindStream() {
+	ctx := context.Background()
+	rt, _ := troupe.New()
+	defer rt.Shutdown(ctx)
+	node, err := remote.Start(ctx, rt)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer node.Shutdown(ctx)
+	tk, _ := actor.Spawn(rt, &Ticker{})
+	_ = remote.Export(node, "ticker", tk, remote.ServeStream(Ticks))
+
+	ticks := remote.BindStream(node, "ticker", Ticks)
+	f, err := ticks.Open(ctx, 5, actor.Recent(2), actor.ReadTimeout(100*time.Millisecond))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for it, err := range f.All() {
+		if err != nil {
+			fmt.Println("end:", errors.Is(err, actor.ErrTimeout))
+			break
+		}
+		fmt.Println(it.Seq, it.V)
+	}
+	// Resume from item 1, by the first reader's Ref.
+	g, _ := ticks.Follow(ctx, f.Ref(), actor.Since(1))
+	defer g.Close()
+	for it, err := range g.All() {
+		if err != nil || it.Seq == 4 {
+			break
+		}
+		fmt.Println("resumed", it.Seq, it.V)
+	}
+	// Output:
+	// 3 30
+	// 4 40
+	// end: true
+	// resumed 1 10
+	// resumed 2 20
+	// resumed 3 30
 }
