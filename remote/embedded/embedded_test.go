@@ -54,25 +54,8 @@ func TestStart(t *testing.T) {
 // TestCluster: three servers route to each other, and a message published
 // on one reaches a subscriber on another.
 func TestCluster(t *testing.T) {
-	ss, err := embedded.Cluster(context.Background(), 3, embedded.WithoutJetStream())
-	if err != nil {
-		t.Fatalf("Cluster: %v", err)
-	}
-	defer func() {
-		for _, s := range ss {
-			s.Shutdown()
-		}
-	}()
-	a, err := nats.Connect(ss[0].ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := nats.Connect(ss[2].ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	ss := cluster(t, embedded.WithoutJetStream())
+	a, b := connect(t, ss[0]), connect(t, ss[2])
 	sub, err := b.SubscribeSync("x")
 	if err != nil {
 		t.Fatal(err)
@@ -98,21 +81,8 @@ func TestCluster(t *testing.T) {
 // heard from every server (before that it refuses, "no suitable peers
 // for placement, peer offline").
 func TestClusterJetStream(t *testing.T) {
-	ss, err := embedded.Cluster(context.Background(), 3)
-	if err != nil {
-		t.Fatalf("Cluster: %v", err)
-	}
-	defer func() {
-		for _, s := range ss {
-			s.Shutdown()
-		}
-	}()
-	nc, err := nats.Connect(ss[1].ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	ss := cluster(t)
+	js, err := jetstream.New(connect(t, ss[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +91,33 @@ func TestClusterJetStream(t *testing.T) {
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "r3", Subjects: []string{"r3.>"}, Replicas: 3}); err != nil {
 		t.Fatalf("CreateStream with 3 replicas: %v", err)
 	}
+}
+
+// cluster starts a cluster of three, shut down with the test.
+func cluster(t *testing.T, opts ...embedded.Option) []*embedded.Server {
+	t.Helper()
+	ss, err := embedded.Cluster(context.Background(), 3, opts...)
+	if err != nil {
+		t.Fatalf("Cluster: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, s := range ss {
+			s.Shutdown()
+		}
+	})
+	return ss
+}
+
+// connect connects to s, closed with the test (before s: cleanups run
+// last first).
+func connect(t *testing.T, s *embedded.Server) *nats.Conn {
+	t.Helper()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // TestErrors: bad input is an error, never a panic.
