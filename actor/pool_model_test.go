@@ -321,7 +321,7 @@ func (m *pmModel) settle(c *pmCall, v int64, err error) {
 	c.back = time.Now()
 	m.mu.Unlock()
 	if errors.Is(err, actor.ErrTimeout) && time.Now().Before(c.deadline) {
-		m.t.Errorf("op %d (%s, mode %d): ErrTimeout %v before its deadline", c.op.ID, c.how, c.op.Mode, c.deadline.Sub(time.Now()))
+		m.t.Errorf("op %d (%s, mode %d): ErrTimeout %v before its deadline", c.op.ID, c.how, c.op.Mode, time.Until(c.deadline))
 	}
 }
 

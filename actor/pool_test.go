@@ -73,7 +73,7 @@ func newPool(t testing.TB, rt actor.Spawner, size int, gate chan struct{}, opts 
 	return p
 }
 
-// pwStopping counts Stopping hooks, to see that workers stopped.
+// pwStopper counts Stopping hooks, to see that workers stopped.
 type pwStopper struct {
 	pw
 	stopped *atomic.Int32

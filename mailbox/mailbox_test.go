@@ -86,8 +86,11 @@ func TestCloseIfEmpty(t *testing.T) {
 		if got, _, ok := m.Pop(); !ok || got.id != 1 {
 			t.Fatalf("Pop: %v, %v", got, ok)
 		}
-		if !m.CloseIfEmpty() || !m.CloseIfEmpty() {
+		if !m.CloseIfEmpty() {
 			t.Fatalf("capacity %d, emptied: not closed", capacity)
+		}
+		if !m.CloseIfEmpty() {
+			t.Fatalf("capacity %d: a second CloseIfEmpty: false; want true (closed)", capacity)
 		}
 		if _, err := m.TryPush(msg{id: 2}); !errors.Is(err, ErrClosed) {
 			t.Errorf("capacity %d: TryPush after CloseIfEmpty: %v; want ErrClosed", capacity, err)

@@ -76,9 +76,6 @@ type arena struct {
 // id returns the id of node s of c.
 func (c *chunk) id(s int) uint32 { return c.idx<<chunkBits | uint32(s) + 1 }
 
-// room reports whether c has a node to hand out.
-func (c *chunk) room() bool { return c.free != 0 || c.used < chunkCap }
-
 // at returns the chunk and slot of node id.
 func (a *arena) at(id uint32) (*chunk, int) {
 	i := id - 1
