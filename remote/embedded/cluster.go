@@ -17,7 +17,8 @@ import (
 // temporary store and a name, the JetStream meta group forms among them,
 // and Cluster also waits until its leader can place a stream on every
 // server (a stream of n replicas made sooner may be refused: "no
-// suitable peers for placement, peer offline"). On error every server
+// suitable peers for placement, peer offline"); that takes a few seconds
+// at times, as servers send their statistics at growing intervals. On error every server
 // started is shut down. Shut the cluster down with Shutdown on each.
 func Cluster(ctx context.Context, n int, opts ...Option) ([]*Server, error) {
 	if ctx == nil {

@@ -96,7 +96,11 @@ func TestClusterJetStream(t *testing.T) {
 // cluster starts a cluster of three, shut down with the test.
 func cluster(t *testing.T, opts ...embedded.Option) []*embedded.Server {
 	t.Helper()
-	ss, err := embedded.Cluster(context.Background(), 3, opts...)
+	// Generous: on a loaded machine the meta group's leader may hear a
+	// server's first statistics seconds after the routes are up.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ss, err := embedded.Cluster(ctx, 3, opts...)
 	if err != nil {
 		t.Fatalf("Cluster: %v", err)
 	}
