@@ -13,13 +13,14 @@ import (
 // Cluster starts n servers routed to each other on loopback (random client
 // and route ports) under one cluster name, and waits until every server
 // has a route to every other (bounded by ctx's deadline, or by 10 s if it
-// has none). With JetStream on (the default) each server has its own
-// temporary store and a name, the JetStream meta group forms among them,
-// and Cluster also waits until its leader can place a stream on every
-// server (a stream of n replicas made sooner may be refused: "no
+// has none, for each wait). With JetStream on (the default) each server
+// has its own temporary store and a name, the JetStream meta group forms
+// among them, and Cluster also waits until its leader can place a stream
+// on every server (a stream of n replicas made sooner may be refused: "no
 // suitable peers for placement, peer offline"); that takes a few seconds
-// at times, as servers send their statistics at growing intervals. On error every server
-// started is shut down. Shut the cluster down with Shutdown on each.
+// at times, as servers send their statistics at growing intervals. On
+// error every server started is shut down. Shut the cluster down with
+// Shutdown on each.
 func Cluster(ctx context.Context, n int, opts ...Option) ([]*Server, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("embedded: nil context")
