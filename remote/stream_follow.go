@@ -286,10 +286,12 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 		}
 		if f.rctx == nil {
 			wait := silent
-			if u := time.Until(until); f.timeout > 0 && u > 0 {
+			if f.timeout > 0 {
 				// Past until, frames wait (else the reader has ended):
 				// a bound already passed would keep them from being read.
-				wait = min(wait, u)
+				if u := time.Until(until); u > 0 {
+					wait = min(wait, u)
+				}
 			}
 			f.rctx, f.rcancel = context.WithTimeout(f.ctx, wait)
 		}
