@@ -125,7 +125,7 @@
 // returns an *actor.Follow): items numbered from 0, read live or later
 // with actor.Since and actor.Recent (harp's follow and stream, numbered),
 // bounded by [WithOutputLimit] (a reader that falls behind gets an
-// *actor.TruncatedError and resumes with Since(Oldest); a [RemoteJob]'s
+// *actor.TruncatedError and resumes with actor.Since(Oldest); a [RemoteJob]'s
 // reader gets a *RemoteError of type "truncated" that errors.As makes
 // one too). It ends when the
 // job ends; a reader's loop then ends cleanly, and Result says how the

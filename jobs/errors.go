@@ -168,7 +168,7 @@ func (e *RemoteError) Is(target error) bool {
 // As makes a RemoteError of type "truncated" whose data has its "oldest"
 // an *actor.TruncatedError (target a **actor.TruncatedError): a
 // truncation read over HTTP resumes as one read in process does, with
-// Since(te.Oldest). Any other target, type or data: false.
+// actor.Since(te.Oldest). Any other target, type or data: false.
 func (e *RemoteError) As(target any) bool {
 	te, ok := target.(**actor.TruncatedError)
 	if e == nil || !ok || e.Type != typeTruncated {
