@@ -46,7 +46,7 @@ func (m *Mailbox[T]) CloseIfEmpty() bool {
 	if q.sys.n > 0 || m.lenLocked(q) > 0 {
 		return false
 	}
-	if m.unbounded() && !q.lane.sealIfEmpty() {
+	if !m.Bounded() && !q.lane.sealIfEmpty(0) {
 		return false // a push has reserved its place: its message is coming
 	}
 	m.closeLocked(q)
@@ -58,7 +58,7 @@ func (m *Mailbox[T]) closeLocked(q *queues[T]) []T {
 	m.closed = true
 	q.wakeLocked()
 	var end uint64 // the lane's end: pushes reserved below it are in
-	if m.unbounded() {
+	if !m.Bounded() {
 		end = q.lane.seal()
 	}
 	var out []T
@@ -78,7 +78,7 @@ func (m *Mailbox[T]) closeLocked(q *queues[T]) []T {
 	for _, e := range held {
 		out = append(out, e.msg)
 	}
-	if m.unbounded() {
+	if !m.Bounded() {
 		q.lane.drain(end, func(msg T) { out = append(out, msg) })
 		if q.lane.free.Load() != nil {
 			q.lane.free.Store(nil) // for the garbage collector

@@ -18,7 +18,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 	if q == nil {
 		return msg, false, false
 	}
-	if m.unbounded() && !m.filtered && m.sysN.Load() == 0 && m.active.Load() == 0 {
+	if !m.Bounded() && !m.filtered && m.sysN.Load() == 0 && m.active.Load() == 0 {
 		msg, ok = m.popLane(q, false) // fast path: the lane, without the lock
 		return msg, false, ok
 	}
@@ -41,7 +41,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 	took := false // anything taken from the queue, even if only to hold it
 	for {
 		var e T
-		if m.unbounded() {
+		if !m.Bounded() {
 			if e, ok = m.popLane(q, true); !ok {
 				break
 			}
@@ -70,7 +70,7 @@ func (m *Mailbox[T]) Pop() (msg T, system bool, ok bool) {
 		m.holdLocked(q, k, e)
 		ok = false
 	}
-	if took && !m.unbounded() { // Block's waiters look again
+	if took && m.Bounded() { // Block's waiters look again
 		q.wakeLocked()
 	}
 	q.mu.Unlock()
@@ -131,7 +131,7 @@ func (m *Mailbox[T]) Idle() bool {
 	q := m.q.Load()
 	var next *laneSlot[T]
 	var tag uint64
-	if q != nil && m.unbounded() {
+	if q != nil && !m.Bounded() {
 		next, tag = q.lane.next()
 	}
 	if h := m.cfg.idleHook; h != nil {
@@ -161,7 +161,7 @@ func (m *Mailbox[T]) hasWork() bool {
 	if q == nil {
 		return false
 	}
-	if m.unbounded() {
+	if !m.Bounded() {
 		return q.lane.ready()
 	}
 	return q.pending.Load() != 0
@@ -181,7 +181,7 @@ func (m *Mailbox[T]) sharedWork(was *queues[T], next *laneSlot[T], tag uint64) b
 		return false
 	case q != was:
 		return true // new queues since: look
-	case m.unbounded():
+	case !m.Bounded():
 		if next == nil { // no first block then
 			return q.lane.first.Load() != nil
 		}

@@ -284,19 +284,12 @@ func (l *lane[T]) backlog() int {
 // a position before it still write their slots: see drain.
 func (l *lane[T]) seal() uint64 { return l.tail.Or(laneSealed) >> laneShift }
 
-// sealIfEmpty seals the lane, as Close does, if it is empty (no position
-// reserved beyond the consumer's), and reports whether it did. Consumer
-// only.
-func (l *lane[T]) sealIfEmpty() bool {
+// sealIfEmpty seals the lane if it is empty (no position reserved beyond
+// the consumer's), setting flags too (laneRetired for Trim's; none for
+// CloseIfEmpty's), and reports whether it did. Consumer only.
+func (l *lane[T]) sealIfEmpty(flags uint64) bool {
 	t := l.head << laneShift
-	return l.tail.CompareAndSwap(t, t|laneSealed)
-}
-
-// retire seals the lane, as Trim's, if it is empty (no position reserved
-// beyond the consumer's), and reports whether it did. Consumer only.
-func (l *lane[T]) retire() bool {
-	t := l.head << laneShift
-	return l.tail.CompareAndSwap(t, t|laneSealed|laneRetired)
+	return l.tail.CompareAndSwap(t, t|laneSealed|flags)
 }
 
 // drain pops every message below position end, waiting for those reserved

@@ -165,12 +165,6 @@ func (m *Mailbox[T]) made() *queues[T] {
 	}
 }
 
-// unbounded reports whether the user queue is the lane: for a mailbox
-// without a Capacity. A bounded one keeps its user messages under the
-// lock, in main, since a full one must reach every queued message from a
-// producer (to purge dead ones, evict the oldest, or wake a waiter).
-func (m *Mailbox[T]) unbounded() bool { return m.cfg.Capacity == 0 }
-
 // lockMade is lock for those who only read: it returns nil, and makes
 // nothing, if the mailbox has no queues (no message yet, or Trim gave them
 // back). Like lock, it never returns queues that Trim retired while it
@@ -259,7 +253,7 @@ const (
 )
 
 func (m *Mailbox[T]) push(ctx context.Context, mode uint8, msg T) (schedule bool, err error) {
-	if m.unbounded() {
+	if !m.Bounded() {
 		return m.pushLane(msg)
 	}
 	var evicted T
@@ -385,7 +379,7 @@ func (m *Mailbox[T]) Backlog() int {
 	if q == nil {
 		return 0
 	}
-	if m.unbounded() {
+	if !m.Bounded() {
 		return q.lane.backlog() + int(m.sysN.Load())
 	}
 	return int(q.backlog.Load()) + int(m.sysN.Load())
@@ -393,7 +387,7 @@ func (m *Mailbox[T]) Backlog() int {
 
 // lenLocked is Len for a caller holding q's lock.
 func (m *Mailbox[T]) lenLocked(q *queues[T]) int {
-	if m.unbounded() {
+	if !m.Bounded() {
 		return q.lane.len() + q.heldN
 	}
 	return int(q.main.n) + q.heldN
@@ -406,6 +400,12 @@ func (m *Mailbox[T]) Blocks() bool { return m.cfg.Capacity > 0 && m.cfg.Policy =
 // Bounded reports whether the mailbox has a capacity, so that its
 // Overflow policy applies to a push when it is full. It does not change
 // after Init. Safe for concurrent use, O(1).
+//
+// Inside the package it also says where user messages are queued: an
+// unbounded mailbox's are in the lock-free lane; a bounded one keeps them
+// under the lock, in main, since a full one must reach every queued
+// message from a producer (to purge dead ones, evict the oldest, or wake a
+// waiter).
 func (m *Mailbox[T]) Bounded() bool { return m.cfg.Capacity > 0 }
 
 // Scheduled reports the flag: true if the consumer is scheduled or

@@ -27,7 +27,7 @@ func (m *Mailbox[T]) Trim() bool {
 	// The lane last: retire fails if a producer reserved a position,
 	// and once it succeeds no producer can (they push into the next
 	// queues).
-	if m.unbounded() && !q.lane.retire() {
+	if !m.Bounded() && !q.lane.sealIfEmpty(laneRetired) {
 		return false
 	}
 	m.q.Store(nil)
@@ -84,7 +84,7 @@ func (m *Mailbox[T]) Taken() <-chan struct{} {
 	}
 	if q.space == nil {
 		q.space = make(chan struct{})
-		q.spaceWanted.Store(m.unbounded())
+		q.spaceWanted.Store(!m.Bounded())
 	}
 	return q.space
 }
