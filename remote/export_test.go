@@ -121,3 +121,7 @@ func WithStreamPendingMsgs(msgs int) Option {
 func WithSilence(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.silence = d })
 }
+
+// SetFollowTimeout sets f's read timeout, as actor.ReadTimeout at its
+// Open would have, between two reads of its owner.
+func SetFollowTimeout[E any](f *Follow[E], d time.Duration) { f.timeout = d }

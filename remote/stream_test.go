@@ -238,6 +238,55 @@ func TestStreamReadTimeout(t *testing.T) {
 	}
 }
 
+// TestStreamReadTimeoutWithFramesWaiting: a read that begins with its
+// timeout's bound already passed and a heartbeat waiting reads the
+// heartbeat, then ends with ErrTimeout. Before the fix such a read
+// waited on a bound already passed, which kept NextMsgWithContext from
+// reading the waiting frame: it spun for ever.
+func TestStreamReadTimeoutWithFramesWaiting(t *testing.T) {
+	s := startServer(t)
+	opts := []remote.Option{remote.WithHeartbeat(10 * time.Millisecond), remote.WithSilence(time.Minute)}
+	srv, cli := startNode(t, s.ClientURL(), opts...), startNode(t, s.ClientURL(), opts...)
+	feed(t, srv)
+	ctx := ctxTimeout(t, 30*time.Second)
+	f, err := remote.BindStream(cli, "feed", Short).Open(ctx, 1)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		for it, err := range f.All() {
+			if err != nil {
+				ended <- err
+				return
+			}
+			if it.Seq != 0 {
+				continue
+			}
+			// The body pauses until a heartbeat waits unread, then the
+			// next read's timeout is over as soon as it begins.
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if msgs, _, _ := remote.FollowPending(f); msgs > 0 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			remote.SetFollowTimeout(f, time.Nanosecond)
+		}
+		ended <- nil
+	}()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, remote.ErrTimeout) {
+			t.Fatalf("end: got %v; want ErrTimeout", err)
+		}
+	case <-time.After(15 * time.Second):
+		f.Close()
+		t.Fatal("the read past its timeout, with a frame waiting, did not end")
+	}
+}
+
 // TestStreamErrors: a handler's error ends the remote stream as it ends a
 // local one: before any item Open fails, after some it is the last pair.
 func TestStreamErrors(t *testing.T) {
