@@ -48,7 +48,8 @@ type Conn struct {
 	sealed   bool          // no more writes: the session closed, or the reader is done with frames
 	reason   error         // why the connection closes; see CloseHandler
 	q        *wbuf         // queued bytes, not yet taken by the writer
-	deadline time.Time     // the earliest write deadline of q's bytes
+	deadline time.Time     // the earliest write deadline of q's bytes that have one
+	undated  bool          // some of q's bytes have none: WithWriteTimeout is theirs
 	inflight int           // bytes of the writer's batch
 	writing  bool          // a writer goroutine runs
 	stopped  chan struct{} // closed by the writer as it exits, if made

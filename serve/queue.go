@@ -98,7 +98,9 @@ func (c *Conn) enqueue(ctx context.Context, head, p, tail []byte) error {
 		c.mu.Unlock()
 		return &QueueFullError{Size: n, Queued: queued, Max: max}
 	}
-	if d, ok := ctx.Deadline(); ok && (c.deadline.IsZero() || d.Before(c.deadline)) {
+	if d, ok := ctx.Deadline(); !ok {
+		c.undated = true
+	} else if c.deadline.IsZero() || d.Before(c.deadline) {
 		c.deadline = d
 	}
 	if c.q == nil {
@@ -120,7 +122,7 @@ func (c *Conn) enqueue(ctx context.Context, head, p, tail []byte) error {
 		}
 		if n == len(c.q.b) {
 			putBuf(c.q)
-			c.q, c.deadline = nil, time.Time{}
+			c.q, c.deadline, c.undated = nil, time.Time{}, false
 			c.mu.Unlock()
 			if s := c.srv; s.cfg.idleOnWrite {
 				s.b.wrote(c)
@@ -182,11 +184,16 @@ func (c *Conn) write() {
 		}
 		c.q, batch = batch, c.q
 		c.inflight = len(batch.b)
-		deadline := c.deadline
-		c.deadline = time.Time{}
+		deadline, undated := c.deadline, c.undated
+		c.deadline, c.undated = time.Time{}, false
 		c.mu.Unlock()
-		if deadline.IsZero() {
-			deadline = time.Now().Add(s.cfg.writeTimeout)
+		// The batch's deadline is the earliest of its bytes': those
+		// without one of their own have the write timeout, even beside
+		// bytes whose deadline is later.
+		if undated {
+			if wt := time.Now().Add(s.cfg.writeTimeout); deadline.IsZero() || wt.Before(deadline) {
+				deadline = wt
+			}
 		}
 		err := c.nc.SetWriteDeadline(deadline)
 		if err == nil {
