@@ -84,10 +84,11 @@ func (o *Out[E]) SendWait(ctx context.Context, e E) error {
 
 // Wait blocks until the journal has room: the items some attached reader
 // has yet to read are fewer than the count bound and (with a size
-// function) take fewer bytes than the byte bound, so one more Send drops
-// none of them. With no reader attached there is always room. Once it has
-// to wait, it waits for room for a quarter of the count bound, not for one
-// item: a producer and a reader of about the same speed then take turns
+// function) take fewer bytes than the byte bound, so one more Send (of an
+// item of at most 1 byte, with a size function: SendWait waits for room
+// for its own item) drops none of them. With no reader attached there is
+// always room. Once it has to wait, it waits for room for a quarter of
+// the count bound, not for one item: a producer and a reader of about the same speed then take turns
 // by large batches instead of waking each other for every item. It is
 // bounded by ctx; errors as for SendWait. Between Wait and a Send, another
 // producer may take the room: SendWait checks and appends at once.
@@ -102,8 +103,15 @@ func (o *Out[E]) Wait(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctxErr(ctx, j.label)
 	}
+	// Room for the smallest item that counts: with a size function, one
+	// of 1 byte, so that the unread bytes are fewer than the bound (with
+	// exactly the bound unread, any item but an empty one drops one).
+	var sz int64
+	if j.lim.size != nil {
+		sz = 1
+	}
 	var zero E
-	return j.waitRoom(ctx, zero, 0, false)
+	return j.waitRoom(ctx, zero, sz, false)
 }
 
 // waitRoom waits for room for e, of sz bytes (send), or for any item,
