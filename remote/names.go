@@ -349,9 +349,9 @@ func (n *Node) askRewatch() {
 // the name from any node reach ref. The name is released when ref stops,
 // when it is unexported, and when the node shuts down; if the node dies,
 // it is free again within a lease (WithLease). Needs JetStream. Blocks
-// for a few round trips; the first use of names on a node waits for the
-// names bucket, bounded by ctx's deadline, or the node's call timeout if
-// ctx has none. Errors: those of Export, *NameTakenError, ErrNoJetStream,
+// for a few round trips (the first use of names on a node also waits for
+// the names bucket), bounded by ctx's deadline, or the node's call
+// timeout if ctx has none. Errors: those of Export, *NameTakenError, ErrNoJetStream,
 // ErrClosed, ErrTimeout (JetStream did not answer in time).
 func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], methods ...Entry[S]) error {
 	if !n.made() {
@@ -366,6 +366,11 @@ func Claim[S any](ctx context.Context, n *Node, name string, ref *actor.Ref[S], 
 	if !tokenRe.MatchString(name) {
 		return fmt.Errorf("%w: %q", ErrInvalidName, name)
 	}
+	// Bounded as a call is: a key-value request without a deadline would
+	// wait for nats.go's default instead, and end with its bare
+	// context.DeadlineExceeded rather than ErrTimeout.
+	ctx, cancel := callBound(ctx, n.cfg.callTimeout)
+	defer cancel()
 	r, err := n.registry(ctx)
 	if err != nil {
 		return err
@@ -534,7 +539,8 @@ func (n *Node) dropStray(ctx context.Context, r *names, name string, rev uint64)
 
 // Owner returns the id of the node that owns name, or ErrNotFound. Blocks
 // for a round trip (and, on the node's first use of names, for the names
-// bucket, as Claim does). Errors: ErrNotFound, ErrInvalidName,
+// bucket, as Claim does), bounded by ctx's deadline, or the node's call
+// timeout if ctx has none. Errors: ErrNotFound, ErrInvalidName,
 // ErrNoJetStream, ErrClosed, ErrTimeout.
 func Owner(ctx context.Context, n *Node, name string) (string, error) {
 	if !n.made() {
@@ -546,6 +552,8 @@ func Owner(ctx context.Context, n *Node, name string) (string, error) {
 	if !tokenRe.MatchString(name) {
 		return "", fmt.Errorf("%w: %q", ErrInvalidName, name)
 	}
+	ctx, cancel := callBound(ctx, n.cfg.callTimeout) // as Claim's
+	defer cancel()
 	r, err := n.registry(ctx)
 	if err != nil {
 		return "", err
