@@ -17,7 +17,7 @@ package scheduler
 // uncontended); it allocates nothing unless it must start a loop beyond
 // the pool's size (a goroutine).
 func (s *Scheduler) Block() {
-	if s == nil {
+	if !s.made() {
 		return
 	}
 	s.mu.Lock()
@@ -37,11 +37,12 @@ func (s *Scheduler) Block() {
 // or, if they exceed the base plus the [WithMaxExtra] cap, at the end of
 // its turn and of the batch of turns it took with it (at most 31 more).
 //
-// It panics if no Block is pending on s (a programmer error). It does not
+// It panics if no Block is pending on s (a programmer error), unless s is
+// nil or zero (not made by New), where Block and Unblock do nothing. It does not
 // wait and is safe for concurrent use. Cost: O(1), one acquisition of the
 // scheduler's lock, no allocation.
 func (s *Scheduler) Unblock() {
-	if s == nil {
+	if !s.made() { // a nil or zero Scheduler counts nothing: nothing to pair
 		return
 	}
 	s.mu.Lock()

@@ -41,6 +41,10 @@ func TestZeroValues(t *testing.T) {
 		{"Running zero", func() error { return is((&Scheduler{}).Running(), 0) }, nil},
 		{"Block Unblock nil", func() error { ns.Block(); ns.Unblock(); return nil }, nil},
 		{"Block Unblock zero", func() error { z := &Scheduler{}; z.Block(); z.Unblock(); return nil }, nil},
+		// The type's doc: they do nothing, so an Unblock alone does not
+		// panic either (it panicked on a zero Scheduler, which counted).
+		{"Unblock alone nil", func() error { ns.Unblock(); return nil }, nil},
+		{"Unblock alone zero", func() error { (&Scheduler{}).Unblock(); return nil }, nil},
 		{"Shutdown nil", func() error { return ns.Shutdown(bg) }, ErrClosed},
 		{"Shutdown zero", func() error { return (&Scheduler{}).Shutdown(bg) }, ErrClosed},
 		{"Close nil", func() error { ns.Close(); return nil }, nil},

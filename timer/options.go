@@ -32,7 +32,8 @@ func (f optionFunc) apply(c *config) { f(c) }
 // MinTick is the finest resolution: a timer stores its due tick in 48
 // bits, which at 1µs covers 8.9 years of a wheel's life (at the default
 // 1ms, 8,900 years). A timer due beyond the last of those ticks is due at
-// it instead.
+// it instead; so on a wheel that has run past that tick, every timer
+// armed fires at the next tick, early.
 const MinTick = time.Microsecond
 
 // WithTick sets the resolution of the wheel (default 1ms): deadlines are
