@@ -81,9 +81,15 @@ func (x *Ctx) AdmitAll() {
 // applyAdmit sets the mailbox's filter to the actor's whitelist, unless a
 // running Process's Admitting sets it aside: that Process admits only its
 // own methods until it returns, and then restoreAdmit puts the whitelist
-// (as the handlers left it) in place. On the actor's turn.
+// (as the handlers left it) in place. Nor once a stop has settled its
+// queue (see settle): it lifted the mailbox's filter once, and nothing
+// would lift it again, so a handler the stop still runs (a Go result,
+// say) that restricts the whitelist does not hold what comes next (the
+// mailbox would never be empty, and the stop would never end): what the
+// whitelist does not admit is failed instead (see holds), as the stop
+// fails what it held. On the actor's turn.
 func (c *cell) applyAdmit() {
-	if c.owner != nil && c.owner.filtered {
+	if c.owner != nil && c.owner.filtered || c.kidsAsked {
 		return
 	}
 	if c.admit == nil {
