@@ -87,8 +87,11 @@ type Pool[S any] struct {
 	// being made (see gone): they count toward the size, so that a Resize
 	// meanwhile neither reuses their seed nor miscounts.
 	replacing []uint64
-	done      chan struct{}
-	closed    bool // done is closed
+	// growing counts the workers a Resize is making: not workers yet,
+	// but Done waits for them (add stops one made once the pool stopped).
+	growing int
+	done    chan struct{}
+	closed  bool // done is closed
 }
 
 var _ Router[int] = (*Pool[int])(nil)
@@ -169,8 +172,8 @@ func (p *Pool[S]) Stopped() bool {
 }
 
 // Done is closed once the pool has stopped and every worker with it (also
-// the ones a Resize shrank away, and a replacement being made when the
-// pool stopped). It does not block.
+// the ones a Resize shrank away, and a worker a Resize or a replacement
+// was making when the pool stopped). It does not block.
 func (p *Pool[S]) Done() <-chan struct{} {
 	if !p.made() {
 		return closedChan
@@ -182,11 +185,12 @@ func (p *Pool[S]) Done() <-chan struct{} {
 // ErrPoolStopped at once, every worker finishes what is queued for it
 // (with Balancing, the shared queue is drained: if no worker is left to
 // take its calls, as when the only one had stopped itself, a worker is
-// made to run them), then stops; a worker's replacement being made
-// meanwhile is waited for too, and stopped once made. It returns when
-// Done is closed. If ctx ends first, the workers left are killed (their
-// queued calls fail with ErrStopped) and Stop returns a *StopError naming
-// them (none, if only a replacement was still being made), matching ctx's
+// made to run them), then stops; a worker's replacement, or a worker a
+// Resize is making, being made meanwhile is waited for too, and stopped
+// once made. It returns when Done is closed. If ctx ends first, the
+// workers left are killed (their queued calls fail with ErrStopped) and
+// Stop returns a *StopError naming them (none, if only a replacement or
+// a Resize's worker was still being made), matching ctx's
 // error, without waiting further (wait on Done); nil if the pool had
 // stopped all the same (Done is closed). Idempotent; safe for
 // concurrent use. Do not wait for a pool's stop from one of its workers'
@@ -225,8 +229,8 @@ func (p *Pool[S]) Stop(ctx context.Context) error {
 		}
 	}
 	p.checkDone()
-	// A replacement still being made (see gone) is no worker yet: add
-	// stops it once made, and Done waits for it.
+	// A replacement still being made (see gone), or a Resize's worker, is
+	// no worker yet: add stops it once made, and Done waits for it.
 	select {
 	case <-p.done:
 		return nil
@@ -294,7 +298,7 @@ func (p *Pool[S]) checkDone() {
 }
 
 func (p *Pool[S]) checkDoneLocked() {
-	if p.closed || p.r.state.Load() == routerRunning || len(p.slots)+len(p.retiring)+len(p.replacing) > 0 {
+	if p.closed || p.r.state.Load() == routerRunning || len(p.slots)+len(p.retiring)+len(p.replacing)+p.growing > 0 {
 		return
 	}
 	p.closed = true

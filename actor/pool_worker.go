@@ -255,11 +255,21 @@ func (p *Pool[S]) Resize(n int) error {
 		return ErrPoolStopped
 	}
 	for p.size() < n {
+		// Counted while it is made, so that a Stop or Kill meanwhile
+		// does not close Done before add stops it.
+		p.mu.Lock()
+		p.growing++
+		p.mu.Unlock()
 		m, err := p.spawn(p.freeSeed())
+		added := err == nil && p.add(m, false)
+		p.mu.Lock()
+		p.growing--
+		p.checkDoneLocked()
+		p.mu.Unlock()
 		if err != nil {
 			return err
 		}
-		if !p.add(m, false) {
+		if !added {
 			return ErrPoolStopped
 		}
 	}
