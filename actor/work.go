@@ -215,13 +215,21 @@ func (c *cell) workSet() (*workSet, error) {
 // during a graceful stop still runs; once the actor has finalized its
 // mailbox is closed: deliver returns the refusal, and the caller reports
 // the result as a dead letter. A refusal once the actor is killed or
-// finalizing is ErrStopped (ReasonStopped), whatever the mailbox said.
+// finalizing is ErrStopped (ReasonStopped), whatever the mailbox said;
+// once a restart ended the work's incarnation, ErrStopped wrapping the
+// restart's cause, as for a result queued before it.
 func (w *workSet) deliver(c *cell, e envelope) error {
 	sched, err := c.mb.TryPush(e)
 	if errors.Is(err, mailbox.ErrFull) && c.mb.Blocks() {
 		sched, err = c.pushWait(w.ctx, e)
 	}
 	if err != nil {
+		if ended := c.workEnded(w); ended != nil {
+			// A restart ended the work's incarnation (and cancelled the
+			// wait for room): refused as its queued results are (see
+			// workResult.run).
+			return ended
+		}
 		if c.status.Load() >= statusKilling || w.ctx.Err() != nil {
 			// Refused by the stop, not by a full mailbox: a kill or
 			// the finalize cancelled the wait for room (context
