@@ -275,9 +275,17 @@ func (n *Node) seenUpTo(out uint64) uint64 {
 // since the server last confirmed having them: some may have reached it,
 // the others died with the connection (those nats.go keeps for the
 // reconnect are counted too: "may have been lost"). The casts published
-// from now on go to the next connection (or this one if it is back).
+// from now on go to the next connection (or this one if it is back). A
+// handler run late, once the node is connected again and a flush on that
+// connection has noticed the change (castsGen is its number: see flush),
+// reports nothing: that flush reported what the dropped connection held,
+// and the casts published since went to the live one.
 func (n *Node) castsDropped(err error) {
+	connected := n.nc.IsConnected() // before gen: a drop after it counts a reconnect more
 	gen := n.nc.Stats().Reconnects
+	if connected && gen == n.castsGen.Load() {
+		return
+	}
 	if n.nc.IsReconnecting() {
 		gen++ // a count off by failed attempts only reports more, at the next flush
 	}

@@ -123,3 +123,78 @@ func kick(t *testing.T, s *server.Server, n *remote.Node) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestCastsAfterLateDropHandlerNotReported: the node's disconnect handler
+// runs late (nats.go's callbacks are held by a slow user handler), after
+// the node has reconnected and a flush on the new connection (an Export's)
+// has noticed the change and reported what the old connection held. The
+// casts published after that flush, on the live connection, all reach the
+// receiver: the late handler does not report them as maybe lost.
+func TestCastsAfterLateDropHandlerNotReported(t *testing.T) {
+	s := startServer(t, embeddedWithoutJS())
+	var reported atomic.Int64
+	release := make(chan struct{})
+	var first sync.Once
+	reconnected := make(chan struct{}, 4)
+	opts := []nats.Option{nats.ReconnectWait(10 * time.Millisecond), nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) { first.Do(func() { <-release }) }),
+		nats.ReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} })}
+	snd := startNode(t, s.ClientURL(), remote.WithRefusalHook(countCastsLost(&reported)), remote.WithNATSOptions(opts...))
+	rcv := startNode(t, s.ClientURL())
+	got := new(sync.Map)
+	ref, err := actor.Spawn(rcv.Runtime(), &Sink{got: got})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Export(rcv, "sink", ref, remote.Serve(Jot)); err != nil {
+		t.Fatal(err)
+	}
+	waitServed(t, snd, "sink")
+	kick(t, s.NATS(), snd) // the slow handler holds nats.go's callbacks from now on
+	kick(t, s.NATS(), snd) // the node's handler for this drop waits behind it
+	waitFor(t, func() bool { return snd.Conn().IsConnected() && snd.Conn().Stats().Reconnects >= 2 })
+	// An Export flushes: on the new connection, which it notices.
+	other, err := actor.Spawn(snd.Runtime(), &Sink{got: new(sync.Map)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Export(snd, "other", other, remote.Serve(Jot)); err != nil {
+		t.Fatal(err)
+	}
+	const casts = 20
+	b := remote.Bind(snd, "sink", Jot)
+	for i := range int64(casts) {
+		if err := b.Cast(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() (k int) {
+		got.Range(func(any, any) bool { k++; return true })
+		return k
+	}
+	waitFor(t, func() bool { return count() == casts })
+	before := reported.Load()
+	close(release)
+	for range 2 { // the second reconnect's callback runs after the late disconnect handler
+		select {
+		case <-reconnected:
+		case <-time.After(10 * time.Second):
+			t.Fatal("nats.go's callbacks did not run")
+		}
+	}
+	if r := reported.Load(); r != before {
+		t.Fatalf("%d casts reported maybe lost, all %d delivered on the live connection", r-before, casts)
+	}
+}
+
+// waitFor waits until cond holds, failing the test after 10 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
