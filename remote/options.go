@@ -255,8 +255,11 @@ func WithResolveWait(d time.Duration) Option {
 // alive when it has nothing else to send, and so how soon a silent peer is
 // noticed: a reader silent for three heartbeats is dropped, a stream
 // silent for three of its reader's heartbeats fails with ErrStreamLost,
-// and unacknowledged frames are resent after one (default 2 s; at least
-// 10 ms). Both sides of a stream should agree.
+// and frames lost on the way (a reconnect) are noticed by their reader
+// at the next heartbeat at the latest, which carries the next frame's
+// number, and resent from the first one missing (a window left
+// unacknowledged is not resent unasked: a paused reader holds it unread)
+// (default 2 s; at least 10 ms). Both sides of a stream should agree.
 func WithHeartbeat(d time.Duration) Option { return optionFunc(func(c *config) { c.heartbeat = d }) }
 
 // WithLease sets how long a name claimed by this node stays taken after
