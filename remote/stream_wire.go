@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -149,11 +150,13 @@ func positionOf(since, recent string) ([]actor.FollowOption, error) {
 		}
 		return []actor.FollowOption{actor.Since(n)}, nil
 	case recent != "":
-		n, err := strconv.ParseUint(recent, 10, 31)
+		n, err := strconv.ParseUint(recent, 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("%w: recent %q", ErrBadRequest, recent)
 		}
-		return []actor.FollowOption{actor.Recent(int(n))}, nil
+		// Any n past the journal places the reader at its oldest item, as
+		// a local Recent(n) does: one past an int is that too.
+		return []actor.FollowOption{actor.Recent(int(min(n, math.MaxInt)))}, nil
 	}
 	return nil, nil
 }
