@@ -129,5 +129,8 @@ func TestStreamEndAckLost(t *testing.T) {
 		if len(got) != 1 || got[0].Reason != remote.ReasonLate {
 			t.Fatalf("refusals %+v; want one, %s (items may be lost)", got, remote.ReasonLate)
 		}
+		if got[0].Name != "feed" || got[0].Method != "tail" {
+			t.Fatalf("refusal of name %q, method %q; want the export's name and its method, feed and tail", got[0].Name, got[0].Method)
+		}
 	})
 }

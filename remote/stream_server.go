@@ -245,7 +245,7 @@ func (st *streamServer) keep(ctx context.Context) {
 			lost := !st.ended || len(st.unacked) > 1
 			st.mu.Unlock()
 			if lost {
-				st.n.refuse(Refusal{Reason: ReasonLate, Method: st.label, Err: errors.New("stream reader went silent")})
+				st.n.refuse(Refusal{Reason: ReasonLate, Name: st.name, Method: st.method, Err: errors.New("stream reader went silent")})
 			}
 			return
 		case now.Sub(st.lastSend) > st.hb && !st.paused:
