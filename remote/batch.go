@@ -32,7 +32,10 @@ const (
 type castBatch struct {
 	n    *Node
 	subj string
-	hdr  nats.Header // the binding's headers and codec; nil for plain JSON
+	// name and method are the binding's export name and method, for the
+	// refusals that report this batch's lost casts.
+	name, method string
+	hdr          nats.Header // the binding's headers and codec; nil for plain JSON
 	// hdrRoom is the most bytes a batch's headers take on the wire (hdr
 	// and Troupe-Batch): nats.go counts them against the maximum payload.
 	hdrRoom int
@@ -40,6 +43,11 @@ type castBatch struct {
 	buf     []byte     // frames
 	count   int
 	ready   bool // on the node's ready list
+}
+
+// lost reports count casts of the batch lost with err.
+func (cb *castBatch) lost(count int, err error) {
+	cb.n.refuse(Refusal{Reason: ReasonCastFailed, Name: cb.name, Method: cb.method, Err: fmt.Errorf("%d casts lost: %w", count, err)})
 }
 
 // add queues one encoded cast. ErrClosed once the node's stop has begun.
@@ -62,7 +70,7 @@ func (cb *castBatch) add(data []byte) error {
 			// The batch's casts were accepted by earlier Casts: they are
 			// lost, and reported as the flusher reports its losses; this
 			// one was not queued, and its caller is told.
-			n.refuse(Refusal{Reason: ReasonCastFailed, Method: cb.subj, Err: fmt.Errorf("%d casts lost: %w", count, err)})
+			cb.lost(count, err)
 			return err
 		}
 	}
@@ -161,7 +169,7 @@ func (n *Node) flushReady() {
 		err := cb.flushLocked()
 		cb.mu.Unlock()
 		if err != nil {
-			n.refuse(Refusal{Reason: ReasonCastFailed, Method: cb.subj, Err: fmt.Errorf("%d casts lost: %w", count, err)})
+			cb.lost(count, err)
 		}
 	}
 }

@@ -89,7 +89,7 @@ func Bind[S, Q, R any](n *Node, name string, m *actor.Method[S, Q, R], opts ...B
 	if b.cfg.codec != JSON {
 		b.codecHdr = []string{b.cfg.codec.Name()}
 	}
-	b.batch = &castBatch{n: n, subj: b.subj}
+	b.batch = &castBatch{n: n, subj: b.subj, name: name, method: m.Name()}
 	if b.cfg.header != nil || b.cfg.codec != JSON {
 		b.batch.hdr = b.header(context.Background()) // casts carry no caller chain
 	}

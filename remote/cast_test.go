@@ -294,6 +294,11 @@ func TestCastBufferFull(t *testing.T) {
 		!errors.Is(got[1].Err, remote.ErrUnavailable) {
 		t.Fatalf("refusals %+v; want the flusher's and one cast_failed of 1 cast, ErrUnavailable", got)
 	}
+	for _, r := range got { // named as a serving node's refusals are
+		if r.Name != "acct" || r.Method != "echo" {
+			t.Fatalf("refusal of name %q, method %q; want acct and echo", r.Name, r.Method)
+		}
+	}
 	if !errors.Is(got[0].Err, remote.ErrUnavailable) {
 		t.Fatalf("the flusher's refusal: %v; want ErrUnavailable", got[0].Err)
 	}

@@ -28,7 +28,7 @@ const (
 // hook of WithRefusalHook.
 type Refusal struct {
 	Reason string // one of the Reason constants
-	Name   string // the export's name ("" for a late reply on the caller's side)
+	Name   string // the export's name ("" for a late reply on the caller's side, and for casts that may have been lost with a connection: to any name)
 	Method string
 	Err    error // what the caller got, if anything
 }
