@@ -99,13 +99,16 @@ func (m *Method[S, Q, R]) CallThen(_ engine.Seal, ctx context.Context, to *Ref[S
 		return err
 	}
 	c := &to.c
-	cl, err := m.newCall(c, ctx, req)
-	if err != nil {
-		return err
-	}
+	cl := m.makeCall(ctx, req)
 	_, cl.gated = ctx.(engine.Gate)
 	hook := func() bool { then(cl.val, cl.err); return true }
-	cl.unwatch.Store(&hook) // before the call can be settled
+	// Before the call can be settled, by its default deadline too, which
+	// may fire as soon as it is armed: a settle that found no hook would
+	// leave then uncalled.
+	cl.unwatch.Store(&hook)
+	if err := cl.arm(c.sys); err != nil {
+		return err // never armed: nothing settles it
+	}
 	sched, err := c.enqueue(ctx, envelope{msg: &cl.self})
 	if err != nil {
 		c.refused(m.label, err, nil)

@@ -235,14 +235,22 @@ func (m *Method[S, Q, R]) ask(ctx context.Context, to *Ref[S], req Q, watch bool
 // newCall makes a call, armed with the default timeout if ctx has no
 // deadline (on the runtime's timer wheel).
 func (m *Method[S, Q, R]) newCall(to *cell, ctx context.Context, req Q) (*call[S, Q, R], error) {
-	cl := &call[S, Q, R]{m: m, req: req, ctx: ctx}
-	cl.self = cl
-	cl.done = make(chan struct{})
-	cl.edge.done = cl.done
+	cl := m.makeCall(ctx, req)
 	if err := cl.arm(to.sys); err != nil {
 		return nil, err
 	}
 	return cl, nil
+}
+
+// makeCall makes a call, not yet armed: arm it (see call.arm) once
+// whatever its settle must find is in place, as the default deadline may
+// settle it as soon as it is armed.
+func (m *Method[S, Q, R]) makeCall(ctx context.Context, req Q) *call[S, Q, R] {
+	cl := &call[S, Q, R]{m: m, req: req, ctx: ctx}
+	cl.self = cl
+	cl.done = make(chan struct{})
+	cl.edge.done = cl.done
+	return cl
 }
 
 // run handles a oneway.
