@@ -283,6 +283,32 @@ func (c *cell) replySet() *replySet {
 	return rs
 }
 
+// owesReplies reports whether the actor owes a deferred reply to a caller
+// that still waits: its stop will fail it, and report it as a dead letter
+// (user code, which requestStop does not run on the asker's goroutine).
+// Only the actor's turn adds to the set, so while the caller holds the
+// turn the answer can only go from true to false (a Send, a caller giving
+// up), never the other way.
+func (c *cell) owesReplies() bool {
+	c.mu.Lock()
+	var rs *replySet
+	if c.ext != nil {
+		rs = c.ext.replies
+	}
+	c.mu.Unlock()
+	if rs == nil {
+		return false
+	}
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for r := range rs.owed {
+		if !r.settled() {
+			return true
+		}
+	}
+	return false
+}
+
 // add records r, unless it was sent meanwhile (Send removes under the
 // same lock, so either it sees r or add sees that r was sent). It reports
 // false if the set is closed. O(1) amortized.

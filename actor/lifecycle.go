@@ -90,10 +90,11 @@ func (c *cell) requestStop(kill bool) {
 		// runtime's stop bounded by the call timeout, would wait for it
 		// unbounded, and a dead-letter hook calling the runtime's Close
 		// on the runtime's stop goroutine would wait for itself).
-		// The mailbox closes only if empty, as one step: a send that
-		// passed its status check before the stop either is refused, or
-		// is queued, and runs (see settle).
-		if !kids && !c.hasStopping() && c.mb.CloseIfEmpty() {
+		// Deferred replies still owed are such calls: the finalize fails
+		// each, a dead letter. The mailbox closes only if empty, as
+		// one step: a send that passed its status check before the stop
+		// either is refused, or is queued, and runs (see settle).
+		if !kids && !c.hasStopping() && !c.owesReplies() && c.mb.CloseIfEmpty() {
 			c.finalize()
 			return
 		}
