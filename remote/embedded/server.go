@@ -43,7 +43,8 @@ func Starter(opts ...Option) remote.ServerFunc {
 // use; Shutdown is idempotent.
 type Server struct {
 	s    *server.Server
-	dir  string // temporary JetStream directory we made, removed at Shutdown
+	dir  string    // temporary JetStream directory we made, removed at Shutdown
+	log  *fatalLog // what stopped the server's start, if anything did
 	once sync.Once
 }
 
@@ -122,24 +123,73 @@ func launch(c *config, routes []string) (*Server, error) {
 		}
 		return nil, fmt.Errorf("embedded: %w", err)
 	}
-	srv := &Server{s: s, dir: dir}
+	srv := &Server{s: s, dir: dir, log: &fatalLog{failed: make(chan struct{})}}
+	// nats-server says why its start failed (JetStream's store, a port
+	// taken) only to its logger, and then never accepts connections: the
+	// logger keeps that, and ready returns it at once.
+	s.SetLogger(srv.log, false, false)
 	s.Start()
 	return srv, nil
 }
 
+// fatalLog is a nats-server logger that logs nothing and keeps the first
+// fatal error (a start that failed).
+type fatalLog struct {
+	once   sync.Once
+	failed chan struct{} // closed once err is set
+	err    error
+}
+
+func (l *fatalLog) Fatalf(format string, v ...any) {
+	l.once.Do(func() {
+		l.err = fmt.Errorf("embedded: %s", fmt.Sprintf(format, v...))
+		close(l.failed)
+	})
+}
+
+func (*fatalLog) Noticef(string, ...any) {}
+func (*fatalLog) Warnf(string, ...any)   {}
+func (*fatalLog) Errorf(string, ...any)  {}
+func (*fatalLog) Debugf(string, ...any)  {}
+func (*fatalLog) Tracef(string, ...any)  {}
+
+// readyStep is how long ready waits at a time for the server to accept
+// connections before it looks at its start's failure and ctx again.
+const readyStep = 50 * time.Millisecond
+
 // ready waits until the server accepts connections, bounded by ctx's
 // deadline, or by readyTimeout if ctx has none (a JetStream cluster on a
 // loaded machine may take longer than readyTimeout: a caller that allows
-// more says so with its deadline).
+// more says so with its deadline). A start that failed (nats-server's
+// fatal error: JetStream's store, a port taken) returns that error at
+// once; it would never accept connections.
 func (s *Server) ready(ctx context.Context) error {
-	wait := readyTimeout
+	end := time.Now().Add(readyTimeout)
 	if d, ok := ctx.Deadline(); ok {
-		wait = time.Until(d)
+		end = d
 	}
-	if wait <= 0 || !s.s.ReadyForConnections(wait) || ctx.Err() != nil {
-		return ErrNotReady
+	for {
+		wait := min(time.Until(end), readyStep)
+		select {
+		case <-s.log.failed:
+			return s.log.err
+		default:
+		}
+		if wait <= 0 || ctx.Err() != nil {
+			return ErrNotReady
+		}
+		if s.s.ReadyForConnections(wait) {
+			select {
+			case <-s.log.failed: // ready, then failed (JetStream starts after the listener)
+				return s.log.err
+			default:
+			}
+			if ctx.Err() != nil {
+				return ErrNotReady
+			}
+			return nil
+		}
 	}
-	return nil
 }
 
 // ClientURL is the server's loopback URL for clients in other processes
