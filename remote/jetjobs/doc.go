@@ -36,7 +36,9 @@
 // cap is per host: a queue whose jobs go to two hosts runs up to its
 // concurrency on each. Jobs without a queue go to their host's consumer
 // without a cap. A Submit naming a queue with another concurrency than
-// the one this node last set updates the consumer. WithMaxQueued bounds
+// the one this node last set updates the consumer once its job is
+// queued: one refused, or one that finds its id's job (idempotent, or
+// jobs.ErrConflict), leaves the limit as it was, as in memory. WithMaxQueued bounds
 // the messages of each pair (jobs.ErrQueueFull beyond, cluster-wide), and
 // WithRetention's bytes those of all pairs together (jobs.ErrQueueFull
 // too). Every node serving a host consumes all its queues: one that has

@@ -135,7 +135,7 @@ func (b *Backend) unrecord(ctx context.Context, key string, rev uint64) {
 // startServing consumes host's queue without a cap and starts watching
 // its queues.
 func (b *Backend) startServing(ctx context.Context, s *served, host string) (jetstream.KeyWatcher, error) {
-	if err := b.ensureQueue(ctx, host, "", 0); err != nil {
+	if _, err := b.ensureQueue(ctx, host, "", 0); err != nil { // the queue "" has no cap: never later
 		return nil, err
 	}
 	if err := b.consume(ctx, s, host, ""); err != nil {

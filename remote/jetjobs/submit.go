@@ -36,9 +36,6 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 	if err := b.knownProc(ctx, r.Host, r.Procedure); err != nil {
 		return r, false, err
 	}
-	if err := b.ensureQueue(ctx, r.Host, r.Queue, r.Concurrency); err != nil {
-		return r, false, err
-	}
 	if err := b.listenEnds(ctx); err != nil {
 		return r, false, err
 	}
@@ -48,6 +45,11 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 		return r, false, fmt.Errorf("%w: job %q: its record (%d bytes) and its end (%d bytes more) must fit the NATS server's max payload (%d bytes)",
 			jobs.ErrTooLarge, r.ID, len(job), recordSlack, limit)
 	}
+	// The queue's concurrency is set only by a Submit that queues its
+	// job, as in memory: one that finds its id's job (idempotent, or
+	// jobs.ErrConflict) applies no option, and one refused leaves the
+	// limit as it was: a queue's consumer that exists gets a new
+	// concurrency only once the job's message is stored (later).
 	var rev uint64
 	for tries := 1; ; tries++ {
 		var err error
@@ -67,11 +69,21 @@ func (b *Backend) Submit(ctx context.Context, r jobs.Record) (jobs.Record, bool,
 		}
 		break
 	}
+	later, err := b.ensureQueue(ctx, r.Host, r.Queue, r.Concurrency)
+	if err != nil {
+		return b.unpublished(r, rev, err) // nothing was published: taken back
+	}
 	msg := b.jobMsg(&r, job, rev)
 	b.markFresh(key, rev)
 	if _, err := b.publishJob(ctx, msg); err != nil {
 		b.markFresh(key, 0)
 		return b.unpublished(r, rev, err)
+	}
+	if later {
+		// The job is queued whatever comes of this: if the consumer
+		// cannot be reached, it keeps its concurrency, and the next
+		// Submit here naming the queue sets it again.
+		_ = b.setQueue(ctx, r.Host, r.Queue, r.Concurrency)
 	}
 	r.Gen = rev
 	return r, true, nil
@@ -366,11 +378,15 @@ func (b *Backend) knownProc(ctx context.Context, host, proc string) error {
 	return fmt.Errorf("%w: %q on %s", jobs.ErrUnknownProcedure, proc, host)
 }
 
-// ensureQueue makes the consumer of host's queue with its concurrency
-// (the cap every node shares: MaxAckPending), and records the queue for
-// the nodes that serve host. A job without a queue goes to host's
-// consumer without a cap.
-func (b *Backend) ensureQueue(ctx context.Context, host, queue string, concurrency int) error {
+// ensureQueue makes sure that host's queue has its consumer (the cap
+// every node shares: MaxAckPending = concurrency), recorded for the nodes
+// that serve host: it makes one that is missing. A job without a queue
+// goes to host's consumer without a cap. A consumer that exists with
+// another concurrency is left as it is: later says so, and the caller
+// sets it (setQueue) once its job is queued, so that a Submit refused
+// leaves the limit as it was. Cost: none if this node last set this
+// concurrency; else two or three round trips.
+func (b *Backend) ensureQueue(ctx context.Context, host, queue string, concurrency int) (later bool, _ error) {
 	key := queueKey(host, queue)
 	if queue == "" {
 		concurrency = -1
@@ -379,8 +395,25 @@ func (b *Backend) ensureQueue(ctx context.Context, host, queue string, concurren
 	have, ok := b.ensured[key]
 	b.mu.Unlock()
 	if ok && have == concurrency {
-		return nil
+		return false, nil
 	}
+	if queue != "" {
+		c, err := b.queue.Consumer(ctx, consumerName(host, queue))
+		switch {
+		case err == nil:
+			if info := c.CachedInfo(); info != nil && info.Config.MaxAckPending != concurrency {
+				return true, nil
+			}
+		case !errors.Is(err, jetstream.ErrConsumerNotFound):
+			return false, unavailable(fmt.Errorf("queue %s/%s: %w", host, queue, err))
+		}
+	}
+	return false, b.setQueue(ctx, host, queue, concurrency)
+}
+
+// setQueue makes or updates the consumer of host's queue with
+// concurrency (-1: no cap), and records it for the nodes serving host.
+func (b *Backend) setQueue(ctx context.Context, host, queue string, concurrency int) error {
 	_, err := b.queue.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable: consumerName(host, queue), FilterSubject: b.runSubject(host, queue),
 		AckPolicy: jetstream.AckExplicitPolicy, AckWait: b.cfg.lease, MaxAckPending: concurrency,
@@ -389,6 +422,7 @@ func (b *Backend) ensureQueue(ctx context.Context, host, queue string, concurren
 	if err != nil {
 		return unavailable(fmt.Errorf("queue %s/%s: %w", host, queue, err))
 	}
+	key := queueKey(host, queue)
 	if _, err := b.queues.Put(ctx, key, []byte(strconv.Itoa(concurrency))); err != nil {
 		return unavailable(err)
 	}
