@@ -188,7 +188,8 @@ func (b *Backend) publishJob(ctx context.Context, msg *nats.Msg) (*jetstream.Pub
 // a job returned here. A rewrite that fails is followed by a read of the
 // record: written again or taken, the job is returned; still as created
 // (or unread), the job may run or be taken back: *OutcomeUnknownError.
-// Errors: those of get, and of a publish the server refused
+// Errors: those of get, of its queue's consumer made if missing
+// (jobs.ErrUnavailable), and of a publish the server refused
 // (jobs.ErrQueueFull, jobs.ErrTooLarge, jobs.ErrUnavailable: the job stays
 // queued without its message; submitting it again tries again);
 // *OutcomeUnknownError if the publish failed otherwise (its answer lost:
@@ -213,6 +214,13 @@ func (b *Backend) submitted(ctx context.Context, id string) (jobs.Record, bool, 
 		if err != nil || found {
 			return old, false, err
 		}
+	}
+	// Its queue's consumer may be missing too (the Submit that created
+	// it failed first at ensureQueue): made if so, with the job's
+	// concurrency; one that exists is left as it is (this Submit queues
+	// no job: it applies no option).
+	if _, err := b.ensureQueue(ctx, old.Host, old.Queue, old.Concurrency); err != nil {
+		return old, false, err
 	}
 	if _, err := b.publishJob(ctx, msg); err != nil {
 		return old, false, publishFailed(id, &old, err,
