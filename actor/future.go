@@ -58,7 +58,9 @@ func (f *Future[R]) Done() <-chan struct{} {
 func (f *Future[R]) invalid() bool { return f == nil || f.done == nil }
 
 // Await waits for the outcome or for ctx to end, whichever is first. If ctx
-// ends first it returns ctx's error and the future stays pending (its own
+// ends first it returns ErrTimeout if ctx's deadline passed, else an
+// error wrapping ctx's cause (context.Canceled unless it was cancelled
+// with another cause: guarantee 3), and the future stays pending (its own
 // deadline still bounds it). A nil or zero Future (not made by an Ask)
 // returns ErrNilRef at once. From a handler, pass c.Context(): Await then
 // waits as a sync call does (guarantee 7): if the call went to this
@@ -96,7 +98,7 @@ func (f *Future[R]) Await(ctx context.Context) (R, error) {
 // AwaitAll waits until every future is done or ctx ends. It returns the
 // replies in order (a failed future's is the zero value) and the futures'
 // errors joined (nil if all succeeded; a nil or zero Future's is
-// ErrNilRef), or ctx's error if ctx ended first. Blocks. Cost:
+// ErrNilRef), or, if ctx ended first, ctx's end as Await reports it. Blocks. Cost:
 // O(len(fs)), one allocation for the replies. From a handler it waits
 // for each future as Await does, cycle check included.
 func AwaitAll[R any](ctx context.Context, fs ...*Future[R]) ([]R, error) {
