@@ -103,8 +103,9 @@
 // third of a lease apart (WithLease, default 30 s; of the retention age
 // if shorter). If the node dies, the message comes back after the lease
 // to a node serving the host; that node finds the record running on
-// another node and not rewritten for a lease, and fails the job with
-// jobs.ErrWorkerLost — it is not run again (a node that cannot read the
+// another node and not rewritten for a lease (or puts the message back
+// until a lease has passed since its last write), and fails the job with
+// jobs.ErrWorkerLost, about a lease after that node's last write — it is not run again (a node that cannot read the
 // record then puts the message back for later).
 // A record still queued (the node died before marking it) runs; an ended
 // one is dropped; one that a live node marked running though the answer

@@ -178,7 +178,10 @@ func (b *Backend) handle(msg jetstream.Msg) {
 			_ = rj.delivery().NakWithDelay(b.cfg.lease / 3) // the store is away: later
 			return
 		case werr == nil && time.Since(written) < b.cfg.lease:
-			_ = rj.delivery().NakWithDelay(b.cfg.lease / 2)
+			// Looked at again once a lease has passed since that write,
+			// when its job is lost unless written again meanwhile; not
+			// sooner than a tenth of a lease (clocks differ).
+			_ = rj.delivery().NakWithDelay(max(b.cfg.lease-time.Since(written), b.cfg.lease/10))
 			return
 		}
 		node, started := r.Node, r.Started // that run's (a node's name may be another's too)

@@ -609,7 +609,8 @@ type fakeMsg struct {
 	jetstream.Msg // nil: the methods handle does not use
 	subject       string
 	data          []byte
-	settled       chan string // "ack", "nak", "term"
+	settled       chan string   // "ack", "nak", "term"
+	delay         time.Duration // NakWithDelay's, if it was called
 }
 
 func (m *fakeMsg) Subject() string                           { return m.subject }
@@ -618,7 +619,7 @@ func (m *fakeMsg) Headers() nats.Header                      { return nil }
 func (m *fakeMsg) InProgress() error                         { return nil }
 func (m *fakeMsg) Ack() error                                { m.settled <- "ack"; return nil }
 func (m *fakeMsg) Nak() error                                { m.settled <- "nak"; return nil }
-func (m *fakeMsg) NakWithDelay(time.Duration) error          { m.settled <- "nak"; return nil }
+func (m *fakeMsg) NakWithDelay(d time.Duration) error        { m.delay = d; m.settled <- "nak"; return nil }
 func (m *fakeMsg) Term() error                               { m.settled <- "term"; return nil }
 func (m *fakeMsg) TermWithReason(string) error               { m.settled <- "term"; return nil }
 func (m *fakeMsg) DoubleAck(context.Context) error           { m.settled <- "ack"; return nil }
@@ -659,6 +660,41 @@ func TestRedeliveredLeaseReadFails(t *testing.T) {
 	}
 	if r, err := c.b.Lookup(ctx, "live"); err != nil || r.State != jobs.Running || r.Node != "b" {
 		t.Fatalf("the record: got %s on %q, %v; want running on b", r.State, r.Node, err)
+	}
+	close(b.gate.open)
+	wantX(t, ctx, j)
+}
+
+// TestRedeliveredLookAgainAtLease: the message of a running job comes to
+// another node while the record's last write is nearly a lease old. The
+// node puts it back until a lease has passed since that write, when the
+// job is lost if its record was not written again: not for half a lease
+// more, as it did (a lost job failed about one and a half leases after
+// its node's last write, not one).
+func TestRedeliveredLookAgainAtLease(t *testing.T) {
+	const lease = 20 * time.Second // no refresh comes during the test
+	a, b, url := storeNodes(t, WithLease(lease))
+	c := startStoreNode(t, url, "c", false, WithLease(lease))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j := submit(t, ctx, a, "gate", "x", jobs.ID("old"))
+	wait(t, "the handler to run on b", b.gate.entered)
+	raw, err := c.b.queue.GetLastMsgForSubject(ctx, c.b.runSubject("web", ""))
+	if err != nil {
+		t.Fatalf("the job's message: %v", err)
+	}
+	const age = lease - lease/8 // the last write, as c's look sees it
+	c.b.lastWrite = func(ctx context.Context, key string) ([]byte, uint64, time.Time, error) {
+		data, rev, written, err := c.b.leaderGet(ctx, key)
+		return data, rev, written.Add(-age), err
+	}
+	m := &fakeMsg{subject: raw.Subject, data: raw.Data, settled: make(chan string, 4)}
+	c.b.handle(m)
+	if got := wait(t, "the delivery to be settled", m.settled); got != "nak" {
+		t.Fatalf("the redelivered message: got %s; want nak (looked at again later)", got)
+	}
+	if m.delay <= 0 || m.delay > lease-age {
+		t.Errorf("put back for %v; want at most %v: until a lease after the last write", m.delay, lease-age)
 	}
 	close(b.gate.open)
 	wantX(t, ctx, j)
