@@ -68,7 +68,10 @@ import (
 // cut short. WithMaxBody caps the request's body; WithTimeout bounds the
 // whole response: the stream's ctx, and the writes, through
 // http.ResponseController's SetWriteDeadline, so that a client that stays
-// connected but never reads does not hold the handler past it. Without
+// connected but never reads does not hold the handler past it; a stream
+// still open at the deadline ends with the timeout's error, as any other
+// error end, written within a second more (the writes that reach the
+// deadline fail instead: the response is cut). Without
 // WithTimeout a stream lasts as long as its client and its producer: a
 // client that never reads then holds its handler until it goes (or until
 // the http.Server's WriteTimeout). A HEAD (which a GET pattern serves)
@@ -205,12 +208,14 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	rc := http.NewResponseController(w)
+	var deadline time.Time // the writes', WithTimeout's; zero: none
 	if h.cfg.timeout > 0 {
 		// The deadline bounds the writes too: a client that stays but
 		// never reads would otherwise hold a write, and this goroutine,
 		// past it (until it goes). A writer that cannot set one keeps
 		// only the ctx's bound.
-		_ = rc.SetWriteDeadline(arrived.Add(h.cfg.timeout))
+		deadline = arrived.Add(h.cfg.timeout)
+		_ = rc.SetWriteDeadline(deadline)
 	}
 	w.Header().Set("Content-Type", h.f.contentType())
 	w.Header().Set("Cache-Control", "no-cache")
@@ -234,6 +239,15 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		} else {
 			abortIfGone(r) // not a clean end, nor an error event nobody reads
 			h.f.end(&b, end)
+		}
+		if now := time.Now(); !deadline.IsZero() && !now.Before(deadline) {
+			// Past WithTimeout (the stream's ctx ended at the deadline):
+			// the end, the timeout's error, still goes out, and then
+			// net/http's end of the body, or a client that reads would
+			// see the stream cut. Briefly: a client that does not read
+			// had its writes fail at the deadline (the handler returned
+			// then, without its end).
+			_ = rc.SetWriteDeadline(now.Add(endGrace))
 		}
 		send()
 	}
@@ -275,6 +289,10 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 	}
 	finish(end) // not nil: the loop ends only on an end
 }
+
+// endGrace is how long a stream's end may take to write once WithTimeout's
+// deadline has passed (see SSE).
+const endGrace = time.Second
 
 // canFlush reports whether http.ResponseController can flush w: w, or a
 // writer its Unwrap methods lead to, has FlushError or Flush. It checks
