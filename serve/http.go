@@ -24,7 +24,8 @@ const DefaultMaxBody = 1 << 20
 // Target picks the actor a request is for: one fixed actor (To), or one
 // per session, found or made by name (runtime.LookupOrSpawn). Its error
 // becomes the response's status through StatusOf (runtime.ErrNotFound:
-// 404).
+// 404). With WithTimeout, the request it gets has a Context that ends at
+// the timeout, as the call's does (pass it to LookupOrSpawn).
 type Target[S any] func(r *http.Request) (*actor.Ref[S], error)
 
 // To is the Target of one actor.
@@ -56,7 +57,9 @@ func WithMaxBody(n int64) MethodOption {
 
 // WithTimeout bounds each call to d from the request's arrival, when the
 // handler gets it: the Target's time and decode's count (default: the
-// runtime's call timeout; must be > 0); past it the answer is 504. A call
+// runtime's call timeout; must be > 0); past it the answer is 504. The
+// Target and decode get the request with the call's Context, which ends
+// then: a Target that waits in it waits no longer. A call
 // whose time is spent before it is sent does not run. The body's reading
 // is bounded too, by the connection's read deadline (unless the
 // http.Server's ReadTimeout ends first): a client that stalls in the
@@ -200,12 +203,12 @@ type methodHandler[S, Q, R any] struct {
 
 func (h *methodHandler[S, Q, R]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
-	ref, q, ok := prepare(&h.cfg, w, r, arrived, h.to, h.decode)
+	ctx, cancel := h.cfg.bound(r, arrived)
+	defer cancel()
+	ref, q, ok := prepare(ctx, &h.cfg, w, r, arrived, h.to, h.decode)
 	if !ok {
 		return
 	}
-	ctx, cancel := h.cfg.bound(r, arrived)
-	defer cancel()
 	v, err := h.m.Call(ctx, ref, q)
 	if err != nil {
 		h.cfg.fail(w, r, err)
@@ -276,9 +279,11 @@ func recoverUser(err *error, method string, tw *trackedWriter) {
 
 // prepare caps the body, picks the actor and decodes the request, reading
 // the body within WithTimeout after arrived; it answers a failure itself
-// and then reports false.
-func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request, arrived time.Time, to Target[S],
-	decode func(*http.Request) (Q, error)) (*actor.Ref[S], Q, bool) {
+// and then reports false. to and decode get r with ctx, the call's (bound),
+// as its Context: a Target that waits (LookupOrSpawn, for a session still
+// stopping) waits no longer than WithTimeout.
+func prepare[S, Q any](ctx context.Context, cfg *methodConfig, w http.ResponseWriter, r *http.Request, arrived time.Time,
+	to Target[S], decode func(*http.Request) (Q, error)) (*actor.Ref[S], Q, bool) {
 	var q Q
 	if r.ContentLength > cfg.maxBody {
 		cfg.fail(w, r, &http.MaxBytesError{Limit: cfg.maxBody})
@@ -286,12 +291,16 @@ func prepare[S, Q any](cfg *methodConfig, w http.ResponseWriter, r *http.Request
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
 	restore, bounded := cfg.readDeadline(w, r, arrived)
-	ref, err := target(to, r)
+	ur := r // the user's functions' request
+	if ctx != r.Context() {
+		ur = r.WithContext(ctx)
+	}
+	ref, err := target(to, ur)
 	if err != nil {
 		cfg.fail(w, r, err)
 		return nil, q, false
 	}
-	q, err = decodeRequest(decode, r)
+	q, err = decodeRequest(decode, ur)
 	if err == nil {
 		// What decode left is read (discarded) now, within the cap:
 		// net/http notices a client that goes away, and so cancels the

@@ -151,12 +151,12 @@ func (h *streamHandler[S, Q, E]) ServeHTTP(w http.ResponseWriter, r *http.Reques
 		// journal without the notice that says so.
 		pos = []actor.FollowOption{actor.Since(0)}
 	}
-	ref, q, ok := prepare(&h.cfg, w, r, arrived, h.to, h.decode)
+	ctx, cancel := h.cfg.bound(r, arrived)
+	defer cancel()
+	ref, q, ok := prepare(ctx, &h.cfg, w, r, arrived, h.to, h.decode)
 	if !ok {
 		return
 	}
-	ctx, cancel := h.cfg.bound(r, arrived)
-	defer cancel()
 	f, err := h.s.Open(ctx, ref, q, pos...)
 	if err != nil {
 		h.cfg.fail(w, r, err)
