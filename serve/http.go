@@ -99,26 +99,33 @@ func (e *StatusError) Unwrap() error { return e.Err }
 //
 //	nil                                   200 OK
 //	*StatusError                          its Code
+//	*actor.PanicError                     500 Internal Server Error
 //	*http.MaxBytesError                   413 Request Entity Too Large
 //	runtime.ErrNotFound                   404 Not Found
 //	actor.ErrTimeout (DeadlineExceeded)   504 Gateway Timeout
 //	actor.ErrMailboxFull (ErrDropped)     503 Service Unavailable, with Retry-After: 1
 //	actor.ErrStopped                      503 Service Unavailable
 //	anything else (a handler's error,
-//	  *actor.PanicError, ErrCallCycle)    500 Internal Server Error
+//	  ErrCallCycle)                       500 Internal Server Error
 //
+// The first of a *StatusError and a *actor.PanicError in err's chain
+// decides: a panic is 500 whatever its value (a handler's panic(err) on
+// another call's timeout is its bug, not a 504), unless a *StatusError
+// wraps it.
 // A full mailbox is 503, not 429: it says the actor is overloaded, which
 // is the server's state, not that this client sent too much (a Target
 // that rate-limits per client can return a *StatusError with 429). It
 // differs from a stopped actor by its Retry-After. O(depth of err's chain).
 func StatusOf(err error) int {
-	var se *StatusError
+	se, pe := outer(err)
 	var mb *http.MaxBytesError
 	switch {
 	case err == nil:
 		return http.StatusOK
-	case errors.As(err, &se):
+	case se != nil:
 		return se.Code
+	case pe != nil:
+		return http.StatusInternalServerError
 	case errors.As(err, &mb):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, troupe.ErrNotFound):
@@ -129,6 +136,31 @@ func StatusOf(err error) int {
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
+}
+
+// outer returns the first *StatusError or *actor.PanicError in err's chain
+// (depth first, as errors.As looks), or neither. O(depth of err's chain).
+func outer(err error) (*StatusError, *actor.PanicError) {
+	for err != nil {
+		switch e := err.(type) {
+		case *StatusError:
+			return e, nil
+		case *actor.PanicError:
+			return nil, e
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, err := range e.Unwrap() {
+				if se, pe := outer(err); se != nil || pe != nil {
+					return se, pe
+				}
+			}
+			return nil, nil
+		default:
+			return nil, nil
+		}
+	}
+	return nil, nil
 }
 
 // Method serves m, called on the actor to picks, as an http.Handler: decode
@@ -462,8 +494,7 @@ func abortIfGone(r *http.Request) {
 // message for 4xx and *StatusError, the status text for 5xx.
 func writeError(w http.ResponseWriter, _ *http.Request, code int, err error) {
 	msg := http.StatusText(code)
-	var se *StatusError
-	if errors.As(err, &se) {
+	if se, _ := outer(err); se != nil {
 		msg = se.Err.Error()
 	} else if code < 500 {
 		msg = err.Error()
