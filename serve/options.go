@@ -115,9 +115,10 @@ func WithLinger(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.linger = d })
 }
 
-// WithMaxConns bounds the open connections: past n, a new connection is
-// closed as soon as it is accepted, and ErrTooManyConns is logged (default
-// 0: no bound; must not be negative).
+// WithMaxConns bounds the connections held, as Server.Conns counts them
+// (closing and lingering ones too: each still holds its socket): past n,
+// a new connection is closed as soon as it is accepted, and
+// ErrTooManyConns is logged (default 0: no bound; must not be negative).
 func WithMaxConns(n int) Option {
 	return optionFunc(func(c *config) { c.maxConns = n })
 }
