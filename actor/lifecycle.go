@@ -91,10 +91,12 @@ func (c *cell) requestStop(kill bool) {
 		// unbounded, and a dead-letter hook calling the runtime's Close
 		// on the runtime's stop goroutine would wait for itself).
 		// Deferred replies still owed are such calls: the finalize fails
-		// each, a dead letter. The mailbox closes only if empty, as
-		// one step: a send that passed its status check before the stop
-		// either is refused, or is queued, and runs (see settle).
-		if !kids && !c.hasStopping() && !c.owesReplies() && c.mb.CloseIfEmpty() {
+		// each, a dead letter; so is a pool worker's replacement, made
+		// by its atStop function with the pool's factory (onTurn).
+		// The mailbox closes only if empty, as one step: a send that
+		// passed its status check before the stop either is refused, or
+		// is queued, and runs (see settle).
+		if !kids && !c.onTurn() && !c.hasStopping() && !c.owesReplies() && c.mb.CloseIfEmpty() {
 			c.finalize()
 			return
 		}
@@ -500,6 +502,12 @@ func (c *cell) runStopping() {
 	x := getCtx(c)
 	c.invoke(x, stoppingMsg.env(), true)
 	putCtx(x)
+}
+
+// onTurn reports whether the actor must finalize on its own turn: see
+// supervisor.onTurn.
+func (c *cell) onTurn() bool {
+	return c.sup != nil && c.sup.onTurn != nil && c.sup.onTurn()
 }
 
 // hasStopping reports whether the actor has a Stopping hook to run: its

@@ -40,6 +40,9 @@ type spawnConfig struct {
 	// admitted, set by Balancing pools for their workers, is told when
 	// the actor's whitelist changed, on the actor's turn.
 	admitted func()
+	// onTurn, set by pools for their workers, reports whether a stop
+	// must finalize the actor on its own turn (see supervisor.onTurn).
+	onTurn func() bool
 }
 
 type optionFunc func(*spawnConfig)

@@ -38,6 +38,7 @@ func (p *Pool[S]) spawn(seed uint64) (*member, error) {
 	// Started hook), a planned restart routes around the worker.
 	restarting := optionFunc(func(c *spawnConfig) {
 		c.restarting = func() { m.restarting.Store(true) }
+		c.onTurn = func() bool { return p.replaces(m) }
 		if q := p.r.shared; q != nil {
 			c.admitted = func() { q.readmit(m) }
 		}
@@ -55,6 +56,26 @@ func (p *Pool[S]) spawn(seed uint64) (*member, error) {
 		return nil, ErrStopped // the runtime or parent began stopping
 	}
 	return m, nil
+}
+
+// replaces reports whether m, were it to stop now, might be replaced (see
+// gone): its stop must then finalize it on its own turn, for the
+// replacement runs the factory, user code, which must not run on a
+// stopper's goroutine (a Kill does not wait, a Stop waits only until its
+// ctx ends). Once false it stays false: m has left, its owner stops, or
+// the pool stops with no call left in its shared queue (it takes no new
+// one).
+func (p *Pool[S]) replaces(m *member) bool {
+	if m.left.Load() || m.orphaned() {
+		return false
+	}
+	switch p.r.state.Load() {
+	case routerRunning:
+		return true
+	case routerStopping:
+		return p.r.shared != nil && p.r.shared.len() > 0
+	}
+	return false
 }
 
 // orphaned reports whether m's owner, where it was spawned, is stopping:

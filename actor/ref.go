@@ -85,6 +85,7 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 	if c.sup != nil {
 		c.sup.restarting = o.restarting
 		c.sup.admitted = o.admitted
+		c.sup.onTurn = o.onTurn
 	}
 	if x, ok := sp.(*Ctx); ok {
 		c.parent = x.c

@@ -120,6 +120,12 @@ type supervisor struct {
 	// admitted is told when the actor's whitelist changed (a Balancing
 	// pool arms its workers by it); nil for most actors.
 	admitted func()
+	// onTurn reports whether the actor's atStop functions would now run
+	// user code (a pool's worker would be replaced, with the pool's
+	// factory: see Pool.gone): a stop then never finalizes it on the
+	// stopper's goroutine (see requestStop). Set at spawn, and called
+	// from any goroutine; nil for most actors.
+	onTurn func() bool
 }
 
 func newSupervisor[S any](s Supervision, factory func() S) *supervisor {
