@@ -2,6 +2,7 @@ package actor_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -72,4 +73,105 @@ func TestPoolResizeRacesStop(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A pool whose last worker stops by itself, and whose replacement cannot
+// be made (the factory fails), has not lost its last worker while a
+// Resize is making one: it keeps running, with the Resize's worker. Before,
+// the failed replacement killed the pool (counting neither the worker
+// being made by the Resize), which then refused the Resize's worker:
+// Resize returned ErrPoolStopped.
+func TestPoolResizeRacesLastWorkerLost(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  actor.PoolOption
+	}{{"round robin", actor.RoundRobin()}, {"balancing", actor.Balancing()}} {
+		opt := tt.opt
+		t.Run(tt.name, func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				rt := newRuntime(t)
+				var made atomic.Int32
+				entered, release := make(chan struct{}), make(chan struct{})
+				p, err := actor.NewPool(rt, 1, func() *pw {
+					switch made.Add(1) {
+					case 2: // the Resize's worker
+						close(entered)
+						<-release
+					case 3: // the replacement of the worker that quits
+						return nil
+					}
+					return &pw{}
+				}, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resized := make(chan error, 1)
+				go func() { resized <- p.Resize(2) }()
+				<-entered
+				if _, err := actor.CallPool(context.Background(), pwQuit, p, 0); err != nil {
+					t.Fatal(err)
+				}
+				synctest.Wait() // the worker has stopped, its replacement failed
+				close(release)
+				if err := <-resized; err != nil {
+					t.Errorf("Resize = %v; want nil (it made a worker)", err)
+				}
+				if p.Stopped() {
+					t.Error("the pool stopped with a Resize making a worker")
+				}
+				if _, err := actor.CallPool(context.Background(), pwID, p, 0); err != nil {
+					t.Errorf("a call after the Resize: %v", err)
+				}
+				if err := p.Stop(context.Background()); err != nil {
+					t.Errorf("Stop: %v", err)
+				}
+			})
+		})
+	}
+}
+
+// And if the Resize's worker cannot be made either, the pool has lost its
+// last worker: it stops (as when a replacement fails with no Resize under
+// way), and Done closes.
+func TestPoolResizeFailsAfterLastWorkerLost(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		rt := newRuntime(t)
+		var made atomic.Int32
+		entered, release := make(chan struct{}), make(chan struct{})
+		p, err := actor.NewPool(rt, 1, func() *pw {
+			switch made.Add(1) {
+			case 1:
+				return &pw{}
+			case 2: // the Resize's worker
+				close(entered)
+				<-release
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resized := make(chan error, 1)
+		go func() { resized <- p.Resize(2) }()
+		<-entered
+		if _, err := actor.CallPool(context.Background(), pwQuit, p, 0); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		close(release)
+		if err := <-resized; !errors.Is(err, actor.ErrFactory) {
+			t.Errorf("Resize = %v; want ErrFactory", err)
+		}
+		if !p.Stopped() {
+			t.Error("the pool runs with no worker, none being made")
+		}
+		select {
+		case <-p.Done():
+		default:
+			t.Error("Done not closed")
+		}
+		if _, err := actor.CallPool(context.Background(), pwID, p, 0); !errors.Is(err, actor.ErrPoolStopped) {
+			t.Errorf("a call: got %v; want ErrPoolStopped", err)
+		}
+	})
 }

@@ -111,7 +111,7 @@ func (p *Pool[S]) make() (s S, err error) {
 // the replacement runs them, then stops. What the replacement becomes is
 // decided once it is made (see add), since the pool may have begun
 // stopping meanwhile. If none can be made (the factory fails) and no
-// worker is left, the pool stops. None is tried if m's owner (the runtime
+// worker is left, nor one being made by a Resize, the pool stops. None is tried if m's owner (the runtime
 // or the parent) is stopping: a Balancing pool then stops with it, as by
 // Pool.Stop (see sharedQueue.serves), its other workers draining the
 // shared queue: those still alive, stopped by themselves or not (see
@@ -160,9 +160,17 @@ func (p *Pool[S]) gone(m *member) {
 	if q := p.r.shared; q != nil {
 		q.leave(m) // after the replacement joined: waiting calls stay for it
 	}
+	p.lost()
+}
+
+// lost kills a running pool that has no worker left and none being made
+// (a replacement, or a Resize's worker): it lost its last worker, and
+// none could be made. With Balancing the calls waiting fail with
+// ErrStopped. Done closes if nothing is left.
+func (p *Pool[S]) lost() {
 	p.mu.Lock()
-	if len(p.slots) == 0 && len(p.replacing) == 0 && p.r.state.Load() == routerRunning {
-		p.r.state.Store(routerKilled) // no worker left, none could be made
+	if p.sizeLocked()+p.growing == 0 && p.r.state.Load() == routerRunning {
+		p.r.state.Store(routerKilled)
 	}
 	p.mu.Unlock()
 	if q := p.r.shared; q != nil && p.r.state.Load() == routerKilled {
@@ -288,6 +296,9 @@ func (p *Pool[S]) Resize(n int) error {
 		p.checkDoneLocked()
 		p.mu.Unlock()
 		if err != nil {
+			// The pool's last worker may have stopped meanwhile, its
+			// replacement failed too (see gone).
+			p.lost()
 			return err
 		}
 		if !added {
