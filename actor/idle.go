@@ -30,17 +30,39 @@ func WithIdleTimeout[S, Q, R any](d time.Duration, m *Method[S, Q, R], req Q) Op
 	ic := &idleCall[S, Q, R]{m: m, req: req}
 	ic.self = ic
 	spec.cast = func(c *cell) error {
-		// From the actor's own turn: tryPush never waits, not for room in
-		// a full Block-policy mailbox, which only this turn could make
-		// (the actor, and any stop, would stall for the call timeout). A
-		// full mailbox refuses it with ErrMailboxFull.
-		if err := tryPush(c, envelope{msg: &ic.self}); err != nil {
+		if err := idlePush(c, envelope{msg: &ic.self}); err != nil {
 			c.refused(m.label, err, req)
 			return err
 		}
 		return nil
 	}
 	return optionFunc(func(c *spawnConfig) { c.idle = spec })
+}
+
+// idlePush queues an idle cast from the actor's own turn, never at a
+// queued message's expense: it never waits, not for room in a full
+// Block-policy mailbox, which only this turn could make (the actor, and
+// any stop, would stall for the call timeout), and never evicts the
+// oldest call of a full DropOldest one (its caller would get ErrDropped
+// for the sake of a notice that the actor is idle, while calls wait for
+// it). A full mailbox refuses it with ErrMailboxFull; dead calls are
+// still discarded to make room, except in a DropOldest mailbox (where
+// only Offer makes no eviction).
+func idlePush(c *cell, e envelope) error {
+	if !c.mb.Evicts() {
+		return tryPush(c, e)
+	}
+	if c.status.Load() != statusRunning {
+		return ErrStopped
+	}
+	sched, err := c.mb.Offer(e)
+	if err != nil {
+		return pushErr(err)
+	}
+	if sched {
+		c.schedule()
+	}
+	return nil
 }
 
 // IdleOnTouch makes WithIdleTimeout's count restart only when a handler

@@ -3,6 +3,7 @@ package actor_test
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/troupe-go/troupe/actor"
@@ -91,6 +92,48 @@ func TestIdleTimeoutRefusedRetried(t *testing.T) {
 		}
 		if err := ref.Stop(ctx); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// The idle timeout's cast into a full DropOldest mailbox is refused, as
+// into any full mailbox: it must not evict a queued call (whose caller
+// would get ErrDropped) to make room for itself.
+func TestIdleTimeoutFullDropOldestMailbox(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		var letters recorder
+		rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+		s := &session{start: time.Now()}
+		ref, err := actor.Spawn(rt, s, actor.WithMailbox(2, actor.DropOldest), actor.IdleOnTouch(),
+			actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gate := make(chan struct{})
+		if err := sessionHold.Cast(ref, gate); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second) // the idle timer fires during the held turn
+		for i := range 2 {          // fill the mailbox
+			if err := sessionTouch.Cast(ref, i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		close(gate) // the idle cast finds the mailbox full
+		synctest.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := sessionTouch.Call(ctx, ref, 2); err != nil {
+			t.Fatalf("call after the queue: %v", err)
+		}
+		if err := ref.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := letters.Count(troupe.ReasonDropped, "touch"); n != 0 {
+			t.Errorf("the idle cast evicted %d queued call(s) (%v)", n, letters.All())
+		}
+		if n := letters.Count(troupe.ReasonMailboxFull, "idle"); n != 1 {
+			t.Errorf("%d mailbox-full dead letters for the idle cast; want 1 (%v)", n, letters.All())
 		}
 	})
 }

@@ -397,6 +397,11 @@ func (m *Mailbox[T]) lenLocked(q *queues[T]) int {
 // bounded mailbox with the [Block] policy). O(1).
 func (m *Mailbox[T]) Blocks() bool { return m.cfg.Capacity > 0 && m.cfg.Policy == Block }
 
+// Evicts reports whether a Push or TryPush on a full mailbox evicts the
+// oldest user message (a bounded mailbox with the [DropOldest] policy).
+// O(1).
+func (m *Mailbox[T]) Evicts() bool { return m.cfg.Capacity > 0 && m.cfg.Policy == DropOldest }
+
 // Bounded reports whether the mailbox has a capacity, so that its
 // Overflow policy applies to a push when it is full. It does not change
 // after Init. Safe for concurrent use, O(1).

@@ -38,19 +38,20 @@ func TestNewInvalidConfig(t *testing.T) {
 // policy; Blocks only with the Block policy too.
 func TestBoundedAndBlocks(t *testing.T) {
 	for _, tc := range []struct {
-		cfg             Config[msg]
-		bounded, blocks bool
+		cfg                     Config[msg]
+		bounded, blocks, evicts bool
 	}{
-		{Config[msg]{}, false, false},
-		{Config[msg]{Policy: Block}, false, false},
-		{Config[msg]{Capacity: 3, Policy: Block}, true, true},
-		{Config[msg]{Capacity: 3, Policy: Reject}, true, false},
-		{Config[msg]{Capacity: 3, Policy: DropOldest}, true, false},
+		{Config[msg]{}, false, false, false},
+		{Config[msg]{Policy: Block}, false, false, false},
+		{Config[msg]{Policy: DropOldest}, false, false, false},
+		{Config[msg]{Capacity: 3, Policy: Block}, true, true, false},
+		{Config[msg]{Capacity: 3, Policy: Reject}, true, false, false},
+		{Config[msg]{Capacity: 3, Policy: DropOldest}, true, false, true},
 	} {
 		m := newTest(t, tc.cfg)
-		if m.Bounded() != tc.bounded || m.Blocks() != tc.blocks {
-			t.Errorf("capacity %d, policy %v: Bounded %v, Blocks %v; want %v, %v",
-				tc.cfg.Capacity, tc.cfg.Policy, m.Bounded(), m.Blocks(), tc.bounded, tc.blocks)
+		if m.Bounded() != tc.bounded || m.Blocks() != tc.blocks || m.Evicts() != tc.evicts {
+			t.Errorf("capacity %d, policy %v: Bounded %v, Blocks %v, Evicts %v; want %v, %v, %v",
+				tc.cfg.Capacity, tc.cfg.Policy, m.Bounded(), m.Blocks(), m.Evicts(), tc.bounded, tc.blocks, tc.evicts)
 		}
 	}
 }
