@@ -160,6 +160,11 @@ func FuzzMailbox(f *testing.F) {
 	f.Add([]byte{0x0a, 0, 0x15, 3, 0x1e, 0x06, 0x1e, 2, 3, 0x1e, 8, 0x2d, 0x1e, 3, 0x1e, 0x1e, 0x3f})
 	// Block, capacity 3: TryPush fills it, then fails; Claim while scheduled.
 	f.Add([]byte{0x12, 1, 9, 17, 25, 0x3e, 3, 0x3e, 0x0e, 0x3e, 1, 0x0e})
+	// Block, capacity 2: Push with a done context (op 0 with 0x20) on a
+	// full mailbox, with and without a dead message (Live); CloseIfEmpty
+	// (0x2e) on a full, then an empty mailbox.
+	f.Add([]byte{0x12, 0, 8, 0x20, 0x2e, 3, 3, 0x2e, 0x0e, 0x20})
+	f.Add([]byte{0x32, 0, 8, 0x07, 0x20, 0x20, 3, 3, 0x1e, 0x2e})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) == 0 {
 			return
@@ -191,7 +196,14 @@ func FuzzMailbox(f *testing.F) {
 			case 0, 1: // Push (0), TryPush (1), Offer (1 with arg&4)
 				v := msg{Key(arg % 4), next}
 				next++
-				if md.policy == Block {
+				ctx = context.Background()
+				cancelled := md.policy == Block && op&7 == 0 && arg&4 != 0
+				switch {
+				case cancelled: // wait, but for a context already done
+					c, cancel := context.WithCancel(ctx)
+					cancel()
+					ctx = c
+				case md.policy == Block:
 					ctx = nil // fail instead of waiting
 				}
 				dropped, expired = dropped[:0], expired[:0]
@@ -204,6 +216,9 @@ func FuzzMailbox(f *testing.F) {
 					wantS, wantErr = md.offer(v)
 				} else {
 					wantS, wantErr, wantEv, wantExp = md.push(v)
+					if cancelled && wantErr == ErrFull {
+						wantErr = context.Canceled
+					}
 				}
 				var s bool
 				var err error
@@ -294,6 +309,14 @@ func FuzzMailbox(f *testing.F) {
 						if got := m.TrimIdle(); got != want {
 							t.Fatalf("step %d TrimIdle: got %v; want %v", step, got, want)
 						}
+					}
+					break
+				}
+				if arg&7 == 5 { // CloseIfEmpty, as the consumer
+					want := md.closed || len(md.sys) == 0 && len(md.user) == 0
+					md.closed, md.made = want, true
+					if got := m.CloseIfEmpty(); got != want {
+						t.Fatalf("step %d CloseIfEmpty: got %v; want %v", step, got, want)
 					}
 					break
 				}
