@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/troupe-go/troupe/internal/engine"
 	"github.com/troupe-go/troupe/scheduler"
 )
 
@@ -142,6 +143,23 @@ func (f *Follow[E]) ID() uint64 {
 		return 0
 	}
 	return f.j.id
+}
+
+// FollowState reports where f stands in its stream: next, the sequence
+// number of the next item it reads; tail, that of the next item the
+// stream will hold; ended, whether the stream has ended (its tail is then
+// final). One consistent look, under the journal's lock; a nil Follow's
+// is (0, 0, true). Sealed: for troupe's remote package, whose serving
+// node tells a remote reader what its stream holds now (its Collected).
+func FollowState[E any](_ engine.Seal, f *Follow[E]) (next, tail uint64, ended bool) {
+	if f == nil || f.j == nil {
+		return 0, 0, true
+	}
+	j := f.j
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	ended = j.closed.Load() // before tail: a closed journal's tail is final
+	return f.next, j.tailNow(), ended
 }
 
 // Follow attaches another reader to f's stream, placed by opts as for
