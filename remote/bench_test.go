@@ -3,6 +3,8 @@ package remote_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -149,8 +151,8 @@ func benchRemoteStream(b *testing.B, tcp bool) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			got, err := f.Collected()
-			if err != nil || len(got) != 10_000 {
+			got, err := f.Collected() // the stream has ended: all of it, and io.EOF
+			if !errors.Is(err, io.EOF) || len(got) != 10_000 {
 				b.Fatalf("collected %d, %v", len(got), err)
 			}
 			items += len(got)

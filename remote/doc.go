@@ -54,7 +54,12 @@
 // the actor's sequence numbers, placed by the local reader's options
 // (actor.Since, actor.Recent, actor.ReadTimeout), an
 // *actor.TruncatedError when the serving node's reader fell behind the
-// journal, the handler's error or panic as the last pair. Frames are numbered
+// journal, the handler's error or panic as the last pair. [Follow.All]
+// follows the stream to its end (harp's follow); [Follow.Collected] returns
+// what the serving node's stream holds now, without waiting for new items,
+// and io.EOF once it has ended and all was returned (harp's stream), as a
+// local reader's Collected: it asks the serving node how far that is (one
+// round trip, bounded by WithCallTimeout) and reads that far. Frames are numbered
 // and acknowledged: the serving node keeps a window of 256 unacknowledged
 // frames and 16 MiB, a quarter of a reader's subscription's pending limit (a
 // slow reader slows it down instead of losing items; a paused one's

@@ -237,3 +237,17 @@ func serverDown(t testing.TB, s *embedded.Server, n *remote.Node) {
 		t.Fatal("the connection did not notice its server's end")
 	}
 }
+
+// readAll reads f to its end with All: its items, and the end's error
+// (nil for a clean end). Collected returns only what the stream holds
+// now; this waits for the rest.
+func readAll[E any](f *remote.Follow[E]) ([]actor.Item[E], error) {
+	var out []actor.Item[E]
+	for it, err := range f.All() {
+		if err != nil {
+			return out, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}

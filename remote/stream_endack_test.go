@@ -52,9 +52,9 @@ func TestStreamEndAckLost(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
-		items, err := f.Collected()
+		items, err := readAll(f)
 		if err != nil || len(items) != 5 {
-			t.Fatalf("Collected: %d items, %v; want 5, nil", len(items), err)
+			t.Fatalf("All: %d items, %v; want 5, nil", len(items), err)
 		}
 		gone(t, srv)
 		if dropped.Load() == 0 {

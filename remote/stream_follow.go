@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"sync"
 	"sync/atomic"
@@ -47,6 +48,16 @@ type Follow[E any] struct {
 	rctx     context.Context
 	rcancel  context.CancelFunc
 	done     bool
+	final    error  // what Collected returns once done: io.EOF after a clean end, else how the reader ended
+	seqNext  uint64 // the sequence number past the last item read (0 before the first)
+	// Collected's question to the serving node (ctrlMark) and its answer
+	// (frameMark).
+	tokens     uint64    // the last token used
+	markTok    uint64    // the token of the question awaiting its answer, 0 if none
+	markSent   time.Time // when it was last asked
+	markFrames uint64    // the answer: the frames sent before it (read them all),
+	markNeed   uint64    // the sequence number past the last item to read (0: none past those frames),
+	markEnd    bool      // and whether the stream has ended (read to its end)
 
 	acked atomic.Uint64 // the next frame expected, for the keepalive
 
@@ -237,45 +248,106 @@ func (f *Follow[E]) All() iter.Seq2[actor.Item[E], error] {
 				return
 			}
 			if !yield(it, nil) {
-				f.finish()
+				f.finish(ErrStreamClosed)
 				return
 			}
 		}
 	}
 }
 
-// Collected reads the stream to its end and returns its items (harp's
-// stream): the items read and the end's error (nil for a clean end).
+// Collected returns what the stream holds now from the reader's position
+// on, without waiting for new items, and moves the reader past it
+// (harp's stream), as a local reader's Collected: every item the serving
+// node's stream held when it got the question (items that came since may
+// be included too), in sequence order, each once; a later Collected
+// returns only newer ones. err is nil while the stream is open; once it
+// has ended and everything has been returned, io.EOF for a clean end or
+// the stream's error, and the reader is closed (later calls return the
+// same). Errors as for All (errors.Is works as there; a nil or zero
+// Follow's is actor.ErrNilStream), and ErrTimeout if the serving node
+// does not answer within the node's call timeout (WithCallTimeout): the
+// reader is then closed. A serving node that closes meanwhile ends it
+// with ErrClosed, one that vanishes with ErrStreamLost. The items
+// already read come with any error. Blocks for one round trip to the
+// serving node and the reading of what it reports, bounded by ctx (the
+// reader's), actor.ReadTimeout for each item it waits for, and the call
+// timeout for the answer. Cost: one control message each way, and the
+// items' decoding.
 func (f *Follow[E]) Collected() ([]actor.Item[E], error) {
+	if f == nil || f.n == nil {
+		return nil, actor.ErrNilStream
+	}
+	if !f.busy.CompareAndSwap(false, true) {
+		return nil, ErrFollowBusy
+	}
+	defer f.busy.Store(false)
+	if f.done {
+		return nil, f.final
+	}
 	var out []actor.Item[E]
-	for it, err := range f.All() {
-		if err != nil {
-			return out, err
+	f.tokens++
+	f.markTok = f.tokens
+	defer func() { f.markTok = 0 }()
+	f.ack(ctrlMark)
+	wait := f.n.cfg.callTimeout
+	until := time.Now().Add(wait)
+	for f.markTok != 0 { // until the answer comes: the items that come first are ours too
+		it, err, ok := f.readUntil(until, func() error {
+			return fmt.Errorf("%w: the serving node of %s did not answer within %v", ErrTimeout, f.label, wait)
+		})
+		if !ok {
+			return out, f.final
+		}
+		if err == nil {
+			out = append(out, it)
+		}
+	}
+	for f.markEnd || f.next < f.markFrames || f.seqNext < f.markNeed {
+		it, _, ok := f.read()
+		if !ok {
+			return out, f.final
 		}
 		out = append(out, it)
+	}
+	if f.received > 0 { // what we read leaves the window now, not at the next read
+		f.ack(ctrlAck)
 	}
 	return out, nil
 }
 
+// errAnswered: readUntil got the answer to Collected's question.
+var errAnswered = errors.New("remote: answered")
+
 // read returns the next item (ok), or the stream's end (ok false; err nil
-// for a clean end).
+// for a clean end), waiting at most the read timeout for it.
 func (f *Follow[E]) read() (actor.Item[E], error, bool) {
+	var until time.Time
+	if f.timeout > 0 {
+		until = time.Now().Add(f.timeout)
+	}
+	return f.readUntil(until, func() error {
+		return fmt.Errorf("%w: no item for %v (%s)", ErrTimeout, f.timeout, f.label)
+	})
+}
+
+// readUntil is read, its wait bounded by until (none if zero), past which
+// the reader ends with expired's error. It returns (zero, errAnswered,
+// true) too, on the answer to Collected's question (f.markTok), which it
+// records.
+func (f *Follow[E]) readUntil(until time.Time, expired func() error) (actor.Item[E], error, bool) {
 	var zero actor.Item[E]
 	if f.done {
 		return zero, ErrStreamClosed, false
 	}
 	silent := f.n.cfg.silent()
-	// until is when this wait for an item ends for the read timeout: the
-	// bound on f.rctx, which outlives a read, is kept at or before it.
-	var until time.Time
-	if f.timeout > 0 {
-		until = time.Now().Add(f.timeout)
-	}
+	// until, when this wait ends, bounds f.rctx, which outlives a read: it
+	// is kept at or before it.
 	for {
-		if f.timeout > 0 {
+		if !until.IsZero() {
 			if !time.Now().Before(until) && !f.pending() && f.ctx.Err() == nil && !f.isClosed() {
-				f.finish()
-				return zero, fmt.Errorf("%w: no item for %v (%s)", ErrTimeout, f.timeout, f.label), false
+				err := expired()
+				f.finish(err)
+				return zero, err, false
 			}
 			if f.rctx != nil {
 				if dl, _ := f.rctx.Deadline(); dl.After(until) {
@@ -286,7 +358,7 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 		}
 		if f.rctx == nil {
 			wait := silent
-			if f.timeout > 0 {
+			if !until.IsZero() {
 				// Past until, frames wait (else the reader has ended):
 				// a bound already passed would keep them from being read.
 				if u := time.Until(until); u > 0 {
@@ -316,12 +388,21 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 			default:
 				err = f.n.publishErr(err)
 			}
-			f.finish()
+			f.finish(err)
 			return zero, err, false
 		}
 		f.lastMsg = time.Now()
+		if f.markTok != 0 && time.Since(f.markSent) >= f.n.cfg.heartbeat {
+			f.ack(ctrlMark) // no answer yet: the question or the answer may be lost
+		}
 		kind, no, payload, ok := parseFrame(m.Data)
 		if !ok {
+			continue
+		}
+		if kind == frameMark {
+			if f.answer(no, payload) {
+				return zero, errAnswered, true
+			}
 			continue
 		}
 		if kind == frameBeat {
@@ -350,13 +431,14 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 			seq, k := binary.Uvarint(payload)
 			if k <= 0 {
 				err := fmt.Errorf("%w: malformed item frame", ErrCodec)
-				f.finish()
+				f.finish(err)
 				return zero, err, false
 			}
+			f.seqNext = seq + 1
 			var v E
 			if err := f.codec.Unmarshal(payload[k:], &v); err != nil {
 				err = fmt.Errorf("%w: decode item %d of %s: %w", ErrCodec, seq, f.label, err)
-				f.finish()
+				f.finish(err)
 				return zero, err, false
 			}
 			if f.received >= streamWindow/4 || f.recvSize >= f.ackBytes {
@@ -368,11 +450,11 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 			var w wireError
 			_ = json.Unmarshal(payload, &w)
 			err := streamErrorFrom(w, f.label)
-			f.finish()
+			f.finish(err)
 			return zero, err, false
 		case frameEnd:
 			f.ack(ctrlAck)
-			f.finish()
+			f.finish(nil)
 			return zero, nil, false
 		}
 	}
@@ -384,12 +466,42 @@ func (f *Follow[E]) pending() bool {
 	return err == nil && msgs > 0
 }
 
-// ack tells the serving node the next frame we expect.
+// ack tells the serving node the next frame we expect; a ctrlMark also
+// asks Collected's question (f.markTok).
 func (f *Follow[E]) ack(kind byte) {
 	f.acked.Store(f.next)
 	f.received, f.recvSize = 0, 0
 	f.heard = time.Now()
-	_ = f.n.nc.Publish(f.ctrl, binary.AppendUvarint([]byte{kind}, f.next))
+	b := binary.AppendUvarint([]byte{kind}, f.next)
+	if kind == ctrlMark {
+		b = binary.AppendUvarint(b, f.markTok)
+		f.markSent = f.heard
+	}
+	_ = f.n.nc.Publish(f.ctrl, b)
+}
+
+// answer records the answer (frameMark) to Collected's question if it is
+// the one awaited (tok, its token), and reports whether it was: another
+// is a late one, to an earlier Collected. Frames sent before it and not
+// received were lost (the serving node sent them first): we ask for them.
+func (f *Follow[E]) answer(tok uint64, payload []byte) bool {
+	if f.markTok == 0 || tok != f.markTok {
+		return false
+	}
+	frames, k := binary.Uvarint(payload)
+	if k <= 0 {
+		return false
+	}
+	need, k2 := binary.Uvarint(payload[k:])
+	if k2 <= 0 || len(payload) != k+k2+1 {
+		return false
+	}
+	f.markTok = 0
+	f.markFrames, f.markNeed, f.markEnd = frames, need, payload[k+k2] == 1
+	if frames > f.next {
+		f.gap()
+	}
+	return true
 }
 
 // gap asks for a resend from the next frame we expect, once per gap (and
@@ -402,15 +514,18 @@ func (f *Follow[E]) gap() {
 	f.ack(ctrlGap)
 }
 
-// finish ends the reader and closes it (see Close): the serving node
+// finish ends the reader by end (nil: a clean end) and closes it (see Close): the serving node
 // gets a close whether or not it ended the stream — after the ack of its
 // end, a second word that the end arrived, for that ack may be lost and
 // the serving node would then wait for a reader that has gone.
-func (f *Follow[E]) finish() {
+func (f *Follow[E]) finish(end error) {
 	if f.done {
 		return
 	}
 	f.done = true
+	if f.final = end; end == nil {
+		f.final = io.EOF
+	}
 	if f.rcancel != nil {
 		f.rcancel()
 	}

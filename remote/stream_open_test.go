@@ -124,9 +124,9 @@ func TestStreamOpenCallerDeadline(t *testing.T) {
 				t.Fatalf("Open: %v (released: %v)", res.err, released)
 			}
 			defer res.f.Close()
-			items, err := res.f.Collected()
+			items, err := readAll(res.f)
 			if err != nil || len(items) != 3 || items[2].V != "line 2" {
-				t.Fatalf("Collected: %v, %v; want 3 lines", items, err)
+				t.Fatalf("All: %v, %v; want 3 lines", items, err)
 			}
 		})
 	}

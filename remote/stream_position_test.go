@@ -36,7 +36,7 @@ func TestStreamRecentLarge(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Open, Recent(%d): %v; want the items a local reader gets", n, err)
 		}
-		items, err := f.Collected()
+		items, err := readAll(f)
 		if err != nil || len(items) != 50 || items[0].Seq != 0 {
 			t.Fatalf("Recent(%d): %d items, %v; want 50 from 0", n, len(items), err)
 		}

@@ -62,6 +62,10 @@ func (ss servedStream[S, Q, E]) endpoint(ref *actor.Ref[S]) *endpoint {
 type streamReader interface {
 	id() uint64
 	close()
+	// state is where the reader stands in its stream: the sequence
+	// number of its next item, that of the stream's next item, and
+	// whether the stream has ended (see actor.FollowState).
+	state() (next, tail uint64, ended bool)
 	// pump encodes each item and hands it to emit until the stream ends
 	// or emit returns false; it returns the end (nil: a clean end).
 	pump(c Codec, emit func(seq uint64, data []byte) bool) error
@@ -71,6 +75,10 @@ type follower[E any] struct{ f *actor.Follow[E] }
 
 func (r follower[E]) id() uint64 { return r.f.ID() }
 func (r follower[E]) close()     { _ = r.f.Close() }
+
+func (r follower[E]) state() (next, tail uint64, ended bool) {
+	return actor.FollowState(engine.Seal{}, r.f)
+}
 
 func (r follower[E]) pump(c Codec, emit func(seq uint64, data []byte) bool) error {
 	for it, err := range r.f.All() {
@@ -217,6 +225,7 @@ func (n *Node) runStream(ctx context.Context, cancel context.CancelFunc, reply s
 		window: n.cfg.pending() / 4, done: make(chan struct{})}
 	st.cond = sync.NewCond(&st.mu)
 	st.lastHeard = time.Now()
+	st.seqNext, _, _ = r.state() // its position: the pump has not read yet
 	n.streamsMu.Lock()
 	n.streamSeq++
 	st.key = "s" + strconv.FormatUint(n.streamSeq, 10)

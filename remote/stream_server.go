@@ -32,6 +32,7 @@ type streamServer struct {
 	bytes     int       // the size of unacked's frames
 	window    int       // the most bytes unacked; no frame is larger (see frameLimit)
 	next      uint64    // the next frame's number
+	seqNext   uint64    // the sequence number of the next item sent: the last one's + 1, or the reader's position
 	lastHeard time.Time // the reader's last control message
 	lastSend  time.Time
 	paused    bool // the reader's last word: frames wait in its subscription
@@ -121,6 +122,7 @@ func (st *streamServer) emitLocked(seq uint64, data []byte) (ok bool, lost *wire
 	}
 	payload := binary.AppendUvarint(make([]byte, 0, len(data)+10), seq)
 	st.sendLocked(frameItem, append(payload, data...))
+	st.seqNext = seq + 1
 	return true, nil
 }
 
@@ -182,6 +184,20 @@ func (st *streamServer) control(data []byte) {
 	if k <= 0 {
 		return
 	}
+	var (
+		tok, tail uint64
+		over      bool
+		mark      = data[0] == ctrlMark
+	)
+	if mark {
+		var kt int
+		if tok, kt = binary.Uvarint(data[1+k:]); kt <= 0 {
+			return
+		}
+		// The stream's tail before our state (markLocked): the lock
+		// order is the journal's, then ours, never both.
+		_, tail, over = st.r.state()
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.lastHeard = time.Now()
@@ -197,6 +213,32 @@ func (st *streamServer) control(data []byte) {
 	if data[0] == ctrlGap && no == st.base {
 		st.resendLocked()
 	}
+	if mark {
+		st.markLocked(tok, tail, over)
+	}
+}
+
+// markLocked answers a reader's Collected (ctrlMark, token tok) with what
+// it must read to have every item the stream held when its tail was
+// looked at (tail; over: the stream had ended): the frames sent so far
+// (those before st.next), then, if items before tail are still to be
+// sent (the pump has not reached them), up to the item tail-1; or, if
+// the stream has ended or its end is queued, to the end. The answer is
+// not numbered (as a heartbeat): a reader that misses it asks again.
+func (st *streamServer) markLocked(tok, tail uint64, over bool) {
+	var need uint64 // the sequence number past the last item the reader must read
+	if st.seqNext < tail {
+		need = tail
+	}
+	b := appendFrame(make([]byte, 0, 32), frameMark, tok)
+	b = binary.AppendUvarint(b, st.next)
+	b = binary.AppendUvarint(b, need)
+	if over || st.ended {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	_ = st.n.nc.Publish(st.to, b)
 }
 
 func (st *streamServer) resendLocked() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -86,8 +87,10 @@ func feed(t *testing.T, srv *remote.Node) *actor.Ref[*Feed] {
 	return ref
 }
 
-// TestStreamCollected: a stream longer than the window arrives whole, in
-// sequence order, with the actor's sequence numbers.
+// TestStreamCollected: a stream longer than the window, ended before the
+// read, arrives whole from Collected, in sequence order, with the actor's
+// sequence numbers, and io.EOF: the stream has ended and everything was
+// returned.
 func TestStreamCollected(t *testing.T) {
 	s := startServer(t)
 	srv, cli := startNode(t, s.ClientURL()), startNode(t, s.ClientURL())
@@ -98,8 +101,8 @@ func TestStreamCollected(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	items, err := f.Collected()
-	if err != nil {
-		t.Fatalf("Collected: %v", err)
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("Collected: %v; want io.EOF", err)
 	}
 	if len(items) != 3000 {
 		t.Fatalf("got %d items; want 3000", len(items))
@@ -109,7 +112,10 @@ func TestStreamCollected(t *testing.T) {
 			t.Fatalf("item %d = %+v; want seq %d line %d", i, it, i, i)
 		}
 	}
-	if _, err := f.Collected(); !errors.Is(err, remote.ErrStreamClosed) || !errors.Is(err, actor.ErrStreamClosed) {
+	if items, err := f.Collected(); len(items) != 0 || !errors.Is(err, io.EOF) {
+		t.Fatalf("second Collected: got %d items, %v; want none, io.EOF (a local reader's)", len(items), err)
+	}
+	if _, err := readAll(f); !errors.Is(err, remote.ErrStreamClosed) || !errors.Is(err, actor.ErrStreamClosed) {
 		t.Fatalf("second read: got %v; want ErrStreamClosed", err)
 	}
 }
@@ -137,7 +143,7 @@ func TestStreamPositions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
-			items, err := f.Collected()
+			items, err := readAll(f)
 			if err != nil || len(items) != tt.count || items[0].Seq != tt.first {
 				t.Fatalf("got %d items from %v, %v; want %d from %d", len(items), items[0].Seq, err, tt.count, tt.first)
 			}
@@ -215,7 +221,7 @@ func TestStreamReadTimeout(t *testing.T) {
 	if el := time.Since(start); el < 3*d {
 		t.Fatalf("ended %v after the first read; want the body's %v and a wait of %v", el, 2*d, d)
 	}
-	if _, err := f.Collected(); !errors.Is(err, remote.ErrStreamClosed) {
+	if _, err := readAll(f); !errors.Is(err, remote.ErrStreamClosed) {
 		t.Fatalf("a read after the timeout: got %v; want ErrStreamClosed", err)
 	}
 
@@ -232,7 +238,7 @@ func TestStreamReadTimeout(t *testing.T) {
 		t.Fatalf("Follow: %v", err)
 	}
 	time.AfterFunc(2*d, rcancel)
-	_, err = h.Collected()
+	_, err = readAll(h)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, remote.ErrTimeout) {
 		t.Fatalf("a reader without a timeout: got %v; want its ctx's end", err)
 	}
@@ -671,7 +677,7 @@ func TestStreamCodec(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	items, err := f.Collected()
+	items, err := readAll(f)
 	if err != nil || len(items) != 3 || items[2].V != "line 2" {
 		t.Fatalf("got %v, %v; want 3 lines", items, err)
 	}

@@ -50,6 +50,16 @@ import (
 // reported as a dead letter only if frames other than the end are
 // unacknowledged: items may then be lost.
 //
+// A reader's Collected asks what the stream holds now: 'm' + the next
+// frame number it expects (an ack too) + a token. The serving node
+// answers with an unnumbered 'm' frame (as a heartbeat; its number is the
+// token): its next frame number, the sequence number past the last item
+// the reader must still read (0: none beyond the frames sent, those
+// before that number) and a flag, 1 if the stream has ended (the reader
+// then reads to its end). The reader reads, acknowledging as usual, until
+// it has all that; it asks again after a heartbeat without an answer,
+// and gives up after the node's call timeout.
+//
 // A reader's Ref ("<node follow subject>#<id>") lets any node attach
 // another reader to a running stream: a request on the serving node's
 // follow subject (its inbox + "f") with Troupe-Stream: follow,
@@ -72,10 +82,16 @@ const (
 	frameError = 'e'
 	frameEnd   = 'z'
 	frameBeat  = 'h'
+	frameMark  = 'm' // the answer to a ctrlMark: not numbered, its number is the token
 
 	ctrlAck   = 'a'
 	ctrlGap   = 'g' // an ack that also asks for a resend
 	ctrlClose = 'c'
+	// ctrlMark is an ack that also asks what the stream holds now (a
+	// reader's Collected), with a token that the answer (frameMark)
+	// carries back. A node that does not know it takes it for an ack and
+	// does not answer: the reader's Collected ends with ErrTimeout.
+	ctrlMark = 'm'
 	// ctrlPaused is a keepalive's ack while frames wait unread in the
 	// reader's subscription: the serving node sends it no heartbeat (one
 	// would only take a place there) until another control message. A
