@@ -91,7 +91,9 @@
 // or the target's state function panics and the actor resumes — stays
 // pending: the machine is still in the state, so the timeout is armed
 // again and retried a full timeout later (each failure goes to the dead
-// letters), until a transition leaves the state. Unlike gen_statem, whose
+// letters), until a transition leaves the state; so is a tick lost to a
+// full mailbox (refused, or evicted from a DropOldest one: a dead letter
+// too). Unlike gen_statem, whose
 // state_timeout handler decides what happens next, the timeout's target is
 // fixed, so a refusal must not leave the state without one: a machine
 // waiting on it would wait forever. An admit set is applied with

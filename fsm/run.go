@@ -3,6 +3,7 @@ package fsm
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/troupe-go/troupe/actor"
 )
@@ -140,7 +141,14 @@ func (d *Definition[S, P]) finish(m *Machine[P], ac *actor.Ctx) {
 	if st.timed && !m.halted {
 		// Restarting the key cancels the old timeout, and drops a tick of
 		// it already queued; timeout's generation check is the backstop.
-		err := actor.After(ac, timerKey, st.timeout, d.own.timeout, m.gen)
+		// The timer is periodic: its first tick is the timeout, and a tick
+		// lost to a full mailbox (refused, or evicted from a DropOldest
+		// one: a dead letter) is followed by another a full timeout later,
+		// as a refused transition is retried; with a one-shot timer the
+		// machine would wait in the state forever. A tick that runs starts
+		// a chain whose finish restarts or cancels the key, so no second
+		// tick runs after it, and ticks do not pile up while one is queued.
+		err := actor.Every(ac, timerKey, max(st.timeout, time.Nanosecond), d.own.timeout, m.gen)
 		m.timed = err == nil // ErrStopped: the actor is stopping anyway
 	} else if m.timed {
 		ac.CancelTimer(timerKey)

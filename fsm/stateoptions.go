@@ -48,7 +48,9 @@ func To[P comparable](states ...P) StateOption {
 // and the actor resumes, the machine stays in the state and the timeout
 // is retried d later (a zero d: at the wheel's next tick, with a dead
 // letter each time, so give a timeout a guard may keep refusing a
-// positive d). The timeout runs on the runtime's timer wheel.
+// positive d). So is a timeout whose tick is lost to a full mailbox
+// (refused, or evicted from a DropOldest one: a dead letter). The timeout
+// runs on the runtime's timer wheel.
 func Timeout[P comparable](d time.Duration, target P) StateOption {
 	return stateFunc(func(sp *stateSpec) { sp.timeouts = append(sp.timeouts, timeoutSpec{d, target}) })
 }
