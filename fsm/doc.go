@@ -101,8 +101,11 @@
 // are held, in order, until a state admits them. Entering a state with no
 // admit set admits everything again (only if the definition uses admit sets
 // at all: otherwise the machine leaves the actor's whitelist alone). The
-// machine's own method, "fsm.timeout", is always admitted; the actor timer
-// key "fsm.timeout" is the machine's.
+// machine's own method, "fsm.timeout", is in every admit set the machine
+// applies; a handler's own actor.Ctx.Only, which cannot name it, holds the
+// state timeout like any method it leaves out, until the machine applies
+// an admit set or the handler calls AdmitAll. The actor timer key
+// "fsm.timeout" is the machine's.
 //
 // # Diagrams
 //

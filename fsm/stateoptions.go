@@ -59,7 +59,8 @@ func Timeout[P comparable](d time.Duration, target P) StateOption {
 // these methods run; other calls are held, in order, until a state admits
 // them (see actor.Ctx.Only). With no methods, every call is held. A state
 // without Admit admits every method. The machine's own method (its state
-// timeout) is always admitted. Define checks that every
+// timeout) is in every admit set (not in a handler's own Ctx.Only, which
+// holds it). Define checks that every
 // method belongs to the actor type (ErrWrongActor) and is neither nil nor
 // a zero value not made by its constructor (ErrInvalidOption).
 func Admit(methods ...actor.Admitter) StateOption {
