@@ -172,7 +172,9 @@ func (f *Follow[E]) Ref() string {
 }
 
 // Close detaches the reader: the serving node is told, an All in progress
-// ends with ErrStreamClosed, and later reads get ErrStreamClosed.
+// ends with ErrStreamClosed, and later reads get ErrStreamClosed (a
+// reader that had ended keeps its end, as a local one: a later All yields
+// nothing after a clean end, else the end's error again).
 // Idempotent, safe from any goroutine. It returns actor.ErrNilStream for a
 // nil or zero Follow, else nil.
 func (f *Follow[E]) Close() error {
@@ -337,7 +339,12 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 func (f *Follow[E]) readUntil(until time.Time, expired func() error) (actor.Item[E], error, bool) {
 	var zero actor.Item[E]
 	if f.done {
-		return zero, ErrStreamClosed, false
+		// Read again after its end, the reader gives that end again, as
+		// a local one: nothing for a clean end, else its error.
+		if f.final == io.EOF {
+			return zero, nil, false
+		}
+		return zero, f.final, false
 	}
 	silent := f.n.cfg.silent()
 	// until, when this wait ends, bounds f.rctx, which outlives a read: it
