@@ -20,24 +20,7 @@ var sessionHold = actor.NewMethod("hold", func(s *session, _ *actor.Ctx, gate ch
 // some), which stalled the actor, and any stop, for the call timeout.
 func TestIdleTimeoutFullBlockMailbox(t *testing.T) {
 	bubble(t, func(t *testing.T) {
-		var letters recorder
-		rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
-		s := &session{start: time.Now()}
-		ref, err := actor.Spawn(rt, s, actor.WithMailbox(2, actor.Block), actor.IdleOnTouch(),
-			actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		gate := make(chan struct{})
-		if err := sessionHold.Cast(ref, gate); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(2 * time.Second) // the idle timer fires during the held turn
-		for range 2 {               // fill the mailbox: calls that are not activity
-			if err := sessionTouch.Cast(ref, 0); err != nil {
-				t.Fatal(err)
-			}
-		}
+		ref, gate, letters := fullIdleSession(t, actor.Block)
 		start := time.Now()
 		close(gate)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -62,24 +45,7 @@ func TestIdleTimeoutFullBlockMailbox(t *testing.T) {
 // gets one later, not never.
 func TestIdleTimeoutRefusedRetried(t *testing.T) {
 	bubble(t, func(t *testing.T) {
-		var letters recorder
-		rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
-		s := &session{start: time.Now()}
-		ref, err := actor.Spawn(rt, s, actor.WithMailbox(2, actor.Block), actor.IdleOnTouch(),
-			actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		gate := make(chan struct{})
-		if err := sessionHold.Cast(ref, gate); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(2 * time.Second) // the idle timer fires during the held turn
-		for range 2 {               // fill the mailbox: calls that are not activity
-			if err := sessionTouch.Cast(ref, 0); err != nil {
-				t.Fatal(err)
-			}
-		}
+		ref, gate, letters := fullIdleSession(t, actor.Block)
 		close(gate) // the idle cast is refused: the mailbox is full
 		ctx := context.Background()
 		time.Sleep(5 * time.Second) // idle all along
@@ -101,24 +67,7 @@ func TestIdleTimeoutRefusedRetried(t *testing.T) {
 // would get ErrDropped) to make room for itself.
 func TestIdleTimeoutFullDropOldestMailbox(t *testing.T) {
 	bubble(t, func(t *testing.T) {
-		var letters recorder
-		rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
-		s := &session{start: time.Now()}
-		ref, err := actor.Spawn(rt, s, actor.WithMailbox(2, actor.DropOldest), actor.IdleOnTouch(),
-			actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		gate := make(chan struct{})
-		if err := sessionHold.Cast(ref, gate); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(2 * time.Second) // the idle timer fires during the held turn
-		for i := range 2 {          // fill the mailbox
-			if err := sessionTouch.Cast(ref, i); err != nil {
-				t.Fatal(err)
-			}
-		}
+		ref, gate, letters := fullIdleSession(t, actor.DropOldest)
 		close(gate) // the idle cast finds the mailbox full
 		synctest.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -136,4 +85,32 @@ func TestIdleTimeoutFullDropOldestMailbox(t *testing.T) {
 			t.Errorf("%d mailbox-full dead letters for the idle cast; want 1 (%v)", n, letters.All())
 		}
 	})
+}
+
+// fullIdleSession spawns a session with a mailbox of 2 under policy and
+// an idle timeout of a second counted by touches only, holds its turn
+// while the idle timer fires, and fills its mailbox with calls that are
+// not activity: closing gate ends the turn, and the idle cast then finds
+// the mailbox full. In a bubble.
+func fullIdleSession(t *testing.T, policy actor.Overflow) (*actor.Ref[*session], chan struct{}, *recorder) {
+	t.Helper()
+	letters := new(recorder)
+	rt := newRuntime(t, troupe.WithDeadLetterHook(letters.Hook))
+	s := &session{start: time.Now()}
+	ref, err := actor.Spawn(rt, s, actor.WithMailbox(2, policy), actor.IdleOnTouch(),
+		actor.WithIdleTimeout(time.Second, sessionIdle, struct{}{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	if err := sessionHold.Cast(ref, gate); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the idle timer fires during the held turn
+	for i := range 2 {
+		if err := sessionTouch.Cast(ref, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ref, gate, letters
 }

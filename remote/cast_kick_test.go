@@ -45,15 +45,7 @@ func castThroughKicks(t *testing.T, kicks int, slowHandler bool) {
 		opts = append(opts, nats.DisconnectErrHandler(func(*nats.Conn, error) { first.Do(func() { <-release }) }))
 	}
 	snd := startNode(t, s.ClientURL(), remote.WithRefusalHook(countCastsLost(&reported)), remote.WithNATSOptions(opts...))
-	rcv := startNode(t, s.ClientURL())
-	got := new(sync.Map)
-	ref, err := actor.Spawn(rcv.Runtime(), &Sink{got: got})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Export(rcv, "sink", ref, remote.Serve(Jot)); err != nil {
-		t.Fatal(err)
-	}
+	got := exportSink(t, s.ClientURL())
 	b := remote.Bind(snd, "sink", Jot)
 	if slowHandler {
 		kick(t, s.NATS(), snd) // the slow handler holds nats.go's callbacks from now on
@@ -85,7 +77,7 @@ func castThroughKicks(t *testing.T, kicks int, slowHandler bool) {
 	wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = snd.Shutdown(ctx)
+	err := snd.Shutdown(ctx)
 	close(release)
 	if err != nil {
 		t.Fatal(err)
@@ -140,15 +132,7 @@ func TestCastsAfterLateDropHandlerNotReported(t *testing.T) {
 		nats.DisconnectErrHandler(func(*nats.Conn, error) { first.Do(func() { <-release }) }),
 		nats.ReconnectHandler(func(*nats.Conn) { reconnected <- struct{}{} })}
 	snd := startNode(t, s.ClientURL(), remote.WithRefusalHook(countCastsLost(&reported)), remote.WithNATSOptions(opts...))
-	rcv := startNode(t, s.ClientURL())
-	got := new(sync.Map)
-	ref, err := actor.Spawn(rcv.Runtime(), &Sink{got: got})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Export(rcv, "sink", ref, remote.Serve(Jot)); err != nil {
-		t.Fatal(err)
-	}
+	got := exportSink(t, s.ClientURL())
 	waitServed(t, snd, "sink")
 	kick(t, s.NATS(), snd) // the slow handler holds nats.go's callbacks from now on
 	kick(t, s.NATS(), snd) // the node's handler for this drop waits behind it
@@ -197,4 +181,20 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// exportSink starts a node on url that exports a Sink as "sink" (Jot),
+// and returns what the Sink gets.
+func exportSink(t *testing.T, url string) *sync.Map {
+	t.Helper()
+	rcv := startNode(t, url)
+	got := new(sync.Map)
+	ref, err := actor.Spawn(rcv.Runtime(), &Sink{got: got})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Export(rcv, "sink", ref, remote.Serve(Jot)); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
