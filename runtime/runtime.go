@@ -323,7 +323,9 @@ func mergeNames(a, b []string) []string {
 // and returns it: get-or-create by name, the session-per-user pattern.
 // Race-free: of concurrent callers for one name, one spawns and all get
 // its ref; factory runs only for the actor that is spawned (the others
-// wait for that spawn, factory included, then look the name up). created
+// wait for that spawn, factory included, then look the name up; that wait
+// is bounded as the one for a stopping actor below, and fails the same
+// way: a factory that looks its own name up gets that timeout). created
 // says whether this call spawned it. The one exception to "factory runs
 // once": a plain Spawn that takes the name between this call's lookup and
 // its spawn leaves the state factory made unused; LookupOrSpawn then
@@ -363,7 +365,15 @@ func LookupOrSpawn[S any](ctx context.Context, rt *Runtime, name string, factory
 		}
 		done, first := rt.spawning.begin(name)
 		if !first {
-			<-done // another caller is spawning it: look again
+			// Another caller is spawning it (its factory may be slow, or
+			// be this very caller's): wait for that spawn as for a
+			// stopping actor, then look again.
+			if _, has := ctx.Deadline(); !has && until.IsZero() {
+				until = time.Now().Add(rt.callTimeout)
+			}
+			if err := waitSpawned(ctx, done, name, until); err != nil {
+				return nil, false, err
+			}
 			continue
 		}
 		ref, created, err = spawnNamed(rt, name, factory, opts, done)
@@ -392,6 +402,25 @@ func waitStopped(ctx context.Context, old engine.Stoppable, name string, until t
 		return fmt.Errorf("%w: the actor named %q is still stopping", actor.ErrTimeout, name)
 	}
 	return fmt.Errorf("runtime: LookupOrSpawn %q: the actor of the name is still stopping: %w", name, context.Cause(ctx))
+}
+
+// waitSpawned waits for done, the end of another caller's spawn of name,
+// until ctx ends or, if until is not zero, until then.
+func waitSpawned(ctx context.Context, done <-chan struct{}, name string, until time.Time) error {
+	if !until.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, until)
+		defer cancel()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: the actor named %q is still being spawned", actor.ErrTimeout, name)
+	}
+	return fmt.Errorf("runtime: LookupOrSpawn %q: the actor of the name is still being spawned: %w", name, context.Cause(ctx))
 }
 
 // spawnNamed is LookupOrSpawn's spawn, by the caller that began the
