@@ -333,15 +333,21 @@ func (c *cell) end() {
 		c.sys.RemoveRoot(c)
 	}
 	c.mu.Lock()
+	refused := false
 	if e := c.ext; e != nil {
 		if e.done == nil {
 			e.done = closedChan
 		} else {
 			close(e.done)
 		}
+		refused = e.refused // counted as work by refuse, under c.mu
 	}
 	c.status.Store(statusFinalized)
 	c.mu.Unlock()
+	if refused {
+		// Last: nothing of this actor runs on this turn after it.
+		defer c.sys.WorkEnded(c)
+	}
 	// The parent hears of it only now: once the child has left, the parent
 	// may finalize (its Stopping hook runs, its Done closes), even on this
 	// goroutine if its scheduler is closed, and children stop before their

@@ -174,10 +174,17 @@ func (c *cell) register() error {
 // with ErrStopped and its Done closes, but neither its Started nor its
 // Stopping hook runs. Spawn returns an error, so the state is its
 // caller's again (who may spawn it anew): no hook may run on it later,
-// on another goroutine.
+// on another goroutine. Its end runs on a turn of its own, which may
+// still be reporting dead letters (the calls that reached it) after every
+// actor the runtime's stop waits for has stopped: it is counted as work
+// (System.WorkStarted, ended by end), which that stop waits for, bounded
+// once forced, and names, before it drains the scheduler.
 func (c *cell) refuse() {
 	c.mu.Lock()
 	c.extLocked().refused = true
+	if c.status.Load() != statusFinalized { // else end has run: nothing to wait for
+		c.sys.WorkStarted(c)
+	}
 	c.mu.Unlock()
 	c.requestStop(true)
 }

@@ -155,7 +155,9 @@ func (rt *Runtime) Shutdown(ctx context.Context) error {
 // actor.ErrStopped), then Close waits for running handlers to return,
 // bounded by the call timeout (WithCallTimeout), and for every goroutine
 // of the runtime to exit. It returns nil, or a *actor.StopError naming the
-// actors whose handlers (or actor.Go functions) had not returned by then:
+// actors whose handlers (or actor.Go functions, or, for an actor whose
+// Spawn was refused after a Lookup found it, the dead-letter hook called
+// for the calls it had got) had not returned by then:
 // their goroutines are the only ones left, and exit as those return. A
 // sync caller still waiting on such a handler without a deadline of its
 // own (on the call timeout) gets actor.ErrStopped when Close stops the
@@ -198,6 +200,14 @@ func (rt *Runtime) stop() error {
 		// the call timeout to see their cancelled Context and return.
 		ctx := g.ctx()
 		late = rt.sys.Wait(ctx)
+		if late == nil {
+			// Every actor has stopped; what may be left is counted
+			// work, some of it on turns (the end of an actor whose
+			// Spawn was refused, in a dead-letter hook): wait for it
+			// before the drain, which would wait for such a turn
+			// unbounded.
+			late = rt.sys.WaitWork(ctx)
+		}
 		rt.stopWheel()
 		if late != nil {
 			_ = rt.sched.Shutdown(ctx) // returns at once: ctx is done
@@ -217,9 +227,18 @@ func (rt *Runtime) stop() error {
 		}
 		err = joinErr(err, rt.waitReports(&g))
 	} else {
+		// Every actor has stopped. The counted work is waited for before
+		// the drain: some of it runs on turns (the end of an actor whose
+		// Spawn was refused, in a dead-letter hook), which the drain
+		// would wait for unbounded.
+		err = rt.waitWork(&g)
 		rt.stopWheel()
-		rt.sched.Close() // every actor has stopped: no turn is left to run
-		err = joinErr(rt.waitWork(&g), rt.waitReports(&g))
+		if err != nil {
+			_ = rt.sched.Shutdown(g.ctx()) // returns at once: the grace is over
+		} else {
+			rt.sched.Close() // no turn is left to run
+		}
+		err = joinErr(err, rt.waitReports(&g))
 	}
 	return err
 }
@@ -246,8 +265,10 @@ func (g *grace) end() {
 }
 
 // waitWork waits, once every actor has stopped gracefully, for the
-// goroutines of actor.Go: their functions' ctxs ended with their actors,
-// and each hands its result over (a dead letter by now) and exits. If the
+// goroutines of actor.Go (their functions' ctxs ended with their actors,
+// and each hands its result over, a dead letter by now, and exits) and
+// for the ends of actors whose Spawn was refused after they had joined
+// (their calls fail on a turn of their own, as dead letters). If the
 // stop is forced meanwhile they get the call timeout, as running handlers
 // do; past it, the actors whose functions would not return are named.
 func (rt *Runtime) waitWork(g *grace) error {

@@ -70,7 +70,7 @@ type System struct {
 
 	trims trims // actors to trim when idle; see trim.go
 
-	work Tally[Cell] // goroutines started by actor.Go, by actor
+	work Tally[Cell] // goroutines started by actor.Go, refused actors' ends, by actor
 }
 
 // New validates cfg and returns a System. It starts no goroutine.
@@ -127,10 +127,13 @@ func (s *System) rootList() []Cell {
 	return roots
 }
 
-// WorkStarted counts a goroutine that c's actor.Go starts; WorkEnded
-// must follow once it has handed its result over. Call it while c is
-// running: the runtime's stop waits for such goroutines (WaitWork) only
-// once every actor has stopped.
+// WorkStarted counts a goroutine that c's actor.Go starts, or the end
+// of c, an actor whose Spawn was refused after it had joined (its end
+// runs on a turn no running actor waits for); WorkEnded must follow once
+// the goroutine has handed its result over, or c has ended. Call it
+// while c is running, or from c's Spawn: the runtime's stop waits for
+// such work (WaitWork) only once every actor has stopped, before it
+// drains the scheduler.
 func (s *System) WorkStarted(c Cell) { s.work.Add(c) }
 
 // WorkEnded ends what WorkStarted counted.
