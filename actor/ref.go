@@ -100,16 +100,20 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 		if err := o.idle.validate(state); err != nil {
 			return nil, err
 		}
-		// Before register: a named actor can run a turn (found by
-		// Lookup) before its idle timer is armed.
+		// Before register: a named actor is found (Lookup) as soon as
+		// its name is claimed, before its idle timer is armed (its turn
+		// is held until it has joined; see below).
 		c.idling = true
 	}
 	// A named actor can be found (Lookup) and sent calls as soon as its
-	// name is claimed, before Spawn queues its Started hook: its turn is
-	// held until then, so that the hook runs before any call. (A
-	// Handler's owner runs its turns only once NewHandler has returned.)
+	// name is claimed, before it has joined its parent (or the runtime)
+	// and before Spawn queues its Started hook: its turn is held until
+	// then, so that no handler runs on a state whose Spawn may yet fail
+	// (refuse: the state is its caller's again) and the hook runs before
+	// any call. (A Handler's owner runs its turns only once NewHandler has
+	// returned.)
 	held := false
-	if _, ok := c.state.(Starter); ok && c.name != "" && own == nil {
+	if c.name != "" && own == nil {
 		held = c.mb.Claim()
 	}
 	if err := c.register(); err != nil {
@@ -131,7 +135,7 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 		return r, nil
 	}
 	c.start()
-	if held {
+	if held && !c.mb.Idle() { // the Started hook, or calls sent meanwhile
 		c.schedule()
 	}
 	return r, nil
@@ -139,11 +143,19 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 
 // unhold hands the turn spawn held (see spawn) to a stop that came while
 // it held it (the stop could not claim it): the turn finalizes the actor.
-// An actor nobody stopped is left held: nobody can reach it.
+// As a stop that claims an idle actor's turn does (requestStop), it
+// finalizes here when no user code would run (no Stopping hook, no call
+// to fail), and otherwise on the actor's own turn. An actor nobody
+// stopped is left held: nobody can reach it.
 func (c *cell) unhold(held bool) {
-	if held && c.status.Load() != statusRunning {
-		c.schedule()
+	if !held || c.status.Load() == statusRunning {
+		return
 	}
+	if !c.hasStopping() && !c.owesReplies() && c.mb.Len() == 0 {
+		c.finalize()
+		return
+	}
+	c.schedule()
 }
 
 // register claims the name and joins the parent (or the runtime's roots).

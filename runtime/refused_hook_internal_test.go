@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -19,20 +20,21 @@ func (*starter) Started(*actor.Ctx) {}
 
 var knock = actor.NewMethod("knock", func(*starter, *actor.Ctx, int) (int, error) { return 0, nil })
 
-// castOnRegister is the runtime's registry, but a Register of name sends
-// a oneway to the actor that claims it, as a sender that looked it up
-// (Lookup finds an actor as soon as its name is claimed) would.
-type castOnRegister struct {
+// onRegister is the runtime's registry, but a Register of name calls f
+// with the actor that claims it, as a sender that looked it up (Lookup
+// finds an actor as soon as its name is claimed) would.
+type onRegister struct {
 	*registry
 	name string
+	f    func(engine.Stoppable)
 }
 
-func (r castOnRegister) Register(name string, a engine.Stoppable) error {
+func (r onRegister) Register(name string, a engine.Stoppable) error {
 	if err := r.registry.Register(name, a); err != nil {
 		return err
 	}
 	if name == r.name {
-		_ = knock.Cast(a.(*actor.Ref[*starter]), 1)
+		r.f(a)
 	}
 	return nil
 }
@@ -74,7 +76,9 @@ func TestStopBoundedDespiteRefusedActorsDeadLetterHook(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rt.sys.Names = castOnRegister{registry: rt.names, name: "kid"}
+				rt.sys.Names = onRegister{registry: rt.names, name: "kid", f: func(a engine.Stoppable) {
+					_ = knock.Cast(a.(*actor.Ref[*starter]), 1)
+				}}
 				p, err := actor.Spawn(rt, &target{})
 				if err != nil {
 					t.Fatal(err)
@@ -110,4 +114,68 @@ func TestStopBoundedDespiteRefusedActorsDeadLetterHook(t *testing.T) {
 			})
 		})
 	}
+}
+
+// plain has no Started hook.
+type plain struct{ ran chan struct{} }
+
+var touch = actor.NewMethod("touch", func(p *plain, _ *actor.Ctx, _ int) (int, error) {
+	close(p.ran)
+	return 0, nil
+})
+
+var spawnPlain = actor.NewMethod("spawn plain", func(_ *target, c *actor.Ctx, p *plain) (int, error) {
+	if _, err := actor.Spawn(c, p, actor.WithName("kid")); !errors.Is(err, actor.ErrStopped) {
+		return 0, fmt.Errorf("the kid's spawn = %v; want ErrStopped", err)
+	}
+	return 0, nil
+})
+
+// A named actor refused after claiming its name (its parent is stopping)
+// never was an actor to its spawner: Spawn fails and leaves it the state.
+// A message sent to it meanwhile (a Lookup found it) fails with
+// ErrStopped, as a dead letter, and no handler runs on that state. The
+// turn of an actor without a Started hook was not held until it had
+// joined: the message scheduled it at once, and its handler ran on the
+// state while its Spawn went on to fail (and could still be running when
+// Spawn returned the state to its caller).
+func TestRefusedSpawnRunsNoHandler(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		rt, err := New(WithCallTimeout(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := rt.Close(); err != nil {
+				t.Error(err)
+			}
+		}()
+		rt.sys.Names = onRegister{registry: rt.names, name: "kid", f: func(a engine.Stoppable) {
+			if err := touch.Cast(a.(*actor.Ref[*plain]), 1); err != nil {
+				t.Errorf("cast to the kid as it claims its name = %v", err)
+			}
+			synctest.Wait() // a turn it scheduled has run
+		}}
+		p, err := actor.Spawn(rt, &target{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := &plain{ran: make(chan struct{})}
+		spawned := spawnPlain.Ask(context.Background(), p, st) // runs as p stops: the kid is refused
+		if err := p.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := spawned.Await(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		select {
+		case <-st.ran:
+			t.Error("a handler ran on the state of a refused spawn")
+		default:
+		}
+		if n := rt.DeadLetters().ByReason[ReasonStopped]; n != 1 {
+			t.Errorf("%d dead letters (stopped); want 1, the cast to the refused kid", n)
+		}
+	})
 }
