@@ -44,6 +44,9 @@ func SpawnFunc[S any](sp Spawner, factory func() S, opts ...Option) (*Ref[S], er
 	if factory == nil {
 		return nil, ErrNilState
 	}
+	if _, err := systemOf(sp); err != nil {
+		return nil, err // before factory: it runs only for an actor Spawn may make
+	}
 	state := factory()
 	if nilness.Is(state) {
 		return nil, ErrNilState
@@ -51,7 +54,9 @@ func SpawnFunc[S any](sp Spawner, factory func() S, opts ...Option) (*Ref[S], er
 	return spawn(sp, state, factory, opts, nil)
 }
 
-func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *owner) (*Ref[S], error) {
+// systemOf returns sp's System: ErrNilRuntime for a nil or zero Spawner,
+// ErrStopped once its runtime is closed.
+func systemOf(sp Spawner) (*engine.System, error) {
 	if sp == nil || nilness.Is(sp) {
 		return nil, ErrNilRuntime
 	}
@@ -61,6 +66,14 @@ func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *own
 	}
 	if sys.Closed() {
 		return nil, ErrStopped
+	}
+	return sys, nil
+}
+
+func spawn[S any](sp Spawner, state S, factory func() S, opts []Option, own *owner) (*Ref[S], error) {
+	sys, err := systemOf(sp)
+	if err != nil {
+		return nil, err
 	}
 	var o spawnConfig
 	for _, opt := range opts {
