@@ -205,10 +205,13 @@ func (b *Binding[Q, R]) outcome(p *pending) (R, error) {
 	switch {
 	case len(m.Data) == 0 && m.Header.Get(hdrStatus) == "503":
 		return zero, fmt.Errorf("%w: %s", ErrNotFound, b.label)
+	case m.Header.Get(micro.ErrorCodeHeader) != "":
+		// Whatever its size, as a stream open's: a serving node cuts an
+		// error's body to its own cap, which may be larger than ours,
+		// and the caller is owed the error with its code, not ErrTooLarge.
+		return zero, errorFrom(m, b.label)
 	case len(m.Data) > b.n.cfg.maxMessage:
 		return zero, fmt.Errorf("%w: reply of %d bytes from %s", ErrTooLarge, len(m.Data), b.label)
-	case m.Header.Get(micro.ErrorCodeHeader) != "":
-		return zero, errorFrom(m, b.label)
 	}
 	var v R
 	if err := b.cfg.codec.Unmarshal(m.Data, &v); err != nil {

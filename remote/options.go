@@ -236,7 +236,10 @@ func WithMaxDeadline(d time.Duration) Option {
 
 // WithMaxMessage sets the largest request the node decodes and the largest
 // reply it decodes or sends, in bytes (default 256 KiB; > 0). Larger ones
-// are refused with ErrTooLarge before decoding. Casts travel in batches
+// are refused with ErrTooLarge before decoding; an error reply is not (a
+// serving node cuts its error's text and stack to fit its own cap and
+// the server's maximum payload), so that a caller gets the error with its
+// code, or the panic, whatever the caps. Casts travel in batches
 // of up to 64 KiB (or the sending node's cap, if smaller); a receiving
 // node holds each cast of a batch to its own cap, so a larger batch of
 // casts that each fit is served, and a cast over it is refused alone
