@@ -1,6 +1,7 @@
 package remote
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -137,7 +138,9 @@ func serviceOf(name string, infos []micro.Info) *Service {
 			}
 		}
 	}
-	slices.SortFunc(s.Instances, func(a, b Instance) int { return strings.Compare(a.Node+a.ID, b.Node+b.ID) })
+	slices.SortFunc(s.Instances, func(a, b Instance) int {
+		return cmp.Or(strings.Compare(a.Node, b.Node), strings.Compare(a.ID, b.ID))
+	})
 	for _, m := range api {
 		s.API = append(s.API, m)
 	}
