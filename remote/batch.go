@@ -15,9 +15,11 @@ import (
 // binding's batch, and the node's flusher goroutine publishes each batch
 // as one NATS message (header Troupe-Batch: <count>; body: for each cast,
 // its length as a uvarint, then its bytes). A lone cast is published as
-// it is, without the header. A batch over maxBatch bytes is published by
-// the Cast that fills it, on the caller's goroutine: memory stays bounded
-// and a sender faster than the connection is slowed down, not dropped.
+// it is, without the header, as is one too large for a batch (by the
+// Cast that makes it, after the batch before it). A batch over maxBatch
+// bytes is published by the Cast that fills it, on the caller's
+// goroutine: memory stays bounded and a sender faster than the
+// connection is slowed down, not dropped.
 // Publishing happens under the batch's lock, so casts from one binding
 // leave — and, over one connection to one subscription, arrive — in the
 // order they were made. A batch also stays within the server's maximum
@@ -58,11 +60,22 @@ func (cb *castBatch) add(data []byte) error {
 	if err := n.open(); err != nil {
 		return err
 	}
-	limit := min(maxBatch, n.payloadLimit(cb.hdrRoom))
-	if len(data)+binary.MaxVarintLen64 > limit {
-		return fmt.Errorf("%w: cast of %d bytes over the limit of %d", ErrTooLarge, len(data), limit)
+	if alone := n.payloadLimit(cb.hdrRoom); len(data) > alone {
+		return fmt.Errorf("%w: cast of %d bytes over the limit of %d", ErrTooLarge, len(data), alone)
 	}
+	limit := min(maxBatch, n.payloadLimit(cb.hdrRoom))
 	cb.mu.Lock()
+	if len(data)+binary.MaxVarintLen64 > limit {
+		// Too large for a batch, not for a message: published alone, now,
+		// after the casts queued before it (in order, under cb.mu).
+		defer cb.mu.Unlock()
+		count := cb.count
+		if err := cb.flushLocked(); err != nil {
+			cb.lost(count, err)
+			return err
+		}
+		return cb.publishLocked(data)
+	}
 	if cb.count > 0 && len(cb.buf)+len(data)+binary.MaxVarintLen64 > limit {
 		count := cb.count
 		if err := cb.flushLocked(); err != nil {
@@ -85,35 +98,47 @@ func (cb *castBatch) add(data []byte) error {
 	return nil
 }
 
+// publishLocked publishes one cast alone, without a batch's frame (its
+// batch is empty); cb.mu is held.
+func (cb *castBatch) publishLocked(data []byte) error {
+	var err error
+	if cb.hdr == nil {
+		err = cb.n.nc.Publish(cb.subj, data)
+	} else {
+		err = cb.n.nc.PublishMsg(&nats.Msg{Subject: cb.subj, Header: cb.hdr, Data: data})
+	}
+	if err == nil {
+		cb.n.castsOut.Add(1) // not yet confirmed by the server
+	}
+	return cb.n.publishErr(err)
+}
+
 // flushLocked publishes the batch; cb.mu is held.
 func (cb *castBatch) flushLocked() error {
 	if cb.count == 0 {
 		return nil
 	}
 	var err error
-	switch {
-	case cb.count == 1 && cb.hdr == nil:
+	if cb.count == 1 {
 		_, k := binary.Uvarint(cb.buf)
-		err = cb.n.nc.Publish(cb.subj, cb.buf[k:])
-	case cb.count == 1:
-		_, k := binary.Uvarint(cb.buf)
-		err = cb.n.nc.PublishMsg(&nats.Msg{Subject: cb.subj, Header: cb.hdr, Data: cb.buf[k:]})
-	default:
+		err = cb.publishLocked(cb.buf[k:])
+	} else {
 		h := make(nats.Header, len(cb.hdr)+1)
 		for k, v := range cb.hdr {
 			h[k] = v
 		}
 		h[hdrBatch] = []string{strconv.Itoa(cb.count)}
 		err = cb.n.nc.PublishMsg(&nats.Msg{Subject: cb.subj, Header: h, Data: cb.buf})
-	}
-	if err == nil {
-		cb.n.castsOut.Add(uint64(cb.count)) // not yet confirmed by the server
+		if err == nil {
+			cb.n.castsOut.Add(uint64(cb.count)) // not yet confirmed by the server
+		}
+		err = cb.n.publishErr(err)
 	}
 	cb.buf, cb.count = cb.buf[:0], 0 // publish copied the bytes
 	if len(cb.buf) > maxBatch {
 		cb.buf = nil
 	}
-	return cb.n.publishErr(err)
+	return err
 }
 
 // batchHeaderRoom is the most bytes the headers of a batch with the

@@ -23,7 +23,9 @@ import "fmt"
 // Cast published, refused by a connection that is down: that batch's casts are
 // lost and reported, as ReasonCastFailed; this one was not queued), and the
 // binding's own. Does not block, but for a full batch (64 KiB, or less to fit
-// the server's maximum payload) that it publishes itself; safe for concurrent
+// the server's maximum payload) that it publishes itself, and a cast too large
+// for a batch (up to the node's WithMaxMessage), which it publishes alone,
+// after the casts queued before it; safe for concurrent
 // use. Cost: the codec's work and a copy into the batch; end to end over
 // loopback TCP, about 2 µs per cast on 2 cores, mostly JSON decoding on the
 // serving node (BenchmarkRemoteCast).

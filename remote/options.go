@@ -240,7 +240,8 @@ func WithMaxDeadline(d time.Duration) Option {
 // serving node cuts its error's text and stack to fit its own cap and
 // the server's maximum payload), so that a caller gets the error with its
 // code, or the panic, whatever the caps. Casts travel in batches
-// of up to 64 KiB (or the sending node's cap, if smaller); a receiving
+// of up to 64 KiB (or the sending node's cap, if smaller), a larger one
+// alone (up to the sending node's cap); a receiving
 // node holds each cast of a batch to its own cap, so a larger batch of
 // casts that each fit is served, and a cast over it is refused alone
 // (and reported, as ReasonTooLarge). A stream's items are held to it and
