@@ -280,8 +280,9 @@ func WithNameReplicas(r int) Option { return optionFunc(func(c *config) { c.name
 
 // WithAuthorizer runs f on every incoming request and cast, before it is
 // decoded; a non-nil error refuses it with ErrUnauthorized (the error's
-// text goes to the caller). f runs on the subscription's goroutine: keep
-// it short and non-blocking; it must be safe for concurrent use.
+// text goes to the caller), and so does a panic. f runs on the
+// subscription's goroutine: keep it short and non-blocking; it must be
+// safe for concurrent use.
 func WithAuthorizer(f Authorizer) Option { return optionFunc(func(c *config) { c.authorize = f }) }
 
 // WithRefusalHook calls f with every request the node refuses or drops and

@@ -63,11 +63,9 @@ func (n *Node) serve(ex *export, ep *endpoint, r micro.Request) {
 		d = min(t, n.cfg.maxDeadline)
 		clamped = t > d
 	}
-	if a := n.cfg.authorize; a != nil {
-		if err := a(ex.name, ep.method, h); err != nil {
-			n.reject(r, ex, ep, ReasonUnauthorized, CodeUnauthorized, err.Error())
-			return
-		}
+	if err := n.authorized(ex.name, ep.method, h); err != nil {
+		n.reject(r, ex, ep, ReasonUnauthorized, CodeUnauthorized, err.Error())
+		return
 	}
 	chain := h.Get(hdrChain)
 	if reply != "" && chainHas(chain, ex.chainID) {
@@ -217,6 +215,23 @@ func (n *Node) await(ctx context.Context, q queued, ep *endpoint) (any, error) {
 	case <-ctx.Done():
 		return nil, ctxErr(ctx, ep.label)
 	}
+}
+
+// authorized runs the node's Authorizer, if any, on a request: nil lets
+// it through. One that panics refuses it, as one that returns an error
+// does: it runs on a subscription's goroutine, where a panic would end
+// the process.
+func (n *Node) authorized(name, method string, h nats.Header) (err error) {
+	a := n.cfg.authorize
+	if a == nil {
+		return nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("authorizer panicked: %v", v)
+		}
+	}()
+	return a(name, method, h)
 }
 
 // untrack forgets a served call that track recorded.

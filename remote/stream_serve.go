@@ -322,11 +322,9 @@ func (n *Node) onFollow(m *nats.Msg) {
 		n.refuse(Refusal{Reason: ReasonExpired, Name: name, Method: method})
 		return
 	}
-	if a := n.cfg.authorize; a != nil {
-		if err := a(name, method, h); err != nil {
-			refuse(ReasonUnauthorized, CodeUnauthorized, err.Error())
-			return
-		}
+	if err := n.authorized(name, method, h); err != nil {
+		refuse(ReasonUnauthorized, CodeUnauthorized, err.Error())
+		return
 	}
 	codec := n.codec(h.Get(hdrCodec))
 	id, err := strconv.ParseUint(h.Get(hdrStreamID), 10, 64)
