@@ -148,22 +148,71 @@ func serviceOf(name string, infos []micro.Info) *Service {
 	return s
 }
 
-// semverLess compares the major.minor.patch of two versions (pre-release
-// and build parts are ignored).
-func semverLess(a, b string) bool {
-	pa, pb := semverParts(a), semverParts(b)
-	for i := range pa {
-		if pa[i] != pb[i] {
-			return pa[i] < pb[i]
+// semverLess reports whether version a precedes b by semver's
+// precedence: major.minor.patch, then a release above its pre-releases,
+// which compare identifier by identifier (numeric ones as numbers, below
+// alphanumeric ones; fewer identifiers first when the rest are equal).
+// The build part is ignored.
+func semverLess(a, b string) bool { return semverCompare(a, b) < 0 }
+
+func semverCompare(a, b string) int {
+	a, _, _ = strings.Cut(a, "+")
+	b, _, _ = strings.Cut(b, "+")
+	a, pa, aPre := strings.Cut(a, "-")
+	b, pb, bPre := strings.Cut(b, "-")
+	na, nb := semverParts(a), semverParts(b)
+	for i := range na {
+		if c := cmp.Compare(na[i], nb[i]); c != 0 {
+			return c
 		}
 	}
-	return false
+	switch {
+	case !aPre && !bPre:
+		return 0
+	case !aPre:
+		return 1
+	case !bPre:
+		return -1
+	}
+	ia, ib := strings.Split(pa, "."), strings.Split(pb, ".")
+	for i := range min(len(ia), len(ib)) {
+		if c := identCompare(ia[i], ib[i]); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(len(ia), len(ib))
 }
 
+// identCompare compares two pre-release identifiers: numeric ones as
+// numbers (by length, then digits, past any leading zeros: of any size),
+// below alphanumeric ones, which compare in ASCII order.
+func identCompare(a, b string) int {
+	na, nb := numeric(a), numeric(b)
+	switch {
+	case na && nb:
+		a, b = strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0")
+		return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
+	case na:
+		return -1
+	case nb:
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+func numeric(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// semverParts is a version's major, minor and patch (without its
+// pre-release and build parts).
 func semverParts(v string) [3]int {
 	var out [3]int
-	v, _, _ = strings.Cut(v, "-")
-	v, _, _ = strings.Cut(v, "+")
 	for i, p := range strings.SplitN(v, ".", 3) {
 		out[i], _ = strconv.Atoi(p)
 	}
