@@ -48,9 +48,9 @@ func (b *Binding[Q, R]) Call(ctx context.Context, req Q) (R, error) {
 	select {
 	case <-p.done:
 	case <-ctx.Done():
-		b.giveUp(p, tok, ctxErr(ctx, b.label), context.Cause(ctx))
+		b.giveUp(p, tok, ctxErr(ctx, b.label), cancelled(ctx))
 	case <-timeout:
-		b.giveUp(p, tok, timeoutFor(b.label), nil)
+		b.giveUp(p, tok, timeoutFor(b.label), false)
 	}
 	<-p.done // a reply that won the race is written before done closes
 	return b.outcome(p)
@@ -87,7 +87,7 @@ func (b *Binding[Q, R]) Ask(ctx context.Context, req Q) *Future[R] {
 		if ctx.Err() != nil {
 			err = ctxErr(ctx, b.label)
 		}
-		b.giveUp(p, tok, err, context.Cause(ctx))
+		b.giveUp(p, tok, err, cancelled(ctx))
 	})
 	stop.Store(&s)
 	if p.settled.Load() {
@@ -188,9 +188,9 @@ func (rh *reqHeader) release() {
 
 // giveUp ends a call whose caller stopped waiting, unless its reply won the
 // race; a cancelled (not expired) call is cancelled on the serving node.
-func (b *Binding[Q, R]) giveUp(p *pending, tok uint64, err, cause error) {
+func (b *Binding[Q, R]) giveUp(p *pending, tok uint64, err error, cancel bool) {
 	b.n.calls.take(tok)
-	if p.settle(nil, err) && cause != nil && !errors.Is(cause, context.DeadlineExceeded) {
+	if p.settle(nil, err) && cancel {
 		_ = b.n.nc.Publish(b.n.cfg.prefix+"._cancel", []byte(b.n.replySubject(tok)))
 	}
 }
@@ -261,6 +261,11 @@ func callRemaining(ctx context.Context, timeout time.Duration) time.Duration {
 	}
 	return timeout
 }
+
+// cancelled reports whether ctx was cancelled rather than expired,
+// whatever its cause (which may wrap context.DeadlineExceeded: an
+// upstream's timeout passed on).
+func cancelled(ctx context.Context) bool { return errors.Is(ctx.Err(), context.Canceled) }
 
 // ctxErr maps a finished caller ctx to the call's outcome.
 func ctxErr(ctx context.Context, label string) error {
