@@ -1,6 +1,9 @@
 package remote
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // Codec encodes requests and replies on the wire. A binding uses one
 // (JSON by default; see WithCodec); a serving node decodes with the codec
@@ -29,3 +32,27 @@ type jsonCodec struct{}
 func (jsonCodec) Name() string                       { return "json" }
 func (jsonCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
 func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// unmarshal is c.Unmarshal on a serving node, a panic in it (the codec's,
+// or the type's own decoding method's, on bytes from any caller) an
+// error: it runs on the node's goroutines, where a panic would end the
+// process.
+func unmarshal(c Codec, data []byte, v any) (err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			err = fmt.Errorf("codec %s panicked decoding: %v", c.Name(), x)
+		}
+	}()
+	return c.Unmarshal(data, v)
+}
+
+// marshal is c.Marshal on a serving node, a panic in it an error (see
+// unmarshal).
+func marshal(c Codec, v any) (data []byte, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			data, err = nil, fmt.Errorf("codec %s panicked encoding: %v", c.Name(), x)
+		}
+	}()
+	return c.Marshal(v)
+}

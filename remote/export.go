@@ -41,7 +41,7 @@ func (s served[S, Q, R]) endpoint(ref *actor.Ref[S]) *endpoint {
 		repType: reflect.TypeFor[R]().String(),
 		decode: func(c Codec, data []byte) (any, error) {
 			q := new(Q)
-			if err := c.Unmarshal(data, q); err != nil {
+			if err := unmarshal(c, data, q); err != nil {
 				return nil, err
 			}
 			return q, nil
@@ -51,7 +51,7 @@ func (s served[S, Q, R]) endpoint(ref *actor.Ref[S]) *endpoint {
 		},
 		cast: func(c Codec, data []byte, gate engine.Gate) (decodeErr, err error) {
 			var q Q
-			if err := c.Unmarshal(data, &q); err != nil {
+			if err := unmarshal(c, data, &q); err != nil {
 				return err, nil
 			}
 			return nil, m.CastGated(engine.Seal{}, gate, ref, q) // a nil gate is Cast

@@ -182,7 +182,7 @@ func (n *Node) finish(ctx *callCtx, reply string, clamped bool, ex *export, ep *
 		n.respondErr(reply, ep, wireErrorOf(err))
 		return
 	}
-	data, err := codec.Marshal(v)
+	data, err := marshal(codec, v)
 	switch {
 	case err != nil:
 		n.respondErr(reply, ep, wireError{Code: CodeHandler, Message: "encode reply: " + err.Error()})

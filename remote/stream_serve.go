@@ -37,7 +37,7 @@ func (ss servedStream[S, Q, E]) endpoint(ref *actor.Ref[S]) *endpoint {
 		repType: "stream of " + reflect.TypeFor[E]().String(),
 		stream: func(c Codec, data []byte) (func(context.Context, []actor.FollowOption) (streamReader, error), error) {
 			var q Q
-			if err := c.Unmarshal(data, &q); err != nil {
+			if err := unmarshal(c, data, &q); err != nil {
 				return nil, err
 			}
 			return func(ctx context.Context, opts []actor.FollowOption) (streamReader, error) {
@@ -85,7 +85,7 @@ func (r follower[E]) pump(c Codec, emit func(seq uint64, data []byte) bool) erro
 		if err != nil {
 			return err
 		}
-		data, err := c.Marshal(it.V)
+		data, err := marshal(c, it.V)
 		if err != nil {
 			return &CodedError{Code: "encode", Err: err}
 		}
