@@ -214,7 +214,7 @@ func (b *Binding[Q, R]) outcome(p *pending) (R, error) {
 		return zero, fmt.Errorf("%w: reply of %d bytes from %s", ErrTooLarge, len(m.Data), b.label)
 	}
 	var v R
-	if err := b.cfg.codec.Unmarshal(m.Data, &v); err != nil {
+	if err := unmarshal(b.cfg.codec, m.Data, &v); err != nil {
 		return zero, fmt.Errorf("%w: decode reply of %s: %w", ErrCodec, b.label, err)
 	}
 	return v, nil

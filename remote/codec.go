@@ -33,10 +33,11 @@ func (jsonCodec) Name() string                       { return "json" }
 func (jsonCodec) Marshal(v any) ([]byte, error)      { return json.Marshal(v) }
 func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
-// unmarshal is c.Unmarshal on a serving node, a panic in it (the codec's,
-// or the type's own decoding method's, on bytes from any caller) an
-// error: it runs on the node's goroutines, where a panic would end the
-// process.
+// unmarshal is c.Unmarshal of bytes from another node, a panic in it (the
+// codec's, or the type's own decoding method's) an error: a serving node
+// decodes on its own goroutines, where a panic would end the process, and
+// a caller is owed an outcome (ErrCodec), not a panic, whatever a reply's
+// bytes.
 func unmarshal(c Codec, data []byte, v any) (err error) {
 	defer func() {
 		if x := recover(); x != nil {

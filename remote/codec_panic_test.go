@@ -79,3 +79,22 @@ func TestCodecPanics(t *testing.T) {
 		t.Fatalf("Call after the panics: got %q, %v; want in", got, err)
 	}
 }
+
+// TouchyReply calls Echo with a reply type whose decoding panics on
+// "boom".
+var TouchyReply = actor.NewMethod("echo", func(a *Acct, c *actor.Ctx, s string) (Touchy, error) { return "", nil })
+
+// TestReplyDecodePanics: a reply whose decoding panics on the calling
+// node is ErrCodec to its caller, not a panic in the caller's goroutine
+// (the bytes are the serving node's).
+func TestReplyDecodePanics(t *testing.T) {
+	_, cli, _, _ := pair(t)
+	ctx := ctxTimeout(t, 10*time.Second)
+	b := remote.Bind(cli, "acct", TouchyReply)
+	if _, err := b.Call(ctx, "boom"); !errors.Is(err, remote.ErrCodec) {
+		t.Fatalf("Call whose reply's decoding panics: got %v; want ErrCodec", err)
+	}
+	if _, err := b.Ask(ctx, "boom").Await(ctx); !errors.Is(err, remote.ErrCodec) {
+		t.Fatalf("Ask whose reply's decoding panics: got %v; want ErrCodec", err)
+	}
+}

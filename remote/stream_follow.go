@@ -443,7 +443,7 @@ func (f *Follow[E]) readUntil(until time.Time, expired func() error) (actor.Item
 			}
 			f.seqNext = seq + 1
 			var v E
-			if err := f.codec.Unmarshal(payload[k:], &v); err != nil {
+			if err := unmarshal(f.codec, payload[k:], &v); err != nil {
 				err = fmt.Errorf("%w: decode item %d of %s: %w", ErrCodec, seq, f.label, err)
 				f.finish(err)
 				return zero, err, false
