@@ -223,7 +223,9 @@
 // A job message that does not decode, names another host or queue than
 // its subject, is of another version, or whose record is gone is moved to
 // p_dead with its reason and terminated: skipped once, never redelivered
-// in a loop. Submit on a node whose connection is down fails at once with
+// in a loop. A records bucket that is not there (deleted, not yet
+// restored) is a store that is away, not a record gone: the message is
+// put back for later, and Lookup returns jobs.ErrUnavailable. Submit on a node whose connection is down fails at once with
 // jobs.ErrUnavailable, before anything is sent (nats.go would send a
 // buffered request after its caller gave up); a Submit whose message
 // cannot be published deletes its record again (a purge at its revision).

@@ -203,7 +203,10 @@ type storedMsg struct {
 
 // streamGet asks stream's leader for the message that req (a JetStream
 // message get request) names. Errors: jobs.ErrNotFound (no such message),
-// jobs.ErrUnavailable.
+// jobs.ErrUnavailable (also a stream that is not there: a bucket deleted,
+// or not yet restored, is a store that is away, not a job never
+// submitted — a runner that took it for one would dead-letter the jobs
+// whose messages come up meanwhile).
 func (b *Backend) streamGet(ctx context.Context, stream string, req any) (storedMsg, error) {
 	data, _ := json.Marshal(req)
 	msg, err := b.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, data)
@@ -213,14 +216,17 @@ func (b *Backend) streamGet(ctx context.Context, stream string, req any) (stored
 	var resp struct {
 		Message *storedMsg `json:"message"`
 		Error   *struct {
-			Code        int    `json:"code"`
-			Description string `json:"description"`
+			Code        int                 `json:"code"`
+			ErrCode     jetstream.ErrorCode `json:"err_code"` // a stream not found is a 404 too
+			Description string              `json:"description"`
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
 		return storedMsg{}, unavailable(err)
 	}
 	switch {
+	case resp.Error != nil && resp.Error.Code == 404 && resp.Error.ErrCode == jetstream.JSErrCodeStreamNotFound:
+		return storedMsg{}, unavailable(fmt.Errorf("jetjobs: get: stream %s: %s", stream, resp.Error.Description))
 	case resp.Error != nil && resp.Error.Code == 404:
 		return storedMsg{}, jobs.ErrNotFound
 	case resp.Error != nil:
