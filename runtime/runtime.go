@@ -376,10 +376,11 @@ func LookupOrSpawn[S any](ctx context.Context, rt *Runtime, name string, factory
 			return ref, false, err
 		}
 		if old, ok := rt.names.stopping(name); ok {
-			if _, has := ctx.Deadline(); !has && until.IsZero() {
-				until = time.Now().Add(rt.callTimeout)
-			}
-			if err := waitStopped(ctx, old, name, until); err != nil {
+			until = rt.waitBound(ctx, until)
+			err := waitName(ctx, name, "stopping", until, func(ctx context.Context) error {
+				return old.WaitDone(engine.Seal{}, ctx)
+			})
+			if err != nil {
 				return nil, false, err
 			}
 			continue // its end freed the name: look again
@@ -389,10 +390,16 @@ func LookupOrSpawn[S any](ctx context.Context, rt *Runtime, name string, factory
 			// Another caller is spawning it (its factory may be slow, or
 			// be this very caller's): wait for that spawn as for a
 			// stopping actor, then look again.
-			if _, has := ctx.Deadline(); !has && until.IsZero() {
-				until = time.Now().Add(rt.callTimeout)
-			}
-			if err := waitSpawned(ctx, done, name, until); err != nil {
+			until = rt.waitBound(ctx, until)
+			err := waitName(ctx, name, "being spawned", until, func(ctx context.Context) error {
+				select {
+				case <-done:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+			if err != nil {
 				return nil, false, err
 			}
 			continue
@@ -405,43 +412,35 @@ func LookupOrSpawn[S any](ctx context.Context, rt *Runtime, name string, factory
 	}
 }
 
-// waitStopped waits for old, the stopping actor named name, to end,
-// until ctx ends or, if until is not zero, until then.
-func waitStopped(ctx context.Context, old engine.Stoppable, name string, until time.Time) error {
+// waitBound returns until, the end of LookupOrSpawn's waits for another
+// holder of the name when ctx has no deadline: the call timeout from the
+// first wait (zero while ctx has a deadline, which bounds them).
+func (rt *Runtime) waitBound(ctx context.Context, until time.Time) time.Time {
+	if _, has := ctx.Deadline(); !has && until.IsZero() {
+		return time.Now().Add(rt.callTimeout)
+	}
+	return until
+}
+
+// waitName runs wait, LookupOrSpawn's wait for the actor named name to
+// end its state ("stopping", "being spawned" by another caller), bounded
+// by ctx and, if until is not zero, until then.
+func waitName(ctx context.Context, name, state string, until time.Time, wait func(context.Context) error) error {
 	if !until.IsZero() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, until)
 		defer cancel()
 	}
-	err := old.WaitDone(engine.Seal{}, ctx)
+	err := wait(ctx)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, actor.ErrCallCycle):
 		return fmt.Errorf("runtime: LookupOrSpawn %q: %w", name, err)
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: the actor named %q is still stopping", actor.ErrTimeout, name)
+		return fmt.Errorf("%w: the actor named %q is still %s", actor.ErrTimeout, name, state)
 	}
-	return fmt.Errorf("runtime: LookupOrSpawn %q: the actor of the name is still stopping: %w", name, context.Cause(ctx))
-}
-
-// waitSpawned waits for done, the end of another caller's spawn of name,
-// until ctx ends or, if until is not zero, until then.
-func waitSpawned(ctx context.Context, done <-chan struct{}, name string, until time.Time) error {
-	if !until.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, until)
-		defer cancel()
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%w: the actor named %q is still being spawned", actor.ErrTimeout, name)
-	}
-	return fmt.Errorf("runtime: LookupOrSpawn %q: the actor of the name is still being spawned: %w", name, context.Cause(ctx))
+	return fmt.Errorf("runtime: LookupOrSpawn %q: the actor of the name is still %s: %w", name, state, context.Cause(ctx))
 }
 
 // spawnNamed is LookupOrSpawn's spawn, by the caller that began the
