@@ -96,7 +96,7 @@ func (c *cell) requestStop(kill bool) {
 		// The mailbox closes only if empty, as one step: a send that
 		// passed its status check before the stop either is refused, or
 		// is queued, and runs (see settle).
-		if !kids && !c.onTurn() && !c.hasStopping() && !c.owesReplies() && c.mb.CloseIfEmpty() {
+		if !kids && c.endsQuietly() && c.mb.CloseIfEmpty() {
 			c.finalize()
 			return
 		}
@@ -509,6 +509,13 @@ func (c *cell) runStopping() {
 	c.invoke(x, stoppingMsg.env(), true)
 	putCtx(x)
 }
+
+// endsQuietly reports whether finalizing the actor now would run no user
+// code, with its mailbox empty: no Stopping hook, no deferred reply owed
+// (its dead letter), no atStop function that would (a pool worker's
+// replacement: onTurn). Only then may a stop finalize it on a goroutine
+// other than its own turn's (requestStop, unhold).
+func (c *cell) endsQuietly() bool { return !c.onTurn() && !c.hasStopping() && !c.owesReplies() }
 
 // onTurn reports whether the actor must finalize on its own turn: see
 // supervisor.onTurn.

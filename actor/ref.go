@@ -164,7 +164,7 @@ func (c *cell) unhold(held bool) {
 	if !held || c.status.Load() == statusRunning {
 		return
 	}
-	if !c.hasStopping() && !c.owesReplies() && c.mb.Len() == 0 {
+	if c.endsQuietly() && c.mb.Len() == 0 { // as requestStop (its turn is ours: held)
 		c.finalize()
 		return
 	}
