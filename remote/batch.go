@@ -135,9 +135,6 @@ func (cb *castBatch) flushLocked() error {
 		err = cb.n.publishErr(err)
 	}
 	cb.buf, cb.count = cb.buf[:0], 0 // publish copied the bytes
-	if len(cb.buf) > maxBatch {
-		cb.buf = nil
-	}
 	return err
 }
 

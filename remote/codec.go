@@ -38,22 +38,36 @@ func (jsonCodec) Unmarshal(data []byte, v any) error { return json.Unmarshal(dat
 // decodes on its own goroutines, where a panic would end the process, and
 // a caller is owed an outcome (ErrCodec), not a panic, whatever a reply's
 // bytes.
-func unmarshal(c Codec, data []byte, v any) (err error) {
-	defer func() {
-		if x := recover(); x != nil {
-			err = fmt.Errorf("codec %s panicked decoding: %v", c.Name(), x)
-		}
-	}()
-	return c.Unmarshal(data, v)
+func unmarshal(c Codec, data []byte, v any) error {
+	return unpanicked(c, "decoding", func() error { return c.Unmarshal(data, v) })
 }
 
 // marshal is c.Marshal on a serving node, a panic in it an error (see
 // unmarshal).
 func marshal(c Codec, v any) (data []byte, err error) {
+	err = unpanicked(c, "encoding", func() (err error) {
+		data, err = c.Marshal(v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// unpanicked runs f, user code on a node's goroutines (codec c, doing
+// what; or, with c nil, what: an Authorizer), and returns its error, or
+// one saying what panicked and with what: a panic there would end the
+// process. Its text is made only then: no allocation on the way of a
+// call.
+func unpanicked(c Codec, what string, f func() error) (err error) {
 	defer func() {
 		if x := recover(); x != nil {
-			data, err = nil, fmt.Errorf("codec %s panicked encoding: %v", c.Name(), x)
+			if c != nil {
+				what = "codec " + c.Name() + " " + what
+			}
+			err = fmt.Errorf("%s panicked: %v", what, x)
 		}
 	}()
-	return c.Marshal(v)
+	return f()
 }

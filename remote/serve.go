@@ -221,17 +221,12 @@ func (n *Node) await(ctx context.Context, q queued, ep *endpoint) (any, error) {
 // it through. One that panics refuses it, as one that returns an error
 // does: it runs on a subscription's goroutine, where a panic would end
 // the process.
-func (n *Node) authorized(name, method string, h nats.Header) (err error) {
+func (n *Node) authorized(name, method string, h nats.Header) error {
 	a := n.cfg.authorize
 	if a == nil {
 		return nil
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("authorizer panicked: %v", v)
-		}
-	}()
-	return a(name, method, h)
+	return unpanicked(nil, "authorizer", func() error { return a(name, method, h) })
 }
 
 // untrack forgets a served call that track recorded.
