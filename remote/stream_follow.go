@@ -47,9 +47,10 @@ type Follow[E any] struct {
 	lastMsg  time.Time // when we last heard from the serving node
 	rctx     context.Context
 	rcancel  context.CancelFunc
-	done     bool
-	final    error  // what Collected returns once done: io.EOF after a clean end, else how the reader ended
-	seqNext  uint64 // the sequence number past the last item read (0 before the first)
+	// final is how the reader ended (io.EOF: a clean end), nil while it
+	// has not: what a read after the end returns (see readUntil).
+	final   error
+	seqNext uint64 // the sequence number past the last item read (0 before the first)
 	// Collected's question to the serving node (ctrlMark) and its answer
 	// (frameMark).
 	tokens     uint64    // the last token used
@@ -283,7 +284,7 @@ func (f *Follow[E]) Collected() ([]actor.Item[E], error) {
 		return nil, ErrFollowBusy
 	}
 	defer f.busy.Store(false)
-	if f.done {
+	if f.final != nil { // ended
 		return nil, f.final
 	}
 	var out []actor.Item[E]
@@ -338,7 +339,7 @@ func (f *Follow[E]) read() (actor.Item[E], error, bool) {
 // records.
 func (f *Follow[E]) readUntil(until time.Time, expired func() error) (actor.Item[E], error, bool) {
 	var zero actor.Item[E]
-	if f.done {
+	if f.final != nil { // ended
 		// Read again after its end, the reader gives that end again, as
 		// a local one: nothing for a clean end, else its error.
 		if f.final == io.EOF {
@@ -526,10 +527,9 @@ func (f *Follow[E]) gap() {
 // end, a second word that the end arrived, for that ack may be lost and
 // the serving node would then wait for a reader that has gone.
 func (f *Follow[E]) finish(end error) {
-	if f.done {
+	if f.final != nil {
 		return
 	}
-	f.done = true
 	if f.final = end; end == nil {
 		f.final = io.EOF
 	}
